@@ -1,0 +1,77 @@
+#  zcqrs - hand-written Makefile.
+#
+#  make run    install what is missing, build, start the local cluster
+#  make test   install what is missing, build, run every test (plain, then
+#              under AddressSanitizer + UndefinedBehaviorSanitizer)
+#  make        build into build/ (CLI, nodes, libzcqrs.a, libzcqrs.so)
+#  make check  run the tests of an existing build (BUILD=dir, SANITIZE=1)
+
+BUILD    ?= build
+CC       ?= cc
+SANITIZE ?=
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC -Iprotocol -Ilib
+LDLIBS   := -lczmq -lzmq -lmsgpackc -lleveldb -ldl -lpthread
+ifeq ($(SANITIZE),1)
+CFLAGS   += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+endif
+
+LIB_SRC  := $(wildcard protocol/*.c) $(wildcard lib/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+HEADERS  := $(wildcard protocol/*.h) $(wildcard lib/*.h)
+TEST_SRC := $(wildcard tests/test_*.c)
+TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+KIT_OBJ  := $(BUILD)/obj/tests/zcq_testkit.o
+PROGRAMS := $(BUILD)/zcqrs $(BUILD)/zcqrs-write $(BUILD)/zcqrs-query
+PLUGIN   := $(BUILD)/libzcq_counter.so
+
+.PHONY: all run test check deps clean format
+all: $(PROGRAMS) $(BUILD)/libzcqrs.so $(PLUGIN) $(TESTS)
+
+deps:
+	@deploy/install-deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@deploy/run-local.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory check
+	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 all
+	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 check
+
+check: all
+	@tests/run $(BUILD)
+
+$(BUILD)/obj/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libzcqrs.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libzcqrs.so: $(LIB_OBJ)
+	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/zcqrs: $(BUILD)/obj/cli/zcqrs.o $(BUILD)/libzcqrs.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/zcqrs-%: $(BUILD)/obj/nodes/zcqrs_%.o $(BUILD)/libzcqrs.a
+	$(CC) $(LDFLAGS) -rdynamic -o $@ $^ $(LDLIBS)
+
+#  A user domain built against the public headers only, loaded with --domain
+$(PLUGIN): examples/counter_domain.c $(HEADERS)
+	$(CC) $(CFLAGS) -shared -o $@ $< $(LDFLAGS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(KIT_OBJ) $(BUILD)/libzcqrs.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+format:
+	clang-format -i $(LIB_SRC) $(HEADERS) cli/*.c nodes/*.c tests/*.c tests/*.h examples/*.c
+
+clean:
+	rm -rf build build-asan

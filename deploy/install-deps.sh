@@ -1,0 +1,29 @@
+#!/bin/sh
+# Install what zcqrs needs from Debian's packages, only if something is missing.
+# Used by `make run` and `make test`; safe to run again. Needs root or sudo.
+set -eu
+
+PACKAGES="build-essential pkg-config libzmq3-dev libczmq-dev libmsgpack-dev \
+libleveldb-dev libcmocka-dev python3 python3-zmq python3-msgpack iproute2 procps"
+
+missing=""
+for package in $PACKAGES; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $package"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "deploy/install-deps.sh: installing:$missing"
+if [ "$(id -u)" -eq 0 ]; then
+    SUDO=""
+elif command -v sudo >/dev/null 2>&1; then
+    SUDO="sudo"
+else
+    echo "deploy/install-deps.sh: need root (or sudo) to install:$missing" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $missing

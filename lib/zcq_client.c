@@ -1,0 +1,276 @@
+/*  =========================================================================
+    zcq_client - the C client (see zcq_client.h)
+
+    Replies are matched to requests by id: a reply to an earlier request that
+    timed out arrives later on the same socket and is dropped, never taken
+    for the answer to the current one.
+    =========================================================================
+*/
+
+#include "zcq_client.h"
+
+#include <sys/random.h>
+
+#define MAX_QUERY_NODES 16          //  query nodes one client can address
+
+struct _zcq_client_t {
+    zsock_t *commands;              //  DEALER to the write node
+    zsock_t *queries [MAX_QUERY_NODES];   //  DEALER to each query node
+    int query_nodes;                //  query nodes added
+    bool consistent;                //  send our position as min_position
+    uint64_t position;              //  highest acknowledged position
+};
+
+//  A DEALER that never blocks its owner on exit.
+static zsock_t *
+s_dealer (const char *endpoint)
+{
+    zsock_t *sock = zsock_new (ZMQ_DEALER);
+    assert (sock);
+    zsock_set_linger (sock, 0);
+    zsock_set_maxmsgsize (sock, ZCQ_HARD_MAXMSG);
+    if (zsock_connect (sock, "%s", endpoint) != 0) {
+        zsys_error ("client: cannot connect to '%s'", endpoint);
+        zsock_destroy (&sock);
+    }
+    return sock;
+}
+
+zcq_client_t *
+zcq_client_new (const char *commands_endpoint)
+{
+    zcq_client_t *self = (zcq_client_t *) zmalloc (sizeof (zcq_client_t));
+    assert (self);
+    self->commands = s_dealer (commands_endpoint ? commands_endpoint : ZCQ_DEFAULT_COMMANDS);
+    if (!self->commands) {
+        free (self);
+        return NULL;
+    }
+    self->consistent = true;
+    return self;
+}
+
+void
+zcq_client_destroy (zcq_client_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        zcq_client_t *self = *self_p;
+        zsock_destroy (&self->commands);
+        for (int index = 0; index < self->query_nodes; index++) {
+            zsock_destroy (&self->queries [index]);
+        }
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+int
+zcq_client_add_query_node (zcq_client_t *self, const char *endpoint)
+{
+    assert (self);
+    assert (endpoint);
+    if (self->query_nodes == MAX_QUERY_NODES) {
+        zsys_error ("client: at most %d query nodes", MAX_QUERY_NODES);
+        return -1;
+    }
+    zsock_t *sock = s_dealer (endpoint);
+    if (!sock) {
+        return -1;
+    }
+    self->queries [self->query_nodes] = sock;
+    return self->query_nodes++;
+}
+
+void
+zcq_client_set_consistent (zcq_client_t *self, bool consistent)
+{
+    assert (self);
+    self->consistent = consistent;
+}
+
+static void
+s_random_id (byte *id, size_t size)
+{
+    ssize_t got = getrandom (id, size, 0);
+    assert (got == (ssize_t) size);
+    (void) got;
+}
+
+zcq_msg_t *
+zcq_client_command (const char *type, const char *stream, int64_t expect, const void *data,
+                    size_t size)
+{
+    zcq_msg_t *command = zcq_msg_new (ZCQ_MSG_COMMAND);
+    byte id [ZCQ_COMMAND_ID];
+    s_random_id (id, sizeof (id));
+    zcq_msg_set_id (command, id, sizeof (id));
+    zcq_msg_set_name (command, type);
+    zcq_msg_set_stream (command, stream);
+    zcq_msg_set_expect (command, expect);
+    zcq_msg_set_data (command, data, size);
+    return command;
+}
+
+//  Remember the position of an accepted reply, for read-your-writes.
+static void
+s_track (zcq_client_t *self, zcq_msg_t *reply)
+{
+    if (zcq_msg_type (reply) == ZCQ_MSG_REPLY && zcq_msg_status (reply) == ZCQ_ACCEPTED
+        && zcq_msg_position (reply) > self->position) {
+        self->position = zcq_msg_position (reply);
+    }
+}
+
+//  Wait for the answer to the request with this id on sock: a message of
+//  type `want`, or an ERROR with this id or none. Others are dropped.
+static zcq_msg_t *
+s_wait_for (zsock_t *sock, zcq_msg_type_t want, const byte *id, size_t id_size,
+            int timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms;
+    zpoller_t *poller = zpoller_new (sock, NULL);
+    assert (poller);
+    zcq_msg_t *answer = NULL;
+    while (!answer) {
+        int64_t left = deadline - zclock_mono ();
+        if (left <= 0 || !zpoller_wait (poller, (int) left)) {
+            break;
+        }
+        zcq_msg_t *msg = zcq_msg_recv (sock);
+        if (!msg) {
+            break;
+        }
+        zcq_msg_type_t type = zcq_msg_type (msg);
+        bool same_id = zcq_msg_id_size (msg) == id_size
+                       && memcmp (zcq_msg_id (msg), id, id_size) == 0;
+        if ((type == want && same_id)
+            || (type == ZCQ_MSG_ERROR && (same_id || zcq_msg_id_size (msg) == 0))) {
+            answer = msg;
+        }
+        else {
+            zcq_msg_destroy (&msg);
+        }
+    }
+    zpoller_destroy (&poller);
+    return answer;
+}
+
+zcq_msg_t *
+zcq_client_request (zcq_client_t *self, zcq_msg_t *command, int timeout_ms)
+{
+    assert (self);
+    assert (command);
+    if (zcq_client_post (self, command) != 0) {
+        return NULL;
+    }
+    zcq_msg_t *reply = s_wait_for (self->commands, ZCQ_MSG_REPLY, zcq_msg_id (command),
+                                   zcq_msg_id_size (command), timeout_ms);
+    if (reply) {
+        s_track (self, reply);
+    }
+    return reply;
+}
+
+zcq_msg_t *
+zcq_client_send (zcq_client_t *self, const char *type, const char *stream, int64_t expect,
+                 const void *data, size_t size, int timeout_ms)
+{
+    assert (self);
+    zcq_msg_t *command = zcq_client_command (type, stream, expect, data, size);
+    zcq_msg_t *reply = zcq_client_request (self, command, timeout_ms);
+    zcq_msg_destroy (&command);
+    return reply;
+}
+
+int
+zcq_client_post (zcq_client_t *self, zcq_msg_t *command)
+{
+    assert (self);
+    assert (command);
+    if (zcq_msg_send (command, self->commands) != 0) {
+        zsys_error ("client: cannot send command: %s", zcq_msg_error (command));
+        return -1;
+    }
+    return 0;
+}
+
+zcq_msg_t *
+zcq_client_recv_reply (zcq_client_t *self, int timeout_ms)
+{
+    assert (self);
+    int64_t deadline = zclock_mono () + timeout_ms;
+    zpoller_t *poller = zpoller_new (self->commands, NULL);
+    assert (poller);
+    zcq_msg_t *reply = NULL;
+    while (!reply) {
+        int64_t left = deadline - zclock_mono ();
+        if (left < 0 || !zpoller_wait (poller, (int) left)) {
+            break;
+        }
+        reply = zcq_msg_recv (self->commands);
+        if (!reply) {
+            break;
+        }
+        zcq_msg_type_t type = zcq_msg_type (reply);
+        if (type != ZCQ_MSG_REPLY && type != ZCQ_MSG_ERROR) {
+            zcq_msg_destroy (&reply);       //  a late status answer: not a reply
+        }
+    }
+    zpoller_destroy (&poller);
+    if (reply) {
+        s_track (self, reply);
+    }
+    return reply;
+}
+
+zcq_msg_t *
+zcq_client_query (zcq_client_t *self, int node, const char *name, const void *params,
+                  size_t size, uint64_t min_position, int timeout_ms)
+{
+    assert (self);
+    assert (name);
+    zsock_t *sock = NULL;
+    if (node == ZCQ_WRITE_NODE) {
+        sock = self->commands;
+    }
+    else if (node >= 0 && node < self->query_nodes) {
+        sock = self->queries [node];
+    }
+    else {
+        zsys_error ("client: no query node %d (have %d)", node, self->query_nodes);
+        return NULL;
+    }
+    zcq_msg_t *query = zcq_msg_new (ZCQ_MSG_QUERY);
+    byte id [ZCQ_COMMAND_ID];
+    s_random_id (id, sizeof (id));
+    zcq_msg_set_id (query, id, sizeof (id));
+    zcq_msg_set_name (query, name);
+    zcq_msg_set_data (query, params, size);
+    if (min_position == 0 && self->consistent) {
+        min_position = self->position;
+    }
+    zcq_msg_set_min_position (query, min_position);
+    //  Let the node wait for min_position for most of our own time budget,
+    //  so that it answers "stale" before we give up on it
+    zcq_msg_set_timeout (query, timeout_ms > 100 ? (uint32_t) (timeout_ms * 3 / 4) : 1);
+    zcq_msg_t *result = NULL;
+    if (zcq_msg_send (query, sock) == 0) {
+        result = s_wait_for (sock, ZCQ_MSG_RESULT, id, sizeof (id), timeout_ms);
+    }
+    zcq_msg_destroy (&query);
+    return result;
+}
+
+zcq_msg_t *
+zcq_client_write_status (zcq_client_t *self, int timeout_ms)
+{
+    return zcq_client_query (self, ZCQ_WRITE_NODE, "status", NULL, 0, 0, timeout_ms);
+}
+
+uint64_t
+zcq_client_position (zcq_client_t *self)
+{
+    assert (self);
+    return self->position;
+}

@@ -1,0 +1,122 @@
+/*  =========================================================================
+    zcq_log - the write node's event log on LevelDB: append a group of
+    events atomically, read ranges, stream versions, the command-id table
+
+    Positions are dense (1, 2, 3, ...) and assigned here as events are
+    staged; a group becomes visible only when zcq_log_commit succeeds, and
+    on failure the positions it took are handed out again. Key layout (see
+    protocol/zcqrs-v1.md, "On-disk layout"):
+
+        "m:format"                        -> "zcqrs-log-1"
+        "m:head"                          -> be64 last position
+        "e:" be64(position)               -> EVENT body (msgpack map)
+        "s:" stream 0x00 be64(version)    -> be64 position
+        "v:" stream                       -> be64 current version
+        "c:" command-id (16 bytes)        -> REPLY body stored for that id
+    =========================================================================
+*/
+
+#ifndef ZCQ_LOG_H_INCLUDED
+#define ZCQ_LOG_H_INCLUDED
+
+#include "zcq_msg.h"
+#include "zcq_store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct _zcq_log_t zcq_log_t;
+
+//  Called for each event a read visits, with its packed EVENT body; return 0
+//  to go on, non-zero to stop.
+typedef int (zcq_log_event_fn) (const byte *body, size_t size, void *arg);
+
+//  Open (or create) the log in folder path. Returns NULL, after logging
+//  why, if the folder cannot be opened or holds something else.
+zcq_log_t *
+    zcq_log_new (const char *path);
+
+//  Close the log, dropping any staged group; nulls the caller's pointer.
+void
+    zcq_log_destroy (zcq_log_t **self_p);
+
+//  The store under the log (borrowed), e.g. for the fault seam.
+zcq_store_t *
+    zcq_log_store (zcq_log_t *self);
+
+//  Last committed position (0 for an empty log).
+uint64_t
+    zcq_log_head (zcq_log_t *self);
+
+//  Last position including the staged group.
+uint64_t
+    zcq_log_staged_head (zcq_log_t *self);
+
+//  Committed version of a stream (0 if it has no events). Returns 0 or -1.
+int
+    zcq_log_stream_version (zcq_log_t *self, const char *stream, uint64_t *version);
+
+//  Find the stored reply of a command id. Returns 0 with a copy in *reply
+//  (caller frees), 1 if the id is unknown, -1 on storage error.
+int
+    zcq_log_find_reply (zcq_log_t *self, const byte *command_id, byte **reply, size_t *size);
+
+//  Start a new group: forget the bodies of the previous one (and drop
+//  anything staged and not committed).
+void
+    zcq_log_begin (zcq_log_t *self);
+
+//  Stage one event at the next position (returned) and as the given stream
+//  version. The event is fully described by event (type EVENT; position is
+//  set here). Returns the position, or 0 if the event could not be encoded
+//  (zcq_msg_error (event) says why; nothing was staged).
+uint64_t
+    zcq_log_stage_event (zcq_log_t *self, zcq_msg_t *event);
+
+//  Stage the reply of a command id (a REPLY carrying that id).
+//  Returns 0, or -1 if it could not be encoded.
+int
+    zcq_log_stage_reply (zcq_log_t *self, zcq_msg_t *reply);
+
+//  Number of events staged, and the packed body of the i-th (borrowed
+//  until the next begin or abort; they stay readable after commit so that
+//  the caller can publish them).
+size_t
+    zcq_log_staged_count (zcq_log_t *self);
+const byte *
+    zcq_log_staged_body (zcq_log_t *self, size_t index, size_t *size);
+
+//  Write the staged group as one batch (sync: on disk before returning).
+//  Returns 0; or -1, when nothing was written and the group is dropped.
+int
+    zcq_log_commit (zcq_log_t *self, bool sync);
+
+//  Drop the staged group.
+void
+    zcq_log_abort (zcq_log_t *self);
+
+//  Visit committed events from position from, in order, at most max events
+//  and about max_bytes bytes (at least one event is visited if any exists).
+//  Returns the number visited, or -1 on storage error.
+int
+    zcq_log_read (zcq_log_t *self, uint64_t from, size_t max, size_t max_bytes,
+                  zcq_log_event_fn *fn, void *arg);
+
+//  Visit the committed events of one stream from version from, in order.
+//  Returns the number visited, or -1 on storage error.
+int
+    zcq_log_read_stream (zcq_log_t *self, const char *stream, uint64_t from,
+                         zcq_log_event_fn *fn, void *arg);
+
+//  Big-endian 64-bit helpers for keys.
+void
+    zcq_log_put_be64 (byte *dest, uint64_t value);
+uint64_t
+    zcq_log_get_be64 (const byte *source);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

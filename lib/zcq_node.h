@@ -1,0 +1,59 @@
+/*  =========================================================================
+    zcq_node - what the node programs and tests share: settings from flags
+    and a ZPL file, starting a node actor and knowing whether it came up,
+    and the thin main () of zcqrs-write and zcqrs-query
+    =========================================================================
+*/
+
+#ifndef ZCQ_NODE_H_INCLUDED
+#define ZCQ_NODE_H_INCLUDED
+
+#include <czmq.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+//  One command-line flag and the setting it writes.
+typedef struct {
+    const char *flag;           //  "--commands"
+    const char *path;           //  "write/commands"
+    const char *help;           //  one line for --help
+} zcq_option_t;
+
+//  Start a node actor with these settings (borrowed). Returns the actor once
+//  it serves, with its endpoint summary in *message; or NULL with the reason
+//  in *message. The caller frees *message.
+zactor_t *
+    zcq_node_start (zactor_fn *actor, zconfig_t *config, char **message);
+
+//  Tell the pipe's owner the node serves, with a summary of its endpoints,
+//  or why it could not start. Node actors call these once.
+void
+    zcq_node_ready (zsock_t *pipe, const char *summary);
+void
+    zcq_node_failed (zsock_t *pipe, const char *reason);
+
+//  Read a setting as text or as a number, with a default.
+const char *
+    zcq_node_get (zconfig_t *config, const char *path, const char *fallback);
+int64_t
+    zcq_node_get_int (zconfig_t *config, const char *path, int64_t fallback);
+
+//  Resolved endpoint a socket is bound to (tcp://127.0.0.1:* gives the
+//  port). Caller frees.
+char *
+    zcq_node_endpoint (zsock_t *sock);
+
+//  The main () of a node program: parse flags (--config FILE first, then
+//  flags override it), start the actor, print its READY line on stdout,
+//  run until SIGINT/SIGTERM or until the actor dies. Returns the exit code.
+int
+    zcq_node_main (const char *program, zactor_fn *actor, const zcq_option_t *options,
+                   int argc, char **argv);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,326 @@
+/*  =========================================================================
+    zcq_store - the only LevelDB user (see zcq_store.h)
+
+    LevelDB's C API reports errors through a char ** that must be freed with
+    leveldb_free; every call here turns that into -1 and one log line.
+    =========================================================================
+*/
+
+#include "zcq_store.h"
+
+#include <leveldb/c.h>
+
+struct _zcq_store_t {
+    leveldb_t *db;                  //  open database
+    leveldb_options_t *options;     //  open options (cache, compression)
+    leveldb_cache_t *cache;         //  block cache
+    leveldb_readoptions_t *read;    //  default read options
+    leveldb_writeoptions_t *write_sync;   //  writes that fdatasync
+    leveldb_writeoptions_t *write_async;  //  writes that reach the OS only
+    char *path;                     //  folder
+    int fail_writes;                //  fault seam: writes still to fail
+    uint64_t writes;                //  successful writes
+};
+
+struct _zcq_batch_t {
+    leveldb_writebatch_t *batch;    //  LevelDB batch
+    size_t size;                    //  puts + deletes
+};
+
+struct _zcq_iter_t {
+    zcq_store_t *store;             //  store iterated (borrowed)
+    leveldb_iterator_t *iter;       //  LevelDB iterator
+    const leveldb_snapshot_t *snapshot;   //  fixed view, or NULL
+    leveldb_readoptions_t *read;    //  read options with the snapshot
+};
+
+#define BLOCK_CACHE (32 * 1024 * 1024)   //  bytes of LevelDB block cache
+
+//  Log and free a LevelDB error; returns -1 if there was one.
+static int
+s_check (zcq_store_t *self, char **error, const char *operation)
+{
+    if (*error) {
+        zsys_error ("store %s: %s failed: %s", self->path, operation, *error);
+        leveldb_free (*error);
+        *error = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+zcq_store_t *
+zcq_store_new (const char *path)
+{
+    assert (path);
+    if (zsys_dir_create ("%s", path) != 0) {
+        zsys_error ("store %s: cannot create folder: %s", path, strerror (errno));
+        return NULL;
+    }
+    zcq_store_t *self = (zcq_store_t *) zmalloc (sizeof (zcq_store_t));
+    assert (self);
+    self->path = strdup (path);
+    self->options = leveldb_options_create ();
+    self->cache = leveldb_cache_create_lru (BLOCK_CACHE);
+    leveldb_options_set_cache (self->options, self->cache);
+    leveldb_options_set_create_if_missing (self->options, 1);
+    leveldb_options_set_compression (self->options, leveldb_snappy_compression);
+    leveldb_options_set_write_buffer_size (self->options, 16 * 1024 * 1024);
+    self->read = leveldb_readoptions_create ();
+    self->write_sync = leveldb_writeoptions_create ();
+    leveldb_writeoptions_set_sync (self->write_sync, 1);
+    self->write_async = leveldb_writeoptions_create ();
+    leveldb_writeoptions_set_sync (self->write_async, 0);
+
+    char *error = NULL;
+    self->db = leveldb_open (self->options, path, &error);
+    if (s_check (self, &error, "open")) {
+        zcq_store_destroy (&self);
+    }
+    return self;
+}
+
+void
+zcq_store_destroy (zcq_store_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        zcq_store_t *self = *self_p;
+        if (self->db) {
+            leveldb_close (self->db);
+        }
+        leveldb_writeoptions_destroy (self->write_async);
+        leveldb_writeoptions_destroy (self->write_sync);
+        leveldb_readoptions_destroy (self->read);
+        leveldb_options_destroy (self->options);
+        leveldb_cache_destroy (self->cache);
+        free (self->path);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+const char *
+zcq_store_path (zcq_store_t *self)
+{
+    assert (self);
+    return self->path;
+}
+
+int
+zcq_store_get (zcq_store_t *self, const void *key, size_t key_size, byte **value,
+               size_t *size)
+{
+    assert (self);
+    assert (value && size);
+    char *error = NULL;
+    size_t length = 0;
+    char *found = leveldb_get (self->db, self->read, (const char *) key, key_size, &length,
+                               &error);
+    if (s_check (self, &error, "get")) {
+        return -1;
+    }
+    if (!found) {
+        *value = NULL;
+        *size = 0;
+        return 1;
+    }
+    //  Copy into our own allocation so callers free with free (), and add a
+    //  NUL so string values can be used as they are
+    *value = (byte *) malloc (length + 1);
+    assert (*value);
+    memcpy (*value, found, length);
+    (*value) [length] = 0;
+    *size = length;
+    leveldb_free (found);
+    return 0;
+}
+
+int
+zcq_store_write (zcq_store_t *self, zcq_batch_t *batch, bool sync)
+{
+    assert (self);
+    assert (batch);
+    if (self->fail_writes > 0) {
+        self->fail_writes--;
+        zsys_error ("store %s: write failed: injected fault", self->path);
+        return -1;
+    }
+    char *error = NULL;
+    leveldb_write (self->db, sync ? self->write_sync : self->write_async, batch->batch, &error);
+    if (s_check (self, &error, "write")) {
+        return -1;
+    }
+    self->writes++;
+    return 0;
+}
+
+void
+zcq_store_fail_writes (zcq_store_t *self, int count)
+{
+    assert (self);
+    self->fail_writes = count;
+}
+
+uint64_t
+zcq_store_writes (zcq_store_t *self)
+{
+    assert (self);
+    return self->writes;
+}
+
+//  --- Batches ----------------------------------------------------------------
+
+zcq_batch_t *
+zcq_batch_new (void)
+{
+    zcq_batch_t *self = (zcq_batch_t *) zmalloc (sizeof (zcq_batch_t));
+    assert (self);
+    self->batch = leveldb_writebatch_create ();
+    return self;
+}
+
+void
+zcq_batch_destroy (zcq_batch_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        zcq_batch_t *self = *self_p;
+        leveldb_writebatch_destroy (self->batch);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+void
+zcq_batch_put (zcq_batch_t *self, const void *key, size_t key_size, const void *value,
+               size_t value_size)
+{
+    assert (self);
+    leveldb_writebatch_put (self->batch, (const char *) key, key_size, (const char *) value,
+                            value_size);
+    self->size++;
+}
+
+void
+zcq_batch_delete (zcq_batch_t *self, const void *key, size_t key_size)
+{
+    assert (self);
+    leveldb_writebatch_delete (self->batch, (const char *) key, key_size);
+    self->size++;
+}
+
+void
+zcq_batch_clear (zcq_batch_t *self)
+{
+    assert (self);
+    leveldb_writebatch_clear (self->batch);
+    self->size = 0;
+}
+
+size_t
+zcq_batch_size (zcq_batch_t *self)
+{
+    assert (self);
+    return self->size;
+}
+
+//  --- Iterators --------------------------------------------------------------
+
+zcq_iter_t *
+zcq_iter_new (zcq_store_t *store, bool snapshot)
+{
+    assert (store);
+    zcq_iter_t *self = (zcq_iter_t *) zmalloc (sizeof (zcq_iter_t));
+    assert (self);
+    self->store = store;
+    self->read = leveldb_readoptions_create ();
+    //  Long scans would evict the hot blocks that point reads need
+    leveldb_readoptions_set_fill_cache (self->read, 0);
+    if (snapshot) {
+        self->snapshot = leveldb_create_snapshot (store->db);
+        leveldb_readoptions_set_snapshot (self->read, self->snapshot);
+    }
+    self->iter = leveldb_create_iterator (store->db, self->read);
+    return self;
+}
+
+void
+zcq_iter_destroy (zcq_iter_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        zcq_iter_t *self = *self_p;
+        char *error = NULL;
+        leveldb_iter_get_error (self->iter, &error);
+        s_check (self->store, &error, "iterate");
+        leveldb_iter_destroy (self->iter);
+        if (self->snapshot) {
+            leveldb_release_snapshot (self->store->db, self->snapshot);
+        }
+        leveldb_readoptions_destroy (self->read);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+void
+zcq_iter_seek (zcq_iter_t *self, const void *key, size_t key_size)
+{
+    assert (self);
+    leveldb_iter_seek (self->iter, (const char *) key, key_size);
+}
+
+void
+zcq_iter_seek_last (zcq_iter_t *self)
+{
+    assert (self);
+    leveldb_iter_seek_to_last (self->iter);
+}
+
+bool
+zcq_iter_valid (zcq_iter_t *self)
+{
+    assert (self);
+    return leveldb_iter_valid (self->iter) != 0;
+}
+
+void
+zcq_iter_next (zcq_iter_t *self)
+{
+    assert (self);
+    leveldb_iter_next (self->iter);
+}
+
+void
+zcq_iter_prev (zcq_iter_t *self)
+{
+    assert (self);
+    leveldb_iter_prev (self->iter);
+}
+
+const byte *
+zcq_iter_key (zcq_iter_t *self, size_t *size)
+{
+    assert (self);
+    return (const byte *) leveldb_iter_key (self->iter, size);
+}
+
+const byte *
+zcq_iter_value (zcq_iter_t *self, size_t *size)
+{
+    assert (self);
+    return (const byte *) leveldb_iter_value (self->iter, size);
+}
+
+bool
+zcq_iter_has_prefix (zcq_iter_t *self, const void *prefix, size_t size)
+{
+    assert (self);
+    if (!zcq_iter_valid (self)) {
+        return false;
+    }
+    size_t key_size;
+    const byte *key = zcq_iter_key (self, &key_size);
+    return key_size >= size && memcmp (key, prefix, size) == 0;
+}

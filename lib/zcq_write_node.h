@@ -1,0 +1,42 @@
+/*  =========================================================================
+    zcq_write_node - the command side: receive commands, decide them against
+    aggregate state, append their events atomically and durably, reply,
+    publish; serve replay of the stored log
+
+    Run it as a czmq actor:
+
+        zactor_t *node = zcq_node_start (zcq_write_node_actor, config, &error);
+
+    Settings (zconfig paths, defaults in brackets):
+        write/commands    ROUTER for COMMAND and QUERY "status" [tcp://127.0.0.1:5601]
+        write/events      PUB for EVENT and HEARTBEAT           [tcp://127.0.0.1:5602]
+        write/replay      ROUTER for REPLAY                     [tcp://127.0.0.1:5603]
+        write/data        LevelDB folder                        [var/write]
+        write/domain      domain name or .so path               [bank]
+        write/durability  sync (ack after fdatasync) | async    [sync]
+        write/heartbeat   milliseconds between heartbeats       [1000]
+        write/cache       aggregate states kept in memory       [10000]
+        write/group       most commands decided per batch       [256]
+    =========================================================================
+*/
+
+#ifndef ZCQ_WRITE_NODE_H_INCLUDED
+#define ZCQ_WRITE_NODE_H_INCLUDED
+
+#include <czmq.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+//  The actor. args is a zconfig_t * (borrowed, read before the actor says
+//  it is ready). On the pipe it answers "$TERM" and reports "READY ..." or
+//  "ERROR reason" once after start (see zcq_node_start).
+void
+    zcq_write_node_actor (zsock_t *pipe, void *args);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,1332 @@
+/*  =========================================================================
+    zcq_msg - the ZCQ1 wire codec (see zcq_msg.h and zcqrs-v1.md)
+
+    Decoding is strict about what it needs and lenient about what it does not
+    know: a missing or mistyped field is an error that names the field, an
+    unknown key is ignored so that minor additions stay compatible in v1.
+    =========================================================================
+*/
+
+#include "zcq_msg.h"
+#include "zcq_text.h"
+
+#include <stdarg.h>
+
+struct _zcq_msg_t {
+    zcq_msg_type_t type;            //  message type (frame 2)
+    zframe_t *routing_id;           //  ROUTER envelope, or NULL
+    bool delimiter;                 //  peer put an empty frame after the id (REQ)
+    zcq_status_t error_status;      //  decode outcome; ZCQ_OK when valid
+    char *error;                    //  what was wrong when not valid
+    byte id [ZCQ_MAX_ID];           //  request / command id
+    size_t id_size;                 //  bytes in id, 0 when absent
+    char *name;                     //  command type, event type or query name
+    char *stream;                   //  stream name
+    int64_t expect;                 //  expected version or ZCQ_EXPECT_ANY
+    byte *data;                     //  packed payload (data, params, result)
+    size_t data_size;               //  bytes in data
+    zcq_status_t status;            //  REPLY / RESULT / ERROR status
+    char *reason;                   //  REPLY / RESULT / ERROR reason text
+    uint64_t version;               //  stream version
+    uint64_t position;              //  global position
+    uint32_t count;                 //  events appended (REPLY)
+    int64_t time;                   //  microseconds since the epoch
+    char *correlation;              //  caller's correlation id
+    uint64_t from;                  //  REPLAY / EVENTS first position
+    uint32_t max;                   //  REPLAY batch size
+    uint64_t head;                  //  last stored position
+    uint32_t interval;              //  heartbeat interval, ms
+    uint64_t min_position;          //  QUERY read-your-writes bound
+    uint32_t timeout;               //  QUERY wait bound, ms
+    zframe_t **events;              //  EVENTS body frames, in order
+    size_t event_count;             //  frames in events
+    size_t event_alloc;             //  slots allocated in events
+};
+
+static const char *s_type_names [ZCQ_MSG_TYPES] = {
+    [ZCQ_MSG_UNKNOWN] = "UNKNOWN",   [ZCQ_MSG_COMMAND] = "COMMAND",
+    [ZCQ_MSG_REPLY] = "REPLY",       [ZCQ_MSG_EVENT] = "EVENT",
+    [ZCQ_MSG_HEARTBEAT] = "HEARTBEAT", [ZCQ_MSG_REPLAY] = "REPLAY",
+    [ZCQ_MSG_EVENTS] = "EVENTS",     [ZCQ_MSG_QUERY] = "QUERY",
+    [ZCQ_MSG_RESULT] = "RESULT",     [ZCQ_MSG_ERROR] = "ERROR",
+};
+
+static const struct {
+    const char *name;               //  wire name
+    bool retryable;                 //  can the same request succeed later
+} s_statuses [ZCQ_STATUSES] = {
+    [ZCQ_OK] = { "ok", false },
+    [ZCQ_ACCEPTED] = { "accepted", false },
+    [ZCQ_REJECTED] = { "rejected", false },
+    [ZCQ_CONFLICT] = { "conflict", false },
+    [ZCQ_INVALID] = { "invalid", false },
+    [ZCQ_UNKNOWN_TYPE] = { "unknown", false },
+    [ZCQ_TOO_LARGE] = { "too_large", false },
+    [ZCQ_BAD_VERSION] = { "bad_version", false },
+    [ZCQ_NOT_FOUND] = { "not_found", false },
+    [ZCQ_STALE] = { "stale", true },
+    [ZCQ_UNAVAILABLE] = { "unavailable", true },
+    [ZCQ_BUSY] = { "busy", true },
+};
+
+const char *
+zcq_msg_type_name (zcq_msg_type_t type)
+{
+    if (type > ZCQ_MSG_UNKNOWN && type < ZCQ_MSG_TYPES) {
+        return s_type_names [type];
+    }
+    return "UNKNOWN";
+}
+
+zcq_msg_type_t
+zcq_msg_type_from_name (const char *name, size_t size)
+{
+    for (int type = ZCQ_MSG_UNKNOWN + 1; type < ZCQ_MSG_TYPES; type++) {
+        if (strlen (s_type_names [type]) == size
+            && memcmp (s_type_names [type], name, size) == 0) {
+            return (zcq_msg_type_t) type;
+        }
+    }
+    return ZCQ_MSG_UNKNOWN;
+}
+
+const char *
+zcq_status_name (zcq_status_t status)
+{
+    if ((int) status >= 0 && status < ZCQ_STATUSES) {
+        return s_statuses [status].name;
+    }
+    return "unknown_status";
+}
+
+int
+zcq_status_from_name (const char *name, size_t size)
+{
+    for (int status = 0; status < ZCQ_STATUSES; status++) {
+        if (strlen (s_statuses [status].name) == size
+            && memcmp (s_statuses [status].name, name, size) == 0) {
+            return status;
+        }
+    }
+    return -1;
+}
+
+bool
+zcq_status_retryable (zcq_status_t status)
+{
+    return (int) status >= 0 && status < ZCQ_STATUSES && s_statuses [status].retryable;
+}
+
+zcq_msg_t *
+zcq_msg_new (zcq_msg_type_t type)
+{
+    zcq_msg_t *self = (zcq_msg_t *) zmalloc (sizeof (zcq_msg_t));
+    assert (self);
+    self->type = type;
+    self->expect = ZCQ_EXPECT_ANY;
+    return self;
+}
+
+void
+zcq_msg_destroy (zcq_msg_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        zcq_msg_t *self = *self_p;
+        zframe_destroy (&self->routing_id);
+        zstr_free (&self->error);
+        zstr_free (&self->name);
+        zstr_free (&self->stream);
+        free (self->data);
+        zstr_free (&self->reason);
+        zstr_free (&self->correlation);
+        for (size_t index = 0; index < self->event_count; index++) {
+            zframe_destroy (&self->events [index]);
+        }
+        free (self->events);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+void
+zcq_msg_set_error (zcq_msg_t *self, zcq_status_t status, const char *format, ...)
+{
+    assert (self);
+    va_list args;
+    va_start (args, format);
+    char *text = zsys_vprintf (format, args);
+    va_end (args);
+    assert (text);
+    //  The first error is the one worth reporting; later ones follow from it
+    if (self->error_status == ZCQ_OK) {
+        self->error_status = status;
+        zstr_free (&self->error);
+        self->error = text;
+    }
+    else {
+        zstr_free (&text);
+    }
+}
+
+//  --- Decoding helpers -------------------------------------------------------
+
+//  Compare a msgpack string key with a C string.
+static bool
+s_key_is (const msgpack_object *key, const char *name)
+{
+    return key->type == MSGPACK_OBJECT_STR && key->via.str.size == strlen (name)
+           && memcmp (key->via.str.ptr, name, key->via.str.size) == 0;
+}
+
+//  Copy a string field into *dest after checking type, size and encoding.
+static int
+s_take_string (zcq_msg_t *self, const char *field, const msgpack_object *value,
+               size_t max_size, bool nonempty, char **dest)
+{
+    if (value->type != MSGPACK_OBJECT_STR) {
+        zcq_msg_set_error (self, ZCQ_INVALID, "field '%s' must be a string, got %s", field,
+                           zcq_text_msgpack_type (value->type));
+        return -1;
+    }
+    size_t size = value->via.str.size;
+    if (size > max_size) {
+        zcq_msg_set_error (self, ZCQ_TOO_LARGE, "field '%s' is %zu bytes, limit is %zu",
+                           field, size, max_size);
+        return -1;
+    }
+    if (nonempty && size == 0) {
+        zcq_msg_set_error (self, ZCQ_INVALID, "field '%s' must not be empty", field);
+        return -1;
+    }
+    if (!zcq_text_is_utf8 (value->via.str.ptr, size)) {
+        zcq_msg_set_error (self, ZCQ_INVALID,
+                           "field '%s' must be UTF-8 without control characters", field);
+        return -1;
+    }
+    zstr_free (dest);
+    *dest = (char *) malloc (size + 1);
+    assert (*dest);
+    memcpy (*dest, value->via.str.ptr, size);
+    (*dest) [size] = 0;
+    return 0;
+}
+
+//  Read a non-negative integer field.
+static int
+s_take_uint (zcq_msg_t *self, const char *field, const msgpack_object *value,
+             uint64_t max_value, uint64_t *dest)
+{
+    if (value->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        if (value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+            zcq_msg_set_error (self, ZCQ_INVALID,
+                               "field '%s' must be a non-negative integer, got %" PRId64,
+                               field, value->via.i64);
+        }
+        else {
+            zcq_msg_set_error (self, ZCQ_INVALID,
+                               "field '%s' must be a non-negative integer, got %s", field,
+                               zcq_text_msgpack_type (value->type));
+        }
+        return -1;
+    }
+    if (value->via.u64 > max_value) {
+        zcq_msg_set_error (self, ZCQ_INVALID, "field '%s' is %" PRIu64 ", limit is %" PRIu64,
+                           field, value->via.u64, max_value);
+        return -1;
+    }
+    *dest = value->via.u64;
+    return 0;
+}
+
+//  Read a signed integer field.
+static int
+s_take_int (zcq_msg_t *self, const char *field, const msgpack_object *value,
+            int64_t *dest)
+{
+    if (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER && value->via.u64 <= INT64_MAX) {
+        *dest = (int64_t) value->via.u64;
+        return 0;
+    }
+    if (value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+        *dest = value->via.i64;
+        return 0;
+    }
+    zcq_msg_set_error (self, ZCQ_INVALID, "field '%s' must be an integer, got %s", field,
+                       zcq_text_msgpack_type (value->type));
+    return -1;
+}
+
+//  Read a binary id field of 1..ZCQ_MAX_ID bytes.
+static int
+s_take_id (zcq_msg_t *self, const msgpack_object *value)
+{
+    if (value->type == MSGPACK_OBJECT_NIL) {
+        self->id_size = 0;
+        return 0;
+    }
+    if (value->type != MSGPACK_OBJECT_BIN) {
+        zcq_msg_set_error (self, ZCQ_INVALID, "field 'id' must be binary, got %s",
+                           zcq_text_msgpack_type (value->type));
+        return -1;
+    }
+    if (value->via.bin.size == 0 || value->via.bin.size > ZCQ_MAX_ID) {
+        zcq_msg_set_error (self, ZCQ_INVALID, "field 'id' must be 1 to %d bytes, got %u",
+                           ZCQ_MAX_ID, value->via.bin.size);
+        return -1;
+    }
+    zcq_msg_set_id (self, value->via.bin.ptr, value->via.bin.size);
+    return 0;
+}
+
+//  Keep a payload object as packed msgpack; maps only when must_be_map.
+static int
+s_take_payload (zcq_msg_t *self, const char *field, const msgpack_object *value,
+                bool must_be_map)
+{
+    if (must_be_map && value->type != MSGPACK_OBJECT_MAP) {
+        zcq_msg_set_error (self, ZCQ_INVALID, "field '%s' must be a map, got %s", field,
+                           zcq_text_msgpack_type (value->type));
+        return -1;
+    }
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer packer;
+    msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
+    msgpack_pack_object (&packer, *value);
+    int rc = 0;
+    if (buffer.size > ZCQ_MAX_DATA) {
+        zcq_msg_set_error (self, ZCQ_TOO_LARGE, "field '%s' is %zu bytes, limit is %d", field,
+                           buffer.size, ZCQ_MAX_DATA);
+        rc = -1;
+    }
+    else {
+        zcq_msg_set_data (self, buffer.data, buffer.size);
+    }
+    msgpack_sbuffer_destroy (&buffer);
+    return rc;
+}
+
+static int
+s_take_status (zcq_msg_t *self, const msgpack_object *value)
+{
+    int status = -1;
+    if (value->type == MSGPACK_OBJECT_STR) {
+        status = zcq_status_from_name (value->via.str.ptr, value->via.str.size);
+    }
+    if (status < 0) {
+        zcq_msg_set_error (self, ZCQ_INVALID, "field 'status' is not a known status name");
+        return -1;
+    }
+    self->status = (zcq_status_t) status;
+    return 0;
+}
+
+//  EVENT meta map: command id, correlation id, time.
+static int
+s_take_meta (zcq_msg_t *self, const msgpack_object *value)
+{
+    if (value->type != MSGPACK_OBJECT_MAP) {
+        zcq_msg_set_error (self, ZCQ_INVALID, "field 'meta' must be a map");
+        return -1;
+    }
+    for (uint32_t index = 0; index < value->via.map.size; index++) {
+        const msgpack_object *key = &value->via.map.ptr [index].key;
+        const msgpack_object *item = &value->via.map.ptr [index].val;
+        int rc = 0;
+        if (s_key_is (key, "command")) {
+            rc = s_take_id (self, item);
+        }
+        else if (s_key_is (key, "correlation")) {
+            rc = s_take_string (self, "meta.correlation", item, ZCQ_MAX_TEXT, false,
+                                &self->correlation);
+        }
+        else if (s_key_is (key, "time")) {
+            rc = s_take_int (self, "meta.time", item, &self->time);
+        }
+        if (rc) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+//  Bits naming the fields a message type requires.
+enum {
+    F_ID = 1 << 0, F_TYPE = 1 << 1, F_STREAM = 1 << 2, F_STATUS = 1 << 3,
+    F_POSITION = 1 << 4, F_VERSION = 1 << 5, F_FROM = 1 << 6, F_HEAD = 1 << 7,
+    F_NAME = 1 << 8, F_MAX = 1 << 9, F_COUNT = 1 << 10, F_DATA = 1 << 11,
+};
+
+static const struct {
+    unsigned required;              //  F_ bits that must be present
+} s_schemas [ZCQ_MSG_TYPES] = {
+    [ZCQ_MSG_COMMAND] = { F_ID | F_TYPE | F_STREAM },
+    [ZCQ_MSG_REPLY] = { F_STATUS },
+    [ZCQ_MSG_EVENT] = { F_POSITION | F_STREAM | F_VERSION | F_TYPE | F_DATA },
+    [ZCQ_MSG_HEARTBEAT] = { F_HEAD },
+    [ZCQ_MSG_REPLAY] = { F_FROM },
+    [ZCQ_MSG_EVENTS] = { F_FROM | F_HEAD | F_COUNT },
+    [ZCQ_MSG_QUERY] = { F_NAME },
+    [ZCQ_MSG_RESULT] = { F_STATUS },
+    [ZCQ_MSG_ERROR] = { F_STATUS },
+};
+
+static const char *
+s_field_name (unsigned bit)
+{
+    switch (bit) {
+        case F_ID: return "id";
+        case F_TYPE: return "type";
+        case F_STREAM: return "stream";
+        case F_STATUS: return "status";
+        case F_POSITION: return "position";
+        case F_VERSION: return "version";
+        case F_FROM: return "from";
+        case F_HEAD: return "head";
+        case F_NAME: return "name";
+        case F_MAX: return "max";
+        case F_COUNT: return "count";
+        case F_DATA: return "data";
+        default: return "?";
+    }
+}
+
+//  Read one key of a body; sets *seen bits for required-field checks.
+static int
+s_take_field (zcq_msg_t *self, const msgpack_object *key, const msgpack_object *value,
+              unsigned *seen)
+{
+    uint64_t number = 0;
+    int rc = 0;
+    zcq_msg_type_t type = self->type;
+    if (s_key_is (key, "id")) {
+        rc = s_take_id (self, value);
+        *seen |= self->id_size ? F_ID : 0;
+    }
+    else if (s_key_is (key, "type")
+             && (type == ZCQ_MSG_COMMAND || type == ZCQ_MSG_EVENT)) {
+        rc = s_take_string (self, "type", value, ZCQ_MAX_NAME, true, &self->name);
+        *seen |= F_TYPE;
+    }
+    else if (s_key_is (key, "name") && type == ZCQ_MSG_QUERY) {
+        rc = s_take_string (self, "name", value, ZCQ_MAX_NAME, true, &self->name);
+        *seen |= F_NAME;
+    }
+    else if (s_key_is (key, "stream")) {
+        rc = s_take_string (self, "stream", value, ZCQ_MAX_STREAM, true, &self->stream);
+        *seen |= F_STREAM;
+    }
+    else if (s_key_is (key, "expect") && type == ZCQ_MSG_COMMAND) {
+        if (value->type == MSGPACK_OBJECT_NIL) {
+            self->expect = ZCQ_EXPECT_ANY;
+        }
+        else if ((rc = s_take_uint (self, "expect", value, INT64_MAX, &number)) == 0) {
+            self->expect = (int64_t) number;
+        }
+    }
+    else if (s_key_is (key, "data") && (type == ZCQ_MSG_COMMAND || type == ZCQ_MSG_EVENT)) {
+        rc = s_take_payload (self, "data", value, true);
+        *seen |= F_DATA;
+    }
+    else if (s_key_is (key, "params") && type == ZCQ_MSG_QUERY) {
+        rc = s_take_payload (self, "params", value, true);
+    }
+    else if (s_key_is (key, "result") && type == ZCQ_MSG_RESULT) {
+        rc = s_take_payload (self, "result", value, false);
+    }
+    else if (s_key_is (key, "status")) {
+        rc = s_take_status (self, value);
+        *seen |= F_STATUS;
+    }
+    else if (s_key_is (key, "reason")) {
+        rc = s_take_string (self, "reason", value, ZCQ_MAX_TEXT, false, &self->reason);
+    }
+    else if (s_key_is (key, "correlation") && type == ZCQ_MSG_COMMAND) {
+        rc = s_take_string (self, "correlation", value, ZCQ_MAX_TEXT, false,
+                            &self->correlation);
+    }
+    else if (s_key_is (key, "meta") && type == ZCQ_MSG_EVENT) {
+        rc = s_take_meta (self, value);
+    }
+    else if (s_key_is (key, "version")) {
+        rc = s_take_uint (self, "version", value, INT64_MAX, &self->version);
+        *seen |= F_VERSION;
+    }
+    else if (s_key_is (key, "position")) {
+        rc = s_take_uint (self, "position", value, INT64_MAX, &self->position);
+        *seen |= F_POSITION;
+    }
+    else if (s_key_is (key, "count")) {
+        rc = s_take_uint (self, "count", value, UINT32_MAX, &number);
+        self->count = (uint32_t) number;
+        *seen |= F_COUNT;
+    }
+    else if (s_key_is (key, "time")) {
+        rc = s_take_int (self, "time", value, &self->time);
+    }
+    else if (s_key_is (key, "from")) {
+        rc = s_take_uint (self, "from", value, INT64_MAX, &self->from);
+        *seen |= F_FROM;
+    }
+    else if (s_key_is (key, "max")) {
+        rc = s_take_uint (self, "max", value, ZCQ_MAX_EVENTS, &number);
+        self->max = (uint32_t) number;
+        *seen |= F_MAX;
+    }
+    else if (s_key_is (key, "head")) {
+        rc = s_take_uint (self, "head", value, INT64_MAX, &self->head);
+        *seen |= F_HEAD;
+    }
+    else if (s_key_is (key, "interval")) {
+        rc = s_take_uint (self, "interval", value, UINT32_MAX, &number);
+        self->interval = (uint32_t) number;
+    }
+    else if (s_key_is (key, "min_position")) {
+        rc = s_take_uint (self, "min_position", value, INT64_MAX, &self->min_position);
+    }
+    else if (s_key_is (key, "timeout")) {
+        rc = s_take_uint (self, "timeout", value, UINT32_MAX, &number);
+        self->timeout = (uint32_t) number;
+    }
+    //  Any other key is ignored: minor additions stay compatible within v1
+    return rc;
+}
+
+//  Cross-field rules that the field readers cannot see alone.
+static void
+s_check_rules (zcq_msg_t *self)
+{
+    if (self->type == ZCQ_MSG_COMMAND && self->id_size != ZCQ_COMMAND_ID) {
+        zcq_msg_set_error (self, ZCQ_INVALID, "field 'id' of a COMMAND must be %d bytes, got %zu",
+                           ZCQ_COMMAND_ID, self->id_size);
+    }
+    if (self->type == ZCQ_MSG_REPLAY) {
+        if (self->from == 0) {
+            zcq_msg_set_error (self, ZCQ_INVALID, "field 'from' must be 1 or more (positions start at 1)");
+        }
+        if (self->max == 0) {
+            self->max = ZCQ_MAX_EVENTS;
+        }
+    }
+    if ((self->type == ZCQ_MSG_EVENT) && (self->position == 0 || self->version == 0)) {
+        zcq_msg_set_error (self, ZCQ_INVALID, "an EVENT's position and version start at 1");
+    }
+}
+
+zcq_msg_t *
+zcq_msg_decode_body (zcq_msg_type_t type, const void *body, size_t size)
+{
+    zcq_msg_t *self = zcq_msg_new (type);
+    if (type <= ZCQ_MSG_UNKNOWN || type >= ZCQ_MSG_TYPES) {
+        zcq_msg_set_error (self, ZCQ_UNKNOWN_TYPE, "unknown message type");
+        return self;
+    }
+    if (size > ZCQ_MAX_BODY) {
+        zcq_msg_set_error (self, ZCQ_TOO_LARGE, "%s body is %zu bytes, limit is %d",
+                           zcq_msg_type_name (type), size, ZCQ_MAX_BODY);
+        return self;
+    }
+    msgpack_unpacked result;
+    msgpack_unpacked_init (&result);
+    size_t offset = 0;
+    msgpack_unpack_return ret = msgpack_unpack_next (&result, (const char *) body, size, &offset);
+    if (ret != MSGPACK_UNPACK_SUCCESS) {
+        zcq_msg_set_error (self, ZCQ_INVALID, "%s body is not valid msgpack (%s)",
+                           zcq_msg_type_name (type),
+                           ret == MSGPACK_UNPACK_CONTINUE ? "truncated" : "parse error");
+    }
+    else if (offset != size) {
+        zcq_msg_set_error (self, ZCQ_INVALID, "%s body has %zu bytes after its map",
+                           zcq_msg_type_name (type), size - offset);
+    }
+    else if (result.data.type != MSGPACK_OBJECT_MAP) {
+        zcq_msg_set_error (self, ZCQ_INVALID, "%s body must be a msgpack map, got %s",
+                           zcq_msg_type_name (type), zcq_text_msgpack_type (result.data.type));
+    }
+    else {
+        unsigned seen = 0;
+        const msgpack_object_map *map = &result.data.via.map;
+        for (uint32_t index = 0; index < map->size; index++) {
+            if (map->ptr [index].key.type != MSGPACK_OBJECT_STR) {
+                zcq_msg_set_error (self, ZCQ_INVALID, "%s body has a key that is not a string",
+                                   zcq_msg_type_name (type));
+                break;
+            }
+            if (s_take_field (self, &map->ptr [index].key, &map->ptr [index].val, &seen)) {
+                break;
+            }
+        }
+        unsigned missing = s_schemas [type].required & ~seen;
+        if (self->error_status == ZCQ_OK && missing) {
+            unsigned bit = missing & -missing;      //  lowest missing field
+            zcq_msg_set_error (self, ZCQ_INVALID, "%s is missing field '%s'",
+                               zcq_msg_type_name (type), s_field_name (bit));
+        }
+        if (self->error_status == ZCQ_OK) {
+            s_check_rules (self);
+        }
+    }
+    msgpack_unpacked_destroy (&result);
+    return self;
+}
+
+zcq_msg_t *
+zcq_msg_decode (zmsg_t **zmsg_p)
+{
+    assert (zmsg_p && *zmsg_p);
+    zmsg_t *zmsg = *zmsg_p;
+    *zmsg_p = NULL;
+    zcq_msg_t *self = NULL;
+    zframe_t *signature = zmsg_pop (zmsg);
+    zframe_t *type_frame = zmsg_pop (zmsg);
+    zframe_t *body = zmsg_pop (zmsg);
+
+    if (!signature || !type_frame || !body) {
+        self = zcq_msg_new (ZCQ_MSG_UNKNOWN);
+        zcq_msg_set_error (self, ZCQ_INVALID,
+                           "a message needs 3 frames (signature, type, body), got %d",
+                           (signature != NULL) + (type_frame != NULL) + (body != NULL));
+    }
+    else if (zframe_size (signature) < 3 || memcmp (zframe_data (signature), "ZCQ", 3) != 0) {
+        self = zcq_msg_new (ZCQ_MSG_UNKNOWN);
+        zcq_msg_set_error (self, ZCQ_INVALID, "frame 1 is not a zcqrs signature (expected '%s')",
+                           ZCQ_SIGNATURE);
+    }
+    else if (!zframe_streq (signature, ZCQ_SIGNATURE)) {
+        self = zcq_msg_new (ZCQ_MSG_UNKNOWN);
+        char *version = zcq_text_printable (zframe_data (signature), zframe_size (signature));
+        zcq_msg_set_error (self, ZCQ_BAD_VERSION,
+                           "protocol '%s' is not supported; this node speaks '%s'", version,
+                           ZCQ_SIGNATURE);
+        zstr_free (&version);
+    }
+    else {
+        zcq_msg_type_t type = zcq_msg_type_from_name ((const char *) zframe_data (type_frame),
+                                                      zframe_size (type_frame));
+        if (type == ZCQ_MSG_UNKNOWN) {
+            self = zcq_msg_new (ZCQ_MSG_UNKNOWN);
+            char *name = zcq_text_printable (zframe_data (type_frame), zframe_size (type_frame));
+            zcq_msg_set_error (self, ZCQ_UNKNOWN_TYPE, "unknown message type '%s'", name);
+            zstr_free (&name);
+        }
+        else {
+            self = zcq_msg_decode_body (type, zframe_data (body), zframe_size (body));
+            size_t extra = zmsg_size (zmsg);
+            if (type == ZCQ_MSG_EVENTS) {
+                if (zcq_msg_valid (self) && extra != self->count) {
+                    zcq_msg_set_error (self, ZCQ_INVALID,
+                                       "EVENTS says count %u but carries %zu event frames",
+                                       self->count, extra);
+                }
+                zframe_t *frame;
+                while (zcq_msg_valid (self) && (frame = zmsg_pop (zmsg))) {
+                    zcq_msg_add_event (self, zframe_data (frame), zframe_size (frame));
+                    zframe_destroy (&frame);
+                }
+            }
+            else if (extra) {
+                zcq_msg_set_error (self, ZCQ_INVALID, "%s has %zu frames too many",
+                                   zcq_msg_type_name (type), extra);
+            }
+        }
+    }
+    zframe_destroy (&signature);
+    zframe_destroy (&type_frame);
+    zframe_destroy (&body);
+    zmsg_destroy (&zmsg);
+    return self;
+}
+
+zcq_msg_t *
+zcq_msg_recv (zsock_t *sock)
+{
+    assert (sock);
+    zmsg_t *zmsg = zmsg_recv (sock);
+    if (!zmsg) {
+        return NULL;
+    }
+    zframe_t *routing_id = NULL;
+    bool delimiter = false;
+    if (zsock_type (sock) == ZMQ_ROUTER) {
+        routing_id = zmsg_pop (zmsg);
+        zframe_t *first = zmsg_first (zmsg);
+        if (first && zframe_size (first) == 0) {
+            zframe_t *empty = zmsg_pop (zmsg);
+            zframe_destroy (&empty);
+            delimiter = true;
+        }
+    }
+    zcq_msg_t *self = zcq_msg_decode (&zmsg);
+    self->routing_id = routing_id;
+    self->delimiter = delimiter;
+    return self;
+}
+
+//  --- Encoding ---------------------------------------------------------------
+
+static void
+s_pack_str (msgpack_packer *packer, const char *text)
+{
+    size_t size = strlen (text);
+    msgpack_pack_str (packer, size);
+    msgpack_pack_str_body (packer, text, size);
+}
+
+static void
+s_pack_key (msgpack_packer *packer, const char *key)
+{
+    s_pack_str (packer, key);
+}
+
+static void
+s_pack_bin (msgpack_packer *packer, const byte *data, size_t size)
+{
+    msgpack_pack_bin (packer, size);
+    msgpack_pack_bin_body (packer, data, size);
+}
+
+//  Append packed payload bytes as the value of a key (payload is one object).
+static void
+s_pack_payload (msgpack_packer *packer, zcq_msg_t *self, bool empty_map)
+{
+    if (self->data_size) {
+        msgpack_sbuffer_write (packer->data, (const char *) self->data, self->data_size);
+    }
+    else if (empty_map) {
+        msgpack_pack_map (packer, 0);
+    }
+    else {
+        msgpack_pack_nil (packer);
+    }
+}
+
+//  Check the limits an encoder must keep, so we never send what we would refuse.
+static int
+s_check_limits (zcq_msg_t *self)
+{
+    if (self->stream && strlen (self->stream) > ZCQ_MAX_STREAM) {
+        zcq_msg_set_error (self, ZCQ_TOO_LARGE, "stream name is over %d bytes", ZCQ_MAX_STREAM);
+    }
+    if (self->name && strlen (self->name) > ZCQ_MAX_NAME) {
+        zcq_msg_set_error (self, ZCQ_TOO_LARGE, "name is over %d bytes", ZCQ_MAX_NAME);
+    }
+    if (self->data_size > ZCQ_MAX_DATA && self->type != ZCQ_MSG_RESULT) {
+        zcq_msg_set_error (self, ZCQ_TOO_LARGE, "data is %zu bytes, limit is %d",
+                           self->data_size, ZCQ_MAX_DATA);
+    }
+    if (self->type == ZCQ_MSG_COMMAND && self->id_size != ZCQ_COMMAND_ID) {
+        zcq_msg_set_error (self, ZCQ_INVALID, "a COMMAND needs a %d-byte id", ZCQ_COMMAND_ID);
+    }
+    return self->error_status == ZCQ_OK ? 0 : -1;
+}
+
+int
+zcq_msg_encode_body (zcq_msg_t *self, msgpack_sbuffer *buffer)
+{
+    assert (self);
+    assert (buffer);
+    if (s_check_limits (self)) {
+        return -1;
+    }
+    msgpack_packer packer;
+    msgpack_packer_init (&packer, buffer, msgpack_sbuffer_write);
+    const char *reason = self->reason ? self->reason : "";
+    const char *correlation = self->correlation ? self->correlation : "";
+
+    switch (self->type) {
+        case ZCQ_MSG_COMMAND:
+            msgpack_pack_map (&packer, 5 + (*correlation != 0));
+            s_pack_key (&packer, "id");
+            s_pack_bin (&packer, self->id, self->id_size);
+            s_pack_key (&packer, "type");
+            s_pack_str (&packer, self->name ? self->name : "");
+            s_pack_key (&packer, "stream");
+            s_pack_str (&packer, self->stream ? self->stream : "");
+            s_pack_key (&packer, "expect");
+            if (self->expect == ZCQ_EXPECT_ANY) {
+                msgpack_pack_nil (&packer);
+            }
+            else {
+                msgpack_pack_int64 (&packer, self->expect);
+            }
+            s_pack_key (&packer, "data");
+            s_pack_payload (&packer, self, true);
+            if (*correlation) {
+                s_pack_key (&packer, "correlation");
+                s_pack_str (&packer, correlation);
+            }
+            break;
+        case ZCQ_MSG_REPLY:
+            msgpack_pack_map (&packer, 6);
+            s_pack_key (&packer, "id");
+            if (self->id_size) {
+                s_pack_bin (&packer, self->id, self->id_size);
+            }
+            else {
+                msgpack_pack_nil (&packer);
+            }
+            s_pack_key (&packer, "status");
+            s_pack_str (&packer, zcq_status_name (self->status));
+            s_pack_key (&packer, "reason");
+            s_pack_str (&packer, reason);
+            s_pack_key (&packer, "version");
+            msgpack_pack_uint64 (&packer, self->version);
+            s_pack_key (&packer, "position");
+            msgpack_pack_uint64 (&packer, self->position);
+            s_pack_key (&packer, "count");
+            msgpack_pack_uint32 (&packer, self->count);
+            break;
+        case ZCQ_MSG_EVENT:
+            msgpack_pack_map (&packer, 6);
+            s_pack_key (&packer, "position");
+            msgpack_pack_uint64 (&packer, self->position);
+            s_pack_key (&packer, "stream");
+            s_pack_str (&packer, self->stream ? self->stream : "");
+            s_pack_key (&packer, "version");
+            msgpack_pack_uint64 (&packer, self->version);
+            s_pack_key (&packer, "type");
+            s_pack_str (&packer, self->name ? self->name : "");
+            s_pack_key (&packer, "data");
+            s_pack_payload (&packer, self, true);
+            s_pack_key (&packer, "meta");
+            msgpack_pack_map (&packer, 2 + (*correlation != 0));
+            s_pack_key (&packer, "command");
+            if (self->id_size) {
+                s_pack_bin (&packer, self->id, self->id_size);
+            }
+            else {
+                msgpack_pack_nil (&packer);
+            }
+            s_pack_key (&packer, "time");
+            msgpack_pack_int64 (&packer, self->time);
+            if (*correlation) {
+                s_pack_key (&packer, "correlation");
+                s_pack_str (&packer, correlation);
+            }
+            break;
+        case ZCQ_MSG_HEARTBEAT:
+            msgpack_pack_map (&packer, 3);
+            s_pack_key (&packer, "head");
+            msgpack_pack_uint64 (&packer, self->head);
+            s_pack_key (&packer, "time");
+            msgpack_pack_int64 (&packer, self->time);
+            s_pack_key (&packer, "interval");
+            msgpack_pack_uint32 (&packer, self->interval);
+            break;
+        case ZCQ_MSG_REPLAY:
+            msgpack_pack_map (&packer, 2 + (self->id_size > 0));
+            if (self->id_size) {
+                s_pack_key (&packer, "id");
+                s_pack_bin (&packer, self->id, self->id_size);
+            }
+            s_pack_key (&packer, "from");
+            msgpack_pack_uint64 (&packer, self->from);
+            s_pack_key (&packer, "max");
+            msgpack_pack_uint32 (&packer, self->max ? self->max : ZCQ_MAX_EVENTS);
+            break;
+        case ZCQ_MSG_EVENTS:
+            msgpack_pack_map (&packer, 3 + (self->id_size > 0));
+            if (self->id_size) {
+                s_pack_key (&packer, "id");
+                s_pack_bin (&packer, self->id, self->id_size);
+            }
+            s_pack_key (&packer, "from");
+            msgpack_pack_uint64 (&packer, self->from);
+            s_pack_key (&packer, "head");
+            msgpack_pack_uint64 (&packer, self->head);
+            s_pack_key (&packer, "count");
+            msgpack_pack_uint64 (&packer, zcq_msg_event_count (self));
+            break;
+        case ZCQ_MSG_QUERY:
+            msgpack_pack_map (&packer, 3 + (self->id_size > 0) + (self->timeout > 0));
+            if (self->id_size) {
+                s_pack_key (&packer, "id");
+                s_pack_bin (&packer, self->id, self->id_size);
+            }
+            s_pack_key (&packer, "name");
+            s_pack_str (&packer, self->name ? self->name : "");
+            s_pack_key (&packer, "params");
+            s_pack_payload (&packer, self, true);
+            s_pack_key (&packer, "min_position");
+            msgpack_pack_uint64 (&packer, self->min_position);
+            if (self->timeout) {
+                s_pack_key (&packer, "timeout");
+                msgpack_pack_uint32 (&packer, self->timeout);
+            }
+            break;
+        case ZCQ_MSG_RESULT:
+            msgpack_pack_map (&packer, 5);
+            s_pack_key (&packer, "id");
+            if (self->id_size) {
+                s_pack_bin (&packer, self->id, self->id_size);
+            }
+            else {
+                msgpack_pack_nil (&packer);
+            }
+            s_pack_key (&packer, "status");
+            s_pack_str (&packer, zcq_status_name (self->status));
+            s_pack_key (&packer, "reason");
+            s_pack_str (&packer, reason);
+            s_pack_key (&packer, "position");
+            msgpack_pack_uint64 (&packer, self->position);
+            s_pack_key (&packer, "result");
+            s_pack_payload (&packer, self, false);
+            break;
+        case ZCQ_MSG_ERROR:
+            msgpack_pack_map (&packer, 2 + (self->id_size > 0));
+            if (self->id_size) {
+                s_pack_key (&packer, "id");
+                s_pack_bin (&packer, self->id, self->id_size);
+            }
+            s_pack_key (&packer, "status");
+            s_pack_str (&packer, zcq_status_name (self->status));
+            s_pack_key (&packer, "reason");
+            s_pack_str (&packer, reason);
+            break;
+        default:
+            zcq_msg_set_error (self, ZCQ_UNKNOWN_TYPE, "cannot encode message type %d",
+                               (int) self->type);
+            return -1;
+    }
+    if (buffer->size > ZCQ_MAX_BODY) {
+        zcq_msg_set_error (self, ZCQ_TOO_LARGE, "%s body is %zu bytes, limit is %d",
+                           zcq_msg_type_name (self->type), buffer->size, ZCQ_MAX_BODY);
+        return -1;
+    }
+    return 0;
+}
+
+zmsg_t *
+zcq_msg_encode (zcq_msg_t *self)
+{
+    assert (self);
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    zmsg_t *zmsg = NULL;
+    if (zcq_msg_encode_body (self, &buffer) == 0) {
+        zmsg = zmsg_new ();
+        zmsg_addstr (zmsg, ZCQ_SIGNATURE);
+        zmsg_addstr (zmsg, zcq_msg_type_name (self->type));
+        zmsg_addmem (zmsg, buffer.data, buffer.size);
+        for (size_t index = 0; index < self->event_count; index++) {
+            zmsg_addmem (zmsg, zframe_data (self->events [index]),
+                         zframe_size (self->events [index]));
+        }
+    }
+    msgpack_sbuffer_destroy (&buffer);
+    return zmsg;
+}
+
+int
+zcq_msg_send (zcq_msg_t *self, zsock_t *sock)
+{
+    assert (self);
+    assert (sock);
+    zmsg_t *zmsg = zcq_msg_encode (self);
+    if (!zmsg) {
+        return -1;
+    }
+    if (self->delimiter) {
+        zmsg_pushmem (zmsg, NULL, 0);
+    }
+    if (self->routing_id) {
+        zmsg_pushmem (zmsg, zframe_data (self->routing_id), zframe_size (self->routing_id));
+    }
+    return zmsg_send (&zmsg, sock);
+}
+
+zcq_msg_t *
+zcq_msg_reply_to (zcq_msg_t *request, zcq_status_t status)
+{
+    assert (request);
+    zcq_msg_type_t type = ZCQ_MSG_ERROR;
+    if (zcq_msg_valid (request) || request->type != ZCQ_MSG_UNKNOWN) {
+        switch (request->type) {
+            case ZCQ_MSG_COMMAND: type = ZCQ_MSG_REPLY; break;
+            case ZCQ_MSG_QUERY: type = ZCQ_MSG_RESULT; break;
+            case ZCQ_MSG_REPLAY: type = status == ZCQ_OK ? ZCQ_MSG_EVENTS : ZCQ_MSG_ERROR; break;
+            default: type = ZCQ_MSG_ERROR; break;
+        }
+    }
+    zcq_msg_t *reply = zcq_msg_new (type);
+    reply->status = status;
+    if (request->routing_id) {
+        reply->routing_id = zframe_dup (request->routing_id);
+    }
+    reply->delimiter = request->delimiter;
+    zcq_msg_set_id (reply, request->id, request->id_size);
+    return reply;
+}
+
+//  --- Fields -----------------------------------------------------------------
+
+bool
+zcq_msg_valid (zcq_msg_t *self)
+{
+    assert (self);
+    return self->error_status == ZCQ_OK;
+}
+
+zcq_status_t
+zcq_msg_error_status (zcq_msg_t *self)
+{
+    assert (self);
+    return self->error_status;
+}
+
+const char *
+zcq_msg_error (zcq_msg_t *self)
+{
+    assert (self);
+    return self->error ? self->error : "";
+}
+
+zcq_msg_type_t
+zcq_msg_type (zcq_msg_t *self)
+{
+    assert (self);
+    return self->type;
+}
+
+void
+zcq_msg_set_type (zcq_msg_t *self, zcq_msg_type_t type)
+{
+    assert (self);
+    self->type = type;
+}
+
+zframe_t *
+zcq_msg_routing_id (zcq_msg_t *self)
+{
+    assert (self);
+    return self->routing_id;
+}
+
+void
+zcq_msg_set_routing_id (zcq_msg_t *self, zframe_t *routing_id)
+{
+    assert (self);
+    zframe_destroy (&self->routing_id);
+    self->routing_id = routing_id ? zframe_dup (routing_id) : NULL;
+}
+
+const byte *
+zcq_msg_id (zcq_msg_t *self)
+{
+    assert (self);
+    return self->id;
+}
+
+size_t
+zcq_msg_id_size (zcq_msg_t *self)
+{
+    assert (self);
+    return self->id_size;
+}
+
+void
+zcq_msg_set_id (zcq_msg_t *self, const void *id, size_t size)
+{
+    assert (self);
+    assert (size <= ZCQ_MAX_ID);
+    if (size) {
+        memcpy (self->id, id, size);
+    }
+    self->id_size = size;
+}
+
+static void
+s_set_string (char **dest, const char *value)
+{
+    zstr_free (dest);
+    *dest = value ? strdup (value) : NULL;
+}
+
+const char *
+zcq_msg_name (zcq_msg_t *self)
+{
+    assert (self);
+    return self->name ? self->name : "";
+}
+
+void
+zcq_msg_set_name (zcq_msg_t *self, const char *name)
+{
+    assert (self);
+    s_set_string (&self->name, name);
+}
+
+const char *
+zcq_msg_stream (zcq_msg_t *self)
+{
+    assert (self);
+    return self->stream ? self->stream : "";
+}
+
+void
+zcq_msg_set_stream (zcq_msg_t *self, const char *stream)
+{
+    assert (self);
+    s_set_string (&self->stream, stream);
+}
+
+int64_t
+zcq_msg_expect (zcq_msg_t *self)
+{
+    assert (self);
+    return self->expect;
+}
+
+void
+zcq_msg_set_expect (zcq_msg_t *self, int64_t expect)
+{
+    assert (self);
+    self->expect = expect < 0 ? ZCQ_EXPECT_ANY : expect;
+}
+
+const byte *
+zcq_msg_data (zcq_msg_t *self)
+{
+    assert (self);
+    return self->data;
+}
+
+size_t
+zcq_msg_data_size (zcq_msg_t *self)
+{
+    assert (self);
+    return self->data_size;
+}
+
+void
+zcq_msg_set_data (zcq_msg_t *self, const void *data, size_t size)
+{
+    assert (self);
+    free (self->data);
+    self->data = NULL;
+    self->data_size = 0;
+    if (size) {
+        self->data = (byte *) malloc (size);
+        assert (self->data);
+        memcpy (self->data, data, size);
+        self->data_size = size;
+    }
+}
+
+zcq_status_t
+zcq_msg_status (zcq_msg_t *self)
+{
+    assert (self);
+    return self->status;
+}
+
+void
+zcq_msg_set_status (zcq_msg_t *self, zcq_status_t status)
+{
+    assert (self);
+    self->status = status;
+}
+
+const char *
+zcq_msg_reason (zcq_msg_t *self)
+{
+    assert (self);
+    return self->reason ? self->reason : "";
+}
+
+void
+zcq_msg_set_reason (zcq_msg_t *self, const char *format, ...)
+{
+    assert (self);
+    va_list args;
+    va_start (args, format);
+    char *text = zsys_vprintf (format, args);
+    va_end (args);
+    assert (text);
+    //  A reason travels in a bounded field: cut it, on a UTF-8 boundary
+    zcq_text_truncate (text, ZCQ_MAX_TEXT);
+    zstr_free (&self->reason);
+    self->reason = text;
+}
+
+uint64_t
+zcq_msg_version (zcq_msg_t *self)
+{
+    assert (self);
+    return self->version;
+}
+
+void
+zcq_msg_set_version (zcq_msg_t *self, uint64_t version)
+{
+    assert (self);
+    self->version = version;
+}
+
+uint64_t
+zcq_msg_position (zcq_msg_t *self)
+{
+    assert (self);
+    return self->position;
+}
+
+void
+zcq_msg_set_position (zcq_msg_t *self, uint64_t position)
+{
+    assert (self);
+    self->position = position;
+}
+
+uint32_t
+zcq_msg_count (zcq_msg_t *self)
+{
+    assert (self);
+    return self->count;
+}
+
+void
+zcq_msg_set_count (zcq_msg_t *self, uint32_t count)
+{
+    assert (self);
+    self->count = count;
+}
+
+int64_t
+zcq_msg_time (zcq_msg_t *self)
+{
+    assert (self);
+    return self->time;
+}
+
+void
+zcq_msg_set_time (zcq_msg_t *self, int64_t time)
+{
+    assert (self);
+    self->time = time;
+}
+
+const char *
+zcq_msg_correlation (zcq_msg_t *self)
+{
+    assert (self);
+    return self->correlation ? self->correlation : "";
+}
+
+void
+zcq_msg_set_correlation (zcq_msg_t *self, const char *correlation)
+{
+    assert (self);
+    s_set_string (&self->correlation, correlation);
+}
+
+uint64_t
+zcq_msg_from (zcq_msg_t *self)
+{
+    assert (self);
+    return self->from;
+}
+
+void
+zcq_msg_set_from (zcq_msg_t *self, uint64_t from)
+{
+    assert (self);
+    self->from = from;
+}
+
+uint32_t
+zcq_msg_max (zcq_msg_t *self)
+{
+    assert (self);
+    return self->max;
+}
+
+void
+zcq_msg_set_max (zcq_msg_t *self, uint32_t max)
+{
+    assert (self);
+    self->max = max;
+}
+
+uint64_t
+zcq_msg_head (zcq_msg_t *self)
+{
+    assert (self);
+    return self->head;
+}
+
+void
+zcq_msg_set_head (zcq_msg_t *self, uint64_t head)
+{
+    assert (self);
+    self->head = head;
+}
+
+uint32_t
+zcq_msg_interval (zcq_msg_t *self)
+{
+    assert (self);
+    return self->interval;
+}
+
+void
+zcq_msg_set_interval (zcq_msg_t *self, uint32_t interval)
+{
+    assert (self);
+    self->interval = interval;
+}
+
+uint64_t
+zcq_msg_min_position (zcq_msg_t *self)
+{
+    assert (self);
+    return self->min_position;
+}
+
+void
+zcq_msg_set_min_position (zcq_msg_t *self, uint64_t min_position)
+{
+    assert (self);
+    self->min_position = min_position;
+}
+
+uint32_t
+zcq_msg_timeout (zcq_msg_t *self)
+{
+    assert (self);
+    return self->timeout;
+}
+
+void
+zcq_msg_set_timeout (zcq_msg_t *self, uint32_t timeout)
+{
+    assert (self);
+    self->timeout = timeout;
+}
+
+size_t
+zcq_msg_event_count (zcq_msg_t *self)
+{
+    assert (self);
+    return self->event_count;
+}
+
+zframe_t *
+zcq_msg_event_frame (zcq_msg_t *self, size_t index)
+{
+    assert (self);
+    return index < self->event_count ? self->events [index] : NULL;
+}
+
+void
+zcq_msg_add_event (zcq_msg_t *self, const void *body, size_t size)
+{
+    assert (self);
+    if (self->event_count == self->event_alloc) {
+        self->event_alloc = self->event_alloc ? self->event_alloc * 2 : 16;
+        self->events = (zframe_t **) realloc (self->events,
+                                              self->event_alloc * sizeof (zframe_t *));
+        assert (self->events);
+    }
+    self->events [self->event_count++] = zframe_new (body, size);
+}

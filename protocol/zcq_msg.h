@@ -1,0 +1,299 @@
+/*  =========================================================================
+    zcq_msg - the ZCQ1 wire codec: encode, decode and validate every message
+
+    Every zcqrs message is a ZeroMQ multipart message of three frames (plus a
+    routing envelope on ROUTER sockets):
+
+        frame 1  signature    "ZCQ1"                (protocol and major version)
+        frame 2  message type "COMMAND", "REPLY", ... (ASCII, upper case)
+        frame 3  body         one msgpack map with string keys
+        frame 4+ (EVENTS only) one EVENT body per frame
+
+    protocol/zcqrs-v1.md is the specification; this class is its C mirror.
+    A decoded message never fails silently: zcq_msg_valid () says whether it
+    decoded, zcq_msg_error_status () and zcq_msg_error () say what was wrong.
+    =========================================================================
+*/
+
+#ifndef ZCQ_MSG_H_INCLUDED
+#define ZCQ_MSG_H_INCLUDED
+
+#include <czmq.h>
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ZCQ_SIGNATURE      "ZCQ1"        //  frame 1 of every message
+#define ZCQ_MAX_BODY       (1024 * 1024) //  bytes in frame 3 (and each EVENTS frame)
+#define ZCQ_MAX_DATA       (256 * 1024)  //  bytes of a command's data / an event's data
+#define ZCQ_MAX_STREAM     256           //  bytes of a stream name (UTF-8)
+#define ZCQ_MAX_NAME       128           //  bytes of a command, event or query name
+#define ZCQ_MAX_ID         64            //  bytes of a request id (commands: exactly 16)
+#define ZCQ_MAX_TEXT       4096          //  bytes of a reason or correlation id
+#define ZCQ_COMMAND_ID     16            //  bytes of a command id
+#define ZCQ_EXPECT_ANY     (-1)          //  expected version: do not check
+#define ZCQ_MAX_EVENTS     1000          //  events in one EVENTS reply
+#define ZCQ_HARD_MAXMSG    (16 * 1024 * 1024)  //  ZMQ_MAXMSGSIZE: larger frames drop the peer
+
+//  Message types (frame 2). Values are this library's; the wire carries names.
+typedef enum {
+    ZCQ_MSG_UNKNOWN = 0,    //  not (yet) recognised
+    ZCQ_MSG_COMMAND,        //  client -> write node: do something to a stream
+    ZCQ_MSG_REPLY,          //  write node -> client: the command's outcome
+    ZCQ_MSG_EVENT,          //  write node PUB: one stored event
+    ZCQ_MSG_HEARTBEAT,      //  write node PUB: liveness and head position
+    ZCQ_MSG_REPLAY,         //  reader -> write node: send stored events from a position
+    ZCQ_MSG_EVENTS,         //  write node -> reader: a batch of stored events
+    ZCQ_MSG_QUERY,          //  client -> query node (or write node): a named query
+    ZCQ_MSG_RESULT,         //  query node -> client: the answer and its position
+    ZCQ_MSG_ERROR,          //  any node -> peer: a message it could not read at all
+    ZCQ_MSG_TYPES           //  count, not a type
+} zcq_msg_type_t;
+
+//  Status codes carried in REPLY, RESULT and ERROR. Each has a fixed wire name.
+typedef enum {
+    ZCQ_OK = 0,             //  "ok": query answered
+    ZCQ_ACCEPTED,           //  "accepted": command stored, events published
+    ZCQ_REJECTED,           //  "rejected": a domain rule refused the command
+    ZCQ_CONFLICT,           //  "conflict": expected version does not match the stream
+    ZCQ_INVALID,            //  "invalid": malformed message, missing or mistyped field
+    ZCQ_UNKNOWN_TYPE,       //  "unknown": unknown message type, command type or query
+    ZCQ_TOO_LARGE,          //  "too_large": a frame or field is over its limit
+    ZCQ_BAD_VERSION,        //  "bad_version": signature is not ZCQ1
+    ZCQ_NOT_FOUND,          //  "not_found": query target does not exist
+    ZCQ_STALE,              //  "stale": query answered below the asked min_position
+    ZCQ_UNAVAILABLE,        //  "unavailable": storage failed; nothing stored, retry
+    ZCQ_BUSY,               //  "busy": node saturated, retry later
+    ZCQ_STATUSES            //  count, not a status
+} zcq_status_t;
+
+typedef struct _zcq_msg_t zcq_msg_t;
+
+//  Return the wire name of a message type ("COMMAND"), or "UNKNOWN".
+const char *
+    zcq_msg_type_name (zcq_msg_type_t type);
+
+//  Return the message type with this wire name, or ZCQ_MSG_UNKNOWN.
+zcq_msg_type_t
+    zcq_msg_type_from_name (const char *name, size_t size);
+
+//  Return the wire name of a status ("accepted"), or "unknown_status".
+const char *
+    zcq_status_name (zcq_status_t status);
+
+//  Return the status with this wire name, or -1 if there is none.
+int
+    zcq_status_from_name (const char *name, size_t size);
+
+//  Return true if sending the same request again later can succeed.
+bool
+    zcq_status_retryable (zcq_status_t status);
+
+//  Create an empty message of the given type.
+zcq_msg_t *
+    zcq_msg_new (zcq_msg_type_t type);
+
+//  Destroy a message; nulls the caller's pointer; safe on NULL.
+void
+    zcq_msg_destroy (zcq_msg_t **self_p);
+
+//  Receive one message from a socket and decode it. On a ROUTER socket the
+//  routing id (and an empty delimiter, as REQ peers send) is kept for the
+//  reply. Returns NULL only if the receive was interrupted; a message that
+//  did not decode is returned with zcq_msg_valid () false.
+zcq_msg_t *
+    zcq_msg_recv (zsock_t *sock);
+
+//  Decode frames that carry no envelope (signature first). Takes ownership
+//  of *zmsg_p and nulls it. Never returns NULL.
+zcq_msg_t *
+    zcq_msg_decode (zmsg_t **zmsg_p);
+
+//  Decode one body (a msgpack map) as a message of the given type.
+//  Returns a message; check zcq_msg_valid (). Never returns NULL.
+zcq_msg_t *
+    zcq_msg_decode_body (zcq_msg_type_t type, const void *body, size_t size);
+
+//  Encode the message body (frame 3) into a new buffer. Returns 0, or -1 if
+//  a field breaks the protocol's limits (the reason is in zcq_msg_error ()).
+int
+    zcq_msg_encode_body (zcq_msg_t *self, msgpack_sbuffer *buffer);
+
+//  Encode the message into frames (no envelope). Returns NULL on -1 above.
+zmsg_t *
+    zcq_msg_encode (zcq_msg_t *self);
+
+//  Send the message, with the routing id if one is set. The message stays
+//  the caller's. Returns 0, or -1 if it could not be encoded or sent.
+int
+    zcq_msg_send (zcq_msg_t *self, zsock_t *sock);
+
+//  Make a reply to this request: the type that answers it (COMMAND -> REPLY,
+//  QUERY -> RESULT, REPLAY -> EVENTS, anything else -> ERROR), the same
+//  routing envelope and request id. Returns a new message.
+zcq_msg_t *
+    zcq_msg_reply_to (zcq_msg_t *request, zcq_status_t status);
+
+//  True if the message decoded and passed validation.
+bool
+    zcq_msg_valid (zcq_msg_t *self);
+
+//  Why decoding failed (a status such as ZCQ_INVALID) and what was wrong;
+//  ZCQ_OK and "" for a valid message.
+zcq_status_t
+    zcq_msg_error_status (zcq_msg_t *self);
+const char *
+    zcq_msg_error (zcq_msg_t *self);
+
+//  Mark the message as failed with a status and a printf-style reason.
+void
+    zcq_msg_set_error (zcq_msg_t *self, zcq_status_t status, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+//  --- Fields -----------------------------------------------------------------
+//  Getters return borrowed values; setters copy. Which fields a message type
+//  uses is in the spec's frame tables. Strings are NUL-terminated copies.
+
+zcq_msg_type_t
+    zcq_msg_type (zcq_msg_t *self);
+void
+    zcq_msg_set_type (zcq_msg_t *self, zcq_msg_type_t type);
+
+//  ROUTER envelope (routing id frame), NULL when the socket adds none.
+zframe_t *
+    zcq_msg_routing_id (zcq_msg_t *self);
+void
+    zcq_msg_set_routing_id (zcq_msg_t *self, zframe_t *routing_id);
+
+//  Request id: 16 bytes for commands (the command id), 1-64 otherwise.
+const byte *
+    zcq_msg_id (zcq_msg_t *self);
+size_t
+    zcq_msg_id_size (zcq_msg_t *self);
+void
+    zcq_msg_set_id (zcq_msg_t *self, const void *id, size_t size);
+
+//  Command type, event type or query name.
+const char *
+    zcq_msg_name (zcq_msg_t *self);
+void
+    zcq_msg_set_name (zcq_msg_t *self, const char *name);
+
+const char *
+    zcq_msg_stream (zcq_msg_t *self);
+void
+    zcq_msg_set_stream (zcq_msg_t *self, const char *stream);
+
+//  Expected stream version of a command: ZCQ_EXPECT_ANY, 0 (no stream) or N.
+int64_t
+    zcq_msg_expect (zcq_msg_t *self);
+void
+    zcq_msg_set_expect (zcq_msg_t *self, int64_t expect);
+
+//  Payload, packed msgpack: command data, event data, query params (maps),
+//  or a query's result (any object). Empty (size 0) when absent.
+const byte *
+    zcq_msg_data (zcq_msg_t *self);
+size_t
+    zcq_msg_data_size (zcq_msg_t *self);
+void
+    zcq_msg_set_data (zcq_msg_t *self, const void *data, size_t size);
+
+zcq_status_t
+    zcq_msg_status (zcq_msg_t *self);
+void
+    zcq_msg_set_status (zcq_msg_t *self, zcq_status_t status);
+
+//  Human-readable reason of a REPLY, RESULT or ERROR ("" when none).
+const char *
+    zcq_msg_reason (zcq_msg_t *self);
+void
+    zcq_msg_set_reason (zcq_msg_t *self, const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+//  Stream version (REPLY: after the command; EVENT: of this event).
+uint64_t
+    zcq_msg_version (zcq_msg_t *self);
+void
+    zcq_msg_set_version (zcq_msg_t *self, uint64_t version);
+
+//  Global position (REPLY: of the command's last event, or the head when it
+//  appended none; EVENT: of this event; RESULT: applied position answered).
+uint64_t
+    zcq_msg_position (zcq_msg_t *self);
+void
+    zcq_msg_set_position (zcq_msg_t *self, uint64_t position);
+
+//  REPLY: number of events the command appended.
+uint32_t
+    zcq_msg_count (zcq_msg_t *self);
+void
+    zcq_msg_set_count (zcq_msg_t *self, uint32_t count);
+
+//  EVENT and HEARTBEAT: microseconds since the Unix epoch.
+int64_t
+    zcq_msg_time (zcq_msg_t *self);
+void
+    zcq_msg_set_time (zcq_msg_t *self, int64_t time);
+
+//  COMMAND and EVENT: the caller's correlation id, "" when none.
+const char *
+    zcq_msg_correlation (zcq_msg_t *self);
+void
+    zcq_msg_set_correlation (zcq_msg_t *self, const char *correlation);
+
+//  REPLAY and EVENTS: first position asked for.
+uint64_t
+    zcq_msg_from (zcq_msg_t *self);
+void
+    zcq_msg_set_from (zcq_msg_t *self, uint64_t from);
+
+//  REPLAY: most events wanted in the reply (1 to ZCQ_MAX_EVENTS).
+uint32_t
+    zcq_msg_max (zcq_msg_t *self);
+void
+    zcq_msg_set_max (zcq_msg_t *self, uint32_t max);
+
+//  EVENTS and HEARTBEAT: the write node's last stored position.
+uint64_t
+    zcq_msg_head (zcq_msg_t *self);
+void
+    zcq_msg_set_head (zcq_msg_t *self, uint64_t head);
+
+//  HEARTBEAT: milliseconds between heartbeats.
+uint32_t
+    zcq_msg_interval (zcq_msg_t *self);
+void
+    zcq_msg_set_interval (zcq_msg_t *self, uint32_t interval);
+
+//  QUERY: lowest applied position the answer may reflect (0: any).
+uint64_t
+    zcq_msg_min_position (zcq_msg_t *self);
+void
+    zcq_msg_set_min_position (zcq_msg_t *self, uint64_t min_position);
+
+//  QUERY: milliseconds the node may wait for min_position (0: node default).
+uint32_t
+    zcq_msg_timeout (zcq_msg_t *self);
+void
+    zcq_msg_set_timeout (zcq_msg_t *self, uint32_t timeout);
+
+//  EVENTS: the event bodies, one frame each, in position order.
+size_t
+    zcq_msg_event_count (zcq_msg_t *self);
+//  Return the i-th event body frame (borrowed), or NULL past the end.
+zframe_t *
+    zcq_msg_event_frame (zcq_msg_t *self, size_t index);
+//  Append one packed EVENT body (copied).
+void
+    zcq_msg_add_event (zcq_msg_t *self, const void *body, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

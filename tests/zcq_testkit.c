@@ -1,0 +1,216 @@
+/*  =========================================================================
+    zcq_testkit - what the tests share (see zcq_testkit.h)
+    =========================================================================
+*/
+
+#include "zcq_testkit.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+char *
+zcq_testkit_tmpdir (const char *tag)
+{
+    const char *base = getenv ("TMPDIR");
+    char *path = zsys_sprintf ("%s/zcq-%s-XXXXXX", base && *base ? base : "/tmp", tag);
+    assert (path);
+    char *made = mkdtemp (path);
+    assert (made);
+    return path;
+}
+
+void
+zcq_testkit_rmtree (const char *path)
+{
+    DIR *dir = opendir (path);
+    if (dir) {
+        struct dirent *entry;
+        while ((entry = readdir (dir))) {
+            if (streq (entry->d_name, ".") || streq (entry->d_name, "..")) {
+                continue;
+            }
+            char *child = zsys_sprintf ("%s/%s", path, entry->d_name);
+            struct stat info;
+            if (lstat (child, &info) == 0 && S_ISDIR (info.st_mode)) {
+                zcq_testkit_rmtree (child);
+            }
+            else {
+                unlink (child);
+            }
+            zstr_free (&child);
+        }
+        closedir (dir);
+    }
+    rmdir (path);
+}
+
+msgpack_sbuffer *
+zcq_testkit_map (const char *word, ...)
+{
+    const char *words [64];
+    int count = 0;
+    va_list args;
+    va_start (args, word);
+    while (word) {
+        assert (count < 64);
+        words [count++] = word;
+        word = va_arg (args, const char *);
+    }
+    va_end (args);
+    msgpack_sbuffer *buffer = msgpack_sbuffer_new ();
+    char *error = NULL;
+    int rc = zcq_kv_pack (buffer, count, words, &error);
+    assert (rc == 0);
+    (void) rc;
+    return buffer;
+}
+
+void
+zcq_testkit_unpack (const void *data, size_t size, msgpack_unpacked *result)
+{
+    int rc = zcq_fields_unpack (data, size, result);
+    assert (rc == 0);
+    (void) rc;
+}
+
+int64_t
+zcq_testkit_int (const void *data, size_t size, const char *key)
+{
+    msgpack_unpacked result;
+    zcq_testkit_unpack (data, size, &result);
+    const msgpack_object *value = zcq_fields_get (&result.data, key);
+    assert (value);
+    int64_t number = 0;
+    if (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        number = (int64_t) value->via.u64;
+    }
+    else {
+        assert (value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER);
+        number = value->via.i64;
+    }
+    msgpack_unpacked_destroy (&result);
+    return number;
+}
+
+char *
+zcq_testkit_str (const void *data, size_t size, const char *key)
+{
+    msgpack_unpacked result;
+    zcq_testkit_unpack (data, size, &result);
+    const msgpack_object *value = zcq_fields_get (&result.data, key);
+    char *text = NULL;
+    if (value && value->type == MSGPACK_OBJECT_STR) {
+        text = (char *) malloc (value->via.str.size + 1);
+        assert (text);
+        memcpy (text, value->via.str.ptr, value->via.str.size);
+        text [value->via.str.size] = 0;
+    }
+    msgpack_unpacked_destroy (&result);
+    return text;
+}
+
+//  The folder holding the running test binary's build tree (build/).
+static char *
+s_build_dir (void)
+{
+    char exe [PATH_MAX];
+    ssize_t size = readlink ("/proc/self/exe", exe, sizeof (exe) - 1);
+    assert (size > 0);
+    exe [size] = 0;
+    //  build/tests/test_x -> build
+    char *tests = dirname (exe);
+    char *build = strdup (dirname (tests));
+    assert (build);
+    return build;
+}
+
+int
+zcq_testkit_start (zcq_testkit_node_t *node, const char *dir, const char *program,
+                   const char *arg, ...)
+{
+    const char *argv [64];
+    int argc = 0;
+    char *build = s_build_dir ();
+    char *path = zsys_sprintf ("%s/%s", build, program);
+    argv [argc++] = path;
+    va_list args;
+    va_start (args, arg);
+    while (arg) {
+        assert (argc < 63);
+        argv [argc++] = arg;
+        arg = va_arg (args, const char *);
+    }
+    va_end (args);
+    argv [argc] = NULL;
+    snprintf (node->log, sizeof (node->log), "%s/%s.log", dir, program);
+
+    pid_t pid = fork ();
+    assert (pid >= 0);
+    if (pid == 0) {
+        int fd = open (node->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2 (fd, STDOUT_FILENO);
+            dup2 (fd, STDERR_FILENO);
+            close (fd);
+        }
+        execv (path, (char *const *) argv);
+        _exit (127);
+    }
+    node->pid = pid;
+    zstr_free (&path);
+    free (build);
+    return 0;
+}
+
+int
+zcq_testkit_stop (zcq_testkit_node_t *node)
+{
+    if (node->pid <= 0) {
+        return 0;
+    }
+    kill (node->pid, SIGTERM);
+    int status = 0;
+    for (int waited = 0; waited < 1000; waited++) {
+        if (waitpid (node->pid, &status, WNOHANG) == node->pid) {
+            node->pid = 0;
+            return status;
+        }
+        zclock_sleep (10);      //  polling a child's exit; bounded at 10 s
+    }
+    zcq_testkit_kill (node);
+    return -1;
+}
+
+void
+zcq_testkit_kill (zcq_testkit_node_t *node)
+{
+    if (node->pid > 0) {
+        kill (node->pid, SIGKILL);
+        waitpid (node->pid, NULL, 0);
+        node->pid = 0;
+    }
+}
+
+int
+zcq_testkit_wait_ready (const char *endpoint, int timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms;
+    zcq_client_t *client = zcq_client_new (endpoint);
+    int rc = -1;
+    while (rc == -1 && zclock_mono () < deadline) {
+        zcq_msg_t *reply = zcq_client_write_status (client, 200);
+        if (reply && zcq_msg_status (reply) == ZCQ_OK) {
+            rc = 0;
+        }
+        zcq_msg_destroy (&reply);
+    }
+    zcq_client_destroy (&client);
+    return rc;
+}

@@ -1,0 +1,68 @@
+/*  =========================================================================
+    zcq_testkit - what the tests share: temporary folders, msgpack maps from
+    "field=value" words, and real node processes started on their own
+    ipc:// endpoints and stopped for sure.
+    =========================================================================
+*/
+
+#ifndef ZCQ_TESTKIT_H_INCLUDED
+#define ZCQ_TESTKIT_H_INCLUDED
+
+#include "zcqrs.h"
+
+#include <sys/types.h>
+
+//  Make a fresh folder under $TMPDIR (or /tmp), named after tag. Returns the
+//  path; the caller frees it after zcq_testkit_rmtree.
+char *
+    zcq_testkit_tmpdir (const char *tag);
+
+//  Remove a folder and everything below it.
+void
+    zcq_testkit_rmtree (const char *path);
+
+//  Pack "field=value" words (NULL-terminated list) into a new buffer that
+//  the caller destroys with msgpack_sbuffer_free. Asserts on bad words.
+msgpack_sbuffer *
+    zcq_testkit_map (const char *word, ...);
+
+//  Unpack bytes (exactly one object) into result; asserts on failure.
+void
+    zcq_testkit_unpack (const void *data, size_t size, msgpack_unpacked *result);
+
+//  Return the integer value of key in a packed map, or asserts.
+int64_t
+    zcq_testkit_int (const void *data, size_t size, const char *key);
+
+//  Return a malloc'd copy of the string value of key in a packed map
+//  (NULL if absent or not a string).
+char *
+    zcq_testkit_str (const void *data, size_t size, const char *key);
+
+//  A node process started for a test.
+typedef struct {
+    pid_t pid;                  //  process id, 0 when not running
+    char log [512];             //  file its stdout and stderr go to
+} zcq_testkit_node_t;
+
+//  Start a program from the build folder (e.g. "zcqrs-write") with the
+//  given NULL-terminated arguments, output to dir/name.log. Returns 0.
+int
+    zcq_testkit_start (zcq_testkit_node_t *node, const char *dir, const char *program,
+                       const char *arg, ...);
+
+//  Stop a node: SIGTERM, wait up to 10 s, then SIGKILL. Returns its exit
+//  status as waitpid reports it, or -1 if it had to be killed.
+int
+    zcq_testkit_stop (zcq_testkit_node_t *node);
+
+//  Kill a node with SIGKILL at once (a crash) and reap it.
+void
+    zcq_testkit_kill (zcq_testkit_node_t *node);
+
+//  Wait until the node at endpoint answers a "status" query, at most
+//  timeout_ms. Returns 0 when it answered, -1 on time-out.
+int
+    zcq_testkit_wait_ready (const char *endpoint, int timeout_ms);
+
+#endif
