@@ -64,11 +64,16 @@ $(BUILD)/zcqrs-%: $(BUILD)/obj/nodes/zcqrs_%.o $(BUILD)/libzcqrs.a
 
 #  A user domain built against the public headers only, loaded with --domain
 $(PLUGIN): examples/counter_domain.c $(HEADERS)
+	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -shared -o $@ $< $(LDFLAGS)
 
+#  -rdynamic: a domain .so loaded by a test resolves zcq_* against the test
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(KIT_OBJ) $(BUILD)/libzcqrs.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(LDFLAGS) -rdynamic -o $@ $^ $(LDLIBS) -lcmocka
+
+#  Tests that start node programs or load the plugin need them built first
+$(TESTS): | $(PROGRAMS) $(PLUGIN)
 
 format:
 	clang-format -i $(LIB_SRC) $(HEADERS) cli/*.c nodes/*.c tests/*.c tests/*.h examples/*.c

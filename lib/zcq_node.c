@@ -39,6 +39,46 @@ zcq_node_failed (zsock_t *pipe, const char *reason)
     zstr_sendf (pipe, "ERROR %s", reason);
 }
 
+bool
+zcq_node_refuse (zcq_msg_t *msg, zsock_t *sock, const char *endpoint, unsigned accepted)
+{
+    assert (msg);
+    zcq_msg_type_t type = zcq_msg_type (msg);
+    zcq_status_t status = zcq_msg_error_status (msg);
+    char *reason = NULL;
+    if (type != ZCQ_MSG_UNKNOWN && !(accepted & ZCQ_NODE_TAKES (type))) {
+        //  Name what this endpoint takes, e.g. "COMMAND or QUERY"
+        char takes [128] = "";
+        for (int other = ZCQ_MSG_UNKNOWN + 1; other < ZCQ_MSG_TYPES; other++) {
+            if (accepted & ZCQ_NODE_TAKES (other)) {
+                if (*takes) {
+                    strcat (takes, " or ");
+                }
+                strcat (takes, zcq_msg_type_name ((zcq_msg_type_t) other));
+            }
+        }
+        reason = zsys_sprintf ("the %s endpoint takes %s, not %s", endpoint, takes,
+                               zcq_msg_type_name (type));
+        status = ZCQ_UNKNOWN_TYPE;
+        //  An ERROR answers it: a reply of its own type would make no sense
+        zcq_msg_set_type (msg, ZCQ_MSG_UNKNOWN);
+    }
+    else if (!zcq_msg_valid (msg)) {
+        reason = strdup (zcq_msg_error (msg));
+    }
+    else {
+        return false;
+    }
+    zcq_msg_t *reply = zcq_msg_reply_to (msg, status);
+    zcq_msg_set_reason (reply, "%s", reason);
+    if (zcq_msg_send (reply, sock) != 0) {
+        zsys_warning ("could not deliver an error reply: peer gone or its queue is full");
+    }
+    zcq_msg_destroy (&reply);
+    zstr_free (&reason);
+    return true;
+}
+
 const char *
 zcq_node_get (zconfig_t *config, const char *path, const char *fallback)
 {

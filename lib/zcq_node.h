@@ -8,7 +8,7 @@
 #ifndef ZCQ_NODE_H_INCLUDED
 #define ZCQ_NODE_H_INCLUDED
 
-#include <czmq.h>
+#include "zcq_msg.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -33,6 +33,17 @@ void
     zcq_node_ready (zsock_t *pipe, const char *summary);
 void
     zcq_node_failed (zsock_t *pipe, const char *reason);
+
+//  Bit of a message type, for zcq_node_refuse's accepted set.
+#define ZCQ_NODE_TAKES(type) (1u << (type))
+
+//  Answer a message that this endpoint cannot serve: frames that did not
+//  decode (ERROR), a type not in accepted (ERROR "the <endpoint> endpoint
+//  takes ..., not <type>"), or an accepted type that failed validation (its
+//  own reply type, naming what was wrong). Returns true if it answered (the
+//  caller is done with the message), false for a valid, accepted message.
+bool
+    zcq_node_refuse (zcq_msg_t *msg, zsock_t *sock, const char *endpoint, unsigned accepted);
 
 //  Read a setting as text or as a number, with a default.
 const char *

@@ -285,32 +285,19 @@ s_handle_query (self_t *self)
     if (!query) {
         return;
     }
-    zcq_status_t status = ZCQ_OK;
-    char *reason = NULL;
-    if (!zcq_msg_valid (query)) {
-        status = zcq_msg_error_status (query);
-        reason = strdup (zcq_msg_error (query));
+    if (zcq_node_refuse (query, self->queries, "query", ZCQ_NODE_TAKES (ZCQ_MSG_QUERY))) {
+        zcq_msg_destroy (&query);
+        return;
     }
-    else if (zcq_msg_type (query) != ZCQ_MSG_QUERY) {
-        status = ZCQ_UNKNOWN_TYPE;
-        reason = zsys_sprintf ("a query node takes QUERY, not %s",
-                               zcq_msg_type_name (zcq_msg_type (query)));
-        zcq_msg_set_type (query, ZCQ_MSG_UNKNOWN);
-    }
-    else if (!streq (zcq_msg_name (query), "status")
-             && !zcq_domain_has_query (self->domain, zcq_msg_name (query))) {
-        status = ZCQ_UNKNOWN_TYPE;
-        reason = zsys_sprintf ("unknown query '%s' for domain '%s'", zcq_msg_name (query),
-                               self->domain->name);
-    }
-    if (status != ZCQ_OK) {
-        zcq_msg_t *reply = zcq_msg_reply_to (query, status);
-        zcq_msg_set_reason (reply, "%s", reason);
+    const char *name = zcq_msg_name (query);
+    if (!streq (name, "status") && !zcq_domain_has_query (self->domain, name)) {
+        zcq_msg_t *reply = zcq_msg_reply_to (query, ZCQ_UNKNOWN_TYPE);
+        zcq_msg_set_reason (reply, "unknown query '%s' for domain '%s'", name,
+                            self->domain->name);
         zcq_msg_set_position (reply, self->applied);
         s_send (self, reply);
         zcq_msg_destroy (&reply);
         zcq_msg_destroy (&query);
-        zstr_free (&reason);
         return;
     }
     if (zcq_msg_min_position (query) <= self->applied || streq (zcq_msg_name (query), "status")) {

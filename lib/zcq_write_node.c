@@ -346,8 +346,21 @@ s_check_events (self_t *self, zcq_msg_t *reply)
 {
     for (size_t index = 0; index < zcq_decision_count (self->decision); index++) {
         size_t size;
-        zcq_decision_event_data (self->decision, index, &size);
+        const byte *data = zcq_decision_event_data (self->decision, index, &size);
         const char *type = zcq_decision_event_type (self->decision, index);
+        //  A domain may be a user's .so: check that it packed one map
+        msgpack_unpacked unpacked;
+        bool is_map = false;
+        if (zcq_fields_unpack (data, size, &unpacked) == 0) {
+            is_map = unpacked.data.type == MSGPACK_OBJECT_MAP;
+            msgpack_unpacked_destroy (&unpacked);
+        }
+        if (!is_map) {
+            zcq_msg_set_status (reply, ZCQ_INVALID);
+            zcq_msg_set_reason (reply, "domain '%s' produced event %zu ('%.40s') whose data is "
+                                "not one msgpack map", self->domain->name, index, type);
+            return -1;
+        }
         if (size > ZCQ_MAX_DATA || strlen (type) == 0 || strlen (type) > ZCQ_MAX_NAME) {
             zcq_msg_set_status (reply, ZCQ_TOO_LARGE);
             zcq_msg_set_reason (reply, "domain '%s' produced event %zu ('%.40s', %zu bytes of data) "
@@ -617,22 +630,15 @@ s_handle_commands (self_t *self)
         if (!msg) {
             break;
         }
-        if (!zcq_msg_valid (msg)) {
+        if (zcq_node_refuse (msg, self->commands, "command",
+                             ZCQ_NODE_TAKES (ZCQ_MSG_COMMAND) | ZCQ_NODE_TAKES (ZCQ_MSG_QUERY))) {
             self->invalid++;
-            s_reply_error (msg, self->commands, zcq_msg_error_status (msg), zcq_msg_error (msg));
         }
         else if (zcq_msg_type (msg) == ZCQ_MSG_COMMAND) {
             s_handle_command (self, msg);
         }
-        else if (zcq_msg_type (msg) == ZCQ_MSG_QUERY) {
-            s_handle_query (self, msg);
-        }
         else {
-            char *reason = zsys_sprintf ("the command endpoint takes COMMAND or QUERY, not %s",
-                                         zcq_msg_type_name (zcq_msg_type (msg)));
-            zcq_msg_set_type (msg, ZCQ_MSG_UNKNOWN);
-            s_reply_error (msg, self->commands, ZCQ_UNKNOWN_TYPE, reason);
-            zstr_free (&reason);
+            s_handle_query (self, msg);
         }
         zcq_msg_destroy (&msg);
     }
@@ -656,18 +662,7 @@ s_handle_replay (self_t *self)
     if (!request) {
         return;
     }
-    if (!zcq_msg_valid (request)) {
-        s_reply_error (request, self->replay, zcq_msg_error_status (request),
-                       zcq_msg_error (request));
-    }
-    else if (zcq_msg_type (request) != ZCQ_MSG_REPLAY) {
-        char *reason = zsys_sprintf ("the replay endpoint takes REPLAY, not %s",
-                                     zcq_msg_type_name (zcq_msg_type (request)));
-        zcq_msg_set_type (request, ZCQ_MSG_UNKNOWN);
-        s_reply_error (request, self->replay, ZCQ_UNKNOWN_TYPE, reason);
-        zstr_free (&reason);
-    }
-    else {
+    if (!zcq_node_refuse (request, self->replay, "replay", ZCQ_NODE_TAKES (ZCQ_MSG_REPLAY))) {
         zcq_msg_t *reply = zcq_msg_reply_to (request, ZCQ_OK);
         zcq_msg_set_from (reply, zcq_msg_from (request));
         zcq_msg_set_head (reply, zcq_log_head (self->log));
@@ -701,11 +696,17 @@ s_heartbeat (self_t *self)
 static void
 s_handle_pipe (self_t *self)
 {
-    char *command = zstr_recv (self->pipe);
-    if (!command || streq (command, "$TERM")) {
+    char *command = NULL, *argument = NULL;
+    if (zstr_recvx (self->pipe, &command, &argument, NULL) < 0 || streq (command, "$TERM")) {
         self->terminated = true;
     }
+    else if (streq (command, "FAIL-WRITES") && argument) {
+        //  Test seam: the next N batch writes fail as a broken disk would
+        zcq_store_fail_writes (zcq_log_store (self->log), atoi (argument));
+        zsock_signal (self->pipe, 0);
+    }
     zstr_free (&command);
+    zstr_free (&argument);
 }
 
 void

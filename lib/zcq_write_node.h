@@ -31,7 +31,9 @@ extern "C" {
 
 //  The actor. args is a zconfig_t * (borrowed, read before the actor says
 //  it is ready). On the pipe it answers "$TERM" and reports "READY ..." or
-//  "ERROR reason" once after start (see zcq_node_start).
+//  "ERROR reason" once after start (see zcq_node_start). For tests it also
+//  takes ["FAIL-WRITES", "N"]: the next N batch writes fail as a broken disk
+//  would; it signals once the fault is armed.
 void
     zcq_write_node_actor (zsock_t *pipe, void *args);
 

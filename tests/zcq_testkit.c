@@ -15,6 +15,41 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#define MAX_STARTED 64
+
+static pid_t s_started [MAX_STARTED];     //  nodes started and not yet reaped
+
+static void
+s_forget (pid_t pid)
+{
+    for (int index = 0; index < MAX_STARTED; index++) {
+        if (s_started [index] == pid) {
+            s_started [index] = 0;
+        }
+    }
+}
+
+int
+zcq_testkit_cleanup (void)
+{
+    int killed = 0;
+    for (int index = 0; index < MAX_STARTED; index++) {
+        if (s_started [index] > 0) {
+            kill (s_started [index], SIGKILL);
+            waitpid (s_started [index], NULL, 0);
+            s_started [index] = 0;
+            killed++;
+        }
+    }
+    return killed;
+}
+
+static void
+s_cleanup_at_exit (void)
+{
+    zcq_testkit_cleanup ();
+}
+
 char *
 zcq_testkit_tmpdir (const char *tag)
 {
@@ -164,6 +199,17 @@ zcq_testkit_start (zcq_testkit_node_t *node, const char *dir, const char *progra
         _exit (127);
     }
     node->pid = pid;
+    static bool registered = false;
+    if (!registered) {
+        atexit (s_cleanup_at_exit);
+        registered = true;
+    }
+    for (int index = 0; index < MAX_STARTED; index++) {
+        if (s_started [index] == 0) {
+            s_started [index] = pid;
+            break;
+        }
+    }
     zstr_free (&path);
     free (build);
     return 0;
@@ -179,6 +225,7 @@ zcq_testkit_stop (zcq_testkit_node_t *node)
     int status = 0;
     for (int waited = 0; waited < 1000; waited++) {
         if (waitpid (node->pid, &status, WNOHANG) == node->pid) {
+            s_forget (node->pid);
             node->pid = 0;
             return status;
         }
@@ -194,6 +241,7 @@ zcq_testkit_kill (zcq_testkit_node_t *node)
     if (node->pid > 0) {
         kill (node->pid, SIGKILL);
         waitpid (node->pid, NULL, 0);
+        s_forget (node->pid);
         node->pid = 0;
     }
 }

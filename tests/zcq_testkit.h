@@ -60,6 +60,12 @@ int
 void
     zcq_testkit_kill (zcq_testkit_node_t *node);
 
+//  Kill (SIGKILL) and reap every node this process started that is still
+//  running: a failed assertion must not leave processes behind. Also runs
+//  at exit. Returns how many it had to kill.
+int
+    zcq_testkit_cleanup (void);
+
 //  Wait until the node at endpoint answers a "status" query, at most
 //  timeout_ms. Returns 0 when it answered, -1 on time-out.
 int

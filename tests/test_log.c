@@ -1,0 +1,319 @@
+/*  =========================================================================
+    test_log - the event log: atomic group append, dense positions, stream
+    versions, stored replies, reads, reopen, and a failed write that leaves
+    nothing behind (the storage fault seam)
+    =========================================================================
+*/
+
+#include "zcq_testkit.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+typedef struct {
+    char *dir;                      //  temporary folder
+    zcq_log_t *log;                 //  log under test
+} fixture_t;
+
+static int
+s_setup (void **state)
+{
+    fixture_t *fixture = (fixture_t *) zmalloc (sizeof (fixture_t));
+    fixture->dir = zcq_testkit_tmpdir ("log");
+    fixture->log = zcq_log_new (fixture->dir);
+    assert_non_null (fixture->log);
+    *state = fixture;
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    zcq_log_destroy (&fixture->log);
+    zcq_testkit_rmtree (fixture->dir);
+    free (fixture->dir);
+    free (fixture);
+    return 0;
+}
+
+//  Stage one event of stream at version; returns its position.
+static uint64_t
+s_stage (zcq_log_t *log, const char *stream, uint64_t version, const char *type)
+{
+    zcq_msg_t *event = zcq_msg_new (ZCQ_MSG_EVENT);
+    zcq_msg_set_stream (event, stream);
+    zcq_msg_set_version (event, version);
+    zcq_msg_set_name (event, type);
+    msgpack_sbuffer *data = zcq_testkit_map ("amount=5", NULL);
+    zcq_msg_set_data (event, data->data, data->size);
+    msgpack_sbuffer_free (data);
+    byte id [ZCQ_COMMAND_ID] = { 1 };
+    zcq_msg_set_id (event, id, sizeof (id));
+    zcq_msg_set_time (event, zcq_event_now ());
+    uint64_t position = zcq_log_stage_event (log, event);
+    zcq_msg_destroy (&event);
+    return position;
+}
+
+typedef struct {
+    uint64_t positions [64];        //  positions visited
+    uint64_t versions [64];         //  their stream versions
+    char streams [64][32];          //  their streams
+    int count;                      //  events visited
+} s_seen_t;
+
+static int
+s_collect (const byte *body, size_t size, void *arg)
+{
+    s_seen_t *seen = (s_seen_t *) arg;
+    zcq_msg_t *event = zcq_msg_decode_body (ZCQ_MSG_EVENT, body, size);
+    assert_true (zcq_msg_valid (event));
+    assert_true (seen->count < 64);
+    seen->positions [seen->count] = zcq_msg_position (event);
+    seen->versions [seen->count] = zcq_msg_version (event);
+    snprintf (seen->streams [seen->count], 32, "%s", zcq_msg_stream (event));
+    seen->count++;
+    zcq_msg_destroy (&event);
+    return 0;
+}
+
+static void
+test_new_log_is_empty (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    assert_int_equal (zcq_log_head (fixture->log), 0);
+    uint64_t version = 99;
+    assert_int_equal (zcq_log_stream_version (fixture->log, "account-1", &version), 0);
+    assert_int_equal (version, 0);
+    s_seen_t seen = { 0 };
+    assert_int_equal (zcq_log_read (fixture->log, 1, 100, 1 << 20, s_collect, &seen), 0);
+}
+
+static void
+test_group_gets_dense_positions (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    zcq_log_begin (fixture->log);
+    assert_int_equal (s_stage (fixture->log, "a", 1, "Opened"), 1);
+    assert_int_equal (s_stage (fixture->log, "b", 1, "Opened"), 2);
+    assert_int_equal (s_stage (fixture->log, "a", 2, "Deposited"), 3);
+    //  Nothing is visible before the commit
+    assert_int_equal (zcq_log_head (fixture->log), 0);
+    assert_int_equal (zcq_log_staged_head (fixture->log), 3);
+    assert_int_equal (zcq_log_staged_count (fixture->log), 3);
+    assert_int_equal (zcq_log_commit (fixture->log, true), 0);
+    assert_int_equal (zcq_log_head (fixture->log), 3);
+
+    //  The next group continues where this one ended
+    zcq_log_begin (fixture->log);
+    assert_int_equal (zcq_log_staged_count (fixture->log), 0);
+    assert_int_equal (s_stage (fixture->log, "b", 2, "Deposited"), 4);
+    assert_int_equal (zcq_log_commit (fixture->log, true), 0);
+
+    s_seen_t seen = { 0 };
+    assert_int_equal (zcq_log_read (fixture->log, 1, 100, 1 << 20, s_collect, &seen), 4);
+    for (int index = 0; index < 4; index++) {
+        assert_int_equal (seen.positions [index], index + 1);
+    }
+    uint64_t version;
+    assert_int_equal (zcq_log_stream_version (fixture->log, "a", &version), 0);
+    assert_int_equal (version, 2);
+    assert_int_equal (zcq_log_stream_version (fixture->log, "b", &version), 0);
+    assert_int_equal (version, 2);
+}
+
+static void
+test_reads_are_bounded_and_start_anywhere (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    zcq_log_begin (fixture->log);
+    for (uint64_t version = 1; version <= 20; version++) {
+        s_stage (fixture->log, "s", version, "Tick");
+    }
+    assert_int_equal (zcq_log_commit (fixture->log, false), 0);
+
+    s_seen_t seen = { 0 };
+    assert_int_equal (zcq_log_read (fixture->log, 5, 3, 1 << 20, s_collect, &seen), 3);
+    assert_int_equal (seen.positions [0], 5);
+    assert_int_equal (seen.positions [2], 7);
+
+    //  A byte budget smaller than one event still gives one event
+    memset (&seen, 0, sizeof (seen));
+    assert_int_equal (zcq_log_read (fixture->log, 10, 100, 1, s_collect, &seen), 1);
+    assert_int_equal (seen.positions [0], 10);
+
+    //  Past the head: nothing; position 0 reads from the start
+    memset (&seen, 0, sizeof (seen));
+    assert_int_equal (zcq_log_read (fixture->log, 21, 100, 1 << 20, s_collect, &seen), 0);
+    assert_int_equal (zcq_log_read (fixture->log, 0, 1, 1 << 20, s_collect, &seen), 1);
+    assert_int_equal (seen.positions [0], 1);
+}
+
+static void
+test_stream_read_visits_one_stream_in_order (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    zcq_log_begin (fixture->log);
+    s_stage (fixture->log, "acc", 1, "Opened");
+    s_stage (fixture->log, "acc-2", 1, "Opened");     //  shares a prefix with "acc"
+    s_stage (fixture->log, "acc", 2, "Deposited");
+    s_stage (fixture->log, "acc", 3, "Deposited");
+    assert_int_equal (zcq_log_commit (fixture->log, true), 0);
+
+    s_seen_t seen = { 0 };
+    assert_int_equal (zcq_log_read_stream (fixture->log, "acc", 1, s_collect, &seen), 3);
+    assert_int_equal (seen.versions [0], 1);
+    assert_int_equal (seen.versions [2], 3);
+    assert_int_equal (seen.positions [1], 3);
+    for (int index = 0; index < 3; index++) {
+        assert_string_equal (seen.streams [index], "acc");
+    }
+    memset (&seen, 0, sizeof (seen));
+    assert_int_equal (zcq_log_read_stream (fixture->log, "acc", 3, s_collect, &seen), 1);
+    assert_int_equal (seen.positions [0], 4);
+    assert_int_equal (zcq_log_read_stream (fixture->log, "nope", 1, s_collect, &seen), 0);
+}
+
+static void
+test_replies_are_stored_with_the_group (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    byte id [ZCQ_COMMAND_ID];
+    memset (id, 0xab, sizeof (id));
+    byte *stored = NULL;
+    size_t size = 0;
+    assert_int_equal (zcq_log_find_reply (fixture->log, id, &stored, &size), 1);
+
+    zcq_log_begin (fixture->log);
+    s_stage (fixture->log, "a", 1, "Opened");
+    zcq_msg_t *reply = zcq_msg_new (ZCQ_MSG_REPLY);
+    zcq_msg_set_id (reply, id, sizeof (id));
+    zcq_msg_set_status (reply, ZCQ_ACCEPTED);
+    zcq_msg_set_version (reply, 1);
+    zcq_msg_set_position (reply, 1);
+    zcq_msg_set_count (reply, 1);
+    assert_int_equal (zcq_log_stage_reply (fixture->log, reply), 0);
+    zcq_msg_destroy (&reply);
+    assert_int_equal (zcq_log_commit (fixture->log, true), 0);
+
+    assert_int_equal (zcq_log_find_reply (fixture->log, id, &stored, &size), 0);
+    zcq_msg_t *found = zcq_msg_decode_body (ZCQ_MSG_REPLY, stored, size);
+    assert_true (zcq_msg_valid (found));
+    assert_int_equal (zcq_msg_status (found), ZCQ_ACCEPTED);
+    assert_int_equal (zcq_msg_position (found), 1);
+    zcq_msg_destroy (&found);
+    free (stored);
+}
+
+static void
+test_failed_write_leaves_nothing (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    zcq_log_begin (fixture->log);
+    s_stage (fixture->log, "a", 1, "Opened");
+    assert_int_equal (zcq_log_commit (fixture->log, true), 0);
+
+    //  The disk refuses the next write: the whole group is gone, and its
+    //  positions are handed out again
+    zcq_store_fail_writes (zcq_log_store (fixture->log), 1);
+    zcq_log_begin (fixture->log);
+    assert_int_equal (s_stage (fixture->log, "a", 2, "Deposited"), 2);
+    assert_int_equal (s_stage (fixture->log, "b", 1, "Opened"), 3);
+    assert_int_equal (zcq_log_commit (fixture->log, true), -1);
+    assert_int_equal (zcq_log_head (fixture->log), 1);
+    assert_int_equal (zcq_log_staged_head (fixture->log), 1);
+    uint64_t version;
+    assert_int_equal (zcq_log_stream_version (fixture->log, "b", &version), 0);
+    assert_int_equal (version, 0);
+    assert_int_equal (zcq_log_stream_version (fixture->log, "a", &version), 0);
+    assert_int_equal (version, 1);
+
+    zcq_log_begin (fixture->log);
+    assert_int_equal (s_stage (fixture->log, "b", 1, "Opened"), 2);
+    assert_int_equal (zcq_log_commit (fixture->log, true), 0);
+    s_seen_t seen = { 0 };
+    assert_int_equal (zcq_log_read (fixture->log, 1, 100, 1 << 20, s_collect, &seen), 2);
+    assert_string_equal (seen.streams [1], "b");
+}
+
+static void
+test_reopen_keeps_everything (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    zcq_log_begin (fixture->log);
+    s_stage (fixture->log, "a", 1, "Opened");
+    s_stage (fixture->log, "a", 2, "Deposited");
+    assert_int_equal (zcq_log_commit (fixture->log, true), 0);
+    //  Staged but never committed: lost with the close, as after a crash
+    zcq_log_begin (fixture->log);
+    s_stage (fixture->log, "a", 3, "Deposited");
+    zcq_log_destroy (&fixture->log);
+
+    fixture->log = zcq_log_new (fixture->dir);
+    assert_non_null (fixture->log);
+    assert_int_equal (zcq_log_head (fixture->log), 2);
+    uint64_t version;
+    assert_int_equal (zcq_log_stream_version (fixture->log, "a", &version), 0);
+    assert_int_equal (version, 2);
+    zcq_log_begin (fixture->log);
+    assert_int_equal (s_stage (fixture->log, "a", 3, "Deposited"), 3);
+    assert_int_equal (zcq_log_commit (fixture->log, true), 0);
+}
+
+static void
+test_refuses_a_folder_that_is_not_a_log (void **state)
+{
+    (void) state;
+    char *dir = zcq_testkit_tmpdir ("notlog");
+    zcq_store_t *store = zcq_store_new (dir);
+    assert_non_null (store);
+    zcq_batch_t *batch = zcq_batch_new ();
+    zcq_batch_put (batch, "m:format", 8, "something-else", 14);
+    assert_int_equal (zcq_store_write (store, batch, true), 0);
+    zcq_batch_destroy (&batch);
+    zcq_store_destroy (&store);
+
+    zcq_log_t *log = zcq_log_new (dir);
+    assert_null (log);
+    zcq_testkit_rmtree (dir);
+    free (dir);
+}
+
+static void
+test_big_endian_keys_sort_by_number (void **state)
+{
+    (void) state;
+    byte low [8], high [8];
+    zcq_log_put_be64 (low, 255);
+    zcq_log_put_be64 (high, 256);
+    assert_true (memcmp (low, high, 8) < 0);
+    assert_int_equal (zcq_log_get_be64 (high), 256);
+    zcq_log_put_be64 (high, UINT64_MAX);
+    assert_true (zcq_log_get_be64 (high) == UINT64_MAX);
+}
+
+int
+main (void)
+{
+    zsys_init ();
+    zsys_set_logstream (stderr);
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test_setup_teardown (test_new_log_is_empty, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_group_gets_dense_positions, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_reads_are_bounded_and_start_anywhere, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_stream_read_visits_one_stream_in_order, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_replies_are_stored_with_the_group, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_failed_write_leaves_nothing, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_reopen_keeps_everything, s_setup, s_teardown),
+        cmocka_unit_test (test_refuses_a_folder_that_is_not_a_log),
+        cmocka_unit_test (test_big_endian_keys_sort_by_number),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}

@@ -1,0 +1,235 @@
+/*  =========================================================================
+    test_store - the LevelDB seam and the read-model view over it: get,
+    batches, iterators and snapshots, the fault seam, the view's overlay
+    =========================================================================
+*/
+
+#include "zcq_testkit.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+typedef struct {
+    char *dir;                      //  temporary folder
+    zcq_store_t *store;             //  store under test
+} fixture_t;
+
+static int
+s_setup (void **state)
+{
+    fixture_t *fixture = (fixture_t *) zmalloc (sizeof (fixture_t));
+    fixture->dir = zcq_testkit_tmpdir ("store");
+    fixture->store = zcq_store_new (fixture->dir);
+    assert_non_null (fixture->store);
+    *state = fixture;
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    zcq_store_destroy (&fixture->store);
+    zcq_testkit_rmtree (fixture->dir);
+    free (fixture->dir);
+    free (fixture);
+    return 0;
+}
+
+static void
+s_put (zcq_store_t *store, const char *key, const char *value)
+{
+    zcq_batch_t *batch = zcq_batch_new ();
+    zcq_batch_put (batch, key, strlen (key), value, strlen (value));
+    assert_int_equal (zcq_store_write (store, batch, true), 0);
+    zcq_batch_destroy (&batch);
+}
+
+static void
+test_get_put_delete (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    byte *value = NULL;
+    size_t size = 0;
+    assert_int_equal (zcq_store_get (fixture->store, "k", 1, &value, &size), 1);
+    assert_null (value);
+
+    zcq_batch_t *batch = zcq_batch_new ();
+    zcq_batch_put (batch, "k", 1, "v1", 2);
+    zcq_batch_put (batch, "bin", 3, "\0\1\2", 3);
+    assert_int_equal (zcq_batch_size (batch), 2);
+    assert_int_equal (zcq_store_write (fixture->store, batch, true), 0);
+    zcq_batch_clear (batch);
+    assert_int_equal (zcq_batch_size (batch), 0);
+
+    assert_int_equal (zcq_store_get (fixture->store, "k", 1, &value, &size), 0);
+    assert_int_equal (size, 2);
+    assert_string_equal ((char *) value, "v1");    //  NUL-terminated for convenience
+    free (value);
+    assert_int_equal (zcq_store_get (fixture->store, "bin", 3, &value, &size), 0);
+    assert_int_equal (size, 3);
+    assert_memory_equal (value, "\0\1\2", 3);
+    free (value);
+
+    zcq_batch_delete (batch, "k", 1);
+    assert_int_equal (zcq_store_write (fixture->store, batch, false), 0);
+    assert_int_equal (zcq_store_get (fixture->store, "k", 1, &value, &size), 1);
+    zcq_batch_destroy (&batch);
+    assert_int_equal (zcq_store_writes (fixture->store), 2);
+}
+
+static void
+test_fault_seam_fails_whole_batches (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    zcq_store_fail_writes (fixture->store, 2);
+    zcq_batch_t *batch = zcq_batch_new ();
+    zcq_batch_put (batch, "a", 1, "1", 1);
+    zcq_batch_put (batch, "b", 1, "2", 1);
+    assert_int_equal (zcq_store_write (fixture->store, batch, true), -1);
+    assert_int_equal (zcq_store_write (fixture->store, batch, true), -1);
+    byte *value = NULL;
+    size_t size;
+    assert_int_equal (zcq_store_get (fixture->store, "a", 1, &value, &size), 1);
+    assert_int_equal (zcq_store_get (fixture->store, "b", 1, &value, &size), 1);
+    //  The third write goes through
+    assert_int_equal (zcq_store_write (fixture->store, batch, true), 0);
+    assert_int_equal (zcq_store_get (fixture->store, "b", 1, &value, &size), 0);
+    free (value);
+    zcq_batch_destroy (&batch);
+}
+
+static void
+test_iterator_orders_and_snapshot_holds (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    s_put (fixture->store, "p:2", "two");
+    s_put (fixture->store, "p:1", "one");
+    s_put (fixture->store, "q:1", "other");
+
+    zcq_iter_t *snapshot = zcq_iter_new (fixture->store, true);
+    s_put (fixture->store, "p:3", "three");     //  after the snapshot
+
+    zcq_iter_t *iter = zcq_iter_new (fixture->store, false);
+    zcq_iter_seek (iter, "p:", 2);
+    int count = 0;
+    while (zcq_iter_has_prefix (iter, "p:", 2)) {
+        count++;
+        zcq_iter_next (iter);
+    }
+    assert_int_equal (count, 3);
+    zcq_iter_seek_last (iter);
+    size_t size;
+    const byte *key = zcq_iter_key (iter, &size);
+    assert_memory_equal (key, "q:1", 3);
+    zcq_iter_prev (iter);
+    const byte *value = zcq_iter_value (iter, &size);
+    assert_memory_equal (value, "three", 5);
+    zcq_iter_destroy (&iter);
+
+    zcq_iter_seek (snapshot, "p:", 2);
+    count = 0;
+    while (zcq_iter_has_prefix (snapshot, "p:", 2)) {
+        count++;
+        zcq_iter_next (snapshot);
+    }
+    assert_int_equal (count, 2);
+    zcq_iter_destroy (&snapshot);
+}
+
+static void
+test_reopen_keeps_data_and_bad_path_fails (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    s_put (fixture->store, "k", "v");
+    zcq_store_destroy (&fixture->store);
+    fixture->store = zcq_store_new (fixture->dir);
+    byte *value = NULL;
+    size_t size;
+    assert_int_equal (zcq_store_get (fixture->store, "k", 1, &value, &size), 0);
+    free (value);
+
+    //  A folder that cannot be created: NULL, not a crash
+    assert_null (zcq_store_new ("/proc/zcqrs-cannot-be-here/db"));
+}
+
+static int
+s_count (const char *key, const byte *value, size_t size, void *arg)
+{
+    (void) value;
+    (void) size;
+    zlistx_t *keys = (zlistx_t *) arg;
+    zlistx_add_end (keys, strdup (key));
+    return zlistx_size (keys) >= 3;
+}
+
+static void
+test_view_overlay_then_commit (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    zcq_view_t *view = zcq_view_new (fixture->store);
+    zcq_view_put (view, "x/1", "a", 1);
+    zcq_view_put (view, "x/2", "b", 1);
+    zcq_view_put (view, "x/1", "c", 1);     //  replaces, still pending
+    assert_int_equal (zcq_view_pending (view), 2);
+
+    //  Reads see pending writes; scans do not
+    byte *value = NULL;
+    size_t size;
+    assert_int_equal (zcq_view_get (view, "x/1", &value, &size), 0);
+    assert_string_equal ((char *) value, "c");
+    free (value);
+    zlistx_t *keys = zlistx_new ();
+    zlistx_set_destructor (keys, (zlistx_destructor_fn *) zstr_free);
+    assert_int_equal (zcq_view_scan (view, "x/", NULL, s_count, keys), 0);
+
+    zcq_batch_t *batch = zcq_batch_new ();
+    zcq_view_commit (view, batch);
+    assert_int_equal (zcq_view_pending (view), 0);
+    assert_int_equal (zcq_store_write (fixture->store, batch, true), 0);
+    zcq_batch_destroy (&batch);
+    //  Read-model keys live under "r:" in the store, apart from node keys
+    assert_int_equal (zcq_store_get (fixture->store, "r:x/1", 5, &value, &size), 0);
+    free (value);
+
+    zcq_view_delete (view, "x/2");
+    assert_int_equal (zcq_view_get (view, "x/2", &value, &size), 1);
+    zcq_view_rollback (view);
+    assert_int_equal (zcq_view_get (view, "x/2", &value, &size), 0);
+    free (value);
+
+    //  Scans: prefix, start key, early stop
+    zcq_view_put (view, "x/3", "d", 1);
+    zcq_view_put (view, "x/4", "e", 1);
+    zcq_view_put (view, "y/1", "f", 1);
+    batch = zcq_batch_new ();
+    zcq_view_commit (view, batch);
+    assert_int_equal (zcq_store_write (fixture->store, batch, true), 0);
+    zcq_batch_destroy (&batch);
+    assert_int_equal (zcq_view_scan (view, "x/", "x/2", s_count, keys), 3);
+    assert_string_equal ((char *) zlistx_first (keys), "x/2");
+    assert_string_equal ((char *) zlistx_last (keys), "x/4");
+    zlistx_destroy (&keys);
+    zcq_view_destroy (&view);
+}
+
+int
+main (void)
+{
+    zsys_init ();
+    zsys_set_logstream (stderr);
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test_setup_teardown (test_get_put_delete, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_fault_seam_fails_whole_batches, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_iterator_orders_and_snapshot_holds, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_reopen_keeps_data_and_bad_path_fails, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_view_overlay_then_commit, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
