@@ -10,12 +10,26 @@
 #include <math.h>
 #include <stdio.h>
 
+//  Bytes in the UTF-8 sequence that starts with lead, 0 if lead cannot start one.
+static size_t
+s_sequence_size (unsigned char lead)
+{
+    return lead < 0x80 ? 1 : (lead & 0xe0) == 0xc0 ? 2 : (lead & 0xf0) == 0xe0 ? 3
+                         : (lead & 0xf8) == 0xf0 ? 4 : 0;
+}
+
+//  A JSON string of arbitrary bytes: well-formed UTF-8 is kept, control
+//  characters are escaped, and a byte that is not part of a well-formed
+//  sequence becomes the code point of the same value (\u00XX): nothing is
+//  dropped and the output is always valid JSON.
 static void
 s_string (FILE *out, const char *text, size_t size)
 {
     fputc ('"', out);
-    for (size_t index = 0; index < size; index++) {
+    size_t index = 0;
+    while (index < size) {
         unsigned char ch = (unsigned char) text [index];
+        size_t length = s_sequence_size (ch);
         if (ch == '"' || ch == '\\') {
             fprintf (out, "\\%c", ch);
         }
@@ -28,9 +42,19 @@ s_string (FILE *out, const char *text, size_t size)
         else if (ch < 0x20 || ch == 0x7f) {
             fprintf (out, "\\u%04x", ch);
         }
-        else {
+        else if (length == 1) {
             fputc (ch, out);
         }
+        else if (length > 1 && index + length <= size
+                 && zcq_text_is_utf8 (text + index, length)) {
+            fwrite (text + index, 1, length, out);
+            index += length;
+            continue;
+        }
+        else {
+            fprintf (out, "\\u%04x", ch);
+        }
+        index++;
     }
     fputc ('"', out);
 }
@@ -71,24 +95,7 @@ s_object (FILE *out, const msgpack_object *object)
             }
             break;
         case MSGPACK_OBJECT_STR:
-            if (zcq_text_is_utf8 (object->via.str.ptr, object->via.str.size)
-                || object->via.str.size == 0) {
-                s_string (out, object->via.str.ptr, object->via.str.size);
-            }
-            else {
-                //  Control characters or broken UTF-8: escape them, drop nothing
-                fputc ('"', out);
-                for (uint32_t index = 0; index < object->via.str.size; index++) {
-                    unsigned char ch = (unsigned char) object->via.str.ptr [index];
-                    if (ch < 0x20 || ch == 0x7f || ch == '"' || ch == '\\' || ch >= 0x80) {
-                        fprintf (out, "\\u%04x", ch);
-                    }
-                    else {
-                        fputc (ch, out);
-                    }
-                }
-                fputc ('"', out);
-            }
+            s_string (out, object->via.str.ptr, object->via.str.size);
             break;
         case MSGPACK_OBJECT_BIN:
             s_hex (out, (const byte *) object->via.bin.ptr, object->via.bin.size);

@@ -1,0 +1,338 @@
+/*  =========================================================================
+    test_feed - the ordered, gap-free event feed. The test plays the write
+    node's part of the protocol on real sockets (a PUB and a replay ROUTER)
+    so that it can lose, repeat and reorder events at will, and checks that
+    the feed delivers every position exactly once, in order, asking for
+    exactly the missing ranges
+    =========================================================================
+*/
+
+#include "zcq_testkit.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#define WAIT 5000                   //  ms any single wait may take at most
+
+typedef struct {
+    zsock_t *pub;                   //  plays the write node's PUB
+    zsock_t *router;                //  plays the write node's replay ROUTER
+    zcq_feed_t *feed;               //  feed under test
+    uint64_t delivered [2048];      //  positions the feed delivered, in order
+    size_t count;                   //  entries in delivered
+} fixture_t;
+
+static int s_endpoint_id = 0;       //  makes inproc endpoints unique per test
+
+static int
+s_setup (void **state)
+{
+    fixture_t *fixture = (fixture_t *) zmalloc (sizeof (fixture_t));
+    char events [64], replay [64];
+    snprintf (events, sizeof (events), "inproc://feed-events-%d", s_endpoint_id);
+    snprintf (replay, sizeof (replay), "inproc://feed-replay-%d", s_endpoint_id++);
+    fixture->pub = zsock_new_pub (events);
+    fixture->router = zsock_new_router (replay);
+    assert_non_null (fixture->pub);
+    assert_non_null (fixture->router);
+    *state = fixture;
+    return 0;
+}
+
+static int
+s_teardown (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    zcq_feed_destroy (&fixture->feed);
+    zsock_destroy (&fixture->pub);
+    zsock_destroy (&fixture->router);
+    free (fixture);
+    return 0;
+}
+
+//  Start the feed from next; the probing heartbeats say the head is head.
+static void
+s_start_feed (fixture_t *fixture, uint64_t next, uint64_t head)
+{
+    char events [64], replay [64];
+    snprintf (events, sizeof (events), "inproc://feed-events-%d", s_endpoint_id - 1);
+    snprintf (replay, sizeof (replay), "inproc://feed-replay-%d", s_endpoint_id - 1);
+    fixture->feed = zcq_feed_new (events, replay, next);
+    assert_non_null (fixture->feed);
+    //  A SUB joins asynchronously: publish heartbeats until one arrives, so
+    //  that no test event is lost to the slow joiner (bounded)
+    int64_t deadline = zclock_mono () + WAIT;
+    zsock_t *sub = zcq_feed_events_sock (fixture->feed);
+    while (zclock_mono () < deadline) {
+        zcq_msg_t *beat = zcq_msg_new (ZCQ_MSG_HEARTBEAT);
+        zcq_msg_set_head (beat, head);
+        zcq_msg_send (beat, fixture->pub);
+        zcq_msg_destroy (&beat);
+        if (zsock_events (sub) & ZMQ_POLLIN) {
+            zcq_feed_recv (fixture->feed, sub);
+            return;
+        }
+        zclock_sleep (5);       //  waiting for a subscription to propagate; bounded
+    }
+    fail_msg ("the feed never subscribed");
+}
+
+//  The packed EVENT body of a position.
+static void
+s_event_body (uint64_t position, msgpack_sbuffer *buffer)
+{
+    zcq_msg_t *event = zcq_msg_new (ZCQ_MSG_EVENT);
+    zcq_msg_set_position (event, position);
+    zcq_msg_set_stream (event, "s");
+    zcq_msg_set_version (event, position);
+    zcq_msg_set_name (event, "Tick");
+    assert_int_equal (zcq_msg_encode_body (event, buffer), 0);
+    zcq_msg_destroy (&event);
+}
+
+static void
+s_publish (fixture_t *fixture, uint64_t position)
+{
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init (&body);
+    s_event_body (position, &body);
+    zmsg_t *zmsg = zmsg_new ();
+    zmsg_addstr (zmsg, ZCQ_SIGNATURE);
+    zmsg_addstr (zmsg, "EVENT");
+    zmsg_addmem (zmsg, body.data, body.size);
+    zmsg_send (&zmsg, fixture->pub);
+    msgpack_sbuffer_destroy (&body);
+}
+
+static void
+s_heartbeat (fixture_t *fixture, uint64_t head)
+{
+    zcq_msg_t *beat = zcq_msg_new (ZCQ_MSG_HEARTBEAT);
+    zcq_msg_set_head (beat, head);
+    zcq_msg_set_interval (beat, 100);
+    zcq_msg_send (beat, fixture->pub);
+    zcq_msg_destroy (&beat);
+}
+
+//  Let the feed read what is waiting, for up to ms, taking what it delivers.
+static void
+s_pump (fixture_t *fixture, int ms)
+{
+    zpoller_t *poller = zpoller_new (zcq_feed_events_sock (fixture->feed),
+                                     zcq_feed_replay_sock (fixture->feed), NULL);
+    int64_t deadline = zclock_mono () + ms;
+    while (zclock_mono () < deadline) {
+        void *which = zpoller_wait (poller, 10);
+        if (which) {
+            zcq_feed_recv (fixture->feed, (zsock_t *) which);
+        }
+        zcq_feed_tick (fixture->feed);
+        zcq_msg_t *event;
+        while ((event = zcq_feed_next (fixture->feed))) {
+            assert_true (fixture->count < 2048);
+            fixture->delivered [fixture->count++] = zcq_msg_position (event);
+            zcq_msg_destroy (&event);
+        }
+        if (!which) {
+            break;
+        }
+    }
+    zpoller_destroy (&poller);
+}
+
+//  Wait for the feed's next REPLAY request; returns it (with its envelope).
+static zcq_msg_t *
+s_expect_replay (fixture_t *fixture, uint64_t from)
+{
+    int64_t deadline = zclock_mono () + WAIT;
+    while (zclock_mono () < deadline) {
+        if (zsock_events (fixture->router) & ZMQ_POLLIN) {
+            zcq_msg_t *request = zcq_msg_recv (fixture->router);
+            assert_true (zcq_msg_valid (request));
+            assert_int_equal (zcq_msg_type (request), ZCQ_MSG_REPLAY);
+            assert_int_equal (zcq_msg_from (request), from);
+            assert_true (zcq_msg_max (request) >= 1 && zcq_msg_max (request) <= ZCQ_MAX_EVENTS);
+            return request;
+        }
+        s_pump (fixture, 10);
+    }
+    fail_msg ("no REPLAY from %" PRIu64, from);
+    return NULL;
+}
+
+//  Answer a REPLAY with positions from .. to (inclusive), head.
+static void
+s_answer (fixture_t *fixture, zcq_msg_t **request_p, uint64_t to, uint64_t head)
+{
+    zcq_msg_t *reply = zcq_msg_reply_to (*request_p, ZCQ_OK);
+    zcq_msg_set_from (reply, zcq_msg_from (*request_p));
+    zcq_msg_set_head (reply, head);
+    for (uint64_t position = zcq_msg_from (*request_p); position <= to; position++) {
+        msgpack_sbuffer body;
+        msgpack_sbuffer_init (&body);
+        s_event_body (position, &body);
+        zcq_msg_add_event (reply, body.data, body.size);
+        msgpack_sbuffer_destroy (&body);
+    }
+    assert_int_equal (zcq_msg_send (reply, fixture->router), 0);
+    zcq_msg_destroy (&reply);
+    zcq_msg_destroy (request_p);
+}
+
+static void
+s_assert_dense (fixture_t *fixture, uint64_t first, uint64_t last)
+{
+    assert_int_equal (fixture->count, last - first + 1);
+    for (size_t index = 0; index < fixture->count; index++) {
+        assert_int_equal (fixture->delivered [index], first + index);
+    }
+}
+
+static void
+test_catches_up_from_the_start_in_batches (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    s_start_feed (fixture, 1, 0);
+    //  A new feed asks at once, from its position
+    zcq_msg_t *request = s_expect_replay (fixture, 1);
+    s_answer (fixture, &request, 1000, 1500);
+    //  It asks for the next batch only when the first was taken
+    request = s_expect_replay (fixture, 1001);
+    s_answer (fixture, &request, 1500, 1500);
+    s_pump (fixture, 50);
+    s_assert_dense (fixture, 1, 1500);
+    assert_string_equal (zcq_feed_state (fixture->feed), "live");
+    assert_int_equal (zcq_feed_position (fixture->feed), 1501);
+
+    //  Then live events flow straight through
+    s_publish (fixture, 1501);
+    s_publish (fixture, 1502);
+    s_pump (fixture, 100);
+    s_assert_dense (fixture, 1, 1502);
+    assert_false (zsock_events (fixture->router) & ZMQ_POLLIN);
+}
+
+static void
+test_repairs_a_hole_and_drops_repeats (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    s_start_feed (fixture, 1, 0);
+    zcq_msg_t *request = s_expect_replay (fixture, 1);
+    s_answer (fixture, &request, 0, 0);        //  empty log
+    s_publish (fixture, 1);
+    s_publish (fixture, 2);
+    //  3 and 4 are lost; 5 and 6 arrive early, 2 arrives twice
+    s_publish (fixture, 5);
+    s_publish (fixture, 2);
+    s_publish (fixture, 6);
+    request = s_expect_replay (fixture, 3);
+    assert_string_equal (zcq_feed_state (fixture->feed), "repairing");
+    //  Live events keep arriving during the repair
+    s_publish (fixture, 7);
+    s_pump (fixture, 50);
+    s_answer (fixture, &request, 6, 7);
+    s_pump (fixture, 100);
+    s_publish (fixture, 8);
+    s_pump (fixture, 100);
+    s_assert_dense (fixture, 1, 8);
+    assert_string_equal (zcq_feed_state (fixture->feed), "live");
+}
+
+static void
+test_heartbeat_ahead_of_us_starts_a_repair (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    s_start_feed (fixture, 1, 0);
+    zcq_msg_t *request = s_expect_replay (fixture, 1);
+    s_answer (fixture, &request, 2, 2);
+    s_pump (fixture, 50);
+    s_assert_dense (fixture, 1, 2);
+    //  Event 3 was lost and nothing follows it: only the heartbeat says so
+    s_heartbeat (fixture, 3);
+    request = s_expect_replay (fixture, 3);
+    s_answer (fixture, &request, 3, 3);
+    s_pump (fixture, 50);
+    s_assert_dense (fixture, 1, 3);
+    assert_int_equal (zcq_feed_head (fixture->feed), 3);
+    assert_true (zcq_feed_last_heard (fixture->feed) > 0);
+    assert_int_equal (zcq_feed_interval (fixture->feed), 100);
+}
+
+static void
+test_lost_replay_request_is_sent_again (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    s_start_feed (fixture, 5, 9);
+    zcq_msg_t *request = s_expect_replay (fixture, 5);
+    //  No answer: a write node that restarted lost it; the feed asks again
+    zcq_msg_destroy (&request);
+    int64_t start = zclock_mono ();
+    request = s_expect_replay (fixture, 5);
+    assert_true (zclock_mono () - start >= 1000);
+    //  An answer to a request it gave up on is ignored; the current one is used
+    zcq_msg_t *stale = zcq_msg_reply_to (request, ZCQ_OK);
+    zcq_msg_set_from (stale, 4);
+    zcq_msg_set_head (stale, 9);
+    zcq_msg_send (stale, fixture->router);
+    zcq_msg_destroy (&stale);
+    s_answer (fixture, &request, 9, 9);
+    s_pump (fixture, 100);
+    s_assert_dense (fixture, 5, 9);
+}
+
+static void
+test_live_start_begins_at_the_next_event (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    //  next 0: no history, whatever comes after joining
+    s_start_feed (fixture, 0, 41);
+    s_heartbeat (fixture, 41);
+    s_pump (fixture, 50);
+    s_publish (fixture, 42);
+    s_publish (fixture, 43);
+    s_pump (fixture, 100);
+    s_assert_dense (fixture, 42, 43);
+    assert_false (zsock_events (fixture->router) & ZMQ_POLLIN);
+}
+
+static void
+test_rewind_delivers_again (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    s_start_feed (fixture, 1, 0);
+    zcq_msg_t *request = s_expect_replay (fixture, 1);
+    s_answer (fixture, &request, 3, 3);
+    s_pump (fixture, 50);
+    s_assert_dense (fixture, 1, 3);
+    //  The owner could not store 2 and 3: it asks for them again
+    zcq_feed_rewind (fixture->feed, 2);
+    fixture->count = 0;
+    request = s_expect_replay (fixture, 2);
+    s_answer (fixture, &request, 3, 3);
+    s_pump (fixture, 50);
+    s_assert_dense (fixture, 2, 3);
+}
+
+int
+main (void)
+{
+    zsys_init ();
+    zsys_set_logstream (stderr);
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test_setup_teardown (test_catches_up_from_the_start_in_batches, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_repairs_a_hole_and_drops_repeats, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_heartbeat_ahead_of_us_starts_a_repair, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_lost_replay_request_is_sent_again, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_live_start_begins_at_the_next_event, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_rewind_delivers_again, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
