@@ -26,14 +26,19 @@ KIT_OBJ  := $(BUILD)/obj/tests/zcq_testkit.o
 PROGRAMS := $(BUILD)/zcqrs $(BUILD)/zcqrs-write $(BUILD)/zcqrs-query
 PLUGIN   := $(BUILD)/libzcq_counter.so
 
-.PHONY: all run test check deps clean format
-all: $(PROGRAMS) $(BUILD)/libzcqrs.so $(PLUGIN) $(TESTS)
+#  Keep objects between runs (pattern-rule intermediates would be deleted)
+.SECONDARY:
+
+.PHONY: all programs run test check deps clean format
+all: programs $(TESTS)
+
+programs: $(PROGRAMS) $(BUILD)/libzcqrs.a $(BUILD)/libzcqrs.so $(PLUGIN)
 
 deps:
 	@deploy/install-deps.sh
 
 run: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory programs
 	@deploy/run-local.sh
 
 test: deps
@@ -76,7 +81,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(KIT_OBJ) $(BUILD)/libzcqrs.a
 $(TESTS): | $(PROGRAMS) $(PLUGIN)
 
 format:
-	clang-format -i $(LIB_SRC) $(HEADERS) cli/*.c nodes/*.c tests/*.c tests/*.h examples/*.c
+	clang-format -i $(LIB_SRC) cli/*.c nodes/*.c tests/*.c examples/*.c
 
 clean:
 	rm -rf build build-asan

@@ -142,10 +142,12 @@ s_wait_for (zsock_t *sock, zcq_msg_type_t want, const byte *id, size_t id_size,
             break;
         }
         zcq_msg_type_t type = zcq_msg_type (msg);
-        bool same_id = zcq_msg_id_size (msg) == id_size
-                       && memcmp (zcq_msg_id (msg), id, id_size) == 0;
-        if ((type == want && same_id)
-            || (type == ZCQ_MSG_ERROR && (same_id || zcq_msg_id_size (msg) == 0))) {
+        //  A reply with no id answers a request the node could not read far
+        //  enough to find its id: on this socket, that can only be ours
+        bool same_id = zcq_msg_id_size (msg) == 0
+                       || (zcq_msg_id_size (msg) == id_size
+                           && memcmp (zcq_msg_id (msg), id, id_size) == 0);
+        if ((type == want || type == ZCQ_MSG_ERROR) && same_id) {
             answer = msg;
         }
         else {

@@ -81,7 +81,7 @@ uint32_t
 const char *
     zcq_feed_state (zcq_feed_t *self);
 
-//  Events taken by replay and events dropped as repeats, since creation.
+//  Events received through replay since creation.
 uint64_t
     zcq_feed_replayed (zcq_feed_t *self);
 

@@ -110,11 +110,18 @@ s_open_models (self_t *self, const char *data, char **error)
                                (char *) format);
         rc = -1;
     }
-    else if (rc == 0 && zcq_store_get (self->store, "q:domain", 8, &domain, &size) == 0
-             && !streq ((char *) domain, self->domain->name)) {
-        *error = zsys_sprintf ("folder '%s' holds read models of domain '%s', not '%s'; "
-                               "use another folder", data, (char *) domain, self->domain->name);
-        rc = -1;
+    else if (rc == 0) {
+        int found = zcq_store_get (self->store, "q:domain", 8, &domain, &size);
+        if (found != 0) {
+            *error = zsys_sprintf ("cannot read the domain of the read models in '%s'", data);
+            rc = -1;
+        }
+        else if (!streq ((char *) domain, self->domain->name)) {
+            *error = zsys_sprintf ("folder '%s' holds read models of domain '%s', not '%s'; "
+                                   "use another folder", data, (char *) domain,
+                                   self->domain->name);
+            rc = -1;
+        }
     }
     else if (rc < 0) {
         *error = zsys_sprintf ("cannot read '%s'", data);
@@ -265,14 +272,33 @@ s_answer (self_t *self, zcq_msg_t *query, int64_t waited)
     const byte *data = zcq_answer_data (self->answer, &size);
     zcq_msg_set_data (result, data, size);
     zcq_msg_set_position (result, self->applied);
-    if (zcq_msg_min_position (query) > self->applied && zcq_answer_status (self->answer) == ZCQ_OK) {
+    if (zcq_msg_min_position (query) > self->applied) {
+        //  Whatever the domain said ("not_found" for an account the client
+        //  just opened, say) may change by min_position: the answer is stale,
+        //  which a client may retry, with what the domain said at this position
+        zcq_status_t said = zcq_answer_status (self->answer);
         zcq_msg_set_status (result, ZCQ_STALE);
         zcq_msg_set_reason (result, "answer reflects position %" PRIu64 ", below min_position %"
-                            PRIu64 " after waiting %" PRId64 " ms", self->applied,
-                            zcq_msg_min_position (query), waited);
+                            PRIu64 " after waiting %" PRId64 " ms%s%s%s%s", self->applied,
+                            zcq_msg_min_position (query), waited,
+                            said == ZCQ_OK ? "" : "; at this position: ",
+                            said == ZCQ_OK ? "" : zcq_status_name (said),
+                            said == ZCQ_OK ? "" : ": ",
+                            said == ZCQ_OK ? "" : zcq_answer_reason (self->answer));
         self->stale++;
     }
     self->answered++;
+    zmsg_t *encoded = zcq_msg_encode (result);
+    if (!encoded) {
+        //  An answer too big for one message: say so instead of going silent
+        zcq_msg_t *refusal = zcq_msg_reply_to (query, zcq_msg_error_status (result));
+        zcq_msg_set_reason (refusal, "the answer does not fit in one message (%s); ask for less",
+                            zcq_msg_error (result));
+        zcq_msg_set_position (refusal, self->applied);
+        zcq_msg_destroy (&result);
+        result = refusal;
+    }
+    zmsg_destroy (&encoded);
     s_send (self, result);
     zcq_msg_destroy (&result);
 }

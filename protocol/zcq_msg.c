@@ -252,26 +252,32 @@ s_take_int (zcq_msg_t *self, const char *field, const msgpack_object *value,
         *dest = value->via.i64;
         return 0;
     }
-    zcq_msg_set_error (self, ZCQ_INVALID, "field '%s' must be an integer, got %s", field,
-                       zcq_text_msgpack_type (value->type));
+    if (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        zcq_msg_set_error (self, ZCQ_INVALID, "field '%s' is %" PRIu64 ", over the largest "
+                           "signed 64-bit integer", field, value->via.u64);
+    }
+    else {
+        zcq_msg_set_error (self, ZCQ_INVALID, "field '%s' must be an integer, got %s", field,
+                           zcq_text_msgpack_type (value->type));
+    }
     return -1;
 }
 
-//  Read a binary id field of 1..ZCQ_MAX_ID bytes.
+//  Read a binary id field of 1..ZCQ_MAX_ID bytes (nil: none).
 static int
-s_take_id (zcq_msg_t *self, const msgpack_object *value)
+s_take_id (zcq_msg_t *self, const char *field, const msgpack_object *value)
 {
     if (value->type == MSGPACK_OBJECT_NIL) {
         self->id_size = 0;
         return 0;
     }
     if (value->type != MSGPACK_OBJECT_BIN) {
-        zcq_msg_set_error (self, ZCQ_INVALID, "field 'id' must be binary, got %s",
+        zcq_msg_set_error (self, ZCQ_INVALID, "field '%s' must be binary, got %s", field,
                            zcq_text_msgpack_type (value->type));
         return -1;
     }
     if (value->via.bin.size == 0 || value->via.bin.size > ZCQ_MAX_ID) {
-        zcq_msg_set_error (self, ZCQ_INVALID, "field 'id' must be 1 to %d bytes, got %u",
+        zcq_msg_set_error (self, ZCQ_INVALID, "field '%s' must be 1 to %d bytes, got %u", field,
                            ZCQ_MAX_ID, value->via.bin.size);
         return -1;
     }
@@ -282,7 +288,7 @@ s_take_id (zcq_msg_t *self, const msgpack_object *value)
 //  Keep a payload object as packed msgpack; maps only when must_be_map.
 static int
 s_take_payload (zcq_msg_t *self, const char *field, const msgpack_object *value,
-                bool must_be_map)
+                bool must_be_map, size_t limit)
 {
     if (must_be_map && value->type != MSGPACK_OBJECT_MAP) {
         zcq_msg_set_error (self, ZCQ_INVALID, "field '%s' must be a map, got %s", field,
@@ -295,9 +301,9 @@ s_take_payload (zcq_msg_t *self, const char *field, const msgpack_object *value,
     msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
     msgpack_pack_object (&packer, *value);
     int rc = 0;
-    if (buffer.size > ZCQ_MAX_DATA) {
-        zcq_msg_set_error (self, ZCQ_TOO_LARGE, "field '%s' is %zu bytes, limit is %d", field,
-                           buffer.size, ZCQ_MAX_DATA);
+    if (buffer.size > limit) {
+        zcq_msg_set_error (self, ZCQ_TOO_LARGE, "field '%s' is %zu bytes, limit is %zu", field,
+                           buffer.size, limit);
         rc = -1;
     }
     else {
@@ -335,7 +341,7 @@ s_take_meta (zcq_msg_t *self, const msgpack_object *value)
         const msgpack_object *item = &value->via.map.ptr [index].val;
         int rc = 0;
         if (s_key_is (key, "command")) {
-            rc = s_take_id (self, item);
+            rc = s_take_id (self, "meta.command", item);
         }
         else if (s_key_is (key, "correlation")) {
             rc = s_take_string (self, "meta.correlation", item, ZCQ_MAX_TEXT, false,
@@ -351,145 +357,145 @@ s_take_meta (zcq_msg_t *self, const msgpack_object *value)
     return 0;
 }
 
-//  Bits naming the fields a message type requires.
-enum {
-    F_ID = 1 << 0, F_TYPE = 1 << 1, F_STREAM = 1 << 2, F_STATUS = 1 << 3,
-    F_POSITION = 1 << 4, F_VERSION = 1 << 5, F_FROM = 1 << 6, F_HEAD = 1 << 7,
-    F_NAME = 1 << 8, F_MAX = 1 << 9, F_COUNT = 1 << 10, F_DATA = 1 << 11,
+//  Every body key of the protocol. A message type reads only its own keys
+//  (others are ignored, like unknown keys) and requires some of them.
+typedef enum {
+    K_ID, K_TYPE, K_NAME, K_STREAM, K_EXPECT, K_DATA, K_PARAMS, K_RESULT, K_STATUS,
+    K_REASON, K_CORRELATION, K_META, K_VERSION, K_POSITION, K_COUNT, K_TIME, K_FROM,
+    K_MAX, K_HEAD, K_INTERVAL, K_MIN_POSITION, K_TIMEOUT, K_KEYS
+} s_key_t;
+
+static const char *s_key_names [K_KEYS] = {
+    [K_ID] = "id", [K_TYPE] = "type", [K_NAME] = "name", [K_STREAM] = "stream",
+    [K_EXPECT] = "expect", [K_DATA] = "data", [K_PARAMS] = "params", [K_RESULT] = "result",
+    [K_STATUS] = "status", [K_REASON] = "reason", [K_CORRELATION] = "correlation",
+    [K_META] = "meta", [K_VERSION] = "version", [K_POSITION] = "position",
+    [K_COUNT] = "count", [K_TIME] = "time", [K_FROM] = "from", [K_MAX] = "max",
+    [K_HEAD] = "head", [K_INTERVAL] = "interval", [K_MIN_POSITION] = "min_position",
+    [K_TIMEOUT] = "timeout",
 };
+
+#define B(key) (1u << (key))
 
 static const struct {
-    unsigned required;              //  F_ bits that must be present
+    unsigned allowed;               //  keys this type reads
+    unsigned required;              //  keys it must have
 } s_schemas [ZCQ_MSG_TYPES] = {
-    [ZCQ_MSG_COMMAND] = { F_ID | F_TYPE | F_STREAM },
-    [ZCQ_MSG_REPLY] = { F_STATUS },
-    [ZCQ_MSG_EVENT] = { F_POSITION | F_STREAM | F_VERSION | F_TYPE | F_DATA },
-    [ZCQ_MSG_HEARTBEAT] = { F_HEAD },
-    [ZCQ_MSG_REPLAY] = { F_FROM },
-    [ZCQ_MSG_EVENTS] = { F_FROM | F_HEAD | F_COUNT },
-    [ZCQ_MSG_QUERY] = { F_NAME },
-    [ZCQ_MSG_RESULT] = { F_STATUS },
-    [ZCQ_MSG_ERROR] = { F_STATUS },
+    [ZCQ_MSG_COMMAND] = { B (K_ID) | B (K_TYPE) | B (K_STREAM) | B (K_EXPECT) | B (K_DATA)
+                              | B (K_CORRELATION),
+                          B (K_ID) | B (K_TYPE) | B (K_STREAM) },
+    [ZCQ_MSG_REPLY] = { B (K_ID) | B (K_STATUS) | B (K_REASON) | B (K_VERSION) | B (K_POSITION)
+                            | B (K_COUNT),
+                        B (K_STATUS) },
+    [ZCQ_MSG_EVENT] = { B (K_POSITION) | B (K_STREAM) | B (K_VERSION) | B (K_TYPE) | B (K_DATA)
+                            | B (K_META),
+                        B (K_POSITION) | B (K_STREAM) | B (K_VERSION) | B (K_TYPE) | B (K_DATA) },
+    [ZCQ_MSG_HEARTBEAT] = { B (K_HEAD) | B (K_TIME) | B (K_INTERVAL), B (K_HEAD) },
+    [ZCQ_MSG_REPLAY] = { B (K_ID) | B (K_FROM) | B (K_MAX), B (K_FROM) },
+    [ZCQ_MSG_EVENTS] = { B (K_ID) | B (K_FROM) | B (K_HEAD) | B (K_COUNT),
+                         B (K_FROM) | B (K_HEAD) | B (K_COUNT) },
+    [ZCQ_MSG_QUERY] = { B (K_ID) | B (K_NAME) | B (K_PARAMS) | B (K_MIN_POSITION) | B (K_TIMEOUT),
+                        B (K_NAME) },
+    [ZCQ_MSG_RESULT] = { B (K_ID) | B (K_STATUS) | B (K_REASON) | B (K_POSITION) | B (K_RESULT),
+                         B (K_STATUS) },
+    [ZCQ_MSG_ERROR] = { B (K_ID) | B (K_STATUS) | B (K_REASON), B (K_STATUS) },
 };
-
-static const char *
-s_field_name (unsigned bit)
-{
-    switch (bit) {
-        case F_ID: return "id";
-        case F_TYPE: return "type";
-        case F_STREAM: return "stream";
-        case F_STATUS: return "status";
-        case F_POSITION: return "position";
-        case F_VERSION: return "version";
-        case F_FROM: return "from";
-        case F_HEAD: return "head";
-        case F_NAME: return "name";
-        case F_MAX: return "max";
-        case F_COUNT: return "count";
-        case F_DATA: return "data";
-        default: return "?";
-    }
-}
 
 //  Read one key of a body; sets *seen bits for required-field checks.
 static int
 s_take_field (zcq_msg_t *self, const msgpack_object *key, const msgpack_object *value,
               unsigned *seen)
 {
+    int field = 0;
+    while (field < K_KEYS && !s_key_is (key, s_key_names [field])) {
+        field++;
+    }
+    if (field == K_KEYS || !(s_schemas [self->type].allowed & B (field))) {
+        return 0;           //  not ours: ignored, so minor additions stay compatible
+    }
+    const char *name = s_key_names [field];
     uint64_t number = 0;
     int rc = 0;
-    zcq_msg_type_t type = self->type;
-    if (s_key_is (key, "id")) {
-        rc = s_take_id (self, value);
-        *seen |= self->id_size ? F_ID : 0;
+    switch ((s_key_t) field) {
+        case K_ID:
+            rc = s_take_id (self, name, value);
+            if (self->id_size == 0) {
+                return rc;  //  nil: as if absent
+            }
+            break;
+        case K_TYPE:
+        case K_NAME:
+            rc = s_take_string (self, name, value, ZCQ_MAX_NAME, true, &self->name);
+            break;
+        case K_STREAM:
+            rc = s_take_string (self, name, value, ZCQ_MAX_STREAM, true, &self->stream);
+            break;
+        case K_EXPECT:
+            if (value->type == MSGPACK_OBJECT_NIL) {
+                self->expect = ZCQ_EXPECT_ANY;
+            }
+            else if ((rc = s_take_uint (self, name, value, INT64_MAX, &number)) == 0) {
+                self->expect = (int64_t) number;
+            }
+            break;
+        case K_DATA:
+        case K_PARAMS:
+            rc = s_take_payload (self, name, value, true, ZCQ_MAX_DATA);
+            break;
+        case K_RESULT:
+            //  A result is bounded by the body, not by the data limit
+            rc = s_take_payload (self, name, value, false, ZCQ_MAX_BODY);
+            break;
+        case K_STATUS:
+            rc = s_take_status (self, value);
+            break;
+        case K_REASON:
+            rc = s_take_string (self, name, value, ZCQ_MAX_TEXT, false, &self->reason);
+            break;
+        case K_CORRELATION:
+            rc = s_take_string (self, name, value, ZCQ_MAX_TEXT, false, &self->correlation);
+            break;
+        case K_META:
+            rc = s_take_meta (self, value);
+            break;
+        case K_VERSION:
+            rc = s_take_uint (self, name, value, INT64_MAX, &self->version);
+            break;
+        case K_POSITION:
+            rc = s_take_uint (self, name, value, INT64_MAX, &self->position);
+            break;
+        case K_COUNT:
+            rc = s_take_uint (self, name, value, UINT32_MAX, &number);
+            self->count = (uint32_t) number;
+            break;
+        case K_TIME:
+            rc = s_take_int (self, name, value, &self->time);
+            break;
+        case K_FROM:
+            rc = s_take_uint (self, name, value, INT64_MAX, &self->from);
+            break;
+        case K_MAX:
+            rc = s_take_uint (self, name, value, ZCQ_MAX_EVENTS, &number);
+            self->max = (uint32_t) number;
+            break;
+        case K_HEAD:
+            rc = s_take_uint (self, name, value, INT64_MAX, &self->head);
+            break;
+        case K_INTERVAL:
+            rc = s_take_uint (self, name, value, UINT32_MAX, &number);
+            self->interval = (uint32_t) number;
+            break;
+        case K_MIN_POSITION:
+            rc = s_take_uint (self, name, value, INT64_MAX, &self->min_position);
+            break;
+        case K_TIMEOUT:
+            rc = s_take_uint (self, name, value, UINT32_MAX, &number);
+            self->timeout = (uint32_t) number;
+            break;
+        default:
+            break;
     }
-    else if (s_key_is (key, "type")
-             && (type == ZCQ_MSG_COMMAND || type == ZCQ_MSG_EVENT)) {
-        rc = s_take_string (self, "type", value, ZCQ_MAX_NAME, true, &self->name);
-        *seen |= F_TYPE;
-    }
-    else if (s_key_is (key, "name") && type == ZCQ_MSG_QUERY) {
-        rc = s_take_string (self, "name", value, ZCQ_MAX_NAME, true, &self->name);
-        *seen |= F_NAME;
-    }
-    else if (s_key_is (key, "stream")) {
-        rc = s_take_string (self, "stream", value, ZCQ_MAX_STREAM, true, &self->stream);
-        *seen |= F_STREAM;
-    }
-    else if (s_key_is (key, "expect") && type == ZCQ_MSG_COMMAND) {
-        if (value->type == MSGPACK_OBJECT_NIL) {
-            self->expect = ZCQ_EXPECT_ANY;
-        }
-        else if ((rc = s_take_uint (self, "expect", value, INT64_MAX, &number)) == 0) {
-            self->expect = (int64_t) number;
-        }
-    }
-    else if (s_key_is (key, "data") && (type == ZCQ_MSG_COMMAND || type == ZCQ_MSG_EVENT)) {
-        rc = s_take_payload (self, "data", value, true);
-        *seen |= F_DATA;
-    }
-    else if (s_key_is (key, "params") && type == ZCQ_MSG_QUERY) {
-        rc = s_take_payload (self, "params", value, true);
-    }
-    else if (s_key_is (key, "result") && type == ZCQ_MSG_RESULT) {
-        rc = s_take_payload (self, "result", value, false);
-    }
-    else if (s_key_is (key, "status")) {
-        rc = s_take_status (self, value);
-        *seen |= F_STATUS;
-    }
-    else if (s_key_is (key, "reason")) {
-        rc = s_take_string (self, "reason", value, ZCQ_MAX_TEXT, false, &self->reason);
-    }
-    else if (s_key_is (key, "correlation") && type == ZCQ_MSG_COMMAND) {
-        rc = s_take_string (self, "correlation", value, ZCQ_MAX_TEXT, false,
-                            &self->correlation);
-    }
-    else if (s_key_is (key, "meta") && type == ZCQ_MSG_EVENT) {
-        rc = s_take_meta (self, value);
-    }
-    else if (s_key_is (key, "version")) {
-        rc = s_take_uint (self, "version", value, INT64_MAX, &self->version);
-        *seen |= F_VERSION;
-    }
-    else if (s_key_is (key, "position")) {
-        rc = s_take_uint (self, "position", value, INT64_MAX, &self->position);
-        *seen |= F_POSITION;
-    }
-    else if (s_key_is (key, "count")) {
-        rc = s_take_uint (self, "count", value, UINT32_MAX, &number);
-        self->count = (uint32_t) number;
-        *seen |= F_COUNT;
-    }
-    else if (s_key_is (key, "time")) {
-        rc = s_take_int (self, "time", value, &self->time);
-    }
-    else if (s_key_is (key, "from")) {
-        rc = s_take_uint (self, "from", value, INT64_MAX, &self->from);
-        *seen |= F_FROM;
-    }
-    else if (s_key_is (key, "max")) {
-        rc = s_take_uint (self, "max", value, ZCQ_MAX_EVENTS, &number);
-        self->max = (uint32_t) number;
-        *seen |= F_MAX;
-    }
-    else if (s_key_is (key, "head")) {
-        rc = s_take_uint (self, "head", value, INT64_MAX, &self->head);
-        *seen |= F_HEAD;
-    }
-    else if (s_key_is (key, "interval")) {
-        rc = s_take_uint (self, "interval", value, UINT32_MAX, &number);
-        self->interval = (uint32_t) number;
-    }
-    else if (s_key_is (key, "min_position")) {
-        rc = s_take_uint (self, "min_position", value, INT64_MAX, &self->min_position);
-    }
-    else if (s_key_is (key, "timeout")) {
-        rc = s_take_uint (self, "timeout", value, UINT32_MAX, &number);
-        self->timeout = (uint32_t) number;
-    }
-    //  Any other key is ignored: minor additions stay compatible within v1
+    *seen |= B (field);
     return rc;
 }
 
@@ -559,9 +565,9 @@ zcq_msg_decode_body (zcq_msg_type_t type, const void *body, size_t size)
         }
         unsigned missing = s_schemas [type].required & ~seen;
         if (self->error_status == ZCQ_OK && missing) {
-            unsigned bit = missing & -missing;      //  lowest missing field
+            int field = __builtin_ctz (missing);    //  first missing key
             zcq_msg_set_error (self, ZCQ_INVALID, "%s is missing field '%s'",
-                               zcq_msg_type_name (type), s_field_name (bit));
+                               zcq_msg_type_name (type), s_key_names [field]);
         }
         if (self->error_status == ZCQ_OK) {
             s_check_rules (self);
@@ -717,6 +723,15 @@ s_check_limits (zcq_msg_t *self)
     }
     if (self->type == ZCQ_MSG_COMMAND && self->id_size != ZCQ_COMMAND_ID) {
         zcq_msg_set_error (self, ZCQ_INVALID, "a COMMAND needs a %d-byte id", ZCQ_COMMAND_ID);
+    }
+    size_t correlation = self->correlation ? strlen (self->correlation) : 0;
+    if (correlation > ZCQ_MAX_TEXT) {
+        zcq_msg_set_error (self, ZCQ_TOO_LARGE, "correlation id is %zu bytes, limit is %d",
+                           correlation, ZCQ_MAX_TEXT);
+    }
+    else if (correlation && !zcq_text_is_utf8 (self->correlation, correlation)) {
+        zcq_msg_set_error (self, ZCQ_INVALID,
+                           "correlation id must be UTF-8 without control characters");
     }
     return self->error_status == ZCQ_OK ? 0 : -1;
 }
@@ -1144,7 +1159,9 @@ zcq_msg_set_reason (zcq_msg_t *self, const char *format, ...)
     char *text = zsys_vprintf (format, args);
     va_end (args);
     assert (text);
-    //  A reason travels in a bounded field: cut it, on a UTF-8 boundary
+    //  A reason travels in a bounded text field: make it one line of valid
+    //  UTF-8 (a domain's text may be anything) and cut it on a boundary
+    zcq_text_sanitize (text);
     zcq_text_truncate (text, ZCQ_MAX_TEXT);
     zstr_free (&self->reason);
     self->reason = text;

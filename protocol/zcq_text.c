@@ -96,6 +96,27 @@ zcq_text_truncate (char *text, size_t max_size)
     text [cut] = 0;
 }
 
+void
+zcq_text_sanitize (char *text)
+{
+    size_t size = strlen (text);
+    size_t index = 0;
+    while (index < size) {
+        uint8_t lead = (uint8_t) text [index];
+        size_t length = lead < 0x80 ? 1 : (lead & 0xe0) == 0xc0 ? 2 : (lead & 0xf0) == 0xe0 ? 3
+                                         : (lead & 0xf8) == 0xf0 ? 4 : 0;
+        if (lead < 0x20 || lead == 0x7f) {
+            text [index++] = ' ';
+        }
+        else if (length > 0 && index + length <= size && zcq_text_is_utf8 (text + index, length)) {
+            index += length;
+        }
+        else {
+            text [index++] = '?';
+        }
+    }
+}
+
 const char *
 zcq_text_msgpack_type (msgpack_object_type type)
 {

@@ -30,6 +30,11 @@ char *
 void
     zcq_text_truncate (char *text, size_t max_size);
 
+//  Make a NUL-terminated string one line of valid UTF-8 in place: control
+//  characters become spaces, bytes outside well-formed sequences become '?'.
+void
+    zcq_text_sanitize (char *text);
+
 //  Return a name for a msgpack object type ("integer", "string", ...).
 const char *
     zcq_text_msgpack_type (msgpack_object_type type);

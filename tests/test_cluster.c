@@ -257,6 +257,16 @@ test_read_your_writes_waits_then_says_stale (void **state)
     assert_non_null (strstr (zcq_msg_reason (result), "below min_position"));
     zcq_msg_destroy (&result);
     msgpack_sbuffer_free (params);
+
+    //  "Does not exist" is no final answer below min_position: still stale
+    params = zcq_testkit_map ("id=account-8", NULL);
+    result = zcq_client_query (cluster->client, 0, "account", params->data, params->size,
+                               position + 100, 400);
+    assert_non_null (result);
+    assert_int_equal (zcq_msg_status (result), ZCQ_STALE);
+    assert_non_null (strstr (zcq_msg_reason (result), "at this position: not_found"));
+    zcq_msg_destroy (&result);
+    msgpack_sbuffer_free (params);
     s_cluster_destroy (&cluster);
 }
 
@@ -452,6 +462,50 @@ test_store_domain_appends_and_reads_back (void **state)
     assert_non_null (type);
     assert_memory_equal (type->via.str.ptr, "B", 1);
     msgpack_unpacked_destroy (&list);
+    zcq_msg_destroy (&result);
+
+    //  Five events of 230 KB: reading all at once cannot fit in one message;
+    //  the node says so instead of going silent
+    size_t big = 230 * 1024;
+    char *blob = (char *) malloc (big);
+    memset (blob, 'z', big);
+    for (int index = 0; index < 5; index++) {
+        msgpack_sbuffer_init (&data);
+        msgpack_packer_init (&pk, &data, msgpack_sbuffer_write);
+        msgpack_pack_map (&pk, 1);
+        zcq_fields_pack_str (&pk, "events");
+        msgpack_pack_array (&pk, 1);
+        msgpack_pack_map (&pk, 2);
+        zcq_fields_pack_str (&pk, "type");
+        zcq_fields_pack_str (&pk, "Blob");
+        zcq_fields_pack_str (&pk, "data");
+        msgpack_pack_map (&pk, 1);
+        zcq_fields_pack_str (&pk, "bytes");
+        msgpack_pack_bin (&pk, big);
+        msgpack_pack_bin_body (&pk, blob, big);
+        reply = zcq_client_send (cluster->client, "Append", "blobs", ZCQ_EXPECT_ANY, data.data,
+                                 data.size, WAIT);
+        msgpack_sbuffer_destroy (&data);
+        assert_non_null (reply);
+        assert_int_equal (zcq_msg_status (reply), ZCQ_ACCEPTED);
+        position = zcq_msg_position (reply);
+        zcq_msg_destroy (&reply);
+    }
+    free (blob);
+    params = zcq_testkit_map ("stream=blobs", "max=5", NULL);
+    result = zcq_client_query (cluster->client, 0, "stream", params->data, params->size,
+                               position, WAIT);
+    msgpack_sbuffer_free (params);
+    assert_non_null (result);
+    assert_int_equal (zcq_msg_status (result), ZCQ_TOO_LARGE);
+    assert_non_null (strstr (zcq_msg_reason (result), "ask for less"));
+    zcq_msg_destroy (&result);
+    params = zcq_testkit_map ("stream=blobs", "max=4", NULL);
+    result = zcq_client_query (cluster->client, 0, "stream", params->data, params->size,
+                               position, WAIT);
+    msgpack_sbuffer_free (params);
+    assert_non_null (result);
+    assert_int_equal (zcq_msg_status (result), ZCQ_OK);
     zcq_msg_destroy (&result);
     s_cluster_destroy (&cluster);
 }
