@@ -1,0 +1,27 @@
+#   zcqrs query node 2: follows the write node's events, keeps the read
+#   models of its domain in LevelDB and answers queries with the position
+#   they reflect. Run as many as you like, each with its own queries
+#   endpoint and data folder.
+#
+#   Start it with:  build/zcqrs-query --config deploy/config/query-2.zpl
+#   A flag overrides the setting of the same name (--data DIR, ...).
+#   Relative paths are taken from the folder the node starts in;
+#   deploy/run-local.sh starts it in the repository root and passes --data
+#   from ZCQRS_DATA (default var/). Format: ZPL (rfc.zeromq.org/spec:4),
+#   4-space indent, '#' starts a comment.
+
+query
+    #   Write node PUB to subscribe to (EVENTs and HEARTBEATs)
+    events = "tcp://127.0.0.1:5602"
+    #   Write node replay ROUTER, to catch up and to repair holes
+    replay = "tcp://127.0.0.1:5603"
+    #   ROUTER on which this node answers QUERYs
+    queries = "tcp://127.0.0.1:5612"
+    #   LevelDB folder of the read models and the applied position
+    data = "var/query-2"
+    #   Domain that projects events and answers queries: "bank", "store" or
+    #   a path to a .so (the same as the write node's)
+    domain = "bank"
+    #   Milliseconds a query waits for the node to reach its min_position
+    #   when the query does not say how long ("stale" after that)
+    wait = 1000

@@ -1,0 +1,325 @@
+#!/bin/sh
+# tests/test_cli.sh - drive the zcqrs CLI against a real write node and two
+# real query nodes.
+#
+#   usage: sh tests/test_cli.sh BUILD_DIR
+#
+# The nodes listen on ipc:// endpoints in a fresh temporary folder (never the
+# default TCP ports, so the test runs beside `make run` and beside itself).
+# Every wait is bounded: each CLI call runs under `timeout`, each node under
+# `timeout` too, so nothing outlives the test. On any exit the trap stops
+# exactly the processes this script started and removes the folder.
+# Prints one line per failed check; exits 0 only if every check passed.
+set -u
+
+build=${1:-build}
+case $build in
+    /*) ;;
+    *) build=$(pwd)/$build ;;
+esac
+python=/usr/bin/python3
+[ -x "$python" ] || python=python3
+
+for binary in zcqrs zcqrs-write zcqrs-query; do
+    if [ ! -x "$build/$binary" ]; then
+        echo "test_cli: $build/$binary is missing (run make first)" >&2
+        exit 1
+    fi
+done
+
+dir=$(mktemp -d "${TMPDIR:-/tmp}/zcq-cli.XXXXXX") || exit 1
+pids=""             # PIDs this script started (each a `timeout` around a node)
+failures=0          # checks that failed
+checks=0            # checks run
+
+# True if the process runs (a zombie counts as gone).
+alive () {
+    state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+    case $state in
+        Z*|"") return 1 ;;
+    esac
+    return 0
+}
+
+cleanup () {
+    for pid in $pids; do
+        kill -TERM "$pid" 2>/dev/null
+    done
+    for pid in $pids; do
+        tries=0
+        while alive "$pid" && [ "$tries" -lt 50 ]; do
+            sleep 0.1
+            tries=$((tries + 1))
+        done
+        alive "$pid" && kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
+    pids=""
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+commands=ipc://$dir/commands
+events=ipc://$dir/events
+replay=ipc://$dir/replay
+query1=ipc://$dir/queries-1
+query2=ipc://$dir/queries-2
+nobody=ipc://$dir/nobody
+
+# --- Checks -------------------------------------------------------------------
+
+fail () {
+    failures=$((failures + 1))
+    echo "FAIL: $*"
+}
+
+# zcqrs with this cluster's endpoints; sets out (stdout), err (stderr), rc
+cli () {
+    out=$(timeout -k 2 15 "$build/zcqrs" --commands "$commands" --events "$events" \
+          --replay "$replay" --timeout 3000 "$@" 2>"$dir/stderr")
+    rc=$?
+    err=$(cat "$dir/stderr")
+}
+
+# expect_rc N WHAT: the last cli call exited with N
+expect_rc () {
+    checks=$((checks + 1))
+    if [ "$rc" -ne "$1" ]; then
+        fail "$2: exit code $rc, expected $1; stdout: $out; stderr: $err"
+        return 1
+    fi
+    return 0
+}
+
+# field PATH [LINE]: a field of the JSON line LINE (1 = first) of $out;
+# PATH is dot-separated keys and array indexes ("result.0.id"). Strings
+# print bare, anything else as JSON; "<missing>" or "<not json>" if absent.
+field () {
+    printf '%s\n' "$out" | "$python" -c '
+import json, sys
+lines = [line for line in sys.stdin.read().splitlines() if line.strip()]
+index = int(sys.argv[2]) - 1 if len(sys.argv) > 2 else 0
+try:
+    value = json.loads(lines[index])
+except (IndexError, ValueError):
+    print("<not json>")
+    sys.exit(0)
+for key in sys.argv[1].split("."):
+    try:
+        value = value[int(key)] if isinstance(value, list) else value[key]
+    except (KeyError, IndexError, ValueError, TypeError):
+        print("<missing>")
+        sys.exit(0)
+print(value if isinstance(value, str) else json.dumps(value))
+' "$@"
+}
+
+# expect PATH VALUE WHAT [LINE]: a field of $out has this value
+expect () {
+    checks=$((checks + 1))
+    got=$(field "$1" "${4:-1}")
+    if [ "$got" != "$2" ]; then
+        fail "$3: $1 is '$got', expected '$2'; stdout: $out"
+    fi
+}
+
+# A send that must come back with this status, version and position
+expect_reply () {   # WHAT RC STATUS VERSION POSITION
+    if expect_rc "$2" "$1"; then
+        expect status "$3" "$1"
+        expect version "$4" "$1"
+        expect position "$5" "$1"
+    fi
+}
+
+# --- Nodes --------------------------------------------------------------------
+
+# start NAME PROGRAM ARGS...: run a node (at most 60 s) with output in NAME.out
+start () {
+    name=$1
+    shift
+    timeout -k 2 60 "$@" >"$dir/$name.out" 2>&1 &
+    pids="$pids $!"
+    last_pid=$!
+}
+
+# wait_ready NAME PID: wait (at most 15 s) for the node's "ready" line
+wait_ready () {
+    tries=0
+    while [ "$tries" -lt 150 ]; do
+        grep -q "^zcqrs-[a-z]* ready " "$dir/$1.out" 2>/dev/null && return 0
+        if ! alive "$2"; then
+            echo "FAIL: $1 node exited at start:"
+            sed 's/^/    /' "$dir/$1.out"
+            exit 1
+        fi
+        sleep 0.1
+        tries=$((tries + 1))
+    done
+    echo "FAIL: $1 node did not say ready in 15 s:"
+    sed 's/^/    /' "$dir/$1.out"
+    exit 1
+}
+
+# Create the data folders first: nodes racing to create a shared parent fail
+mkdir -p "$dir/data/write" "$dir/data/query-1" "$dir/data/query-2" || exit 1
+
+start write "$build/zcqrs-write" --commands "$commands" --events "$events" \
+    --replay "$replay" --data "$dir/data/write" --heartbeat 100
+pid_write=$last_pid
+wait_ready write "$pid_write"
+start query-1 "$build/zcqrs-query" --events "$events" --replay "$replay" \
+    --queries "$query1" --data "$dir/data/query-1"
+pid_query1=$last_pid
+start query-2 "$build/zcqrs-query" --events "$events" --replay "$replay" \
+    --queries "$query2" --data "$dir/data/query-2"
+pid_query2=$last_pid
+wait_ready query-1 "$pid_query1"
+wait_ready query-2 "$pid_query2"
+
+# --- status -------------------------------------------------------------------
+
+cli status --node "$query1" --node "$query2"
+if expect_rc 0 "status of three nodes"; then
+    checks=$((checks + 1))
+    lines=$(printf '%s\n' "$out" | grep -c .)
+    [ "$lines" -eq 3 ] || fail "status: $lines lines, expected 3: $out"
+    expect endpoint "$commands" "status line 1" 1
+    expect result.role write "status line 1" 1
+    expect endpoint "$query1" "status line 2" 2
+    expect result.role query "status line 2" 2
+    expect endpoint "$query2" "status line 3" 3
+    expect result.role query "status line 3" 3
+    for line in 1 2 3; do
+        expect status ok "status line $line" "$line"
+    done
+fi
+
+# --- Commands: accepted and refused --------------------------------------------
+
+cli send OpenAccount acc-1 owner=alice --expect 0
+expect_reply "open acc-1" 0 accepted 1 1
+cli send Deposit acc-1 amount=100
+expect_reply "deposit 100" 0 accepted 2 2
+cli send Withdraw acc-1 amount=30 --expect 2
+expect_reply "withdraw 30 at version 2" 0 accepted 3 3
+
+cli send Withdraw acc-1 amount=1000
+expect_reply "overdraft" 1 rejected 3 3
+cli send Deposit acc-1 amount=5 --expect 1
+expect_reply "deposit with a wrong --expect" 1 conflict 3 3
+cli send OpenAccount acc-1 owner=bob --expect 0
+expect_reply "--expect 0 on an existing stream" 1 conflict 3 3
+cli send Deposit acc-1 amount=-5
+expect_rc 1 "amount=-5" && expect status invalid "amount=-5"
+cli send Deposit acc-1 amount=abc
+expect_rc 1 "amount=abc" && expect status invalid "amount=abc"
+cli send Frobnicate acc-1 amount=1
+expect_rc 1 "unknown command type" && expect status unknown "unknown command type"
+
+cli send OpenAccount acc-2 owner=bob
+expect_reply "open acc-2" 0 accepted 1 4
+
+# --- Queries on both query nodes ------------------------------------------------
+
+for node in "$query1" "$query2"; do
+    cli query account id=acc-1 --node "$node" --min-position 4
+    if expect_rc 0 "account on $node"; then
+        expect status ok "account on $node"
+        expect position 4 "account on $node"
+        expect result.balance 70 "account on $node"
+        expect result.owner alice "account on $node"
+        expect result.version 3 "account on $node"
+    fi
+    cli query totals --node "$node" --min-position 4
+    if expect_rc 0 "totals on $node"; then
+        expect result.accounts 2 "totals on $node"
+        expect result.balance 70 "totals on $node"
+        expect result.events 4 "totals on $node"
+    fi
+    cli query accounts-by-owner owner=alice --node "$node" --min-position 4
+    if expect_rc 0 "accounts-by-owner on $node"; then
+        expect result '[{"id": "acc-1", "balance": 70, "status": "open"}]' \
+            "accounts-by-owner on $node"
+    fi
+done
+
+cli query account idx=3 --node "$query1"
+expect_rc 1 "query with a bad param" && expect status invalid "query with a bad param"
+cli query account id=acc-9 --node "$query1" --min-position 4
+expect_rc 1 "query of a missing account" && expect status not_found "missing account"
+cli query no-such-query --node "$query2"
+expect_rc 1 "unknown query" && expect status unknown "unknown query"
+
+# --- A command id twice: one outcome, appended once -----------------------------
+
+id=0123456789abcdef0123456789abcdef
+cli send Deposit acc-2 amount=7 --id "$id"
+expect_reply "deposit with --id" 0 accepted 2 5
+cli send Deposit acc-2 amount=7 --id "$id"
+expect_reply "the same --id again" 0 accepted 2 5
+expect id "$id" "the same --id again"
+cli query totals --node "$query2" --min-position 5
+if expect_rc 0 "totals after a repeated --id"; then
+    expect result.events 5 "totals after a repeated --id"
+    expect result.balance 77 "totals after a repeated --id"
+fi
+
+# --- tail: every event, in order, dense positions --------------------------------
+
+cli tail --from 1 --idle 500
+if expect_rc 0 "tail --from 1"; then
+    checks=$((checks + 1))
+    summary=$(printf '%s\n' "$out" | "$python" -c '
+import json, sys
+events = [json.loads(line) for line in sys.stdin if line.strip()]
+print(" ".join("%d:%s:%d:%s" % (e["position"], e["stream"], e["version"], e["type"])
+               for e in events))')
+    wanted="1:acc-1:1:AccountOpened 2:acc-1:2:MoneyDeposited 3:acc-1:3:MoneyWithdrawn"
+    wanted="$wanted 4:acc-2:1:AccountOpened 5:acc-2:2:MoneyDeposited"
+    [ "$summary" = "$wanted" ] || fail "tail --from 1: got '$summary', expected '$wanted'"
+fi
+cli tail --from 4 --count 1
+expect_rc 0 "tail --from 4 --count 1" && expect position 4 "tail --from 4 --count 1"
+
+# --- No node: exit code 3 -------------------------------------------------------
+
+cli --commands "$nobody" --timeout 300 send Deposit acc-1 amount=1
+expect_rc 3 "send to an endpoint with no node"
+cli query totals --node "$nobody" --timeout 300
+expect_rc 3 "query to an endpoint with no node"
+cli status --node "$query1" --node "$nobody" --timeout 300
+if expect_rc 3 "status with one node missing"; then
+    expect status unreachable "status of the missing node" 3
+fi
+
+# --- Usage errors: exit code 2 ---------------------------------------------------
+
+usage () {
+    cli "$@"
+    expect_rc 2 "usage error: zcqrs $*"
+}
+usage
+usage frobnicate
+usage send
+usage send Deposit
+usage query
+usage send Deposit acc-1 amount=1 --expect abc
+usage send Deposit acc-1 amount=1 --id xyz
+usage send Deposit acc-1 amount=1 --no-such-option 1
+usage query totals --min-position -1
+usage tail --from
+usage status --timeout soon
+
+# --- The nodes outlived all of it ------------------------------------------------
+
+for pid in $pid_write $pid_query1 $pid_query2; do
+    checks=$((checks + 1))
+    alive "$pid" || fail "a node (pid $pid) is gone after the checks"
+done
+cli status --node "$query1" --node "$query2"
+expect_rc 0 "status at the end"
+
+echo "test_cli: $checks checks, $failures failed"
+[ "$failures" -eq 0 ]
