@@ -1,8 +1,8 @@
 /*  =========================================================================
     zcqrs - the command-line client
 
-        zcqrs send TYPE STREAM [field=value ...] [--expect N] [--id HEX]
-        zcqrs query NAME [param=value ...] [--node ENDPOINT] [--min-position P]
+        zcqrs send TYPE STREAM [field=value ... | --json OBJECT] [--expect N] [--id HEX]
+        zcqrs query NAME [param=value ... | --json OBJECT] [--node EP] [--min-position P]
         zcqrs tail [--from POSITION] [--count N] [--idle MS]
         zcqrs status [--node ENDPOINT ...]
 
@@ -29,6 +29,7 @@ typedef struct {
     int64_t expect;                 //  --expect
     const char *id;                 //  --id HEX
     const char *correlation;        //  --correlation
+    const char *json;               //  --json: data or params as a JSON object
     uint64_t min_position;          //  --min-position
     uint64_t from;                  //  --from
     int64_t count;                  //  --count (tail), 0: forever
@@ -41,8 +42,10 @@ static void
 s_usage (FILE *out)
 {
     fprintf (out,
-             "usage: zcqrs [options] send TYPE STREAM [field=value ...] [--expect N] [--id HEX]\n"
-             "       zcqrs [options] query NAME [param=value ...] [--node EP] [--min-position P]\n"
+             "usage: zcqrs [options] send TYPE STREAM [field=value ... | --json OBJECT]\n"
+             "                       [--expect N] [--id HEX] [--correlation C]\n"
+             "       zcqrs [options] query NAME [param=value ... | --json OBJECT]\n"
+             "                       [--node EP] [--min-position P]\n"
              "       zcqrs [options] tail [--from POSITION] [--count N] [--idle MS]\n"
              "       zcqrs [options] status [--node EP ...]\n"
              "\n"
@@ -57,6 +60,9 @@ s_usage (FILE *out)
              "  --id HEX          command id, 32 hex digits, to retry a command by hand\n"
              "  --correlation C   correlation id stored with the events\n"
              "  --min-position P  answer only once the query node applied P (read-your-writes)\n"
+             "  --json OBJECT     command data or query params as one JSON object, for values\n"
+             "                    field=value cannot say (arrays, nested maps): e.g. the store\n"
+             "                    domain's Append --json '{\"events\":[{\"type\":\"A\"}]}'\n"
              "\n"
              "field=value: integers and true/false are typed, anything else is a string;\n"
              "field:=value is always a string. Output is one JSON line per reply or event.\n"
@@ -115,6 +121,9 @@ s_parse (int argc, char **argv, options_t *options, const char **verb)
         }
         else if (streq (arg, "--correlation")) {
             options->correlation = value;
+        }
+        else if (streq (arg, "--json")) {
+            options->json = value;
         }
         else if (streq (arg, "--expect")) {
             if (streq (value, "any")) {
@@ -196,6 +205,37 @@ s_hex_id (const char *text, byte *id)
     return 0;
 }
 
+//  The command data or query params: field=value words after the first
+//  `skip` words, or --json. Returns 0, or EXIT_USAGE after saying why.
+static int
+s_payload (options_t *options, int skip, msgpack_sbuffer *payload)
+{
+    char *error = NULL;
+    int rc = 0;
+    if (options->json && options->word_count > skip) {
+        error = strdup ("give field=value words or --json, not both");
+        rc = -1;
+    }
+    else if (options->json) {
+        rc = zcq_json_to_msgpack (options->json, payload, &error);
+        //  A map's first byte: fixmap (0x80-0x8f), map 16 (0xde) or map 32 (0xdf)
+        unsigned char first = payload->size ? (unsigned char) payload->data [0] : 0;
+        if (rc == 0 && (first & 0xf0) != 0x80 && first != 0xde && first != 0xdf) {
+            error = strdup ("--json must be a JSON object");
+            rc = -1;
+        }
+    }
+    else {
+        rc = zcq_kv_pack (payload, options->word_count - skip, options->words + skip, &error);
+    }
+    if (rc != 0) {
+        fprintf (stderr, "zcqrs: %s\n", error);
+        free (error);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
 static int
 s_send (options_t *options)
 {
@@ -205,10 +245,7 @@ s_send (options_t *options)
     }
     msgpack_sbuffer data;
     msgpack_sbuffer_init (&data);
-    char *error = NULL;
-    if (zcq_kv_pack (&data, options->word_count - 2, options->words + 2, &error) != 0) {
-        fprintf (stderr, "zcqrs: %s\n", error);
-        free (error);
+    if (s_payload (options, 2, &data) != 0) {
         msgpack_sbuffer_destroy (&data);
         return EXIT_USAGE;
     }
@@ -248,10 +285,7 @@ s_query (options_t *options)
     }
     msgpack_sbuffer params;
     msgpack_sbuffer_init (&params);
-    char *error = NULL;
-    if (zcq_kv_pack (&params, options->word_count - 1, options->words + 1, &error) != 0) {
-        fprintf (stderr, "zcqrs: %s\n", error);
-        free (error);
+    if (s_payload (options, 1, &params) != 0) {
         msgpack_sbuffer_destroy (&params);
         return EXIT_USAGE;
     }

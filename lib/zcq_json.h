@@ -23,6 +23,13 @@ char *
 char *
     zcq_json_from_msg (zcq_msg_t *msg);
 
+//  Parse JSON text (one value, surrounding white space allowed) into packed
+//  msgpack appended to buffer: integers stay integers (int64, or uint64
+//  above its range), other numbers become doubles. Returns 0, or -1 with a
+//  reason in *error (caller frees) that says what was expected where.
+int
+    zcq_json_to_msgpack (const char *text, msgpack_sbuffer *buffer, char **error);
+
 #ifdef __cplusplus
 }
 #endif

@@ -9,6 +9,7 @@
 #include "zcq_store.h"
 
 #include <leveldb/c.h>
+#include <sys/stat.h>
 
 struct _zcq_store_t {
     leveldb_t *db;                  //  open database
@@ -49,11 +50,40 @@ s_check (zcq_store_t *self, char **error, const char *operation)
     return 0;
 }
 
+//  mkdir -p: create path and its missing parents. A folder that another
+//  process creates at the same moment is not an error. Returns 0 or -1.
+static int
+s_make_folders (const char *path)
+{
+    if (*path == 0) {
+        errno = ENOENT;
+        return -1;
+    }
+    char *copy = strdup (path);
+    assert (copy);
+    int rc = 0;
+    for (char *slash = copy + 1; rc == 0; slash++) {
+        if (*slash == '/' || *slash == 0) {
+            char saved = *slash;
+            *slash = 0;
+            if (mkdir (copy, 0755) != 0 && errno != EEXIST) {
+                rc = -1;
+            }
+            *slash = saved;
+            if (saved == 0) {
+                break;
+            }
+        }
+    }
+    free (copy);
+    return rc;
+}
+
 zcq_store_t *
 zcq_store_new (const char *path)
 {
     assert (path);
-    if (zsys_dir_create ("%s", path) != 0) {
+    if (s_make_folders (path) != 0) {
         zsys_error ("store %s: cannot create folder: %s", path, strerror (errno));
         return NULL;
     }

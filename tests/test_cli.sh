@@ -124,6 +124,15 @@ expect () {
     fi
 }
 
+# expect_stderr_has TEXT WHAT: the last call's stderr contains TEXT
+expect_stderr_has () {
+    checks=$((checks + 1))
+    case $err in
+        *"$1"*) ;;
+        *) fail "$2: stderr '$err' does not contain '$1'" ;;
+    esac
+}
+
 # A send that must come back with this status, version and position
 expect_reply () {   # WHAT RC STATUS VERSION POSITION
     if expect_rc "$2" "$1"; then
@@ -162,8 +171,7 @@ wait_ready () {
     exit 1
 }
 
-# Create the data folders first: nodes racing to create a shared parent fail
-mkdir -p "$dir/data/write" "$dir/data/query-1" "$dir/data/query-2" || exit 1
+mkdir -p "$dir/data" || exit 1
 
 start write "$build/zcqrs-write" --commands "$commands" --events "$events" \
     --replay "$replay" --data "$dir/data/write" --heartbeat 100
@@ -312,9 +320,51 @@ usage query totals --min-position -1
 usage tail --from
 usage status --timeout soon
 
+# --- The store domain, with --json for what field=value cannot say ---------------
+
+store_commands=ipc://$dir/store-commands
+store_events=ipc://$dir/store-events
+store_replay=ipc://$dir/store-replay
+store_queries=ipc://$dir/store-queries
+start store-write "$build/zcqrs-write" --commands "$store_commands" --events "$store_events" \
+    --replay "$store_replay" --data "$dir/data/store-write" --domain store
+pid_store_write=$last_pid
+wait_ready store-write "$pid_store_write"
+start store-query "$build/zcqrs-query" --events "$store_events" --replay "$store_replay" \
+    --queries "$store_queries" --data "$dir/data/store-query" --domain store
+pid_store_query=$last_pid
+wait_ready store-query "$pid_store_query"
+
+# store CLI-ARGS...: zcqrs against the store cluster
+store () {
+    out=$(timeout -k 2 15 "$build/zcqrs" --commands "$store_commands" --node "$store_queries" \
+          --timeout 3000 "$@" 2>"$dir/stderr")
+    rc=$?
+    err=$(cat "$dir/stderr")
+}
+store send Append orders-1 --expect 0 \
+    --json '{"events": [{"type": "Placed", "data": {"items": [1, 2], "note": "é"}}, {"type": "Paid"}]}'
+expect_reply "store Append" 0 accepted 2 2
+expect count 2 "store Append appended both events"
+store query stream --json '{"stream": "orders-1", "from": 2}' --min-position 2
+expect_rc 0 "store query stream"
+expect "result.0.type" "Paid" "store query from version 2"
+store query stream --json '{"stream": "orders-1"}' --min-position 2
+expect "result.0.data.items.1" "2" "nested data survives the round trip"
+expect "result.0.data.note" "é" "unicode survives the round trip"
+store send Append orders-1 --json '{"events": []}'
+expect_rc 1 "store Append with no events"
+store send Append orders-1 --json '{"events": [1'
+expect_rc 2 "broken JSON is a usage error"
+expect_stderr_has "invalid JSON at offset" "broken JSON names where"
+store send Append orders-1 --json '[1]'
+expect_rc 2 "--json must be an object"
+store send Append orders-1 note=x --json '{}'
+expect_rc 2 "--json and field=value together"
+
 # --- The nodes outlived all of it ------------------------------------------------
 
-for pid in $pid_write $pid_query1 $pid_query2; do
+for pid in $pid_write $pid_query1 $pid_query2 $pid_store_write $pid_store_query; do
     checks=$((checks + 1))
     alive "$pid" || fail "a node (pid $pid) is gone after the checks"
 done

@@ -83,12 +83,87 @@ test_messages_print_what_they_reflect (void **state)
     zcq_msg_destroy (&event);
 }
 
+//  Parse JSON and print it back as JSON (through msgpack).
+static char *
+s_round_trip (const char *text, char **error)
+{
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    char *json = NULL;
+    if (zcq_json_to_msgpack (text, &buffer, error) == 0) {
+        json = zcq_json_from_msgpack (buffer.data, buffer.size);
+    }
+    msgpack_sbuffer_destroy (&buffer);
+    return json;
+}
+
+static void
+test_json_text_becomes_msgpack (void **state)
+{
+    (void) state;
+    char *error = NULL;
+    char *json = s_round_trip (" {\"events\": [ {\"type\":\"A\", \"data\":{\"n\":-1}},"
+                               " {\"type\":\"B\"} ], \"ok\":true, \"no\":false,"
+                               " \"none\":null, \"big\":18446744073709551615, \"x\":0.25,"
+                               " \"s\":\"\\u00e9\\ud83d\\ude00\\n\\\"\"} ", &error);
+    assert_null (error);
+    assert_string_equal (json, "{\"events\":[{\"type\":\"A\",\"data\":{\"n\":-1}},"
+                               "{\"type\":\"B\"}],\"ok\":true,\"no\":false,\"none\":null,"
+                               "\"big\":18446744073709551615,\"x\":0.25,"
+                               "\"s\":\"é😀\\n\\\"\"}");
+    free (json);
+    json = s_round_trip ("[]", &error);
+    assert_string_equal (json, "[]");
+    free (json);
+    json = s_round_trip ("{}", &error);
+    assert_string_equal (json, "{}");
+    free (json);
+}
+
+static void
+test_bad_json_says_where (void **state)
+{
+    (void) state;
+    const char *cases [][2] = {
+        { "{\"a\" 1}", "offset 5: expected ':' after a key" },
+        { "{\"a\":1,}", "offset 7: expected a string key" },
+        { "[1 2]", "offset 3: expected ',' or ']'" },
+        { "\"open", "string not closed" },
+        { "01", "bad number" },
+        { "tru", "expected a value" },
+        { "{} x", "text after the value" },
+        { "\"\\ud800\"", "lone high surrogate" },
+        { "\"\\q\"", "unknown escape" },
+        { "", "unexpected end" },
+    };
+    for (size_t index = 0; index < sizeof (cases) / sizeof (cases [0]); index++) {
+        char *error = NULL;
+        char *json = s_round_trip (cases [index][0], &error);
+        assert_null (json);
+        assert_non_null (error);
+        if (!strstr (error, cases [index][1])) {
+            fail_msg ("'%s': got '%s', wanted '%s'", cases [index][0], error, cases [index][1]);
+        }
+        free (error);
+    }
+    //  Nesting is bounded
+    char deep [200];
+    memset (deep, '[', sizeof (deep) - 1);
+    deep [sizeof (deep) - 1] = 0;
+    char *error = NULL;
+    assert_null (s_round_trip (deep, &error));
+    assert_non_null (strstr (error, "nested too deep"));
+    free (error);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_every_msgpack_type),
         cmocka_unit_test (test_messages_print_what_they_reflect),
+        cmocka_unit_test (test_json_text_becomes_msgpack),
+        cmocka_unit_test (test_bad_json_says_where),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
