@@ -20,53 +20,54 @@
 #define MAX_WORDS    256
 
 typedef struct {
-    const char *commands;           //  write node ROUTER
-    const char *events;             //  write node PUB
-    const char *replay;             //  write node replay ROUTER
-    const char *nodes [16];         //  query nodes named with --node
-    int node_count;                 //  entries in nodes
-    int timeout;                    //  ms to wait for an answer
-    int64_t expect;                 //  --expect
-    const char *id;                 //  --id HEX
-    const char *correlation;        //  --correlation
-    const char *json;               //  --json: data or params as a JSON object
-    uint64_t min_position;          //  --min-position
-    uint64_t from;                  //  --from
-    int64_t count;                  //  --count (tail), 0: forever
-    int idle;                       //  --idle ms (tail), 0: forever
-    const char *words [MAX_WORDS];  //  positional words after the verb
-    int word_count;                 //  entries in words
+    const char *commands;          //  write node ROUTER
+    const char *events;            //  write node PUB
+    const char *replay;            //  write node replay ROUTER
+    const char *nodes [16];        //  query nodes named with --node
+    int node_count;                //  entries in nodes
+    int timeout;                   //  ms to wait for an answer
+    int64_t expect;                //  --expect
+    const char *id;                //  --id HEX
+    const char *correlation;       //  --correlation
+    const char *json;              //  --json: data or params as a JSON object
+    uint64_t min_position;         //  --min-position
+    uint64_t from;                 //  --from
+    int64_t count;                 //  --count (tail), 0: forever
+    int idle;                      //  --idle ms (tail), 0: forever
+    const char *words [MAX_WORDS]; //  positional words after the verb
+    int word_count;                //  entries in words
 } options_t;
 
 static void
 s_usage (FILE *out)
 {
-    fprintf (out,
-             "usage: zcqrs [options] send TYPE STREAM [field=value ... | --json OBJECT]\n"
-             "                       [--expect N] [--id HEX] [--correlation C]\n"
-             "       zcqrs [options] query NAME [param=value ... | --json OBJECT]\n"
-             "                       [--node EP] [--min-position P]\n"
-             "       zcqrs [options] tail [--from POSITION] [--count N] [--idle MS]\n"
-             "       zcqrs [options] status [--node EP ...]\n"
-             "\n"
-             "options:\n"
-             "  --commands EP     write node commands [" ZCQ_DEFAULT_COMMANDS "]\n"
-             "  --events EP       write node events [" ZCQ_DEFAULT_EVENTS "]\n"
-             "  --replay EP       write node replay [" ZCQ_DEFAULT_REPLAY "]\n"
-             "  --node EP         query node (query: one; status: each) "
-             "[tcp://127.0.0.1:5611, :5612]\n"
-             "  --timeout MS      how long to wait for an answer [5000]\n"
-             "  --expect N        expected stream version: any, 0 (new stream) or N [any]\n"
-             "  --id HEX          command id, 32 hex digits, to retry a command by hand\n"
-             "  --correlation C   correlation id stored with the events\n"
-             "  --min-position P  answer only once the query node applied P (read-your-writes)\n"
-             "  --json OBJECT     command data or query params as one JSON object, for values\n"
-             "                    field=value cannot say (arrays, nested maps): e.g. the store\n"
-             "                    domain's Append --json '{\"events\":[{\"type\":\"A\"}]}'\n"
-             "\n"
-             "field=value: integers and true/false are typed, anything else is a string;\n"
-             "field:=value is always a string. Output is one JSON line per reply or event.\n"
-             "Exit: 0 done, 1 refused by the node, 2 bad usage, 3 no answer in time.\n");
+    fprintf (
+        out,
+        "usage: zcqrs [options] send TYPE STREAM [field=value ... | --json OBJECT]\n"
+        "                       [--expect N] [--id HEX] [--correlation C]\n"
+        "       zcqrs [options] query NAME [param=value ... | --json OBJECT]\n"
+        "                       [--node EP] [--min-position P]\n"
+        "       zcqrs [options] tail [--from POSITION] [--count N] [--idle MS]\n"
+        "       zcqrs [options] status [--node EP ...]\n"
+        "\n"
+        "options:\n"
+        "  --commands EP     write node commands [" ZCQ_DEFAULT_COMMANDS "]\n"
+        "  --events EP       write node events [" ZCQ_DEFAULT_EVENTS "]\n"
+        "  --replay EP       write node replay [" ZCQ_DEFAULT_REPLAY "]\n"
+        "  --node EP         query node (query: one; status: each) "
+        "[tcp://127.0.0.1:5611, :5612]\n"
+        "  --timeout MS      how long to wait for an answer [5000]\n"
+        "  --expect N        expected stream version: any, 0 (new stream) or N [any]\n"
+        "  --id HEX          command id, 32 hex digits, to retry a command by hand\n"
+        "  --correlation C   correlation id stored with the events\n"
+        "  --min-position P  answer only once the query node applied P (read-your-writes)\n"
+        "  --json OBJECT     command data or query params as one JSON object, for values\n"
+        "                    field=value cannot say (arrays, nested maps): e.g. the store\n"
+        "                    domain's Append --json '{\"events\":[{\"type\":\"A\"}]}'\n"
+        "\n"
+        "field=value: integers and true/false are typed, anything else is a string;\n"
+        "field:=value is always a string. Output is one JSON line per reply or event.\n"
+        "Exit: 0 done, 1 refused by the node, 2 bad usage, 3 no answer in time.\n");
 }
 
 //  Parse a non-negative integer option value; -1 if it is not one.
@@ -133,7 +134,8 @@ s_parse (int argc, char **argv, options_t *options, const char **verb)
                 options->expect = number;
             }
             else {
-                fprintf (stderr, "zcqrs: --expect takes 'any' or a version (0, 1, ...), got '%s'\n",
+                fprintf (stderr,
+                         "zcqrs: --expect takes 'any' or a version (0, 1, ...), got '%s'\n",
                          value);
                 return -1;
             }
@@ -293,9 +295,9 @@ s_query (options_t *options)
     zcq_client_t *client = zcq_client_new (options->commands);
     int code = EXIT_USAGE;
     if (client && zcq_client_add_query_node (client, node) == 0) {
-        zcq_msg_t *result = zcq_client_query (client, 0, options->words [0], params.data,
-                                              params.size, options->min_position,
-                                              options->timeout);
+        zcq_msg_t *result =
+            zcq_client_query (client, 0, options->words [0], params.data, params.size,
+                              options->min_position, options->timeout);
         code = s_print (result, node);
         zcq_msg_destroy (&result);
     }
@@ -307,7 +309,7 @@ s_query (options_t *options)
 static int
 s_status (options_t *options)
 {
-    static const char *defaults [] = { "tcp://127.0.0.1:5611", "tcp://127.0.0.1:5612" };
+    static const char *defaults [] = {"tcp://127.0.0.1:5611", "tcp://127.0.0.1:5612"};
     const char **nodes = options->node_count ? options->nodes : defaults;
     int count = options->node_count ? options->node_count : 2;
     int code = 0;
@@ -341,8 +343,8 @@ s_tail (options_t *options)
     if (!feed) {
         return EXIT_USAGE;
     }
-    zpoller_t *poller = zpoller_new (zcq_feed_events_sock (feed), zcq_feed_replay_sock (feed),
-                                     NULL);
+    zpoller_t *poller =
+        zpoller_new (zcq_feed_events_sock (feed), zcq_feed_replay_sock (feed), NULL);
     int64_t printed = 0;
     int64_t last_event = zclock_mono ();
     while (!zsys_interrupted && (options->count == 0 || printed < options->count)) {

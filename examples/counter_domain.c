@@ -22,12 +22,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const s_command_types [] = { "Increment", NULL };
-static const char *const s_query_names [] = { "counter", NULL };
+static const char *const s_command_types [] = {"Increment", NULL};
+static const char *const s_query_names [] = {"counter", NULL};
 
 //  State of one counter stream.
 typedef struct {
-    int64_t value;              //  sum of every Incremented.by so far
+    int64_t value; //  sum of every Incremented.by so far
 } s_counter_t;
 
 static void *
@@ -136,8 +136,7 @@ s_project (zcq_view_t *view, const zcq_event_t *event)
 }
 
 static void
-s_query (zcq_view_t *view, const char *name, const msgpack_object *params,
-         zcq_answer_t *answer)
+s_query (zcq_view_t *view, const char *name, const msgpack_object *params, zcq_answer_t *answer)
 {
     char reason [ZCQ_REASON_MAX];
     char *id;

@@ -9,10 +9,10 @@
 #include <stdarg.h>
 
 struct _zcq_answer_t {
-    zcq_status_t status;                //  ZCQ_OK, or why the query failed
-    char reason [ZCQ_MAX_TEXT + 1];     //  why it failed, "" when ok
-    msgpack_sbuffer buffer;             //  the packed result
-    msgpack_packer packer;              //  packs into buffer
+    zcq_status_t status;            //  ZCQ_OK, or why the query failed
+    char reason [ZCQ_MAX_TEXT + 1]; //  why it failed, "" when ok
+    msgpack_sbuffer buffer;         //  the packed result
+    msgpack_packer packer;          //  packs into buffer
 };
 
 zcq_answer_t *

@@ -11,14 +11,14 @@
 
 #include <sys/random.h>
 
-#define MAX_QUERY_NODES 16          //  query nodes one client can address
+#define MAX_QUERY_NODES 16 //  query nodes one client can address
 
 struct _zcq_client_t {
-    zsock_t *commands;              //  DEALER to the write node
-    zsock_t *queries [MAX_QUERY_NODES];   //  DEALER to each query node
-    int query_nodes;                //  query nodes added
-    bool consistent;                //  send our position as min_position
-    uint64_t position;              //  highest acknowledged position
+    zsock_t *commands;                  //  DEALER to the write node
+    zsock_t *queries [MAX_QUERY_NODES]; //  DEALER to each query node
+    int query_nodes;                    //  query nodes added
+    bool consistent;                    //  send our position as min_position
+    uint64_t position;                  //  highest acknowledged position
 };
 
 //  A DEALER that never blocks its owner on exit.
@@ -125,8 +125,7 @@ s_track (zcq_client_t *self, zcq_msg_t *reply)
 //  Wait for the answer to the request with this id on sock: a message of
 //  type `want`, or an ERROR with this id or none. Others are dropped.
 static zcq_msg_t *
-s_wait_for (zsock_t *sock, zcq_msg_type_t want, const byte *id, size_t id_size,
-            int timeout_ms)
+s_wait_for (zsock_t *sock, zcq_msg_type_t want, const byte *id, size_t id_size, int timeout_ms)
 {
     int64_t deadline = zclock_mono () + timeout_ms;
     zpoller_t *poller = zpoller_new (sock, NULL);
@@ -216,7 +215,7 @@ zcq_client_recv_reply (zcq_client_t *self, int timeout_ms)
         }
         zcq_msg_type_t type = zcq_msg_type (reply);
         if (type != ZCQ_MSG_REPLY && type != ZCQ_MSG_ERROR) {
-            zcq_msg_destroy (&reply);       //  a late status answer: not a reply
+            zcq_msg_destroy (&reply); //  a late status answer: not a reply
         }
     }
     zpoller_destroy (&poller);

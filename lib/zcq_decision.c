@@ -12,18 +12,18 @@
 #include <stdarg.h>
 
 typedef struct {
-    char *type;                 //  event type, owned
-    size_t offset;              //  where its data starts in buffer
+    char *type;    //  event type, owned
+    size_t offset; //  where its data starts in buffer
 } s_event_t;
 
 struct _zcq_decision_t {
-    zcq_status_t status;                //  ZCQ_ACCEPTED, ZCQ_REJECTED or ZCQ_INVALID
-    char reason [ZCQ_MAX_TEXT + 1];     //  why it was refused, "" when accepted
-    s_event_t *events;                  //  events emitted, in order
-    size_t count;                       //  number of events emitted
-    size_t capacity;                    //  room in events
-    msgpack_sbuffer buffer;             //  packed data of all events
-    msgpack_packer packer;              //  packs into buffer
+    zcq_status_t status;            //  ZCQ_ACCEPTED, ZCQ_REJECTED or ZCQ_INVALID
+    char reason [ZCQ_MAX_TEXT + 1]; //  why it was refused, "" when accepted
+    s_event_t *events;              //  events emitted, in order
+    size_t count;                   //  number of events emitted
+    size_t capacity;                //  room in events
+    msgpack_sbuffer buffer;         //  packed data of all events
+    msgpack_packer packer;          //  packs into buffer
 };
 
 zcq_decision_t *
@@ -74,8 +74,8 @@ zcq_decision_emit (zcq_decision_t *self, const char *event_type)
     }
     if (self->count == self->capacity) {
         self->capacity = self->capacity ? self->capacity * 2 : 4;
-        self->events = (s_event_t *) realloc (self->events,
-                                              self->capacity * sizeof (s_event_t));
+        self->events =
+            (s_event_t *) realloc (self->events, self->capacity * sizeof (s_event_t));
         assert (self->events);
     }
     s_event_t *event = &self->events [self->count++];

@@ -12,12 +12,12 @@
 #include <dlfcn.h>
 #include <pthread.h>
 
-#define REGISTRY_SIZE 32        //  most domains one process can register
+#define REGISTRY_SIZE 32 //  most domains one process can register
 
 static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER;
 static const zcq_domain_t *s_registry [REGISTRY_SIZE];
-static size_t s_registered;     //  entries used in s_registry
-static bool s_builtins_done;    //  bank and store are registered
+static size_t s_registered;  //  entries used in s_registry
+static bool s_builtins_done; //  bank and store are registered
 
 //  Return what a domain lacks ("no decide function"), or NULL if complete.
 static const char *
@@ -152,7 +152,8 @@ zcq_domain_load (const char *name_or_path, char **error)
 
     pthread_mutex_lock (&s_lock);
     s_register_builtins ();
-    if (strchr (name_or_path, '/') || (length >= 3 && streq (name_or_path + length - 3, ".so"))) {
+    if (strchr (name_or_path, '/')
+        || (length >= 3 && streq (name_or_path + length - 3, ".so"))) {
         domain = s_load_object (name_or_path, &reason);
     }
     else {

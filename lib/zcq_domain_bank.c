@@ -20,29 +20,26 @@
 
 #include <inttypes.h>
 
-#define OWNER_MAX 128           //  bytes in an account owner
+#define OWNER_MAX 128 //  bytes in an account owner
 
-static const char *const s_command_types [] = {
-    "OpenAccount", "Deposit", "Withdraw", "CloseAccount", NULL
-};
-static const char *const s_query_names [] = {
-    "account", "accounts-by-owner", "totals", NULL
-};
+static const char *const s_command_types [] = {"OpenAccount", "Deposit", "Withdraw",
+                                               "CloseAccount", NULL};
+static const char *const s_query_names [] = {"account", "accounts-by-owner", "totals", NULL};
 
 //  One account: the write node's state, and the read model's record.
 typedef struct {
-    bool exists;                //  AccountOpened was applied
-    bool closed;                //  AccountClosed was applied
-    int64_t balance;            //  cents, never negative
-    char *owner;                //  account owner, owned; NULL until opened
+    bool exists;     //  AccountOpened was applied
+    bool closed;     //  AccountClosed was applied
+    int64_t balance; //  cents, never negative
+    char *owner;     //  account owner, owned; NULL until opened
 } s_account_t;
 
 //  The "totals" read model.
 typedef struct {
-    uint64_t accounts;          //  accounts ever opened
-    uint64_t open_accounts;     //  accounts open now
-    int64_t balance;            //  sum of balances, cents (saturates at INT64_MAX)
-    uint64_t events;            //  bank events applied
+    uint64_t accounts;      //  accounts ever opened
+    uint64_t open_accounts; //  accounts open now
+    int64_t balance;        //  sum of balances, cents (saturates at INT64_MAX)
+    uint64_t events;        //  bank events applied
 } s_totals_t;
 
 static void *
@@ -218,8 +215,7 @@ s_read_map (zcq_view_t *view, const char *key, msgpack_unpacked *map, byte **val
 
 //  Load an account record and its version. Returns 0, 1 if absent, -1 on error.
 static int
-s_account_load (zcq_view_t *view, const char *stream, s_account_t *account,
-                uint64_t *version)
+s_account_load (zcq_view_t *view, const char *stream, s_account_t *account, uint64_t *version)
 {
     char *key = zsys_sprintf ("account/%s", stream);
     msgpack_unpacked record;
@@ -232,16 +228,16 @@ s_account_load (zcq_view_t *view, const char *stream, s_account_t *account,
         if (zcq_fields_string (&record.data, "owner", OWNER_MAX, &account->owner, reason)
             || zcq_fields_uint (&record.data, "balance", 0, &balance, reason)
             || balance > INT64_MAX
-            || zcq_fields_uint (&record.data, "version", 0, version, reason)
-            || !status || status->type != MSGPACK_OBJECT_STR) {
+            || zcq_fields_uint (&record.data, "version", 0, version, reason) || !status
+            || status->type != MSGPACK_OBJECT_STR) {
             zsys_error ("bank: read model '%s' is damaged", key);
             rc = -1;
         }
         else {
             account->exists = true;
             account->balance = (int64_t) balance;
-            account->closed = status->via.str.size == 6
-                              && memcmp (status->via.str.ptr, "closed", 6) == 0;
+            account->closed =
+                status->via.str.size == 6 && memcmp (status->via.str.ptr, "closed", 6) == 0;
         }
         msgpack_unpacked_destroy (&record);
         free (value);
@@ -339,7 +335,7 @@ s_owner_prefix (const char *owner)
 static int
 s_project (zcq_view_t *view, const zcq_event_t *event)
 {
-    s_account_t account = { 0 };
+    s_account_t account = {0};
     uint64_t version = 0;
     s_totals_t totals;
     if (s_account_load (view, event->stream, &account, &version) == -1
@@ -394,7 +390,7 @@ s_query_account (zcq_view_t *view, const msgpack_object *params, zcq_answer_t *a
         zcq_answer_fail (answer, ZCQ_INVALID, "%s", reason);
         return;
     }
-    s_account_t account = { 0 };
+    s_account_t account = {0};
     uint64_t version = 0;
     int rc = s_account_load (view, id, &account, &version);
     if (rc == 1) {
@@ -423,8 +419,8 @@ s_query_account (zcq_view_t *view, const msgpack_object *params, zcq_answer_t *a
 
 //  Scan state for accounts-by-owner: the ids under one owner's prefix.
 typedef struct {
-    zlist_t *ids;               //  account ids, in key order (copies)
-    size_t prefix_size;         //  bytes of "by-owner/<len>:<owner>/"
+    zlist_t *ids;       //  account ids, in key order (copies)
+    size_t prefix_size; //  bytes of "by-owner/<len>:<owner>/"
 } s_owner_scan_t;
 
 static int
@@ -447,7 +443,7 @@ s_query_by_owner (zcq_view_t *view, const msgpack_object *params, zcq_answer_t *
         return;
     }
     char *prefix = s_owner_prefix (owner);
-    s_owner_scan_t scan = { zlist_new (), strlen (prefix) };
+    s_owner_scan_t scan = {zlist_new (), strlen (prefix)};
     zlist_autofree (scan.ids);
     if (zcq_view_scan (view, prefix, NULL, s_collect_id, &scan) == -1) {
         zcq_answer_fail (answer, ZCQ_UNAVAILABLE, "cannot read accounts of '%s'", owner);
@@ -462,7 +458,7 @@ s_query_by_owner (zcq_view_t *view, const msgpack_object *params, zcq_answer_t *
         int rc = 0;
         for (const char *id = (const char *) zlist_first (scan.ids); id && rc != -1;
              id = (const char *) zlist_next (scan.ids)) {
-            s_account_t account = { 0 };
+            s_account_t account = {0};
             uint64_t version;
             rc = s_account_load (view, id, &account, &version);
             if (rc == 0) {
@@ -493,8 +489,7 @@ s_query_by_owner (zcq_view_t *view, const msgpack_object *params, zcq_answer_t *
 }
 
 static void
-s_query (zcq_view_t *view, const char *name, const msgpack_object *params,
-         zcq_answer_t *answer)
+s_query (zcq_view_t *view, const char *name, const msgpack_object *params, zcq_answer_t *answer)
 {
     if (streq (name, "account")) {
         s_query_account (view, params, answer);

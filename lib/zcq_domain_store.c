@@ -18,10 +18,10 @@
 
 #include <inttypes.h>
 
-#define QUERY_MAX_DEFAULT 100   //  events a query returns when max is absent
+#define QUERY_MAX_DEFAULT 100 //  events a query returns when max is absent
 
-static const char *const s_command_types [] = { "Append", NULL };
-static const char *const s_query_names [] = { "stream", "all", NULL };
+static const char *const s_command_types [] = {"Append", NULL};
+static const char *const s_query_names [] = {"stream", "all", NULL};
 
 //  Stateless: every stream starts, and stays, as NULL.
 static void *
@@ -62,13 +62,15 @@ s_check_event (const msgpack_object *item, uint32_t index, zcq_decision_t *decis
     if (!zcq_text_is_utf8 (type->via.str.ptr, type->via.str.size)) {
         zcq_decision_invalid (decision,
                               "events[%" PRIu32 "].type must be UTF-8 text without control "
-                              "characters", index);
+                              "characters",
+                              index);
         return -1;
     }
     const msgpack_object *data = zcq_fields_get (item, "data");
     if (data && data->type != MSGPACK_OBJECT_MAP && data->type != MSGPACK_OBJECT_NIL) {
         zcq_decision_invalid (decision, "events[%" PRIu32 "].data must be a map, got %s %s",
-                              index, s_article (data->type), zcq_text_msgpack_type (data->type));
+                              index, s_article (data->type),
+                              zcq_text_msgpack_type (data->type));
         return -1;
     }
     return 0;
@@ -162,9 +164,9 @@ s_project (zcq_view_t *view, const zcq_event_t *event)
 
 //  Scan state for a range query: the packed events found so far.
 typedef struct {
-    msgpack_sbuffer events;     //  packed event maps, one after another
-    uint32_t count;             //  events in the buffer
-    uint32_t max;               //  stop at this many
+    msgpack_sbuffer events; //  packed event maps, one after another
+    uint32_t count;         //  events in the buffer
+    uint32_t max;           //  stop at this many
 } s_range_t;
 
 static int
@@ -182,7 +184,7 @@ static void
 s_answer_range (zcq_view_t *view, const char *prefix, const char *start, uint32_t max,
                 zcq_answer_t *answer)
 {
-    s_range_t range = { .max = max };
+    s_range_t range = {.max = max};
     msgpack_sbuffer_init (&range.events);
     if (zcq_view_scan (view, prefix, start, s_collect_event, &range) == -1) {
         zcq_answer_fail (answer, ZCQ_UNAVAILABLE, "cannot read events");
@@ -220,8 +222,7 @@ s_range_params (const msgpack_object *params, uint64_t *from, uint32_t *max,
 }
 
 static void
-s_query (zcq_view_t *view, const char *name, const msgpack_object *params,
-         zcq_answer_t *answer)
+s_query (zcq_view_t *view, const char *name, const msgpack_object *params, zcq_answer_t *answer)
 {
     uint64_t from;
     uint32_t max;

@@ -8,7 +8,7 @@
 #include <time.h>
 
 //  The packed form of an empty map, for events stored without data.
-static const char s_empty_map [1] = { (char) 0x80 };
+static const char s_empty_map [1] = {(char) 0x80};
 
 int
 zcq_event_from_msg (zcq_event_t *event, zcq_msg_t *msg, msgpack_unpacked *unpacked)

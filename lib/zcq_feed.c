@@ -5,29 +5,28 @@
 
 #include "zcq_feed.h"
 
-#define EARLY_MAX      10000        //  live events held while a hole is repaired
-#define REPLAY_TIMEOUT 2000         //  ms before a replay request is sent again
-#define REPLAY_BACKOFF 200          //  ms before asking again after an empty or failed batch
+#define EARLY_MAX      10000 //  live events held while a hole is repaired
+#define REPLAY_TIMEOUT 2000  //  ms before a replay request is sent again
+#define REPLAY_BACKOFF 200   //  ms before asking again after an empty or failed batch
 
 struct _zcq_feed_t {
-    zsock_t *sub;                   //  SUB to the write node's PUB
-    zsock_t *dealer;                //  DEALER to the write node's replay ROUTER
-    uint64_t next;                  //  position zcq_feed_next delivers next (0: unknown)
-    uint64_t expected;              //  position accepted next into ready (0: unknown)
-    zlistx_t *ready;                //  zcq_msg_t events next .. expected-1, in order
-    zlistx_t *early;                //  zcq_msg_t events > expected, ascending
-    bool replaying;                 //  a REPLAY is out
-    uint64_t replay_from;           //  its from
-    int64_t replay_deadline;        //  zclock_mono () to give up waiting for it
-    int64_t retry_at;               //  zclock_mono () before which we do not ask again
-    uint64_t head;                  //  highest position known stored
-    int64_t last_heard;             //  zclock_mono () of the last message from the node
-    uint32_t interval;              //  announced heartbeat interval, ms
-    uint64_t replayed;              //  events received through replay
+    zsock_t *sub;            //  SUB to the write node's PUB
+    zsock_t *dealer;         //  DEALER to the write node's replay ROUTER
+    uint64_t next;           //  position zcq_feed_next delivers next (0: unknown)
+    uint64_t expected;       //  position accepted next into ready (0: unknown)
+    zlistx_t *ready;         //  zcq_msg_t events next .. expected-1, in order
+    zlistx_t *early;         //  zcq_msg_t events > expected, ascending
+    bool replaying;          //  a REPLAY is out
+    uint64_t replay_from;    //  its from
+    int64_t replay_deadline; //  zclock_mono () to give up waiting for it
+    int64_t retry_at;        //  zclock_mono () before which we do not ask again
+    uint64_t head;           //  highest position known stored
+    int64_t last_heard;      //  zclock_mono () of the last message from the node
+    uint32_t interval;       //  announced heartbeat interval, ms
+    uint64_t replayed;       //  events received through replay
 };
 
-static void
-s_request (zcq_feed_t *self);
+static void s_request (zcq_feed_t *self);
 
 static void
 s_msg_destroy (void **item)
@@ -67,7 +66,7 @@ zcq_feed_new (const char *events_endpoint, const char *replay_endpoint, uint64_t
     self->next = next;
     self->expected = next;
     if (next) {
-        s_request (self);           //  catch up at once; the answer says the head
+        s_request (self); //  catch up at once; the answer says the head
     }
     return self;
 }
@@ -143,11 +142,11 @@ s_accept (zcq_feed_t *self, zcq_msg_t *event)
         self->head = position;
     }
     if (self->expected == 0) {
-        self->expected = position;          //  live start: begin here
+        self->expected = position; //  live start: begin here
         self->next = position;
     }
     if (position < self->expected) {
-        zcq_msg_destroy (&event);           //  old or repeated
+        zcq_msg_destroy (&event); //  old or repeated
         return;
     }
     if (position > self->expected) {
@@ -183,7 +182,7 @@ static void
 s_handle_events (zcq_feed_t *self, zcq_msg_t *reply)
 {
     if (!self->replaying || zcq_msg_from (reply) != self->replay_from) {
-        return;                             //  answer to a request we gave up on
+        return; //  answer to a request we gave up on
     }
     self->replaying = false;
     if (zcq_msg_head (reply) > self->head) {
@@ -192,8 +191,8 @@ s_handle_events (zcq_feed_t *self, zcq_msg_t *reply)
     size_t count = zcq_msg_event_count (reply);
     for (size_t index = 0; index < count; index++) {
         zframe_t *frame = zcq_msg_event_frame (reply, index);
-        zcq_msg_t *event = zcq_msg_decode_body (ZCQ_MSG_EVENT, zframe_data (frame),
-                                                zframe_size (frame));
+        zcq_msg_t *event =
+            zcq_msg_decode_body (ZCQ_MSG_EVENT, zframe_data (frame), zframe_size (frame));
         if (!zcq_msg_valid (event)) {
             zsys_error ("feed: replayed event does not decode: %s", zcq_msg_error (event));
             zcq_msg_destroy (&event);

@@ -56,8 +56,7 @@ zcq_fields_get (const msgpack_object *map, const char *key)
 }
 
 int
-zcq_fields_positive (const msgpack_object *map, const char *key, int64_t *value,
-                     char *reason)
+zcq_fields_positive (const msgpack_object *map, const char *key, int64_t *value, char *reason)
 {
     const msgpack_object *field = zcq_fields_get (map, key);
     if (!field) {
@@ -77,8 +76,8 @@ zcq_fields_positive (const msgpack_object *map, const char *key, int64_t *value,
 }
 
 int
-zcq_fields_uint (const msgpack_object *map, const char *key, uint64_t fallback,
-                 uint64_t *value, char *reason)
+zcq_fields_uint (const msgpack_object *map, const char *key, uint64_t fallback, uint64_t *value,
+                 char *reason)
 {
     const msgpack_object *field = zcq_fields_get (map, key);
     //  nil counts as absent: JSON clients send null for "not given"
@@ -97,8 +96,8 @@ zcq_fields_uint (const msgpack_object *map, const char *key, uint64_t fallback,
 }
 
 int
-zcq_fields_string (const msgpack_object *map, const char *key, size_t max_size,
-                   char **value, char *reason)
+zcq_fields_string (const msgpack_object *map, const char *key, size_t max_size, char **value,
+                   char *reason)
 {
     const msgpack_object *field = zcq_fields_get (map, key);
     if (!field) {

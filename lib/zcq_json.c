@@ -15,8 +15,11 @@
 static size_t
 s_sequence_size (unsigned char lead)
 {
-    return lead < 0x80 ? 1 : (lead & 0xe0) == 0xc0 ? 2 : (lead & 0xf0) == 0xe0 ? 3
-                         : (lead & 0xf8) == 0xf0 ? 4 : 0;
+    return lead < 0x80             ? 1
+           : (lead & 0xe0) == 0xc0 ? 2
+           : (lead & 0xf0) == 0xe0 ? 3
+           : (lead & 0xf8) == 0xf0 ? 4
+                                   : 0;
 }
 
 //  A JSON string of arbitrary bytes: well-formed UTF-8 is kept, control
@@ -270,12 +273,12 @@ zcq_json_from_msg (zcq_msg_t *msg)
 
 //  --- Parsing ----------------------------------------------------------------
 
-#define JSON_DEPTH 64               //  nesting a parse accepts
+#define JSON_DEPTH 64 //  nesting a parse accepts
 
 typedef struct {
-    const char *text;               //  the whole input
-    const char *at;                 //  next character to read
-    char *error;                    //  first error, or NULL
+    const char *text; //  the whole input
+    const char *at;   //  next character to read
+    char *error;      //  first error, or NULL
 } s_parser_t;
 
 static int s_parse_value (s_parser_t *parser, msgpack_sbuffer *out, int depth);
@@ -306,9 +309,10 @@ s_hex4 (s_parser_t *parser, unsigned *value)
     *value = 0;
     for (int index = 0; index < 4; index++) {
         char ch = *parser->at++;
-        unsigned digit = ch >= '0' && ch <= '9' ? (unsigned) (ch - '0')
+        unsigned digit = ch >= '0' && ch <= '9'   ? (unsigned) (ch - '0')
                          : ch >= 'a' && ch <= 'f' ? (unsigned) (ch - 'a' + 10)
-                         : ch >= 'A' && ch <= 'F' ? (unsigned) (ch - 'A' + 10) : 16;
+                         : ch >= 'A' && ch <= 'F' ? (unsigned) (ch - 'A' + 10)
+                                                  : 16;
         if (digit == 16) {
             return s_fail (parser, "expected 4 hex digits after \\u");
         }
@@ -344,7 +348,7 @@ s_put_utf8 (FILE *out, unsigned point)
 static int
 s_parse_string (s_parser_t *parser, char **text, size_t *size)
 {
-    parser->at++;           //  the opening quote
+    parser->at++; //  the opening quote
     FILE *out = open_memstream (text, size);
     assert (out);
     int rc = 0;
@@ -365,14 +369,30 @@ s_parse_string (s_parser_t *parser, char **text, size_t *size)
             char escape = *parser->at++;
             unsigned point;
             switch (escape) {
-                case '"': fputc ('"', out); break;
-                case '\\': fputc ('\\', out); break;
-                case '/': fputc ('/', out); break;
-                case 'b': fputc ('\b', out); break;
-                case 'f': fputc ('\f', out); break;
-                case 'n': fputc ('\n', out); break;
-                case 'r': fputc ('\r', out); break;
-                case 't': fputc ('\t', out); break;
+                case '"':
+                    fputc ('"', out);
+                    break;
+                case '\\':
+                    fputc ('\\', out);
+                    break;
+                case '/':
+                    fputc ('/', out);
+                    break;
+                case 'b':
+                    fputc ('\b', out);
+                    break;
+                case 'f':
+                    fputc ('\f', out);
+                    break;
+                case 'n':
+                    fputc ('\n', out);
+                    break;
+                case 'r':
+                    fputc ('\r', out);
+                    break;
+                case 't':
+                    fputc ('\t', out);
+                    break;
                 case 'u':
                     rc = s_hex4 (parser, &point);
                     if (rc == 0 && point >= 0xd800 && point <= 0xdbff) {
@@ -404,7 +424,7 @@ s_parse_string (s_parser_t *parser, char **text, size_t *size)
     }
     fclose (out);
     if (rc == 0) {
-        parser->at++;       //  the closing quote
+        parser->at++; //  the closing quote
     }
     else {
         free (*text);
@@ -576,7 +596,7 @@ zcq_json_to_msgpack (const char *text, msgpack_sbuffer *buffer, char **error)
     assert (text);
     assert (buffer);
     assert (error);
-    s_parser_t parser = { text, text, NULL };
+    s_parser_t parser = {text, text, NULL};
     size_t mark = buffer->size;
     int rc = s_parse_value (&parser, buffer, 0);
     if (rc == 0) {
@@ -586,7 +606,7 @@ zcq_json_to_msgpack (const char *text, msgpack_sbuffer *buffer, char **error)
         }
     }
     if (rc != 0) {
-        buffer->size = mark;        //  leave the buffer as it was
+        buffer->size = mark; //  leave the buffer as it was
     }
     *error = parser.error;
     return rc;

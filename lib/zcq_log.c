@@ -5,17 +5,17 @@
 
 #include "zcq_log.h"
 
-#define LOG_FORMAT "zcqrs-log-1"        //  value of "m:format"
+#define LOG_FORMAT "zcqrs-log-1" //  value of "m:format"
 
 struct _zcq_log_t {
-    zcq_store_t *store;                 //  LevelDB folder
-    uint64_t head;                      //  last committed position
-    uint64_t staged_head;               //  last position including staged events
-    zcq_batch_t *batch;                 //  staged group
-    zchunk_t **staged;                  //  packed bodies of staged events
-    size_t staged_count;                //  events staged
-    size_t staged_alloc;                //  slots in staged
-    msgpack_sbuffer buffer;             //  encoding scratch
+    zcq_store_t *store;     //  LevelDB folder
+    uint64_t head;          //  last committed position
+    uint64_t staged_head;   //  last position including staged events
+    zcq_batch_t *batch;     //  staged group
+    zchunk_t **staged;      //  packed bodies of staged events
+    size_t staged_count;    //  events staged
+    size_t staged_alloc;    //  slots in staged
+    msgpack_sbuffer buffer; //  encoding scratch
 };
 
 void
@@ -229,8 +229,8 @@ zcq_log_stage_event (zcq_log_t *self, zcq_msg_t *event)
 
     if (self->staged_count == self->staged_alloc) {
         self->staged_alloc = self->staged_alloc ? self->staged_alloc * 2 : 64;
-        self->staged = (zchunk_t **) realloc (self->staged,
-                                              self->staged_alloc * sizeof (zchunk_t *));
+        self->staged =
+            (zchunk_t **) realloc (self->staged, self->staged_alloc * sizeof (zchunk_t *));
         assert (self->staged);
     }
     self->staged [self->staged_count++] = zchunk_new (self->buffer.data, self->buffer.size);
@@ -355,8 +355,8 @@ zcq_log_read (zcq_log_t *self, uint64_t from, size_t max, size_t max_bytes,
 }
 
 int
-zcq_log_read_stream (zcq_log_t *self, const char *stream, uint64_t from,
-                     zcq_log_event_fn *fn, void *arg)
+zcq_log_read_stream (zcq_log_t *self, const char *stream, uint64_t from, zcq_log_event_fn *fn,
+                     void *arg)
 {
     assert (self);
     assert (stream);
@@ -375,8 +375,8 @@ zcq_log_read_stream (zcq_log_t *self, const char *stream, uint64_t from,
             size_t size;
             const byte *value = zcq_iter_value (iter, &size);
             if (size != 8) {
-                zsys_error ("log %s: stream index of '%s' is damaged", zcq_store_path (self->store),
-                            stream);
+                zsys_error ("log %s: stream index of '%s' is damaged",
+                            zcq_store_path (self->store), stream);
                 visited = -1;
                 break;
             }

@@ -17,39 +17,39 @@
 #include "zcq_log.h"
 #include "zcq_node.h"
 
-#define QUERY_FORMAT  "zcqrs-query-1"   //  value of "q:format"
-#define APPLY_BATCH   1000              //  most events per LevelDB batch
-#define PARKED_MAX    10000             //  queries waiting for min_position
-#define WAIT_MAX      60000             //  ms a query may ask to wait at most
-#define TICK          100               //  ms between timer checks
-#define SILENT_BEATS  3                 //  heartbeats missed before "unreachable"
+#define QUERY_FORMAT "zcqrs-query-1" //  value of "q:format"
+#define APPLY_BATCH  1000            //  most events per LevelDB batch
+#define PARKED_MAX   10000           //  queries waiting for min_position
+#define WAIT_MAX     60000           //  ms a query may ask to wait at most
+#define TICK         100             //  ms between timer checks
+#define SILENT_BEATS 3               //  heartbeats missed before "unreachable"
 
 //  A query waiting until the node has applied its min_position.
 typedef struct {
-    zcq_msg_t *query;               //  the QUERY, with its envelope
-    int64_t deadline;               //  zclock_mono () to answer "stale"
-    int64_t parked;                 //  zclock_mono () when it started waiting
+    zcq_msg_t *query; //  the QUERY, with its envelope
+    int64_t deadline; //  zclock_mono () to answer "stale"
+    int64_t parked;   //  zclock_mono () when it started waiting
 } s_parked_t;
 
 typedef struct {
-    zsock_t *pipe;                  //  actor pipe
-    zsock_t *queries;               //  ROUTER: QUERY
-    zpoller_t *poller;              //  pipe, queries, feed sockets
-    zcq_feed_t *feed;               //  ordered events from the write node
-    zcq_store_t *store;             //  read models + applied position
-    zcq_view_t *view;               //  the domain's handle on the store
-    zcq_batch_t *batch;             //  scratch batch
-    zcq_answer_t *answer;           //  scratch answer
-    const zcq_domain_t *domain;     //  project / query
-    uint64_t applied;               //  last position folded into the read models
-    zlistx_t *parked;               //  s_parked_t, oldest first
-    int wait;                       //  default ms to wait for min_position
-    int64_t started;                //  zclock_mono () at start
-    bool terminated;                //  $TERM received
-    uint64_t events_applied;        //  events folded since start
-    uint64_t answered;              //  queries answered since start
-    uint64_t stale;                 //  of which stale
-    uint64_t failures;              //  read-model writes that failed
+    zsock_t *pipe;              //  actor pipe
+    zsock_t *queries;           //  ROUTER: QUERY
+    zpoller_t *poller;          //  pipe, queries, feed sockets
+    zcq_feed_t *feed;           //  ordered events from the write node
+    zcq_store_t *store;         //  read models + applied position
+    zcq_view_t *view;           //  the domain's handle on the store
+    zcq_batch_t *batch;         //  scratch batch
+    zcq_answer_t *answer;       //  scratch answer
+    const zcq_domain_t *domain; //  project / query
+    uint64_t applied;           //  last position folded into the read models
+    zlistx_t *parked;           //  s_parked_t, oldest first
+    int wait;                   //  default ms to wait for min_position
+    int64_t started;            //  zclock_mono () at start
+    bool terminated;            //  $TERM received
+    uint64_t events_applied;    //  events folded since start
+    uint64_t answered;          //  queries answered since start
+    uint64_t stale;             //  of which stale
+    uint64_t failures;          //  read-model writes that failed
 } self_t;
 
 static void
@@ -118,8 +118,8 @@ s_open_models (self_t *self, const char *data, char **error)
         }
         else if (!streq ((char *) domain, self->domain->name)) {
             *error = zsys_sprintf ("folder '%s' holds read models of domain '%s', not '%s'; "
-                                   "use another folder", data, (char *) domain,
-                                   self->domain->name);
+                                   "use another folder",
+                                   data, (char *) domain, self->domain->name);
             rc = -1;
         }
     }
@@ -257,11 +257,11 @@ s_answer (self_t *self, zcq_msg_t *query, int64_t waited)
     }
     else {
         msgpack_unpacked params;
-        static const char empty_map [1] = { (char) 0x80 };
+        static const char empty_map [1] = {(char) 0x80};
         bool has = zcq_msg_data_size (query) > 0;
         int rc = zcq_fields_unpack (has ? (const char *) zcq_msg_data (query) : empty_map,
                                     has ? zcq_msg_data_size (query) : 1, &params);
-        assert (rc == 0);   //  the codec checked params is one map
+        assert (rc == 0); //  the codec checked params is one map
         (void) rc;
         self->domain->query (self->view, name, &params.data, self->answer);
         msgpack_unpacked_destroy (&params);
@@ -278,9 +278,10 @@ s_answer (self_t *self, zcq_msg_t *query, int64_t waited)
         //  which a client may retry, with what the domain said at this position
         zcq_status_t said = zcq_answer_status (self->answer);
         zcq_msg_set_status (result, ZCQ_STALE);
-        zcq_msg_set_reason (result, "answer reflects position %" PRIu64 ", below min_position %"
-                            PRIu64 " after waiting %" PRId64 " ms%s%s%s%s", self->applied,
-                            zcq_msg_min_position (query), waited,
+        zcq_msg_set_reason (result,
+                            "answer reflects position %" PRIu64 ", below min_position %" PRIu64
+                            " after waiting %" PRId64 " ms%s%s%s%s",
+                            self->applied, zcq_msg_min_position (query), waited,
                             said == ZCQ_OK ? "" : "; at this position: ",
                             said == ZCQ_OK ? "" : zcq_status_name (said),
                             said == ZCQ_OK ? "" : ": ",
@@ -292,7 +293,8 @@ s_answer (self_t *self, zcq_msg_t *query, int64_t waited)
     if (!encoded) {
         //  An answer too big for one message: say so instead of going silent
         zcq_msg_t *refusal = zcq_msg_reply_to (query, zcq_msg_error_status (result));
-        zcq_msg_set_reason (refusal, "the answer does not fit in one message (%s); ask for less",
+        zcq_msg_set_reason (refusal,
+                            "the answer does not fit in one message (%s); ask for less",
                             zcq_msg_error (result));
         zcq_msg_set_position (refusal, self->applied);
         zcq_msg_destroy (&result);
@@ -326,7 +328,8 @@ s_handle_query (self_t *self)
         zcq_msg_destroy (&query);
         return;
     }
-    if (zcq_msg_min_position (query) <= self->applied || streq (zcq_msg_name (query), "status")) {
+    if (zcq_msg_min_position (query) <= self->applied
+        || streq (zcq_msg_name (query), "status")) {
         s_answer (self, query, 0);
         zcq_msg_destroy (&query);
         return;

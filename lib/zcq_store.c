@@ -12,30 +12,30 @@
 #include <sys/stat.h>
 
 struct _zcq_store_t {
-    leveldb_t *db;                  //  open database
-    leveldb_options_t *options;     //  open options (cache, compression)
-    leveldb_cache_t *cache;         //  block cache
-    leveldb_readoptions_t *read;    //  default read options
-    leveldb_writeoptions_t *write_sync;   //  writes that fdatasync
-    leveldb_writeoptions_t *write_async;  //  writes that reach the OS only
-    char *path;                     //  folder
-    int fail_writes;                //  fault seam: writes still to fail
-    uint64_t writes;                //  successful writes
+    leveldb_t *db;                       //  open database
+    leveldb_options_t *options;          //  open options (cache, compression)
+    leveldb_cache_t *cache;              //  block cache
+    leveldb_readoptions_t *read;         //  default read options
+    leveldb_writeoptions_t *write_sync;  //  writes that fdatasync
+    leveldb_writeoptions_t *write_async; //  writes that reach the OS only
+    char *path;                          //  folder
+    int fail_writes;                     //  fault seam: writes still to fail
+    uint64_t writes;                     //  successful writes
 };
 
 struct _zcq_batch_t {
-    leveldb_writebatch_t *batch;    //  LevelDB batch
-    size_t size;                    //  puts + deletes
+    leveldb_writebatch_t *batch; //  LevelDB batch
+    size_t size;                 //  puts + deletes
 };
 
 struct _zcq_iter_t {
-    zcq_store_t *store;             //  store iterated (borrowed)
-    leveldb_iterator_t *iter;       //  LevelDB iterator
-    const leveldb_snapshot_t *snapshot;   //  fixed view, or NULL
-    leveldb_readoptions_t *read;    //  read options with the snapshot
+    zcq_store_t *store;                 //  store iterated (borrowed)
+    leveldb_iterator_t *iter;           //  LevelDB iterator
+    const leveldb_snapshot_t *snapshot; //  fixed view, or NULL
+    leveldb_readoptions_t *read;        //  read options with the snapshot
 };
 
-#define BLOCK_CACHE (32 * 1024 * 1024)   //  bytes of LevelDB block cache
+#define BLOCK_CACHE (32 * 1024 * 1024) //  bytes of LevelDB block cache
 
 //  Log and free a LevelDB error; returns -1 if there was one.
 static int
@@ -138,15 +138,14 @@ zcq_store_path (zcq_store_t *self)
 }
 
 int
-zcq_store_get (zcq_store_t *self, const void *key, size_t key_size, byte **value,
-               size_t *size)
+zcq_store_get (zcq_store_t *self, const void *key, size_t key_size, byte **value, size_t *size)
 {
     assert (self);
     assert (value && size);
     char *error = NULL;
     size_t length = 0;
-    char *found = leveldb_get (self->db, self->read, (const char *) key, key_size, &length,
-                               &error);
+    char *found =
+        leveldb_get (self->db, self->read, (const char *) key, key_size, &length, &error);
     if (s_check (self, &error, "get")) {
         return -1;
     }

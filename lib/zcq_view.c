@@ -9,18 +9,18 @@
 
 #include "zcq_view.h"
 
-#define VIEW_PREFIX "r:"            //  read-model keys in the store
+#define VIEW_PREFIX      "r:" //  read-model keys in the store
 #define VIEW_PREFIX_SIZE 2
 
 typedef struct {
-    bool deleted;                   //  true: a delete; false: a put
-    byte *value;                    //  value of a put
-    size_t size;                    //  bytes in value
+    bool deleted; //  true: a delete; false: a put
+    byte *value;  //  value of a put
+    size_t size;  //  bytes in value
 } s_change_t;
 
 struct _zcq_view_t {
-    zcq_store_t *store;             //  read-model store (borrowed)
-    zhashx_t *overlay;              //  key -> s_change_t, not yet committed
+    zcq_store_t *store; //  read-model store (borrowed)
+    zhashx_t *overlay;  //  key -> s_change_t, not yet committed
 };
 
 static void
@@ -126,8 +126,8 @@ zcq_view_delete (zcq_view_t *self, const char *key)
 }
 
 int
-zcq_view_scan (zcq_view_t *self, const char *prefix, const char *start,
-               zcq_view_scan_fn *fn, void *arg)
+zcq_view_scan (zcq_view_t *self, const char *prefix, const char *start, zcq_view_scan_fn *fn,
+               void *arg)
 {
     assert (self);
     assert (prefix);

@@ -18,37 +18,37 @@
 #include "zcq_log.h"
 #include "zcq_node.h"
 
-#define REPLAY_BYTES (8 * 1024 * 1024)  //  about the most bytes in one EVENTS reply
-#define SEND_HWM     100000             //  messages queued per peer before refusing
+#define REPLAY_BYTES (8 * 1024 * 1024) //  about the most bytes in one EVENTS reply
+#define SEND_HWM     100000            //  messages queued per peer before refusing
 
 //  One aggregate's state, cached.
 typedef struct {
-    char *stream;                   //  stream name (hash key owner)
-    void *state;                    //  domain state after `version` events
-    uint64_t version;               //  stream version the state reflects
-    void *handle;                   //  position in the LRU list
+    char *stream;     //  stream name (hash key owner)
+    void *state;      //  domain state after `version` events
+    uint64_t version; //  stream version the state reflects
+    void *handle;     //  position in the LRU list
 } s_aggregate_t;
 
 typedef struct {
-    zsock_t *pipe;                  //  actor pipe
-    zsock_t *commands;              //  ROUTER: COMMAND, QUERY "status"
-    zsock_t *events;                //  PUB: EVENT, HEARTBEAT
-    zsock_t *replay;                //  ROUTER: REPLAY
-    zpoller_t *poller;              //  pipe, commands, replay
-    zcq_log_t *log;                 //  event log
-    const zcq_domain_t *domain;     //  decide / evolve
-    zcq_decision_t *decision;       //  scratch decision
-    zhashx_t *cache;                //  stream -> s_aggregate_t
-    zlistx_t *lru;                  //  s_aggregate_t, least recently used first
-    size_t cache_max;               //  aggregates kept
-    zlistx_t *replies;              //  zcq_msg_t replies waiting for the group's commit
-    zhashx_t *group_ids;            //  hex command id -> reply, for duplicates in a group
-    bool sync;                      //  durability: fdatasync before replying
-    size_t group_max;               //  commands per group
-    int heartbeat;                  //  ms between heartbeats
-    int64_t next_heartbeat;         //  zclock_mono () of the next heartbeat
-    int64_t started;                //  zclock_mono () at start
-    bool terminated;                //  $TERM received
+    zsock_t *pipe;              //  actor pipe
+    zsock_t *commands;          //  ROUTER: COMMAND, QUERY "status"
+    zsock_t *events;            //  PUB: EVENT, HEARTBEAT
+    zsock_t *replay;            //  ROUTER: REPLAY
+    zpoller_t *poller;          //  pipe, commands, replay
+    zcq_log_t *log;             //  event log
+    const zcq_domain_t *domain; //  decide / evolve
+    zcq_decision_t *decision;   //  scratch decision
+    zhashx_t *cache;            //  stream -> s_aggregate_t
+    zlistx_t *lru;              //  s_aggregate_t, least recently used first
+    size_t cache_max;           //  aggregates kept
+    zlistx_t *replies;          //  zcq_msg_t replies waiting for the group's commit
+    zhashx_t *group_ids;        //  hex command id -> reply, for duplicates in a group
+    bool sync;                  //  durability: fdatasync before replying
+    size_t group_max;           //  commands per group
+    int heartbeat;              //  ms between heartbeats
+    int64_t next_heartbeat;     //  zclock_mono () of the next heartbeat
+    int64_t started;            //  zclock_mono () at start
+    bool terminated;            //  $TERM received
     uint64_t accepted, rejected, conflicts, invalid, duplicates, groups, failures;
 } self_t;
 
@@ -163,15 +163,18 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
         s_self_destroy (&self);
         return NULL;
     }
-    self->commands = s_bind (ZMQ_ROUTER, zcq_node_get (config, "write/commands",
-                                                       ZCQ_DEFAULT_COMMANDS), "commands", error);
+    self->commands =
+        s_bind (ZMQ_ROUTER, zcq_node_get (config, "write/commands", ZCQ_DEFAULT_COMMANDS),
+                "commands", error);
     if (self->commands) {
-        self->events = s_bind (ZMQ_PUB, zcq_node_get (config, "write/events",
-                                                      ZCQ_DEFAULT_EVENTS), "events", error);
+        self->events =
+            s_bind (ZMQ_PUB, zcq_node_get (config, "write/events", ZCQ_DEFAULT_EVENTS),
+                    "events", error);
     }
     if (self->events) {
-        self->replay = s_bind (ZMQ_ROUTER, zcq_node_get (config, "write/replay",
-                                                         ZCQ_DEFAULT_REPLAY), "replay", error);
+        self->replay =
+            s_bind (ZMQ_ROUTER, zcq_node_get (config, "write/replay", ZCQ_DEFAULT_REPLAY),
+                    "replay", error);
     }
     if (!self->replay) {
         s_self_destroy (&self);
@@ -210,9 +213,9 @@ s_cache_purge (self_t *self)
 }
 
 typedef struct {
-    self_t *self;                   //  node
-    s_aggregate_t *aggregate;       //  state being rebuilt
-    int rc;                         //  -1 if an event could not be read
+    self_t *self;             //  node
+    s_aggregate_t *aggregate; //  state being rebuilt
+    int rc;                   //  -1 if an event could not be read
 } s_fold_t;
 
 //  Fold one stored event into the aggregate being loaded.
@@ -255,7 +258,7 @@ s_aggregate (self_t *self, const char *stream)
     aggregate->state = self->domain->state_new ? self->domain->state_new () : NULL;
     int rc = 0;
     if (self->domain->evolve) {
-        s_fold_t fold = { self, aggregate, 0 };
+        s_fold_t fold = {self, aggregate, 0};
         rc = zcq_log_read_stream (self->log, stream, 1, s_fold, &fold) < 0 ? -1 : fold.rc;
     }
     else {
@@ -357,13 +360,16 @@ s_check_events (self_t *self, zcq_msg_t *reply)
         }
         if (!is_map) {
             zcq_msg_set_status (reply, ZCQ_INVALID);
-            zcq_msg_set_reason (reply, "domain '%s' produced event %zu ('%.40s') whose data is "
-                                "not one msgpack map", self->domain->name, index, type);
+            zcq_msg_set_reason (reply,
+                                "domain '%s' produced event %zu ('%.40s') whose data is "
+                                "not one msgpack map",
+                                self->domain->name, index, type);
             return -1;
         }
         if (size > ZCQ_MAX_DATA || strlen (type) == 0 || strlen (type) > ZCQ_MAX_NAME) {
             zcq_msg_set_status (reply, ZCQ_TOO_LARGE);
-            zcq_msg_set_reason (reply, "domain '%s' produced event %zu ('%.40s', %zu bytes of data) "
+            zcq_msg_set_reason (reply,
+                                "domain '%s' produced event %zu ('%.40s', %zu bytes of data) "
                                 "outside the limits (type 1-%d bytes, data up to %d bytes)",
                                 self->domain->name, index, type, size, ZCQ_MAX_NAME,
                                 ZCQ_MAX_DATA);
@@ -466,8 +472,9 @@ s_handle_command (self_t *self, zcq_msg_t *command)
     int64_t expect = zcq_msg_expect (command);
     if (expect != ZCQ_EXPECT_ANY && (uint64_t) expect != aggregate->version) {
         zcq_msg_set_status (reply, ZCQ_CONFLICT);
-        zcq_msg_set_reason (reply, "expected version %" PRId64 " but stream '%s' is at version %"
-                            PRIu64, expect, aggregate->stream, aggregate->version);
+        zcq_msg_set_reason (
+            reply, "expected version %" PRId64 " but stream '%s' is at version %" PRIu64,
+            expect, aggregate->stream, aggregate->version);
         zcq_msg_set_version (reply, aggregate->version);
         zcq_msg_set_position (reply, zcq_log_staged_head (self->log));
         self->conflicts++;
@@ -476,13 +483,13 @@ s_handle_command (self_t *self, zcq_msg_t *command)
     }
     //  The codec checked that data is one map (or absent)
     msgpack_unpacked data;
-    static const char empty_map [1] = { (char) 0x80 };
+    static const char empty_map [1] = {(char) 0x80};
     bool has_data = zcq_msg_data_size (command) > 0;
     int rc = zcq_fields_unpack (has_data ? (const char *) zcq_msg_data (command) : empty_map,
                                 has_data ? zcq_msg_data_size (command) : 1, &data);
     assert (rc == 0);
     (void) rc;
-    zcq_command_t view = { type, aggregate->stream, aggregate->version, &data.data };
+    zcq_command_t view = {type, aggregate->stream, aggregate->version, &data.data};
     zcq_decision_reset (self->decision);
     self->domain->decide (aggregate->state, &view, self->decision);
     msgpack_unpacked_destroy (&data);
@@ -631,7 +638,8 @@ s_handle_commands (self_t *self)
             break;
         }
         if (zcq_node_refuse (msg, self->commands, "command",
-                             ZCQ_NODE_TAKES (ZCQ_MSG_COMMAND) | ZCQ_NODE_TAKES (ZCQ_MSG_QUERY))) {
+                             ZCQ_NODE_TAKES (ZCQ_MSG_COMMAND)
+                                 | ZCQ_NODE_TAKES (ZCQ_MSG_QUERY))) {
             self->invalid++;
         }
         else if (zcq_msg_type (msg) == ZCQ_MSG_COMMAND) {
@@ -723,9 +731,9 @@ zcq_write_node_actor (zsock_t *pipe, void *args)
     char *commands = zcq_node_endpoint (self->commands);
     char *events = zcq_node_endpoint (self->events);
     char *replay = zcq_node_endpoint (self->replay);
-    char *summary = zsys_sprintf ("commands=%s events=%s replay=%s head=%" PRIu64 " domain=%s",
-                                  commands, events, replay, zcq_log_head (self->log),
-                                  self->domain->name);
+    char *summary =
+        zsys_sprintf ("commands=%s events=%s replay=%s head=%" PRIu64 " domain=%s", commands,
+                      events, replay, zcq_log_head (self->log), self->domain->name);
     zsys_info ("write node serving: %s", summary);
     zcq_node_ready (pipe, summary);
     zstr_free (&summary);

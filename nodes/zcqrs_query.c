@@ -6,13 +6,13 @@
 #include "zcqrs.h"
 
 static const zcq_option_t s_options [] = {
-    { "--events", "query/events", "write node PUB endpoint [" ZCQ_DEFAULT_EVENTS "]" },
-    { "--replay", "query/replay", "write node replay endpoint [" ZCQ_DEFAULT_REPLAY "]" },
-    { "--queries", "query/queries", "ROUTER endpoint for queries [" ZCQ_DEFAULT_QUERIES "]" },
-    { "--data", "query/data", "LevelDB folder of the read models [var/query-1]" },
-    { "--domain", "query/domain", "domain name or path to a domain .so [bank]" },
-    { "--wait", "query/wait", "default ms a query waits for its min_position [1000]" },
-    { NULL, NULL, NULL },
+    {"--events", "query/events", "write node PUB endpoint [" ZCQ_DEFAULT_EVENTS "]"},
+    {"--replay", "query/replay", "write node replay endpoint [" ZCQ_DEFAULT_REPLAY "]"},
+    {"--queries", "query/queries", "ROUTER endpoint for queries [" ZCQ_DEFAULT_QUERIES "]"},
+    {"--data", "query/data", "LevelDB folder of the read models [var/query-1]"},
+    {"--domain", "query/domain", "domain name or path to a domain .so [bank]"},
+    {"--wait", "query/wait", "default ms a query waits for its min_position [1000]"},
+    {NULL, NULL, NULL},
 };
 
 int

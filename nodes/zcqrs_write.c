@@ -6,16 +6,16 @@
 #include "zcqrs.h"
 
 static const zcq_option_t s_options [] = {
-    { "--commands", "write/commands", "ROUTER endpoint for commands [" ZCQ_DEFAULT_COMMANDS "]" },
-    { "--events", "write/events", "PUB endpoint for events [" ZCQ_DEFAULT_EVENTS "]" },
-    { "--replay", "write/replay", "ROUTER endpoint for replay [" ZCQ_DEFAULT_REPLAY "]" },
-    { "--data", "write/data", "LevelDB folder of the event log [var/write]" },
-    { "--domain", "write/domain", "domain name or path to a domain .so [bank]" },
-    { "--durability", "write/durability", "sync (ack after fdatasync) or async [sync]" },
-    { "--heartbeat", "write/heartbeat", "milliseconds between heartbeats [1000]" },
-    { "--cache", "write/cache", "aggregate states kept in memory [10000]" },
-    { "--group", "write/group", "most commands written in one batch [256]" },
-    { NULL, NULL, NULL },
+    {"--commands", "write/commands", "ROUTER endpoint for commands [" ZCQ_DEFAULT_COMMANDS "]"},
+    {"--events", "write/events", "PUB endpoint for events [" ZCQ_DEFAULT_EVENTS "]"},
+    {"--replay", "write/replay", "ROUTER endpoint for replay [" ZCQ_DEFAULT_REPLAY "]"},
+    {"--data", "write/data", "LevelDB folder of the event log [var/write]"},
+    {"--domain", "write/domain", "domain name or path to a domain .so [bank]"},
+    {"--durability", "write/durability", "sync (ack after fdatasync) or async [sync]"},
+    {"--heartbeat", "write/heartbeat", "milliseconds between heartbeats [1000]"},
+    {"--cache", "write/cache", "aggregate states kept in memory [10000]"},
+    {"--group", "write/group", "most commands written in one batch [256]"},
+    {NULL, NULL, NULL},
 };
 
 int

@@ -13,60 +13,60 @@
 #include <stdarg.h>
 
 struct _zcq_msg_t {
-    zcq_msg_type_t type;            //  message type (frame 2)
-    zframe_t *routing_id;           //  ROUTER envelope, or NULL
-    bool delimiter;                 //  peer put an empty frame after the id (REQ)
-    zcq_status_t error_status;      //  decode outcome; ZCQ_OK when valid
-    char *error;                    //  what was wrong when not valid
-    byte id [ZCQ_MAX_ID];           //  request / command id
-    size_t id_size;                 //  bytes in id, 0 when absent
-    char *name;                     //  command type, event type or query name
-    char *stream;                   //  stream name
-    int64_t expect;                 //  expected version or ZCQ_EXPECT_ANY
-    byte *data;                     //  packed payload (data, params, result)
-    size_t data_size;               //  bytes in data
-    zcq_status_t status;            //  REPLY / RESULT / ERROR status
-    char *reason;                   //  REPLY / RESULT / ERROR reason text
-    uint64_t version;               //  stream version
-    uint64_t position;              //  global position
-    uint32_t count;                 //  events appended (REPLY)
-    int64_t time;                   //  microseconds since the epoch
-    char *correlation;              //  caller's correlation id
-    uint64_t from;                  //  REPLAY / EVENTS first position
-    uint32_t max;                   //  REPLAY batch size
-    uint64_t head;                  //  last stored position
-    uint32_t interval;              //  heartbeat interval, ms
-    uint64_t min_position;          //  QUERY read-your-writes bound
-    uint32_t timeout;               //  QUERY wait bound, ms
-    zframe_t **events;              //  EVENTS body frames, in order
-    size_t event_count;             //  frames in events
-    size_t event_alloc;             //  slots allocated in events
+    zcq_msg_type_t type;       //  message type (frame 2)
+    zframe_t *routing_id;      //  ROUTER envelope, or NULL
+    bool delimiter;            //  peer put an empty frame after the id (REQ)
+    zcq_status_t error_status; //  decode outcome; ZCQ_OK when valid
+    char *error;               //  what was wrong when not valid
+    byte id [ZCQ_MAX_ID];      //  request / command id
+    size_t id_size;            //  bytes in id, 0 when absent
+    char *name;                //  command type, event type or query name
+    char *stream;              //  stream name
+    int64_t expect;            //  expected version or ZCQ_EXPECT_ANY
+    byte *data;                //  packed payload (data, params, result)
+    size_t data_size;          //  bytes in data
+    zcq_status_t status;       //  REPLY / RESULT / ERROR status
+    char *reason;              //  REPLY / RESULT / ERROR reason text
+    uint64_t version;          //  stream version
+    uint64_t position;         //  global position
+    uint32_t count;            //  events appended (REPLY)
+    int64_t time;              //  microseconds since the epoch
+    char *correlation;         //  caller's correlation id
+    uint64_t from;             //  REPLAY / EVENTS first position
+    uint32_t max;              //  REPLAY batch size
+    uint64_t head;             //  last stored position
+    uint32_t interval;         //  heartbeat interval, ms
+    uint64_t min_position;     //  QUERY read-your-writes bound
+    uint32_t timeout;          //  QUERY wait bound, ms
+    zframe_t **events;         //  EVENTS body frames, in order
+    size_t event_count;        //  frames in events
+    size_t event_alloc;        //  slots allocated in events
 };
 
 static const char *s_type_names [ZCQ_MSG_TYPES] = {
-    [ZCQ_MSG_UNKNOWN] = "UNKNOWN",   [ZCQ_MSG_COMMAND] = "COMMAND",
-    [ZCQ_MSG_REPLY] = "REPLY",       [ZCQ_MSG_EVENT] = "EVENT",
+    [ZCQ_MSG_UNKNOWN] = "UNKNOWN",     [ZCQ_MSG_COMMAND] = "COMMAND",
+    [ZCQ_MSG_REPLY] = "REPLY",         [ZCQ_MSG_EVENT] = "EVENT",
     [ZCQ_MSG_HEARTBEAT] = "HEARTBEAT", [ZCQ_MSG_REPLAY] = "REPLAY",
-    [ZCQ_MSG_EVENTS] = "EVENTS",     [ZCQ_MSG_QUERY] = "QUERY",
-    [ZCQ_MSG_RESULT] = "RESULT",     [ZCQ_MSG_ERROR] = "ERROR",
+    [ZCQ_MSG_EVENTS] = "EVENTS",       [ZCQ_MSG_QUERY] = "QUERY",
+    [ZCQ_MSG_RESULT] = "RESULT",       [ZCQ_MSG_ERROR] = "ERROR",
 };
 
 static const struct {
-    const char *name;               //  wire name
-    bool retryable;                 //  can the same request succeed later
+    const char *name; //  wire name
+    bool retryable;   //  can the same request succeed later
 } s_statuses [ZCQ_STATUSES] = {
-    [ZCQ_OK] = { "ok", false },
-    [ZCQ_ACCEPTED] = { "accepted", false },
-    [ZCQ_REJECTED] = { "rejected", false },
-    [ZCQ_CONFLICT] = { "conflict", false },
-    [ZCQ_INVALID] = { "invalid", false },
-    [ZCQ_UNKNOWN_TYPE] = { "unknown", false },
-    [ZCQ_TOO_LARGE] = { "too_large", false },
-    [ZCQ_BAD_VERSION] = { "bad_version", false },
-    [ZCQ_NOT_FOUND] = { "not_found", false },
-    [ZCQ_STALE] = { "stale", true },
-    [ZCQ_UNAVAILABLE] = { "unavailable", true },
-    [ZCQ_BUSY] = { "busy", true },
+    [ZCQ_OK] = {"ok", false},
+    [ZCQ_ACCEPTED] = {"accepted", false},
+    [ZCQ_REJECTED] = {"rejected", false},
+    [ZCQ_CONFLICT] = {"conflict", false},
+    [ZCQ_INVALID] = {"invalid", false},
+    [ZCQ_UNKNOWN_TYPE] = {"unknown", false},
+    [ZCQ_TOO_LARGE] = {"too_large", false},
+    [ZCQ_BAD_VERSION] = {"bad_version", false},
+    [ZCQ_NOT_FOUND] = {"not_found", false},
+    [ZCQ_STALE] = {"stale", true},
+    [ZCQ_UNAVAILABLE] = {"unavailable", true},
+    [ZCQ_BUSY] = {"busy", true},
 };
 
 const char *
@@ -181,8 +181,8 @@ s_key_is (const msgpack_object *key, const char *name)
 
 //  Copy a string field into *dest after checking type, size and encoding.
 static int
-s_take_string (zcq_msg_t *self, const char *field, const msgpack_object *value,
-               size_t max_size, bool nonempty, char **dest)
+s_take_string (zcq_msg_t *self, const char *field, const msgpack_object *value, size_t max_size,
+               bool nonempty, char **dest)
 {
     if (value->type != MSGPACK_OBJECT_STR) {
         zcq_msg_set_error (self, ZCQ_INVALID, "field '%s' must be a string, got %s", field,
@@ -191,8 +191,8 @@ s_take_string (zcq_msg_t *self, const char *field, const msgpack_object *value,
     }
     size_t size = value->via.str.size;
     if (size > max_size) {
-        zcq_msg_set_error (self, ZCQ_TOO_LARGE, "field '%s' is %zu bytes, limit is %zu",
-                           field, size, max_size);
+        zcq_msg_set_error (self, ZCQ_TOO_LARGE, "field '%s' is %zu bytes, limit is %zu", field,
+                           size, max_size);
         return -1;
     }
     if (nonempty && size == 0) {
@@ -220,8 +220,8 @@ s_take_uint (zcq_msg_t *self, const char *field, const msgpack_object *value,
     if (value->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
         if (value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
             zcq_msg_set_error (self, ZCQ_INVALID,
-                               "field '%s' must be a non-negative integer, got %" PRId64,
-                               field, value->via.i64);
+                               "field '%s' must be a non-negative integer, got %" PRId64, field,
+                               value->via.i64);
         }
         else {
             zcq_msg_set_error (self, ZCQ_INVALID,
@@ -241,8 +241,7 @@ s_take_uint (zcq_msg_t *self, const char *field, const msgpack_object *value,
 
 //  Read a signed integer field.
 static int
-s_take_int (zcq_msg_t *self, const char *field, const msgpack_object *value,
-            int64_t *dest)
+s_take_int (zcq_msg_t *self, const char *field, const msgpack_object *value, int64_t *dest)
 {
     if (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER && value->via.u64 <= INT64_MAX) {
         *dest = (int64_t) value->via.u64;
@@ -253,8 +252,10 @@ s_take_int (zcq_msg_t *self, const char *field, const msgpack_object *value,
         return 0;
     }
     if (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
-        zcq_msg_set_error (self, ZCQ_INVALID, "field '%s' is %" PRIu64 ", over the largest "
-                           "signed 64-bit integer", field, value->via.u64);
+        zcq_msg_set_error (self, ZCQ_INVALID,
+                           "field '%s' is %" PRIu64 ", over the largest "
+                           "signed 64-bit integer",
+                           field, value->via.u64);
     }
     else {
         zcq_msg_set_error (self, ZCQ_INVALID, "field '%s' must be an integer, got %s", field,
@@ -360,45 +361,81 @@ s_take_meta (zcq_msg_t *self, const msgpack_object *value)
 //  Every body key of the protocol. A message type reads only its own keys
 //  (others are ignored, like unknown keys) and requires some of them.
 typedef enum {
-    K_ID, K_TYPE, K_NAME, K_STREAM, K_EXPECT, K_DATA, K_PARAMS, K_RESULT, K_STATUS,
-    K_REASON, K_CORRELATION, K_META, K_VERSION, K_POSITION, K_COUNT, K_TIME, K_FROM,
-    K_MAX, K_HEAD, K_INTERVAL, K_MIN_POSITION, K_TIMEOUT, K_KEYS
+    K_ID,
+    K_TYPE,
+    K_NAME,
+    K_STREAM,
+    K_EXPECT,
+    K_DATA,
+    K_PARAMS,
+    K_RESULT,
+    K_STATUS,
+    K_REASON,
+    K_CORRELATION,
+    K_META,
+    K_VERSION,
+    K_POSITION,
+    K_COUNT,
+    K_TIME,
+    K_FROM,
+    K_MAX,
+    K_HEAD,
+    K_INTERVAL,
+    K_MIN_POSITION,
+    K_TIMEOUT,
+    K_KEYS
 } s_key_t;
 
 static const char *s_key_names [K_KEYS] = {
-    [K_ID] = "id", [K_TYPE] = "type", [K_NAME] = "name", [K_STREAM] = "stream",
-    [K_EXPECT] = "expect", [K_DATA] = "data", [K_PARAMS] = "params", [K_RESULT] = "result",
-    [K_STATUS] = "status", [K_REASON] = "reason", [K_CORRELATION] = "correlation",
-    [K_META] = "meta", [K_VERSION] = "version", [K_POSITION] = "position",
-    [K_COUNT] = "count", [K_TIME] = "time", [K_FROM] = "from", [K_MAX] = "max",
-    [K_HEAD] = "head", [K_INTERVAL] = "interval", [K_MIN_POSITION] = "min_position",
+    [K_ID] = "id",
+    [K_TYPE] = "type",
+    [K_NAME] = "name",
+    [K_STREAM] = "stream",
+    [K_EXPECT] = "expect",
+    [K_DATA] = "data",
+    [K_PARAMS] = "params",
+    [K_RESULT] = "result",
+    [K_STATUS] = "status",
+    [K_REASON] = "reason",
+    [K_CORRELATION] = "correlation",
+    [K_META] = "meta",
+    [K_VERSION] = "version",
+    [K_POSITION] = "position",
+    [K_COUNT] = "count",
+    [K_TIME] = "time",
+    [K_FROM] = "from",
+    [K_MAX] = "max",
+    [K_HEAD] = "head",
+    [K_INTERVAL] = "interval",
+    [K_MIN_POSITION] = "min_position",
     [K_TIMEOUT] = "timeout",
 };
 
 #define B(key) (1u << (key))
 
 static const struct {
-    unsigned allowed;               //  keys this type reads
-    unsigned required;              //  keys it must have
+    unsigned allowed;  //  keys this type reads
+    unsigned required; //  keys it must have
 } s_schemas [ZCQ_MSG_TYPES] = {
-    [ZCQ_MSG_COMMAND] = { B (K_ID) | B (K_TYPE) | B (K_STREAM) | B (K_EXPECT) | B (K_DATA)
-                              | B (K_CORRELATION),
-                          B (K_ID) | B (K_TYPE) | B (K_STREAM) },
-    [ZCQ_MSG_REPLY] = { B (K_ID) | B (K_STATUS) | B (K_REASON) | B (K_VERSION) | B (K_POSITION)
-                            | B (K_COUNT),
-                        B (K_STATUS) },
-    [ZCQ_MSG_EVENT] = { B (K_POSITION) | B (K_STREAM) | B (K_VERSION) | B (K_TYPE) | B (K_DATA)
-                            | B (K_META),
-                        B (K_POSITION) | B (K_STREAM) | B (K_VERSION) | B (K_TYPE) | B (K_DATA) },
-    [ZCQ_MSG_HEARTBEAT] = { B (K_HEAD) | B (K_TIME) | B (K_INTERVAL), B (K_HEAD) },
-    [ZCQ_MSG_REPLAY] = { B (K_ID) | B (K_FROM) | B (K_MAX), B (K_FROM) },
-    [ZCQ_MSG_EVENTS] = { B (K_ID) | B (K_FROM) | B (K_HEAD) | B (K_COUNT),
-                         B (K_FROM) | B (K_HEAD) | B (K_COUNT) },
-    [ZCQ_MSG_QUERY] = { B (K_ID) | B (K_NAME) | B (K_PARAMS) | B (K_MIN_POSITION) | B (K_TIMEOUT),
-                        B (K_NAME) },
-    [ZCQ_MSG_RESULT] = { B (K_ID) | B (K_STATUS) | B (K_REASON) | B (K_POSITION) | B (K_RESULT),
-                         B (K_STATUS) },
-    [ZCQ_MSG_ERROR] = { B (K_ID) | B (K_STATUS) | B (K_REASON), B (K_STATUS) },
+    [ZCQ_MSG_COMMAND] = {B (K_ID) | B (K_TYPE) | B (K_STREAM) | B (K_EXPECT) | B (K_DATA)
+                             | B (K_CORRELATION),
+                         B (K_ID) | B (K_TYPE) | B (K_STREAM)},
+    [ZCQ_MSG_REPLY] = {B (K_ID) | B (K_STATUS) | B (K_REASON) | B (K_VERSION) | B (K_POSITION)
+                           | B (K_COUNT),
+                       B (K_STATUS)},
+    [ZCQ_MSG_EVENT] = {B (K_POSITION) | B (K_STREAM) | B (K_VERSION) | B (K_TYPE) | B (K_DATA)
+                           | B (K_META),
+                       B (K_POSITION) | B (K_STREAM) | B (K_VERSION) | B (K_TYPE) | B (K_DATA)},
+    [ZCQ_MSG_HEARTBEAT] = {B (K_HEAD) | B (K_TIME) | B (K_INTERVAL), B (K_HEAD)},
+    [ZCQ_MSG_REPLAY] = {B (K_ID) | B (K_FROM) | B (K_MAX), B (K_FROM)},
+    [ZCQ_MSG_EVENTS] = {B (K_ID) | B (K_FROM) | B (K_HEAD) | B (K_COUNT),
+                        B (K_FROM) | B (K_HEAD) | B (K_COUNT)},
+    [ZCQ_MSG_QUERY] = {B (K_ID) | B (K_NAME) | B (K_PARAMS) | B (K_MIN_POSITION)
+                           | B (K_TIMEOUT),
+                       B (K_NAME)},
+    [ZCQ_MSG_RESULT] = {B (K_ID) | B (K_STATUS) | B (K_REASON) | B (K_POSITION) | B (K_RESULT),
+                        B (K_STATUS)},
+    [ZCQ_MSG_ERROR] = {B (K_ID) | B (K_STATUS) | B (K_REASON), B (K_STATUS)},
 };
 
 //  Read one key of a body; sets *seen bits for required-field checks.
@@ -411,7 +448,7 @@ s_take_field (zcq_msg_t *self, const msgpack_object *key, const msgpack_object *
         field++;
     }
     if (field == K_KEYS || !(s_schemas [self->type].allowed & B (field))) {
-        return 0;           //  not ours: ignored, so minor additions stay compatible
+        return 0; //  not ours: ignored, so minor additions stay compatible
     }
     const char *name = s_key_names [field];
     uint64_t number = 0;
@@ -420,7 +457,7 @@ s_take_field (zcq_msg_t *self, const msgpack_object *key, const msgpack_object *
         case K_ID:
             rc = s_take_id (self, name, value);
             if (self->id_size == 0) {
-                return rc;  //  nil: as if absent
+                return rc; //  nil: as if absent
             }
             break;
         case K_TYPE:
@@ -504,12 +541,14 @@ static void
 s_check_rules (zcq_msg_t *self)
 {
     if (self->type == ZCQ_MSG_COMMAND && self->id_size != ZCQ_COMMAND_ID) {
-        zcq_msg_set_error (self, ZCQ_INVALID, "field 'id' of a COMMAND must be %d bytes, got %zu",
-                           ZCQ_COMMAND_ID, self->id_size);
+        zcq_msg_set_error (self, ZCQ_INVALID,
+                           "field 'id' of a COMMAND must be %d bytes, got %zu", ZCQ_COMMAND_ID,
+                           self->id_size);
     }
     if (self->type == ZCQ_MSG_REPLAY) {
         if (self->from == 0) {
-            zcq_msg_set_error (self, ZCQ_INVALID, "field 'from' must be 1 or more (positions start at 1)");
+            zcq_msg_set_error (self, ZCQ_INVALID,
+                               "field 'from' must be 1 or more (positions start at 1)");
         }
         if (self->max == 0) {
             self->max = ZCQ_MAX_EVENTS;
@@ -536,7 +575,8 @@ zcq_msg_decode_body (zcq_msg_type_t type, const void *body, size_t size)
     msgpack_unpacked result;
     msgpack_unpacked_init (&result);
     size_t offset = 0;
-    msgpack_unpack_return ret = msgpack_unpack_next (&result, (const char *) body, size, &offset);
+    msgpack_unpack_return ret =
+        msgpack_unpack_next (&result, (const char *) body, size, &offset);
     if (ret != MSGPACK_UNPACK_SUCCESS) {
         zcq_msg_set_error (self, ZCQ_INVALID, "%s body is not valid msgpack (%s)",
                            zcq_msg_type_name (type),
@@ -565,7 +605,7 @@ zcq_msg_decode_body (zcq_msg_type_t type, const void *body, size_t size)
         }
         unsigned missing = s_schemas [type].required & ~seen;
         if (self->error_status == ZCQ_OK && missing) {
-            int field = __builtin_ctz (missing);    //  first missing key
+            int field = __builtin_ctz (missing); //  first missing key
             zcq_msg_set_error (self, ZCQ_INVALID, "%s is missing field '%s'",
                                zcq_msg_type_name (type), s_key_names [field]);
         }
@@ -596,8 +636,8 @@ zcq_msg_decode (zmsg_t **zmsg_p)
     }
     else if (zframe_size (signature) < 3 || memcmp (zframe_data (signature), "ZCQ", 3) != 0) {
         self = zcq_msg_new (ZCQ_MSG_UNKNOWN);
-        zcq_msg_set_error (self, ZCQ_INVALID, "frame 1 is not a zcqrs signature (expected '%s')",
-                           ZCQ_SIGNATURE);
+        zcq_msg_set_error (self, ZCQ_INVALID,
+                           "frame 1 is not a zcqrs signature (expected '%s')", ZCQ_SIGNATURE);
     }
     else if (!zframe_streq (signature, ZCQ_SIGNATURE)) {
         self = zcq_msg_new (ZCQ_MSG_UNKNOWN);
@@ -612,7 +652,8 @@ zcq_msg_decode (zmsg_t **zmsg_p)
                                                       zframe_size (type_frame));
         if (type == ZCQ_MSG_UNKNOWN) {
             self = zcq_msg_new (ZCQ_MSG_UNKNOWN);
-            char *name = zcq_text_printable (zframe_data (type_frame), zframe_size (type_frame));
+            char *name =
+                zcq_text_printable (zframe_data (type_frame), zframe_size (type_frame));
             zcq_msg_set_error (self, ZCQ_UNKNOWN_TYPE, "unknown message type '%s'", name);
             zstr_free (&name);
         }
@@ -958,10 +999,18 @@ zcq_msg_reply_to (zcq_msg_t *request, zcq_status_t status)
     zcq_msg_type_t type = ZCQ_MSG_ERROR;
     if (zcq_msg_valid (request) || request->type != ZCQ_MSG_UNKNOWN) {
         switch (request->type) {
-            case ZCQ_MSG_COMMAND: type = ZCQ_MSG_REPLY; break;
-            case ZCQ_MSG_QUERY: type = ZCQ_MSG_RESULT; break;
-            case ZCQ_MSG_REPLAY: type = status == ZCQ_OK ? ZCQ_MSG_EVENTS : ZCQ_MSG_ERROR; break;
-            default: type = ZCQ_MSG_ERROR; break;
+            case ZCQ_MSG_COMMAND:
+                type = ZCQ_MSG_REPLY;
+                break;
+            case ZCQ_MSG_QUERY:
+                type = ZCQ_MSG_RESULT;
+                break;
+            case ZCQ_MSG_REPLAY:
+                type = status == ZCQ_OK ? ZCQ_MSG_EVENTS : ZCQ_MSG_ERROR;
+                break;
+            default:
+                type = ZCQ_MSG_ERROR;
+                break;
         }
     }
     zcq_msg_t *reply = zcq_msg_new (type);
@@ -1341,8 +1390,8 @@ zcq_msg_add_event (zcq_msg_t *self, const void *body, size_t size)
     assert (self);
     if (self->event_count == self->event_alloc) {
         self->event_alloc = self->event_alloc ? self->event_alloc * 2 : 16;
-        self->events = (zframe_t **) realloc (self->events,
-                                              self->event_alloc * sizeof (zframe_t *));
+        self->events =
+            (zframe_t **) realloc (self->events, self->event_alloc * sizeof (zframe_t *));
         assert (self->events);
     }
     self->events [self->event_count++] = zframe_new (body, size);

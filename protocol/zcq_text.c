@@ -51,9 +51,8 @@ zcq_text_is_utf8 (const void *data, size_t size)
             point = (point << 6) | (next & 0x3f);
         }
         //  Reject overlong forms, surrogates and points past Unicode
-        static const uint32_t least [4] = { 0, 0x80, 0x800, 0x10000 };
-        if (point < least [extra] || (point >= 0xd800 && point <= 0xdfff)
-            || point > 0x10ffff) {
+        static const uint32_t least [4] = {0, 0x80, 0x800, 0x10000};
+        if (point < least [extra] || (point >= 0xd800 && point <= 0xdfff) || point > 0x10ffff) {
             return false;
         }
         index += extra + 1;
@@ -71,7 +70,8 @@ zcq_text_printable (const void *data, size_t size)
         abort ();
     }
     for (size_t index = 0; index < length; index++) {
-        text [index] = bytes [index] >= 0x20 && bytes [index] < 0x7f ? (char) bytes [index] : '?';
+        text [index] =
+            bytes [index] >= 0x20 && bytes [index] < 0x7f ? (char) bytes [index] : '?';
     }
     if (size > length) {
         memcpy (text + length, "...", 3);
@@ -103,12 +103,16 @@ zcq_text_sanitize (char *text)
     size_t index = 0;
     while (index < size) {
         uint8_t lead = (uint8_t) text [index];
-        size_t length = lead < 0x80 ? 1 : (lead & 0xe0) == 0xc0 ? 2 : (lead & 0xf0) == 0xe0 ? 3
-                                         : (lead & 0xf8) == 0xf0 ? 4 : 0;
+        size_t length = lead < 0x80             ? 1
+                        : (lead & 0xe0) == 0xc0 ? 2
+                        : (lead & 0xf0) == 0xe0 ? 3
+                        : (lead & 0xf8) == 0xf0 ? 4
+                                                : 0;
         if (lead < 0x20 || lead == 0x7f) {
             text [index++] = ' ';
         }
-        else if (length > 0 && index + length <= size && zcq_text_is_utf8 (text + index, length)) {
+        else if (length > 0 && index + length <= size
+                 && zcq_text_is_utf8 (text + index, length)) {
             index += length;
         }
         else {
@@ -121,17 +125,28 @@ const char *
 zcq_text_msgpack_type (msgpack_object_type type)
 {
     switch (type) {
-        case MSGPACK_OBJECT_NIL: return "nil";
-        case MSGPACK_OBJECT_BOOLEAN: return "boolean";
-        case MSGPACK_OBJECT_POSITIVE_INTEGER: return "integer";
-        case MSGPACK_OBJECT_NEGATIVE_INTEGER: return "negative integer";
+        case MSGPACK_OBJECT_NIL:
+            return "nil";
+        case MSGPACK_OBJECT_BOOLEAN:
+            return "boolean";
+        case MSGPACK_OBJECT_POSITIVE_INTEGER:
+            return "integer";
+        case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+            return "negative integer";
         case MSGPACK_OBJECT_FLOAT32:
-        case MSGPACK_OBJECT_FLOAT64: return "float";
-        case MSGPACK_OBJECT_STR: return "string";
-        case MSGPACK_OBJECT_ARRAY: return "array";
-        case MSGPACK_OBJECT_MAP: return "map";
-        case MSGPACK_OBJECT_BIN: return "binary";
-        case MSGPACK_OBJECT_EXT: return "extension";
-        default: return "unknown";
+        case MSGPACK_OBJECT_FLOAT64:
+            return "float";
+        case MSGPACK_OBJECT_STR:
+            return "string";
+        case MSGPACK_OBJECT_ARRAY:
+            return "array";
+        case MSGPACK_OBJECT_MAP:
+            return "map";
+        case MSGPACK_OBJECT_BIN:
+            return "binary";
+        case MSGPACK_OBJECT_EXT:
+            return "extension";
+        default:
+            return "unknown";
     }
 }

@@ -13,14 +13,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#define WAIT 10000                  //  ms any single wait may take at most
+#define WAIT 10000 //  ms any single wait may take at most
 
 typedef struct {
-    char *dir;                      //  temporary folder
+    char *dir; //  temporary folder
     char commands [256], events [256], replay [256], queries [256];
-    zcq_testkit_node_t write;       //  write node process
-    zcq_testkit_node_t query;       //  query node process
-    zsock_t *dealer;                //  raw DEALER to the endpoint under test
+    zcq_testkit_node_t write; //  write node process
+    zcq_testkit_node_t query; //  query node process
+    zsock_t *dealer;          //  raw DEALER to the endpoint under test
 } fixture_t;
 
 static int
@@ -121,7 +121,7 @@ s_check (zcq_msg_t **msg_p, zcq_msg_type_t type, zcq_status_t status, const char
 static msgpack_sbuffer *
 s_command_body (const char *key, const char *value, size_t value_size)
 {
-    static const char *keys [] = { "id", "type", "stream", "expect", "data" };
+    static const char *keys [] = {"id", "type", "stream", "expect", "data"};
     msgpack_sbuffer *body = msgpack_sbuffer_new ();
     msgpack_packer pk;
     msgpack_packer_init (&pk, body, msgpack_sbuffer_write);
@@ -164,8 +164,8 @@ static zcq_msg_t *
 s_command (zsock_t *dealer, const char *key, const char *value, size_t value_size)
 {
     msgpack_sbuffer *body = s_command_body (key, value, value_size);
-    zcq_msg_t *answer = s_exchange (dealer, S ("ZCQ1"), S ("COMMAND"), body->data, body->size,
-                                    NULL);
+    zcq_msg_t *answer =
+        s_exchange (dealer, S ("ZCQ1"), S ("COMMAND"), body->data, body->size, NULL);
     msgpack_sbuffer_free (body);
     return answer;
 }
@@ -204,11 +204,15 @@ test_command_endpoint_names_every_problem (void **state)
     s_check (&answer, ZCQ_MSG_REPLY, ZCQ_INVALID, "missing field 'id'");
     answer = s_command (dealer, "stream", NULL, 0);
     s_check (&answer, ZCQ_MSG_REPLY, ZCQ_INVALID, "missing field 'stream'");
-    answer = s_command (dealer, "id", S ("\xc4\x08" "12345678"));
+    answer = s_command (dealer, "id",
+                        S ("\xc4\x08"
+                           "12345678"));
     s_check (&answer, ZCQ_MSG_REPLY, ZCQ_INVALID, "must be 16 bytes, got 8");
     answer = s_command (dealer, "type", S ("\x05"));
     s_check (&answer, ZCQ_MSG_REPLY, ZCQ_INVALID, "field 'type' must be a string, got integer");
-    answer = s_command (dealer, "stream", S ("\xa3" "a\nb"));
+    answer = s_command (dealer, "stream",
+                        S ("\xa3"
+                           "a\nb"));
     s_check (&answer, ZCQ_MSG_REPLY, ZCQ_INVALID, "without control characters");
     answer = s_command (dealer, "stream", S ("\xa2\xc3\x28"));
     s_check (&answer, ZCQ_MSG_REPLY, ZCQ_INVALID, "must be UTF-8");
@@ -216,7 +220,9 @@ test_command_endpoint_names_every_problem (void **state)
     s_check (&answer, ZCQ_MSG_REPLY, ZCQ_INVALID, "must be a non-negative integer, got -3");
     answer = s_command (dealer, "data", S ("\x91\x01"));
     s_check (&answer, ZCQ_MSG_REPLY, ZCQ_INVALID, "field 'data' must be a map, got array");
-    answer = s_command (dealer, "type", S ("\xa5" "Steal"));
+    answer = s_command (dealer, "type",
+                        S ("\xa5"
+                           "Steal"));
     s_check (&answer, ZCQ_MSG_REPLY, ZCQ_UNKNOWN_TYPE, "unknown command type 'Steal'");
     answer = s_command (dealer, "data", S ("\x81\xa5owner\x07"));
     s_check (&answer, ZCQ_MSG_REPLY, ZCQ_INVALID, "field 'owner' must be a string");
@@ -224,13 +230,14 @@ test_command_endpoint_names_every_problem (void **state)
     //  Oversize fields: a 300-byte stream name, 300 KB of data
     char stream [3 + 300];
     stream [0] = (char) 0xd9;
-    stream [1] = (char) 44;     //  str 8 with length 300 does not fit: use str 16
+    stream [1] = (char) 44; //  str 8 with length 300 does not fit: use str 16
     stream [0] = (char) 0xda;
     stream [1] = 1;
     stream [2] = 44;
     memset (stream + 3, 'x', 300);
     answer = s_command (dealer, "stream", stream, sizeof (stream));
-    s_check (&answer, ZCQ_MSG_REPLY, ZCQ_TOO_LARGE, "field 'stream' is 300 bytes, limit is 256");
+    s_check (&answer, ZCQ_MSG_REPLY, ZCQ_TOO_LARGE,
+             "field 'stream' is 300 bytes, limit is 256");
     size_t big = 300 * 1024;
     char *data = (char *) malloc (big + 16);
     size_t used = 0;
@@ -248,9 +255,14 @@ test_command_endpoint_names_every_problem (void **state)
     free (data);
 
     //  Messages with no business on this endpoint
-    answer = s_exchange (dealer, S ("ZCQ1"), S ("EVENTS"), S ("\x83\xa4" "from\x01\xa4head\x01"
-                                                               "\xa5" "count\x00"), NULL);
-    s_check (&answer, ZCQ_MSG_ERROR, ZCQ_UNKNOWN_TYPE, "command endpoint takes COMMAND or QUERY, not EVENTS");
+    answer = s_exchange (dealer, S ("ZCQ1"), S ("EVENTS"),
+                         S ("\x83\xa4"
+                            "from\x01\xa4head\x01"
+                            "\xa5"
+                            "count\x00"),
+                         NULL);
+    s_check (&answer, ZCQ_MSG_ERROR, ZCQ_UNKNOWN_TYPE,
+             "command endpoint takes COMMAND or QUERY, not EVENTS");
     answer = s_exchange (dealer, S ("ZCQ1"), S ("QUERY"), S ("\x81\xa4name\xa4nope"), NULL);
     s_check (&answer, ZCQ_MSG_RESULT, ZCQ_UNKNOWN_TYPE, "only the 'status' query");
 
@@ -268,8 +280,8 @@ test_command_endpoint_names_every_problem (void **state)
     zcq_client_t *client = zcq_client_new (fixture->commands);
     zcq_msg_t *status = zcq_client_write_status (client, WAIT);
     assert_non_null (status);
-    assert_int_equal (zcq_testkit_int (zcq_msg_data (status), zcq_msg_data_size (status), "head"),
-                      0);
+    assert_int_equal (
+        zcq_testkit_int (zcq_msg_data (status), zcq_msg_data_size (status), "head"), 0);
     zcq_msg_destroy (&status);
     answer = s_command (dealer, NULL, NULL, 0);
     s_check (&answer, ZCQ_MSG_REPLY, ZCQ_ACCEPTED, "");
@@ -282,17 +294,25 @@ test_replay_endpoint_names_every_problem (void **state)
     fixture_t *fixture = (fixture_t *) *state;
     fixture->dealer = s_dealer (fixture->replay);
     zcq_msg_t *answer;
-    answer = s_exchange (fixture->dealer, S ("ZCQ1"), S ("REPLAY"), S ("\x81\xa4" "from\x00"),
+    answer = s_exchange (fixture->dealer, S ("ZCQ1"), S ("REPLAY"),
+                         S ("\x81\xa4"
+                            "from\x00"),
                          NULL);
     s_check (&answer, ZCQ_MSG_ERROR, ZCQ_INVALID, "positions start at 1");
     answer = s_exchange (fixture->dealer, S ("ZCQ1"), S ("REPLAY"),
-                         S ("\x82\xa4" "from\x01\xa3max\xcd\x07\xd0"), NULL);
+                         S ("\x82\xa4"
+                            "from\x01\xa3max\xcd\x07\xd0"),
+                         NULL);
     s_check (&answer, ZCQ_MSG_ERROR, ZCQ_INVALID, "'max' is 2000, limit is 1000");
     answer = s_exchange (fixture->dealer, S ("ZCQ1"), S ("COMMAND"), S ("\x80"), NULL);
-    s_check (&answer, ZCQ_MSG_ERROR, ZCQ_UNKNOWN_TYPE, "replay endpoint takes REPLAY, not COMMAND");
-    answer = s_exchange (fixture->dealer, S ("ZCQ1"), S ("QUERY"), S ("\x81\xa4name\xa1x"), NULL);
+    s_check (&answer, ZCQ_MSG_ERROR, ZCQ_UNKNOWN_TYPE,
+             "replay endpoint takes REPLAY, not COMMAND");
+    answer =
+        s_exchange (fixture->dealer, S ("ZCQ1"), S ("QUERY"), S ("\x81\xa4name\xa1x"), NULL);
     s_check (&answer, ZCQ_MSG_ERROR, ZCQ_UNKNOWN_TYPE, "takes REPLAY, not QUERY");
-    answer = s_exchange (fixture->dealer, S ("ZCQ1"), S ("REPLAY"), S ("\x81\xa4" "from\x01"),
+    answer = s_exchange (fixture->dealer, S ("ZCQ1"), S ("REPLAY"),
+                         S ("\x81\xa4"
+                            "from\x01"),
                          NULL);
     assert_int_equal (zcq_msg_type (answer), ZCQ_MSG_EVENTS);
     assert_int_equal (zcq_msg_event_count (answer), 0);
@@ -308,19 +328,24 @@ test_query_endpoint_names_every_problem (void **state)
     zcq_msg_t *answer;
     answer = s_exchange (fixture->dealer, S ("ZCQ1"), S ("QUERY"), S ("\x80"), NULL);
     s_check (&answer, ZCQ_MSG_RESULT, ZCQ_INVALID, "missing field 'name'");
-    answer = s_exchange (fixture->dealer, S ("ZCQ1"), S ("QUERY"), S ("\x81\xa4name\xa4nope"),
-                         NULL);
+    answer =
+        s_exchange (fixture->dealer, S ("ZCQ1"), S ("QUERY"), S ("\x81\xa4name\xa4nope"), NULL);
     s_check (&answer, ZCQ_MSG_RESULT, ZCQ_UNKNOWN_TYPE, "unknown query 'nope'");
     answer = s_exchange (fixture->dealer, S ("ZCQ1"), S ("QUERY"),
-                         S ("\x82\xa4name\xa7" "account\xa6params\x90"), NULL);
+                         S ("\x82\xa4name\xa7"
+                            "account\xa6params\x90"),
+                         NULL);
     s_check (&answer, ZCQ_MSG_RESULT, ZCQ_INVALID, "field 'params' must be a map");
     answer = s_exchange (fixture->dealer, S ("ZCQ1"), S ("QUERY"),
-                         S ("\x82\xa4name\xa7" "account\xa6params\x80"), NULL);
+                         S ("\x82\xa4name\xa7"
+                            "account\xa6params\x80"),
+                         NULL);
     s_check (&answer, ZCQ_MSG_RESULT, ZCQ_INVALID, "'id'");
     answer = s_exchange (fixture->dealer, S ("ZCQ1"), S ("COMMAND"), S ("\x80"), NULL);
-    s_check (&answer, ZCQ_MSG_ERROR, ZCQ_UNKNOWN_TYPE, "query endpoint takes QUERY, not COMMAND");
-    answer = s_exchange (fixture->dealer, S ("ZCQ1"), S ("HEARTBEAT"), S ("\x81\xa4head\x01"),
-                         NULL);
+    s_check (&answer, ZCQ_MSG_ERROR, ZCQ_UNKNOWN_TYPE,
+             "query endpoint takes QUERY, not COMMAND");
+    answer =
+        s_exchange (fixture->dealer, S ("ZCQ1"), S ("HEARTBEAT"), S ("\x81\xa4head\x01"), NULL);
     s_check (&answer, ZCQ_MSG_ERROR, ZCQ_UNKNOWN_TYPE, "takes QUERY, not HEARTBEAT");
     answer = s_exchange (fixture->dealer, S ("ZCQ9"), S ("QUERY"), S ("\x80"), NULL);
     s_check (&answer, ZCQ_MSG_ERROR, ZCQ_BAD_VERSION, "speaks 'ZCQ1'");

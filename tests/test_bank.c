@@ -23,7 +23,7 @@ s_decide (const void *state, const char *type, msgpack_sbuffer *data)
 {
     msgpack_unpacked unpacked;
     zcq_testkit_unpack (data->data, data->size, &unpacked);
-    zcq_command_t command = { type, STREAM, 0, &unpacked.data };
+    zcq_command_t command = {type, STREAM, 0, &unpacked.data};
     zcq_decision_t *decision = zcq_decision_new ();
     zcq_bank_domain ()->decide (state, &command, decision);
     msgpack_unpacked_destroy (&unpacked);
@@ -40,8 +40,12 @@ s_evolve (void *state, zcq_decision_t *decision)
         const byte *data = zcq_decision_event_data (decision, index, &size);
         msgpack_unpacked unpacked;
         zcq_testkit_unpack (data, size, &unpacked);
-        zcq_event_t event = { zcq_decision_event_type (decision, index), STREAM, index + 1,
-                              index + 1, 0, &unpacked.data };
+        zcq_event_t event = {zcq_decision_event_type (decision, index),
+                             STREAM,
+                             index + 1,
+                             index + 1,
+                             0,
+                             &unpacked.data};
         zcq_bank_domain ()->evolve (state, &event);
         msgpack_unpacked_destroy (&unpacked);
     }
@@ -93,8 +97,8 @@ test_open_account_on_fresh_state (void **unused)
     (void) unused;
     const zcq_domain_t *bank = zcq_bank_domain ();
     void *state = bank->state_new ();
-    zcq_decision_t *decision = s_decide (state, "OpenAccount",
-                                         zcq_testkit_map ("owner=alice", NULL));
+    zcq_decision_t *decision =
+        s_decide (state, "OpenAccount", zcq_testkit_map ("owner=alice", NULL));
     assert_int_equal (zcq_decision_status (decision), ZCQ_ACCEPTED);
     assert_string_equal (zcq_decision_reason (decision), "");
     assert_int_equal (zcq_decision_count (decision), 1);
@@ -113,8 +117,8 @@ test_money_moves_then_account_closes (void **unused)
 {
     (void) unused;
     void *state = s_account (500);
-    zcq_decision_t *decision = s_decide (state, "Withdraw",
-                                         zcq_testkit_map ("amount=200", NULL));
+    zcq_decision_t *decision =
+        s_decide (state, "Withdraw", zcq_testkit_map ("amount=200", NULL));
     assert_int_equal (zcq_decision_status (decision), ZCQ_ACCEPTED);
     assert_string_equal (zcq_decision_event_type (decision, 0), "MoneyWithdrawn");
     size_t size;
@@ -130,7 +134,7 @@ test_money_moves_then_account_closes (void **unused)
     assert_int_equal (zcq_decision_status (decision), ZCQ_ACCEPTED);
     assert_string_equal (zcq_decision_event_type (decision, 0), "AccountClosed");
     data = zcq_decision_event_data (decision, 0, &size);
-    assert_memory_equal (data, "\x80", 1);     //  an empty map
+    assert_memory_equal (data, "\x80", 1); //  an empty map
     zcq_decision_destroy (&decision);
     zcq_bank_domain ()->state_destroy (state);
 }
@@ -240,7 +244,7 @@ test_evolve_ignores_strangers (void **unused)
     msgpack_sbuffer *data = zcq_testkit_map ("amount=100", NULL);
     msgpack_unpacked unpacked;
     zcq_testkit_unpack (data->data, data->size, &unpacked);
-    zcq_event_t event = { "MoneyVanished", STREAM, 3, 3, 0, &unpacked.data };
+    zcq_event_t event = {"MoneyVanished", STREAM, 3, 3, 0, &unpacked.data};
     zcq_bank_domain ()->evolve (state, &event);
     msgpack_unpacked_destroy (&unpacked);
     msgpack_sbuffer_free (data);
@@ -253,10 +257,10 @@ test_evolve_ignores_strangers (void **unused)
 //  --- Read models -------------------------------------------------------------
 
 typedef struct {
-    char *dir;                  //  temporary folder of the store
-    zcq_store_t *store;         //  real LevelDB store
-    zcq_view_t *view;           //  the bank's view on it
-    uint64_t position;          //  last event position projected
+    char *dir;          //  temporary folder of the store
+    zcq_store_t *store; //  real LevelDB store
+    zcq_view_t *view;   //  the bank's view on it
+    uint64_t position;  //  last event position projected
 } s_fixture_t;
 
 static int
@@ -291,8 +295,8 @@ s_project (s_fixture_t *fixture, const char *stream, uint64_t version, const cha
 {
     msgpack_unpacked unpacked;
     zcq_testkit_unpack (data->data, data->size, &unpacked);
-    zcq_event_t event = { type, stream, version, ++fixture->position, 1700000000000000,
-                          &unpacked.data };
+    zcq_event_t event = {type,          stream, version, ++fixture->position, 1700000000000000,
+                         &unpacked.data};
     assert_int_equal (zcq_bank_domain ()->project (fixture->view, &event), 0);
     zcq_batch_t *batch = zcq_batch_new ();
     zcq_view_commit (fixture->view, batch);
@@ -323,7 +327,8 @@ s_populate (s_fixture_t *fixture)
     s_project (fixture, "account-1", 2, "MoneyDeposited", zcq_testkit_map ("amount=500", NULL));
     s_project (fixture, "account-2", 1, "AccountOpened", zcq_testkit_map ("owner=bob", NULL));
     s_project (fixture, "account-1", 3, "MoneyWithdrawn", zcq_testkit_map ("amount=150", NULL));
-    s_project (fixture, "account-10", 1, "AccountOpened", zcq_testkit_map ("owner=alice", NULL));
+    s_project (fixture, "account-10", 1, "AccountOpened",
+               zcq_testkit_map ("owner=alice", NULL));
     s_project (fixture, "account-2", 2, "MoneyDeposited", zcq_testkit_map ("amount=70", NULL));
     s_project (fixture, "account-10", 2, "AccountClosed", zcq_testkit_map (NULL));
 }
@@ -339,8 +344,8 @@ test_events_in_one_batch_see_each_other (void **state)
     zcq_testkit_unpack (opened->data, opened->size, &first);
     zcq_testkit_unpack (deposited->data, deposited->size, &second);
     zcq_event_t events [2] = {
-        { "AccountOpened", "account-5", 1, 1, 0, &first.data },
-        { "MoneyDeposited", "account-5", 2, 2, 0, &second.data },
+        {"AccountOpened", "account-5", 1, 1, 0, &first.data},
+        {"MoneyDeposited", "account-5", 2, 2, 0, &second.data},
     };
     assert_int_equal (zcq_bank_domain ()->project (fixture->view, &events [0]), 0);
     assert_int_equal (zcq_bank_domain ()->project (fixture->view, &events [1]), 0);
@@ -397,8 +402,8 @@ test_accounts_by_owner_sorted_by_id (void **state)
 {
     s_fixture_t *fixture = (s_fixture_t *) *state;
     s_populate (fixture);
-    zcq_answer_t *answer = s_query (fixture, "accounts-by-owner",
-                                    zcq_testkit_map ("owner=alice", NULL));
+    zcq_answer_t *answer =
+        s_query (fixture, "accounts-by-owner", zcq_testkit_map ("owner=alice", NULL));
     assert_int_equal (zcq_answer_status (answer), ZCQ_OK);
     size_t size;
     const byte *data = zcq_answer_data (answer, &size);
@@ -433,8 +438,8 @@ test_owner_index_keeps_owners_apart (void **state)
     //  "a" is a prefix of "a/b": the index must not mix them up
     s_project (fixture, "x", 1, "AccountOpened", zcq_testkit_map ("owner=a/b", NULL));
     s_project (fixture, "y", 1, "AccountOpened", zcq_testkit_map ("owner=a", NULL));
-    zcq_answer_t *answer = s_query (fixture, "accounts-by-owner",
-                                    zcq_testkit_map ("owner=a", NULL));
+    zcq_answer_t *answer =
+        s_query (fixture, "accounts-by-owner", zcq_testkit_map ("owner=a", NULL));
     size_t size;
     const byte *data = zcq_answer_data (answer, &size);
     msgpack_unpacked result;
@@ -520,8 +525,7 @@ main (void)
         cmocka_unit_test_setup_teardown (test_owner_index_keeps_owners_apart, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_totals_add_up, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_queries_name_what_is_wrong, s_setup,
-                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_queries_name_what_is_wrong, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -16,17 +16,17 @@
 #include <cmocka.h>
 #include <sys/wait.h>
 
-#define WAIT 10000                  //  ms any single wait may take at most
+#define WAIT 10000 //  ms any single wait may take at most
 
 typedef struct {
-    char *dir;                      //  temporary folder for data and sockets
-    char commands [256];            //  write node endpoints
+    char *dir;           //  temporary folder for data and sockets
+    char commands [256]; //  write node endpoints
     char events [256];
     char replay [256];
-    char queries [2][256];          //  query node endpoints
-    zcq_testkit_node_t write;       //  write node process
-    zcq_testkit_node_t query [2];   //  query node processes
-    zcq_client_t *client;           //  client of all three
+    char queries [2][256];        //  query node endpoints
+    zcq_testkit_node_t write;     //  write node process
+    zcq_testkit_node_t query [2]; //  query node processes
+    zcq_client_t *client;         //  client of all three
 } cluster_t;
 
 static void
@@ -47,9 +47,9 @@ s_start_query (cluster_t *cluster, int index, const char *domain)
     char data [300], name [32];
     snprintf (data, sizeof (data), "%s/query-%d", cluster->dir, index + 1);
     snprintf (name, sizeof (name), "zcqrs-query");
-    zcq_testkit_start (&cluster->query [index], cluster->dir, name, "--events",
-                       cluster->events, "--replay", cluster->replay, "--queries",
-                       cluster->queries [index], "--data", data, "--domain", domain, NULL);
+    zcq_testkit_start (&cluster->query [index], cluster->dir, name, "--events", cluster->events,
+                       "--replay", cluster->replay, "--queries", cluster->queries [index],
+                       "--data", data, "--domain", domain, NULL);
     assert_int_equal (zcq_testkit_wait_ready (cluster->queries [index], WAIT), 0);
 }
 
@@ -109,8 +109,8 @@ s_send (cluster_t *cluster, const char *type, const char *stream, int64_t expect
     msgpack_sbuffer_init (&data);
     char *error = NULL;
     assert_int_equal (zcq_kv_pack (&data, count, words, &error), 0);
-    zcq_msg_t *reply = zcq_client_send (cluster->client, type, stream, expect, data.data,
-                                        data.size, WAIT);
+    zcq_msg_t *reply =
+        zcq_client_send (cluster->client, type, stream, expect, data.data, data.size, WAIT);
     msgpack_sbuffer_destroy (&data);
     assert_non_null (reply);
     return reply;
@@ -172,16 +172,17 @@ test_bank_flow_and_refusals (void **state)
 {
     (void) state;
     cluster_t *cluster = s_cluster_new ("bank", 2);
-    assert_int_equal (s_expect (cluster, ZCQ_ACCEPTED, "OpenAccount", "account-1", 0,
-                                "owner=alice"), 1);
-    assert_int_equal (s_expect (cluster, ZCQ_ACCEPTED, "Deposit", "account-1", 1,
-                                "amount=1000"), 2);
-    assert_int_equal (s_expect (cluster, ZCQ_ACCEPTED, "Withdraw", "account-1",
-                                ZCQ_EXPECT_ANY, "amount=300"), 3);
+    assert_int_equal (
+        s_expect (cluster, ZCQ_ACCEPTED, "OpenAccount", "account-1", 0, "owner=alice"), 1);
+    assert_int_equal (
+        s_expect (cluster, ZCQ_ACCEPTED, "Deposit", "account-1", 1, "amount=1000"), 2);
+    assert_int_equal (
+        s_expect (cluster, ZCQ_ACCEPTED, "Withdraw", "account-1", ZCQ_EXPECT_ANY, "amount=300"),
+        3);
 
     //  The overdraft is rejected and stores nothing
-    zcq_msg_t *reply = s_send (cluster, "Withdraw", "account-1", ZCQ_EXPECT_ANY, "amount=5000",
-                               NULL);
+    zcq_msg_t *reply =
+        s_send (cluster, "Withdraw", "account-1", ZCQ_EXPECT_ANY, "amount=5000", NULL);
     assert_int_equal (zcq_msg_status (reply), ZCQ_REJECTED);
     assert_non_null (strstr (zcq_msg_reason (reply), "insufficient funds: balance 700"));
     assert_int_equal (zcq_msg_count (reply), 0);
@@ -240,8 +241,8 @@ test_read_your_writes_waits_then_says_stale (void **state)
 {
     (void) state;
     cluster_t *cluster = s_cluster_new ("bank", 1);
-    uint64_t position = s_expect (cluster, ZCQ_ACCEPTED, "OpenAccount", "account-7", 0,
-                                  "owner=carol");
+    uint64_t position =
+        s_expect (cluster, ZCQ_ACCEPTED, "OpenAccount", "account-7", 0, "owner=carol");
     //  A min_position nobody has reached: the node waits (bounded), then
     //  answers what it has and says so
     zcq_msg_t *result = zcq_client_query (cluster->client, 0, "account", NULL, 0, 0, WAIT);
@@ -279,8 +280,8 @@ test_late_query_node_catches_up (void **state)
     s_expect (cluster, ZCQ_ACCEPTED, "OpenAccount", "account-1", 0, "owner=dave");
     msgpack_sbuffer *data = zcq_testkit_map ("amount=3", NULL);
     for (int index = 0; index < 999; index++) {
-        zcq_msg_t *command = zcq_client_command ("Deposit", "account-1", ZCQ_EXPECT_ANY,
-                                                 data->data, data->size);
+        zcq_msg_t *command =
+            zcq_client_command ("Deposit", "account-1", ZCQ_EXPECT_ANY, data->data, data->size);
         assert_int_equal (zcq_client_post (cluster->client, command), 0);
         zcq_msg_destroy (&command);
     }
@@ -301,8 +302,8 @@ test_late_query_node_catches_up (void **state)
     zcq_msg_destroy (&result);
 
     //  It then follows live events
-    uint64_t position = s_expect (cluster, ZCQ_ACCEPTED, "Deposit", "account-1",
-                                  ZCQ_EXPECT_ANY, "amount=3");
+    uint64_t position =
+        s_expect (cluster, ZCQ_ACCEPTED, "Deposit", "account-1", ZCQ_EXPECT_ANY, "amount=3");
     result = s_query (cluster, 0, "account", "id=account-1", position);
     assert_int_equal (s_result_int (result, "balance"), 3000);
     zcq_msg_destroy (&result);
@@ -337,8 +338,8 @@ test_write_node_restart_and_crash_keep_everything (void **state)
     assert_int_equal (s_head (cluster), 23);
 
     //  The query node reconnects by itself and converges
-    uint64_t position = s_expect (cluster, ZCQ_ACCEPTED, "Deposit", "account-1", 23,
-                                  "amount=100");
+    uint64_t position =
+        s_expect (cluster, ZCQ_ACCEPTED, "Deposit", "account-1", 23, "amount=100");
     assert_int_equal (position, 24);
     zcq_msg_t *result = s_query (cluster, 0, "account", "id=account-1", position);
     assert_int_equal (s_result_int (result, "balance"), 135);
@@ -347,8 +348,8 @@ test_write_node_restart_and_crash_keep_everything (void **state)
 
     //  The query node restarted: resumes from its applied position
     assert_int_equal (zcq_testkit_stop (&cluster->query [0]), 0);
-    position = s_expect (cluster, ZCQ_ACCEPTED, "Withdraw", "account-1", ZCQ_EXPECT_ANY,
-                         "amount=35");
+    position =
+        s_expect (cluster, ZCQ_ACCEPTED, "Withdraw", "account-1", ZCQ_EXPECT_ANY, "amount=35");
     s_start_query (cluster, 0, "bank");
     result = s_query (cluster, 0, "totals", NULL, position);
     assert_int_equal (s_result_int (result, "balance"), 100);
@@ -364,8 +365,8 @@ test_repeated_command_id_applies_once (void **state)
     cluster_t *cluster = s_cluster_new ("bank", 0);
     s_expect (cluster, ZCQ_ACCEPTED, "OpenAccount", "account-1", 0, "owner=finn");
     msgpack_sbuffer *data = zcq_testkit_map ("amount=50", NULL);
-    zcq_msg_t *command = zcq_client_command ("Deposit", "account-1", ZCQ_EXPECT_ANY, data->data,
-                                             data->size);
+    zcq_msg_t *command =
+        zcq_client_command ("Deposit", "account-1", ZCQ_EXPECT_ANY, data->data, data->size);
     msgpack_sbuffer_free (data);
     zcq_msg_t *first = zcq_client_request (cluster->client, command, WAIT);
     assert_non_null (first);
@@ -400,8 +401,8 @@ test_repeated_command_id_applies_once (void **state)
     //  A rejection is an outcome too: the retry gets it, even if the rule
     //  would pass now
     data = zcq_testkit_map ("amount=500", NULL);
-    zcq_msg_t *withdraw = zcq_client_command ("Withdraw", "account-1", ZCQ_EXPECT_ANY,
-                                              data->data, data->size);
+    zcq_msg_t *withdraw =
+        zcq_client_command ("Withdraw", "account-1", ZCQ_EXPECT_ANY, data->data, data->size);
     msgpack_sbuffer_free (data);
     zcq_msg_t *refused = zcq_client_request (cluster->client, withdraw, WAIT);
     assert_int_equal (zcq_msg_status (refused), ZCQ_REJECTED);
@@ -439,8 +440,8 @@ test_store_domain_appends_and_reads_back (void **state)
     msgpack_pack_map (&pk, 1);
     zcq_fields_pack_str (&pk, "type");
     zcq_fields_pack_str (&pk, "B");
-    zcq_msg_t *reply = zcq_client_send (cluster->client, "Append", "orders-1", 0, data.data,
-                                        data.size, WAIT);
+    zcq_msg_t *reply =
+        zcq_client_send (cluster->client, "Append", "orders-1", 0, data.data, data.size, WAIT);
     msgpack_sbuffer_destroy (&data);
     assert_non_null (reply);
     assert_int_equal (zcq_msg_status (reply), ZCQ_ACCEPTED);
@@ -525,8 +526,8 @@ test_domain_from_shared_object (void **state)
     snprintf (plugin, sizeof (plugin), "%s/libzcq_counter.so", exe);
     cluster_t *cluster = s_cluster_new (plugin, 1);
     s_expect (cluster, ZCQ_ACCEPTED, "Increment", "clicks", ZCQ_EXPECT_ANY, "by=2");
-    uint64_t position = s_expect (cluster, ZCQ_ACCEPTED, "Increment", "clicks", ZCQ_EXPECT_ANY,
-                                  "by=5");
+    uint64_t position =
+        s_expect (cluster, ZCQ_ACCEPTED, "Increment", "clicks", ZCQ_EXPECT_ANY, "by=5");
     s_expect (cluster, ZCQ_UNKNOWN_TYPE, "Deposit", "clicks", ZCQ_EXPECT_ANY, "amount=5");
     zcq_msg_t *result = s_query (cluster, 0, "counter", "id=clicks", position);
     assert_int_equal (s_result_int (result, "value"), 7);
@@ -558,7 +559,7 @@ s_ready_endpoint (const char *log, const char *name, char *endpoint, size_t size
         if (file) {
             fclose (file);
         }
-        zclock_sleep (20);      //  polling a file another process writes; bounded
+        zclock_sleep (20); //  polling a file another process writes; bounded
     }
     fail_msg ("no ready line with %s in %s", name, log);
 }
@@ -570,7 +571,7 @@ test_tcp_on_ephemeral_ports (void **state)
     char *dir = zcq_testkit_tmpdir ("tcp");
     char data [300];
     snprintf (data, sizeof (data), "%s/write", dir);
-    zcq_testkit_node_t write = { 0 }, query = { 0 };
+    zcq_testkit_node_t write = {0}, query = {0};
     zcq_testkit_start (&write, dir, "zcqrs-write", "--commands", "tcp://127.0.0.1:*",
                        "--events", "tcp://127.0.0.1:*", "--replay", "tcp://127.0.0.1:*",
                        "--data", data, NULL);
@@ -587,15 +588,15 @@ test_tcp_on_ephemeral_ports (void **state)
     zcq_client_t *client = zcq_client_new (commands);
     assert_int_equal (zcq_client_add_query_node (client, queries), 0);
     msgpack_sbuffer *owner = zcq_testkit_map ("owner=gail", NULL);
-    zcq_msg_t *reply = zcq_client_send (client, "OpenAccount", "account-1", 0, owner->data,
-                                        owner->size, WAIT);
+    zcq_msg_t *reply =
+        zcq_client_send (client, "OpenAccount", "account-1", 0, owner->data, owner->size, WAIT);
     msgpack_sbuffer_free (owner);
     assert_non_null (reply);
     assert_int_equal (zcq_msg_status (reply), ZCQ_ACCEPTED);
     zcq_msg_destroy (&reply);
     msgpack_sbuffer *params = zcq_testkit_map ("id=account-1", NULL);
-    zcq_msg_t *result = zcq_client_query (client, 0, "account", params->data, params->size, 0,
-                                          WAIT);
+    zcq_msg_t *result =
+        zcq_client_query (client, 0, "account", params->data, params->size, 0, WAIT);
     msgpack_sbuffer_free (params);
     assert_non_null (result);
     assert_int_equal (zcq_msg_status (result), ZCQ_OK);
@@ -616,7 +617,7 @@ test_node_refuses_bad_settings (void **state)
     char data [300];
     snprintf (data, sizeof (data), "%s/write", dir);
     //  Unknown domain: exits non-zero at once, saying why
-    zcq_testkit_node_t node = { 0 };
+    zcq_testkit_node_t node = {0};
     zcq_testkit_start (&node, dir, "zcqrs-write", "--commands", "ipc:///nonexistent/x",
                        "--data", data, "--domain", "nosuch", NULL);
     int status = zcq_testkit_stop (&node);
@@ -651,7 +652,8 @@ main (void)
         cmocka_unit_test_teardown (test_bank_flow_and_refusals, s_teardown),
         cmocka_unit_test_teardown (test_read_your_writes_waits_then_says_stale, s_teardown),
         cmocka_unit_test_teardown (test_late_query_node_catches_up, s_teardown),
-        cmocka_unit_test_teardown (test_write_node_restart_and_crash_keep_everything, s_teardown),
+        cmocka_unit_test_teardown (test_write_node_restart_and_crash_keep_everything,
+                                   s_teardown),
         cmocka_unit_test_teardown (test_repeated_command_id_applies_once, s_teardown),
         cmocka_unit_test_teardown (test_store_domain_appends_and_reads_back, s_teardown),
         cmocka_unit_test_teardown (test_domain_from_shared_object, s_teardown),

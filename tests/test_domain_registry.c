@@ -22,8 +22,8 @@
 
 //  --- A domain of our own, registered by hand ----------------------------------
 
-static const char *const s_commands [] = { "Tally", NULL };
-static const char *const s_queries [] = { "tally", NULL };
+static const char *const s_commands [] = {"Tally", NULL};
+static const char *const s_queries [] = {"tally", NULL};
 
 static void
 s_decide (const void *state, const zcq_command_t *command, zcq_decision_t *decision)
@@ -42,8 +42,7 @@ s_project (zcq_view_t *view, const zcq_event_t *event)
 }
 
 static void
-s_query (zcq_view_t *view, const char *name, const msgpack_object *params,
-         zcq_answer_t *answer)
+s_query (zcq_view_t *view, const char *name, const msgpack_object *params, zcq_answer_t *answer)
 {
     (void) view;
     (void) name;
@@ -175,7 +174,7 @@ test_counter_plugin_loads_and_decides (void **unused)
     msgpack_sbuffer *data = zcq_testkit_map ("by=3", NULL);
     msgpack_unpacked unpacked;
     zcq_testkit_unpack (data->data, data->size, &unpacked);
-    zcq_command_t command = { "Increment", "clicks", 0, &unpacked.data };
+    zcq_command_t command = {"Increment", "clicks", 0, &unpacked.data};
     zcq_decision_t *decision = zcq_decision_new ();
     counter->decide (state, &command, decision);
     assert_int_equal (zcq_decision_status (decision), ZCQ_ACCEPTED);
@@ -210,8 +209,8 @@ s_increment (const zcq_domain_t *counter, zcq_store_t *store, zcq_view_t *view, 
     msgpack_unpacked unpacked;
     zcq_testkit_unpack (data->data, data->size, &unpacked);
     for (int index = 1; index <= count; index++) {
-        zcq_event_t event = { "Incremented", "clicks", (uint64_t) index, (uint64_t) index, 0,
-                              &unpacked.data };
+        zcq_event_t event = {"Incremented",    "clicks", (uint64_t) index,
+                             (uint64_t) index, 0,        &unpacked.data};
         assert_int_equal (counter->project (view, &event), 0);
     }
     zcq_batch_t *batch = zcq_batch_new ();

@@ -15,17 +15,17 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#define WAIT 5000                   //  ms any single wait may take at most
+#define WAIT 5000 //  ms any single wait may take at most
 
 typedef struct {
-    zsock_t *pub;                   //  plays the write node's PUB
-    zsock_t *router;                //  plays the write node's replay ROUTER
-    zcq_feed_t *feed;               //  feed under test
-    uint64_t delivered [2048];      //  positions the feed delivered, in order
-    size_t count;                   //  entries in delivered
+    zsock_t *pub;              //  plays the write node's PUB
+    zsock_t *router;           //  plays the write node's replay ROUTER
+    zcq_feed_t *feed;          //  feed under test
+    uint64_t delivered [2048]; //  positions the feed delivered, in order
+    size_t count;              //  entries in delivered
 } fixture_t;
 
-static int s_endpoint_id = 0;       //  makes inproc endpoints unique per test
+static int s_endpoint_id = 0; //  makes inproc endpoints unique per test
 
 static int
 s_setup (void **state)
@@ -75,7 +75,7 @@ s_start_feed (fixture_t *fixture, uint64_t next, uint64_t head)
             zcq_feed_recv (fixture->feed, sub);
             return;
         }
-        zclock_sleep (5);       //  waiting for a subscription to propagate; bounded
+        zclock_sleep (5); //  waiting for a subscription to propagate; bounded
     }
     fail_msg ("the feed never subscribed");
 }
@@ -221,7 +221,7 @@ test_repairs_a_hole_and_drops_repeats (void **state)
     fixture_t *fixture = (fixture_t *) *state;
     s_start_feed (fixture, 1, 0);
     zcq_msg_t *request = s_expect_replay (fixture, 1);
-    s_answer (fixture, &request, 0, 0);        //  empty log
+    s_answer (fixture, &request, 0, 0); //  empty log
     s_publish (fixture, 1);
     s_publish (fixture, 2);
     //  3 and 4 are lost; 5 and 6 arrive early, 2 arrives twice

@@ -15,15 +15,15 @@
 //  A map under test: the packed bytes and the object unpacked from them
 //  (its strings point into the bytes, so both live together).
 typedef struct {
-    msgpack_sbuffer *buffer;    //  packed map
-    msgpack_unpacked unpacked;  //  the map as an object
+    msgpack_sbuffer *buffer;   //  packed map
+    msgpack_unpacked unpacked; //  the map as an object
 } s_map_t;
 
 //  Unpack a packed map; takes ownership of buffer.
 static s_map_t
 s_map (msgpack_sbuffer *buffer)
 {
-    s_map_t map = { buffer, { 0 } };
+    s_map_t map = {buffer, {0}};
     zcq_testkit_unpack (buffer->data, buffer->size, &map.unpacked);
     return map;
 }
@@ -109,9 +109,8 @@ test_positive_refuses_what_is_not (void **state)
     msgpack_sbuffer *buffer;
     msgpack_packer packer;
     msgpack_pack_uint64 (s_start (&buffer, &packer, "amount"), UINT64_MAX);
-    s_positive_refuses (s_map (buffer),
-                        "field 'amount' must be a positive integer, "
-                        "got 18446744073709551615");
+    s_positive_refuses (s_map (buffer), "field 'amount' must be a positive integer, "
+                                        "got 18446744073709551615");
     msgpack_pack_double (s_start (&buffer, &packer, "amount"), 2.5);
     s_positive_refuses (s_map (buffer), "field 'amount' must be a positive integer, got 2.5");
     msgpack_pack_nil (s_start (&buffer, &packer, "amount"));
@@ -176,8 +175,8 @@ test_string_copies_and_checks (void **state)
     s_map_free (&map);
 
     //  Broken UTF-8, and an embedded NUL, never reach C strings
-    const char *garbage [] = { "\xff\xfe", "a\0b", "tab\there" };
-    const size_t sizes [] = { 2, 3, 8 };
+    const char *garbage [] = {"\xff\xfe", "a\0b", "tab\there"};
+    const size_t sizes [] = {2, 3, 8};
     for (size_t index = 0; index < 3; index++) {
         msgpack_sbuffer *buffer;
         msgpack_packer packer;

@@ -30,13 +30,14 @@ test_every_msgpack_type (void **state)
     msgpack_pack_bin (&pk, 2);
     msgpack_pack_bin_body (&pk, "\x00\xff", 2);
     msgpack_pack_map (&pk, 1);
-    msgpack_pack_int (&pk, 7);              //  a key that is not a string
+    msgpack_pack_int (&pk, 7); //  a key that is not a string
     msgpack_pack_str (&pk, 2);
-    msgpack_pack_str_body (&pk, "\xff\x41", 2);     //  not UTF-8: escaped
-    msgpack_pack_double (&pk, 1.0 / 0.0);   //  JSON has no infinity
+    msgpack_pack_str_body (&pk, "\xff\x41", 2); //  not UTF-8: escaped
+    msgpack_pack_double (&pk, 1.0 / 0.0);       //  JSON has no infinity
     char *json = zcq_json_from_msgpack (buffer.data, buffer.size);
-    assert_string_equal (json, "[null,true,-9223372036854775808,18446744073709551615,0.5,"
-                               "\"q\\\"b\\\\n\\n\\u0001é\",\"00ff\",{\"7\":\"\\u00ffA\"},null]");
+    assert_string_equal (json,
+                         "[null,true,-9223372036854775808,18446744073709551615,0.5,"
+                         "\"q\\\"b\\\\n\\n\\u0001é\",\"00ff\",{\"7\":\"\\u00ffA\"},null]");
     free (json);
     assert_null (zcq_json_from_msgpack ("\xc1", 1));
     msgpack_sbuffer_destroy (&buffer);
@@ -52,8 +53,9 @@ test_messages_print_what_they_reflect (void **state)
     zcq_msg_set_position (reply, 17);
     zcq_msg_set_reason (reply, "expected version %d", 3);
     char *json = zcq_json_from_msg (reply);
-    assert_string_equal (json, "{\"status\":\"conflict\",\"version\":5,\"position\":17,\"count\":0,"
-                               "\"reason\":\"expected version 3\"}");
+    assert_string_equal (json,
+                         "{\"status\":\"conflict\",\"version\":5,\"position\":17,\"count\":0,"
+                         "\"reason\":\"expected version 3\"}");
     free (json);
     zcq_msg_destroy (&reply);
 
@@ -63,7 +65,8 @@ test_messages_print_what_they_reflect (void **state)
     msgpack_sbuffer_free (data);
     zcq_msg_set_position (result, 9);
     json = zcq_json_from_msg (result);
-    assert_string_equal (json, "{\"status\":\"ok\",\"position\":9,\"result\":{\"balance\":700}}");
+    assert_string_equal (json,
+                         "{\"status\":\"ok\",\"position\":9,\"result\":{\"balance\":700}}");
     free (json);
     zcq_msg_destroy (&result);
 
@@ -76,9 +79,10 @@ test_messages_print_what_they_reflect (void **state)
     zcq_msg_set_time (event, 1234);
     zcq_msg_set_correlation (event, "order-9");
     json = zcq_json_from_msg (event);
-    assert_string_equal (json, "{\"position\":3,\"stream\":\"account-1\",\"version\":2,"
-                               "\"type\":\"MoneyDeposited\",\"data\":null,\"meta\":{"
-                               "\"command\":\"0102\",\"time\":1234,\"correlation\":\"order-9\"}}");
+    assert_string_equal (json,
+                         "{\"position\":3,\"stream\":\"account-1\",\"version\":2,"
+                         "\"type\":\"MoneyDeposited\",\"data\":null,\"meta\":{"
+                         "\"command\":\"0102\",\"time\":1234,\"correlation\":\"order-9\"}}");
     free (json);
     zcq_msg_destroy (&event);
 }
@@ -105,7 +109,8 @@ test_json_text_becomes_msgpack (void **state)
     char *json = s_round_trip (" {\"events\": [ {\"type\":\"A\", \"data\":{\"n\":-1}},"
                                " {\"type\":\"B\"} ], \"ok\":true, \"no\":false,"
                                " \"none\":null, \"big\":18446744073709551615, \"x\":0.25,"
-                               " \"s\":\"\\u00e9\\ud83d\\ude00\\n\\\"\"} ", &error);
+                               " \"s\":\"\\u00e9\\ud83d\\ude00\\n\\\"\"} ",
+                               &error);
     assert_null (error);
     assert_string_equal (json, "{\"events\":[{\"type\":\"A\",\"data\":{\"n\":-1}},"
                                "{\"type\":\"B\"}],\"ok\":true,\"no\":false,\"none\":null,"
@@ -125,16 +130,16 @@ test_bad_json_says_where (void **state)
 {
     (void) state;
     const char *cases [][2] = {
-        { "{\"a\" 1}", "offset 5: expected ':' after a key" },
-        { "{\"a\":1,}", "offset 7: expected a string key" },
-        { "[1 2]", "offset 3: expected ',' or ']'" },
-        { "\"open", "string not closed" },
-        { "01", "bad number" },
-        { "tru", "expected a value" },
-        { "{} x", "text after the value" },
-        { "\"\\ud800\"", "lone high surrogate" },
-        { "\"\\q\"", "unknown escape" },
-        { "", "unexpected end" },
+        {"{\"a\" 1}", "offset 5: expected ':' after a key"},
+        {"{\"a\":1,}", "offset 7: expected a string key"},
+        {"[1 2]", "offset 3: expected ',' or ']'"},
+        {"\"open", "string not closed"},
+        {"01", "bad number"},
+        {"tru", "expected a value"},
+        {"{} x", "text after the value"},
+        {"\"\\ud800\"", "lone high surrogate"},
+        {"\"\\q\"", "unknown escape"},
+        {"", "unexpected end"},
     };
     for (size_t index = 0; index < sizeof (cases) / sizeof (cases [0]); index++) {
         char *error = NULL;

@@ -15,18 +15,20 @@ static void
 test_values_are_typed (void **state)
 {
     (void) state;
-    const char *words [] = { "amount=500", "owner=alice", "note:=42", "negative=-7",
-                             "flag=true", "off=false", "empty=", "huge=99999999999999999999",
-                             "text=a=b" };
+    const char *words [] = {
+        "amount=500", "owner=alice", "note:=42", "negative=-7",
+        "flag=true",  "off=false",   "empty=",   "huge=99999999999999999999",
+        "text=a=b"};
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
     char *error = NULL;
     assert_int_equal (zcq_kv_pack (&buffer, 9, words, &error), 0);
     assert_null (error);
     char *json = zcq_json_from_msgpack (buffer.data, buffer.size);
-    assert_string_equal (json, "{\"amount\":500,\"owner\":\"alice\",\"note\":\"42\",\"negative\":-7,"
-                               "\"flag\":true,\"off\":false,\"empty\":\"\","
-                               "\"huge\":\"99999999999999999999\",\"text\":\"a=b\"}");
+    assert_string_equal (json,
+                         "{\"amount\":500,\"owner\":\"alice\",\"note\":\"42\",\"negative\":-7,"
+                         "\"flag\":true,\"off\":false,\"empty\":\"\","
+                         "\"huge\":\"99999999999999999999\",\"text\":\"a=b\"}");
     free (json);
     msgpack_sbuffer_destroy (&buffer);
 }
@@ -35,14 +37,14 @@ static void
 test_bad_words_are_named (void **state)
 {
     (void) state;
-    const char *words [] = { "amount=5", "oops" };
+    const char *words [] = {"amount=5", "oops"};
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
     char *error = NULL;
     assert_int_equal (zcq_kv_pack (&buffer, 2, words, &error), -1);
     assert_string_equal (error, "'oops' is not field=value");
     free (error);
-    const char *nameless [] = { "=5" };
+    const char *nameless [] = {"=5"};
     assert_int_equal (zcq_kv_pack (&buffer, 1, nameless, &error), -1);
     free (error);
     //  No words: an empty map

@@ -14,8 +14,8 @@
 #include <cmocka.h>
 
 typedef struct {
-    char *dir;                      //  temporary folder
-    zcq_log_t *log;                 //  log under test
+    char *dir;      //  temporary folder
+    zcq_log_t *log; //  log under test
 } fixture_t;
 
 static int
@@ -51,7 +51,7 @@ s_stage (zcq_log_t *log, const char *stream, uint64_t version, const char *type)
     msgpack_sbuffer *data = zcq_testkit_map ("amount=5", NULL);
     zcq_msg_set_data (event, data->data, data->size);
     msgpack_sbuffer_free (data);
-    byte id [ZCQ_COMMAND_ID] = { 1 };
+    byte id [ZCQ_COMMAND_ID] = {1};
     zcq_msg_set_id (event, id, sizeof (id));
     zcq_msg_set_time (event, zcq_event_now ());
     uint64_t position = zcq_log_stage_event (log, event);
@@ -60,10 +60,10 @@ s_stage (zcq_log_t *log, const char *stream, uint64_t version, const char *type)
 }
 
 typedef struct {
-    uint64_t positions [64];        //  positions visited
-    uint64_t versions [64];         //  their stream versions
-    char streams [64][32];          //  their streams
-    int count;                      //  events visited
+    uint64_t positions [64]; //  positions visited
+    uint64_t versions [64];  //  their stream versions
+    char streams [64][32];   //  their streams
+    int count;               //  events visited
 } s_seen_t;
 
 static int
@@ -89,7 +89,7 @@ test_new_log_is_empty (void **state)
     uint64_t version = 99;
     assert_int_equal (zcq_log_stream_version (fixture->log, "account-1", &version), 0);
     assert_int_equal (version, 0);
-    s_seen_t seen = { 0 };
+    s_seen_t seen = {0};
     assert_int_equal (zcq_log_read (fixture->log, 1, 100, 1 << 20, s_collect, &seen), 0);
 }
 
@@ -114,7 +114,7 @@ test_group_gets_dense_positions (void **state)
     assert_int_equal (s_stage (fixture->log, "b", 2, "Deposited"), 4);
     assert_int_equal (zcq_log_commit (fixture->log, true), 0);
 
-    s_seen_t seen = { 0 };
+    s_seen_t seen = {0};
     assert_int_equal (zcq_log_read (fixture->log, 1, 100, 1 << 20, s_collect, &seen), 4);
     for (int index = 0; index < 4; index++) {
         assert_int_equal (seen.positions [index], index + 1);
@@ -136,7 +136,7 @@ test_reads_are_bounded_and_start_anywhere (void **state)
     }
     assert_int_equal (zcq_log_commit (fixture->log, false), 0);
 
-    s_seen_t seen = { 0 };
+    s_seen_t seen = {0};
     assert_int_equal (zcq_log_read (fixture->log, 5, 3, 1 << 20, s_collect, &seen), 3);
     assert_int_equal (seen.positions [0], 5);
     assert_int_equal (seen.positions [2], 7);
@@ -159,12 +159,12 @@ test_stream_read_visits_one_stream_in_order (void **state)
     fixture_t *fixture = (fixture_t *) *state;
     zcq_log_begin (fixture->log);
     s_stage (fixture->log, "acc", 1, "Opened");
-    s_stage (fixture->log, "acc-2", 1, "Opened");     //  shares a prefix with "acc"
+    s_stage (fixture->log, "acc-2", 1, "Opened"); //  shares a prefix with "acc"
     s_stage (fixture->log, "acc", 2, "Deposited");
     s_stage (fixture->log, "acc", 3, "Deposited");
     assert_int_equal (zcq_log_commit (fixture->log, true), 0);
 
-    s_seen_t seen = { 0 };
+    s_seen_t seen = {0};
     assert_int_equal (zcq_log_read_stream (fixture->log, "acc", 1, s_collect, &seen), 3);
     assert_int_equal (seen.versions [0], 1);
     assert_int_equal (seen.versions [2], 3);
@@ -235,7 +235,7 @@ test_failed_write_leaves_nothing (void **state)
     zcq_log_begin (fixture->log);
     assert_int_equal (s_stage (fixture->log, "b", 1, "Opened"), 2);
     assert_int_equal (zcq_log_commit (fixture->log, true), 0);
-    s_seen_t seen = { 0 };
+    s_seen_t seen = {0};
     assert_int_equal (zcq_log_read (fixture->log, 1, 100, 1 << 20, s_collect, &seen), 2);
     assert_string_equal (seen.streams [1], "b");
 }

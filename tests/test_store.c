@@ -13,8 +13,8 @@
 #include <cmocka.h>
 
 typedef struct {
-    char *dir;                      //  temporary folder
-    zcq_store_t *store;             //  store under test
+    char *dir;          //  temporary folder
+    zcq_store_t *store; //  store under test
 } fixture_t;
 
 static int
@@ -67,7 +67,7 @@ test_get_put_delete (void **state)
 
     assert_int_equal (zcq_store_get (fixture->store, "k", 1, &value, &size), 0);
     assert_int_equal (size, 2);
-    assert_string_equal ((char *) value, "v1");    //  NUL-terminated for convenience
+    assert_string_equal ((char *) value, "v1"); //  NUL-terminated for convenience
     free (value);
     assert_int_equal (zcq_store_get (fixture->store, "bin", 3, &value, &size), 0);
     assert_int_equal (size, 3);
@@ -111,7 +111,7 @@ test_iterator_orders_and_snapshot_holds (void **state)
     s_put (fixture->store, "q:1", "other");
 
     zcq_iter_t *snapshot = zcq_iter_new (fixture->store, true);
-    s_put (fixture->store, "p:3", "three");     //  after the snapshot
+    s_put (fixture->store, "p:3", "three"); //  after the snapshot
 
     zcq_iter_t *iter = zcq_iter_new (fixture->store, false);
     zcq_iter_seek (iter, "p:", 2);
@@ -173,7 +173,7 @@ test_view_overlay_then_commit (void **state)
     zcq_view_t *view = zcq_view_new (fixture->store);
     zcq_view_put (view, "x/1", "a", 1);
     zcq_view_put (view, "x/2", "b", 1);
-    zcq_view_put (view, "x/1", "c", 1);     //  replaces, still pending
+    zcq_view_put (view, "x/1", "c", 1); //  replaces, still pending
     assert_int_equal (zcq_view_pending (view), 2);
 
     //  Reads see pending writes; scans do not

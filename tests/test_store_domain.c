@@ -48,7 +48,7 @@ s_decide (const char *type, msgpack_sbuffer *data)
 {
     msgpack_unpacked unpacked;
     zcq_testkit_unpack (data->data, data->size, &unpacked);
-    zcq_command_t command = { type, "orders", 0, &unpacked.data };
+    zcq_command_t command = {type, "orders", 0, &unpacked.data};
     zcq_decision_t *decision = zcq_decision_new ();
     zcq_store_domain ()->decide (NULL, &command, decision);
     msgpack_unpacked_destroy (&unpacked);
@@ -181,10 +181,10 @@ test_append_refuses_malformed_events (void **unused)
 //  --- Read models -------------------------------------------------------------
 
 typedef struct {
-    char *dir;                  //  temporary folder of the store
-    zcq_store_t *store;         //  real LevelDB store
-    zcq_view_t *view;           //  the store domain's view on it
-    uint64_t position;          //  last event position projected
+    char *dir;          //  temporary folder of the store
+    zcq_store_t *store; //  real LevelDB store
+    zcq_view_t *view;   //  the store domain's view on it
+    uint64_t position;  //  last event position projected
 } s_fixture_t;
 
 static int
@@ -213,8 +213,7 @@ s_teardown (void **state)
 
 //  Project an event {n} at the next position (not yet committed).
 static void
-s_project (s_fixture_t *fixture, const char *stream, uint64_t version, const char *type,
-           int n)
+s_project (s_fixture_t *fixture, const char *stream, uint64_t version, const char *type, int n)
 {
     char word [32];
     snprintf (word, sizeof word, "n=%d", n);
@@ -222,8 +221,12 @@ s_project (s_fixture_t *fixture, const char *stream, uint64_t version, const cha
     msgpack_unpacked unpacked;
     zcq_testkit_unpack (data->data, data->size, &unpacked);
     fixture->position++;
-    zcq_event_t event = { type, stream, version, fixture->position,
-                          1700000000000000 + (int64_t) fixture->position, &unpacked.data };
+    zcq_event_t event = {type,
+                         stream,
+                         version,
+                         fixture->position,
+                         1700000000000000 + (int64_t) fixture->position,
+                         &unpacked.data};
     assert_int_equal (zcq_store_domain ()->project (fixture->view, &event), 0);
     msgpack_unpacked_destroy (&unpacked);
     msgpack_sbuffer_free (data);
@@ -253,16 +256,16 @@ s_populate (s_fixture_t *fixture)
 
 //  A query's answer and its result array of events, unpacked.
 typedef struct {
-    zcq_answer_t *answer;       //  the answer, which owns the bytes
-    msgpack_unpacked result;    //  its result, unpacked from those bytes
-    uint32_t count;             //  events in the result
+    zcq_answer_t *answer;    //  the answer, which owns the bytes
+    msgpack_unpacked result; //  its result, unpacked from those bytes
+    uint32_t count;          //  events in the result
 } s_result_t;
 
 //  Ask a query; takes ownership of params. Unpacks the result when ok.
 static s_result_t
 s_query (s_fixture_t *fixture, const char *name, msgpack_sbuffer *params)
 {
-    s_result_t result = { zcq_answer_new (), { 0 }, 0 };
+    s_result_t result = {zcq_answer_new (), {0}, 0};
     msgpack_unpacked unpacked;
     zcq_testkit_unpack (params->data, params->size, &unpacked);
     zcq_store_domain ()->query (fixture->view, name, &unpacked.data, result.answer);
@@ -385,8 +388,8 @@ test_queries_return_at_most_max (void **state)
     assert_int_equal (s_int (&result, 999, "version"), 1000);
     s_result_free (&result);
     //  Versions sort as numbers, not as text: 1000 follows 999
-    result = s_query (fixture, "stream",
-                      zcq_testkit_map ("stream=busy", "from=999", "max=3", NULL));
+    result =
+        s_query (fixture, "stream", zcq_testkit_map ("stream=busy", "from=999", "max=3", NULL));
     assert_int_equal (s_int (&result, 2, "version"), 1001);
     s_result_free (&result);
 }
@@ -434,8 +437,7 @@ main (void)
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_all_query_reads_the_log_in_order, s_setup,
                                          s_teardown),
-        cmocka_unit_test_setup_teardown (test_queries_return_at_most_max, s_setup,
-                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_queries_return_at_most_max, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_queries_name_the_bad_parameter, s_setup,
                                          s_teardown),
     };

@@ -13,14 +13,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#define WAIT 10000                  //  ms any single wait may take at most
+#define WAIT 10000 //  ms any single wait may take at most
 
 typedef struct {
-    char *dir;                      //  temporary folder
-    char commands [256];            //  ROUTER endpoint
-    zconfig_t *config;              //  node settings
-    zactor_t *node;                 //  the write node actor
-    zcq_client_t *client;           //  client of it
+    char *dir;            //  temporary folder
+    char commands [256];  //  ROUTER endpoint
+    zconfig_t *config;    //  node settings
+    zactor_t *node;       //  the write node actor
+    zcq_client_t *client; //  client of it
 } fixture_t;
 
 static int
@@ -77,8 +77,8 @@ s_head (fixture_t *fixture)
 {
     zcq_msg_t *status = zcq_client_write_status (fixture->client, WAIT);
     assert_non_null (status);
-    uint64_t head = (uint64_t) zcq_testkit_int (zcq_msg_data (status),
-                                                zcq_msg_data_size (status), "head");
+    uint64_t head =
+        (uint64_t) zcq_testkit_int (zcq_msg_data (status), zcq_msg_data_size (status), "head");
     zcq_msg_destroy (&status);
     return head;
 }
@@ -144,8 +144,8 @@ test_pipelined_group_failure_is_all_or_nothing (void **state)
     s_fail_writes (fixture, "1");
     msgpack_sbuffer *data = zcq_testkit_map ("amount=1", NULL);
     for (int index = 0; index < 50; index++) {
-        zcq_msg_t *command = zcq_client_command ("Deposit", "account-1", ZCQ_EXPECT_ANY,
-                                                 data->data, data->size);
+        zcq_msg_t *command =
+            zcq_client_command ("Deposit", "account-1", ZCQ_EXPECT_ANY, data->data, data->size);
         zcq_client_post (fixture->client, command);
         zcq_msg_destroy (&command);
     }

@@ -17,7 +17,7 @@
 
 #define MAX_STARTED 64
 
-static pid_t s_started [MAX_STARTED];     //  nodes started and not yet reaped
+static pid_t s_started [MAX_STARTED]; //  nodes started and not yet reaped
 
 static void
 s_forget (pid_t pid)
@@ -229,7 +229,7 @@ zcq_testkit_stop (zcq_testkit_node_t *node)
             node->pid = 0;
             return status;
         }
-        zclock_sleep (10);      //  polling a child's exit; bounded at 10 s
+        zclock_sleep (10); //  polling a child's exit; bounded at 10 s
     }
     zcq_testkit_kill (node);
     return -1;
