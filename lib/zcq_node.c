@@ -5,6 +5,12 @@
 
 #include "zcq_node.h"
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define SEND_HWM 100000 //  messages queued per peer before refusing
+
 zactor_t *
 zcq_node_start (zactor_fn *actor, zconfig_t *config, char **message)
 {
@@ -77,6 +83,55 @@ zcq_node_refuse (zcq_msg_t *msg, zsock_t *sock, const char *endpoint, unsigned a
     zcq_msg_destroy (&reply);
     zstr_free (&reason);
     return true;
+}
+
+//  True if a process accepts connections on the ipc:// endpoint's path.
+static bool
+s_ipc_in_use (const char *endpoint)
+{
+    if (strncmp (endpoint, "ipc://", 6) != 0 || endpoint [6] == '@') {
+        return false; //  not ipc, or an abstract name: bind will tell
+    }
+    struct sockaddr_un address = {.sun_family = AF_UNIX};
+    if (strlen (endpoint + 6) >= sizeof (address.sun_path)) {
+        return false; //  too long: bind will say so
+    }
+    strcpy (address.sun_path, endpoint + 6);
+    int fd = socket (AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0) {
+        return false;
+    }
+    bool in_use = connect (fd, (struct sockaddr *) &address, sizeof (address)) == 0;
+    close (fd);
+    return in_use;
+}
+
+zsock_t *
+zcq_node_bind (int type, const char *endpoint, const char *role, char **error)
+{
+    assert (endpoint);
+    assert (error);
+    if (s_ipc_in_use (endpoint)) {
+        *error = zsys_sprintf ("cannot bind %s endpoint '%s': another process serves it", role,
+                               endpoint);
+        return NULL;
+    }
+    zsock_t *sock = zsock_new (type);
+    assert (sock);
+    zsock_set_linger (sock, 0);
+    zsock_set_sndhwm (sock, SEND_HWM);
+    zsock_set_maxmsgsize (sock, ZCQ_HARD_MAXMSG);
+    if (type == ZMQ_ROUTER) {
+        //  Report undeliverable replies instead of dropping them silently
+        zsock_set_router_mandatory (sock, 1);
+        zsock_set_sndtimeo (sock, 0);
+    }
+    if (zsock_bind (sock, "%s", endpoint) < 0) {
+        *error = zsys_sprintf ("cannot bind %s endpoint '%s': %s", role, endpoint,
+                               zmq_strerror (zmq_errno ()));
+        zsock_destroy (&sock);
+    }
+    return sock;
 }
 
 const char *

@@ -45,6 +45,15 @@ void
 bool
     zcq_node_refuse (zcq_msg_t *msg, zsock_t *sock, const char *endpoint, unsigned accepted);
 
+//  Make a server socket of a node (ROUTER or PUB) bound to endpoint, with
+//  the options every node endpoint shares: no linger, deep send queues, the
+//  hard message limit, and on a ROUTER undeliverable replies reported rather
+//  than dropped. An ipc:// path that another live process serves is refused
+//  (ZeroMQ would silently take it over). Returns the socket, or NULL with
+//  *error (caller frees) naming the role and the endpoint.
+zsock_t *
+    zcq_node_bind (int type, const char *endpoint, const char *role, char **error);
+
 //  Read a setting as text or as a number, with a default.
 const char *
     zcq_node_get (zconfig_t *config, const char *path, const char *fallback);

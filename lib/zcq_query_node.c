@@ -159,17 +159,10 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
         s_self_destroy (&self);
         return NULL;
     }
-    self->queries = zsock_new (ZMQ_ROUTER);
-    assert (self->queries);
-    zsock_set_linger (self->queries, 0);
-    zsock_set_sndhwm (self->queries, 100000);
-    zsock_set_maxmsgsize (self->queries, ZCQ_HARD_MAXMSG);
-    zsock_set_router_mandatory (self->queries, 1);
-    zsock_set_sndtimeo (self->queries, 0);
-    const char *endpoint = zcq_node_get (config, "query/queries", ZCQ_DEFAULT_QUERIES);
-    if (zsock_bind (self->queries, "%s", endpoint) < 0) {
-        *error = zsys_sprintf ("cannot bind queries endpoint '%s': %s", endpoint,
-                               zmq_strerror (zmq_errno ()));
+    self->queries =
+        zcq_node_bind (ZMQ_ROUTER, zcq_node_get (config, "query/queries", ZCQ_DEFAULT_QUERIES),
+                       "queries", error);
+    if (!self->queries) {
         s_self_destroy (&self);
         return NULL;
     }

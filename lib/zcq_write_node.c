@@ -19,7 +19,6 @@
 #include "zcq_node.h"
 
 #define REPLAY_BYTES (8 * 1024 * 1024) //  about the most bytes in one EVENTS reply
-#define SEND_HWM     100000            //  messages queued per peer before refusing
 
 //  One aggregate's state, cached.
 typedef struct {
@@ -61,28 +60,6 @@ s_aggregate_destroy (void **item)
         free (aggregate);
         *item = NULL;
     }
-}
-
-//  A ROUTER or PUB bound to endpoint, or NULL with the reason logged.
-static zsock_t *
-s_bind (int type, const char *endpoint, const char *role, char **error)
-{
-    zsock_t *sock = zsock_new (type);
-    assert (sock);
-    zsock_set_linger (sock, 0);
-    zsock_set_sndhwm (sock, SEND_HWM);
-    zsock_set_maxmsgsize (sock, ZCQ_HARD_MAXMSG);
-    if (type == ZMQ_ROUTER) {
-        //  Report undeliverable replies instead of dropping them silently
-        zsock_set_router_mandatory (sock, 1);
-        zsock_set_sndtimeo (sock, 0);
-    }
-    if (zsock_bind (sock, "%s", endpoint) < 0) {
-        *error = zsys_sprintf ("cannot bind %s endpoint '%s': %s", role, endpoint,
-                               zmq_strerror (zmq_errno ()));
-        zsock_destroy (&sock);
-    }
-    return sock;
 }
 
 static void
@@ -163,18 +140,18 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
         s_self_destroy (&self);
         return NULL;
     }
-    self->commands =
-        s_bind (ZMQ_ROUTER, zcq_node_get (config, "write/commands", ZCQ_DEFAULT_COMMANDS),
-                "commands", error);
+    self->commands = zcq_node_bind (
+        ZMQ_ROUTER, zcq_node_get (config, "write/commands", ZCQ_DEFAULT_COMMANDS), "commands",
+        error);
     if (self->commands) {
         self->events =
-            s_bind (ZMQ_PUB, zcq_node_get (config, "write/events", ZCQ_DEFAULT_EVENTS),
-                    "events", error);
+            zcq_node_bind (ZMQ_PUB, zcq_node_get (config, "write/events", ZCQ_DEFAULT_EVENTS),
+                           "events", error);
     }
     if (self->events) {
-        self->replay =
-            s_bind (ZMQ_ROUTER, zcq_node_get (config, "write/replay", ZCQ_DEFAULT_REPLAY),
-                    "replay", error);
+        self->replay = zcq_node_bind (ZMQ_ROUTER,
+                                      zcq_node_get (config, "write/replay", ZCQ_DEFAULT_REPLAY),
+                                      "replay", error);
     }
     if (!self->replay) {
         s_self_destroy (&self);

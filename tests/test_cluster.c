@@ -620,7 +620,7 @@ test_node_refuses_bad_settings (void **state)
     zcq_testkit_node_t node = {0};
     zcq_testkit_start (&node, dir, "zcqrs-write", "--commands", "ipc:///nonexistent/x",
                        "--data", data, "--domain", "nosuch", NULL);
-    int status = zcq_testkit_stop (&node);
+    int status = zcq_testkit_wait_exit (&node, WAIT);
     assert_true (WIFEXITED (status) && WEXITSTATUS (status) != 0);
     char *log = NULL;
     size_t length = 0;
@@ -632,6 +632,34 @@ test_node_refuses_bad_settings (void **state)
     free (log);
     zcq_testkit_rmtree (dir);
     free (dir);
+}
+
+static void
+test_second_node_cannot_take_a_served_endpoint (void **state)
+{
+    (void) state;
+    cluster_t *cluster = s_cluster_new ("bank", 1);
+    //  ZeroMQ would let a second ipc:// bind take the path over silently
+    char data [300];
+    snprintf (data, sizeof (data), "%s/other", cluster->dir);
+    zcq_testkit_node_t other = {0};
+    zcq_testkit_start (&other, cluster->dir, "zcqrs-query", "--events", cluster->events,
+                       "--replay", cluster->replay, "--queries", cluster->queries [0], "--data",
+                       data, NULL);
+    int status = zcq_testkit_wait_exit (&other, WAIT);
+    assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 1);
+    char *log = NULL;
+    size_t length = 0;
+    FILE *file = fopen (other.log, "r");
+    assert_non_null (file);
+    assert_true (getdelim (&log, &length, 0, file) > 0);
+    fclose (file);
+    assert_non_null (strstr (log, "another process serves it"));
+    free (log);
+    //  The first node still answers
+    zcq_msg_t *result = s_query (cluster, 0, "totals", NULL, 0);
+    zcq_msg_destroy (&result);
+    s_cluster_destroy (&cluster);
 }
 
 //  After each test, failed or not: no node may outlive it
@@ -659,6 +687,7 @@ main (void)
         cmocka_unit_test_teardown (test_domain_from_shared_object, s_teardown),
         cmocka_unit_test_teardown (test_tcp_on_ephemeral_ports, s_teardown),
         cmocka_unit_test_teardown (test_node_refuses_bad_settings, s_teardown),
+        cmocka_unit_test_teardown (test_second_node_cannot_take_a_served_endpoint, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

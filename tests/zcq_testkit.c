@@ -235,6 +235,23 @@ zcq_testkit_stop (zcq_testkit_node_t *node)
     return -1;
 }
 
+int
+zcq_testkit_wait_exit (zcq_testkit_node_t *node, int timeout_ms)
+{
+    int status = 0;
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (node->pid > 0 && zclock_mono () < deadline) {
+        if (waitpid (node->pid, &status, WNOHANG) == node->pid) {
+            s_forget (node->pid);
+            node->pid = 0;
+            return status;
+        }
+        zclock_sleep (10); //  polling a child's exit; bounded
+    }
+    zcq_testkit_kill (node);
+    return -1;
+}
+
 void
 zcq_testkit_kill (zcq_testkit_node_t *node)
 {

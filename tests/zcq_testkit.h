@@ -56,6 +56,11 @@ int
 int
     zcq_testkit_stop (zcq_testkit_node_t *node);
 
+//  Wait up to timeout_ms for a node to exit by itself. Returns its status
+//  as waitpid reports it, or -1 if it still runs (it is then killed).
+int
+    zcq_testkit_wait_exit (zcq_testkit_node_t *node, int timeout_ms);
+
 //  Kill a node with SIGKILL at once (a crash) and reap it.
 void
     zcq_testkit_kill (zcq_testkit_node_t *node);
