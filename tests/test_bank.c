@@ -257,20 +257,15 @@ test_evolve_ignores_strangers (void **unused)
 //  --- Read models -------------------------------------------------------------
 
 typedef struct {
-    char *dir;          //  temporary folder of the store
-    zcq_store_t *store; //  real LevelDB store
-    zcq_view_t *view;   //  the bank's view on it
-    uint64_t position;  //  last event position projected
+    zcq_testkit_models_t *models; //  real store and bank's view on it
+    uint64_t position;            //  last event position projected
 } s_fixture_t;
 
 static int
 s_setup (void **state)
 {
     s_fixture_t *fixture = (s_fixture_t *) calloc (1, sizeof (s_fixture_t));
-    fixture->dir = zcq_testkit_tmpdir ("bank");
-    fixture->store = zcq_store_new (fixture->dir);
-    assert_non_null (fixture->store);
-    fixture->view = zcq_view_new (fixture->store);
+    fixture->models = zcq_testkit_models_new ("bank");
     *state = fixture;
     return 0;
 }
@@ -279,10 +274,7 @@ static int
 s_teardown (void **state)
 {
     s_fixture_t *fixture = (s_fixture_t *) *state;
-    zcq_view_destroy (&fixture->view);
-    zcq_store_destroy (&fixture->store);
-    zcq_testkit_rmtree (fixture->dir);
-    free (fixture->dir);
+    zcq_testkit_models_destroy (&fixture->models);
     free (fixture);
     return 0;
 }
@@ -297,10 +289,10 @@ s_project (s_fixture_t *fixture, const char *stream, uint64_t version, const cha
     zcq_testkit_unpack (data->data, data->size, &unpacked);
     zcq_event_t event = {type,          stream, version, ++fixture->position, 1700000000000000,
                          &unpacked.data};
-    assert_int_equal (zcq_bank_domain ()->project (fixture->view, &event), 0);
+    assert_int_equal (zcq_bank_domain ()->project (fixture->models->view, &event), 0);
     zcq_batch_t *batch = zcq_batch_new ();
-    zcq_view_commit (fixture->view, batch);
-    assert_int_equal (zcq_store_write (fixture->store, batch, false), 0);
+    zcq_view_commit (fixture->models->view, batch);
+    assert_int_equal (zcq_store_write (fixture->models->store, batch, false), 0);
     zcq_batch_destroy (&batch);
     msgpack_unpacked_destroy (&unpacked);
     msgpack_sbuffer_free (data);
@@ -313,7 +305,7 @@ s_query (s_fixture_t *fixture, const char *name, msgpack_sbuffer *params)
     msgpack_unpacked unpacked;
     zcq_testkit_unpack (params->data, params->size, &unpacked);
     zcq_answer_t *answer = zcq_answer_new ();
-    zcq_bank_domain ()->query (fixture->view, name, &unpacked.data, answer);
+    zcq_bank_domain ()->query (fixture->models->view, name, &unpacked.data, answer);
     msgpack_unpacked_destroy (&unpacked);
     msgpack_sbuffer_free (params);
     return answer;
@@ -347,11 +339,11 @@ test_events_in_one_batch_see_each_other (void **state)
         {"AccountOpened", "account-5", 1, 1, 0, &first.data},
         {"MoneyDeposited", "account-5", 2, 2, 0, &second.data},
     };
-    assert_int_equal (zcq_bank_domain ()->project (fixture->view, &events [0]), 0);
-    assert_int_equal (zcq_bank_domain ()->project (fixture->view, &events [1]), 0);
+    assert_int_equal (zcq_bank_domain ()->project (fixture->models->view, &events [0]), 0);
+    assert_int_equal (zcq_bank_domain ()->project (fixture->models->view, &events [1]), 0);
     zcq_batch_t *batch = zcq_batch_new ();
-    zcq_view_commit (fixture->view, batch);
-    assert_int_equal (zcq_store_write (fixture->store, batch, false), 0);
+    zcq_view_commit (fixture->models->view, batch);
+    assert_int_equal (zcq_store_write (fixture->models->store, batch, false), 0);
     zcq_batch_destroy (&batch);
     msgpack_unpacked_destroy (&first);
     msgpack_unpacked_destroy (&second);

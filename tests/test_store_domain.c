@@ -181,20 +181,15 @@ test_append_refuses_malformed_events (void **unused)
 //  --- Read models -------------------------------------------------------------
 
 typedef struct {
-    char *dir;          //  temporary folder of the store
-    zcq_store_t *store; //  real LevelDB store
-    zcq_view_t *view;   //  the store domain's view on it
-    uint64_t position;  //  last event position projected
+    zcq_testkit_models_t *models; //  real store and store domain's view on it
+    uint64_t position;            //  last event position projected
 } s_fixture_t;
 
 static int
 s_setup (void **state)
 {
     s_fixture_t *fixture = (s_fixture_t *) calloc (1, sizeof (s_fixture_t));
-    fixture->dir = zcq_testkit_tmpdir ("store-domain");
-    fixture->store = zcq_store_new (fixture->dir);
-    assert_non_null (fixture->store);
-    fixture->view = zcq_view_new (fixture->store);
+    fixture->models = zcq_testkit_models_new ("store-domain");
     *state = fixture;
     return 0;
 }
@@ -203,10 +198,7 @@ static int
 s_teardown (void **state)
 {
     s_fixture_t *fixture = (s_fixture_t *) *state;
-    zcq_view_destroy (&fixture->view);
-    zcq_store_destroy (&fixture->store);
-    zcq_testkit_rmtree (fixture->dir);
-    free (fixture->dir);
+    zcq_testkit_models_destroy (&fixture->models);
     free (fixture);
     return 0;
 }
@@ -227,7 +219,7 @@ s_project (s_fixture_t *fixture, const char *stream, uint64_t version, const cha
                          fixture->position,
                          1700000000000000 + (int64_t) fixture->position,
                          &unpacked.data};
-    assert_int_equal (zcq_store_domain ()->project (fixture->view, &event), 0);
+    assert_int_equal (zcq_store_domain ()->project (fixture->models->view, &event), 0);
     msgpack_unpacked_destroy (&unpacked);
     msgpack_sbuffer_free (data);
 }
@@ -237,8 +229,8 @@ static void
 s_commit (s_fixture_t *fixture)
 {
     zcq_batch_t *batch = zcq_batch_new ();
-    zcq_view_commit (fixture->view, batch);
-    assert_int_equal (zcq_store_write (fixture->store, batch, false), 0);
+    zcq_view_commit (fixture->models->view, batch);
+    assert_int_equal (zcq_store_write (fixture->models->store, batch, false), 0);
     zcq_batch_destroy (&batch);
 }
 
@@ -268,7 +260,7 @@ s_query (s_fixture_t *fixture, const char *name, msgpack_sbuffer *params)
     s_result_t result = {zcq_answer_new (), {0}, 0};
     msgpack_unpacked unpacked;
     zcq_testkit_unpack (params->data, params->size, &unpacked);
-    zcq_store_domain ()->query (fixture->view, name, &unpacked.data, result.answer);
+    zcq_store_domain ()->query (fixture->models->view, name, &unpacked.data, result.answer);
     msgpack_unpacked_destroy (&unpacked);
     msgpack_sbuffer_free (params);
     if (zcq_answer_status (result.answer) == ZCQ_OK) {

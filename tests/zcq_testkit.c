@@ -86,6 +86,32 @@ zcq_testkit_rmtree (const char *path)
     rmdir (path);
 }
 
+zcq_testkit_models_t *
+zcq_testkit_models_new (const char *tag)
+{
+    zcq_testkit_models_t *self = (zcq_testkit_models_t *) zmalloc (sizeof (*self));
+    assert (self);
+    self->dir = zcq_testkit_tmpdir (tag);
+    self->store = zcq_store_new (self->dir);
+    assert (self->store);
+    self->view = zcq_view_new (self->store);
+    return self;
+}
+
+void
+zcq_testkit_models_destroy (zcq_testkit_models_t **self_p)
+{
+    if (*self_p) {
+        zcq_testkit_models_t *self = *self_p;
+        zcq_view_destroy (&self->view);
+        zcq_store_destroy (&self->store);
+        zcq_testkit_rmtree (self->dir);
+        free (self->dir);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
 msgpack_sbuffer *
 zcq_testkit_map (const char *word, ...)
 {

@@ -39,6 +39,22 @@ int64_t
 char *
     zcq_testkit_str (const void *data, size_t size, const char *key);
 
+//  Read models over a real store in a fresh temporary folder, as a domain
+//  test projects into them.
+typedef struct {
+    char *dir;                  //  temporary folder of the store
+    zcq_store_t *store;         //  real LevelDB store
+    zcq_view_t *view;           //  a domain's view on it
+} zcq_testkit_models_t;
+
+//  Create read models in a folder named after tag (asserts on failure).
+zcq_testkit_models_t *
+    zcq_testkit_models_new (const char *tag);
+
+//  Close the store and remove its folder; nulls the pointer.
+void
+    zcq_testkit_models_destroy (zcq_testkit_models_t **self_p);
+
 //  A node process started for a test.
 typedef struct {
     pid_t pid;                  //  process id, 0 when not running
