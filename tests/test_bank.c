@@ -256,28 +256,7 @@ test_evolve_ignores_strangers (void **unused)
 
 //  --- Read models -------------------------------------------------------------
 
-typedef struct {
-    zcq_testkit_models_t *models; //  real store and bank's view on it
-    uint64_t position;            //  last event position projected
-} s_fixture_t;
-
-static int
-s_setup (void **state)
-{
-    s_fixture_t *fixture = (s_fixture_t *) calloc (1, sizeof (s_fixture_t));
-    fixture->models = zcq_testkit_models_new ("bank");
-    *state = fixture;
-    return 0;
-}
-
-static int
-s_teardown (void **state)
-{
-    s_fixture_t *fixture = (s_fixture_t *) *state;
-    zcq_testkit_models_destroy (&fixture->models);
-    free (fixture);
-    return 0;
-}
+typedef zcq_testkit_models_t s_fixture_t; //  real store, view, position
 
 //  Project one event and commit it to the store, as a query node does.
 //  Takes ownership of data.
@@ -289,10 +268,10 @@ s_project (s_fixture_t *fixture, const char *stream, uint64_t version, const cha
     zcq_testkit_unpack (data->data, data->size, &unpacked);
     zcq_event_t event = {type,          stream, version, ++fixture->position, 1700000000000000,
                          &unpacked.data};
-    assert_int_equal (zcq_bank_domain ()->project (fixture->models->view, &event), 0);
+    assert_int_equal (zcq_bank_domain ()->project (fixture->view, &event), 0);
     zcq_batch_t *batch = zcq_batch_new ();
-    zcq_view_commit (fixture->models->view, batch);
-    assert_int_equal (zcq_store_write (fixture->models->store, batch, false), 0);
+    zcq_view_commit (fixture->view, batch);
+    assert_int_equal (zcq_store_write (fixture->store, batch, false), 0);
     zcq_batch_destroy (&batch);
     msgpack_unpacked_destroy (&unpacked);
     msgpack_sbuffer_free (data);
@@ -305,7 +284,7 @@ s_query (s_fixture_t *fixture, const char *name, msgpack_sbuffer *params)
     msgpack_unpacked unpacked;
     zcq_testkit_unpack (params->data, params->size, &unpacked);
     zcq_answer_t *answer = zcq_answer_new ();
-    zcq_bank_domain ()->query (fixture->models->view, name, &unpacked.data, answer);
+    zcq_bank_domain ()->query (fixture->view, name, &unpacked.data, answer);
     msgpack_unpacked_destroy (&unpacked);
     msgpack_sbuffer_free (params);
     return answer;
@@ -339,11 +318,11 @@ test_events_in_one_batch_see_each_other (void **state)
         {"AccountOpened", "account-5", 1, 1, 0, &first.data},
         {"MoneyDeposited", "account-5", 2, 2, 0, &second.data},
     };
-    assert_int_equal (zcq_bank_domain ()->project (fixture->models->view, &events [0]), 0);
-    assert_int_equal (zcq_bank_domain ()->project (fixture->models->view, &events [1]), 0);
+    assert_int_equal (zcq_bank_domain ()->project (fixture->view, &events [0]), 0);
+    assert_int_equal (zcq_bank_domain ()->project (fixture->view, &events [1]), 0);
     zcq_batch_t *batch = zcq_batch_new ();
-    zcq_view_commit (fixture->models->view, batch);
-    assert_int_equal (zcq_store_write (fixture->models->store, batch, false), 0);
+    zcq_view_commit (fixture->view, batch);
+    assert_int_equal (zcq_store_write (fixture->store, batch, false), 0);
     zcq_batch_destroy (&batch);
     msgpack_unpacked_destroy (&first);
     msgpack_unpacked_destroy (&second);
@@ -508,16 +487,12 @@ main (void)
         cmocka_unit_test (test_balance_cannot_overflow),
         cmocka_unit_test (test_malformed_data_is_invalid),
         cmocka_unit_test (test_evolve_ignores_strangers),
-        cmocka_unit_test_setup_teardown (test_events_in_one_batch_see_each_other, s_setup,
-                                         s_teardown),
-        cmocka_unit_test_setup_teardown (test_account_query_reads_the_projection, s_setup,
-                                         s_teardown),
-        cmocka_unit_test_setup_teardown (test_accounts_by_owner_sorted_by_id, s_setup,
-                                         s_teardown),
-        cmocka_unit_test_setup_teardown (test_owner_index_keeps_owners_apart, s_setup,
-                                         s_teardown),
-        cmocka_unit_test_setup_teardown (test_totals_add_up, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_queries_name_what_is_wrong, s_setup, s_teardown),
+        ZCQ_TESTKIT_MODELS_TEST (test_events_in_one_batch_see_each_other),
+        ZCQ_TESTKIT_MODELS_TEST (test_account_query_reads_the_projection),
+        ZCQ_TESTKIT_MODELS_TEST (test_accounts_by_owner_sorted_by_id),
+        ZCQ_TESTKIT_MODELS_TEST (test_owner_index_keeps_owners_apart),
+        ZCQ_TESTKIT_MODELS_TEST (test_totals_add_up),
+        ZCQ_TESTKIT_MODELS_TEST (test_queries_name_what_is_wrong),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

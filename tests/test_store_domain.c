@@ -180,28 +180,7 @@ test_append_refuses_malformed_events (void **unused)
 
 //  --- Read models -------------------------------------------------------------
 
-typedef struct {
-    zcq_testkit_models_t *models; //  real store and store domain's view on it
-    uint64_t position;            //  last event position projected
-} s_fixture_t;
-
-static int
-s_setup (void **state)
-{
-    s_fixture_t *fixture = (s_fixture_t *) calloc (1, sizeof (s_fixture_t));
-    fixture->models = zcq_testkit_models_new ("store-domain");
-    *state = fixture;
-    return 0;
-}
-
-static int
-s_teardown (void **state)
-{
-    s_fixture_t *fixture = (s_fixture_t *) *state;
-    zcq_testkit_models_destroy (&fixture->models);
-    free (fixture);
-    return 0;
-}
+typedef zcq_testkit_models_t s_fixture_t; //  real store, view, position
 
 //  Project an event {n} at the next position (not yet committed).
 static void
@@ -219,7 +198,7 @@ s_project (s_fixture_t *fixture, const char *stream, uint64_t version, const cha
                          fixture->position,
                          1700000000000000 + (int64_t) fixture->position,
                          &unpacked.data};
-    assert_int_equal (zcq_store_domain ()->project (fixture->models->view, &event), 0);
+    assert_int_equal (zcq_store_domain ()->project (fixture->view, &event), 0);
     msgpack_unpacked_destroy (&unpacked);
     msgpack_sbuffer_free (data);
 }
@@ -229,8 +208,8 @@ static void
 s_commit (s_fixture_t *fixture)
 {
     zcq_batch_t *batch = zcq_batch_new ();
-    zcq_view_commit (fixture->models->view, batch);
-    assert_int_equal (zcq_store_write (fixture->models->store, batch, false), 0);
+    zcq_view_commit (fixture->view, batch);
+    assert_int_equal (zcq_store_write (fixture->store, batch, false), 0);
     zcq_batch_destroy (&batch);
 }
 
@@ -260,7 +239,7 @@ s_query (s_fixture_t *fixture, const char *name, msgpack_sbuffer *params)
     s_result_t result = {zcq_answer_new (), {0}, 0};
     msgpack_unpacked unpacked;
     zcq_testkit_unpack (params->data, params->size, &unpacked);
-    zcq_store_domain ()->query (fixture->models->view, name, &unpacked.data, result.answer);
+    zcq_store_domain ()->query (fixture->view, name, &unpacked.data, result.answer);
     msgpack_unpacked_destroy (&unpacked);
     msgpack_sbuffer_free (params);
     if (zcq_answer_status (result.answer) == ZCQ_OK) {
@@ -425,13 +404,10 @@ main (void)
         cmocka_unit_test (test_store_keeps_no_state),
         cmocka_unit_test (test_append_emits_the_events_as_given),
         cmocka_unit_test (test_append_refuses_malformed_events),
-        cmocka_unit_test_setup_teardown (test_stream_query_reads_one_stream_in_order, s_setup,
-                                         s_teardown),
-        cmocka_unit_test_setup_teardown (test_all_query_reads_the_log_in_order, s_setup,
-                                         s_teardown),
-        cmocka_unit_test_setup_teardown (test_queries_return_at_most_max, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (test_queries_name_the_bad_parameter, s_setup,
-                                         s_teardown),
+        ZCQ_TESTKIT_MODELS_TEST (test_stream_query_reads_one_stream_in_order),
+        ZCQ_TESTKIT_MODELS_TEST (test_all_query_reads_the_log_in_order),
+        ZCQ_TESTKIT_MODELS_TEST (test_queries_return_at_most_max),
+        ZCQ_TESTKIT_MODELS_TEST (test_queries_name_the_bad_parameter),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -112,6 +112,20 @@ zcq_testkit_models_destroy (zcq_testkit_models_t **self_p)
     }
 }
 
+int
+zcq_testkit_models_setup (void **state)
+{
+    *state = zcq_testkit_models_new ("models");
+    return 0;
+}
+
+int
+zcq_testkit_models_teardown (void **state)
+{
+    zcq_testkit_models_destroy ((zcq_testkit_models_t **) state);
+    return 0;
+}
+
 msgpack_sbuffer *
 zcq_testkit_map (const char *word, ...)
 {

@@ -45,6 +45,7 @@ typedef struct {
     char *dir;                  //  temporary folder of the store
     zcq_store_t *store;         //  real LevelDB store
     zcq_view_t *view;           //  a domain's view on it
+    uint64_t position;          //  last event position projected (tests count it)
 } zcq_testkit_models_t;
 
 //  Create read models in a folder named after tag (asserts on failure).
@@ -54,6 +55,16 @@ zcq_testkit_models_t *
 //  Close the store and remove its folder; nulls the pointer.
 void
     zcq_testkit_models_destroy (zcq_testkit_models_t **self_p);
+
+//  The same as a cmocka setup and teardown: *state is the models.
+int
+    zcq_testkit_models_setup (void **state);
+int
+    zcq_testkit_models_teardown (void **state);
+
+//  A cmocka test that runs with fresh read models as its state.
+#define ZCQ_TESTKIT_MODELS_TEST(test) \
+    cmocka_unit_test_setup_teardown (test, zcq_testkit_models_setup, zcq_testkit_models_teardown)
 
 //  A node process started for a test.
 typedef struct {
