@@ -32,8 +32,10 @@ void
     zcq_answer_fail (zcq_answer_t *self, zcq_status_t status, const char *format, ...)
     __attribute__ ((format (printf, 3, 4)));
 
+//  Outcome so far: ZCQ_OK, or the status given to zcq_answer_fail.
 zcq_status_t
     zcq_answer_status (zcq_answer_t *self);
+//  Reason given to zcq_answer_fail ("" when none).
 const char *
     zcq_answer_reason (zcq_answer_t *self);
 //  The packed result, size 0 when none was packed.

@@ -59,13 +59,17 @@ uint64_t
 
 //  --- Batches: puts and deletes applied together by zcq_store_write ---------
 
+//  Create an empty batch.
 zcq_batch_t *
     zcq_batch_new (void);
+//  Destroy a batch (unwritten changes are dropped); nulls the pointer.
 void
     zcq_batch_destroy (zcq_batch_t **self_p);
+//  Add a put (key and value are copied).
 void
     zcq_batch_put (zcq_batch_t *self, const void *key, size_t key_size, const void *value,
                    size_t value_size);
+//  Add a delete of key.
 void
     zcq_batch_delete (zcq_batch_t *self, const void *key, size_t key_size);
 //  Forget everything put so far.

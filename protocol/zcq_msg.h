@@ -158,6 +158,7 @@ void
 //  Getters return borrowed values; setters copy. Which fields a message type
 //  uses is in the spec's frame tables. Strings are NUL-terminated copies.
 
+//  Message type (frame 2); ZCQ_MSG_UNKNOWN when frames did not decode.
 zcq_msg_type_t
     zcq_msg_type (zcq_msg_t *self);
 void
@@ -183,6 +184,7 @@ const char *
 void
     zcq_msg_set_name (zcq_msg_t *self, const char *name);
 
+//  Stream (aggregate id) of a COMMAND or EVENT.
 const char *
     zcq_msg_stream (zcq_msg_t *self);
 void
@@ -203,6 +205,7 @@ size_t
 void
     zcq_msg_set_data (zcq_msg_t *self, const void *data, size_t size);
 
+//  Status of a REPLY, RESULT or ERROR.
 zcq_status_t
     zcq_msg_status (zcq_msg_t *self);
 void
