@@ -253,8 +253,11 @@ zcq_client_query (zcq_client_t *self, int node, const char *name, const void *pa
     }
     zcq_msg_set_min_position (query, min_position);
     //  Let the node wait for min_position for most of our own time budget,
-    //  so that it answers "stale" before we give up on it
-    zcq_msg_set_timeout (query, timeout_ms > 100 ? (uint32_t) (timeout_ms * 3 / 4) : 1);
+    //  keeping a quarter of it (at least 200 ms, at most half) for the answer
+    //  to travel, so that the node answers "stale" before we give up on it
+    int margin = timeout_ms / 4 > 200 ? timeout_ms / 4 : 200;
+    margin = margin > timeout_ms / 2 ? timeout_ms / 2 : margin;
+    zcq_msg_set_timeout (query, timeout_ms - margin > 0 ? (uint32_t) (timeout_ms - margin) : 1);
     zcq_msg_t *result = NULL;
     if (zcq_msg_send (query, sock) == 0) {
         result = s_wait_for (sock, ZCQ_MSG_RESULT, id, sizeof (id), timeout_ms);

@@ -43,6 +43,7 @@ typedef struct {
     const zcq_domain_t *domain; //  project / query
     uint64_t applied;           //  last position folded into the read models
     zlistx_t *parked;           //  s_parked_t, oldest first
+    int64_t next_deadline;      //  earliest deadline of a parked query, or INT64_MAX
     int wait;                   //  default ms to wait for min_position
     int64_t started;            //  zclock_mono () at start
     bool terminated;            //  $TERM received
@@ -348,16 +349,21 @@ s_handle_query (self_t *self)
     parked->parked = zclock_mono ();
     parked->deadline = parked->parked + wait;
     zlistx_add_end (self->parked, parked);
+    if (parked->deadline < self->next_deadline) {
+        self->next_deadline = parked->deadline;
+    }
 }
 
 //  Answer waiting queries that can be answered: min_position reached, or
-//  out of time (then "stale").
-static void
+//  out of time (then "stale"). Returns the earliest deadline of those still
+//  waiting (zclock_mono () time), or INT64_MAX when none waits.
+static int64_t
 s_release_parked (self_t *self)
 {
     if (zlistx_size (self->parked) == 0) {
-        return;
+        return INT64_MAX;
     }
+    int64_t earliest = INT64_MAX;
     int64_t now = zclock_mono ();
     zlistx_t *waiting = zlistx_new ();
     zlistx_set_destructor (waiting, s_parked_destroy);
@@ -368,11 +374,13 @@ s_release_parked (self_t *self)
             s_parked_destroy ((void **) &parked);
         }
         else {
+            earliest = parked->deadline < earliest ? parked->deadline : earliest;
             zlistx_add_end (waiting, parked);
         }
     }
     zlistx_destroy (&self->parked);
     self->parked = waiting;
+    return earliest;
 }
 
 //  --- Applying events --------------------------------------------------------
@@ -438,7 +446,7 @@ static void
 s_apply (self_t *self)
 {
     while (s_apply_batch (self) > 0) {
-        s_release_parked (self);
+        self->next_deadline = s_release_parked (self);
     }
 }
 
@@ -471,9 +479,13 @@ zcq_query_node_actor (zsock_t *pipe, void *args)
     zstr_free (&summary);
     zstr_free (&queries);
 
+    //  Timers: the feed's tick, and the deadline of the first waiting query
+    //  (a query is answered "stale" on time, not at the next tick)
     int64_t next_tick = zclock_mono () + TICK;
+    self->next_deadline = INT64_MAX;
     while (!self->terminated) {
-        int64_t wait = next_tick - zclock_mono ();
+        int64_t wake = self->next_deadline < next_tick ? self->next_deadline : next_tick;
+        int64_t wait = wake - zclock_mono ();
         void *which = zpoller_wait (self->poller, wait > 0 ? (int) wait : 0);
         if (which == self->pipe) {
             s_handle_pipe (self);
@@ -488,8 +500,10 @@ zcq_query_node_actor (zsock_t *pipe, void *args)
         if (zclock_mono () >= next_tick) {
             zcq_feed_tick (self->feed);
             s_apply (self);
-            s_release_parked (self);
             next_tick = zclock_mono () + TICK;
+        }
+        if (zclock_mono () >= self->next_deadline) {
+            self->next_deadline = s_release_parked (self);
         }
     }
     s_self_destroy (&self);

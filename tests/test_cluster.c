@@ -262,7 +262,7 @@ test_read_your_writes_waits_then_says_stale (void **state)
     //  "Does not exist" is no final answer below min_position: still stale
     params = zcq_testkit_map ("id=account-8", NULL);
     result = zcq_client_query (cluster->client, 0, "account", params->data, params->size,
-                               position + 100, 400);
+                               position + 100, 1000);
     assert_non_null (result);
     assert_int_equal (zcq_msg_status (result), ZCQ_STALE);
     assert_non_null (strstr (zcq_msg_reason (result), "at this position: not_found"));
