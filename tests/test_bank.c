@@ -21,14 +21,7 @@
 static zcq_decision_t *
 s_decide (const void *state, const char *type, msgpack_sbuffer *data)
 {
-    msgpack_unpacked unpacked;
-    zcq_testkit_unpack (data->data, data->size, &unpacked);
-    zcq_command_t command = {type, STREAM, 0, &unpacked.data};
-    zcq_decision_t *decision = zcq_decision_new ();
-    zcq_bank_domain ()->decide (state, &command, decision);
-    msgpack_unpacked_destroy (&unpacked);
-    msgpack_sbuffer_free (data);
-    return decision;
+    return zcq_testkit_decide (zcq_bank_domain (), state, type, STREAM, data);
 }
 
 //  Fold the events of a decision into state, as the write node does.

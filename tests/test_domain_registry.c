@@ -171,31 +171,21 @@ test_counter_plugin_loads_and_decides (void **unused)
     assert_ptr_equal (zcq_domain_load ("counter", NULL), counter);
 
     void *state = counter->state_new ();
-    msgpack_sbuffer *data = zcq_testkit_map ("by=3", NULL);
-    msgpack_unpacked unpacked;
-    zcq_testkit_unpack (data->data, data->size, &unpacked);
-    zcq_command_t command = {"Increment", "clicks", 0, &unpacked.data};
-    zcq_decision_t *decision = zcq_decision_new ();
-    counter->decide (state, &command, decision);
+    zcq_decision_t *decision = zcq_testkit_decide (counter, state, "Increment", "clicks",
+                                                   zcq_testkit_map ("by=3", NULL));
     assert_int_equal (zcq_decision_status (decision), ZCQ_ACCEPTED);
     assert_int_equal (zcq_decision_count (decision), 1);
     assert_string_equal (zcq_decision_event_type (decision, 0), "Incremented");
     size_t size;
     const byte *event = zcq_decision_event_data (decision, 0, &size);
     assert_int_equal (zcq_testkit_int (event, size, "by"), 3);
-    msgpack_unpacked_destroy (&unpacked);
-    msgpack_sbuffer_free (data);
+    zcq_decision_destroy (&decision);
 
-    zcq_decision_reset (decision);
-    data = zcq_testkit_map ("by=-1", NULL);
-    zcq_testkit_unpack (data->data, data->size, &unpacked);
-    command.data = &unpacked.data;
-    counter->decide (state, &command, decision);
+    decision = zcq_testkit_decide (counter, state, "Increment", "clicks",
+                                   zcq_testkit_map ("by=-1", NULL));
     assert_int_equal (zcq_decision_status (decision), ZCQ_INVALID);
     assert_string_equal (zcq_decision_reason (decision),
                          "field 'by' must be a positive integer, got -1");
-    msgpack_unpacked_destroy (&unpacked);
-    msgpack_sbuffer_free (data);
     zcq_decision_destroy (&decision);
     counter->state_destroy (state);
     free (path);

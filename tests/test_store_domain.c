@@ -46,14 +46,7 @@ s_event (msgpack_packer *packer, const char *type, int n)
 static zcq_decision_t *
 s_decide (const char *type, msgpack_sbuffer *data)
 {
-    msgpack_unpacked unpacked;
-    zcq_testkit_unpack (data->data, data->size, &unpacked);
-    zcq_command_t command = {type, "orders", 0, &unpacked.data};
-    zcq_decision_t *decision = zcq_decision_new ();
-    zcq_store_domain ()->decide (NULL, &command, decision);
-    msgpack_unpacked_destroy (&unpacked);
-    msgpack_sbuffer_free (data);
-    return decision;
+    return zcq_testkit_decide (zcq_store_domain (), NULL, type, "orders", data);
 }
 
 //  Expect an Append to be invalid with this reason, and emit nothing.

@@ -147,6 +147,20 @@ zcq_testkit_map (const char *word, ...)
     return buffer;
 }
 
+zcq_decision_t *
+zcq_testkit_decide (const zcq_domain_t *domain, const void *state, const char *type,
+                    const char *stream, msgpack_sbuffer *data)
+{
+    msgpack_unpacked unpacked;
+    zcq_testkit_unpack (data->data, data->size, &unpacked);
+    zcq_command_t command = {type, stream, 0, &unpacked.data};
+    zcq_decision_t *decision = zcq_decision_new ();
+    domain->decide (state, &command, decision);
+    msgpack_unpacked_destroy (&unpacked);
+    msgpack_sbuffer_free (data);
+    return decision;
+}
+
 void
 zcq_testkit_unpack (const void *data, size_t size, msgpack_unpacked *result)
 {

@@ -26,6 +26,13 @@ void
 msgpack_sbuffer *
     zcq_testkit_map (const char *word, ...);
 
+//  Run a domain's decide on a command of this type and stream against state
+//  (the stream's version is 0). Takes ownership of data (a packed map, as
+//  zcq_testkit_map makes). Returns the decision; the caller destroys it.
+zcq_decision_t *
+    zcq_testkit_decide (const zcq_domain_t *domain, const void *state, const char *type,
+                        const char *stream, msgpack_sbuffer *data);
+
 //  Unpack bytes (exactly one object) into result; asserts on failure.
 void
     zcq_testkit_unpack (const void *data, size_t size, msgpack_unpacked *result);
