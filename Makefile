@@ -95,3 +95,7 @@ format:
 
 clean:
 	rm -rf build build-asan
+
+#  Each feature that brings its own targets (fuzzing, chaos, benchmarks
+#  against peers, clients) keeps them in mk/NAME.mk
+-include mk/*.mk

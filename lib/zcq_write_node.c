@@ -47,6 +47,8 @@ typedef struct {
     int heartbeat;              //  ms between heartbeats
     int64_t next_heartbeat;     //  zclock_mono () of the next heartbeat
     int64_t started;            //  zclock_mono () at start
+    uint64_t drop_every;        //  fault seam: drop every N-th published event (0: none)
+    uint64_t published;         //  events handed to PUB (or dropped by the seam)
     bool terminated;            //  $TERM received
     uint64_t accepted, rejected, conflicts, invalid, duplicates, groups, failures;
 } self_t;
@@ -117,6 +119,11 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
     self->heartbeat = (int) zcq_node_get_int (config, "write/heartbeat", 1000);
     self->cache_max = (size_t) zcq_node_get_int (config, "write/cache", 10000);
     self->group_max = (size_t) zcq_node_get_int (config, "write/group", 256);
+    self->drop_every = (uint64_t) zcq_node_get_int (config, "write/fault/drop_every", 0);
+    if (self->drop_every) {
+        zsys_warning ("write node: fault seam on, every %" PRIu64 "th event is not published",
+                      self->drop_every);
+    }
     if (self->heartbeat < 10 || self->cache_max < 1 || self->group_max < 1) {
         *error = zsys_sprintf ("heartbeat must be >= 10 ms, cache and group >= 1");
         free (self);
@@ -590,6 +597,9 @@ s_commit_group (self_t *self)
         for (size_t index = 0; index < zcq_log_staged_count (self->log); index++) {
             size_t size;
             const byte *body = zcq_log_staged_body (self->log, index, &size);
+            if (self->drop_every && ++self->published % self->drop_every == 0) {
+                continue;   //  test seam: a lost publication, repaired by replay
+            }
             zmsg_t *zmsg = zmsg_new ();
             zmsg_addstr (zmsg, ZCQ_SIGNATURE);
             zmsg_addstr (zmsg, "EVENT");

@@ -17,6 +17,7 @@
         write/heartbeat   milliseconds between heartbeats       [1000]
         write/cache       aggregate states kept in memory       [10000]
         write/group       most commands decided per batch       [256]
+        write/fault/drop_every  test seam: do not publish every Nth event [0: off]
     =========================================================================
 */
 

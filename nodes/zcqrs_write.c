@@ -15,6 +15,8 @@ static const zcq_option_t s_options [] = {
     {"--heartbeat", "write/heartbeat", "milliseconds between heartbeats [1000]"},
     {"--cache", "write/cache", "aggregate states kept in memory [10000]"},
     {"--group", "write/group", "most commands written in one batch [256]"},
+    {"--fault-drop-every", "write/fault/drop_every",
+     "test seam: leave every Nth event unpublished, for replay tests [0: off]"},
     {NULL, NULL, NULL},
 };
 
