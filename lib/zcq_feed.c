@@ -6,12 +6,19 @@
 #include "zcq_feed.h"
 
 #define EARLY_MAX      10000 //  live events held while a hole is repaired
+#define CREDIT         (2 * ZCQ_MAX_EVENTS) //  default: ask for more below this many ready
 #define REPLAY_TIMEOUT 2000  //  ms before a replay request is sent again
 #define REPLAY_BACKOFF 200   //  ms before asking again after an empty or failed batch
+#define DEFAULT_BEAT   1000  //  ms between heartbeats until the write node says
+#define SUB_HWM        100000 //  default SUB receive queue, messages
+
+static const char *s_state_names [] = {"live", "repairing", "diverged"};
 
 struct _zcq_feed_t {
     zsock_t *sub;            //  SUB to the write node's PUB
+    char *events_endpoint;   //  what sub connects to
     zsock_t *dealer;         //  DEALER to the write node's replay ROUTER
+    zcq_feed_state_t state;  //  live, repairing or diverged
     uint64_t next;           //  position zcq_feed_next delivers next (0: unknown)
     uint64_t expected;       //  position accepted next into ready (0: unknown)
     zlistx_t *ready;         //  zcq_msg_t events next .. expected-1, in order
@@ -23,10 +30,15 @@ struct _zcq_feed_t {
     uint64_t head;           //  highest position known stored
     int64_t last_heard;      //  zclock_mono () of the last message from the node
     uint32_t interval;       //  announced heartbeat interval, ms
+    size_t credit;           //  ask for more replay while fewer events are ready
+    int silence;             //  heartbeat intervals of silence before unreachable
+    bool silent;             //  the write node is past the silence limit
+    uint64_t outages;        //  times it went past the limit
     uint64_t replayed;       //  events received through replay
 };
 
-static void s_request (zcq_feed_t *self);
+static void s_request (zcq_feed_t *self, uint32_t max);
+static void s_settle (zcq_feed_t *self);
 
 static void
 s_msg_destroy (void **item)
@@ -49,7 +61,7 @@ zcq_feed_new (const char *events_endpoint, const char *replay_endpoint, uint64_t
     zsock_set_maxmsgsize (self->sub, ZCQ_HARD_MAXMSG);
     zsock_set_maxmsgsize (self->dealer, ZCQ_HARD_MAXMSG);
     //  A deep SUB queue rides out bursts; whatever overflows is repaired
-    zsock_set_rcvhwm (self->sub, 100000);
+    zsock_set_rcvhwm (self->sub, SUB_HWM);
     zsock_set_subscribe (self->sub, ZCQ_SIGNATURE);
     if (zsock_connect (self->sub, "%s", events_endpoint) != 0
         || zsock_connect (self->dealer, "%s", replay_endpoint) != 0) {
@@ -59,15 +71,19 @@ zcq_feed_new (const char *events_endpoint, const char *replay_endpoint, uint64_t
         free (self);
         return NULL;
     }
+    self->events_endpoint = strdup (events_endpoint);
     self->ready = zlistx_new ();
     self->early = zlistx_new ();
     zlistx_set_destructor (self->ready, s_msg_destroy);
     zlistx_set_destructor (self->early, s_msg_destroy);
+    self->silence = 3;
+    self->credit = CREDIT;
     self->next = next;
     self->expected = next;
     if (next) {
-        s_request (self); //  catch up at once; the answer says the head
+        s_request (self, ZCQ_MAX_EVENTS); //  catch up at once; the answer says the head
     }
+    s_settle (self);
     return self;
 }
 
@@ -81,6 +97,7 @@ zcq_feed_destroy (zcq_feed_t **self_p)
         zlistx_destroy (&self->early);
         zsock_destroy (&self->sub);
         zsock_destroy (&self->dealer);
+        free (self->events_endpoint);
         free (self);
         *self_p = NULL;
     }
@@ -100,13 +117,68 @@ zcq_feed_replay_sock (zcq_feed_t *self)
     return self->dealer;
 }
 
+void
+zcq_feed_set_rcvhwm (zcq_feed_t *self, int hwm)
+{
+    assert (self);
+    //  ZeroMQ sizes a pipe when it connects: connect again with the new size
+    zsock_disconnect (self->sub, "%s", self->events_endpoint);
+    zsock_set_rcvhwm (self->sub, hwm);
+    zsock_connect (self->sub, "%s", self->events_endpoint);
+}
+
+void
+zcq_feed_set_silence (zcq_feed_t *self, int beats)
+{
+    assert (self);
+    self->silence = beats > 0 ? beats : 1;
+}
+
+void
+zcq_feed_set_credit (zcq_feed_t *self, size_t events)
+{
+    assert (self);
+    self->credit = events > 0 ? events : 1;
+}
+
+//  --- The state machine ------------------------------------------------------
+
+//  Live or repairing, from what is missing; diverged is final.
+static void
+s_settle (zcq_feed_t *self)
+{
+    if (self->state == ZCQ_FEED_DIVERGED) {
+        return;
+    }
+    bool missing = self->replaying || zlistx_size (self->early) > 0
+                   || (self->expected && self->expected <= self->head);
+    self->state = missing ? ZCQ_FEED_REPAIRING : ZCQ_FEED_LIVE;
+}
+
+//  The write node's log ends at head, below position taken, which we took
+//  from it earlier: it lost events (wiped, or restored from an older copy).
+//  Its positions from head + 1 on may name other events than the ones we
+//  applied, so nothing more is taken from it.
+static void
+s_diverge (zcq_feed_t *self, uint64_t head, uint64_t taken)
+{
+    zsys_error ("feed: the write node's log ends at position %" PRIu64 ", below position %" PRIu64
+                " that this node already took from it: its log lost events (wiped or "
+                "restored from an older copy). Taking nothing more from it; once its log is "
+                "right, restart this node with --rebuild (or on an empty folder)",
+                head, taken);
+    self->state = ZCQ_FEED_DIVERGED;
+    self->replaying = false;
+    zlistx_purge (self->early);
+}
+
 //  Send a REPLAY from the next position we lack.
 static void
-s_request (zcq_feed_t *self)
+s_request (zcq_feed_t *self, uint32_t max)
 {
     zcq_msg_t *request = zcq_msg_new (ZCQ_MSG_REPLAY);
     zcq_msg_set_from (request, self->expected);
-    zcq_msg_set_max (request, ZCQ_MAX_EVENTS);
+    zcq_msg_set_max (request, max);
     if (zcq_msg_send (request, self->dealer) == 0) {
         self->replaying = true;
         self->replay_from = self->expected;
@@ -116,15 +188,17 @@ s_request (zcq_feed_t *self)
 }
 
 //  Ask for the next missing range, if one is missing, none is out, and the
-//  owner has taken what the last batch brought (one batch of credit).
+//  owner holds fewer events than the credit (which bounds what the write
+//  node reads and sends for us).
 static void
 s_maybe_replay (zcq_feed_t *self)
 {
-    if (self->replaying || self->expected == 0 || self->expected > self->head
-        || zlistx_size (self->ready) > 0 || zclock_mono () < self->retry_at) {
+    if (self->state == ZCQ_FEED_DIVERGED || self->replaying || self->expected == 0
+        || self->expected > self->head || zlistx_size (self->ready) >= self->credit
+        || zclock_mono () < self->retry_at) {
         return;
     }
-    s_request (self);
+    s_request (self, ZCQ_MAX_EVENTS);
 }
 
 static uint64_t
@@ -138,6 +212,10 @@ static void
 s_accept (zcq_feed_t *self, zcq_msg_t *event)
 {
     uint64_t position = s_position (event);
+    if (self->state == ZCQ_FEED_DIVERGED) {
+        zcq_msg_destroy (&event);
+        return;
+    }
     if (position > self->head) {
         self->head = position;
     }
@@ -185,6 +263,12 @@ s_handle_events (zcq_feed_t *self, zcq_msg_t *reply)
         return; //  answer to a request we gave up on
     }
     self->replaying = false;
+    //  Every position below our from was committed before this answer was
+    //  read: a head below it means the log lost them
+    if (self->replay_from > 1 && zcq_msg_head (reply) < self->replay_from - 1) {
+        s_diverge (self, zcq_msg_head (reply), self->replay_from - 1);
+        return;
+    }
     if (zcq_msg_head (reply) > self->head) {
         self->head = zcq_msg_head (reply);
     }
@@ -206,6 +290,40 @@ s_handle_events (zcq_feed_t *self, zcq_msg_t *reply)
     }
 }
 
+static void
+s_handle_heartbeat (zcq_feed_t *self, zcq_msg_t *beat)
+{
+    uint64_t head = zcq_msg_head (beat);
+    self->interval = zcq_msg_interval (beat);
+    if (self->expected == 0) {
+        self->expected = self->next = head + 1;
+    }
+    if (head > self->head) {
+        self->head = head;
+    }
+    if (self->expected > 1 && head < self->expected - 1 && !self->replaying
+        && self->state != ZCQ_FEED_DIVERGED) {
+        //  A head below what we took: a heartbeat that waited in our queue
+        //  while replay moved us on, or a write node that lost its log. A
+        //  one-event REPLAY tells which (its answer's head is current).
+        s_request (self, 1);
+    }
+}
+
+//  The write node is heard again after a silence: a replay that was out
+//  went to a node that may have restarted since, so ask again now.
+static void
+s_on_return (zcq_feed_t *self)
+{
+    int64_t silent_for = zclock_mono () - self->last_heard;
+    zsys_info ("feed: write node heard again after %" PRId64 " ms of silence", silent_for);
+    self->silent = false;
+    if (self->replaying) {
+        self->replaying = false;
+        self->retry_at = 0;
+    }
+}
+
 void
 zcq_feed_recv (zcq_feed_t *self, zsock_t *which)
 {
@@ -213,6 +331,9 @@ zcq_feed_recv (zcq_feed_t *self, zsock_t *which)
     zcq_msg_t *msg = zcq_msg_recv (which);
     if (!msg) {
         return;
+    }
+    if (self->silent) {
+        s_on_return (self);
     }
     self->last_heard = zclock_mono ();
     zcq_msg_type_t type = zcq_msg_type (msg);
@@ -224,13 +345,7 @@ zcq_feed_recv (zcq_feed_t *self, zsock_t *which)
         s_accept (self, msg);
     }
     else if (type == ZCQ_MSG_HEARTBEAT) {
-        if (zcq_msg_head (msg) > self->head) {
-            self->head = zcq_msg_head (msg);
-        }
-        if (self->expected == 0) {
-            self->expected = self->next = zcq_msg_head (msg) + 1;
-        }
-        self->interval = zcq_msg_interval (msg);
+        s_handle_heartbeat (self, msg);
         zcq_msg_destroy (&msg);
     }
     else if (type == ZCQ_MSG_EVENTS) {
@@ -248,6 +363,7 @@ zcq_feed_recv (zcq_feed_t *self, zsock_t *which)
         zcq_msg_destroy (&msg);
     }
     s_maybe_replay (self);
+    s_settle (self);
 }
 
 zcq_msg_t *
@@ -258,9 +374,7 @@ zcq_feed_next (zcq_feed_t *self)
     if (event) {
         self->next = s_position (event) + 1;
     }
-    else {
-        s_maybe_replay (self);
-    }
+    s_maybe_replay (self);
     return event;
 }
 
@@ -273,7 +387,15 @@ zcq_feed_tick (zcq_feed_t *self)
                       self->replay_from);
         self->replaying = false;
     }
+    if (!self->silent && self->last_heard && !zcq_feed_reachable (self)) {
+        self->silent = true;
+        self->outages++;
+        zsys_warning ("feed: write node silent for %" PRId64 " ms (%d heartbeats missed); "
+                      "answers may be stale until it is back",
+                      zclock_mono () - self->last_heard, self->silence);
+    }
     s_maybe_replay (self);
+    s_settle (self);
 }
 
 void
@@ -285,9 +407,10 @@ zcq_feed_rewind (zcq_feed_t *self, uint64_t next)
     self->next = next;
     self->expected = next;
     self->replaying = false;
-    if (next) {
-        s_request (self);
+    if (next && self->state != ZCQ_FEED_DIVERGED) {
+        s_request (self, ZCQ_MAX_EVENTS);
     }
+    s_settle (self);
 }
 
 uint64_t
@@ -318,11 +441,40 @@ zcq_feed_interval (zcq_feed_t *self)
     return self->interval;
 }
 
-const char *
+bool
+zcq_feed_reachable (zcq_feed_t *self)
+{
+    assert (self);
+    int64_t beat = self->interval ? self->interval : DEFAULT_BEAT;
+    return self->last_heard && zclock_mono () - self->last_heard <= self->silence * beat;
+}
+
+zcq_feed_state_t
 zcq_feed_state (zcq_feed_t *self)
 {
     assert (self);
-    return self->replaying || zlistx_size (self->early) > 0 ? "repairing" : "live";
+    return self->state;
+}
+
+const char *
+zcq_feed_state_name (zcq_feed_t *self)
+{
+    assert (self);
+    return s_state_names [self->state];
+}
+
+bool
+zcq_feed_replaying (zcq_feed_t *self)
+{
+    assert (self);
+    return self->replaying;
+}
+
+size_t
+zcq_feed_ready (zcq_feed_t *self)
+{
+    assert (self);
+    return zlistx_size (self->ready);
 }
 
 uint64_t
@@ -330,4 +482,11 @@ zcq_feed_replayed (zcq_feed_t *self)
 {
     assert (self);
     return self->replayed;
+}
+
+uint64_t
+zcq_feed_outages (zcq_feed_t *self)
+{
+    assert (self);
+    return self->outages;
 }

@@ -204,7 +204,7 @@ test_catches_up_from_the_start_in_batches (void **state)
     s_answer (fixture, &request, 1500, 1500);
     s_pump (fixture, 50);
     s_assert_dense (fixture, 1, 1500);
-    assert_string_equal (zcq_feed_state (fixture->feed), "live");
+    assert_string_equal (zcq_feed_state_name (fixture->feed), "live");
     assert_int_equal (zcq_feed_position (fixture->feed), 1501);
 
     //  Then live events flow straight through
@@ -229,7 +229,7 @@ test_repairs_a_hole_and_drops_repeats (void **state)
     s_publish (fixture, 2);
     s_publish (fixture, 6);
     request = s_expect_replay (fixture, 3);
-    assert_string_equal (zcq_feed_state (fixture->feed), "repairing");
+    assert_string_equal (zcq_feed_state_name (fixture->feed), "repairing");
     //  Live events keep arriving during the repair
     s_publish (fixture, 7);
     s_pump (fixture, 50);
@@ -238,7 +238,7 @@ test_repairs_a_hole_and_drops_repeats (void **state)
     s_publish (fixture, 8);
     s_pump (fixture, 100);
     s_assert_dense (fixture, 1, 8);
-    assert_string_equal (zcq_feed_state (fixture->feed), "live");
+    assert_string_equal (zcq_feed_state_name (fixture->feed), "live");
 }
 
 static void
