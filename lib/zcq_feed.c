@@ -387,7 +387,9 @@ zcq_feed_tick (zcq_feed_t *self)
                       self->replay_from);
         self->replaying = false;
     }
-    if (!self->silent && self->last_heard && !zcq_feed_reachable (self)) {
+    int64_t beat = self->interval ? self->interval : DEFAULT_BEAT;
+    if (!self->silent && self->last_heard
+        && zclock_mono () - self->last_heard > self->silence * beat) {
         self->silent = true;
         self->outages++;
         zsys_warning ("feed: write node silent for %" PRId64 " ms (%d heartbeats missed); "
@@ -445,8 +447,7 @@ bool
 zcq_feed_reachable (zcq_feed_t *self)
 {
     assert (self);
-    int64_t beat = self->interval ? self->interval : DEFAULT_BEAT;
-    return self->last_heard && zclock_mono () - self->last_heard <= self->silence * beat;
+    return self->last_heard && !self->silent;
 }
 
 zcq_feed_state_t

@@ -111,7 +111,8 @@ int64_t
 uint32_t
     zcq_feed_interval (zcq_feed_t *self);
 
-//  True if the write node was heard from within the silence limit.
+//  True if the write node was heard from within the silence limit (as of
+//  the last zcq_feed_tick or message).
 bool
     zcq_feed_reachable (zcq_feed_t *self);
 
