@@ -382,12 +382,15 @@ s_fold (const byte *body, size_t size, void *arg)
     return 0;
 }
 
-//  Start an aggregate from its latest snapshot, if the domain keeps them and
-//  one is stored. Returns 0 (also when there is none), or -1.
+//  Start an aggregate from its latest snapshot, if snapshots are on, the
+//  domain keeps them and one is stored. A snapshot the domain cannot load
+//  (its state format changed) is passed over: the events are the truth,
+//  and folding them all gives the same state. Returns 0, or -1 on a
+//  storage error.
 static int
 s_load_snapshot (self_t *self, s_aggregate_t *aggregate)
 {
-    if (!zcq_domain_has_snapshots (self->domain)) {
+    if (!self->snapshot_every || !zcq_domain_has_snapshots (self->domain)) {
         return 0;
     }
     byte *saved = NULL;
@@ -397,18 +400,27 @@ s_load_snapshot (self_t *self, s_aggregate_t *aggregate)
     if (rc != 0) {
         return rc < 0 ? -1 : 0;
     }
+    void *state = self->domain->state_new ? self->domain->state_new () : NULL;
     msgpack_unpacked unpacked;
     rc = zcq_fields_unpack ((const char *) saved, size, &unpacked);
     if (rc == 0) {
-        rc = self->domain->state_load (aggregate->state, &unpacked.data);
+        rc = self->domain->state_load (state, &unpacked.data);
         msgpack_unpacked_destroy (&unpacked);
     }
     free (saved);
     if (rc != 0) {
-        zsys_error ("write node: snapshot of '%s' does not load into domain '%s'",
-                    aggregate->stream, self->domain->name);
-        return -1;
+        zsys_warning ("write node: snapshot of '%s' does not load into domain '%s'; folding "
+                      "its events from the first",
+                      aggregate->stream, self->domain->name);
+        if (self->domain->state_destroy) {
+            self->domain->state_destroy (state);
+        }
+        return 0;
     }
+    if (self->domain->state_destroy) {
+        self->domain->state_destroy (aggregate->state);
+    }
+    aggregate->state = state;
     aggregate->version = version;
     return 0;
 }

@@ -21,7 +21,9 @@
         write/client_inflight  most commands of one connection
                           waiting for a write; beyond: "busy"   [1024]
         write/snapshot    events between aggregate snapshots    [1000]
-                          (0: never; domains without state_save never)
+                          (0: none written or read; domains without
+                          state_save never; one that does not load is
+                          passed over and the stream folded whole)
         write/ids/keep    most command ids remembered           [10000000]
         write/ids/max_age seconds a command id is remembered    [604800]
         write/fault/drop_every   test seam: do not publish every Nth event [0]
