@@ -7,7 +7,7 @@
     Read models can always be rebuilt from the log, so batches are not
     fsynced: a crash loses at most the last batches, which replay brings back.
 
-    Read models live in one of two keyspaces of the store, "r:" or "t:"
+    Read models live in one of two keyspaces of the store, "r:" or "n:"
     ("q:keyspace" says which serves). A rebuild folds the log from position
     1 into the other keyspace with a feed of its own, its position kept as
     "q:rebuilt" in the same batches, while the serving keyspace goes on
@@ -35,7 +35,7 @@
 #define CATCHUP_MIN  1000            //  events behind that count as catching up
 #define SWEEP_SLICE  5000            //  old read-model keys deleted per tick
 #define KEYSPACE_A   "r:"            //  the two keyspaces of the read models
-#define KEYSPACE_B   "t:"
+#define KEYSPACE_B   "n:"
 
 //  A query waiting until the node has applied its min_position.
 typedef struct {
