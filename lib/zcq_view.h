@@ -28,7 +28,7 @@ zcq_view_t *
     zcq_view_new (zcq_store_t *store);
 
 //  Create a view over another keyspace of the store: every key the domain
-//  uses is stored under prefix (e.g. "t:"), so that a second generation of
+//  uses is stored under prefix (e.g. "n:"), so that a second generation of
 //  read models can be built beside the one that serves.
 zcq_view_t *
     zcq_view_new_keyspace (zcq_store_t *store, const char *prefix);

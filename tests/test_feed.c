@@ -316,6 +316,142 @@ test_rewind_delivers_again (void **state)
     s_assert_dense (fixture, 2, 3);
 }
 
+
+//  Receive what the feed's sockets hold for up to ms, without taking events.
+static void
+s_receive_only (fixture_t *fixture, int ms)
+{
+    zpoller_t *poller = zpoller_new (zcq_feed_events_sock (fixture->feed),
+                                     zcq_feed_replay_sock (fixture->feed), NULL);
+    int64_t deadline = zclock_mono () + ms;
+    while (zclock_mono () < deadline) {
+        void *which = zpoller_wait (poller, 10);
+        if (which) {
+            zcq_feed_recv (fixture->feed, (zsock_t *) which);
+        }
+    }
+    zpoller_destroy (&poller);
+}
+
+//  A REPLAY waiting on the router, or NULL (checks nothing else).
+static zcq_msg_t *
+s_pending_replay (fixture_t *fixture)
+{
+    if (!(zsock_events (fixture->router) & ZMQ_POLLIN)) {
+        return NULL;
+    }
+    return zcq_msg_recv (fixture->router);
+}
+
+static void
+test_replay_credit_bounds_what_is_asked (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    s_start_feed (fixture, 1, 0);
+    zcq_feed_set_credit (fixture->feed, 1500);
+    zcq_msg_t *request = s_expect_replay (fixture, 1);
+    s_answer (fixture, &request, 1000, 5000);
+    //  1000 ready, under the credit: the next batch is asked at once,
+    //  before the owner takes anything
+    s_receive_only (fixture, 100);
+    assert_int_equal (zcq_feed_ready (fixture->feed), 1000);
+    request = s_pending_replay (fixture);
+    assert_non_null (request);
+    assert_int_equal (zcq_msg_from (request), 1001);
+    assert_true (zcq_feed_replaying (fixture->feed));
+    s_answer (fixture, &request, 2000, 5000);
+    //  2000 ready, over the credit: nothing more until the owner takes some
+    s_receive_only (fixture, 100);
+    zcq_feed_tick (fixture->feed);
+    assert_int_equal (zcq_feed_ready (fixture->feed), 2000);
+    assert_false (zcq_feed_replaying (fixture->feed));
+    assert_null (s_pending_replay (fixture));
+    assert_string_equal (zcq_feed_state_name (fixture->feed), "repairing");
+    request = s_expect_replay (fixture, 2001); //  takes them, then asks
+    zcq_msg_destroy (&request);
+    s_assert_dense (fixture, 1, 2000);
+}
+
+static void
+test_log_shorter_than_what_was_taken_diverges (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    s_start_feed (fixture, 1, 0);
+    zcq_msg_t *request = s_expect_replay (fixture, 1);
+    s_answer (fixture, &request, 5, 5);
+    s_pump (fixture, 50);
+    s_assert_dense (fixture, 1, 5);
+    //  The write node comes back with an empty log: its heartbeat says head 0.
+    //  The feed does not trust one heartbeat: it asks for one event
+    s_heartbeat (fixture, 0);
+    request = s_expect_replay (fixture, 6);
+    assert_int_equal (zcq_msg_max (request), 1);
+    assert_int_equal (zcq_feed_state (fixture->feed), ZCQ_FEED_REPAIRING);
+    s_answer (fixture, &request, 5, 0);
+    s_pump (fixture, 50);
+    assert_int_equal (zcq_feed_state (fixture->feed), ZCQ_FEED_DIVERGED);
+    //  Its new events at our positions are other events: none is taken,
+    //  and nothing more is asked
+    s_publish (fixture, 6);
+    s_heartbeat (fixture, 9);
+    s_pump (fixture, 100);
+    zcq_feed_tick (fixture->feed);
+    s_assert_dense (fixture, 1, 5);
+    assert_null (s_pending_replay (fixture));
+    assert_string_equal (zcq_feed_state_name (fixture->feed), "diverged");
+}
+
+static void
+test_heartbeat_that_waited_in_the_queue_is_not_divergence (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    s_start_feed (fixture, 1, 0);
+    zcq_msg_t *request = s_expect_replay (fixture, 1);
+    s_answer (fixture, &request, 5, 8);
+    request = s_expect_replay (fixture, 6);
+    s_answer (fixture, &request, 8, 8);
+    s_pump (fixture, 50);
+    s_assert_dense (fixture, 1, 8);
+    //  An old heartbeat (head 3) read after replay moved us to 8
+    s_heartbeat (fixture, 3);
+    request = s_expect_replay (fixture, 9);
+    s_answer (fixture, &request, 9, 9); //  the answer's head is current
+    s_pump (fixture, 50);
+    s_assert_dense (fixture, 1, 9);
+    assert_string_equal (zcq_feed_state_name (fixture->feed), "live");
+}
+
+static void
+test_silence_then_return_asks_again_at_once (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    s_start_feed (fixture, 1, 0);
+    zcq_feed_set_silence (fixture->feed, 2);
+    zcq_msg_t *request = s_expect_replay (fixture, 1);
+    s_answer (fixture, &request, 2, 2);
+    s_heartbeat (fixture, 2); //  announces 100 ms between heartbeats
+    s_pump (fixture, 50);
+    assert_true (zcq_feed_reachable (fixture->feed));
+    s_heartbeat (fixture, 4); //  3 and 4 are missing
+    request = s_expect_replay (fixture, 3);
+    zcq_msg_destroy (&request); //  lost with the write node, which goes silent
+    int64_t deadline = zclock_mono () + WAIT;
+    while (zcq_feed_reachable (fixture->feed) && zclock_mono () < deadline) {
+        s_pump (fixture, 20);
+    }
+    assert_false (zcq_feed_reachable (fixture->feed));
+    assert_int_equal (zcq_feed_outages (fixture->feed), 1);
+    //  Heard again: the lost request is asked again now, not after 2 s
+    int64_t back = zclock_mono ();
+    s_heartbeat (fixture, 4);
+    request = s_expect_replay (fixture, 3);
+    assert_true (zclock_mono () - back < 1000);
+    assert_true (zcq_feed_reachable (fixture->feed));
+    s_answer (fixture, &request, 4, 4);
+    s_pump (fixture, 50);
+    s_assert_dense (fixture, 1, 4);
+}
+
 int
 main (void)
 {
@@ -333,6 +469,14 @@ main (void)
         cmocka_unit_test_setup_teardown (test_live_start_begins_at_the_next_event, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_rewind_delivers_again, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_replay_credit_bounds_what_is_asked, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_log_shorter_than_what_was_taken_diverges, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_heartbeat_that_waited_in_the_queue_is_not_divergence, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_silence_then_return_asks_again_at_once, s_setup,
+                                         s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
