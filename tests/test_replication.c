@@ -458,7 +458,7 @@ test_write_node_restart_is_noticed_reported_and_survived (void **state)
     //  Gone: after 3 missed heartbeats (100 ms each) the node says so, and
     //  keeps answering, flagged as possibly stale
     assert_int_equal (zcq_testkit_stop (&cluster->write), 0);
-    s_await_status (cluster, 0, "write_node", "unreachable", 2000);
+    s_await_status (cluster, 0, "write_node", "unreachable", WAIT);
     zcq_msg_t *result = zcq_client_query (cluster->client, 0, "totals", NULL, 0, 0, WAIT);
     assert_non_null (result);
     assert_int_equal (zcq_msg_status (result), ZCQ_OK);
