@@ -18,9 +18,10 @@
 #define VIEW_PREFIX_MAX 15   //  bytes of a keyspace prefix at most
 
 typedef struct {
-    bool deleted; //  true: a delete; false: a put
-    byte *value;  //  value of a put
-    size_t size;  //  bytes in value
+    bool deleted;    //  true: a delete; false: a put
+    byte *value;     //  value of a put
+    size_t size;     //  bytes in value
+    size_t capacity; //  bytes allocated for value
 } s_change_t;
 
 struct _zcq_view_t {
@@ -127,7 +128,8 @@ s_change_new (const void *value, size_t size)
     assert (change);
     change->deleted = value == NULL;
     if (value) {
-        change->value = (byte *) malloc (size ? size : 1);
+        change->capacity = size ? size : 1;
+        change->value = (byte *) malloc (change->capacity);
         assert (change->value);
         if (size) {
             memcpy (change->value, value, size);
@@ -186,6 +188,16 @@ zcq_view_put (zcq_view_t *self, const char *key, const void *value, size_t size)
 {
     assert (self);
     assert (key);
+    //  A key put again in the same batch (a total, an account touched by
+    //  many events) reuses its buffer: no allocation per event
+    s_change_t *change = (s_change_t *) zhashx_lookup (self->overlay, key);
+    if (change && !change->deleted && size <= change->capacity) {
+        if (size) {
+            memcpy (change->value, value, size);
+        }
+        change->size = size;
+        return;
+    }
     zhashx_update (self->overlay, key, s_change_new (value ? value : "", size));
 }
 
