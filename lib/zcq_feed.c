@@ -387,8 +387,11 @@ zcq_feed_tick (zcq_feed_t *self)
                       self->replay_from);
         self->replaying = false;
     }
+    //  Messages waiting in our own queues are not silence: we are behind
     int64_t beat = self->interval ? self->interval : DEFAULT_BEAT;
-    if (!self->silent && self->last_heard
+    bool queued = (zsock_events (self->sub) & ZMQ_POLLIN)
+                  || (zsock_events (self->dealer) & ZMQ_POLLIN);
+    if (!self->silent && self->last_heard && !queued
         && zclock_mono () - self->last_heard > self->silence * beat) {
         self->silent = true;
         self->outages++;

@@ -689,12 +689,14 @@ s_holding (self_t *self)
     return false;
 }
 
-//  While replay brings more, wait for a full batch: one LevelDB batch for
-//  many events writes each hot key once instead of once per event.
+//  Far behind, while replay brings more, wait for a full batch: one LevelDB
+//  batch for many events writes each hot key once instead of once per event.
+//  Close to the head, ready events are applied at once.
 static bool
 s_filling (s_models_t *models)
 {
-    return zcq_feed_replaying (models->feed) && zcq_feed_ready (models->feed) < APPLY_BATCH;
+    return zcq_feed_replaying (models->feed) && zcq_feed_ready (models->feed) < APPLY_BATCH
+           && s_to_go (zcq_feed_head (models->feed), models->applied) >= 2 * APPLY_BATCH;
 }
 
 static void
