@@ -191,6 +191,17 @@ s_assert_dense (fixture_t *fixture, uint64_t first, uint64_t last)
     }
 }
 
+//  Start a feed from position 1 on a log of last events and take them all.
+static void
+s_feed_at (fixture_t *fixture, uint64_t last)
+{
+    s_start_feed (fixture, 1, 0);
+    zcq_msg_t *request = s_expect_replay (fixture, 1);
+    s_answer (fixture, &request, last, last);
+    s_pump (fixture, 50);
+    s_assert_dense (fixture, 1, last);
+}
+
 static void
 test_catches_up_from_the_start_in_batches (void **state)
 {
@@ -245,14 +256,10 @@ static void
 test_heartbeat_ahead_of_us_starts_a_repair (void **state)
 {
     fixture_t *fixture = (fixture_t *) *state;
-    s_start_feed (fixture, 1, 0);
-    zcq_msg_t *request = s_expect_replay (fixture, 1);
-    s_answer (fixture, &request, 2, 2);
-    s_pump (fixture, 50);
-    s_assert_dense (fixture, 1, 2);
+    s_feed_at (fixture, 2);
     //  Event 3 was lost and nothing follows it: only the heartbeat says so
     s_heartbeat (fixture, 3);
-    request = s_expect_replay (fixture, 3);
+    zcq_msg_t *request = s_expect_replay (fixture, 3);
     s_answer (fixture, &request, 3, 3);
     s_pump (fixture, 50);
     s_assert_dense (fixture, 1, 3);
@@ -302,15 +309,11 @@ static void
 test_rewind_delivers_again (void **state)
 {
     fixture_t *fixture = (fixture_t *) *state;
-    s_start_feed (fixture, 1, 0);
-    zcq_msg_t *request = s_expect_replay (fixture, 1);
-    s_answer (fixture, &request, 3, 3);
-    s_pump (fixture, 50);
-    s_assert_dense (fixture, 1, 3);
+    s_feed_at (fixture, 3);
     //  The owner could not store 2 and 3: it asks for them again
     zcq_feed_rewind (fixture->feed, 2);
     fixture->count = 0;
-    request = s_expect_replay (fixture, 2);
+    zcq_msg_t *request = s_expect_replay (fixture, 2);
     s_answer (fixture, &request, 3, 3);
     s_pump (fixture, 50);
     s_assert_dense (fixture, 2, 3);
@@ -376,15 +379,11 @@ static void
 test_log_shorter_than_what_was_taken_diverges (void **state)
 {
     fixture_t *fixture = (fixture_t *) *state;
-    s_start_feed (fixture, 1, 0);
-    zcq_msg_t *request = s_expect_replay (fixture, 1);
-    s_answer (fixture, &request, 5, 5);
-    s_pump (fixture, 50);
-    s_assert_dense (fixture, 1, 5);
+    s_feed_at (fixture, 5);
     //  The write node comes back with an empty log: its heartbeat says head 0.
     //  The feed does not trust one heartbeat: it asks for one event
     s_heartbeat (fixture, 0);
-    request = s_expect_replay (fixture, 6);
+    zcq_msg_t *request = s_expect_replay (fixture, 6);
     assert_int_equal (zcq_msg_max (request), 1);
     assert_int_equal (zcq_feed_state (fixture->feed), ZCQ_FEED_REPAIRING);
     s_answer (fixture, &request, 5, 0);
