@@ -563,6 +563,14 @@ s_reply_after_commit (self_t *self, zcq_msg_t *reply, bool store)
 static int
 s_check_events (self_t *self, zcq_msg_t *reply)
 {
+    if (zcq_decision_count (self->decision) > ZCQ_MAX_EVENTS) {
+        zcq_msg_set_status (reply, ZCQ_TOO_LARGE);
+        zcq_msg_set_reason (reply,
+                            "domain '%s' produced %zu events for one command; the limit is %d",
+                            self->domain->name, zcq_decision_count (self->decision),
+                            ZCQ_MAX_EVENTS);
+        return -1;
+    }
     for (size_t index = 0; index < zcq_decision_count (self->decision); index++) {
         size_t size;
         const byte *data = zcq_decision_event_data (self->decision, index, &size);

@@ -559,6 +559,73 @@ test_pipelined_group_failure_is_all_or_nothing (void **state)
     }
 }
 
+//  A test domain whose one command emits `count` events.
+static const char *const s_spray_commands [] = {"Spray", NULL};
+static const char *const s_spray_queries [] = {NULL};
+
+static void
+s_spray_decide (const void *state, const zcq_command_t *command, zcq_decision_t *decision)
+{
+    (void) state;
+    int64_t count;
+    char reason [ZCQ_REASON_MAX];
+    if (zcq_fields_positive (command->data, "count", &count, reason)) {
+        zcq_decision_invalid (decision, "%s", reason);
+        return;
+    }
+    for (int64_t index = 0; index < count; index++) {
+        msgpack_packer *packer = zcq_decision_emit (decision, "Sprayed");
+        msgpack_pack_map (packer, 0);
+    }
+}
+
+static int
+s_spray_project (zcq_view_t *view, const zcq_event_t *event)
+{
+    (void) view;
+    (void) event;
+    return 0;
+}
+
+static void
+s_spray_query (zcq_view_t *view, const char *name, const msgpack_object *params,
+               zcq_answer_t *answer)
+{
+    (void) view;
+    (void) name;
+    (void) params;
+    (void) answer;
+}
+
+static const zcq_domain_t s_spray = {
+    .abi = ZCQ_DOMAIN_ABI,
+    .name = "spray",
+    .command_types = s_spray_commands,
+    .query_names = s_spray_queries,
+    .decide = s_spray_decide,
+    .project = s_spray_project,
+    .query = s_spray_query,
+};
+
+static void
+test_events_per_command_are_limited (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    zcq_domain_register (&s_spray);
+    zactor_destroy (&fixture->node);
+    zconfig_put (fixture->config, "write/domain", "spray");
+    s_start (fixture);
+    zcq_msg_t *reply = s_send (fixture, "Spray", "count=1000", ZCQ_EXPECT_ANY);
+    assert_int_equal (zcq_msg_status (reply), ZCQ_ACCEPTED);
+    assert_int_equal (zcq_msg_count (reply), 1000);
+    zcq_msg_destroy (&reply);
+    reply = s_send (fixture, "Spray", "count=1001", ZCQ_EXPECT_ANY);
+    assert_int_equal (zcq_msg_status (reply), ZCQ_TOO_LARGE);
+    assert_non_null (strstr (zcq_msg_reason (reply), "produced 1001 events for one command"));
+    zcq_msg_destroy (&reply);
+    assert_int_equal (s_head (fixture), 1000);
+}
+
 static void
 test_bad_durability_is_refused (void **state)
 {
@@ -596,6 +663,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_retention_forgets_old_command_ids, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_saturated_node_answers_busy, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_events_per_command_are_limited, s_setup,
                                          s_teardown),
         cmocka_unit_test (test_bad_durability_is_refused),
     };
