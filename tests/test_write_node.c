@@ -346,6 +346,46 @@ test_failed_group_takes_the_group_decided_on_it (void **state)
     zcq_msg_destroy (&reply);
 }
 
+static void
+test_state_with_unwritten_events_is_never_evicted (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    zactor_destroy (&fixture->node);
+    zconfig_put (fixture->config, "write/group", "2");
+    zconfig_put (fixture->config, "write/cache", "1"); //  raised to 5
+    s_start (fixture);
+    zcq_msg_t *reply = s_send (fixture, "OpenAccount", "owner=sami", 0);
+    zcq_msg_destroy (&reply);
+    //  account-1's deposit waits in a slow write while commands on ten
+    //  other streams churn the tiny cache; its state must survive, or the
+    //  next deposit would be decided against the disk's older version
+    s_delay_writes (fixture, "300");
+    zcq_msg_t *command = s_command ("Deposit", "amount=5", 1);
+    s_post (fixture, &command);
+    zclock_sleep (50);
+    for (int index = 2; index <= 11; index++) {
+        char stream [32];
+        snprintf (stream, sizeof (stream), "account-%d", index);
+        msgpack_sbuffer *data = zcq_testkit_map ("amount=-1", NULL);
+        command = zcq_client_command ("Deposit", stream, ZCQ_EXPECT_ANY, data->data, data->size);
+        msgpack_sbuffer_free (data);
+        s_post (fixture, &command);
+    }
+    command = s_command ("Deposit", "amount=5", 2);
+    s_post (fixture, &command);
+    int accepted = 0, invalid = 0;
+    for (int index = 0; index < 12; index++) {
+        reply = s_next_reply (fixture);
+        accepted += zcq_msg_status (reply) == ZCQ_ACCEPTED;
+        invalid += zcq_msg_status (reply) == ZCQ_INVALID;
+        zcq_msg_destroy (&reply);
+    }
+    assert_int_equal (accepted, 2);
+    assert_int_equal (invalid, 10);
+    s_delay_writes (fixture, "0");
+    assert_int_equal (s_head (fixture), 3);
+}
+
 //  Post count deposits of 1 on account-1, keeping at most window in flight;
 //  asserts each is accepted.
 static void
@@ -660,6 +700,8 @@ main (void)
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_snapshot_spares_folding_a_long_stream, s_setup,
                                          s_teardown),
+        cmocka_unit_test_setup_teardown (test_state_with_unwritten_events_is_never_evicted,
+                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_retention_forgets_old_command_ids, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_saturated_node_answers_busy, s_setup,
