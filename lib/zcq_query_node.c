@@ -225,8 +225,9 @@ static int
 s_rebuild_start (self_t *self)
 {
     int deleted;
-    while ((deleted = zcq_view_clear (self->rebuild.view, 100000)) > 0) {
-    }
+    do {
+        deleted = zcq_view_clear (self->rebuild.view, 100000);
+    } while (deleted > 0);
     if (deleted < 0) {
         return -1;
     }

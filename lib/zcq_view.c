@@ -178,7 +178,7 @@ zcq_view_get (zcq_view_t *self, const char *key, byte **value, size_t *size)
     //  What the store holds (or lacks) is worth remembering, unless a batch
     //  that changes this key is still on its way to the store
     if (rc >= 0 && self->cache_max && !zhashx_lookup (self->committing, key)) {
-        s_cache_put (self, key, s_change_new (rc == 0 ? *value : NULL, *size));
+        s_cache_put (self, key, s_change_new (rc == 0 ? *value : NULL, rc == 0 ? *size : 0));
     }
     return rc;
 }
