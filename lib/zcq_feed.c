@@ -18,6 +18,8 @@ struct _zcq_feed_t {
     zsock_t *sub;            //  SUB to the write node's PUB
     char *events_endpoint;   //  what sub connects to
     zsock_t *dealer;         //  DEALER to the write node's replay ROUTER
+    zsock_t *monitor;        //  PAIR: connection events of the DEALER
+    bool disconnected;       //  the DEALER lost its connection, not yet back
     zcq_feed_state_t state;  //  live, repairing or diverged
     uint64_t next;           //  position zcq_feed_next delivers next (0: unknown)
     uint64_t expected;       //  position accepted next into ready (0: unknown)
@@ -33,7 +35,8 @@ struct _zcq_feed_t {
     size_t credit;           //  ask for more replay while fewer events are ready
     int silence;             //  heartbeat intervals of silence before unreachable
     bool silent;             //  the write node is past the silence limit
-    uint64_t outages;        //  times it went past the limit
+    uint64_t outages;        //  times it went past the limit (or disconnected)
+    uint64_t reconnects;     //  times the connection came back after a loss
     uint64_t replayed;       //  events received through replay
 };
 
@@ -71,6 +74,21 @@ zcq_feed_new (const char *events_endpoint, const char *replay_endpoint, uint64_t
         free (self);
         return NULL;
     }
+    //  The DEALER's connection drops the moment the write node's process
+    //  ends, and comes back when it (or a new one) listens again: a restart
+    //  is noticed even when it is faster than the silence limit
+    char monitor [64];
+    snprintf (monitor, sizeof (monitor), "inproc://zcq-feed-monitor-%p", (void *) self);
+    if (zmq_socket_monitor (zsock_resolve (self->dealer), monitor,
+                            ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED)
+        == 0) {
+        self->monitor = zsock_new (ZMQ_PAIR);
+        assert (self->monitor);
+        zsock_set_linger (self->monitor, 0);
+        if (zsock_connect (self->monitor, "%s", monitor) != 0) {
+            zsock_destroy (&self->monitor);
+        }
+    }
     self->events_endpoint = strdup (events_endpoint);
     self->ready = zlistx_new ();
     self->early = zlistx_new ();
@@ -95,6 +113,10 @@ zcq_feed_destroy (zcq_feed_t **self_p)
         zcq_feed_t *self = *self_p;
         zlistx_destroy (&self->ready);
         zlistx_destroy (&self->early);
+        if (self->monitor) {
+            zmq_socket_monitor (zsock_resolve (self->dealer), NULL, 0);
+            zsock_destroy (&self->monitor);
+        }
         zsock_destroy (&self->sub);
         zsock_destroy (&self->dealer);
         free (self->events_endpoint);
@@ -115,6 +137,13 @@ zcq_feed_replay_sock (zcq_feed_t *self)
 {
     assert (self);
     return self->dealer;
+}
+
+zsock_t *
+zcq_feed_monitor_sock (zcq_feed_t *self)
+{
+    assert (self);
+    return self->monitor;
 }
 
 void
@@ -324,10 +353,48 @@ s_on_return (zcq_feed_t *self)
     }
 }
 
+//  A connection event of the DEALER: lost (the write node's process is
+//  gone: unreachable at once) or made again (ask again what was out).
+static void
+s_handle_monitor (zcq_feed_t *self)
+{
+    zmsg_t *event = zmsg_recv (self->monitor);
+    zframe_t *frame = event ? zmsg_first (event) : NULL;
+    uint16_t code = 0;
+    if (frame && zframe_size (frame) >= 2) {
+        memcpy (&code, zframe_data (frame), 2);
+    }
+    zmsg_destroy (&event);
+    if (code == ZMQ_EVENT_DISCONNECTED && !self->disconnected) {
+        self->disconnected = true;
+        zsys_warning ("feed: lost the connection to the write node; answers may be stale "
+                      "until it is back");
+        if (!self->silent) {
+            self->silent = true;
+            self->outages++;
+        }
+    }
+    else if (code == ZMQ_EVENT_CONNECTED && self->disconnected) {
+        self->disconnected = false;
+        self->reconnects++;
+        zsys_info ("feed: connected to the write node again (it restarted, or the network "
+                   "came back)");
+        if (self->replaying) {
+            self->replaying = false; //  went to the process that is gone: ask again
+            self->retry_at = 0;
+        }
+        s_maybe_replay (self);
+    }
+}
+
 void
 zcq_feed_recv (zcq_feed_t *self, zsock_t *which)
 {
     assert (self);
+    if (which == self->monitor) {
+        s_handle_monitor (self);
+        return;
+    }
     zcq_msg_t *msg = zcq_msg_recv (which);
     if (!msg) {
         return;
@@ -493,4 +560,11 @@ zcq_feed_outages (zcq_feed_t *self)
 {
     assert (self);
     return self->outages;
+}
+
+uint64_t
+zcq_feed_reconnects (zcq_feed_t *self)
+{
+    assert (self);
+    return self->reconnects;
 }

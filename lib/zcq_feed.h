@@ -20,12 +20,13 @@
     (default two batches), so the write node reads the next batch while the
     owner applies what it has, and never holds more than one batch for us.
 
-    Beside the state, the feed watches the write node's heartbeats: silent
-    for more than `silence` heartbeat intervals, it is unreachable; when it
-    is heard again a replay that was out is asked again at once (a restarted
-    write node has forgotten it).
+    Beside the state, the feed watches the write node's heartbeats and its
+    connection: silent for more than `silence` heartbeat intervals, or its
+    connection lost, it is unreachable; when it is heard again (or connected
+    again) a replay that was out is asked again at once (a restarted write
+    node has forgotten it).
 
-    Poll both sockets; call zcq_feed_recv on the one that is readable, then
+    Poll the three sockets; call zcq_feed_recv on the one that is readable, then
     take events with zcq_feed_next until it returns NULL; call zcq_feed_tick
     at least every 100 ms for the timers.
     =========================================================================
@@ -63,6 +64,11 @@ zsock_t *
     zcq_feed_events_sock (zcq_feed_t *self);
 zsock_t *
     zcq_feed_replay_sock (zcq_feed_t *self);
+
+//  The PAIR that reports the replay connection's events (borrowed; NULL if
+//  ZeroMQ could not monitor it): poll it with the other two.
+zsock_t *
+    zcq_feed_monitor_sock (zcq_feed_t *self);
 
 //  Set the SUB's receive high-water mark (messages; default 100000); the
 //  SUB connects again to apply it. Call right after zcq_feed_new.
@@ -134,9 +140,14 @@ size_t
 uint64_t
     zcq_feed_replayed (zcq_feed_t *self);
 
-//  Times the write node went silent past the limit since creation.
+//  Times the write node went silent past the limit, or its connection was
+//  lost, since creation.
 uint64_t
     zcq_feed_outages (zcq_feed_t *self);
+
+//  Times the connection to the write node came back after a loss.
+uint64_t
+    zcq_feed_reconnects (zcq_feed_t *self);
 
 #ifdef __cplusplus
 }

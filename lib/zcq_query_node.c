@@ -246,6 +246,31 @@ s_rebuild_start (self_t *self)
     return 0;
 }
 
+//  Add a feed's sockets to the poller, or take them out.
+static void
+s_poll_feed (self_t *self, zcq_feed_t *feed, bool add)
+{
+    zsock_t *socks [3] = {zcq_feed_events_sock (feed), zcq_feed_replay_sock (feed),
+                          zcq_feed_monitor_sock (feed)};
+    for (int index = 0; index < 3; index++) {
+        if (socks [index] && add) {
+            zpoller_add (self->poller, socks [index]);
+        }
+        else if (socks [index]) {
+            zpoller_remove (self->poller, socks [index]);
+        }
+    }
+}
+
+//  True if which is one of the feed's sockets.
+static bool
+s_feed_sock (zcq_feed_t *feed, void *which)
+{
+    return feed
+           && (which == zcq_feed_events_sock (feed) || which == zcq_feed_replay_sock (feed)
+               || (which && which == zcq_feed_monitor_sock (feed)));
+}
+
 static self_t *
 s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
 {
@@ -311,11 +336,10 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
     self->answer = zcq_answer_new ();
     self->parked = zlistx_new ();
     zlistx_set_destructor (self->parked, s_parked_destroy);
-    self->poller = zpoller_new (pipe, self->queries, zcq_feed_events_sock (self->serving.feed),
-                                zcq_feed_replay_sock (self->serving.feed), NULL);
+    self->poller = zpoller_new (pipe, self->queries, NULL);
+    s_poll_feed (self, self->serving.feed, true);
     if (self->rebuild.feed) {
-        zpoller_add (self->poller, zcq_feed_events_sock (self->rebuild.feed));
-        zpoller_add (self->poller, zcq_feed_replay_sock (self->rebuild.feed));
+        s_poll_feed (self, self->rebuild.feed, true);
     }
     zpoller_set_nonstop (self->poller, true);
     return self;
@@ -369,7 +393,7 @@ s_pack_status (self_t *self, msgpack_packer *pk)
     zcq_feed_t *feed = self->serving.feed;
     uint64_t head = zcq_feed_head (feed);
     int64_t heard = zcq_feed_last_heard (feed);
-    msgpack_pack_map (pk, 17 + (self->rebuild.feed != NULL));
+    msgpack_pack_map (pk, 18 + (self->rebuild.feed != NULL));
     s_pack_text (pk, "role", "query");
     s_pack_text (pk, "domain", self->domain->name);
     s_pack_uint (pk, "applied", self->serving.applied);
@@ -380,6 +404,7 @@ s_pack_status (self_t *self, msgpack_packer *pk)
     zcq_fields_pack_str (pk, "silent_ms");
     msgpack_pack_int64 (pk, heard ? zclock_mono () - heard : zclock_mono () - self->started);
     s_pack_uint (pk, "outages", zcq_feed_outages (feed));
+    s_pack_uint (pk, "reconnects", zcq_feed_reconnects (feed));
     s_pack_uint (pk, "events_applied", self->events_applied);
     s_pack_uint (pk, "rate", self->rate);
     s_pack_uint (pk, "replayed", zcq_feed_replayed (feed));
@@ -755,8 +780,7 @@ s_apply_rebuild (self_t *self)
                elapsed > 0 ? self->rebuild.events * 1000 / (uint64_t) elapsed : 0, keyspace,
                self->rebuild.applied, zcq_view_keyspace (self->serving.view),
                self->serving.applied);
-    zpoller_remove (self->poller, zcq_feed_events_sock (self->serving.feed));
-    zpoller_remove (self->poller, zcq_feed_replay_sock (self->serving.feed));
+    s_poll_feed (self, self->serving.feed, false);
     s_models_t old = self->serving;
     self->serving = self->rebuild;
     self->serving.applied_key = "q:applied";
@@ -865,12 +889,11 @@ zcq_query_node_actor (zsock_t *pipe, void *args)
         else if (which == self->queries) {
             s_handle_query (self);
         }
-        else if (which == zcq_feed_events_sock (self->serving.feed)
-                 || which == zcq_feed_replay_sock (self->serving.feed)) {
+        else if (s_feed_sock (self->serving.feed, which)) {
             zcq_feed_recv (self->serving.feed, (zsock_t *) which);
             s_apply (self);
         }
-        else if (which) {
+        else if (s_feed_sock (self->rebuild.feed, which)) {
             zcq_feed_recv (self->rebuild.feed, (zsock_t *) which);
         }
         s_apply_rebuild (self);

@@ -497,6 +497,28 @@ test_write_node_restart_is_noticed_reported_and_survived (void **state)
 }
 
 static void
+test_fast_restart_is_noticed_by_the_lost_connection (void **state)
+{
+    (void) state;
+    cluster_t *cluster = s_cluster_new (NULL, NULL);
+    //  Silence alone would take 10 s (100 heartbeats of 100 ms) to tell
+    s_start_query (cluster, 0, "--silence", "100");
+    s_open_accounts (cluster);
+    uint64_t head = s_deposits (cluster, 200);
+    s_await_position (cluster, 0, head);
+    assert_int_equal (s_status_int (cluster, 0, "reconnects"), 0);
+    assert_int_equal (zcq_testkit_stop (&cluster->write), 0);
+    s_start_write (cluster, NULL, NULL);
+    head = s_deposits (cluster, 200);
+    s_await_position (cluster, 0, head);
+    s_await_status (cluster, 0, "write_node", "reachable", WAIT);
+    assert_true (s_status_int (cluster, 0, "reconnects") >= 1);
+    assert_true (s_status_int (cluster, 0, "outages") >= 1);
+    assert_int_equal (s_status_int (cluster, 0, "events_applied"), head);
+    s_cluster_destroy (&cluster);
+}
+
+static void
 test_rebuild_serves_the_old_models_until_it_switches (void **state)
 {
     (void) state;
@@ -572,6 +594,8 @@ main (void)
                                    s_teardown),
         cmocka_unit_test_teardown (test_read_your_writes_against_a_held_back_node, s_teardown),
         cmocka_unit_test_teardown (test_write_node_restart_is_noticed_reported_and_survived,
+                                   s_teardown),
+        cmocka_unit_test_teardown (test_fast_restart_is_noticed_by_the_lost_connection,
                                    s_teardown),
         cmocka_unit_test_teardown (test_rebuild_serves_the_old_models_until_it_switches,
                                    s_teardown),
