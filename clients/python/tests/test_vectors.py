@@ -78,7 +78,7 @@ class VectorTest(unittest.TestCase):
                 wire = [bytes.fromhex(frame) for frame in vector["frames"]]
                 expected = from_meaning(vector["message"])
                 decoded = protocol.decode(wire)
-                self.assertEqual(decoded.type, expected.type)
+                self.assertEqual(decoded.kind, expected.kind)
                 self.assertEqual(decoded.fields, expected.fields)
                 encoded = vector.get("encoded", vector["frames"])
                 self.assertEqual([frame.hex() for frame in protocol.encode(expected)], encoded)

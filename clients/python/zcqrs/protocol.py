@@ -79,19 +79,20 @@ _MISSING_ORDER = ("id", "type", "stream", "status", "position", "version", "from
 
 
 class Message:
-    """One ZCQ1 message: its ``type`` and a dict of ``fields``.
+    """One ZCQ1 message: its ``kind`` ("COMMAND", ...) and a dict of ``fields``.
 
-    Fields are the wire keys of the type (see ``FIELDS``); missing ones take
-    their defaults. ``msg["from"]`` or ``msg.from_`` reads a field; EVENTS
+    Fields are the wire keys of the kind (see ``FIELDS``); missing ones take
+    their defaults. ``msg.status`` or ``msg["status"]`` reads a field
+    (``msg.from_`` or ``msg["from"]`` for ``from``); EVENTS
     holds its event bodies decoded as EVENT field dicts under ``"events"``.
     """
 
-    __slots__ = ("type", "fields")
+    __slots__ = ("kind", "fields")
 
     def __init__(self, type, /, **fields):
         if type not in FIELDS:
             raise EncodeError("unknown", "unknown message type '%s'" % type)
-        self.type = type
+        self.kind = type
         self.fields = {name: _copy(default) for name, default in FIELDS[type].items()}
         for name, value in fields.items():
             name = name.rstrip("_")
@@ -109,11 +110,11 @@ class Message:
             raise AttributeError(name) from None
 
     def __eq__(self, other):
-        return (isinstance(other, Message) and self.type == other.type
+        return (isinstance(other, Message) and self.kind == other.kind
                 and self.fields == other.fields)
 
     def __repr__(self):
-        return "Message(%r, %r)" % (self.type, self.fields)
+        return "Message(%r, %r)" % (self.kind, self.fields)
 
 
 def _copy(value):
@@ -410,7 +411,7 @@ def _pack(value):
 
 def _check_limits(message):
     fields = message.fields
-    type = message.type
+    type = message.kind
     stream = fields.get("stream")
     if stream is not None and len(stream.encode("utf-8")) > MAX_STREAM:
         raise EncodeError("too_large", "stream name is over %d bytes" % MAX_STREAM)
@@ -441,7 +442,7 @@ def encode_body(message):
     """
     _check_limits(message)
     f = message.fields
-    type = message.type
+    type = message.kind
     if type == "COMMAND":
         body = {"id": f["id"], "type": f["type"], "stream": f["stream"],
                 "expect": f["expect"], "data": f["data"] or {}}
@@ -489,7 +490,7 @@ def _with_id(fields, rest):
 
 def encode(message):
     """Encode a message into its frames (a list of bytes, no envelope)."""
-    frames = [SIGNATURE, message.type.encode("ascii"), encode_body(message)]
-    if message.type == "EVENTS":
+    frames = [SIGNATURE, message.kind.encode("ascii"), encode_body(message)]
+    if message.kind == "EVENTS":
         frames += [encode_body(Message("EVENT", **event)) for event in message["events"]]
     return frames
