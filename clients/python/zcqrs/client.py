@@ -309,7 +309,8 @@ class Client:
     @staticmethod
     def _checked(answer):
         """Return a successful answer; raise the typed error of a failed one."""
-        if answer.kind == "ERROR" or answer["status"] not in ("ok", "accepted"):
+        success = {"REPLY": "accepted", "RESULT": "ok"}.get(answer.kind)
+        if answer["status"] != success:
             raise error_for(answer)
         return answer
 
