@@ -9,6 +9,7 @@
 #include "zcq_store.h"
 
 #include <leveldb/c.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 
 struct _zcq_store_t {
@@ -19,8 +20,11 @@ struct _zcq_store_t {
     leveldb_writeoptions_t *write_sync;  //  writes that fdatasync
     leveldb_writeoptions_t *write_async; //  writes that reach the OS only
     char *path;                          //  folder
-    int fail_writes;                     //  fault seam: writes still to fail
-    uint64_t writes;                     //  successful writes
+    //  A store is read from several threads and written from one (LevelDB
+    //  allows both); the counters and fault seams are therefore atomic
+    atomic_int fail_writes;              //  fault seam: writes still to fail
+    atomic_int write_delay;              //  fault seam: ms each write waits
+    atomic_uint_fast64_t writes;         //  successful writes
 };
 
 struct _zcq_batch_t {
@@ -170,8 +174,15 @@ zcq_store_write (zcq_store_t *self, zcq_batch_t *batch, bool sync)
 {
     assert (self);
     assert (batch);
-    if (self->fail_writes > 0) {
-        self->fail_writes--;
+    int delay = atomic_load (&self->write_delay);
+    if (delay > 0) {
+        zclock_sleep (delay);
+    }
+    int failing = atomic_load (&self->fail_writes);
+    while (failing > 0
+           && !atomic_compare_exchange_weak (&self->fail_writes, &failing, failing - 1)) {
+    }
+    if (failing > 0) {
         zsys_error ("store %s: write failed: injected fault", self->path);
         return -1;
     }
@@ -180,7 +191,7 @@ zcq_store_write (zcq_store_t *self, zcq_batch_t *batch, bool sync)
     if (s_check (self, &error, "write")) {
         return -1;
     }
-    self->writes++;
+    atomic_fetch_add (&self->writes, 1);
     return 0;
 }
 
@@ -188,14 +199,21 @@ void
 zcq_store_fail_writes (zcq_store_t *self, int count)
 {
     assert (self);
-    self->fail_writes = count;
+    atomic_store (&self->fail_writes, count);
+}
+
+void
+zcq_store_delay_writes (zcq_store_t *self, int milliseconds)
+{
+    assert (self);
+    atomic_store (&self->write_delay, milliseconds);
 }
 
 uint64_t
 zcq_store_writes (zcq_store_t *self)
 {
     assert (self);
-    return self->writes;
+    return atomic_load (&self->writes);
 }
 
 //  --- Batches ----------------------------------------------------------------

@@ -36,6 +36,7 @@ struct _zcq_msg_t {
     uint32_t max;              //  REPLAY batch size
     uint64_t head;             //  last stored position
     uint32_t interval;         //  heartbeat interval, ms
+    uint32_t retry_after;      //  REPLY busy/unavailable: ms to wait before a retry
     uint64_t min_position;     //  QUERY read-your-writes bound
     uint32_t timeout;          //  QUERY wait bound, ms
     zframe_t **events;         //  EVENTS body frames, in order
@@ -383,6 +384,7 @@ typedef enum {
     K_INTERVAL,
     K_MIN_POSITION,
     K_TIMEOUT,
+    K_RETRY_AFTER,
     K_KEYS
 } s_key_t;
 
@@ -409,6 +411,7 @@ static const char *s_key_names [K_KEYS] = {
     [K_INTERVAL] = "interval",
     [K_MIN_POSITION] = "min_position",
     [K_TIMEOUT] = "timeout",
+    [K_RETRY_AFTER] = "retry_after",
 };
 
 #define B(key) (1u << (key))
@@ -421,7 +424,7 @@ static const struct {
                              | B (K_CORRELATION),
                          B (K_ID) | B (K_TYPE) | B (K_STREAM)},
     [ZCQ_MSG_REPLY] = {B (K_ID) | B (K_STATUS) | B (K_REASON) | B (K_VERSION) | B (K_POSITION)
-                           | B (K_COUNT),
+                           | B (K_COUNT) | B (K_RETRY_AFTER),
                        B (K_STATUS)},
     [ZCQ_MSG_EVENT] = {B (K_POSITION) | B (K_STREAM) | B (K_VERSION) | B (K_TYPE) | B (K_DATA)
                            | B (K_META),
@@ -528,6 +531,10 @@ s_take_field (zcq_msg_t *self, const msgpack_object *key, const msgpack_object *
         case K_TIMEOUT:
             rc = s_take_uint (self, name, value, UINT32_MAX, &number);
             self->timeout = (uint32_t) number;
+            break;
+        case K_RETRY_AFTER:
+            rc = s_take_uint (self, name, value, UINT32_MAX, &number);
+            self->retry_after = (uint32_t) number;
             break;
         default:
             break;
@@ -823,7 +830,7 @@ zcq_msg_encode_body (zcq_msg_t *self, msgpack_sbuffer *buffer)
             }
             break;
         case ZCQ_MSG_REPLY:
-            msgpack_pack_map (&packer, 6);
+            msgpack_pack_map (&packer, 6 + (self->retry_after > 0));
             s_pack_key (&packer, "id");
             if (self->id_size) {
                 s_pack_bin (&packer, self->id, self->id_size);
@@ -841,6 +848,10 @@ zcq_msg_encode_body (zcq_msg_t *self, msgpack_sbuffer *buffer)
             msgpack_pack_uint64 (&packer, self->position);
             s_pack_key (&packer, "count");
             msgpack_pack_uint32 (&packer, self->count);
+            if (self->retry_after) {
+                s_pack_key (&packer, "retry_after");
+                msgpack_pack_uint32 (&packer, self->retry_after);
+            }
             break;
         case ZCQ_MSG_EVENT:
             msgpack_pack_map (&packer, 6);
@@ -1335,6 +1346,20 @@ zcq_msg_set_head (zcq_msg_t *self, uint64_t head)
 {
     assert (self);
     self->head = head;
+}
+
+uint32_t
+zcq_msg_retry_after (zcq_msg_t *self)
+{
+    assert (self);
+    return self->retry_after;
+}
+
+void
+zcq_msg_set_retry_after (zcq_msg_t *self, uint32_t milliseconds)
+{
+    assert (self);
+    self->retry_after = milliseconds;
 }
 
 uint32_t

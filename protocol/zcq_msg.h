@@ -267,6 +267,13 @@ uint64_t
 void
     zcq_msg_set_head (zcq_msg_t *self, uint64_t head);
 
+//  REPLY: milliseconds the node asks a client to wait before retrying a
+//  "busy" (or "unavailable") command; 0 (absent on the wire) means no hint.
+uint32_t
+    zcq_msg_retry_after (zcq_msg_t *self);
+void
+    zcq_msg_set_retry_after (zcq_msg_t *self, uint32_t milliseconds);
+
 //  HEARTBEAT: milliseconds between heartbeats.
 uint32_t
     zcq_msg_interval (zcq_msg_t *self);
