@@ -304,6 +304,9 @@ s_set_field (zcq_msg_t *msg, const char *key, const msgpack_object *value)
     else if (streq (key, "timeout")) {
         zcq_msg_set_timeout (msg, (uint32_t) s_int (value));
     }
+    else if (streq (key, "retry_after")) {
+        zcq_msg_set_retry_after (msg, (uint32_t) s_int (value));
+    }
     else if (streq (key, "meta")) {
         //  EVENT meta: command (the id), time, correlation
         assert_int_equal (value->type, MSGPACK_OBJECT_MAP);
@@ -399,6 +402,7 @@ s_compare (const vector_t *vector, zcq_msg_t *got, zcq_msg_t *want)
     S_SAME_NUMBER (zcq_msg_interval);
     S_SAME_NUMBER (zcq_msg_min_position);
     S_SAME_NUMBER (zcq_msg_timeout);
+    S_SAME_NUMBER (zcq_msg_retry_after);
     S_SAME_NUMBER (zcq_msg_event_count);
 #undef S_SAME_NUMBER
 #undef S_SAME_TEXT

@@ -88,11 +88,15 @@ def command(id=ID16, type="Deposit", stream="acct-1", expect=None, data=None,
     return body(*pairs), fields
 
 
-def reply(id=ID16, status="accepted", reason="", version=1, position=1, count=1):
+def reply(id=ID16, status="accepted", reason="", version=1, position=1, count=1,
+          retry_after=0):
     fields = {"id": hexid(id), "status": status, "reason": reason, "version": version,
-              "position": position, "count": count}
-    return body(("id", id), ("status", status), ("reason", reason), ("version", version),
-                ("position", position), ("count", count)), fields
+              "position": position, "count": count, "retry_after": retry_after}
+    pairs = [("id", id), ("status", status), ("reason", reason), ("version", version),
+             ("position", position), ("count", count)]
+    if retry_after:
+        pairs.append(("retry_after", retry_after))
+    return body(*pairs), fields
 
 
 def event(position=1, stream="acct-1", version=1, type="AccountOpened", data=None,
@@ -239,13 +243,23 @@ def valid_vectors():
         both("REPLY", reply(status=status, reason=REASONS[status],
                             version=1 if status == "accepted" else 3 if decided else 0,
                             position=1 if status == "accepted" else 3 if decided else 0,
-                            count=1 if status == "accepted" else 0),
+                            count=1 if status == "accepted" else 0,
+                            retry_after=25 if status in ("busy", "unavailable") else 0),
              "reply-" + status.replace("_", "-"), "REPLY with status '%s'" % status)
     both("REPLY", reply(id=None, status="invalid", reason="REPLY body is not valid msgpack "
                         "(truncated)", version=0, position=0, count=0),
          "reply-nil-id", "REPLY to a command whose id could not be read: id is nil")
     both("REPLY", reply(version=INT64_MAX, position=INT64_MAX, count=UINT32_MAX),
          "reply-largest-integers", "Version and position 2^63-1, count 2^32-1")
+    both("REPLY", reply(status="busy", reason=REASONS["busy"], version=0, position=0,
+                        count=0, retry_after=UINT32_MAX),
+         "reply-largest-retry-after", "retry_after 2^32-1 ms (sent only when above 0)")
+    payload, fields = reply(status="busy", version=0, position=0, count=0)
+    valid("reply-retry-after-zero", "retry_after 0 means no hint; the encoder leaves it out",
+          frames("REPLY", body(("id", ID16), ("status", "busy"), ("reason", ""),
+                               ("version", 0), ("position", 0), ("count", 0),
+                               ("retry_after", 0))),
+          "REPLY", fields, frames("REPLY", payload))
     payload, fields = reply(id=None, status="busy", reason="", version=0, position=0, count=0)
     valid("reply-defaults", "Only status: id nil, reason empty, numbers 0",
           frames("REPLY", body(("status", "busy"))), "REPLY", fields, frames("REPLY", payload))
@@ -487,6 +501,12 @@ def invalid_vectors():
     bad("reply-reason-4097-bytes", "A reason over 4096 bytes", "REPLY",
         body(("status", "invalid"), ("reason", "r" * 4097)),
         "field 'reason' is 4097 bytes, limit is 4096", status="too_large")
+    bad("reply-retry-after-2-32", "retry_after over 2^32-1", "REPLY",
+        body(("status", "busy"), ("retry_after", 1 << 32)),
+        "field 'retry_after' is 4294967296, limit is 4294967295")
+    bad("reply-retry-after-negative", "A negative retry_after", "REPLY",
+        body(("status", "busy"), ("retry_after", -1)),
+        "field 'retry_after' must be a non-negative integer, got -1")
     bad("reply-version-negative", "A negative version", "REPLY",
         body(("status", "accepted"), ("version", -5)),
         "field 'version' must be a non-negative integer, got -5")

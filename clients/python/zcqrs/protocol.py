@@ -50,7 +50,7 @@ FIELDS = {
     "COMMAND": {"id": None, "type": "", "stream": "", "expect": None, "data": {},
                 "correlation": ""},
     "REPLY": {"id": None, "status": "ok", "reason": "", "version": 0, "position": 0,
-              "count": 0},
+              "count": 0, "retry_after": 0},
     "EVENT": {"position": 0, "stream": "", "version": 0, "type": "", "data": {},
               "meta": _META_DEFAULT},
     "HEARTBEAT": {"head": 0, "time": 0, "interval": 0},
@@ -302,7 +302,7 @@ class _Reader:
             fields[key] = self.string(key, value, MAX_TEXT, False)
         elif key == "meta":
             fields[key] = self.meta(value)
-        elif key in ("count", "interval", "timeout"):
+        elif key in ("count", "interval", "timeout", "retry_after"):
             fields[key] = self.uint(key, value, UINT32_MAX)
         elif key == "max":
             fields[key] = self.uint(key, value, MAX_EVENTS)
@@ -451,6 +451,8 @@ def encode_body(message):
     elif type == "REPLY":
         body = {"id": f["id"], "status": f["status"], "reason": f["reason"],
                 "version": f["version"], "position": f["position"], "count": f["count"]}
+        if f["retry_after"]:
+            body["retry_after"] = f["retry_after"]
     elif type == "EVENT":
         meta = dict(_META_DEFAULT, **f["meta"])
         wire_meta = {"command": meta["command"], "time": meta["time"]}
