@@ -100,7 +100,7 @@ class BankTest(unittest.TestCase):
         attempts reach the node, the deposit is stored once."""
         with self.client() as client:
             self.open(client, "pirate-1")
-        with self.client(timeout=0.3, retries=12, backoff=0.05) as client:
+        with self.client(timeout=8.0, attempts=12) as client:
             command = client.command("Deposit", "pirate-1", {"amount": 5})
             outcome = {}
 
@@ -129,7 +129,7 @@ class BankTest(unittest.TestCase):
 
     def test_no_node_is_a_timeout_after_every_attempt(self):
         nobody = "ipc://%s/nobody" % self.cluster.dir
-        with Client(nobody, queries=[nobody], timeout=0.2, retries=2, backoff=0.01) as client:
+        with Client(nobody, queries=[nobody], timeout=0.6, attempts=3) as client:
             started = time.monotonic()
             with self.assertRaises(Timeout):
                 client.send("Deposit", "x", {"amount": 1})

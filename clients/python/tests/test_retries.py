@@ -13,6 +13,7 @@ import shutil
 import sys
 import tempfile
 import threading
+import time
 import unittest
 
 import zmq
@@ -20,7 +21,7 @@ import zmq
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from zcqrs import Busy, Client, Timeout, Unavailable, protocol  # noqa: E402
+from zcqrs import Busy, Client, Stale, Timeout, Unavailable, protocol  # noqa: E402
 
 
 class ScriptedNode:
@@ -28,9 +29,10 @@ class ScriptedNode:
     repeats): None for silence, else the status of a REPLY or RESULT;
     "stray:STATUS" sends a REPLY to another command id first."""
 
-    def __init__(self, endpoint, script, position=42, curve_secret_key=None):
+    def __init__(self, endpoint, script, position=42, retry_after=0, curve_secret_key=None):
         self.script = list(script)
         self.position = position
+        self.retry_after = retry_after  # hint sent with "busy" replies
         self.received = []  # (routing id, decoded request) in arrival order
         self.context = zmq.Context()
         self.router = self.context.socket(zmq.ROUTER)
@@ -61,7 +63,9 @@ class ScriptedNode:
                 self.router.send_multipart([routing_id] + protocol.encode(stray))
             if request.kind == "COMMAND":
                 answer = protocol.Message("REPLY", id=request.id, status=status, version=1,
-                                          position=self.position, count=1)
+                                          position=self.position, count=1,
+                                          retry_after=self.retry_after if status == "busy"
+                                          else 0)
             else:
                 answer = protocol.Message("RESULT", id=request.id, status=status,
                                           position=self.position, result={"echo": step})
@@ -92,13 +96,12 @@ class RetryTest(unittest.TestCase):
         return node
 
     def client(self, **options):
-        options.setdefault("timeout", 0.25)
-        options.setdefault("backoff", 0.01)
+        options.setdefault("timeout", 1.5)
         return Client(self.endpoint, queries=[self.endpoint], **options)
 
     def test_time_outs_resend_the_same_id_on_a_new_connection(self):
         node = self.node([None, None, "accepted"])
-        with self.client(retries=3) as client:
+        with self.client(attempts=3) as client:
             reply = client.send("Deposit", "acct-1", {"amount": 1})
             self.assertEqual(reply.status, "accepted")
             self.assertEqual(client.last_attempts, 3)
@@ -110,7 +113,7 @@ class RetryTest(unittest.TestCase):
 
     def test_busy_and_unavailable_are_retried_with_the_same_id(self):
         node = self.node(["busy", "unavailable", "accepted"])
-        with self.client(retries=3) as client:
+        with self.client(attempts=3) as client:
             reply = client.send("Deposit", "acct-1", {"amount": 1})
         self.assertEqual(reply.status, "accepted")
         self.assertEqual({request.id for _, request in node.received}, {reply.id})
@@ -118,27 +121,27 @@ class RetryTest(unittest.TestCase):
 
     def test_retries_are_bounded(self):
         node = self.node(["busy"])
-        with self.client(retries=2) as client:
+        with self.client(attempts=3) as client:
             with self.assertRaises(Busy):
                 client.send("Deposit", "acct-1", {"amount": 1})
         self.assertEqual(len(node.received), 3)
 
     def test_unavailable_until_the_end_raises_unavailable(self):
         self.node(["unavailable"])
-        with self.client(retries=1) as client:
+        with self.client(attempts=2) as client:
             with self.assertRaises(Unavailable):
                 client.send("Deposit", "acct-1", {"amount": 1})
 
     def test_silence_until_the_end_raises_timeout(self):
         node = self.node([None])
-        with self.client(retries=2) as client:
+        with self.client(attempts=3, timeout=0.9) as client:
             with self.assertRaises(Timeout):
                 client.send("Deposit", "acct-1", {"amount": 1})
         self.assertEqual(len(node.received), 3)
 
     def test_queries_carry_the_acknowledged_position(self):
         node = self.node(["accepted", "ok", None, "ok"], position=42)
-        with self.client(retries=2, timeout=0.5) as client:
+        with self.client(attempts=3) as client:
             client.send("Deposit", "acct-1", {"amount": 1})
             self.assertEqual(client.position, 42)
             result = client.query("account", {"id": "acct-1"})
@@ -148,13 +151,13 @@ class RetryTest(unittest.TestCase):
             self.assertEqual(client.last_attempts, 2)
         queries = [request for _, request in node.received if request.kind == "QUERY"]
         self.assertEqual([q.min_position for q in queries], [42, 42, 42])
-        self.assertTrue(all(0 < q.timeout < 500 for q in queries))
+        self.assertTrue(all(0 < q.timeout < 1500 * 3 / 4 for q in queries))
         with self.client(consistent=False) as client:
             self.assertEqual(client.position, 0)
 
     def test_an_answer_to_another_request_is_not_taken(self):
         self.node(["stray:accepted"])
-        with self.client(retries=0) as client:
+        with self.client(attempts=1) as client:
             command = client.command("Deposit", "acct-1", {"amount": 2})
             reply = client.request(command)
             self.assertEqual((reply.id, reply.position), (command.id, 42))
@@ -163,22 +166,41 @@ class RetryTest(unittest.TestCase):
             stray = client.recv_reply(timeout=1)
             self.assertEqual(stray.position, 999)
 
+    def test_the_node_s_retry_after_hint_is_kept(self):
+        node = self.node(["busy", "accepted"], retry_after=300)
+        with self.client(attempts=3) as client:
+            started = time.monotonic()
+            reply = client.send("Deposit", "acct-1", {"amount": 1})
+            waited = time.monotonic() - started
+        self.assertEqual((reply.status, len(node.received)), ("accepted", 2))
+        self.assertGreaterEqual(waited, 0.3)
+        self.assertLess(waited, 1.0)
+
+    def test_a_stale_query_is_asked_again_then_raised(self):
+        node = self.node(["stale", "ok", "stale"])
+        with self.client(attempts=2) as client:
+            self.assertEqual(client.query("totals", min_position=9).status, "ok")
+            with self.assertRaises(Stale) as raised:
+                client.query("totals", min_position=9)
+            self.assertEqual(raised.exception.answer.result, {"echo": 3})
+        self.assertEqual(len(node.received), 4)
+
     @unittest.skipUnless(zmq.has("curve"), "libzmq without CURVE")
     def test_curve_keys_are_used(self):
         server_public, server_secret = zmq.curve_keypair()
         other_public, _ = zmq.curve_keypair()
         self.node(["accepted", "ok"], curve_secret_key=server_secret)
-        with self.client(retries=0, curve_server_key=server_public) as client:
+        with self.client(attempts=1, curve_server_key=server_public) as client:
             self.assertEqual(client.send("Deposit", "acct-1", {"amount": 1}).status,
                              "accepted")
         public, secret = zmq.curve_keypair()
-        with self.client(retries=0, curve_server_key=server_public.decode(),
+        with self.client(attempts=1, curve_server_key=server_public.decode(),
                          curve_public_key=public, curve_secret_key=secret) as client:
             self.assertEqual(client.query("totals").status, "ok")
-        with self.client(retries=0, curve_server_key=other_public) as client:
+        with self.client(attempts=1, curve_server_key=other_public) as client:
             with self.assertRaises(Timeout):  # the handshake fails: no answer
                 client.send("Deposit", "acct-1", {"amount": 1})
-        with self.client(retries=0) as client:
+        with self.client(attempts=1) as client:
             with self.assertRaises(Timeout):  # plain text to a CURVE server
                 client.send("Deposit", "acct-1", {"amount": 1})
 

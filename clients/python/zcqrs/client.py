@@ -1,15 +1,18 @@
 """The zcqrs client: commands with retries, queries with read-your-writes,
 pipelined sends and live event subscriptions.
 
-Retries follow the C library and the zguide's Lazy Pirate pattern: when no
-answer comes in time, the client closes its socket, opens a new one and sends
-the same request again, at most ``retries`` more times, waiting a growing
-back-off in between. A command keeps its 16-byte id across every attempt, so
-the write node stores it at most once and answers a repeat with the first
-outcome. ``busy`` and ``unavailable`` answers are retried the same way.
+Retries follow the C library and the spec (section 10.4.1, the zguide's Lazy
+Pirate pattern): one call has a time budget shared among at most ``attempts``
+sends. When an attempt gets no answer in its share, the client closes its
+socket, opens a new one and sends the same request again; on ``busy`` or
+``unavailable`` it waits the node's ``retry_after`` hint (or a back-off that
+doubles from 20 ms to 1 s, with jitter) and sends it again. A command keeps
+its 16-byte id across every attempt, so the write node stores it at most once
+and answers a repeat with the first outcome.
 """
 
 import os
+import random
 import time
 
 import zmq
@@ -25,7 +28,10 @@ DEFAULT_REPLAY = "tcp://127.0.0.1:5603"
 DEFAULT_QUERIES = ("tcp://127.0.0.1:5611",)
 WRITE_NODE = -1  #: ``node`` value that sends a query to the write node ("status" only)
 
-_RETRYABLE = ("busy", "unavailable")
+_RETRYABLE = ("busy", "unavailable")  # statuses resent (a query also on "stale")
+_ATTEMPT_MIN = 0.1  # shortest wait for one attempt's answer (seconds)
+_BACKOFF_FIRST = 0.02  # first pause before a retry without a hint (seconds)
+_BACKOFF_MAX = 1.0  # longest pause before a retry (seconds)
 
 
 class Client:
@@ -37,10 +43,9 @@ class Client:
             reply = client.send("Deposit", "acct-1", {"amount": 250})
             account = client.query("account", {"id": "acct-1"})
 
-    ``timeout`` is the time (seconds) one attempt waits for its answer;
-    ``retries`` how many more attempts follow a time-out or a ``busy`` /
-    ``unavailable`` answer; ``backoff`` the first pause between attempts
-    (doubled each time, at most 2 s). In ``consistent`` mode (the default)
+    ``timeout`` is the time budget (seconds) of one call, retries included;
+    ``attempts`` the most sends of one request, the first included (1: no
+    retries). In ``consistent`` mode (the default)
     every query carries the highest position this client saw accepted as
     ``min_position``, so the client always reads its own writes. CURVE keys:
     see :class:`zcqrs.sockets.Sockets`. A client is not thread-safe; it owns
@@ -48,14 +53,14 @@ class Client:
     """
 
     def __init__(self, commands=DEFAULT_COMMANDS, queries=DEFAULT_QUERIES,
-                 events=DEFAULT_EVENTS, replay=DEFAULT_REPLAY, timeout=2.5, retries=3,
-                 backoff=0.1, consistent=True, curve_server_key=None, curve_public_key=None,
+                 events=DEFAULT_EVENTS, replay=DEFAULT_REPLAY, timeout=5.0, attempts=5,
+                 consistent=True, curve_server_key=None, curve_public_key=None,
                  curve_secret_key=None, context=None):
         self.endpoints = {"commands": commands, "events": events, "replay": replay}
         self.query_endpoints = list(queries)
         self.timeout = timeout
-        self.retries = retries
-        self.backoff = backoff
+        self.attempts = max(1, attempts)
+        self._random = random.Random()  # jitter of back-offs
         self.consistent = consistent
         self.position = 0  #: highest position this client saw in an accepted reply
         self._own_context = context is None
@@ -66,6 +71,7 @@ class Client:
         self._queries = {}  # query node index -> DEALER
         self._early = []  # replies to posted commands that arrived during a send
         self.last_attempts = 0  #: attempts the last send or query made
+        self.retries = 0  #: resends made so far, by every call
 
     # --- Life -----------------------------------------------------------------
 
@@ -138,39 +144,43 @@ class Client:
         """Pipeline many COMMAND messages, at most `window` unanswered at a time.
 
         Returns their replies in the order of `commands`, refusals included
-        (check each ``status``). An unanswered command, and one answered
-        ``busy`` or ``unavailable``, is sent again with its id as :meth:`send`
-        does; raises Timeout if one is still unanswered after every attempt.
+        (check each ``status``). `timeout` (default: the client's) is how long
+        to wait with no reply at all before every unanswered command is sent
+        again, with its id, on a new socket; a command answered ``busy`` or
+        ``unavailable`` is sent again after the node's hint. Each command is
+        sent at most ``attempts`` times; raises Timeout if one is still
+        unanswered then.
         """
         commands = list(commands)
         replies = {}
-        todo = list(range(len(commands)))[::-1]  # indexes not yet sent, last first
-        pending = {}  # command id -> index of commands sent and unanswered
-        attempt = 0  # time-outs so far (each resends every unanswered command)
-        tries = [0] * len(commands)  # busy / unavailable answers per command
+        todo = list(range(len(commands)))[::-1]  # indexes to send, next last
+        pending = {}  # command id -> index, sent and unanswered
+        sends = [0] * len(commands)  # sends of each command
+        backoff = [_BACKOFF_FIRST]
         wait = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + wait
         while todo or pending:
             while todo and len(pending) < window:
                 index = todo.pop()
                 pending[commands[index]["id"]] = index
+                sends[index] += 1
+                self.retries += sends[index] > 1
                 self.post(commands[index])
             reply = self.recv_reply(max(0, deadline - time.monotonic()))
             if reply is not None and reply["id"] in pending:
                 index = pending.pop(reply["id"])
-                if reply["status"] in _RETRYABLE and tries[index] < self.retries:
-                    self._pause(tries[index])
-                    tries[index] += 1
+                if (reply.kind == "REPLY" and reply["status"] in _RETRYABLE
+                        and sends[index] < self.attempts):
+                    self._pause(None, reply["retry_after"], backoff)
                     todo.append(index)
                 else:
                     replies[index] = reply
                 deadline = time.monotonic() + wait  # progress: a full wait again
             elif reply is None:
-                if attempt == self.retries:
+                if any(sends[index] >= self.attempts for index in pending.values()):
                     raise Timeout("%d of %d commands unanswered after %d attempts"
-                                  % (len(pending), len(commands), attempt + 1))
-                self._pause(attempt)
-                attempt += 1
+                                  % (len(pending), len(commands), self.attempts))
+                self._pause(None, 0, backoff)
                 self._reset(None)
                 todo.extend(sorted(pending.values(), reverse=True))
                 pending.clear()
@@ -184,23 +194,18 @@ class Client:
 
         ``result["result"]`` is the answer and ``result["position"]`` the
         applied position it reflects. ``min_position`` None means: this
-        client's own position in consistent mode, else 0. The node may wait up
-        to three quarters of `timeout` for that position; if it cannot reach it
-        the answer is :class:`~zcqrs.errors.Stale` (raised, with the result at
-        the lower position in ``answer``). ``node`` is an index into
-        ``queries``, or ``WRITE_NODE``.
+        client's own position in consistent mode, else 0. Each attempt lets the
+        node wait for that position for three quarters of the attempt's share
+        of `timeout`; a ``stale`` answer is retried like ``busy``, and raised as
+        :class:`~zcqrs.errors.Stale` (with the result at the lower position in
+        ``answer``) when the attempts are spent. ``node`` is an index into
+        ``queries``, an endpoint, or ``WRITE_NODE``.
         """
-        wait = self.timeout if timeout is None else timeout
         if min_position is None:
             min_position = self.position if self.consistent else 0
-        # Let the node wait for min_position for most of our own time budget,
-        # keeping a quarter (at least 0.2 s, at most half) for the answer to
-        # travel, so that the node answers "stale" before we give up on it
-        margin = min(max(wait / 4, 0.2), wait / 2)
         query = protocol.Message("QUERY", id=os.urandom(8), name=name, params=params or {},
-                                 min_position=min_position,
-                                 timeout=max(1, int((wait - margin) * 1000)))
-        return self._checked(self._retry("queries", node, query, "RESULT", wait))
+                                 min_position=min_position)
+        return self._checked(self._retry("queries", node, query, "RESULT", timeout))
 
     def write_status(self, timeout=None):
         """The write node's "status" result map (head, counters, ...)."""
@@ -261,34 +266,60 @@ class Client:
             if sock is not None:
                 sock.close()
 
-    def _pause(self, attempt):
-        time.sleep(min(self.backoff * (2 ** attempt), 2.0))
+    def _pause(self, deadline, hint_ms, backoff):
+        """Sleep before a retry: the node's hint, else the back-off (doubled in
+        backoff[0] for next time), plus up to half of it as jitter so that
+        clients refused together do not return together. Returns False, without
+        sleeping, if the pause would reach the deadline (None: no deadline)."""
+        pause = hint_ms / 1000.0 if hint_ms else backoff[0]
+        pause += self._random.uniform(0, pause / 2)
+        backoff[0] = min(backoff[0] * 2, _BACKOFF_MAX)
+        if deadline is not None and deadline - time.monotonic() <= pause:
+            return False
+        time.sleep(pause)
+        return True
 
     def _retry(self, kind, node, request, want, timeout):
-        """Send request until an answer that is not busy/unavailable, at most
-        1 + retries times; return the last answer or raise Timeout."""
-        wait = self.timeout if timeout is None else timeout
+        """Send request until an answer that is not to be retried, at most
+        ``attempts`` times within the time budget; return the last answer, or
+        raise Timeout if no attempt was answered."""
+        budget = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + budget
         node = None if kind == "commands" else node
-        answer = None
-        for attempt in range(self.retries + 1):
-            if attempt:
-                self._pause(attempt - 1)
-            self.last_attempts = attempt + 1
+        retry = _RETRYABLE + (("stale",) if want == "RESULT" else ())
+        backoff = [_BACKOFF_FIRST]
+        for attempt in range(1, self.attempts + 1):
+            self.last_attempts = attempt
+            self.retries += attempt > 1
+            # Share the time left among the attempts left
+            left = deadline - time.monotonic()
+            wait = left / (self.attempts - attempt + 1)
+            if wait < _ATTEMPT_MIN:
+                wait = min(left, _ATTEMPT_MIN)
+            if want == "RESULT":
+                # The node may wait for min_position for most of the attempt,
+                # so that it answers "stale" before we give up on it
+                request.fields["timeout"] = max(1, int(wait * 750))
             sock = self._socket(node)
+            answer = None
             if send(sock, request):
-                answer = self._await(sock, want, request["id"], time.monotonic() + wait)
+                answer = self._await(sock, want, request["id"], time.monotonic() + max(wait, 0))
             if answer is None:
                 self._reset(node)  # Lazy Pirate: a new socket, the same request
+                if attempt < self.attempts and self._pause(deadline, 0, backoff):
+                    continue
+                raise Timeout("no answer to %s '%s' from %s in %.1f s (%d attempts)"
+                              % (request.kind, request.fields.get("type") or request["name"],
+                                 self._endpoint(node), budget, attempt))
+            if (answer.kind == want and answer["status"] in retry and attempt < self.attempts
+                    and self._pause(deadline, answer.fields.get("retry_after", 0), backoff)):
                 continue
-            if answer["status"] not in _RETRYABLE:
-                break
-        if answer is None:
-            raise Timeout("no answer to %s '%s' from %s after %d attempts of %.1f s"
-                          % (request.kind, request.fields.get("type") or request["name"],
-                             self.endpoints["commands"] if node is None or node == WRITE_NODE
-                             else self.query_endpoints[node] if isinstance(node, int)
-                             else node, self.retries + 1, wait))
-        return self._track(answer)
+            return self._track(answer)
+
+    def _endpoint(self, node):
+        if node is None or node == WRITE_NODE:
+            return self.endpoints["commands"]
+        return node if isinstance(node, str) else self.query_endpoints[node]
 
     def _await(self, sock, want, id, deadline):
         """The answer to request `id` on sock; replies to posted commands that
