@@ -9,10 +9,9 @@
 #
 # Needs /usr/bin/python3 with python3-zmq and python3-msgpack; installs them
 # with deploy/install-deps.sh when missing, and skips (exit 0, saying why)
-# only if that is not possible. Bounded: the tests run under `timeout` in a
-# session of their own, and the trap stops that whole session (the nodes the
-# tests start also die with the test process, by PR_SET_PDEATHSIG); their
-# folders are made under one temporary folder that the trap removes.
+# only if that is not possible. Bounded: the tests run under `timeout`; the
+# nodes they start die with the test process (PR_SET_PDEATHSIG) and live in
+# one temporary folder that the trap removes.
 set -u
 
 build=${1:-build}
@@ -44,26 +43,27 @@ for binary in zcqrs zcqrs-write zcqrs-query; do
 done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/zcq-python.XXXXXX") || exit 1
-session=""
+tests=""
 cleanup () {
-    if [ -n "$session" ]; then
-        kill -TERM -- "-$session" 2>/dev/null
-        sleep 0.2
-        kill -KILL -- "-$session" 2>/dev/null
-        wait "$session" 2>/dev/null
-        session=""
+    # A signal can end the `wait` below while the tests still run: stop them
+    # (timeout passes the signal on to Python; the nodes die with Python)
+    if [ -n "$tests" ] && kill -0 "$tests" 2>/dev/null; then
+        kill -TERM "$tests" 2>/dev/null
+        sleep 0.5
+        kill -KILL "$tests" 2>/dev/null
     fi
     rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
+# --foreground: the tests stay in this script's process group, so that a
+# signal to the group (tests/run's time-out, Ctrl-C) reaches them and the nodes
 cd "$here" || exit 1
-ZCQ_BUILD=$build TMPDIR=$tmp setsid timeout -k 5 240 "$python" -m unittest discover \
+ZCQ_BUILD=$build TMPDIR=$tmp timeout --foreground -k 5 240 "$python" -m unittest discover \
     -s clients/python/tests -p 'test_*.py' &
-session=$!
-wait "$session"
+tests=$!
+wait "$tests"
 rc=$?
-session=""
 [ "$rc" -eq 0 ] || echo "test_python: FAILED (exit $rc)"
 exit "$rc"
