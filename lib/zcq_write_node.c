@@ -133,9 +133,11 @@ static size_t
 s_peer_hash (const void *key)
 {
     zframe_t *frame = (zframe_t *) key;
+    const byte *data = zframe_data (frame);
+    size_t size = zframe_size (frame);
     size_t hash = 5381;
-    for (size_t index = 0; index < zframe_size (frame); index++) {
-        hash = hash * 33 + zframe_data (frame) [index];
+    for (size_t index = 0; index < size; index++) {
+        hash = hash * 33 + data [index];
     }
     return hash;
 }
@@ -936,11 +938,7 @@ s_handle_written (self_t *self)
             if (self->drop_every && ++self->published % self->drop_every == 0) {
                 continue; //  test seam: a lost publication, repaired by replay
             }
-            zmsg_t *zmsg = zmsg_new ();
-            zmsg_addstr (zmsg, ZCQ_SIGNATURE);
-            zmsg_addstr (zmsg, "EVENT");
-            zmsg_addmem (zmsg, body, size);
-            zmsg_send (&zmsg, self->events);
+            zcq_msg_send_event_body (self->events, body, size);
         }
     }
     else {

@@ -579,11 +579,21 @@ zcq_msg_decode_body (zcq_msg_type_t type, const void *body, size_t size)
                            zcq_msg_type_name (type), size, ZCQ_MAX_BODY);
         return self;
     }
+    //  One zone on the stack, its first chunk sized to the body: a message
+    //  decodes with one allocation instead of msgpack's default 8 KiB chunk
+    msgpack_zone zone;
+    if (!msgpack_zone_init (&zone, 256 + 2 * size)) {
+        zcq_msg_set_error (self, ZCQ_UNAVAILABLE, "out of memory decoding %s",
+                           zcq_msg_type_name (type));
+        return self;
+    }
     msgpack_unpacked result;
-    msgpack_unpacked_init (&result);
     size_t offset = 0;
     msgpack_unpack_return ret =
-        msgpack_unpack_next (&result, (const char *) body, size, &offset);
+        msgpack_unpack ((const char *) body, size, &offset, &zone, &result.data);
+    if (ret == MSGPACK_UNPACK_EXTRA_BYTES) {
+        ret = MSGPACK_UNPACK_SUCCESS; //  reported below, naming the extra bytes
+    }
     if (ret != MSGPACK_UNPACK_SUCCESS) {
         zcq_msg_set_error (self, ZCQ_INVALID, "%s body is not valid msgpack (%s)",
                            zcq_msg_type_name (type),
@@ -629,7 +639,7 @@ zcq_msg_decode_body (zcq_msg_type_t type, const void *body, size_t size)
             s_check_rules (self);
         }
     }
-    msgpack_unpacked_destroy (&result);
+    msgpack_zone_destroy (&zone);
     return self;
 }
 
@@ -994,22 +1004,58 @@ zcq_msg_encode (zcq_msg_t *self)
     return zmsg;
 }
 
+//  Send one frame; more says whether others follow. Returns 0 or -1.
+static int
+s_send_frame (void *handle, const void *data, size_t size, bool more)
+{
+    return zmq_send (handle, data, size, more ? ZMQ_SNDMORE : 0) < 0 ? -1 : 0;
+}
+
 int
 zcq_msg_send (zcq_msg_t *self, zsock_t *sock)
 {
     assert (self);
     assert (sock);
-    zmsg_t *zmsg = zcq_msg_encode (self);
-    if (!zmsg) {
+    //  Frames go straight to libzmq from one buffer: no zmsg, no frame copies.
+    //  ZeroMQ sends a multipart message whole or not at all, and a ROUTER
+    //  refuses (unroutable, queue full) at the first frame, so a failure can
+    //  only come before anything was queued
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    int rc = zcq_msg_encode_body (self, &buffer);
+    void *handle = zsock_resolve (sock);
+    if (rc == 0 && self->routing_id) {
+        rc = s_send_frame (handle, zframe_data (self->routing_id),
+                           zframe_size (self->routing_id), true);
+    }
+    if (rc == 0 && self->delimiter) {
+        rc = s_send_frame (handle, NULL, 0, true);
+    }
+    if (rc == 0) {
+        const char *name = zcq_msg_type_name (self->type);
+        s_send_frame (handle, ZCQ_SIGNATURE, strlen (ZCQ_SIGNATURE), true);
+        s_send_frame (handle, name, strlen (name), true);
+        rc = s_send_frame (handle, buffer.data, buffer.size, self->event_count > 0);
+        for (size_t index = 0; rc == 0 && index < self->event_count; index++) {
+            rc = s_send_frame (handle, zframe_data (self->events [index]),
+                               zframe_size (self->events [index]),
+                               index + 1 < self->event_count);
+        }
+    }
+    msgpack_sbuffer_destroy (&buffer);
+    return rc;
+}
+
+int
+zcq_msg_send_event_body (zsock_t *sock, const void *body, size_t size)
+{
+    assert (sock);
+    void *handle = zsock_resolve (sock);
+    if (s_send_frame (handle, ZCQ_SIGNATURE, strlen (ZCQ_SIGNATURE), true) != 0) {
         return -1;
     }
-    if (self->delimiter) {
-        zmsg_pushmem (zmsg, NULL, 0);
-    }
-    if (self->routing_id) {
-        zmsg_pushmem (zmsg, zframe_data (self->routing_id), zframe_size (self->routing_id));
-    }
-    return zmsg_send (&zmsg, sock);
+    s_send_frame (handle, "EVENT", 5, true);
+    return s_send_frame (handle, body, size, false);
 }
 
 zcq_msg_t *
