@@ -181,6 +181,15 @@ class BankTest(unittest.TestCase):
                 self.assertGreaterEqual(subscription.gaps, 1)
                 self.assertIsNone(subscription.next(timeout=0.3))
 
+    def test_closing_the_client_closes_its_subscriptions(self):
+        client = self.client()
+        subscription = client.subscribe(from_position=1)
+        self.assertIsNotNone(subscription.next(timeout=5))
+        client.close()  # would hang on the shared context if a socket stayed open
+        self.assertTrue(client.context.closed)
+        with self.assertRaises(ValueError):
+            subscription.next(timeout=0.1)
+
     def test_subscription_from_now_sees_only_new_events(self):
         with self.client() as client:
             self.open(client, "now-1")

@@ -70,13 +70,18 @@ class Client:
         self._commands = None  # DEALER to the write node, made when first used
         self._queries = {}  # query node index -> DEALER
         self._early = []  # replies to posted commands that arrived during a send
+        self._subscriptions = []  # closed with the client (they share its context)
         self.last_attempts = 0  #: attempts the last send or query made
         self.retries = 0  #: resends made so far, by every call
 
     # --- Life -----------------------------------------------------------------
 
     def close(self):
-        """Close every socket (and the context, if the client made it)."""
+        """Close every socket, its subscriptions' too (and the context, if the
+        client made it)."""
+        for subscription in self._subscriptions:
+            subscription.close()
+        self._subscriptions.clear()
         if self._commands is not None:
             self._commands.close()
             self._commands = None
@@ -227,8 +232,10 @@ class Client:
         """
         if from_position is None:
             from_position = self.write_status()["head"] + 1
-        return Subscription(self.sockets, self.endpoints["events"], self.endpoints["replay"],
-                            from_position, replay_timeout)
+        subscription = Subscription(self.sockets, self.endpoints["events"],
+                                    self.endpoints["replay"], from_position, replay_timeout)
+        self._subscriptions.append(subscription)
+        return subscription
 
     # --- Inside ---------------------------------------------------------------
 

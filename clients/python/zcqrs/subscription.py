@@ -80,6 +80,8 @@ class Subscription:
 
     def next(self, timeout=None):
         """The next event, or None after `timeout` seconds (None: wait for ever)."""
+        if self._sub is None:
+            raise ValueError("the subscription is closed")
         deadline = None if timeout is None else time.monotonic() + timeout
         poller = zmq.Poller()
         poller.register(self._sub, zmq.POLLIN)
