@@ -620,11 +620,20 @@ zcq_msg_decode_body (zcq_msg_type_t type, const void *body, size_t size)
                 break;
             }
         }
+        //  When several keys are missing, report the first in the spec's
+        //  order (section 5.2, step 7), which is not the order of s_key_t
+        static const s_key_t missing_order [] = {K_ID,       K_TYPE,    K_STREAM, K_STATUS,
+                                                 K_POSITION, K_VERSION, K_FROM,   K_HEAD,
+                                                 K_NAME,     K_COUNT,   K_DATA};
         unsigned missing = s_schemas [type].required & ~seen;
-        if (self->error_status == ZCQ_OK && missing) {
-            int field = __builtin_ctz (missing); //  first missing key
-            zcq_msg_set_error (self, ZCQ_INVALID, "%s is missing field '%s'",
-                               zcq_msg_type_name (type), s_key_names [field]);
+        for (size_t index = 0; self->error_status == ZCQ_OK && missing
+                               && index < sizeof (missing_order) / sizeof (missing_order [0]);
+             index++) {
+            if (missing & B (missing_order [index])) {
+                zcq_msg_set_error (self, ZCQ_INVALID, "%s is missing field '%s'",
+                                   zcq_msg_type_name (type),
+                                   s_key_names [missing_order [index]]);
+            }
         }
         if (self->error_status == ZCQ_OK) {
             s_check_rules (self);
