@@ -4,6 +4,7 @@
 */
 
 #include "zcq_feed.h"
+#include "zcq_log.h"
 
 #define EARLY_MAX      10000 //  live events held while a hole is repaired
 #define CREDIT         (2 * ZCQ_MAX_EVENTS) //  default: ask for more below this many ready
@@ -37,6 +38,9 @@ struct _zcq_feed_t {
     bool silent;             //  the write node is past the silence limit
     uint64_t outages;        //  times it went past the limit (or disconnected)
     uint64_t reconnects;     //  times the connection came back after a loss
+    uint64_t checked;        //  position the owner applied last (0: none)
+    byte fingerprint [ZCQ_FEED_FINGERPRINT]; //  of the event at checked
+    bool verify;             //  check checked against the write node's log first
     uint64_t replayed;       //  events received through replay
 };
 
@@ -184,33 +188,46 @@ s_settle (zcq_feed_t *self)
     self->state = missing ? ZCQ_FEED_REPAIRING : ZCQ_FEED_LIVE;
 }
 
-//  The write node's log ends at head, below position taken, which we took
-//  from it earlier: it lost events (wiped, or restored from an older copy).
-//  Its positions from head + 1 on may name other events than the ones we
-//  applied, so nothing more is taken from it.
+//  The write node's log is not the one we took events from: it ends below
+//  what we took (wiped, or restored from an older copy), or holds another
+//  event where ours was (replaced). Its positions may now name other events
+//  than the ones we applied, so nothing more is taken from it, not even
+//  what is ready.
 static void
-s_diverge (zcq_feed_t *self, uint64_t head, uint64_t taken)
+s_diverge (zcq_feed_t *self, const char *why)
 {
-    zsys_error ("feed: the write node's log ends at position %" PRIu64 ", below position %" PRIu64
-                " that this node already took from it: its log lost events (wiped or "
-                "restored from an older copy). Taking nothing more from it; once its log is "
-                "right, restart this node with --rebuild (or on an empty folder)",
-                head, taken);
+    zsys_error ("feed: %s. Taking nothing more from it; once its log is right, restart this "
+                "node with --rebuild (or on an empty folder)",
+                why);
     self->state = ZCQ_FEED_DIVERGED;
     self->replaying = false;
+    self->verify = false;
     zlistx_purge (self->early);
+    zlistx_purge (self->ready);
+}
+
+//  The log may have changed under us (start, reconnect, back from silence):
+//  before anything more is delivered, check the event we applied last.
+static void
+s_need_verify (zcq_feed_t *self)
+{
+    if (self->checked && self->state != ZCQ_FEED_DIVERGED) {
+        self->verify = true;
+    }
 }
 
 //  Send a REPLAY from the next position we lack.
 static void
 s_request (zcq_feed_t *self, uint32_t max)
 {
+    //  A verifying request starts one earlier: at the event we applied last
+    uint64_t from = self->verify ? self->checked : self->expected;
     zcq_msg_t *request = zcq_msg_new (ZCQ_MSG_REPLAY);
-    zcq_msg_set_from (request, self->expected);
+    zcq_msg_set_from (request, from);
     zcq_msg_set_max (request, max);
     if (zcq_msg_send (request, self->dealer) == 0) {
         self->replaying = true;
-        self->replay_from = self->expected;
+        self->replay_from = from;
         self->replay_deadline = zclock_mono () + REPLAY_TIMEOUT;
     }
     zcq_msg_destroy (&request);
@@ -223,11 +240,13 @@ static void
 s_maybe_replay (zcq_feed_t *self)
 {
     if (self->state == ZCQ_FEED_DIVERGED || self->replaying || self->expected == 0
-        || self->expected > self->head || zlistx_size (self->ready) >= self->credit
         || zclock_mono () < self->retry_at) {
         return;
     }
-    s_request (self, ZCQ_MAX_EVENTS);
+    if (self->verify
+        || (self->expected <= self->head && zlistx_size (self->ready) < self->credit)) {
+        s_request (self, ZCQ_MAX_EVENTS);
+    }
 }
 
 static uint64_t
@@ -292,10 +311,21 @@ s_handle_events (zcq_feed_t *self, zcq_msg_t *reply)
         return; //  answer to a request we gave up on
     }
     self->replaying = false;
+    if (self->verify && self->replay_from != self->checked) {
+        s_maybe_replay (self); //  asked before a check was due: ask again, checking
+        return;
+    }
     //  Every position below our from was committed before this answer was
     //  read: a head below it means the log lost them
-    if (self->replay_from > 1 && zcq_msg_head (reply) < self->replay_from - 1) {
-        s_diverge (self, zcq_msg_head (reply), self->replay_from - 1);
+    uint64_t taken = self->verify ? self->checked : self->replay_from - 1;
+    if (zcq_msg_head (reply) < taken) {
+        char *why = zsys_sprintf ("the write node's log ends at position %" PRIu64
+                                  ", below position %" PRIu64 " that this node already took "
+                                  "from it: its log lost events (wiped or restored from an "
+                                  "older copy)",
+                                  zcq_msg_head (reply), taken);
+        s_diverge (self, why);
+        zstr_free (&why);
         return;
     }
     if (zcq_msg_head (reply) > self->head) {
@@ -312,6 +342,26 @@ s_handle_events (zcq_feed_t *self, zcq_msg_t *reply)
             break;
         }
         self->replayed++;
+        if (self->verify && index == 0) {
+            //  The event we applied last must be the one the log holds there
+            byte fingerprint [ZCQ_FEED_FINGERPRINT];
+            zcq_feed_fingerprint (event, fingerprint);
+            if (zcq_msg_position (event) != self->checked
+                || memcmp (fingerprint, self->fingerprint, sizeof (fingerprint)) != 0) {
+                char *why = zsys_sprintf ("the write node's event at position %" PRIu64
+                                          " is not the one this node applied there: its log "
+                                          "was replaced",
+                                          self->checked);
+                s_diverge (self, why);
+                zstr_free (&why);
+                zcq_msg_destroy (&event);
+                return;
+            }
+            self->verify = false;
+            zsys_info ("feed: the write node's log holds the event this node applied at "
+                       "position %" PRIu64 "; going on",
+                       self->checked);
+        }
         s_accept (self, event);
     }
     if (count == 0) {
@@ -347,6 +397,7 @@ s_on_return (zcq_feed_t *self)
     int64_t silent_for = zclock_mono () - self->last_heard;
     zsys_info ("feed: write node heard again after %" PRId64 " ms of silence", silent_for);
     self->silent = false;
+    s_need_verify (self);
     if (self->replaying) {
         self->replaying = false;
         self->retry_at = 0;
@@ -379,6 +430,7 @@ s_handle_monitor (zcq_feed_t *self)
         self->reconnects++;
         zsys_info ("feed: connected to the write node again (it restarted, or the network "
                    "came back)");
+        s_need_verify (self);
         if (self->replaying) {
             self->replaying = false; //  went to the process that is gone: ask again
             self->retry_at = 0;
@@ -437,6 +489,10 @@ zcq_msg_t *
 zcq_feed_next (zcq_feed_t *self)
 {
     assert (self);
+    if (self->verify) {
+        s_maybe_replay (self);
+        return NULL; //  nothing until the log is known to be ours
+    }
     zcq_msg_t *event = (zcq_msg_t *) zlistx_detach (self->ready, NULL);
     if (event) {
         self->next = s_position (event) + 1;
@@ -560,6 +616,45 @@ zcq_feed_outages (zcq_feed_t *self)
 {
     assert (self);
     return self->outages;
+}
+
+void
+zcq_feed_fingerprint (zcq_msg_t *event, byte fingerprint [ZCQ_FEED_FINGERPRINT])
+{
+    assert (event);
+    byte numbers [24];
+    zcq_log_put_be64 (numbers, zcq_msg_position (event));
+    zcq_log_put_be64 (numbers + 8, zcq_msg_version (event));
+    zcq_log_put_be64 (numbers + 16, (uint64_t) zcq_msg_time (event));
+    const char *stream = zcq_msg_stream (event) ? zcq_msg_stream (event) : "";
+    const char *type = zcq_msg_name (event) ? zcq_msg_name (event) : "";
+    byte separator = 0;
+    zdigest_t *digest = zdigest_new ();
+    assert (digest);
+    zdigest_update (digest, numbers, sizeof (numbers));
+    zdigest_update (digest, (byte *) stream, strlen (stream));
+    zdigest_update (digest, &separator, 1); //  UTF-8 text holds no NUL
+    zdigest_update (digest, (byte *) type, strlen (type));
+    zdigest_update (digest, &separator, 1);
+    if (zcq_msg_id_size (event)) {
+        zdigest_update (digest, (byte *) zcq_msg_id (event), zcq_msg_id_size (event));
+    }
+    memcpy (fingerprint, zdigest_data (digest), ZCQ_FEED_FINGERPRINT);
+    zdigest_destroy (&digest);
+}
+
+void
+zcq_feed_applied (zcq_feed_t *self, uint64_t position,
+                  const byte fingerprint [ZCQ_FEED_FINGERPRINT], bool check)
+{
+    assert (self);
+    assert (fingerprint);
+    self->checked = position;
+    memcpy (self->fingerprint, fingerprint, ZCQ_FEED_FINGERPRINT);
+    if (check) {
+        s_need_verify (self);
+        s_maybe_replay (self);
+    }
 }
 
 uint64_t

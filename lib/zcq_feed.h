@@ -11,9 +11,11 @@
                    of us): REPLAY batches fill the hole while live events
                    wait in order; back to live when nothing is missing
         diverged   the write node's log ends below what we already took (its
-                   log was wiped or restored from an older copy): nothing
-                   more is taken from it, since its positions now name other
-                   events. Left only by a new feed (restart, rebuild).
+                   log was wiped or restored from an older copy), or holds
+                   another event where the owner's last applied one was
+                   (replaced): nothing more is taken from it, since its
+                   positions now name other events. Left only by a new feed
+                   (restart, rebuild).
 
     Replay is credit-based: one REPLAY out at a time, and the next is sent
     as soon as the events ready for the owner are fewer than the credit
@@ -42,6 +44,8 @@ extern "C" {
 #endif
 
 typedef struct _zcq_feed_t zcq_feed_t;
+
+#define ZCQ_FEED_FINGERPRINT 20 //  bytes of an event's fingerprint (SHA-1)
 
 //  States of the feed (see above).
 typedef enum {
@@ -83,6 +87,21 @@ void
 //  Events the owner may hold ready before replay waits (default 2000).
 void
     zcq_feed_set_credit (zcq_feed_t *self, size_t events);
+
+//  The owner applied every event up to position, and the event there has
+//  this fingerprint. With check (at start), and after every reconnect or
+//  return from silence, the feed checks before it delivers anything more
+//  that the write node's log holds that very event at that position; if
+//  not, the feed is diverged.
+void
+    zcq_feed_applied (zcq_feed_t *self, uint64_t position,
+                      const byte fingerprint [ZCQ_FEED_FINGERPRINT], bool check);
+
+//  The fingerprint of an event: SHA-1 over its position, version, time,
+//  stream, type and command id. The same event gives the same fingerprint
+//  in any log; another event at that position, almost surely another.
+void
+    zcq_feed_fingerprint (zcq_msg_t *event, byte fingerprint [ZCQ_FEED_FINGERPRINT]);
 
 //  Read one message from a readable feed socket.
 void

@@ -49,6 +49,7 @@ typedef struct {
     zcq_feed_t *feed;        //  ordered events from the write node
     zcq_view_t *view;        //  the read models, in their keyspace
     uint64_t applied;        //  last position folded into them
+    byte fingerprint [ZCQ_FEED_FINGERPRINT]; //  of the event at applied
     const char *applied_key; //  "q:applied" (serving) or "q:rebuilt"
     uint64_t events;         //  events folded since this generation started
     int64_t started;         //  zclock_mono () when it started
@@ -62,6 +63,7 @@ typedef struct {
     s_models_t serving;         //  the models queries are answered from
     s_models_t rebuild;         //  models being rebuilt (feed NULL when none)
     bool sweeping;              //  the keyspace not serving still holds keys
+    bool fingerprinted;         //  "q:last" held the fingerprint of applied
     zcq_batch_t *batch;         //  scratch batch
     zcq_answer_t *answer;       //  scratch answer
     const zcq_domain_t *domain; //  project / query
@@ -187,6 +189,13 @@ s_open_models (self_t *self, const char *data, char **error)
         *error = zsys_sprintf ("cannot read the applied position in '%s'", data);
         rc = -1;
     }
+    byte *last = NULL;
+    if (rc == 0 && zcq_store_get (self->store, "q:last", 6, &last, &size) == 0
+        && size == ZCQ_FEED_FINGERPRINT) {
+        memcpy (self->serving.fingerprint, last, ZCQ_FEED_FINGERPRINT);
+        self->fingerprinted = true;
+    }
+    free (last);
     int found = rc == 0 ? zcq_store_get (self->store, "q:keyspace", 10, &keyspace, &size) : 1;
     if (found < 0) {
         *error = zsys_sprintf ("cannot read the serving keyspace in '%s'", data);
@@ -323,6 +332,11 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
         *error = zsys_sprintf ("cannot connect to the write node's endpoints");
         s_self_destroy (&self);
         return NULL;
+    }
+    if (self->serving.applied && self->fingerprinted) {
+        //  The write node's log may have been replaced while we were away
+        zcq_feed_applied (self->serving.feed, self->serving.applied,
+                          self->serving.fingerprint, true);
     }
     //  Keys left in the other keyspace (an interrupted rebuild) go, a slice
     //  at a time, unless a rebuild starts there now
@@ -644,7 +658,7 @@ s_apply_batch (self_t *self, s_models_t *models)
     uint64_t last = models->applied;
     size_t count = 0;
     bool failed = false;
-    zcq_msg_t *event;
+    zcq_msg_t *event, *last_event = NULL;
     while (count < APPLY_BATCH && (event = zcq_feed_next (models->feed))) {
         uint64_t position = zcq_msg_position (event);
         if (position != last + 1) {
@@ -665,12 +679,20 @@ s_apply_batch (self_t *self, s_models_t *models)
             failed = self->domain->project (models->view, &view) != 0;
             msgpack_unpacked_destroy (&data);
         }
-        zcq_msg_destroy (&event);
         if (failed) {
+            zcq_msg_destroy (&event);
             break;
         }
+        //  The last event is kept for its fingerprint
+        zcq_msg_destroy (&last_event);
+        last_event = event;
         last = position;
         count++;
+    }
+    byte fingerprint [ZCQ_FEED_FINGERPRINT];
+    if (last_event) {
+        zcq_feed_fingerprint (last_event, fingerprint);
+        zcq_msg_destroy (&last_event);
     }
     if (!failed && count > 0) {
         byte value [8];
@@ -679,6 +701,9 @@ s_apply_batch (self_t *self, s_models_t *models)
         zcq_view_commit (models->view, self->batch);
         zcq_batch_put (self->batch, models->applied_key, strlen (models->applied_key), value,
                        8);
+        if (models == &self->serving) {
+            zcq_batch_put (self->batch, "q:last", 6, fingerprint, sizeof (fingerprint));
+        }
         failed = zcq_store_write (self->store, self->batch, false) != 0;
         zcq_batch_clear (self->batch);
     }
@@ -691,6 +716,10 @@ s_apply_batch (self_t *self, s_models_t *models)
     zcq_view_written (models->view);
     models->applied = last;
     models->events += count;
+    if (count > 0) {
+        memcpy (models->fingerprint, fingerprint, sizeof (fingerprint));
+        zcq_feed_applied (models->feed, last, fingerprint, false);
+    }
     return count;
 }
 
@@ -764,6 +793,7 @@ s_apply_rebuild (self_t *self)
     zcq_batch_clear (self->batch);
     zcq_batch_put (self->batch, "q:keyspace", 10, keyspace, strlen (keyspace));
     zcq_batch_put (self->batch, "q:applied", 9, value, 8);
+    zcq_batch_put (self->batch, "q:last", 6, self->rebuild.fingerprint, ZCQ_FEED_FINGERPRINT);
     zcq_batch_delete (self->batch, "q:rebuilt", 9);
     int rc = zcq_store_write (self->store, self->batch, true);
     zcq_batch_clear (self->batch);

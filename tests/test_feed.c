@@ -25,7 +25,8 @@ typedef struct {
     size_t count;              //  entries in delivered
 } fixture_t;
 
-static int s_endpoint_id = 0; //  makes inproc endpoints unique per test
+static int s_endpoint_id = 0;            //  makes inproc endpoints unique per test
+static const char *s_event_type = "Tick"; //  type of the events the test writes
 
 static int
 s_setup (void **state)
@@ -45,6 +46,7 @@ s_setup (void **state)
 static int
 s_teardown (void **state)
 {
+    s_event_type = "Tick";
     fixture_t *fixture = (fixture_t *) *state;
     zcq_feed_destroy (&fixture->feed);
     zsock_destroy (&fixture->pub);
@@ -88,7 +90,7 @@ s_event_body (uint64_t position, msgpack_sbuffer *buffer)
     zcq_msg_set_position (event, position);
     zcq_msg_set_stream (event, "s");
     zcq_msg_set_version (event, position);
-    zcq_msg_set_name (event, "Tick");
+    zcq_msg_set_name (event, s_event_type);
     assert_int_equal (zcq_msg_encode_body (event, buffer), 0);
     zcq_msg_destroy (&event);
 }
@@ -451,6 +453,61 @@ test_silence_then_return_asks_again_at_once (void **state)
     s_assert_dense (fixture, 1, 4);
 }
 
+//  The fingerprint of the event the test writes at position.
+static void
+s_fingerprint (uint64_t position, byte fingerprint [ZCQ_FEED_FINGERPRINT])
+{
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init (&body);
+    s_event_body (position, &body);
+    zcq_msg_t *event = zcq_msg_decode_body (ZCQ_MSG_EVENT, body.data, body.size);
+    assert_true (zcq_msg_valid (event));
+    zcq_feed_fingerprint (event, fingerprint);
+    zcq_msg_destroy (&event);
+    msgpack_sbuffer_destroy (&body);
+}
+
+static void
+test_restart_checks_the_last_applied_event_first (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    byte fingerprint [ZCQ_FEED_FINGERPRINT];
+    s_fingerprint (5, fingerprint);
+    //  A node restarted at applied 5: the first REPLAY (from 6) is not used;
+    //  the check asks from 5, and the same event there lets it go on
+    s_start_feed (fixture, 6, 0);
+    zcq_feed_applied (fixture->feed, 5, fingerprint, true);
+    zcq_msg_t *request = s_expect_replay (fixture, 6);
+    s_answer (fixture, &request, 7, 7);
+    request = s_expect_replay (fixture, 5);
+    s_answer (fixture, &request, 7, 7);
+    s_pump (fixture, 100);
+    s_assert_dense (fixture, 6, 7);
+    assert_string_equal (zcq_feed_state_name (fixture->feed), "live");
+}
+
+static void
+test_replaced_log_is_refused (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    byte fingerprint [ZCQ_FEED_FINGERPRINT];
+    s_fingerprint (5, fingerprint);
+    s_start_feed (fixture, 6, 0);
+    zcq_feed_applied (fixture->feed, 5, fingerprint, true);
+    zcq_msg_t *request = s_expect_replay (fixture, 6);
+    zcq_msg_destroy (&request); //  lost
+    //  The log was replaced and grew past us: other events at our positions
+    s_event_type = "Tock";
+    s_publish (fixture, 6);
+    s_pump (fixture, 50);
+    assert_int_equal (fixture->count, 0); //  nothing before the check
+    request = s_expect_replay (fixture, 5); //  asked again, as the check
+    s_answer (fixture, &request, 9, 9);
+    s_pump (fixture, 100);
+    assert_int_equal (fixture->count, 0);
+    assert_string_equal (zcq_feed_state_name (fixture->feed), "diverged");
+}
+
 int
 main (void)
 {
@@ -476,6 +533,9 @@ main (void)
             test_heartbeat_that_waited_in_the_queue_is_not_divergence, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_silence_then_return_asks_again_at_once, s_setup,
                                          s_teardown),
+        cmocka_unit_test_setup_teardown (test_restart_checks_the_last_applied_event_first,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_replaced_log_is_refused, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -497,6 +497,40 @@ test_write_node_restart_is_noticed_reported_and_survived (void **state)
 }
 
 static void
+test_replaced_log_is_refused_after_a_restart (void **state)
+{
+    (void) state;
+    cluster_t *cluster = s_cluster_new (NULL, NULL);
+    s_start_query (cluster, 0, NULL, NULL);
+    s_open_accounts (cluster);
+    uint64_t head = s_deposits (cluster, 300);
+    char *before = s_checksum_at (cluster, 0, head);
+    assert_int_equal (zcq_testkit_stop (&cluster->query [0]), 0);
+
+    //  While the query node is down, the write node's log is replaced by
+    //  another that grows past the query node's position
+    assert_int_equal (zcq_testkit_stop (&cluster->write), 0);
+    zcq_testkit_rmtree (cluster->write_data);
+    s_start_write (cluster, NULL, NULL);
+    cluster->deposits = 0;
+    s_open_accounts (cluster);
+    assert_true (s_deposits (cluster, 500) > head);
+
+    //  Back, it checks the event it applied last before taking anything
+    s_start_query (cluster, 0, NULL, NULL);
+    s_await_status (cluster, 0, "state", "diverged", WAIT);
+    zcq_msg_t *result = s_builtin (cluster, 0, "checksum");
+    assert_int_equal (zcq_msg_position (result), head);
+    assert_true (zcq_msg_may_be_stale (result));
+    char *after = zcq_testkit_str (zcq_msg_data (result), zcq_msg_data_size (result), "checksum");
+    assert_string_equal (after, before);
+    zcq_msg_destroy (&result);
+    zstr_free (&before);
+    zstr_free (&after);
+    s_cluster_destroy (&cluster);
+}
+
+static void
 test_fast_restart_is_noticed_by_the_lost_connection (void **state)
 {
     (void) state;
@@ -595,6 +629,7 @@ main (void)
         cmocka_unit_test_teardown (test_read_your_writes_against_a_held_back_node, s_teardown),
         cmocka_unit_test_teardown (test_write_node_restart_is_noticed_reported_and_survived,
                                    s_teardown),
+        cmocka_unit_test_teardown (test_replaced_log_is_refused_after_a_restart, s_teardown),
         cmocka_unit_test_teardown (test_fast_restart_is_noticed_by_the_lost_connection,
                                    s_teardown),
         cmocka_unit_test_teardown (test_rebuild_serves_the_old_models_until_it_switches,
