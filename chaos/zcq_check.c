@@ -29,14 +29,14 @@
 #define MAX_NODES 16
 
 typedef struct {
-    const char *history;            //  history file
-    const char *commands;           //  write node commands endpoint (status)
-    const char *replay;             //  write node replay endpoint
-    const char *queries [MAX_NODES];//  query node endpoints
+    const char *history;             //  history file
+    const char *commands;            //  write node commands endpoint (status)
+    const char *replay;              //  write node replay endpoint
+    const char *queries [MAX_NODES]; //  query node endpoints
     int query_count;
-    long faults;                    //  faults the run injected (for the summary)
-    int wait;                       //  ms to wait for nodes to answer / catch up
-    const char *json;               //  JSON report path, or NULL
+    long faults;      //  faults the run injected (for the summary)
+    int wait;         //  ms to wait for nodes to answer / catch up
+    const char *json; //  JSON report path, or NULL
 } options_t;
 
 static const char *s_names [ZCQ_INVARIANTS + 1] = {
@@ -94,9 +94,9 @@ s_read_log (options_t *options, zcq_ledger_t *ledger, zcq_verdict_t *verdict)
                 zcq_ledger_apply (ledger, event, verdict);
             }
             else {
-                zcq_verdict_add (verdict, 2, "the event after position %" PRIu64
-                                 " does not decode: %s", zcq_ledger_head (ledger),
-                                 zcq_msg_error (event));
+                zcq_verdict_add (verdict, 2,
+                                 "the event after position %" PRIu64 " does not decode: %s",
+                                 zcq_ledger_head (ledger), zcq_msg_error (event));
             }
             zcq_msg_destroy (&event);
         }
@@ -116,11 +116,13 @@ s_read_log (options_t *options, zcq_ledger_t *ledger, zcq_verdict_t *verdict)
 static void
 s_check_commands (zcq_history_log_t *history, zcq_ledger_t *ledger, zcq_verdict_t *verdict)
 {
-    for (zcq_history_command_t *command = (zcq_history_command_t *) zlistx_first (history->commands);
+    for (zcq_history_command_t *command =
+             (zcq_history_command_t *) zlistx_first (history->commands);
          command; command = (zcq_history_command_t *) zlistx_next (history->commands)) {
         zcq_ledger_tally_t *tally = zcq_ledger_tally (ledger, command->id);
         if (!command->answered) {
-            zcq_verdict_add (verdict, 5, "command %s (%s '%s' amount %" PRId64 ") was sent %d"
+            zcq_verdict_add (verdict, 5,
+                             "command %s (%s '%s' amount %" PRId64 ") was sent %d"
                              " times over %.1f s and never got a final reply (%d time-outs,"
                              " %d busy/unavailable); the log holds %u events of it",
                              command->id, command->type, command->stream, command->amount,
@@ -135,28 +137,33 @@ s_check_commands (zcq_history_log_t *history, zcq_ledger_t *ledger, zcq_verdict_
         }
         if (command->status == ZCQ_ACCEPTED) {
             if (!tally || tally->count != command->count) {
-                zcq_verdict_add (verdict, 1, "command %s (%s '%s' amount %" PRId64 ") was"
+                zcq_verdict_add (verdict, 1,
+                                 "command %s (%s '%s' amount %" PRId64 ") was"
                                  " accepted with %u events at position %" PRIu64
                                  ", but the log holds %u events of it",
                                  command->id, command->type, command->stream, command->amount,
                                  command->count, command->position, tally ? tally->count : 0);
             }
-            else if (tally->position != command->position || tally->version != command->version) {
-                zcq_verdict_add (verdict, 1, "command %s (%s '%s') was accepted at position %"
-                                 PRIu64 " version %" PRIu64 ", but its event in the log is at"
+            else if (tally->position != command->position
+                     || tally->version != command->version) {
+                zcq_verdict_add (verdict, 1,
+                                 "command %s (%s '%s') was accepted at position %" PRIu64
+                                 " version %" PRIu64 ", but its event in the log is at"
                                  " position %" PRIu64 " version %" PRIu64,
                                  command->id, command->type, command->stream, command->position,
                                  command->version, tally->position, tally->version);
             }
             else if (tally->amount != command->amount) {
-                zcq_verdict_add (verdict, 1, "command %s (%s '%s') asked for amount %" PRId64
+                zcq_verdict_add (verdict, 1,
+                                 "command %s (%s '%s') asked for amount %" PRId64
                                  ", its event %s at position %" PRIu64 " says %" PRId64,
                                  command->id, command->type, command->stream, command->amount,
                                  tally->type, tally->position, tally->amount);
             }
         }
         else if (tally) {
-            zcq_verdict_add (verdict, 1, "command %s (%s '%s') was answered %s, but the log"
+            zcq_verdict_add (verdict, 1,
+                             "command %s (%s '%s') was answered %s, but the log"
                              " holds %u events of it (the last at position %" PRIu64 ")",
                              command->id, command->type, command->stream,
                              zcq_status_name (command->status), tally->count, tally->position);
@@ -167,8 +174,10 @@ s_check_commands (zcq_history_log_t *history, zcq_ledger_t *ledger, zcq_verdict_
          tally = (zcq_ledger_tally_t *) zhashx_next (tallies)) {
         const char *id = (const char *) zhashx_cursor (tallies);
         if (!zhashx_lookup (history->by_id, id)) {
-            zcq_verdict_add (verdict, 1, "the log holds %s at position %" PRIu64 " of command %s,"
-                             " which the history never sent", tally->type, tally->position, id);
+            zcq_verdict_add (verdict, 1,
+                             "the log holds %s at position %" PRIu64 " of command %s,"
+                             " which the history never sent",
+                             tally->type, tally->position, id);
         }
     }
 }
@@ -178,7 +187,8 @@ static void
 s_check_balances (zcq_history_log_t *history, zcq_ledger_t *ledger, zcq_verdict_t *verdict)
 {
     int64_t deposits = 0, withdrawals = 0;
-    for (zcq_history_command_t *command = (zcq_history_command_t *) zlistx_first (history->commands);
+    for (zcq_history_command_t *command =
+             (zcq_history_command_t *) zlistx_first (history->commands);
          command; command = (zcq_history_command_t *) zlistx_next (history->commands)) {
         if (command->answered && command->status == ZCQ_ACCEPTED) {
             if (streq (command->type, "Deposit")) {
@@ -191,9 +201,11 @@ s_check_balances (zcq_history_log_t *history, zcq_ledger_t *ledger, zcq_verdict_
     }
     int64_t total = zcq_ledger_total (ledger, NULL, NULL);
     if (total != deposits - withdrawals) {
-        zcq_verdict_add (verdict, 3, "the balances in the log add up to %" PRId64 ", but accepted"
-                         " deposits (%" PRId64 ") minus accepted withdrawals (%" PRId64 ") are %"
-                         PRId64, total, deposits, withdrawals, deposits - withdrawals);
+        zcq_verdict_add (verdict, 3,
+                         "the balances in the log add up to %" PRId64 ", but accepted"
+                         " deposits (%" PRId64 ") minus accepted withdrawals (%" PRId64
+                         ") are %" PRId64,
+                         total, deposits, withdrawals, deposits - withdrawals);
     }
     for (zcq_history_query_t *query = (zcq_history_query_t *) zlistx_first (history->queries);
          query; query = (zcq_history_query_t *) zlistx_next (history->queries)) {
@@ -204,13 +216,15 @@ s_check_balances (zcq_history_log_t *history, zcq_ledger_t *ledger, zcq_verdict_
                              query->node, query->balance, query->stream);
         }
         else if (!account || query->version > account->version) {
-            zcq_verdict_add (verdict, 3, "query node %d answered version %" PRIu64 " of '%s',"
-                             " which the log never reached", query->node, query->version,
-                             query->stream);
+            zcq_verdict_add (verdict, 3,
+                             "query node %d answered version %" PRIu64 " of '%s',"
+                             " which the log never reached",
+                             query->node, query->version, query->stream);
         }
         else if (query->version != version
                  || query->balance != account->balances [query->version]) {
-            zcq_verdict_add (verdict, 3, "query node %d answered '%s' at position %" PRIu64
+            zcq_verdict_add (verdict, 3,
+                             "query node %d answered '%s' at position %" PRIu64
                              " with version %" PRIu64 " balance %" PRId64 "; the log there says"
                              " version %" PRIu64 " balance %" PRId64,
                              query->node, query->stream, query->position, query->version,
@@ -240,18 +254,6 @@ s_ask (zcq_client_t *client, int node, const char *name, const char *key, const 
     return result;
 }
 
-//  Integer field of a packed map, or def.
-static int64_t
-s_field (const msgpack_object *map, const char *key, int64_t def)
-{
-    const msgpack_object *value = zcq_fields_get (map, key);
-    if (value && (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER
-                  || value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)) {
-        return value->via.i64;
-    }
-    return def;
-}
-
 //  Compare one account answer with the ledger's account; 0 if equal.
 static int
 s_compare_account (int node, zcq_msg_t *result, zcq_ledger_account_t *account,
@@ -279,13 +281,14 @@ s_compare_account (int node, zcq_msg_t *result, zcq_ledger_account_t *account,
     if (value && value->type == MSGPACK_OBJECT_STR && value->via.str.size < sizeof (owner)) {
         memcpy (owner, value->via.str.ptr, value->via.str.size);
     }
-    int64_t balance = s_field (&unpacked.data, "balance", -1);
-    uint64_t version = (uint64_t) s_field (&unpacked.data, "version", -1);
+    int64_t balance = zcq_history_int (&unpacked.data, "balance", -1);
+    uint64_t version = (uint64_t) zcq_history_int (&unpacked.data, "version", -1);
     msgpack_unpacked_destroy (&unpacked);
     const char *want = account->closed ? "closed" : "open";
     if (balance != account->balance || version != account->version || !streq (status, want)
         || !streq (owner, account->owner)) {
-        zcq_verdict_add (verdict, 4, "query node %d at position %" PRIu64 " answers account"
+        zcq_verdict_add (verdict, 4,
+                         "query node %d at position %" PRIu64 " answers account"
                          " '%s' as owner '%s' balance %" PRId64 " %s version %" PRIu64
                          "; the log says owner '%s' balance %" PRId64 " %s version %" PRIu64,
                          node, zcq_msg_position (result), account->stream, owner, balance,
@@ -317,16 +320,18 @@ s_check_node (options_t *options, zcq_client_t *client, int node, zcq_ledger_t *
         zclock_sleep (200);
     }
     if (applied < head) {
-        zcq_verdict_add (verdict, 4, "query node %d (%s) applied only %" PRIu64 " of %" PRIu64
-                         " events after waiting %d ms", node, options->queries [node], applied,
-                         head, options->wait);
+        zcq_verdict_add (verdict, 4,
+                         "query node %d (%s) applied only %" PRIu64 " of %" PRIu64
+                         " events after waiting %d ms",
+                         node, options->queries [node], applied, head, options->wait);
         return;
     }
     zhashx_t *accounts = zcq_ledger_accounts (ledger);
     for (zcq_ledger_account_t *account = (zcq_ledger_account_t *) zhashx_first (accounts);
          account; account = (zcq_ledger_account_t *) zhashx_next (accounts)) {
         if (account->owner) {
-            zcq_msg_t *result = s_ask (client, node, "account", "id", account->stream, head, 5000);
+            zcq_msg_t *result =
+                s_ask (client, node, "account", "id", account->stream, head, 5000);
             s_compare_account (node, result, account, verdict);
             zcq_msg_destroy (&result);
         }
@@ -336,16 +341,18 @@ s_check_node (options_t *options, zcq_client_t *client, int node, zcq_ledger_t *
     zcq_msg_t *result = s_ask (client, node, "totals", NULL, NULL, head, 5000);
     msgpack_unpacked unpacked;
     if (result && zcq_msg_status (result) == ZCQ_OK
-        && zcq_fields_unpack (zcq_msg_data (result), zcq_msg_data_size (result), &unpacked) == 0) {
-        int64_t accounts_seen = s_field (&unpacked.data, "accounts", -1);
-        int64_t open_seen = s_field (&unpacked.data, "open_accounts", -1);
-        int64_t balance_seen = s_field (&unpacked.data, "balance", -1);
-        int64_t events_seen = s_field (&unpacked.data, "events", -1);
+        && zcq_fields_unpack (zcq_msg_data (result), zcq_msg_data_size (result), &unpacked)
+               == 0) {
+        int64_t accounts_seen = zcq_history_int (&unpacked.data, "accounts", -1);
+        int64_t open_seen = zcq_history_int (&unpacked.data, "open_accounts", -1);
+        int64_t balance_seen = zcq_history_int (&unpacked.data, "balance", -1);
+        int64_t events_seen = zcq_history_int (&unpacked.data, "events", -1);
         msgpack_unpacked_destroy (&unpacked);
         if (accounts_seen != (int64_t) opened || open_seen != (int64_t) open
             || balance_seen != total || events_seen != (int64_t) head) {
-            zcq_verdict_add (verdict, 4, "query node %d answers totals accounts %" PRId64
-                             " open %" PRId64 " balance %" PRId64 " events %" PRId64
+            zcq_verdict_add (verdict, 4,
+                             "query node %d answers totals accounts %" PRId64 " open %" PRId64
+                             " balance %" PRId64 " events %" PRId64
                              "; the log says %zu, %zu, %" PRId64 ", %" PRIu64,
                              node, accounts_seen, open_seen, balance_seen, events_seen, opened,
                              open, total, head);
@@ -366,16 +373,20 @@ s_check_node (options_t *options, zcq_client_t *client, int node, zcq_ledger_t *
         }
         else {
             if (!streq (*checksum, text ? text : "")) {
-                zcq_verdict_add (verdict, 4, "query node %d's checksum %s differs from query"
-                                 " node 0's %s", node, text, *checksum);
+                zcq_verdict_add (verdict, 4,
+                                 "query node %d's checksum %s differs from query"
+                                 " node 0's %s",
+                                 node, text, *checksum);
             }
             free (text);
         }
-        zcq_verdict_note (verdict, 4, "accounts and totals against the fold of the log, and"
+        zcq_verdict_note (verdict, 4,
+                          "accounts and totals against the fold of the log, and"
                           " the nodes' checksum queries against each other");
     }
     else if (!verdict->note [4] || !strstr (verdict->note [4], "checksum queries")) {
-        zcq_verdict_note (verdict, 4, "accounts and totals against the fold of the log (the"
+        zcq_verdict_note (verdict, 4,
+                          "accounts and totals against the fold of the log (the"
                           " nodes have no checksum query: %s)",
                           result ? zcq_msg_reason (result) : "no answer");
     }
@@ -385,8 +396,9 @@ s_check_node (options_t *options, zcq_client_t *client, int node, zcq_ledger_t *
 static int
 s_usage (void)
 {
-    fprintf (stderr, "usage: zcq-check --history FILE --commands EP --replay EP --query EP ...\n"
-                     "                 [--faults N] [--wait MS] [--json FILE]\n");
+    fprintf (stderr,
+             "usage: zcq-check --history FILE --commands EP --replay EP --query EP ...\n"
+             "                 [--faults N] [--wait MS] [--json FILE]\n");
     return 2;
 }
 
@@ -441,7 +453,8 @@ main (int argc, char **argv)
     memset (&verdict, 0, sizeof (verdict));
     zcq_ledger_t *ledger = zcq_ledger_new ();
     if (s_read_log (&options, ledger, &verdict) != 0) {
-        fprintf (stderr, "zcq-check: the write node's replay endpoint %s did not answer in %d ms\n",
+        fprintf (stderr,
+                 "zcq-check: the write node's replay endpoint %s did not answer in %d ms\n",
                  options.replay, options.wait);
         zcq_ledger_destroy (&ledger);
         zcq_history_log_free (&history);
@@ -462,7 +475,8 @@ main (int argc, char **argv)
 
     //  Summary: the figures, then each invariant
     size_t acknowledged = 0, statuses [ZCQ_STATUSES] = {0}, retried = 0, unanswered = 0;
-    for (zcq_history_command_t *command = (zcq_history_command_t *) zlistx_first (history.commands);
+    for (zcq_history_command_t *command =
+             (zcq_history_command_t *) zlistx_first (history.commands);
          command; command = (zcq_history_command_t *) zlistx_next (history.commands)) {
         if (command->answered) {
             acknowledged++;
@@ -477,8 +491,8 @@ main (int argc, char **argv)
     zcq_ledger_total (ledger, &accounts, NULL);
     printf ("commands: %zu sent (%zu sends), %zu acknowledged (%zu accepted, %zu rejected,"
             " %zu conflict, %zu other), %zu retried, %zu unanswered; %zu balance queries\n",
-            zlistx_size (history.commands), history.sends, acknowledged, statuses [ZCQ_ACCEPTED],
-            statuses [ZCQ_REJECTED], statuses [ZCQ_CONFLICT],
+            zlistx_size (history.commands), history.sends, acknowledged,
+            statuses [ZCQ_ACCEPTED], statuses [ZCQ_REJECTED], statuses [ZCQ_CONFLICT],
             acknowledged - statuses [ZCQ_ACCEPTED] - statuses [ZCQ_REJECTED]
                 - statuses [ZCQ_CONFLICT],
             retried, unanswered, zlistx_size (history.queries));
@@ -486,15 +500,16 @@ main (int argc, char **argv)
             zcq_ledger_head (ledger), accounts, options.query_count, options.faults);
     FILE *json = options.json ? fopen (options.json, "w") : NULL;
     if (json) {
-        fprintf (json,
-                 "{\"commands\":{\"sent\":%zu,\"sends\":%zu,\"acknowledged\":%zu,\"accepted\":%zu,"
-                 "\"rejected\":%zu,\"conflict\":%zu,\"retried\":%zu,\"unanswered\":%zu},"
-                 "\"queries\":%zu,\"events\":%" PRIu64 ",\"accounts\":%zu,\"query_nodes\":%d,"
-                 "\"faults\":%ld,\"invariants\":[",
-                 zlistx_size (history.commands), history.sends, acknowledged,
-                 statuses [ZCQ_ACCEPTED], statuses [ZCQ_REJECTED], statuses [ZCQ_CONFLICT],
-                 retried, unanswered, zlistx_size (history.queries), zcq_ledger_head (ledger),
-                 accounts, options.query_count, options.faults);
+        fprintf (
+            json,
+            "{\"commands\":{\"sent\":%zu,\"sends\":%zu,\"acknowledged\":%zu,\"accepted\":%zu,"
+            "\"rejected\":%zu,\"conflict\":%zu,\"retried\":%zu,\"unanswered\":%zu},"
+            "\"queries\":%zu,\"events\":%" PRIu64 ",\"accounts\":%zu,\"query_nodes\":%d,"
+            "\"faults\":%ld,\"invariants\":[",
+            zlistx_size (history.commands), history.sends, acknowledged,
+            statuses [ZCQ_ACCEPTED], statuses [ZCQ_REJECTED], statuses [ZCQ_CONFLICT], retried,
+            unanswered, zlistx_size (history.queries), zcq_ledger_head (ledger), accounts,
+            options.query_count, options.faults);
     }
     for (int invariant = 1; invariant <= ZCQ_INVARIANTS; invariant++) {
         size_t violations = verdict.violations [invariant];
@@ -514,8 +529,9 @@ main (int argc, char **argv)
                                verdict.first [invariant] ? verdict.first [invariant] : "");
             zcq_history_quote (note, sizeof (note),
                                verdict.note [invariant] ? verdict.note [invariant] : "");
-            fprintf (json, "%s{\"invariant\":%d,\"name\":\"%s\",\"pass\":%s,\"violations\":%zu,"
-                           "\"first\":%s,\"note\":%s}",
+            fprintf (json,
+                     "%s{\"invariant\":%d,\"name\":\"%s\",\"pass\":%s,\"violations\":%zu,"
+                     "\"first\":%s,\"note\":%s}",
                      invariant > 1 ? "," : "", invariant, s_names [invariant],
                      violations ? "false" : "true", violations, first, note);
         }

@@ -9,8 +9,8 @@
 #include <stdarg.h>
 
 struct _zcq_history_t {
-    FILE *file;             //  the history, appended line by line
-    pthread_mutex_t lock;   //  one writer at a time, whole lines only
+    FILE *file;           //  the history, appended line by line
+    pthread_mutex_t lock; //  one writer at a time, whole lines only
 };
 
 zcq_history_t *
@@ -101,9 +101,8 @@ s_text (const msgpack_object *map, const char *key, char *text, size_t size)
     }
 }
 
-//  Integer value of key, or 0.
-static int64_t
-s_int (const msgpack_object *map, const char *key)
+int64_t
+zcq_history_int (const msgpack_object *map, const char *key, int64_t fallback)
 {
     const msgpack_object *value = zcq_fields_get (map, key);
     if (value && value->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
@@ -112,7 +111,14 @@ s_int (const msgpack_object *map, const char *key)
     if (value && value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
         return value->via.i64;
     }
-    return 0;
+    return fallback;
+}
+
+//  Integer value of key, or 0.
+static int64_t
+s_int (const msgpack_object *map, const char *key)
+{
+    return zcq_history_int (map, key, 0);
 }
 
 static void

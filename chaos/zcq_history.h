@@ -68,6 +68,10 @@ void
 void
     zcq_history_quote (char *buffer, size_t size, const char *text);
 
+//  Integer value of key in a msgpack map (signed or not), or fallback.
+int64_t
+    zcq_history_int (const msgpack_object *map, const char *key, int64_t fallback);
+
 //  Hex of a command id into hex (2 * size + 1 bytes).
 void
     zcq_history_hex (const byte *id, size_t size, char *hex);

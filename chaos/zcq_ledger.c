@@ -7,9 +7,9 @@
 #include "zcq_history.h"
 
 struct _zcq_ledger_t {
-    uint64_t head;          //  last position applied
-    zhashx_t *accounts;     //  stream -> zcq_ledger_account_t (owned)
-    zhashx_t *tallies;      //  hex command id -> zcq_ledger_tally_t (owned)
+    uint64_t head;      //  last position applied
+    zhashx_t *accounts; //  stream -> zcq_ledger_account_t (owned)
+    zhashx_t *tallies;  //  hex command id -> zcq_ledger_tally_t (owned)
 };
 
 static void
@@ -86,7 +86,8 @@ s_record (zcq_ledger_account_t *account, uint64_t position)
         while (capacity <= account->version) {
             capacity *= 2;
         }
-        account->balances = (int64_t *) realloc (account->balances, capacity * sizeof (int64_t));
+        account->balances =
+            (int64_t *) realloc (account->balances, capacity * sizeof (int64_t));
         account->positions =
             (uint64_t *) realloc (account->positions, capacity * sizeof (uint64_t));
         assert (account->balances && account->positions);
@@ -104,14 +105,16 @@ zcq_ledger_apply (zcq_ledger_t *self, zcq_msg_t *event, zcq_verdict_t *verdict)
     const char *stream = zcq_msg_stream (event);
     const char *type = zcq_msg_name (event);
     if (position != self->head + 1) {
-        zcq_verdict_add (verdict, 2, "position %" PRIu64 " follows position %" PRIu64
+        zcq_verdict_add (verdict, 2,
+                         "position %" PRIu64 " follows position %" PRIu64
                          " in the log (expected %" PRIu64 ")",
                          position, self->head, self->head + 1);
     }
     self->head = position;
     zcq_ledger_account_t *account = s_account (self, stream);
     if (zcq_msg_version (event) != account->version + 1) {
-        zcq_verdict_add (verdict, 2, "event at position %" PRIu64 " has version %" PRIu64
+        zcq_verdict_add (verdict, 2,
+                         "event at position %" PRIu64 " has version %" PRIu64
                          " of stream '%s', whose last version was %" PRIu64,
                          position, zcq_msg_version (event), stream, account->version);
     }
@@ -134,8 +137,9 @@ zcq_ledger_apply (zcq_ledger_t *self, zcq_msg_t *event, zcq_verdict_t *verdict)
     bool opened = account->owner != NULL;
     if (streq (type, "AccountOpened")) {
         if (opened) {
-            zcq_verdict_add (verdict, 3, "account '%s' opened a second time at position %" PRIu64,
-                             stream, position);
+            zcq_verdict_add (verdict, 3,
+                             "account '%s' opened a second time at position %" PRIu64, stream,
+                             position);
         }
         else {
             account->owner = owner;
@@ -152,7 +156,8 @@ zcq_ledger_apply (zcq_ledger_t *self, zcq_msg_t *event, zcq_verdict_t *verdict)
     else if (streq (type, "MoneyWithdrawn")) {
         account->balance -= amount;
         if (account->balance < 0) {
-            zcq_verdict_add (verdict, 3, "balance of '%s' is %" PRId64 " after the withdrawal"
+            zcq_verdict_add (verdict, 3,
+                             "balance of '%s' is %" PRId64 " after the withdrawal"
                              " of %" PRId64 " at position %" PRIu64,
                              stream, account->balance, amount, position);
         }
@@ -160,8 +165,9 @@ zcq_ledger_apply (zcq_ledger_t *self, zcq_msg_t *event, zcq_verdict_t *verdict)
     else if (streq (type, "AccountClosed")) {
         account->closed = true;
         if (account->balance != 0) {
-            zcq_verdict_add (verdict, 3, "account '%s' closed with balance %" PRId64
-                             " at position %" PRIu64, stream, account->balance, position);
+            zcq_verdict_add (
+                verdict, 3, "account '%s' closed with balance %" PRId64 " at position %" PRIu64,
+                stream, account->balance, position);
         }
     }
     else {

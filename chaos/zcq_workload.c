@@ -29,34 +29,34 @@
 //  One account slot: its generation names the stream ("acc-7-2"); a closed
 //  account is replaced by the next generation.
 typedef struct {
-    atomic_int state;               //  0 not known to exist, 1 open, 2 closed
-    atomic_int generation;          //  stream suffix
+    atomic_int state;      //  0 not known to exist, 1 open, 2 closed
+    atomic_int generation; //  stream suffix
 } slot_t;
 
 typedef struct {
-    const char *commands;           //  write node endpoint
-    const char *queries [MAX_NODES];//  query node endpoints
-    int query_count;                //  entries in queries
-    int threads;                    //  concurrent clients
-    int accounts;                   //  account slots
-    int seconds;                    //  run time
-    uint64_t seed;                  //  random seed
-    int timeout;                    //  ms to wait for one answer
-    int give_up;                    //  ms to keep retrying one command
-    int pause;                      //  ms each thread waits between steps
-    const char *prefix;             //  stream name prefix
-    zcq_history_t *history;         //  shared history writer
-    slot_t *slots;                  //  accounts[] slots
-    int64_t deadline;               //  zclock_mono () when the run ends
+    const char *commands;            //  write node endpoint
+    const char *queries [MAX_NODES]; //  query node endpoints
+    int query_count;                 //  entries in queries
+    int threads;                     //  concurrent clients
+    int accounts;                    //  account slots
+    int seconds;                     //  run time
+    uint64_t seed;                   //  random seed
+    int timeout;                     //  ms to wait for one answer
+    int give_up;                     //  ms to keep retrying one command
+    int pause;                       //  ms each thread waits between steps
+    const char *prefix;              //  stream name prefix
+    zcq_history_t *history;          //  shared history writer
+    slot_t *slots;                   //  accounts[] slots
+    int64_t deadline;                //  zclock_mono () when the run ends
     atomic_long sent, tries, timeouts, retryable, given_up, answers;
     atomic_long statuses [ZCQ_STATUSES];
 } workload_t;
 
 typedef struct {
-    workload_t *workload;           //  shared settings and counters
-    int number;                     //  thread number, 0..threads-1
-    uint64_t random;                //  xorshift64* state
-    zcq_client_t *client;           //  this thread's client
+    workload_t *workload; //  shared settings and counters
+    int number;           //  thread number, 0..threads-1
+    uint64_t random;      //  xorshift64* state
+    zcq_client_t *client; //  this thread's client
 } worker_t;
 
 static uint64_t
@@ -77,8 +77,8 @@ s_running (workload_t *workload)
 //  Send one command and retry it, with the same id, until it has a final
 //  answer or give_up ms passed. Returns the final status, or -1 if given up.
 static int
-s_command (worker_t *self, const char *type, const char *stream, int64_t expect,
-           int64_t amount, const char *owner)
+s_command (worker_t *self, const char *type, const char *stream, int64_t expect, int64_t amount,
+           const char *owner)
 {
     workload_t *workload = self->workload;
     msgpack_sbuffer data;
@@ -135,13 +135,12 @@ s_command (worker_t *self, const char *type, const char *stream, int64_t expect,
             zcq_msg_destroy (&reply);
             break;
         }
-        zcq_history_write (workload->history,
-                           "{\"op\":\"reply\",\"id\":\"%s\",\"status\":\"%s\",\"version\":%" PRIu64
-                           ",\"position\":%" PRIu64 ",\"count\":%" PRIu32
-                           ",\"reason\":%s,\"t\":%" PRId64 "}",
-                           id, zcq_status_name (status), zcq_msg_version (reply),
-                           zcq_msg_position (reply), zcq_msg_count (reply), reason,
-                           zclock_usecs ());
+        zcq_history_write (
+            workload->history,
+            "{\"op\":\"reply\",\"id\":\"%s\",\"status\":\"%s\",\"version\":%" PRIu64
+            ",\"position\":%" PRIu64 ",\"count\":%" PRIu32 ",\"reason\":%s,\"t\":%" PRId64 "}",
+            id, zcq_status_name (status), zcq_msg_version (reply), zcq_msg_position (reply),
+            zcq_msg_count (reply), reason, zclock_usecs ());
         zcq_msg_destroy (&reply);
         atomic_fetch_add (&workload->statuses [status], 1);
         if (!zcq_status_retryable (status)) {
@@ -180,7 +179,8 @@ s_balance (worker_t *self, const char *stream)
                                           params.size, 0, workload->timeout);
     msgpack_sbuffer_destroy (&params);
     int64_t balance = -1;
-    if (result && zcq_msg_type (result) == ZCQ_MSG_RESULT && zcq_msg_status (result) == ZCQ_OK) {
+    if (result && zcq_msg_type (result) == ZCQ_MSG_RESULT
+        && zcq_msg_status (result) == ZCQ_OK) {
         msgpack_unpacked unpacked;
         if (zcq_fields_unpack (zcq_msg_data (result), zcq_msg_data_size (result), &unpacked)
             == 0) {
@@ -283,18 +283,24 @@ s_worker (void *argument)
 static int
 s_usage (void)
 {
-    fprintf (stderr,
-             "usage: zcq-workload --commands EP --query EP [--query EP ...] --history FILE\n"
-             "                    [--threads 8] [--accounts 64] [--seconds 30] [--seed 1]\n"
-             "                    [--timeout 1000] [--give-up 60000] [--pause 0] [--prefix acc]\n");
+    fprintf (
+        stderr,
+        "usage: zcq-workload --commands EP --query EP [--query EP ...] --history FILE\n"
+        "                    [--threads 8] [--accounts 64] [--seconds 30] [--seed 1]\n"
+        "                    [--timeout 1000] [--give-up 60000] [--pause 0] [--prefix acc]\n");
     return 2;
 }
 
 int
 main (int argc, char **argv)
 {
-    workload_t workload = {.threads = 8, .accounts = 64, .seconds = 30, .seed = 1,
-                           .timeout = 1000, .give_up = 60000, .prefix = "acc"};
+    workload_t workload = {.threads = 8,
+                           .accounts = 64,
+                           .seconds = 30,
+                           .seed = 1,
+                           .timeout = 1000,
+                           .give_up = 60000,
+                           .prefix = "acc"};
     const char *history_path = NULL;
     for (int index = 1; index < argc; index++) {
         const char *arg = argv [index];
@@ -365,7 +371,8 @@ main (int argc, char **argv)
         workers [index].workload = &workload;
         workers [index].number = index;
         //  Never zero: xorshift would stay at zero
-        workers [index].random = (workload.seed + 1) * 0x9E3779B97F4A7C15ULL + (uint64_t) index + 1;
+        workers [index].random =
+            (workload.seed + 1) * 0x9E3779B97F4A7C15ULL + (uint64_t) index + 1;
         pthread_create (&threads [index], NULL, s_worker, &workers [index]);
     }
     for (int index = 0; index < workload.threads; index++) {
