@@ -485,7 +485,7 @@ main (int argc, char **argv)
         else {
             unanswered++;
         }
-        retried += command->tries > 1;
+        retried += command->tries > 1 || command->resends > 0;
     }
     size_t accounts = 0;
     zcq_ledger_total (ledger, &accounts, NULL);

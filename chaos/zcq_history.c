@@ -215,6 +215,9 @@ s_take_line (zcq_history_log_t *log, const msgpack_object *map, char **error)
         *error = zsys_sprintf ("'%s' for command id '%s' that was never sent", op, id);
         return -1;
     }
+    int resends = (int) s_int (map, "resends");
+    command->resends += resends;
+    log->sends += (size_t) resends;
     if (streq (op, "reply")) {
         s_take_reply (command, map);
     }

@@ -5,9 +5,10 @@
 
       {"op":"send","id":HEX,"thread":T,"try":N,"type":"Deposit","stream":S,
        "expect":-1,"amount":A,"t":US}
-      {"op":"reply","id":HEX,"status":"accepted","version":V,"position":P,
-       "count":C,"reason":"...","t":US}
-      {"op":"timeout","id":HEX,"t":US}          no answer within the time-out
+      {"op":"reply","id":HEX,"resends":R,"status":"accepted","version":V,
+       "position":P,"count":C,"reason":"...","t":US}
+      {"op":"timeout","id":HEX,"resends":R,"t":US}   no answer within the time-out
+    (R: times the client library resent it, same id, within that time-out)
       {"op":"error","id":HEX,"status":S,"reason":"...","t":US}   an ERROR
       {"op":"query","node":K,"stream":S,"status":"ok","position":P,
        "version":V,"balance":B,"t":US}         an "account" query's answer
@@ -30,7 +31,8 @@ typedef struct {
     char type [64];                     //  command type
     char stream [128];                  //  target stream
     int64_t amount;                     //  Deposit / Withdraw amount, 0 otherwise
-    int tries;                          //  times it was sent
+    int tries;                          //  times the workload sent it
+    int resends;                        //  extra sends by the client library
     int timeouts;                       //  sends with no answer in time
     int retryable;                      //  answers busy / unavailable
     bool answered;                      //  got a final (not retryable) reply
@@ -81,7 +83,7 @@ typedef struct {
     zlistx_t *commands;     //  zcq_history_command_t, in first-send order (owned)
     zhashx_t *by_id;        //  hex id -> command in `commands` (borrowed)
     zlistx_t *queries;      //  zcq_history_query_t, in file order (owned)
-    size_t sends;           //  "send" lines
+    size_t sends;           //  "send" lines plus client resends
 } zcq_history_log_t;
 
 //  Read a history file into log. Returns 0, or -1 with the failing line's

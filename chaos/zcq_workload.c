@@ -48,7 +48,7 @@ typedef struct {
     zcq_history_t *history;          //  shared history writer
     slot_t *slots;                   //  accounts[] slots
     int64_t deadline;                //  zclock_mono () when the run ends
-    atomic_long sent, tries, timeouts, retryable, given_up, answers;
+    atomic_long sent, tries, resends, timeouts, retryable, given_up, answers;
     atomic_long statuses [ZCQ_STATUSES];
 } workload_t;
 
@@ -115,12 +115,18 @@ s_command (worker_t *self, const char *type, const char *stream, int64_t expect,
                            ",\"amount\":%" PRId64 ",\"t\":%" PRId64 "}",
                            id, self->number, attempt, type, stream, expect, amount,
                            zclock_usecs ());
+        //  The client resends on its own within the time-out (same id);
+        //  the history counts those resends too
+        uint64_t before = zcq_client_retries (self->client);
         zcq_msg_t *reply = zcq_client_request (self->client, command, workload->timeout);
+        uint64_t resends = zcq_client_retries (self->client) - before;
+        atomic_fetch_add (&workload->resends, (long) resends);
         if (!reply) {
             atomic_fetch_add (&workload->timeouts, 1);
             zcq_history_write (workload->history,
-                               "{\"op\":\"timeout\",\"id\":\"%s\",\"t\":%" PRId64 "}", id,
-                               zclock_usecs ());
+                               "{\"op\":\"timeout\",\"id\":\"%s\",\"resends\":%" PRIu64
+                               ",\"t\":%" PRId64 "}",
+                               id, resends, zclock_usecs ());
             continue;
         }
         char reason [600];
@@ -135,12 +141,13 @@ s_command (worker_t *self, const char *type, const char *stream, int64_t expect,
             zcq_msg_destroy (&reply);
             break;
         }
-        zcq_history_write (
-            workload->history,
-            "{\"op\":\"reply\",\"id\":\"%s\",\"status\":\"%s\",\"version\":%" PRIu64
-            ",\"position\":%" PRIu64 ",\"count\":%" PRIu32 ",\"reason\":%s,\"t\":%" PRId64 "}",
-            id, zcq_status_name (status), zcq_msg_version (reply), zcq_msg_position (reply),
-            zcq_msg_count (reply), reason, zclock_usecs ());
+        zcq_history_write (workload->history,
+                           "{\"op\":\"reply\",\"id\":\"%s\",\"resends\":%" PRIu64
+                           ",\"status\":\"%s\",\"version\":%" PRIu64 ",\"position\":%" PRIu64
+                           ",\"count\":%" PRIu32 ",\"reason\":%s,\"t\":%" PRId64 "}",
+                           id, resends, zcq_status_name (status), zcq_msg_version (reply),
+                           zcq_msg_position (reply), zcq_msg_count (reply), reason,
+                           zclock_usecs ());
         zcq_msg_destroy (&reply);
         atomic_fetch_add (&workload->statuses [status], 1);
         if (!zcq_status_retryable (status)) {
@@ -379,12 +386,13 @@ main (int argc, char **argv)
         pthread_join (threads [index], NULL);
     }
     double seconds = (double) (zclock_mono () - started) / 1000.0;
-    printf ("zcq-workload: %ld commands (%ld sends, %ld time-outs, %ld busy/unavailable), "
+    printf ("zcq-workload: %ld commands (%ld sends, %ld client resends, %ld time-outs, "
+            "%ld busy/unavailable), "
             "%ld accepted, %ld rejected, %ld conflict, %ld given up, %ld queries, "
             "%.1f s, %.0f commands/s\n",
             atomic_load (&workload.sent), atomic_load (&workload.tries),
-            atomic_load (&workload.timeouts), atomic_load (&workload.retryable),
-            atomic_load (&workload.statuses [ZCQ_ACCEPTED]),
+            atomic_load (&workload.resends), atomic_load (&workload.timeouts),
+            atomic_load (&workload.retryable), atomic_load (&workload.statuses [ZCQ_ACCEPTED]),
             atomic_load (&workload.statuses [ZCQ_REJECTED]),
             atomic_load (&workload.statuses [ZCQ_CONFLICT]), atomic_load (&workload.given_up),
             atomic_load (&workload.answers), seconds,
