@@ -4,6 +4,8 @@
 #
 #   usage: sh tests/test_chaos.sh BUILD_DIR
 #
+# 0. deploy/cluster: status, logs, kill, stop, cont, start, a second `up`
+#    refused, and `down` leaves a process it did not start alone.
 # 1. The checker catches what it should: against a healthy cluster it passes,
 #    and a history or a query node made wrong on purpose fails the invariant
 #    it breaks (so a PASS below means something).
@@ -46,6 +48,49 @@ fail () {
     failures=$((failures + 1))
     echo "FAIL: $*"
 }
+
+# --- 0. deploy/cluster: status, logs, kill, start, and only what it started -----
+
+# status_is DIR EXPECTED_RC PATTERN: `deploy/cluster status` answers so
+status_is () {
+    deploy/cluster status --dir "$1" >"$dir/status.out" 2>&1
+    rc=$?
+    if [ "$rc" -ne "$2" ] || ! grep -q "$3" "$dir/status.out"; then
+        fail "deploy/cluster status: exit $rc, expected $2 and '$3'"
+        sed 's/^/    /' "$dir/status.out"
+    fi
+}
+
+if deploy/cluster up --query-nodes 2 --dir "$dir/l" --build "$build" >/dev/null; then
+    clusters="$clusters $dir/l"
+    status_is "$dir/l" 0 "^query-2 .* running .*\"role\":\"query\""
+    deploy/cluster logs write --dir "$dir/l" | grep -q "^zcqrs-write ready" ||
+        fail "deploy/cluster logs write shows no ready line"
+    deploy/cluster kill query-1 --dir "$dir/l"
+    status_is "$dir/l" 1 "^query-1 .* down "
+    deploy/cluster stop query-2 --dir "$dir/l"
+    status_is "$dir/l" 1 "^query-2 .* stopped "
+    deploy/cluster cont query-2 --dir "$dir/l"
+    deploy/cluster start query-1 --dir "$dir/l" >/dev/null || fail "deploy/cluster start query-1"
+    status_is "$dir/l" 0 "^query-1 .* running "
+    deploy/cluster up --dir "$dir/l" >/dev/null 2>&1 && fail "a second 'up' on a running cluster"
+    # A PID file that names someone else's process: down must leave it alone
+    sleep 30 &
+    stranger=$!
+    cp "$dir/l/run/query-2.pid" "$dir/query-2.pid"
+    echo "$stranger" >"$dir/l/run/query-2.pid"
+    deploy/cluster down --dir "$dir/l"
+    kill -0 "$stranger" 2>/dev/null || fail "deploy/cluster down killed a process it did not start"
+    kill "$stranger" 2>/dev/null
+    wait "$stranger" 2>/dev/null
+    # The real query-2 is stopped by PID, as a node of this folder's config
+    pid=$(cat "$dir/query-2.pid")
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$dir/l/conf/query-2.zpl" &&
+        kill -KILL "$pid"
+    status_is "$dir/l" 1 "^write .* down "
+else
+    fail "deploy/cluster up did not come up"
+fi
 
 # --- 1. The checker fails on what is wrong -------------------------------------
 
@@ -147,6 +192,14 @@ chaos () {
         done
     else
         grep -E "^(faults|commands|log):" "$dir/$name/summary.txt" | sed "s/^/test_chaos $name: /"
+    fi
+    # Nothing left behind: no namespace of the run, no mount below its folder
+    prefix=$(cat "$dir/$name/netns.prefix" 2>/dev/null)
+    if [ -n "$prefix" ] && ip netns list | grep -q "^$prefix-"; then
+        fail "chaos run '$name' left network namespaces $prefix-*"
+    fi
+    if grep -q " $dir/$name/" /proc/mounts; then
+        fail "chaos run '$name' left a mount below $dir/$name"
     fi
 }
 
