@@ -260,8 +260,11 @@ s_compare_account (int node, zcq_msg_t *result, zcq_ledger_account_t *account,
                    zcq_verdict_t *verdict)
 {
     if (!result || zcq_msg_status (result) != ZCQ_OK) {
-        zcq_verdict_add (verdict, 4, "query node %d did not answer account '%s': %s %s", node,
-                         account->stream,
+        zcq_verdict_add (verdict, 4,
+                         "query node %d did not answer account '%s' (opened at"
+                         " position %" PRIu64 ", last event at %" PRIu64 "): %s %s",
+                         node, account->stream, account->positions [1],
+                         account->positions [account->version],
                          result ? zcq_status_name (zcq_msg_status (result)) : "no answer",
                          result ? zcq_msg_reason (result) : "in time");
         return -1;
@@ -287,13 +290,15 @@ s_compare_account (int node, zcq_msg_t *result, zcq_ledger_account_t *account,
     const char *want = account->closed ? "closed" : "open";
     if (balance != account->balance || version != account->version || !streq (status, want)
         || !streq (owner, account->owner)) {
-        zcq_verdict_add (verdict, 4,
-                         "query node %d at position %" PRIu64 " answers account"
-                         " '%s' as owner '%s' balance %" PRId64 " %s version %" PRIu64
-                         "; the log says owner '%s' balance %" PRId64 " %s version %" PRIu64,
-                         node, zcq_msg_position (result), account->stream, owner, balance,
-                         status, version, account->owner, account->balance, want,
-                         account->version);
+        zcq_verdict_add (
+            verdict, 4,
+            "query node %d at position %" PRIu64 " answers account"
+            " '%s' as owner '%s' balance %" PRId64 " %s version %" PRIu64
+            "; the log says owner '%s' balance %" PRId64 " %s version %" PRIu64
+            " (the node's version is followed by the event at position %" PRIu64 ")",
+            node, zcq_msg_position (result), account->stream, owner, balance, status, version,
+            account->owner, account->balance, want, account->version,
+            version < account->version ? account->positions [version + 1] : 0);
         return -1;
     }
     return 0;
@@ -516,6 +521,13 @@ main (int argc, char **argv)
         if (violations) {
             printf ("invariant %d (%s): FAIL, %zu violations; first: %s\n", invariant,
                     s_names [invariant], violations, verdict.first [invariant]);
+            if (verdict.more [invariant]) {
+                char *lines = strdup (verdict.more [invariant]);
+                for (char *line = strtok (lines, "\n"); line; line = strtok (NULL, "\n")) {
+                    printf ("    then: %s\n", line);
+                }
+                free (lines);
+            }
         }
         else {
             printf ("invariant %d (%s): PASS%s%s%s\n", invariant, s_names [invariant],
