@@ -1,0 +1,373 @@
+/*  =========================================================================
+    zcq_bench_zcqrs - the zcqrs side of the workloads (see the header)
+    =========================================================================
+*/
+
+#include "zcq_bench_zcqrs.h"
+#include "zcq_bench_proc.h"
+
+#include "zcqrs.h"
+
+#include <pthread.h>
+
+#define TIMEOUT_MS 10000 //  longest wait for one reply before giving up
+
+//  --- Packed command data, made once ----------------------------------------
+
+static msgpack_sbuffer s_deposit, s_withdraw, s_open, s_append, s_probe;
+static pthread_once_t s_packed_once = PTHREAD_ONCE_INIT;
+
+//  Pack {key: integer}
+static void
+s_pack_int (msgpack_sbuffer *buffer, const char *key, int64_t value)
+{
+    msgpack_sbuffer_init (buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 1);
+    zcq_fields_pack_str (&pk, key);
+    msgpack_pack_int64 (&pk, value);
+}
+
+static void
+s_pack_all (void)
+{
+    s_pack_int (&s_deposit, "amount", 5);
+    s_pack_int (&s_withdraw, "amount", 3);
+    s_pack_int (&s_probe, "amount", 1);
+    msgpack_sbuffer_init (&s_open);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &s_open, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 1);
+    zcq_fields_pack_str (&pk, "owner");
+    zcq_fields_pack_str (&pk, "bench");
+    //  {events: [{type: "Recorded", data: {payload: "xxx..."}}]}, the payload
+    //  sized so that the stored event is about ZCQ_BENCH_EVENT_SIZE bytes
+    char payload [ZCQ_BENCH_EVENT_SIZE - 60 + 1];
+    memset (payload, 'x', sizeof (payload) - 1);
+    payload [sizeof (payload) - 1] = 0;
+    msgpack_sbuffer_init (&s_append);
+    msgpack_packer_init (&pk, &s_append, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 1);
+    zcq_fields_pack_str (&pk, "events");
+    msgpack_pack_array (&pk, 1);
+    msgpack_pack_map (&pk, 2);
+    zcq_fields_pack_str (&pk, "type");
+    zcq_fields_pack_str (&pk, "Recorded");
+    zcq_fields_pack_str (&pk, "data");
+    msgpack_pack_map (&pk, 1);
+    zcq_fields_pack_str (&pk, "payload");
+    zcq_fields_pack_str (&pk, payload);
+}
+
+static void
+s_packed (void)
+{
+    pthread_once (&s_packed_once, s_pack_all);
+}
+
+//  Bank command for an account expected at version expect.
+static zcq_msg_t *
+s_bank_command (int account, uint64_t expect)
+{
+    char stream [32];
+    snprintf (stream, sizeof (stream), "bench-%d", account);
+    if (expect == 0) {
+        return zcq_client_command ("OpenAccount", stream, 0, s_open.data, s_open.size);
+    }
+    msgpack_sbuffer *data = expect % 4 == 3 ? &s_withdraw : &s_deposit;
+    return zcq_client_command (expect % 4 == 3 ? "Withdraw" : "Deposit", stream,
+                               (int64_t) expect, data->data, data->size);
+}
+
+//  What became of a command, from its reply (NULL: none came)
+static zcq_bench_outcome_t
+s_outcome (zcq_msg_t *reply)
+{
+    if (!reply) {
+        return ZCQ_BENCH_NO_ANSWER;
+    }
+    zcq_status_t status = zcq_msg_status (reply);
+    return status == ZCQ_ACCEPTED   ? ZCQ_BENCH_DONE
+           : status == ZCQ_CONFLICT ? ZCQ_BENCH_CONFLICT
+                                    : ZCQ_BENCH_REFUSED;
+}
+
+//  --- Closed-loop drivers -----------------------------------------------------
+
+static void *
+s_connect (void *target, int client)
+{
+    (void) client;
+    s_packed ();
+    return zcq_client_new ((const char *) target);
+}
+
+static void
+s_disconnect (void *connection)
+{
+    zcq_client_destroy ((zcq_client_t **) &connection);
+}
+
+//  Send a command, wait for its reply, report the stream's version.
+static zcq_bench_outcome_t
+s_request (zcq_client_t *client, zcq_msg_t *command, uint64_t *version)
+{
+    zcq_msg_t *reply = zcq_client_request (client, command, TIMEOUT_MS);
+    zcq_bench_outcome_t outcome = s_outcome (reply);
+    if (outcome == ZCQ_BENCH_DONE || outcome == ZCQ_BENCH_CONFLICT) {
+        *version = zcq_msg_version (reply);
+    }
+    zcq_msg_destroy (&reply);
+    zcq_msg_destroy (&command);
+    return outcome;
+}
+
+static zcq_bench_outcome_t
+s_bank_append (void *connection, int stream, uint64_t expect, uint64_t *version)
+{
+    return s_request ((zcq_client_t *) connection, s_bank_command (stream, expect), version);
+}
+
+static zcq_bench_outcome_t
+s_store_append (void *connection, int stream, uint64_t expect, uint64_t *version)
+{
+    char name [32];
+    snprintf (name, sizeof (name), "stream-%d", stream);
+    zcq_msg_t *command = zcq_client_command ("Append", name, (int64_t) expect, s_append.data,
+                                             s_append.size);
+    return s_request ((zcq_client_t *) connection, command, version);
+}
+
+const zcq_bench_driver_t zcq_bench_bank_driver = {
+    .name = "zcqrs",
+    .connect = s_connect,
+    .append = s_bank_append,
+    .disconnect = s_disconnect,
+};
+
+const zcq_bench_driver_t zcq_bench_store_driver = {
+    .name = "zcqrs",
+    .connect = s_connect,
+    .append = s_store_append,
+    .disconnect = s_disconnect,
+};
+
+//  --- Pipelined -----------------------------------------------------------------
+
+//  A command in flight
+typedef struct {
+    byte id [ZCQ_COMMAND_ID]; //  its command id
+    int64_t sent;             //  zcq_bench_now () when posted
+    int account;              //  its account
+    bool used;                //  slot holds a command in flight
+} s_flight_t;
+
+//  The slot of the command this reply answers, or NULL.
+static s_flight_t *
+s_find (s_flight_t *flights, int window, zcq_msg_t *reply, int *hint)
+{
+    if (zcq_msg_id_size (reply) != ZCQ_COMMAND_ID) {
+        return NULL;
+    }
+    //  Replies mostly come in the order sent: start after the last found
+    for (int step = 0; step < window; step++) {
+        s_flight_t *flight = &flights [(*hint + step) % window];
+        if (flight->used && memcmp (flight->id, zcq_msg_id (reply), ZCQ_COMMAND_ID) == 0) {
+            *hint = (*hint + step + 1) % window;
+            return flight;
+        }
+    }
+    return NULL;
+}
+
+void
+zcq_bench_pipelined (zcq_bench_load_t *load, int worker, void *arg)
+{
+    zcq_bench_pipeline_t *pipeline = (zcq_bench_pipeline_t *) arg;
+    s_packed ();
+    int clients = zcq_bench_load_workers (load);
+    zcq_client_t *client = zcq_client_new (pipeline->commands);
+    s_flight_t *flights = (s_flight_t *) calloc ((size_t) pipeline->window, sizeof (s_flight_t));
+    if (!client || !flights || worker >= pipeline->streams) {
+        zcq_bench_load_fail (load, worker, "cannot make a pipelined client");
+        zcq_client_destroy (&client);
+        free (flights);
+        return;
+    }
+    int account = worker, outstanding = 0, free_at = 0, hint = 0;
+    while (true) {
+        bool sending = zcq_bench_load_running (load);
+        while (sending && outstanding < pipeline->window) {
+            if (pipeline->limit
+                && atomic_fetch_add (&pipeline->sent, 1) >= pipeline->limit) {
+                sending = false;
+                break;
+            }
+            while (flights [free_at].used) {
+                free_at = (free_at + 1) % pipeline->window;
+            }
+            s_flight_t *flight = &flights [free_at];
+            //  Count the version ahead: every command in flight is expected
+            //  to be accepted; a conflict resynchronises the account
+            zcq_msg_t *command =
+                s_bank_command (account, pipeline->versions [account]++);
+            memcpy (flight->id, zcq_msg_id (command), ZCQ_COMMAND_ID);
+            flight->account = account;
+            flight->sent = zcq_bench_now ();
+            flight->used = true;
+            int rc = zcq_client_post (client, command);
+            zcq_msg_destroy (&command);
+            if (rc != 0) {
+                zcq_bench_load_fail (load, worker, "cannot post a command");
+                sending = false;
+                flight->used = false;
+                break;
+            }
+            outstanding++;
+            account += clients;
+            if (account >= pipeline->streams) {
+                account = worker;
+            }
+        }
+        if (!sending && outstanding == 0) {
+            break;
+        }
+        zcq_msg_t *reply = zcq_client_recv_reply (client, TIMEOUT_MS);
+        if (!reply) {
+            zcq_bench_load_fail (load, worker, "no reply from the write node in 10 s");
+            break;
+        }
+        s_flight_t *flight = s_find (flights, pipeline->window, reply, &hint);
+        if (flight) {
+            zcq_bench_outcome_t outcome = s_outcome (reply);
+            if (outcome == ZCQ_BENCH_CONFLICT) {
+                pipeline->versions [flight->account] = zcq_msg_version (reply);
+            }
+            zcq_bench_load_record (load, worker, zcq_bench_now () - flight->sent, outcome);
+            flight->used = false;
+            outstanding--;
+        }
+        zcq_msg_destroy (&reply);
+    }
+    free (flights);
+    zcq_client_destroy (&client);
+}
+
+//  --- Queries ------------------------------------------------------------------
+
+void
+zcq_bench_query_loop (zcq_bench_load_t *load, int worker, void *arg)
+{
+    zcq_bench_queries_t *queries = (zcq_bench_queries_t *) arg;
+    //  A client needs a write node endpoint; the query node's serves (unused)
+    zcq_client_t *client = zcq_client_new (queries->queries);
+    if (!client || zcq_client_add_query_node (client, queries->queries) != 0) {
+        zcq_bench_load_fail (load, worker, "cannot make a query client");
+        zcq_client_destroy (&client);
+        return;
+    }
+    zcq_client_set_consistent (client, false);
+    msgpack_sbuffer params;
+    msgpack_sbuffer_init (&params);
+    int account = worker, failures = 0;
+    while (zcq_bench_load_running (load)) {
+        char id [32];
+        snprintf (id, sizeof (id), "bench-%d", account);
+        msgpack_sbuffer_clear (&params);
+        msgpack_packer pk;
+        msgpack_packer_init (&pk, &params, msgpack_sbuffer_write);
+        msgpack_pack_map (&pk, 1);
+        zcq_fields_pack_str (&pk, "id");
+        zcq_fields_pack_str (&pk, id);
+        int64_t start = zcq_bench_now ();
+        zcq_msg_t *result =
+            zcq_client_query (client, 0, "account", params.data, params.size, 0, TIMEOUT_MS);
+        zcq_bench_outcome_t outcome = !result                             ? ZCQ_BENCH_NO_ANSWER
+                                      : zcq_msg_status (result) == ZCQ_OK ? ZCQ_BENCH_DONE
+                                                                          : ZCQ_BENCH_REFUSED;
+        zcq_bench_load_record (load, worker, zcq_bench_now () - start, outcome);
+        zcq_msg_destroy (&result);
+        if (outcome == ZCQ_BENCH_NO_ANSWER && ++failures == 3) {
+            zcq_bench_load_fail (load, worker, "the query node did not answer three times");
+            break;
+        }
+        account = (account + zcq_bench_load_workers (load)) % queries->accounts;
+    }
+    msgpack_sbuffer_destroy (&params);
+    zcq_client_destroy (&client);
+}
+
+//  --- End-to-end probe --------------------------------------------------------
+
+//  Query every node for the probe account at the client's position; true
+//  when every node answered ok (counts stale and failed answers while
+//  measuring).
+static bool
+s_visible_everywhere (zcq_bench_probe_t *probe, zcq_client_t *client, const void *params,
+                      size_t size, bool measuring)
+{
+    bool everywhere = true;
+    for (int node = 0; node < probe->nodes; node++) {
+        zcq_msg_t *result = zcq_client_query (client, node, "account", params, size, 0, 2000);
+        if (!result || zcq_msg_status (result) != ZCQ_OK) {
+            everywhere = false;
+            if (result && zcq_msg_status (result) == ZCQ_STALE) {
+                probe->stale += measuring;
+            }
+            else {
+                probe->failed += measuring;
+            }
+        }
+        zcq_msg_destroy (&result);
+    }
+    return everywhere;
+}
+
+void
+zcq_bench_probe (zcq_bench_load_t *load, int worker, void *arg)
+{
+    (void) worker;
+    zcq_bench_probe_t *probe = (zcq_bench_probe_t *) arg;
+    s_packed ();
+    zcq_client_t *client = zcq_client_new (probe->commands);
+    for (int node = 0; client && node < probe->nodes; node++) {
+        zcq_client_add_query_node (client, probe->queries [node]);
+    }
+    if (!client) {
+        zcq_bench_load_fail (load, -1, "cannot make the probe's client");
+        return;
+    }
+    //  Its own account: opened here (a refusal says it was open already)
+    zcq_msg_t *reply = zcq_client_send (client, "OpenAccount", "bench-probe", ZCQ_EXPECT_ANY,
+                                        s_open.data, s_open.size, TIMEOUT_MS);
+    zcq_msg_destroy (&reply);
+    msgpack_sbuffer params;
+    msgpack_sbuffer_init (&params);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &params, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 1);
+    zcq_fields_pack_str (&pk, "id");
+    zcq_fields_pack_str (&pk, "bench-probe");
+    int64_t next = zcq_bench_now ();
+    while (zcq_bench_load_running (load)) {
+        next += (int64_t) probe->interval_us * 1000;
+        zcq_bench_sleep_until (next);
+        reply = zcq_client_send (client, "Deposit", "bench-probe", ZCQ_EXPECT_ANY,
+                                 s_probe.data, s_probe.size, TIMEOUT_MS);
+        int64_t accepted = zcq_bench_now ();
+        bool ok = reply && zcq_msg_status (reply) == ZCQ_ACCEPTED;
+        zcq_msg_destroy (&reply);
+        if (!ok) {
+            probe->failed += zcq_bench_load_measuring (load);
+            continue;
+        }
+        bool visible = s_visible_everywhere (probe, client, params.data, params.size,
+                                             zcq_bench_load_measuring (load));
+        if (visible && zcq_bench_load_measuring (load)) {
+            zcq_bench_latency_add (probe->visible, zcq_bench_now () - accepted);
+        }
+    }
+    msgpack_sbuffer_destroy (&params);
+    zcq_client_destroy (&client);
+}
