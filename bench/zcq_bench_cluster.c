@@ -127,9 +127,9 @@ zcq_bench_cluster_destroy (zcq_bench_cluster_t **self_p)
     if (*self_p) {
         zcq_bench_cluster_t *self = *self_p;
         for (int index = 0; index < self->query_nodes; index++) {
-            zcq_bench_proc_stop (&self->query [index], SIGTERM, 10000);
+            zcq_bench_proc_stop (&self->query [index], SIGTERM, 30000);
         }
-        zcq_bench_proc_stop (&self->write, SIGTERM, 10000);
+        zcq_bench_proc_stop (&self->write, SIGTERM, 30000);
         zcq_bench_rmtree (self->dir);
         free (self->dir);
         free (self);

@@ -35,7 +35,7 @@ typedef struct _zcq_bench_cluster_t zcq_bench_cluster_t;
 zcq_bench_cluster_t *
     zcq_bench_cluster_new (const zcq_bench_cluster_config_t *config, int ready_ms);
 
-//  Stop every node (SIGTERM, then SIGKILL after 10 s), remove the folder;
+//  Stop every node (SIGTERM, then SIGKILL after 30 s), remove the folder;
 //  nulls the pointer.
 void
     zcq_bench_cluster_destroy (zcq_bench_cluster_t **self_p);

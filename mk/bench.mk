@@ -6,9 +6,9 @@
 #                              and chart.svg (QUICK=1: about a minute)
 #  make bench-peers [QUICK=1]  the same closed loop against Redis Streams, NATS
 #                              JetStream and PostgreSQL started here, side by side
-#  make bench-instr            instructions per command (write node) and per event
+#  make bench-instr [UPDATE=1] instructions per command (write node) and per event
 #                              applied (query node) under callgrind, against
-#                              bench/instr-baseline.txt
+#                              bench/instr-baseline.txt (UPDATE=1 rewrites it)
 
 BENCH_PARTS   := proc latency report load raw cluster zcqrs
 BENCH_OBJ     := $(BENCH_PARTS:%=$(BUILD)/obj/bench/zcq_bench_%.o)
@@ -32,7 +32,8 @@ bench-peers: deps bench-deps
 
 bench-instr: deps bench-deps
 	@$(MAKE) --no-print-directory programs $(BUILD)/bench/zcq_instr
-	@$(BUILD)/bench/zcq_instr --build $(BUILD) --baseline bench/instr-baseline.txt
+	@$(BUILD)/bench/zcq_instr --build $(BUILD) --baseline bench/instr-baseline.txt \
+	    $(if $(UPDATE),--update,)
 
 #  The peers, their client libraries and valgrind, from Debian's packages
 bench-deps:
@@ -53,3 +54,9 @@ $(BUILD)/bench/zcq_bench $(BUILD)/bench/zcq_instr: $(BUILD)/bench/%: $(BUILD)/ob
 $(BUILD)/bench/zcq_peers: $(PEERS_OBJ) $(BENCH_OBJ) $(BUILD)/libzcqrs.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lhiredis -lnats -lpq -lm
+
+#  tests/test_bench.c tests the suite's own parts (they use no zcqrs code)
+BENCH_TESTED := $(BUILD)/obj/bench/zcq_bench_proc.o $(BUILD)/obj/bench/zcq_bench_latency.o \
+                $(BUILD)/obj/bench/zcq_bench_report.o $(BUILD)/obj/bench/zcq_bench_load.o
+$(BUILD)/tests/test_bench: $(BENCH_TESTED)
+$(BUILD)/tests/test_bench: LDLIBS += -lm
