@@ -51,8 +51,8 @@ typedef struct {
     double cpu_open [USERS];        //  CPU seconds of each node (and ours) at opening
     double cpu_used [USERS];        //  CPU seconds used in windows, summed
     uint64_t commands;              //  commands completed in those windows
-    uint64_t accepted_open, groups_open; //  write node counters at opening
-    double group_size;              //  accepted / groups in the last window, -1: unknown
+    uint64_t grouped_open, groups_open; //  write node counters at opening
+    double group_size;              //  commands per group in the last window, -1: unknown
 } s_bench_t;
 
 //  Node number index of the cluster (0: write node)
@@ -83,8 +83,8 @@ s_window (void *arg, bool opening)
 {
     s_bench_t *self = (s_bench_t *) arg;
     const char *commands = zcq_bench_cluster_commands (self->cluster);
-    uint64_t accepted = 0, groups = 0;
-    bool counted = zcq_bench_cluster_status (commands, true, "accepted", &accepted) == 0
+    uint64_t grouped = 0, groups = 0;
+    bool counted = zcq_bench_cluster_status (commands, true, "grouped_commands", &grouped) == 0
                    && zcq_bench_cluster_status (commands, true, "groups", &groups) == 0;
     for (int index = 0; index < USERS; index++) {
         double cpu = index < NODES ? zcq_bench_proc_cpu (s_node (self, index)) : s_own_cpu ();
@@ -96,13 +96,13 @@ s_window (void *arg, bool opening)
         }
     }
     if (opening) {
-        self->accepted_open = accepted;
+        self->grouped_open = grouped;
         self->groups_open = counted ? groups : 0;
         self->group_size = -1;
     }
     else if (counted && groups > self->groups_open) {
         self->group_size =
-            (double) (accepted - self->accepted_open) / (double) (groups - self->groups_open);
+            (double) (grouped - self->grouped_open) / (double) (groups - self->groups_open);
     }
 }
 
@@ -150,7 +150,7 @@ s_repeat (s_bench_t *self, int workers, zcq_bench_work_fn *work, void *arg,
                 zcq_bench_figure_add (size, self->group_size);
                 if (self->group_size < 0) {
                     zcq_bench_figure_note (size, "the write node's status has no 'groups' "
-                                                 "counter: accepted / groups unknown");
+                                                 "and 'grouped_commands' counters");
                 }
             }
             printf (" %.0f", zcq_bench_load_rate (load));
@@ -220,13 +220,22 @@ s_closed_loops (s_bench_t *self)
 static bool
 s_pipelined (s_bench_t *self, const char *scenario, int clients, int window)
 {
-    zcq_bench_pipeline_t pipeline = {zcq_bench_cluster_commands (self->cluster), ACCOUNTS,
-                                     self->versions, window, 0, 0};
+    zcq_bench_pipeline_t pipeline = {.commands = zcq_bench_cluster_commands (self->cluster),
+                                     .streams = ACCOUNTS,
+                                     .versions = self->versions,
+                                     .window = window};
     char name [48];
     snprintf (name, sizeof (name), "%d client%s x %d in flight", clients,
               clients > 1 ? "s" : "", window);
-    return s_repeat (self, clients, zcq_bench_pipelined, &pipeline, scenario, name,
-                     "commands/s", true);
+    bool ok = s_repeat (self, clients, zcq_bench_pipelined, &pipeline, scenario, name,
+                        "commands/s", true);
+    uint64_t busy = atomic_load (&pipeline.busy);
+    if (ok && busy) {
+        zcq_bench_figure_note (zcq_bench_report_find (self->report, scenario, name, "p99"),
+                               "%" PRIu64 " 'busy' answers over the runs, each sent again",
+                               busy);
+    }
+    return ok;
 }
 
 //  Issue 3's set: 1, 8, 64 pipelined clients with 8 in flight each.
@@ -330,8 +339,11 @@ s_fill (s_bench_t *self)
     printf ("  filling the log from %" PRIu64 " to %" PRIu64 " events ...", head,
             self->log_events);
     fflush (stdout);
-    zcq_bench_pipeline_t pipeline = {commands, ACCOUNTS, self->versions, 256,
-                                     self->log_events - head, 0};
+    zcq_bench_pipeline_t pipeline = {.commands = commands,
+                                     .streams = ACCOUNTS,
+                                     .versions = self->versions,
+                                     .window = 256,
+                                     .limit = self->log_events - head};
     zcq_bench_load_t *load = zcq_bench_load_new (4, zcq_bench_pipelined, &pipeline);
     int64_t start = zcq_bench_now ();
     int rc = zcq_bench_load_run (load, 0, 900000);

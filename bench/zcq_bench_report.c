@@ -19,7 +19,7 @@ struct _zcq_bench_figure_t {
     char scenario [64];                 //  "closed loop, sync"
     char name [64];                     //  "32 clients"
     char metric [32];                   //  "commands/s", "ack p99"
-    char unit [8];                      //  "/s", "ms", "MiB", "x", "s"
+    char unit [16];                     //  "/s", "ms", "MiB", "x", "s", "commands"
     double values [ZCQ_BENCH_MAX_RUNS]; //  one per repetition
     int runs;                           //  values recorded
     bool has_target;                    //  a target applies
@@ -354,8 +354,8 @@ zcq_bench_report_write_json (zcq_bench_report_t *self, const char *path)
 
 //  --- SVG chart --------------------------------------------------------------
 
-#define SVG_WIDTH   980 //  pixels
-#define SVG_LABEL   420 //  pixels of the label column
+#define SVG_WIDTH   1180 //  pixels
+#define SVG_LABEL   600  //  pixels of the label column
 #define SVG_ROW     16  //  pixels per bar
 #define SVG_MARGIN  20  //  pixels around everything
 
@@ -422,13 +422,24 @@ s_svg_panel (zcq_bench_report_t *self, FILE *file, int top, const char *title,
     fprintf (file, "<text x=\"%d\" y=\"%d\" font-weight=\"bold\">", SVG_MARGIN, top + 14);
     s_svg_text (file, title);
     fprintf (file, "</text>\n");
-    //  Decades of the log axis
+    //  Decades of the log axis: 0.01 ... 100, 1k, 10k, ... 1M, 10M
     for (int decade = low; decade <= high; decade++) {
         double x = s_log_x (pow (10, decade), low, high);
+        double value = pow (10, decade);
+        char tick [16];
+        if (decade >= 6) {
+            snprintf (tick, sizeof (tick), "%gM", value / 1e6);
+        }
+        else if (decade >= 3) {
+            snprintf (tick, sizeof (tick), "%gk", value / 1e3);
+        }
+        else {
+            snprintf (tick, sizeof (tick), "%g", value);
+        }
         fprintf (file,
                  "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#ccc\"/>\n"
-                 "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" fill=\"#555\">%g</text>\n",
-                 x, plot_top, x, plot_bottom, x, plot_bottom + 14, pow (10, decade));
+                 "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" fill=\"#555\">%s</text>\n",
+                 x, plot_top, x, plot_bottom, x, plot_bottom + 14, tick);
     }
     int row = 0;
     for (int index = 0; index < self->count; index++) {

@@ -11,6 +11,7 @@
 #include <pthread.h>
 
 #define TIMEOUT_MS 10000 //  longest wait for one reply before giving up
+#define ATTEMPTS   50    //  sends of one command, "busy" answers included
 
 //  --- Packed command data, made once ----------------------------------------
 
@@ -95,12 +96,18 @@ s_outcome (zcq_msg_t *reply)
 
 //  --- Closed-loop drivers -----------------------------------------------------
 
+//  A client as a user would run it: it retries "busy" after the node's
+//  hint (a write node with small groups answers many), within TIMEOUT_MS
 static void *
 s_connect (void *target, int client)
 {
     (void) client;
     s_packed ();
-    return zcq_client_new ((const char *) target);
+    zcq_client_t *connection = zcq_client_new ((const char *) target);
+    if (connection) {
+        zcq_client_set_attempts (connection, ATTEMPTS);
+    }
+    return connection;
 }
 
 static void
@@ -157,10 +164,9 @@ const zcq_bench_driver_t zcq_bench_store_driver = {
 
 //  A command in flight
 typedef struct {
-    byte id [ZCQ_COMMAND_ID]; //  its command id
-    int64_t sent;             //  zcq_bench_now () when posted
+    zcq_msg_t *command;       //  the command, kept to resend it after "busy"
+    int64_t sent;             //  zcq_bench_now () when first posted
     int account;              //  its account
-    bool used;                //  slot holds a command in flight
 } s_flight_t;
 
 //  The slot of the command this reply answers, or NULL.
@@ -173,7 +179,8 @@ s_find (s_flight_t *flights, int window, zcq_msg_t *reply, int *hint)
     //  Replies mostly come in the order sent: start after the last found
     for (int step = 0; step < window; step++) {
         s_flight_t *flight = &flights [(*hint + step) % window];
-        if (flight->used && memcmp (flight->id, zcq_msg_id (reply), ZCQ_COMMAND_ID) == 0) {
+        if (flight->command
+            && memcmp (zcq_msg_id (flight->command), zcq_msg_id (reply), ZCQ_COMMAND_ID) == 0) {
             *hint = (*hint + step + 1) % window;
             return flight;
         }
@@ -204,24 +211,19 @@ zcq_bench_pipelined (zcq_bench_load_t *load, int worker, void *arg)
                 sending = false;
                 break;
             }
-            while (flights [free_at].used) {
+            while (flights [free_at].command) {
                 free_at = (free_at + 1) % pipeline->window;
             }
             s_flight_t *flight = &flights [free_at];
             //  Count the version ahead: every command in flight is expected
             //  to be accepted; a conflict resynchronises the account
-            zcq_msg_t *command =
-                s_bank_command (account, pipeline->versions [account]++);
-            memcpy (flight->id, zcq_msg_id (command), ZCQ_COMMAND_ID);
+            flight->command = s_bank_command (account, pipeline->versions [account]++);
             flight->account = account;
             flight->sent = zcq_bench_now ();
-            flight->used = true;
-            int rc = zcq_client_post (client, command);
-            zcq_msg_destroy (&command);
-            if (rc != 0) {
+            if (zcq_client_post (client, flight->command) != 0) {
                 zcq_bench_load_fail (load, worker, "cannot post a command");
+                zcq_msg_destroy (&flight->command);
                 sending = false;
-                flight->used = false;
                 break;
             }
             outstanding++;
@@ -239,16 +241,26 @@ zcq_bench_pipelined (zcq_bench_load_t *load, int worker, void *arg)
             break;
         }
         s_flight_t *flight = s_find (flights, pipeline->window, reply, &hint);
-        if (flight) {
+        if (flight && zcq_msg_status (reply) == ZCQ_BUSY) {
+            //  Nothing was stored: send the same command again after the
+            //  node's hint (its latency keeps counting from the first send)
+            zcq_bench_sleep_ms ((int) zcq_msg_retry_after (reply));
+            zcq_client_post (client, flight->command);
+            pipeline->busy++;
+        }
+        else if (flight) {
             zcq_bench_outcome_t outcome = s_outcome (reply);
             if (outcome == ZCQ_BENCH_CONFLICT) {
                 pipeline->versions [flight->account] = zcq_msg_version (reply);
             }
             zcq_bench_load_record (load, worker, zcq_bench_now () - flight->sent, outcome);
-            flight->used = false;
+            zcq_msg_destroy (&flight->command);
             outstanding--;
         }
         zcq_msg_destroy (&reply);
+    }
+    for (int index = 0; index < pipeline->window; index++) {
+        zcq_msg_destroy (&flights [index].command);
     }
     free (flights);
     zcq_client_destroy (&client);

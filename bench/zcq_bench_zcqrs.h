@@ -29,7 +29,8 @@ extern const zcq_bench_driver_t zcq_bench_store_driver;
 
 //  Pipelined worker: each worker is one client that keeps `window`
 //  commands in flight (bank commands on its own accounts, expected
-//  versions counted ahead optimistically and resynchronised on a conflict).
+//  versions counted ahead optimistically and resynchronised on a conflict;
+//  a command answered "busy" is sent again after the node's hint).
 typedef struct {
     const char *commands;           //  write node endpoint
     int streams;                    //  accounts bench-0 .. streams-1
@@ -37,6 +38,7 @@ typedef struct {
     int window;                     //  commands in flight per client
     uint64_t limit;                 //  stop after this many commands in all (0: none)
     atomic_uint_fast64_t sent;      //  commands sent in all
+    atomic_uint_fast64_t busy;      //  "busy" answers, each resent
 } zcq_bench_pipeline_t;
 
 void

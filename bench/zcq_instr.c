@@ -70,7 +70,9 @@ s_drive (const char *commands, uint64_t *versions, uint64_t count)
     if (count == 0) {
         return 0;
     }
-    zcq_bench_pipeline_t pipeline = {commands, ACCOUNTS, versions, 64, count, 0};
+    zcq_bench_pipeline_t pipeline = {
+        .commands = commands, .streams = ACCOUNTS, .versions = versions, .window = 64,
+        .limit = count};
     zcq_bench_load_t *load = zcq_bench_load_new (4, zcq_bench_pipelined, &pipeline);
     int rc = zcq_bench_load_run (load, 0, 3600 * 1000);
     uint64_t done = zcq_bench_load_count (load, ZCQ_BENCH_DONE);
