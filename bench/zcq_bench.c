@@ -24,13 +24,13 @@
 #include "zcq_bench_load.h"
 #include "zcq_bench_raw.h"
 #include "zcq_bench_report.h"
+#include "zcq_bench_run.h"
 #include "zcq_bench_zcqrs.h"
 
 #include "zcqrs.h"
 
 #include <signal.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 
 #define ACCOUNTS 1000 //  bank accounts every command workload spreads over
 #define NODES    3    //  write node + 2 query nodes
@@ -515,47 +515,22 @@ int
 main (int argc, char **argv)
 {
     s_bench_t self = {0};
-    self.build = "build";
-    const char *out = NULL, *command = "zcq_bench";
-    for (int index = 1; index < argc; index++) {
-        if (streq (argv [index], "--quick")) {
-            self.quick = true;
-        }
-        else if (streq (argv [index], "--build") && index + 1 < argc) {
-            self.build = argv [++index];
-        }
-        else if (streq (argv [index], "--out") && index + 1 < argc) {
-            out = argv [++index];
-        }
-        else if (streq (argv [index], "--command") && index + 1 < argc) {
-            command = argv [++index];
-        }
-        else {
-            fprintf (stderr, "usage: zcq_bench [--quick] [--build DIR] [--out DIR] "
-                             "[--command TEXT]\n");
-            return 2;
-        }
+    zcq_bench_run_t run;
+    if (zcq_bench_run_parse (&run, "zcq_bench", false, argc, argv) != 0) {
+        return 2;
     }
-    zsys_init ();
-    zsys_set_logstream (stderr);
+    self.build = run.build;
+    self.quick = run.quick;
     self.runs = 3;
     self.warmup_ms = self.quick ? 200 : 1000;
     self.measure_ms = self.quick ? 700 : 4000;
     self.log_events = self.quick ? 100000 : 1000000;
     self.report = zcq_bench_report_new ("zcqrs benchmark (make bench): medians of 3 runs");
-    char machine [512];
-    zcq_bench_machine (machine, sizeof (machine));
-    time_t now = time (NULL);
-    char date [32];
-    strftime (date, sizeof (date), "%Y-%m-%d %H:%M UTC", gmtime (&now));
-    zcq_bench_report_context (self.report, "machine", "%s", machine);
-    zcq_bench_report_context (self.report, "command", "%s", command);
-    zcq_bench_report_context (self.report, "date", "%s", date);
+    zcq_bench_run_context (&run, self.report);
     zcq_bench_report_context (self.report, "runs",
                               "%d per scenario, %d ms warm-up + %d ms measured; clients and "
                               "nodes share the machine; loopback TCP",
                               self.runs, self.warmup_ms, self.measure_ms);
-    printf ("zcq_bench: %s%s\n", machine, self.quick ? " (quick)" : "");
     printf ("  machine limits ...\n");
     self.echo = zcq_bench_raw_figures (self.report, self.runs, self.quick ? 300 : 1000,
                                        &self.fsync_ms, &self.echo_rtt_ms);
@@ -563,22 +538,7 @@ main (int argc, char **argv)
               && s_variant_cluster (&self, "async", 0, "pipelined 8 in flight, async")
               && s_variant_cluster (&self, "sync", 1, "pipelined 8 in flight, sync, --group 1");
     s_group_gain (&self);
-    zcq_bench_report_print (self.report, stdout);
-
-    char folder [512], path [600];
-    snprintf (folder, sizeof (folder), "%s", out ? out : self.build);
-    if (!out) {
-        snprintf (folder, sizeof (folder), "%s/bench", self.build);
-    }
-    mkdir (folder, 0755);
-    snprintf (path, sizeof (path), "%s/results.json", folder);
-    if (zcq_bench_report_write_json (self.report, path) == 0) {
-        printf ("\nwrote %s", path);
-    }
-    snprintf (path, sizeof (path), "%s/chart.svg", folder);
-    if (zcq_bench_report_write_svg (self.report, path) == 0) {
-        printf (" and %s\n", path);
-    }
+    zcq_bench_run_finish (&run, self.report, "results.json", "chart.svg");
     zcq_bench_report_destroy (&self.report);
     if (!ok) {
         fprintf (stderr, "zcq_bench: a scenario failed (see above); figures are partial\n");

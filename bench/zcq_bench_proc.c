@@ -259,24 +259,28 @@ s_read_rss (zcq_bench_proc_t *self)
     fclose (file);
 }
 
+//  Read what /proc says of a running process; false if it does not run
+static bool
+s_refresh (zcq_bench_proc_t *self)
+{
+    if (!self || self->pid <= 0) {
+        return false;
+    }
+    s_read_cpu (self);
+    s_read_rss (self);
+    return true;
+}
+
 double
 zcq_bench_proc_cpu (zcq_bench_proc_t *self)
 {
-    if (!self || self->pid <= 0) {
-        return -1;
-    }
-    s_read_cpu (self);
-    return self->cpu;
+    return s_refresh (self) ? self->cpu : -1;
 }
 
 double
 zcq_bench_proc_peak_rss (zcq_bench_proc_t *self)
 {
-    if (!self || self->pid <= 0) {
-        return -1;
-    }
-    s_read_rss (self);
-    return self->peak_rss;
+    return s_refresh (self) ? self->peak_rss : -1;
 }
 
 int

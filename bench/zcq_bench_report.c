@@ -298,6 +298,19 @@ s_json_string (FILE *file, const char *text)
     fputc ('"', file);
 }
 
+//  Write a figure's scenario, name and metric, each after its prefix,
+//  through escape (JSON or SVG text)
+static void
+s_names (FILE *file, zcq_bench_figure_t *figure, const char *const prefixes [3],
+         void (*escape) (FILE *, const char *))
+{
+    const char *names [3] = {figure->scenario, figure->name, figure->metric};
+    for (int index = 0; index < 3; index++) {
+        fputs (prefixes [index], file);
+        escape (file, names [index]);
+    }
+}
+
 int
 zcq_bench_report_write_json (zcq_bench_report_t *self, const char *path)
 {
@@ -319,12 +332,10 @@ zcq_bench_report_write_json (zcq_bench_report_t *self, const char *path)
         zcq_bench_figure_t *figure = self->figures [index];
         double sorted [ZCQ_BENCH_MAX_RUNS];
         int runs = s_sorted (figure, sorted);
-        fprintf (file, "%s\n    {\"scenario\": ", index ? "," : "");
-        s_json_string (file, figure->scenario);
-        fprintf (file, ", \"name\": ");
-        s_json_string (file, figure->name);
-        fprintf (file, ", \"metric\": ");
-        s_json_string (file, figure->metric);
+        const char *const prefixes [3] = {"\n    {\"scenario\": ", ", \"name\": ",
+                                          ", \"metric\": "};
+        fputs (index ? "," : "", file);
+        s_names (file, figure, prefixes, s_json_string);
         fprintf (file, ", \"unit\": ");
         s_json_string (file, figure->unit);
         fprintf (file, ",\n     \"runs\": [");
@@ -454,11 +465,8 @@ s_svg_panel (zcq_bench_report_t *self, FILE *file, int top, const char *title,
         double x0 = s_log_x (pow (10, low), low, high), x = s_log_x (median, low, high);
         fprintf (file, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">", SVG_LABEL + SVG_MARGIN - 6,
                  y + 12);
-        s_svg_text (file, figure->scenario);
-        fprintf (file, " · ");
-        s_svg_text (file, figure->name);
-        fprintf (file, " · ");
-        s_svg_text (file, figure->metric);
+        const char *const prefixes [3] = {"", " · ", " · "};
+        s_names (file, figure, prefixes, s_svg_text);
         fprintf (file, "</text>\n");
         fprintf (file,
                  "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>\n", x0,

@@ -26,25 +26,9 @@
 #define NATS_SERVER "/usr/sbin/nats-server"
 
 typedef struct {
-    zcq_bench_proc_t *proc; //  nats-server
-    char url [64];          //  nats://127.0.0.1:PORT
-} s_server_t;
-
-typedef struct {
     natsConnection *nats;   //  one connection
     jsCtx *js;              //  its JetStream context
 } s_connection_t;
-
-static void
-s_stop (void **server_p)
-{
-    s_server_t *server = (s_server_t *) *server_p;
-    if (server) {
-        zcq_bench_proc_stop (&server->proc, SIGTERM, 30000);
-        free (server);
-        *server_p = NULL;
-    }
-}
 
 static void
 s_disconnect (void *arg)
@@ -59,9 +43,9 @@ static void *
 s_connect (void *target, int client)
 {
     (void) client;
-    s_server_t *server = (s_server_t *) target;
+    zcq_peer_server_t *server = (zcq_peer_server_t *) target;
     s_connection_t *connection = (s_connection_t *) calloc (1, sizeof (s_connection_t));
-    if (natsConnection_ConnectTo (&connection->nats, server->url) != NATS_OK
+    if (natsConnection_ConnectTo (&connection->nats, server->address) != NATS_OK
         || natsConnection_JetStream (&connection->js, connection->nats, NULL) != NATS_OK) {
         s_disconnect (connection);
         return NULL;
@@ -72,13 +56,12 @@ s_connect (void *target, int client)
 static void *
 s_start (const char *folder)
 {
-    s_server_t *server = (s_server_t *) calloc (1, sizeof (s_server_t));
-    int port = zcq_bench_free_port ();
+    zcq_peer_server_t *server = zcq_peer_server_new (SIGTERM);
     char port_text [16], store [512], log [512];
-    snprintf (port_text, sizeof (port_text), "%d", port);
+    snprintf (port_text, sizeof (port_text), "%d", server->port);
     snprintf (store, sizeof (store), "%s/jetstream", folder);
     snprintf (log, sizeof (log), "%s/nats.log", folder);
-    snprintf (server->url, sizeof (server->url), "nats://127.0.0.1:%d", port);
+    snprintf (server->address, sizeof (server->address), "nats://127.0.0.1:%d", server->port);
     const char *argv [] = {NATS_SERVER, "-js", "-sd", store, "-a", "127.0.0.1", "-p", port_text,
                            NULL};
     server->proc = zcq_bench_proc_start (argv, log, NULL);
@@ -109,15 +92,9 @@ s_start (const char *folder)
     if (!made) {
         fprintf (stderr, "bench: NATS did not start or did not make its stream\n");
         zcq_bench_proc_print_log (server->proc);
-        s_stop ((void **) &server);
+        zcq_peer_server_stop ((void **) &server);
     }
     return server;
-}
-
-static zcq_bench_proc_t *
-s_proc (void *server)
-{
-    return ((s_server_t *) server)->proc;
 }
 
 static zcq_bench_outcome_t
@@ -163,6 +140,6 @@ const zcq_peer_t zcq_peer_nats = {
                   "every 2 minutes (default), so an ack survives a process crash, not power loss",
     .driver = &s_driver,
     .start = s_start,
-    .proc = s_proc,
-    .stop = s_stop,
+    .proc = zcq_peer_server_proc,
+    .stop = zcq_peer_server_stop,
 };

@@ -28,22 +28,6 @@
 #define PG_BIN  "/usr/lib/postgresql/15/bin"
 #define PG_USER "postgres" //  system user that runs the server when we are root
 
-typedef struct {
-    zcq_bench_proc_t *proc; //  postgres (the postmaster)
-    char conninfo [256];    //  libpq connection string
-} s_server_t;
-
-static void
-s_stop (void **server_p)
-{
-    s_server_t *server = (s_server_t *) *server_p;
-    if (server) {
-        zcq_bench_proc_stop (&server->proc, SIGINT, 30000);
-        free (server);
-        *server_p = NULL;
-    }
-}
-
 //  Run one SQL statement; true if it worked.
 static bool
 s_exec (PGconn *pg, const char *sql)
@@ -71,16 +55,16 @@ s_hand_over (const char *folder)
 static void *
 s_start (const char *folder)
 {
-    s_server_t *server = (s_server_t *) calloc (1, sizeof (s_server_t));
+    //  SIGINT: PostgreSQL's fast shutdown
+    zcq_peer_server_t *server = zcq_peer_server_new (SIGINT);
     char data [512], log [512], port [16], socket_dir [512];
     snprintf (data, sizeof (data), "%s/pg", folder);
     snprintf (log, sizeof (log), "%s/pg.log", folder);
     snprintf (socket_dir, sizeof (socket_dir), "%s", folder);
-    int port_number = zcq_bench_free_port ();
-    snprintf (port, sizeof (port), "%d", port_number);
-    snprintf (server->conninfo, sizeof (server->conninfo),
+    snprintf (port, sizeof (port), "%d", server->port);
+    snprintf (server->address, sizeof (server->address),
               "host=127.0.0.1 port=%d user=bench dbname=postgres connect_timeout=5",
-              port_number);
+              server->port);
     if (mkdir (data, 0700) != 0 || !s_hand_over (folder) || !s_hand_over (data)) {
         fprintf (stderr, "bench: cannot prepare %s for PostgreSQL\n", data);
         free (server);
@@ -101,7 +85,7 @@ s_start (const char *folder)
     PGconn *pg = NULL;
     int64_t deadline = zcq_bench_now () + 30 * (int64_t) 1000000000;
     while (server->proc && zcq_bench_now () < deadline && zcq_bench_proc_alive (server->proc)) {
-        pg = PQconnectdb (server->conninfo);
+        pg = PQconnectdb (server->address);
         if (PQstatus (pg) == CONNECTION_OK) {
             break;
         }
@@ -120,23 +104,17 @@ s_start (const char *folder)
     if (!made) {
         fprintf (stderr, "bench: PostgreSQL did not start or did not make its table\n");
         zcq_bench_proc_print_log (server->proc);
-        s_stop ((void **) &server);
+        zcq_peer_server_stop ((void **) &server);
     }
     return server;
-}
-
-static zcq_bench_proc_t *
-s_proc (void *server)
-{
-    return ((s_server_t *) server)->proc;
 }
 
 static void *
 s_connect (void *target, int client)
 {
     (void) client;
-    s_server_t *server = (s_server_t *) target;
-    PGconn *pg = PQconnectdb (server->conninfo);
+    zcq_peer_server_t *server = (zcq_peer_server_t *) target;
+    PGconn *pg = PQconnectdb (server->address);
     PGresult *prepared = PQstatus (pg) == CONNECTION_OK
                              ? PQprepare (pg, "append",
                                           "INSERT INTO events (stream, version, type, data) "
@@ -193,6 +171,6 @@ const zcq_peer_t zcq_peer_pg = {
     .durability = "synchronous_commit=on, fsync=on: ack after the WAL flush",
     .driver = &s_driver,
     .start = s_start,
-    .proc = s_proc,
-    .stop = s_stop,
+    .proc = zcq_peer_server_proc,
+    .stop = zcq_peer_server_stop,
 };

@@ -29,14 +29,8 @@ static const char *s_script =
     "return redis.call('XADD', KEYS[1], ARGV[2], 'type', 'Recorded', 'data', ARGV[3])\n";
 
 typedef struct {
-    zcq_bench_proc_t *proc; //  redis-server
-    int port;               //  on 127.0.0.1
-    char sha [48];          //  the loaded script
-} s_server_t;
-
-typedef struct {
-    redisContext *redis;    //  one connection
-    s_server_t *server;     //  where it goes
+    redisContext *redis;        //  one connection
+    zcq_peer_server_t *server;  //  where it goes
 } s_connection_t;
 
 static redisContext *
@@ -54,22 +48,10 @@ s_connect_to (int port)
     return redis;
 }
 
-static void
-s_stop (void **server_p)
-{
-    s_server_t *server = (s_server_t *) *server_p;
-    if (server) {
-        zcq_bench_proc_stop (&server->proc, SIGTERM, 30000);
-        free (server);
-        *server_p = NULL;
-    }
-}
-
 static void *
 s_start (const char *folder)
 {
-    s_server_t *server = (s_server_t *) calloc (1, sizeof (s_server_t));
-    server->port = zcq_bench_free_port ();
+    zcq_peer_server_t *server = zcq_peer_server_new (SIGTERM);
     char port [16], log [512];
     snprintf (port, sizeof (port), "%d", server->port);
     snprintf (log, sizeof (log), "%s/redis.log", folder);
@@ -89,12 +71,12 @@ s_start (const char *folder)
     redisReply *reply = redis ? (redisReply *) redisCommand (redis, "SCRIPT LOAD %s", s_script)
                               : NULL;
     if (reply && reply->type == REDIS_REPLY_STRING) {
-        snprintf (server->sha, sizeof (server->sha), "%s", reply->str);
+        snprintf (server->script, sizeof (server->script), "%s", reply->str);
     }
     else {
         fprintf (stderr, "bench: Redis did not start or did not load the script\n");
         zcq_bench_proc_print_log (server->proc);
-        s_stop ((void **) &server);
+        zcq_peer_server_stop ((void **) &server);
     }
     if (reply) {
         freeReplyObject (reply);
@@ -105,17 +87,11 @@ s_start (const char *folder)
     return server;
 }
 
-static zcq_bench_proc_t *
-s_proc (void *server)
-{
-    return ((s_server_t *) server)->proc;
-}
-
 static void *
 s_connect (void *target, int client)
 {
     (void) client;
-    s_server_t *server = (s_server_t *) target;
+    zcq_peer_server_t *server = (zcq_peer_server_t *) target;
     redisContext *redis = s_connect_to (server->port);
     if (!redis) {
         return NULL;
@@ -135,7 +111,7 @@ s_append (void *arg, int stream, uint64_t expect, uint64_t *version)
     snprintf (expected, sizeof (expected), "%" PRIu64 "-0", expect);
     snprintf (next, sizeof (next), "%" PRIu64 "-0", expect + 1);
     redisReply *reply = (redisReply *) redisCommand (connection->redis, "EVALSHA %s 1 %s %s %s %s",
-                                                     connection->server->sha, key, expected,
+                                                     connection->server->script, key, expected,
                                                      next, zcq_peer_payload ());
     zcq_bench_outcome_t outcome = ZCQ_BENCH_NO_ANSWER;
     if (reply && reply->type == REDIS_REPLY_STRING) {
@@ -175,6 +151,6 @@ const zcq_peer_t zcq_peer_redis = {
     .durability = "appendonly yes, appendfsync always: ack after the AOF write + fsync",
     .driver = &s_driver,
     .start = s_start,
-    .proc = s_proc,
-    .stop = s_stop,
+    .proc = zcq_peer_server_proc,
+    .stop = zcq_peer_server_stop,
 };

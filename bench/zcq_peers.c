@@ -20,13 +20,13 @@
 #include "zcq_bench_load.h"
 #include "zcq_bench_raw.h"
 #include "zcq_bench_report.h"
+#include "zcq_bench_run.h"
 #include "zcq_bench_zcqrs.h"
 #include "zcq_peers.h"
 
 #include "zcqrs.h"
 
 #include <signal.h>
-#include <sys/stat.h>
 
 #define STREAMS 1000 //  streams the clients spread over
 #define CLIENTS 32   //  closed-loop clients
@@ -102,6 +102,33 @@ zcq_peer_payload (void)
         memset (payload, 'x', sizeof (payload) - 1);
     }
     return payload;
+}
+
+zcq_peer_server_t *
+zcq_peer_server_new (int stop_signal)
+{
+    zcq_peer_server_t *server = (zcq_peer_server_t *) zmalloc (sizeof (zcq_peer_server_t));
+    assert (server);
+    server->stop_signal = stop_signal;
+    server->port = zcq_bench_free_port ();
+    return server;
+}
+
+void
+zcq_peer_server_stop (void **server_p)
+{
+    zcq_peer_server_t *server = (zcq_peer_server_t *) *server_p;
+    if (server) {
+        zcq_bench_proc_stop (&server->proc, server->stop_signal, 30000);
+        free (server);
+        *server_p = NULL;
+    }
+}
+
+zcq_bench_proc_t *
+zcq_peer_server_proc (void *server)
+{
+    return ((zcq_peer_server_t *) server)->proc;
 }
 
 typedef struct {
@@ -212,42 +239,17 @@ s_ratios (zcq_bench_report_t *report, const char *scenario, const zcq_peer_t *pe
 int
 main (int argc, char **argv)
 {
-    bool quick = false;
-    const char *out = NULL, *command = "zcq_peers", *only = NULL;
-    for (int index = 1; index < argc; index++) {
-        if (streq (argv [index], "--quick")) {
-            quick = true;
-        }
-        else if (streq (argv [index], "--build") && index + 1 < argc) {
-            s_build = argv [++index];
-        }
-        else if (streq (argv [index], "--out") && index + 1 < argc) {
-            out = argv [++index];
-        }
-        else if (streq (argv [index], "--command") && index + 1 < argc) {
-            command = argv [++index];
-        }
-        else if (streq (argv [index], "--only") && index + 1 < argc) {
-            only = argv [++index];
-        }
-        else {
-            fprintf (stderr, "usage: zcq_peers [--quick] [--build DIR] [--out DIR] "
-                             "[--command TEXT] [--only NAME]\n");
-            return 2;
-        }
+    zcq_bench_run_t run;
+    if (zcq_bench_run_parse (&run, "zcq_peers", true, argc, argv) != 0) {
+        return 2;
     }
-    zsys_init ();
-    zsys_set_logstream (stderr);
+    s_build = run.build;
+    bool quick = run.quick;
+    const char *only = run.only;
     int runs = 3, warmup_ms = quick ? 300 : 1000, measure_ms = quick ? 1000 : 5000;
     zcq_bench_report_t *report =
         zcq_bench_report_new ("zcqrs next to its peers (make bench-peers): medians of 3 runs");
-    char machine [512], date [32];
-    zcq_bench_machine (machine, sizeof (machine));
-    time_t now = time (NULL);
-    strftime (date, sizeof (date), "%Y-%m-%d %H:%M UTC", gmtime (&now));
-    zcq_bench_report_context (report, "machine", "%s", machine);
-    zcq_bench_report_context (report, "command", "%s", command);
-    zcq_bench_report_context (report, "date", "%s", date);
+    zcq_bench_run_context (&run, report);
     zcq_bench_report_context (report, "workload",
                               "closed loop: %d clients each waiting for its ack, %d streams, "
                               "~%d-byte events, expected versions; servers on loopback, data "
@@ -255,7 +257,7 @@ main (int argc, char **argv)
                               CLIENTS, STREAMS, ZCQ_BENCH_EVENT_SIZE);
     zcq_bench_report_context (report, "runs", "%d per system, %d ms warm-up + %d ms measured",
                               runs, warmup_ms, measure_ms);
-    printf ("zcq_peers: %s%s\n  machine limits ...\n", machine, quick ? " (quick)" : "");
+    printf ("  machine limits ...\n");
     double fsync_ms, rtt_ms;
     zcq_bench_raw_figures (report, runs, quick ? 300 : 1000, &fsync_ms, &rtt_ms);
 
@@ -276,24 +278,7 @@ main (int argc, char **argv)
     for (size_t index = 1; index < sizeof (peers) / sizeof (peers [0]); index++) {
         s_ratios (report, scenario, peers [index]);
     }
-    zcq_bench_report_print (report, stdout);
-
-    char folder [512], path [600];
-    if (out) {
-        snprintf (folder, sizeof (folder), "%s", out);
-    }
-    else {
-        snprintf (folder, sizeof (folder), "%s/bench", s_build);
-    }
-    mkdir (folder, 0755);
-    snprintf (path, sizeof (path), "%s/peers.json", folder);
-    if (zcq_bench_report_write_json (report, path) == 0) {
-        printf ("\nwrote %s", path);
-    }
-    snprintf (path, sizeof (path), "%s/peers.svg", folder);
-    if (zcq_bench_report_write_svg (report, path) == 0) {
-        printf (" and %s\n", path);
-    }
+    zcq_bench_run_finish (&run, report, "peers.json", "peers.svg");
     zcq_bench_report_destroy (&report);
     return measured > 0 ? 0 : 1;
 }

@@ -19,6 +19,28 @@
 #include "zcq_bench_load.h"
 #include "zcq_bench_proc.h"
 
+//  A peer's server: its process and where its clients connect
+typedef struct {
+    zcq_bench_proc_t *proc;             //  the server process
+    int stop_signal;                    //  the signal that stops it cleanly
+    int port;                           //  its port on 127.0.0.1
+    char address [256];                 //  a URL or connection string, if it needs one
+    char script [48];                   //  Redis: sha1 of the loaded append script
+} zcq_peer_server_t;
+
+//  A new server handle on a free port, stopped with stop_signal.
+zcq_peer_server_t *
+    zcq_peer_server_new (int stop_signal);
+
+//  Stop the server's process by PID (also when it started only half way)
+//  and free the handle; nulls the pointer. A zcq_peer_t stop.
+void
+    zcq_peer_server_stop (void **server_p);
+
+//  The server's process. A zcq_peer_t proc.
+zcq_bench_proc_t *
+    zcq_peer_server_proc (void *server);
+
 typedef struct {
     const char *name;                   //  "Redis 7.0 Streams"
     const char *durability;             //  what an ack means, for the table

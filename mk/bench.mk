@@ -10,7 +10,7 @@
 #                              applied (query node) under callgrind, against
 #                              bench/instr-baseline.txt (UPDATE=1 rewrites it)
 
-BENCH_PARTS   := proc latency report load raw cluster zcqrs
+BENCH_PARTS   := proc latency report load raw cluster zcqrs run
 BENCH_OBJ     := $(BENCH_PARTS:%=$(BUILD)/obj/bench/zcq_bench_%.o)
 BENCH_HEADERS := $(wildcard bench/*.h)
 PEERS_OBJ     := $(BUILD)/obj/bench/zcq_peers.o $(BUILD)/obj/bench/zcq_peer_redis.o \
