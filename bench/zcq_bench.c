@@ -37,22 +37,22 @@
 #define USERS    4    //  the nodes and this process (the clients)
 
 typedef struct {
-    const char *build;              //  folder of the node programs
-    bool quick;                     //  the one-minute version
-    int runs;                       //  repetitions of each scenario
-    int warmup_ms, measure_ms;      //  each repetition
-    uint64_t log_events;            //  events for catch-up and restart
-    zcq_bench_report_t *report;     //  every figure
-    zcq_bench_cluster_t *cluster;   //  the cluster being measured
-    uint64_t versions [ACCOUNTS];   //  each account's version in that cluster
-    double fsync_ms, echo_rtt_ms;   //  machine limits (medians)
-    zcq_bench_figure_t *echo;       //  ZeroMQ echo, 100 in flight
+    const char *build;            //  folder of the node programs
+    bool quick;                   //  the one-minute version
+    int runs;                     //  repetitions of each scenario
+    int warmup_ms, measure_ms;    //  each repetition
+    uint64_t log_events;          //  events for catch-up and restart
+    zcq_bench_report_t *report;   //  every figure
+    zcq_bench_cluster_t *cluster; //  the cluster being measured
+    uint64_t versions [ACCOUNTS]; //  each account's version in that cluster
+    double fsync_ms, echo_rtt_ms; //  machine limits (medians)
+    zcq_bench_figure_t *echo;     //  ZeroMQ echo, 100 in flight
     //  Measured at the window's edges
-    double cpu_open [USERS];        //  CPU seconds of each node (and ours) at opening
-    double cpu_used [USERS];        //  CPU seconds used in windows, summed
-    uint64_t commands;              //  commands completed in those windows
+    double cpu_open [USERS];            //  CPU seconds of each node (and ours) at opening
+    double cpu_used [USERS];            //  CPU seconds used in windows, summed
+    uint64_t commands;                  //  commands completed in those windows
     uint64_t grouped_open, groups_open; //  write node counters at opening
-    double group_size;              //  commands per group in the last window, -1: unknown
+    double group_size;                  //  commands per group in the last window, -1: unknown
 } s_bench_t;
 
 //  Node number index of the cluster (0: write node)
@@ -170,8 +170,8 @@ s_repeat (s_bench_t *self, int workers, zcq_bench_work_fn *work, void *arg,
 static bool
 s_cluster_up (s_bench_t *self, const char *durability, int group, int query_nodes)
 {
-    zcq_bench_cluster_config_t config = {self->build, "bank", durability, group, query_nodes,
-                                         NULL, NULL};
+    zcq_bench_cluster_config_t config = {self->build, "bank", durability, group,
+                                         query_nodes, NULL,   NULL};
     self->cluster = zcq_bench_cluster_new (&config, 20000);
     memset (self->versions, 0, sizeof (self->versions));
     memset (self->cpu_used, 0, sizeof (self->cpu_used));
@@ -206,9 +206,9 @@ s_closed_loops (s_bench_t *self)
             zcq_bench_report_find (self->report, scenario, name, "commands/s"));
         peak = median > peak ? median : peak;
     }
-    zcq_bench_figure_target (zcq_bench_report_find (self->report, scenario, "32 clients",
-                                                    "commands/s"),
-                             true, 60000, "issue 3");
+    zcq_bench_figure_target (
+        zcq_bench_report_find (self->report, scenario, "32 clients", "commands/s"), true, 60000,
+        "issue 3");
     //  One client alone: within 1.2 x (one fsync + one ZeroMQ round trip)
     zcq_bench_figure_target (zcq_bench_report_find (self->report, scenario, "1 client", "p50"),
                              false, 1.2 * (self->fsync_ms + self->echo_rtt_ms),
@@ -266,8 +266,13 @@ s_half_load (s_bench_t *self, double peak)
     char visible [64];
     snprintf (visible, sizeof (visible), "accepted -> visible on %d query nodes", nodes);
     for (int run = 0; run < self->runs; run++) {
-        zcq_bench_probe_t probe = {zcq_bench_cluster_commands (self->cluster), queries, nodes,
-                                   1000, zcq_bench_latency_new (), 0, 0};
+        zcq_bench_probe_t probe = {zcq_bench_cluster_commands (self->cluster),
+                                   queries,
+                                   nodes,
+                                   1000,
+                                   zcq_bench_latency_new (),
+                                   0,
+                                   0};
         zcq_bench_load_t *load = zcq_bench_load_new (8, zcq_bench_closed_loop, &closed);
         zcq_bench_load_set_window (load, s_window, self);
         zcq_bench_load_set_extra (load, zcq_bench_probe, &probe);
@@ -275,10 +280,12 @@ s_half_load (s_bench_t *self, double peak)
         if (rc == 0) {
             s_record (self, load, scenario, "8 paced clients, ack", "commands/s");
             zcq_bench_report_t *report = self->report;
-            zcq_bench_figure_add (zcq_bench_report_figure (report, scenario, visible, "p50", "ms"),
-                                  zcq_bench_latency_ms (probe.visible, 50));
-            zcq_bench_figure_add (zcq_bench_report_figure (report, scenario, visible, "p99", "ms"),
-                                  zcq_bench_latency_ms (probe.visible, 99));
+            zcq_bench_figure_add (
+                zcq_bench_report_figure (report, scenario, visible, "p50", "ms"),
+                zcq_bench_latency_ms (probe.visible, 50));
+            zcq_bench_figure_add (
+                zcq_bench_report_figure (report, scenario, visible, "p99", "ms"),
+                zcq_bench_latency_ms (probe.visible, 99));
             zcq_bench_figure_note (zcq_bench_report_find (report, scenario, visible, "p50"),
                                    "last run: %zu probes, %" PRIu64 " stale, %" PRIu64
                                    " failed; reply received -> every node answered "
@@ -297,9 +304,9 @@ s_half_load (s_bench_t *self, double peak)
     }
     printf (" commands/s\n");
     zcq_bench_report_t *report = self->report;
-    zcq_bench_figure_target (zcq_bench_report_find (report, scenario, "8 paced clients, ack",
-                                                    "p99"),
-                             false, 5, "issue 3");
+    zcq_bench_figure_target (
+        zcq_bench_report_find (report, scenario, "8 paced clients, ack", "p99"), false, 5,
+        "issue 3");
     zcq_bench_figure_target (zcq_bench_report_find (report, scenario, visible, "p99"), false, 1,
                              "issue 5");
     zcq_bench_figure_note (zcq_bench_report_find (report, scenario, visible, "p99"),
@@ -317,9 +324,9 @@ s_queries (s_bench_t *self)
     bool ok = s_repeat (self, 8, zcq_bench_query_loop, &queries, scenario, "8 clients, account",
                         "queries/s", false);
     self->commands = commands; //  queries are not commands
-    zcq_bench_figure_target (zcq_bench_report_find (self->report, scenario,
-                                                    "8 clients, account", "queries/s"),
-                             true, 100000, "issue 4");
+    zcq_bench_figure_target (
+        zcq_bench_report_find (self->report, scenario, "8 clients, account", "queries/s"), true,
+        100000, "issue 4");
     return ok;
 }
 
@@ -375,7 +382,8 @@ s_log_scenarios (s_bench_t *self)
         if (zcq_bench_cluster_add_query (self->cluster, "catch-up", &proc, endpoint,
                                          sizeof (endpoint))
             == 0) {
-            while (applied < head && zcq_bench_now () < deadline && zcq_bench_proc_alive (proc)) {
+            while (applied < head && zcq_bench_now () < deadline
+                   && zcq_bench_proc_alive (proc)) {
                 if (zcq_bench_cluster_status (endpoint, false, "applied", &applied) != 0
                     || applied < head) {
                     zcq_bench_sleep_ms (20);
@@ -429,14 +437,14 @@ s_node_usage (s_bench_t *self, const char *scenario)
             continue;
         }
         if (proc) {
-            zcq_bench_figure_add (zcq_bench_report_figure (self->report, scenario, names [index],
-                                                           "peak RSS", "MiB"),
+            zcq_bench_figure_add (zcq_bench_report_figure (self->report, scenario,
+                                                           names [index], "peak RSS", "MiB"),
                                   zcq_bench_proc_peak_rss (proc));
         }
         if (self->commands > 0) {
             zcq_bench_figure_add (zcq_bench_report_figure (self->report, scenario,
-                                                           names [index],
-                                                           "CPU per 1k commands", "s"),
+                                                           names [index], "CPU per 1k commands",
+                                                           "s"),
                                   self->cpu_used [index] * 1000.0 / (double) self->commands);
         }
     }
@@ -456,18 +464,18 @@ s_sync_cluster (s_bench_t *self)
         zcq_bench_figure_t *pipelined = zcq_bench_report_find (
             self->report, "pipelined, sync", "4 clients x 256 in flight", "commands/s");
         zcq_bench_figure_target (pipelined, true, 300000, "issue 5");
-        zcq_bench_figure_target (
-            zcq_bench_report_ratio (self->report, "pipelined, sync", "4 clients x 256 in flight",
-                                    "of ZeroMQ echo", pipelined, self->echo),
-            true, 0.4, "issue 5");
+        zcq_bench_figure_target (zcq_bench_report_ratio (self->report, "pipelined, sync",
+                                                         "4 clients x 256 in flight",
+                                                         "of ZeroMQ echo", pipelined,
+                                                         self->echo),
+                                 true, 0.4, "issue 5");
     }
     ok = ok && s_pipelined_set (self, "pipelined 8 in flight, sync");
     if (ok) {
-        zcq_bench_figure_target (zcq_bench_report_find (self->report,
-                                                        "pipelined 8 in flight, sync",
-                                                        "64 clients x 8 in flight",
-                                                        "commands/s"),
-                                 true, 150000, "issue 3");
+        zcq_bench_figure_target (
+            zcq_bench_report_find (self->report, "pipelined 8 in flight, sync",
+                                   "64 clients x 8 in flight", "commands/s"),
+            true, 150000, "issue 3");
     }
     ok = ok && s_half_load (self, peak) && s_queries (self);
     if (ok) {
@@ -486,9 +494,9 @@ s_variant_cluster (s_bench_t *self, const char *durability, int group, const cha
             group ? ", group 1" : "");
     bool ok = s_cluster_up (self, durability, group, 2) && s_pipelined_set (self, scenario);
     if (ok) {
-        zcq_bench_figure_add (zcq_bench_report_figure (self->report, scenario, "write node",
-                                                       "peak RSS", "MiB"),
-                              zcq_bench_proc_peak_rss (s_node (self, 0)));
+        zcq_bench_figure_add (
+            zcq_bench_report_figure (self->report, scenario, "write node", "peak RSS", "MiB"),
+            zcq_bench_proc_peak_rss (s_node (self, 0)));
     }
     zcq_bench_cluster_destroy (&self->cluster);
     return ok;

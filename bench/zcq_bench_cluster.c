@@ -30,8 +30,7 @@ s_endpoint (char *endpoint, size_t size)
 
 //  Build argv: tool words, then the program, then the words (NULL-ended).
 static int
-s_argv (const char **argv, const char *const *tool, const char *program, const char *word,
-        ...)
+s_argv (const char **argv, const char *const *tool, const char *program, const char *word, ...)
 {
     int count = 0;
     for (int index = 0; tool && tool [index] && count < MAX_ARGS - 2; index++) {
@@ -94,8 +93,8 @@ zcq_bench_cluster_new (const zcq_bench_cluster_config_t *config, int ready_ms)
     s_endpoint (self->events, sizeof (self->events));
     s_endpoint (self->replay, sizeof (self->replay));
     self->write = s_start_write (self);
-    bool ready = self->write
-                 && zcq_bench_cluster_wait_ready (self->commands, true, ready_ms) == 0;
+    bool ready =
+        self->write && zcq_bench_cluster_wait_ready (self->commands, true, ready_ms) == 0;
     if (!ready) {
         fprintf (stderr, "bench: the write node did not come up in %d ms\n", ready_ms);
         zcq_bench_proc_print_log (self->write);

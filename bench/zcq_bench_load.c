@@ -22,28 +22,28 @@ enum { PHASE_WARMUP, PHASE_WINDOW, PHASE_STOPPED };
 
 //  What one worker thread counts; each thread writes only its own
 typedef struct {
-    zcq_bench_load_t *load;                 //  owner
-    int index;                              //  worker number (-1: the extra)
-    uint64_t counts [ZCQ_BENCH_OUTCOMES];   //  operations completed in the window
-    zcq_bench_latency_t *latency;           //  DONE latencies in the window
-    pthread_t thread;                       //  its thread
+    zcq_bench_load_t *load;               //  owner
+    int index;                            //  worker number (-1: the extra)
+    uint64_t counts [ZCQ_BENCH_OUTCOMES]; //  operations completed in the window
+    zcq_bench_latency_t *latency;         //  DONE latencies in the window
+    pthread_t thread;                     //  its thread
 } s_worker_t;
 
 struct _zcq_bench_load_t {
-    int workers;                  //  worker threads
-    zcq_bench_work_fn *work;      //  their body
-    void *arg;                    //  their argument
-    zcq_bench_work_fn *extra;     //  the probe thread's body, or NULL
-    void *extra_arg;              //  its argument
-    zcq_bench_window_fn *window;  //  window callback, or NULL
-    void *window_arg;             //  its argument
-    s_worker_t *slots;            //  workers + 1 (the extra)
-    atomic_int phase;             //  PHASE_*
-    atomic_int failed;            //  a worker could not go on
-    atomic_int finished;          //  workers that returned
-    int64_t opened, closed;       //  window edges, ns
+    int workers;                          //  worker threads
+    zcq_bench_work_fn *work;              //  their body
+    void *arg;                            //  their argument
+    zcq_bench_work_fn *extra;             //  the probe thread's body, or NULL
+    void *extra_arg;                      //  its argument
+    zcq_bench_window_fn *window;          //  window callback, or NULL
+    void *window_arg;                     //  its argument
+    s_worker_t *slots;                    //  workers + 1 (the extra)
+    atomic_int phase;                     //  PHASE_*
+    atomic_int failed;                    //  a worker could not go on
+    atomic_int finished;                  //  workers that returned
+    int64_t opened, closed;               //  window edges, ns
     uint64_t counts [ZCQ_BENCH_OUTCOMES]; //  summed after the run
-    zcq_bench_latency_t *latency; //  merged after the run
+    zcq_bench_latency_t *latency;         //  merged after the run
 };
 
 zcq_bench_load_t *
@@ -240,8 +240,8 @@ zcq_bench_closed_loop (zcq_bench_load_t *load, int worker, void *arg)
         }
         uint64_t *version = &closed->versions [stream];
         int64_t start = zcq_bench_now ();
-        zcq_bench_outcome_t outcome = closed->driver->append (connection, stream, *version,
-                                                              version);
+        zcq_bench_outcome_t outcome =
+            closed->driver->append (connection, stream, *version, version);
         zcq_bench_load_record (load, worker, zcq_bench_now () - start, outcome);
         if (outcome == ZCQ_BENCH_NO_ANSWER && ++failures == 3) {
             char reason [128];
@@ -294,7 +294,7 @@ zcq_bench_setup_streams (const zcq_bench_driver_t *driver, void *target, int str
     pthread_t *threads = (pthread_t *) calloc ((size_t) clients, sizeof (pthread_t));
     assert (setups && threads);
     for (int index = 0; index < clients; index++) {
-        setups [index] = (s_setup_t) {driver, target, streams, clients, index, versions, 0};
+        setups [index] = (s_setup_t){driver, target, streams, clients, index, versions, 0};
         pthread_create (&threads [index], NULL, s_setup_main, &setups [index]);
     }
     int failed = 0;

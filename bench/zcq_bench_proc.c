@@ -25,10 +25,10 @@
 #define MAX_RUNNING 64 //  processes one benchmark runs at once
 
 struct _zcq_bench_proc_t {
-    pid_t pid;        //  process id, 0 once reaped
-    char log [512];   //  file its stdout and stderr go to
-    double cpu;       //  CPU seconds when it was last read alive
-    double peak_rss;  //  VmHWM in MiB when it was last read alive
+    pid_t pid;       //  process id, 0 once reaped
+    char log [512];  //  file its stdout and stderr go to
+    double cpu;      //  CPU seconds when it was last read alive
+    double peak_rss; //  VmHWM in MiB when it was last read alive
 };
 
 //  Processes started and not yet reaped, for the exit and signal handlers
@@ -94,8 +94,8 @@ s_register (pid_t pid)
             return;
         }
     }
-    fprintf (stderr, "bench: more than %d processes at once; %d is not tracked\n",
-             MAX_RUNNING, (int) pid);
+    fprintf (stderr, "bench: more than %d processes at once; %d is not tracked\n", MAX_RUNNING,
+             (int) pid);
 }
 
 zcq_bench_proc_t *
@@ -204,8 +204,8 @@ s_stat_cpu (pid_t pid, bool reaped, pid_t *parent)
     unsigned long utime = 0, stime = 0;
     long cutime = 0, cstime = 0;
     if (!rest
-        || sscanf (rest + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %ld %ld", &ppid,
-                   &utime, &stime, &cutime, &cstime)
+        || sscanf (rest + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %ld %ld",
+                   &ppid, &utime, &stime, &cutime, &cstime)
                != 5) {
         return -1;
     }

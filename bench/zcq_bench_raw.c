@@ -73,8 +73,8 @@ zcq_bench_fsync_rate (const char *folder, int ms, double *median_ms)
 
 //  The echo server: send every message back as it came (envelope and all)
 typedef struct {
-    void *router;    //  bound ROUTER
-    void *control;   //  PAIR: any message stops the server
+    void *router;  //  bound ROUTER
+    void *control; //  PAIR: any message stops the server
 } s_echo_t;
 
 static void *

@@ -30,12 +30,12 @@ struct _zcq_bench_figure_t {
 };
 
 struct _zcq_bench_report_t {
-    char title [128];                     //  first line of the table
-    char keys [MAX_CONTEXT][32];          //  context keys
-    char texts [MAX_CONTEXT][256];        //  context values
-    int contexts;                         //  context lines
+    char title [128];                          //  first line of the table
+    char keys [MAX_CONTEXT][32];               //  context keys
+    char texts [MAX_CONTEXT][256];             //  context values
+    int contexts;                              //  context lines
     zcq_bench_figure_t *figures [MAX_FIGURES]; //  in order of first use
-    int count;                            //  figures
+    int count;                                 //  figures
 };
 
 zcq_bench_report_t *
@@ -267,7 +267,7 @@ zcq_bench_report_print (zcq_bench_report_t *self, FILE *file)
         }
         char metric [48];
         snprintf (metric, sizeof (metric), "%s%s%s", figure->metric,
-                  strcmp (figure->unit, "/s") == 0 ? "" : " ", 
+                  strcmp (figure->unit, "/s") == 0 ? "" : " ",
                   strcmp (figure->unit, "/s") == 0 ? "" : figure->unit);
         fprintf (file, "  %-42s %-22s %12s  %-25s %s\n", figure->name, metric, median, range,
                  target);
@@ -332,8 +332,8 @@ zcq_bench_report_write_json (zcq_bench_report_t *self, const char *path)
         zcq_bench_figure_t *figure = self->figures [index];
         double sorted [ZCQ_BENCH_MAX_RUNS];
         int runs = s_sorted (figure, sorted);
-        const char *const prefixes [3] = {"\n    {\"scenario\": ", ", \"name\": ",
-                                          ", \"metric\": "};
+        const char *const prefixes [3] = {
+            "\n    {\"scenario\": ", ", \"name\": ", ", \"metric\": "};
         fputs (index ? "," : "", file);
         s_names (file, figure, prefixes, s_json_string);
         fprintf (file, ", \"unit\": ");
@@ -351,7 +351,8 @@ zcq_bench_report_write_json (zcq_bench_report_t *self, const char *path)
             fprintf (file, ",\n     \"target\": {\"%s\": %.6g, \"source\": ",
                      figure->at_least ? "at_least" : "at_most", figure->target);
             s_json_string (file, figure->source);
-            fprintf (file, ", \"met\": %s}", strcmp (s_verdict (figure), "met") == 0 ? "true" : "false");
+            fprintf (file, ", \"met\": %s}",
+                     strcmp (s_verdict (figure), "met") == 0 ? "true" : "false");
         }
         if (figure->note [0]) {
             fprintf (file, ", \"note\": ");
@@ -365,10 +366,10 @@ zcq_bench_report_write_json (zcq_bench_report_t *self, const char *path)
 
 //  --- SVG chart --------------------------------------------------------------
 
-#define SVG_WIDTH   1180 //  pixels
-#define SVG_LABEL   600  //  pixels of the label column
-#define SVG_ROW     16  //  pixels per bar
-#define SVG_MARGIN  20  //  pixels around everything
+#define SVG_WIDTH  1180 //  pixels
+#define SVG_LABEL  600  //  pixels of the label column
+#define SVG_ROW    16   //  pixels per bar
+#define SVG_MARGIN 20   //  pixels around everything
 
 //  x of value on a log scale from 10^low to 10^high across the plot
 static double
@@ -418,13 +419,13 @@ s_colour (zcq_bench_figure_t *figure)
 //  One panel: every figure in unit, as bars on a log axis. Returns the y
 //  below it.
 static int
-s_svg_panel (zcq_bench_report_t *self, FILE *file, int top, const char *title,
-             const char *unit, int low, int high)
+s_svg_panel (zcq_bench_report_t *self, FILE *file, int top, const char *title, const char *unit,
+             int low, int high)
 {
     int rows = 0;
     for (int index = 0; index < self->count; index++) {
-        rows += strcmp (self->figures [index]->unit, unit) == 0
-                && self->figures [index]->runs > 0;
+        rows +=
+            strcmp (self->figures [index]->unit, unit) == 0 && self->figures [index]->runs > 0;
     }
     if (rows == 0) {
         return top;
@@ -463,18 +464,17 @@ s_svg_panel (zcq_bench_report_t *self, FILE *file, int top, const char *title,
         double median = zcq_bench_figure_median (figure);
         int y = plot_top + row * SVG_ROW;
         double x0 = s_log_x (pow (10, low), low, high), x = s_log_x (median, low, high);
-        fprintf (file, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">", SVG_LABEL + SVG_MARGIN - 6,
-                 y + 12);
+        fprintf (file, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">",
+                 SVG_LABEL + SVG_MARGIN - 6, y + 12);
         const char *const prefixes [3] = {"", " · ", " · "};
         s_names (file, figure, prefixes, s_svg_text);
         fprintf (file, "</text>\n");
-        fprintf (file,
-                 "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>\n", x0,
-                 y + 2, x - x0, SVG_ROW - 4, s_colour (figure));
-        double xl = s_log_x (sorted [0], low, high), xh = s_log_x (sorted [runs - 1], low, high);
-        fprintf (file,
-                 "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#000\"/>\n", xl,
-                 y + SVG_ROW / 2, xh, y + SVG_ROW / 2);
+        fprintf (file, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>\n",
+                 x0, y + 2, x - x0, SVG_ROW - 4, s_colour (figure));
+        double xl = s_log_x (sorted [0], low, high),
+               xh = s_log_x (sorted [runs - 1], low, high);
+        fprintf (file, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#000\"/>\n",
+                 xl, y + SVG_ROW / 2, xh, y + SVG_ROW / 2);
         char value [32];
         s_format (value, sizeof (value), median);
         fprintf (file, "<text x=\"%.1f\" y=\"%d\" fill=\"#333\">%s</text>\n", xh + 4, y + 12,
@@ -509,12 +509,14 @@ zcq_bench_report_write_svg (zcq_bench_report_t *self, const char *path)
         y += 16;
     }
     y += 10;
-    y = s_svg_panel (self, memory, y,
-                     "Throughput per second (median, bar; min-max of the runs, line; log scale)",
-                     "/s", 2, 7);
-    y = s_svg_panel (self, memory, y,
-                     "Latency in ms (p50 green, p99 yellow, p99.9 orange; min-max line; log scale)",
-                     "ms", -2, 3);
+    y = s_svg_panel (
+        self, memory, y,
+        "Throughput per second (median, bar; min-max of the runs, line; log scale)", "/s", 2,
+        7);
+    y = s_svg_panel (
+        self, memory, y,
+        "Latency in ms (p50 green, p99 yellow, p99.9 orange; min-max line; log scale)", "ms",
+        -2, 3);
     fclose (memory);
     FILE *file = fopen (path, "w");
     if (!file) {

@@ -35,7 +35,8 @@ zcq_bench_run_parse (zcq_bench_run_t *self, const char *program, bool with_only,
             self->only = argv [++index];
         }
         else {
-            fprintf (stderr, "usage: %s [--quick] [--build DIR] [--out DIR] [--command TEXT]%s\n",
+            fprintf (stderr,
+                     "usage: %s [--quick] [--build DIR] [--out DIR] [--command TEXT]%s\n",
                      program, with_only ? " [--only NAME]" : "");
             return -1;
         }

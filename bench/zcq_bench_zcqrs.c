@@ -141,8 +141,8 @@ s_store_append (void *connection, int stream, uint64_t expect, uint64_t *version
 {
     char name [32];
     snprintf (name, sizeof (name), "stream-%d", stream);
-    zcq_msg_t *command = zcq_client_command ("Append", name, (int64_t) expect, s_append.data,
-                                             s_append.size);
+    zcq_msg_t *command =
+        zcq_client_command ("Append", name, (int64_t) expect, s_append.data, s_append.size);
     return s_request ((zcq_client_t *) connection, command, version);
 }
 
@@ -164,9 +164,9 @@ const zcq_bench_driver_t zcq_bench_store_driver = {
 
 //  A command in flight
 typedef struct {
-    zcq_msg_t *command;       //  the command, kept to resend it after "busy"
-    int64_t sent;             //  zcq_bench_now () when first posted
-    int account;              //  its account
+    zcq_msg_t *command; //  the command, kept to resend it after "busy"
+    int64_t sent;       //  zcq_bench_now () when first posted
+    int account;        //  its account
 } s_flight_t;
 
 //  The slot of the command this reply answers, or NULL.
@@ -195,7 +195,8 @@ zcq_bench_pipelined (zcq_bench_load_t *load, int worker, void *arg)
     s_packed ();
     int clients = zcq_bench_load_workers (load);
     zcq_client_t *client = zcq_client_new (pipeline->commands);
-    s_flight_t *flights = (s_flight_t *) calloc ((size_t) pipeline->window, sizeof (s_flight_t));
+    s_flight_t *flights =
+        (s_flight_t *) calloc ((size_t) pipeline->window, sizeof (s_flight_t));
     if (!client || !flights || worker >= pipeline->streams) {
         zcq_bench_load_fail (load, worker, "cannot make a pipelined client");
         zcq_client_destroy (&client);
@@ -206,8 +207,7 @@ zcq_bench_pipelined (zcq_bench_load_t *load, int worker, void *arg)
     while (true) {
         bool sending = zcq_bench_load_running (load);
         while (sending && outstanding < pipeline->window) {
-            if (pipeline->limit
-                && atomic_fetch_add (&pipeline->sent, 1) >= pipeline->limit) {
+            if (pipeline->limit && atomic_fetch_add (&pipeline->sent, 1) >= pipeline->limit) {
                 sending = false;
                 break;
             }
@@ -365,8 +365,8 @@ zcq_bench_probe (zcq_bench_load_t *load, int worker, void *arg)
     while (zcq_bench_load_running (load)) {
         next += (int64_t) probe->interval_us * 1000;
         zcq_bench_sleep_until (next);
-        reply = zcq_client_send (client, "Deposit", "bench-probe", ZCQ_EXPECT_ANY,
-                                 s_probe.data, s_probe.size, TIMEOUT_MS);
+        reply = zcq_client_send (client, "Deposit", "bench-probe", ZCQ_EXPECT_ANY, s_probe.data,
+                                 s_probe.size, TIMEOUT_MS);
         int64_t accepted = zcq_bench_now ();
         bool ok = reply && zcq_msg_status (reply) == ZCQ_ACCEPTED;
         zcq_msg_destroy (&reply);

@@ -31,14 +31,14 @@
 #include <signal.h>
 #include <sys/stat.h>
 
-#define ACCOUNTS   1000   //  opened in every run, before the measured commands
-#define VALGRIND   "/usr/bin/valgrind"
-#define READY_MS   120000 //  a node under valgrind starts slowly
+#define ACCOUNTS 1000 //  opened in every run, before the measured commands
+#define VALGRIND "/usr/bin/valgrind"
+#define READY_MS 120000 //  a node under valgrind starts slowly
 
 typedef struct {
-    const char *build;      //  folder of the node programs
-    char out [512];         //  where profiles and figures go
-    uint64_t commands;      //  N
+    const char *build; //  folder of the node programs
+    char out [512];    //  where profiles and figures go
+    uint64_t commands; //  N
 } s_instr_t;
 
 //  The total instruction count of a callgrind output file, or -1.
@@ -70,9 +70,11 @@ s_drive (const char *commands, uint64_t *versions, uint64_t count)
     if (count == 0) {
         return 0;
     }
-    zcq_bench_pipeline_t pipeline = {
-        .commands = commands, .streams = ACCOUNTS, .versions = versions, .window = 64,
-        .limit = count};
+    zcq_bench_pipeline_t pipeline = {.commands = commands,
+                                     .streams = ACCOUNTS,
+                                     .versions = versions,
+                                     .window = 64,
+                                     .limit = count};
     zcq_bench_load_t *load = zcq_bench_load_new (4, zcq_bench_pipelined, &pipeline);
     int rc = zcq_bench_load_run (load, 0, 3600 * 1000);
     uint64_t done = zcq_bench_load_count (load, ZCQ_BENCH_DONE);
@@ -318,8 +320,8 @@ main (int argc, char **argv)
 
     printf ("\ninstructions (callgrind Ir), fixed workload of %" PRIu64 " commands\n",
             self.commands);
-    s_compare ("write node, per command",
-               per_command, s_baseline (baseline, "write_node_instructions_per_command"));
+    s_compare ("write node, per command", per_command,
+               s_baseline (baseline, "write_node_instructions_per_command"));
     s_compare ("query node, per event applied (catch-up)", per_event,
                s_baseline (baseline, "query_node_instructions_per_event"));
     char path [700];

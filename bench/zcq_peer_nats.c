@@ -26,8 +26,8 @@
 #define NATS_SERVER "/usr/sbin/nats-server"
 
 typedef struct {
-    natsConnection *nats;   //  one connection
-    jsCtx *js;              //  its JetStream context
+    natsConnection *nats; //  one connection
+    jsCtx *js;            //  its JetStream context
 } s_connection_t;
 
 static void
@@ -62,8 +62,8 @@ s_start (const char *folder)
     snprintf (store, sizeof (store), "%s/jetstream", folder);
     snprintf (log, sizeof (log), "%s/nats.log", folder);
     snprintf (server->address, sizeof (server->address), "nats://127.0.0.1:%d", server->port);
-    const char *argv [] = {NATS_SERVER, "-js", "-sd", store, "-a", "127.0.0.1", "-p", port_text,
-                           NULL};
+    const char *argv [] = {NATS_SERVER, "-js", "-sd",     store, "-a",
+                           "127.0.0.1", "-p",  port_text, NULL};
     server->proc = zcq_bench_proc_start (argv, log, NULL);
     s_connection_t *connection = NULL;
     int64_t deadline = zcq_bench_now () + 20 * (int64_t) 1000000000;
@@ -136,8 +136,9 @@ static const zcq_bench_driver_t s_driver = {
 
 const zcq_peer_t zcq_peer_nats = {
     .name = "NATS JetStream",
-    .durability = "file storage; NOT fsync'ed per ack: this nats-server 2.9 syncs its files "
-                  "every 2 minutes (default), so an ack survives a process crash, not power loss",
+    .durability =
+        "file storage; NOT fsync'ed per ack: this nats-server 2.9 syncs its files "
+        "every 2 minutes (default), so an ack survives a process crash, not power loss",
     .driver = &s_driver,
     .start = s_start,
     .proc = zcq_peer_server_proc,

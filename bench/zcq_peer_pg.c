@@ -70,17 +70,30 @@ s_start (const char *folder)
         free (server);
         return NULL;
     }
-    const char *initdb [] = {PG_BIN "/initdb", "-D", data, "-U", "bench", "--auth=trust",
-                             "-E", "UTF8", NULL};
+    const char *initdb [] = {PG_BIN "/initdb", "-D", data,   "-U", "bench",
+                             "--auth=trust",   "-E", "UTF8", NULL};
     zcq_bench_proc_t *init = zcq_bench_proc_start (initdb, log, PG_USER);
     if (!init || zcq_bench_proc_stop (&init, 0, 120000) != 0) {
         fprintf (stderr, "bench: initdb failed (log: %s)\n", log);
         free (server);
         return NULL;
     }
-    const char *argv [] = {PG_BIN "/postgres", "-D", data, "-p", port, "-k", socket_dir,
-                           "-c", "listen_addresses=127.0.0.1", "-c", "synchronous_commit=on",
-                           "-c", "fsync=on", "-c", "max_connections=200", NULL};
+    const char *argv [] = {PG_BIN "/postgres",
+                           "-D",
+                           data,
+                           "-p",
+                           port,
+                           "-k",
+                           socket_dir,
+                           "-c",
+                           "listen_addresses=127.0.0.1",
+                           "-c",
+                           "synchronous_commit=on",
+                           "-c",
+                           "fsync=on",
+                           "-c",
+                           "max_connections=200",
+                           NULL};
     server->proc = zcq_bench_proc_start (argv, log, PG_USER);
     PGconn *pg = NULL;
     int64_t deadline = zcq_bench_now () + 30 * (int64_t) 1000000000;
@@ -147,7 +160,8 @@ s_append (void *arg, int stream, uint64_t expect, uint64_t *version)
     }
     else if (PQstatus (pg) == CONNECTION_OK) {
         const char *state = PQresultErrorField (result, PG_DIAG_SQLSTATE);
-        outcome = state && strcmp (state, "23505") == 0 ? ZCQ_BENCH_CONFLICT : ZCQ_BENCH_REFUSED;
+        outcome =
+            state && strcmp (state, "23505") == 0 ? ZCQ_BENCH_CONFLICT : ZCQ_BENCH_REFUSED;
     }
     PQclear (result);
     return outcome;

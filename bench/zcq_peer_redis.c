@@ -29,8 +29,8 @@ static const char *s_script =
     "return redis.call('XADD', KEYS[1], ARGV[2], 'type', 'Recorded', 'data', ARGV[3])\n";
 
 typedef struct {
-    redisContext *redis;        //  one connection
-    zcq_peer_server_t *server;  //  where it goes
+    redisContext *redis;       //  one connection
+    zcq_peer_server_t *server; //  where it goes
 } s_connection_t;
 
 static redisContext *
@@ -55,9 +55,10 @@ s_start (const char *folder)
     char port [16], log [512];
     snprintf (port, sizeof (port), "%d", server->port);
     snprintf (log, sizeof (log), "%s/redis.log", folder);
-    const char *argv [] = {REDIS_SERVER, "--port", port, "--bind", "127.0.0.1", "--dir", folder,
-                           "--appendonly", "yes", "--appendfsync", "always", "--save", "",
-                           "--protected-mode", "no", "--daemonize", "no", NULL};
+    const char *argv [] = {
+        REDIS_SERVER, "--port",           port,  "--bind",        "127.0.0.1", "--dir",
+        folder,       "--appendonly",     "yes", "--appendfsync", "always",    "--save",
+        "",           "--protected-mode", "no",  "--daemonize",   "no",        NULL};
     server->proc = zcq_bench_proc_start (argv, log, NULL);
     redisContext *redis = NULL;
     int64_t deadline = zcq_bench_now () + 20 * (int64_t) 1000000000;
@@ -68,8 +69,8 @@ s_start (const char *folder)
             zcq_bench_sleep_ms (50); //  waiting for the server to listen, bounded
         }
     }
-    redisReply *reply = redis ? (redisReply *) redisCommand (redis, "SCRIPT LOAD %s", s_script)
-                              : NULL;
+    redisReply *reply =
+        redis ? (redisReply *) redisCommand (redis, "SCRIPT LOAD %s", s_script) : NULL;
     if (reply && reply->type == REDIS_REPLY_STRING) {
         snprintf (server->script, sizeof (server->script), "%s", reply->str);
     }
@@ -110,9 +111,9 @@ s_append (void *arg, int stream, uint64_t expect, uint64_t *version)
     snprintf (key, sizeof (key), "stream-%d", stream);
     snprintf (expected, sizeof (expected), "%" PRIu64 "-0", expect);
     snprintf (next, sizeof (next), "%" PRIu64 "-0", expect + 1);
-    redisReply *reply = (redisReply *) redisCommand (connection->redis, "EVALSHA %s 1 %s %s %s %s",
-                                                     connection->server->script, key, expected,
-                                                     next, zcq_peer_payload ());
+    redisReply *reply = (redisReply *) redisCommand (
+        connection->redis, "EVALSHA %s 1 %s %s %s %s", connection->server->script, key,
+        expected, next, zcq_peer_payload ());
     zcq_bench_outcome_t outcome = ZCQ_BENCH_NO_ANSWER;
     if (reply && reply->type == REDIS_REPLY_STRING) {
         *version = expect + 1;

@@ -161,7 +161,8 @@ s_measure (const zcq_peer_t *peer, zcq_bench_report_t *report, const char *scena
     char *folder = zcq_bench_tmpdir ("peer");
     void *server = folder ? peer->start (folder) : NULL;
     uint64_t versions [STREAMS] = {0};
-    bool ok = server && zcq_bench_setup_streams (peer->driver, server, STREAMS, 8, versions) == 0;
+    bool ok =
+        server && zcq_bench_setup_streams (peer->driver, server, STREAMS, 8, versions) == 0;
     s_usage_t usage = {server ? peer->proc (server) : NULL, 0, 0};
     uint64_t done = 0;
     zcq_bench_closed_t closed = {peer->driver, server, STREAMS, versions, 0};
@@ -178,15 +179,16 @@ s_measure (const zcq_peer_t *peer, zcq_bench_report_t *report, const char *scena
             const char *metrics [] = {"p50", "p99", "p99.9"};
             double percentiles [] = {50, 99, 99.9};
             for (int index = 0; index < 3; index++) {
-                zcq_bench_figure_add (
-                    zcq_bench_report_figure (report, scenario, peer->name, metrics [index], "ms"),
-                    zcq_bench_latency_ms (latency, percentiles [index]));
+                zcq_bench_figure_add (zcq_bench_report_figure (report, scenario, peer->name,
+                                                               metrics [index], "ms"),
+                                      zcq_bench_latency_ms (latency, percentiles [index]));
             }
             uint64_t conflicts = zcq_bench_load_count (load, ZCQ_BENCH_CONFLICT),
                      refused = zcq_bench_load_count (load, ZCQ_BENCH_REFUSED);
             if (conflicts || refused) {
-                zcq_bench_figure_note (rate, "%s; last run: %" PRIu64 " conflicts, %" PRIu64
-                                       " refused", peer->durability, conflicts, refused);
+                zcq_bench_figure_note (
+                    rate, "%s; last run: %" PRIu64 " conflicts, %" PRIu64 " refused",
+                    peer->durability, conflicts, refused);
             }
             done += zcq_bench_load_count (load, ZCQ_BENCH_DONE);
             printf (" %.0f", zcq_bench_load_rate (load));
@@ -268,7 +270,8 @@ main (int argc, char **argv)
     int measured = 0;
     for (size_t index = 0; index < sizeof (peers) / sizeof (peers [0]); index++) {
         if (!only || index == 0 || strcasestr (peers [index]->name, only)) {
-            measured += s_measure (peers [index], report, scenario, runs, warmup_ms, measure_ms);
+            measured +=
+                s_measure (peers [index], report, scenario, runs, warmup_ms, measure_ms);
         }
     }
     zcq_bench_figure_t *zcqrs = zcq_bench_report_find (report, scenario, "zcqrs", "commands/s");

@@ -151,7 +151,7 @@ test_report_medians_targets_and_ratios (void **state)
 
 //  A worker that records one operation per millisecond and counts all
 typedef struct {
-    atomic_int calls;   //  operations recorded, in or out of the window
+    atomic_int calls; //  operations recorded, in or out of the window
 } s_ticker_t;
 
 static void
@@ -218,9 +218,9 @@ test_load_counts_only_the_window (void **state)
 #define STORE_STREAMS 10
 
 typedef struct {
-    pthread_mutex_t lock;            //  guards versions
+    pthread_mutex_t lock;              //  guards versions
     uint64_t versions [STORE_STREAMS]; //  the store's truth
-    uint64_t moved;                  //  stream 0 moved on behind the clients' backs
+    uint64_t moved;                    //  stream 0 moved on behind the clients' backs
 } s_store_t;
 
 static void *
