@@ -60,6 +60,9 @@ zcq_bench_latency_add (zcq_bench_latency_t *self, int64_t nanoseconds)
 void
 zcq_bench_latency_merge (zcq_bench_latency_t *self, zcq_bench_latency_t *other)
 {
+    if (other->count == 0) {
+        return; //  nothing to move (and no array to copy from)
+    }
     s_reserve (self, self->count + other->count);
     memcpy (self->samples + self->count, other->samples, other->count * sizeof (int64_t));
     self->count += other->count;
