@@ -20,6 +20,8 @@
 
 enum { PHASE_WARMUP, PHASE_WINDOW, PHASE_STOPPED };
 
+#define SETUP_ATTEMPTS 5 //  tries to create one stream
+
 //  What one worker thread counts; each thread writes only its own
 typedef struct {
     zcq_bench_load_t *load;               //  owner
@@ -277,10 +279,17 @@ s_setup_main (void *arg)
         return NULL;
     }
     for (int stream = setup->index; stream < setup->streams; stream += setup->clients) {
-        if (setup->driver->append (connection, stream, 0, &setup->versions [stream])
-            != ZCQ_BENCH_DONE) {
-            setup->failed++;
+        //  A refusal (a saturated node says "busy") is tried again; a
+        //  conflict means an earlier try made the stream after all
+        zcq_bench_outcome_t outcome = ZCQ_BENCH_NO_ANSWER;
+        for (int attempt = 0; attempt < SETUP_ATTEMPTS && outcome != ZCQ_BENCH_DONE
+                              && outcome != ZCQ_BENCH_CONFLICT;
+             attempt++) {
+            outcome = setup->driver->append (connection, stream, 0, &setup->versions [stream]);
         }
+        bool made = outcome == ZCQ_BENCH_DONE
+                    || (outcome == ZCQ_BENCH_CONFLICT && setup->versions [stream] > 0);
+        setup->failed += !made;
     }
     setup->driver->disconnect (connection);
     return NULL;

@@ -130,7 +130,8 @@ void
 
 //  Create each stream 0 .. streams-1 with one append expecting version 0
 //  (opening the accounts, for the bank driver), over `clients` connections
-//  at once; sets versions. Returns 0, or -1 (printed why).
+//  at once, trying a refused append again; sets versions. Returns 0, or -1
+//  (printed why) if a stream could not be made.
 int
     zcq_bench_setup_streams (const zcq_bench_driver_t *driver, void *target, int streams,
                              int clients, uint64_t *versions);

@@ -258,6 +258,27 @@ static const zcq_bench_driver_t s_store_driver = {
     .disconnect = s_store_disconnect,
 };
 
+//  The same store, saturated: it refuses everything
+static atomic_int s_refusals;
+
+static zcq_bench_outcome_t
+s_refuse_append (void *connection, int stream, uint64_t expect, uint64_t *version)
+{
+    (void) connection;
+    (void) stream;
+    (void) expect;
+    (void) version;
+    atomic_fetch_add (&s_refusals, 1);
+    return ZCQ_BENCH_REFUSED;
+}
+
+static const zcq_bench_driver_t s_refusing_driver = {
+    .name = "refusing",
+    .connect = s_store_connect,
+    .append = s_refuse_append,
+    .disconnect = s_store_disconnect,
+};
+
 static void
 test_closed_loop_sends_expected_versions (void **state)
 {
@@ -272,9 +293,15 @@ test_closed_loop_sends_expected_versions (void **state)
         assert_int_equal (versions [stream], 1);
         assert_int_equal (store.versions [stream], 1);
     }
-    //  Creating them again conflicts: they exist
+    //  Creating them again conflicts: they exist, which is what setup wants
     assert_int_equal (
-        zcq_bench_setup_streams (&s_store_driver, &store, STORE_STREAMS, 2, versions), -1);
+        zcq_bench_setup_streams (&s_store_driver, &store, STORE_STREAMS, 2, versions), 0);
+    assert_int_equal (versions [3], 1);
+    //  A system that refuses every append is tried a few times, then fails
+    atomic_store (&s_refusals, 0);
+    assert_int_equal (
+        zcq_bench_setup_streams (&s_refusing_driver, &store, STORE_STREAMS, 2, versions), -1);
+    assert_int_equal (atomic_load (&s_refusals), STORE_STREAMS * 5);
 
     //  Stream 0 moves on behind the clients' backs: one conflict (counted if
     //  it fell in the window), then the client resynchronises from the
