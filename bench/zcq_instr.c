@@ -201,21 +201,22 @@ s_top (const char *profile, bool inclusive, int lines, FILE *copy)
             *function = 0;
             function += 3;
             function [strcspn (function, "\n")] = 0;
+            //  A line without an object repeats an inlined file's share
             char *object = strstr (function, " [");
-            if (object) {
-                *object = 0;
-                object += 2;
-                object [strcspn (object, "]")] = 0;
-                object = strrchr (object, '/') ? strrchr (object, '/') + 1 : object;
+            if (!object) {
+                continue;
             }
+            *object = 0;
+            object += 2;
+            object [strcspn (object, "]")] = 0;
+            object = strrchr (object, '/') ? strrchr (object, '/') + 1 : object;
             char *colon = strrchr (function, ':');
             char *file = function;
             for (char *at = function; colon && at < colon; at++) {
                 file = *at == '/' ? at + 1 : file;
             }
             char text [2200];
-            snprintf (text, sizeof (text), "    %s)  %s  [%s]\n", line, file,
-                      object ? object : "");
+            snprintf (text, sizeof (text), "    %s)  %s  [%s]\n", line, file, object);
             fputs (text, stdout);
             fputs (text, copy);
             printed++;
