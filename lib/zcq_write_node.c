@@ -36,6 +36,7 @@ typedef struct {
     char *stream;     //  stream name (hash key owner)
     void *state;      //  domain state after `version` events
     uint64_t version; //  stream version the state reflects
+    uint64_t staged;  //  log position of its last staged event (0: none)
     void *handle;     //  position in the LRU list
 } s_aggregate_t;
 
@@ -229,9 +230,9 @@ s_settings (self_t *self, zconfig_t *config)
     self->client_max = (size_t) clients;
     self->snapshot_every = (uint64_t) snapshot;
     self->drop_every = (uint64_t) drop;
-    //  The states of both groups in flight (staged and writing) must stay
-    //  cached: they hold events the disk may not have yet. Each command
-    //  touches one stream, so 2 x group + 1 entries never evict one of them
+    //  States holding events of the groups in flight (staged and writing)
+    //  are never evicted: the disk does not have those events yet. A cache
+    //  of 2 x group + 1 leaves room for all of them and one more
     if (self->cache_max < 2 * self->group_max + 1) {
         self->cache_max = 2 * self->group_max + 1;
         zsys_notice ("write node: cache raised to %zu (twice the group size, plus one)",
@@ -463,14 +464,21 @@ s_aggregate (self_t *self, const char *stream)
         return NULL;
     }
     if (zlistx_size (self->lru) >= self->cache_max) {
-        //  Evict the least recently used; never one touched in this group
-        //  (they sit at the end of the list and cache_max >= group_max)
+        //  Evict the least recently used state that holds no event still on
+        //  its way to disk: such a state cannot be read back from the log
+        //  yet. Those sit near the end of the list (cache_max > 2 x group),
+        //  so the walk is short; if all are pinned the cache grows a little
         s_aggregate_t *oldest = (s_aggregate_t *) zlistx_first (self->lru);
-        zhashx_delete (self->cache, oldest->stream);
-        if (self->domain->state_destroy) {
-            self->domain->state_destroy (oldest->state);
+        while (oldest && oldest->staged > zcq_log_head (self->log)) {
+            oldest = (s_aggregate_t *) zlistx_next (self->lru);
         }
-        zlistx_delete (self->lru, oldest->handle);
+        if (oldest) {
+            zhashx_delete (self->cache, oldest->stream);
+            if (self->domain->state_destroy) {
+                self->domain->state_destroy (oldest->state);
+            }
+            zlistx_delete (self->lru, oldest->handle);
+        }
     }
     aggregate->handle = zlistx_add_end (self->lru, aggregate);
     zhashx_insert (self->cache, aggregate->stream, aggregate);
@@ -563,6 +571,14 @@ s_reply_after_commit (self_t *self, zcq_msg_t *reply, bool store)
 static int
 s_check_events (self_t *self, zcq_msg_t *reply)
 {
+    if (zcq_decision_count (self->decision) > ZCQ_MAX_EVENTS) {
+        zcq_msg_set_status (reply, ZCQ_TOO_LARGE);
+        zcq_msg_set_reason (reply,
+                            "domain '%s' produced %zu events for one command; the limit is %d",
+                            self->domain->name, zcq_decision_count (self->decision),
+                            ZCQ_MAX_EVENTS);
+        return -1;
+    }
     for (size_t index = 0; index < zcq_decision_count (self->decision); index++) {
         size_t size;
         const byte *data = zcq_decision_event_data (self->decision, index, &size);
@@ -652,6 +668,7 @@ s_append (self_t *self, zcq_msg_t *command, s_aggregate_t *aggregate, zcq_msg_t 
         aggregate->version++;
     }
     zcq_msg_destroy (&event);
+    aggregate->staged = zcq_log_staged_head (self->log);
     s_snapshot (self, aggregate, before);
     zcq_msg_set_version (reply, aggregate->version);
     zcq_msg_set_position (reply, zcq_log_staged_head (self->log));
@@ -699,9 +716,6 @@ s_handle_command (self_t *self, zcq_msg_t *command)
         s_reply_after_commit (self, reply, false);
         return;
     }
-    if (s_refuse_busy (self, command)) {
-        return;
-    }
     zcq_msg_t *reply = zcq_msg_reply_to (command, ZCQ_ACCEPTED);
     byte *stored = NULL;
     size_t stored_size = 0;
@@ -719,6 +733,11 @@ s_handle_command (self_t *self, zcq_msg_t *command)
         zcq_msg_set_status (reply, ZCQ_UNAVAILABLE);
         zcq_msg_set_reason (reply, "storage read failed; nothing was stored, retry");
         s_reply_now (self, &reply);
+        return;
+    }
+    //  A repeat is answered even when saturated; only new work is refused
+    if (s_refuse_busy (self, command)) {
+        zcq_msg_destroy (&reply);
         return;
     }
     const char *type = zcq_msg_name (command);

@@ -3,7 +3,9 @@
     aggregate state, append their events atomically and durably, reply,
     publish; serve replay of the stored log
 
-    Run it as a czmq actor:
+    Three threads: this actor decides; zcq_writer writes and fsyncs one
+    group while the next is decided; zcq_replay serves REPLAY from LevelDB
+    snapshots. Run it as a czmq actor:
 
         zactor_t *node = zcq_node_start (zcq_write_node_actor, config, &error);
 

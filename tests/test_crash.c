@@ -338,8 +338,12 @@ test_flood_gets_busy_and_memory_stays_bounded (void **state)
              accepted, busy, rss [0], rss [1], rss [2], rss [3]);
     assert_true (busy > 0);
     assert_int_equal (accepted + busy, 80000);
-    //  Memory does not grow with the flood: rounds 2 to 4 hold what round 1 did
+    //  Memory does not grow with the flood: rounds 2 to 4 hold what round 1
+    //  did. (AddressSanitizer keeps freed memory in quarantine, so its RSS
+    //  says nothing about growth.)
+#if !defined(__SANITIZE_ADDRESS__)
     assert_true (rss [3] - rss [0] < 16 * 1024);
+#endif
     //  Service resumes, and only the accepted deposits were stored
     reply = zcq_client_send (client, "Withdraw", "account-flood", ZCQ_EXPECT_ANY,
                              "\x81\xa6" "amount\x01", 9, WAIT);
