@@ -166,26 +166,118 @@ const zcq_bench_driver_t zcq_bench_store_driver = {
 typedef struct {
     zcq_msg_t *command; //  the command, kept to resend it after "busy"
     int64_t sent;       //  zcq_bench_now () when first posted
+    int64_t resend_at;  //  when to send it again after "busy" (0: not waiting)
     int account;        //  its account
 } s_flight_t;
 
+//  One pipelined client's state
+typedef struct {
+    zcq_bench_pipeline_t *pipeline; //  shared settings
+    zcq_bench_load_t *load;         //  the load it is part of
+    int worker;                     //  its number
+    zcq_client_t *client;           //  its connection
+    s_flight_t *flights;            //  pipeline->window slots
+    int outstanding;                //  slots in use
+    int account;                    //  next account to send to
+    int free_at, hint;              //  where to look for a free slot, a reply's slot
+} s_pipe_t;
+
 //  The slot of the command this reply answers, or NULL.
 static s_flight_t *
-s_find (s_flight_t *flights, int window, zcq_msg_t *reply, int *hint)
+s_find (s_pipe_t *pipe, zcq_msg_t *reply)
 {
     if (zcq_msg_id_size (reply) != ZCQ_COMMAND_ID) {
         return NULL;
     }
     //  Replies mostly come in the order sent: start after the last found
+    int window = pipe->pipeline->window;
     for (int step = 0; step < window; step++) {
-        s_flight_t *flight = &flights [(*hint + step) % window];
+        s_flight_t *flight = &pipe->flights [(pipe->hint + step) % window];
         if (flight->command
             && memcmp (zcq_msg_id (flight->command), zcq_msg_id (reply), ZCQ_COMMAND_ID) == 0) {
-            *hint = (*hint + step + 1) % window;
+            pipe->hint = (pipe->hint + step + 1) % window;
             return flight;
         }
     }
     return NULL;
+}
+
+//  Send new commands until the window is full; false when this client is
+//  to send no more (the window closed, the limit was reached, or a failure).
+static bool
+s_fill_window (s_pipe_t *pipe)
+{
+    zcq_bench_pipeline_t *pipeline = pipe->pipeline;
+    bool sending = zcq_bench_load_running (pipe->load);
+    while (sending && pipe->outstanding < pipeline->window) {
+        if (pipeline->limit && atomic_fetch_add (&pipeline->sent, 1) >= pipeline->limit) {
+            return false;
+        }
+        while (pipe->flights [pipe->free_at].command) {
+            pipe->free_at = (pipe->free_at + 1) % pipeline->window;
+        }
+        s_flight_t *flight = &pipe->flights [pipe->free_at];
+        //  Count the version ahead: every command in flight is expected to
+        //  be accepted; a conflict resynchronises the account
+        flight->command = s_bank_command (pipe->account, pipeline->versions [pipe->account]++);
+        flight->account = pipe->account;
+        flight->sent = zcq_bench_now ();
+        flight->resend_at = 0;
+        if (zcq_client_post (pipe->client, flight->command) != 0) {
+            zcq_bench_load_fail (pipe->load, pipe->worker, "cannot post a command");
+            zcq_msg_destroy (&flight->command);
+            return false;
+        }
+        pipe->outstanding++;
+        pipe->account += zcq_bench_load_workers (pipe->load);
+        if (pipe->account >= pipeline->streams) {
+            pipe->account = pipe->worker;
+        }
+    }
+    return sending;
+}
+
+//  Send again the commands whose "busy" wait is over; returns the ms until
+//  the next one is due (at most max_ms).
+static int
+s_resend_due (s_pipe_t *pipe, int max_ms)
+{
+    int64_t now = zcq_bench_now (), next = now + (int64_t) max_ms * 1000000;
+    for (int index = 0; index < pipe->pipeline->window; index++) {
+        s_flight_t *flight = &pipe->flights [index];
+        if (flight->command && flight->resend_at && flight->resend_at <= now) {
+            flight->resend_at = 0;
+            zcq_client_post (pipe->client, flight->command);
+        }
+        else if (flight->command && flight->resend_at && flight->resend_at < next) {
+            next = flight->resend_at;
+        }
+    }
+    return (int) ((next - now) / 1000000) + 1;
+}
+
+//  Take one reply: record its command's outcome, or schedule the command
+//  again after "busy" (nothing was stored; the node's hint says when).
+static void
+s_take_reply (s_pipe_t *pipe, zcq_msg_t *reply)
+{
+    s_flight_t *flight = s_find (pipe, reply);
+    if (!flight) {
+        return;
+    }
+    if (zcq_msg_status (reply) == ZCQ_BUSY) {
+        flight->resend_at = zcq_bench_now () + (int64_t) zcq_msg_retry_after (reply) * 1000000;
+        pipe->pipeline->busy++;
+        return;
+    }
+    zcq_bench_outcome_t outcome = s_outcome (reply);
+    if (outcome == ZCQ_BENCH_CONFLICT) {
+        pipe->pipeline->versions [flight->account] = zcq_msg_version (reply);
+    }
+    //  The latency of a resent command counts from its first send
+    zcq_bench_load_record (pipe->load, pipe->worker, zcq_bench_now () - flight->sent, outcome);
+    zcq_msg_destroy (&flight->command);
+    pipe->outstanding--;
 }
 
 void
@@ -193,77 +285,39 @@ zcq_bench_pipelined (zcq_bench_load_t *load, int worker, void *arg)
 {
     zcq_bench_pipeline_t *pipeline = (zcq_bench_pipeline_t *) arg;
     s_packed ();
-    int clients = zcq_bench_load_workers (load);
-    zcq_client_t *client = zcq_client_new (pipeline->commands);
-    s_flight_t *flights =
-        (s_flight_t *) calloc ((size_t) pipeline->window, sizeof (s_flight_t));
-    if (!client || !flights || worker >= pipeline->streams) {
+    s_pipe_t pipe = {pipeline,
+                     load,
+                     worker,
+                     zcq_client_new (pipeline->commands),
+                     (s_flight_t *) calloc ((size_t) pipeline->window, sizeof (s_flight_t)),
+                     0,
+                     worker,
+                     0,
+                     0};
+    if (!pipe.client || !pipe.flights || worker >= pipeline->streams) {
         zcq_bench_load_fail (load, worker, "cannot make a pipelined client");
-        zcq_client_destroy (&client);
-        free (flights);
-        return;
     }
-    int account = worker, outstanding = 0, free_at = 0, hint = 0;
-    while (true) {
-        bool sending = zcq_bench_load_running (load);
-        while (sending && outstanding < pipeline->window) {
-            if (pipeline->limit && atomic_fetch_add (&pipeline->sent, 1) >= pipeline->limit) {
-                sending = false;
-                break;
-            }
-            while (flights [free_at].command) {
-                free_at = (free_at + 1) % pipeline->window;
-            }
-            s_flight_t *flight = &flights [free_at];
-            //  Count the version ahead: every command in flight is expected
-            //  to be accepted; a conflict resynchronises the account
-            flight->command = s_bank_command (account, pipeline->versions [account]++);
-            flight->account = account;
-            flight->sent = zcq_bench_now ();
-            if (zcq_client_post (client, flight->command) != 0) {
-                zcq_bench_load_fail (load, worker, "cannot post a command");
-                zcq_msg_destroy (&flight->command);
-                sending = false;
-                break;
-            }
-            outstanding++;
-            account += clients;
-            if (account >= pipeline->streams) {
-                account = worker;
-            }
+    int64_t answered = zcq_bench_now (); //  when the node last answered
+    bool sending = pipe.client && pipe.flights && worker < pipeline->streams;
+    while (sending || pipe.outstanding > 0) {
+        sending = sending && s_fill_window (&pipe);
+        int wait_ms = s_resend_due (&pipe, 100);
+        zcq_msg_t *reply = zcq_client_recv_reply (pipe.client, wait_ms);
+        if (reply) {
+            answered = zcq_bench_now ();
+            s_take_reply (&pipe, reply);
+            zcq_msg_destroy (&reply);
         }
-        if (!sending && outstanding == 0) {
-            break;
-        }
-        zcq_msg_t *reply = zcq_client_recv_reply (client, TIMEOUT_MS);
-        if (!reply) {
+        else if (zcq_bench_now () - answered > (int64_t) TIMEOUT_MS * 1000000) {
             zcq_bench_load_fail (load, worker, "no reply from the write node in 10 s");
             break;
         }
-        s_flight_t *flight = s_find (flights, pipeline->window, reply, &hint);
-        if (flight && zcq_msg_status (reply) == ZCQ_BUSY) {
-            //  Nothing was stored: send the same command again after the
-            //  node's hint (its latency keeps counting from the first send)
-            zcq_bench_sleep_ms ((int) zcq_msg_retry_after (reply));
-            zcq_client_post (client, flight->command);
-            pipeline->busy++;
-        }
-        else if (flight) {
-            zcq_bench_outcome_t outcome = s_outcome (reply);
-            if (outcome == ZCQ_BENCH_CONFLICT) {
-                pipeline->versions [flight->account] = zcq_msg_version (reply);
-            }
-            zcq_bench_load_record (load, worker, zcq_bench_now () - flight->sent, outcome);
-            zcq_msg_destroy (&flight->command);
-            outstanding--;
-        }
-        zcq_msg_destroy (&reply);
     }
-    for (int index = 0; index < pipeline->window; index++) {
-        zcq_msg_destroy (&flights [index].command);
+    for (int index = 0; pipe.flights && index < pipeline->window; index++) {
+        zcq_msg_destroy (&pipe.flights [index].command);
     }
-    free (flights);
-    zcq_client_destroy (&client);
+    free (pipe.flights);
+    zcq_client_destroy (&pipe.client);
 }
 
 //  --- Queries ------------------------------------------------------------------
