@@ -516,7 +516,7 @@ zcq_bench_report_write_svg (zcq_bench_report_t *self, const char *path)
     y = s_svg_panel (
         self, memory, y,
         "Latency in ms (p50 green, p99 yellow, p99.9 orange; min-max line; log scale)", "ms",
-        -2, 3);
+        -2, 4);
     fclose (memory);
     FILE *file = fopen (path, "w");
     if (!file) {
