@@ -25,7 +25,7 @@ struct _zcq_bench_figure_t {
     bool has_target;                    //  a target applies
     bool at_least;                      //  met when median >= target (else <=)
     double target;                      //  in the figure's unit
-    char source [32];                   //  whose target: "issue 3"
+    char source [64];                   //  whose target: "issue 3"
     char note [200];                    //  printed after the figure
 };
 
