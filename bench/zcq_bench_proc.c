@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #define MAX_RUNNING 64 //  processes one benchmark runs at once
+#define MAX_FOLDERS 32 //  temporary folders one benchmark holds at once
 
 struct _zcq_bench_proc_t {
     pid_t pid;       //  process id, 0 once reaped
@@ -31,8 +32,10 @@ struct _zcq_bench_proc_t {
     double peak_rss; //  VmHWM in MiB when it was last read alive
 };
 
-//  Processes started and not yet reaped, for the exit and signal handlers
+//  Processes started and not yet reaped, and temporary folders not yet
+//  removed, for the exit and signal handlers
 static volatile pid_t s_running [MAX_RUNNING];
+static char *volatile s_folders [MAX_FOLDERS];
 
 static void
 s_forget (pid_t pid)
@@ -60,22 +63,51 @@ zcq_bench_proc_kill_all (void)
     return killed;
 }
 
+static int
+s_remove_entry (const char *path, const struct stat *info, int flag, struct FTW *walk)
+{
+    (void) info;
+    (void) flag;
+    (void) walk;
+    remove (path);
+    return 0;
+}
+
+//  Remove the temporary folders still there (a benchmark that failed or
+//  was interrupted half way)
+static void
+s_remove_folders (void)
+{
+    for (int index = 0; index < MAX_FOLDERS; index++) {
+        char *folder = s_folders [index];
+        if (folder) {
+            s_folders [index] = NULL;
+            nftw (folder, s_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+            free (folder);
+        }
+    }
+}
+
 static void
 s_at_exit (void)
 {
     zcq_bench_proc_kill_all ();
+    s_remove_folders ();
 }
 
-//  Ctrl-C or a time-out of the benchmark: leave nothing running
+//  Ctrl-C or a time-out of the benchmark: leave nothing running and no
+//  data behind (the processes first: they may still write there)
 static void
 s_on_signal (int signal)
 {
     zcq_bench_proc_kill_all ();
+    s_remove_folders ();
     _exit (128 + signal);
 }
 
+//  Install the exit and signal handlers, once.
 static void
-s_register (pid_t pid)
+s_handlers (void)
 {
     static bool handlers = false;
     if (!handlers) {
@@ -88,6 +120,12 @@ s_register (pid_t pid)
         sigaction (SIGHUP, &action, NULL);
         handlers = true;
     }
+}
+
+static void
+s_register (pid_t pid)
+{
+    s_handlers ();
     for (int index = 0; index < MAX_RUNNING; index++) {
         if (s_running [index] == 0) {
             s_running [index] = pid;
@@ -370,17 +408,14 @@ zcq_bench_tmpdir (const char *tag)
         free (path);
         return NULL;
     }
+    s_handlers ();
+    for (int index = 0; index < MAX_FOLDERS; index++) {
+        if (!s_folders [index]) {
+            s_folders [index] = strdup (path);
+            break;
+        }
+    }
     return path;
-}
-
-static int
-s_remove_entry (const char *path, const struct stat *info, int flag, struct FTW *walk)
-{
-    (void) info;
-    (void) flag;
-    (void) walk;
-    remove (path);
-    return 0;
 }
 
 void
@@ -388,6 +423,12 @@ zcq_bench_rmtree (const char *path)
 {
     if (path) {
         nftw (path, s_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        for (int index = 0; index < MAX_FOLDERS; index++) {
+            if (s_folders [index] && strcmp (s_folders [index], path) == 0) {
+                free (s_folders [index]);
+                s_folders [index] = NULL;
+            }
+        }
     }
 }
 

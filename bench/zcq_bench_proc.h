@@ -56,7 +56,8 @@ void
     zcq_bench_proc_print_log (zcq_bench_proc_t *self);
 
 //  Kill (SIGKILL) and reap every process still running. Runs at exit and on
-//  SIGINT/SIGTERM of the benchmark. Returns how many it killed.
+//  SIGINT/SIGTERM/SIGHUP of the benchmark (then the temporary folders are
+//  removed too). Returns how many it killed.
 int
     zcq_bench_proc_kill_all (void);
 
@@ -66,7 +67,9 @@ int
     zcq_bench_free_port (void);
 
 //  Make a fresh folder under $TMPDIR (or /tmp) named after tag; returns
-//  its path (caller frees), or NULL.
+//  its path (caller frees), or NULL. A folder not removed with
+//  zcq_bench_rmtree is removed at exit or when the benchmark is stopped
+//  by a signal.
 char *
     zcq_bench_tmpdir (const char *tag);
 

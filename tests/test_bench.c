@@ -390,6 +390,45 @@ test_processes_are_stopped_by_pid (void **state)
     free (dir);
 }
 
+static void
+test_interrupted_benchmark_leaves_nothing_behind (void **state)
+{
+    (void) state;
+    int channel [2];
+    assert_int_equal (pipe (channel), 0);
+    pid_t bench = fork ();
+    assert_true (bench >= 0);
+    if (bench == 0) {
+        //  A benchmark with a folder and a server, stopped by SIGTERM
+        char *folder = zcq_bench_tmpdir ("leftover");
+        char *log = zsys_sprintf ("%s/sleep.log", folder);
+        const char *sleeper [] = {"/bin/sleep", "60", NULL};
+        zcq_bench_proc_t *proc = zcq_bench_proc_start (sleeper, log, NULL);
+        pid_t pid = zcq_bench_proc_pid (proc);
+        char line [600];
+        int size = snprintf (line, sizeof (line), "%d %s\n", (int) pid, folder);
+        if (write (channel [1], line, (size_t) size) != size) {
+            _exit (3);
+        }
+        raise (SIGTERM);
+        _exit (4); //  not reached: the handler exits
+    }
+    close (channel [1]);
+    char line [600] = "";
+    ssize_t size = read (channel [0], line, sizeof (line) - 1);
+    close (channel [0]);
+    assert_true (size > 0);
+    line [size] = 0;
+    int pid = 0;
+    char folder [512] = "";
+    assert_int_equal (sscanf (line, "%d %511s", &pid, folder), 2);
+    int status = 0;
+    assert_int_equal (waitpid (bench, &status, 0), bench);
+    assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 128 + SIGTERM);
+    assert_int_equal (kill (pid, 0), -1);         //  its server was stopped
+    assert_int_equal (access (folder, F_OK), -1); //  its data removed
+}
+
 int
 main (void)
 {
@@ -400,6 +439,7 @@ main (void)
         cmocka_unit_test (test_closed_loop_sends_expected_versions),
         cmocka_unit_test (test_paced_loop_keeps_its_rate),
         cmocka_unit_test (test_processes_are_stopped_by_pid),
+        cmocka_unit_test (test_interrupted_benchmark_leaves_nothing_behind),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
