@@ -33,7 +33,8 @@ struct _zcq_store_t {
     //  iterators, other threads) off the handle while it is swapped.
     pthread_rwlock_t lock;               //  readers: every use of db; writer: reopen
     atomic_bool broken;                  //  a write failed: reopen before the next
-    int64_t next_reopen;                 //  zclock_mono () of the next reopen try
+    _Atomic int64_t next_reopen;         //  zclock_mono () of the next reopen try
+    _Atomic int64_t next_complaint;      //  zclock_mono () of the next "closed" log line
     atomic_int fail_writes;              //  fault seam: writes still to fail
     atomic_int write_delay;              //  fault seam: ms each write waits
     atomic_uint_fast64_t writes;         //  successful writes
@@ -160,44 +161,6 @@ zcq_store_path (zcq_store_t *self)
     return self->path;
 }
 
-int
-zcq_store_get (zcq_store_t *self, const void *key, size_t key_size, byte **value, size_t *size)
-{
-    assert (self);
-    assert (value && size);
-    char *error = NULL;
-    size_t length = 0;
-    pthread_rwlock_rdlock (&self->lock);
-    char *found = self->db ? leveldb_get (self->db, self->read, (const char *) key, key_size,
-                                          &length, &error)
-                           : NULL;
-    bool down = !self->db;
-    pthread_rwlock_unlock (&self->lock);
-    if (down) {
-        zsys_error ("store %s: get failed: the store is closed after a failed write and "
-                    "could not be reopened yet",
-                    self->path);
-        return -1;
-    }
-    if (s_check (self, &error, "get")) {
-        return -1;
-    }
-    if (!found) {
-        *value = NULL;
-        *size = 0;
-        return 1;
-    }
-    //  Copy into our own allocation so callers free with free (), and add a
-    //  NUL so string values can be used as they are
-    *value = (byte *) malloc (length + 1);
-    assert (*value);
-    memcpy (*value, found, length);
-    (*value) [length] = 0;
-    *size = length;
-    leveldb_free (found);
-    return 0;
-}
-
 //  Close and reopen the database after a failed write (see the struct). Waits
 //  up to 2 s for readers to let go; tries at most every 100 ms. Returns 0,
 //  or -1 (the write is refused) if the handle cannot be swapped or the
@@ -205,10 +168,10 @@ zcq_store_get (zcq_store_t *self, const void *key, size_t key_size, byte **value
 static int
 s_reopen (zcq_store_t *self)
 {
-    if (zclock_mono () < self->next_reopen) {
+    if (zclock_mono () < atomic_load (&self->next_reopen)) {
         return -1;
     }
-    self->next_reopen = zclock_mono () + 100;
+    atomic_store (&self->next_reopen, zclock_mono () + 100);
     int64_t deadline = zclock_mono () + 2000;
     while (pthread_rwlock_trywrlock (&self->lock) != 0) {
         if (zclock_mono () > deadline) {
@@ -236,6 +199,65 @@ s_reopen (zcq_store_t *self)
     return rc;
 }
 
+//  If the database is closed (a reopen failed: the disk may still be full),
+//  try to open it again (at most every 100 ms). Returns true, after saying
+//  so in the log at most once a second, if it is still closed.
+static bool
+s_down (zcq_store_t *self, const char *operation)
+{
+    pthread_rwlock_rdlock (&self->lock);
+    bool closed = !self->db;
+    pthread_rwlock_unlock (&self->lock);
+    if (closed && s_reopen (self) == 0) {
+        closed = false;
+    }
+    if (closed && zclock_mono () >= atomic_load (&self->next_complaint)) {
+        atomic_store (&self->next_complaint, zclock_mono () + 1000);
+        zsys_error ("store %s: %s refused: the store closed after a failed write and cannot "
+                    "be reopened yet (disk full?)",
+                    self->path, operation);
+    }
+    return closed;
+}
+
+int
+zcq_store_get (zcq_store_t *self, const void *key, size_t key_size, byte **value, size_t *size)
+{
+    assert (self);
+    assert (value && size);
+    char *error = NULL;
+    size_t length = 0;
+    if (s_down (self, "get")) {
+        return -1;
+    }
+    pthread_rwlock_rdlock (&self->lock);
+    char *found = self->db ? leveldb_get (self->db, self->read, (const char *) key, key_size,
+                                          &length, &error)
+                           : NULL;
+    bool down = !self->db;
+    pthread_rwlock_unlock (&self->lock);
+    if (down) {
+        return -1;
+    }
+    if (s_check (self, &error, "get")) {
+        return -1;
+    }
+    if (!found) {
+        *value = NULL;
+        *size = 0;
+        return 1;
+    }
+    //  Copy into our own allocation so callers free with free (), and add a
+    //  NUL so string values can be used as they are
+    *value = (byte *) malloc (length + 1);
+    assert (*value);
+    memcpy (*value, found, length);
+    (*value) [length] = 0;
+    *size = length;
+    leveldb_free (found);
+    return 0;
+}
+
 int
 zcq_store_write (zcq_store_t *self, zcq_batch_t *batch, bool sync)
 {
@@ -254,6 +276,7 @@ zcq_store_write (zcq_store_t *self, zcq_batch_t *batch, bool sync)
         return -1;
     }
     if (atomic_load (&self->broken) && s_reopen (self) != 0) {
+        s_down (self, "write");
         return -1;
     }
     char *error = NULL;
@@ -354,11 +377,13 @@ zcq_iter_new (zcq_store_t *store, bool snapshot)
     zcq_iter_t *self = (zcq_iter_t *) zmalloc (sizeof (zcq_iter_t));
     assert (self);
     //  An iterator holds the store's read lock until it is destroyed
+    if (s_down (store, "iterate")) {
+        free (self);
+        return NULL;
+    }
     pthread_rwlock_rdlock (&store->lock);
     if (!store->db) {
         pthread_rwlock_unlock (&store->lock);
-        zsys_error ("store %s: cannot iterate: the store is closed after a failed write",
-                    store->path);
         free (self);
         return NULL;
     }
