@@ -204,7 +204,7 @@ chaos () {
 }
 
 chaos fixed --seed 1 --seconds 30 --query-nodes 3 \
-    --scenarios write-kill,write-stop,query-kill,query-stop,query-restart,partition,disk-full
+    --scenarios write-kill,write-stop,query-kill,query-stop,query-restart,partition,disk-full,disk-full-restart,write-disk-full,write-kill
 case $build in
     *asan*) echo "test_chaos: ASan build: the random mix is left to the plain build" ;;
     *) chaos random --seed 2 --seconds 25 --query-nodes 3 --scenarios random ;;
