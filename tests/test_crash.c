@@ -259,7 +259,8 @@ test_kill_under_load_loses_nothing (void **state)
     fprintf (stderr, "crash test: %" PRIu64 " accepted, %" PRIu64 " rejected, %" PRIu64
                      " retries, %d kills, head %" PRIu64 "\n",
              accepted, rejected, retries, KILLS, zcq_log_head (log));
-    assert_true (retries > 0);
+    //  (Retries are usual but not certain: a DEALER keeps what it queued
+    //  for a peer that went away and delivers it after the reconnect.)
     zhashx_destroy (&scan.versions);
     zhashx_destroy (&scan.commands);
     zcq_log_destroy (&log);
