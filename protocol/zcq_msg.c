@@ -32,6 +32,8 @@ struct _zcq_msg_t {
     uint32_t count;            //  events appended (REPLY)
     int64_t time;              //  microseconds since the epoch
     char *correlation;         //  caller's correlation id
+    char *user;                //  ZAP user id of the sender, or EVENT meta.user
+    char *roles;               //  ZAP roles of the sender (received only), or NULL
     uint64_t from;             //  REPLAY / EVENTS first position
     uint32_t max;              //  REPLAY batch size
     uint64_t head;             //  last stored position
@@ -67,6 +69,7 @@ static const struct {
     [ZCQ_STALE] = {"stale", true},
     [ZCQ_UNAVAILABLE] = {"unavailable", true},
     [ZCQ_BUSY] = {"busy", true},
+    [ZCQ_FORBIDDEN] = {"forbidden", false},
 };
 
 const char *
@@ -140,6 +143,8 @@ zcq_msg_destroy (zcq_msg_t **self_p)
         free (self->data);
         zstr_free (&self->reason);
         zstr_free (&self->correlation);
+        zstr_free (&self->user);
+        zstr_free (&self->roles);
         for (size_t index = 0; index < self->event_count; index++) {
             zframe_destroy (&self->events [index]);
         }
@@ -350,6 +355,9 @@ s_take_meta (zcq_msg_t *self, const msgpack_object *value)
         }
         else if (s_key_is (key, "time")) {
             rc = s_take_int (self, "meta.time", item, &self->time);
+        }
+        else if (s_key_is (key, "user")) {
+            rc = s_take_string (self, "meta.user", item, ZCQ_MAX_USER, false, &self->user);
         }
         if (rc) {
             return -1;
@@ -704,9 +712,19 @@ zcq_msg_recv (zsock_t *sock)
             delimiter = true;
         }
     }
+    //  Who the peer is, as the ZAP handler said at the handshake (any frame
+    //  of the message carries the connection's metadata)
+    zframe_t *first = zmsg_first (zmsg);
+    const char *user = first ? zframe_meta (first, "User-Id") : NULL;
+    const char *roles = first ? zframe_meta (first, "Roles") : NULL;
+    char *user_copy = user && *user ? strdup (user) : NULL;
+    char *roles_copy = roles ? strdup (roles) : NULL;
     zcq_msg_t *self = zcq_msg_decode (&zmsg);
     self->routing_id = routing_id;
     self->delimiter = delimiter;
+    zstr_free (&self->user);
+    self->user = user_copy;
+    self->roles = roles_copy;
     return self;
 }
 
@@ -765,6 +783,14 @@ s_check_limits (zcq_msg_t *self)
     if (self->type == ZCQ_MSG_COMMAND && self->id_size != ZCQ_COMMAND_ID) {
         zcq_msg_set_error (self, ZCQ_INVALID, "a COMMAND needs a %d-byte id", ZCQ_COMMAND_ID);
     }
+    size_t user = self->type == ZCQ_MSG_EVENT && self->user ? strlen (self->user) : 0;
+    if (user > ZCQ_MAX_USER) {
+        zcq_msg_set_error (self, ZCQ_TOO_LARGE, "user id is %zu bytes, limit is %d", user,
+                           ZCQ_MAX_USER);
+    }
+    else if (user && !zcq_text_is_utf8 (self->user, user)) {
+        zcq_msg_set_error (self, ZCQ_INVALID, "user id must be UTF-8 without control characters");
+    }
     size_t correlation = self->correlation ? strlen (self->correlation) : 0;
     if (correlation > ZCQ_MAX_TEXT) {
         zcq_msg_set_error (self, ZCQ_TOO_LARGE, "correlation id is %zu bytes, limit is %d",
@@ -789,6 +815,7 @@ zcq_msg_encode_body (zcq_msg_t *self, msgpack_sbuffer *buffer)
     msgpack_packer_init (&packer, buffer, msgpack_sbuffer_write);
     const char *reason = self->reason ? self->reason : "";
     const char *correlation = self->correlation ? self->correlation : "";
+    const char *user = self->user ? self->user : "";
 
     switch (self->type) {
         case ZCQ_MSG_COMMAND:
@@ -846,7 +873,7 @@ zcq_msg_encode_body (zcq_msg_t *self, msgpack_sbuffer *buffer)
             s_pack_key (&packer, "data");
             s_pack_payload (&packer, self, true);
             s_pack_key (&packer, "meta");
-            msgpack_pack_map (&packer, 2 + (*correlation != 0));
+            msgpack_pack_map (&packer, 2 + (*correlation != 0) + (*user != 0));
             s_pack_key (&packer, "command");
             if (self->id_size) {
                 s_pack_bin (&packer, self->id, self->id_size);
@@ -859,6 +886,10 @@ zcq_msg_encode_body (zcq_msg_t *self, msgpack_sbuffer *buffer)
             if (*correlation) {
                 s_pack_key (&packer, "correlation");
                 s_pack_str (&packer, correlation);
+            }
+            if (*user) {
+                s_pack_key (&packer, "user");
+                s_pack_str (&packer, user);
             }
             break;
         case ZCQ_MSG_HEARTBEAT:
@@ -1284,6 +1315,27 @@ zcq_msg_set_correlation (zcq_msg_t *self, const char *correlation)
 {
     assert (self);
     s_set_string (&self->correlation, correlation);
+}
+
+const char *
+zcq_msg_user (zcq_msg_t *self)
+{
+    assert (self);
+    return self->user ? self->user : "";
+}
+
+void
+zcq_msg_set_user (zcq_msg_t *self, const char *user)
+{
+    assert (self);
+    s_set_string (&self->user, user);
+}
+
+const char *
+zcq_msg_roles (zcq_msg_t *self)
+{
+    assert (self);
+    return self->roles;
 }
 
 uint64_t
