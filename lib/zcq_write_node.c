@@ -147,18 +147,15 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
         s_self_destroy (&self);
         return NULL;
     }
-    self->commands = zcq_node_bind (
-        ZMQ_ROUTER, zcq_node_get (config, "write/commands", ZCQ_DEFAULT_COMMANDS), "commands",
-        error);
+    self->commands =
+        zcq_node_serve (config, ZMQ_ROUTER, "write", "commands", ZCQ_DEFAULT_COMMANDS, error);
     if (self->commands) {
         self->events =
-            zcq_node_bind (ZMQ_PUB, zcq_node_get (config, "write/events", ZCQ_DEFAULT_EVENTS),
-                           "events", error);
+            zcq_node_serve (config, ZMQ_PUB, "write", "events", ZCQ_DEFAULT_EVENTS, error);
     }
     if (self->events) {
-        self->replay = zcq_node_bind (ZMQ_ROUTER,
-                                      zcq_node_get (config, "write/replay", ZCQ_DEFAULT_REPLAY),
-                                      "replay", error);
+        self->replay =
+            zcq_node_serve (config, ZMQ_ROUTER, "write", "replay", ZCQ_DEFAULT_REPLAY, error);
     }
     if (!self->replay) {
         s_self_destroy (&self);
@@ -380,6 +377,7 @@ s_append (self_t *self, zcq_msg_t *command, s_aggregate_t *aggregate, zcq_msg_t 
         zcq_msg_set_data (event, data, size);
         zcq_msg_set_id (event, zcq_msg_id (command), ZCQ_COMMAND_ID);
         zcq_msg_set_correlation (event, zcq_msg_correlation (command));
+        zcq_msg_set_user (event, zcq_msg_user (command)); //  who did it (secured)
         zcq_msg_set_time (event, now);
         uint64_t position = zcq_log_stage_event (self->log, event);
         //  Limits were checked by s_check_events; an encoding failure here
