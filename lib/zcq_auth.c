@@ -32,10 +32,17 @@ static unsigned s_domains = 0;        //  ZAP domains handed out
 static pthread_mutex_t s_zap_lock = PTHREAD_MUTEX_INITIALIZER;
 
 //  The calling thread's client identity (Z85 keys, "" when none).
+#define IDENTITY_SERVERS 16 //  endpoints with a server key of their own
+#define IDENTITY_ENDPOINT 256 //  bytes of such an endpoint
+
 static _Thread_local struct {
     char public_key [Z85_KEY + 1];    //  our public key
     char secret_key [Z85_KEY + 1];    //  our secret key
-    char server_key [Z85_KEY + 1];    //  the server's public key
+    char server_key [Z85_KEY + 1];    //  the servers' public key
+    struct {
+        char endpoint [IDENTITY_ENDPOINT];  //  endpoint, "" for a free slot
+        char key [Z85_KEY + 1];             //  its server's public key
+    } servers [IDENTITY_SERVERS];
 } s_identity;
 
 static const struct {
@@ -445,12 +452,41 @@ zcq_auth_identity_set (const char *cert_path, const char *server_key, char **err
 }
 
 int
-zcq_auth_identity_apply (zsock_t *sock)
+zcq_auth_identity_server (const char *endpoint, const char *server_key, char **error)
+{
+    assert (endpoint);
+    assert (error);
+    if (strlen (endpoint) >= IDENTITY_ENDPOINT) {
+        *error = zsys_sprintf ("endpoint '%.40s...' is too long for a server key", endpoint);
+        return -1;
+    }
+    for (int index = 0; index < IDENTITY_SERVERS; index++) {
+        if (!*s_identity.servers [index].endpoint
+            || streq (s_identity.servers [index].endpoint, endpoint)) {
+            if (s_server_key (server_key, s_identity.servers [index].key, error) != 0) {
+                return -1;
+            }
+            strcpy (s_identity.servers [index].endpoint, endpoint);
+            return 0;
+        }
+    }
+    *error = zsys_sprintf ("at most %d endpoints can have their own server key",
+                           IDENTITY_SERVERS);
+    return -1;
+}
+
+int
+zcq_auth_identity_apply (zsock_t *sock, const char *endpoint)
 {
     assert (sock);
     if (*s_identity.public_key) {
-        s_apply_client (sock, s_identity.public_key, s_identity.secret_key,
-                        s_identity.server_key);
+        const char *server = s_identity.server_key;
+        for (int index = 0; endpoint && index < IDENTITY_SERVERS; index++) {
+            if (streq (s_identity.servers [index].endpoint, endpoint)) {
+                server = s_identity.servers [index].key;
+            }
+        }
+        s_apply_client (sock, s_identity.public_key, s_identity.secret_key, server);
     }
     return 0;
 }

@@ -75,15 +75,24 @@ int
                      char **error);
 
 //  Set the calling thread's client identity, which zcq_auth_identity_apply
-//  puts on every socket this thread connects afterwards. NULL cert_path
-//  clears it. Returns 0, or -1 with *error (caller frees).
+//  puts on every socket this thread connects afterwards: our keypair (the
+//  certificate file cert_path and cert_path_secret) and the public key of
+//  the server(s) we connect to (server_key as in zcq_auth_client). NULL
+//  cert_path clears the identity. Returns 0, or -1 with *error (caller
+//  frees).
 int
     zcq_auth_identity_set (const char *cert_path, const char *server_key, char **error);
 
-//  Put the calling thread's client identity on sock (not yet connected);
-//  does nothing when the thread has none. Returns 0.
+//  Use another server key for one endpoint (e.g. a query node, whose key
+//  differs from the write node's); at most 16 endpoints. Returns 0, or -1
+//  with *error (caller frees).
 int
-    zcq_auth_identity_apply (zsock_t *sock);
+    zcq_auth_identity_server (const char *endpoint, const char *server_key, char **error);
+
+//  Put the calling thread's client identity on sock, about to connect to
+//  endpoint; does nothing when the thread has none. Returns 0.
+int
+    zcq_auth_identity_apply (zsock_t *sock, const char *endpoint);
 
 //  Write a new certificate pair: PATH (public) and PATH_secret, with the
 //  metadata name = name. Returns 0, or -1 with *error (caller frees).

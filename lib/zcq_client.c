@@ -30,7 +30,7 @@ s_dealer (const char *endpoint)
     assert (sock);
     zsock_set_linger (sock, 0);
     zsock_set_maxmsgsize (sock, ZCQ_HARD_MAXMSG);
-    zcq_auth_identity_apply (sock); //  CURVE, when this thread has an identity
+    zcq_auth_identity_apply (sock, endpoint); //  CURVE, when this thread has an identity
     if (zsock_connect (sock, "%s", endpoint) != 0) {
         zsys_error ("client: cannot connect to '%s'", endpoint);
         zsock_destroy (&sock);

@@ -52,8 +52,8 @@ zcq_feed_new (const char *events_endpoint, const char *replay_endpoint, uint64_t
     //  A deep SUB queue rides out bursts; whatever overflows is repaired
     zsock_set_rcvhwm (self->sub, 100000);
     zsock_set_subscribe (self->sub, ZCQ_SIGNATURE);
-    zcq_auth_identity_apply (self->sub);    //  CURVE, when this thread has an identity
-    zcq_auth_identity_apply (self->dealer);
+    zcq_auth_identity_apply (self->sub, events_endpoint);    //  CURVE, when this thread has an identity
+    zcq_auth_identity_apply (self->dealer, replay_endpoint);
     if (zsock_connect (self->sub, "%s", events_endpoint) != 0
         || zsock_connect (self->dealer, "%s", replay_endpoint) != 0) {
         zsys_error ("feed: cannot connect to '%s' / '%s'", events_endpoint, replay_endpoint);

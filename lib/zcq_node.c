@@ -134,7 +134,10 @@ zcq_node_refuse (zcq_msg_t *msg, zsock_t *sock, const char *endpoint, unsigned a
     else {
         return false;
     }
-    zcq_peers_error (peers, sock, zcq_msg_routing_id (msg), now, endpoint);
+    if (zcq_peers_error (peers, sock, zcq_msg_routing_id (msg), now, endpoint)) {
+        zstr_free (&reason);
+        return true; //  over the limit: this one and what follows go unanswered
+    }
     zcq_msg_t *reply = zcq_msg_reply_to (msg, status);
     zcq_msg_set_reason (reply, "%s", reason);
     if (zcq_msg_send (reply, sock) != 0) {
