@@ -4,6 +4,7 @@
 */
 
 #include "zcq_fields.h"
+#include "zcq_mpack.h"
 #include "zcq_text.h"
 
 #include <inttypes.h>
@@ -141,7 +142,7 @@ zcq_fields_unpack (const void *data, size_t size, msgpack_unpacked *result)
 {
     msgpack_unpacked_init (result);
     size_t offset = 0;
-    if (data && size > 0
+    if (data && size > 0 && zcq_mpack_plausible (data, size) //  no huge allocations
         && msgpack_unpack_next (result, (const char *) data, size, &offset)
                == MSGPACK_UNPACK_SUCCESS
         && offset == size) {

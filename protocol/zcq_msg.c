@@ -8,6 +8,7 @@
 */
 
 #include "zcq_msg.h"
+#include "zcq_mpack.h"
 #include "zcq_text.h"
 
 #include <stdarg.h>
@@ -583,8 +584,12 @@ zcq_msg_decode_body (zcq_msg_type_t type, const void *body, size_t size)
     msgpack_unpacked result;
     msgpack_unpacked_init (&result);
     size_t offset = 0;
+    //  Headers that declare more than the bytes can hold are truncated, and
+    //  msgpack-c would allocate what they declare: refuse before it does
     msgpack_unpack_return ret =
-        msgpack_unpack_next (&result, (const char *) body, size, &offset);
+        zcq_mpack_plausible (body, size)
+            ? msgpack_unpack_next (&result, (const char *) body, size, &offset)
+            : MSGPACK_UNPACK_CONTINUE;
     if (ret != MSGPACK_UNPACK_SUCCESS) {
         zcq_msg_set_error (self, ZCQ_INVALID, "%s body is not valid msgpack (%s)",
                            zcq_msg_type_name (type),

@@ -1,0 +1,103 @@
+/*  =========================================================================
+    fuzz_kit - what the libFuzzer targets share (see fuzz_kit.h)
+    =========================================================================
+*/
+
+#include "fuzz_kit.h"
+
+#include <ftw.h>
+
+void
+fuzz_kit_init (void (*at_exit) (void))
+{
+    zsys_init ();
+    zsys_handler_set (NULL);
+    zsys_set_logstream (NULL);
+    zsys_set_logsystem (false);
+    //  Registered after zsys_init's handler, so it runs first: actors stop
+    //  before czmq closes what is left
+    if (at_exit) {
+        atexit (at_exit);
+    }
+}
+
+//  Find sep (2 bytes) in data from offset; returns its index or size.
+static size_t
+s_find (const uint8_t *data, size_t size, size_t offset, const char *sep)
+{
+    for (size_t index = offset; index + 1 < size; index++) {
+        if (data [index] == (uint8_t) sep [0] && data [index + 1] == (uint8_t) sep [1]) {
+            return index;
+        }
+    }
+    return size;
+}
+
+zmsg_t *
+fuzz_kit_frames (const uint8_t *data, size_t size)
+{
+    zmsg_t *frames = zmsg_new ();
+    size_t start = 0;
+    while (true) {
+        size_t end = s_find (data, size, start, FUZZ_FRAME_SEP);
+        zmsg_addmem (frames, data + start, end - start);
+        if (end >= size) {
+            break;
+        }
+        start = end + 2;
+    }
+    return frames;
+}
+
+int
+fuzz_kit_messages (const uint8_t *data, size_t size, fuzz_kit_msg_fn *fn, void *arg)
+{
+    int count = 0;
+    size_t start = 0;
+    while (start <= size) {
+        size_t end = s_find (data, size, start, FUZZ_MSG_SEP);
+        zmsg_t *frames = fuzz_kit_frames (data + start, end - start);
+        fn (&frames, arg);
+        zmsg_destroy (&frames);
+        count++;
+        start = end + 2;
+    }
+    return count;
+}
+
+char *
+fuzz_kit_tmpdir (const char *tag)
+{
+    const char *base = getenv ("TMPDIR") ? getenv ("TMPDIR") : "/tmp";
+    char *path = zsys_sprintf ("%s/zcq-fuzz-%s-XXXXXX", base, tag);
+    if (!mkdtemp (path)) {
+        zstr_free (&path);
+    }
+    return path;
+}
+
+static int
+s_remove (const char *path, const struct stat *info, int flag, struct FTW *ftw)
+{
+    (void) info;
+    (void) flag;
+    (void) ftw;
+    return remove (path);
+}
+
+void
+fuzz_kit_rmtree (const char *path)
+{
+    if (path) {
+        nftw (path, s_remove, 16, FTW_DEPTH | FTW_PHYS);
+    }
+}
+
+zmsg_t *
+fuzz_kit_recv (zsock_t *sock, int timeout_ms)
+{
+    zpoller_t *poller = zpoller_new (sock, NULL);
+    zmsg_t *msg = zpoller_wait (poller, timeout_ms) ? zmsg_recv (sock) : NULL;
+    zpoller_destroy (&poller);
+    return msg;
+}
