@@ -99,5 +99,49 @@ fuzz_kit_recv (zsock_t *sock, int timeout_ms)
     zpoller_t *poller = zpoller_new (sock, NULL);
     zmsg_t *msg = zpoller_wait (poller, timeout_ms) ? zmsg_recv (sock) : NULL;
     zpoller_destroy (&poller);
+    if (msg && zmsg_first (msg) && zframe_size (zmsg_first (msg)) == 0) {
+        zframe_t *delimiter = zmsg_pop (msg);
+        zframe_destroy (&delimiter);
+    }
     return msg;
+}
+
+zactor_t *
+fuzz_kit_node (zactor_fn *actor, const char *setting, ...)
+{
+    zconfig_t *config = zconfig_new ("root", NULL);
+    va_list args;
+    va_start (args, setting);
+    for (const char *word = setting; word; word = va_arg (args, const char *)) {
+        char *path = strdup (word);
+        char *equals = strchr (path, '=');
+        assert (equals);
+        *equals = 0;
+        zconfig_put (config, path, equals + 1);
+        free (path);
+    }
+    va_end (args);
+    char *message = NULL;
+    zactor_t *node = zcq_node_start (actor, config, &message);
+    if (!node) {
+        fprintf (stderr, "fuzz: node did not start: %s\n", message);
+        abort ();
+    }
+    free (message);
+    zconfig_destroy (&config);
+    return node;
+}
+
+zmsg_t *
+fuzz_kit_ask (const char *endpoint, zmsg_t *frames, int timeout_ms)
+{
+    zsock_t *dealer = zsock_new (ZMQ_DEALER);
+    assert (dealer);
+    zsock_set_linger (dealer, 0);
+    zsock_connect (dealer, "%s", endpoint);
+    zmsg_t *copy = zmsg_dup (frames);
+    zmsg_send (&copy, dealer);
+    zmsg_t *answer = fuzz_kit_recv (dealer, timeout_ms);
+    zsock_destroy (&dealer);
+    return answer;
 }

@@ -40,7 +40,21 @@ void
     fuzz_kit_rmtree (const char *path);
 
 //  Receive from sock for at most timeout_ms; returns the message or NULL.
+//  An empty first frame (a node answers so when the request began with an
+//  empty frame, as REQ peers send) is removed.
 zmsg_t *
     fuzz_kit_recv (zsock_t *sock, int timeout_ms);
+
+//  Start a node actor in this process with settings given as "path=value"
+//  words (NULL-terminated). Aborts if it does not start: a harness that
+//  cannot run must not pass.
+zactor_t *
+    fuzz_kit_node (zactor_fn *actor, const char *setting, ...);
+
+//  Send frames (a copy) on a fresh DEALER to endpoint and wait up to
+//  timeout_ms for one answer. Returns the answer or NULL. The DEALER is
+//  new each time, so that no input inherits another's routing id.
+zmsg_t *
+    fuzz_kit_ask (const char *endpoint, zmsg_t *frames, int timeout_ms);
 
 #endif

@@ -254,9 +254,16 @@ main (int argc, char **argv)
                                     queries [index][2], index == 1 ? 2 : 0);
         char name [64];
         snprintf (name, sizeof name, "%s-%zu", queries [index][0], index);
-        s_save_msg ("fuzz_query", name, query, -1);
+        s_save_msg ("fuzz_query", name, query, 0); //  0: the bank query node
         zcq_msg_destroy (&query);
     }
+    //  1: the store query node
+    zcq_msg_t *stream = s_query ("stream", "stream", "acct-1", 0);
+    s_save_msg ("fuzz_query", "store-stream", stream, 1);
+    zcq_msg_destroy (&stream);
+    zcq_msg_t *every = s_query ("all", NULL, NULL, 1);
+    s_save_msg ("fuzz_query", "store-all", every, 1);
+    zcq_msg_destroy (&every);
 
     //  fuzz_replay: channel 0 = PUB, 1 = replay answer
     s_save_msg ("fuzz_replay", "events", all [ZCQ_MSG_EVENTS], 1);
