@@ -17,15 +17,17 @@ for target in "$@"; do
     [ -d "$seeds" ] || seeds=""
     regressions=$(ls fuzz/regressions/"$target"-* 2>/dev/null || true)
     log="$build/$target.log"
+    # Target's own libFuzzer flags, one a line ('#' starts a comment)
+    options=$(grep -v '^#' "fuzz/$target.options" 2>/dev/null || true)
     if [ -n "$regressions" ]; then
         # Each earlier finding must now run clean, once
-        if ! "$build/fuzz/$target" $regressions >"$log.regressions" 2>&1; then
+        if ! "$build/fuzz/$target" $options $regressions >"$log.regressions" 2>&1; then
             echo "$target: an earlier finding fails again, see $log.regressions"
             status=1
             continue
         fi
     fi
-    "$build/fuzz/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    "$build/fuzz/$target" $options -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$findings/" "$corpus" $seeds >"$log" 2>&1
     rc=$?
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
