@@ -10,6 +10,9 @@
 void
 fuzz_kit_init (void (*at_exit) (void))
 {
+    //  Targets open and close sockets per input; libzmq closes them in its
+    //  reaper thread, which lags under load: room for the backlog
+    zsys_set_max_sockets (8192);
     zsys_init ();
     zsys_handler_set (NULL);
     zsys_set_logstream (NULL);
@@ -93,12 +96,29 @@ fuzz_kit_rmtree (const char *path)
     }
 }
 
+bool
+fuzz_kit_wait (zsock_t *sock, int timeout_ms)
+{
+    //  libFuzzer's watchdog (SIGALRM) interrupts waits: wait again until
+    //  the time is really up
+    zpoller_t *poller = zpoller_new (sock, NULL);
+    int64_t deadline = zclock_mono () + timeout_ms;
+    bool readable = false;
+    while (!readable) {
+        int64_t left = deadline - zclock_mono ();
+        readable = zpoller_wait (poller, left > 0 ? (int) left : 0) != NULL;
+        if (!readable && (zpoller_expired (poller) || left <= 0)) {
+            break;
+        }
+    }
+    zpoller_destroy (&poller);
+    return readable;
+}
+
 zmsg_t *
 fuzz_kit_recv (zsock_t *sock, int timeout_ms)
 {
-    zpoller_t *poller = zpoller_new (sock, NULL);
-    zmsg_t *msg = zpoller_wait (poller, timeout_ms) ? zmsg_recv (sock) : NULL;
-    zpoller_destroy (&poller);
+    zmsg_t *msg = fuzz_kit_wait (sock, timeout_ms) ? zmsg_recv (sock) : NULL;
     if (msg && zmsg_first (msg) && zframe_size (zmsg_first (msg)) == 0) {
         zframe_t *delimiter = zmsg_pop (msg);
         zframe_destroy (&delimiter);

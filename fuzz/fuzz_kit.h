@@ -39,6 +39,11 @@ char *
 void
     fuzz_kit_rmtree (const char *path);
 
+//  Wait until sock is readable, at most timeout_ms (a signal does not cut
+//  the wait short). Returns true if it is.
+bool
+    fuzz_kit_wait (zsock_t *sock, int timeout_ms);
+
 //  Receive from sock for at most timeout_ms; returns the message or NULL.
 //  An empty first frame (a node answers so when the request began with an
 //  empty frame, as REQ peers send) is removed.

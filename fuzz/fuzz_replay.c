@@ -38,12 +38,10 @@ typedef struct {
 static void
 s_pump (s_run_t *run, zsock_t *sock)
 {
-    zpoller_t *poller = zpoller_new (sock, NULL);
-    if (!zpoller_wait (poller, WAIT)) {
+    if (!fuzz_kit_wait (sock, WAIT)) {
         fprintf (stderr, "fuzz_replay: a message to the feed did not arrive\n");
         abort ();
     }
-    zpoller_destroy (&poller);
     zcq_feed_recv (run->feed, sock);
     zcq_feed_tick (run->feed);
     zcq_msg_t *event;

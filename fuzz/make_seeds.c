@@ -222,11 +222,12 @@ main (int argc, char **argv)
     }
 
     //  fuzz_command: the bank's commands, one and several per input
-    s_save_msg ("fuzz_command", "open", all [ZCQ_MSG_COMMAND], -1);
+    //  fuzz_command: first byte 0 = the bank write node, 1 = the store one
+    s_save_msg ("fuzz_command", "open", all [ZCQ_MSG_COMMAND], 0);
     zcq_msg_t *status = s_query ("status", NULL, NULL, 0);
-    s_save_msg ("fuzz_command", "status", status, -1);
+    s_save_msg ("fuzz_command", "status", status, 0);
     zcq_msg_destroy (&status);
-    s_save_msg ("fuzz_command", "replay-here", all [ZCQ_MSG_REPLAY], -1);
+    s_save_msg ("fuzz_command", "replay-here", all [ZCQ_MSG_REPLAY], 0);
     zchunk_t *input = zchunk_new (NULL, 0);
     zcq_msg_t *commands [] = {
         s_command (1, "OpenAccount", "acct-2", 0, "owner", "bob", NULL),
@@ -240,8 +241,23 @@ main (int argc, char **argv)
         s_add (input, commands [index], -1);
         zcq_msg_destroy (&commands [index]);
     }
-    s_save ("fuzz_command", "bank-story", input);
+    //  A byte for the bank node in front of the messages
+    zchunk_t *story = zchunk_new ("\0", 1);
+    zchunk_extend (story, zchunk_data (input), zchunk_size (input));
+    s_save ("fuzz_command", "bank-story", story);
+    zchunk_destroy (&story);
     zchunk_destroy (&input);
+    //  The store domain's Append with two events
+    zcq_msg_t *append = zcq_msg_new (ZCQ_MSG_COMMAND);
+    byte append_id [ZCQ_COMMAND_ID] = {9};
+    zcq_msg_set_id (append, append_id, sizeof append_id);
+    zcq_msg_set_name (append, "Append");
+    zcq_msg_set_stream (append, "orders");
+    const char events [] = "\x81\xa6" "events\x92\x82\xa4type\xa6" "Placed\xa4" "data\x81\xa1n\x01"
+                           "\x81\xa4type\xa7" "Shipped";
+    zcq_msg_set_data (append, events, sizeof events - 1);
+    s_save_msg ("fuzz_command", "store-append", append, 1);
+    zcq_msg_destroy (&append);
 
     //  fuzz_query: the bank's queries
     const char *queries [][3] = {

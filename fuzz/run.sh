@@ -8,6 +8,10 @@ build=$1
 seconds=$2
 shift 2
 status=0
+# The targets' LevelDB folders: a crashed target leaves its own behind
+export TMPDIR="$build/tmp"
+rm -rf "$TMPDIR"
+mkdir -p "$TMPDIR"
 for target in "$@"; do
     corpus="$build/corpus/$target"
     findings="$build/findings/$target"

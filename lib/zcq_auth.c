@@ -303,7 +303,9 @@ s_register (s_policy_t *policy, char **error)
     policy->domain = zsys_sprintf ("zcq-%u-%s", ++s_domains, policy->name);
     char *domain = strdup (policy->domain);
     zsock_send (s_zap, "sp", "POLICY", policy);
-    zsock_wait (s_zap);
+    //  A signal may interrupt the wait; the handler always answers
+    for (int tries = 0; tries < 100 && zsock_wait (s_zap) != 0; tries++) {
+    }
     pthread_mutex_unlock (&s_zap_lock);
     return domain;
 }

@@ -1025,7 +1025,12 @@ zcq_msg_send (zcq_msg_t *self, zsock_t *sock)
     if (self->routing_id) {
         zmsg_pushmem (zmsg, zframe_data (self->routing_id), zframe_size (self->routing_id));
     }
-    return zmsg_send (&zmsg, sock);
+    int rc = zmsg_send (&zmsg, sock);
+    //  czmq leaves a message it could not send to the caller (a ROUTER
+    //  answer to a peer that is gone): without this, every answer to a
+    //  vanished peer leaked
+    zmsg_destroy (&zmsg);
+    return rc;
 }
 
 zcq_msg_t *
