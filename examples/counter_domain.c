@@ -11,7 +11,8 @@
 
     Command "Increment {by}" (a positive integer) on any stream appends
     "Incremented {by}". Query "counter {id}" answers {value, version}.
-    Read model: "counter/<stream>" -> packed {value, version}.
+    Read model: "counter/<stream>" -> packed {value, version}. The write
+    node snapshots a counter's state every few events (state_save/load).
     =========================================================================
 */
 
@@ -40,6 +41,24 @@ static void
 s_state_destroy (void *state)
 {
     free (state);
+}
+
+//  Snapshots (optional): the state as one msgpack integer, and back.
+static int
+s_state_save (const void *state, msgpack_packer *packer)
+{
+    msgpack_pack_int64 (packer, ((const s_counter_t *) state)->value);
+    return 0;
+}
+
+static int
+s_state_load (void *state, const msgpack_object *saved)
+{
+    if (saved->type != MSGPACK_OBJECT_POSITIVE_INTEGER || saved->via.u64 > INT64_MAX) {
+        return -1;
+    }
+    ((s_counter_t *) state)->value = (int64_t) saved->via.u64;
+    return 0;
 }
 
 static void
@@ -181,6 +200,8 @@ static const zcq_domain_t s_counter = {
     .decide = s_decide,
     .project = s_project,
     .query = s_query,
+    .state_save = s_state_save,
+    .state_load = s_state_load,
 };
 
 //  The entry point zcq_domain_load looks for.

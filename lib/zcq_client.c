@@ -4,6 +4,13 @@
     Replies are matched to requests by id: a reply to an earlier request that
     timed out arrives later on the same socket and is dropped, never taken
     for the answer to the current one.
+
+    zcq_client_request is a Lazy Pirate (ZeroMQ guide, chapter 4): on a
+    time-out it closes the DEALER, opens a new one and sends the SAME
+    command again; on "busy" or "unavailable" it waits (the node's hint, or
+    a doubling back-off with jitter) and sends it again. The write node
+    keeps one outcome per command id, so a retried command takes effect
+    once, whichever copy arrived.
     =========================================================================
 */
 
@@ -12,10 +19,17 @@
 
 #include <sys/random.h>
 
-#define MAX_QUERY_NODES 16 //  query nodes one client can address
+#define MAX_QUERY_NODES 16   //  query nodes one client can address
+#define DEFAULT_ATTEMPTS 5   //  sends of one command, first included
+#define ATTEMPT_MIN_MS 100   //  shortest wait for one attempt's reply
+#define BACKOFF_FIRST_MS 20  //  first pause before a retry
+#define BACKOFF_MAX_MS 1000  //  longest pause before a retry
 
 struct _zcq_client_t {
+    char *endpoint;                     //  write node's command endpoint
     zsock_t *commands;                  //  DEALER to the write node
+    int attempts;                       //  sends per request, first included
+    uint64_t retries;                   //  resends so far
     zsock_t *queries [MAX_QUERY_NODES]; //  DEALER to each query node
     int query_nodes;                    //  query nodes added
     bool consistent;                    //  send our position as min_position
@@ -43,12 +57,15 @@ zcq_client_new (const char *commands_endpoint)
 {
     zcq_client_t *self = (zcq_client_t *) zmalloc (sizeof (zcq_client_t));
     assert (self);
-    self->commands = s_dealer (commands_endpoint ? commands_endpoint : ZCQ_DEFAULT_COMMANDS);
+    self->endpoint = strdup (commands_endpoint ? commands_endpoint : ZCQ_DEFAULT_COMMANDS);
+    self->commands = s_dealer (self->endpoint);
     if (!self->commands) {
+        free (self->endpoint);
         free (self);
         return NULL;
     }
     self->consistent = true;
+    self->attempts = DEFAULT_ATTEMPTS;
     return self;
 }
 
@@ -59,6 +76,7 @@ zcq_client_destroy (zcq_client_t **self_p)
     if (*self_p) {
         zcq_client_t *self = *self_p;
         zsock_destroy (&self->commands);
+        free (self->endpoint);
         for (int index = 0; index < self->query_nodes; index++) {
             zsock_destroy (&self->queries [index]);
         }
@@ -159,20 +177,81 @@ s_wait_for (zsock_t *sock, zcq_msg_type_t want, const byte *id, size_t id_size, 
     return answer;
 }
 
+void
+zcq_client_set_attempts (zcq_client_t *self, int attempts)
+{
+    assert (self);
+    self->attempts = attempts < 1 ? 1 : attempts;
+}
+
+uint64_t
+zcq_client_retries (zcq_client_t *self)
+{
+    assert (self);
+    return self->retries;
+}
+
+//  Pause before a retry: the node's hint if it gave one, else a doubling
+//  back-off with jitter (so that clients refused together do not return
+//  together); never past the deadline. Returns false if no time is left.
+static bool
+s_pause (int64_t deadline, uint32_t hint, int *backoff)
+{
+    int pause = hint ? (int) hint : *backoff;
+    pause += (int) (random () % (pause / 2 + 1));
+    *backoff = *backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : *backoff * 2;
+    int64_t left = deadline - zclock_mono ();
+    if (left <= pause) {
+        return false;
+    }
+    zclock_sleep (pause);
+    return true;
+}
+
 zcq_msg_t *
 zcq_client_request (zcq_client_t *self, zcq_msg_t *command, int timeout_ms)
 {
     assert (self);
     assert (command);
-    if (zcq_client_post (self, command) != 0) {
-        return NULL;
-    }
-    zcq_msg_t *reply = s_wait_for (self->commands, ZCQ_MSG_REPLY, zcq_msg_id (command),
-                                   zcq_msg_id_size (command), timeout_ms);
-    if (reply) {
+    int64_t deadline = zclock_mono () + timeout_ms;
+    int backoff = BACKOFF_FIRST_MS;
+    for (int attempt = 1; attempt <= self->attempts; attempt++) {
+        if (attempt > 1) {
+            self->retries++;
+        }
+        if (zcq_client_post (self, command) != 0) {
+            return NULL;
+        }
+        //  Share the time left among the attempts left
+        int64_t left = deadline - zclock_mono ();
+        int64_t wait = left / (self->attempts - attempt + 1);
+        if (wait < ATTEMPT_MIN_MS) {
+            wait = left < ATTEMPT_MIN_MS ? left : ATTEMPT_MIN_MS;
+        }
+        zcq_msg_t *reply = s_wait_for (self->commands, ZCQ_MSG_REPLY, zcq_msg_id (command),
+                                       zcq_msg_id_size (command), wait > 0 ? (int) wait : 0);
+        if (!reply) {
+            //  No answer: the node may have died with our command queued.
+            //  A new socket drops what the old one holds and reconnects
+            zsock_destroy (&self->commands);
+            self->commands = s_dealer (self->endpoint);
+            if (attempt < self->attempts && s_pause (deadline, 0, &backoff)) {
+                continue;
+            }
+            return NULL;
+        }
+        zcq_status_t status = zcq_msg_status (reply);
+        bool retryable = zcq_msg_type (reply) == ZCQ_MSG_REPLY
+                         && (status == ZCQ_BUSY || status == ZCQ_UNAVAILABLE);
+        if (retryable && attempt < self->attempts
+            && s_pause (deadline, zcq_msg_retry_after (reply), &backoff)) {
+            zcq_msg_destroy (&reply);
+            continue;
+        }
         s_track (self, reply);
+        return reply;
     }
-    return reply;
+    return NULL;
 }
 
 zcq_msg_t *
@@ -191,6 +270,10 @@ zcq_client_post (zcq_client_t *self, zcq_msg_t *command)
 {
     assert (self);
     assert (command);
+    if (!self->commands) {
+        zsys_error ("client: no connection to '%s'", self->endpoint);
+        return -1;
+    }
     if (zcq_msg_send (command, self->commands) != 0) {
         zsys_error ("client: cannot send command: %s", zcq_msg_error (command));
         return -1;
@@ -202,6 +285,9 @@ zcq_msg_t *
 zcq_client_recv_reply (zcq_client_t *self, int timeout_ms)
 {
     assert (self);
+    if (!self->commands) {
+        return NULL;
+    }
     int64_t deadline = zclock_mono () + timeout_ms;
     zpoller_t *poller = zpoller_new (self->commands, NULL);
     assert (poller);
@@ -240,8 +326,9 @@ zcq_client_query (zcq_client_t *self, int node, const char *name, const void *pa
     else if (node >= 0 && node < self->query_nodes) {
         sock = self->queries [node];
     }
-    else {
-        zsys_error ("client: no query node %d (have %d)", node, self->query_nodes);
+    if (!sock) {
+        zsys_error ("client: no query node %d (have %d), or no write node connection", node,
+                    self->query_nodes);
         return NULL;
     }
     zcq_msg_t *query = zcq_msg_new (ZCQ_MSG_QUERY);

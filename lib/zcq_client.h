@@ -50,11 +50,25 @@ zcq_msg_t *
     zcq_client_command (const char *type, const char *stream, int64_t expect,
                         const void *data, size_t size);
 
-//  Send a command and wait up to timeout_ms for its reply. Returns the
-//  REPLY (or an ERROR naming what the node could not read), or NULL on
-//  time-out. The command stays the caller's; the reply is the caller's.
+//  Send a command and wait up to timeout_ms in all for its reply, retrying
+//  with the same command id (Lazy Pirate): after a silent attempt it
+//  reconnects and resends; after "busy" or "unavailable" it waits and
+//  resends. Returns the REPLY (the last one if every attempt was refused;
+//  or an ERROR naming what the node could not read), or NULL if no attempt
+//  was answered in time. The command stays the caller's; the reply is the
+//  caller's. A command id has one outcome, so a retried command takes
+//  effect at most once and, once answered, exactly once.
 zcq_msg_t *
     zcq_client_request (zcq_client_t *self, zcq_msg_t *command, int timeout_ms);
+
+//  Most sends of one command by zcq_client_request, the first included
+//  (default 5; 1: no retries). The time-out is shared among them.
+void
+    zcq_client_set_attempts (zcq_client_t *self, int attempts);
+
+//  Number of resends zcq_client_request made so far.
+uint64_t
+    zcq_client_retries (zcq_client_t *self);
 
 //  Shorthand: build, send and wait. Returns as zcq_client_request.
 zcq_msg_t *

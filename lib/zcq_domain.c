@@ -19,6 +19,20 @@ static const zcq_domain_t *s_registry [REGISTRY_SIZE];
 static size_t s_registered;  //  entries used in s_registry
 static bool s_builtins_done; //  bank and store are registered
 
+//  An ABI-1 domain's struct ends before the snapshot functions: never read
+//  them unless abi >= 2.
+static bool
+s_abi_known (int abi)
+{
+    return abi >= ZCQ_DOMAIN_ABI_MIN && abi <= ZCQ_DOMAIN_ABI;
+}
+
+bool
+zcq_domain_has_snapshots (const zcq_domain_t *domain)
+{
+    return domain->abi >= 2 && domain->state_save && domain->state_load;
+}
+
 //  Return what a domain lacks ("no decide function"), or NULL if complete.
 static const char *
 s_incomplete (const zcq_domain_t *domain)
@@ -41,6 +55,9 @@ s_incomplete (const zcq_domain_t *domain)
     if (!domain->query) {
         return "no query function";
     }
+    if (domain->abi >= 2 && !domain->state_save != !domain->state_load) {
+        return "state_save without state_load, or the other way round";
+    }
     return NULL;
 }
 
@@ -60,7 +77,7 @@ s_lookup (const char *name)
 static int
 s_register (const zcq_domain_t *domain)
 {
-    if (domain->abi != ZCQ_DOMAIN_ABI || s_incomplete (domain)) {
+    if (!s_abi_known (domain->abi) || s_incomplete (domain)) {
         return -1;
     }
     const zcq_domain_t *known = s_lookup (domain->name);
@@ -122,9 +139,10 @@ s_load_object (const char *path, char **error)
     if (!domain) {
         *error = zsys_sprintf ("cannot load domain '%s': zcq_domain_entry returned NULL", path);
     }
-    else if (domain->abi != ZCQ_DOMAIN_ABI) {
-        *error = zsys_sprintf ("cannot load domain '%s': built for domain ABI %d, this is %d",
-                               path, domain->abi, ZCQ_DOMAIN_ABI);
+    else if (!s_abi_known (domain->abi)) {
+        *error = zsys_sprintf ("cannot load domain '%s': built for domain ABI %d, this loads "
+                               "%d to %d",
+                               path, domain->abi, ZCQ_DOMAIN_ABI_MIN, ZCQ_DOMAIN_ABI);
     }
     else if (s_incomplete (domain)) {
         *error = zsys_sprintf ("cannot load domain '%s': incomplete domain, %s", path,

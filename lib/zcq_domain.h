@@ -26,7 +26,8 @@
 extern "C" {
 #endif
 
-#define ZCQ_DOMAIN_ABI 1        //  bump when zcq_domain_t changes
+#define ZCQ_DOMAIN_ABI 2        //  bump when zcq_domain_t changes
+#define ZCQ_DOMAIN_ABI_MIN 1    //  oldest ABI still loaded (1: no snapshots)
 
 //  One stored event, as evolve and project see it (all fields borrowed).
 typedef struct {
@@ -72,6 +73,14 @@ typedef struct {
     //  Answer a named query from the read models into answer.
     void (*query) (zcq_view_t *view, const char *name, const msgpack_object *params,
                    zcq_answer_t *answer);
+
+    //  ABI 2, optional (both or neither): pack a state as one msgpack object,
+    //  and restore one into a fresh state from state_new. With them the
+    //  write node stores snapshots every few events, so that a long stream
+    //  is not folded from its first event. Return 0, or -1 if the state
+    //  cannot be saved or the saved object is not one of this domain's.
+    int (*state_save) (const void *state, msgpack_packer *packer);
+    int (*state_load) (void *state, const msgpack_object *saved);
 } zcq_domain_t;
 
 //  Entry point a domain shared object exports (extern "C", this name).
@@ -93,6 +102,10 @@ bool
     zcq_domain_has_command (const zcq_domain_t *domain, const char *type);
 bool
     zcq_domain_has_query (const zcq_domain_t *domain, const char *name);
+
+//  True if the domain can save and load aggregate states (snapshots).
+bool
+    zcq_domain_has_snapshots (const zcq_domain_t *domain);
 
 //  Built-in domains.
 const zcq_domain_t *

@@ -105,6 +105,60 @@ s_evolve (void *state, const zcq_event_t *event)
     s_apply ((s_account_t *) state, event);
 }
 
+//  Snapshot of an account: [exists, closed, balance, owner or nil].
+static int
+s_state_save (const void *state, msgpack_packer *packer)
+{
+    const s_account_t *account = (const s_account_t *) state;
+    msgpack_pack_array (packer, 4);
+    if (account->exists) {
+        msgpack_pack_true (packer);
+    }
+    else {
+        msgpack_pack_false (packer);
+    }
+    if (account->closed) {
+        msgpack_pack_true (packer);
+    }
+    else {
+        msgpack_pack_false (packer);
+    }
+    msgpack_pack_int64 (packer, account->balance);
+    if (account->owner) {
+        zcq_fields_pack_str (packer, account->owner);
+    }
+    else {
+        msgpack_pack_nil (packer);
+    }
+    return 0;
+}
+
+static int
+s_state_load (void *state, const msgpack_object *saved)
+{
+    s_account_t *account = (s_account_t *) state;
+    if (saved->type != MSGPACK_OBJECT_ARRAY || saved->via.array.size != 4) {
+        return -1;
+    }
+    const msgpack_object *item = saved->via.array.ptr;
+    bool numeric = item [2].type == MSGPACK_OBJECT_POSITIVE_INTEGER
+                || item [2].type == MSGPACK_OBJECT_NEGATIVE_INTEGER;
+    if (item [0].type != MSGPACK_OBJECT_BOOLEAN || item [1].type != MSGPACK_OBJECT_BOOLEAN
+        || !numeric || item [2].via.i64 < 0
+        || (item [3].type != MSGPACK_OBJECT_STR && item [3].type != MSGPACK_OBJECT_NIL)
+        || (item [3].type == MSGPACK_OBJECT_STR && item [3].via.str.size > OWNER_MAX)) {
+        return -1;
+    }
+    account->exists = item [0].via.boolean;
+    account->closed = item [1].via.boolean;
+    account->balance = item [2].via.i64;
+    free (account->owner);
+    account->owner = item [3].type == MSGPACK_OBJECT_STR
+                       ? strndup (item [3].via.str.ptr, item [3].via.str.size)
+                       : NULL;
+    return 0;
+}
+
 //  Emit an event whose data is {amount}.
 static void
 s_emit_amount (zcq_decision_t *decision, const char *event_type, int64_t amount)
@@ -518,6 +572,8 @@ static const zcq_domain_t s_bank = {
     .query_names = s_query_names,
     .state_new = s_state_new,
     .state_destroy = s_state_destroy,
+    .state_save = s_state_save,
+    .state_load = s_state_load,
     .evolve = s_evolve,
     .decide = s_decide,
     .project = s_project,

@@ -142,11 +142,17 @@ zcq_fields_unpack (const void *data, size_t size, msgpack_unpacked *result)
 {
     msgpack_unpacked_init (result);
     size_t offset = 0;
-    if (data && size > 0 && zcq_mpack_plausible (data, size) //  no huge allocations
-        && msgpack_unpack_next (result, (const char *) data, size, &offset)
-               == MSGPACK_UNPACK_SUCCESS
-        && offset == size) {
-        return 0;
+    if (data && size > 0 && zcq_mpack_plausible (data, size)) { //  no huge allocations
+        //  A zone sized to the data (msgpack's default chunk is 8 KiB): this
+        //  runs for every command and event
+        result->zone = msgpack_zone_new (256 + 2 * size);
+        msgpack_unpack_return ret = result->zone ? msgpack_unpack ((const char *) data, size,
+                                                                   &offset, result->zone,
+                                                                   &result->data)
+                                                 : MSGPACK_UNPACK_NOMEM_ERROR;
+        if (ret == MSGPACK_UNPACK_SUCCESS && offset == size) {
+            return 0;
+        }
     }
     //  Leave result empty, so destroying it again is harmless
     msgpack_unpacked_destroy (result);

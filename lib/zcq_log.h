@@ -13,12 +13,22 @@
         "s:" stream 0x00 be64(version)    -> be64 position
         "v:" stream                       -> be64 current version
         "c:" command-id (16 bytes)        -> REPLY body stored for that id
+        "t:" be64(sequence)               -> be64(time, us) command-id: the order
+                                             in which ids were stored, for retention
+        "a:" stream                       -> aggregate snapshot: [version, state]
+
+    Group commit in two steps, so that one thread can decide the next group
+    while another writes this one: zcq_log_seal hands the staged group over
+    (positions go on from it), the writer writes it with zcq_store_write,
+    and zcq_log_sealed records the outcome. A failed group takes the staged
+    one with it (it was decided on top of the failed one).
     =========================================================================
 */
 
 #ifndef ZCQ_LOG_H_INCLUDED
 #define ZCQ_LOG_H_INCLUDED
 
+#include "zcq_group.h"
 #include "zcq_msg.h"
 #include "zcq_store.h"
 
@@ -62,8 +72,7 @@ int
 int
     zcq_log_find_reply (zcq_log_t *self, const byte *command_id, byte **reply, size_t *size);
 
-//  Start a new group: forget the bodies of the previous one (and drop
-//  anything staged and not committed).
+//  Start a new group: drop anything staged and not sealed or committed.
 void
     zcq_log_begin (zcq_log_t *self);
 
@@ -74,23 +83,55 @@ void
 uint64_t
     zcq_log_stage_event (zcq_log_t *self, zcq_msg_t *event);
 
-//  Stage the reply of a command id (a REPLY carrying that id).
+//  Stage the reply of a command id (a REPLY carrying that id), and its
+//  place in the retention order, stamped with time (us since the epoch).
 //  Returns 0, or -1 if it could not be encoded.
 int
-    zcq_log_stage_reply (zcq_log_t *self, zcq_msg_t *reply);
+    zcq_log_stage_reply (zcq_log_t *self, zcq_msg_t *reply, int64_t time);
+
+//  Stage a snapshot of a stream's aggregate state after version events
+//  (state is the domain's packed state).
+void
+    zcq_log_stage_state (zcq_log_t *self, const char *stream, uint64_t version,
+                         const void *state, size_t size);
+
+//  Find a stream's latest snapshot. Returns 0 with the version in *version
+//  and a copy of the packed state in *state (caller frees), 1 if there is
+//  none, -1 on a storage error or a damaged snapshot.
+int
+    zcq_log_find_state (zcq_log_t *self, const char *stream, uint64_t *version, byte **state,
+                        size_t *size);
 
 //  Number of events staged, and the packed body of the i-th (borrowed
-//  until the next begin or abort; they stay readable after commit so that
-//  the caller can publish them).
+//  until the next begin, seal or commit).
 size_t
     zcq_log_staged_count (zcq_log_t *self);
 const byte *
     zcq_log_staged_body (zcq_log_t *self, size_t index, size_t *size);
 
-//  Write the staged group as one batch (sync: on disk before returning).
+//  Number of puts and deletes staged (0: nothing to write).
+size_t
+    zcq_log_staged_size (zcq_log_t *self);
+
+//  Hand the staged group over for writing (the caller owns it) and start a
+//  new one; positions and ids go on after it. Call zcq_log_sealed with the
+//  outcome before sealing again.
+zcq_group_t *
+    zcq_log_seal (zcq_log_t *self);
+
+//  Record whether a sealed group reached the store. If it did not, the
+//  head stays, and what is staged now is dropped too.
+void
+    zcq_log_sealed (zcq_log_t *self, zcq_group_t *group, bool stored);
+
+//  Seal, write (sync: on disk before returning) and record in one step.
 //  Returns 0; or -1, when nothing was written and the group is dropped.
 int
     zcq_log_commit (zcq_log_t *self, bool sync);
+
+//  Sequence number of the newest committed command id (0: none yet).
+uint64_t
+    zcq_log_newest_id (zcq_log_t *self);
 
 //  Drop the staged group.
 void
@@ -108,6 +149,25 @@ int
 int
     zcq_log_read_stream (zcq_log_t *self, const char *stream, uint64_t from,
                          zcq_log_event_fn *fn, void *arg);
+
+//  Visit committed events from position from through a fixed snapshot of
+//  the store, so that the log may grow meanwhile; *head is the head of that
+//  snapshot. Safe from any thread (it uses only the store). Returns the
+//  number visited, or -1 on storage error.
+int
+    zcq_log_replay (zcq_store_t *store, uint64_t from, size_t max, size_t max_bytes,
+                    zcq_log_event_fn *fn, void *arg, uint64_t *head);
+
+//  Forget the oldest stored command ids while more than max_ids are kept
+//  or they were stored before `before` (us since the epoch), at most limit
+//  of them, in one unsynced batch (a crash only means they are forgotten
+//  again). *oldest is the caller's cursor (0 at first) and is left at the
+//  oldest sequence kept (newest + 1 if none is); newest is the newest
+//  sequence stored. With limit 0 it only finds the oldest. Safe from the writing thread (it
+//  uses only the store). Returns the number forgotten, or -1.
+int
+    zcq_log_forget_ids (zcq_store_t *store, uint64_t *oldest, uint64_t newest,
+                        uint64_t max_ids, int64_t before, size_t limit);
 
 //  Big-endian 64-bit helpers for keys.
 void

@@ -9,18 +9,23 @@
 #include "zcq_store.h"
 
 #include <leveldb/c.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 
 struct _zcq_store_t {
     leveldb_t *db;                       //  open database
     leveldb_options_t *options;          //  open options (cache, compression)
     leveldb_cache_t *cache;              //  block cache
+    leveldb_filterpolicy_t *filter;      //  bloom filter: a miss rarely reads a block
     leveldb_readoptions_t *read;         //  default read options
     leveldb_writeoptions_t *write_sync;  //  writes that fdatasync
     leveldb_writeoptions_t *write_async; //  writes that reach the OS only
     char *path;                          //  folder
-    int fail_writes;                     //  fault seam: writes still to fail
-    uint64_t writes;                     //  successful writes
+    //  A store is read from several threads and written from one (LevelDB
+    //  allows both); the counters and fault seams are therefore atomic
+    atomic_int fail_writes;              //  fault seam: writes still to fail
+    atomic_int write_delay;              //  fault seam: ms each write waits
+    atomic_uint_fast64_t writes;         //  successful writes
 };
 
 struct _zcq_batch_t {
@@ -96,6 +101,10 @@ zcq_store_new (const char *path)
     leveldb_options_set_create_if_missing (self->options, 1);
     leveldb_options_set_compression (self->options, leveldb_snappy_compression);
     leveldb_options_set_write_buffer_size (self->options, 16 * 1024 * 1024);
+    //  Most lookups of a command id miss (a new command): 10 bits a key
+    //  answer nearly all of them without reading a table block
+    self->filter = leveldb_filterpolicy_create_bloom (10);
+    leveldb_options_set_filter_policy (self->options, self->filter);
     self->read = leveldb_readoptions_create ();
     self->write_sync = leveldb_writeoptions_create ();
     leveldb_writeoptions_set_sync (self->write_sync, 1);
@@ -124,6 +133,7 @@ zcq_store_destroy (zcq_store_t **self_p)
         leveldb_readoptions_destroy (self->read);
         leveldb_options_destroy (self->options);
         leveldb_cache_destroy (self->cache);
+        leveldb_filterpolicy_destroy (self->filter);
         free (self->path);
         free (self);
         *self_p = NULL;
@@ -170,8 +180,15 @@ zcq_store_write (zcq_store_t *self, zcq_batch_t *batch, bool sync)
 {
     assert (self);
     assert (batch);
-    if (self->fail_writes > 0) {
-        self->fail_writes--;
+    int delay = atomic_load (&self->write_delay);
+    if (delay > 0) {
+        zclock_sleep (delay);
+    }
+    int failing = atomic_load (&self->fail_writes);
+    while (failing > 0
+           && !atomic_compare_exchange_weak (&self->fail_writes, &failing, failing - 1)) {
+    }
+    if (failing > 0) {
         zsys_error ("store %s: write failed: injected fault", self->path);
         return -1;
     }
@@ -180,7 +197,7 @@ zcq_store_write (zcq_store_t *self, zcq_batch_t *batch, bool sync)
     if (s_check (self, &error, "write")) {
         return -1;
     }
-    self->writes++;
+    atomic_fetch_add (&self->writes, 1);
     return 0;
 }
 
@@ -188,14 +205,21 @@ void
 zcq_store_fail_writes (zcq_store_t *self, int count)
 {
     assert (self);
-    self->fail_writes = count;
+    atomic_store (&self->fail_writes, count);
+}
+
+void
+zcq_store_delay_writes (zcq_store_t *self, int milliseconds)
+{
+    assert (self);
+    atomic_store (&self->write_delay, milliseconds);
 }
 
 uint64_t
 zcq_store_writes (zcq_store_t *self)
 {
     assert (self);
-    return self->writes;
+    return atomic_load (&self->writes);
 }
 
 //  --- Batches ----------------------------------------------------------------

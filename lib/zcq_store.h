@@ -23,6 +23,9 @@ typedef struct _zcq_store_t zcq_store_t;
 typedef struct _zcq_batch_t zcq_batch_t;
 typedef struct _zcq_iter_t zcq_iter_t;
 
+//  A store may be read and iterated from several threads at once; writes
+//  come from one thread at a time.
+
 //  Open the LevelDB folder at path, creating it (and missing parents) if
 //  needed. Returns NULL, after logging why, if it cannot be opened.
 zcq_store_t *
@@ -52,6 +55,11 @@ int
 //  broken disk would (nothing applied, -1 returned).
 void
     zcq_store_fail_writes (zcq_store_t *self, int count);
+
+//  Fault seam for tests: every write first waits this long, as a slow disk
+//  would (0: no delay). Safe to call from any thread.
+void
+    zcq_store_delay_writes (zcq_store_t *self, int milliseconds);
 
 //  Return the number of writes this store applied successfully.
 uint64_t

@@ -1,13 +1,20 @@
 /*  =========================================================================
     zcq_write_node - the command side (see zcq_write_node.h)
 
-    One loop: drain up to `group` waiting commands, decide each in order
-    against in-memory aggregate state (a later command sees the events of an
-    earlier one in the same group), write the whole group as ONE LevelDB
-    batch (events, stream index, head, command replies), and only then reply
-    and publish. A failed write acknowledges nothing: every command of the
-    group gets "unavailable", the aggregate cache is dropped (it may hold
-    events that never reached the disk) and the node carries on.
+    Three threads, each owning its state, passing messages:
+    - this actor decides: it drains waiting commands, decides each in order
+      against in-memory aggregate state (a later command sees the events of
+      an earlier one, also across groups not yet written), stages events,
+      stream index, head and command replies into the staged group;
+    - the writer (zcq_writer) writes one sealed group at a time as ONE
+      LevelDB batch (synced in sync mode) while the next group is decided;
+      when it reports the group written, this actor replies to its commands
+      and only then publishes its events;
+    - the replay server (zcq_replay) answers REPLAY from LevelDB snapshots.
+    A failed write acknowledges nothing: every command of the failed group,
+    and of the group staged on top of it, gets "unavailable"; the aggregate
+    cache is dropped (it holds events that never reached the disk) and the
+    node carries on from what is on disk.
     =========================================================================
 */
 
@@ -17,40 +24,61 @@
 #include "zcq_event.h"
 #include "zcq_log.h"
 #include "zcq_node.h"
+#include "zcq_replay.h"
+#include "zcq_writer.h"
 
-#define REPLAY_BYTES (8 * 1024 * 1024) //  about the most bytes in one EVENTS reply
+#define RETRY_AFTER_MIN 1    //  ms: least retry hint in a busy reply
+#define RETRY_AFTER_MAX 1000 //  ms: most retry hint
+#define RECV_HWM 10000       //  commands queued per client connection
 
 //  One aggregate's state, cached.
 typedef struct {
     char *stream;     //  stream name (hash key owner)
     void *state;      //  domain state after `version` events
     uint64_t version; //  stream version the state reflects
+    uint64_t staged;  //  log position of its last staged event (0: none)
     void *handle;     //  position in the LRU list
 } s_aggregate_t;
+
+//  Replies waiting for one group's write, and the peers they go to.
+typedef struct {
+    zlistx_t *replies;  //  zcq_msg_t, in decision order
+} s_pending_t;
 
 typedef struct {
     zsock_t *pipe;              //  actor pipe
     zsock_t *commands;          //  ROUTER: COMMAND, QUERY "status"
     zsock_t *events;            //  PUB: EVENT, HEARTBEAT
-    zsock_t *replay;            //  ROUTER: REPLAY
-    zpoller_t *poller;          //  pipe, commands, replay
-    zcq_log_t *log;             //  event log
+    zactor_t *writer;           //  writing thread
+    zactor_t *replay;           //  replay server thread
+    char *replay_endpoint;      //  where the replay server is bound (resolved)
+    zpoller_t *poller;          //  pipe, commands, writer
+    zcq_log_t *log;             //  event log (this thread stages, the writer writes)
     const zcq_domain_t *domain; //  decide / evolve
     zcq_decision_t *decision;   //  scratch decision
     zhashx_t *cache;            //  stream -> s_aggregate_t
     zlistx_t *lru;              //  s_aggregate_t, least recently used first
     size_t cache_max;           //  aggregates kept
-    zlistx_t *replies;          //  zcq_msg_t replies waiting for the group's commit
-    zhashx_t *group_ids;        //  hex command id -> reply, for duplicates in a group
+    s_pending_t staged;         //  replies of the group being decided
+    s_pending_t writing;        //  replies of the group the writer has
+    zcq_group_t *in_writer;     //  the group the writer has, or NULL
+    zhashx_t *ids;              //  command id (16 bytes) -> its reply, staged or writing
+    zhashx_t *peers;            //  routing id -> commands waiting for a write
     bool sync;                  //  durability: fdatasync before replying
-    size_t group_max;           //  commands per group
+    size_t group_max;           //  most commands waiting for one write
+    size_t client_max;          //  most commands of one client waiting for writes
+    uint64_t snapshot_every;    //  events between aggregate snapshots (0: none)
     int heartbeat;              //  ms between heartbeats
     int64_t next_heartbeat;     //  zclock_mono () of the next heartbeat
     int64_t started;            //  zclock_mono () at start
+    int64_t write_started;      //  zclock_usecs () when the writer got its group
+    int64_t write_usecs;        //  how long the last write took
     uint64_t drop_every;        //  fault seam: drop every N-th published event (0: none)
     uint64_t published;         //  events handed to PUB (or dropped by the seam)
+    uint64_t ids_kept;          //  command ids on disk, as the writer last said
     bool terminated;            //  $TERM received
-    uint64_t accepted, rejected, conflicts, invalid, duplicates, groups, failures;
+    uint64_t accepted, rejected, conflicts, invalid, duplicates, busy, groups, grouped,
+        failures, folded, snapshots;
 } self_t;
 
 static void
@@ -65,11 +93,91 @@ s_aggregate_destroy (void **item)
 }
 
 static void
+s_msg_destroy (void **item)
+{
+    zcq_msg_destroy ((zcq_msg_t **) item);
+}
+
+//  Command ids and routing ids are hash keys as raw bytes: a command id is
+//  always ZCQ_COMMAND_ID bytes; a routing id is kept as a zframe.
+static size_t
+s_id_hash (const void *key)
+{
+    size_t hash;
+    memcpy (&hash, key, sizeof (hash)); //  ids are random: any 8 bytes will do
+    return hash;
+}
+
+static int
+s_id_compare (const void *one, const void *two)
+{
+    return memcmp (one, two, ZCQ_COMMAND_ID);
+}
+
+static void *
+s_id_dup (const void *key)
+{
+    void *copy = malloc (ZCQ_COMMAND_ID);
+    assert (copy);
+    memcpy (copy, key, ZCQ_COMMAND_ID);
+    return copy;
+}
+
+static void
+s_id_free (void **key)
+{
+    free (*key);
+    *key = NULL;
+}
+
+static size_t
+s_peer_hash (const void *key)
+{
+    zframe_t *frame = (zframe_t *) key;
+    const byte *data = zframe_data (frame);
+    size_t size = zframe_size (frame);
+    size_t hash = 5381;
+    for (size_t index = 0; index < size; index++) {
+        hash = hash * 33 + data [index];
+    }
+    return hash;
+}
+
+static int
+s_peer_compare (const void *one, const void *two)
+{
+    return zframe_eq ((zframe_t *) one, (zframe_t *) two) ? 0 : 1;
+}
+
+static void *
+s_peer_dup (const void *key)
+{
+    return zframe_dup ((zframe_t *) key);
+}
+
+static void
+s_peer_free (void **key)
+{
+    zframe_destroy ((zframe_t **) key);
+}
+
+static void
+s_pending_init (s_pending_t *pending)
+{
+    pending->replies = zlistx_new ();
+    zlistx_set_destructor (pending->replies, s_msg_destroy);
+}
+
+static void
 s_self_destroy (self_t **self_p)
 {
     assert (self_p);
     if (*self_p) {
         self_t *self = *self_p;
+        //  The writer may hold a group: stop it before freeing anything
+        zactor_destroy (&self->writer);
+        zactor_destroy (&self->replay);
+        zcq_group_destroy (&self->in_writer);
         //  Aggregate states belong to the domain; free them before the table
         if (self->lru) {
             s_aggregate_t *aggregate = (s_aggregate_t *) zlistx_first (self->lru);
@@ -82,23 +190,80 @@ s_self_destroy (self_t **self_p)
         }
         zlistx_destroy (&self->lru);
         zhashx_destroy (&self->cache);
-        zlistx_destroy (&self->replies);
-        zhashx_destroy (&self->group_ids);
+        zhashx_destroy (&self->ids);
+        zhashx_destroy (&self->peers);
+        zlistx_destroy (&self->staged.replies);
+        zlistx_destroy (&self->writing.replies);
         zcq_decision_destroy (&self->decision);
         zpoller_destroy (&self->poller);
         zsock_destroy (&self->commands);
         zsock_destroy (&self->events);
-        zsock_destroy (&self->replay);
         zcq_log_destroy (&self->log);
+        zstr_free (&self->replay_endpoint);
         free (self);
         *self_p = NULL;
     }
 }
 
-static void
-s_msg_destroy (void **item)
+//  Read the numeric settings; returns NULL or what is wrong (caller frees).
+static char *
+s_settings (self_t *self, zconfig_t *config)
 {
-    zcq_msg_destroy ((zcq_msg_t **) item);
+    const char *durability = zcq_node_get (config, "write/durability", "sync");
+    if (!streq (durability, "sync") && !streq (durability, "async")) {
+        return zsys_sprintf ("durability must be 'sync' or 'async', got '%s'", durability);
+    }
+    self->sync = streq (durability, "sync");
+    self->heartbeat = (int) zcq_node_get_int (config, "write/heartbeat", 1000);
+    int64_t cache = zcq_node_get_int (config, "write/cache", 10000);
+    int64_t group = zcq_node_get_int (config, "write/group", 1024);
+    int64_t clients = zcq_node_get_int (config, "write/client_inflight", 1024);
+    int64_t snapshot = zcq_node_get_int (config, "write/snapshot", 1000);
+    int64_t drop = zcq_node_get_int (config, "write/fault/drop_every", 0);
+    if (self->heartbeat < 10 || cache < 1 || group < 1 || group > 100000 || clients < 1
+        || snapshot < 0 || drop < 0) {
+        return zsys_sprintf ("heartbeat must be >= 10 ms; cache, group (up to 100000) and "
+                             "client_inflight >= 1; snapshot and fault/drop_every >= 0");
+    }
+    self->cache_max = (size_t) cache;
+    self->group_max = (size_t) group;
+    self->client_max = (size_t) clients;
+    self->snapshot_every = (uint64_t) snapshot;
+    self->drop_every = (uint64_t) drop;
+    //  States holding events of the groups in flight (staged and writing)
+    //  are never evicted: the disk does not have those events yet. A cache
+    //  of 2 x group + 1 leaves room for all of them and one more
+    if (self->cache_max < 2 * self->group_max + 1) {
+        self->cache_max = 2 * self->group_max + 1;
+        zsys_notice ("write node: cache raised to %zu (twice the group size, plus one)",
+                     self->cache_max);
+    }
+    if (self->drop_every) {
+        zsys_warning ("write node: fault seam on, every %" PRIu64 "th event is not published",
+                      self->drop_every);
+    }
+    return NULL;
+}
+
+//  Start the writer and the replay server threads.
+static void
+s_start_threads (self_t *self, zconfig_t *config, zsock_t *replay)
+{
+    zcq_writer_config_t writer = {
+        zcq_log_store (self->log), self->sync,
+        (uint64_t) zcq_node_get_int (config, "write/ids/keep", 10000000),
+        zcq_node_get_int (config, "write/ids/max_age", 7 * 24 * 3600) * 1000000,
+        zcq_log_newest_id (self->log)};
+    self->writer = zactor_new (zcq_writer_actor, &writer);
+    //  The socket moves to the replay thread: resolve its endpoint first
+    self->replay_endpoint = zcq_node_endpoint (replay);
+    zcq_replay_config_t server = {zcq_log_store (self->log), replay};
+    self->replay = zactor_new (zcq_replay_actor, &server);
+    int delay = (int) zcq_node_get_int (config, "write/fault/write_delay", 0);
+    if (delay > 0) {
+        zsys_warning ("write node: fault seam on, every write waits %d ms", delay);
+        zcq_store_delay_writes (zcq_log_store (self->log), delay);
+    }
 }
 
 //  Build the node from its settings, or return NULL with *error set.
@@ -109,31 +274,10 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
     assert (self);
     self->pipe = pipe;
     self->started = zclock_mono ();
-    const char *durability = zcq_node_get (config, "write/durability", "sync");
-    if (!streq (durability, "sync") && !streq (durability, "async")) {
-        *error = zsys_sprintf ("durability must be 'sync' or 'async', got '%s'", durability);
+    *error = s_settings (self, config);
+    if (*error) {
         free (self);
         return NULL;
-    }
-    self->sync = streq (durability, "sync");
-    self->heartbeat = (int) zcq_node_get_int (config, "write/heartbeat", 1000);
-    self->cache_max = (size_t) zcq_node_get_int (config, "write/cache", 10000);
-    self->group_max = (size_t) zcq_node_get_int (config, "write/group", 256);
-    self->drop_every = (uint64_t) zcq_node_get_int (config, "write/fault/drop_every", 0);
-    if (self->drop_every) {
-        zsys_warning ("write node: fault seam on, every %" PRIu64 "th event is not published",
-                      self->drop_every);
-    }
-    if (self->heartbeat < 10 || self->cache_max < 1 || self->group_max < 1) {
-        *error = zsys_sprintf ("heartbeat must be >= 10 ms, cache and group >= 1");
-        free (self);
-        return NULL;
-    }
-    //  A group touches at most group_max streams; a cache at least that big
-    //  never evicts a state that holds events of the group being decided
-    if (self->cache_max < self->group_max) {
-        zsys_notice ("write node: cache raised to %zu, the group size", self->group_max);
-        self->cache_max = self->group_max;
     }
     self->domain = zcq_domain_load (zcq_node_get (config, "write/domain", "bank"), error);
     if (!self->domain) {
@@ -149,15 +293,18 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
     }
     self->commands =
         zcq_node_serve (config, ZMQ_ROUTER, "write", "commands", ZCQ_DEFAULT_COMMANDS, error);
+    zsock_t *replay = NULL;
     if (self->commands) {
+        //  Per connection, commands beyond this wait in the client's own
+        //  queue and TCP: memory here stays bounded whatever clients send
+        zsock_set_rcvhwm (self->commands, RECV_HWM);
         self->events =
             zcq_node_serve (config, ZMQ_PUB, "write", "events", ZCQ_DEFAULT_EVENTS, error);
     }
     if (self->events) {
-        self->replay =
-            zcq_node_serve (config, ZMQ_ROUTER, "write", "replay", ZCQ_DEFAULT_REPLAY, error);
+        replay = zcq_node_serve (config, ZMQ_ROUTER, "write", "replay", ZCQ_DEFAULT_REPLAY, error);
     }
-    if (!self->replay) {
+    if (!replay) {
         s_self_destroy (&self);
         return NULL;
     }
@@ -165,10 +312,20 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
     self->cache = zhashx_new ();
     self->lru = zlistx_new ();
     zlistx_set_destructor (self->lru, s_aggregate_destroy);
-    self->replies = zlistx_new ();
-    zlistx_set_destructor (self->replies, s_msg_destroy);
-    self->group_ids = zhashx_new ();
-    self->poller = zpoller_new (self->pipe, self->commands, self->replay, NULL);
+    s_pending_init (&self->staged);
+    s_pending_init (&self->writing);
+    self->ids = zhashx_new ();
+    zhashx_set_key_hasher (self->ids, s_id_hash);
+    zhashx_set_key_comparator (self->ids, s_id_compare);
+    zhashx_set_key_duplicator (self->ids, s_id_dup);
+    zhashx_set_key_destructor (self->ids, s_id_free);
+    self->peers = zhashx_new ();
+    zhashx_set_key_hasher (self->peers, s_peer_hash);
+    zhashx_set_key_comparator (self->peers, s_peer_compare);
+    zhashx_set_key_duplicator (self->peers, s_peer_dup);
+    zhashx_set_key_destructor (self->peers, s_peer_free);
+    s_start_threads (self, config, replay);
+    self->poller = zpoller_new (self->pipe, self->commands, self->writer, NULL);
     //  The node stops on $TERM from its owner, not on SIGINT itself
     zpoller_set_nonstop (self->poller, true);
     self->next_heartbeat = zclock_mono ();
@@ -218,8 +375,52 @@ s_fold (const byte *body, size_t size, void *arg)
         fold->self->domain->evolve (fold->aggregate->state, &event);
     }
     fold->aggregate->version = event.version;
+    fold->self->folded++;
     msgpack_unpacked_destroy (&unpacked);
     zcq_msg_destroy (&msg);
+    return 0;
+}
+
+//  Start an aggregate from its latest snapshot, if snapshots are on, the
+//  domain keeps them and one is stored. A snapshot the domain cannot load
+//  (its state format changed) is passed over: the events are the truth,
+//  and folding them all gives the same state. Returns 0, or -1 on a
+//  storage error.
+static int
+s_load_snapshot (self_t *self, s_aggregate_t *aggregate)
+{
+    if (!self->snapshot_every || !zcq_domain_has_snapshots (self->domain)) {
+        return 0;
+    }
+    byte *saved = NULL;
+    size_t size = 0;
+    uint64_t version = 0;
+    int rc = zcq_log_find_state (self->log, aggregate->stream, &version, &saved, &size);
+    if (rc != 0) {
+        return rc < 0 ? -1 : 0;
+    }
+    void *state = self->domain->state_new ? self->domain->state_new () : NULL;
+    msgpack_unpacked unpacked;
+    rc = zcq_fields_unpack ((const char *) saved, size, &unpacked);
+    if (rc == 0) {
+        rc = self->domain->state_load (state, &unpacked.data);
+        msgpack_unpacked_destroy (&unpacked);
+    }
+    free (saved);
+    if (rc != 0) {
+        zsys_warning ("write node: snapshot of '%s' does not load into domain '%s'; folding "
+                      "its events from the first",
+                      aggregate->stream, self->domain->name);
+        if (self->domain->state_destroy) {
+            self->domain->state_destroy (state);
+        }
+        return 0;
+    }
+    if (self->domain->state_destroy) {
+        self->domain->state_destroy (aggregate->state);
+    }
+    aggregate->state = state;
+    aggregate->version = version;
     return 0;
 }
 
@@ -239,8 +440,14 @@ s_aggregate (self_t *self, const char *stream)
     aggregate->state = self->domain->state_new ? self->domain->state_new () : NULL;
     int rc = 0;
     if (self->domain->evolve) {
+        rc = s_load_snapshot (self, aggregate);
         s_fold_t fold = {self, aggregate, 0};
-        rc = zcq_log_read_stream (self->log, stream, 1, s_fold, &fold) < 0 ? -1 : fold.rc;
+        if (rc == 0) {
+            rc = zcq_log_read_stream (self->log, stream, aggregate->version + 1, s_fold, &fold)
+                   < 0
+                   ? -1
+                   : fold.rc;
+        }
     }
     else {
         rc = zcq_log_stream_version (self->log, stream, &aggregate->version);
@@ -253,14 +460,21 @@ s_aggregate (self_t *self, const char *stream)
         return NULL;
     }
     if (zlistx_size (self->lru) >= self->cache_max) {
-        //  Evict the least recently used; never one touched in this group
-        //  (they sit at the end of the list and cache_max >= group_max)
+        //  Evict the least recently used state that holds no event still on
+        //  its way to disk: such a state cannot be read back from the log
+        //  yet. Those sit near the end of the list (cache_max > 2 x group),
+        //  so the walk is short; if all are pinned the cache grows a little
         s_aggregate_t *oldest = (s_aggregate_t *) zlistx_first (self->lru);
-        zhashx_delete (self->cache, oldest->stream);
-        if (self->domain->state_destroy) {
-            self->domain->state_destroy (oldest->state);
+        while (oldest && oldest->staged > zcq_log_head (self->log)) {
+            oldest = (s_aggregate_t *) zlistx_next (self->lru);
         }
-        zlistx_delete (self->lru, oldest->handle);
+        if (oldest) {
+            zhashx_delete (self->cache, oldest->stream);
+            if (self->domain->state_destroy) {
+                self->domain->state_destroy (oldest->state);
+            }
+            zlistx_delete (self->lru, oldest->handle);
+        }
     }
     aggregate->handle = zlistx_add_end (self->lru, aggregate);
     zhashx_insert (self->cache, aggregate->stream, aggregate);
@@ -268,18 +482,6 @@ s_aggregate (self_t *self, const char *stream)
 }
 
 //  --- Commands ---------------------------------------------------------------
-
-//  Hex form of a command id, a hash key.
-static void
-s_id_key (const byte *id, char key [ZCQ_COMMAND_ID * 2 + 1])
-{
-    static const char hex [] = "0123456789abcdef";
-    for (int index = 0; index < ZCQ_COMMAND_ID; index++) {
-        key [index * 2] = hex [id [index] >> 4];
-        key [index * 2 + 1] = hex [id [index] & 15];
-    }
-    key [ZCQ_COMMAND_ID * 2] = 0;
-}
 
 //  Copy a decided outcome into another reply (for a repeated command id).
 static void
@@ -309,18 +511,55 @@ s_reply_now (self_t *self, zcq_msg_t **reply_p)
     zcq_msg_destroy (reply_p);
 }
 
-//  Keep a decided outcome for the group: stored with the group's batch and
-//  sent once that batch is on disk.
-static void
-s_reply_after_commit (self_t *self, zcq_msg_t *reply)
+//  Milliseconds a busy client should wait: about one write.
+static uint32_t
+s_retry_after (self_t *self)
 {
-    char key [ZCQ_COMMAND_ID * 2 + 1];
-    s_id_key (zcq_msg_id (reply), key);
-    if (zcq_log_stage_reply (self->log, reply) != 0) {
-        zsys_error ("write node: cannot encode a reply: %s", zcq_msg_error (reply));
+    int64_t ms = (self->write_usecs + 999) / 1000;
+    return (uint32_t) (ms < RETRY_AFTER_MIN ? RETRY_AFTER_MIN
+                                            : ms > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : ms);
+}
+
+//  Commands of this client waiting for a write.
+static size_t
+s_peer_waiting (self_t *self, zcq_msg_t *command)
+{
+    zframe_t *peer = zcq_msg_routing_id (command);
+    return peer ? (size_t) (uintptr_t) zhashx_lookup (self->peers, peer) : 0;
+}
+
+//  Count a reply in or out of its client's waiting commands.
+static void
+s_peer_count (self_t *self, zcq_msg_t *reply, bool in)
+{
+    zframe_t *peer = zcq_msg_routing_id (reply);
+    if (!peer) {
+        return;
     }
-    zhashx_insert (self->group_ids, key, reply);
-    zlistx_add_end (self->replies, reply);
+    size_t waiting = (size_t) (uintptr_t) zhashx_lookup (self->peers, peer);
+    waiting = in ? waiting + 1 : waiting - 1;
+    if (waiting) {
+        zhashx_update (self->peers, peer, (void *) (uintptr_t) waiting);
+    }
+    else {
+        zhashx_delete (self->peers, peer);
+    }
+}
+
+//  Keep a reply for the staged group: sent once that group is on disk.
+//  Stored with the group when store is true (decided outcomes), not for
+//  repeats of a command already in flight.
+static void
+s_reply_after_commit (self_t *self, zcq_msg_t *reply, bool store)
+{
+    if (store) {
+        if (zcq_log_stage_reply (self->log, reply, zcq_event_now ()) != 0) {
+            zsys_error ("write node: cannot encode a reply: %s", zcq_msg_error (reply));
+        }
+        zhashx_insert (self->ids, zcq_msg_id (reply), reply);
+    }
+    zlistx_add_end (self->staged.replies, reply);
+    s_peer_count (self, reply, true);
 }
 
 //  Check the domain's events against the protocol's limits before staging
@@ -328,6 +567,14 @@ s_reply_after_commit (self_t *self, zcq_msg_t *reply)
 static int
 s_check_events (self_t *self, zcq_msg_t *reply)
 {
+    if (zcq_decision_count (self->decision) > ZCQ_MAX_EVENTS) {
+        zcq_msg_set_status (reply, ZCQ_TOO_LARGE);
+        zcq_msg_set_reason (reply,
+                            "domain '%s' produced %zu events for one command; the limit is %d",
+                            self->domain->name, zcq_decision_count (self->decision),
+                            ZCQ_MAX_EVENTS);
+        return -1;
+    }
     for (size_t index = 0; index < zcq_decision_count (self->decision); index++) {
         size_t size;
         const byte *data = zcq_decision_event_data (self->decision, index, &size);
@@ -360,62 +607,113 @@ s_check_events (self_t *self, zcq_msg_t *reply)
     return 0;
 }
 
+//  Stage a snapshot of the aggregate if its last events crossed a multiple
+//  of snapshot_every.
+static void
+s_snapshot (self_t *self, s_aggregate_t *aggregate, uint64_t before)
+{
+    if (!self->snapshot_every || !zcq_domain_has_snapshots (self->domain)
+        || before / self->snapshot_every == aggregate->version / self->snapshot_every) {
+        return;
+    }
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer packer;
+    msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
+    if (self->domain->state_save (aggregate->state, &packer) == 0) {
+        zcq_log_stage_state (self->log, aggregate->stream, aggregate->version, buffer.data,
+                             buffer.size);
+        self->snapshots++;
+    }
+    msgpack_sbuffer_destroy (&buffer);
+}
+
 //  Stage the decided events of an accepted command and fold them into the
 //  cached state. Fills the reply's version, position and count.
 static void
 s_append (self_t *self, zcq_msg_t *command, s_aggregate_t *aggregate, zcq_msg_t *reply)
 {
     int64_t now = zcq_event_now ();
+    uint64_t before = aggregate->version;
     size_t count = zcq_decision_count (self->decision);
+    zcq_msg_t *event = zcq_msg_new (ZCQ_MSG_EVENT);
+    zcq_msg_set_stream (event, aggregate->stream);
+    zcq_msg_set_id (event, zcq_msg_id (command), ZCQ_COMMAND_ID);
+    zcq_msg_set_correlation (event, zcq_msg_correlation (command));
+    zcq_msg_set_user (event, zcq_msg_user (command)); //  who did it (secured endpoints)
+    zcq_msg_set_time (event, now);
     for (size_t index = 0; index < count; index++) {
         size_t size;
         const byte *data = zcq_decision_event_data (self->decision, index, &size);
-        zcq_msg_t *event = zcq_msg_new (ZCQ_MSG_EVENT);
-        zcq_msg_set_stream (event, aggregate->stream);
+        const char *type = zcq_decision_event_type (self->decision, index);
         zcq_msg_set_version (event, aggregate->version + 1);
-        zcq_msg_set_name (event, zcq_decision_event_type (self->decision, index));
+        zcq_msg_set_name (event, type);
         zcq_msg_set_data (event, data, size);
-        zcq_msg_set_id (event, zcq_msg_id (command), ZCQ_COMMAND_ID);
-        zcq_msg_set_correlation (event, zcq_msg_correlation (command));
-        zcq_msg_set_user (event, zcq_msg_user (command)); //  who did it (secured)
-        zcq_msg_set_time (event, now);
         uint64_t position = zcq_log_stage_event (self->log, event);
         //  Limits were checked by s_check_events; an encoding failure here
         //  is a broken invariant, not bad input
         assert (position);
-        msgpack_unpacked unpacked;
-        zcq_event_t view;
-        if (zcq_event_from_msg (&view, event, &unpacked) == 0) {
-            if (self->domain->evolve) {
+        if (self->domain->evolve) {
+            msgpack_unpacked unpacked;
+            if (zcq_fields_unpack (data, size, &unpacked) == 0) {
+                zcq_event_t view = {type,     aggregate->stream, aggregate->version + 1,
+                                    position, now,               &unpacked.data};
                 self->domain->evolve (aggregate->state, &view);
+                msgpack_unpacked_destroy (&unpacked);
             }
-            msgpack_unpacked_destroy (&unpacked);
         }
         aggregate->version++;
-        zcq_msg_destroy (&event);
     }
+    zcq_msg_destroy (&event);
+    aggregate->staged = zcq_log_staged_head (self->log);
+    s_snapshot (self, aggregate, before);
     zcq_msg_set_version (reply, aggregate->version);
     zcq_msg_set_position (reply, zcq_log_staged_head (self->log));
     zcq_msg_set_count (reply, (uint32_t) count);
+}
+
+//  Answer "busy" when the staged group is full or this client already has
+//  its share waiting: the client retries after the hint, nothing is kept.
+static bool
+s_refuse_busy (self_t *self, zcq_msg_t *command)
+{
+    const char *why = NULL;
+    if (zlistx_size (self->staged.replies) >= self->group_max) {
+        why = "the write node is saturated";
+    }
+    else if (s_peer_waiting (self, command) >= self->client_max) {
+        why = "this connection has too many commands waiting";
+    }
+    if (!why) {
+        return false;
+    }
+    zcq_msg_t *reply = zcq_msg_reply_to (command, ZCQ_BUSY);
+    uint32_t hint = s_retry_after (self);
+    zcq_msg_set_reason (reply, "%s (%zu commands in flight); nothing was stored, retry with the "
+                               "same command id after %u ms",
+                        why, zlistx_size (self->staged.replies) + zlistx_size (self->writing.replies),
+                        hint);
+    zcq_msg_set_retry_after (reply, hint);
+    self->busy++;
+    s_reply_now (self, &reply);
+    return true;
 }
 
 //  Handle one valid COMMAND: repeat, refuse, or decide and stage.
 static void
 s_handle_command (self_t *self, zcq_msg_t *command)
 {
-    zcq_msg_t *reply = zcq_msg_reply_to (command, ZCQ_ACCEPTED);
-    char key [ZCQ_COMMAND_ID * 2 + 1];
-    s_id_key (zcq_msg_id (command), key);
-
     //  A command id maps to exactly one outcome: a repeat gets the first
-    //  outcome, whether it is still in this group or already on disk
-    zcq_msg_t *original = (zcq_msg_t *) zhashx_lookup (self->group_ids, key);
+    //  outcome, whether it is still in flight or already on disk
+    zcq_msg_t *original = (zcq_msg_t *) zhashx_lookup (self->ids, zcq_msg_id (command));
     if (original) {
+        zcq_msg_t *reply = zcq_msg_reply_to (command, ZCQ_ACCEPTED);
         s_copy_outcome (reply, original);
         self->duplicates++;
-        zlistx_add_end (self->replies, reply);
+        s_reply_after_commit (self, reply, false);
         return;
     }
+    zcq_msg_t *reply = zcq_msg_reply_to (command, ZCQ_ACCEPTED);
     byte *stored = NULL;
     size_t stored_size = 0;
     int found = zcq_log_find_reply (self->log, zcq_msg_id (command), &stored, &stored_size);
@@ -432,6 +730,11 @@ s_handle_command (self_t *self, zcq_msg_t *command)
         zcq_msg_set_status (reply, ZCQ_UNAVAILABLE);
         zcq_msg_set_reason (reply, "storage read failed; nothing was stored, retry");
         s_reply_now (self, &reply);
+        return;
+    }
+    //  A repeat is answered even when saturated; only new work is refused
+    if (s_refuse_busy (self, command)) {
+        zcq_msg_destroy (&reply);
         return;
     }
     const char *type = zcq_msg_name (command);
@@ -460,7 +763,7 @@ s_handle_command (self_t *self, zcq_msg_t *command)
         zcq_msg_set_version (reply, aggregate->version);
         zcq_msg_set_position (reply, zcq_log_staged_head (self->log));
         self->conflicts++;
-        s_reply_after_commit (self, reply);
+        s_reply_after_commit (self, reply, true);
         return;
     }
     //  The codec checked that data is one map (or absent)
@@ -482,13 +785,13 @@ s_handle_command (self_t *self, zcq_msg_t *command)
     if (status == ZCQ_ACCEPTED && s_check_events (self, reply) == 0) {
         s_append (self, command, aggregate, reply);
         self->accepted++;
-        s_reply_after_commit (self, reply);
+        s_reply_after_commit (self, reply, true);
     }
     else if (status == ZCQ_REJECTED) {
         zcq_msg_set_status (reply, ZCQ_REJECTED);
         zcq_msg_set_reason (reply, "%s", zcq_decision_reason (self->decision));
         self->rejected++;
-        s_reply_after_commit (self, reply);
+        s_reply_after_commit (self, reply, true);
     }
     else {
         //  Malformed data (or events over the limits) change nothing and are
@@ -517,7 +820,7 @@ s_handle_query (self_t *self, zcq_msg_t *query)
         msgpack_sbuffer_init (&buffer);
         msgpack_packer pk;
         msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
-        msgpack_pack_map (&pk, 12);
+        msgpack_pack_map (&pk, 21);
         zcq_fields_pack_str (&pk, "role");
         zcq_fields_pack_str (&pk, "write");
         zcq_fields_pack_str (&pk, "domain");
@@ -540,6 +843,25 @@ s_handle_query (self_t *self, zcq_msg_t *query)
         msgpack_pack_uint64 (&pk, self->duplicates);
         zcq_fields_pack_str (&pk, "write_failures");
         msgpack_pack_uint64 (&pk, self->failures);
+        zcq_fields_pack_str (&pk, "busy");
+        msgpack_pack_uint64 (&pk, self->busy);
+        zcq_fields_pack_str (&pk, "groups");
+        msgpack_pack_uint64 (&pk, self->groups);
+        zcq_fields_pack_str (&pk, "grouped_commands");
+        msgpack_pack_uint64 (&pk, self->grouped);
+        zcq_fields_pack_str (&pk, "in_flight");
+        msgpack_pack_uint64 (&pk, zlistx_size (self->staged.replies)
+                                      + zlistx_size (self->writing.replies));
+        zcq_fields_pack_str (&pk, "last_write_us");
+        msgpack_pack_int64 (&pk, self->write_usecs);
+        zcq_fields_pack_str (&pk, "events_folded");
+        msgpack_pack_uint64 (&pk, self->folded);
+        zcq_fields_pack_str (&pk, "snapshots");
+        msgpack_pack_uint64 (&pk, self->snapshots);
+        zcq_fields_pack_str (&pk, "command_ids");
+        msgpack_pack_uint64 (&pk, self->ids_kept);
+        zcq_fields_pack_str (&pk, "group_max");
+        msgpack_pack_uint64 (&pk, self->group_max);
         zcq_fields_pack_str (&pk, "uptime_ms");
         msgpack_pack_int64 (&pk, zclock_mono () - self->started);
         zcq_msg_set_data (result, buffer.data, buffer.size);
@@ -550,36 +872,51 @@ s_handle_query (self_t *self, zcq_msg_t *query)
     zcq_msg_destroy (&result);
 }
 
-//  Reply to a message that did not decode, or has no business here.
-static void
-s_reply_error (zcq_msg_t *request, zsock_t *sock, zcq_status_t status, const char *reason)
-{
-    zcq_msg_t *reply = zcq_msg_reply_to (request, status);
-    zcq_msg_set_reason (reply, "%s", reason);
-    s_send (reply, sock);
-    zcq_msg_destroy (&reply);
-}
+//  --- Group commit -----------------------------------------------------------
 
-//  Commit the group, then reply to every command in it, then publish its
-//  events: never acknowledge before the disk has it, never publish what
-//  might not be stored.
+//  Hand the staged group to the writer if it is idle and there is one.
+//  Replies that need no write (repeats of commands already on disk before
+//  the staged group) go out at once.
 static void
-s_commit_group (self_t *self)
+s_submit (self_t *self)
 {
-    if (zlistx_size (self->replies) == 0) {
-        zcq_log_begin (self->log);
+    if (self->in_writer || zlistx_size (self->staged.replies) == 0) {
+        return;
+    }
+    s_pending_t swap = self->writing;
+    self->writing = self->staged;
+    self->staged = swap;
+    if (zcq_log_staged_size (self->log) == 0) {
+        //  Only repeats of outcomes already on disk: nothing to write
+        zcq_group_t *empty = zcq_log_seal (self->log);
+        zcq_log_sealed (self->log, empty, true);
+        zcq_group_destroy (&empty);
+        zcq_msg_t *reply = (zcq_msg_t *) zlistx_first (self->writing.replies);
+        while (reply) {
+            s_send (reply, self->commands);
+            s_peer_count (self, reply, false);
+            reply = (zcq_msg_t *) zlistx_next (self->writing.replies);
+        }
+        zlistx_purge (self->writing.replies);
         return;
     }
     self->groups++;
-    bool stored = zcq_log_commit (self->log, self->sync) == 0;
-    if (!stored) {
-        self->failures++;
-        zsys_error ("write node: group of %zu commands not stored; all refused as unavailable",
-                    zlistx_size (self->replies));
-        s_cache_purge (self);
-    }
-    zcq_msg_t *reply = (zcq_msg_t *) zlistx_first (self->replies);
+    self->grouped += zlistx_size (self->writing.replies);
+    self->in_writer = zcq_log_seal (self->log);
+    self->write_started = zclock_usecs ();
+    zcq_writer_submit (self->writer, self->in_writer);
+}
+
+//  Send the replies of one pending group (as unavailable if not stored)
+//  and forget their ids: from now on they are found on disk, or nowhere.
+static void
+s_release (self_t *self, s_pending_t *pending, bool stored)
+{
+    zcq_msg_t *reply = (zcq_msg_t *) zlistx_first (pending->replies);
     while (reply) {
+        if (zhashx_lookup (self->ids, zcq_msg_id (reply)) == reply) {
+            zhashx_delete (self->ids, zcq_msg_id (reply));
+        }
         if (!stored) {
             zcq_msg_set_status (reply, ZCQ_UNAVAILABLE);
             zcq_msg_set_reason (reply, "storage write failed; nothing was stored, retry with "
@@ -587,30 +924,55 @@ s_commit_group (self_t *self)
             zcq_msg_set_version (reply, 0);
             zcq_msg_set_position (reply, 0);
             zcq_msg_set_count (reply, 0);
+            zcq_msg_set_retry_after (reply, s_retry_after (self));
         }
         s_send (reply, self->commands);
-        reply = (zcq_msg_t *) zlistx_next (self->replies);
+        s_peer_count (self, reply, false);
+        reply = (zcq_msg_t *) zlistx_next (pending->replies);
     }
-    if (stored) {
-        for (size_t index = 0; index < zcq_log_staged_count (self->log); index++) {
-            size_t size;
-            const byte *body = zcq_log_staged_body (self->log, index, &size);
-            if (self->drop_every && ++self->published % self->drop_every == 0) {
-                continue;   //  test seam: a lost publication, repaired by replay
-            }
-            zmsg_t *zmsg = zmsg_new ();
-            zmsg_addstr (zmsg, ZCQ_SIGNATURE);
-            zmsg_addstr (zmsg, "EVENT");
-            zmsg_addmem (zmsg, body, size);
-            zmsg_send (&zmsg, self->events);
-        }
-    }
-    zhashx_purge (self->group_ids);
-    zlistx_purge (self->replies);
-    zcq_log_begin (self->log);
+    zlistx_purge (pending->replies);
 }
 
-//  Drain what waits on the command socket, up to a group, and commit it.
+//  The writer finished a group: reply to its commands, then publish its
+//  events (never acknowledge before the disk has it, never publish what
+//  might not be stored); on failure refuse it and the staged group too.
+static void
+s_handle_written (self_t *self)
+{
+    zcq_group_t *group = NULL;
+    uint64_t ids = 0;
+    bool stored = zcq_writer_collect (self->writer, &group, &ids) == 0;
+    assert (group == self->in_writer);
+    self->write_usecs = zclock_usecs () - self->write_started;
+    self->ids_kept = ids;
+    zcq_log_sealed (self->log, group, stored);
+    if (stored) {
+        s_release (self, &self->writing, true);
+        for (size_t index = 0; index < zcq_group_count (group); index++) {
+            size_t size;
+            const byte *body = zcq_group_body (group, index, &size);
+            if (self->drop_every && ++self->published % self->drop_every == 0) {
+                continue; //  test seam: a lost publication, repaired by replay
+            }
+            zcq_msg_send_event_body (self->events, body, size);
+        }
+    }
+    else {
+        self->failures++;
+        zsys_error ("write node: group of %zu commands not stored; it and the %zu commands "
+                    "decided after it are refused as unavailable",
+                    zlistx_size (self->writing.replies), zlistx_size (self->staged.replies));
+        s_release (self, &self->writing, false);
+        s_release (self, &self->staged, false);
+        s_cache_purge (self);
+    }
+    zcq_group_destroy (&group);
+    self->in_writer = NULL;
+    s_submit (self);
+}
+
+//  Drain what waits on the command socket, up to a group's worth, then
+//  hand the staged group to the writer if it is idle.
 static void
 s_handle_commands (self_t *self)
 {
@@ -635,43 +997,7 @@ s_handle_commands (self_t *self)
         }
         zcq_msg_destroy (&msg);
     }
-    s_commit_group (self);
-}
-
-//  --- Replay -----------------------------------------------------------------
-
-static int
-s_add_event (const byte *body, size_t size, void *arg)
-{
-    zcq_msg_add_event ((zcq_msg_t *) arg, body, size);
-    return 0;
-}
-
-//  Answer one REPLAY with a bounded batch of stored events.
-static void
-s_handle_replay (self_t *self)
-{
-    zcq_msg_t *request = zcq_msg_recv (self->replay);
-    if (!request) {
-        return;
-    }
-    if (!zcq_node_refuse (request, self->replay, "replay", ZCQ_NODE_TAKES (ZCQ_MSG_REPLAY))) {
-        zcq_msg_t *reply = zcq_msg_reply_to (request, ZCQ_OK);
-        zcq_msg_set_from (reply, zcq_msg_from (request));
-        zcq_msg_set_head (reply, zcq_log_head (self->log));
-        int read = zcq_log_read (self->log, zcq_msg_from (request), zcq_msg_max (request),
-                                 REPLAY_BYTES, s_add_event, reply);
-        if (read < 0) {
-            zcq_msg_destroy (&reply);
-            s_reply_error (request, self->replay, ZCQ_UNAVAILABLE,
-                           "storage read failed; retry");
-        }
-        else {
-            s_send (reply, self->replay);
-            zcq_msg_destroy (&reply);
-        }
-    }
-    zcq_msg_destroy (&request);
+    s_submit (self);
 }
 
 static void
@@ -698,6 +1024,11 @@ s_handle_pipe (self_t *self)
         zcq_store_fail_writes (zcq_log_store (self->log), atoi (argument));
         zsock_signal (self->pipe, 0);
     }
+    else if (streq (command, "DELAY-WRITES") && argument) {
+        //  Test seam: every write waits N ms, as a slow disk would
+        zcq_store_delay_writes (zcq_log_store (self->log), atoi (argument));
+        zsock_signal (self->pipe, 0);
+    }
     zstr_free (&command);
     zstr_free (&argument);
 }
@@ -715,16 +1046,15 @@ zcq_write_node_actor (zsock_t *pipe, void *args)
     }
     char *commands = zcq_node_endpoint (self->commands);
     char *events = zcq_node_endpoint (self->events);
-    char *replay = zcq_node_endpoint (self->replay);
     char *summary =
         zsys_sprintf ("commands=%s events=%s replay=%s head=%" PRIu64 " domain=%s", commands,
-                      events, replay, zcq_log_head (self->log), self->domain->name);
+                      events, self->replay_endpoint, zcq_log_head (self->log),
+                      self->domain->name);
     zsys_info ("write node serving: %s", summary);
     zcq_node_ready (pipe, summary);
     zstr_free (&summary);
     zstr_free (&commands);
     zstr_free (&events);
-    zstr_free (&replay);
 
     while (!self->terminated) {
         int64_t wait = self->next_heartbeat - zclock_mono ();
@@ -732,15 +1062,20 @@ zcq_write_node_actor (zsock_t *pipe, void *args)
         if (which == self->pipe) {
             s_handle_pipe (self);
         }
+        else if (which == self->writer) {
+            s_handle_written (self);
+        }
         else if (which == self->commands) {
             s_handle_commands (self);
-        }
-        else if (which == self->replay) {
-            s_handle_replay (self);
         }
         if (zclock_mono () >= self->next_heartbeat) {
             s_heartbeat (self);
         }
+    }
+    //  Let the writer finish the group it has: its commands were decided
+    //  and may be acknowledged by a restart's duplicate check, never lost
+    if (self->in_writer) {
+        s_handle_written (self);
     }
     s_self_destroy (&self);
 }

@@ -3,7 +3,9 @@
     aggregate state, append their events atomically and durably, reply,
     publish; serve replay of the stored log
 
-    Run it as a czmq actor:
+    Three threads: this actor decides; zcq_writer writes and fsyncs one
+    group while the next is decided; zcq_replay serves REPLAY from LevelDB
+    snapshots. Run it as a czmq actor:
 
         zactor_t *node = zcq_node_start (zcq_write_node_actor, config, &error);
 
@@ -16,8 +18,18 @@
         write/durability  sync (ack after fdatasync) | async    [sync]
         write/heartbeat   milliseconds between heartbeats       [1000]
         write/cache       aggregate states kept in memory       [10000]
-        write/group       most commands decided per batch       [256]
-        write/fault/drop_every  test seam: do not publish every Nth event [0: off]
+        write/group       most commands waiting for one write;
+                          beyond it commands get "busy"         [1024]
+        write/client_inflight  most commands of one connection
+                          waiting for a write; beyond: "busy"   [1024]
+        write/snapshot    events between aggregate snapshots    [1000]
+                          (0: none written or read; domains without
+                          state_save never; one that does not load is
+                          passed over and the stream folded whole)
+        write/ids/keep    most command ids remembered           [10000000]
+        write/ids/max_age seconds a command id is remembered    [604800]
+        write/fault/drop_every   test seam: do not publish every Nth event [0]
+        write/fault/write_delay  test seam: every write waits N ms         [0]
     =========================================================================
 */
 
@@ -34,7 +46,8 @@ extern "C" {
 //  it is ready). On the pipe it answers "$TERM" and reports "READY ..." or
 //  "ERROR reason" once after start (see zcq_node_start). For tests it also
 //  takes ["FAIL-WRITES", "N"]: the next N batch writes fail as a broken disk
-//  would; it signals once the fault is armed.
+//  would, and ["DELAY-WRITES", "MS"]: every write waits MS ms as a slow
+//  disk would; it signals once the fault is armed.
 void
     zcq_write_node_actor (zsock_t *pipe, void *args);
 

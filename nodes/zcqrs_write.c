@@ -14,9 +14,17 @@ static const zcq_option_t s_options [] = {
     {"--durability", "write/durability", "sync (ack after fdatasync) or async [sync]"},
     {"--heartbeat", "write/heartbeat", "milliseconds between heartbeats [1000]"},
     {"--cache", "write/cache", "aggregate states kept in memory [10000]"},
-    {"--group", "write/group", "most commands written in one batch [256]"},
+    {"--group", "write/group", "most commands waiting for one write; then 'busy' [1024]"},
+    {"--client-inflight", "write/client_inflight",
+     "most commands of one connection waiting for a write; then 'busy' [1024]"},
+    {"--snapshot", "write/snapshot", "events between aggregate snapshots, 0: never [1000]"},
+    {"--keep-ids", "write/ids/keep", "most command ids remembered for retries [10000000]"},
+    {"--ids-max-age", "write/ids/max_age",
+     "seconds a command id is remembered for retries [604800]"},
     {"--fault-drop-every", "write/fault/drop_every",
      "test seam: leave every Nth event unpublished, for replay tests [0: off]"},
+    {"--fault-write-delay", "write/fault/write_delay",
+     "test seam: every batch write waits N ms, as a slow disk [0: off]"},
     {NULL, NULL, NULL},
 };
 

@@ -39,6 +39,7 @@ struct _zcq_msg_t {
     uint32_t max;              //  REPLAY batch size
     uint64_t head;             //  last stored position
     uint32_t interval;         //  heartbeat interval, ms
+    uint32_t retry_after;      //  REPLY busy/unavailable: ms to wait before a retry
     uint64_t min_position;     //  QUERY read-your-writes bound
     uint32_t timeout;          //  QUERY wait bound, ms
     zframe_t **events;         //  EVENTS body frames, in order
@@ -392,6 +393,7 @@ typedef enum {
     K_INTERVAL,
     K_MIN_POSITION,
     K_TIMEOUT,
+    K_RETRY_AFTER,
     K_KEYS
 } s_key_t;
 
@@ -418,6 +420,7 @@ static const char *s_key_names [K_KEYS] = {
     [K_INTERVAL] = "interval",
     [K_MIN_POSITION] = "min_position",
     [K_TIMEOUT] = "timeout",
+    [K_RETRY_AFTER] = "retry_after",
 };
 
 #define B(key) (1u << (key))
@@ -430,7 +433,7 @@ static const struct {
                              | B (K_CORRELATION),
                          B (K_ID) | B (K_TYPE) | B (K_STREAM)},
     [ZCQ_MSG_REPLY] = {B (K_ID) | B (K_STATUS) | B (K_REASON) | B (K_VERSION) | B (K_POSITION)
-                           | B (K_COUNT),
+                           | B (K_COUNT) | B (K_RETRY_AFTER),
                        B (K_STATUS)},
     [ZCQ_MSG_EVENT] = {B (K_POSITION) | B (K_STREAM) | B (K_VERSION) | B (K_TYPE) | B (K_DATA)
                            | B (K_META),
@@ -538,6 +541,10 @@ s_take_field (zcq_msg_t *self, const msgpack_object *key, const msgpack_object *
             rc = s_take_uint (self, name, value, UINT32_MAX, &number);
             self->timeout = (uint32_t) number;
             break;
+        case K_RETRY_AFTER:
+            rc = s_take_uint (self, name, value, UINT32_MAX, &number);
+            self->retry_after = (uint32_t) number;
+            break;
         default:
             break;
     }
@@ -581,15 +588,25 @@ zcq_msg_decode_body (zcq_msg_type_t type, const void *body, size_t size)
                            zcq_msg_type_name (type), size, ZCQ_MAX_BODY);
         return self;
     }
+    //  One zone on the stack, its first chunk sized to the body: a message
+    //  decodes with one allocation instead of msgpack's default 8 KiB chunk
+    msgpack_zone zone;
+    if (!msgpack_zone_init (&zone, 256 + 2 * size)) {
+        zcq_msg_set_error (self, ZCQ_UNAVAILABLE, "out of memory decoding %s",
+                           zcq_msg_type_name (type));
+        return self;
+    }
     msgpack_unpacked result;
-    msgpack_unpacked_init (&result);
     size_t offset = 0;
     //  Headers that declare more than the bytes can hold are truncated, and
     //  msgpack-c would allocate what they declare: refuse before it does
     msgpack_unpack_return ret =
         zcq_mpack_plausible (body, size)
-            ? msgpack_unpack_next (&result, (const char *) body, size, &offset)
+            ? msgpack_unpack ((const char *) body, size, &offset, &zone, &result.data)
             : MSGPACK_UNPACK_CONTINUE;
+    if (ret == MSGPACK_UNPACK_EXTRA_BYTES) {
+        ret = MSGPACK_UNPACK_SUCCESS; //  reported below, naming the extra bytes
+    }
     if (ret != MSGPACK_UNPACK_SUCCESS) {
         zcq_msg_set_error (self, ZCQ_INVALID, "%s body is not valid msgpack (%s)",
                            zcq_msg_type_name (type),
@@ -626,7 +643,7 @@ zcq_msg_decode_body (zcq_msg_type_t type, const void *body, size_t size)
             s_check_rules (self);
         }
     }
-    msgpack_unpacked_destroy (&result);
+    msgpack_zone_destroy (&zone);
     return self;
 }
 
@@ -846,7 +863,7 @@ zcq_msg_encode_body (zcq_msg_t *self, msgpack_sbuffer *buffer)
             }
             break;
         case ZCQ_MSG_REPLY:
-            msgpack_pack_map (&packer, 6);
+            msgpack_pack_map (&packer, 6 + (self->retry_after > 0));
             s_pack_key (&packer, "id");
             if (self->id_size) {
                 s_pack_bin (&packer, self->id, self->id_size);
@@ -864,6 +881,10 @@ zcq_msg_encode_body (zcq_msg_t *self, msgpack_sbuffer *buffer)
             msgpack_pack_uint64 (&packer, self->position);
             s_pack_key (&packer, "count");
             msgpack_pack_uint32 (&packer, self->count);
+            if (self->retry_after) {
+                s_pack_key (&packer, "retry_after");
+                msgpack_pack_uint32 (&packer, self->retry_after);
+            }
             break;
         case ZCQ_MSG_EVENT:
             msgpack_pack_map (&packer, 6);
@@ -1010,27 +1031,58 @@ zcq_msg_encode (zcq_msg_t *self)
     return zmsg;
 }
 
+//  Send one frame; more says whether others follow. Returns 0 or -1.
+static int
+s_send_frame (void *handle, const void *data, size_t size, bool more)
+{
+    return zmq_send (handle, data, size, more ? ZMQ_SNDMORE : 0) < 0 ? -1 : 0;
+}
+
 int
 zcq_msg_send (zcq_msg_t *self, zsock_t *sock)
 {
     assert (self);
     assert (sock);
-    zmsg_t *zmsg = zcq_msg_encode (self);
-    if (!zmsg) {
+    //  Frames go straight to libzmq from one buffer: no zmsg, no frame copies.
+    //  ZeroMQ sends a multipart message whole or not at all, and a ROUTER
+    //  refuses (unroutable, queue full) at the first frame, so a failure can
+    //  only come before anything was queued
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    int rc = zcq_msg_encode_body (self, &buffer);
+    void *handle = zsock_resolve (sock);
+    if (rc == 0 && self->routing_id) {
+        rc = s_send_frame (handle, zframe_data (self->routing_id),
+                           zframe_size (self->routing_id), true);
+    }
+    if (rc == 0 && self->delimiter) {
+        rc = s_send_frame (handle, NULL, 0, true);
+    }
+    if (rc == 0) {
+        const char *name = zcq_msg_type_name (self->type);
+        s_send_frame (handle, ZCQ_SIGNATURE, strlen (ZCQ_SIGNATURE), true);
+        s_send_frame (handle, name, strlen (name), true);
+        rc = s_send_frame (handle, buffer.data, buffer.size, self->event_count > 0);
+        for (size_t index = 0; rc == 0 && index < self->event_count; index++) {
+            rc = s_send_frame (handle, zframe_data (self->events [index]),
+                               zframe_size (self->events [index]),
+                               index + 1 < self->event_count);
+        }
+    }
+    msgpack_sbuffer_destroy (&buffer);
+    return rc;
+}
+
+int
+zcq_msg_send_event_body (zsock_t *sock, const void *body, size_t size)
+{
+    assert (sock);
+    void *handle = zsock_resolve (sock);
+    if (s_send_frame (handle, ZCQ_SIGNATURE, strlen (ZCQ_SIGNATURE), true) != 0) {
         return -1;
     }
-    if (self->delimiter) {
-        zmsg_pushmem (zmsg, NULL, 0);
-    }
-    if (self->routing_id) {
-        zmsg_pushmem (zmsg, zframe_data (self->routing_id), zframe_size (self->routing_id));
-    }
-    int rc = zmsg_send (&zmsg, sock);
-    //  czmq leaves a message it could not send to the caller (a ROUTER
-    //  answer to a peer that is gone): without this, every answer to a
-    //  vanished peer leaked
-    zmsg_destroy (&zmsg);
-    return rc;
+    s_send_frame (handle, "EVENT", 5, true);
+    return s_send_frame (handle, body, size, false);
 }
 
 zcq_msg_t *
@@ -1388,6 +1440,20 @@ zcq_msg_set_head (zcq_msg_t *self, uint64_t head)
 {
     assert (self);
     self->head = head;
+}
+
+uint32_t
+zcq_msg_retry_after (zcq_msg_t *self)
+{
+    assert (self);
+    return self->retry_after;
+}
+
+void
+zcq_msg_set_retry_after (zcq_msg_t *self, uint32_t milliseconds)
+{
+    assert (self);
+    self->retry_after = milliseconds;
 }
 
 uint32_t

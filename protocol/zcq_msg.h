@@ -134,6 +134,12 @@ zmsg_t *
 int
     zcq_msg_send (zcq_msg_t *self, zsock_t *sock);
 
+//  Send an EVENT whose packed body is already at hand (as stored in the
+//  log), without decoding it: the write node publishes this way. Returns 0,
+//  or -1 if ZeroMQ refused it.
+int
+    zcq_msg_send_event_body (zsock_t *sock, const void *body, size_t size);
+
 //  Make a reply to this request: the type that answers it (COMMAND -> REPLY,
 //  QUERY -> RESULT, REPLAY -> EVENTS, anything else -> ERROR), the same
 //  routing envelope and request id. Returns a new message.
@@ -284,6 +290,13 @@ uint64_t
     zcq_msg_head (zcq_msg_t *self);
 void
     zcq_msg_set_head (zcq_msg_t *self, uint64_t head);
+
+//  REPLY: milliseconds the node asks a client to wait before retrying a
+//  "busy" (or "unavailable") command; 0 (absent on the wire) means no hint.
+uint32_t
+    zcq_msg_retry_after (zcq_msg_t *self);
+void
+    zcq_msg_set_retry_after (zcq_msg_t *self, uint32_t milliseconds);
 
 //  HEARTBEAT: milliseconds between heartbeats.
 uint32_t

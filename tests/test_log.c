@@ -196,7 +196,7 @@ test_replies_are_stored_with_the_group (void **state)
     zcq_msg_set_version (reply, 1);
     zcq_msg_set_position (reply, 1);
     zcq_msg_set_count (reply, 1);
-    assert_int_equal (zcq_log_stage_reply (fixture->log, reply), 0);
+    assert_int_equal (zcq_log_stage_reply (fixture->log, reply, zcq_event_now ()), 0);
     zcq_msg_destroy (&reply);
     assert_int_equal (zcq_log_commit (fixture->log, true), 0);
 

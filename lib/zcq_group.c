@@ -1,0 +1,133 @@
+/*  =========================================================================
+    zcq_group - one group commit of the event log (see zcq_group.h)
+
+    Bodies live back to back in one growing buffer, with their offsets, so
+    that a group of a thousand events costs two allocations, not a thousand.
+    =========================================================================
+*/
+
+#include "zcq_group.h"
+
+struct _zcq_group_t {
+    zcq_batch_t *batch; //  writes of the group
+    byte *bodies;       //  event bodies, back to back
+    size_t bytes;       //  bytes used in bodies
+    size_t capacity;    //  bytes allocated for bodies
+    size_t *offsets;    //  start of each body, plus one past the last
+    size_t count;       //  bodies kept
+    size_t slots;       //  offsets allocated (count + 1 are used)
+    uint64_t head;      //  last position once written
+    uint64_t ids;       //  newest command-id sequence in the group
+};
+
+zcq_group_t *
+zcq_group_new (void)
+{
+    zcq_group_t *self = (zcq_group_t *) zmalloc (sizeof (zcq_group_t));
+    assert (self);
+    self->batch = zcq_batch_new ();
+    self->slots = 64;
+    self->offsets = (size_t *) malloc (self->slots * sizeof (size_t));
+    assert (self->offsets);
+    self->offsets [0] = 0;
+    return self;
+}
+
+void
+zcq_group_destroy (zcq_group_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        zcq_group_t *self = *self_p;
+        zcq_batch_destroy (&self->batch);
+        free (self->bodies);
+        free (self->offsets);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+zcq_batch_t *
+zcq_group_batch (zcq_group_t *self)
+{
+    assert (self);
+    return self->batch;
+}
+
+void
+zcq_group_add_body (zcq_group_t *self, const void *body, size_t size)
+{
+    assert (self);
+    if (self->bytes + size > self->capacity) {
+        size_t capacity = self->capacity ? self->capacity * 2 : 16384;
+        while (capacity < self->bytes + size) {
+            capacity *= 2;
+        }
+        self->bodies = (byte *) realloc (self->bodies, capacity);
+        assert (self->bodies);
+        self->capacity = capacity;
+    }
+    if (self->count + 2 > self->slots) {
+        self->slots *= 2;
+        self->offsets = (size_t *) realloc (self->offsets, self->slots * sizeof (size_t));
+        assert (self->offsets);
+    }
+    memcpy (self->bodies + self->bytes, body, size);
+    self->bytes += size;
+    self->offsets [++self->count] = self->bytes;
+}
+
+size_t
+zcq_group_count (zcq_group_t *self)
+{
+    assert (self);
+    return self->count;
+}
+
+const byte *
+zcq_group_body (zcq_group_t *self, size_t index, size_t *size)
+{
+    assert (self);
+    assert (index < self->count);
+    *size = self->offsets [index + 1] - self->offsets [index];
+    return self->bodies + self->offsets [index];
+}
+
+uint64_t
+zcq_group_head (zcq_group_t *self)
+{
+    assert (self);
+    return self->head;
+}
+
+void
+zcq_group_set_head (zcq_group_t *self, uint64_t head)
+{
+    assert (self);
+    self->head = head;
+}
+
+uint64_t
+zcq_group_ids (zcq_group_t *self)
+{
+    assert (self);
+    return self->ids;
+}
+
+void
+zcq_group_set_ids (zcq_group_t *self, uint64_t sequence)
+{
+    assert (self);
+    self->ids = sequence;
+}
+
+void
+zcq_group_clear (zcq_group_t *self)
+{
+    assert (self);
+    zcq_batch_clear (self->batch);
+    self->bytes = 0;
+    self->count = 0;
+    self->head = 0;
+    self->ids = 0;
+}

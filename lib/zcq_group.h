@@ -1,0 +1,65 @@
+/*  =========================================================================
+    zcq_group - one group commit of the event log: the LevelDB batch that
+    holds its events, stream index, head and command replies, and the
+    packed bodies of its events for publishing once the batch is on disk
+
+    A group is built on the deciding thread (zcq_log stages into it), then
+    handed whole to the writing thread, then back for replies and publishing:
+    one owner at a time, never shared.
+    =========================================================================
+*/
+
+#ifndef ZCQ_GROUP_H_INCLUDED
+#define ZCQ_GROUP_H_INCLUDED
+
+#include "zcq_store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct _zcq_group_t zcq_group_t;
+
+//  Create an empty group.
+zcq_group_t *
+    zcq_group_new (void);
+
+//  Destroy a group; nulls the caller's pointer; safe on NULL.
+void
+    zcq_group_destroy (zcq_group_t **self_p);
+
+//  The batch of writes (borrowed).
+zcq_batch_t *
+    zcq_group_batch (zcq_group_t *self);
+
+//  Keep a copy of one event's packed body, in log order.
+void
+    zcq_group_add_body (zcq_group_t *self, const void *body, size_t size);
+
+//  Number of event bodies kept, and the i-th (borrowed while the group lives).
+size_t
+    zcq_group_count (zcq_group_t *self);
+const byte *
+    zcq_group_body (zcq_group_t *self, size_t index, size_t *size);
+
+//  Last log position the group covers once written (0: none set).
+uint64_t
+    zcq_group_head (zcq_group_t *self);
+void
+    zcq_group_set_head (zcq_group_t *self, uint64_t head);
+
+//  Retention sequence of the newest command id in the group (0: none).
+uint64_t
+    zcq_group_ids (zcq_group_t *self);
+void
+    zcq_group_set_ids (zcq_group_t *self, uint64_t sequence);
+
+//  Empty the group for reuse.
+void
+    zcq_group_clear (zcq_group_t *self);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
