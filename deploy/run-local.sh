@@ -13,6 +13,7 @@
 #   ZCQRS_DATA=DIR     data and logs folder instead of var/
 #   ZCQRS_BUILD=DIR    build folder that holds the programs [build]
 #   ZCQRS_START_WAIT=S seconds each node may take to come up [15]
+#   SECURE=1           CURVE on every endpoint (keys in DATA/keys)
 #
 # Ctrl-C (SIGINT) or SIGTERM stops exactly the nodes this script started
 # (SIGTERM, a bounded wait, then SIGKILL) and exits 0. If a node dies, the
@@ -170,18 +171,29 @@ fi
 
 say "data in $data, logs in $logs"
 
+# SECURE=1 (make run SECURE=1): CURVE on every endpoint, with the keys and
+# settings deploy/secure-keys.sh keeps in $data/keys
+secure_write=""
+secure_query=""
+if [ "${SECURE:-}" = 1 ]; then
+    deploy/secure-keys.sh "$data/keys" "$build" >/dev/null || exit 1
+    secure_write="--config $data/keys/write.zpl"
+    secure_query="--config $data/keys/query.zpl"
+    say "secured; client: zcqrs --cert $data/keys/client.cert --server-key $data/keys/write.cert --query-key $data/keys/query.cert ..."
+fi
+
 skip_write=$(open_log "$logs/write.log" "write node")
-"$build/zcqrs-write" --config deploy/config/write.zpl --data "$data/write" \
+"$build/zcqrs-write" --config deploy/config/write.zpl $secure_write --data "$data/write" \
     >>"$logs/write.log" 2>&1 &
 pid_write=$!
 wait_ready "write node" "$pid_write" "$logs/write.log" "$skip_write"
 
 skip_query1=$(open_log "$logs/query-1.log" "query node 1")
-"$build/zcqrs-query" --config deploy/config/query-1.zpl --data "$data/query-1" \
+"$build/zcqrs-query" --config deploy/config/query-1.zpl $secure_query --data "$data/query-1" \
     >>"$logs/query-1.log" 2>&1 &
 pid_query1=$!
 skip_query2=$(open_log "$logs/query-2.log" "query node 2")
-"$build/zcqrs-query" --config deploy/config/query-2.zpl --data "$data/query-2" \
+"$build/zcqrs-query" --config deploy/config/query-2.zpl $secure_query --data "$data/query-2" \
     >>"$logs/query-2.log" 2>&1 &
 pid_query2=$!
 wait_ready "query node 1" "$pid_query1" "$logs/query-1.log" "$skip_query1"
