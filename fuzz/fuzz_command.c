@@ -13,9 +13,9 @@
 
 #include "fuzz_kit.h"
 
-#define BANK    "inproc://fuzz-command-bank"
-#define STORE   "inproc://fuzz-command-store"
-#define ANSWER  10000 //  ms an answer may take (a group commit, under ASan)
+#define BANK   "inproc://fuzz-command-bank"
+#define STORE  "inproc://fuzz-command-store"
+#define ANSWER 10000 //  ms an answer may take (a group commit, under ASan)
 
 static zactor_t *s_bank, *s_store;
 static char *s_dir;
@@ -48,19 +48,6 @@ s_init (void)
                              "write/replay=inproc://fuzz-command-store-replay", NULL);
 }
 
-typedef struct {
-    zsock_t *dealer;  //  one DEALER for the input's messages
-    int sent;         //  messages sent
-} s_input_t;
-
-static void
-s_send (zmsg_t **frames_p, void *arg)
-{
-    s_input_t *input = (s_input_t *) arg;
-    zmsg_send (frames_p, input->dealer);
-    input->sent++;
-}
-
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
@@ -70,17 +57,14 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     if (size == 0) {
         return 0;
     }
-    s_input_t input = {zsock_new (ZMQ_DEALER), 0};
-    zsock_set_linger (input.dealer, 0);
-    zsock_connect (input.dealer, "%s", (data [0] & 1) ? STORE : BANK);
-    fuzz_kit_messages (data + 1, size - 1, s_send, &input);
+    zsock_t *dealer = fuzz_kit_dealer ((data [0] & 1) ? STORE : BANK);
+    int sent = fuzz_kit_send_all (dealer, data + 1, size - 1);
     //  A node ignores a peer over the garbage limit: past it, silence is right
-    int due = input.sent < ZCQ_PEERS_MAX_ERRORS ? input.sent : ZCQ_PEERS_MAX_ERRORS;
+    int due = sent < ZCQ_PEERS_MAX_ERRORS ? sent : ZCQ_PEERS_MAX_ERRORS;
     for (int index = 0; index < due; index++) {
-        zmsg_t *answer = fuzz_kit_recv (input.dealer, ANSWER);
+        zmsg_t *answer = fuzz_kit_recv (dealer, ANSWER);
         if (!answer) {
-            fprintf (stderr, "fuzz_command: message %d of %d got no answer\n", index + 1,
-                     input.sent);
+            fprintf (stderr, "fuzz_command: message %d of %d got no answer\n", index + 1, sent);
             abort ();
         }
         zcq_msg_t *msg = zcq_msg_decode (&answer);
@@ -91,6 +75,6 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         }
         zcq_msg_destroy (&msg);
     }
-    zsock_destroy (&input.dealer);
+    zsock_destroy (&dealer);
     return 0;
 }

@@ -152,13 +152,35 @@ fuzz_kit_node (zactor_fn *actor, const char *setting, ...)
     return node;
 }
 
-zmsg_t *
-fuzz_kit_ask (const char *endpoint, zmsg_t *frames, int timeout_ms)
+zsock_t *
+fuzz_kit_dealer (const char *endpoint)
 {
     zsock_t *dealer = zsock_new (ZMQ_DEALER);
     assert (dealer);
     zsock_set_linger (dealer, 0);
-    zsock_connect (dealer, "%s", endpoint);
+    if (zsock_connect (dealer, "%s", endpoint) != 0) {
+        fprintf (stderr, "fuzz: cannot connect to %s\n", endpoint);
+        abort ();
+    }
+    return dealer;
+}
+
+static void
+s_send_one (zmsg_t **frames_p, void *sock)
+{
+    zmsg_send (frames_p, sock);
+}
+
+int
+fuzz_kit_send_all (zsock_t *sock, const uint8_t *data, size_t size)
+{
+    return fuzz_kit_messages (data, size, s_send_one, sock);
+}
+
+zmsg_t *
+fuzz_kit_ask (const char *endpoint, zmsg_t *frames, int timeout_ms)
+{
+    zsock_t *dealer = fuzz_kit_dealer (endpoint);
     zmsg_t *copy = zmsg_dup (frames);
     zmsg_send (&copy, dealer);
     zmsg_t *answer = fuzz_kit_recv (dealer, timeout_ms);

@@ -50,6 +50,15 @@ bool
 zmsg_t *
     fuzz_kit_recv (zsock_t *sock, int timeout_ms);
 
+//  A fresh DEALER connected to endpoint (no linger): a new routing id, so
+//  that no input inherits another's standing with the node.
+zsock_t *
+    fuzz_kit_dealer (const char *endpoint);
+
+//  Send each message of data (fuzz_kit_messages) on sock. Returns how many.
+int
+    fuzz_kit_send_all (zsock_t *sock, const uint8_t *data, size_t size);
+
 //  Start a node actor in this process with settings given as "path=value"
 //  words (NULL-terminated). Aborts if it does not start: a harness that
 //  cannot run must not pass.

@@ -110,29 +110,15 @@ s_init (void)
                              "write/commands=inproc://fuzz-query-commands",
                              "write/events=inproc://fuzz-query-events",
                              "write/replay=inproc://fuzz-query-replay", NULL);
-    s_bank = fuzz_kit_node (zcq_query_node_actor, bank, "query/domain=bank",
-                            "query/queries=" QUERIES_BANK,
-                            "query/events=inproc://fuzz-query-events",
-                            "query/replay=inproc://fuzz-query-replay", NULL);
+    s_bank =
+        fuzz_kit_node (zcq_query_node_actor, bank, "query/domain=bank",
+                       "query/queries=" QUERIES_BANK, "query/events=inproc://fuzz-query-events",
+                       "query/replay=inproc://fuzz-query-replay", NULL);
     s_store = fuzz_kit_node (zcq_query_node_actor, store, "query/domain=store",
                              "query/queries=" QUERIES_STORE,
                              "query/events=inproc://fuzz-query-events",
                              "query/replay=inproc://fuzz-query-replay", NULL);
     s_populate ();
-}
-
-typedef struct {
-    const char *endpoint; //  query node this input goes to
-    zsock_t *dealer;      //  one DEALER for the input's messages
-    int sent;             //  messages sent
-} s_input_t;
-
-static void
-s_send (zmsg_t **frames_p, void *arg)
-{
-    s_input_t *input = (s_input_t *) arg;
-    zmsg_send (frames_p, input->dealer);
-    input->sent++;
 }
 
 int
@@ -144,13 +130,11 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     if (size == 0) {
         return 0;
     }
-    s_input_t input = {(data [0] & 1) ? QUERIES_STORE : QUERIES_BANK, NULL, 0};
-    input.dealer = zsock_new (ZMQ_DEALER);
-    zsock_set_linger (input.dealer, 0);
-    zsock_connect (input.dealer, "%s", input.endpoint);
-    fuzz_kit_messages (data + 1, size - 1, s_send, &input);
-    for (int index = 0; index < input.sent; index++) {
-        zmsg_t *answer = fuzz_kit_recv (input.dealer, ANSWER_WAIT);
+    const char *endpoint = (data [0] & 1) ? QUERIES_STORE : QUERIES_BANK;
+    zsock_t *dealer = fuzz_kit_dealer (endpoint);
+    int sent = fuzz_kit_send_all (dealer, data + 1, size - 1);
+    for (int index = 0; index < sent; index++) {
+        zmsg_t *answer = fuzz_kit_recv (dealer, ANSWER_WAIT);
         if (!answer) {
             break; //  a query that waits for a position; not an error
         }
@@ -162,11 +146,11 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         }
         zcq_msg_destroy (&msg);
     }
-    zsock_destroy (&input.dealer);
+    zsock_destroy (&dealer);
     //  Now and then: the node still serves
     static unsigned inputs = 0;
     if (++inputs % 64 == 0) {
-        zcq_msg_t *status = s_ask_status (input.endpoint);
+        zcq_msg_t *status = s_ask_status (endpoint);
         zcq_msg_destroy (&status);
     }
     return 0;

@@ -28,9 +28,9 @@ s_stop (void)
 }
 
 typedef struct {
-    zcq_feed_t *feed;      //  the feed under test
-    zframe_t *reader;      //  routing id of the feed's DEALER at our ROUTER
-    uint64_t next;         //  position the feed must deliver next
+    zcq_feed_t *feed; //  the feed under test
+    zframe_t *reader; //  routing id of the feed's DEALER at our ROUTER
+    uint64_t next;    //  position the feed must deliver next
 } s_run_t;
 
 //  Let the feed read the one message we sent to sock (it must arrive),
@@ -47,8 +47,9 @@ s_pump (s_run_t *run, zsock_t *sock)
     zcq_msg_t *event;
     while ((event = zcq_feed_next (run->feed))) {
         if (zcq_msg_position (event) != run->next) {
-            fprintf (stderr, "fuzz_replay: feed delivered position %" PRIu64
-                             " where %" PRIu64 " was due\n",
+            fprintf (stderr,
+                     "fuzz_replay: feed delivered position %" PRIu64 " where %" PRIu64
+                     " was due\n",
                      zcq_msg_position (event), run->next);
             abort ();
         }

@@ -132,8 +132,11 @@ s_event (uint64_t position, const char *stream, uint64_t version, const char *ty
     zcq_msg_set_stream (msg, stream);
     zcq_msg_set_version (msg, version);
     zcq_msg_set_name (msg, type);
-    const char data [] = "\x81\xa6" "amount\xcd\x01\xf4"; //  {amount: 500}
-    const char owner [] = "\x81\xa5" "owner\xa5" "alice";
+    const char data [] = "\x81\xa6"
+                         "amount\xcd\x01\xf4"; //  {amount: 500}
+    const char owner [] = "\x81\xa5"
+                          "owner\xa5"
+                          "alice";
     if (version == 1) {
         zcq_msg_set_data (msg, owner, sizeof owner - 1);
     }
@@ -253,21 +256,28 @@ main (int argc, char **argv)
     zcq_msg_set_id (append, append_id, sizeof append_id);
     zcq_msg_set_name (append, "Append");
     zcq_msg_set_stream (append, "orders");
-    const char events [] = "\x81\xa6" "events\x92\x82\xa4type\xa6" "Placed\xa4" "data\x81\xa1n\x01"
-                           "\x81\xa4type\xa7" "Shipped";
+    const char events [] = "\x81\xa6"
+                           "events\x92\x82\xa4type\xa6"
+                           "Placed\xa4"
+                           "data\x81\xa1n\x01"
+                           "\x81\xa4type\xa7"
+                           "Shipped";
     zcq_msg_set_data (append, events, sizeof events - 1);
     s_save_msg ("fuzz_command", "store-append", append, 1);
     zcq_msg_destroy (&append);
 
     //  fuzz_query: the bank's queries
     const char *queries [][3] = {
-        {"status", NULL, NULL},       {"account", "id", "acct-1"},
-        {"accounts-by-owner", "owner", "alice"}, {"totals", NULL, NULL},
-        {"account", "id", ""},        {"nosuch", NULL, NULL},
+        {"status", NULL, NULL},
+        {"account", "id", "acct-1"},
+        {"accounts-by-owner", "owner", "alice"},
+        {"totals", NULL, NULL},
+        {"account", "id", ""},
+        {"nosuch", NULL, NULL},
     };
     for (size_t index = 0; index < sizeof queries / sizeof queries [0]; index++) {
-        zcq_msg_t *query = s_query (queries [index][0], queries [index][1],
-                                    queries [index][2], index == 1 ? 2 : 0);
+        zcq_msg_t *query = s_query (queries [index][0], queries [index][1], queries [index][2],
+                                    index == 1 ? 2 : 0);
         char name [64];
         snprintf (name, sizeof name, "%s-%zu", queries [index][0], index);
         s_save_msg ("fuzz_query", name, query, 0); //  0: the bank query node

@@ -19,29 +19,34 @@
 
 //  What one secured endpoint admits. Owned by the ZAP actor once sent.
 typedef struct {
-    char *domain;         //  ZAP domain of the socket, unique in the process
-    char *name;           //  endpoint name for logs ("commands")
-    char *folder;         //  folder of allowed public certificates
-    zcertstore_t *store;  //  the allowed certificates (reloaded on change)
-    zhashx_t *roles;      //  key name -> canonical role list (char *)
-    unsigned required;    //  roles a key needs to connect at all
+    char *domain;        //  ZAP domain of the socket, unique in the process
+    char *name;          //  endpoint name for logs ("commands")
+    char *folder;        //  folder of allowed public certificates
+    zcertstore_t *store; //  the allowed certificates (reloaded on change)
+    zhashx_t *roles;     //  key name -> canonical role list (char *)
+    unsigned required;   //  roles a key needs to connect at all
 } s_policy_t;
 
-static zactor_t *s_zap = NULL;        //  the process's ZAP handler, or NULL
-static unsigned s_domains = 0;        //  ZAP domains handed out
+static zactor_t *s_zap = NULL; //  the process's ZAP handler, or NULL
+static unsigned s_domains = 0; //  ZAP domains handed out
 static pthread_mutex_t s_zap_lock = PTHREAD_MUTEX_INITIALIZER;
 
 //  The calling thread's client identity (Z85 keys, "" when none).
-#define IDENTITY_SERVERS 16 //  endpoints with a server key of their own
+#define IDENTITY_SERVERS  16  //  endpoints with a server key of their own
 #define IDENTITY_ENDPOINT 256 //  bytes of such an endpoint
 
+//  A client's keys, Z85 text.
+typedef struct {
+    char public_key [Z85_KEY + 1]; //  our public key
+    char secret_key [Z85_KEY + 1]; //  our secret key
+    char server_key [Z85_KEY + 1]; //  the server's public key
+} s_keys_t;
+
 static _Thread_local struct {
-    char public_key [Z85_KEY + 1];    //  our public key
-    char secret_key [Z85_KEY + 1];    //  our secret key
-    char server_key [Z85_KEY + 1];    //  the servers' public key
+    s_keys_t keys; //  our keypair and the servers' key
     struct {
-        char endpoint [IDENTITY_ENDPOINT];  //  endpoint, "" for a free slot
-        char key [Z85_KEY + 1];             //  its server's public key
+        char endpoint [IDENTITY_ENDPOINT]; //  endpoint, "" for a free slot
+        char key [Z85_KEY + 1];            //  its server's public key
     } servers [IDENTITY_SERVERS];
 } s_identity;
 
@@ -77,8 +82,8 @@ zcq_auth_roles_parse (const char *text, unsigned *roles, char **error)
             index++;
         }
         if (index == ROLE_NAMES) {
-            *error = zsys_sprintf (
-                "unknown role '%.*s' (roles are commands, query, replicate)", (int) size, cursor);
+            *error = zsys_sprintf ("unknown role '%.*s' (roles are commands, query, replicate)",
+                                   (int) size, cursor);
             return -1;
         }
         *roles |= s_role_names [index].role;
@@ -182,8 +187,9 @@ s_zap_answer (zsock_t *handler, zhashx_t *policies)
         }
         if (!cert) {
             text = "key not allowed";
-            zsys_warning ("auth: %s endpoint refused key %s from %s: not an allowed key in '%s'",
-                          policy->name, public_key, address ? address : "?", policy->folder);
+            zsys_warning (
+                "auth: %s endpoint refused key %s from %s: not an allowed key in '%s'",
+                policy->name, public_key, address ? address : "?", policy->folder);
         }
         else if ((bits & policy->required) != policy->required) {
             text = "key lacks the role this endpoint needs";
@@ -322,8 +328,9 @@ s_load_pair (const char *path, const char *what, char **error)
         return NULL;
     }
     if (streq (zcert_secret_txt (cert), ZERO_KEY)) {
-        *error = zsys_sprintf ("the %s certificate '%s' has no secret key (expected '%s_secret')",
-                               what, path, path);
+        *error =
+            zsys_sprintf ("the %s certificate '%s' has no secret key (expected '%s_secret')",
+                          what, path, path);
         zcert_destroy (&cert);
     }
     return cert;
@@ -342,7 +349,8 @@ s_server_key (const char *text, char key [Z85_KEY + 1], char **error)
     zcert_t *cert = text && zsys_file_exists (text) ? zcert_load (text) : NULL;
     if (!cert) {
         *error = zsys_sprintf ("server key '%s' is neither 40 Z85 characters nor a certificate "
-                               "file", text ? text : "");
+                               "file",
+                               text ? text : "");
         return -1;
     }
     strcpy (key, zcert_public_txt (cert));
@@ -350,13 +358,29 @@ s_server_key (const char *text, char key [Z85_KEY + 1], char **error)
     return 0;
 }
 
+//  Load a client's keypair and its server's key. Returns 0 or -1 (*error).
+static int
+s_keys_load (const char *cert_path, const char *server_key, s_keys_t *keys, char **error)
+{
+    if (s_server_key (server_key, keys->server_key, error) != 0) {
+        return -1;
+    }
+    zcert_t *cert = s_load_pair (cert_path, "client", error);
+    if (!cert) {
+        return -1;
+    }
+    strcpy (keys->public_key, zcert_public_txt (cert));
+    strcpy (keys->secret_key, zcert_secret_txt (cert));
+    zcert_destroy (&cert);
+    return 0;
+}
+
 //  Set CURVE client options on a socket.
 static void
-s_apply_client (zsock_t *sock, const char *public_key, const char *secret_key,
-                const char *server_key)
+s_apply_client (zsock_t *sock, const s_keys_t *keys, const char *server_key)
 {
-    zsock_set_curve_publickey (sock, public_key);
-    zsock_set_curve_secretkey (sock, secret_key);
+    zsock_set_curve_publickey (sock, keys->public_key);
+    zsock_set_curve_secretkey (sock, keys->secret_key);
     zsock_set_curve_serverkey (sock, server_key);
 }
 
@@ -417,16 +441,11 @@ zcq_auth_client (zsock_t *sock, const char *cert_path, const char *server_key, c
 {
     assert (sock);
     assert (error);
-    char server [Z85_KEY + 1];
-    if (s_server_key (server_key, server, error) != 0) {
+    s_keys_t keys;
+    if (s_keys_load (cert_path, server_key, &keys, error) != 0) {
         return -1;
     }
-    zcert_t *cert = s_load_pair (cert_path, "client", error);
-    if (!cert) {
-        return -1;
-    }
-    s_apply_client (sock, zcert_public_txt (cert), zcert_secret_txt (cert), server);
-    zcert_destroy (&cert);
+    s_apply_client (sock, &keys, keys.server_key);
     return 0;
 }
 
@@ -435,21 +454,10 @@ zcq_auth_identity_set (const char *cert_path, const char *server_key, char **err
 {
     assert (error);
     memset (&s_identity, 0, sizeof s_identity);
-    if (!cert_path) {
-        return 0;
-    }
-    char server [Z85_KEY + 1];
-    if (s_server_key (server_key, server, error) != 0) {
+    if (cert_path && s_keys_load (cert_path, server_key, &s_identity.keys, error) != 0) {
+        memset (&s_identity, 0, sizeof s_identity);
         return -1;
     }
-    zcert_t *cert = s_load_pair (cert_path, "client", error);
-    if (!cert) {
-        return -1;
-    }
-    strcpy (s_identity.public_key, zcert_public_txt (cert));
-    strcpy (s_identity.secret_key, zcert_secret_txt (cert));
-    strcpy (s_identity.server_key, server);
-    zcert_destroy (&cert);
     return 0;
 }
 
@@ -472,8 +480,8 @@ zcq_auth_identity_server (const char *endpoint, const char *server_key, char **e
             return 0;
         }
     }
-    *error = zsys_sprintf ("at most %d endpoints can have their own server key",
-                           IDENTITY_SERVERS);
+    *error =
+        zsys_sprintf ("at most %d endpoints can have their own server key", IDENTITY_SERVERS);
     return -1;
 }
 
@@ -481,14 +489,14 @@ int
 zcq_auth_identity_apply (zsock_t *sock, const char *endpoint)
 {
     assert (sock);
-    if (*s_identity.public_key) {
-        const char *server = s_identity.server_key;
+    if (*s_identity.keys.public_key) {
+        const char *server = s_identity.keys.server_key;
         for (int index = 0; endpoint && index < IDENTITY_SERVERS; index++) {
             if (streq (s_identity.servers [index].endpoint, endpoint)) {
                 server = s_identity.servers [index].key;
             }
         }
-        s_apply_client (sock, s_identity.public_key, s_identity.secret_key, server);
+        s_apply_client (sock, &s_identity.keys, server);
     }
     return 0;
 }
@@ -503,7 +511,8 @@ zcq_auth_keygen (const char *path, const char *name, char **error)
     bool exists = zsys_file_exists (path) || zsys_file_exists (secret);
     zstr_free (&secret);
     if (exists) {
-        *error = zsys_sprintf ("'%s' or its _secret file exists already; not overwritten", path);
+        *error =
+            zsys_sprintf ("'%s' or its _secret file exists already; not overwritten", path);
         return -1;
     }
     zcert_t *cert = zcert_new ();

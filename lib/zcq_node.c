@@ -192,7 +192,8 @@ s_bind (int type, const char *endpoint, const char *role, zconfig_t *security, c
     }
     //  Events and replay hand out the log: only keys that may replicate
     //  get through the handshake. Commands and queries check per message.
-    unsigned required = streq (role, "events") || streq (role, "replay") ? ZCQ_ROLE_REPLICATE : 0;
+    unsigned required =
+        streq (role, "events") || streq (role, "replay") ? ZCQ_ROLE_REPLICATE : 0;
     if (security && zcq_auth_server (sock, security, role, required, error) != 0) {
         zsock_destroy (&sock);
         return NULL;

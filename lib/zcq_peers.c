@@ -7,20 +7,20 @@
 
 //  One peer's record.
 typedef struct {
-    char *key;              //  socket tag and hex routing id (hash key owner)
-    unsigned errors;        //  refused messages since window_start
-    int64_t window_start;   //  ms when the current count began
-    int64_t blocked_until;  //  ms until which its messages are discarded, 0: not
-    void *handle;           //  position in the recency list
+    char *key;             //  socket tag and hex routing id (hash key owner)
+    unsigned errors;       //  refused messages since window_start
+    int64_t window_start;  //  ms when the current count began
+    int64_t blocked_until; //  ms until which its messages are discarded, 0: not
+    void *handle;          //  position in the recency list
 } s_peer_t;
 
 struct _zcq_peers_t {
-    zhashx_t *peers;        //  key -> s_peer_t
-    zlistx_t *recent;       //  s_peer_t, least recently seen first (owns them)
-    size_t max_peers;       //  records kept at most
-    unsigned max_errors;    //  refused messages allowed per window
-    int64_t window;         //  ms of the counting window
-    int64_t penalty;        //  ms a peer stays blocked
+    zhashx_t *peers;     //  key -> s_peer_t
+    zlistx_t *recent;    //  s_peer_t, least recently seen first (owns them)
+    size_t max_peers;    //  records kept at most
+    unsigned max_errors; //  refused messages allowed per window
+    int64_t window;      //  ms of the counting window
+    int64_t penalty;     //  ms a peer stays blocked
 };
 
 static void

@@ -30,9 +30,9 @@ zcq_mpack_plausible (const void *data, size_t size)
         }
         uint8_t head = bytes [offset++];
         size_t left = size - offset;
-        uint64_t skip = 0;      //  payload bytes after the header
-        uint64_t children = 0;  //  objects the header declares
-        int width = 0;          //  bytes of a length that follows the head
+        uint64_t skip = 0;     //  payload bytes after the header
+        uint64_t children = 0; //  objects the header declares
+        int width = 0;         //  bytes of a length that follows the head
         if (head <= 0x7f || head >= 0xe0 || (head >= 0xc0 && head <= 0xc3)) {
             //  fixint, negative fixint, nil, (never used), false, true
         }
@@ -47,26 +47,77 @@ zcq_mpack_plausible (const void *data, size_t size)
         }
         else {
             switch (head) {
-                case 0xc4: case 0xd9: width = 1; break; //  bin8, str8: length
-                case 0xc5: case 0xda: width = 2; break;
-                case 0xc6: case 0xdb: width = 4; break;
-                case 0xc7: width = 1; skip = 1; break;  //  ext8: length, type
-                case 0xc8: width = 2; skip = 1; break;
-                case 0xc9: width = 4; skip = 1; break;
-                case 0xca: skip = 4; break;             //  float32
-                case 0xcb: skip = 8; break;             //  float64
-                case 0xcc: case 0xd0: skip = 1; break;  //  (u)int8
-                case 0xcd: case 0xd1: skip = 2; break;
-                case 0xce: case 0xd2: skip = 4; break;
-                case 0xcf: case 0xd3: skip = 8; break;
-                case 0xd4: skip = 2; break;             //  fixext: type + data
-                case 0xd5: skip = 3; break;
-                case 0xd6: skip = 5; break;
-                case 0xd7: skip = 9; break;
-                case 0xd8: skip = 17; break;
-                case 0xdc: case 0xde: width = 2; break; //  array16, map16: count
-                case 0xdd: case 0xdf: width = 4; break;
-                default: break;
+                case 0xc4:
+                case 0xd9:
+                    width = 1;
+                    break; //  bin8, str8: length
+                case 0xc5:
+                case 0xda:
+                    width = 2;
+                    break;
+                case 0xc6:
+                case 0xdb:
+                    width = 4;
+                    break;
+                case 0xc7:
+                    width = 1;
+                    skip = 1;
+                    break; //  ext8: length, type
+                case 0xc8:
+                    width = 2;
+                    skip = 1;
+                    break;
+                case 0xc9:
+                    width = 4;
+                    skip = 1;
+                    break;
+                case 0xca:
+                    skip = 4;
+                    break; //  float32
+                case 0xcb:
+                    skip = 8;
+                    break; //  float64
+                case 0xcc:
+                case 0xd0:
+                    skip = 1;
+                    break; //  (u)int8
+                case 0xcd:
+                case 0xd1:
+                    skip = 2;
+                    break;
+                case 0xce:
+                case 0xd2:
+                    skip = 4;
+                    break;
+                case 0xcf:
+                case 0xd3:
+                    skip = 8;
+                    break;
+                case 0xd4:
+                    skip = 2;
+                    break; //  fixext: type + data
+                case 0xd5:
+                    skip = 3;
+                    break;
+                case 0xd6:
+                    skip = 5;
+                    break;
+                case 0xd7:
+                    skip = 9;
+                    break;
+                case 0xd8:
+                    skip = 17;
+                    break;
+                case 0xdc:
+                case 0xde:
+                    width = 2;
+                    break; //  array16, map16: count
+                case 0xdd:
+                case 0xdf:
+                    width = 4;
+                    break;
+                default:
+                    break;
             }
             if ((size_t) width > left) {
                 return false;

@@ -20,14 +20,15 @@ test_well_formed_objects_pass (void **state)
     (void) state;
     assert_true (PLAUSIBLE ("\x01"));
     assert_true (PLAUSIBLE ("\xc0"));
-    assert_true (PLAUSIBLE ("\x80"));                       //  {}
-    assert_true (PLAUSIBLE ("\x81\xa1k\x92\x01\xa1x"));     //  {k: [1, "x"]}
+    assert_true (PLAUSIBLE ("\x80"));                         //  {}
+    assert_true (PLAUSIBLE ("\x81\xa1k\x92\x01\xa1x"));       //  {k: [1, "x"]}
     assert_true (PLAUSIBLE ("\xdc\x00\x02\xcd\x01\x00\xc3")); //  array16 [256, true]
-    assert_true (PLAUSIBLE ("\xc4\x03" "abc"));                //  bin8
-    assert_true (PLAUSIBLE ("\xd9\x02hi"));                 //  str8
+    assert_true (PLAUSIBLE ("\xc4\x03"
+                            "abc"));        //  bin8
+    assert_true (PLAUSIBLE ("\xd9\x02hi")); //  str8
     assert_true (PLAUSIBLE ("\xcb\x00\x00\x00\x00\x00\x00\x00\x00"));
-    assert_true (PLAUSIBLE ("\xd6\x01\x00\x00\x00\x00"));   //  fixext4
-    assert_true (PLAUSIBLE ("\xc7\x02\x01\xaa\xbb"));       //  ext8
+    assert_true (PLAUSIBLE ("\xd6\x01\x00\x00\x00\x00")); //  fixext4
+    assert_true (PLAUSIBLE ("\xc7\x02\x01\xaa\xbb"));     //  ext8
     //  Only the first object is checked; what follows is the decoder's
     assert_true (PLAUSIBLE ("\x80\xff\xff"));
     //  Every body the codec makes passes
@@ -36,7 +37,10 @@ test_well_formed_objects_pass (void **state)
     zcq_msg_set_stream (event, "s");
     zcq_msg_set_version (event, 1);
     zcq_msg_set_name (event, "T");
-    zcq_msg_set_data (event, "\x81\xa1" "a\x92\x01\x02", 6);
+    zcq_msg_set_data (event,
+                      "\x81\xa1"
+                      "a\x92\x01\x02",
+                      6);
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
     assert_int_equal (zcq_msg_encode_body (event, &buffer), 0);
@@ -50,15 +54,17 @@ test_headers_that_promise_too_much_fail (void **state)
 {
     (void) state;
     assert_false (zcq_mpack_plausible ("", 0));
-    assert_false (PLAUSIBLE ("\x92\x01"));                  //  array of 2, one follows
-    assert_false (PLAUSIBLE ("\x81\xa1k"));                 //  map of 1, no value
-    assert_false (PLAUSIBLE ("\xdd\xff\xff\xff\xff\x01"));  //  array32 of 4 billion
+    assert_false (PLAUSIBLE ("\x92\x01"));                     //  array of 2, one follows
+    assert_false (PLAUSIBLE ("\x81\xa1k"));                    //  map of 1, no value
+    assert_false (PLAUSIBLE ("\xdd\xff\xff\xff\xff\x01"));     //  array32 of 4 billion
     assert_false (PLAUSIBLE ("\xdf\x8f\x90\x73\x69\x01\x02")); //  map32 (the finding)
-    assert_false (PLAUSIBLE ("\xc6\xff\xff\xff\xff" "ab"));    //  bin32 of 4 GiB
-    assert_false (PLAUSIBLE ("\xdb\x00\x00\x00\x05" "abc")); //  str32 of 5, 3 follow
-    assert_false (PLAUSIBLE ("\xcd\x01"));                  //  uint16, 1 byte
-    assert_false (PLAUSIBLE ("\xdc\x00"));                  //  array16, half a count
-    assert_false (PLAUSIBLE ("\xd8\x01"));                  //  fixext16, no data
+    assert_false (PLAUSIBLE ("\xc6\xff\xff\xff\xff"
+                             "ab")); //  bin32 of 4 GiB
+    assert_false (PLAUSIBLE ("\xdb\x00\x00\x00\x05"
+                             "abc"));      //  str32 of 5, 3 follow
+    assert_false (PLAUSIBLE ("\xcd\x01")); //  uint16, 1 byte
+    assert_false (PLAUSIBLE ("\xdc\x00")); //  array16, half a count
+    assert_false (PLAUSIBLE ("\xd8\x01")); //  fixext16, no data
 }
 
 //  fuzz_msg found it: a RESULT body whose map32 header declares 2.4 billion

@@ -17,14 +17,17 @@
 
 //  The cluster: keys, settings, a write node and a query node.
 typedef struct {
-    char *dir;                  //  temporary folder of everything
-    char commands [300];        //  write node endpoints (ipc://)
+    char *dir;           //  temporary folder of everything
+    char commands [300]; //  write node endpoints (ipc://)
     char events [300];
     char replay [300];
-    char queries [300];         //  query node endpoint
-    char key [300];             //  dir/keys/NAME.cert: path of a key by name
-    zcq_testkit_node_t write;   //  write node process
-    zcq_testkit_node_t query;   //  query node process
+    char queries [300]; //  query node endpoint
+    char key [300];     //  dir/keys/NAME.cert: path of a key by name
+    struct {            //  the certificates of the keys, by name
+        char write [300], query [300], alice [300], bob [300], eve [300];
+    } keys;
+    zcq_testkit_node_t write; //  write node process
+    zcq_testkit_node_t query; //  query node process
 } s_cluster_t;
 
 //  Path of a key's certificate (the _secret file sits beside it).
@@ -132,9 +135,10 @@ s_log_has (const char *path, const char *text)
     int64_t deadline = zclock_mono () + 5000;
     while (zclock_mono () < deadline) {
         zfile_t *file = zfile_new (NULL, path);
-        zchunk_t *chunk = file && zfile_input (file) == 0 ? zfile_read (file, 1 << 20, 0) : NULL;
-        bool found = chunk && memmem (zchunk_data (chunk), zchunk_size (chunk), text,
-                                      strlen (text));
+        zchunk_t *chunk =
+            file && zfile_input (file) == 0 ? zfile_read (file, 1 << 20, 0) : NULL;
+        bool found =
+            chunk && memmem (zchunk_data (chunk), zchunk_size (chunk), text, strlen (text));
         zchunk_destroy (&chunk);
         zfile_destroy (&file);
         if (found) {
@@ -152,9 +156,8 @@ s_wait_ready (s_cluster_t *cluster, const char *endpoint, const char *server)
     int64_t deadline = zclock_mono () + 10000;
     while (zclock_mono () < deadline) {
         zcq_msg_t *query = s_query ("status", 0);
-        char cert [300];
-        snprintf (cert, sizeof cert, "%s", s_key (cluster, "alice"));
-        zcq_msg_t *answer = s_request (endpoint, cert, s_key (cluster, server), query, 200);
+        zcq_msg_t *answer =
+            s_request (endpoint, cluster->keys.alice, s_key (cluster, server), query, 200);
         zcq_msg_destroy (&query);
         bool ready = answer && zcq_msg_status (answer) == ZCQ_OK;
         zcq_msg_destroy (&answer);
@@ -217,6 +220,11 @@ s_setup (void **state)
     s_make_key (cluster, "alice", "write-clients", "query-clients", NULL);
     s_make_key (cluster, "bob", "write-clients", "query-clients", NULL);
     s_make_key (cluster, "eve", NULL);
+    snprintf (cluster->keys.write, 300, "%s", s_key (cluster, "write"));
+    snprintf (cluster->keys.query, 300, "%s", s_key (cluster, "query"));
+    snprintf (cluster->keys.alice, 300, "%s", s_key (cluster, "alice"));
+    snprintf (cluster->keys.bob, 300, "%s", s_key (cluster, "bob"));
+    snprintf (cluster->keys.eve, 300, "%s", s_key (cluster, "eve"));
     snprintf (cluster->commands, sizeof cluster->commands, "ipc://%s/commands", cluster->dir);
     snprintf (cluster->events, sizeof cluster->events, "ipc://%s/events", cluster->dir);
     snprintf (cluster->replay, sizeof cluster->replay, "ipc://%s/replay", cluster->dir);
@@ -264,37 +272,51 @@ s_teardown (void **state)
     return 0;
 }
 
-static void
-test_known_key_commands_and_queries (void **state)
+//  Alice opens an account; returns the position of its event.
+static uint64_t
+s_alice_opens (s_cluster_t *cluster, const char *stream)
 {
-    s_cluster_t *cluster = (s_cluster_t *) *state;
-    char alice [300], write [300], query [300];
-    snprintf (alice, sizeof alice, "%s", s_key (cluster, "alice"));
-    snprintf (write, sizeof write, "%s", s_key (cluster, "write"));
-    snprintf (query, sizeof query, "%s", s_key (cluster, "query"));
-
-    zcq_msg_t *command = s_open_account ("acct-1", "alice");
-    zcq_msg_t *reply = s_request (cluster->commands, alice, write, command, WAIT);
+    zcq_msg_t *command = s_open_account (stream, "alice");
+    zcq_msg_t *reply =
+        s_request (cluster->commands, cluster->keys.alice, cluster->keys.write, command, WAIT);
     zcq_msg_destroy (&command);
     assert_non_null (reply);
     assert_int_equal (zcq_msg_status (reply), ZCQ_ACCEPTED);
     uint64_t position = zcq_msg_position (reply);
     zcq_msg_destroy (&reply);
+    return position;
+}
 
-    //  The query node replicated it through its own CURVE key
+//  The first query node (which replicates with its own key) answers alice
+//  at position or later.
+static void
+s_alice_sees (s_cluster_t *cluster, uint64_t position)
+{
     zcq_msg_t *ask = s_query ("totals", position);
-    zcq_msg_t *result = s_request (cluster->queries, alice, query, ask, WAIT);
+    zcq_msg_t *result =
+        s_request (cluster->queries, cluster->keys.alice, cluster->keys.query, ask, WAIT);
     zcq_msg_destroy (&ask);
     assert_non_null (result);
     assert_int_equal (zcq_msg_status (result), ZCQ_OK);
     assert_true (zcq_msg_position (result) >= position);
     zcq_msg_destroy (&result);
+}
+
+static void
+test_known_key_commands_and_queries (void **state)
+{
+    s_cluster_t *cluster = (s_cluster_t *) *state;
+
+    uint64_t position = s_alice_opens (cluster, "acct-1");
+    //  The query node replicated it through its own CURVE key
+    s_alice_sees (cluster, position);
 
     //  The stored event says who did it: ask replay as the replicating key
     zcq_msg_t *replay = zcq_msg_new (ZCQ_MSG_REPLAY);
     zcq_msg_set_from (replay, position);
     zcq_msg_set_max (replay, 1);
-    zcq_msg_t *events = s_request (cluster->replay, query, write, replay, WAIT);
+    zcq_msg_t *events =
+        s_request (cluster->replay, cluster->keys.query, cluster->keys.write, replay, WAIT);
     zcq_msg_destroy (&replay);
     assert_non_null (events);
     assert_int_equal (zcq_msg_type (events), ZCQ_MSG_EVENTS);
@@ -312,11 +334,9 @@ static void
 test_unknown_key_is_refused_at_handshake (void **state)
 {
     s_cluster_t *cluster = (s_cluster_t *) *state;
-    char eve [300], write [300];
-    snprintf (eve, sizeof eve, "%s", s_key (cluster, "eve"));
-    snprintf (write, sizeof write, "%s", s_key (cluster, "write"));
     zcq_msg_t *command = s_open_account ("acct-eve", "eve");
-    zcq_msg_t *reply = s_request (cluster->commands, eve, write, command, 1000);
+    zcq_msg_t *reply =
+        s_request (cluster->commands, cluster->keys.eve, cluster->keys.write, command, 1000);
     assert_null (reply);
     //  Without CURVE at all: no answer either
     reply = s_request (cluster->commands, NULL, NULL, command, 500);
@@ -331,11 +351,9 @@ static void
 test_query_only_key_is_forbidden_to_command (void **state)
 {
     s_cluster_t *cluster = (s_cluster_t *) *state;
-    char bob [300], write [300];
-    snprintf (bob, sizeof bob, "%s", s_key (cluster, "bob"));
-    snprintf (write, sizeof write, "%s", s_key (cluster, "write"));
     zcq_msg_t *command = s_open_account ("acct-bob", "bob");
-    zcq_msg_t *reply = s_request (cluster->commands, bob, write, command, WAIT);
+    zcq_msg_t *reply =
+        s_request (cluster->commands, cluster->keys.bob, cluster->keys.write, command, WAIT);
     zcq_msg_destroy (&command);
     assert_non_null (reply);
     assert_int_equal (zcq_msg_type (reply), ZCQ_MSG_REPLY);
@@ -345,7 +363,8 @@ test_query_only_key_is_forbidden_to_command (void **state)
     zcq_msg_destroy (&reply);
     //  Nothing stored: bob may ask the status, and the head is still 0
     zcq_msg_t *ask = s_query ("status", 0);
-    zcq_msg_t *status = s_request (cluster->commands, bob, write, ask, WAIT);
+    zcq_msg_t *status =
+        s_request (cluster->commands, cluster->keys.bob, cluster->keys.write, ask, WAIT);
     zcq_msg_destroy (&ask);
     assert_non_null (status);
     assert_int_equal (zcq_msg_status (status), ZCQ_OK);
@@ -357,34 +376,19 @@ static void
 test_query_node_without_replicate_key_cannot_subscribe (void **state)
 {
     s_cluster_t *cluster = (s_cluster_t *) *state;
-    char alice [300], write [300], query [300], queries [300];
-    snprintf (alice, sizeof alice, "%s", s_key (cluster, "alice"));
-    snprintf (write, sizeof write, "%s", s_key (cluster, "write"));
-    snprintf (query, sizeof query, "%s", s_key (cluster, "query"));
+    char queries [300];
     snprintf (queries, sizeof queries, "ipc://%s/queries-2", cluster->dir);
     //  A second query node that connects with bob's key (no replicate role)
     zcq_testkit_node_t second = {0};
     s_start_query (cluster, &second, "q2", "bob", queries);
     s_wait_ready (cluster, queries, "bob"); //  a node's keypair is its identity both ways
 
-    zcq_msg_t *command = s_open_account ("acct-2", "alice");
-    zcq_msg_t *reply = s_request (cluster->commands, alice, write, command, WAIT);
-    zcq_msg_destroy (&command);
-    assert_non_null (reply);
-    assert_int_equal (zcq_msg_status (reply), ZCQ_ACCEPTED);
-    uint64_t position = zcq_msg_position (reply);
-    zcq_msg_destroy (&reply);
-
+    uint64_t position = s_alice_opens (cluster, "acct-2");
     //  The first query node (replicate key) reaches the position ...
-    zcq_msg_t *ask = s_query ("totals", position);
-    zcq_msg_t *result = s_request (cluster->queries, alice, query, ask, WAIT);
-    assert_non_null (result);
-    assert_int_equal (zcq_msg_status (result), ZCQ_OK);
-    zcq_msg_destroy (&result);
+    s_alice_sees (cluster, position);
     //  ... the second never does: it answers stale at position 0
-    char bob [300];
-    snprintf (bob, sizeof bob, "%s", s_key (cluster, "bob"));
-    result = s_request (queries, alice, bob, ask, WAIT);
+    zcq_msg_t *ask = s_query ("totals", position);
+    zcq_msg_t *result = s_request (queries, cluster->keys.alice, cluster->keys.bob, ask, WAIT);
     zcq_msg_destroy (&ask);
     assert_non_null (result);
     assert_int_equal (zcq_msg_status (result), ZCQ_STALE);
@@ -402,13 +406,10 @@ static void
 test_garbage_sender_is_ignored (void **state)
 {
     s_cluster_t *cluster = (s_cluster_t *) *state;
-    char alice [300], bob [300], write [300];
-    snprintf (alice, sizeof alice, "%s", s_key (cluster, "alice"));
-    snprintf (bob, sizeof bob, "%s", s_key (cluster, "bob"));
-    snprintf (write, sizeof write, "%s", s_key (cluster, "write"));
     zsock_t *sock = zsock_new (ZMQ_DEALER);
     char *error = NULL;
-    assert_int_equal (zcq_auth_client (sock, bob, write, &error), 0);
+    assert_int_equal (zcq_auth_client (sock, cluster->keys.bob, cluster->keys.write, &error),
+                      0);
     zsock_set_linger (sock, 0);
     zsock_set_rcvtimeo (sock, WAIT);
     assert_int_equal (zsock_connect (sock, "%s", cluster->commands), 0);
@@ -429,7 +430,8 @@ test_garbage_sender_is_ignored (void **state)
     assert_null (answer);
     zsock_destroy (&sock);
     //  Another peer is served as before
-    zcq_msg_t *status = s_request (cluster->commands, alice, write, ask, WAIT);
+    zcq_msg_t *status =
+        s_request (cluster->commands, cluster->keys.alice, cluster->keys.write, ask, WAIT);
     zcq_msg_destroy (&ask);
     assert_non_null (status);
     assert_int_equal (zcq_msg_status (status), ZCQ_OK);
