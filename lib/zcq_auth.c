@@ -382,6 +382,9 @@ s_apply_client (zsock_t *sock, const s_keys_t *keys, const char *server_key)
     zsock_set_curve_publickey (sock, keys->public_key);
     zsock_set_curve_secretkey (sock, keys->secret_key);
     zsock_set_curve_serverkey (sock, server_key);
+    //  A server that refuses our key leaves the socket without a peer, and
+    //  ZeroMQ would block a send on it forever: fail at once instead
+    zsock_set_sndtimeo (sock, 0);
 }
 
 int

@@ -68,8 +68,10 @@ int
 
 //  Make sock (not yet connected) a CURVE client with the keypair in the
 //  certificate file cert_path (and cert_path_secret) and the server's public
-//  key: 40 Z85 characters, or a certificate file holding it. Returns 0, or
-//  -1 with *error (caller frees).
+//  key: 40 Z85 characters, or a certificate file holding it. Sets a send
+//  timeout of 0: a server that refuses the key leaves the socket without a
+//  peer, where a send would otherwise block forever. Returns 0, or -1 with
+//  *error (caller frees).
 int
     zcq_auth_client (zsock_t *sock, const char *cert_path, const char *server_key,
                      char **error);

@@ -394,6 +394,14 @@ test_query_node_without_replicate_key_cannot_subscribe (void **state)
     assert_int_equal (zcq_msg_status (result), ZCQ_STALE);
     assert_int_equal (zcq_msg_position (result), 0);
     zcq_msg_destroy (&result);
+    //  Its refused replays (resent every 2 s) never block it: it still answers
+    zclock_sleep (2500); //  past the first resend of its REPLAY
+    zcq_msg_t *status = s_query ("status", 0);
+    result = s_request (queries, cluster->keys.alice, cluster->keys.bob, status, WAIT);
+    zcq_msg_destroy (&status);
+    assert_non_null (result);
+    assert_int_equal (zcq_msg_status (result), ZCQ_OK);
+    zcq_msg_destroy (&result);
     char log [400];
     snprintf (log, sizeof log, "%s/zcqrs-write.log", cluster->dir);
     assert_true (s_log_has (log, "refused key 'bob'"));
@@ -439,6 +447,71 @@ test_garbage_sender_is_ignored (void **state)
     char log [400];
     snprintf (log, sizeof log, "%s/zcqrs-write.log", cluster->dir);
     assert_true (s_log_has (log, "refused messages within"));
+}
+
+//  Run the CLI with at most 16 arguments (NULL-terminated) in dir; returns
+//  its exit code, its output in dir/zcqrs.log (appended).
+static int
+s_cli (const char *dir, const char *arg, ...)
+{
+    const char *argv [17] = {NULL}; //  NULL after the last: ends the list below
+    int argc = 0;
+    va_list args;
+    va_start (args, arg);
+    for (const char *word = arg; word && argc < 16; word = va_arg (args, const char *)) {
+        argv [argc++] = word;
+    }
+    va_end (args);
+    zcq_testkit_node_t cli = {0};
+    zcq_testkit_start (&cli, dir, "zcqrs", argv [0], argv [1], argv [2], argv [3], argv [4],
+                       argv [5], argv [6], argv [7], argv [8], argv [9], argv [10], argv [11],
+                       argv [12], argv [13], argv [14], argv [15], NULL);
+    int status = zcq_testkit_wait_exit (&cli, 20000);
+    return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+//  The CLI end to end: keygen writes a pair (and refuses to overwrite it);
+//  with --cert and the node keys it commands and queries; a key the node
+//  does not know gets no answer (exit 3)
+static void
+test_cli_keygen_and_secured_calls (void **state)
+{
+    s_cluster_t *cluster = (s_cluster_t *) *state;
+    char keys [300];
+    snprintf (keys, sizeof keys, "%s/cli-keys", cluster->dir);
+    assert_int_equal (zsys_dir_create ("%s", keys), 0);
+    assert_int_equal (s_cli (cluster->dir, "keygen", "carol", "--dir", keys, NULL), 0);
+    char cert [400];
+    snprintf (cert, sizeof cert, "%s/carol.cert", keys);
+    zcert_t *carol = zcert_load (cert);
+    assert_non_null (carol);
+    assert_string_equal (zcert_meta (carol, "name"), "carol");
+    assert_string_not_equal (zcert_secret_txt (carol),
+                             "0000000000000000000000000000000000000000");
+    zcert_destroy (&carol);
+    assert_int_equal (s_cli (cluster->dir, "keygen", "carol", "--dir", keys, NULL), 2);
+    assert_int_equal (s_cli (cluster->dir, "keygen", "../x", NULL), 2);
+
+    //  alice's key through the CLI: a command, then a query that sees it
+    assert_int_equal (s_cli (cluster->dir, "--commands", cluster->commands, "--cert",
+                             cluster->keys.alice, "--server-key", cluster->keys.write, "send",
+                             "OpenAccount", "acct-cli", "owner=alice", NULL),
+                      0);
+    assert_int_equal (s_cli (cluster->dir, "--node", cluster->queries, "--cert",
+                             cluster->keys.alice, "--server-key", cluster->keys.write,
+                             "--query-key", cluster->keys.query, "query", "account",
+                             "id=acct-cli", "--min-position", "1", NULL),
+                      0);
+    //  carol's key is in no folder: no answer
+    assert_int_equal (s_cli (cluster->dir, "--commands", cluster->commands, "--cert", cert,
+                             "--server-key", cluster->keys.write, "--timeout", "500", "send",
+                             "OpenAccount", "acct-carol", "owner=carol", NULL),
+                      3);
+    //  A half-given identity is a usage error
+    assert_int_equal (s_cli (cluster->dir, "--cert", cert, "status", NULL), 2);
+    char log [400];
+    snprintf (log, sizeof log, "%s/zcqrs.log", cluster->dir);
+    assert_true (s_log_has (log, "\"owner\":\"alice\""));
 }
 
 //  Settings that cannot work are refused at start, naming what is wrong
@@ -522,6 +595,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_query_node_without_replicate_key_cannot_subscribe,
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_garbage_sender_is_ignored, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_cli_keygen_and_secured_calls, s_setup,
+                                         s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
