@@ -396,9 +396,9 @@ test_query_node_without_replicate_key_cannot_subscribe (void **state)
     zcq_msg_destroy (&result);
     //  Its refused replays (resent every 2 s) never block it: it still answers
     zclock_sleep (2500); //  past the first resend of its REPLAY
-    zcq_msg_t *status = s_query ("status", 0);
-    result = s_request (queries, cluster->keys.alice, cluster->keys.bob, status, WAIT);
-    zcq_msg_destroy (&status);
+    zcq_msg_t *alive = s_query ("status", 0);
+    result = s_request (queries, cluster->keys.alice, cluster->keys.bob, alive, WAIT);
+    zcq_msg_destroy (&alive);
     assert_non_null (result);
     assert_int_equal (zcq_msg_status (result), ZCQ_OK);
     zcq_msg_destroy (&result);
