@@ -4,7 +4,8 @@
 set -eu
 
 PACKAGES="build-essential pkg-config libzmq3-dev libczmq-dev libmsgpack-dev \
-libleveldb-dev libcmocka-dev python3 python3-zmq python3-msgpack iproute2 procps"
+libleveldb-dev libcmocka-dev python3 python3-zmq python3-msgpack iproute2 procps \
+clang libclang-rt-14-dev"
 
 missing=""
 for package in $PACKAGES; do
