@@ -2,7 +2,8 @@
     zcq_write_node - the command side (see zcq_write_node.h)
 
     Three threads, each owning its state, passing messages:
-    - this actor decides: it drains waiting commands, decides each in order
+    - this actor decides: it drains waiting commands (into a bounded queue
+      when the next group is full, "busy" beyond it), decides each in order
       against in-memory aggregate state (a later command sees the events of
       an earlier one, also across groups not yet written), stages events,
       stream index, head and command replies into the staged group;
@@ -65,8 +66,10 @@ typedef struct {
     zhashx_t *ids;              //  command id (16 bytes) -> its reply, staged or writing
     zhashx_t *peers;            //  routing id -> commands waiting for a write
     bool sync;                  //  durability: fdatasync before replying
-    size_t group_max;           //  most commands waiting for one write
-    size_t client_max;          //  most commands of one client waiting for writes
+    zlistx_t *queue;            //  commands received while the staged group is full
+    size_t group_max;           //  most commands decided while a write is under way
+    size_t queue_max;           //  most commands queued undecided
+    size_t client_max;          //  most commands of one client in the node
     uint64_t snapshot_every;    //  events between aggregate snapshots (0: none)
     int heartbeat;              //  ms between heartbeats
     int64_t next_heartbeat;     //  zclock_mono () of the next heartbeat
@@ -192,6 +195,7 @@ s_self_destroy (self_t **self_p)
         zhashx_destroy (&self->cache);
         zhashx_destroy (&self->ids);
         zhashx_destroy (&self->peers);
+        zlistx_destroy (&self->queue);
         zlistx_destroy (&self->staged.replies);
         zlistx_destroy (&self->writing.replies);
         zcq_decision_destroy (&self->decision);
@@ -218,13 +222,16 @@ s_settings (self_t *self, zconfig_t *config)
     int64_t cache = zcq_node_get_int (config, "write/cache", 10000);
     int64_t group = zcq_node_get_int (config, "write/group", 1024);
     int64_t clients = zcq_node_get_int (config, "write/client_inflight", 1024);
+    int64_t queue = zcq_node_get_int (config, "write/queue", 10000);
     int64_t snapshot = zcq_node_get_int (config, "write/snapshot", 1000);
     int64_t drop = zcq_node_get_int (config, "write/fault/drop_every", 0);
     if (self->heartbeat < 10 || cache < 1 || group < 1 || group > 100000 || clients < 1
-        || snapshot < 0 || drop < 0) {
+        || queue < 0 || queue > 1000000 || snapshot < 0 || drop < 0) {
         return zsys_sprintf ("heartbeat must be >= 10 ms; cache, group (up to 100000) and "
-                             "client_inflight >= 1; snapshot and fault/drop_every >= 0");
+                             "client_inflight >= 1; queue 0 to 1000000; snapshot and "
+                             "fault/drop_every >= 0");
     }
+    self->queue_max = (size_t) queue;
     self->cache_max = (size_t) cache;
     self->group_max = (size_t) group;
     self->client_max = (size_t) clients;
@@ -312,6 +319,8 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
     self->cache = zhashx_new ();
     self->lru = zlistx_new ();
     zlistx_set_destructor (self->lru, s_aggregate_destroy);
+    self->queue = zlistx_new ();
+    zlistx_set_destructor (self->queue, s_msg_destroy);
     s_pending_init (&self->staged);
     s_pending_init (&self->writing);
     self->ids = zhashx_new ();
@@ -672,33 +681,6 @@ s_append (self_t *self, zcq_msg_t *command, s_aggregate_t *aggregate, zcq_msg_t 
     zcq_msg_set_count (reply, (uint32_t) count);
 }
 
-//  Answer "busy" when the staged group is full or this client already has
-//  its share waiting: the client retries after the hint, nothing is kept.
-static bool
-s_refuse_busy (self_t *self, zcq_msg_t *command)
-{
-    const char *why = NULL;
-    if (zlistx_size (self->staged.replies) >= self->group_max) {
-        why = "the write node is saturated";
-    }
-    else if (s_peer_waiting (self, command) >= self->client_max) {
-        why = "this connection has too many commands waiting";
-    }
-    if (!why) {
-        return false;
-    }
-    zcq_msg_t *reply = zcq_msg_reply_to (command, ZCQ_BUSY);
-    uint32_t hint = s_retry_after (self);
-    zcq_msg_set_reason (reply, "%s (%zu commands in flight); nothing was stored, retry with the "
-                               "same command id after %u ms",
-                        why, zlistx_size (self->staged.replies) + zlistx_size (self->writing.replies),
-                        hint);
-    zcq_msg_set_retry_after (reply, hint);
-    self->busy++;
-    s_reply_now (self, &reply);
-    return true;
-}
-
 //  Handle one valid COMMAND: repeat, refuse, or decide and stage.
 static void
 s_handle_command (self_t *self, zcq_msg_t *command)
@@ -730,11 +712,6 @@ s_handle_command (self_t *self, zcq_msg_t *command)
         zcq_msg_set_status (reply, ZCQ_UNAVAILABLE);
         zcq_msg_set_reason (reply, "storage read failed; nothing was stored, retry");
         s_reply_now (self, &reply);
-        return;
-    }
-    //  A repeat is answered even when saturated; only new work is refused
-    if (s_refuse_busy (self, command)) {
-        zcq_msg_destroy (&reply);
         return;
     }
     const char *type = zcq_msg_name (command);
@@ -820,7 +797,7 @@ s_handle_query (self_t *self, zcq_msg_t *query)
         msgpack_sbuffer_init (&buffer);
         msgpack_packer pk;
         msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
-        msgpack_pack_map (&pk, 21);
+        msgpack_pack_map (&pk, 22);
         zcq_fields_pack_str (&pk, "role");
         zcq_fields_pack_str (&pk, "write");
         zcq_fields_pack_str (&pk, "domain");
@@ -862,6 +839,8 @@ s_handle_query (self_t *self, zcq_msg_t *query)
         msgpack_pack_uint64 (&pk, self->ids_kept);
         zcq_fields_pack_str (&pk, "group_max");
         msgpack_pack_uint64 (&pk, self->group_max);
+        zcq_fields_pack_str (&pk, "queued");
+        msgpack_pack_uint64 (&pk, zlistx_size (self->queue));
         zcq_fields_pack_str (&pk, "uptime_ms");
         msgpack_pack_int64 (&pk, zclock_mono () - self->started);
         zcq_msg_set_data (result, buffer.data, buffer.size);
@@ -905,6 +884,70 @@ s_submit (self_t *self)
     self->in_writer = zcq_log_seal (self->log);
     self->write_started = zclock_usecs ();
     zcq_writer_submit (self->writer, self->in_writer);
+}
+
+//  Take a received command in: decide it now if the staged group has room
+//  and nothing waits before it, else queue it. Answer "busy" instead when
+//  this client already has its share in the node, or the queue is full: the
+//  client retries after the hint; nothing is kept. Returns true if the
+//  command was queued (the queue owns it now).
+static bool
+s_admit (self_t *self, zcq_msg_t *command)
+{
+    bool room = zlistx_size (self->staged.replies) < self->group_max
+             && zlistx_size (self->queue) == 0;
+    const char *why = NULL;
+    if (s_peer_waiting (self, command) >= self->client_max) {
+        why = "this connection has too many commands waiting";
+    }
+    else if (!room && zlistx_size (self->queue) >= self->queue_max) {
+        why = "the write node is saturated";
+    }
+    if (why) {
+        zcq_msg_t *reply = zcq_msg_reply_to (command, ZCQ_BUSY);
+        uint32_t hint = s_retry_after (self);
+        zcq_msg_set_reason (reply,
+                            "%s (%zu commands in the node); nothing was stored, retry with "
+                            "the same command id after %u ms",
+                            why,
+                            zlistx_size (self->queue) + zlistx_size (self->staged.replies)
+                                + zlistx_size (self->writing.replies),
+                            hint);
+        zcq_msg_set_retry_after (reply, hint);
+        self->busy++;
+        s_reply_now (self, &reply);
+        return false;
+    }
+    if (room) {
+        s_handle_command (self, command);
+        return false;
+    }
+    zlistx_add_end (self->queue, command);
+    s_peer_count (self, command, true);
+    return true;
+}
+
+//  Decide queued commands into the staged group while it has room.
+static void
+s_drain_queue (self_t *self)
+{
+    while (zlistx_size (self->queue) && zlistx_size (self->staged.replies) < self->group_max) {
+        zcq_msg_t *command = (zcq_msg_t *) zlistx_detach (self->queue, NULL);
+        s_peer_count (self, command, false);
+        s_handle_command (self, command);
+        zcq_msg_destroy (&command);
+    }
+}
+
+//  Hand the staged group over when the writer is idle, then refill it from
+//  the queue (and hand that over too if the writer is still idle: the
+//  group needed no write).
+static void
+s_advance (self_t *self)
+{
+    s_submit (self);
+    s_drain_queue (self);
+    s_submit (self);
 }
 
 //  Send the replies of one pending group (as unavailable if not stored)
@@ -968,7 +1011,7 @@ s_handle_written (self_t *self)
     }
     zcq_group_destroy (&group);
     self->in_writer = NULL;
-    s_submit (self);
+    s_advance (self);
 }
 
 //  Drain what waits on the command socket, up to a group's worth, then
@@ -990,14 +1033,16 @@ s_handle_commands (self_t *self)
             self->invalid++;
         }
         else if (zcq_msg_type (msg) == ZCQ_MSG_COMMAND) {
-            s_handle_command (self, msg);
+            if (s_admit (self, msg)) {
+                continue; //  queued: the queue owns it
+            }
         }
         else {
             s_handle_query (self, msg);
         }
         zcq_msg_destroy (&msg);
     }
-    s_submit (self);
+    s_advance (self);
 }
 
 static void

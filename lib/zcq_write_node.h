@@ -18,10 +18,13 @@
         write/durability  sync (ack after fdatasync) | async    [sync]
         write/heartbeat   milliseconds between heartbeats       [1000]
         write/cache       aggregate states kept in memory       [10000]
-        write/group       most commands waiting for one write;
-                          beyond it commands get "busy"         [1024]
+        write/group       most commands decided into one group
+                          (one batch) while a write is under way [1024]
+        write/queue       most commands queued undecided while
+                          that group is full; beyond: "busy"    [10000]
         write/client_inflight  most commands of one connection
-                          waiting for a write; beyond: "busy"   [1024]
+                          in the node (queued, decided, being
+                          written); beyond it: "busy"           [1024]
         write/snapshot    events between aggregate snapshots    [1000]
                           (0: none written or read; domains without
                           state_save never; one that does not load is

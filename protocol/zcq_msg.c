@@ -633,11 +633,20 @@ zcq_msg_decode_body (zcq_msg_type_t type, const void *body, size_t size)
                 break;
             }
         }
+        //  When several keys are missing, report the first in the spec's
+        //  order (section 5.2, step 7), which is not the order of s_key_t
+        static const s_key_t missing_order [] = {K_ID,       K_TYPE,    K_STREAM, K_STATUS,
+                                                 K_POSITION, K_VERSION, K_FROM,   K_HEAD,
+                                                 K_NAME,     K_COUNT,   K_DATA};
         unsigned missing = s_schemas [type].required & ~seen;
-        if (self->error_status == ZCQ_OK && missing) {
-            int field = __builtin_ctz (missing); //  first missing key
-            zcq_msg_set_error (self, ZCQ_INVALID, "%s is missing field '%s'",
-                               zcq_msg_type_name (type), s_key_names [field]);
+        for (size_t index = 0; self->error_status == ZCQ_OK && missing
+                               && index < sizeof (missing_order) / sizeof (missing_order [0]);
+             index++) {
+            if (missing & B (missing_order [index])) {
+                zcq_msg_set_error (self, ZCQ_INVALID, "%s is missing field '%s'",
+                                   zcq_msg_type_name (type),
+                                   s_key_names [missing_order [index]]);
+            }
         }
         if (self->error_status == ZCQ_OK) {
             s_check_rules (self);
@@ -647,59 +656,60 @@ zcq_msg_decode_body (zcq_msg_type_t type, const void *body, size_t size)
     return self;
 }
 
-zcq_msg_t *
-zcq_msg_decode (zmsg_t **zmsg_p)
-{
-    assert (zmsg_p && *zmsg_p);
-    zmsg_t *zmsg = *zmsg_p;
-    *zmsg_p = NULL;
-    zcq_msg_t *self = NULL;
-    zframe_t *signature = zmsg_pop (zmsg);
-    zframe_t *type_frame = zmsg_pop (zmsg);
-    zframe_t *body = zmsg_pop (zmsg);
+//  One received frame, borrowed.
+typedef struct {
+    const byte *data;
+    size_t size;
+} s_frame_t;
 
-    if (!signature || !type_frame || !body) {
+//  Decode frames that carry no envelope (signature first): the rules of
+//  zcq_msg_decode, shared by the zmsg path and the raw receive path.
+static zcq_msg_t *
+s_decode_frames (const s_frame_t *frames, size_t count)
+{
+    zcq_msg_t *self = NULL;
+    const s_frame_t *signature = count > 0 ? &frames [0] : NULL;
+    const s_frame_t *type_frame = count > 1 ? &frames [1] : NULL;
+    const s_frame_t *body = count > 2 ? &frames [2] : NULL;
+    if (!body) {
         self = zcq_msg_new (ZCQ_MSG_UNKNOWN);
         zcq_msg_set_error (self, ZCQ_INVALID,
-                           "a message needs 3 frames (signature, type, body), got %d",
-                           (signature != NULL) + (type_frame != NULL) + (body != NULL));
+                           "a message needs 3 frames (signature, type, body), got %zu", count);
     }
-    else if (zframe_size (signature) < 3 || memcmp (zframe_data (signature), "ZCQ", 3) != 0) {
+    else if (signature->size < 3 || memcmp (signature->data, "ZCQ", 3) != 0) {
         self = zcq_msg_new (ZCQ_MSG_UNKNOWN);
         zcq_msg_set_error (self, ZCQ_INVALID,
                            "frame 1 is not a zcqrs signature (expected '%s')", ZCQ_SIGNATURE);
     }
-    else if (!zframe_streq (signature, ZCQ_SIGNATURE)) {
+    else if (signature->size != strlen (ZCQ_SIGNATURE)
+             || memcmp (signature->data, ZCQ_SIGNATURE, signature->size) != 0) {
         self = zcq_msg_new (ZCQ_MSG_UNKNOWN);
-        char *version = zcq_text_printable (zframe_data (signature), zframe_size (signature));
+        char *version = zcq_text_printable (signature->data, signature->size);
         zcq_msg_set_error (self, ZCQ_BAD_VERSION,
                            "protocol '%s' is not supported; this node speaks '%s'", version,
                            ZCQ_SIGNATURE);
         zstr_free (&version);
     }
     else {
-        zcq_msg_type_t type = zcq_msg_type_from_name ((const char *) zframe_data (type_frame),
-                                                      zframe_size (type_frame));
+        zcq_msg_type_t type =
+            zcq_msg_type_from_name ((const char *) type_frame->data, type_frame->size);
         if (type == ZCQ_MSG_UNKNOWN) {
             self = zcq_msg_new (ZCQ_MSG_UNKNOWN);
-            char *name =
-                zcq_text_printable (zframe_data (type_frame), zframe_size (type_frame));
+            char *name = zcq_text_printable (type_frame->data, type_frame->size);
             zcq_msg_set_error (self, ZCQ_UNKNOWN_TYPE, "unknown message type '%s'", name);
             zstr_free (&name);
         }
         else {
-            self = zcq_msg_decode_body (type, zframe_data (body), zframe_size (body));
-            size_t extra = zmsg_size (zmsg);
+            self = zcq_msg_decode_body (type, body->data, body->size);
+            size_t extra = count - 3;
             if (type == ZCQ_MSG_EVENTS) {
                 if (zcq_msg_valid (self) && extra != self->count) {
                     zcq_msg_set_error (self, ZCQ_INVALID,
                                        "EVENTS says count %u but carries %zu event frames",
                                        self->count, extra);
                 }
-                zframe_t *frame;
-                while (zcq_msg_valid (self) && (frame = zmsg_pop (zmsg))) {
-                    zcq_msg_add_event (self, zframe_data (frame), zframe_size (frame));
-                    zframe_destroy (&frame);
+                for (size_t index = 3; zcq_msg_valid (self) && index < count; index++) {
+                    zcq_msg_add_event (self, frames [index].data, frames [index].size);
                 }
             }
             else if (extra) {
@@ -708,45 +718,109 @@ zcq_msg_decode (zmsg_t **zmsg_p)
             }
         }
     }
-    zframe_destroy (&signature);
-    zframe_destroy (&type_frame);
-    zframe_destroy (&body);
+    return self;
+}
+
+zcq_msg_t *
+zcq_msg_decode (zmsg_t **zmsg_p)
+{
+    assert (zmsg_p && *zmsg_p);
+    zmsg_t *zmsg = *zmsg_p;
+    *zmsg_p = NULL;
+    size_t count = zmsg_size (zmsg);
+    s_frame_t *frames = (s_frame_t *) malloc ((count ? count : 1) * sizeof (s_frame_t));
+    assert (frames);
+    size_t index = 0;
+    for (zframe_t *frame = zmsg_first (zmsg); frame; frame = zmsg_next (zmsg)) {
+        frames [index].data = zframe_data (frame);
+        frames [index++].size = zframe_size (frame);
+    }
+    zcq_msg_t *self = s_decode_frames (frames, count);
+    free (frames);
     zmsg_destroy (&zmsg);
     return self;
 }
+
+#define RECV_FRAMES 8 //  frames received without allocating (all but EVENTS)
 
 zcq_msg_t *
 zcq_msg_recv (zsock_t *sock)
 {
     assert (sock);
-    zmsg_t *zmsg = zmsg_recv (sock);
-    if (!zmsg) {
-        return NULL;
+    //  Frames come straight from libzmq into zmq_msg_t parts: no zmsg and
+    //  no frame objects on the hot path; only an EVENTS batch needs more
+    //  parts than fit on the stack
+    void *handle = zsock_resolve (sock);
+    zmq_msg_t stack [RECV_FRAMES];
+    zmq_msg_t *parts = stack;
+    size_t count = 0, slots = RECV_FRAMES;
+    bool more = true;
+    while (more) {
+        if (count == slots) {
+            zmq_msg_t *bigger = (zmq_msg_t *) malloc (slots * 2 * sizeof (zmq_msg_t));
+            assert (bigger);
+            memcpy (bigger, parts, count * sizeof (zmq_msg_t));
+            if (parts != stack) {
+                free (parts);
+            }
+            parts = bigger;
+            slots *= 2;
+        }
+        zmq_msg_init (&parts [count]);
+        if (zmq_msg_recv (&parts [count], handle, 0) < 0) {
+            zmq_msg_close (&parts [count]);
+            break;
+        }
+        more = zmq_msg_more (&parts [count]);
+        count++;
     }
-    zframe_t *routing_id = NULL;
-    bool delimiter = false;
-    if (zsock_type (sock) == ZMQ_ROUTER) {
-        routing_id = zmsg_pop (zmsg);
-        zframe_t *first = zmsg_first (zmsg);
-        if (first && zframe_size (first) == 0) {
-            zframe_t *empty = zmsg_pop (zmsg);
-            zframe_destroy (&empty);
-            delimiter = true;
+    zcq_msg_t *self = NULL;
+    if (!more) {
+        s_frame_t frames_stack [RECV_FRAMES] = {{NULL, 0}};
+        s_frame_t *frames = count <= RECV_FRAMES
+                              ? frames_stack
+                              : (s_frame_t *) malloc (count * sizeof (s_frame_t));
+        assert (frames);
+        for (size_t index = 0; index < count; index++) {
+            frames [index].data = (const byte *) zmq_msg_data (&parts [index]);
+            frames [index].size = zmq_msg_size (&parts [index]);
+        }
+        size_t first = 0;
+        zframe_t *routing_id = NULL;
+        bool delimiter = false;
+        if (zsock_type (sock) == ZMQ_ROUTER && count > 0) {
+            routing_id = zframe_new (frames [0].data, frames [0].size);
+            first = 1;
+            if (count > 1 && frames [1].size == 0) {
+                delimiter = true;
+                first = 2;
+            }
+        }
+        self = s_decode_frames (frames + first, count - first);
+        self->routing_id = routing_id;
+        self->delimiter = delimiter;
+        //  Who the peer is, as the ZAP handler said at the handshake: every
+        //  part that came off the wire carries the connection's metadata (a
+        //  ROUTER's routing id part does not). Without it (a plain endpoint,
+        //  or the connecting side) an EVENT keeps its meta.user
+        zmq_msg_t *wire = first < count ? &parts [first] : NULL;
+        const char *user = wire ? zmq_msg_gets (wire, "User-Id") : NULL;
+        const char *roles = wire ? zmq_msg_gets (wire, "Roles") : NULL;
+        if (user && *user) {
+            zstr_free (&self->user);
+            self->user = strdup (user);
+        }
+        self->roles = roles ? strdup (roles) : NULL;
+        if (frames != frames_stack) {
+            free (frames);
         }
     }
-    //  Who the peer is, as the ZAP handler said at the handshake (any frame
-    //  of the message carries the connection's metadata)
-    zframe_t *first = zmsg_first (zmsg);
-    const char *user = first ? zframe_meta (first, "User-Id") : NULL;
-    const char *roles = first ? zframe_meta (first, "Roles") : NULL;
-    char *user_copy = user && *user ? strdup (user) : NULL;
-    char *roles_copy = roles ? strdup (roles) : NULL;
-    zcq_msg_t *self = zcq_msg_decode (&zmsg);
-    self->routing_id = routing_id;
-    self->delimiter = delimiter;
-    zstr_free (&self->user);
-    self->user = user_copy;
-    self->roles = roles_copy;
+    for (size_t index = 0; index < count; index++) {
+        zmq_msg_close (&parts [index]);
+    }
+    if (parts != stack) {
+        free (parts);
+    }
     return self;
 }
 

@@ -50,11 +50,11 @@ typedef struct {
 static void
 s_start (fixture_t *fixture, const char *arg, ...)
 {
-    //  Flags after the endpoints: up to four extra
-    const char *extra [4] = {NULL, NULL, NULL, NULL};
+    //  Flags after the endpoints: up to six extra
+    const char *extra [6] = {NULL, NULL, NULL, NULL, NULL, NULL};
     va_list args;
     va_start (args, arg);
-    for (int index = 0; arg && index < 4; index++) {
+    for (int index = 0; arg && index < 6; index++) {
         extra [index] = arg;
         arg = va_arg (args, const char *);
     }
@@ -62,7 +62,7 @@ s_start (fixture_t *fixture, const char *arg, ...)
     zcq_testkit_start (&fixture->node, fixture->dir, "zcqrs-write", "--commands",
                        fixture->commands, "--events", fixture->events, "--replay",
                        fixture->replay, "--data", fixture->data, extra [0], extra [1],
-                       extra [2], extra [3], NULL);
+                       extra [2], extra [3], extra [4], extra [5], NULL);
     assert_int_equal (zcq_testkit_wait_ready (fixture->commands, WAIT), 0);
 }
 
@@ -321,7 +321,7 @@ test_flood_gets_busy_and_memory_stays_bounded (void **state)
     fixture_t *fixture = (fixture_t *) *state;
     //  A slow disk (5 ms a write) and small bounds make the flood far
     //  bigger than what the node takes in
-    s_start (fixture, "--group", "64", "--fault-write-delay", "5");
+    s_start (fixture, "--group", "64", "--queue", "1000", "--fault-write-delay", "5");
     zcq_client_t *client = zcq_client_new (fixture->commands);
     zcq_msg_t *reply = zcq_client_send (client, "OpenAccount", "account-flood", 0, "\x81\xa5owner\xa4rush",
                                         12, WAIT);

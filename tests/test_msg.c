@@ -801,6 +801,21 @@ test_recv_plain_has_no_user (void **state)
     assert_string_equal (zcq_msg_user (received), "");
     assert_null (zcq_msg_roles (received));
     zcq_msg_destroy (&received);
+    //  Without a ZAP user id, a received EVENT keeps the user in its meta
+    zcq_msg_t *event = zcq_msg_new (ZCQ_MSG_EVENT);
+    zcq_msg_set_position (event, 1);
+    zcq_msg_set_stream (event, "s");
+    zcq_msg_set_version (event, 1);
+    zcq_msg_set_name (event, "T");
+    zcq_msg_set_data (event, "\x80", 1);
+    zcq_msg_set_user (event, "alice");
+    assert_int_equal (zcq_msg_send (event, client), 0);
+    zcq_msg_destroy (&event);
+    received = zcq_msg_recv (server);
+    assert_non_null (received);
+    assert_string_equal (zcq_msg_user (received), "alice");
+    assert_null (zcq_msg_roles (received));
+    zcq_msg_destroy (&received);
     zsock_destroy (&client);
     zsock_destroy (&server);
 }

@@ -1,0 +1,356 @@
+"""The zcqrs client: commands with retries, queries with read-your-writes,
+pipelined sends and live event subscriptions.
+
+Retries follow the C library and the spec (section 10.4.1, the zguide's Lazy
+Pirate pattern): one call has a time budget shared among at most ``attempts``
+sends. When an attempt gets no answer in its share, the client closes its
+socket, opens a new one and sends the same request again; on ``busy`` or
+``unavailable`` it waits the node's ``retry_after`` hint (or a back-off that
+doubles from 20 ms to 1 s, with jitter) and sends it again. A command keeps
+its 16-byte id across every attempt, so the write node stores it at most once
+and answers a repeat with the first outcome.
+"""
+
+import os
+import random
+import time
+
+import zmq
+
+from . import protocol
+from .errors import Timeout, error_for
+from .sockets import Sockets, answers, receive, send
+from .subscription import Subscription
+
+DEFAULT_COMMANDS = "tcp://127.0.0.1:5601"
+DEFAULT_EVENTS = "tcp://127.0.0.1:5602"
+DEFAULT_REPLAY = "tcp://127.0.0.1:5603"
+DEFAULT_QUERIES = ("tcp://127.0.0.1:5611",)
+WRITE_NODE = -1  #: ``node`` value that sends a query to the write node ("status" only)
+
+_RETRYABLE = ("busy", "unavailable")  # statuses resent (a query also on "stale")
+_ATTEMPT_MIN = 0.1  # shortest wait for one attempt's answer (seconds)
+_BACKOFF_FIRST = 0.02  # first pause before a retry without a hint (seconds)
+_BACKOFF_MAX = 1.0  # longest pause before a retry (seconds)
+
+
+class Client:
+    """A connection to one zcqrs cluster.
+
+    Use it as a context manager (or call :meth:`close`)::
+
+        with Client("ipc:///tmp/zcq/commands", queries=["ipc:///tmp/zcq/q1"]) as client:
+            reply = client.send("Deposit", "acct-1", {"amount": 250})
+            account = client.query("account", {"id": "acct-1"})
+
+    ``timeout`` is the time budget (seconds) of one call, retries included;
+    ``attempts`` the most sends of one request, the first included (1: no
+    retries). In ``consistent`` mode (the default)
+    every query carries the highest position this client saw accepted as
+    ``min_position``, so the client always reads its own writes. CURVE keys:
+    see :class:`zcqrs.sockets.Sockets`. A client is not thread-safe; it owns
+    its ZeroMQ context unless one is passed in.
+    """
+
+    def __init__(self, commands=DEFAULT_COMMANDS, queries=DEFAULT_QUERIES,
+                 events=DEFAULT_EVENTS, replay=DEFAULT_REPLAY, timeout=5.0, attempts=5,
+                 consistent=True, curve_server_key=None, curve_public_key=None,
+                 curve_secret_key=None, context=None):
+        self.endpoints = {"commands": commands, "events": events, "replay": replay}
+        self.query_endpoints = list(queries)
+        self.timeout = timeout
+        self.attempts = max(1, attempts)
+        self._random = random.Random()  # jitter of back-offs
+        self.consistent = consistent
+        self.position = 0  #: highest position this client saw in an accepted reply
+        self._own_context = context is None
+        self.context = context or zmq.Context()
+        self.sockets = Sockets(self.context, curve_server_key, curve_public_key,
+                               curve_secret_key)
+        self._commands = None  # DEALER to the write node, made when first used
+        self._queries = {}  # query node index -> DEALER
+        self._early = []  # replies to posted commands that arrived during a send
+        self._subscriptions = []  # closed with the client (they share its context)
+        self.last_attempts = 0  #: attempts the last send or query made
+        self.retries = 0  #: resends made so far, by every call
+
+    # --- Life -----------------------------------------------------------------
+
+    def close(self):
+        """Close every socket, its subscriptions' too (and the context, if the
+        client made it)."""
+        for subscription in self._subscriptions:
+            subscription.close()
+        self._subscriptions.clear()
+        if self._commands is not None:
+            self._commands.close()
+            self._commands = None
+        for sock in self._queries.values():
+            sock.close()
+        self._queries.clear()
+        if self._own_context and not self.context.closed:
+            self.context.term()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # --- Commands -------------------------------------------------------------
+
+    @staticmethod
+    def command(type, stream, data=None, expect=None, correlation="", id=None):
+        """A COMMAND message with a fresh random 16-byte id (or the given one).
+
+        ``expect``: None for any version, 0 for "the stream must not exist",
+        N for "the stream must be at version N".
+        """
+        return protocol.Message("COMMAND", id=id or os.urandom(protocol.COMMAND_ID),
+                                type=type, stream=stream, data=data or {},
+                                expect=expect, correlation=correlation)
+
+    def send(self, type, stream, data=None, expect=None, correlation="", id=None,
+             timeout=None):
+        """Send one command and wait for its outcome, with retries.
+
+        Returns the REPLY (a :class:`~zcqrs.protocol.Message`; ``status`` is
+        ``accepted``, ``version`` and ``position`` say where the events went).
+        Raises :class:`~zcqrs.errors.Rejected`, ``Conflict``, ``Invalid``, ...
+        for a refusal and :class:`~zcqrs.errors.Timeout` when no attempt got an
+        answer.
+        """
+        return self.request(self.command(type, stream, data, expect, correlation, id),
+                            timeout)
+
+    def request(self, command, timeout=None):
+        """Send a COMMAND message (see :meth:`command`) as :meth:`send` does."""
+        return self._checked(self._retry("commands", None, command, "REPLY", timeout))
+
+    def post(self, command):
+        """Send a COMMAND without waiting (pipelining); collect its reply with
+        :meth:`recv_reply`. Returns the command's id."""
+        if not send(self._socket(None), command):
+            raise Timeout("the write node's socket does not take more commands now")
+        return command["id"]
+
+    def recv_reply(self, timeout=None):
+        """The next reply to a posted command (any order), or None after timeout
+        seconds. Failure statuses are returned, not raised."""
+        if self._early:
+            return self._track(self._early.pop(0))
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        while True:
+            message = receive(self._socket(None), deadline)
+            if message is None or message.kind in ("REPLY", "ERROR"):
+                return self._track(message)
+
+    def send_many(self, commands, window=256, timeout=None):
+        """Pipeline many COMMAND messages, at most `window` unanswered at a time.
+
+        Returns their replies in the order of `commands`, refusals included
+        (check each ``status``). `timeout` (default: the client's) is how long
+        to wait with no reply at all before every unanswered command is sent
+        again, with its id, on a new socket; a command answered ``busy`` or
+        ``unavailable`` is sent again after the node's hint. Each command is
+        sent at most ``attempts`` times; raises Timeout if one is still
+        unanswered then.
+        """
+        commands = list(commands)
+        replies = {}
+        todo = list(range(len(commands)))[::-1]  # indexes to send, next last
+        pending = {}  # command id -> index, sent and unanswered
+        sends = [0] * len(commands)  # sends of each command
+        backoff = [_BACKOFF_FIRST]
+        wait = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + wait
+        while todo or pending:
+            while todo and len(pending) < window:
+                index = todo.pop()
+                pending[commands[index]["id"]] = index
+                sends[index] += 1
+                self.retries += sends[index] > 1
+                self.post(commands[index])
+            reply = self.recv_reply(max(0, deadline - time.monotonic()))
+            if reply is not None and reply["id"] in pending:
+                index = pending.pop(reply["id"])
+                if (reply.kind == "REPLY" and reply["status"] in _RETRYABLE
+                        and sends[index] < self.attempts):
+                    self._pause(None, reply["retry_after"], backoff)
+                    todo.append(index)
+                else:
+                    replies[index] = reply
+                deadline = time.monotonic() + wait  # progress: a full wait again
+            elif reply is None:
+                if any(sends[index] >= self.attempts for index in pending.values()):
+                    raise Timeout("%d of %d commands unanswered after %d attempts"
+                                  % (len(pending), len(commands), self.attempts))
+                self._pause(None, 0, backoff)
+                self._reset(None)
+                todo.extend(sorted(pending.values(), reverse=True))
+                pending.clear()
+                deadline = time.monotonic() + wait
+        return [replies[index] for index in range(len(commands))]
+
+    # --- Queries --------------------------------------------------------------
+
+    def query(self, name, params=None, node=0, min_position=None, timeout=None):
+        """Run a named query on a query node and return its RESULT message.
+
+        ``result["result"]`` is the answer and ``result["position"]`` the
+        applied position it reflects. ``min_position`` None means: this
+        client's own position in consistent mode, else 0. Each attempt lets the
+        node wait for that position for three quarters of the attempt's share
+        of `timeout`; a ``stale`` answer is retried like ``busy``, and raised as
+        :class:`~zcqrs.errors.Stale` (with the result at the lower position in
+        ``answer``) when the attempts are spent. ``node`` is an index into
+        ``queries``, an endpoint, or ``WRITE_NODE``.
+        """
+        if min_position is None:
+            min_position = self.position if self.consistent else 0
+        query = protocol.Message("QUERY", id=os.urandom(8), name=name, params=params or {},
+                                 min_position=min_position)
+        return self._checked(self._retry("queries", node, query, "RESULT", timeout))
+
+    def write_status(self, timeout=None):
+        """The write node's "status" result map (head, counters, ...)."""
+        return self.query("status", node=WRITE_NODE, min_position=0,
+                          timeout=timeout)["result"]
+
+    def status(self, node=0, timeout=None):
+        """A query node's "status" result map (applied, head, lag, state, ...)."""
+        return self.query("status", node=node, min_position=0, timeout=timeout)["result"]
+
+    # --- Events ---------------------------------------------------------------
+
+    def subscribe(self, from_position=None, replay_timeout=2.0):
+        """A :class:`~zcqrs.subscription.Subscription` to the event stream.
+
+        Events come in position order with no gaps from ``from_position``
+        (None: the write node's head + 1, i.e. only new events); holes in the
+        live stream are filled through the replay endpoint.
+        """
+        if from_position is None:
+            from_position = self.write_status()["head"] + 1
+        subscription = Subscription(self.sockets, self.endpoints["events"],
+                                    self.endpoints["replay"], from_position, replay_timeout)
+        self._subscriptions.append(subscription)
+        return subscription
+
+    # --- Inside ---------------------------------------------------------------
+
+    def _socket(self, node):
+        """The DEALER for commands (node None) or a query node, made when needed."""
+        if node is None or node == WRITE_NODE:
+            if self._commands is None:
+                self._commands = self.sockets.dealer(self.endpoints["commands"])
+            return self._commands
+        if isinstance(node, str):
+            if node not in self.query_endpoints:
+                self.query_endpoints.append(node)
+            node = self.query_endpoints.index(node)
+        if not 0 <= node < len(self.query_endpoints):
+            raise IndexError("no query node %d (the client has %d)"
+                             % (node, len(self.query_endpoints)))
+        if node not in self._queries:
+            self._queries[node] = self.sockets.dealer(self.query_endpoints[node])
+        return self._queries[node]
+
+    def _reset(self, node):
+        """Close a socket that did not answer; the next use opens a new one.
+
+        Replies to posted commands still on their way are lost with it (their
+        commands are not: sending them again with their ids is safe).
+        """
+        if node is None or node == WRITE_NODE:
+            if self._commands is not None:
+                self._commands.close()
+                self._commands = None
+        else:
+            if isinstance(node, str):
+                node = self.query_endpoints.index(node)
+            sock = self._queries.pop(node, None)
+            if sock is not None:
+                sock.close()
+
+    def _pause(self, deadline, hint_ms, backoff):
+        """Sleep before a retry: the node's hint, else the back-off (doubled in
+        backoff[0] for next time), plus up to half of it as jitter so that
+        clients refused together do not return together. Returns False, without
+        sleeping, if the pause would reach the deadline (None: no deadline)."""
+        pause = hint_ms / 1000.0 if hint_ms else backoff[0]
+        pause += self._random.uniform(0, pause / 2)
+        backoff[0] = min(backoff[0] * 2, _BACKOFF_MAX)
+        if deadline is not None and deadline - time.monotonic() <= pause:
+            return False
+        time.sleep(pause)
+        return True
+
+    def _retry(self, kind, node, request, want, timeout):
+        """Send request until an answer that is not to be retried, at most
+        ``attempts`` times within the time budget; return the last answer, or
+        raise Timeout if no attempt was answered."""
+        budget = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + budget
+        node = None if kind == "commands" else node
+        retry = _RETRYABLE + (("stale",) if want == "RESULT" else ())
+        backoff = [_BACKOFF_FIRST]
+        for attempt in range(1, self.attempts + 1):
+            self.last_attempts = attempt
+            self.retries += attempt > 1
+            # Share the time left among the attempts left
+            left = deadline - time.monotonic()
+            wait = left / (self.attempts - attempt + 1)
+            if wait < _ATTEMPT_MIN:
+                wait = min(left, _ATTEMPT_MIN)
+            if want == "RESULT":
+                # The node may wait for min_position for most of the attempt,
+                # so that it answers "stale" before we give up on it
+                request.fields["timeout"] = max(1, int(wait * 750))
+            sock = self._socket(node)
+            answer = None
+            if send(sock, request):
+                answer = self._await(sock, want, request["id"], time.monotonic() + max(wait, 0))
+            if answer is None:
+                self._reset(node)  # Lazy Pirate: a new socket, the same request
+                if attempt < self.attempts and self._pause(deadline, 0, backoff):
+                    continue
+                raise Timeout("no answer to %s '%s' from %s in %.1f s (%d attempts)"
+                              % (request.kind, request.fields.get("type") or request["name"],
+                                 self._endpoint(node), budget, attempt))
+            if (answer.kind == want and answer["status"] in retry and attempt < self.attempts
+                    and self._pause(deadline, answer.fields.get("retry_after", 0), backoff)):
+                continue
+            return self._track(answer)
+
+    def _endpoint(self, node):
+        if node is None or node == WRITE_NODE:
+            return self.endpoints["commands"]
+        return node if isinstance(node, str) else self.query_endpoints[node]
+
+    def _await(self, sock, want, id, deadline):
+        """The answer to request `id` on sock; replies to posted commands that
+        come first are kept for recv_reply, anything else is dropped."""
+        while True:
+            message = receive(sock, deadline)
+            if message is None or answers(message, want, id):
+                return message
+            if message.kind == "REPLY" and sock is self._commands:
+                self._early.append(message)
+
+    def _track(self, answer):
+        """Remember the position of an accepted reply, for read-your-writes."""
+        if answer is not None and answer.kind == "REPLY" and answer["status"] == "accepted":
+            self.position = max(self.position, answer["position"])
+        return answer
+
+    @staticmethod
+    def _checked(answer):
+        """Return a successful answer; raise the typed error of a failed one."""
+        success = {"REPLY": "accepted", "RESULT": "ok"}.get(answer.kind)
+        if answer["status"] != success:
+            raise error_for(answer)
+        return answer
+
+
+__all__ = ["Client", "WRITE_NODE"]
