@@ -555,6 +555,33 @@ test_bad_security_settings (void **state)
     free (dir);
 }
 
+//  A node program refuses security settings it cannot use, set in a file
+//  or with --set, and says which
+static void
+test_node_program_refuses_bad_security (void **state)
+{
+    (void) state;
+    char *dir = zcq_testkit_tmpdir ("secure-flags");
+    char commands [300], data [300];
+    snprintf (commands, sizeof commands, "ipc://%s/commands", dir);
+    snprintf (data, sizeof data, "%s/write", dir);
+    zcq_testkit_node_t node = {0};
+    zcq_testkit_start (&node, dir, "zcqrs-write", "--commands", commands, "--data", data,
+                       "--set", "write/security/clients=/nonexistent/folder", NULL);
+    int status = zcq_testkit_wait_exit (&node, 10000);
+    assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 1);
+    char log [400];
+    snprintf (log, sizeof log, "%s/zcqrs-write.log", dir);
+    assert_true (s_log_has (log, "'clients' must name a folder of allowed certificates, got "
+                                 "'/nonexistent/folder'"));
+    zcq_testkit_start (&node, dir, "zcqrs-write", "--set", "write/security", NULL);
+    status = zcq_testkit_wait_exit (&node, 10000);
+    assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 2);
+    assert_true (s_log_has (log, "--set needs PATH=VALUE, got 'write/security'"));
+    zcq_testkit_rmtree (dir);
+    free (dir);
+}
+
 static void
 test_roles_parse (void **state)
 {
@@ -586,6 +613,7 @@ main (void)
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_roles_parse),
         cmocka_unit_test (test_bad_security_settings),
+        cmocka_unit_test (test_node_program_refuses_bad_security),
         cmocka_unit_test_setup_teardown (test_known_key_commands_and_queries, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_unknown_key_is_refused_at_handshake, s_setup,
