@@ -3,18 +3,34 @@
     live from its PUB, repaired through its replay ROUTER when a position is
     missing (a dropped message, a late join, a restart)
 
-    The feed delivers position p only after p-1. A live event that arrives
-    early waits (bounded); a hole or a heartbeat that shows the write node
-    ahead starts a replay of the missing range, one bounded batch at a time
-    (the reader asks for the next batch only when it has taken the last, so
-    the write node never queues more than one batch for it). States:
+    The feed delivers position p only after p-1, each position once. It is a
+    small state machine (protocol/zcqrs-v1.md, section 10.7):
 
-        live       expecting the next position from PUB
-        repairing  a REPLAY is out; live events wait in order
+        live       nothing missing: EVENT p == expected is taken at once
+        repairing  a position is missing (an early EVENT, or a head ahead
+                   of us): REPLAY batches fill the hole while live events
+                   wait in order; back to live when nothing is missing
+        diverged   the write node's log ends below what we already took (its
+                   log was wiped or restored from an older copy), or holds
+                   another event where the owner's last applied one was
+                   (replaced): nothing more is taken from it, since its
+                   positions now name other events. Left only by a new feed
+                   (restart, rebuild).
 
-    Poll both sockets; call zcq_feed_recv on the one that is readable, then
+    Replay is credit-based: one REPLAY out at a time, and the next is sent
+    as soon as the events ready for the owner are fewer than the credit
+    (default two batches), so the write node reads the next batch while the
+    owner applies what it has, and never holds more than one batch for us.
+
+    Beside the state, the feed watches the write node's heartbeats and its
+    connection: silent for more than `silence` heartbeat intervals, or its
+    connection lost, it is unreachable; when it is heard again (or connected
+    again) a replay that was out is asked again at once (a restarted write
+    node has forgotten it).
+
+    Poll the three sockets; call zcq_feed_recv on the one that is readable, then
     take events with zcq_feed_next until it returns NULL; call zcq_feed_tick
-    at least every 100 ms so that lost replay requests are sent again.
+    at least every 100 ms for the timers.
     =========================================================================
 */
 
@@ -28,6 +44,15 @@ extern "C" {
 #endif
 
 typedef struct _zcq_feed_t zcq_feed_t;
+
+#define ZCQ_FEED_FINGERPRINT 20 //  bytes of an event's fingerprint (SHA-1)
+
+//  States of the feed (see above).
+typedef enum {
+    ZCQ_FEED_LIVE = 0,
+    ZCQ_FEED_REPAIRING,
+    ZCQ_FEED_DIVERGED
+} zcq_feed_state_t;
 
 //  Create a feed that delivers from position next (1: the whole log; 0: from
 //  whatever the write node publishes after we join).
@@ -44,6 +69,40 @@ zsock_t *
 zsock_t *
     zcq_feed_replay_sock (zcq_feed_t *self);
 
+//  The PAIR that reports the replay connection's events (borrowed; NULL if
+//  ZeroMQ could not monitor it): poll it with the other two.
+zsock_t *
+    zcq_feed_monitor_sock (zcq_feed_t *self);
+
+//  Set the SUB's receive high-water mark (messages; default 100000); the
+//  SUB connects again to apply it. Call right after zcq_feed_new.
+void
+    zcq_feed_set_rcvhwm (zcq_feed_t *self, int hwm);
+
+//  Heartbeat intervals of silence after which the write node counts as
+//  unreachable (default 3).
+void
+    zcq_feed_set_silence (zcq_feed_t *self, int beats);
+
+//  Events the owner may hold ready before replay waits (default 2000).
+void
+    zcq_feed_set_credit (zcq_feed_t *self, size_t events);
+
+//  The owner applied every event up to position, and the event there has
+//  this fingerprint. With check (at start), and after every reconnect or
+//  return from silence, the feed checks before it delivers anything more
+//  that the write node's log holds that very event at that position; if
+//  not, the feed is diverged.
+void
+    zcq_feed_applied (zcq_feed_t *self, uint64_t position,
+                      const byte fingerprint [ZCQ_FEED_FINGERPRINT], bool check);
+
+//  The fingerprint of an event: SHA-1 over its position, version, time,
+//  stream, type and command id. The same event gives the same fingerprint
+//  in any log; another event at that position, almost surely another.
+void
+    zcq_feed_fingerprint (zcq_msg_t *event, byte fingerprint [ZCQ_FEED_FINGERPRINT]);
+
 //  Read one message from a readable feed socket.
 void
     zcq_feed_recv (zcq_feed_t *self, zsock_t *which);
@@ -53,7 +112,7 @@ void
 zcq_msg_t *
     zcq_feed_next (zcq_feed_t *self);
 
-//  Timers: resend a replay request that got no answer.
+//  Timers: resend a replay request that got no answer, notice silence.
 void
     zcq_feed_tick (zcq_feed_t *self);
 
@@ -77,13 +136,37 @@ int64_t
 uint32_t
     zcq_feed_interval (zcq_feed_t *self);
 
-//  "live" or "repairing".
-const char *
+//  True if the write node was heard from within the silence limit (as of
+//  the last zcq_feed_tick or message).
+bool
+    zcq_feed_reachable (zcq_feed_t *self);
+
+//  Current state, and its name: "live", "repairing" or "diverged".
+zcq_feed_state_t
     zcq_feed_state (zcq_feed_t *self);
+const char *
+    zcq_feed_state_name (zcq_feed_t *self);
+
+//  True while a REPLAY is out (more events are on their way).
+bool
+    zcq_feed_replaying (zcq_feed_t *self);
+
+//  Events ready for zcq_feed_next.
+size_t
+    zcq_feed_ready (zcq_feed_t *self);
 
 //  Events received through replay since creation.
 uint64_t
     zcq_feed_replayed (zcq_feed_t *self);
+
+//  Times the write node went silent past the limit, or its connection was
+//  lost, since creation.
+uint64_t
+    zcq_feed_outages (zcq_feed_t *self);
+
+//  Times the connection to the write node came back after a loss.
+uint64_t
+    zcq_feed_reconnects (zcq_feed_t *self);
 
 #ifdef __cplusplus
 }

@@ -3,6 +3,10 @@
     (repairing holes through replay), fold them into a domain's read models
     in LevelDB, and answer named queries with the position they reflect
 
+    Besides the domain's queries it answers "status" (its position, feed
+    state, catch-up progress) and "checksum" (a SHA-1 of its read models at
+    its applied position, equal on every replica at the same position).
+
     Settings (zconfig paths, defaults in brackets):
         query/events      write node PUB to subscribe to        [tcp://127.0.0.1:5602]
         query/replay      write node replay ROUTER              [tcp://127.0.0.1:5603]
@@ -10,6 +14,15 @@
         query/data        LevelDB folder                        [var/query-1]
         query/domain      domain name or .so path               [bank]
         query/wait        default ms to wait for min_position   [1000]
+        query/silence     heartbeats missed before the write node
+                          counts as unreachable                 [3]
+        query/hwm         SUB receive queue, messages           [100000]
+        query/cache       read-model values kept in memory      [100000]
+        query/rebuild     1: build the read models again from the
+                          log beside the serving ones, then
+                          switch to them                        [0]
+        query/fault/apply_delay_ms  test seam: hold each ready
+                          event this long before applying it    [0: off]
     =========================================================================
 */
 

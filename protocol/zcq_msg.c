@@ -42,6 +42,7 @@ struct _zcq_msg_t {
     uint32_t retry_after;      //  REPLY busy/unavailable: ms to wait before a retry
     uint64_t min_position;     //  QUERY read-your-writes bound
     uint32_t timeout;          //  QUERY wait bound, ms
+    bool may_be_stale;         //  RESULT: the node is not following the write node
     zframe_t **events;         //  EVENTS body frames, in order
     size_t event_count;        //  frames in events
     size_t event_alloc;        //  slots allocated in events
@@ -394,6 +395,7 @@ typedef enum {
     K_MIN_POSITION,
     K_TIMEOUT,
     K_RETRY_AFTER,
+    K_MAY_BE_STALE,
     K_KEYS
 } s_key_t;
 
@@ -421,6 +423,7 @@ static const char *s_key_names [K_KEYS] = {
     [K_MIN_POSITION] = "min_position",
     [K_TIMEOUT] = "timeout",
     [K_RETRY_AFTER] = "retry_after",
+    [K_MAY_BE_STALE] = "may_be_stale",
 };
 
 #define B(key) (1u << (key))
@@ -445,7 +448,8 @@ static const struct {
     [ZCQ_MSG_QUERY] = {B (K_ID) | B (K_NAME) | B (K_PARAMS) | B (K_MIN_POSITION)
                            | B (K_TIMEOUT),
                        B (K_NAME)},
-    [ZCQ_MSG_RESULT] = {B (K_ID) | B (K_STATUS) | B (K_REASON) | B (K_POSITION) | B (K_RESULT),
+    [ZCQ_MSG_RESULT] = {B (K_ID) | B (K_STATUS) | B (K_REASON) | B (K_POSITION) | B (K_RESULT)
+                            | B (K_MAY_BE_STALE),
                         B (K_STATUS)},
     [ZCQ_MSG_ERROR] = {B (K_ID) | B (K_STATUS) | B (K_REASON), B (K_STATUS)},
 };
@@ -544,6 +548,16 @@ s_take_field (zcq_msg_t *self, const msgpack_object *key, const msgpack_object *
         case K_RETRY_AFTER:
             rc = s_take_uint (self, name, value, UINT32_MAX, &number);
             self->retry_after = (uint32_t) number;
+            break;
+        case K_MAY_BE_STALE:
+            if (value->type != MSGPACK_OBJECT_BOOLEAN) {
+                zcq_msg_set_error (self, ZCQ_INVALID, "field '%s' must be a boolean, got %s",
+                                   name, zcq_text_msgpack_type (value->type));
+                rc = -1;
+            }
+            else {
+                self->may_be_stale = value->via.boolean;
+            }
             break;
         default:
             break;
@@ -1043,7 +1057,9 @@ zcq_msg_encode_body (zcq_msg_t *self, msgpack_sbuffer *buffer)
             }
             break;
         case ZCQ_MSG_RESULT:
-            msgpack_pack_map (&packer, 5);
+            //  may_be_stale is sent only when true: v1 peers that predate it
+            //  see the same five keys as before
+            msgpack_pack_map (&packer, 5 + self->may_be_stale);
             s_pack_key (&packer, "id");
             if (self->id_size) {
                 s_pack_bin (&packer, self->id, self->id_size);
@@ -1059,6 +1075,10 @@ zcq_msg_encode_body (zcq_msg_t *self, msgpack_sbuffer *buffer)
             msgpack_pack_uint64 (&packer, self->position);
             s_pack_key (&packer, "result");
             s_pack_payload (&packer, self, false);
+            if (self->may_be_stale) {
+                s_pack_key (&packer, "may_be_stale");
+                msgpack_pack_true (&packer);
+            }
             break;
         case ZCQ_MSG_ERROR:
             msgpack_pack_map (&packer, 2 + (self->id_size > 0));
@@ -1556,6 +1576,20 @@ zcq_msg_set_min_position (zcq_msg_t *self, uint64_t min_position)
 {
     assert (self);
     self->min_position = min_position;
+}
+
+bool
+zcq_msg_may_be_stale (zcq_msg_t *self)
+{
+    assert (self);
+    return self->may_be_stale;
+}
+
+void
+zcq_msg_set_may_be_stale (zcq_msg_t *self, bool may_be_stale)
+{
+    assert (self);
+    self->may_be_stale = may_be_stale;
 }
 
 uint32_t

@@ -316,6 +316,14 @@ uint32_t
 void
     zcq_msg_set_timeout (zcq_msg_t *self, uint32_t timeout);
 
+//  RESULT: true when the answering query node is not following the write
+//  node (silent past its limit, or its log is behind the node): the answer
+//  may miss committed events. Sent only when true.
+bool
+    zcq_msg_may_be_stale (zcq_msg_t *self);
+void
+    zcq_msg_set_may_be_stale (zcq_msg_t *self, bool may_be_stale);
+
 //  EVENTS: the event bodies, one frame each, in position order.
 size_t
     zcq_msg_event_count (zcq_msg_t *self);

@@ -25,7 +25,8 @@ typedef struct {
     size_t count;              //  entries in delivered
 } fixture_t;
 
-static int s_endpoint_id = 0; //  makes inproc endpoints unique per test
+static int s_endpoint_id = 0;            //  makes inproc endpoints unique per test
+static const char *s_event_type = "Tick"; //  type of the events the test writes
 
 static int
 s_setup (void **state)
@@ -45,6 +46,7 @@ s_setup (void **state)
 static int
 s_teardown (void **state)
 {
+    s_event_type = "Tick";
     fixture_t *fixture = (fixture_t *) *state;
     zcq_feed_destroy (&fixture->feed);
     zsock_destroy (&fixture->pub);
@@ -88,7 +90,7 @@ s_event_body (uint64_t position, msgpack_sbuffer *buffer)
     zcq_msg_set_position (event, position);
     zcq_msg_set_stream (event, "s");
     zcq_msg_set_version (event, position);
-    zcq_msg_set_name (event, "Tick");
+    zcq_msg_set_name (event, s_event_type);
     assert_int_equal (zcq_msg_encode_body (event, buffer), 0);
     zcq_msg_destroy (&event);
 }
@@ -191,6 +193,17 @@ s_assert_dense (fixture_t *fixture, uint64_t first, uint64_t last)
     }
 }
 
+//  Start a feed from position 1 on a log of last events and take them all.
+static void
+s_feed_at (fixture_t *fixture, uint64_t last)
+{
+    s_start_feed (fixture, 1, 0);
+    zcq_msg_t *request = s_expect_replay (fixture, 1);
+    s_answer (fixture, &request, last, last);
+    s_pump (fixture, 50);
+    s_assert_dense (fixture, 1, last);
+}
+
 static void
 test_catches_up_from_the_start_in_batches (void **state)
 {
@@ -204,7 +217,7 @@ test_catches_up_from_the_start_in_batches (void **state)
     s_answer (fixture, &request, 1500, 1500);
     s_pump (fixture, 50);
     s_assert_dense (fixture, 1, 1500);
-    assert_string_equal (zcq_feed_state (fixture->feed), "live");
+    assert_string_equal (zcq_feed_state_name (fixture->feed), "live");
     assert_int_equal (zcq_feed_position (fixture->feed), 1501);
 
     //  Then live events flow straight through
@@ -229,7 +242,7 @@ test_repairs_a_hole_and_drops_repeats (void **state)
     s_publish (fixture, 2);
     s_publish (fixture, 6);
     request = s_expect_replay (fixture, 3);
-    assert_string_equal (zcq_feed_state (fixture->feed), "repairing");
+    assert_string_equal (zcq_feed_state_name (fixture->feed), "repairing");
     //  Live events keep arriving during the repair
     s_publish (fixture, 7);
     s_pump (fixture, 50);
@@ -238,21 +251,17 @@ test_repairs_a_hole_and_drops_repeats (void **state)
     s_publish (fixture, 8);
     s_pump (fixture, 100);
     s_assert_dense (fixture, 1, 8);
-    assert_string_equal (zcq_feed_state (fixture->feed), "live");
+    assert_string_equal (zcq_feed_state_name (fixture->feed), "live");
 }
 
 static void
 test_heartbeat_ahead_of_us_starts_a_repair (void **state)
 {
     fixture_t *fixture = (fixture_t *) *state;
-    s_start_feed (fixture, 1, 0);
-    zcq_msg_t *request = s_expect_replay (fixture, 1);
-    s_answer (fixture, &request, 2, 2);
-    s_pump (fixture, 50);
-    s_assert_dense (fixture, 1, 2);
+    s_feed_at (fixture, 2);
     //  Event 3 was lost and nothing follows it: only the heartbeat says so
     s_heartbeat (fixture, 3);
-    request = s_expect_replay (fixture, 3);
+    zcq_msg_t *request = s_expect_replay (fixture, 3);
     s_answer (fixture, &request, 3, 3);
     s_pump (fixture, 50);
     s_assert_dense (fixture, 1, 3);
@@ -302,18 +311,201 @@ static void
 test_rewind_delivers_again (void **state)
 {
     fixture_t *fixture = (fixture_t *) *state;
-    s_start_feed (fixture, 1, 0);
-    zcq_msg_t *request = s_expect_replay (fixture, 1);
-    s_answer (fixture, &request, 3, 3);
-    s_pump (fixture, 50);
-    s_assert_dense (fixture, 1, 3);
+    s_feed_at (fixture, 3);
     //  The owner could not store 2 and 3: it asks for them again
     zcq_feed_rewind (fixture->feed, 2);
     fixture->count = 0;
-    request = s_expect_replay (fixture, 2);
+    zcq_msg_t *request = s_expect_replay (fixture, 2);
     s_answer (fixture, &request, 3, 3);
     s_pump (fixture, 50);
     s_assert_dense (fixture, 2, 3);
+}
+
+
+//  Receive what the feed's sockets hold for up to ms, without taking events.
+static void
+s_receive_only (fixture_t *fixture, int ms)
+{
+    zpoller_t *poller = zpoller_new (zcq_feed_events_sock (fixture->feed),
+                                     zcq_feed_replay_sock (fixture->feed), NULL);
+    int64_t deadline = zclock_mono () + ms;
+    while (zclock_mono () < deadline) {
+        void *which = zpoller_wait (poller, 10);
+        if (which) {
+            zcq_feed_recv (fixture->feed, (zsock_t *) which);
+        }
+    }
+    zpoller_destroy (&poller);
+}
+
+//  A REPLAY waiting on the router, or NULL (checks nothing else).
+static zcq_msg_t *
+s_pending_replay (fixture_t *fixture)
+{
+    if (!(zsock_events (fixture->router) & ZMQ_POLLIN)) {
+        return NULL;
+    }
+    return zcq_msg_recv (fixture->router);
+}
+
+static void
+test_replay_credit_bounds_what_is_asked (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    s_start_feed (fixture, 1, 0);
+    zcq_feed_set_credit (fixture->feed, 1500);
+    zcq_msg_t *request = s_expect_replay (fixture, 1);
+    s_answer (fixture, &request, 1000, 5000);
+    //  1000 ready, under the credit: the next batch is asked at once,
+    //  before the owner takes anything
+    s_receive_only (fixture, 100);
+    assert_int_equal (zcq_feed_ready (fixture->feed), 1000);
+    request = s_pending_replay (fixture);
+    assert_non_null (request);
+    assert_int_equal (zcq_msg_from (request), 1001);
+    assert_true (zcq_feed_replaying (fixture->feed));
+    s_answer (fixture, &request, 2000, 5000);
+    //  2000 ready, over the credit: nothing more until the owner takes some
+    s_receive_only (fixture, 100);
+    zcq_feed_tick (fixture->feed);
+    assert_int_equal (zcq_feed_ready (fixture->feed), 2000);
+    assert_false (zcq_feed_replaying (fixture->feed));
+    assert_null (s_pending_replay (fixture));
+    assert_string_equal (zcq_feed_state_name (fixture->feed), "repairing");
+    request = s_expect_replay (fixture, 2001); //  takes them, then asks
+    zcq_msg_destroy (&request);
+    s_assert_dense (fixture, 1, 2000);
+}
+
+static void
+test_log_shorter_than_what_was_taken_diverges (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    s_feed_at (fixture, 5);
+    //  The write node comes back with an empty log: its heartbeat says head 0.
+    //  The feed does not trust one heartbeat: it asks for one event
+    s_heartbeat (fixture, 0);
+    zcq_msg_t *request = s_expect_replay (fixture, 6);
+    assert_int_equal (zcq_msg_max (request), 1);
+    assert_int_equal (zcq_feed_state (fixture->feed), ZCQ_FEED_REPAIRING);
+    s_answer (fixture, &request, 5, 0);
+    s_pump (fixture, 50);
+    assert_int_equal (zcq_feed_state (fixture->feed), ZCQ_FEED_DIVERGED);
+    //  Its new events at our positions are other events: none is taken,
+    //  and nothing more is asked
+    s_publish (fixture, 6);
+    s_heartbeat (fixture, 9);
+    s_pump (fixture, 100);
+    zcq_feed_tick (fixture->feed);
+    s_assert_dense (fixture, 1, 5);
+    assert_null (s_pending_replay (fixture));
+    assert_string_equal (zcq_feed_state_name (fixture->feed), "diverged");
+}
+
+static void
+test_heartbeat_that_waited_in_the_queue_is_not_divergence (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    s_start_feed (fixture, 1, 0);
+    zcq_msg_t *request = s_expect_replay (fixture, 1);
+    s_answer (fixture, &request, 5, 8);
+    request = s_expect_replay (fixture, 6);
+    s_answer (fixture, &request, 8, 8);
+    s_pump (fixture, 50);
+    s_assert_dense (fixture, 1, 8);
+    //  An old heartbeat (head 3) read after replay moved us to 8
+    s_heartbeat (fixture, 3);
+    request = s_expect_replay (fixture, 9);
+    s_answer (fixture, &request, 9, 9); //  the answer's head is current
+    s_pump (fixture, 50);
+    s_assert_dense (fixture, 1, 9);
+    assert_string_equal (zcq_feed_state_name (fixture->feed), "live");
+}
+
+static void
+test_silence_then_return_asks_again_at_once (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    s_start_feed (fixture, 1, 0);
+    zcq_feed_set_silence (fixture->feed, 2);
+    zcq_msg_t *request = s_expect_replay (fixture, 1);
+    s_answer (fixture, &request, 2, 2);
+    s_heartbeat (fixture, 2); //  announces 100 ms between heartbeats
+    s_pump (fixture, 50);
+    assert_true (zcq_feed_reachable (fixture->feed));
+    s_heartbeat (fixture, 4); //  3 and 4 are missing
+    request = s_expect_replay (fixture, 3);
+    zcq_msg_destroy (&request); //  lost with the write node, which goes silent
+    int64_t deadline = zclock_mono () + WAIT;
+    while (zcq_feed_reachable (fixture->feed) && zclock_mono () < deadline) {
+        s_pump (fixture, 20);
+    }
+    assert_false (zcq_feed_reachable (fixture->feed));
+    assert_int_equal (zcq_feed_outages (fixture->feed), 1);
+    //  Heard again: the lost request is asked again now, not after 2 s
+    int64_t back = zclock_mono ();
+    s_heartbeat (fixture, 4);
+    request = s_expect_replay (fixture, 3);
+    assert_true (zclock_mono () - back < 1000);
+    assert_true (zcq_feed_reachable (fixture->feed));
+    s_answer (fixture, &request, 4, 4);
+    s_pump (fixture, 50);
+    s_assert_dense (fixture, 1, 4);
+}
+
+//  The fingerprint of the event the test writes at position.
+static void
+s_fingerprint (uint64_t position, byte fingerprint [ZCQ_FEED_FINGERPRINT])
+{
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init (&body);
+    s_event_body (position, &body);
+    zcq_msg_t *event = zcq_msg_decode_body (ZCQ_MSG_EVENT, body.data, body.size);
+    assert_true (zcq_msg_valid (event));
+    zcq_feed_fingerprint (event, fingerprint);
+    zcq_msg_destroy (&event);
+    msgpack_sbuffer_destroy (&body);
+}
+
+static void
+test_restart_checks_the_last_applied_event_first (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    byte fingerprint [ZCQ_FEED_FINGERPRINT];
+    s_fingerprint (5, fingerprint);
+    //  A node restarted at applied 5: the first REPLAY (from 6) is not used;
+    //  the check asks from 5, and the same event there lets it go on
+    s_start_feed (fixture, 6, 0);
+    zcq_feed_applied (fixture->feed, 5, fingerprint, true);
+    zcq_msg_t *request = s_expect_replay (fixture, 6);
+    s_answer (fixture, &request, 7, 7);
+    request = s_expect_replay (fixture, 5);
+    s_answer (fixture, &request, 7, 7);
+    s_pump (fixture, 100);
+    s_assert_dense (fixture, 6, 7);
+    assert_string_equal (zcq_feed_state_name (fixture->feed), "live");
+}
+
+static void
+test_replaced_log_is_refused (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    byte fingerprint [ZCQ_FEED_FINGERPRINT];
+    s_fingerprint (5, fingerprint);
+    s_start_feed (fixture, 6, 0);
+    zcq_feed_applied (fixture->feed, 5, fingerprint, true);
+    zcq_msg_t *request = s_expect_replay (fixture, 6);
+    zcq_msg_destroy (&request); //  lost
+    //  The log was replaced and grew past us: other events at our positions
+    s_event_type = "Tock";
+    s_publish (fixture, 6);
+    s_pump (fixture, 50);
+    assert_int_equal (fixture->count, 0); //  nothing before the check
+    request = s_expect_replay (fixture, 5); //  asked again, as the check
+    s_answer (fixture, &request, 9, 9);
+    s_pump (fixture, 100);
+    assert_int_equal (fixture->count, 0);
+    assert_string_equal (zcq_feed_state_name (fixture->feed), "diverged");
 }
 
 int
@@ -333,6 +525,17 @@ main (void)
         cmocka_unit_test_setup_teardown (test_live_start_begins_at_the_next_event, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_rewind_delivers_again, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_replay_credit_bounds_what_is_asked, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_log_shorter_than_what_was_taken_diverges, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_heartbeat_that_waited_in_the_queue_is_not_divergence, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_silence_then_return_asks_again_at_once, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_restart_checks_the_last_applied_event_first,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_replaced_log_is_refused, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -2201,6 +2201,79 @@ test_text_printable (void **state)
     assert_string_equal (zcq_text_msgpack_type (MSGPACK_OBJECT_EXT), "extension");
 }
 
+//  A RESULT body {status: "ok", may_be_stale: value}, the value packed as a
+//  boolean or as an integer. Caller frees with msgpack_sbuffer_free.
+static msgpack_sbuffer *
+s_result_flagged (bool as_boolean, int value)
+{
+    msgpack_sbuffer *body = msgpack_sbuffer_new ();
+    msgpack_packer packer;
+    msgpack_packer_init (&packer, body, msgpack_sbuffer_write);
+    msgpack_pack_map (&packer, 2);
+    msgpack_pack_str (&packer, 6);
+    msgpack_pack_str_body (&packer, "status", 6);
+    msgpack_pack_str (&packer, 2);
+    msgpack_pack_str_body (&packer, "ok", 2);
+    msgpack_pack_str (&packer, 12);
+    msgpack_pack_str_body (&packer, "may_be_stale", 12);
+    if (as_boolean) {
+        value ? msgpack_pack_true (&packer) : msgpack_pack_false (&packer);
+    }
+    else {
+        msgpack_pack_int (&packer, value);
+    }
+    return body;
+}
+
+//  may_be_stale: an optional RESULT key, sent only when true, so a RESULT
+//  without it is byte for byte what v1 peers that predate it send.
+static void
+test_result_may_be_stale (void **state)
+{
+    (void) state;
+    zcq_msg_t *result = zcq_msg_new (ZCQ_MSG_RESULT);
+    zcq_msg_set_status (result, ZCQ_OK);
+    zcq_msg_set_position (result, 7);
+    msgpack_sbuffer plain;
+    msgpack_sbuffer_init (&plain);
+    assert_int_equal (zcq_msg_encode_body (result, &plain), 0);
+    assert_int_equal ((byte) plain.data [0], 0x85); //  map of 5: no may_be_stale
+    zcq_msg_t *copy = s_round_trip (result);
+    assert_false (zcq_msg_may_be_stale (copy));
+    zcq_msg_destroy (&copy);
+
+    zcq_msg_set_may_be_stale (result, true);
+    msgpack_sbuffer flagged;
+    msgpack_sbuffer_init (&flagged);
+    assert_int_equal (zcq_msg_encode_body (result, &flagged), 0);
+    assert_int_equal ((byte) flagged.data [0], 0x86);
+    //  The same five keys first, then the flag
+    assert_memory_equal (flagged.data + 1, plain.data + 1, plain.size - 1);
+    copy = s_round_trip (result);
+    assert_true (zcq_msg_may_be_stale (copy));
+    assert_int_equal (zcq_msg_position (copy), 7);
+    zcq_msg_destroy (&copy);
+    msgpack_sbuffer_destroy (&plain);
+    msgpack_sbuffer_destroy (&flagged);
+    zcq_msg_destroy (&result);
+
+    //  Not a boolean: named; false is accepted; other types ignore the key
+    msgpack_sbuffer *body = s_result_flagged (false, 1);
+    s_expect_refused (zcq_msg_decode_body (ZCQ_MSG_RESULT, body->data, body->size),
+                      ZCQ_INVALID, "field 'may_be_stale' must be a boolean, got integer");
+    zcq_msg_t *query = zcq_msg_decode_body (ZCQ_MSG_QUERY, body->data, body->size);
+    assert_int_equal (zcq_msg_error_status (query), ZCQ_INVALID); //  no name: but not the flag
+    s_assert_contains (zcq_msg_error (query), "missing field 'name'");
+    zcq_msg_destroy (&query);
+    msgpack_sbuffer_free (body);
+    body = s_result_flagged (true, 0);
+    result = zcq_msg_decode_body (ZCQ_MSG_RESULT, body->data, body->size);
+    assert_true (zcq_msg_valid (result));
+    assert_false (zcq_msg_may_be_stale (result));
+    zcq_msg_destroy (&result);
+    msgpack_sbuffer_free (body);
+}
+
 int
 main (void)
 {
@@ -2251,6 +2324,7 @@ main (void)
         cmocka_unit_test (test_set_reason_truncates_on_a_utf8_boundary),
         cmocka_unit_test (test_text_is_utf8),
         cmocka_unit_test (test_text_printable),
+        cmocka_unit_test (test_result_may_be_stale),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -25,3 +25,15 @@ query
     #   Milliseconds a query waits for the node to reach its min_position
     #   when the query does not say how long ("stale" after that)
     wait = 1000
+    #   Heartbeat intervals without a word from the write node before this
+    #   node reports it unreachable (queries are still answered, flagged
+    #   may_be_stale)
+    silence = 3
+    #   SUB receive queue in messages; events that overflow it are repaired
+    #   through replay
+    hwm = 100000
+    #   Read-model values kept in memory (saves LevelDB reads of hot keys)
+    cache = 100000
+    #   1: fold the log again into a second keyspace while these read models
+    #   serve, then switch (or start once with the flag --rebuild)
+    rebuild = 0

@@ -1,0 +1,201 @@
+/*  =========================================================================
+    test_view - a domain's view on read models: keyspaces side by side in
+    one real LevelDB store, the cache of committed values (which must never
+    serve what the store does not hold), the checksum and clearing a
+    keyspace. The overlay and scans are covered in test_store.
+    =========================================================================
+*/
+
+#include "zcq_testkit.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+//  Commit the view's changes and write them, as the query node does.
+static void
+s_write (zcq_testkit_models_t *models, zcq_view_t *view)
+{
+    zcq_batch_t *batch = zcq_batch_new ();
+    zcq_view_commit (view, batch);
+    assert_int_equal (zcq_store_write (models->store, batch, false), 0);
+    zcq_batch_destroy (&batch);
+    zcq_view_written (view);
+}
+
+//  Value of key through the view, as a string ("" when absent); caller frees.
+static char *
+s_get (zcq_view_t *view, const char *key)
+{
+    byte *value = NULL;
+    size_t size = 0;
+    int rc = zcq_view_get (view, key, &value, &size);
+    assert_true (rc == 0 || rc == 1);
+    return rc == 0 ? (char *) value : strdup ("");
+}
+
+static void
+s_assert_value (zcq_view_t *view, const char *key, const char *expected)
+{
+    char *value = s_get (view, key);
+    assert_string_equal (value, expected);
+    free (value);
+}
+
+static void
+test_keyspaces_do_not_see_each_other (void **state)
+{
+    zcq_testkit_models_t *models = (zcq_testkit_models_t *) *state;
+    zcq_view_t *other = zcq_view_new_keyspace (models->store, "n:");
+    assert_string_equal (zcq_view_keyspace (models->view), "r:");
+    assert_string_equal (zcq_view_keyspace (other), "n:");
+    zcq_view_put (models->view, "account/a", "1", 1);
+    zcq_view_put (other, "account/a", "2", 1);
+    s_write (models, models->view);
+    s_write (models, other);
+    s_assert_value (models->view, "account/a", "1");
+    s_assert_value (other, "account/a", "2");
+    byte *value = NULL;
+    size_t size;
+    assert_int_equal (zcq_store_get (models->store, "n:account/a", 11, &value, &size), 0);
+    assert_string_equal ((char *) value, "2");
+    free (value);
+    zcq_view_destroy (&other);
+}
+
+static void
+test_cache_serves_only_what_was_written (void **state)
+{
+    zcq_testkit_models_t *models = (zcq_testkit_models_t *) *state;
+    zcq_view_set_cache (models->view, 100);
+    zcq_view_put (models->view, "k", "old", 3);
+    s_write (models, models->view);
+    assert_int_equal (zcq_view_cached (models->view), 1);
+    s_assert_value (models->view, "k", "old");
+
+    //  A batch that never reaches the store must not leave its value cached
+    zcq_view_put (models->view, "k", "new", 3);
+    zcq_batch_t *batch = zcq_batch_new ();
+    zcq_view_commit (models->view, batch);
+    zcq_batch_destroy (&batch);
+    zcq_view_rollback (models->view);
+    s_assert_value (models->view, "k", "old");
+
+    //  A caller that never says "written" gets store reads, never old values
+    zcq_view_put (models->view, "k", "newer", 5);
+    batch = zcq_batch_new ();
+    zcq_view_commit (models->view, batch);
+    assert_int_equal (zcq_store_write (models->store, batch, false), 0);
+    zcq_batch_destroy (&batch);
+    s_assert_value (models->view, "k", "newer");
+
+    //  Deletes and absent keys are remembered as absent
+    zcq_view_delete (models->view, "k");
+    s_write (models, models->view);
+    s_assert_value (models->view, "k", "");
+    s_assert_value (models->view, "never", "");
+    byte *value = NULL;
+    size_t size;
+    assert_int_equal (zcq_store_get (models->store, "r:k", 3, &value, &size), 1);
+}
+
+static void
+test_cache_is_bounded (void **state)
+{
+    zcq_testkit_models_t *models = (zcq_testkit_models_t *) *state;
+    zcq_view_set_cache (models->view, 10);
+    char key [16];
+    for (int index = 0; index < 25; index++) {
+        snprintf (key, sizeof (key), "k%d", index);
+        zcq_view_put (models->view, key, key, strlen (key));
+    }
+    s_write (models, models->view);
+    assert_true (zcq_view_cached (models->view) <= 10);
+    for (int index = 0; index < 25; index++) {
+        snprintf (key, sizeof (key), "k%d", index);
+        s_assert_value (models->view, key, key);
+    }
+    zcq_view_set_cache (models->view, 0);
+    assert_int_equal (zcq_view_cached (models->view), 0);
+}
+
+static void
+test_checksum_depends_on_content_not_keyspace (void **state)
+{
+    zcq_testkit_models_t *models = (zcq_testkit_models_t *) *state;
+    zcq_view_t *other = zcq_view_new_keyspace (models->store, "n:");
+    char empty [41], first [41], second [41];
+    uint64_t keys = 99;
+    assert_int_equal (zcq_view_checksum (models->view, empty, &keys), 0);
+    assert_int_equal (keys, 0);
+    assert_string_equal (empty, "DA39A3EE5E6B4B0D3255BFEF95601890AFD80709"); //  SHA-1 of ""
+
+    //  The same models written in another order, in another keyspace
+    zcq_view_put (models->view, "a", "1", 1);
+    zcq_view_put (models->view, "b", "22", 2);
+    s_write (models, models->view);
+    zcq_view_put (other, "b", "22", 2);
+    s_write (models, other);
+    zcq_view_put (other, "a", "1", 1);
+    s_write (models, other);
+    assert_int_equal (zcq_view_checksum (models->view, first, &keys), 0);
+    assert_int_equal (keys, 2);
+    assert_int_equal (zcq_view_checksum (other, second, &keys), 0);
+    assert_string_equal (first, second);
+    assert_int_equal (strlen (first), 40);
+
+    //  Lengths are hashed: "a"="b1" differs from "ab"="1"
+    zcq_view_delete (other, "a");
+    zcq_view_delete (other, "b");
+    zcq_view_put (other, "ab", "1", 1);
+    zcq_view_put (other, "b", "22", 2);
+    s_write (models, other);
+    assert_int_equal (zcq_view_checksum (other, second, &keys), 0);
+    assert_string_not_equal (first, second);
+    //  One byte of one value changes it
+    zcq_view_put (models->view, "b", "23", 2);
+    s_write (models, models->view);
+    assert_int_equal (zcq_view_checksum (models->view, second, &keys), 0);
+    assert_string_not_equal (first, second);
+    zcq_view_destroy (&other);
+}
+
+static void
+test_clear_empties_one_keyspace_in_slices (void **state)
+{
+    zcq_testkit_models_t *models = (zcq_testkit_models_t *) *state;
+    zcq_view_t *other = zcq_view_new_keyspace (models->store, "n:");
+    zcq_view_set_cache (other, 100);
+    char key [16];
+    for (int index = 0; index < 25; index++) {
+        snprintf (key, sizeof (key), "k%02d", index);
+        zcq_view_put (other, key, "x", 1);
+    }
+    s_write (models, other);
+    zcq_view_put (models->view, "kept", "y", 1);
+    s_write (models, models->view);
+    assert_int_equal (zcq_view_clear (other, 10), 10);
+    assert_int_equal (zcq_view_clear (other, 10), 10);
+    assert_int_equal (zcq_view_clear (other, 10), 5);
+    assert_int_equal (zcq_view_clear (other, 10), 0);
+    s_assert_value (other, "k00", ""); //  not served from the cache
+    s_assert_value (models->view, "kept", "y");
+    zcq_view_destroy (&other);
+}
+
+int
+main (void)
+{
+    zsys_init ();
+    zsys_set_logstream (stderr);
+    const struct CMUnitTest tests [] = {
+        ZCQ_TESTKIT_MODELS_TEST (test_keyspaces_do_not_see_each_other),
+        ZCQ_TESTKIT_MODELS_TEST (test_cache_serves_only_what_was_written),
+        ZCQ_TESTKIT_MODELS_TEST (test_cache_is_bounded),
+        ZCQ_TESTKIT_MODELS_TEST (test_checksum_depends_on_content_not_keyspace),
+        ZCQ_TESTKIT_MODELS_TEST (test_clear_empties_one_keyspace_in_slices),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
