@@ -309,7 +309,8 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
             zcq_node_serve (config, ZMQ_PUB, "write", "events", ZCQ_DEFAULT_EVENTS, error);
     }
     if (self->events) {
-        replay = zcq_node_serve (config, ZMQ_ROUTER, "write", "replay", ZCQ_DEFAULT_REPLAY, error);
+        replay =
+            zcq_node_serve (config, ZMQ_ROUTER, "write", "replay", ZCQ_DEFAULT_REPLAY, error);
     }
     if (!replay) {
         s_self_destroy (&self);
