@@ -5,7 +5,7 @@
 #              under AddressSanitizer + UndefinedBehaviorSanitizer)
 #  make        build into build/ (CLI, nodes, libzcqrs.a, libzcqrs.so)
 #  make check  run the tests of an existing build (BUILD=dir, SANITIZE=1)
-#  make bench  print throughput figures of a write node (pipelined commands)
+#  make bench  benchmarks (mk/bench.mk: bench, bench-peers, bench-instr)
 
 BUILD    ?= build
 CC       ?= cc
@@ -30,7 +30,7 @@ PLUGIN   := $(BUILD)/libzcq_counter.so
 #  Keep objects between runs (pattern-rule intermediates would be deleted)
 .SECONDARY:
 
-.PHONY: all programs run test check bench deps clean format
+.PHONY: all programs run test check deps clean format
 all: programs $(TESTS)
 
 programs: $(PROGRAMS) $(BUILD)/libzcqrs.a $(BUILD)/libzcqrs.so $(PLUGIN)
@@ -50,15 +50,6 @@ test: deps
 
 check: all
 	@tests/run $(BUILD)
-
-#  Throughput figures (not a test): a seed of the benchmark suite
-bench: deps
-	@$(MAKE) --no-print-directory programs $(BUILD)/bench/zcq_pipeline
-	@sh bench/pipeline.sh $(BUILD)
-
-$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BUILD)/libzcqrs.a
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)

@@ -1,11 +1,18 @@
 #!/bin/sh
 # Install what zcqrs needs from Debian's packages, only if something is missing.
 # Used by `make run` and `make test`; safe to run again. Needs root or sudo.
+# `install-deps.sh peers` also installs what `make bench-peers` and
+# `make bench-instr` compare and measure with: Redis 7 + hiredis, NATS
+# JetStream + libnats, PostgreSQL 15 + libpq, valgrind.
 set -eu
 
 PACKAGES="build-essential pkg-config libzmq3-dev libczmq-dev libmsgpack-dev \
 libleveldb-dev libcmocka-dev python3 python3-zmq python3-msgpack iproute2 procps \
 clang libclang-rt-14-dev"
+if [ "${1:-}" = "peers" ]; then
+    PACKAGES="$PACKAGES redis-server libhiredis-dev nats-server libnats-dev postgresql-15 \
+libpq-dev valgrind"
+fi
 
 missing=""
 for package in $PACKAGES; do

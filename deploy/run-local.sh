@@ -3,21 +3,22 @@
 #
 #   usage: deploy/run-local.sh          (what `make run` calls after building)
 #
-# Starts one write node (commands tcp://127.0.0.1:5601, events :5602,
-# replay :5603) and two query nodes (queries :5611 and :5612), each from its
-# ZPL file in deploy/config/. Data goes under var/ in the repository and
-# survives restarts; logs are appended to var/logs/<node>.log, each run
-# after a "run-local: start" line.
+# Starts one write node and two query nodes with deploy/cluster: commands on
+# tcp://127.0.0.1:5601, events :5602, replay :5603, queries :5611 and :5612
+# when those ports are free (free ports otherwise, printed). Data goes under
+# var/ in the repository (var/write, var/query-1, var/query-2) and survives
+# restarts; logs are appended to var/logs/<node>.log, each run after a
+# "cluster: start" line; the configs it wrote are in var/conf.
 #
 # Environment:
 #   ZCQRS_DATA=DIR     data and logs folder instead of var/
 #   ZCQRS_BUILD=DIR    build folder that holds the programs [build]
-#   ZCQRS_START_WAIT=S seconds each node may take to come up [15]
-#   SECURE=1           CURVE on every endpoint (keys in DATA/keys)
+#   ZCQRS_START_WAIT=S seconds each node may take to come up [20]
 #
 # Ctrl-C (SIGINT) or SIGTERM stops exactly the nodes this script started
-# (SIGTERM, a bounded wait, then SIGKILL) and exits 0. If a node dies, the
-# script names it, shows the end of its log, stops the others and exits 1.
+# (deploy/cluster down: SIGTERM, a bounded wait, then SIGKILL) and exits 0.
+# If a node dies, the script names it, shows the end of its log, stops the
+# others and exits 1.
 set -u
 
 program=run-local
@@ -27,65 +28,27 @@ cd "$root" || exit 1
 
 build=${ZCQRS_BUILD:-build}
 data=${ZCQRS_DATA:-var}
-start_wait=${ZCQRS_START_WAIT:-15}
 case $data in
     /*) ;;
     *) [ -n "${ZCQRS_DATA:-}" ] && data=$origin/$data ;;
 esac
-logs=$data/logs
-
-pid_write=""        # PIDs of the nodes this script started, "" if none
-pid_query1=""
-pid_query2=""
+cluster="$root/deploy/cluster"
 sleeper=""          # PID of the `sleep` the watch loop waits on
-stopping=0          # 1 once we are stopping the cluster
+up=0                # 1 once the cluster is up
+stopping=0          # 1 once we are stopping it
 
 say () {
     printf '%s: %s\n' "$program" "$*"
 }
 
-# True if the process runs (a zombie counts as gone).
-alive () {
-    [ -n "$1" ] || return 1
-    state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
-    case $state in
-        Z*|"") return 1 ;;
-    esac
-    return 0
-}
-
-# Stop every node we started: SIGTERM, wait up to 5 s, then SIGKILL.
 stop_all () {
     [ -n "$sleeper" ] && kill "$sleeper" 2>/dev/null
-    running=""
-    for pid in $pid_query2 $pid_query1 $pid_write; do
-        # A node may already be on its way out (Ctrl-C reaches it too)
-        alive "$pid" && kill -TERM "$pid" 2>/dev/null
-        running="$running $pid"
-    done
-    [ -z "$running" ] && return 0
-    say "stopping the nodes (pid$running)"
-    tries=0
-    while [ "$tries" -lt 50 ]; do
-        left=""
-        for pid in $running; do
-            alive "$pid" && left="$left $pid"
-        done
-        [ -z "$left" ] && break
-        sleep 0.1
-        tries=$((tries + 1))
-    done
-    for pid in $running; do
-        if alive "$pid"; then
-            say "pid $pid did not stop in 5 s; killing it"
-            kill -KILL "$pid" 2>/dev/null
-        fi
-        wait "$pid" 2>/dev/null
-    done
-    pid_write=""
-    pid_query1=""
-    pid_query2=""
-    say "stopped"
+    if [ "$up" -eq 1 ]; then
+        up=0
+        say "stopping the nodes"
+        "$cluster" down --dir "$data"
+        say "stopped"
+    fi
 }
 
 on_signal () {
@@ -99,134 +62,60 @@ on_signal () {
 trap on_signal INT TERM HUP
 trap stop_all EXIT
 
-# Lines this run wrote to a log: those after the first `skip` lines.
-this_run () {
-    tail -n "+$(($2 + 1))" "$1"
-}
-
-# Report a node that is gone, with the end of its log, stop the rest, exit 1.
-died () {
-    name=$1
-    pid=$2
-    log=$3
-    skip=$4
-    wait "$pid" 2>/dev/null
-    code=$?
-    say "the $name (pid $pid) stopped with exit code $code; end of $log:"
-    this_run "$log" "$skip" | tail -n 15 | sed 's/^/    /'
-    if this_run "$log" "$skip" | grep -q "Address already in use"; then
+mkdir -p "$data" || { say "cannot create the data folder '$data'" >&2; exit 1; }
+data=$(cd "$data" && pwd)
+say "data in $data, logs in $data/logs"
+if ! "$cluster" up --query-nodes 2 --dir "$data" --build "$build" --port-base 5601 \
+        >"$data/.up" 2>&1; then
+    sed 's/^/    /' "$data/.up"
+    if grep -q "Address already in use" "$data"/logs/*.log 2>/dev/null; then
         say "a port is busy: is another cluster running (make run)? Stop it first."
-    elif this_run "$log" "$skip" | grep -q "/LOCK"; then
+    elif grep -q "/LOCK" "$data"/logs/*.log 2>/dev/null; then
         say "the data folder is in use: is another cluster running on $data?"
     fi
-    stopping=1
-    case $name in
-        "write node") pid_write="" ;;
-        "query node 1") pid_query1="" ;;
-        "query node 2") pid_query2="" ;;
-    esac
-    stop_all
-    exit 1
-}
-
-# Wait until the node prints its ready line, or dies, or time runs out.
-wait_ready () {
-    name=$1
-    pid=$2
-    log=$3
-    skip=$4
-    tries=0
-    while [ "$tries" -lt $((start_wait * 10)) ]; do
-        if this_run "$log" "$skip" | grep -q "^zcqrs-[a-z]* ready "; then
-            return 0
-        fi
-        alive "$pid" || died "$name" "$pid" "$log" "$skip"
-        sleep 0.1
-        tries=$((tries + 1))
-    done
-    say "the $name (pid $pid) did not come up in $start_wait s; end of $log:"
-    this_run "$log" "$skip" | tail -n 15 | sed 's/^/    /'
-    stop_all
-    exit 1
-}
-
-# Append a start line to a log; print how many lines came before it.
-open_log () {
-    [ -f "$1" ] || : >"$1"
-    wc -l <"$1" | tr -d ' '
-    echo "run-local: start $(date '+%Y-%m-%d %H:%M:%S') ($2)" >>"$1"
-}
-
-for binary in zcqrs zcqrs-write zcqrs-query; do
-    if [ ! -x "$build/$binary" ]; then
-        say "$build/$binary is missing: run 'make' (or 'make run') first" >&2
-        exit 1
-    fi
-done
-# Create the folders first: the nodes would race to create a shared parent
-if ! mkdir -p "$logs" "$data/write" "$data/query-1" "$data/query-2"; then
-    say "cannot create the data folder '$data'" >&2
     exit 1
 fi
-
-say "data in $data, logs in $logs"
-
-# SECURE=1 (make run SECURE=1): CURVE on every endpoint, with the keys and
-# settings deploy/secure-keys.sh keeps in $data/keys
-secure_write=""
-secure_query=""
-if [ "${SECURE:-}" = 1 ]; then
-    deploy/secure-keys.sh "$data/keys" "$build" >/dev/null || exit 1
-    secure_write="--config $data/keys/write.zpl"
-    secure_query="--config $data/keys/query.zpl"
-    say "secured; client: zcqrs --cert $data/keys/client.cert --server-key $data/keys/write.cert --query-key $data/keys/query.cert ..."
-fi
-
-skip_write=$(open_log "$logs/write.log" "write node")
-"$build/zcqrs-write" --config deploy/config/write.zpl $secure_write --data "$data/write" \
-    >>"$logs/write.log" 2>&1 &
-pid_write=$!
-wait_ready "write node" "$pid_write" "$logs/write.log" "$skip_write"
-
-skip_query1=$(open_log "$logs/query-1.log" "query node 1")
-"$build/zcqrs-query" --config deploy/config/query-1.zpl $secure_query --data "$data/query-1" \
-    >>"$logs/query-1.log" 2>&1 &
-pid_query1=$!
-skip_query2=$(open_log "$logs/query-2.log" "query node 2")
-"$build/zcqrs-query" --config deploy/config/query-2.zpl $secure_query --data "$data/query-2" \
-    >>"$logs/query-2.log" 2>&1 &
-pid_query2=$!
-wait_ready "query node 1" "$pid_query1" "$logs/query-1.log" "$skip_query1"
-wait_ready "query node 2" "$pid_query2" "$logs/query-2.log" "$skip_query2"
-
-# The ready line of this run, without the program name: endpoints, position
-summary () {
-    this_run "$1" "$2" | sed -n 's/^zcqrs-[a-z]* ready //p' | head -n 1
-}
+up=1
+# shellcheck disable=SC1091
+. "$data/cluster.env"
+set -- $queries
+# Flags the examples need when the ports are not the defaults
+c=""
+[ "$commands" = tcp://127.0.0.1:5601 ] || c=" --commands $commands"
 
 cat <<EOF
 
 zcqrs local cluster is up
-  write node    pid $pid_write   $(summary "$logs/write.log" "$skip_write")
-  query node 1  pid $pid_query1   $(summary "$logs/query-1.log" "$skip_query1")
-  query node 2  pid $pid_query2   $(summary "$logs/query-2.log" "$skip_query2")
+$(cat "$data/.up")
 
 Try, in another terminal:
-  $build/zcqrs status
-  $build/zcqrs send OpenAccount acc-1 owner=alice --expect 0
-  $build/zcqrs send Deposit acc-1 amount=100
-  $build/zcqrs query account id=acc-1 --min-position 2
-  $build/zcqrs query totals --node tcp://127.0.0.1:5612 --min-position 2
-  $build/zcqrs tail --from 1 --idle 500
+  $build/zcqrs$c status --node $1 --node $2
+  $build/zcqrs$c send OpenAccount acc-1 owner=alice --expect 0
+  $build/zcqrs$c send Deposit acc-1 amount=100
+  $build/zcqrs query account id=acc-1 --node $1 --min-position 2
+  $build/zcqrs query totals --node $2 --min-position 2
+  $build/zcqrs$c tail --from 1 --idle 500
+  deploy/cluster status --dir $data
 
 Ctrl-C stops the cluster; the data stays in $data.
 EOF
+rm -f "$data/.up"
 
 # Watch the nodes until a signal arrives or one of them dies
 while :; do
-    alive "$pid_write" || died "write node" "$pid_write" "$logs/write.log" "$skip_write"
-    alive "$pid_query1" || died "query node 1" "$pid_query1" "$logs/query-1.log" "$skip_query1"
-    alive "$pid_query2" || died "query node 2" "$pid_query2" "$logs/query-2.log" "$skip_query2"
+    for node in write query-1 query-2; do
+        pid=$(cat "$data/run/$node.pid" 2>/dev/null)
+        state=$(ps -o stat= -p "${pid:-0}" 2>/dev/null)
+        case $state in
+            ""|Z*)
+                say "the $node (pid ${pid:-?}) stopped; end of $data/logs/$node.log:"
+                tail -n 15 "$data/logs/$node.log" | sed 's/^/    /'
+                stopping=1
+                stop_all
+                exit 1
+                ;;
+        esac
+    done
     sleep 1 &
     sleeper=$!
     wait "$sleeper"

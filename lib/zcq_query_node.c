@@ -83,6 +83,8 @@ typedef struct {
     uint64_t answered;          //  queries answered since start
     uint64_t stale;             //  of which stale
     uint64_t failures;          //  read-model writes that failed
+    int64_t apply_backoff;      //  ms to wait after a failed batch (0: none failed)
+    int64_t apply_resume;       //  zclock_mono () before which no batch is tried
     uint64_t rate;              //  events/s applied over the last window
     uint64_t rate_base;         //  events_applied at the window's start
     int64_t rate_at;            //  zclock_mono () of the window's start
@@ -707,11 +709,17 @@ s_apply_batch (self_t *self, s_models_t *models)
         zcq_batch_clear (self->batch);
     }
     if (failed) {
+        //  A full or failing disk: wait before trying again (10 ms, doubling
+        //  to 1 s) rather than spin on replay and log lines
         self->failures++;
+        self->apply_backoff = self->apply_backoff ? self->apply_backoff * 2 : 10;
+        self->apply_backoff = self->apply_backoff > 1000 ? 1000 : self->apply_backoff;
+        self->apply_resume = zclock_mono () + self->apply_backoff;
         zcq_view_rollback (models->view);
         zcq_feed_rewind (models->feed, models->applied + 1);
         return 0;
     }
+    self->apply_backoff = 0;
     zcq_view_written (models->view);
     models->applied = last;
     models->events += count;
@@ -756,7 +764,7 @@ s_filling (s_models_t *models)
 static void
 s_apply (self_t *self)
 {
-    if (s_holding (self) || s_filling (&self->serving)) {
+    if (s_holding (self) || s_filling (&self->serving) || zclock_mono () < self->apply_resume) {
         return;
     }
     size_t count;
@@ -774,7 +782,7 @@ s_apply_rebuild (self_t *self)
     if (!self->rebuild.feed) {
         return;
     }
-    if (!s_filling (&self->rebuild)) {
+    if (!s_filling (&self->rebuild) && zclock_mono () >= self->apply_resume) {
         s_apply_batch (self, &self->rebuild);
     }
     zcq_feed_t *feed = self->rebuild.feed;

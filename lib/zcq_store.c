@@ -9,6 +9,7 @@
 #include "zcq_store.h"
 
 #include <leveldb/c.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
 
@@ -23,6 +24,17 @@ struct _zcq_store_t {
     char *path;                          //  folder
     //  A store is read from several threads and written from one (LevelDB
     //  allows both); the counters and fault seams are therefore atomic
+    //  After a failed write LevelDB's log may end in a torn record, and
+    //  LevelDB would append the next records after it; on the next open it
+    //  drops the torn block, and with it those later records, which were
+    //  acknowledged. So a failed write marks the handle broken, and the next
+    //  write first closes and reopens it (recovery cuts the log at the tear,
+    //  where nothing acknowledged follows). The lock keeps readers (gets,
+    //  iterators, other threads) off the handle while it is swapped.
+    pthread_rwlock_t lock;               //  readers: every use of db; writer: reopen
+    atomic_bool broken;                  //  a write failed: reopen before the next
+    _Atomic int64_t next_reopen;         //  zclock_mono () of the next reopen try
+    _Atomic int64_t next_complaint;      //  zclock_mono () of the next "closed" log line
     atomic_int fail_writes;              //  fault seam: writes still to fail
     atomic_int write_delay;              //  fault seam: ms each write waits
     atomic_uint_fast64_t writes;         //  successful writes
@@ -95,6 +107,7 @@ zcq_store_new (const char *path)
     zcq_store_t *self = (zcq_store_t *) zmalloc (sizeof (zcq_store_t));
     assert (self);
     self->path = strdup (path);
+    pthread_rwlock_init (&self->lock, NULL);
     self->options = leveldb_options_create ();
     self->cache = leveldb_cache_create_lru (BLOCK_CACHE);
     leveldb_options_set_cache (self->options, self->cache);
@@ -134,6 +147,7 @@ zcq_store_destroy (zcq_store_t **self_p)
         leveldb_options_destroy (self->options);
         leveldb_cache_destroy (self->cache);
         leveldb_filterpolicy_destroy (self->filter);
+        pthread_rwlock_destroy (&self->lock);
         free (self->path);
         free (self);
         *self_p = NULL;
@@ -147,6 +161,65 @@ zcq_store_path (zcq_store_t *self)
     return self->path;
 }
 
+//  Close and reopen the database after a failed write (see the struct). Waits
+//  up to 2 s for readers to let go; tries at most every 100 ms. Returns 0,
+//  or -1 (the write is refused) if the handle cannot be swapped or the
+//  folder cannot be opened (the disk may still be full).
+static int
+s_reopen (zcq_store_t *self)
+{
+    if (zclock_mono () < atomic_load (&self->next_reopen)) {
+        return -1;
+    }
+    atomic_store (&self->next_reopen, zclock_mono () + 100);
+    int64_t deadline = zclock_mono () + 2000;
+    while (pthread_rwlock_trywrlock (&self->lock) != 0) {
+        if (zclock_mono () > deadline) {
+            zsys_error ("store %s: cannot reopen after a failed write: still in use",
+                        self->path);
+            return -1;
+        }
+        zclock_sleep (1);
+    }
+    if (self->db) {
+        leveldb_close (self->db);
+        self->db = NULL;
+    }
+    char *error = NULL;
+    self->db = leveldb_open (self->options, self->path, &error);
+    int rc = s_check (self, &error, "reopen after a failed write") ? -1 : 0;
+    if (rc != 0) {
+        self->db = NULL;
+    }
+    else {
+        atomic_store (&self->broken, false);
+        zsys_notice ("store %s: reopened after a failed write", self->path);
+    }
+    pthread_rwlock_unlock (&self->lock);
+    return rc;
+}
+
+//  If the database is closed (a reopen failed: the disk may still be full),
+//  try to open it again (at most every 100 ms). Returns true, after saying
+//  so in the log at most once a second, if it is still closed.
+static bool
+s_down (zcq_store_t *self, const char *operation)
+{
+    pthread_rwlock_rdlock (&self->lock);
+    bool closed = !self->db;
+    pthread_rwlock_unlock (&self->lock);
+    if (closed && s_reopen (self) == 0) {
+        closed = false;
+    }
+    if (closed && zclock_mono () >= atomic_load (&self->next_complaint)) {
+        atomic_store (&self->next_complaint, zclock_mono () + 1000);
+        zsys_error ("store %s: %s refused: the store closed after a failed write and cannot "
+                    "be reopened yet (disk full?)",
+                    self->path, operation);
+    }
+    return closed;
+}
+
 int
 zcq_store_get (zcq_store_t *self, const void *key, size_t key_size, byte **value, size_t *size)
 {
@@ -154,8 +227,18 @@ zcq_store_get (zcq_store_t *self, const void *key, size_t key_size, byte **value
     assert (value && size);
     char *error = NULL;
     size_t length = 0;
-    char *found =
-        leveldb_get (self->db, self->read, (const char *) key, key_size, &length, &error);
+    if (s_down (self, "get")) {
+        return -1;
+    }
+    pthread_rwlock_rdlock (&self->lock);
+    char *found = self->db ? leveldb_get (self->db, self->read, (const char *) key, key_size,
+                                          &length, &error)
+                           : NULL;
+    bool down = !self->db;
+    pthread_rwlock_unlock (&self->lock);
+    if (down) {
+        return -1;
+    }
     if (s_check (self, &error, "get")) {
         return -1;
     }
@@ -192,9 +275,16 @@ zcq_store_write (zcq_store_t *self, zcq_batch_t *batch, bool sync)
         zsys_error ("store %s: write failed: injected fault", self->path);
         return -1;
     }
+    if (atomic_load (&self->broken) && s_reopen (self) != 0) {
+        s_down (self, "write");
+        return -1;
+    }
     char *error = NULL;
+    pthread_rwlock_rdlock (&self->lock);
     leveldb_write (self->db, sync ? self->write_sync : self->write_async, batch->batch, &error);
+    pthread_rwlock_unlock (&self->lock);
     if (s_check (self, &error, "write")) {
+        atomic_store (&self->broken, true);
         return -1;
     }
     atomic_fetch_add (&self->writes, 1);
@@ -286,6 +376,17 @@ zcq_iter_new (zcq_store_t *store, bool snapshot)
     assert (store);
     zcq_iter_t *self = (zcq_iter_t *) zmalloc (sizeof (zcq_iter_t));
     assert (self);
+    //  An iterator holds the store's read lock until it is destroyed
+    if (s_down (store, "iterate")) {
+        free (self);
+        return NULL;
+    }
+    pthread_rwlock_rdlock (&store->lock);
+    if (!store->db) {
+        pthread_rwlock_unlock (&store->lock);
+        free (self);
+        return NULL;
+    }
     self->store = store;
     self->read = leveldb_readoptions_create ();
     //  Long scans would evict the hot blocks that point reads need
@@ -312,6 +413,7 @@ zcq_iter_destroy (zcq_iter_t **self_p)
             leveldb_release_snapshot (self->store->db, self->snapshot);
         }
         leveldb_readoptions_destroy (self->read);
+        pthread_rwlock_unlock (&self->store->lock);
         free (self);
         *self_p = NULL;
     }

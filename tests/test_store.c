@@ -11,6 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <fcntl.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 typedef struct {
     char *dir;          //  temporary folder
@@ -166,6 +169,116 @@ s_count (const char *key, const byte *value, size_t size, void *arg)
     return zlistx_size (keys) >= 3;
 }
 
+//  Fill the file system under path to leave about `leave` bytes free.
+static void
+s_fill (const char *path, size_t leave)
+{
+    struct statvfs fs;
+    assert_int_equal (statvfs (path, &fs), 0);
+    size_t free_bytes = (size_t) fs.f_bavail * fs.f_frsize;
+    char filler [512];
+    snprintf (filler, sizeof (filler), "%s/filler", path);
+    int fd = open (filler, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+    assert_true (fd >= 0);
+    static char block [4096];
+    for (size_t written = 0; written + sizeof (block) + leave <= free_bytes;
+         written += sizeof (block)) {
+        if (write (fd, block, sizeof (block)) != (ssize_t) sizeof (block)) {
+            break;
+        }
+    }
+    close (fd);
+}
+
+//  A real full disk needs a small file system of our own: a 4 MiB tmpfs
+//  (root only). Teardown unmounts it whatever the test did.
+static int
+s_setup_small_disk (void **state)
+{
+    char *dir = zcq_testkit_tmpdir ("full");
+    char command [600];
+    snprintf (command, sizeof (command), "mount -t tmpfs -o size=4m zcq-test %s 2>/dev/null",
+              dir);
+    if (system (command) != 0) {
+        zcq_testkit_rmtree (dir);
+        free (dir);
+        dir = NULL;
+    }
+    *state = dir;
+    return 0;
+}
+
+static int
+s_teardown_small_disk (void **state)
+{
+    char *dir = (char *) *state;
+    if (dir) {
+        char command [600];
+        snprintf (command, sizeof (command), "umount %s", dir);
+        if (system (command) != 0) {
+            fprintf (stderr, "could not unmount %s\n", dir);
+        }
+        zcq_testkit_rmtree (dir);
+        free (dir);
+    }
+    return 0;
+}
+
+static void
+test_full_disk_loses_no_later_write (void **state)
+{
+    const char *dir = (const char *) *state;
+    if (!dir) {
+        skip (); //  not root: cannot make a small disk
+    }
+    char path [600];
+    snprintf (path, sizeof (path), "%s/db", dir);
+    zcq_store_t *store = zcq_store_new (path);
+    assert_non_null (store);
+    zcq_batch_t *batch = zcq_batch_new ();
+    zcq_batch_put (batch, "before", 6, "1", 1);
+    assert_int_equal (zcq_store_write (store, batch, true), 0);
+
+    //  Leave 16 KiB: a 200 KiB value is written in part, then ENOSPC, and
+    //  LevelDB's log ends in a torn record
+    s_fill (dir, 16 * 1024);
+    static char big [200 * 1024];
+    zcq_batch_clear (batch);
+    zcq_batch_put (batch, "big", 3, big, sizeof (big));
+    assert_int_equal (zcq_store_write (store, batch, true), -1);
+
+    //  Space comes back; later writes succeed and are acknowledged...
+    char filler [640];
+    snprintf (filler, sizeof (filler), "%s/filler", dir);
+    unlink (filler);
+    for (int index = 0; index < 5; index++) {
+        char key [16];
+        snprintf (key, sizeof (key), "after-%d", index);
+        zcq_batch_clear (batch);
+        zcq_batch_put (batch, key, strlen (key), "2", 1);
+        assert_int_equal (zcq_store_write (store, batch, true), 0);
+    }
+    zcq_batch_destroy (&batch);
+    zcq_store_destroy (&store);
+
+    //  ...so they must all be there after the next open (written after the
+    //  tear, LevelDB's recovery would drop them with the torn block)
+    store = zcq_store_new (path);
+    assert_non_null (store);
+    byte *value = NULL;
+    size_t size = 0;
+    assert_int_equal (zcq_store_get (store, "before", 6, &value, &size), 0);
+    free (value);
+    for (int index = 0; index < 5; index++) {
+        char key [16];
+        snprintf (key, sizeof (key), "after-%d", index);
+        assert_int_equal (zcq_store_get (store, key, strlen (key), &value, &size), 0);
+        free (value);
+    }
+    assert_int_equal (zcq_store_get (store, "big", 3, &value, &size), 1);
+    zcq_store_destroy (&store);
+}
+
 static void
 test_view_overlay_then_commit (void **state)
 {
@@ -230,6 +343,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_reopen_keeps_data_and_bad_path_fails, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_view_overlay_then_commit, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_full_disk_loses_no_later_write,
+                                         s_setup_small_disk, s_teardown_small_disk),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

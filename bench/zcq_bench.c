@@ -1,0 +1,562 @@
+/*  =========================================================================
+    zcq_bench - `make bench`: the figures of zcqrs on this machine
+
+        zcq_bench [--quick] [--build DIR] [--out DIR] [--command TEXT]
+
+    Starts its own clusters (a write node and two query nodes from DIR, on
+    free loopback ports, data in fresh temporary folders), runs every
+    scenario after a warm-up for a bounded window, three times, and prints
+    a table of medians with min-max next to the targets of the issues (met
+    or not: a benchmark never fails a test). Writes DIR/bench/results.json
+    and DIR/bench/chart.svg (or under --out).
+
+    Scenarios: the machine's limits (fsync, ZeroMQ echo); closed loop of 1,
+    8, 32, 64 clients on 1,000 accounts with expected versions; pipelined
+    4 x 256 in flight; pipelined 1, 8, 64 clients x 8 in flight in sync and
+    async durability and with groups of one command; half of the peak load
+    with an end-to-end probe (accepted -> visible on every query node);
+    `account` queries with 8 clients; catch-up of a fresh query node; write
+    node restart; peak RSS and CPU seconds per 1,000 commands of each node.
+    =========================================================================
+*/
+
+#include "zcq_bench_cluster.h"
+#include "zcq_bench_load.h"
+#include "zcq_bench_raw.h"
+#include "zcq_bench_report.h"
+#include "zcq_bench_run.h"
+#include "zcq_bench_zcqrs.h"
+
+#include "zcqrs.h"
+
+#include <signal.h>
+#include <sys/resource.h>
+
+#define ACCOUNTS 1000 //  bank accounts every command workload spreads over
+#define NODES    3    //  write node + 2 query nodes
+#define USERS    4    //  the nodes and this process (the clients)
+
+typedef struct {
+    const char *build;            //  folder of the node programs
+    bool quick;                   //  the one-minute version
+    int runs;                     //  repetitions of each scenario
+    int warmup_ms, measure_ms;    //  each repetition
+    uint64_t log_events;          //  events for catch-up and restart
+    zcq_bench_report_t *report;   //  every figure
+    zcq_bench_cluster_t *cluster; //  the cluster being measured
+    uint64_t versions [ACCOUNTS]; //  each account's version in that cluster
+    double fsync_ms, echo_rtt_ms; //  machine limits (medians)
+    zcq_bench_figure_t *echo;     //  ZeroMQ echo, 100 in flight
+    //  Measured at the window's edges
+    double cpu_open [USERS];            //  CPU seconds of each node (and ours) at opening
+    double cpu_used [USERS];            //  CPU seconds used in windows, summed
+    uint64_t commands;                  //  commands completed in those windows
+    uint64_t grouped_open, groups_open; //  write node counters at opening
+    double group_size;                  //  commands per group in the last window, -1: unknown
+} s_bench_t;
+
+//  Node number index of the cluster (0: write node)
+static zcq_bench_proc_t *
+s_node (s_bench_t *self, int index)
+{
+    if (index == 0) {
+        return zcq_bench_cluster_write_proc (self->cluster);
+    }
+    return index <= zcq_bench_cluster_query_nodes (self->cluster)
+               ? zcq_bench_cluster_query_proc (self->cluster, index - 1)
+               : NULL;
+}
+
+//  CPU seconds this process (the benchmark's clients) has used
+static double
+s_own_cpu (void)
+{
+    struct rusage usage;
+    getrusage (RUSAGE_SELF, &usage);
+    return (double) usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6
+           + (double) usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
+}
+
+//  Window edges: read every node's CPU and the write node's group counters
+static void
+s_window (void *arg, bool opening)
+{
+    s_bench_t *self = (s_bench_t *) arg;
+    const char *commands = zcq_bench_cluster_commands (self->cluster);
+    uint64_t grouped = 0, groups = 0;
+    bool counted = zcq_bench_cluster_status (commands, true, "grouped_commands", &grouped) == 0
+                   && zcq_bench_cluster_status (commands, true, "groups", &groups) == 0;
+    for (int index = 0; index < USERS; index++) {
+        double cpu = index < NODES ? zcq_bench_proc_cpu (s_node (self, index)) : s_own_cpu ();
+        if (opening) {
+            self->cpu_open [index] = cpu;
+        }
+        else if (cpu >= 0) {
+            self->cpu_used [index] += cpu - self->cpu_open [index];
+        }
+    }
+    if (opening) {
+        self->grouped_open = grouped;
+        self->groups_open = counted ? groups : 0;
+        self->group_size = -1;
+    }
+    else if (counted && groups > self->groups_open) {
+        self->group_size =
+            (double) (grouped - self->grouped_open) / (double) (groups - self->groups_open);
+    }
+}
+
+//  Record a load's rate and latency percentiles as figures of scenario/name.
+static void
+s_record (s_bench_t *self, zcq_bench_load_t *load, const char *scenario, const char *name,
+          const char *what)
+{
+    zcq_bench_report_t *report = self->report;
+    zcq_bench_figure_add (zcq_bench_report_figure (report, scenario, name, what, "/s"),
+                          zcq_bench_load_rate (load));
+    zcq_bench_latency_t *latency = zcq_bench_load_latency (load);
+    zcq_bench_figure_add (zcq_bench_report_figure (report, scenario, name, "p50", "ms"),
+                          zcq_bench_latency_ms (latency, 50));
+    zcq_bench_figure_add (zcq_bench_report_figure (report, scenario, name, "p99", "ms"),
+                          zcq_bench_latency_ms (latency, 99));
+    zcq_bench_figure_add (zcq_bench_report_figure (report, scenario, name, "p99.9", "ms"),
+                          zcq_bench_latency_ms (latency, 99.9));
+    uint64_t conflicts = zcq_bench_load_count (load, ZCQ_BENCH_CONFLICT),
+             refused = zcq_bench_load_count (load, ZCQ_BENCH_REFUSED);
+    if (conflicts || refused) {
+        zcq_bench_figure_note (zcq_bench_report_find (report, scenario, name, what),
+                               "last run: %" PRIu64 " conflicts, %" PRIu64 " refused",
+                               conflicts, refused);
+    }
+    self->commands += zcq_bench_load_count (load, ZCQ_BENCH_DONE);
+}
+
+//  Run a load once per repetition, recording figures; false on a failure.
+static bool
+s_repeat (s_bench_t *self, int workers, zcq_bench_work_fn *work, void *arg,
+          const char *scenario, const char *name, const char *what, bool groups)
+{
+    printf ("  %s, %s ...", scenario, name);
+    fflush (stdout);
+    for (int run = 0; run < self->runs; run++) {
+        zcq_bench_load_t *load = zcq_bench_load_new (workers, work, arg);
+        zcq_bench_load_set_window (load, s_window, self);
+        int rc = zcq_bench_load_run (load, self->warmup_ms, self->measure_ms);
+        if (rc == 0) {
+            s_record (self, load, scenario, name, what);
+            if (groups) {
+                zcq_bench_figure_t *size = zcq_bench_report_figure (
+                    self->report, scenario, name, "group size", "commands");
+                zcq_bench_figure_add (size, self->group_size);
+                if (self->group_size < 0) {
+                    zcq_bench_figure_note (size, "the write node's status has no 'groups' "
+                                                 "and 'grouped_commands' counters");
+                }
+            }
+            printf (" %.0f", zcq_bench_load_rate (load));
+            fflush (stdout);
+        }
+        zcq_bench_load_destroy (&load);
+        if (rc != 0) {
+            printf (" failed\n");
+            return false;
+        }
+    }
+    printf (" %s\n", what);
+    return true;
+}
+
+//  Start a cluster and open the accounts; false on failure.
+static bool
+s_cluster_up (s_bench_t *self, const char *durability, int group, int query_nodes)
+{
+    zcq_bench_cluster_config_t config = {self->build, "bank", durability, group,
+                                         query_nodes, NULL,   NULL};
+    self->cluster = zcq_bench_cluster_new (&config, 20000);
+    memset (self->versions, 0, sizeof (self->versions));
+    memset (self->cpu_used, 0, sizeof (self->cpu_used));
+    self->commands = 0;
+    return self->cluster
+           && zcq_bench_setup_streams (&zcq_bench_bank_driver,
+                                       (void *) zcq_bench_cluster_commands (self->cluster),
+                                       ACCOUNTS, 8, self->versions)
+                  == 0;
+}
+
+//  Closed loop with expected versions: 1, 8, 32, 64 clients. Returns the
+//  peak (highest median commands/s).
+static double
+s_closed_loops (s_bench_t *self)
+{
+    const char *scenario = "closed loop, sync, 1,000 accounts";
+    zcq_bench_closed_t closed = {&zcq_bench_bank_driver,
+                                 (void *) zcq_bench_cluster_commands (self->cluster), ACCOUNTS,
+                                 self->versions, 0};
+    int clients [] = {1, 8, 32, 64};
+    double peak = 0;
+    for (size_t index = 0; index < sizeof (clients) / sizeof (clients [0]); index++) {
+        char name [32];
+        snprintf (name, sizeof (name), "%d client%s", clients [index],
+                  clients [index] > 1 ? "s" : "");
+        if (!s_repeat (self, clients [index], zcq_bench_closed_loop, &closed, scenario, name,
+                       "commands/s", false)) {
+            return -1;
+        }
+        double median = zcq_bench_figure_median (
+            zcq_bench_report_find (self->report, scenario, name, "commands/s"));
+        peak = median > peak ? median : peak;
+    }
+    zcq_bench_figure_target (
+        zcq_bench_report_find (self->report, scenario, "32 clients", "commands/s"), true, 60000,
+        "issue 3");
+    //  One client alone: within 1.2 x (one fsync + one ZeroMQ round trip)
+    zcq_bench_figure_target (zcq_bench_report_find (self->report, scenario, "1 client", "p50"),
+                             false, 1.2 * (self->fsync_ms + self->echo_rtt_ms),
+                             "issue 3: 1.2 x (fsync + round trip)");
+    return peak;
+}
+
+//  Pipelined: `clients` connections with `window` in flight each.
+static bool
+s_pipelined (s_bench_t *self, const char *scenario, int clients, int window)
+{
+    zcq_bench_pipeline_t pipeline = {.commands = zcq_bench_cluster_commands (self->cluster),
+                                     .streams = ACCOUNTS,
+                                     .versions = self->versions,
+                                     .window = window};
+    char name [48];
+    snprintf (name, sizeof (name), "%d client%s x %d in flight", clients,
+              clients > 1 ? "s" : "", window);
+    bool ok = s_repeat (self, clients, zcq_bench_pipelined, &pipeline, scenario, name,
+                        "commands/s", true);
+    uint64_t busy = atomic_load (&pipeline.busy);
+    if (ok && busy) {
+        zcq_bench_figure_note (zcq_bench_report_find (self->report, scenario, name, "p99"),
+                               "%" PRIu64 " 'busy' answers over the runs, each sent again",
+                               busy);
+    }
+    return ok;
+}
+
+//  Issue 3's set: 1, 8, 64 pipelined clients with 8 in flight each.
+static bool
+s_pipelined_set (s_bench_t *self, const char *scenario)
+{
+    return s_pipelined (self, scenario, 1, 8) && s_pipelined (self, scenario, 8, 8)
+           && s_pipelined (self, scenario, 64, 8);
+}
+
+//  Half of the peak load, with the end-to-end probe
+static bool
+s_half_load (s_bench_t *self, double peak)
+{
+    char scenario [96];
+    snprintf (scenario, sizeof (scenario), "half of the closed-loop peak (%.0f commands/s)",
+              peak / 2);
+    const char *queries [ZCQ_BENCH_MAX_QUERY];
+    int nodes = zcq_bench_cluster_query_nodes (self->cluster);
+    for (int node = 0; node < nodes; node++) {
+        queries [node] = zcq_bench_cluster_queries (self->cluster, node);
+    }
+    zcq_bench_closed_t closed = {&zcq_bench_bank_driver,
+                                 (void *) zcq_bench_cluster_commands (self->cluster), ACCOUNTS,
+                                 self->versions, peak / 2};
+    printf ("  %s ...", scenario);
+    fflush (stdout);
+    char visible [64];
+    snprintf (visible, sizeof (visible), "accepted -> visible on %d query nodes", nodes);
+    for (int run = 0; run < self->runs; run++) {
+        zcq_bench_probe_t probe = {zcq_bench_cluster_commands (self->cluster),
+                                   queries,
+                                   nodes,
+                                   1000,
+                                   zcq_bench_latency_new (),
+                                   0,
+                                   0};
+        zcq_bench_load_t *load = zcq_bench_load_new (8, zcq_bench_closed_loop, &closed);
+        zcq_bench_load_set_window (load, s_window, self);
+        zcq_bench_load_set_extra (load, zcq_bench_probe, &probe);
+        int rc = zcq_bench_load_run (load, self->warmup_ms, self->measure_ms);
+        if (rc == 0) {
+            s_record (self, load, scenario, "8 paced clients, ack", "commands/s");
+            zcq_bench_report_t *report = self->report;
+            zcq_bench_figure_add (
+                zcq_bench_report_figure (report, scenario, visible, "p50", "ms"),
+                zcq_bench_latency_ms (probe.visible, 50));
+            zcq_bench_figure_add (
+                zcq_bench_report_figure (report, scenario, visible, "p99", "ms"),
+                zcq_bench_latency_ms (probe.visible, 99));
+            zcq_bench_figure_note (zcq_bench_report_find (report, scenario, visible, "p50"),
+                                   "last run: %zu probes, %" PRIu64 " stale, %" PRIu64
+                                   " failed; reply received -> every node answered "
+                                   "with min_position",
+                                   zcq_bench_latency_count (probe.visible), probe.stale,
+                                   probe.failed);
+            printf (" %.0f", zcq_bench_load_rate (load));
+            fflush (stdout);
+        }
+        zcq_bench_latency_destroy (&probe.visible);
+        zcq_bench_load_destroy (&load);
+        if (rc != 0) {
+            printf (" failed\n");
+            return false;
+        }
+    }
+    printf (" commands/s\n");
+    zcq_bench_report_t *report = self->report;
+    zcq_bench_figure_target (
+        zcq_bench_report_find (report, scenario, "8 paced clients, ack", "p99"), false, 5,
+        "issue 3");
+    zcq_bench_figure_target (zcq_bench_report_find (report, scenario, visible, "p99"), false, 1,
+                             "issue 5");
+    zcq_bench_figure_note (zcq_bench_report_find (report, scenario, visible, "p99"),
+                           "also issue 4's replication lag p50/p99 (no target)");
+    //  Paced clients that fall behind send at once: say when they could not
+    //  keep the pace, as the latencies are then those of a heavier load
+    zcq_bench_figure_t *rate =
+        zcq_bench_report_find (report, scenario, "8 paced clients, ack", "commands/s");
+    if (zcq_bench_figure_median (rate) < 0.9 * peak / 2) {
+        zcq_bench_figure_note (rate, "the clients could not keep the pace of %.0f/s", peak / 2);
+    }
+    return true;
+}
+
+//  `account` queries: 8 clients on one query node
+static bool
+s_queries (s_bench_t *self)
+{
+    zcq_bench_queries_t queries = {zcq_bench_cluster_queries (self->cluster, 0), ACCOUNTS};
+    const char *scenario = "queries on one query node";
+    uint64_t commands = self->commands;
+    bool ok = s_repeat (self, 8, zcq_bench_query_loop, &queries, scenario, "8 clients, account",
+                        "queries/s", false);
+    self->commands = commands; //  queries are not commands
+    zcq_bench_figure_target (
+        zcq_bench_report_find (self->report, scenario, "8 clients, account", "queries/s"), true,
+        100000, "issue 4");
+    return ok;
+}
+
+//  Fill the log up to self->log_events events with pipelined deposits.
+static bool
+s_fill (s_bench_t *self)
+{
+    const char *commands = zcq_bench_cluster_commands (self->cluster);
+    uint64_t head = 0;
+    if (zcq_bench_cluster_status (commands, true, "head", &head) != 0) {
+        fprintf (stderr, "bench: no status from the write node\n");
+        return false;
+    }
+    if (head >= self->log_events) {
+        return true;
+    }
+    printf ("  filling the log from %" PRIu64 " to %" PRIu64 " events ...", head,
+            self->log_events);
+    fflush (stdout);
+    zcq_bench_pipeline_t pipeline = {.commands = commands,
+                                     .streams = ACCOUNTS,
+                                     .versions = self->versions,
+                                     .window = 256,
+                                     .limit = self->log_events - head};
+    zcq_bench_load_t *load = zcq_bench_load_new (4, zcq_bench_pipelined, &pipeline);
+    int64_t start = zcq_bench_now ();
+    int rc = zcq_bench_load_run (load, 0, 900000);
+    zcq_bench_load_destroy (&load);
+    double seconds = (double) (zcq_bench_now () - start) / 1e9;
+    printf (" %.1f s\n", seconds);
+    return rc == 0;
+}
+
+//  A fresh query node catching up with the whole log, and write node restarts
+static bool
+s_log_scenarios (s_bench_t *self)
+{
+    const char *commands = zcq_bench_cluster_commands (self->cluster);
+    uint64_t head = 0;
+    zcq_bench_cluster_status (commands, true, "head", &head);
+    char name [64];
+    snprintf (name, sizeof (name), "%" PRIu64 " events", head);
+    const char *scenario = "catch-up of a fresh query node";
+    printf ("  %s over %s ...", scenario, name);
+    fflush (stdout);
+    zcq_bench_figure_t *rate =
+        zcq_bench_report_figure (self->report, scenario, name, "events/s", "/s");
+    for (int run = 0; run < self->runs; run++) {
+        zcq_bench_proc_t *proc = NULL;
+        char endpoint [64];
+        int64_t start = zcq_bench_now (), deadline = start + 600 * (int64_t) 1000000000;
+        uint64_t applied = 0;
+        if (zcq_bench_cluster_add_query (self->cluster, "catch-up", &proc, endpoint,
+                                         sizeof (endpoint))
+            == 0) {
+            while (applied < head && zcq_bench_now () < deadline
+                   && zcq_bench_proc_alive (proc)) {
+                if (zcq_bench_cluster_status (endpoint, false, "applied", &applied) != 0
+                    || applied < head) {
+                    zcq_bench_sleep_ms (20);
+                }
+            }
+        }
+        double seconds = (double) (zcq_bench_now () - start) / 1e9;
+        if (applied < head) {
+            printf (" failed: %" PRIu64 " of %" PRIu64 " applied\n", applied, head);
+            zcq_bench_proc_print_log (proc);
+            zcq_bench_proc_stop (&proc, SIGTERM, 10000);
+            return false;
+        }
+        zcq_bench_figure_add (rate, (double) head / seconds);
+        printf (" %.0f", (double) head / seconds);
+        fflush (stdout);
+        zcq_bench_proc_stop (&proc, SIGTERM, 10000);
+    }
+    printf (" events/s\n");
+    zcq_bench_figure_target (rate, true, 500000, "issue 5");
+    zcq_bench_figure_note (rate, "issue 4 asks at least 300,000 events/s; process start to "
+                                 "applied = head, polled every 20 ms");
+
+    scenario = "write node restart (SIGTERM, start, first status answer)";
+    printf ("  write node restart with %s ...", name);
+    fflush (stdout);
+    zcq_bench_figure_t *restart =
+        zcq_bench_report_figure (self->report, scenario, name, "restart", "s");
+    for (int run = 0; run < self->runs; run++) {
+        double seconds = zcq_bench_cluster_restart_write (self->cluster, SIGTERM, 300000);
+        if (seconds < 0) {
+            return false;
+        }
+        zcq_bench_figure_add (restart, seconds);
+        printf (" %.3f", seconds);
+        fflush (stdout);
+    }
+    printf (" s\n");
+    return true;
+}
+
+//  Peak RSS and CPU per 1,000 commands of each node of the cluster
+static void
+s_node_usage (s_bench_t *self, const char *scenario)
+{
+    const char *names [USERS] = {"write node", "query node 1", "query node 2",
+                                 "benchmark clients (one process)"};
+    for (int index = 0; index < USERS; index++) {
+        zcq_bench_proc_t *proc = index < NODES ? s_node (self, index) : NULL;
+        if (index < NODES && !proc) {
+            continue;
+        }
+        if (proc) {
+            zcq_bench_figure_add (zcq_bench_report_figure (self->report, scenario,
+                                                           names [index], "peak RSS", "MiB"),
+                                  zcq_bench_proc_peak_rss (proc));
+        }
+        if (self->commands > 0) {
+            zcq_bench_figure_add (zcq_bench_report_figure (self->report, scenario,
+                                                           names [index], "CPU per 1k commands",
+                                                           "s"),
+                                  self->cpu_used [index] * 1000.0 / (double) self->commands);
+        }
+    }
+}
+
+//  The main cluster: everything of issue 5, issue 4's and issue 3's sync set
+static bool
+s_sync_cluster (s_bench_t *self)
+{
+    printf ("cluster: write node (sync) + 2 query nodes\n");
+    if (!s_cluster_up (self, "sync", 0, 2)) {
+        return false;
+    }
+    double peak = s_closed_loops (self);
+    bool ok = peak > 0 && s_pipelined (self, "pipelined, sync", 4, 256);
+    if (ok) {
+        zcq_bench_figure_t *pipelined = zcq_bench_report_find (
+            self->report, "pipelined, sync", "4 clients x 256 in flight", "commands/s");
+        zcq_bench_figure_target (pipelined, true, 300000, "issue 5");
+        zcq_bench_figure_target (zcq_bench_report_ratio (self->report, "pipelined, sync",
+                                                         "4 clients x 256 in flight",
+                                                         "of ZeroMQ echo", pipelined,
+                                                         self->echo),
+                                 true, 0.4, "issue 5");
+    }
+    ok = ok && s_pipelined_set (self, "pipelined 8 in flight, sync");
+    if (ok) {
+        zcq_bench_figure_target (
+            zcq_bench_report_find (self->report, "pipelined 8 in flight, sync",
+                                   "64 clients x 8 in flight", "commands/s"),
+            true, 150000, "issue 3");
+    }
+    ok = ok && s_half_load (self, peak) && s_queries (self);
+    if (ok) {
+        s_node_usage (self, "nodes of the sync cluster, over the command scenarios above");
+    }
+    ok = ok && s_fill (self) && s_log_scenarios (self);
+    zcq_bench_cluster_destroy (&self->cluster);
+    return ok;
+}
+
+//  Issue 3's set again in another setting of the write node
+static bool
+s_variant_cluster (s_bench_t *self, const char *durability, int group, const char *scenario)
+{
+    printf ("cluster: write node (%s%s) + 2 query nodes\n", durability,
+            group ? ", group 1" : "");
+    bool ok = s_cluster_up (self, durability, group, 2) && s_pipelined_set (self, scenario);
+    if (ok) {
+        zcq_bench_figure_add (
+            zcq_bench_report_figure (self->report, scenario, "write node", "peak RSS", "MiB"),
+            zcq_bench_proc_peak_rss (s_node (self, 0)));
+    }
+    zcq_bench_cluster_destroy (&self->cluster);
+    return ok;
+}
+
+//  Group commit gain: sync over group-of-one, client count by client count
+static void
+s_group_gain (s_bench_t *self)
+{
+    const char *names [] = {"1 client x 8 in flight", "8 clients x 8 in flight",
+                            "64 clients x 8 in flight"};
+    for (int index = 0; index < 3; index++) {
+        zcq_bench_report_ratio (
+            self->report, "group commit gain (sync / sync with --group 1)", names [index],
+            "commands/s",
+            zcq_bench_report_find (self->report, "pipelined 8 in flight, sync", names [index],
+                                   "commands/s"),
+            zcq_bench_report_find (self->report, "pipelined 8 in flight, sync, --group 1",
+                                   names [index], "commands/s"));
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+    s_bench_t self = {0};
+    zcq_bench_run_t run;
+    if (zcq_bench_run_parse (&run, "zcq_bench", false, argc, argv) != 0) {
+        return 2;
+    }
+    self.build = run.build;
+    self.quick = run.quick;
+    self.runs = 3;
+    self.warmup_ms = self.quick ? 200 : 1000;
+    self.measure_ms = self.quick ? 700 : 4000;
+    self.log_events = self.quick ? 100000 : 1000000;
+    self.report = zcq_bench_report_new ("zcqrs benchmark (make bench): medians of 3 runs");
+    zcq_bench_run_context (&run, self.report);
+    zcq_bench_report_context (self.report, "runs",
+                              "%d per scenario, %d ms warm-up + %d ms measured; clients and "
+                              "nodes share the machine; loopback TCP",
+                              self.runs, self.warmup_ms, self.measure_ms);
+    printf ("  machine limits ...\n");
+    self.echo = zcq_bench_raw_figures (self.report, self.runs, self.quick ? 300 : 1000,
+                                       &self.fsync_ms, &self.echo_rtt_ms);
+    bool ok = s_sync_cluster (&self)
+              && s_variant_cluster (&self, "async", 0, "pipelined 8 in flight, async")
+              && s_variant_cluster (&self, "sync", 1, "pipelined 8 in flight, sync, --group 1");
+    s_group_gain (&self);
+    zcq_bench_run_finish (&run, self.report, "results.json", "chart.svg");
+    zcq_bench_report_destroy (&self.report);
+    if (!ok) {
+        fprintf (stderr, "zcq_bench: a scenario failed (see above); figures are partial\n");
+    }
+    return ok ? 0 : 1;
+}

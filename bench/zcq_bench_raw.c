@@ -1,0 +1,182 @@
+/*  =========================================================================
+    zcq_bench_raw - what this machine can do at best (see the header)
+    =========================================================================
+*/
+
+#include "zcq_bench_raw.h"
+#include "zcq_bench_latency.h"
+#include "zcq_bench_proc.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define RECORD 200 //  bytes of one fsync'ed record or echoed message
+
+void
+zcq_bench_machine (char *text, size_t size)
+{
+    char model [256] = "unknown CPU", line [512];
+    FILE *file = fopen ("/proc/cpuinfo", "r");
+    while (file && fgets (line, sizeof (line), file)) {
+        char *colon = strchr (line, ':');
+        if (strncmp (line, "model name", 10) == 0 && colon) {
+            snprintf (model, sizeof (model), "%s", colon + 2);
+            model [strcspn (model, "\n")] = 0;
+            break;
+        }
+    }
+    if (file) {
+        fclose (file);
+    }
+    struct utsname name;
+    uname (&name);
+    snprintf (text, size, "%ld cores, %s, %s %s", sysconf (_SC_NPROCESSORS_ONLN), model,
+              name.sysname, name.release);
+}
+
+double
+zcq_bench_fsync_rate (const char *folder, int ms, double *median_ms)
+{
+    char path [1024];
+    snprintf (path, sizeof (path), "%s/fsync-probe", folder);
+    int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+    if (fd < 0) {
+        return -1;
+    }
+    char record [RECORD];
+    memset (record, 'x', sizeof (record));
+    int64_t start = zcq_bench_now (), end = start + (int64_t) ms * 1000000, now = start;
+    long syncs = 0;
+    zcq_bench_latency_t *latency = zcq_bench_latency_new ();
+    bool failed = false;
+    while (now < end && !failed) {
+        int64_t before = now;
+        failed = write (fd, record, sizeof (record)) != (ssize_t) sizeof (record)
+                 || fdatasync (fd) != 0;
+        syncs++;
+        now = zcq_bench_now ();
+        zcq_bench_latency_add (latency, now - before);
+    }
+    close (fd);
+    unlink (path);
+    *median_ms = zcq_bench_latency_ms (latency, 50);
+    zcq_bench_latency_destroy (&latency);
+    return failed ? -1 : syncs / ((double) (now - start) / 1e9);
+}
+
+//  The echo server: send every message back as it came (envelope and all)
+typedef struct {
+    void *router;  //  bound ROUTER
+    void *control; //  PAIR: any message stops the server
+} s_echo_t;
+
+static void *
+s_echo_main (void *arg)
+{
+    s_echo_t *echo = (s_echo_t *) arg;
+    zmq_pollitem_t items [] = {{echo->router, 0, ZMQ_POLLIN, 0},
+                               {echo->control, 0, ZMQ_POLLIN, 0}};
+    while (zmq_poll (items, 2, -1) >= 0 && !(items [1].revents & ZMQ_POLLIN)) {
+        //  Drain what is there before polling again
+        while (true) {
+            zmq_msg_t part;
+            zmq_msg_init (&part);
+            if (zmq_msg_recv (&part, echo->router, ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close (&part);
+                break;
+            }
+            int more = zmq_msg_more (&part);
+            zmq_msg_send (&part, echo->router, more ? ZMQ_SNDMORE : 0);
+        }
+    }
+    return NULL;
+}
+
+double
+zcq_bench_echo_rate (int in_flight, int ms)
+{
+    void *context = zmq_ctx_new ();
+    s_echo_t echo = {zmq_socket (context, ZMQ_ROUTER), zmq_socket (context, ZMQ_PAIR)};
+    void *control = zmq_socket (context, ZMQ_PAIR);
+    void *dealer = zmq_socket (context, ZMQ_DEALER);
+    int zero = 0;
+    zmq_setsockopt (dealer, ZMQ_LINGER, &zero, sizeof (zero));
+    zmq_setsockopt (echo.router, ZMQ_LINGER, &zero, sizeof (zero));
+    char endpoint [64];
+    size_t endpoint_size = sizeof (endpoint);
+    double rate = -1;
+    if (zmq_bind (echo.router, "tcp://127.0.0.1:*") == 0
+        && zmq_getsockopt (echo.router, ZMQ_LAST_ENDPOINT, endpoint, &endpoint_size) == 0
+        && zmq_bind (echo.control, "inproc://zcq-bench-echo") == 0
+        && zmq_connect (control, "inproc://zcq-bench-echo") == 0
+        && zmq_connect (dealer, endpoint) == 0) {
+        pthread_t thread;
+        pthread_create (&thread, NULL, s_echo_main, &echo);
+        char message [RECORD];
+        memset (message, 'e', sizeof (message));
+        int64_t start = zcq_bench_now (), end = start + (int64_t) ms * 1000000, now = start;
+        long sent = 0, received = 0;
+        bool lost = false;
+        while (now < end && !lost) {
+            while (sent - received < in_flight) {
+                zmq_send (dealer, message, sizeof (message), 0);
+                sent++;
+            }
+            zmq_pollitem_t item = {dealer, 0, ZMQ_POLLIN, 0};
+            if (zmq_poll (&item, 1, 2000) <= 0) {
+                lost = true;
+                break;
+            }
+            while (zmq_recv (dealer, message, sizeof (message), ZMQ_DONTWAIT) >= 0) {
+                received++;
+            }
+            now = zcq_bench_now ();
+        }
+        if (!lost) {
+            rate = received / ((double) (now - start) / 1e9);
+        }
+        zmq_send (control, "", 0, 0);
+        pthread_join (thread, NULL);
+    }
+    zmq_close (dealer);
+    zmq_close (control);
+    zmq_close (echo.router);
+    zmq_close (echo.control);
+    zmq_ctx_term (context);
+    return rate;
+}
+
+zcq_bench_figure_t *
+zcq_bench_raw_figures (zcq_bench_report_t *report, int runs, int ms, double *fsync_ms,
+                       double *rtt_ms)
+{
+    const char *scenario = "machine limits (same run)";
+    const char *base = getenv ("TMPDIR");
+    const char *folder = base && *base ? base : "/tmp";
+    zcq_bench_figure_t *rate = zcq_bench_report_figure (
+        report, scenario, "write 200 bytes + fdatasync, data folder", "fsyncs/s", "/s");
+    zcq_bench_figure_t *sync = zcq_bench_report_figure (
+        report, scenario, "write 200 bytes + fdatasync, data folder", "median", "ms");
+    zcq_bench_figure_t *echo = zcq_bench_report_figure (
+        report, scenario, "ZeroMQ DEALER->ROUTER echo, 100 in flight", "requests/s", "/s");
+    zcq_bench_figure_t *rtt = zcq_bench_report_figure (
+        report, scenario, "ZeroMQ DEALER->ROUTER echo, 1 in flight", "round trip", "ms");
+    for (int run = 0; run < runs; run++) {
+        double median = -1;
+        zcq_bench_figure_add (rate, zcq_bench_fsync_rate (folder, ms, &median));
+        zcq_bench_figure_add (sync, median);
+        zcq_bench_figure_add (echo, zcq_bench_echo_rate (100, ms));
+        double one = zcq_bench_echo_rate (1, ms);
+        zcq_bench_figure_add (rtt, one > 0 ? 1000.0 / one : -1);
+    }
+    *fsync_ms = zcq_bench_figure_median (sync);
+    *rtt_ms = zcq_bench_figure_median (rtt);
+    return echo;
+}

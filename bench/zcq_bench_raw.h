@@ -1,0 +1,42 @@
+/*  =========================================================================
+    zcq_bench_raw - what this machine can do at best, measured in the same
+    run as the figures they bound: the machine itself (cores, CPU model,
+    kernel), fsyncs per second of a data folder, and a plain ZeroMQ
+    DEALER -> ROUTER echo over loopback TCP (requests/s with many in
+    flight, round-trip time with one).
+    =========================================================================
+*/
+
+#ifndef ZCQ_BENCH_RAW_H_INCLUDED
+#define ZCQ_BENCH_RAW_H_INCLUDED
+
+#include "zcq_bench_report.h"
+
+#include <stddef.h>
+
+//  Describe the machine: "2 cores, AMD EPYC 7B13, Linux 6.1.0" into text.
+void
+    zcq_bench_machine (char *text, size_t size);
+
+//  Append small records (200 bytes) to a file in folder, fdatasync after
+//  each, for ms milliseconds. Returns syncs per second, or -1; sets
+//  *median_ms to the median time of one write + fdatasync.
+double
+    zcq_bench_fsync_rate (const char *folder, int ms, double *median_ms);
+
+//  Echo messages (200 bytes) from a DEALER to a ROUTER in another thread
+//  over tcp://127.0.0.1, keeping in_flight requests outstanding, for ms
+//  milliseconds. Returns requests per second, or -1.
+double
+    zcq_bench_echo_rate (int in_flight, int ms);
+
+//  Measure the limits `runs` times for ms milliseconds each (fsync in
+//  $TMPDIR, where the benchmarks keep their data) as figures of the report
+//  (scenario "machine limits (same run)"). Sets *fsync_ms and *rtt_ms to
+//  the medians of one fsync and one echo round trip. Returns the figure of
+//  the echo with 100 in flight (requests/s).
+zcq_bench_figure_t *
+    zcq_bench_raw_figures (zcq_bench_report_t *report, int runs, int ms, double *fsync_ms,
+                           double *rtt_ms);
+
+#endif

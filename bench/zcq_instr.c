@@ -1,0 +1,359 @@
+/*  =========================================================================
+    zcq_instr - `make bench-instr`: instructions per command of the write
+    node and per event applied of the query node, counted by callgrind, so
+    that a change that costs more instructions shows up in review even on
+    a noisy machine where times vary
+
+        zcq_instr [--build DIR] [--out DIR] [--baseline FILE] [--update]
+                  [--commands N]
+
+    Write node: the node program runs under valgrind --tool=callgrind
+    (--trace-children=no) and is stopped with SIGTERM, so that callgrind
+    writes its counts; twice, with the same start (1,000 accounts opened)
+    and 0 or N (100,000) pipelined bank commands after it: the difference
+    over N is the cost of one command, start-up and shutdown cancelled out.
+    Query node: the same with a fresh query node under callgrind catching
+    up with a log of 1,000 events, then with 1,000 + N events.
+
+    Prints both figures next to the baseline file's (the last committed
+    figures) and the difference; --update writes the new figures there.
+    Also prints the write node's top functions by inclusive and by self
+    cost (callgrind_annotate), and keeps the profiles in DIR/bench/.
+    =========================================================================
+*/
+
+#include "zcq_bench_cluster.h"
+#include "zcq_bench_load.h"
+#include "zcq_bench_zcqrs.h"
+
+#include "zcqrs.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+
+#define ACCOUNTS 1000 //  opened in every run, before the measured commands
+#define VALGRIND "/usr/bin/valgrind"
+#define READY_MS 120000 //  a node under valgrind starts slowly
+
+typedef struct {
+    const char *build; //  folder of the node programs
+    char out [512];    //  where profiles and figures go
+    uint64_t commands; //  N
+} s_instr_t;
+
+//  The total instruction count of a callgrind output file, or -1.
+static double
+s_callgrind_total (const char *path)
+{
+    FILE *file = fopen (path, "r");
+    if (!file) {
+        fprintf (stderr, "zcq_instr: no callgrind output %s\n", path);
+        return -1;
+    }
+    char line [512];
+    double total = -1;
+    while (fgets (line, sizeof (line), file)) {
+        unsigned long long count;
+        if (sscanf (line, "totals: %llu", &count) == 1
+            || (total < 0 && sscanf (line, "summary: %llu", &count) == 1)) {
+            total = (double) count;
+        }
+    }
+    fclose (file);
+    return total;
+}
+
+//  Send `count` pipelined bank commands (4 clients x 64 in flight).
+static int
+s_drive (const char *commands, uint64_t *versions, uint64_t count)
+{
+    if (count == 0) {
+        return 0;
+    }
+    zcq_bench_pipeline_t pipeline = {.commands = commands,
+                                     .streams = ACCOUNTS,
+                                     .versions = versions,
+                                     .window = 64,
+                                     .limit = count};
+    zcq_bench_load_t *load = zcq_bench_load_new (4, zcq_bench_pipelined, &pipeline);
+    int rc = zcq_bench_load_run (load, 0, 3600 * 1000);
+    uint64_t done = zcq_bench_load_count (load, ZCQ_BENCH_DONE);
+    zcq_bench_load_destroy (&load);
+    if (rc == 0 && done != count) {
+        fprintf (stderr, "zcq_instr: %" PRIu64 " of %" PRIu64 " commands accepted\n", done,
+                 count);
+        rc = -1;
+    }
+    return rc;
+}
+
+//  Write node under callgrind: open the accounts, send `count` commands,
+//  stop. Returns its instruction count, or -1.
+static double
+s_write_run (s_instr_t *self, uint64_t count, const char *profile)
+{
+    char option [600];
+    snprintf (option, sizeof (option), "--callgrind-out-file=%s", profile);
+    const char *tool [] = {VALGRIND, "--tool=callgrind", "--trace-children=no", option, NULL};
+    zcq_bench_cluster_config_t config = {self->build, "bank", "sync", 0, 0, tool, NULL};
+    zcq_bench_cluster_t *cluster = zcq_bench_cluster_new (&config, READY_MS);
+    uint64_t versions [ACCOUNTS] = {0};
+    int rc = cluster ? 0 : -1;
+    if (rc == 0) {
+        const char *commands = zcq_bench_cluster_commands (cluster);
+        rc = zcq_bench_setup_streams (&zcq_bench_bank_driver, (void *) commands, ACCOUNTS, 4,
+                                      versions);
+        rc = rc == 0 ? s_drive (commands, versions, count) : rc;
+    }
+    //  SIGTERM: the node exits cleanly and callgrind writes the profile
+    zcq_bench_cluster_destroy (&cluster);
+    return rc == 0 ? s_callgrind_total (profile) : -1;
+}
+
+//  A fresh query node under callgrind catching up with the log of the
+//  cluster's write node; returns its instruction count, or -1.
+static double
+s_query_run (zcq_bench_cluster_t *cluster, const char *profile)
+{
+    uint64_t head = 0, applied = 0;
+    if (zcq_bench_cluster_status (zcq_bench_cluster_commands (cluster), true, "head", &head)
+        != 0) {
+        return -1;
+    }
+    zcq_bench_proc_t *proc = NULL;
+    char endpoint [64];
+    if (zcq_bench_cluster_add_query (cluster, "instr", &proc, endpoint, sizeof (endpoint)) != 0
+        || zcq_bench_cluster_wait_ready (endpoint, false, READY_MS) != 0) {
+        zcq_bench_proc_stop (&proc, SIGKILL, 1000);
+        return -1;
+    }
+    int64_t deadline = zcq_bench_now () + 3600 * (int64_t) 1000000000;
+    while (applied < head && zcq_bench_now () < deadline && zcq_bench_proc_alive (proc)) {
+        //  Seldom: status queries cost instructions too (the same in both runs)
+        zcq_bench_sleep_ms (250);
+        zcq_bench_cluster_status (endpoint, false, "applied", &applied);
+    }
+    zcq_bench_proc_stop (&proc, SIGTERM, 60000);
+    if (applied < head) {
+        fprintf (stderr, "zcq_instr: the query node applied %" PRIu64 " of %" PRIu64 "\n",
+                 applied, head);
+        return -1;
+    }
+    return s_callgrind_total (profile);
+}
+
+//  Query node: catch up with 1,000 events, then with 1,000 + N.
+static double
+s_query_cost (s_instr_t *self)
+{
+    char zero [600], full [600], option [700];
+    snprintf (zero, sizeof (zero), "%s/query-zero.callgrind", self->out);
+    snprintf (full, sizeof (full), "%s/query.callgrind", self->out);
+    //  The cluster starts added query nodes under this tool; the option
+    //  word names the profile of the next run
+    const char *tool [] = {VALGRIND, "--tool=callgrind", "--trace-children=no", option, NULL};
+    zcq_bench_cluster_config_t config = {self->build, "bank", "sync", 0, 0, NULL, tool};
+    zcq_bench_cluster_t *cluster = zcq_bench_cluster_new (&config, READY_MS);
+    if (!cluster) {
+        return -1;
+    }
+    uint64_t versions [ACCOUNTS] = {0};
+    const char *commands = zcq_bench_cluster_commands (cluster);
+    double before = -1, after = -1;
+    snprintf (option, sizeof (option), "--callgrind-out-file=%s", zero);
+    if (zcq_bench_setup_streams (&zcq_bench_bank_driver, (void *) commands, ACCOUNTS, 4,
+                                 versions)
+        == 0) {
+        before = s_query_run (cluster, zero);
+    }
+    snprintf (option, sizeof (option), "--callgrind-out-file=%s", full);
+    if (before >= 0 && s_drive (commands, versions, self->commands) == 0) {
+        after = s_query_run (cluster, full);
+    }
+    zcq_bench_cluster_destroy (&cluster);
+    return before >= 0 && after >= 0 ? (after - before) / (double) self->commands : -1;
+}
+
+//  Print the first `lines` function lines of callgrind_annotate's output.
+static void
+s_top (const char *profile, bool inclusive, int lines, FILE *copy)
+{
+    char command [1024];
+    snprintf (command, sizeof (command), "callgrind_annotate %s %s 2>/dev/null",
+              inclusive ? "--inclusive=yes" : "--inclusive=no", profile);
+    FILE *pipe = popen (command, "r");
+    if (!pipe) {
+        return;
+    }
+    char line [1024];
+    int printed = 0;
+    bool table = false;
+    while (fgets (line, sizeof (line), pipe)) {
+        //  The function table follows the line naming the file:function column
+        if (!table) {
+            table = strstr (line, "file:function") != NULL;
+            continue;
+        }
+        char *function = strstr (line, ")  ");
+        if (printed < lines && function && line [0] != '-') {
+            //  "count (pct)  dir/file.c:function [dir/object]": keep the
+            //  base names of the file and the object
+            *function = 0;
+            function += 3;
+            function [strcspn (function, "\n")] = 0;
+            //  A line without an object repeats an inlined file's share
+            char *object = strstr (function, " [");
+            if (!object) {
+                continue;
+            }
+            *object = 0;
+            object += 2;
+            object [strcspn (object, "]")] = 0;
+            object = strrchr (object, '/') ? strrchr (object, '/') + 1 : object;
+            char *colon = strrchr (function, ':');
+            char *file = function;
+            for (char *at = function; colon && at < colon; at++) {
+                file = *at == '/' ? at + 1 : file;
+            }
+            char text [2200];
+            snprintf (text, sizeof (text), "    %s)  %s  [%s]\n", line, file, object);
+            fputs (text, stdout);
+            fputs (text, copy);
+            printed++;
+        }
+    }
+    pclose (pipe);
+}
+
+//  Read a figure "key value" from the baseline file; -1 if absent.
+static double
+s_baseline (const char *path, const char *key)
+{
+    FILE *file = path ? fopen (path, "r") : NULL;
+    char line [256], name [128];
+    double value = -1, found;
+    while (file && fgets (line, sizeof (line), file)) {
+        if (sscanf (line, "%127s %lf", name, &found) == 2 && streq (name, key)) {
+            value = found;
+        }
+    }
+    if (file) {
+        fclose (file);
+    }
+    return value;
+}
+
+static void
+s_compare (const char *what, double now, double before)
+{
+    if (before > 0 && now > 0) {
+        printf ("  %-42s %10.0f   baseline %10.0f   %+.1f%%\n", what, now, before,
+                100.0 * (now - before) / before);
+    }
+    else {
+        printf ("  %-42s %10.0f   (no baseline)\n", what, now);
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+    s_instr_t self = {.build = "build", .commands = 100000};
+    const char *baseline = NULL, *out = NULL;
+    bool update = false;
+    for (int index = 1; index < argc; index++) {
+        if (streq (argv [index], "--build") && index + 1 < argc) {
+            self.build = argv [++index];
+        }
+        else if (streq (argv [index], "--out") && index + 1 < argc) {
+            out = argv [++index];
+        }
+        else if (streq (argv [index], "--baseline") && index + 1 < argc) {
+            baseline = argv [++index];
+        }
+        else if (streq (argv [index], "--commands") && index + 1 < argc) {
+            self.commands = strtoull (argv [++index], NULL, 10);
+        }
+        else if (streq (argv [index], "--update")) {
+            update = true;
+        }
+        else {
+            fprintf (stderr, "usage: zcq_instr [--build DIR] [--out DIR] [--baseline FILE] "
+                             "[--update] [--commands N]\n");
+            return 2;
+        }
+    }
+    if (self.commands == 0) {
+        fprintf (stderr, "zcq_instr: --commands must be at least 1\n");
+        return 2;
+    }
+    if (access (VALGRIND, X_OK) != 0) {
+        fprintf (stderr, "zcq_instr: needs %s (deploy/install-deps.sh peers)\n", VALGRIND);
+        return 1;
+    }
+    zsys_init ();
+    zsys_set_logstream (stderr);
+    snprintf (self.out, sizeof (self.out), "%s", out ? out : self.build);
+    if (!out) {
+        snprintf (self.out, sizeof (self.out), "%s/bench", self.build);
+    }
+    mkdir (self.out, 0755);
+    printf ("zcq_instr: %" PRIu64 " bank commands on %d accounts, nodes under callgrind\n",
+            self.commands, ACCOUNTS);
+    char zero [600], full [600];
+    snprintf (zero, sizeof (zero), "%s/write-zero.callgrind", self.out);
+    snprintf (full, sizeof (full), "%s/write.callgrind", self.out);
+    printf ("  write node, start and stop only ...\n");
+    fflush (stdout);
+    double write_zero = s_write_run (&self, 0, zero);
+    printf ("  write node, %" PRIu64 " commands ...\n", self.commands);
+    fflush (stdout);
+    double write_full = write_zero >= 0 ? s_write_run (&self, self.commands, full) : -1;
+    printf ("  query node, catching up with 1,000 and with %" PRIu64 " events ...\n",
+            self.commands + ACCOUNTS);
+    fflush (stdout);
+    double per_event = s_query_cost (&self);
+    if (write_zero < 0 || write_full < 0 || per_event < 0) {
+        fprintf (stderr, "zcq_instr: a run failed (see above)\n");
+        return 1;
+    }
+    double per_command = (write_full - write_zero) / (double) self.commands;
+
+    printf ("\ninstructions (callgrind Ir), fixed workload of %" PRIu64 " commands\n",
+            self.commands);
+    s_compare ("write node, per command", per_command,
+               s_baseline (baseline, "write_node_instructions_per_command"));
+    s_compare ("query node, per event applied (catch-up)", per_event,
+               s_baseline (baseline, "query_node_instructions_per_event"));
+    char path [700];
+    snprintf (path, sizeof (path), "%s/instr-top.txt", self.out);
+    FILE *copy = fopen (path, "w");
+    if (copy) {
+        printf ("\nwrite node, top functions by inclusive cost (%s):\n", full);
+        fprintf (copy, "write node, top functions by inclusive cost\n");
+        s_top (full, true, 25, copy);
+        printf ("\nwrite node, top functions by self cost:\n");
+        fprintf (copy, "\nwrite node, top functions by self cost\n");
+        s_top (full, false, 25, copy);
+        fclose (copy);
+    }
+    snprintf (path, sizeof (path), "%s/instr.txt", self.out);
+    const char *targets [] = {path, update ? baseline : NULL};
+    for (int index = 0; index < 2; index++) {
+        FILE *file = targets [index] ? fopen (targets [index], "w") : NULL;
+        if (file) {
+            fprintf (file,
+                     "# make bench-instr: instructions counted by callgrind, %" PRIu64
+                     " bank commands\n"
+                     "# (pipelined, 4 clients x 64 in flight, sync durability), minus a run "
+                     "without them\n"
+                     "write_node_instructions_per_command %.0f\n"
+                     "query_node_instructions_per_event %.0f\n",
+                     self.commands, per_command, per_event);
+            fclose (file);
+            printf ("\nwrote %s", targets [index]);
+        }
+    }
+    printf ("%s\n", update ? "" : "  (make bench-instr UPDATE=1 keeps these as the baseline)");
+    return 0;
+}
