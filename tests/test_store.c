@@ -252,7 +252,7 @@ test_full_disk_loses_no_later_write (void **state)
     snprintf (filler, sizeof (filler), "%s/filler", dir);
     unlink (filler);
     for (int index = 0; index < 5; index++) {
-        char key [16];
+        char key [32];
         snprintf (key, sizeof (key), "after-%d", index);
         zcq_batch_clear (batch);
         zcq_batch_put (batch, key, strlen (key), "2", 1);
@@ -270,7 +270,7 @@ test_full_disk_loses_no_later_write (void **state)
     assert_int_equal (zcq_store_get (store, "before", 6, &value, &size), 0);
     free (value);
     for (int index = 0; index < 5; index++) {
-        char key [16];
+        char key [32];
         snprintf (key, sizeof (key), "after-%d", index);
         assert_int_equal (zcq_store_get (store, key, strlen (key), &value, &size), 0);
         free (value);
