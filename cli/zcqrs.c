@@ -5,6 +5,10 @@
         zcqrs query NAME [param=value ... | --json OBJECT] [--node EP] [--min-position P]
         zcqrs tail [--from POSITION] [--count N] [--idle MS]
         zcqrs status [--node ENDPOINT ...]
+        zcqrs keygen NAME [--dir DIR]
+
+    Against a secured cluster: --cert FILE (our keypair) and --server-key
+    KEY (the write node's public key), --query-key KEY (the query nodes').
 
     Prints one JSON line per reply or event. Exit codes: 0 done; 1 the node
     refused (rejected, conflict, invalid, unknown, stale, ...); 2 bad usage;
@@ -36,7 +40,14 @@ typedef struct {
     int idle;                      //  --idle ms (tail), 0: forever
     const char *words [MAX_WORDS]; //  positional words after the verb
     int word_count;                //  entries in words
+    const char *cert;              //  --cert: our certificate (keypair) file
+    const char *server_key;        //  --server-key: the write node's public key
+    const char *query_key;         //  --query-key: the query nodes' public key
+    const char *dir;               //  --dir: where keygen writes
 } options_t;
+
+//  Query nodes that "status" asks when no --node is given
+static const char *s_default_nodes [] = {ZCQ_DEFAULT_QUERIES, "tcp://127.0.0.1:5612"};
 
 static void
 s_usage (FILE *out)
@@ -49,6 +60,7 @@ s_usage (FILE *out)
         "                       [--node EP] [--min-position P]\n"
         "       zcqrs [options] tail [--from POSITION] [--count N] [--idle MS]\n"
         "       zcqrs [options] status [--node EP ...]\n"
+        "       zcqrs keygen NAME [--dir DIR]   write DIR/NAME.cert and DIR/NAME.cert_secret\n"
         "\n"
         "options:\n"
         "  --commands EP     write node commands [" ZCQ_DEFAULT_COMMANDS "]\n"
@@ -61,6 +73,12 @@ s_usage (FILE *out)
         "  --id HEX          command id, 32 hex digits, to retry a command by hand\n"
         "  --correlation C   correlation id stored with the events\n"
         "  --min-position P  answer only once the query node applied P (read-your-writes)\n"
+        "  --cert FILE       our keypair (a certificate with its FILE_secret), for a\n"
+        "                    secured cluster; needs --server-key\n"
+        "  --server-key KEY  the write node's public key: 40 Z85 characters or its\n"
+        "                    certificate file\n"
+        "  --query-key KEY   the query nodes' public key [the --server-key]\n"
+        "  --dir DIR         where keygen writes [.]\n"
         "  --json OBJECT     command data or query params as one JSON object, for values\n"
         "                    field=value cannot say (arrays, nested maps): e.g. the store\n"
         "                    domain's Append --json '{\"events\":[{\"type\":\"A\"}]}'\n"
@@ -139,6 +157,18 @@ s_parse (int argc, char **argv, options_t *options, const char **verb)
                          value);
                 return -1;
             }
+        }
+        else if (streq (arg, "--cert")) {
+            options->cert = value;
+        }
+        else if (streq (arg, "--server-key")) {
+            options->server_key = value;
+        }
+        else if (streq (arg, "--query-key")) {
+            options->query_key = value;
+        }
+        else if (streq (arg, "--dir")) {
+            options->dir = value;
         }
         else if (number < 0) {
             fprintf (stderr, "zcqrs: %s takes a non-negative number, got '%s'\n", arg, value);
@@ -309,8 +339,7 @@ s_query (options_t *options)
 static int
 s_status (options_t *options)
 {
-    static const char *defaults [] = {"tcp://127.0.0.1:5611", "tcp://127.0.0.1:5612"};
-    const char **nodes = options->node_count ? options->nodes : defaults;
+    const char **nodes = options->node_count ? options->nodes : s_default_nodes;
     int count = options->node_count ? options->node_count : 2;
     int code = 0;
     for (int index = -1; index < count; index++) {
@@ -373,6 +402,66 @@ s_tail (options_t *options)
     return 0;
 }
 
+//  Write a new keypair: DIR/NAME.cert and DIR/NAME.cert_secret.
+static int
+s_keygen (options_t *options)
+{
+    if (options->word_count != 1 || !*options->words [0]
+        || strspn (options->words [0], "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                       "0123456789-_.")
+               != strlen (options->words [0])) {
+        fprintf (stderr, "zcqrs: keygen needs one NAME of letters, digits, '-', '_', '.'\n");
+        return EXIT_USAGE;
+    }
+    const char *dir = options->dir ? options->dir : ".";
+    char *path = zsys_sprintf ("%s/%s.cert", dir, options->words [0]);
+    char *error = NULL;
+    int code = 0;
+    if (zcq_auth_keygen (path, options->words [0], &error) != 0) {
+        fprintf (stderr, "zcqrs: %s\n", error);
+        code = EXIT_USAGE;
+    }
+    else {
+        zcert_t *cert = zcert_load (path);
+        printf ("{\"name\":\"%s\",\"cert\":\"%s\",\"secret\":\"%s_secret\","
+                "\"public_key\":\"%s\"}\n",
+                options->words [0], path, path, cert ? zcert_public_txt (cert) : "");
+        zcert_destroy (&cert);
+    }
+    zstr_free (&error);
+    zstr_free (&path);
+    return code;
+}
+
+//  With --cert, every socket the CLI connects speaks CURVE: the write
+//  node's key for its endpoints, the query nodes' key for theirs.
+static int
+s_secure (options_t *options)
+{
+    if (!options->cert && !options->server_key && !options->query_key) {
+        return 0;
+    }
+    char *error = NULL;
+    int rc = 0;
+    if (!options->cert || !options->server_key) {
+        error = strdup ("a secured cluster needs both --cert and --server-key");
+        rc = -1;
+    }
+    if (rc == 0) {
+        rc = zcq_auth_identity_set (options->cert, options->server_key, &error);
+    }
+    const char **nodes = options->node_count ? options->nodes : s_default_nodes;
+    int count = options->node_count ? options->node_count : 2;
+    for (int index = 0; rc == 0 && options->query_key && index < count; index++) {
+        rc = zcq_auth_identity_server (nodes [index], options->query_key, &error);
+    }
+    if (rc != 0) {
+        fprintf (stderr, "zcqrs: %s\n", error);
+        zstr_free (&error);
+    }
+    return rc;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -389,6 +478,12 @@ main (int argc, char **argv)
     if (s_parse (argc, argv, &options, &verb) != 0) {
         return EXIT_USAGE;
     }
+    if (streq (verb, "keygen")) {
+        return s_keygen (&options);
+    }
+    if (s_secure (&options) != 0) {
+        return EXIT_USAGE;
+    }
     if (streq (verb, "send")) {
         return s_send (&options);
     }
@@ -401,6 +496,6 @@ main (int argc, char **argv)
     if (streq (verb, "tail")) {
         return s_tail (&options);
     }
-    fprintf (stderr, "zcqrs: unknown command '%s' (send, query, tail, status)\n", verb);
+    fprintf (stderr, "zcqrs: unknown command '%s' (send, query, tail, status, keygen)\n", verb);
     return EXIT_USAGE;
 }

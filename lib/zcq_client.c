@@ -15,6 +15,7 @@
 */
 
 #include "zcq_client.h"
+#include "zcq_auth.h"
 
 #include <sys/random.h>
 
@@ -43,6 +44,7 @@ s_dealer (const char *endpoint)
     assert (sock);
     zsock_set_linger (sock, 0);
     zsock_set_maxmsgsize (sock, ZCQ_HARD_MAXMSG);
+    zcq_auth_identity_apply (sock, endpoint); //  CURVE, when this thread has an identity
     if (zsock_connect (sock, "%s", endpoint) != 0) {
         zsys_error ("client: cannot connect to '%s'", endpoint);
         zsock_destroy (&sock);

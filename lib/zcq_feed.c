@@ -4,6 +4,7 @@
 */
 
 #include "zcq_feed.h"
+#include "zcq_auth.h"
 #include "zcq_log.h"
 
 #define EARLY_MAX      10000 //  live events held while a hole is repaired
@@ -70,6 +71,8 @@ zcq_feed_new (const char *events_endpoint, const char *replay_endpoint, uint64_t
     //  A deep SUB queue rides out bursts; whatever overflows is repaired
     zsock_set_rcvhwm (self->sub, SUB_HWM);
     zsock_set_subscribe (self->sub, ZCQ_SIGNATURE);
+    zcq_auth_identity_apply (self->sub, events_endpoint); //  CURVE, when the thread has keys
+    zcq_auth_identity_apply (self->dealer, replay_endpoint);
     if (zsock_connect (self->sub, "%s", events_endpoint) != 0
         || zsock_connect (self->dealer, "%s", replay_endpoint) != 0) {
         zsys_error ("feed: cannot connect to '%s' / '%s'", events_endpoint, replay_endpoint);

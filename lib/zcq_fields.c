@@ -4,6 +4,7 @@
 */
 
 #include "zcq_fields.h"
+#include "zcq_mpack.h"
 #include "zcq_text.h"
 
 #include <inttypes.h>
@@ -141,7 +142,7 @@ zcq_fields_unpack (const void *data, size_t size, msgpack_unpacked *result)
 {
     msgpack_unpacked_init (result);
     size_t offset = 0;
-    if (data && size > 0) {
+    if (data && size > 0 && zcq_mpack_plausible (data, size)) { //  no huge allocations
         //  A zone sized to the data (msgpack's default chunk is 8 KiB): this
         //  runs for every command and event
         result->zone = msgpack_zone_new (256 + 2 * size);

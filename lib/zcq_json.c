@@ -228,6 +228,9 @@ zcq_json_from_msg (zcq_msg_t *msg)
         if (*zcq_msg_correlation (msg)) {
             s_text_field (out, "correlation", zcq_msg_correlation (msg));
         }
+        if (*zcq_msg_user (msg)) {
+            s_text_field (out, "user", zcq_msg_user (msg)); //  who did it (secured)
+        }
         fputc ('}', out);
     }
     else if (type == ZCQ_MSG_HEARTBEAT) {

@@ -4,7 +4,10 @@
 */
 
 #include "zcq_node.h"
+#include "zcq_auth.h"
+#include "zcq_peers.h"
 
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -45,12 +48,62 @@ zcq_node_failed (zsock_t *pipe, const char *reason)
     zstr_sendf (pipe, "ERROR %s", reason);
 }
 
+//  Each node actor runs on its own thread, and every message a node serves
+//  passes zcq_node_refuse first: the thread's peer bookkeeping lives here,
+//  created on first use and destroyed when the thread ends.
+static pthread_key_t s_peers_key;
+static pthread_once_t s_peers_once = PTHREAD_ONCE_INIT;
+
+static void
+s_peers_free (void *peers)
+{
+    zcq_peers_destroy ((zcq_peers_t **) &peers);
+}
+
+static void
+s_peers_key_new (void)
+{
+    int rc = pthread_key_create (&s_peers_key, s_peers_free);
+    assert (rc == 0);
+    (void) rc;
+}
+
+static zcq_peers_t *
+s_thread_peers (void)
+{
+    pthread_once (&s_peers_once, s_peers_key_new);
+    zcq_peers_t *peers = (zcq_peers_t *) pthread_getspecific (s_peers_key);
+    if (!peers) {
+        peers = zcq_peers_new (ZCQ_PEERS_MAX, ZCQ_PEERS_MAX_ERRORS, ZCQ_PEERS_WINDOW,
+                               ZCQ_PEERS_PENALTY);
+        pthread_setspecific (s_peers_key, peers);
+    }
+    return peers;
+}
+
+//  The role a message type needs from a secured peer (0: none).
+static unsigned
+s_role_needed (zcq_msg_type_t type)
+{
+    return type == ZCQ_MSG_COMMAND  ? ZCQ_ROLE_COMMANDS
+           : type == ZCQ_MSG_QUERY  ? ZCQ_ROLE_QUERY
+           : type == ZCQ_MSG_REPLAY ? ZCQ_ROLE_REPLICATE
+                                    : 0;
+}
+
 bool
 zcq_node_refuse (zcq_msg_t *msg, zsock_t *sock, const char *endpoint, unsigned accepted)
 {
     assert (msg);
+    zcq_peers_t *peers = s_thread_peers ();
+    int64_t now = zclock_mono ();
+    if (zcq_peers_blocked (peers, sock, zcq_msg_routing_id (msg), now)) {
+        return true; //  a peer that keeps sending garbage gets no answer
+    }
     zcq_msg_type_t type = zcq_msg_type (msg);
     zcq_status_t status = zcq_msg_error_status (msg);
+    unsigned role = s_role_needed (type);
+    const char *roles = zcq_msg_roles (msg);
     char *reason = NULL;
     if (type != ZCQ_MSG_UNKNOWN && !(accepted & ZCQ_NODE_TAKES (type))) {
         //  Name what this endpoint takes, e.g. "COMMAND or QUERY"
@@ -72,8 +125,18 @@ zcq_node_refuse (zcq_msg_t *msg, zsock_t *sock, const char *endpoint, unsigned a
     else if (!zcq_msg_valid (msg)) {
         reason = strdup (zcq_msg_error (msg));
     }
+    else if (roles && role && !zcq_auth_roles_allow (roles, role)) {
+        //  A secured endpoint: the key is known but lacks this role
+        reason = zsys_sprintf ("key '%s' may not send %s: its roles are '%s'",
+                               zcq_msg_user (msg), zcq_msg_type_name (type), roles);
+        status = ZCQ_FORBIDDEN;
+    }
     else {
         return false;
+    }
+    if (zcq_peers_error (peers, sock, zcq_msg_routing_id (msg), now, endpoint)) {
+        zstr_free (&reason);
+        return true; //  over the limit: this one and what follows go unanswered
     }
     zcq_msg_t *reply = zcq_msg_reply_to (msg, status);
     zcq_msg_set_reason (reply, "%s", reason);
@@ -106,8 +169,9 @@ s_ipc_in_use (const char *endpoint)
     return in_use;
 }
 
-zsock_t *
-zcq_node_bind (int type, const char *endpoint, const char *role, char **error)
+//  Bind a node socket; with security, as a CURVE server first.
+static zsock_t *
+s_bind (int type, const char *endpoint, const char *role, zconfig_t *security, char **error)
 {
     assert (endpoint);
     assert (error);
@@ -126,12 +190,48 @@ zcq_node_bind (int type, const char *endpoint, const char *role, char **error)
         zsock_set_router_mandatory (sock, 1);
         zsock_set_sndtimeo (sock, 0);
     }
+    //  Events and replay hand out the log: only keys that may replicate
+    //  get through the handshake. Commands and queries check per message.
+    unsigned required =
+        streq (role, "events") || streq (role, "replay") ? ZCQ_ROLE_REPLICATE : 0;
+    if (security && zcq_auth_server (sock, security, role, required, error) != 0) {
+        zsock_destroy (&sock);
+        return NULL;
+    }
     if (zsock_bind (sock, "%s", endpoint) < 0) {
         *error = zsys_sprintf ("cannot bind %s endpoint '%s': %s", role, endpoint,
                                zmq_strerror (zmq_errno ()));
         zsock_destroy (&sock);
     }
     return sock;
+}
+
+zsock_t *
+zcq_node_bind (int type, const char *endpoint, const char *role, char **error)
+{
+    return s_bind (type, endpoint, role, NULL, error);
+}
+
+zsock_t *
+zcq_node_serve (zconfig_t *config, int type, const char *section, const char *name,
+                const char *fallback, char **error)
+{
+    assert (section);
+    assert (name);
+    assert (error);
+    char *path = zsys_sprintf ("%s/%s", section, name);
+    const char *endpoint = zcq_node_get (config, path, fallback);
+    zstr_free (&path);
+    path = zsys_sprintf ("%s/security", section);
+    zconfig_t *security = config ? zconfig_locate (config, path) : NULL;
+    zstr_free (&path);
+    const char *cert = security ? zconfig_get (security, "cert", NULL) : NULL;
+    const char *server = security ? zconfig_get (security, "server", NULL) : NULL;
+    if (server && zcq_auth_identity_set (cert, server, error) != 0) {
+        return NULL;
+    }
+    bool secured = security && zconfig_get (security, "clients", NULL);
+    return s_bind (type, endpoint, name, secured ? security : NULL, error);
 }
 
 const char *
@@ -172,6 +272,23 @@ s_usage (const char *program, const zcq_option_t *options)
         printf ("  %-14s %s (setting %s)\n", option->flag, option->help, option->path);
     }
     printf ("  %-14s %s\n", "--config FILE", "read settings from a ZPL file first");
+    printf ("  %-14s %s\n", "--set P=V", "set any setting, e.g. write/security/cert=FILE");
+}
+
+//  Put every value below node (its children, recursively) into config
+//  under the same path.
+static void
+s_copy_tree (zconfig_t *node, const char *prefix, zconfig_t *config)
+{
+    for (zconfig_t *child = zconfig_child (node); child; child = zconfig_next (child)) {
+        char *path = prefix ? zsys_sprintf ("%s/%s", prefix, zconfig_name (child))
+                            : strdup (zconfig_name (child));
+        if (zconfig_value (child) && *zconfig_value (child)) {
+            zconfig_put (config, path, zconfig_value (child));
+        }
+        s_copy_tree (child, path, config);
+        zstr_free (&path);
+    }
 }
 
 //  Fill config from argv. Returns 0, 1 for --help, or -1 (message printed).
@@ -188,13 +305,9 @@ s_parse (const char *program, const zcq_option_t *options, int argc, char **argv
                          argv [index + 1]);
                 return -1;
             }
-            //  Copy every setting of the file into ours
-            for (const zcq_option_t *option = options; option->flag; option++) {
-                const char *value = zconfig_get (file, option->path, NULL);
-                if (value) {
-                    zconfig_put (config, option->path, value);
-                }
-            }
+            //  Copy every setting of the file into ours, also sections no
+            //  flag names (security)
+            s_copy_tree (file, NULL, config);
             zconfig_destroy (&file);
         }
     }
@@ -206,6 +319,20 @@ s_parse (const char *program, const zcq_option_t *options, int argc, char **argv
         }
         if (streq (arg, "--config")) {
             index++;
+            continue;
+        }
+        if (streq (arg, "--set") && index + 1 < argc) {
+            //  Any setting, e.g. --set write/security/cert=keys/write.cert
+            char *path = strdup (argv [++index]);
+            char *equals = strchr (path, '=');
+            if (!equals || equals == path) {
+                fprintf (stderr, "%s: --set needs PATH=VALUE, got '%s'\n", program, path);
+                free (path);
+                return -1;
+            }
+            *equals = 0;
+            zconfig_put (config, path, equals + 1);
+            free (path);
             continue;
         }
         const zcq_option_t *match = NULL;

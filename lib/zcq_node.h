@@ -39,9 +39,13 @@ void
 
 //  Answer a message that this endpoint cannot serve: frames that did not
 //  decode (ERROR), a type not in accepted (ERROR "the <endpoint> endpoint
-//  takes ..., not <type>"), or an accepted type that failed validation (its
-//  own reply type, naming what was wrong). Returns true if it answered (the
-//  caller is done with the message), false for a valid, accepted message.
+//  takes ..., not <type>"), an accepted type that failed validation (its
+//  own reply type, naming what was wrong), or, on a secured endpoint, a type
+//  the peer's key has no role for (its reply type, status forbidden). A peer
+//  that had too many messages refused is ignored for a while: its messages
+//  are discarded unanswered (zcq_peers.h). Returns true if the message is
+//  dealt with (the caller is done with it), false for a valid, accepted,
+//  permitted message.
 bool
     zcq_node_refuse (zcq_msg_t *msg, zsock_t *sock, const char *endpoint, unsigned accepted);
 
@@ -53,6 +57,21 @@ bool
 //  *error (caller frees) naming the role and the endpoint.
 zsock_t *
     zcq_node_bind (int type, const char *endpoint, const char *role, char **error);
+
+//  Make and bind a node's server socket from its settings: the endpoint is
+//  SECTION/NAME (fallback if unset), NAME names it in logs and errors. With
+//  SECTION/security/clients set, the socket is a CURVE server: keypair
+//  SECTION/security/cert, allowed keys in the clients folder, roles per key
+//  name in SECTION/security/roles (see zcq_auth.h). The "events" and
+//  "replay" endpoints admit only keys with the replicate role; the others
+//  admit any allowed key and zcq_node_refuse checks the role per message.
+//  With SECTION/security/server set (the public key or certificate of the
+//  node this one connects to), the calling thread's client identity becomes
+//  cert + server, so the sockets it connects afterwards use CURVE. Returns
+//  the socket, or NULL with *error (caller frees).
+zsock_t *
+    zcq_node_serve (zconfig_t *config, int type, const char *section, const char *name,
+                    const char *fallback, char **error);
 
 //  Read a setting as text or as a number, with a default.
 const char *

@@ -322,8 +322,7 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
     zcq_view_set_cache (self->serving.view, (size_t) self->cache);
     zcq_view_set_cache (self->rebuild.view, (size_t) self->cache);
     self->queries =
-        zcq_node_bind (ZMQ_ROUTER, zcq_node_get (config, "query/queries", ZCQ_DEFAULT_QUERIES),
-                       "queries", error);
+        zcq_node_serve (config, ZMQ_ROUTER, "query", "queries", ZCQ_DEFAULT_QUERIES, error);
     if (!self->queries) {
         s_self_destroy (&self);
         return NULL;

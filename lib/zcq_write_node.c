@@ -298,22 +298,19 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
         s_self_destroy (&self);
         return NULL;
     }
-    self->commands = zcq_node_bind (
-        ZMQ_ROUTER, zcq_node_get (config, "write/commands", ZCQ_DEFAULT_COMMANDS), "commands",
-        error);
+    self->commands =
+        zcq_node_serve (config, ZMQ_ROUTER, "write", "commands", ZCQ_DEFAULT_COMMANDS, error);
     zsock_t *replay = NULL;
     if (self->commands) {
         //  Per connection, commands beyond this wait in the client's own
         //  queue and TCP: memory here stays bounded whatever clients send
         zsock_set_rcvhwm (self->commands, RECV_HWM);
         self->events =
-            zcq_node_bind (ZMQ_PUB, zcq_node_get (config, "write/events", ZCQ_DEFAULT_EVENTS),
-                           "events", error);
+            zcq_node_serve (config, ZMQ_PUB, "write", "events", ZCQ_DEFAULT_EVENTS, error);
     }
     if (self->events) {
-        replay = zcq_node_bind (ZMQ_ROUTER,
-                                zcq_node_get (config, "write/replay", ZCQ_DEFAULT_REPLAY),
-                                "replay", error);
+        replay =
+            zcq_node_serve (config, ZMQ_ROUTER, "write", "replay", ZCQ_DEFAULT_REPLAY, error);
     }
     if (!replay) {
         s_self_destroy (&self);
@@ -653,6 +650,7 @@ s_append (self_t *self, zcq_msg_t *command, s_aggregate_t *aggregate, zcq_msg_t 
     zcq_msg_set_stream (event, aggregate->stream);
     zcq_msg_set_id (event, zcq_msg_id (command), ZCQ_COMMAND_ID);
     zcq_msg_set_correlation (event, zcq_msg_correlation (command));
+    zcq_msg_set_user (event, zcq_msg_user (command)); //  who did it (secured endpoints)
     zcq_msg_set_time (event, now);
     for (size_t index = 0; index < count; index++) {
         size_t size;

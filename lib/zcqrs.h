@@ -34,5 +34,7 @@
 #include "zcq_write_node.h"
 #include "zcq_query_node.h"
 #include "zcq_node.h"
+#include "zcq_auth.h"
+#include "zcq_peers.h"
 
 #endif

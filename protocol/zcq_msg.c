@@ -8,6 +8,7 @@
 */
 
 #include "zcq_msg.h"
+#include "zcq_mpack.h"
 #include "zcq_text.h"
 
 #include <stdarg.h>
@@ -32,6 +33,8 @@ struct _zcq_msg_t {
     uint32_t count;            //  events appended (REPLY)
     int64_t time;              //  microseconds since the epoch
     char *correlation;         //  caller's correlation id
+    char *user;                //  ZAP user id of the sender, or EVENT meta.user
+    char *roles;               //  ZAP roles of the sender (received only), or NULL
     uint64_t from;             //  REPLAY / EVENTS first position
     uint32_t max;              //  REPLAY batch size
     uint64_t head;             //  last stored position
@@ -69,6 +72,7 @@ static const struct {
     [ZCQ_STALE] = {"stale", true},
     [ZCQ_UNAVAILABLE] = {"unavailable", true},
     [ZCQ_BUSY] = {"busy", true},
+    [ZCQ_FORBIDDEN] = {"forbidden", false},
 };
 
 const char *
@@ -142,6 +146,8 @@ zcq_msg_destroy (zcq_msg_t **self_p)
         free (self->data);
         zstr_free (&self->reason);
         zstr_free (&self->correlation);
+        zstr_free (&self->user);
+        zstr_free (&self->roles);
         for (size_t index = 0; index < self->event_count; index++) {
             zframe_destroy (&self->events [index]);
         }
@@ -352,6 +358,9 @@ s_take_meta (zcq_msg_t *self, const msgpack_object *value)
         }
         else if (s_key_is (key, "time")) {
             rc = s_take_int (self, "meta.time", item, &self->time);
+        }
+        else if (s_key_is (key, "user")) {
+            rc = s_take_string (self, "meta.user", item, ZCQ_MAX_USER, false, &self->user);
         }
         if (rc) {
             return -1;
@@ -603,8 +612,12 @@ zcq_msg_decode_body (zcq_msg_type_t type, const void *body, size_t size)
     }
     msgpack_unpacked result;
     size_t offset = 0;
+    //  Headers that declare more than the bytes can hold are truncated, and
+    //  msgpack-c would allocate what they declare: refuse before it does
     msgpack_unpack_return ret =
-        msgpack_unpack ((const char *) body, size, &offset, &zone, &result.data);
+        zcq_mpack_plausible (body, size)
+            ? msgpack_unpack ((const char *) body, size, &offset, &zone, &result.data)
+            : MSGPACK_UNPACK_CONTINUE;
     if (ret == MSGPACK_UNPACK_EXTRA_BYTES) {
         ret = MSGPACK_UNPACK_SUCCESS; //  reported below, naming the extra bytes
     }
@@ -800,6 +813,18 @@ zcq_msg_recv (zsock_t *sock)
         self = s_decode_frames (frames + first, count - first);
         self->routing_id = routing_id;
         self->delimiter = delimiter;
+        //  Who the peer is, as the ZAP handler said at the handshake: every
+        //  part that came off the wire carries the connection's metadata (a
+        //  ROUTER's routing id part does not). Without it (a plain endpoint,
+        //  or the connecting side) an EVENT keeps its meta.user
+        zmq_msg_t *wire = first < count ? &parts [first] : NULL;
+        const char *user = wire ? zmq_msg_gets (wire, "User-Id") : NULL;
+        const char *roles = wire ? zmq_msg_gets (wire, "Roles") : NULL;
+        if (user && *user) {
+            zstr_free (&self->user);
+            self->user = strdup (user);
+        }
+        self->roles = roles ? strdup (roles) : NULL;
         if (frames != frames_stack) {
             free (frames);
         }
@@ -868,6 +893,14 @@ s_check_limits (zcq_msg_t *self)
     if (self->type == ZCQ_MSG_COMMAND && self->id_size != ZCQ_COMMAND_ID) {
         zcq_msg_set_error (self, ZCQ_INVALID, "a COMMAND needs a %d-byte id", ZCQ_COMMAND_ID);
     }
+    size_t user = self->type == ZCQ_MSG_EVENT && self->user ? strlen (self->user) : 0;
+    if (user > ZCQ_MAX_USER) {
+        zcq_msg_set_error (self, ZCQ_TOO_LARGE, "user id is %zu bytes, limit is %d", user,
+                           ZCQ_MAX_USER);
+    }
+    else if (user && !zcq_text_is_utf8 (self->user, user)) {
+        zcq_msg_set_error (self, ZCQ_INVALID, "user id must be UTF-8 without control characters");
+    }
     size_t correlation = self->correlation ? strlen (self->correlation) : 0;
     if (correlation > ZCQ_MAX_TEXT) {
         zcq_msg_set_error (self, ZCQ_TOO_LARGE, "correlation id is %zu bytes, limit is %d",
@@ -892,6 +925,7 @@ zcq_msg_encode_body (zcq_msg_t *self, msgpack_sbuffer *buffer)
     msgpack_packer_init (&packer, buffer, msgpack_sbuffer_write);
     const char *reason = self->reason ? self->reason : "";
     const char *correlation = self->correlation ? self->correlation : "";
+    const char *user = self->user ? self->user : "";
 
     switch (self->type) {
         case ZCQ_MSG_COMMAND:
@@ -953,7 +987,7 @@ zcq_msg_encode_body (zcq_msg_t *self, msgpack_sbuffer *buffer)
             s_pack_key (&packer, "data");
             s_pack_payload (&packer, self, true);
             s_pack_key (&packer, "meta");
-            msgpack_pack_map (&packer, 2 + (*correlation != 0));
+            msgpack_pack_map (&packer, 2 + (*correlation != 0) + (*user != 0));
             s_pack_key (&packer, "command");
             if (self->id_size) {
                 s_pack_bin (&packer, self->id, self->id_size);
@@ -966,6 +1000,10 @@ zcq_msg_encode_body (zcq_msg_t *self, msgpack_sbuffer *buffer)
             if (*correlation) {
                 s_pack_key (&packer, "correlation");
                 s_pack_str (&packer, correlation);
+            }
+            if (*user) {
+                s_pack_key (&packer, "user");
+                s_pack_str (&packer, user);
             }
             break;
         case ZCQ_MSG_HEARTBEAT:
@@ -1433,6 +1471,27 @@ zcq_msg_set_correlation (zcq_msg_t *self, const char *correlation)
 {
     assert (self);
     s_set_string (&self->correlation, correlation);
+}
+
+const char *
+zcq_msg_user (zcq_msg_t *self)
+{
+    assert (self);
+    return self->user ? self->user : "";
+}
+
+void
+zcq_msg_set_user (zcq_msg_t *self, const char *user)
+{
+    assert (self);
+    s_set_string (&self->user, user);
+}
+
+const char *
+zcq_msg_roles (zcq_msg_t *self)
+{
+    assert (self);
+    return self->roles;
 }
 
 uint64_t

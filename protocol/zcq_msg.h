@@ -38,6 +38,7 @@ extern "C" {
 #define ZCQ_EXPECT_ANY     (-1)          //  expected version: do not check
 #define ZCQ_MAX_EVENTS     1000          //  events in one EVENTS reply
 #define ZCQ_HARD_MAXMSG    (16 * 1024 * 1024)  //  ZMQ_MAXMSGSIZE: larger frames drop the peer
+#define ZCQ_MAX_USER       128           //  bytes of a user id (EVENT meta.user)
 
 //  Message types (frame 2). Values are this library's; the wire carries names.
 typedef enum {
@@ -68,6 +69,7 @@ typedef enum {
     ZCQ_STALE,              //  "stale": query answered below the asked min_position
     ZCQ_UNAVAILABLE,        //  "unavailable": storage failed; nothing stored, retry
     ZCQ_BUSY,               //  "busy": node saturated, retry later
+    ZCQ_FORBIDDEN,          //  "forbidden": the peer's key lacks the role this needs
     ZCQ_STATUSES            //  count, not a status
 } zcq_status_t;
 
@@ -254,6 +256,22 @@ const char *
     zcq_msg_correlation (zcq_msg_t *self);
 void
     zcq_msg_set_correlation (zcq_msg_t *self, const char *correlation);
+
+//  Who sent or caused the message: on a received message, the user id the
+//  node's ZAP handler gave the peer's CURVE key (frame metadata "User-Id");
+//  on an EVENT, meta.user, the user whose command appended it. "" when none
+//  (an unsecured endpoint).
+const char *
+    zcq_msg_user (zcq_msg_t *self);
+void
+    zcq_msg_set_user (zcq_msg_t *self, const char *user);
+
+//  Received messages only: the roles the ZAP handler granted the peer's key
+//  (frame metadata "Roles", e.g. "commands,query"), or NULL when the
+//  connection went through no ZAP handler (an unsecured endpoint). Never on
+//  the wire.
+const char *
+    zcq_msg_roles (zcq_msg_t *self);
 
 //  REPLAY and EVENTS: first position asked for.
 uint64_t

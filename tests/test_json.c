@@ -84,6 +84,11 @@ test_messages_print_what_they_reflect (void **state)
                          "\"type\":\"MoneyDeposited\",\"data\":null,\"meta\":{"
                          "\"command\":\"0102\",\"time\":1234,\"correlation\":\"order-9\"}}");
     free (json);
+    //  On a secured write node the event also says who sent the command
+    zcq_msg_set_user (event, "alice");
+    json = zcq_json_from_msg (event);
+    assert_non_null (strstr (json, "\"correlation\":\"order-9\",\"user\":\"alice\"}}"));
+    free (json);
     zcq_msg_destroy (&event);
 }
 

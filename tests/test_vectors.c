@@ -248,6 +248,11 @@ s_set_field (zcq_msg_t *msg, const char *key, const msgpack_object *value)
         zcq_msg_set_name (msg, text);
         zstr_free (&text);
     }
+    else if (streq (key, "user")) {
+        char *text = s_text (value);
+        zcq_msg_set_user (msg, text);
+        zstr_free (&text);
+    }
     else if (streq (key, "stream") || streq (key, "reason") || streq (key, "correlation")) {
         char *text = s_text (value);
         if (streq (key, "stream")) {
@@ -308,7 +313,7 @@ s_set_field (zcq_msg_t *msg, const char *key, const msgpack_object *value)
         zcq_msg_set_retry_after (msg, (uint32_t) s_int (value));
     }
     else if (streq (key, "meta")) {
-        //  EVENT meta: command (the id), time, correlation
+        //  EVENT meta: command (the id), time, correlation, user
         assert_int_equal (value->type, MSGPACK_OBJECT_MAP);
         for (uint32_t index = 0; index < value->via.map.size; index++) {
             char *name = s_text (&value->via.map.ptr [index].key);
@@ -390,6 +395,7 @@ s_compare (const vector_t *vector, zcq_msg_t *got, zcq_msg_t *want)
     S_SAME_TEXT (zcq_msg_stream);
     S_SAME_TEXT (zcq_msg_reason);
     S_SAME_TEXT (zcq_msg_correlation);
+    S_SAME_TEXT (zcq_msg_user);
     S_SAME_NUMBER (zcq_msg_expect);
     S_SAME_NUMBER (zcq_msg_status);
     S_SAME_NUMBER (zcq_msg_version);

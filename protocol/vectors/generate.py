@@ -100,14 +100,18 @@ def reply(id=ID16, status="accepted", reason="", version=1, position=1, count=1,
 
 
 def event(position=1, stream="acct-1", version=1, type="AccountOpened", data=None,
-          command=ID16, time=1700000000000000, correlation=""):
+          command=ID16, time=1700000000000000, correlation="", user=""):
     data = {"owner": "alice"} if data is None else data
     meta = [("command", command), ("time", time)]
     if correlation:
         meta.append(("correlation", correlation))
+    if user:
+        meta.append(("user", user))
     fields = {"position": position, "stream": stream, "version": version, "type": type,
               "data": data, "meta": {"command": hexid(command), "time": time,
                                      "correlation": correlation}}
+    if user:
+        fields["meta"]["user"] = user
     return body(("position", position), ("stream", stream), ("version", version),
                 ("type", type), ("data", data), ("meta", Raw(body(*meta)))), fields
 
@@ -159,11 +163,11 @@ def both(type, made, name, description):
 
 STATUS_USES = {  # spec section 7: the types each status is answered in
     "REPLY": ["accepted", "rejected", "conflict", "invalid", "unknown", "too_large",
-              "unavailable", "busy"],
+              "unavailable", "busy", "forbidden"],
     "RESULT": ["ok", "invalid", "unknown", "too_large", "not_found", "stale",
-               "unavailable", "busy"],
+               "unavailable", "busy", "forbidden"],
     "ERROR": ["ok", "accepted", "rejected", "conflict", "invalid", "unknown", "too_large",
-              "bad_version", "not_found", "stale", "unavailable", "busy"],
+              "bad_version", "not_found", "stale", "unavailable", "busy", "forbidden"],
 }
 REASONS = {
     "ok": "", "accepted": "", "rejected": "insufficient funds: balance 70, withdrawal 1000",
@@ -176,6 +180,7 @@ REASONS = {
     "stale": "answer reflects position 7, below min_position 8 after waiting 1000 ms",
     "unavailable": "storage write failed; nothing was stored, retry with the same command id",
     "busy": "10000 queries already wait for newer positions; retry later",
+    "forbidden": "key 'bob' may not send COMMAND: its roles are 'query'",
 }
 
 
@@ -265,6 +270,9 @@ def valid_vectors():
           frames("REPLY", body(("status", "busy"))), "REPLY", fields, frames("REPLY", payload))
 
     both("EVENT", event(), "event-account-opened", "The event the worked example publishes")
+    both("EVENT", event(user="alice"), "event-meta-user",
+         "An event appended through a secured command endpoint: meta.user names the sender "
+         "(section 14)")
     both("EVENT", event(position=INT64_MAX, version=INT64_MAX, time=-1,
                         correlation="req-7", type="MoneyDeposited", data={"amount": 250}),
          "event-largest-integers", "Position and version 2^63-1, a negative time (before "
@@ -539,6 +547,9 @@ def invalid_vectors():
         "field 'type' must not be empty")
     bad("event-meta-array", "meta must be a map", "EVENT", body(*ev_pairs(meta=[1])),
         "field 'meta' must be a map")
+    bad("event-meta-user-integer", "meta.user must be a string", "EVENT",
+        body(*ev_pairs(meta={"command": ID16, "time": 1, "user": 1})),
+        "field 'meta.user' must be a string, got integer", id=ID16)
     bad("event-meta-time-string", "meta.time must be an integer", "EVENT",
         body(*ev_pairs(meta={"time": "now"})), "field 'meta.time' must be an integer, "
         "got string")

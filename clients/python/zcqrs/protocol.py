@@ -21,6 +21,7 @@ MAX_STREAM = 256  # bytes of a stream name
 MAX_NAME = 128  # bytes of a command, event or query name
 MAX_ID = 64  # bytes of a request id
 MAX_TEXT = 4096  # bytes of a reason or correlation id
+MAX_USER = 128  # bytes of a user id (EVENT meta.user)
 COMMAND_ID = 16  # bytes of a command id
 MAX_EVENTS = 1000  # events in one EVENTS answer
 HARD_MAXMSG = 16 * 1024 * 1024  # ZMQ_MAXMSGSIZE of every receiving socket
@@ -35,6 +36,7 @@ STATUSES = {
     "ok": False, "accepted": False, "rejected": False, "conflict": False,
     "invalid": False, "unknown": False, "too_large": False, "bad_version": False,
     "not_found": False, "stale": True, "unavailable": True, "busy": True,
+    "forbidden": False,
 }
 
 
@@ -272,6 +274,8 @@ class _Reader:
                 meta["correlation"] = self.string("meta.correlation", item, MAX_TEXT, False)
             elif key == "time":
                 meta["time"] = self.int("meta.time", item)
+            elif key == "user":  # who sent the command, on a secured write node
+                meta["user"] = self.string("meta.user", item, MAX_USER, False)
         return meta
 
     def field(self, key, value):
@@ -458,6 +462,8 @@ def encode_body(message):
         wire_meta = {"command": meta["command"], "time": meta["time"]}
         if meta["correlation"]:
             wire_meta["correlation"] = meta["correlation"]
+        if meta.get("user"):
+            wire_meta["user"] = meta["user"]
         body = {"position": f["position"], "stream": f["stream"], "version": f["version"],
                 "type": f["type"], "data": f["data"] or {}, "meta": wire_meta}
     elif type == "HEARTBEAT":

@@ -1,0 +1,102 @@
+/*  =========================================================================
+    test_mpack - MessagePack headers may not promise more than their bytes:
+    the check that keeps msgpack-c from allocating what a header declares
+    =========================================================================
+*/
+
+#include "zcq_testkit.h"
+#include "zcq_mpack.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#define PLAUSIBLE(bytes) zcq_mpack_plausible (bytes, sizeof (bytes) - 1)
+
+static void
+test_well_formed_objects_pass (void **state)
+{
+    (void) state;
+    assert_true (PLAUSIBLE ("\x01"));
+    assert_true (PLAUSIBLE ("\xc0"));
+    assert_true (PLAUSIBLE ("\x80"));                         //  {}
+    assert_true (PLAUSIBLE ("\x81\xa1k\x92\x01\xa1x"));       //  {k: [1, "x"]}
+    assert_true (PLAUSIBLE ("\xdc\x00\x02\xcd\x01\x00\xc3")); //  array16 [256, true]
+    assert_true (PLAUSIBLE ("\xc4\x03"
+                            "abc"));        //  bin8
+    assert_true (PLAUSIBLE ("\xd9\x02hi")); //  str8
+    assert_true (PLAUSIBLE ("\xcb\x00\x00\x00\x00\x00\x00\x00\x00"));
+    assert_true (PLAUSIBLE ("\xd6\x01\x00\x00\x00\x00")); //  fixext4
+    assert_true (PLAUSIBLE ("\xc7\x02\x01\xaa\xbb"));     //  ext8
+    //  Only the first object is checked; what follows is the decoder's
+    assert_true (PLAUSIBLE ("\x80\xff\xff"));
+    //  Every body the codec makes passes
+    zcq_msg_t *event = zcq_msg_new (ZCQ_MSG_EVENT);
+    zcq_msg_set_position (event, 1);
+    zcq_msg_set_stream (event, "s");
+    zcq_msg_set_version (event, 1);
+    zcq_msg_set_name (event, "T");
+    zcq_msg_set_data (event,
+                      "\x81\xa1"
+                      "a\x92\x01\x02",
+                      6);
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    assert_int_equal (zcq_msg_encode_body (event, &buffer), 0);
+    assert_true (zcq_mpack_plausible (buffer.data, buffer.size));
+    msgpack_sbuffer_destroy (&buffer);
+    zcq_msg_destroy (&event);
+}
+
+static void
+test_headers_that_promise_too_much_fail (void **state)
+{
+    (void) state;
+    assert_false (zcq_mpack_plausible ("", 0));
+    assert_false (PLAUSIBLE ("\x92\x01"));                     //  array of 2, one follows
+    assert_false (PLAUSIBLE ("\x81\xa1k"));                    //  map of 1, no value
+    assert_false (PLAUSIBLE ("\xdd\xff\xff\xff\xff\x01"));     //  array32 of 4 billion
+    assert_false (PLAUSIBLE ("\xdf\x8f\x90\x73\x69\x01\x02")); //  map32 (the finding)
+    assert_false (PLAUSIBLE ("\xc6\xff\xff\xff\xff"
+                             "ab")); //  bin32 of 4 GiB
+    assert_false (PLAUSIBLE ("\xdb\x00\x00\x00\x05"
+                             "abc"));      //  str32 of 5, 3 follow
+    assert_false (PLAUSIBLE ("\xcd\x01")); //  uint16, 1 byte
+    assert_false (PLAUSIBLE ("\xdc\x00")); //  array16, half a count
+    assert_false (PLAUSIBLE ("\xd8\x01")); //  fixext16, no data
+}
+
+//  fuzz_msg found it: a RESULT body whose map32 header declares 2.4 billion
+//  entries in 40 bytes made msgpack-c ask for 128 GiB. Now: invalid, named.
+static void
+test_regression_map32_count_oom (void **state)
+{
+    (void) state;
+    FILE *file = fopen ("fuzz/regressions/fuzz_msg-map32-count-oom", "rb");
+    assert_non_null (file);
+    byte input [256];
+    size_t size = fread (input, 1, sizeof input, file);
+    fclose (file);
+    assert_true (size > 1);
+    zcq_msg_t *msg = zcq_msg_decode_body (ZCQ_MSG_RESULT, input + 1, size - 1);
+    assert_false (zcq_msg_valid (msg));
+    assert_int_equal (zcq_msg_error_status (msg), ZCQ_INVALID);
+    assert_string_equal (zcq_msg_error (msg), "RESULT body is not valid msgpack (truncated)");
+    zcq_msg_destroy (&msg);
+    //  Through zcq_fields_unpack (command data, stored events) as well
+    msgpack_unpacked unpacked;
+    assert_int_equal (zcq_fields_unpack (input + 1, size - 1, &unpacked), -1);
+    msgpack_unpacked_destroy (&unpacked);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_well_formed_objects_pass),
+        cmocka_unit_test (test_headers_that_promise_too_much_fail),
+        cmocka_unit_test (test_regression_map32_count_oom),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
