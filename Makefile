@@ -40,7 +40,7 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory programs
-	@deploy/run-local.sh
+	@SECURE=$(SECURE) deploy/run-local.sh
 
 test: deps
 	@$(MAKE) --no-print-directory all

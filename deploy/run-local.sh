@@ -14,6 +14,8 @@
 #   ZCQRS_DATA=DIR     data and logs folder instead of var/
 #   ZCQRS_BUILD=DIR    build folder that holds the programs [build]
 #   ZCQRS_START_WAIT=S seconds each node may take to come up [20]
+#   SECURE=1           CURVE on every endpoint, keys made once in DATA/keys
+#                      (make run SECURE=1); the examples print the key flags
 #
 # Ctrl-C (SIGINT) or SIGTERM stops exactly the nodes this script started
 # (deploy/cluster down: SIGTERM, a bounded wait, then SIGKILL) and exits 0.
@@ -65,7 +67,10 @@ trap stop_all EXIT
 mkdir -p "$data" || { say "cannot create the data folder '$data'" >&2; exit 1; }
 data=$(cd "$data" && pwd)
 say "data in $data, logs in $data/logs"
-if ! "$cluster" up --query-nodes 2 --dir "$data" --build "$build" --port-base 5601 \
+secure=""
+[ "${SECURE:-0}" = 1 ] && secure=--secure
+# shellcheck disable=SC2086
+if ! "$cluster" up --query-nodes 2 --dir "$data" --build "$build" --port-base 5601 $secure \
         >"$data/.up" 2>&1; then
     sed 's/^/    /' "$data/.up"
     if grep -q "Address already in use" "$data"/logs/*.log 2>/dev/null; then
@@ -82,6 +87,9 @@ set -- $queries
 # Flags the examples need when the ports are not the defaults
 c=""
 [ "$commands" = tcp://127.0.0.1:5601 ] || c=" --commands $commands"
+# A secured cluster: every example carries the client's key flags
+k=""
+[ -n "${zcqrs_flags:-}" ] && k=" $zcqrs_flags" && c="$c$k"
 
 cat <<EOF
 
@@ -92,8 +100,8 @@ Try, in another terminal:
   $build/zcqrs$c status --node $1 --node $2
   $build/zcqrs$c send OpenAccount acc-1 owner=alice --expect 0
   $build/zcqrs$c send Deposit acc-1 amount=100
-  $build/zcqrs query account id=acc-1 --node $1 --min-position 2
-  $build/zcqrs query totals --node $2 --min-position 2
+  $build/zcqrs$k query account id=acc-1 --node $1 --min-position 2
+  $build/zcqrs$k query totals --node $2 --min-position 2
   $build/zcqrs$c tail --from 1 --idle 500
   deploy/cluster status --dir $data
 

@@ -24,6 +24,7 @@
 #define ATTEMPT_MIN_MS 100   //  shortest wait for one attempt's reply
 #define BACKOFF_FIRST_MS 20  //  first pause before a retry
 #define BACKOFF_MAX_MS 1000  //  longest pause before a retry
+#define SEND_TIMEOUT_MS 1000 //  longest a send may wait for a usable connection
 
 struct _zcq_client_t {
     char *endpoint;                     //  write node's command endpoint
@@ -44,6 +45,9 @@ s_dealer (const char *endpoint)
     assert (sock);
     zsock_set_linger (sock, 0);
     zsock_set_maxmsgsize (sock, ZCQ_HARD_MAXMSG);
+    //  A DEALER with no usable peer (its handshake refused, say) blocks a
+    //  send for ever; ours give up and let the caller's retries decide
+    zsock_set_sndtimeo (sock, SEND_TIMEOUT_MS);
     zcq_auth_identity_apply (sock, endpoint); //  CURVE, when this thread has an identity
     if (zsock_connect (sock, "%s", endpoint) != 0) {
         zsys_error ("client: cannot connect to '%s'", endpoint);
@@ -219,7 +223,17 @@ zcq_client_request (zcq_client_t *self, zcq_msg_t *command, int timeout_ms)
         if (attempt > 1) {
             self->retries++;
         }
-        if (zcq_client_post (self, command) != 0) {
+        //  A command that cannot be encoded never will be; one that cannot
+        //  be sent in time (no usable connection) counts as an unanswered
+        //  attempt
+        int64_t send_wait = deadline - zclock_mono ();
+        if (self->commands) {
+            zsock_set_sndtimeo (self->commands, send_wait < 0               ? 0
+                                                : send_wait > SEND_TIMEOUT_MS ? SEND_TIMEOUT_MS
+                                                                              : (int) send_wait);
+        }
+        bool sent = zcq_client_post (self, command) == 0;
+        if (!sent && !zcq_msg_valid (command)) {
             return NULL;
         }
         //  Share the time left among the attempts left
@@ -228,8 +242,9 @@ zcq_client_request (zcq_client_t *self, zcq_msg_t *command, int timeout_ms)
         if (wait < ATTEMPT_MIN_MS) {
             wait = left < ATTEMPT_MIN_MS ? left : ATTEMPT_MIN_MS;
         }
-        zcq_msg_t *reply = s_wait_for (self->commands, ZCQ_MSG_REPLY, zcq_msg_id (command),
-                                       zcq_msg_id_size (command), wait > 0 ? (int) wait : 0);
+        zcq_msg_t *reply = sent ? s_wait_for (self->commands, ZCQ_MSG_REPLY, zcq_msg_id (command),
+                                              zcq_msg_id_size (command), wait > 0 ? (int) wait : 0)
+                                : NULL;
         if (!reply) {
             //  No answer: the node may have died with our command queued.
             //  A new socket drops what the old one holds and reconnects
