@@ -7,6 +7,8 @@
 #include "zcq_auth.h"
 #include "zcq_log.h"
 
+#include <stdatomic.h>
+
 #define EARLY_MAX      10000 //  live events held while a hole is repaired
 #define CREDIT         (2 * ZCQ_MAX_EVENTS) //  default: ask for more below this many ready
 #define REPLAY_TIMEOUT 2000  //  ms before a replay request is sent again
@@ -84,8 +86,12 @@ zcq_feed_new (const char *events_endpoint, const char *replay_endpoint, uint64_t
     //  The DEALER's connection drops the moment the write node's process
     //  ends, and comes back when it (or a new one) listens again: a restart
     //  is noticed even when it is faster than the silence limit
+    //  A name never used before in this process: a feed's address may be
+    //  reused while ZeroMQ still closes the previous feed's monitor
+    static atomic_uint_fast64_t s_monitors;
     char monitor [64];
-    snprintf (monitor, sizeof (monitor), "inproc://zcq-feed-monitor-%p", (void *) self);
+    snprintf (monitor, sizeof (monitor), "inproc://zcq-feed-monitor-%" PRIu64,
+              (uint64_t) atomic_fetch_add (&s_monitors, 1));
     if (zmq_socket_monitor (zsock_resolve (self->dealer), monitor,
                             ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED)
         == 0) {
