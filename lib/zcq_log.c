@@ -341,13 +341,6 @@ zcq_log_staged_count (zcq_log_t *self)
     return zcq_group_count (self->group);
 }
 
-const byte *
-zcq_log_staged_body (zcq_log_t *self, size_t index, size_t *size)
-{
-    assert (self);
-    return zcq_group_body (self->group, index, size);
-}
-
 size_t
 zcq_log_staged_size (zcq_log_t *self)
 {

@@ -102,12 +102,9 @@ int
     zcq_log_find_state (zcq_log_t *self, const char *stream, uint64_t *version, byte **state,
                         size_t *size);
 
-//  Number of events staged, and the packed body of the i-th (borrowed
-//  until the next begin, seal or commit).
+//  Number of events staged.
 size_t
     zcq_log_staged_count (zcq_log_t *self);
-const byte *
-    zcq_log_staged_body (zcq_log_t *self, size_t index, size_t *size);
 
 //  Number of puts and deletes staged (0: nothing to write).
 size_t

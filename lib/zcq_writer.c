@@ -13,6 +13,7 @@ typedef struct {
     zcq_writer_config_t config; //  settings
     uint64_t oldest;            //  oldest command-id sequence kept (0: unknown)
     uint64_t newest;            //  newest command-id sequence stored
+    int64_t next_age_check;     //  zclock_mono () of the next look for expired ids
 } self_t;
 
 //  Forget command ids beyond the count or age limits; returns the number kept.
@@ -22,9 +23,12 @@ s_retain (self_t *self)
     uint64_t keep = self->config.keep_ids ? self->config.keep_ids : UINT64_MAX;
     int64_t before =
         self->config.max_age_us ? zcq_event_now () - self->config.max_age_us : INT64_MIN;
-    //  Age is checked after every group (one seek when nothing is due)
-    bool due = self->oldest == 0 || self->config.max_age_us
-            || self->newest - self->oldest + 1 > keep;
+    //  Count is known without I/O; age needs a seek, so at most once a second
+    bool aged = self->config.max_age_us && zclock_mono () >= self->next_age_check;
+    if (aged) {
+        self->next_age_check = zclock_mono () + 1000;
+    }
+    bool due = self->oldest == 0 || aged || self->newest - self->oldest + 1 > keep;
     if (due && self->newest) {
         zcq_log_forget_ids (self->config.store, &self->oldest, self->newest, keep, before,
                             FORGET_LIMIT);
@@ -35,7 +39,7 @@ s_retain (self_t *self)
 void
 zcq_writer_actor (zsock_t *pipe, void *args)
 {
-    self_t self = {*(zcq_writer_config_t *) args, 0, 0};
+    self_t self = {*(zcq_writer_config_t *) args, 0, 0, 0};
     self.newest = self.config.newest_id;
     zsock_signal (pipe, 0);
     while (true) {
