@@ -11,16 +11,20 @@ BUILD    ?= build
 CC       ?= cc
 SANITIZE ?=
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC -Iprotocol -Ilib
+#  One folder per part of the library (README, "Layout"); headers are
+#  included by name, so each folder is on the include path
+LIB_DIRS := $(sort $(dir $(wildcard lib/*/*.c)))
+INCLUDES := -Iprotocol -Ilib $(patsubst %/,-I%,$(LIB_DIRS))
+CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC $(INCLUDES)
 LDLIBS   := -lczmq -lzmq -lmsgpackc -lleveldb -ldl -lpthread
 ifeq ($(SANITIZE),1)
 CFLAGS   += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=address,undefined
 endif
 
-LIB_SRC  := $(wildcard protocol/*.c) $(wildcard lib/*.c)
+LIB_SRC  := $(wildcard protocol/*.c) $(wildcard lib/*/*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
-HEADERS  := $(wildcard protocol/*.h) $(wildcard lib/*.h)
+HEADERS  := $(wildcard protocol/*.h) lib/zcqrs.h $(wildcard lib/*/*.h)
 TEST_SRC := $(wildcard tests/test_*.c)
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 KIT_OBJ  := $(BUILD)/obj/tests/zcq_testkit.o

@@ -243,8 +243,8 @@ zcq_bench_cluster_status (const char *endpoint, bool write, const char *field, u
     int rc = -1;
     msgpack_unpacked map;
     if (result && zcq_msg_status (result) == ZCQ_OK
-        && zcq_fields_unpack (zcq_msg_data (result), zcq_msg_data_size (result), &map) == 0) {
-        const msgpack_object *found = zcq_fields_get (&map.data, field);
+        && zcq_mpack_unpack (zcq_msg_data (result), zcq_msg_data_size (result), &map) == 0) {
+        const msgpack_object *found = zcq_map_get (&map.data, field);
         if (found && found->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
             *value = found->via.u64;
             rc = 0;

@@ -26,7 +26,7 @@ s_pack_int (msgpack_sbuffer *buffer, const char *key, int64_t value)
     msgpack_packer pk;
     msgpack_packer_init (&pk, buffer, msgpack_sbuffer_write);
     msgpack_pack_map (&pk, 1);
-    zcq_fields_pack_str (&pk, key);
+    zcq_mpack_pack_str (&pk, key);
     msgpack_pack_int64 (&pk, value);
 }
 
@@ -40,8 +40,8 @@ s_pack_all (void)
     msgpack_packer pk;
     msgpack_packer_init (&pk, &s_open, msgpack_sbuffer_write);
     msgpack_pack_map (&pk, 1);
-    zcq_fields_pack_str (&pk, "owner");
-    zcq_fields_pack_str (&pk, "bench");
+    zcq_mpack_pack_str (&pk, "owner");
+    zcq_mpack_pack_str (&pk, "bench");
     //  {events: [{type: "Recorded", data: {payload: "xxx..."}}]}, the payload
     //  sized so that the stored event is about ZCQ_BENCH_EVENT_SIZE bytes
     char payload [ZCQ_BENCH_EVENT_SIZE - 60 + 1];
@@ -50,15 +50,15 @@ s_pack_all (void)
     msgpack_sbuffer_init (&s_append);
     msgpack_packer_init (&pk, &s_append, msgpack_sbuffer_write);
     msgpack_pack_map (&pk, 1);
-    zcq_fields_pack_str (&pk, "events");
+    zcq_mpack_pack_str (&pk, "events");
     msgpack_pack_array (&pk, 1);
     msgpack_pack_map (&pk, 2);
-    zcq_fields_pack_str (&pk, "type");
-    zcq_fields_pack_str (&pk, "Recorded");
-    zcq_fields_pack_str (&pk, "data");
+    zcq_mpack_pack_str (&pk, "type");
+    zcq_mpack_pack_str (&pk, "Recorded");
+    zcq_mpack_pack_str (&pk, "data");
     msgpack_pack_map (&pk, 1);
-    zcq_fields_pack_str (&pk, "payload");
-    zcq_fields_pack_str (&pk, payload);
+    zcq_mpack_pack_str (&pk, "payload");
+    zcq_mpack_pack_str (&pk, payload);
 }
 
 static void
@@ -344,8 +344,8 @@ zcq_bench_query_loop (zcq_bench_load_t *load, int worker, void *arg)
         msgpack_packer pk;
         msgpack_packer_init (&pk, &params, msgpack_sbuffer_write);
         msgpack_pack_map (&pk, 1);
-        zcq_fields_pack_str (&pk, "id");
-        zcq_fields_pack_str (&pk, id);
+        zcq_mpack_pack_str (&pk, "id");
+        zcq_mpack_pack_str (&pk, id);
         int64_t start = zcq_bench_now ();
         zcq_msg_t *result =
             zcq_client_query (client, 0, "account", params.data, params.size, 0, TIMEOUT_MS);
@@ -413,8 +413,8 @@ zcq_bench_probe (zcq_bench_load_t *load, int worker, void *arg)
     msgpack_packer pk;
     msgpack_packer_init (&pk, &params, msgpack_sbuffer_write);
     msgpack_pack_map (&pk, 1);
-    zcq_fields_pack_str (&pk, "id");
-    zcq_fields_pack_str (&pk, "bench-probe");
+    zcq_mpack_pack_str (&pk, "id");
+    zcq_mpack_pack_str (&pk, "bench-probe");
     int64_t next = zcq_bench_now ();
     while (zcq_bench_load_running (load)) {
         next += (int64_t) probe->interval_us * 1000;

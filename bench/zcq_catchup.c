@@ -15,6 +15,7 @@
 */
 
 #include "zcqrs.h"
+#include "zcq_log.h" //  writes the log directly, as the write node would
 
 #define ACCOUNTS 1000 //  streams the deposits are spread over
 #define GROUP    1000 //  events per log batch
@@ -38,11 +39,11 @@ s_make_log (const char *dir, uint64_t total)
     msgpack_packer packer;
     msgpack_packer_init (&packer, &open, msgpack_sbuffer_write);
     msgpack_pack_map (&packer, 1);
-    zcq_fields_pack_str (&packer, "owner");
-    zcq_fields_pack_str (&packer, "bench");
+    zcq_mpack_pack_str (&packer, "owner");
+    zcq_mpack_pack_str (&packer, "bench");
     msgpack_packer_init (&packer, &deposit, msgpack_sbuffer_write);
     msgpack_pack_map (&packer, 1);
-    zcq_fields_pack_str (&packer, "amount");
+    zcq_mpack_pack_str (&packer, "amount");
     msgpack_pack_uint64 (&packer, 5);
     byte id [ZCQ_COMMAND_ID];
     char stream [32];

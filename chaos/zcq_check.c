@@ -245,8 +245,8 @@ s_ask (zcq_client_t *client, int node, const char *name, const char *key, const 
     msgpack_packer_init (&packer, &params, msgpack_sbuffer_write);
     msgpack_pack_map (&packer, key ? 1 : 0);
     if (key) {
-        zcq_fields_pack_str (&packer, key);
-        zcq_fields_pack_str (&packer, value);
+        zcq_mpack_pack_str (&packer, key);
+        zcq_mpack_pack_str (&packer, value);
     }
     zcq_msg_t *result =
         zcq_client_query (client, node, name, params.data, params.size, min_position, timeout);
@@ -270,17 +270,17 @@ s_compare_account (int node, zcq_msg_t *result, zcq_ledger_account_t *account,
         return -1;
     }
     msgpack_unpacked unpacked;
-    if (zcq_fields_unpack (zcq_msg_data (result), zcq_msg_data_size (result), &unpacked) != 0) {
+    if (zcq_mpack_unpack (zcq_msg_data (result), zcq_msg_data_size (result), &unpacked) != 0) {
         zcq_verdict_add (verdict, 4, "query node %d answered account '%s' with no map", node,
                          account->stream);
         return -1;
     }
     char status [16] = "", owner [160] = "";
-    const msgpack_object *value = zcq_fields_get (&unpacked.data, "status");
+    const msgpack_object *value = zcq_map_get (&unpacked.data, "status");
     if (value && value->type == MSGPACK_OBJECT_STR && value->via.str.size < sizeof (status)) {
         memcpy (status, value->via.str.ptr, value->via.str.size);
     }
-    value = zcq_fields_get (&unpacked.data, "owner");
+    value = zcq_map_get (&unpacked.data, "owner");
     if (value && value->type == MSGPACK_OBJECT_STR && value->via.str.size < sizeof (owner)) {
         memcpy (owner, value->via.str.ptr, value->via.str.size);
     }
@@ -346,7 +346,7 @@ s_check_node (options_t *options, zcq_client_t *client, int node, zcq_ledger_t *
     zcq_msg_t *result = s_ask (client, node, "totals", NULL, NULL, head, 5000);
     msgpack_unpacked unpacked;
     if (result && zcq_msg_status (result) == ZCQ_OK
-        && zcq_fields_unpack (zcq_msg_data (result), zcq_msg_data_size (result), &unpacked)
+        && zcq_mpack_unpack (zcq_msg_data (result), zcq_msg_data_size (result), &unpacked)
                == 0) {
         int64_t accounts_seen = zcq_history_int (&unpacked.data, "accounts", -1);
         int64_t open_seen = zcq_history_int (&unpacked.data, "open_accounts", -1);

@@ -92,7 +92,7 @@ zcq_history_hex (const byte *id, size_t size, char *hex)
 static void
 s_text (const msgpack_object *map, const char *key, char *text, size_t size)
 {
-    const msgpack_object *value = zcq_fields_get (map, key);
+    const msgpack_object *value = zcq_map_get (map, key);
     text [0] = 0;
     if (value && value->type == MSGPACK_OBJECT_STR) {
         size_t length = value->via.str.size < size - 1 ? value->via.str.size : size - 1;
@@ -104,7 +104,7 @@ s_text (const msgpack_object *map, const char *key, char *text, size_t size)
 int64_t
 zcq_history_int (const msgpack_object *map, const char *key, int64_t fallback)
 {
-    const msgpack_object *value = zcq_fields_get (map, key);
+    const msgpack_object *value = zcq_map_get (map, key);
     if (value && value->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
         return (int64_t) value->via.u64;
     }
@@ -257,7 +257,7 @@ zcq_history_load (const char *path, zcq_history_log_t *log, char **error)
         char *reason = NULL;
         msgpack_unpacked unpacked;
         if (zcq_json_to_msgpack (line, &buffer, &reason) != 0
-            || zcq_fields_unpack (buffer.data, buffer.size, &unpacked) != 0) {
+            || zcq_mpack_unpack (buffer.data, buffer.size, &unpacked) != 0) {
             *error = zsys_sprintf ("%s line %zu is not JSON: %s", path, number,
                                    reason ? reason : "not one object");
             rc = -1;

@@ -123,12 +123,12 @@ zcq_ledger_apply (zcq_ledger_t *self, zcq_msg_t *event, zcq_verdict_t *verdict)
     msgpack_unpacked unpacked;
     int64_t amount = 0;
     char *owner = NULL;
-    if (zcq_fields_unpack (zcq_msg_data (event), zcq_msg_data_size (event), &unpacked) == 0) {
-        const msgpack_object *value = zcq_fields_get (&unpacked.data, "amount");
+    if (zcq_mpack_unpack (zcq_msg_data (event), zcq_msg_data_size (event), &unpacked) == 0) {
+        const msgpack_object *value = zcq_map_get (&unpacked.data, "amount");
         if (value && value->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
             amount = (int64_t) value->via.u64;
         }
-        value = zcq_fields_get (&unpacked.data, "owner");
+        value = zcq_map_get (&unpacked.data, "owner");
         if (value && value->type == MSGPACK_OBJECT_STR) {
             owner = strndup (value->via.str.ptr, value->via.str.size);
         }

@@ -87,13 +87,13 @@ s_command (worker_t *self, const char *type, const char *stream, int64_t expect,
     msgpack_packer_init (&packer, &data, msgpack_sbuffer_write);
     if (amount > 0) {
         msgpack_pack_map (&packer, 1);
-        zcq_fields_pack_str (&packer, "amount");
+        zcq_mpack_pack_str (&packer, "amount");
         msgpack_pack_int64 (&packer, amount);
     }
     else if (owner) {
         msgpack_pack_map (&packer, 1);
-        zcq_fields_pack_str (&packer, "owner");
-        zcq_fields_pack_str (&packer, owner);
+        zcq_mpack_pack_str (&packer, "owner");
+        zcq_mpack_pack_str (&packer, owner);
     }
     else {
         msgpack_pack_map (&packer, 0);
@@ -180,8 +180,8 @@ s_balance (worker_t *self, const char *stream)
     msgpack_packer packer;
     msgpack_packer_init (&packer, &params, msgpack_sbuffer_write);
     msgpack_pack_map (&packer, 1);
-    zcq_fields_pack_str (&packer, "id");
-    zcq_fields_pack_str (&packer, stream);
+    zcq_mpack_pack_str (&packer, "id");
+    zcq_mpack_pack_str (&packer, stream);
     zcq_msg_t *result = zcq_client_query (self->client, node, "account", params.data,
                                           params.size, 0, workload->timeout);
     msgpack_sbuffer_destroy (&params);
@@ -189,10 +189,10 @@ s_balance (worker_t *self, const char *stream)
     if (result && zcq_msg_type (result) == ZCQ_MSG_RESULT
         && zcq_msg_status (result) == ZCQ_OK) {
         msgpack_unpacked unpacked;
-        if (zcq_fields_unpack (zcq_msg_data (result), zcq_msg_data_size (result), &unpacked)
+        if (zcq_mpack_unpack (zcq_msg_data (result), zcq_msg_data_size (result), &unpacked)
             == 0) {
-            const msgpack_object *value = zcq_fields_get (&unpacked.data, "balance");
-            const msgpack_object *version = zcq_fields_get (&unpacked.data, "version");
+            const msgpack_object *value = zcq_map_get (&unpacked.data, "balance");
+            const msgpack_object *version = zcq_map_get (&unpacked.data, "version");
             if (value && version && version->type == MSGPACK_OBJECT_POSITIVE_INTEGER
                 && (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER
                     || value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)) {

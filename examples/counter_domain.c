@@ -1,12 +1,13 @@
 /*  =========================================================================
     counter_domain - a user domain built as a shared object
 
-    Build:  cc -std=c11 -Iprotocol -Ilib -shared -fPIC -o libzcq_counter.so \
-               examples/counter_domain.c
+    Build:  cc -std=c11 $(pkg-config --cflags zcqrs) -shared -fPIC \
+               -o libzcq_counter.so examples/counter_domain.c
+            (after make install; in the source tree `make` builds it)
     Run:    zcqrs-write --domain ./libzcq_counter.so (and zcqrs-query alike)
 
     It links nothing: msgpack packing is inline, and the zcq_decision_*,
-    zcq_answer_*, zcq_view_* and zcq_fields_* calls resolve against the node
+    zcq_result_*, zcq_view_*, zcq_map_* and zcq_mpack_* calls resolve against the node
     program when the object is loaded (the nodes are linked -rdynamic).
 
     Command "Increment {by}" (a positive integer) on any stream appends
@@ -16,7 +17,7 @@
     =========================================================================
 */
 
-#include "zcq_domain.h"
+#include "zcqrs.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -68,7 +69,7 @@ s_evolve (void *state, const zcq_event_t *event)
     char reason [ZCQ_REASON_MAX];
     int64_t by;
     if (strcmp (event->type, "Incremented") == 0
-        && zcq_fields_positive (event->data, "by", &by, reason) == 0
+        && zcq_map_positive (event->data, "by", &by, reason) == 0
         && counter->value <= INT64_MAX - by) {
         counter->value += by;
     }
@@ -80,7 +81,7 @@ s_decide (const void *state, const zcq_command_t *command, zcq_decision_t *decis
     const s_counter_t *counter = (const s_counter_t *) state;
     char reason [ZCQ_REASON_MAX];
     int64_t by;
-    if (zcq_fields_positive (command->data, "by", &by, reason)) {
+    if (zcq_map_positive (command->data, "by", &by, reason)) {
         zcq_decision_invalid (decision, "%s", reason);
     }
     else if (counter->value > INT64_MAX - by) {
@@ -89,7 +90,7 @@ s_decide (const void *state, const zcq_command_t *command, zcq_decision_t *decis
     else {
         msgpack_packer *packer = zcq_decision_emit (decision, "Incremented");
         msgpack_pack_map (packer, 1);
-        zcq_fields_pack_str (packer, "by");
+        zcq_mpack_pack_str (packer, "by");
         msgpack_pack_int64 (packer, by);
     }
 }
@@ -112,9 +113,9 @@ s_load (zcq_view_t *view, const char *key, int64_t *value, uint64_t *version)
         msgpack_unpacked record;
         char reason [ZCQ_REASON_MAX];
         uint64_t number = 0;
-        if (zcq_fields_unpack (data, size, &record)
-            || zcq_fields_uint (&record.data, "value", 0, &number, reason)
-            || zcq_fields_uint (&record.data, "version", 0, version, reason)) {
+        if (zcq_mpack_unpack (data, size, &record)
+            || zcq_map_uint (&record.data, "value", 0, &number, reason)
+            || zcq_map_uint (&record.data, "version", 0, version, reason)) {
             rc = -1;
         }
         *value = (int64_t) number;
@@ -130,7 +131,7 @@ s_project (zcq_view_t *view, const zcq_event_t *event)
     char reason [ZCQ_REASON_MAX];
     int64_t by;
     if (strcmp (event->type, "Incremented") != 0
-        || zcq_fields_positive (event->data, "by", &by, reason)) {
+        || zcq_map_positive (event->data, "by", &by, reason)) {
         return 0;
     }
     char key [ZCQ_MAX_STREAM + 16];
@@ -145,9 +146,9 @@ s_project (zcq_view_t *view, const zcq_event_t *event)
     msgpack_packer packer;
     msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
     msgpack_pack_map (&packer, 2);
-    zcq_fields_pack_str (&packer, "value");
+    zcq_mpack_pack_str (&packer, "value");
     msgpack_pack_int64 (&packer, value <= INT64_MAX - by ? value + by : value);
-    zcq_fields_pack_str (&packer, "version");
+    zcq_mpack_pack_str (&packer, "version");
     msgpack_pack_uint64 (&packer, event->version);
     zcq_view_put (view, key, buffer.data, buffer.size);
     msgpack_sbuffer_destroy (&buffer);
@@ -155,16 +156,16 @@ s_project (zcq_view_t *view, const zcq_event_t *event)
 }
 
 static void
-s_query (zcq_view_t *view, const char *name, const msgpack_object *params, zcq_answer_t *answer)
+s_query (zcq_view_t *view, const char *name, const msgpack_object *params, zcq_result_t *answer)
 {
     char reason [ZCQ_REASON_MAX];
     char *id;
     if (strcmp (name, "counter") != 0) {
-        zcq_answer_fail (answer, ZCQ_UNKNOWN_TYPE, "unknown query '%s'", name);
+        zcq_result_fail (answer, ZCQ_UNKNOWN_TYPE, "unknown query '%s'", name);
         return;
     }
-    if (zcq_fields_string (params, "id", ZCQ_MAX_STREAM, &id, reason)) {
-        zcq_answer_fail (answer, ZCQ_INVALID, "%s", reason);
+    if (zcq_map_string (params, "id", ZCQ_MAX_STREAM, &id, reason)) {
+        zcq_result_fail (answer, ZCQ_INVALID, "%s", reason);
         return;
     }
     char key [ZCQ_MAX_STREAM + 16];
@@ -173,17 +174,17 @@ s_query (zcq_view_t *view, const char *name, const msgpack_object *params, zcq_a
     uint64_t version = 0;
     int rc = s_load (view, key, &value, &version);
     if (rc == 1) {
-        zcq_answer_fail (answer, ZCQ_NOT_FOUND, "counter '%s' does not exist", id);
+        zcq_result_fail (answer, ZCQ_NOT_FOUND, "counter '%s' does not exist", id);
     }
     else if (rc == -1) {
-        zcq_answer_fail (answer, ZCQ_UNAVAILABLE, "cannot read counter '%s'", id);
+        zcq_result_fail (answer, ZCQ_UNAVAILABLE, "cannot read counter '%s'", id);
     }
     else {
-        msgpack_packer *packer = zcq_answer_result (answer);
+        msgpack_packer *packer = zcq_result_packer (answer);
         msgpack_pack_map (packer, 2);
-        zcq_fields_pack_str (packer, "value");
+        zcq_mpack_pack_str (packer, "value");
         msgpack_pack_int64 (packer, value);
-        zcq_fields_pack_str (packer, "version");
+        zcq_mpack_pack_str (packer, "version");
         msgpack_pack_uint64 (packer, version);
     }
     free (id);

@@ -12,6 +12,7 @@
 */
 
 #include "fuzz_kit.h"
+#include "zcq_blocklist.h"
 
 #define BANK   "inproc://fuzz-command-bank"
 #define STORE  "inproc://fuzz-command-store"
@@ -60,7 +61,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     zsock_t *dealer = fuzz_kit_dealer ((data [0] & 1) ? STORE : BANK);
     int sent = fuzz_kit_send_all (dealer, data + 1, size - 1);
     //  A node ignores a peer over the garbage limit: past it, silence is right
-    int due = sent < ZCQ_PEERS_MAX_ERRORS ? sent : ZCQ_PEERS_MAX_ERRORS;
+    int due = sent < ZCQ_BLOCKLIST_MAX_ERRORS ? sent : ZCQ_BLOCKLIST_MAX_ERRORS;
     for (int index = 0; index < due; index++) {
         zmsg_t *answer = fuzz_kit_recv (dealer, ANSWER);
         if (!answer) {

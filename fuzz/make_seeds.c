@@ -89,12 +89,12 @@ s_command (int number, const char *type, const char *stream, int64_t expect, con
     va_end (args);
     msgpack_pack_map (&pk, pairs);
     for (int index = 0; index < pairs; index++) {
-        zcq_fields_pack_str (&pk, keys [index]);
+        zcq_mpack_pack_str (&pk, keys [index]);
         if (strspn (values [index], "0123456789") == strlen (values [index])) {
             msgpack_pack_uint64 (&pk, strtoull (values [index], NULL, 10));
         }
         else {
-            zcq_fields_pack_str (&pk, values [index]);
+            zcq_mpack_pack_str (&pk, values [index]);
         }
     }
     zcq_msg_set_data (msg, buffer.data, buffer.size);
@@ -114,8 +114,8 @@ s_query (const char *name, const char *key, const char *value, uint64_t min_posi
     msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
     msgpack_pack_map (&pk, key ? 1 : 0);
     if (key) {
-        zcq_fields_pack_str (&pk, key);
-        zcq_fields_pack_str (&pk, value);
+        zcq_mpack_pack_str (&pk, key);
+        zcq_mpack_pack_str (&pk, value);
     }
     zcq_msg_set_data (msg, buffer.data, buffer.size);
     msgpack_sbuffer_destroy (&buffer);

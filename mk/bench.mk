@@ -46,7 +46,8 @@ $(BUILD)/obj/bench/%.o: bench/%.c $(HEADERS) $(BENCH_HEADERS)
 
 $(BUILD)/obj/bench/zcq_peer_pg.o: CFLAGS += -I/usr/include/postgresql
 
-$(BUILD)/bench/zcq_bench $(BUILD)/bench/zcq_instr: $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o \
+$(BUILD)/bench/zcq_bench $(BUILD)/bench/zcq_instr $(BUILD)/bench/zcq_catchup: $(BUILD)/bench/%: \
+        $(BUILD)/obj/bench/%.o \
         $(BENCH_OBJ) $(BUILD)/libzcqrs.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm

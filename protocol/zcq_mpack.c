@@ -6,6 +6,7 @@
 #include "zcq_mpack.h"
 
 #include <stdint.h>
+#include <string.h>
 
 //  Big-endian unsigned integer of width bytes at data.
 static uint64_t
@@ -148,4 +149,35 @@ zcq_mpack_plausible (const void *data, size_t size)
         }
     }
     return true;
+}
+
+int
+zcq_mpack_unpack (const void *data, size_t size, msgpack_unpacked *result)
+{
+    msgpack_unpacked_init (result);
+    size_t offset = 0;
+    if (data && size > 0 && zcq_mpack_plausible (data, size)) { //  no huge allocations
+        //  A zone sized to the data (msgpack's default chunk is 8 KiB): this
+        //  runs for every command and event
+        result->zone = msgpack_zone_new (256 + 2 * size);
+        msgpack_unpack_return ret = result->zone ? msgpack_unpack ((const char *) data, size,
+                                                                   &offset, result->zone,
+                                                                   &result->data)
+                                                 : MSGPACK_UNPACK_NOMEM_ERROR;
+        if (ret == MSGPACK_UNPACK_SUCCESS && offset == size) {
+            return 0;
+        }
+    }
+    //  Leave result empty, so destroying it again is harmless
+    msgpack_unpacked_destroy (result);
+    msgpack_unpacked_init (result);
+    return -1;
+}
+
+void
+zcq_mpack_pack_str (msgpack_packer *packer, const char *text)
+{
+    size_t size = strlen (text);
+    msgpack_pack_str (packer, size);
+    msgpack_pack_str_body (packer, text, size);
 }

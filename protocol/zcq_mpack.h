@@ -15,6 +15,7 @@
 #ifndef ZCQ_MPACK_H_INCLUDED
 #define ZCQ_MPACK_H_INCLUDED
 
+#include <msgpack.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -28,6 +29,16 @@ extern "C" {
 //  input is truncated whatever comes after it.
 bool
     zcq_mpack_plausible (const void *data, size_t size);
+
+//  Unpack packed msgpack bytes into result (caller destroys it with
+//  msgpack_unpacked_destroy). Returns 0, or -1 if the bytes are not exactly
+//  one object.
+int
+    zcq_mpack_unpack (const void *data, size_t size, msgpack_unpacked *result);
+
+//  Pack a C string as a msgpack str.
+void
+    zcq_mpack_pack_str (msgpack_packer *packer, const char *text);
 
 #ifdef __cplusplus
 }

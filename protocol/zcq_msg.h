@@ -40,6 +40,13 @@ extern "C" {
 #define ZCQ_HARD_MAXMSG    (16 * 1024 * 1024)  //  ZMQ_MAXMSGSIZE: larger frames drop the peer
 #define ZCQ_MAX_USER       128           //  bytes of a user id (EVENT meta.user)
 
+//  The endpoints of section 3: where a local cluster's nodes bind by default,
+//  and where clients look for them.
+#define ZCQ_DEFAULT_COMMANDS "tcp://127.0.0.1:5601"    //  write node ROUTER
+#define ZCQ_DEFAULT_EVENTS   "tcp://127.0.0.1:5602"    //  write node PUB
+#define ZCQ_DEFAULT_REPLAY   "tcp://127.0.0.1:5603"    //  write node replay ROUTER
+#define ZCQ_DEFAULT_QUERIES  "tcp://127.0.0.1:5611"    //  first query node ROUTER
+
 //  Message types (frame 2). Values are this library's; the wire carries names.
 typedef enum {
     ZCQ_MSG_UNKNOWN = 0,    //  not (yet) recognised

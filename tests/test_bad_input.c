@@ -130,30 +130,30 @@ s_command_body (const char *key, const char *value, size_t value_size)
     for (int index = 0; index < 5; index++) {
         if (key && streq (key, keys [index])) {
             if (value) {
-                zcq_fields_pack_str (&pk, keys [index]);
+                zcq_mpack_pack_str (&pk, keys [index]);
                 msgpack_sbuffer_write (body, value, value_size);
             }
             continue;
         }
-        zcq_fields_pack_str (&pk, keys [index]);
+        zcq_mpack_pack_str (&pk, keys [index]);
         switch (index) {
             case 0:
                 msgpack_pack_bin (&pk, 16);
                 msgpack_pack_bin_body (&pk, "0123456789abcdef", 16);
                 break;
             case 1:
-                zcq_fields_pack_str (&pk, "OpenAccount");
+                zcq_mpack_pack_str (&pk, "OpenAccount");
                 break;
             case 2:
-                zcq_fields_pack_str (&pk, "account-1");
+                zcq_mpack_pack_str (&pk, "account-1");
                 break;
             case 3:
                 msgpack_pack_nil (&pk);
                 break;
             default:
                 msgpack_pack_map (&pk, 1);
-                zcq_fields_pack_str (&pk, "owner");
-                zcq_fields_pack_str (&pk, "mallory");
+                zcq_mpack_pack_str (&pk, "owner");
+                zcq_mpack_pack_str (&pk, "mallory");
                 break;
         }
     }

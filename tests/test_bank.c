@@ -1,7 +1,7 @@
 /*  =========================================================================
     test_bank - the bank domain: decide on fresh and folded state, every
     rule and every malformed input, projections into a real view over a
-    real store, and queries through zcq_answer
+    real store, and queries through zcq_result
     =========================================================================
 */
 
@@ -202,7 +202,7 @@ test_malformed_data_is_invalid (void **unused)
     msgpack_packer packer;
     msgpack_packer_init (&packer, huge, msgpack_sbuffer_write);
     msgpack_pack_map (&packer, 1);
-    zcq_fields_pack_str (&packer, "amount");
+    zcq_mpack_pack_str (&packer, "amount");
     msgpack_pack_uint64 (&packer, (uint64_t) INT64_MAX + 1);
     s_refused (state, "Deposit", huge, ZCQ_INVALID,
                "field 'amount' must be a positive integer, got 9223372036854775808");
@@ -271,12 +271,12 @@ s_project (s_fixture_t *fixture, const char *stream, uint64_t version, const cha
 }
 
 //  Ask a query; takes ownership of params. Caller destroys the answer.
-static zcq_answer_t *
+static zcq_result_t *
 s_query (s_fixture_t *fixture, const char *name, msgpack_sbuffer *params)
 {
     msgpack_unpacked unpacked;
     zcq_testkit_unpack (params->data, params->size, &unpacked);
-    zcq_answer_t *answer = zcq_answer_new ();
+    zcq_result_t *answer = zcq_result_new ();
     zcq_bank_domain ()->query (fixture->view, name, &unpacked.data, answer);
     msgpack_unpacked_destroy (&unpacked);
     msgpack_sbuffer_free (params);
@@ -322,12 +322,12 @@ test_events_in_one_batch_see_each_other (void **state)
     msgpack_sbuffer_free (opened);
     msgpack_sbuffer_free (deposited);
 
-    zcq_answer_t *answer = s_query (fixture, "account", zcq_testkit_map ("id=account-5", NULL));
+    zcq_result_t *answer = s_query (fixture, "account", zcq_testkit_map ("id=account-5", NULL));
     size_t size;
-    const byte *data = zcq_answer_data (answer, &size);
+    const byte *data = zcq_result_data (answer, &size);
     assert_int_equal (zcq_testkit_int (data, size, "balance"), 40);
     assert_int_equal (zcq_testkit_int (data, size, "version"), 2);
-    zcq_answer_destroy (&answer);
+    zcq_result_destroy (&answer);
 }
 
 static void
@@ -335,10 +335,10 @@ test_account_query_reads_the_projection (void **state)
 {
     s_fixture_t *fixture = (s_fixture_t *) *state;
     s_populate (fixture);
-    zcq_answer_t *answer = s_query (fixture, "account", zcq_testkit_map ("id=account-1", NULL));
-    assert_int_equal (zcq_answer_status (answer), ZCQ_OK);
+    zcq_result_t *answer = s_query (fixture, "account", zcq_testkit_map ("id=account-1", NULL));
+    assert_int_equal (zcq_result_status (answer), ZCQ_OK);
     size_t size;
-    const byte *data = zcq_answer_data (answer, &size);
+    const byte *data = zcq_result_data (answer, &size);
     char *text = zcq_testkit_str (data, size, "id");
     assert_string_equal (text, "account-1");
     free (text);
@@ -350,15 +350,15 @@ test_account_query_reads_the_projection (void **state)
     free (text);
     assert_int_equal (zcq_testkit_int (data, size, "balance"), 350);
     assert_int_equal (zcq_testkit_int (data, size, "version"), 3);
-    zcq_answer_destroy (&answer);
+    zcq_result_destroy (&answer);
 
     answer = s_query (fixture, "account", zcq_testkit_map ("id=account-10", NULL));
-    data = zcq_answer_data (answer, &size);
+    data = zcq_result_data (answer, &size);
     text = zcq_testkit_str (data, size, "status");
     assert_string_equal (text, "closed");
     free (text);
     assert_int_equal (zcq_testkit_int (data, size, "version"), 2);
-    zcq_answer_destroy (&answer);
+    zcq_result_destroy (&answer);
 }
 
 static void
@@ -366,33 +366,33 @@ test_accounts_by_owner_sorted_by_id (void **state)
 {
     s_fixture_t *fixture = (s_fixture_t *) *state;
     s_populate (fixture);
-    zcq_answer_t *answer =
+    zcq_result_t *answer =
         s_query (fixture, "accounts-by-owner", zcq_testkit_map ("owner=alice", NULL));
-    assert_int_equal (zcq_answer_status (answer), ZCQ_OK);
+    assert_int_equal (zcq_result_status (answer), ZCQ_OK);
     size_t size;
-    const byte *data = zcq_answer_data (answer, &size);
+    const byte *data = zcq_result_data (answer, &size);
     msgpack_unpacked result;
     zcq_testkit_unpack (data, size, &result);
     assert_int_equal (result.data.type, MSGPACK_OBJECT_ARRAY);
     assert_int_equal (result.data.via.array.size, 2);
     const msgpack_object *first = &result.data.via.array.ptr [0];
     const msgpack_object *second = &result.data.via.array.ptr [1];
-    const msgpack_object *id = zcq_fields_get (first, "id");
+    const msgpack_object *id = zcq_map_get (first, "id");
     assert_memory_equal (id->via.str.ptr, "account-1", 9);
-    assert_int_equal (zcq_fields_get (first, "balance")->via.u64, 350);
-    id = zcq_fields_get (second, "id");
+    assert_int_equal (zcq_map_get (first, "balance")->via.u64, 350);
+    id = zcq_map_get (second, "id");
     assert_memory_equal (id->via.str.ptr, "account-10", 10);
-    assert_memory_equal (zcq_fields_get (second, "status")->via.str.ptr, "closed", 6);
+    assert_memory_equal (zcq_map_get (second, "status")->via.str.ptr, "closed", 6);
     msgpack_unpacked_destroy (&result);
-    zcq_answer_destroy (&answer);
+    zcq_result_destroy (&answer);
 
     //  Nobody's accounts: an empty array
     answer = s_query (fixture, "accounts-by-owner", zcq_testkit_map ("owner=carol", NULL));
-    assert_int_equal (zcq_answer_status (answer), ZCQ_OK);
-    data = zcq_answer_data (answer, &size);
+    assert_int_equal (zcq_result_status (answer), ZCQ_OK);
+    data = zcq_result_data (answer, &size);
     assert_int_equal (size, 1);
     assert_memory_equal (data, "\x90", 1);
-    zcq_answer_destroy (&answer);
+    zcq_result_destroy (&answer);
 }
 
 static void
@@ -402,40 +402,40 @@ test_owner_index_keeps_owners_apart (void **state)
     //  "a" is a prefix of "a/b": the index must not mix them up
     s_project (fixture, "x", 1, "AccountOpened", zcq_testkit_map ("owner=a/b", NULL));
     s_project (fixture, "y", 1, "AccountOpened", zcq_testkit_map ("owner=a", NULL));
-    zcq_answer_t *answer =
+    zcq_result_t *answer =
         s_query (fixture, "accounts-by-owner", zcq_testkit_map ("owner=a", NULL));
     size_t size;
-    const byte *data = zcq_answer_data (answer, &size);
+    const byte *data = zcq_result_data (answer, &size);
     msgpack_unpacked result;
     zcq_testkit_unpack (data, size, &result);
     assert_int_equal (result.data.via.array.size, 1);
-    assert_memory_equal (zcq_fields_get (&result.data.via.array.ptr [0], "id")->via.str.ptr,
+    assert_memory_equal (zcq_map_get (&result.data.via.array.ptr [0], "id")->via.str.ptr,
                          "y", 1);
     msgpack_unpacked_destroy (&result);
-    zcq_answer_destroy (&answer);
+    zcq_result_destroy (&answer);
 }
 
 static void
 test_totals_add_up (void **state)
 {
     s_fixture_t *fixture = (s_fixture_t *) *state;
-    zcq_answer_t *answer = s_query (fixture, "totals", zcq_testkit_map (NULL));
+    zcq_result_t *answer = s_query (fixture, "totals", zcq_testkit_map (NULL));
     size_t size;
-    const byte *data = zcq_answer_data (answer, &size);
+    const byte *data = zcq_result_data (answer, &size);
     assert_int_equal (zcq_testkit_int (data, size, "accounts"), 0);
     assert_int_equal (zcq_testkit_int (data, size, "events"), 0);
-    zcq_answer_destroy (&answer);
+    zcq_result_destroy (&answer);
 
     s_populate (fixture);
     //  Not a bank event: ignored, and not counted
     s_project (fixture, "account-1", 4, "Renamed", zcq_testkit_map ("owner=eve", NULL));
     answer = s_query (fixture, "totals", zcq_testkit_map (NULL));
-    data = zcq_answer_data (answer, &size);
+    data = zcq_result_data (answer, &size);
     assert_int_equal (zcq_testkit_int (data, size, "accounts"), 3);
     assert_int_equal (zcq_testkit_int (data, size, "open_accounts"), 2);
     assert_int_equal (zcq_testkit_int (data, size, "balance"), 420);
     assert_int_equal (zcq_testkit_int (data, size, "events"), 7);
-    zcq_answer_destroy (&answer);
+    zcq_result_destroy (&answer);
 }
 
 //  Expect a query to fail with this status and reason.
@@ -443,14 +443,14 @@ static void
 s_query_fails (s_fixture_t *fixture, const char *name, msgpack_sbuffer *params,
                zcq_status_t status, const char *reason)
 {
-    zcq_answer_t *answer = s_query (fixture, name, params);
-    assert_string_equal (zcq_status_name (zcq_answer_status (answer)),
+    zcq_result_t *answer = s_query (fixture, name, params);
+    assert_string_equal (zcq_status_name (zcq_result_status (answer)),
                          zcq_status_name (status));
-    assert_string_equal (zcq_answer_reason (answer), reason);
+    assert_string_equal (zcq_result_reason (answer), reason);
     size_t size;
-    zcq_answer_data (answer, &size);
+    zcq_result_data (answer, &size);
     assert_int_equal (size, 0);
-    zcq_answer_destroy (&answer);
+    zcq_result_destroy (&answer);
 }
 
 static void

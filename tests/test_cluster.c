@@ -108,7 +108,7 @@ s_send (cluster_t *cluster, const char *type, const char *stream, int64_t expect
     msgpack_sbuffer data;
     msgpack_sbuffer_init (&data);
     char *error = NULL;
-    assert_int_equal (zcq_kv_pack (&data, count, words, &error), 0);
+    assert_int_equal (zcq_words_pack (&data, count, words, &error), 0);
     zcq_msg_t *reply =
         zcq_client_send (cluster->client, type, stream, expect, data.data, data.size, WAIT);
     msgpack_sbuffer_destroy (&data);
@@ -428,18 +428,18 @@ test_store_domain_appends_and_reads_back (void **state)
     msgpack_packer pk;
     msgpack_packer_init (&pk, &data, msgpack_sbuffer_write);
     msgpack_pack_map (&pk, 1);
-    zcq_fields_pack_str (&pk, "events");
+    zcq_mpack_pack_str (&pk, "events");
     msgpack_pack_array (&pk, 2);
     msgpack_pack_map (&pk, 2);
-    zcq_fields_pack_str (&pk, "type");
-    zcq_fields_pack_str (&pk, "A");
-    zcq_fields_pack_str (&pk, "data");
+    zcq_mpack_pack_str (&pk, "type");
+    zcq_mpack_pack_str (&pk, "A");
+    zcq_mpack_pack_str (&pk, "data");
     msgpack_pack_map (&pk, 1);
-    zcq_fields_pack_str (&pk, "n");
+    zcq_mpack_pack_str (&pk, "n");
     msgpack_pack_int (&pk, 1);
     msgpack_pack_map (&pk, 1);
-    zcq_fields_pack_str (&pk, "type");
-    zcq_fields_pack_str (&pk, "B");
+    zcq_mpack_pack_str (&pk, "type");
+    zcq_mpack_pack_str (&pk, "B");
     zcq_msg_t *reply =
         zcq_client_send (cluster->client, "Append", "orders-1", 0, data.data, data.size, WAIT);
     msgpack_sbuffer_destroy (&data);
@@ -459,7 +459,7 @@ test_store_domain_appends_and_reads_back (void **state)
     msgpack_unpacked list;
     zcq_testkit_unpack (zcq_msg_data (result), zcq_msg_data_size (result), &list);
     assert_int_equal (list.data.via.array.size, 2);
-    const msgpack_object *type = zcq_fields_get (&list.data.via.array.ptr [1], "type");
+    const msgpack_object *type = zcq_map_get (&list.data.via.array.ptr [1], "type");
     assert_non_null (type);
     assert_memory_equal (type->via.str.ptr, "B", 1);
     msgpack_unpacked_destroy (&list);
@@ -474,14 +474,14 @@ test_store_domain_appends_and_reads_back (void **state)
         msgpack_sbuffer_init (&data);
         msgpack_packer_init (&pk, &data, msgpack_sbuffer_write);
         msgpack_pack_map (&pk, 1);
-        zcq_fields_pack_str (&pk, "events");
+        zcq_mpack_pack_str (&pk, "events");
         msgpack_pack_array (&pk, 1);
         msgpack_pack_map (&pk, 2);
-        zcq_fields_pack_str (&pk, "type");
-        zcq_fields_pack_str (&pk, "Blob");
-        zcq_fields_pack_str (&pk, "data");
+        zcq_mpack_pack_str (&pk, "type");
+        zcq_mpack_pack_str (&pk, "Blob");
+        zcq_mpack_pack_str (&pk, "data");
         msgpack_pack_map (&pk, 1);
-        zcq_fields_pack_str (&pk, "bytes");
+        zcq_mpack_pack_str (&pk, "bytes");
         msgpack_pack_bin (&pk, big);
         msgpack_pack_bin_body (&pk, blob, big);
         reply = zcq_client_send (cluster->client, "Append", "blobs", ZCQ_EXPECT_ANY, data.data,

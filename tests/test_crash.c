@@ -10,6 +10,7 @@
 */
 
 #include "zcq_testkit.h"
+#include "zcq_log.h"
 
 #include <pthread.h>
 #include <setjmp.h>

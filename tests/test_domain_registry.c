@@ -3,7 +3,7 @@
     loading one from a shared object (build/libzcq_counter.so, made from
     examples/counter_domain.c), and what goes wrong with bad names and
     paths. Also the two objects a domain answers through: zcq_decision and
-    zcq_answer.
+    zcq_result.
     =========================================================================
 */
 
@@ -42,12 +42,12 @@ s_project (zcq_view_t *view, const zcq_event_t *event)
 }
 
 static void
-s_query (zcq_view_t *view, const char *name, const msgpack_object *params, zcq_answer_t *answer)
+s_query (zcq_view_t *view, const char *name, const msgpack_object *params, zcq_result_t *answer)
 {
     (void) view;
     (void) name;
     (void) params;
-    msgpack_pack_nil (zcq_answer_result (answer));
+    msgpack_pack_nil (zcq_result_packer (answer));
 }
 
 static const zcq_domain_t s_tally = {
@@ -226,26 +226,26 @@ test_counter_plugin_projects_and_answers (void **unused)
     msgpack_sbuffer *params = zcq_testkit_map ("id=clicks", NULL);
     msgpack_unpacked unpacked;
     zcq_testkit_unpack (params->data, params->size, &unpacked);
-    zcq_answer_t *answer = zcq_answer_new ();
+    zcq_result_t *answer = zcq_result_new ();
     counter->query (view, "counter", &unpacked.data, answer);
-    assert_int_equal (zcq_answer_status (answer), ZCQ_OK);
+    assert_int_equal (zcq_result_status (answer), ZCQ_OK);
     size_t size;
-    const byte *result = zcq_answer_data (answer, &size);
+    const byte *result = zcq_result_data (answer, &size);
     assert_int_equal (zcq_testkit_int (result, size, "value"), 10);
     assert_int_equal (zcq_testkit_int (result, size, "version"), 2);
     msgpack_unpacked_destroy (&unpacked);
     msgpack_sbuffer_free (params);
 
-    zcq_answer_reset (answer);
+    zcq_result_reset (answer);
     params = zcq_testkit_map ("id=views", NULL);
     zcq_testkit_unpack (params->data, params->size, &unpacked);
     counter->query (view, "counter", &unpacked.data, answer);
-    assert_int_equal (zcq_answer_status (answer), ZCQ_NOT_FOUND);
-    assert_string_equal (zcq_answer_reason (answer), "counter 'views' does not exist");
+    assert_int_equal (zcq_result_status (answer), ZCQ_NOT_FOUND);
+    assert_string_equal (zcq_result_reason (answer), "counter 'views' does not exist");
     msgpack_unpacked_destroy (&unpacked);
     msgpack_sbuffer_free (params);
 
-    zcq_answer_destroy (&answer);
+    zcq_result_destroy (&answer);
     zcq_view_destroy (&view);
     zcq_store_destroy (&store);
     zcq_testkit_rmtree (dir);
@@ -293,7 +293,7 @@ test_decision_refusal_drops_events (void **unused)
     msgpack_pack_map (zcq_decision_emit (decision, "First"), 0);
     msgpack_packer *packer = zcq_decision_emit (decision, "Second");
     msgpack_pack_map (packer, 1);
-    zcq_fields_pack_str (packer, "n");
+    zcq_mpack_pack_str (packer, "n");
     msgpack_pack_int (packer, 2);
     assert_int_equal (zcq_decision_count (decision), 2);
     size_t size;
@@ -330,28 +330,28 @@ static void
 test_answer_result_or_failure (void **unused)
 {
     (void) unused;
-    zcq_answer_t *answer = zcq_answer_new ();
+    zcq_result_t *answer = zcq_result_new ();
     size_t size;
-    assert_null (zcq_answer_data (answer, &size));
+    assert_null (zcq_result_data (answer, &size));
     assert_int_equal (size, 0);
-    msgpack_pack_int (zcq_answer_result (answer), 1);
+    msgpack_pack_int (zcq_result_packer (answer), 1);
     //  Asking for the packer again starts over
-    msgpack_pack_array (zcq_answer_result (answer), 0);
-    const byte *data = zcq_answer_data (answer, &size);
+    msgpack_pack_array (zcq_result_packer (answer), 0);
+    const byte *data = zcq_result_data (answer, &size);
     assert_int_equal (size, 1);
     assert_memory_equal (data, "\x90", 1);
 
-    zcq_answer_fail (answer, ZCQ_NOT_FOUND, "no tally '%s'", "x");
-    assert_int_equal (zcq_answer_status (answer), ZCQ_NOT_FOUND);
-    assert_string_equal (zcq_answer_reason (answer), "no tally 'x'");
-    assert_null (zcq_answer_data (answer, &size));
+    zcq_result_fail (answer, ZCQ_NOT_FOUND, "no tally '%s'", "x");
+    assert_int_equal (zcq_result_status (answer), ZCQ_NOT_FOUND);
+    assert_string_equal (zcq_result_reason (answer), "no tally 'x'");
+    assert_null (zcq_result_data (answer, &size));
     assert_int_equal (size, 0);
 
-    zcq_answer_reset (answer);
-    assert_int_equal (zcq_answer_status (answer), ZCQ_OK);
-    assert_string_equal (zcq_answer_reason (answer), "");
-    zcq_answer_destroy (&answer);
-    zcq_answer_destroy (&answer);
+    zcq_result_reset (answer);
+    assert_int_equal (zcq_result_status (answer), ZCQ_OK);
+    assert_string_equal (zcq_result_reason (answer), "");
+    zcq_result_destroy (&answer);
+    zcq_result_destroy (&answer);
 }
 
 int

@@ -26,7 +26,7 @@ test_every_msgpack_type (void **state)
     msgpack_pack_int64 (&pk, INT64_MIN);
     msgpack_pack_uint64 (&pk, UINT64_MAX);
     msgpack_pack_double (&pk, 0.5);
-    zcq_fields_pack_str (&pk, "q\"b\\n\n\x01é");
+    zcq_mpack_pack_str (&pk, "q\"b\\n\n\x01é");
     msgpack_pack_bin (&pk, 2);
     msgpack_pack_bin_body (&pk, "\x00\xff", 2);
     msgpack_pack_map (&pk, 1);

@@ -6,6 +6,7 @@
 */
 
 #include "zcq_testkit.h"
+#include "zcq_log.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -288,12 +289,12 @@ test_big_endian_keys_sort_by_number (void **state)
 {
     (void) state;
     byte low [8], high [8];
-    zcq_log_put_be64 (low, 255);
-    zcq_log_put_be64 (high, 256);
+    zcq_store_put_be64 (low, 255);
+    zcq_store_put_be64 (high, 256);
     assert_true (memcmp (low, high, 8) < 0);
-    assert_int_equal (zcq_log_get_be64 (high), 256);
-    zcq_log_put_be64 (high, UINT64_MAX);
-    assert_true (zcq_log_get_be64 (high) == UINT64_MAX);
+    assert_int_equal (zcq_store_get_be64 (high), 256);
+    zcq_store_put_be64 (high, UINT64_MAX);
+    assert_true (zcq_store_get_be64 (high) == UINT64_MAX);
 }
 
 int

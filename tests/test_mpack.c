@@ -84,9 +84,9 @@ test_regression_map32_count_oom (void **state)
     assert_int_equal (zcq_msg_error_status (msg), ZCQ_INVALID);
     assert_string_equal (zcq_msg_error (msg), "RESULT body is not valid msgpack (truncated)");
     zcq_msg_destroy (&msg);
-    //  Through zcq_fields_unpack (command data, stored events) as well
+    //  Through zcq_mpack_unpack (command data, stored events) as well
     msgpack_unpacked unpacked;
-    assert_int_equal (zcq_fields_unpack (input + 1, size - 1, &unpacked), -1);
+    assert_int_equal (zcq_mpack_unpack (input + 1, size - 1, &unpacked), -1);
     msgpack_unpacked_destroy (&unpacked);
 }
 

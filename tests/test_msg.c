@@ -148,7 +148,7 @@ typedef struct {
 static void
 s_pack_text (msgpack_packer *packer, const char *text)
 {
-    zcq_fields_pack_str (packer, text);
+    zcq_mpack_pack_str (packer, text);
 }
 
 static void
@@ -988,7 +988,7 @@ test_result_round_trip (void **state)
     msgpack_pack_array (&packer, 2);
     for (int index = 0; index < 2; index++) {
         msgpack_pack_map (&packer, 1);
-        zcq_fields_pack_str (&packer, "balance");
+        zcq_mpack_pack_str (&packer, "balance");
         msgpack_pack_int64 (&packer, index * 100);
     }
     zcq_msg_t *answer = zcq_msg_new (ZCQ_MSG_RESULT);
@@ -1677,18 +1677,18 @@ test_replay_from_and_max (void **state)
     msgpack_packer packer;
     msgpack_packer_init (&packer, body, msgpack_sbuffer_write);
     msgpack_pack_map (&packer, 2);
-    zcq_fields_pack_str (&packer, "from");
+    zcq_mpack_pack_str (&packer, "from");
     msgpack_pack_uint64 (&packer, 1);
-    zcq_fields_pack_str (&packer, "max");
+    zcq_mpack_pack_str (&packer, "max");
     msgpack_pack_uint64 (&packer, ZCQ_MAX_EVENTS + 1);
     s_expect_refused (zcq_msg_decode_body (ZCQ_MSG_REPLAY, body->data, body->size), ZCQ_INVALID,
                       "field 'max' is 1001, limit is 1000");
 
     msgpack_sbuffer_clear (body);
     msgpack_pack_map (&packer, 2);
-    zcq_fields_pack_str (&packer, "from");
+    zcq_mpack_pack_str (&packer, "from");
     msgpack_pack_uint64 (&packer, 1);
-    zcq_fields_pack_str (&packer, "max");
+    zcq_mpack_pack_str (&packer, "max");
     msgpack_pack_uint64 (&packer, ZCQ_MAX_EVENTS);
     zcq_msg_t *msg = zcq_msg_decode_body (ZCQ_MSG_REPLAY, body->data, body->size);
     assert_true (zcq_msg_valid (msg));
@@ -1718,17 +1718,17 @@ test_unknown_keys_are_ignored (void **state)
         msgpack_packer packer;
         msgpack_packer_init (&packer, body, msgpack_sbuffer_write);
         msgpack_pack_map (&packer, count + 3);
-        zcq_fields_pack_str (&packer, "priority");
+        zcq_mpack_pack_str (&packer, "priority");
         msgpack_pack_array (&packer, 1);
         msgpack_pack_nil (&packer);
         for (size_t index = 0; index < count; index++) {
-            zcq_fields_pack_str (&packer, fields [index].key);
+            zcq_mpack_pack_str (&packer, fields [index].key);
             s_pack_value (&packer, fields [index].value);
         }
-        zcq_fields_pack_str (&packer, "x-trace");
+        zcq_mpack_pack_str (&packer, "x-trace");
         msgpack_pack_bin (&packer, 3);
         msgpack_pack_bin_body (&packer, "\x00\x01\x02", 3);
-        zcq_fields_pack_str (&packer, "");
+        zcq_mpack_pack_str (&packer, "");
         msgpack_pack_map (&packer, 0);
         zcq_msg_t *msg = zcq_msg_decode_body ((zcq_msg_type_t) type, body->data, body->size);
         if (!zcq_msg_valid (msg)) {
@@ -1755,16 +1755,16 @@ test_keys_of_other_types_are_ignored (void **state)
     msgpack_packer packer;
     msgpack_packer_init (&packer, body, msgpack_sbuffer_write);
     msgpack_pack_map (&packer, 5);
-    zcq_fields_pack_str (&packer, "id");
+    zcq_mpack_pack_str (&packer, "id");
     msgpack_pack_bin (&packer, ZCQ_COMMAND_ID);
     msgpack_pack_bin_body (&packer, s_command_id, ZCQ_COMMAND_ID);
-    zcq_fields_pack_str (&packer, "type");
-    zcq_fields_pack_str (&packer, "Deposit");
-    zcq_fields_pack_str (&packer, "stream");
-    zcq_fields_pack_str (&packer, "account-1");
-    zcq_fields_pack_str (&packer, "status");
-    zcq_fields_pack_str (&packer, "maybe");
-    zcq_fields_pack_str (&packer, "head");
+    zcq_mpack_pack_str (&packer, "type");
+    zcq_mpack_pack_str (&packer, "Deposit");
+    zcq_mpack_pack_str (&packer, "stream");
+    zcq_mpack_pack_str (&packer, "account-1");
+    zcq_mpack_pack_str (&packer, "status");
+    zcq_mpack_pack_str (&packer, "maybe");
+    zcq_mpack_pack_str (&packer, "head");
     msgpack_pack_int (&packer, -1);
     zcq_msg_t *msg = zcq_msg_decode_body (ZCQ_MSG_COMMAND, body->data, body->size);
     assert_true (zcq_msg_valid (msg));
@@ -1776,9 +1776,9 @@ test_keys_of_other_types_are_ignored (void **state)
     body = msgpack_sbuffer_new ();
     msgpack_packer_init (&packer, body, msgpack_sbuffer_write);
     msgpack_pack_map (&packer, 2);
-    zcq_fields_pack_str (&packer, "head");
+    zcq_mpack_pack_str (&packer, "head");
     msgpack_pack_int (&packer, 1);
-    zcq_fields_pack_str (&packer, "time");
+    zcq_mpack_pack_str (&packer, "time");
     msgpack_pack_uint64 (&packer, UINT64_MAX);
     msg = zcq_msg_decode_body (ZCQ_MSG_HEARTBEAT, body->data, body->size);
     assert_false (zcq_msg_valid (msg));

@@ -571,7 +571,7 @@ test_rebuild_serves_the_old_models_until_it_switches (void **state)
         zcq_msg_t *status = s_builtin (cluster, 0, "status");
         msgpack_unpacked map;
         zcq_testkit_unpack (zcq_msg_data (status), zcq_msg_data_size (status), &map);
-        bool rebuilding = zcq_fields_get (&map.data, "rebuild") != NULL;
+        bool rebuilding = zcq_map_get (&map.data, "rebuild") != NULL;
         msgpack_unpacked_destroy (&map);
         zcq_msg_destroy (&status);
         zcq_msg_t *totals = zcq_client_query (cluster->client, 0, "totals", NULL, 0, 0, WAIT);

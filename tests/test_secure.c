@@ -6,6 +6,8 @@
 */
 
 #include "zcq_testkit.h"
+#include "zcq_blocklist.h"
+#include "zcq_endpoint.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -425,7 +427,7 @@ test_garbage_sender_is_ignored (void **state)
     zsock_set_rcvtimeo (sock, WAIT);
     assert_int_equal (zsock_connect (sock, "%s", cluster->commands), 0);
     //  Every refused message is answered, up to the limit
-    for (int index = 0; index < ZCQ_PEERS_MAX_ERRORS; index++) {
+    for (int index = 0; index < ZCQ_BLOCKLIST_MAX_ERRORS; index++) {
         zstr_sendx (sock, "ZCQ1", "NONSENSE", "x", NULL);
         zcq_msg_t *answer = zcq_msg_recv (sock);
         assert_non_null (answer);
@@ -536,13 +538,13 @@ test_bad_security_settings (void **state)
     zconfig_put (config, "write/commands", endpoint);
     zconfig_put (config, "write/security/clients", "/nonexistent/folder");
     char *error = NULL;
-    zsock_t *sock = zcq_node_serve (config, ZMQ_ROUTER, "write", "commands", NULL, &error);
+    zsock_t *sock = zcq_endpoint_serve (config, ZMQ_ROUTER, "write", "commands", NULL, &error);
     assert_null (sock);
     assert_non_null (strstr (error, "'clients' must name a folder"));
     zstr_free (&error);
     zconfig_put (config, "write/security/clients", dir);
     zconfig_put (config, "write/security/cert", "/nonexistent/write.cert");
-    sock = zcq_node_serve (config, ZMQ_ROUTER, "write", "commands", NULL, &error);
+    sock = zcq_endpoint_serve (config, ZMQ_ROUTER, "write", "commands", NULL, &error);
     assert_null (sock);
     assert_non_null (strstr (error, "cannot read the node certificate"));
     zstr_free (&error);
@@ -551,13 +553,13 @@ test_bad_security_settings (void **state)
     assert_int_equal (zcq_auth_keygen (cert, "node", &error), 0);
     zconfig_put (config, "write/security/cert", cert);
     zconfig_put (config, "write/security/roles/alice", "commands,admin");
-    sock = zcq_node_serve (config, ZMQ_ROUTER, "write", "commands", NULL, &error);
+    sock = zcq_endpoint_serve (config, ZMQ_ROUTER, "write", "commands", NULL, &error);
     assert_null (sock);
     assert_string_equal (error, "security/roles/alice: unknown role 'admin' (roles are "
                                 "commands, query, replicate)");
     zstr_free (&error);
     zconfig_put (config, "write/security/roles/alice", "commands query");
-    sock = zcq_node_serve (config, ZMQ_ROUTER, "write", "commands", NULL, &error);
+    sock = zcq_endpoint_serve (config, ZMQ_ROUTER, "write", "commands", NULL, &error);
     assert_non_null (sock);
     zsock_destroy (&sock);
     zconfig_destroy (&config);

@@ -22,7 +22,7 @@ s_events_begin (msgpack_packer *packer, uint32_t count)
     msgpack_sbuffer *buffer = msgpack_sbuffer_new ();
     msgpack_packer_init (packer, buffer, msgpack_sbuffer_write);
     msgpack_pack_map (packer, 1);
-    zcq_fields_pack_str (packer, "events");
+    zcq_mpack_pack_str (packer, "events");
     msgpack_pack_array (packer, count);
     return buffer;
 }
@@ -32,12 +32,12 @@ static void
 s_event (msgpack_packer *packer, const char *type, int n)
 {
     msgpack_pack_map (packer, n > 0 ? 2 : 1);
-    zcq_fields_pack_str (packer, "type");
-    zcq_fields_pack_str (packer, type);
+    zcq_mpack_pack_str (packer, "type");
+    zcq_mpack_pack_str (packer, type);
     if (n > 0) {
-        zcq_fields_pack_str (packer, "data");
+        zcq_mpack_pack_str (packer, "data");
         msgpack_pack_map (packer, 1);
-        zcq_fields_pack_str (packer, "n");
+        zcq_mpack_pack_str (packer, "n");
         msgpack_pack_int (packer, n);
     }
 }
@@ -127,7 +127,7 @@ test_append_refuses_malformed_events (void **unused)
     //  One bad item spoils the whole command, and the reason names it
     data = s_events_begin (&packer, 2);
     s_event (&packer, "Fine", 1);
-    zcq_fields_pack_str (&packer, "OrderPlaced");
+    zcq_mpack_pack_str (&packer, "OrderPlaced");
     s_invalid (data, "events[1] must be a map, got a string");
 
     data = s_events_begin (&packer, 3);
@@ -138,7 +138,7 @@ test_append_refuses_malformed_events (void **unused)
 
     data = s_events_begin (&packer, 1);
     msgpack_pack_map (&packer, 1);
-    zcq_fields_pack_str (&packer, "type");
+    zcq_mpack_pack_str (&packer, "type");
     msgpack_pack_int (&packer, 7);
     s_invalid (data, "events[0].type must be a non-empty string");
 
@@ -159,9 +159,9 @@ test_append_refuses_malformed_events (void **unused)
 
     data = s_events_begin (&packer, 1);
     msgpack_pack_map (&packer, 2);
-    zcq_fields_pack_str (&packer, "type");
-    zcq_fields_pack_str (&packer, "OrderPlaced");
-    zcq_fields_pack_str (&packer, "data");
+    zcq_mpack_pack_str (&packer, "type");
+    zcq_mpack_pack_str (&packer, "OrderPlaced");
+    zcq_mpack_pack_str (&packer, "data");
     msgpack_pack_array (&packer, 0);
     s_invalid (data, "events[0].data must be a map, got an array");
 
@@ -220,7 +220,7 @@ s_populate (s_fixture_t *fixture)
 
 //  A query's answer and its result array of events, unpacked.
 typedef struct {
-    zcq_answer_t *answer;    //  the answer, which owns the bytes
+    zcq_result_t *answer;    //  the answer, which owns the bytes
     msgpack_unpacked result; //  its result, unpacked from those bytes
     uint32_t count;          //  events in the result
 } s_result_t;
@@ -229,15 +229,15 @@ typedef struct {
 static s_result_t
 s_query (s_fixture_t *fixture, const char *name, msgpack_sbuffer *params)
 {
-    s_result_t result = {zcq_answer_new (), {0}, 0};
+    s_result_t result = {zcq_result_new (), {0}, 0};
     msgpack_unpacked unpacked;
     zcq_testkit_unpack (params->data, params->size, &unpacked);
     zcq_store_domain ()->query (fixture->view, name, &unpacked.data, result.answer);
     msgpack_unpacked_destroy (&unpacked);
     msgpack_sbuffer_free (params);
-    if (zcq_answer_status (result.answer) == ZCQ_OK) {
+    if (zcq_result_status (result.answer) == ZCQ_OK) {
         size_t size;
-        const byte *data = zcq_answer_data (result.answer, &size);
+        const byte *data = zcq_result_data (result.answer, &size);
         zcq_testkit_unpack (data, size, &result.result);
         assert_int_equal (result.result.data.type, MSGPACK_OBJECT_ARRAY);
         result.count = result.result.data.via.array.size;
@@ -249,7 +249,7 @@ static void
 s_result_free (s_result_t *result)
 {
     msgpack_unpacked_destroy (&result->result);
-    zcq_answer_destroy (&result->answer);
+    zcq_result_destroy (&result->answer);
 }
 
 //  Integer field of the i-th event in a result.
@@ -258,7 +258,7 @@ s_int (s_result_t *result, uint32_t index, const char *key)
 {
     assert_true (index < result->count);
     const msgpack_object *event = &result->result.data.via.array.ptr [index];
-    const msgpack_object *value = zcq_fields_get (event, key);
+    const msgpack_object *value = zcq_map_get (event, key);
     assert_non_null (value);
     return value->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? (int64_t) value->via.u64
                                                           : value->via.i64;
@@ -269,7 +269,7 @@ static bool
 s_has (s_result_t *result, uint32_t index, const char *key, const char *text)
 {
     const msgpack_object *event = &result->result.data.via.array.ptr [index];
-    const msgpack_object *value = zcq_fields_get (event, key);
+    const msgpack_object *value = zcq_map_get (event, key);
     return value && value->type == MSGPACK_OBJECT_STR && value->via.str.size == strlen (text)
            && memcmp (value->via.str.ptr, text, strlen (text)) == 0;
 }
@@ -289,8 +289,8 @@ test_stream_query_reads_one_stream_in_order (void **state)
     assert_true (s_has (&result, 0, "type", "Opened"));
     assert_int_equal (s_int (&result, 0, "position"), 1);
     assert_int_equal (s_int (&result, 0, "time"), 1700000000000001);
-    const msgpack_object *data = zcq_fields_get (&result.result.data.via.array.ptr [0], "data");
-    assert_int_equal (zcq_fields_get (data, "n")->via.u64, 10);
+    const msgpack_object *data = zcq_map_get (&result.result.data.via.array.ptr [0], "data");
+    assert_int_equal (zcq_map_get (data, "n")->via.u64, 10);
     assert_int_equal (s_int (&result, 2, "position"), 4);
     s_result_free (&result);
 
@@ -364,9 +364,9 @@ s_query_invalid (s_fixture_t *fixture, const char *name, msgpack_sbuffer *params
                  zcq_status_t status, const char *reason)
 {
     s_result_t result = s_query (fixture, name, params);
-    assert_string_equal (zcq_status_name (zcq_answer_status (result.answer)),
+    assert_string_equal (zcq_status_name (zcq_result_status (result.answer)),
                          zcq_status_name (status));
-    assert_string_equal (zcq_answer_reason (result.answer), reason);
+    assert_string_equal (zcq_result_reason (result.answer), reason);
     s_result_free (&result);
 }
 

@@ -633,7 +633,7 @@ s_spray_decide (const void *state, const zcq_command_t *command, zcq_decision_t 
     (void) state;
     int64_t count;
     char reason [ZCQ_REASON_MAX];
-    if (zcq_fields_positive (command->data, "count", &count, reason)) {
+    if (zcq_map_positive (command->data, "count", &count, reason)) {
         zcq_decision_invalid (decision, "%s", reason);
         return;
     }
@@ -653,7 +653,7 @@ s_spray_project (zcq_view_t *view, const zcq_event_t *event)
 
 static void
 s_spray_query (zcq_view_t *view, const char *name, const msgpack_object *params,
-               zcq_answer_t *answer)
+               zcq_result_t *answer)
 {
     (void) view;
     (void) name;

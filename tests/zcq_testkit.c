@@ -141,7 +141,7 @@ zcq_testkit_map (const char *word, ...)
     va_end (args);
     msgpack_sbuffer *buffer = msgpack_sbuffer_new ();
     char *error = NULL;
-    int rc = zcq_kv_pack (buffer, count, words, &error);
+    int rc = zcq_words_pack (buffer, count, words, &error);
     assert (rc == 0);
     (void) rc;
     return buffer;
@@ -164,7 +164,7 @@ zcq_testkit_decide (const zcq_domain_t *domain, const void *state, const char *t
 void
 zcq_testkit_unpack (const void *data, size_t size, msgpack_unpacked *result)
 {
-    int rc = zcq_fields_unpack (data, size, result);
+    int rc = zcq_mpack_unpack (data, size, result);
     assert (rc == 0);
     (void) rc;
 }
@@ -174,7 +174,7 @@ zcq_testkit_int (const void *data, size_t size, const char *key)
 {
     msgpack_unpacked result;
     zcq_testkit_unpack (data, size, &result);
-    const msgpack_object *value = zcq_fields_get (&result.data, key);
+    const msgpack_object *value = zcq_map_get (&result.data, key);
     assert (value);
     int64_t number = 0;
     if (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
@@ -193,7 +193,7 @@ zcq_testkit_str (const void *data, size_t size, const char *key)
 {
     msgpack_unpacked result;
     zcq_testkit_unpack (data, size, &result);
-    const msgpack_object *value = zcq_fields_get (&result.data, key);
+    const msgpack_object *value = zcq_map_get (&result.data, key);
     char *text = NULL;
     if (value && value->type == MSGPACK_OBJECT_STR) {
         text = (char *) malloc (value->via.str.size + 1);

@@ -9,6 +9,9 @@
 #define ZCQ_TESTKIT_H_INCLUDED
 
 #include "zcqrs.h"
+//  Tests of the library's own classes see its private headers too
+#include "zcq_store.h"
+#include "zcq_view_store.h"
 
 #include <sys/types.h>
 

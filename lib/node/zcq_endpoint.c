@@ -1,0 +1,209 @@
+/*  =========================================================================
+    zcq_endpoint - a node's server sockets: bind, secure, refuse what they
+    cannot serve (see zcq_endpoint.h)
+    =========================================================================
+*/
+
+#include "zcq_endpoint.h"
+#include "zcq_auth.h"
+#include "zcq_blocklist.h"
+#include "zcq_settings.h"
+
+#include <pthread.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define SEND_HWM 100000 //  messages queued per peer before refusing
+//  Each node actor runs on its own thread, and every message a node serves
+//  passes zcq_endpoint_refuse first: the thread's peer bookkeeping lives here,
+//  created on first use and destroyed when the thread ends.
+static pthread_key_t s_peers_key;
+static pthread_once_t s_peers_once = PTHREAD_ONCE_INIT;
+
+static void
+s_peers_free (void *peers)
+{
+    zcq_blocklist_destroy ((zcq_blocklist_t **) &peers);
+}
+
+static void
+s_peers_key_new (void)
+{
+    int rc = pthread_key_create (&s_peers_key, s_peers_free);
+    assert (rc == 0);
+    (void) rc;
+}
+
+static zcq_blocklist_t *
+s_thread_peers (void)
+{
+    pthread_once (&s_peers_once, s_peers_key_new);
+    zcq_blocklist_t *peers = (zcq_blocklist_t *) pthread_getspecific (s_peers_key);
+    if (!peers) {
+        peers = zcq_blocklist_new (ZCQ_BLOCKLIST_MAX, ZCQ_BLOCKLIST_MAX_ERRORS, ZCQ_BLOCKLIST_WINDOW,
+                               ZCQ_BLOCKLIST_PENALTY);
+        pthread_setspecific (s_peers_key, peers);
+    }
+    return peers;
+}
+
+//  The role a message type needs from a secured peer (0: none).
+static unsigned
+s_role_needed (zcq_msg_type_t type)
+{
+    return type == ZCQ_MSG_COMMAND  ? ZCQ_ROLE_COMMANDS
+           : type == ZCQ_MSG_QUERY  ? ZCQ_ROLE_QUERY
+           : type == ZCQ_MSG_REPLAY ? ZCQ_ROLE_REPLICATE
+                                    : 0;
+}
+
+bool
+zcq_endpoint_refuse (zcq_msg_t *msg, zsock_t *sock, const char *endpoint, unsigned accepted)
+{
+    assert (msg);
+    zcq_blocklist_t *peers = s_thread_peers ();
+    int64_t now = zclock_mono ();
+    if (zcq_blocklist_blocked (peers, sock, zcq_msg_routing_id (msg), now)) {
+        return true; //  a peer that keeps sending garbage gets no answer
+    }
+    zcq_msg_type_t type = zcq_msg_type (msg);
+    zcq_status_t status = zcq_msg_error_status (msg);
+    unsigned role = s_role_needed (type);
+    const char *roles = zcq_msg_roles (msg);
+    char *reason = NULL;
+    if (type != ZCQ_MSG_UNKNOWN && !(accepted & ZCQ_ENDPOINT_TAKES (type))) {
+        //  Name what this endpoint takes, e.g. "COMMAND or QUERY"
+        char takes [128] = "";
+        for (int other = ZCQ_MSG_UNKNOWN + 1; other < ZCQ_MSG_TYPES; other++) {
+            if (accepted & ZCQ_ENDPOINT_TAKES (other)) {
+                if (*takes) {
+                    strcat (takes, " or ");
+                }
+                strcat (takes, zcq_msg_type_name ((zcq_msg_type_t) other));
+            }
+        }
+        reason = zsys_sprintf ("the %s endpoint takes %s, not %s", endpoint, takes,
+                               zcq_msg_type_name (type));
+        status = ZCQ_UNKNOWN_TYPE;
+        //  An ERROR answers it: a reply of its own type would make no sense
+        zcq_msg_set_type (msg, ZCQ_MSG_UNKNOWN);
+    }
+    else if (!zcq_msg_valid (msg)) {
+        reason = strdup (zcq_msg_error (msg));
+    }
+    else if (roles && role && !zcq_auth_roles_allow (roles, role)) {
+        //  A secured endpoint: the key is known but lacks this role
+        reason = zsys_sprintf ("key '%s' may not send %s: its roles are '%s'",
+                               zcq_msg_user (msg), zcq_msg_type_name (type), roles);
+        status = ZCQ_FORBIDDEN;
+    }
+    else {
+        return false;
+    }
+    if (zcq_blocklist_error (peers, sock, zcq_msg_routing_id (msg), now, endpoint)) {
+        zstr_free (&reason);
+        return true; //  over the limit: this one and what follows go unanswered
+    }
+    zcq_msg_t *reply = zcq_msg_reply_to (msg, status);
+    zcq_msg_set_reason (reply, "%s", reason);
+    if (zcq_msg_send (reply, sock) != 0) {
+        zsys_warning ("could not deliver an error reply: peer gone or its queue is full");
+    }
+    zcq_msg_destroy (&reply);
+    zstr_free (&reason);
+    return true;
+}
+
+//  True if a process accepts connections on the ipc:// endpoint's path.
+static bool
+s_ipc_in_use (const char *endpoint)
+{
+    if (strncmp (endpoint, "ipc://", 6) != 0 || endpoint [6] == '@') {
+        return false; //  not ipc, or an abstract name: bind will tell
+    }
+    struct sockaddr_un address = {.sun_family = AF_UNIX};
+    if (strlen (endpoint + 6) >= sizeof (address.sun_path)) {
+        return false; //  too long: bind will say so
+    }
+    strcpy (address.sun_path, endpoint + 6);
+    int fd = socket (AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0) {
+        return false;
+    }
+    bool in_use = connect (fd, (struct sockaddr *) &address, sizeof (address)) == 0;
+    close (fd);
+    return in_use;
+}
+
+//  Bind a node socket; with security, as a CURVE server first.
+static zsock_t *
+s_bind (int type, const char *endpoint, const char *role, zconfig_t *security, char **error)
+{
+    assert (endpoint);
+    assert (error);
+    if (s_ipc_in_use (endpoint)) {
+        *error = zsys_sprintf ("cannot bind %s endpoint '%s': another process serves it", role,
+                               endpoint);
+        return NULL;
+    }
+    zsock_t *sock = zsock_new (type);
+    assert (sock);
+    zsock_set_linger (sock, 0);
+    zsock_set_sndhwm (sock, SEND_HWM);
+    zsock_set_maxmsgsize (sock, ZCQ_HARD_MAXMSG);
+    if (type == ZMQ_ROUTER) {
+        //  Report undeliverable replies instead of dropping them silently
+        zsock_set_router_mandatory (sock, 1);
+        zsock_set_sndtimeo (sock, 0);
+    }
+    //  Events and replay hand out the log: only keys that may replicate
+    //  get through the handshake. Commands and queries check per message.
+    unsigned required =
+        streq (role, "events") || streq (role, "replay") ? ZCQ_ROLE_REPLICATE : 0;
+    if (security && zcq_auth_server (sock, security, role, required, error) != 0) {
+        zsock_destroy (&sock);
+        return NULL;
+    }
+    if (zsock_bind (sock, "%s", endpoint) < 0) {
+        *error = zsys_sprintf ("cannot bind %s endpoint '%s': %s", role, endpoint,
+                               zmq_strerror (zmq_errno ()));
+        zsock_destroy (&sock);
+    }
+    return sock;
+}
+
+zsock_t *
+zcq_endpoint_bind (int type, const char *endpoint, const char *role, char **error)
+{
+    return s_bind (type, endpoint, role, NULL, error);
+}
+
+zsock_t *
+zcq_endpoint_serve (zconfig_t *config, int type, const char *section, const char *name,
+                const char *fallback, char **error)
+{
+    assert (section);
+    assert (name);
+    assert (error);
+    char *path = zsys_sprintf ("%s/%s", section, name);
+    const char *endpoint = zcq_settings_get (config, path, fallback);
+    zstr_free (&path);
+    path = zsys_sprintf ("%s/security", section);
+    zconfig_t *security = config ? zconfig_locate (config, path) : NULL;
+    zstr_free (&path);
+    const char *cert = security ? zconfig_get (security, "cert", NULL) : NULL;
+    const char *server = security ? zconfig_get (security, "server", NULL) : NULL;
+    if (server && zcq_auth_identity_set (cert, server, error) != 0) {
+        return NULL;
+    }
+    bool secured = security && zconfig_get (security, "clients", NULL);
+    return s_bind (type, endpoint, name, secured ? security : NULL, error);
+}
+
+char *
+zcq_endpoint_resolved (zsock_t *sock)
+{
+    char *endpoint = zsock_last_endpoint (sock);
+    return endpoint ? endpoint : strdup ("?");
+}

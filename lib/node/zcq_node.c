@@ -1,0 +1,176 @@
+/*  =========================================================================
+    zcq_node - starting a node actor, and the main () of the node programs
+    (see zcq_node.h)
+    =========================================================================
+*/
+
+#include "zcq_node.h"
+#include "zcq_settings.h"
+
+zactor_t *
+zcq_node_start (zactor_fn *actor, zconfig_t *config, char **message)
+{
+    assert (actor);
+    assert (message);
+    zactor_t *node = zactor_new (actor, config);
+    assert (node);
+    //  The actor signalled (zactor_new returned); its next word says whether
+    //  it came up: "READY summary" or "ERROR reason"
+    char *word = zstr_recv (node);
+    if (word && strncmp (word, "READY ", 6) == 0) {
+        *message = strdup (word + 6);
+        zstr_free (&word);
+        return node;
+    }
+    *message = strdup (word && strlen (word) > 6 ? word + 6 : "node stopped during start");
+    zstr_free (&word);
+    zactor_destroy (&node);
+    return NULL;
+}
+
+void
+zcq_node_ready (zsock_t *pipe, const char *summary)
+{
+    zstr_sendf (pipe, "READY %s", summary);
+}
+
+void
+zcq_node_failed (zsock_t *pipe, const char *reason)
+{
+    zsys_error ("%s", reason);
+    zstr_sendf (pipe, "ERROR %s", reason);
+}
+
+static void
+s_usage (const char *program, const zcq_option_t *options)
+{
+    printf ("usage: %s [--config FILE.zpl] [options]\n\noptions (override the file):\n",
+            program);
+    for (const zcq_option_t *option = options; option->flag; option++) {
+        printf ("  %-14s %s (setting %s)\n", option->flag, option->help, option->path);
+    }
+    printf ("  %-14s %s\n", "--config FILE", "read settings from a ZPL file first");
+    printf ("  %-14s %s\n", "--set P=V", "set any setting, e.g. write/security/cert=FILE");
+}
+
+//  Put every value below node (its children, recursively) into config
+//  under the same path.
+static void
+s_copy_tree (zconfig_t *node, const char *prefix, zconfig_t *config)
+{
+    for (zconfig_t *child = zconfig_child (node); child; child = zconfig_next (child)) {
+        char *path = prefix ? zsys_sprintf ("%s/%s", prefix, zconfig_name (child))
+                            : strdup (zconfig_name (child));
+        if (zconfig_value (child) && *zconfig_value (child)) {
+            zconfig_put (config, path, zconfig_value (child));
+        }
+        s_copy_tree (child, path, config);
+        zstr_free (&path);
+    }
+}
+
+//  Fill config from argv. Returns 0, 1 for --help, or -1 (message printed).
+static int
+s_parse (const char *program, const zcq_option_t *options, int argc, char **argv,
+         zconfig_t *config)
+{
+    //  --config first, so that the other flags override what the file says
+    for (int index = 1; index < argc; index++) {
+        if (streq (argv [index], "--config") && index + 1 < argc) {
+            zconfig_t *file = zconfig_load (argv [index + 1]);
+            if (!file) {
+                fprintf (stderr, "%s: cannot read config file '%s'\n", program,
+                         argv [index + 1]);
+                return -1;
+            }
+            //  Copy every setting of the file into ours, also sections no
+            //  flag names (security)
+            s_copy_tree (file, NULL, config);
+            zconfig_destroy (&file);
+        }
+    }
+    for (int index = 1; index < argc; index++) {
+        const char *arg = argv [index];
+        if (streq (arg, "--help") || streq (arg, "-h")) {
+            s_usage (program, options);
+            return 1;
+        }
+        if (streq (arg, "--config")) {
+            index++;
+            continue;
+        }
+        if (streq (arg, "--set") && index + 1 < argc) {
+            //  Any setting, e.g. --set write/security/cert=keys/write.cert
+            char *path = strdup (argv [++index]);
+            char *equals = strchr (path, '=');
+            if (!equals || equals == path) {
+                fprintf (stderr, "%s: --set needs PATH=VALUE, got '%s'\n", program, path);
+                free (path);
+                return -1;
+            }
+            *equals = 0;
+            zconfig_put (config, path, equals + 1);
+            free (path);
+            continue;
+        }
+        const zcq_option_t *match = NULL;
+        for (const zcq_option_t *option = options; option->flag; option++) {
+            if (streq (arg, option->flag)) {
+                match = option;
+            }
+        }
+        if (!match) {
+            fprintf (stderr, "%s: unknown option '%s' (try --help)\n", program, arg);
+            return -1;
+        }
+        if (index + 1 >= argc) {
+            fprintf (stderr, "%s: option '%s' needs a value\n", program, arg);
+            return -1;
+        }
+        zconfig_put (config, match->path, argv [++index]);
+    }
+    return 0;
+}
+
+int
+zcq_node_main (const char *program, zactor_fn *actor, const zcq_option_t *options, int argc,
+               char **argv)
+{
+    zconfig_t *config = zconfig_new ("root", NULL);
+    int rc = s_parse (program, options, argc, argv, config);
+    if (rc != 0) {
+        zconfig_destroy (&config);
+        return rc > 0 ? 0 : 2;
+    }
+    zsys_set_logident (program);
+    char *message = NULL;
+    zactor_t *node = zcq_node_start (actor, config, &message);
+    if (!node) {
+        fprintf (stderr, "%s: cannot start: %s\n", program, message);
+        free (message);
+        zconfig_destroy (&config);
+        return 1;
+    }
+    printf ("%s ready %s\n", program, message);
+    fflush (stdout);
+    free (message);
+
+    //  Wait for a signal, or for the actor to report a fatal error
+    int code = 0;
+    zpoller_t *poller = zpoller_new (node, NULL);
+    while (!zsys_interrupted) {
+        void *which = zpoller_wait (poller, 500);
+        if (which == node) {
+            char *word = zstr_recv (node);
+            zsys_error ("node stopped: %s", word ? word : "(no reason)");
+            zstr_free (&word);
+            code = 1;
+            break;
+        }
+    }
+    zpoller_destroy (&poller);
+    zactor_destroy (&node);
+    zconfig_destroy (&config);
+    zsys_info ("stopped");
+    return code;
+}

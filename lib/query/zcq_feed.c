@@ -1,0 +1,673 @@
+/*  =========================================================================
+    zcq_feed - ordered, gap-free events from a write node (see zcq_feed.h)
+    =========================================================================
+*/
+
+#include "zcq_feed.h"
+#include "zcq_auth.h"
+
+#include <endian.h>
+#include <stdatomic.h>
+
+#define EARLY_MAX      10000 //  live events held while a hole is repaired
+#define CREDIT         (2 * ZCQ_MAX_EVENTS) //  default: ask for more below this many ready
+#define REPLAY_TIMEOUT 2000  //  ms before a replay request is sent again
+#define REPLAY_BACKOFF 200   //  ms before asking again after an empty or failed batch
+#define DEFAULT_BEAT   1000  //  ms between heartbeats until the write node says
+#define SUB_HWM        100000 //  default SUB receive queue, messages
+
+static const char *s_state_names [] = {"live", "repairing", "diverged"};
+
+struct _zcq_feed_t {
+    zsock_t *sub;            //  SUB to the write node's PUB
+    char *events_endpoint;   //  what sub connects to
+    zsock_t *dealer;         //  DEALER to the write node's replay ROUTER
+    zsock_t *monitor;        //  PAIR: connection events of the DEALER
+    bool disconnected;       //  the DEALER lost its connection, not yet back
+    zcq_feed_state_t state;  //  live, repairing or diverged
+    uint64_t next;           //  position zcq_feed_next delivers next (0: unknown)
+    uint64_t expected;       //  position accepted next into ready (0: unknown)
+    zlistx_t *ready;         //  zcq_msg_t events next .. expected-1, in order
+    zlistx_t *early;         //  zcq_msg_t events > expected, ascending
+    bool replaying;          //  a REPLAY is out
+    uint64_t replay_from;    //  its from
+    int64_t replay_deadline; //  zclock_mono () to give up waiting for it
+    int64_t retry_at;        //  zclock_mono () before which we do not ask again
+    uint64_t head;           //  highest position known stored
+    int64_t last_heard;      //  zclock_mono () of the last message from the node
+    uint32_t interval;       //  announced heartbeat interval, ms
+    size_t credit;           //  ask for more replay while fewer events are ready
+    int silence;             //  heartbeat intervals of silence before unreachable
+    bool silent;             //  the write node is past the silence limit
+    uint64_t outages;        //  times it went past the limit (or disconnected)
+    uint64_t reconnects;     //  times the connection came back after a loss
+    uint64_t checked;        //  position the owner applied last (0: none)
+    byte fingerprint [ZCQ_FEED_FINGERPRINT]; //  of the event at checked
+    bool verify;             //  check checked against the write node's log first
+    uint64_t replayed;       //  events received through replay
+};
+
+static void s_request (zcq_feed_t *self, uint32_t max);
+static void s_settle (zcq_feed_t *self);
+
+static void
+s_msg_destroy (void **item)
+{
+    zcq_msg_destroy ((zcq_msg_t **) item);
+}
+
+zcq_feed_t *
+zcq_feed_new (const char *events_endpoint, const char *replay_endpoint, uint64_t next)
+{
+    assert (events_endpoint);
+    assert (replay_endpoint);
+    zcq_feed_t *self = (zcq_feed_t *) zmalloc (sizeof (zcq_feed_t));
+    assert (self);
+    self->sub = zsock_new (ZMQ_SUB);
+    self->dealer = zsock_new (ZMQ_DEALER);
+    assert (self->sub && self->dealer);
+    zsock_set_linger (self->sub, 0);
+    zsock_set_linger (self->dealer, 0);
+    zsock_set_maxmsgsize (self->sub, ZCQ_HARD_MAXMSG);
+    zsock_set_maxmsgsize (self->dealer, ZCQ_HARD_MAXMSG);
+    //  A deep SUB queue rides out bursts; whatever overflows is repaired
+    zsock_set_rcvhwm (self->sub, SUB_HWM);
+    zsock_set_subscribe (self->sub, ZCQ_SIGNATURE);
+    zcq_auth_identity_apply (self->sub, events_endpoint); //  CURVE, when the thread has keys
+    zcq_auth_identity_apply (self->dealer, replay_endpoint);
+    if (zsock_connect (self->sub, "%s", events_endpoint) != 0
+        || zsock_connect (self->dealer, "%s", replay_endpoint) != 0) {
+        zsys_error ("feed: cannot connect to '%s' / '%s'", events_endpoint, replay_endpoint);
+        zsock_destroy (&self->sub);
+        zsock_destroy (&self->dealer);
+        free (self);
+        return NULL;
+    }
+    //  The DEALER's connection drops the moment the write node's process
+    //  ends, and comes back when it (or a new one) listens again: a restart
+    //  is noticed even when it is faster than the silence limit
+    //  A name never used before in this process: a feed's address may be
+    //  reused while ZeroMQ still closes the previous feed's monitor
+    static atomic_uint_fast64_t s_monitors;
+    char monitor [64];
+    snprintf (monitor, sizeof (monitor), "inproc://zcq-feed-monitor-%" PRIu64,
+              (uint64_t) atomic_fetch_add (&s_monitors, 1));
+    if (zmq_socket_monitor (zsock_resolve (self->dealer), monitor,
+                            ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED)
+        == 0) {
+        self->monitor = zsock_new (ZMQ_PAIR);
+        assert (self->monitor);
+        zsock_set_linger (self->monitor, 0);
+        if (zsock_connect (self->monitor, "%s", monitor) != 0) {
+            zsock_destroy (&self->monitor);
+        }
+    }
+    self->events_endpoint = strdup (events_endpoint);
+    self->ready = zlistx_new ();
+    self->early = zlistx_new ();
+    zlistx_set_destructor (self->ready, s_msg_destroy);
+    zlistx_set_destructor (self->early, s_msg_destroy);
+    self->silence = 3;
+    self->credit = CREDIT;
+    self->next = next;
+    self->expected = next;
+    if (next) {
+        s_request (self, ZCQ_MAX_EVENTS); //  catch up at once; the answer says the head
+    }
+    s_settle (self);
+    return self;
+}
+
+void
+zcq_feed_destroy (zcq_feed_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        zcq_feed_t *self = *self_p;
+        zlistx_destroy (&self->ready);
+        zlistx_destroy (&self->early);
+        if (self->monitor) {
+            zmq_socket_monitor (zsock_resolve (self->dealer), NULL, 0);
+            zsock_destroy (&self->monitor);
+        }
+        zsock_destroy (&self->sub);
+        zsock_destroy (&self->dealer);
+        free (self->events_endpoint);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+zsock_t *
+zcq_feed_events_sock (zcq_feed_t *self)
+{
+    assert (self);
+    return self->sub;
+}
+
+zsock_t *
+zcq_feed_replay_sock (zcq_feed_t *self)
+{
+    assert (self);
+    return self->dealer;
+}
+
+zsock_t *
+zcq_feed_monitor_sock (zcq_feed_t *self)
+{
+    assert (self);
+    return self->monitor;
+}
+
+void
+zcq_feed_set_rcvhwm (zcq_feed_t *self, int hwm)
+{
+    assert (self);
+    //  ZeroMQ sizes a pipe when it connects: connect again with the new size
+    zsock_disconnect (self->sub, "%s", self->events_endpoint);
+    zsock_set_rcvhwm (self->sub, hwm);
+    zsock_connect (self->sub, "%s", self->events_endpoint);
+}
+
+void
+zcq_feed_set_silence (zcq_feed_t *self, int beats)
+{
+    assert (self);
+    self->silence = beats > 0 ? beats : 1;
+}
+
+void
+zcq_feed_set_credit (zcq_feed_t *self, size_t events)
+{
+    assert (self);
+    self->credit = events > 0 ? events : 1;
+}
+
+//  --- The state machine ------------------------------------------------------
+
+//  Live or repairing, from what is missing; diverged is final.
+static void
+s_settle (zcq_feed_t *self)
+{
+    if (self->state == ZCQ_FEED_DIVERGED) {
+        return;
+    }
+    bool missing = self->replaying || zlistx_size (self->early) > 0
+                   || (self->expected && self->expected <= self->head);
+    self->state = missing ? ZCQ_FEED_REPAIRING : ZCQ_FEED_LIVE;
+}
+
+//  The write node's log is not the one we took events from: it ends below
+//  what we took (wiped, or restored from an older copy), or holds another
+//  event where ours was (replaced). Its positions may now name other events
+//  than the ones we applied, so nothing more is taken from it, not even
+//  what is ready.
+static void
+s_diverge (zcq_feed_t *self, const char *why)
+{
+    zsys_error ("feed: %s. Taking nothing more from it; once its log is right, restart this "
+                "node with --rebuild (or on an empty folder)",
+                why);
+    self->state = ZCQ_FEED_DIVERGED;
+    self->replaying = false;
+    self->verify = false;
+    zlistx_purge (self->early);
+    zlistx_purge (self->ready);
+}
+
+//  The log may have changed under us (start, reconnect, back from silence):
+//  before anything more is delivered, check the event we applied last.
+static void
+s_need_verify (zcq_feed_t *self)
+{
+    if (self->checked && self->state != ZCQ_FEED_DIVERGED) {
+        self->verify = true;
+    }
+}
+
+//  Send a REPLAY from the next position we lack.
+static void
+s_request (zcq_feed_t *self, uint32_t max)
+{
+    //  A verifying request starts one earlier: at the event we applied last
+    uint64_t from = self->verify ? self->checked : self->expected;
+    zcq_msg_t *request = zcq_msg_new (ZCQ_MSG_REPLAY);
+    zcq_msg_set_from (request, from);
+    zcq_msg_set_max (request, max);
+    if (zcq_msg_send (request, self->dealer) == 0) {
+        self->replaying = true;
+        self->replay_from = from;
+        self->replay_deadline = zclock_mono () + REPLAY_TIMEOUT;
+    }
+    zcq_msg_destroy (&request);
+}
+
+//  Ask for the next missing range, if one is missing, none is out, and the
+//  owner holds fewer events than the credit (which bounds what the write
+//  node reads and sends for us).
+static void
+s_maybe_replay (zcq_feed_t *self)
+{
+    if (self->state == ZCQ_FEED_DIVERGED || self->replaying || self->expected == 0
+        || zclock_mono () < self->retry_at) {
+        return;
+    }
+    if (self->verify
+        || (self->expected <= self->head && zlistx_size (self->ready) < self->credit)) {
+        s_request (self, ZCQ_MAX_EVENTS);
+    }
+}
+
+static uint64_t
+s_position (zcq_msg_t *event)
+{
+    return zcq_msg_position (event);
+}
+
+//  Take one event (ownership) into ready, early, or the bin.
+static void
+s_accept (zcq_feed_t *self, zcq_msg_t *event)
+{
+    uint64_t position = s_position (event);
+    if (self->state == ZCQ_FEED_DIVERGED) {
+        zcq_msg_destroy (&event);
+        return;
+    }
+    if (position > self->head) {
+        self->head = position;
+    }
+    if (self->expected == 0) {
+        self->expected = position; //  live start: begin here
+        self->next = position;
+    }
+    if (position < self->expected) {
+        zcq_msg_destroy (&event); //  old or repeated
+        return;
+    }
+    if (position > self->expected) {
+        //  Early: keep it in order, unless the hold is full (replay brings it)
+        zcq_msg_t *last = (zcq_msg_t *) zlistx_last (self->early);
+        if (!last || s_position (last) < position) {
+            if (zlistx_size (self->early) < EARLY_MAX) {
+                zlistx_add_end (self->early, event);
+                return;
+            }
+        }
+        zcq_msg_destroy (&event);
+        return;
+    }
+    zlistx_add_end (self->ready, event);
+    self->expected++;
+    //  The hole may be filled: move early events that now follow on
+    zcq_msg_t *first;
+    while ((first = (zcq_msg_t *) zlistx_first (self->early))
+           && s_position (first) <= self->expected) {
+        first = (zcq_msg_t *) zlistx_detach (self->early, NULL);
+        if (s_position (first) == self->expected) {
+            zlistx_add_end (self->ready, first);
+            self->expected++;
+        }
+        else {
+            zcq_msg_destroy (&first);
+        }
+    }
+}
+
+static void
+s_handle_events (zcq_feed_t *self, zcq_msg_t *reply)
+{
+    if (!self->replaying || zcq_msg_from (reply) != self->replay_from) {
+        return; //  answer to a request we gave up on
+    }
+    self->replaying = false;
+    if (self->verify && self->replay_from != self->checked) {
+        s_maybe_replay (self); //  asked before a check was due: ask again, checking
+        return;
+    }
+    //  Every position below our from was committed before this answer was
+    //  read: a head below it means the log lost them
+    uint64_t taken = self->verify ? self->checked : self->replay_from - 1;
+    if (zcq_msg_head (reply) < taken) {
+        char *why = zsys_sprintf ("the write node's log ends at position %" PRIu64
+                                  ", below position %" PRIu64 " that this node already took "
+                                  "from it: its log lost events (wiped or restored from an "
+                                  "older copy)",
+                                  zcq_msg_head (reply), taken);
+        s_diverge (self, why);
+        zstr_free (&why);
+        return;
+    }
+    if (zcq_msg_head (reply) > self->head) {
+        self->head = zcq_msg_head (reply);
+    }
+    size_t count = zcq_msg_event_count (reply);
+    for (size_t index = 0; index < count; index++) {
+        zframe_t *frame = zcq_msg_event_frame (reply, index);
+        zcq_msg_t *event =
+            zcq_msg_decode_body (ZCQ_MSG_EVENT, zframe_data (frame), zframe_size (frame));
+        if (!zcq_msg_valid (event)) {
+            zsys_error ("feed: replayed event does not decode: %s", zcq_msg_error (event));
+            zcq_msg_destroy (&event);
+            break;
+        }
+        self->replayed++;
+        if (self->verify && index == 0) {
+            //  The event we applied last must be the one the log holds there
+            byte fingerprint [ZCQ_FEED_FINGERPRINT];
+            zcq_feed_fingerprint (event, fingerprint);
+            if (zcq_msg_position (event) != self->checked
+                || memcmp (fingerprint, self->fingerprint, sizeof (fingerprint)) != 0) {
+                char *why = zsys_sprintf ("the write node's event at position %" PRIu64
+                                          " is not the one this node applied there: its log "
+                                          "was replaced",
+                                          self->checked);
+                s_diverge (self, why);
+                zstr_free (&why);
+                zcq_msg_destroy (&event);
+                return;
+            }
+            self->verify = false;
+            zsys_info ("feed: the write node's log holds the event this node applied at "
+                       "position %" PRIu64 "; going on",
+                       self->checked);
+        }
+        s_accept (self, event);
+    }
+    if (count == 0) {
+        self->retry_at = zclock_mono () + REPLAY_BACKOFF;
+    }
+}
+
+static void
+s_handle_heartbeat (zcq_feed_t *self, zcq_msg_t *beat)
+{
+    uint64_t head = zcq_msg_head (beat);
+    self->interval = zcq_msg_interval (beat);
+    if (self->expected == 0) {
+        self->expected = self->next = head + 1;
+    }
+    if (head > self->head) {
+        self->head = head;
+    }
+    if (self->expected > 1 && head < self->expected - 1 && !self->replaying
+        && self->state != ZCQ_FEED_DIVERGED) {
+        //  A head below what we took: a heartbeat that waited in our queue
+        //  while replay moved us on, or a write node that lost its log. A
+        //  one-event REPLAY tells which (its answer's head is current).
+        s_request (self, 1);
+    }
+}
+
+//  The write node is heard again after a silence: a replay that was out
+//  went to a node that may have restarted since, so ask again now.
+static void
+s_on_return (zcq_feed_t *self)
+{
+    int64_t silent_for = zclock_mono () - self->last_heard;
+    zsys_info ("feed: write node heard again after %" PRId64 " ms of silence", silent_for);
+    self->silent = false;
+    s_need_verify (self);
+    if (self->replaying) {
+        self->replaying = false;
+        self->retry_at = 0;
+    }
+}
+
+//  A connection event of the DEALER: lost (the write node's process is
+//  gone: unreachable at once) or made again (ask again what was out).
+static void
+s_handle_monitor (zcq_feed_t *self)
+{
+    zmsg_t *event = zmsg_recv (self->monitor);
+    zframe_t *frame = event ? zmsg_first (event) : NULL;
+    uint16_t code = 0;
+    if (frame && zframe_size (frame) >= 2) {
+        memcpy (&code, zframe_data (frame), 2);
+    }
+    zmsg_destroy (&event);
+    if (code == ZMQ_EVENT_DISCONNECTED && !self->disconnected) {
+        self->disconnected = true;
+        zsys_warning ("feed: lost the connection to the write node; answers may be stale "
+                      "until it is back");
+        if (!self->silent) {
+            self->silent = true;
+            self->outages++;
+        }
+    }
+    else if (code == ZMQ_EVENT_CONNECTED && self->disconnected) {
+        self->disconnected = false;
+        self->reconnects++;
+        zsys_info ("feed: connected to the write node again (it restarted, or the network "
+                   "came back)");
+        s_need_verify (self);
+        if (self->replaying) {
+            self->replaying = false; //  went to the process that is gone: ask again
+            self->retry_at = 0;
+        }
+        s_maybe_replay (self);
+    }
+}
+
+void
+zcq_feed_recv (zcq_feed_t *self, zsock_t *which)
+{
+    assert (self);
+    if (which == self->monitor) {
+        s_handle_monitor (self);
+        return;
+    }
+    zcq_msg_t *msg = zcq_msg_recv (which);
+    if (!msg) {
+        return;
+    }
+    if (self->silent) {
+        s_on_return (self);
+    }
+    self->last_heard = zclock_mono ();
+    zcq_msg_type_t type = zcq_msg_type (msg);
+    if (!zcq_msg_valid (msg)) {
+        zsys_warning ("feed: unreadable message from the write node: %s", zcq_msg_error (msg));
+        zcq_msg_destroy (&msg);
+    }
+    else if (type == ZCQ_MSG_EVENT && which == self->sub) {
+        s_accept (self, msg);
+    }
+    else if (type == ZCQ_MSG_HEARTBEAT) {
+        s_handle_heartbeat (self, msg);
+        zcq_msg_destroy (&msg);
+    }
+    else if (type == ZCQ_MSG_EVENTS) {
+        s_handle_events (self, msg);
+        zcq_msg_destroy (&msg);
+    }
+    else if (type == ZCQ_MSG_ERROR) {
+        zsys_warning ("feed: replay refused: %s: %s", zcq_status_name (zcq_msg_status (msg)),
+                      zcq_msg_reason (msg));
+        self->replaying = false;
+        self->retry_at = zclock_mono () + REPLAY_BACKOFF;
+        zcq_msg_destroy (&msg);
+    }
+    else {
+        zcq_msg_destroy (&msg);
+    }
+    s_maybe_replay (self);
+    s_settle (self);
+}
+
+zcq_msg_t *
+zcq_feed_next (zcq_feed_t *self)
+{
+    assert (self);
+    if (self->verify) {
+        s_maybe_replay (self);
+        return NULL; //  nothing until the log is known to be ours
+    }
+    zcq_msg_t *event = (zcq_msg_t *) zlistx_detach (self->ready, NULL);
+    if (event) {
+        self->next = s_position (event) + 1;
+    }
+    s_maybe_replay (self);
+    return event;
+}
+
+void
+zcq_feed_tick (zcq_feed_t *self)
+{
+    assert (self);
+    if (self->replaying && zclock_mono () >= self->replay_deadline) {
+        zsys_warning ("feed: no answer to replay from %" PRIu64 "; asking again",
+                      self->replay_from);
+        self->replaying = false;
+    }
+    //  Messages waiting in our own queues are not silence: we are behind
+    int64_t beat = self->interval ? self->interval : DEFAULT_BEAT;
+    bool queued = (zsock_events (self->sub) & ZMQ_POLLIN)
+                  || (zsock_events (self->dealer) & ZMQ_POLLIN);
+    if (!self->silent && self->last_heard && !queued
+        && zclock_mono () - self->last_heard > self->silence * beat) {
+        self->silent = true;
+        self->outages++;
+        zsys_warning ("feed: write node silent for %" PRId64 " ms (%d heartbeats missed); "
+                      "answers may be stale until it is back",
+                      zclock_mono () - self->last_heard, self->silence);
+    }
+    s_maybe_replay (self);
+    s_settle (self);
+}
+
+void
+zcq_feed_rewind (zcq_feed_t *self, uint64_t next)
+{
+    assert (self);
+    zlistx_purge (self->ready);
+    zlistx_purge (self->early);
+    self->next = next;
+    self->expected = next;
+    self->replaying = false;
+    if (next && self->state != ZCQ_FEED_DIVERGED) {
+        s_request (self, ZCQ_MAX_EVENTS);
+    }
+    s_settle (self);
+}
+
+uint64_t
+zcq_feed_position (zcq_feed_t *self)
+{
+    assert (self);
+    return self->next;
+}
+
+uint64_t
+zcq_feed_head (zcq_feed_t *self)
+{
+    assert (self);
+    return self->head;
+}
+
+int64_t
+zcq_feed_last_heard (zcq_feed_t *self)
+{
+    assert (self);
+    return self->last_heard;
+}
+
+uint32_t
+zcq_feed_interval (zcq_feed_t *self)
+{
+    assert (self);
+    return self->interval;
+}
+
+bool
+zcq_feed_reachable (zcq_feed_t *self)
+{
+    assert (self);
+    return self->last_heard && !self->silent;
+}
+
+zcq_feed_state_t
+zcq_feed_state (zcq_feed_t *self)
+{
+    assert (self);
+    return self->state;
+}
+
+const char *
+zcq_feed_state_name (zcq_feed_t *self)
+{
+    assert (self);
+    return s_state_names [self->state];
+}
+
+bool
+zcq_feed_replaying (zcq_feed_t *self)
+{
+    assert (self);
+    return self->replaying;
+}
+
+size_t
+zcq_feed_ready (zcq_feed_t *self)
+{
+    assert (self);
+    return zlistx_size (self->ready);
+}
+
+uint64_t
+zcq_feed_replayed (zcq_feed_t *self)
+{
+    assert (self);
+    return self->replayed;
+}
+
+uint64_t
+zcq_feed_outages (zcq_feed_t *self)
+{
+    assert (self);
+    return self->outages;
+}
+
+void
+zcq_feed_fingerprint (zcq_msg_t *event, byte fingerprint [ZCQ_FEED_FINGERPRINT])
+{
+    assert (event);
+    uint64_t numbers [3] = {htobe64 (zcq_msg_position (event)),
+                            htobe64 (zcq_msg_version (event)),
+                            htobe64 ((uint64_t) zcq_msg_time (event))};
+    const char *stream = zcq_msg_stream (event) ? zcq_msg_stream (event) : "";
+    const char *type = zcq_msg_name (event) ? zcq_msg_name (event) : "";
+    byte separator = 0;
+    zdigest_t *digest = zdigest_new ();
+    assert (digest);
+    zdigest_update (digest, (const byte *) numbers, sizeof (numbers));
+    zdigest_update (digest, (byte *) stream, strlen (stream));
+    zdigest_update (digest, &separator, 1); //  UTF-8 text holds no NUL
+    zdigest_update (digest, (byte *) type, strlen (type));
+    zdigest_update (digest, &separator, 1);
+    if (zcq_msg_id_size (event)) {
+        zdigest_update (digest, (byte *) zcq_msg_id (event), zcq_msg_id_size (event));
+    }
+    memcpy (fingerprint, zdigest_data (digest), ZCQ_FEED_FINGERPRINT);
+    zdigest_destroy (&digest);
+}
+
+void
+zcq_feed_applied (zcq_feed_t *self, uint64_t position,
+                  const byte fingerprint [ZCQ_FEED_FINGERPRINT], bool check)
+{
+    assert (self);
+    assert (fingerprint);
+    self->checked = position;
+    memcpy (self->fingerprint, fingerprint, ZCQ_FEED_FINGERPRINT);
+    if (check) {
+        s_need_verify (self);
+        s_maybe_replay (self);
+    }
+}
+
+uint64_t
+zcq_feed_reconnects (zcq_feed_t *self)
+{
+    assert (self);
+    return self->reconnects;
+}

@@ -1,0 +1,942 @@
+/*  =========================================================================
+    zcq_query_node - the query side (see zcq_query_node.h)
+
+    Invariant: the applied position is written in the same LevelDB batch as
+    the read-model changes of the events up to it, so a crash can neither
+    skip nor repeat an event; on restart the feed resumes at applied + 1.
+    Read models can always be rebuilt from the log, so batches are not
+    fsynced: a crash loses at most the last batches, which replay brings back.
+
+    Read models live in one of two keyspaces of the store, "r:" or "n:"
+    ("q:keyspace" says which serves). A rebuild folds the log from position
+    1 into the other keyspace with a feed of its own, its position kept as
+    "q:rebuilt" in the same batches, while the serving keyspace goes on
+    following the write node; once the rebuild has reached the serving
+    position one batch switches "q:keyspace" and "q:applied", and the old
+    keyspace is deleted a slice at a time. Queries never see empty models.
+    =========================================================================
+*/
+
+#include "zcq_query_node.h"
+#include "zcq_domain.h"
+#include "zcq_endpoint.h"
+#include "zcq_event.h"
+#include "zcq_feed.h"
+#include "zcq_node.h"
+#include "zcq_settings.h"
+#include "zcq_store.h"
+#include "zcq_view_store.h"
+
+#define QUERY_FORMAT "zcqrs-query-1" //  value of "q:format"
+#define APPLY_BATCH  10000           //  most events per LevelDB batch
+#define PARKED_MAX   10000           //  queries waiting for min_position
+#define WAIT_MAX     60000           //  ms a query may ask to wait at most
+#define TICK         100             //  ms between timer checks
+#define RATE_WINDOW  1000            //  ms over which the apply rate is measured
+#define PROGRESS_LOG 5000            //  ms between catch-up progress lines
+#define CATCHUP_MIN  1000            //  events behind that count as catching up
+#define SWEEP_SLICE  5000            //  old read-model keys deleted per tick
+#define KEYSPACE_A   "r:"            //  the two keyspaces of the read models
+#define KEYSPACE_B   "n:"
+
+//  A query waiting until the node has applied its min_position.
+typedef struct {
+    zcq_msg_t *query; //  the QUERY, with its envelope
+    int64_t deadline; //  zclock_mono () to answer "stale"
+    int64_t parked;   //  zclock_mono () when it started waiting
+} s_parked_t;
+
+//  One generation of read models and the feed that fills it.
+typedef struct {
+    zcq_feed_t *feed;        //  ordered events from the write node
+    zcq_view_t *view;        //  the read models, in their keyspace
+    uint64_t applied;        //  last position folded into them
+    byte fingerprint [ZCQ_FEED_FINGERPRINT]; //  of the event at applied
+    const char *applied_key; //  "q:applied" (serving) or "q:rebuilt"
+    uint64_t events;         //  events folded since this generation started
+    int64_t started;         //  zclock_mono () when it started
+} s_models_t;
+
+typedef struct {
+    zsock_t *pipe;              //  actor pipe
+    zsock_t *queries;           //  ROUTER: QUERY
+    zpoller_t *poller;          //  pipe, queries, feed sockets
+    zcq_store_t *store;         //  read models + applied position
+    s_models_t serving;         //  the models queries are answered from
+    s_models_t rebuild;         //  models being rebuilt (feed NULL when none)
+    bool sweeping;              //  the keyspace not serving still holds keys
+    bool fingerprinted;         //  "q:last" held the fingerprint of applied
+    zcq_batch_t *batch;         //  scratch batch
+    zcq_result_t *answer;       //  scratch answer
+    const zcq_domain_t *domain; //  project / query
+    zlistx_t *parked;           //  s_parked_t, oldest first
+    int64_t next_deadline;      //  earliest deadline of a parked query, or INT64_MAX
+    int wait;                   //  default ms to wait for min_position
+    int cache;                  //  read-model values cached per view
+    const char *events;         //  write node PUB endpoint (config-owned)
+    const char *replay;         //  write node replay endpoint (config-owned)
+    int hwm;                    //  SUB receive queue, messages
+    int silence;                //  heartbeats missed before unreachable
+    int apply_delay;            //  fault seam: ms each ready event is held
+    int64_t held_since;         //  zclock_mono () the held events became ready
+    int64_t started;            //  zclock_mono () at start
+    bool terminated;            //  $TERM received
+    uint64_t events_applied;    //  events folded into the serving models since start
+    uint64_t answered;          //  queries answered since start
+    uint64_t stale;             //  of which stale
+    uint64_t failures;          //  read-model writes that failed
+    int64_t apply_backoff;      //  ms to wait after a failed batch (0: none failed)
+    int64_t apply_resume;       //  zclock_mono () before which no batch is tried
+    uint64_t rate;              //  events/s applied over the last window
+    uint64_t rate_base;         //  events_applied at the window's start
+    int64_t rate_at;            //  zclock_mono () of the window's start
+    int64_t catchup_at;         //  zclock_mono () a catch-up began, 0: none
+    uint64_t catchup_base;      //  events_applied when it began
+    int64_t progress_at;        //  zclock_mono () of the last progress line
+} self_t;
+
+static void
+s_parked_destroy (void **item)
+{
+    s_parked_t *parked = (s_parked_t *) *item;
+    if (parked) {
+        zcq_msg_destroy (&parked->query);
+        free (parked);
+        *item = NULL;
+    }
+}
+
+static void
+s_models_destroy (s_models_t *models)
+{
+    zcq_feed_destroy (&models->feed);
+    zcq_view_destroy (&models->view);
+}
+
+static void
+s_self_destroy (self_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        self_t *self = *self_p;
+        zlistx_destroy (&self->parked);
+        zpoller_destroy (&self->poller);
+        s_models_destroy (&self->serving);
+        s_models_destroy (&self->rebuild);
+        zsock_destroy (&self->queries);
+        zcq_result_destroy (&self->answer);
+        zcq_batch_destroy (&self->batch);
+        zcq_store_destroy (&self->store);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  Check the folder is ours and for this domain, and read the applied
+//  position and the keyspace that serves. A new folder is claimed for the
+//  domain.
+static int
+s_open_models (self_t *self, const char *data, char **error)
+{
+    self->store = zcq_store_new (data);
+    if (!self->store) {
+        *error = zsys_sprintf ("cannot open the read-model store in '%s'", data);
+        return -1;
+    }
+    byte *format = NULL, *domain = NULL, *keyspace = NULL;
+    size_t size = 0;
+    int rc = zcq_store_get (self->store, "q:format", 8, &format, &size);
+    if (rc == 1) {
+        zcq_batch_t *batch = zcq_batch_new ();
+        zcq_batch_put (batch, "q:format", 8, QUERY_FORMAT, strlen (QUERY_FORMAT));
+        zcq_batch_put (batch, "q:domain", 8, self->domain->name, strlen (self->domain->name));
+        rc = zcq_store_write (self->store, batch, true);
+        zcq_batch_destroy (&batch);
+        if (rc) {
+            *error = zsys_sprintf ("cannot initialise '%s'", data);
+        }
+    }
+    else if (rc == 0 && !streq ((char *) format, QUERY_FORMAT)) {
+        *error = zsys_sprintf ("folder '%s' holds '%s', not query-node read models", data,
+                               (char *) format);
+        rc = -1;
+    }
+    else if (rc == 0) {
+        int found = zcq_store_get (self->store, "q:domain", 8, &domain, &size);
+        if (found != 0) {
+            *error = zsys_sprintf ("cannot read the domain of the read models in '%s'", data);
+            rc = -1;
+        }
+        else if (!streq ((char *) domain, self->domain->name)) {
+            *error = zsys_sprintf ("folder '%s' holds read models of domain '%s', not '%s'; "
+                                   "use another folder",
+                                   data, (char *) domain, self->domain->name);
+            rc = -1;
+        }
+    }
+    else if (rc < 0) {
+        *error = zsys_sprintf ("cannot read '%s'", data);
+    }
+    if (rc == 0 && zcq_store_get_number (self->store, "q:applied", 9, &self->serving.applied)) {
+        *error = zsys_sprintf ("cannot read the applied position in '%s'", data);
+        rc = -1;
+    }
+    byte *last = NULL;
+    if (rc == 0 && zcq_store_get (self->store, "q:last", 6, &last, &size) == 0
+        && size == ZCQ_FEED_FINGERPRINT) {
+        memcpy (self->serving.fingerprint, last, ZCQ_FEED_FINGERPRINT);
+        self->fingerprinted = true;
+    }
+    free (last);
+    int found = rc == 0 ? zcq_store_get (self->store, "q:keyspace", 10, &keyspace, &size) : 1;
+    if (found < 0) {
+        *error = zsys_sprintf ("cannot read the serving keyspace in '%s'", data);
+        rc = -1;
+    }
+    if (rc == 0) {
+        bool other = found == 0 && streq ((char *) keyspace, KEYSPACE_B);
+        self->serving.view =
+            zcq_view_new_keyspace (self->store, other ? KEYSPACE_B : KEYSPACE_A);
+        self->rebuild.view = zcq_view_new_keyspace (self->store, other ? KEYSPACE_A : KEYSPACE_B);
+    }
+    free (format);
+    free (domain);
+    free (keyspace);
+    return rc;
+}
+
+//  A feed for a generation of models, from position next, with the node's
+//  queue size and silence limit. Returns NULL if it cannot connect.
+static zcq_feed_t *
+s_feed_new (self_t *self, uint64_t next)
+{
+    zcq_feed_t *feed = zcq_feed_new (self->events, self->replay, next);
+    if (feed) {
+        zcq_feed_set_rcvhwm (feed, self->hwm);
+        zcq_feed_set_credit (feed, APPLY_BATCH);
+        zcq_feed_set_silence (feed, self->silence);
+    }
+    return feed;
+}
+
+//  Start folding the log from position 1 into the keyspace that does not
+//  serve, beside the serving models. Whatever that keyspace still holds
+//  (an interrupted rebuild, models switched away from) is deleted first.
+static int
+s_rebuild_start (self_t *self)
+{
+    int deleted;
+    do {
+        deleted = zcq_view_clear (self->rebuild.view, 100000);
+    } while (deleted > 0);
+    if (deleted < 0) {
+        return -1;
+    }
+    self->sweeping = false;
+    self->rebuild.applied = 0;
+    self->rebuild.events = 0;
+    self->rebuild.started = zclock_mono ();
+    self->rebuild.feed = s_feed_new (self, 1);
+    if (!self->rebuild.feed) {
+        return -1;
+    }
+    zsys_info ("query node: rebuilding the read models from position 1 into keyspace '%s' "
+               "while keyspace '%s' serves at position %" PRIu64,
+               zcq_view_keyspace (self->rebuild.view), zcq_view_keyspace (self->serving.view),
+               self->serving.applied);
+    return 0;
+}
+
+//  Add a feed's sockets to the poller, or take them out.
+static void
+s_poll_feed (self_t *self, zcq_feed_t *feed, bool add)
+{
+    zsock_t *socks [3] = {zcq_feed_events_sock (feed), zcq_feed_replay_sock (feed),
+                          zcq_feed_monitor_sock (feed)};
+    for (int index = 0; index < 3; index++) {
+        if (socks [index] && add) {
+            zpoller_add (self->poller, socks [index]);
+        }
+        else if (socks [index]) {
+            zpoller_remove (self->poller, socks [index]);
+        }
+    }
+}
+
+//  True if which is one of the feed's sockets.
+static bool
+s_feed_sock (zcq_feed_t *feed, void *which)
+{
+    return feed
+           && (which == zcq_feed_events_sock (feed) || which == zcq_feed_replay_sock (feed)
+               || (which && which == zcq_feed_monitor_sock (feed)));
+}
+
+static self_t *
+s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
+{
+    self_t *self = (self_t *) zmalloc (sizeof (self_t));
+    assert (self);
+    self->pipe = pipe;
+    self->started = zclock_mono ();
+    self->rate_at = self->started;
+    self->wait = (int) zcq_settings_get_int (config, "query/wait", 1000);
+    self->silence = (int) zcq_settings_get_int (config, "query/silence", 3);
+    self->hwm = (int) zcq_settings_get_int (config, "query/hwm", 100000);
+    self->cache = (int) zcq_settings_get_int (config, "query/cache", 100000);
+    self->apply_delay = (int) zcq_settings_get_int (config, "query/fault/apply_delay_ms", 0);
+    self->events = zcq_settings_get (config, "query/events", ZCQ_DEFAULT_EVENTS);
+    self->replay = zcq_settings_get (config, "query/replay", ZCQ_DEFAULT_REPLAY);
+    self->serving.applied_key = "q:applied";
+    self->rebuild.applied_key = "q:rebuilt";
+    if (self->silence < 1 || self->hwm < 1 || self->cache < 0 || self->apply_delay < 0) {
+        *error = zsys_sprintf ("query/silence and query/hwm must be >= 1, query/cache and "
+                               "query/fault/apply_delay_ms >= 0");
+        free (self);
+        return NULL;
+    }
+    if (self->apply_delay) {
+        zsys_warning ("query node: fault seam on, every event is held %d ms before it is "
+                      "applied",
+                      self->apply_delay);
+    }
+    self->domain = zcq_domain_load (zcq_settings_get (config, "query/domain", "bank"), error);
+    if (!self->domain) {
+        free (self);
+        return NULL;
+    }
+    if (s_open_models (self, zcq_settings_get (config, "query/data", "var/query-1"), error)) {
+        s_self_destroy (&self);
+        return NULL;
+    }
+    zcq_view_set_cache (self->serving.view, (size_t) self->cache);
+    zcq_view_set_cache (self->rebuild.view, (size_t) self->cache);
+    self->queries =
+        zcq_endpoint_serve (config, ZMQ_ROUTER, "query", "queries", ZCQ_DEFAULT_QUERIES, error);
+    if (!self->queries) {
+        s_self_destroy (&self);
+        return NULL;
+    }
+    self->serving.started = self->started;
+    self->serving.feed = s_feed_new (self, self->serving.applied + 1);
+    if (!self->serving.feed) {
+        *error = zsys_sprintf ("cannot connect to the write node's endpoints");
+        s_self_destroy (&self);
+        return NULL;
+    }
+    if (self->serving.applied && self->fingerprinted) {
+        //  The write node's log may have been replaced while we were away
+        zcq_feed_applied (self->serving.feed, self->serving.applied,
+                          self->serving.fingerprint, true);
+    }
+    //  Keys left in the other keyspace (an interrupted rebuild) go, a slice
+    //  at a time, unless a rebuild starts there now
+    self->sweeping = true;
+    if (zcq_settings_get_int (config, "query/rebuild", 0) && s_rebuild_start (self)) {
+        *error = zsys_sprintf ("cannot start the rebuild of the read models");
+        s_self_destroy (&self);
+        return NULL;
+    }
+    self->batch = zcq_batch_new ();
+    self->answer = zcq_result_new ();
+    self->parked = zlistx_new ();
+    zlistx_set_destructor (self->parked, s_parked_destroy);
+    self->poller = zpoller_new (pipe, self->queries, NULL);
+    s_poll_feed (self, self->serving.feed, true);
+    if (self->rebuild.feed) {
+        s_poll_feed (self, self->rebuild.feed, true);
+    }
+    zpoller_set_nonstop (self->poller, true);
+    return self;
+}
+
+//  --- Answering --------------------------------------------------------------
+
+static void
+s_send (self_t *self, zcq_msg_t *msg)
+{
+    if (zcq_msg_send (msg, self->queries) != 0) {
+        zsys_warning ("query node: could not deliver %s: peer gone or its queue is full",
+                      zcq_msg_type_name (zcq_msg_type (msg)));
+    }
+}
+
+//  True when answers may miss committed events for a reason other than a
+//  min_position: the write node is silent, or its log is behind ours.
+static bool
+s_not_following (self_t *self)
+{
+    return !zcq_feed_reachable (self->serving.feed)
+           || zcq_feed_state (self->serving.feed) == ZCQ_FEED_DIVERGED;
+}
+
+static void
+s_pack_uint (msgpack_packer *pk, const char *key, uint64_t value)
+{
+    zcq_mpack_pack_str (pk, key);
+    msgpack_pack_uint64 (pk, value);
+}
+
+static void
+s_pack_text (msgpack_packer *pk, const char *key, const char *value)
+{
+    zcq_mpack_pack_str (pk, key);
+    zcq_mpack_pack_str (pk, value);
+}
+
+//  Events still to apply to reach head, or 0.
+static uint64_t
+s_to_go (uint64_t head, uint64_t applied)
+{
+    return head > applied ? head - applied : 0;
+}
+
+//  The built-in "status" query.
+static void
+s_pack_status (self_t *self, msgpack_packer *pk)
+{
+    zcq_feed_t *feed = self->serving.feed;
+    uint64_t head = zcq_feed_head (feed);
+    int64_t heard = zcq_feed_last_heard (feed);
+    msgpack_pack_map (pk, 18 + (self->rebuild.feed != NULL));
+    s_pack_text (pk, "role", "query");
+    s_pack_text (pk, "domain", self->domain->name);
+    s_pack_uint (pk, "applied", self->serving.applied);
+    s_pack_uint (pk, "head", head);
+    s_pack_uint (pk, "lag", s_to_go (head, self->serving.applied));
+    s_pack_text (pk, "state", zcq_feed_state_name (feed));
+    s_pack_text (pk, "write_node", zcq_feed_reachable (feed) ? "reachable" : "unreachable");
+    zcq_mpack_pack_str (pk, "silent_ms");
+    msgpack_pack_int64 (pk, heard ? zclock_mono () - heard : zclock_mono () - self->started);
+    s_pack_uint (pk, "outages", zcq_feed_outages (feed));
+    s_pack_uint (pk, "reconnects", zcq_feed_reconnects (feed));
+    s_pack_uint (pk, "events_applied", self->events_applied);
+    s_pack_uint (pk, "rate", self->rate);
+    s_pack_uint (pk, "replayed", zcq_feed_replayed (feed));
+    s_pack_uint (pk, "queries", self->answered);
+    s_pack_uint (pk, "stale", self->stale);
+    s_pack_uint (pk, "waiting", zlistx_size (self->parked));
+    s_pack_uint (pk, "write_failures", self->failures);
+    zcq_mpack_pack_str (pk, "uptime_ms");
+    msgpack_pack_int64 (pk, zclock_mono () - self->started);
+    if (self->rebuild.feed) {
+        uint64_t target = self->serving.applied;
+        int64_t elapsed = zclock_mono () - self->rebuild.started;
+        zcq_mpack_pack_str (pk, "rebuild");
+        msgpack_pack_map (pk, 4);
+        s_pack_uint (pk, "applied", self->rebuild.applied);
+        s_pack_uint (pk, "to_go", s_to_go (target, self->rebuild.applied));
+        s_pack_uint (pk, "rate",
+                     elapsed > 0 ? self->rebuild.events * 1000 / (uint64_t) elapsed : 0);
+        s_pack_text (pk, "keyspace", zcq_view_keyspace (self->rebuild.view));
+    }
+}
+
+//  The built-in "checksum" query. Returns 0, or -1 if the store failed.
+static int
+s_pack_checksum (self_t *self, msgpack_packer *pk)
+{
+    char hex [41];
+    uint64_t keys = 0;
+    if (zcq_view_checksum (self->serving.view, hex, &keys)) {
+        return -1;
+    }
+    msgpack_pack_map (pk, 4);
+    s_pack_text (pk, "checksum", hex);
+    s_pack_text (pk, "algorithm", "sha1");
+    s_pack_uint (pk, "keys", keys);
+    s_pack_uint (pk, "position", self->serving.applied);
+    return 0;
+}
+
+//  Run the query: a built-in one, or the domain's.
+static void
+s_run_query (self_t *self, zcq_msg_t *query)
+{
+    const char *name = zcq_msg_name (query);
+    zcq_result_reset (self->answer);
+    if (streq (name, "status")) {
+        s_pack_status (self, zcq_result_packer (self->answer));
+    }
+    else if (streq (name, "checksum")) {
+        if (s_pack_checksum (self, zcq_result_packer (self->answer))) {
+            zcq_result_fail (self->answer, ZCQ_UNAVAILABLE, "cannot read the read models");
+        }
+    }
+    else {
+        msgpack_unpacked params;
+        static const char empty_map [1] = {(char) 0x80};
+        bool has = zcq_msg_data_size (query) > 0;
+        int rc = zcq_mpack_unpack (has ? (const char *) zcq_msg_data (query) : empty_map,
+                                    has ? zcq_msg_data_size (query) : 1, &params);
+        assert (rc == 0); //  the codec checked params is one map
+        (void) rc;
+        self->domain->query (self->serving.view, name, &params.data, self->answer);
+        msgpack_unpacked_destroy (&params);
+    }
+}
+
+//  Answer a query now, at the applied position; "stale" when that is below
+//  the min_position it asked for (after waiting waited ms).
+static void
+s_answer (self_t *self, zcq_msg_t *query, int64_t waited)
+{
+    uint64_t applied = self->serving.applied;
+    zcq_msg_t *result = zcq_msg_reply_to (query, ZCQ_OK);
+    s_run_query (self, query);
+    zcq_status_t said = zcq_result_status (self->answer);
+    zcq_msg_set_status (result, said);
+    zcq_msg_set_reason (result, "%s", zcq_result_reason (self->answer));
+    size_t size;
+    const byte *data = zcq_result_data (self->answer, &size);
+    zcq_msg_set_data (result, data, size);
+    zcq_msg_set_position (result, applied);
+    if (zcq_msg_min_position (query) > applied) {
+        //  Whatever the domain said ("not_found" for an account the client
+        //  just opened, say) may change by min_position: the answer is stale,
+        //  which a client may retry, with what the domain said at this position
+        zcq_msg_set_status (result, ZCQ_STALE);
+        zcq_msg_set_reason (result,
+                            "answer reflects position %" PRIu64 ", below min_position %" PRIu64
+                            " after waiting %" PRId64 " ms%s%s%s%s",
+                            applied, zcq_msg_min_position (query), waited,
+                            said == ZCQ_OK ? "" : "; at this position: ",
+                            said == ZCQ_OK ? "" : zcq_status_name (said),
+                            said == ZCQ_OK ? "" : ": ",
+                            said == ZCQ_OK ? "" : zcq_result_reason (self->answer));
+        self->stale++;
+    }
+    if (s_not_following (self) && !streq (zcq_msg_name (query), "status")) {
+        //  Served all the same, saying that newer events may exist
+        zcq_feed_t *feed = self->serving.feed;
+        char *why =
+            zcq_feed_state (feed) == ZCQ_FEED_DIVERGED
+                ? zsys_sprintf ("the write node's log is behind this node's (see its log); "
+                                "not following it")
+            : zcq_feed_last_heard (feed)
+                ? zsys_sprintf ("write node unreachable: silent for %" PRId64 " ms",
+                                zclock_mono () - zcq_feed_last_heard (feed))
+                : zsys_sprintf ("write node not reached since start");
+        zcq_msg_set_may_be_stale (result, true);
+        if (*zcq_msg_reason (result)) {
+            char *reason = strdup (zcq_msg_reason (result));
+            zcq_msg_set_reason (result, "%s; may be stale: %s", reason, why);
+            free (reason);
+        }
+        else {
+            zcq_msg_set_reason (result, "may be stale: %s", why);
+        }
+        zstr_free (&why);
+    }
+    self->answered++;
+    zmsg_t *encoded = zcq_msg_encode (result);
+    if (!encoded) {
+        //  An answer too big for one message: say so instead of going silent
+        zcq_msg_t *refusal = zcq_msg_reply_to (query, zcq_msg_error_status (result));
+        zcq_msg_set_reason (refusal,
+                            "the answer does not fit in one message (%s); ask for less",
+                            zcq_msg_error (result));
+        zcq_msg_set_position (refusal, applied);
+        zcq_msg_destroy (&result);
+        result = refusal;
+    }
+    zmsg_destroy (&encoded);
+    s_send (self, result);
+    zcq_msg_destroy (&result);
+}
+
+//  Refuse a query with a status and reason, at the applied position.
+static void
+s_refuse (self_t *self, zcq_msg_t *query, zcq_status_t status, const char *reason)
+{
+    zcq_msg_t *reply = zcq_msg_reply_to (query, status);
+    zcq_msg_set_reason (reply, "%s", reason);
+    zcq_msg_set_position (reply, self->serving.applied);
+    s_send (self, reply);
+    zcq_msg_destroy (&reply);
+}
+
+//  Take one message from the query socket.
+static void
+s_handle_query (self_t *self)
+{
+    zcq_msg_t *query = zcq_msg_recv (self->queries);
+    if (!query) {
+        return;
+    }
+    if (zcq_endpoint_refuse (query, self->queries, "query", ZCQ_ENDPOINT_TAKES (ZCQ_MSG_QUERY))) {
+        zcq_msg_destroy (&query);
+        return;
+    }
+    const char *name = zcq_msg_name (query);
+    bool builtin = streq (name, "status") || streq (name, "checksum");
+    if (!builtin && !zcq_domain_has_query (self->domain, name)) {
+        char *reason =
+            zsys_sprintf ("unknown query '%s' for domain '%s'", name, self->domain->name);
+        s_refuse (self, query, ZCQ_UNKNOWN_TYPE, reason);
+        zstr_free (&reason);
+        zcq_msg_destroy (&query);
+        return;
+    }
+    if (zcq_msg_min_position (query) <= self->serving.applied || streq (name, "status")) {
+        s_answer (self, query, 0);
+        zcq_msg_destroy (&query);
+        return;
+    }
+    if (zlistx_size (self->parked) >= PARKED_MAX) {
+        char *reason = zsys_sprintf ("%d queries already wait for newer positions; retry later",
+                                     PARKED_MAX);
+        s_refuse (self, query, ZCQ_BUSY, reason);
+        zstr_free (&reason);
+        zcq_msg_destroy (&query);
+        return;
+    }
+    //  Read-your-writes: wait (bounded) until min_position is applied
+    int64_t wait = zcq_msg_timeout (query) ? (int64_t) zcq_msg_timeout (query) : self->wait;
+    if (wait > WAIT_MAX) {
+        wait = WAIT_MAX;
+    }
+    s_parked_t *parked = (s_parked_t *) zmalloc (sizeof (s_parked_t));
+    assert (parked);
+    parked->query = query;
+    parked->parked = zclock_mono ();
+    parked->deadline = parked->parked + wait;
+    zlistx_add_end (self->parked, parked);
+    if (parked->deadline < self->next_deadline) {
+        self->next_deadline = parked->deadline;
+    }
+}
+
+//  Answer waiting queries that can be answered: min_position reached, or
+//  out of time (then "stale"). Sets the earliest deadline of those still
+//  waiting (zclock_mono () time), or INT64_MAX when none waits.
+static void
+s_release_parked (self_t *self)
+{
+    self->next_deadline = INT64_MAX;
+    if (zlistx_size (self->parked) == 0) {
+        return;
+    }
+    int64_t now = zclock_mono ();
+    zlistx_t *waiting = zlistx_new ();
+    zlistx_set_destructor (waiting, s_parked_destroy);
+    s_parked_t *parked;
+    while ((parked = (s_parked_t *) zlistx_detach (self->parked, NULL))) {
+        if (zcq_msg_min_position (parked->query) <= self->serving.applied
+            || now >= parked->deadline) {
+            s_answer (self, parked->query, now - parked->parked);
+            s_parked_destroy ((void **) &parked);
+        }
+        else {
+            if (parked->deadline < self->next_deadline) {
+                self->next_deadline = parked->deadline;
+            }
+            zlistx_add_end (waiting, parked);
+        }
+    }
+    zlistx_destroy (&self->parked);
+    self->parked = waiting;
+}
+
+//  --- Applying events --------------------------------------------------------
+
+//  Fold up to APPLY_BATCH ready events of a generation into one batch with
+//  its position. Returns the number applied (0 when none was ready or the
+//  batch failed; then the feed is rewound to deliver them again).
+static size_t
+s_apply_batch (self_t *self, s_models_t *models)
+{
+    uint64_t last = models->applied;
+    size_t count = 0;
+    bool failed = false;
+    zcq_msg_t *event, *last_event = NULL;
+    while (count < APPLY_BATCH && (event = zcq_feed_next (models->feed))) {
+        uint64_t position = zcq_msg_position (event);
+        if (position != last + 1) {
+            //  The feed guarantees order; anything else is a broken invariant
+            zsys_error ("query node: feed gave position %" PRIu64 " after %" PRIu64, position,
+                        last);
+            zcq_msg_destroy (&event);
+            failed = true;
+            break;
+        }
+        msgpack_unpacked data;
+        zcq_event_t view;
+        if (zcq_event_from_msg (&view, event, &data) != 0) {
+            zsys_error ("query node: event %" PRIu64 " has data that is not a map", position);
+            failed = true;
+        }
+        else {
+            failed = self->domain->project (models->view, &view) != 0;
+            msgpack_unpacked_destroy (&data);
+        }
+        if (failed) {
+            zcq_msg_destroy (&event);
+            break;
+        }
+        //  The last event is kept for its fingerprint
+        zcq_msg_destroy (&last_event);
+        last_event = event;
+        last = position;
+        count++;
+    }
+    byte fingerprint [ZCQ_FEED_FINGERPRINT];
+    if (last_event) {
+        zcq_feed_fingerprint (last_event, fingerprint);
+        zcq_msg_destroy (&last_event);
+    }
+    if (!failed && count > 0) {
+        byte value [8];
+        zcq_store_put_be64 (value, last);
+        zcq_batch_clear (self->batch);
+        zcq_view_commit (models->view, self->batch);
+        zcq_batch_put (self->batch, models->applied_key, strlen (models->applied_key), value,
+                       8);
+        if (models == &self->serving) {
+            zcq_batch_put (self->batch, "q:last", 6, fingerprint, sizeof (fingerprint));
+        }
+        failed = zcq_store_write (self->store, self->batch, false) != 0;
+        zcq_batch_clear (self->batch);
+    }
+    if (failed) {
+        //  A full or failing disk: wait before trying again (10 ms, doubling
+        //  to 1 s) rather than spin on replay and log lines
+        self->failures++;
+        self->apply_backoff = self->apply_backoff ? self->apply_backoff * 2 : 10;
+        self->apply_backoff = self->apply_backoff > 1000 ? 1000 : self->apply_backoff;
+        self->apply_resume = zclock_mono () + self->apply_backoff;
+        zcq_view_rollback (models->view);
+        zcq_feed_rewind (models->feed, models->applied + 1);
+        return 0;
+    }
+    self->apply_backoff = 0;
+    zcq_view_written (models->view);
+    models->applied = last;
+    models->events += count;
+    if (count > 0) {
+        memcpy (models->fingerprint, fingerprint, sizeof (fingerprint));
+        zcq_feed_applied (models->feed, last, fingerprint, false);
+    }
+    return count;
+}
+
+//  The fault seam: true while the ready events must still be held.
+static bool
+s_holding (self_t *self)
+{
+    if (self->apply_delay == 0) {
+        return false;
+    }
+    if (zcq_feed_ready (self->serving.feed) == 0) {
+        self->held_since = 0;
+        return false;
+    }
+    if (self->held_since == 0) {
+        self->held_since = zclock_mono ();
+    }
+    if (zclock_mono () - self->held_since < self->apply_delay) {
+        return true;
+    }
+    self->held_since = 0;
+    return false;
+}
+
+//  Far behind, while replay brings more, wait for a full batch: one LevelDB
+//  batch for many events writes each hot key once instead of once per event.
+//  Close to the head, ready events are applied at once.
+static bool
+s_filling (s_models_t *models)
+{
+    return zcq_feed_replaying (models->feed) && zcq_feed_ready (models->feed) < APPLY_BATCH
+           && s_to_go (zcq_feed_head (models->feed), models->applied) >= 2 * APPLY_BATCH;
+}
+
+static void
+s_apply (self_t *self)
+{
+    if (s_holding (self) || s_filling (&self->serving) || zclock_mono () < self->apply_resume) {
+        return;
+    }
+    size_t count;
+    while ((count = s_apply_batch (self, &self->serving)) > 0) {
+        self->events_applied += count;
+        s_release_parked (self);
+    }
+}
+
+//  One batch a call for the rebuild, so that live events and queries of the
+//  serving models are not starved; switch once it has caught up.
+static void
+s_apply_rebuild (self_t *self)
+{
+    if (!self->rebuild.feed) {
+        return;
+    }
+    if (!s_filling (&self->rebuild) && zclock_mono () >= self->apply_resume) {
+        s_apply_batch (self, &self->rebuild);
+    }
+    zcq_feed_t *feed = self->rebuild.feed;
+    bool diverged = zcq_feed_state (self->serving.feed) == ZCQ_FEED_DIVERGED;
+    bool caught_up = self->rebuild.applied >= self->serving.applied
+                     || (diverged && zcq_feed_state (feed) == ZCQ_FEED_LIVE
+                         && self->rebuild.applied >= zcq_feed_head (feed));
+    if (!caught_up || zcq_feed_state (feed) == ZCQ_FEED_DIVERGED) {
+        return;
+    }
+    //  One batch makes the rebuilt keyspace the serving one
+    byte value [8];
+    zcq_store_put_be64 (value, self->rebuild.applied);
+    const char *keyspace = zcq_view_keyspace (self->rebuild.view);
+    zcq_batch_clear (self->batch);
+    zcq_batch_put (self->batch, "q:keyspace", 10, keyspace, strlen (keyspace));
+    zcq_batch_put (self->batch, "q:applied", 9, value, 8);
+    zcq_batch_put (self->batch, "q:last", 6, self->rebuild.fingerprint, ZCQ_FEED_FINGERPRINT);
+    zcq_batch_delete (self->batch, "q:rebuilt", 9);
+    int rc = zcq_store_write (self->store, self->batch, true);
+    zcq_batch_clear (self->batch);
+    if (rc) {
+        self->failures++;
+        zsys_error ("query node: could not switch to the rebuilt read models; will try again");
+        return;
+    }
+    int64_t elapsed = zclock_mono () - self->rebuild.started;
+    zsys_info ("query node: rebuild done: %" PRIu64 " events in %" PRId64
+               " ms (%" PRIu64 " events/s); keyspace '%s' serves at position %" PRIu64
+               " (was '%s' at %" PRIu64 ")",
+               self->rebuild.events, elapsed,
+               elapsed > 0 ? self->rebuild.events * 1000 / (uint64_t) elapsed : 0, keyspace,
+               self->rebuild.applied, zcq_view_keyspace (self->serving.view),
+               self->serving.applied);
+    s_poll_feed (self, self->serving.feed, false);
+    s_models_t old = self->serving;
+    self->serving = self->rebuild;
+    self->serving.applied_key = "q:applied";
+    self->rebuild = old;
+    self->rebuild.applied_key = "q:rebuilt";
+    zcq_feed_destroy (&self->rebuild.feed);
+    self->sweeping = true; //  the old models go, a slice at a time
+    s_release_parked (self);
+}
+
+//  Delete a slice of the keyspace that no longer serves.
+static void
+s_sweep (self_t *self)
+{
+    if (!self->sweeping || self->rebuild.feed) {
+        return;
+    }
+    int deleted = zcq_view_clear (self->rebuild.view, SWEEP_SLICE);
+    if (deleted == 0) {
+        self->sweeping = false;
+    }
+}
+
+//  Catch-up progress: the rate over the last window, a log line every few
+//  seconds while far behind, and one when caught up.
+static void
+s_progress (self_t *self)
+{
+    int64_t now = zclock_mono ();
+    if (now - self->rate_at >= RATE_WINDOW) {
+        self->rate = (self->events_applied - self->rate_base) * 1000 / (uint64_t) (now - self->rate_at);
+        self->rate_base = self->events_applied;
+        self->rate_at = now;
+    }
+    uint64_t to_go = s_to_go (zcq_feed_head (self->serving.feed), self->serving.applied);
+    if (!self->catchup_at && to_go >= CATCHUP_MIN) {
+        self->catchup_at = self->progress_at = now;
+        self->catchup_base = self->events_applied;
+        zsys_info ("query node: catching up: applied %" PRIu64 ", head %" PRIu64
+                   ", %" PRIu64 " events to go",
+                   self->serving.applied, zcq_feed_head (self->serving.feed), to_go);
+    }
+    else if (self->catchup_at && to_go == 0) {
+        int64_t elapsed = now - self->catchup_at;
+        uint64_t events = self->events_applied - self->catchup_base;
+        zsys_info ("query node: caught up at position %" PRIu64 ": %" PRIu64
+                   " events in %" PRId64 " ms (%" PRIu64 " events/s)",
+                   self->serving.applied, events, elapsed,
+                   elapsed > 0 ? events * 1000 / (uint64_t) elapsed : events);
+        self->catchup_at = 0;
+    }
+    else if (self->catchup_at && now - self->progress_at >= PROGRESS_LOG) {
+        self->progress_at = now;
+        zsys_info ("query node: catching up: applied %" PRIu64 ", head %" PRIu64
+                   ", %" PRIu64 " events to go, %" PRIu64 " events/s",
+                   self->serving.applied, zcq_feed_head (self->serving.feed), to_go,
+                   self->rate);
+    }
+    if (self->rebuild.feed && now - self->progress_at >= PROGRESS_LOG) {
+        self->progress_at = now;
+        zsys_info ("query node: rebuilding: applied %" PRIu64 " of %" PRIu64,
+                   self->rebuild.applied, self->serving.applied);
+    }
+}
+
+static void
+s_handle_pipe (self_t *self)
+{
+    char *command = zstr_recv (self->pipe);
+    if (!command || streq (command, "$TERM")) {
+        self->terminated = true;
+    }
+    zstr_free (&command);
+}
+
+void
+zcq_query_node_actor (zsock_t *pipe, void *args)
+{
+    zsock_signal (pipe, 0);
+    char *error = NULL;
+    self_t *self = s_self_new (pipe, (zconfig_t *) args, &error);
+    if (!self) {
+        zcq_node_failed (pipe, error);
+        zstr_free (&error);
+        return;
+    }
+    char *queries = zcq_endpoint_resolved (self->queries);
+    char *summary = zsys_sprintf ("queries=%s applied=%" PRIu64 " domain=%s", queries,
+                                  self->serving.applied, self->domain->name);
+    zsys_info ("query node serving: %s", summary);
+    zcq_node_ready (pipe, summary);
+    zstr_free (&summary);
+    zstr_free (&queries);
+
+    //  Timers: the feeds' tick, and the deadline of the first waiting query
+    //  (a query is answered "stale" on time, not at the next tick)
+    int64_t next_tick = zclock_mono () + TICK;
+    self->next_deadline = INT64_MAX;
+    while (!self->terminated) {
+        int64_t wake = self->next_deadline < next_tick ? self->next_deadline : next_tick;
+        int64_t wait = wake - zclock_mono ();
+        void *which = zpoller_wait (self->poller, wait > 0 ? (int) wait : 0);
+        if (which == self->pipe) {
+            s_handle_pipe (self);
+        }
+        else if (which == self->queries) {
+            s_handle_query (self);
+        }
+        else if (s_feed_sock (self->serving.feed, which)) {
+            zcq_feed_recv (self->serving.feed, (zsock_t *) which);
+            s_apply (self);
+        }
+        else if (s_feed_sock (self->rebuild.feed, which)) {
+            zcq_feed_recv (self->rebuild.feed, (zsock_t *) which);
+        }
+        s_apply_rebuild (self);
+        if (zclock_mono () >= next_tick) {
+            zcq_feed_tick (self->serving.feed);
+            if (self->rebuild.feed) {
+                zcq_feed_tick (self->rebuild.feed);
+            }
+            s_apply (self);
+            s_sweep (self);
+            s_progress (self);
+            next_tick = zclock_mono () + TICK;
+        }
+        if (zclock_mono () >= self->next_deadline) {
+            s_release_parked (self);
+        }
+    }
+    s_self_destroy (&self);
+}

@@ -1,0 +1,88 @@
+/*  =========================================================================
+    zcq_view_store - the query node's side of a view: a view kept in a
+    LevelDB store, in one keyspace, with a cache of committed values; its
+    buffered writes committed into the caller's batch
+
+    A domain reads and writes through zcq_view.h only; the query node creates
+    views here, commits them with its applied position, checksums and clears
+    them.
+    =========================================================================
+*/
+
+#ifndef ZCQ_VIEW_STORE_H_INCLUDED
+#define ZCQ_VIEW_STORE_H_INCLUDED
+
+#include "zcq_store.h"
+#include "zcq_view.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+//  Create a view over a store (borrowed; it must outlive the view), on the
+//  read-model keyspace "r:".
+zcq_view_t *
+    zcq_view_new (zcq_store_t *store);
+
+//  Create a view over another keyspace of the store: every key the domain
+//  uses is stored under prefix (e.g. "n:"), so that a second generation of
+//  read models can be built beside the one that serves.
+zcq_view_t *
+    zcq_view_new_keyspace (zcq_store_t *store, const char *prefix);
+
+//  The store prefix of this view's keyspace ("r:" by default; borrowed).
+const char *
+    zcq_view_keyspace (zcq_view_t *self);
+
+//  Keep up to max committed values in memory, so that reads of hot keys do
+//  not go to LevelDB (0, the default: no cache). Values enter the cache only
+//  through zcq_view_written, so it never holds what the store does not.
+void
+    zcq_view_set_cache (zcq_view_t *self, size_t max);
+
+//  Destroy the view and drop unwritten changes; nulls the caller's pointer.
+void
+    zcq_view_destroy (zcq_view_t **self_p);
+
+//  Move the buffered changes into batch (which the caller writes together
+//  with its own keys); they are no longer pending. Cached values of those
+//  keys are dropped until zcq_view_written says the batch is stored.
+void
+    zcq_view_commit (zcq_view_t *self, zcq_batch_t *batch);
+
+//  The batch of the last zcq_view_commit was written: its values may be
+//  served from the cache from now on.
+void
+    zcq_view_written (zcq_view_t *self);
+
+//  Drop the buffered changes (the batch they were for was not written).
+void
+    zcq_view_rollback (zcq_view_t *self);
+
+//  Number of changes buffered since the last commit or rollback.
+size_t
+    zcq_view_pending (zcq_view_t *self);
+
+//  SHA-1 over every committed key and value of the keyspace, in key order
+//  (each as a 4-byte big-endian length then its bytes, keys without the
+//  keyspace prefix), as 40 upper-case hex digits in hex. Equal read models
+//  give equal checksums whatever their keyspace. Sets *keys to the number
+//  of keys. Returns 0, or -1 on storage error.
+int
+    zcq_view_checksum (zcq_view_t *self, char hex [41], uint64_t *keys);
+
+//  Delete up to max committed keys of the keyspace in one batch (the cache
+//  is emptied). Returns the number deleted (0: the keyspace is empty), or -1
+//  on storage error.
+int
+    zcq_view_clear (zcq_view_t *self, size_t max);
+
+//  Number of values held in the cache.
+size_t
+    zcq_view_cached (zcq_view_t *self);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,548 @@
+/*  =========================================================================
+    zcq_log - the write node's event log on LevelDB (see zcq_log.h)
+    =========================================================================
+*/
+
+#include "zcq_log.h"
+
+#define LOG_FORMAT "zcqrs-log-1" //  value of "m:format"
+
+//  Longest key: "s:" stream 0x00 be64(version)
+#define KEY_MAX (2 + ZCQ_MAX_STREAM + 1 + 8)
+
+struct _zcq_log_t {
+    zcq_store_t *store;     //  LevelDB folder
+    uint64_t head;          //  last committed position
+    uint64_t sealed_head;   //  last position handed to a writer
+    uint64_t staged_head;   //  last position including staged events
+    uint64_t ids_newest;    //  newest committed command-id sequence
+    uint64_t ids_staged;    //  newest command-id sequence including staged
+    zcq_group_t *group;     //  staged group
+    msgpack_sbuffer buffer; //  encoding scratch
+};
+
+//  "e:" be64(position)
+static void
+s_event_key (byte key [10], uint64_t position)
+{
+    key [0] = 'e';
+    key [1] = ':';
+    zcq_store_put_be64 (key + 2, position);
+}
+
+//  "s:" stream 0x00 [be64(version)] into key (KEY_MAX bytes); returns its
+//  size. With_version false gives the prefix of all the stream's keys.
+static size_t
+s_stream_key (byte *key, const char *stream, uint64_t version, bool with_version)
+{
+    size_t length = strnlen (stream, ZCQ_MAX_STREAM);
+    key [0] = 's';
+    key [1] = ':';
+    memcpy (key + 2, stream, length);
+    key [2 + length] = 0;
+    if (with_version) {
+        zcq_store_put_be64 (key + 3 + length, version);
+    }
+    return 2 + length + 1 + (with_version ? 8 : 0);
+}
+
+//  A two-byte tag ("v:", "c:", "a:") and up to KEY_MAX - 2 bytes; returns
+//  the key's size.
+static size_t
+s_tagged_key (byte *key, char tag, const void *data, size_t length)
+{
+    assert (length <= KEY_MAX - 2);
+    key [0] = (byte) tag;
+    key [1] = ':';
+    memcpy (key + 2, data, length);
+    return 2 + length;
+}
+
+//  Sequence of the newest "t:" key (0 if none). Returns 0 or -1.
+static int
+s_newest_id (zcq_store_t *store, uint64_t *sequence)
+{
+    *sequence = 0;
+    zcq_iter_t *iter = zcq_iter_new (store, false);
+    if (!iter) {
+        return -1;
+    }
+    zcq_iter_seek (iter, "t;", 2);   //  first key after every "t:" key
+    if (zcq_iter_valid (iter)) {
+        zcq_iter_prev (iter);
+    }
+    else {
+        zcq_iter_seek_last (iter);
+    }
+    size_t size;
+    if (zcq_iter_has_prefix (iter, "t:", 2) && zcq_iter_key (iter, &size) && size == 10) {
+        *sequence = zcq_store_get_be64 (zcq_iter_key (iter, &size) + 2);
+    }
+    zcq_iter_destroy (&iter);
+    return 0;
+}
+
+zcq_log_t *
+zcq_log_new (const char *path)
+{
+    zcq_store_t *store = zcq_store_new (path);
+    if (!store) {
+        return NULL;
+    }
+    byte *format = NULL;
+    size_t size = 0;
+    int rc = zcq_store_get (store, "m:format", 8, &format, &size);
+    if (rc == 1) {
+        //  A new log: say what it is, so that a query node's folder (or
+        //  anything else) is never taken for one
+        zcq_batch_t *batch = zcq_batch_new ();
+        zcq_batch_put (batch, "m:format", 8, LOG_FORMAT, strlen (LOG_FORMAT));
+        rc = zcq_store_write (store, batch, true);
+        zcq_batch_destroy (&batch);
+    }
+    else if (rc == 0 && !streq ((char *) format, LOG_FORMAT)) {
+        zsys_error ("log %s: folder holds '%s', not an event log (%s)", path, (char *) format,
+                    LOG_FORMAT);
+        rc = -1;
+    }
+    free (format);
+    uint64_t head = 0;
+    if (rc == 0) {
+        rc = zcq_store_get_number (store, "m:head", 6, &head);
+    }
+    uint64_t ids = 0;
+    if (rc == 0) {
+        rc = s_newest_id (store, &ids);
+    }
+    if (rc != 0) {
+        zcq_store_destroy (&store);
+        return NULL;
+    }
+    zcq_log_t *self = (zcq_log_t *) zmalloc (sizeof (zcq_log_t));
+    assert (self);
+    self->store = store;
+    self->head = head;
+    self->sealed_head = head;
+    self->staged_head = head;
+    self->ids_newest = ids;
+    self->ids_staged = ids;
+    self->group = zcq_group_new ();
+    msgpack_sbuffer_init (&self->buffer);
+    return self;
+}
+
+void
+zcq_log_destroy (zcq_log_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        zcq_log_t *self = *self_p;
+        zcq_group_destroy (&self->group);
+        msgpack_sbuffer_destroy (&self->buffer);
+        zcq_store_destroy (&self->store);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+zcq_store_t *
+zcq_log_store (zcq_log_t *self)
+{
+    assert (self);
+    return self->store;
+}
+
+uint64_t
+zcq_log_head (zcq_log_t *self)
+{
+    assert (self);
+    return self->head;
+}
+
+uint64_t
+zcq_log_staged_head (zcq_log_t *self)
+{
+    assert (self);
+    return self->staged_head;
+}
+
+int
+zcq_log_stream_version (zcq_log_t *self, const char *stream, uint64_t *version)
+{
+    assert (self);
+    byte key [KEY_MAX];
+    size_t key_size = s_tagged_key (key, 'v', stream, strnlen (stream, ZCQ_MAX_STREAM));
+    return zcq_store_get_number (self->store, key, key_size, version);
+}
+
+int
+zcq_log_find_reply (zcq_log_t *self, const byte *command_id, byte **reply, size_t *size)
+{
+    assert (self);
+    byte key [KEY_MAX];
+    size_t key_size = s_tagged_key (key, 'c', command_id, ZCQ_COMMAND_ID);
+    return zcq_store_get (self->store, key, key_size, reply, size);
+}
+
+uint64_t
+zcq_log_stage_event (zcq_log_t *self, zcq_msg_t *event)
+{
+    assert (self);
+    assert (event);
+    uint64_t position = self->staged_head + 1;
+    zcq_msg_set_position (event, position);
+    self->buffer.size = 0;
+    if (zcq_msg_encode_body (event, &self->buffer) != 0) {
+        return 0;
+    }
+    zcq_batch_t *batch = zcq_group_batch (self->group);
+    byte key [KEY_MAX];
+    s_event_key (key, position);
+    zcq_batch_put (batch, key, 10, self->buffer.data, self->buffer.size);
+    zcq_group_add_body (self->group, self->buffer.data, self->buffer.size);
+
+    const char *stream = zcq_msg_stream (event);
+    byte value [8];
+    zcq_store_put_be64 (value, position);
+    size_t key_size = s_stream_key (key, stream, zcq_msg_version (event), true);
+    zcq_batch_put (batch, key, key_size, value, 8);
+
+    zcq_store_put_be64 (value, zcq_msg_version (event));
+    key_size = s_tagged_key (key, 'v', stream, strlen (stream));
+    zcq_batch_put (batch, key, key_size, value, 8);
+    self->staged_head = position;
+    return position;
+}
+
+int
+zcq_log_stage_reply (zcq_log_t *self, zcq_msg_t *reply, int64_t time)
+{
+    assert (self);
+    assert (reply);
+    assert (zcq_msg_id_size (reply) == ZCQ_COMMAND_ID);
+    self->buffer.size = 0;
+    if (zcq_msg_encode_body (reply, &self->buffer) != 0) {
+        return -1;
+    }
+    zcq_batch_t *batch = zcq_group_batch (self->group);
+    byte key [KEY_MAX];
+    size_t key_size = s_tagged_key (key, 'c', zcq_msg_id (reply), ZCQ_COMMAND_ID);
+    zcq_batch_put (batch, key, key_size, self->buffer.data, self->buffer.size);
+
+    //  Retention order: "t:" sequence -> time and id
+    byte value [8 + ZCQ_COMMAND_ID];
+    zcq_store_put_be64 (value, (uint64_t) time);
+    memcpy (value + 8, zcq_msg_id (reply), ZCQ_COMMAND_ID);
+    byte order [10] = {'t', ':'};
+    zcq_store_put_be64 (order + 2, ++self->ids_staged);
+    zcq_batch_put (batch, order, sizeof (order), value, sizeof (value));
+    return 0;
+}
+
+void
+zcq_log_stage_state (zcq_log_t *self, const char *stream, uint64_t version, const void *state,
+                     size_t size)
+{
+    assert (self);
+    self->buffer.size = 0;
+    msgpack_packer packer;
+    msgpack_packer_init (&packer, &self->buffer, msgpack_sbuffer_write);
+    msgpack_pack_array (&packer, 2);
+    msgpack_pack_uint64 (&packer, version);
+    msgpack_pack_bin (&packer, size);
+    msgpack_pack_bin_body (&packer, state, size);
+    byte key [KEY_MAX];
+    size_t key_size = s_tagged_key (key, 'a', stream, strnlen (stream, ZCQ_MAX_STREAM));
+    zcq_batch_put (zcq_group_batch (self->group), key, key_size, self->buffer.data,
+                   self->buffer.size);
+}
+
+int
+zcq_log_find_state (zcq_log_t *self, const char *stream, uint64_t *version, byte **state,
+                    size_t *size)
+{
+    assert (self);
+    byte key [KEY_MAX];
+    size_t key_size = s_tagged_key (key, 'a', stream, strnlen (stream, ZCQ_MAX_STREAM));
+    byte *found = NULL;
+    size_t found_size = 0;
+    int rc = zcq_store_get (self->store, key, key_size, &found, &found_size);
+    if (rc != 0) {
+        return rc;
+    }
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    rc = -1;
+    if (msgpack_unpack_next (&unpacked, (const char *) found, found_size, NULL)
+            == MSGPACK_UNPACK_SUCCESS
+        && unpacked.data.type == MSGPACK_OBJECT_ARRAY && unpacked.data.via.array.size == 2
+        && unpacked.data.via.array.ptr [0].type == MSGPACK_OBJECT_POSITIVE_INTEGER
+        && unpacked.data.via.array.ptr [1].type == MSGPACK_OBJECT_BIN) {
+        const msgpack_object_bin *bin = &unpacked.data.via.array.ptr [1].via.bin;
+        *version = unpacked.data.via.array.ptr [0].via.u64;
+        *state = (byte *) malloc (bin->size + 1);
+        assert (*state);
+        memcpy (*state, bin->ptr, bin->size);
+        *size = bin->size;
+        rc = 0;
+    }
+    else {
+        zsys_error ("log %s: snapshot of stream '%s' is damaged", zcq_store_path (self->store),
+                    stream);
+    }
+    msgpack_unpacked_destroy (&unpacked);
+    free (found);
+    return rc;
+}
+
+size_t
+zcq_log_staged_count (zcq_log_t *self)
+{
+    assert (self);
+    return zcq_group_count (self->group);
+}
+
+size_t
+zcq_log_staged_size (zcq_log_t *self)
+{
+    assert (self);
+    return zcq_batch_size (zcq_group_batch (self->group));
+}
+
+zcq_group_t *
+zcq_log_seal (zcq_log_t *self)
+{
+    assert (self);
+    //  The head moves in the same batch as the events, so a crash leaves
+    //  either the whole group with its head or neither
+    if (self->staged_head != self->sealed_head) {
+        byte value [8];
+        zcq_store_put_be64 (value, self->staged_head);
+        zcq_batch_put (zcq_group_batch (self->group), "m:head", 6, value, 8);
+    }
+    zcq_group_t *sealed = self->group;
+    zcq_group_set_head (sealed, self->staged_head);
+    zcq_group_set_ids (sealed, self->ids_staged);
+    self->sealed_head = self->staged_head;
+    self->group = zcq_group_new ();
+    return sealed;
+}
+
+void
+zcq_log_sealed (zcq_log_t *self, zcq_group_t *group, bool stored)
+{
+    assert (self);
+    assert (group);
+    if (stored) {
+        self->head = zcq_group_head (group);
+        self->ids_newest = zcq_group_ids (group);
+    }
+    else {
+        //  What is staged now was decided on top of the lost group
+        zcq_group_clear (self->group);
+        self->sealed_head = self->head;
+        self->staged_head = self->head;
+        self->ids_staged = self->ids_newest;
+    }
+}
+
+int
+zcq_log_commit (zcq_log_t *self, bool sync)
+{
+    assert (self);
+    if (zcq_log_staged_size (self) == 0) {
+        return 0;
+    }
+    zcq_group_t *group = zcq_log_seal (self);
+    int rc = zcq_store_write (self->store, zcq_group_batch (group), sync);
+    zcq_log_sealed (self, group, rc == 0);
+    zcq_group_destroy (&group);
+    return rc;
+}
+
+uint64_t
+zcq_log_newest_id (zcq_log_t *self)
+{
+    assert (self);
+    return self->ids_newest;
+}
+
+void
+zcq_log_begin (zcq_log_t *self)
+{
+    zcq_log_abort (self);
+}
+
+void
+zcq_log_abort (zcq_log_t *self)
+{
+    assert (self);
+    zcq_group_clear (self->group);
+    self->staged_head = self->sealed_head;
+    self->ids_staged = self->ids_newest;
+}
+
+//  Visit events from position from with an open iterator (see zcq_log_read).
+static int
+s_read (zcq_iter_t *iter, uint64_t from, size_t max, size_t max_bytes, zcq_log_event_fn *fn,
+        void *arg)
+{
+    byte key [10];
+    s_event_key (key, from ? from : 1);
+    zcq_iter_seek (iter, key, sizeof (key));
+    int visited = 0;
+    size_t bytes = 0;
+    while ((size_t) visited < max && zcq_iter_has_prefix (iter, "e:", 2)) {
+        size_t size;
+        const byte *body = zcq_iter_value (iter, &size);
+        if (visited > 0 && bytes + size > max_bytes) {
+            break;
+        }
+        bytes += size;
+        visited++;
+        if (fn (body, size, arg)) {
+            break;
+        }
+        zcq_iter_next (iter);
+    }
+    return visited;
+}
+
+int
+zcq_log_read (zcq_log_t *self, uint64_t from, size_t max, size_t max_bytes,
+              zcq_log_event_fn *fn, void *arg)
+{
+    assert (self);
+    assert (fn);
+    if (from > self->head) {
+        return 0;
+    }
+    zcq_iter_t *iter = zcq_iter_new (self->store, false);
+    if (!iter) {
+        return -1;
+    }
+    int visited = s_read (iter, from, max, max_bytes, fn, arg);
+    zcq_iter_destroy (&iter);
+    return visited;
+}
+
+int
+zcq_log_replay (zcq_store_t *store, uint64_t from, size_t max, size_t max_bytes,
+                zcq_log_event_fn *fn, void *arg, uint64_t *head)
+{
+    assert (store);
+    assert (fn);
+    zcq_iter_t *iter = zcq_iter_new (store, true);
+    if (!iter) {
+        return -1;
+    }
+    *head = 0;
+    zcq_iter_seek (iter, "m:head", 6);
+    size_t size = 0;
+    if (zcq_iter_valid (iter) && zcq_iter_key (iter, &size) && size == 6
+        && memcmp (zcq_iter_key (iter, &size), "m:head", 6) == 0) {
+        const byte *value = zcq_iter_value (iter, &size);
+        if (size == 8) {
+            *head = zcq_store_get_be64 (value);
+        }
+    }
+    //  Events above the snapshot's head cannot exist in it: the head is
+    //  written in the same batch as the events it covers
+    int visited = s_read (iter, from, max, max_bytes, fn, arg);
+    zcq_iter_destroy (&iter);
+    return visited;
+}
+
+int
+zcq_log_forget_ids (zcq_store_t *store, uint64_t *oldest, uint64_t newest, uint64_t max_ids,
+                    int64_t before, size_t limit)
+{
+    assert (store);
+    assert (oldest);
+    zcq_iter_t *iter = zcq_iter_new (store, false);
+    if (!iter) {
+        return -1;
+    }
+    byte key [10] = {'t', ':'};
+    zcq_store_put_be64 (key + 2, *oldest);
+    zcq_iter_seek (iter, key, sizeof (key));
+    zcq_batch_t *batch = zcq_batch_new ();
+    size_t forgotten = 0;
+    *oldest = newest + 1; //  unless a kept id is found below
+    while (zcq_iter_has_prefix (iter, "t:", 2)) {
+        size_t key_size, size;
+        const byte *order = zcq_iter_key (iter, &key_size);
+        const byte *value = zcq_iter_value (iter, &size);
+        if (key_size != 10 || size != 8 + ZCQ_COMMAND_ID) {
+            zsys_error ("log %s: command-id order key is damaged; retention stops",
+                        zcq_store_path (store));
+            *oldest = 0;
+            break;
+        }
+        uint64_t sequence = zcq_store_get_be64 (order + 2);
+        int64_t time = (int64_t) zcq_store_get_be64 (value);
+        uint64_t kept = newest >= sequence ? newest - sequence + 1 : 0;
+        if ((kept <= max_ids && time >= before) || forgotten == limit) {
+            *oldest = sequence;
+            break;
+        }
+        byte id_key [2 + ZCQ_COMMAND_ID];
+        zcq_batch_delete (batch, id_key, s_tagged_key (id_key, 'c', value + 8, ZCQ_COMMAND_ID));
+        zcq_batch_delete (batch, order, key_size);
+        forgotten++;
+        zcq_iter_next (iter);
+    }
+    zcq_iter_destroy (&iter);
+    int rc = forgotten ? zcq_store_write (store, batch, false) : 0;
+    zcq_batch_destroy (&batch);
+    return rc == 0 ? (int) forgotten : -1;
+}
+
+int
+zcq_log_read_stream (zcq_log_t *self, const char *stream, uint64_t from, zcq_log_event_fn *fn,
+                     void *arg)
+{
+    assert (self);
+    assert (stream);
+    assert (fn);
+    byte prefix [KEY_MAX], start [KEY_MAX];
+    size_t prefix_size = s_stream_key (prefix, stream, 0, false);
+    size_t start_size = s_stream_key (start, stream, from, true);
+    zcq_iter_t *iter = zcq_iter_new (self->store, false);
+    int visited = 0;
+    if (!iter) {
+        visited = -1;
+    }
+    else {
+        zcq_iter_seek (iter, start, start_size);
+        while (zcq_iter_has_prefix (iter, prefix, prefix_size)) {
+            size_t size;
+            const byte *value = zcq_iter_value (iter, &size);
+            if (size != 8) {
+                zsys_error ("log %s: stream index of '%s' is damaged",
+                            zcq_store_path (self->store), stream);
+                visited = -1;
+                break;
+            }
+            byte key [10];
+            s_event_key (key, zcq_store_get_be64 (value));
+            byte *body = NULL;
+            size_t body_size = 0;
+            if (zcq_store_get (self->store, key, sizeof (key), &body, &body_size) != 0) {
+                zsys_error ("log %s: event %" PRIu64 " of stream '%s' is missing",
+                            zcq_store_path (self->store), zcq_store_get_be64 (value), stream);
+                visited = -1;
+                break;
+            }
+            visited++;
+            int stop = fn (body, body_size, arg);
+            free (body);
+            if (stop) {
+                break;
+            }
+            zcq_iter_next (iter);
+        }
+        zcq_iter_destroy (&iter);
+    }
+    return visited;
+}

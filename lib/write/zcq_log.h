@@ -1,0 +1,173 @@
+/*  =========================================================================
+    zcq_log - the write node's event log on LevelDB: append a group of
+    events atomically, read ranges, stream versions, the command-id table
+
+    Positions are dense (1, 2, 3, ...) and assigned here as events are
+    staged; a group becomes visible only when zcq_log_commit succeeds, and
+    on failure the positions it took are handed out again. Key layout (see
+    protocol/zcqrs-v1.md, "On-disk layout"):
+
+        "m:format"                        -> "zcqrs-log-1"
+        "m:head"                          -> be64 last position
+        "e:" be64(position)               -> EVENT body (msgpack map)
+        "s:" stream 0x00 be64(version)    -> be64 position
+        "v:" stream                       -> be64 current version
+        "c:" command-id (16 bytes)        -> REPLY body stored for that id
+        "t:" be64(sequence)               -> be64(time, us) command-id: the order
+                                             in which ids were stored, for retention
+        "a:" stream                       -> aggregate snapshot: [version, state]
+
+    Group commit in two steps, so that one thread can decide the next group
+    while another writes this one: zcq_log_seal hands the staged group over
+    (positions go on from it), the writer writes it with zcq_store_write,
+    and zcq_log_sealed records the outcome. A failed group takes the staged
+    one with it (it was decided on top of the failed one).
+    =========================================================================
+*/
+
+#ifndef ZCQ_LOG_H_INCLUDED
+#define ZCQ_LOG_H_INCLUDED
+
+#include "zcq_group.h"
+#include "zcq_msg.h"
+#include "zcq_store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct _zcq_log_t zcq_log_t;
+
+//  Called for each event a read visits, with its packed EVENT body; return 0
+//  to go on, non-zero to stop.
+typedef int (zcq_log_event_fn) (const byte *body, size_t size, void *arg);
+
+//  Open (or create) the log in folder path. Returns NULL, after logging
+//  why, if the folder cannot be opened or holds something else.
+zcq_log_t *
+    zcq_log_new (const char *path);
+
+//  Close the log, dropping any staged group; nulls the caller's pointer.
+void
+    zcq_log_destroy (zcq_log_t **self_p);
+
+//  The store under the log (borrowed), e.g. for the fault seam.
+zcq_store_t *
+    zcq_log_store (zcq_log_t *self);
+
+//  Last committed position (0 for an empty log).
+uint64_t
+    zcq_log_head (zcq_log_t *self);
+
+//  Last position including the staged group.
+uint64_t
+    zcq_log_staged_head (zcq_log_t *self);
+
+//  Committed version of a stream (0 if it has no events). Returns 0 or -1.
+int
+    zcq_log_stream_version (zcq_log_t *self, const char *stream, uint64_t *version);
+
+//  Find the stored reply of a command id. Returns 0 with a copy in *reply
+//  (caller frees), 1 if the id is unknown, -1 on storage error.
+int
+    zcq_log_find_reply (zcq_log_t *self, const byte *command_id, byte **reply, size_t *size);
+
+//  Start a new group: drop anything staged and not sealed or committed.
+void
+    zcq_log_begin (zcq_log_t *self);
+
+//  Stage one event at the next position (returned) and as the given stream
+//  version. The event is fully described by event (type EVENT; position is
+//  set here). Returns the position, or 0 if the event could not be encoded
+//  (zcq_msg_error (event) says why; nothing was staged).
+uint64_t
+    zcq_log_stage_event (zcq_log_t *self, zcq_msg_t *event);
+
+//  Stage the reply of a command id (a REPLY carrying that id), and its
+//  place in the retention order, stamped with time (us since the epoch).
+//  Returns 0, or -1 if it could not be encoded.
+int
+    zcq_log_stage_reply (zcq_log_t *self, zcq_msg_t *reply, int64_t time);
+
+//  Stage a snapshot of a stream's aggregate state after version events
+//  (state is the domain's packed state).
+void
+    zcq_log_stage_state (zcq_log_t *self, const char *stream, uint64_t version,
+                         const void *state, size_t size);
+
+//  Find a stream's latest snapshot. Returns 0 with the version in *version
+//  and a copy of the packed state in *state (caller frees), 1 if there is
+//  none, -1 on a storage error or a damaged snapshot.
+int
+    zcq_log_find_state (zcq_log_t *self, const char *stream, uint64_t *version, byte **state,
+                        size_t *size);
+
+//  Number of events staged.
+size_t
+    zcq_log_staged_count (zcq_log_t *self);
+
+//  Number of puts and deletes staged (0: nothing to write).
+size_t
+    zcq_log_staged_size (zcq_log_t *self);
+
+//  Hand the staged group over for writing (the caller owns it) and start a
+//  new one; positions and ids go on after it. Call zcq_log_sealed with the
+//  outcome before sealing again.
+zcq_group_t *
+    zcq_log_seal (zcq_log_t *self);
+
+//  Record whether a sealed group reached the store. If it did not, the
+//  head stays, and what is staged now is dropped too.
+void
+    zcq_log_sealed (zcq_log_t *self, zcq_group_t *group, bool stored);
+
+//  Seal, write (sync: on disk before returning) and record in one step.
+//  Returns 0; or -1, when nothing was written and the group is dropped.
+int
+    zcq_log_commit (zcq_log_t *self, bool sync);
+
+//  Sequence number of the newest committed command id (0: none yet).
+uint64_t
+    zcq_log_newest_id (zcq_log_t *self);
+
+//  Drop the staged group.
+void
+    zcq_log_abort (zcq_log_t *self);
+
+//  Visit committed events from position from, in order, at most max events
+//  and about max_bytes bytes (at least one event is visited if any exists).
+//  Returns the number visited, or -1 on storage error.
+int
+    zcq_log_read (zcq_log_t *self, uint64_t from, size_t max, size_t max_bytes,
+                  zcq_log_event_fn *fn, void *arg);
+
+//  Visit the committed events of one stream from version from, in order.
+//  Returns the number visited, or -1 on storage error.
+int
+    zcq_log_read_stream (zcq_log_t *self, const char *stream, uint64_t from,
+                         zcq_log_event_fn *fn, void *arg);
+
+//  Visit committed events from position from through a fixed snapshot of
+//  the store, so that the log may grow meanwhile; *head is the head of that
+//  snapshot. Safe from any thread (it uses only the store). Returns the
+//  number visited, or -1 on storage error.
+int
+    zcq_log_replay (zcq_store_t *store, uint64_t from, size_t max, size_t max_bytes,
+                    zcq_log_event_fn *fn, void *arg, uint64_t *head);
+
+//  Forget the oldest stored command ids while more than max_ids are kept
+//  or they were stored before `before` (us since the epoch), at most limit
+//  of them, in one unsynced batch (a crash only means they are forgotten
+//  again). *oldest is the caller's cursor (0 at first) and is left at the
+//  oldest sequence kept (newest + 1 if none is); newest is the newest
+//  sequence stored. With limit 0 it only finds the oldest. Safe from the writing thread (it
+//  uses only the store). Returns the number forgotten, or -1.
+int
+    zcq_log_forget_ids (zcq_store_t *store, uint64_t *oldest, uint64_t newest,
+                        uint64_t max_ids, int64_t before, size_t limit);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

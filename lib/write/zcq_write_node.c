@@ -1,0 +1,1128 @@
+/*  =========================================================================
+    zcq_write_node - the command side (see zcq_write_node.h)
+
+    Three threads, each owning its state, passing messages:
+    - this actor decides: it drains waiting commands (into a bounded queue
+      when the next group is full, "busy" beyond it), decides each in order
+      against in-memory aggregate state (a later command sees the events of
+      an earlier one, also across groups not yet written), stages events,
+      stream index, head and command replies into the staged group;
+    - the writer (zcq_writer) writes one sealed group at a time as ONE
+      LevelDB batch (synced in sync mode) while the next group is decided;
+      when it reports the group written, this actor replies to its commands
+      and only then publishes its events;
+    - the replay server (zcq_replay) answers REPLAY from LevelDB snapshots.
+    A failed write acknowledges nothing: every command of the failed group,
+    and of the group staged on top of it, gets "unavailable"; the aggregate
+    cache is dropped (it holds events that never reached the disk) and the
+    node carries on from what is on disk.
+    =========================================================================
+*/
+
+#include "zcq_write_node.h"
+#include "zcq_domain.h"
+#include "zcq_endpoint.h"
+#include "zcq_event.h"
+#include "zcq_log.h"
+#include "zcq_node.h"
+#include "zcq_settings.h"
+#include "zcq_replay.h"
+#include "zcq_writer.h"
+
+#define RETRY_AFTER_MIN 1    //  ms: least retry hint in a busy reply
+#define RETRY_AFTER_MAX 1000 //  ms: most retry hint
+#define RECV_HWM 10000       //  commands queued per client connection
+
+//  One aggregate's state, cached.
+typedef struct {
+    char *stream;     //  stream name (hash key owner)
+    void *state;      //  domain state after `version` events
+    uint64_t version; //  stream version the state reflects
+    uint64_t staged;  //  log position of its last staged event (0: none)
+    void *handle;     //  position in the LRU list
+} s_aggregate_t;
+
+//  Replies waiting for one group's write, and the peers they go to.
+typedef struct {
+    zlistx_t *replies;  //  zcq_msg_t, in decision order
+} s_pending_t;
+
+typedef struct {
+    zsock_t *pipe;              //  actor pipe
+    zsock_t *commands;          //  ROUTER: COMMAND, QUERY "status"
+    zsock_t *events;            //  PUB: EVENT, HEARTBEAT
+    zactor_t *writer;           //  writing thread
+    zactor_t *replay;           //  replay server thread
+    char *replay_endpoint;      //  where the replay server is bound (resolved)
+    zpoller_t *poller;          //  pipe, commands, writer
+    zcq_log_t *log;             //  event log (this thread stages, the writer writes)
+    const zcq_domain_t *domain; //  decide / evolve
+    zcq_decision_t *decision;   //  scratch decision
+    zhashx_t *cache;            //  stream -> s_aggregate_t
+    zlistx_t *lru;              //  s_aggregate_t, least recently used first
+    size_t cache_max;           //  aggregates kept
+    s_pending_t staged;         //  replies of the group being decided
+    s_pending_t writing;        //  replies of the group the writer has
+    zcq_group_t *in_writer;     //  the group the writer has, or NULL
+    zhashx_t *ids;              //  command id (16 bytes) -> its reply, staged or writing
+    zhashx_t *peers;            //  routing id -> commands waiting for a write
+    bool sync;                  //  durability: fdatasync before replying
+    zlistx_t *queue;            //  commands received while the staged group is full
+    size_t group_max;           //  most commands decided while a write is under way
+    size_t queue_max;           //  most commands queued undecided
+    size_t client_max;          //  most commands of one client in the node
+    uint64_t snapshot_every;    //  events between aggregate snapshots (0: none)
+    int heartbeat;              //  ms between heartbeats
+    int64_t next_heartbeat;     //  zclock_mono () of the next heartbeat
+    int64_t started;            //  zclock_mono () at start
+    int64_t write_started;      //  zclock_usecs () when the writer got its group
+    int64_t write_usecs;        //  how long the last write took
+    uint64_t drop_every;        //  fault seam: drop every N-th published event (0: none)
+    uint64_t published;         //  events handed to PUB (or dropped by the seam)
+    uint64_t ids_kept;          //  command ids on disk, as the writer last said
+    bool terminated;            //  $TERM received
+    uint64_t accepted, rejected, conflicts, invalid, duplicates, busy, groups, grouped,
+        failures, folded, snapshots;
+} self_t;
+
+static void
+s_aggregate_destroy (void **item)
+{
+    s_aggregate_t *aggregate = (s_aggregate_t *) *item;
+    if (aggregate) {
+        free (aggregate->stream);
+        free (aggregate);
+        *item = NULL;
+    }
+}
+
+static void
+s_msg_destroy (void **item)
+{
+    zcq_msg_destroy ((zcq_msg_t **) item);
+}
+
+//  Command ids and routing ids are hash keys as raw bytes: a command id is
+//  always ZCQ_COMMAND_ID bytes; a routing id is kept as a zframe.
+static size_t
+s_id_hash (const void *key)
+{
+    size_t hash;
+    memcpy (&hash, key, sizeof (hash)); //  ids are random: any 8 bytes will do
+    return hash;
+}
+
+static int
+s_id_compare (const void *one, const void *two)
+{
+    return memcmp (one, two, ZCQ_COMMAND_ID);
+}
+
+static void *
+s_id_dup (const void *key)
+{
+    void *copy = malloc (ZCQ_COMMAND_ID);
+    assert (copy);
+    memcpy (copy, key, ZCQ_COMMAND_ID);
+    return copy;
+}
+
+static void
+s_id_free (void **key)
+{
+    free (*key);
+    *key = NULL;
+}
+
+static size_t
+s_peer_hash (const void *key)
+{
+    zframe_t *frame = (zframe_t *) key;
+    const byte *data = zframe_data (frame);
+    size_t size = zframe_size (frame);
+    size_t hash = 5381;
+    for (size_t index = 0; index < size; index++) {
+        hash = hash * 33 + data [index];
+    }
+    return hash;
+}
+
+static int
+s_peer_compare (const void *one, const void *two)
+{
+    return zframe_eq ((zframe_t *) one, (zframe_t *) two) ? 0 : 1;
+}
+
+static void *
+s_peer_dup (const void *key)
+{
+    return zframe_dup ((zframe_t *) key);
+}
+
+static void
+s_peer_free (void **key)
+{
+    zframe_destroy ((zframe_t **) key);
+}
+
+static void
+s_pending_init (s_pending_t *pending)
+{
+    pending->replies = zlistx_new ();
+    zlistx_set_destructor (pending->replies, s_msg_destroy);
+}
+
+static void
+s_self_destroy (self_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        self_t *self = *self_p;
+        //  The writer may hold a group: stop it before freeing anything
+        zactor_destroy (&self->writer);
+        zactor_destroy (&self->replay);
+        zcq_group_destroy (&self->in_writer);
+        //  Aggregate states belong to the domain; free them before the table
+        if (self->lru) {
+            s_aggregate_t *aggregate = (s_aggregate_t *) zlistx_first (self->lru);
+            while (aggregate) {
+                if (self->domain->state_destroy) {
+                    self->domain->state_destroy (aggregate->state);
+                }
+                aggregate = (s_aggregate_t *) zlistx_next (self->lru);
+            }
+        }
+        zlistx_destroy (&self->lru);
+        zhashx_destroy (&self->cache);
+        zhashx_destroy (&self->ids);
+        zhashx_destroy (&self->peers);
+        zlistx_destroy (&self->queue);
+        zlistx_destroy (&self->staged.replies);
+        zlistx_destroy (&self->writing.replies);
+        zcq_decision_destroy (&self->decision);
+        zpoller_destroy (&self->poller);
+        zsock_destroy (&self->commands);
+        zsock_destroy (&self->events);
+        zcq_log_destroy (&self->log);
+        zstr_free (&self->replay_endpoint);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  Read the numeric settings; returns NULL or what is wrong (caller frees).
+static char *
+s_settings (self_t *self, zconfig_t *config)
+{
+    const char *durability = zcq_settings_get (config, "write/durability", "sync");
+    if (!streq (durability, "sync") && !streq (durability, "async")) {
+        return zsys_sprintf ("durability must be 'sync' or 'async', got '%s'", durability);
+    }
+    self->sync = streq (durability, "sync");
+    self->heartbeat = (int) zcq_settings_get_int (config, "write/heartbeat", 1000);
+    int64_t cache = zcq_settings_get_int (config, "write/cache", 10000);
+    int64_t group = zcq_settings_get_int (config, "write/group", 1024);
+    int64_t clients = zcq_settings_get_int (config, "write/client_inflight", 1024);
+    int64_t queue = zcq_settings_get_int (config, "write/queue", 10000);
+    int64_t snapshot = zcq_settings_get_int (config, "write/snapshot", 1000);
+    int64_t drop = zcq_settings_get_int (config, "write/fault/drop_every", 0);
+    if (self->heartbeat < 10 || cache < 1 || group < 1 || group > 100000 || clients < 1
+        || queue < 0 || queue > 1000000 || snapshot < 0 || drop < 0) {
+        return zsys_sprintf ("heartbeat must be >= 10 ms; cache, group (up to 100000) and "
+                             "client_inflight >= 1; queue 0 to 1000000; snapshot and "
+                             "fault/drop_every >= 0");
+    }
+    self->queue_max = (size_t) queue;
+    self->cache_max = (size_t) cache;
+    self->group_max = (size_t) group;
+    self->client_max = (size_t) clients;
+    self->snapshot_every = (uint64_t) snapshot;
+    self->drop_every = (uint64_t) drop;
+    //  States holding events of the groups in flight (staged and writing)
+    //  are never evicted: the disk does not have those events yet. A cache
+    //  of 2 x group + 1 leaves room for all of them and one more
+    if (self->cache_max < 2 * self->group_max + 1) {
+        self->cache_max = 2 * self->group_max + 1;
+        zsys_notice ("write node: cache raised to %zu (twice the group size, plus one)",
+                     self->cache_max);
+    }
+    if (self->drop_every) {
+        zsys_warning ("write node: fault seam on, every %" PRIu64 "th event is not published",
+                      self->drop_every);
+    }
+    return NULL;
+}
+
+//  Start the writer and the replay server threads.
+static void
+s_start_threads (self_t *self, zconfig_t *config, zsock_t *replay)
+{
+    zcq_writer_config_t writer = {
+        zcq_log_store (self->log), self->sync,
+        (uint64_t) zcq_settings_get_int (config, "write/ids/keep", 10000000),
+        zcq_settings_get_int (config, "write/ids/max_age", 7 * 24 * 3600) * 1000000,
+        zcq_log_newest_id (self->log)};
+    self->writer = zactor_new (zcq_writer_actor, &writer);
+    //  The socket moves to the replay thread: resolve its endpoint first
+    self->replay_endpoint = zcq_endpoint_resolved (replay);
+    zcq_replay_config_t server = {zcq_log_store (self->log), replay};
+    self->replay = zactor_new (zcq_replay_actor, &server);
+    int delay = (int) zcq_settings_get_int (config, "write/fault/write_delay", 0);
+    if (delay > 0) {
+        zsys_warning ("write node: fault seam on, every write waits %d ms", delay);
+        zcq_store_delay_writes (zcq_log_store (self->log), delay);
+    }
+}
+
+//  Build the node from its settings, or return NULL with *error set.
+static self_t *
+s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
+{
+    self_t *self = (self_t *) zmalloc (sizeof (self_t));
+    assert (self);
+    self->pipe = pipe;
+    self->started = zclock_mono ();
+    *error = s_settings (self, config);
+    if (*error) {
+        free (self);
+        return NULL;
+    }
+    self->domain = zcq_domain_load (zcq_settings_get (config, "write/domain", "bank"), error);
+    if (!self->domain) {
+        free (self);
+        return NULL;
+    }
+    const char *data = zcq_settings_get (config, "write/data", "var/write");
+    self->log = zcq_log_new (data);
+    if (!self->log) {
+        *error = zsys_sprintf ("cannot open the event log in '%s'", data);
+        s_self_destroy (&self);
+        return NULL;
+    }
+    self->commands =
+        zcq_endpoint_serve (config, ZMQ_ROUTER, "write", "commands", ZCQ_DEFAULT_COMMANDS, error);
+    zsock_t *replay = NULL;
+    if (self->commands) {
+        //  Per connection, commands beyond this wait in the client's own
+        //  queue and TCP: memory here stays bounded whatever clients send
+        zsock_set_rcvhwm (self->commands, RECV_HWM);
+        self->events =
+            zcq_endpoint_serve (config, ZMQ_PUB, "write", "events", ZCQ_DEFAULT_EVENTS, error);
+    }
+    if (self->events) {
+        replay =
+            zcq_endpoint_serve (config, ZMQ_ROUTER, "write", "replay", ZCQ_DEFAULT_REPLAY, error);
+    }
+    if (!replay) {
+        s_self_destroy (&self);
+        return NULL;
+    }
+    self->decision = zcq_decision_new ();
+    self->cache = zhashx_new ();
+    self->lru = zlistx_new ();
+    zlistx_set_destructor (self->lru, s_aggregate_destroy);
+    self->queue = zlistx_new ();
+    zlistx_set_destructor (self->queue, s_msg_destroy);
+    s_pending_init (&self->staged);
+    s_pending_init (&self->writing);
+    self->ids = zhashx_new ();
+    zhashx_set_key_hasher (self->ids, s_id_hash);
+    zhashx_set_key_comparator (self->ids, s_id_compare);
+    zhashx_set_key_duplicator (self->ids, s_id_dup);
+    zhashx_set_key_destructor (self->ids, s_id_free);
+    self->peers = zhashx_new ();
+    zhashx_set_key_hasher (self->peers, s_peer_hash);
+    zhashx_set_key_comparator (self->peers, s_peer_compare);
+    zhashx_set_key_duplicator (self->peers, s_peer_dup);
+    zhashx_set_key_destructor (self->peers, s_peer_free);
+    s_start_threads (self, config, replay);
+    self->poller = zpoller_new (self->pipe, self->commands, self->writer, NULL);
+    //  The node stops on $TERM from its owner, not on SIGINT itself
+    zpoller_set_nonstop (self->poller, true);
+    self->next_heartbeat = zclock_mono ();
+    return self;
+}
+
+//  --- Aggregate cache --------------------------------------------------------
+
+//  Drop every cached state (after a failed write some may hold events that
+//  never reached the disk; they are rebuilt from the log on next use).
+static void
+s_cache_purge (self_t *self)
+{
+    s_aggregate_t *aggregate = (s_aggregate_t *) zlistx_first (self->lru);
+    while (aggregate) {
+        if (self->domain->state_destroy) {
+            self->domain->state_destroy (aggregate->state);
+        }
+        aggregate = (s_aggregate_t *) zlistx_next (self->lru);
+    }
+    zhashx_purge (self->cache);
+    zlistx_purge (self->lru);
+}
+
+typedef struct {
+    self_t *self;             //  node
+    s_aggregate_t *aggregate; //  state being rebuilt
+    int rc;                   //  -1 if an event could not be read
+} s_fold_t;
+
+//  Fold one stored event into the aggregate being loaded.
+static int
+s_fold (const byte *body, size_t size, void *arg)
+{
+    s_fold_t *fold = (s_fold_t *) arg;
+    zcq_msg_t *msg = zcq_msg_decode_body (ZCQ_MSG_EVENT, body, size);
+    msgpack_unpacked unpacked;
+    zcq_event_t event;
+    if (!zcq_msg_valid (msg) || zcq_event_from_msg (&event, msg, &unpacked) != 0) {
+        zsys_error ("write node: stored event of '%s' does not decode: %s",
+                    fold->aggregate->stream, zcq_msg_error (msg));
+        zcq_msg_destroy (&msg);
+        fold->rc = -1;
+        return 1;
+    }
+    if (fold->self->domain->evolve) {
+        fold->self->domain->evolve (fold->aggregate->state, &event);
+    }
+    fold->aggregate->version = event.version;
+    fold->self->folded++;
+    msgpack_unpacked_destroy (&unpacked);
+    zcq_msg_destroy (&msg);
+    return 0;
+}
+
+//  Start an aggregate from its latest snapshot, if snapshots are on, the
+//  domain keeps them and one is stored. A snapshot the domain cannot load
+//  (its state format changed) is passed over: the events are the truth,
+//  and folding them all gives the same state. Returns 0, or -1 on a
+//  storage error.
+static int
+s_load_snapshot (self_t *self, s_aggregate_t *aggregate)
+{
+    if (!self->snapshot_every || !zcq_domain_has_snapshots (self->domain)) {
+        return 0;
+    }
+    byte *saved = NULL;
+    size_t size = 0;
+    uint64_t version = 0;
+    int rc = zcq_log_find_state (self->log, aggregate->stream, &version, &saved, &size);
+    if (rc != 0) {
+        return rc < 0 ? -1 : 0;
+    }
+    void *state = self->domain->state_new ? self->domain->state_new () : NULL;
+    msgpack_unpacked unpacked;
+    rc = zcq_mpack_unpack ((const char *) saved, size, &unpacked);
+    if (rc == 0) {
+        rc = self->domain->state_load (state, &unpacked.data);
+        msgpack_unpacked_destroy (&unpacked);
+    }
+    free (saved);
+    if (rc != 0) {
+        zsys_warning ("write node: snapshot of '%s' does not load into domain '%s'; folding "
+                      "its events from the first",
+                      aggregate->stream, self->domain->name);
+        if (self->domain->state_destroy) {
+            self->domain->state_destroy (state);
+        }
+        return 0;
+    }
+    if (self->domain->state_destroy) {
+        self->domain->state_destroy (aggregate->state);
+    }
+    aggregate->state = state;
+    aggregate->version = version;
+    return 0;
+}
+
+//  Return the cached state of a stream, loading it from the log if needed.
+//  Returns NULL on a storage error.
+static s_aggregate_t *
+s_aggregate (self_t *self, const char *stream)
+{
+    s_aggregate_t *aggregate = (s_aggregate_t *) zhashx_lookup (self->cache, stream);
+    if (aggregate) {
+        zlistx_move_end (self->lru, aggregate->handle);
+        return aggregate;
+    }
+    aggregate = (s_aggregate_t *) zmalloc (sizeof (s_aggregate_t));
+    assert (aggregate);
+    aggregate->stream = strdup (stream);
+    aggregate->state = self->domain->state_new ? self->domain->state_new () : NULL;
+    int rc = 0;
+    if (self->domain->evolve) {
+        rc = s_load_snapshot (self, aggregate);
+        s_fold_t fold = {self, aggregate, 0};
+        if (rc == 0) {
+            rc = zcq_log_read_stream (self->log, stream, aggregate->version + 1, s_fold, &fold)
+                   < 0
+                   ? -1
+                   : fold.rc;
+        }
+    }
+    else {
+        rc = zcq_log_stream_version (self->log, stream, &aggregate->version);
+    }
+    if (rc != 0) {
+        if (self->domain->state_destroy) {
+            self->domain->state_destroy (aggregate->state);
+        }
+        s_aggregate_destroy ((void **) &aggregate);
+        return NULL;
+    }
+    if (zlistx_size (self->lru) >= self->cache_max) {
+        //  Evict the least recently used state that holds no event still on
+        //  its way to disk: such a state cannot be read back from the log
+        //  yet. Those sit near the end of the list (cache_max > 2 x group),
+        //  so the walk is short; if all are pinned the cache grows a little
+        s_aggregate_t *oldest = (s_aggregate_t *) zlistx_first (self->lru);
+        while (oldest && oldest->staged > zcq_log_head (self->log)) {
+            oldest = (s_aggregate_t *) zlistx_next (self->lru);
+        }
+        if (oldest) {
+            zhashx_delete (self->cache, oldest->stream);
+            if (self->domain->state_destroy) {
+                self->domain->state_destroy (oldest->state);
+            }
+            zlistx_delete (self->lru, oldest->handle);
+        }
+    }
+    aggregate->handle = zlistx_add_end (self->lru, aggregate);
+    zhashx_insert (self->cache, aggregate->stream, aggregate);
+    return aggregate;
+}
+
+//  --- Commands ---------------------------------------------------------------
+
+//  Copy a decided outcome into another reply (for a repeated command id).
+static void
+s_copy_outcome (zcq_msg_t *reply, zcq_msg_t *original)
+{
+    zcq_msg_set_status (reply, zcq_msg_status (original));
+    zcq_msg_set_reason (reply, "%s", zcq_msg_reason (original));
+    zcq_msg_set_version (reply, zcq_msg_version (original));
+    zcq_msg_set_position (reply, zcq_msg_position (original));
+    zcq_msg_set_count (reply, zcq_msg_count (original));
+}
+
+static void
+s_send (zcq_msg_t *msg, zsock_t *sock)
+{
+    if (zcq_msg_send (msg, sock) != 0) {
+        zsys_warning ("write node: could not deliver %s (%s): peer gone or its queue is full",
+                      zcq_msg_type_name (zcq_msg_type (msg)), zmq_strerror (zmq_errno ()));
+    }
+}
+
+//  Reply now: outcomes that store nothing and need no commit.
+static void
+s_reply_now (self_t *self, zcq_msg_t **reply_p)
+{
+    s_send (*reply_p, self->commands);
+    zcq_msg_destroy (reply_p);
+}
+
+//  Milliseconds a busy client should wait: about one write.
+static uint32_t
+s_retry_after (self_t *self)
+{
+    int64_t ms = (self->write_usecs + 999) / 1000;
+    return (uint32_t) (ms < RETRY_AFTER_MIN ? RETRY_AFTER_MIN
+                                            : ms > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : ms);
+}
+
+//  Commands of this client waiting for a write.
+static size_t
+s_peer_waiting (self_t *self, zcq_msg_t *command)
+{
+    zframe_t *peer = zcq_msg_routing_id (command);
+    return peer ? (size_t) (uintptr_t) zhashx_lookup (self->peers, peer) : 0;
+}
+
+//  Count a reply in or out of its client's waiting commands.
+static void
+s_peer_count (self_t *self, zcq_msg_t *reply, bool in)
+{
+    zframe_t *peer = zcq_msg_routing_id (reply);
+    if (!peer) {
+        return;
+    }
+    size_t waiting = (size_t) (uintptr_t) zhashx_lookup (self->peers, peer);
+    waiting = in ? waiting + 1 : waiting - 1;
+    if (waiting) {
+        zhashx_update (self->peers, peer, (void *) (uintptr_t) waiting);
+    }
+    else {
+        zhashx_delete (self->peers, peer);
+    }
+}
+
+//  Keep a reply for the staged group: sent once that group is on disk.
+//  Stored with the group when store is true (decided outcomes), not for
+//  repeats of a command already in flight.
+static void
+s_reply_after_commit (self_t *self, zcq_msg_t *reply, bool store)
+{
+    if (store) {
+        if (zcq_log_stage_reply (self->log, reply, zcq_event_now ()) != 0) {
+            zsys_error ("write node: cannot encode a reply: %s", zcq_msg_error (reply));
+        }
+        zhashx_insert (self->ids, zcq_msg_id (reply), reply);
+    }
+    zlistx_add_end (self->staged.replies, reply);
+    s_peer_count (self, reply, true);
+}
+
+//  Check the domain's events against the protocol's limits before staging
+//  any, so that a command is appended whole or not at all.
+static int
+s_check_events (self_t *self, zcq_msg_t *reply)
+{
+    if (zcq_decision_count (self->decision) > ZCQ_MAX_EVENTS) {
+        zcq_msg_set_status (reply, ZCQ_TOO_LARGE);
+        zcq_msg_set_reason (reply,
+                            "domain '%s' produced %zu events for one command; the limit is %d",
+                            self->domain->name, zcq_decision_count (self->decision),
+                            ZCQ_MAX_EVENTS);
+        return -1;
+    }
+    for (size_t index = 0; index < zcq_decision_count (self->decision); index++) {
+        size_t size;
+        const byte *data = zcq_decision_event_data (self->decision, index, &size);
+        const char *type = zcq_decision_event_type (self->decision, index);
+        //  A domain may be a user's .so: check that it packed one map
+        msgpack_unpacked unpacked;
+        bool is_map = false;
+        if (zcq_mpack_unpack (data, size, &unpacked) == 0) {
+            is_map = unpacked.data.type == MSGPACK_OBJECT_MAP;
+            msgpack_unpacked_destroy (&unpacked);
+        }
+        if (!is_map) {
+            zcq_msg_set_status (reply, ZCQ_INVALID);
+            zcq_msg_set_reason (reply,
+                                "domain '%s' produced event %zu ('%.40s') whose data is "
+                                "not one msgpack map",
+                                self->domain->name, index, type);
+            return -1;
+        }
+        if (size > ZCQ_MAX_DATA || strlen (type) == 0 || strlen (type) > ZCQ_MAX_NAME) {
+            zcq_msg_set_status (reply, ZCQ_TOO_LARGE);
+            zcq_msg_set_reason (reply,
+                                "domain '%s' produced event %zu ('%.40s', %zu bytes of data) "
+                                "outside the limits (type 1-%d bytes, data up to %d bytes)",
+                                self->domain->name, index, type, size, ZCQ_MAX_NAME,
+                                ZCQ_MAX_DATA);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+//  Stage a snapshot of the aggregate if its last events crossed a multiple
+//  of snapshot_every.
+static void
+s_snapshot (self_t *self, s_aggregate_t *aggregate, uint64_t before)
+{
+    if (!self->snapshot_every || !zcq_domain_has_snapshots (self->domain)
+        || before / self->snapshot_every == aggregate->version / self->snapshot_every) {
+        return;
+    }
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer packer;
+    msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
+    if (self->domain->state_save (aggregate->state, &packer) == 0) {
+        zcq_log_stage_state (self->log, aggregate->stream, aggregate->version, buffer.data,
+                             buffer.size);
+        self->snapshots++;
+    }
+    msgpack_sbuffer_destroy (&buffer);
+}
+
+//  Stage the decided events of an accepted command and fold them into the
+//  cached state. Fills the reply's version, position and count.
+static void
+s_append (self_t *self, zcq_msg_t *command, s_aggregate_t *aggregate, zcq_msg_t *reply)
+{
+    int64_t now = zcq_event_now ();
+    uint64_t before = aggregate->version;
+    size_t count = zcq_decision_count (self->decision);
+    zcq_msg_t *event = zcq_msg_new (ZCQ_MSG_EVENT);
+    zcq_msg_set_stream (event, aggregate->stream);
+    zcq_msg_set_id (event, zcq_msg_id (command), ZCQ_COMMAND_ID);
+    zcq_msg_set_correlation (event, zcq_msg_correlation (command));
+    zcq_msg_set_user (event, zcq_msg_user (command)); //  who did it (secured endpoints)
+    zcq_msg_set_time (event, now);
+    for (size_t index = 0; index < count; index++) {
+        size_t size;
+        const byte *data = zcq_decision_event_data (self->decision, index, &size);
+        const char *type = zcq_decision_event_type (self->decision, index);
+        zcq_msg_set_version (event, aggregate->version + 1);
+        zcq_msg_set_name (event, type);
+        zcq_msg_set_data (event, data, size);
+        uint64_t position = zcq_log_stage_event (self->log, event);
+        //  Limits were checked by s_check_events; an encoding failure here
+        //  is a broken invariant, not bad input
+        assert (position);
+        if (self->domain->evolve) {
+            msgpack_unpacked unpacked;
+            if (zcq_mpack_unpack (data, size, &unpacked) == 0) {
+                zcq_event_t view = {type,     aggregate->stream, aggregate->version + 1,
+                                    position, now,               &unpacked.data};
+                self->domain->evolve (aggregate->state, &view);
+                msgpack_unpacked_destroy (&unpacked);
+            }
+        }
+        aggregate->version++;
+    }
+    zcq_msg_destroy (&event);
+    aggregate->staged = zcq_log_staged_head (self->log);
+    s_snapshot (self, aggregate, before);
+    zcq_msg_set_version (reply, aggregate->version);
+    zcq_msg_set_position (reply, zcq_log_staged_head (self->log));
+    zcq_msg_set_count (reply, (uint32_t) count);
+}
+
+//  Handle one valid COMMAND: repeat, refuse, or decide and stage.
+static void
+s_handle_command (self_t *self, zcq_msg_t *command)
+{
+    //  A command id maps to exactly one outcome: a repeat gets the first
+    //  outcome, whether it is still in flight or already on disk
+    zcq_msg_t *original = (zcq_msg_t *) zhashx_lookup (self->ids, zcq_msg_id (command));
+    if (original) {
+        zcq_msg_t *reply = zcq_msg_reply_to (command, ZCQ_ACCEPTED);
+        s_copy_outcome (reply, original);
+        self->duplicates++;
+        s_reply_after_commit (self, reply, false);
+        return;
+    }
+    zcq_msg_t *reply = zcq_msg_reply_to (command, ZCQ_ACCEPTED);
+    byte *stored = NULL;
+    size_t stored_size = 0;
+    int found = zcq_log_find_reply (self->log, zcq_msg_id (command), &stored, &stored_size);
+    if (found == 0) {
+        zcq_msg_t *first = zcq_msg_decode_body (ZCQ_MSG_REPLY, stored, stored_size);
+        s_copy_outcome (reply, first);
+        zcq_msg_destroy (&first);
+        free (stored);
+        self->duplicates++;
+        s_reply_now (self, &reply);
+        return;
+    }
+    if (found < 0) {
+        zcq_msg_set_status (reply, ZCQ_UNAVAILABLE);
+        zcq_msg_set_reason (reply, "storage read failed; nothing was stored, retry");
+        s_reply_now (self, &reply);
+        return;
+    }
+    const char *type = zcq_msg_name (command);
+    if (!zcq_domain_has_command (self->domain, type)) {
+        zcq_msg_set_status (reply, ZCQ_UNKNOWN_TYPE);
+        zcq_msg_set_reason (reply, "unknown command type '%s' for domain '%s'", type,
+                            self->domain->name);
+        self->invalid++;
+        s_reply_now (self, &reply);
+        return;
+    }
+    s_aggregate_t *aggregate = s_aggregate (self, zcq_msg_stream (command));
+    if (!aggregate) {
+        zcq_msg_set_status (reply, ZCQ_UNAVAILABLE);
+        zcq_msg_set_reason (reply, "cannot load stream '%s' from storage; retry",
+                            zcq_msg_stream (command));
+        s_reply_now (self, &reply);
+        return;
+    }
+    int64_t expect = zcq_msg_expect (command);
+    if (expect != ZCQ_EXPECT_ANY && (uint64_t) expect != aggregate->version) {
+        zcq_msg_set_status (reply, ZCQ_CONFLICT);
+        zcq_msg_set_reason (
+            reply, "expected version %" PRId64 " but stream '%s' is at version %" PRIu64,
+            expect, aggregate->stream, aggregate->version);
+        zcq_msg_set_version (reply, aggregate->version);
+        zcq_msg_set_position (reply, zcq_log_staged_head (self->log));
+        self->conflicts++;
+        s_reply_after_commit (self, reply, true);
+        return;
+    }
+    //  The codec checked that data is one map (or absent)
+    msgpack_unpacked data;
+    static const char empty_map [1] = {(char) 0x80};
+    bool has_data = zcq_msg_data_size (command) > 0;
+    int rc = zcq_mpack_unpack (has_data ? (const char *) zcq_msg_data (command) : empty_map,
+                                has_data ? zcq_msg_data_size (command) : 1, &data);
+    assert (rc == 0);
+    (void) rc;
+    zcq_command_t view = {type, aggregate->stream, aggregate->version, &data.data};
+    zcq_decision_reset (self->decision);
+    self->domain->decide (aggregate->state, &view, self->decision);
+    msgpack_unpacked_destroy (&data);
+
+    zcq_status_t status = zcq_decision_status (self->decision);
+    zcq_msg_set_version (reply, aggregate->version);
+    zcq_msg_set_position (reply, zcq_log_staged_head (self->log));
+    if (status == ZCQ_ACCEPTED && s_check_events (self, reply) == 0) {
+        s_append (self, command, aggregate, reply);
+        self->accepted++;
+        s_reply_after_commit (self, reply, true);
+    }
+    else if (status == ZCQ_REJECTED) {
+        zcq_msg_set_status (reply, ZCQ_REJECTED);
+        zcq_msg_set_reason (reply, "%s", zcq_decision_reason (self->decision));
+        self->rejected++;
+        s_reply_after_commit (self, reply, true);
+    }
+    else {
+        //  Malformed data (or events over the limits) change nothing and are
+        //  not remembered: the same id with corrected data may be sent again
+        if (status == ZCQ_INVALID) {
+            zcq_msg_set_status (reply, ZCQ_INVALID);
+            zcq_msg_set_reason (reply, "%s", zcq_decision_reason (self->decision));
+        }
+        self->invalid++;
+        s_reply_now (self, &reply);
+    }
+}
+
+//  Answer the write node's own query: "status".
+static void
+s_handle_query (self_t *self, zcq_msg_t *query)
+{
+    zcq_msg_t *result = zcq_msg_reply_to (query, ZCQ_OK);
+    if (!streq (zcq_msg_name (query), "status")) {
+        zcq_msg_set_status (result, ZCQ_UNKNOWN_TYPE);
+        zcq_msg_set_reason (result, "the write node answers only the 'status' query, not '%s'",
+                            zcq_msg_name (query));
+    }
+    else {
+        msgpack_sbuffer buffer;
+        msgpack_sbuffer_init (&buffer);
+        msgpack_packer pk;
+        msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+        msgpack_pack_map (&pk, 22);
+        zcq_mpack_pack_str (&pk, "role");
+        zcq_mpack_pack_str (&pk, "write");
+        zcq_mpack_pack_str (&pk, "domain");
+        zcq_mpack_pack_str (&pk, self->domain->name);
+        zcq_mpack_pack_str (&pk, "head");
+        msgpack_pack_uint64 (&pk, zcq_log_head (self->log));
+        zcq_mpack_pack_str (&pk, "durability");
+        zcq_mpack_pack_str (&pk, self->sync ? "sync" : "async");
+        zcq_mpack_pack_str (&pk, "cached_streams");
+        msgpack_pack_uint64 (&pk, zlistx_size (self->lru));
+        zcq_mpack_pack_str (&pk, "accepted");
+        msgpack_pack_uint64 (&pk, self->accepted);
+        zcq_mpack_pack_str (&pk, "rejected");
+        msgpack_pack_uint64 (&pk, self->rejected);
+        zcq_mpack_pack_str (&pk, "conflicts");
+        msgpack_pack_uint64 (&pk, self->conflicts);
+        zcq_mpack_pack_str (&pk, "invalid");
+        msgpack_pack_uint64 (&pk, self->invalid);
+        zcq_mpack_pack_str (&pk, "duplicates");
+        msgpack_pack_uint64 (&pk, self->duplicates);
+        zcq_mpack_pack_str (&pk, "write_failures");
+        msgpack_pack_uint64 (&pk, self->failures);
+        zcq_mpack_pack_str (&pk, "busy");
+        msgpack_pack_uint64 (&pk, self->busy);
+        zcq_mpack_pack_str (&pk, "groups");
+        msgpack_pack_uint64 (&pk, self->groups);
+        zcq_mpack_pack_str (&pk, "grouped_commands");
+        msgpack_pack_uint64 (&pk, self->grouped);
+        zcq_mpack_pack_str (&pk, "in_flight");
+        msgpack_pack_uint64 (&pk, zlistx_size (self->staged.replies)
+                                      + zlistx_size (self->writing.replies));
+        zcq_mpack_pack_str (&pk, "last_write_us");
+        msgpack_pack_int64 (&pk, self->write_usecs);
+        zcq_mpack_pack_str (&pk, "events_folded");
+        msgpack_pack_uint64 (&pk, self->folded);
+        zcq_mpack_pack_str (&pk, "snapshots");
+        msgpack_pack_uint64 (&pk, self->snapshots);
+        zcq_mpack_pack_str (&pk, "command_ids");
+        msgpack_pack_uint64 (&pk, self->ids_kept);
+        zcq_mpack_pack_str (&pk, "group_max");
+        msgpack_pack_uint64 (&pk, self->group_max);
+        zcq_mpack_pack_str (&pk, "queued");
+        msgpack_pack_uint64 (&pk, zlistx_size (self->queue));
+        zcq_mpack_pack_str (&pk, "uptime_ms");
+        msgpack_pack_int64 (&pk, zclock_mono () - self->started);
+        zcq_msg_set_data (result, buffer.data, buffer.size);
+        msgpack_sbuffer_destroy (&buffer);
+    }
+    zcq_msg_set_position (result, zcq_log_head (self->log));
+    s_send (result, self->commands);
+    zcq_msg_destroy (&result);
+}
+
+//  --- Group commit -----------------------------------------------------------
+
+//  Hand the staged group to the writer if it is idle and there is one.
+//  Replies that need no write (repeats of commands already on disk before
+//  the staged group) go out at once.
+static void
+s_submit (self_t *self)
+{
+    if (self->in_writer || zlistx_size (self->staged.replies) == 0) {
+        return;
+    }
+    s_pending_t swap = self->writing;
+    self->writing = self->staged;
+    self->staged = swap;
+    if (zcq_log_staged_size (self->log) == 0) {
+        //  Only repeats of outcomes already on disk: nothing to write
+        zcq_group_t *empty = zcq_log_seal (self->log);
+        zcq_log_sealed (self->log, empty, true);
+        zcq_group_destroy (&empty);
+        zcq_msg_t *reply = (zcq_msg_t *) zlistx_first (self->writing.replies);
+        while (reply) {
+            s_send (reply, self->commands);
+            s_peer_count (self, reply, false);
+            reply = (zcq_msg_t *) zlistx_next (self->writing.replies);
+        }
+        zlistx_purge (self->writing.replies);
+        return;
+    }
+    self->groups++;
+    self->grouped += zlistx_size (self->writing.replies);
+    self->in_writer = zcq_log_seal (self->log);
+    self->write_started = zclock_usecs ();
+    zcq_writer_submit (self->writer, self->in_writer);
+}
+
+//  Take a received command in: decide it now if the staged group has room
+//  and nothing waits before it, else queue it. Answer "busy" instead when
+//  this client already has its share in the node, or the queue is full: the
+//  client retries after the hint; nothing is kept. Returns true if the
+//  command was queued (the queue owns it now).
+static bool
+s_admit (self_t *self, zcq_msg_t *command)
+{
+    bool room = zlistx_size (self->staged.replies) < self->group_max
+             && zlistx_size (self->queue) == 0;
+    const char *why = NULL;
+    if (s_peer_waiting (self, command) >= self->client_max) {
+        why = "this connection has too many commands waiting";
+    }
+    else if (!room && zlistx_size (self->queue) >= self->queue_max) {
+        why = "the write node is saturated";
+    }
+    if (why) {
+        zcq_msg_t *reply = zcq_msg_reply_to (command, ZCQ_BUSY);
+        uint32_t hint = s_retry_after (self);
+        zcq_msg_set_reason (reply,
+                            "%s (%zu commands in the node); nothing was stored, retry with "
+                            "the same command id after %u ms",
+                            why,
+                            zlistx_size (self->queue) + zlistx_size (self->staged.replies)
+                                + zlistx_size (self->writing.replies),
+                            hint);
+        zcq_msg_set_retry_after (reply, hint);
+        self->busy++;
+        s_reply_now (self, &reply);
+        return false;
+    }
+    if (room) {
+        s_handle_command (self, command);
+        return false;
+    }
+    zlistx_add_end (self->queue, command);
+    s_peer_count (self, command, true);
+    return true;
+}
+
+//  Decide queued commands into the staged group while it has room.
+static void
+s_drain_queue (self_t *self)
+{
+    while (zlistx_size (self->queue) && zlistx_size (self->staged.replies) < self->group_max) {
+        zcq_msg_t *command = (zcq_msg_t *) zlistx_detach (self->queue, NULL);
+        s_peer_count (self, command, false);
+        s_handle_command (self, command);
+        zcq_msg_destroy (&command);
+    }
+}
+
+//  Hand the staged group over when the writer is idle, then refill it from
+//  the queue (and hand that over too if the writer is still idle: the
+//  group needed no write).
+static void
+s_advance (self_t *self)
+{
+    s_submit (self);
+    s_drain_queue (self);
+    s_submit (self);
+}
+
+//  Send the replies of one pending group (as unavailable if not stored)
+//  and forget their ids: from now on they are found on disk, or nowhere.
+static void
+s_release (self_t *self, s_pending_t *pending, bool stored)
+{
+    zcq_msg_t *reply = (zcq_msg_t *) zlistx_first (pending->replies);
+    while (reply) {
+        if (zhashx_lookup (self->ids, zcq_msg_id (reply)) == reply) {
+            zhashx_delete (self->ids, zcq_msg_id (reply));
+        }
+        if (!stored) {
+            zcq_msg_set_status (reply, ZCQ_UNAVAILABLE);
+            zcq_msg_set_reason (reply, "storage write failed; nothing was stored, retry with "
+                                       "the same command id");
+            zcq_msg_set_version (reply, 0);
+            zcq_msg_set_position (reply, 0);
+            zcq_msg_set_count (reply, 0);
+            zcq_msg_set_retry_after (reply, s_retry_after (self));
+        }
+        s_send (reply, self->commands);
+        s_peer_count (self, reply, false);
+        reply = (zcq_msg_t *) zlistx_next (pending->replies);
+    }
+    zlistx_purge (pending->replies);
+}
+
+//  The writer finished a group: reply to its commands, then publish its
+//  events (never acknowledge before the disk has it, never publish what
+//  might not be stored); on failure refuse it and the staged group too.
+static void
+s_handle_written (self_t *self)
+{
+    zcq_group_t *group = NULL;
+    uint64_t ids = 0;
+    bool stored = zcq_writer_collect (self->writer, &group, &ids) == 0;
+    assert (group == self->in_writer);
+    self->write_usecs = zclock_usecs () - self->write_started;
+    self->ids_kept = ids;
+    zcq_log_sealed (self->log, group, stored);
+    if (stored) {
+        s_release (self, &self->writing, true);
+        for (size_t index = 0; index < zcq_group_count (group); index++) {
+            size_t size;
+            const byte *body = zcq_group_body (group, index, &size);
+            if (self->drop_every && ++self->published % self->drop_every == 0) {
+                continue; //  test seam: a lost publication, repaired by replay
+            }
+            zcq_msg_send_event_body (self->events, body, size);
+        }
+    }
+    else {
+        self->failures++;
+        zsys_error ("write node: group of %zu commands not stored; it and the %zu commands "
+                    "decided after it are refused as unavailable",
+                    zlistx_size (self->writing.replies), zlistx_size (self->staged.replies));
+        s_release (self, &self->writing, false);
+        s_release (self, &self->staged, false);
+        s_cache_purge (self);
+    }
+    zcq_group_destroy (&group);
+    self->in_writer = NULL;
+    s_advance (self);
+}
+
+//  Drain what waits on the command socket, up to a group's worth, then
+//  hand the staged group to the writer if it is idle.
+static void
+s_handle_commands (self_t *self)
+{
+    for (size_t count = 0; count < self->group_max; count++) {
+        if (count > 0 && !(zsock_events (self->commands) & ZMQ_POLLIN)) {
+            break;
+        }
+        zcq_msg_t *msg = zcq_msg_recv (self->commands);
+        if (!msg) {
+            break;
+        }
+        if (zcq_endpoint_refuse (msg, self->commands, "command",
+                             ZCQ_ENDPOINT_TAKES (ZCQ_MSG_COMMAND)
+                                 | ZCQ_ENDPOINT_TAKES (ZCQ_MSG_QUERY))) {
+            self->invalid++;
+        }
+        else if (zcq_msg_type (msg) == ZCQ_MSG_COMMAND) {
+            if (s_admit (self, msg)) {
+                continue; //  queued: the queue owns it
+            }
+        }
+        else {
+            s_handle_query (self, msg);
+        }
+        zcq_msg_destroy (&msg);
+    }
+    s_advance (self);
+}
+
+static void
+s_heartbeat (self_t *self)
+{
+    zcq_msg_t *heartbeat = zcq_msg_new (ZCQ_MSG_HEARTBEAT);
+    zcq_msg_set_head (heartbeat, zcq_log_head (self->log));
+    zcq_msg_set_time (heartbeat, zcq_event_now ());
+    zcq_msg_set_interval (heartbeat, (uint32_t) self->heartbeat);
+    zcq_msg_send (heartbeat, self->events);
+    zcq_msg_destroy (&heartbeat);
+    self->next_heartbeat = zclock_mono () + self->heartbeat;
+}
+
+static void
+s_handle_pipe (self_t *self)
+{
+    char *command = NULL, *argument = NULL;
+    if (zstr_recvx (self->pipe, &command, &argument, NULL) < 0 || streq (command, "$TERM")) {
+        self->terminated = true;
+    }
+    else if (streq (command, "FAIL-WRITES") && argument) {
+        //  Test seam: the next N batch writes fail as a broken disk would
+        zcq_store_fail_writes (zcq_log_store (self->log), atoi (argument));
+        zsock_signal (self->pipe, 0);
+    }
+    else if (streq (command, "DELAY-WRITES") && argument) {
+        //  Test seam: every write waits N ms, as a slow disk would
+        zcq_store_delay_writes (zcq_log_store (self->log), atoi (argument));
+        zsock_signal (self->pipe, 0);
+    }
+    zstr_free (&command);
+    zstr_free (&argument);
+}
+
+void
+zcq_write_node_actor (zsock_t *pipe, void *args)
+{
+    zsock_signal (pipe, 0);
+    char *error = NULL;
+    self_t *self = s_self_new (pipe, (zconfig_t *) args, &error);
+    if (!self) {
+        zcq_node_failed (pipe, error);
+        zstr_free (&error);
+        return;
+    }
+    char *commands = zcq_endpoint_resolved (self->commands);
+    char *events = zcq_endpoint_resolved (self->events);
+    char *summary =
+        zsys_sprintf ("commands=%s events=%s replay=%s head=%" PRIu64 " domain=%s", commands,
+                      events, self->replay_endpoint, zcq_log_head (self->log),
+                      self->domain->name);
+    zsys_info ("write node serving: %s", summary);
+    zcq_node_ready (pipe, summary);
+    zstr_free (&summary);
+    zstr_free (&commands);
+    zstr_free (&events);
+
+    while (!self->terminated) {
+        int64_t wait = self->next_heartbeat - zclock_mono ();
+        void *which = zpoller_wait (self->poller, wait > 0 ? (int) wait : 0);
+        if (which == self->pipe) {
+            s_handle_pipe (self);
+        }
+        else if (which == self->writer) {
+            s_handle_written (self);
+        }
+        else if (which == self->commands) {
+            s_handle_commands (self);
+        }
+        if (zclock_mono () >= self->next_heartbeat) {
+            s_heartbeat (self);
+        }
+    }
+    //  Let the writer finish the group it has: its commands were decided
+    //  and may be acknowledged by a restart's duplicate check, never lost
+    if (self->in_writer) {
+        s_handle_written (self);
+    }
+    s_self_destroy (&self);
+}
