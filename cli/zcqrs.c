@@ -258,7 +258,8 @@ s_payload (options_t *options, int skip, msgpack_sbuffer *payload)
         }
     }
     else {
-        rc = zcq_words_pack (payload, options->word_count - skip, options->words + skip, &error);
+        rc =
+            zcq_words_pack (payload, options->word_count - skip, options->words + skip, &error);
     }
     if (rc != 0) {
         fprintf (stderr, "zcqrs: %s\n", error);

@@ -160,10 +160,10 @@ zcq_mpack_unpack (const void *data, size_t size, msgpack_unpacked *result)
         //  A zone sized to the data (msgpack's default chunk is 8 KiB): this
         //  runs for every command and event
         result->zone = msgpack_zone_new (256 + 2 * size);
-        msgpack_unpack_return ret = result->zone ? msgpack_unpack ((const char *) data, size,
-                                                                   &offset, result->zone,
-                                                                   &result->data)
-                                                 : MSGPACK_UNPACK_NOMEM_ERROR;
+        msgpack_unpack_return ret = result->zone
+                                        ? msgpack_unpack ((const char *) data, size, &offset,
+                                                          result->zone, &result->data)
+                                        : MSGPACK_UNPACK_NOMEM_ERROR;
         if (ret == MSGPACK_UNPACK_SUCCESS && offset == size) {
             return 0;
         }

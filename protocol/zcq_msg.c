@@ -792,8 +792,8 @@ zcq_msg_recv (zsock_t *sock)
     if (!more) {
         s_frame_t frames_stack [RECV_FRAMES] = {{NULL, 0}};
         s_frame_t *frames = count <= RECV_FRAMES
-                              ? frames_stack
-                              : (s_frame_t *) malloc (count * sizeof (s_frame_t));
+                                ? frames_stack
+                                : (s_frame_t *) malloc (count * sizeof (s_frame_t));
         assert (frames);
         for (size_t index = 0; index < count; index++) {
             frames [index].data = (const byte *) zmq_msg_data (&parts [index]);
@@ -899,7 +899,8 @@ s_check_limits (zcq_msg_t *self)
                            ZCQ_MAX_USER);
     }
     else if (user && !zcq_text_is_utf8 (self->user, user)) {
-        zcq_msg_set_error (self, ZCQ_INVALID, "user id must be UTF-8 without control characters");
+        zcq_msg_set_error (self, ZCQ_INVALID,
+                           "user id must be UTF-8 without control characters");
     }
     size_t correlation = self->correlation ? strlen (self->correlation) : 0;
     if (correlation > ZCQ_MAX_TEXT) {

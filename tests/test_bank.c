@@ -409,8 +409,8 @@ test_owner_index_keeps_owners_apart (void **state)
     msgpack_unpacked result;
     zcq_testkit_unpack (data, size, &result);
     assert_int_equal (result.data.via.array.size, 1);
-    assert_memory_equal (zcq_map_get (&result.data.via.array.ptr [0], "id")->via.str.ptr,
-                         "y", 1);
+    assert_memory_equal (zcq_map_get (&result.data.via.array.ptr [0], "id")->via.str.ptr, "y",
+                         1);
     msgpack_unpacked_destroy (&result);
     zcq_result_destroy (&answer);
 }

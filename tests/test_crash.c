@@ -25,27 +25,27 @@
 #define KILLS    2     //  SIGKILLs of the write node during the load
 
 typedef struct {
-    char *dir;              //  temporary folder
-    char commands [256];    //  write node endpoints
+    char *dir;           //  temporary folder
+    char commands [256]; //  write node endpoints
     char events [256];
     char replay [256];
-    char data [300];        //  write node's LevelDB folder
+    char data [300]; //  write node's LevelDB folder
     zcq_testkit_node_t node;
 } fixture_t;
 
 //  What one client sent and what it was told.
 typedef struct {
     byte id [ZCQ_COMMAND_ID];
-    zcq_status_t status;    //  -1: never answered
-    uint64_t position;      //  last position of its events (accepted)
-    uint32_t count;         //  events it appended (accepted)
+    zcq_status_t status; //  -1: never answered
+    uint64_t position;   //  last position of its events (accepted)
+    uint32_t count;      //  events it appended (accepted)
 } s_record_t;
 
 typedef struct {
     fixture_t *fixture;
-    int index;                              //  client number
-    s_record_t records [COMMANDS + 1];      //  open + commands
-    uint64_t retries;                       //  resends its client made
+    int index;                         //  client number
+    s_record_t records [COMMANDS + 1]; //  open + commands
+    uint64_t retries;                  //  resends its client made
 } s_worker_t;
 
 static void
@@ -102,9 +102,9 @@ s_worker (void *arg)
     char stream [32];
     snprintf (stream, sizeof (stream), "account-%d", worker->index);
     for (int index = 0; index <= COMMANDS; index++) {
-        msgpack_sbuffer *data = index == 0 ? zcq_testkit_map ("owner=crash", NULL)
-                              : index % 5 == 0 ? zcq_testkit_map ("amount=5", NULL)
-                                               : zcq_testkit_map ("amount=1", NULL);
+        msgpack_sbuffer *data = index == 0       ? zcq_testkit_map ("owner=crash", NULL)
+                                : index % 5 == 0 ? zcq_testkit_map ("amount=5", NULL)
+                                                 : zcq_testkit_map ("amount=1", NULL);
         const char *type = index == 0 ? "OpenAccount" : index % 5 == 0 ? "Withdraw" : "Deposit";
         zcq_msg_t *command = zcq_client_command (type, stream, index == 0 ? 0 : ZCQ_EXPECT_ANY,
                                                  data->data, data->size);
@@ -128,15 +128,15 @@ s_worker (void *arg)
 
 //  What the log holds for one command id.
 typedef struct {
-    uint32_t events;        //  events carrying this id
-    uint64_t last;          //  highest position among them
+    uint32_t events; //  events carrying this id
+    uint64_t last;   //  highest position among them
 } s_found_t;
 
 typedef struct {
-    uint64_t expected;      //  next position the log must hold
-    zhashx_t *versions;     //  stream -> last version seen (as uintptr_t)
-    zhashx_t *commands;     //  hex id -> s_found_t
-    int broken;             //  events that broke an invariant
+    uint64_t expected;  //  next position the log must hold
+    zhashx_t *versions; //  stream -> last version seen (as uintptr_t)
+    zhashx_t *commands; //  hex id -> s_found_t
+    int broken;         //  events that broke an invariant
 } s_scan_t;
 
 static void
@@ -257,8 +257,9 @@ test_kill_under_load_loses_nothing (void **state)
     //  No event belongs to a command that nobody was told was accepted
     assert_int_equal (zhashx_size (scan.commands), 0);
     assert_int_equal (events, zcq_log_head (log));
-    fprintf (stderr, "crash test: %" PRIu64 " accepted, %" PRIu64 " rejected, %" PRIu64
-                     " retries, %d kills, head %" PRIu64 "\n",
+    fprintf (stderr,
+             "crash test: %" PRIu64 " accepted, %" PRIu64 " rejected, %" PRIu64
+             " retries, %d kills, head %" PRIu64 "\n",
              accepted, rejected, retries, KILLS, zcq_log_head (log));
     //  (Retries are usual but not certain: a DEALER keeps what it queued
     //  for a peer that went away and delivers it after the reconnect.)
@@ -325,8 +326,8 @@ test_flood_gets_busy_and_memory_stays_bounded (void **state)
     //  bigger than what the node takes in
     s_start (fixture, "--group", "64", "--queue", "1000", "--fault-write-delay", "5");
     zcq_client_t *client = zcq_client_new (fixture->commands);
-    zcq_msg_t *reply = zcq_client_send (client, "OpenAccount", "account-flood", 0, "\x81\xa5owner\xa4rush",
-                                        12, WAIT);
+    zcq_msg_t *reply = zcq_client_send (client, "OpenAccount", "account-flood", 0,
+                                        "\x81\xa5owner\xa4rush", 12, WAIT);
     assert_non_null (reply);
     assert_int_equal (zcq_msg_status (reply), ZCQ_ACCEPTED);
     zcq_msg_destroy (&reply);
@@ -348,7 +349,9 @@ test_flood_gets_busy_and_memory_stays_bounded (void **state)
 #endif
     //  Service resumes, and only the accepted deposits were stored
     reply = zcq_client_send (client, "Withdraw", "account-flood", ZCQ_EXPECT_ANY,
-                             "\x81\xa6" "amount\x01", 9, WAIT);
+                             "\x81\xa6"
+                             "amount\x01",
+                             9, WAIT);
     assert_non_null (reply);
     assert_int_equal (zcq_msg_status (reply), ZCQ_ACCEPTED);
     assert_int_equal (zcq_msg_position (reply), (uint64_t) accepted + 2);

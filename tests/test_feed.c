@@ -25,7 +25,7 @@ typedef struct {
     size_t count;              //  entries in delivered
 } fixture_t;
 
-static int s_endpoint_id = 0;            //  makes inproc endpoints unique per test
+static int s_endpoint_id = 0;             //  makes inproc endpoints unique per test
 static const char *s_event_type = "Tick"; //  type of the events the test writes
 
 static int
@@ -321,7 +321,6 @@ test_rewind_delivers_again (void **state)
     s_assert_dense (fixture, 2, 3);
 }
 
-
 //  Receive what the feed's sockets hold for up to ms, without taking events.
 static void
 s_receive_only (fixture_t *fixture, int ms)
@@ -500,7 +499,7 @@ test_replaced_log_is_refused (void **state)
     s_event_type = "Tock";
     s_publish (fixture, 6);
     s_pump (fixture, 50);
-    assert_int_equal (fixture->count, 0); //  nothing before the check
+    assert_int_equal (fixture->count, 0);   //  nothing before the check
     request = s_expect_replay (fixture, 5); //  asked again, as the check
     s_answer (fixture, &request, 9, 9);
     s_pump (fixture, 100);

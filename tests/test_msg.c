@@ -729,7 +729,10 @@ test_event_user (void **state)
     zcq_msg_destroy (&copy);
     msgpack_sbuffer *buffer = msgpack_sbuffer_new ();
     assert_int_equal (zcq_msg_encode_body (event, buffer), 0);
-    assert_non_null (memmem (buffer->data, buffer->size, "\xa4user\xa5" "alice", 11));
+    assert_non_null (memmem (buffer->data, buffer->size,
+                             "\xa4user\xa5"
+                             "alice",
+                             11));
     msgpack_sbuffer_free (buffer);
 
     //  A user id on another type is not encoded (only EVENT carries it)
@@ -753,10 +756,12 @@ test_event_user (void **state)
 
     //  The decoder checks meta.user like any string
     const char bad [] = "\x86\xa8position\x01\xa6stream\xa1s\xa7version\x01\xa4type\xa1t"
-                        "\xa4" "data\x80\xa4meta\x81\xa4user\x01";
+                        "\xa4"
+                        "data\x80\xa4meta\x81\xa4user\x01";
     zcq_msg_t *decoded = zcq_msg_decode_body (ZCQ_MSG_EVENT, bad, sizeof bad - 1);
     assert_false (zcq_msg_valid (decoded));
-    assert_string_equal (zcq_msg_error (decoded), "field 'meta.user' must be a string, got integer");
+    assert_string_equal (zcq_msg_error (decoded),
+                         "field 'meta.user' must be a string, got integer");
     zcq_msg_destroy (&decoded);
 }
 
@@ -2259,8 +2264,8 @@ test_result_may_be_stale (void **state)
 
     //  Not a boolean: named; false is accepted; other types ignore the key
     msgpack_sbuffer *body = s_result_flagged (false, 1);
-    s_expect_refused (zcq_msg_decode_body (ZCQ_MSG_RESULT, body->data, body->size),
-                      ZCQ_INVALID, "field 'may_be_stale' must be a boolean, got integer");
+    s_expect_refused (zcq_msg_decode_body (ZCQ_MSG_RESULT, body->data, body->size), ZCQ_INVALID,
+                      "field 'may_be_stale' must be a boolean, got integer");
     zcq_msg_t *query = zcq_msg_decode_body (ZCQ_MSG_QUERY, body->data, body->size);
     assert_int_equal (zcq_msg_error_status (query), ZCQ_INVALID); //  no name: but not the flag
     s_assert_contains (zcq_msg_error (query), "missing field 'name'");

@@ -24,16 +24,16 @@
 #define ACCOUNTS 50    //  streams the load spreads over
 
 typedef struct {
-    char *dir;                       //  temporary folder for data and sockets
-    char commands [256];             //  write node endpoints
+    char *dir;           //  temporary folder for data and sockets
+    char commands [256]; //  write node endpoints
     char events [256];
     char replay [256];
-    char write_data [300];           //  write node LevelDB folder
-    char queries [NODES][256];       //  query node endpoints
-    zcq_testkit_node_t write;        //  write node process
+    char write_data [300];            //  write node LevelDB folder
+    char queries [NODES][256];        //  query node endpoints
+    zcq_testkit_node_t write;         //  write node process
     zcq_testkit_node_t query [NODES]; //  query node processes
-    zcq_client_t *client;            //  client of the write node and query nodes
-    uint64_t deposits;               //  deposits sent so far (amounts are 1 each)
+    zcq_client_t *client;             //  client of the write node and query nodes
+    uint64_t deposits;                //  deposits sent so far (amounts are 1 each)
 } cluster_t;
 
 //  Start the write node on the cluster's data, with extra flags (NULL-ended).
@@ -161,8 +161,8 @@ s_builtin (cluster_t *cluster, int index, const char *name)
     zcq_msg_t *result = zcq_client_query (cluster->client, index, name, NULL, 0, 0, WAIT);
     assert_non_null (result);
     if (zcq_msg_status (result) != ZCQ_OK) {
-        fail_msg ("%s of node %d: %s: %s", name, index, zcq_status_name (zcq_msg_status (result)),
-                  zcq_msg_reason (result));
+        fail_msg ("%s of node %d: %s: %s", name, index,
+                  zcq_status_name (zcq_msg_status (result)), zcq_msg_reason (result));
     }
     return result;
 }
@@ -213,8 +213,8 @@ s_await_position (cluster_t *cluster, int index, uint64_t position)
 {
     int64_t deadline = zclock_mono () + 4 * WAIT;
     while (zclock_mono () < deadline) {
-        zcq_msg_t *result = zcq_client_query (cluster->client, index, "totals", NULL, 0,
-                                              position, WAIT);
+        zcq_msg_t *result =
+            zcq_client_query (cluster->client, index, "totals", NULL, 0, position, WAIT);
         assert_non_null (result);
         uint64_t reached = zcq_msg_position (result);
         zcq_msg_destroy (&result);
@@ -234,9 +234,8 @@ s_checksum_at (cluster_t *cluster, int index, uint64_t head)
     assert_int_equal (s_await_position (cluster, index, head), head);
     zcq_msg_t *result = s_builtin (cluster, index, "checksum");
     assert_int_equal (zcq_msg_position (result), head);
-    assert_int_equal (zcq_testkit_int (zcq_msg_data (result), zcq_msg_data_size (result),
-                                       "position"),
-                      head);
+    assert_int_equal (
+        zcq_testkit_int (zcq_msg_data (result), zcq_msg_data_size (result), "position"), head);
     char *checksum =
         zcq_testkit_str (zcq_msg_data (result), zcq_msg_data_size (result), "checksum");
     assert_non_null (checksum);
@@ -298,9 +297,8 @@ test_lost_publications_are_repaired_on_every_replica (void **state)
     }
     //  The read models hold every deposit once
     zcq_msg_t *totals = zcq_client_query (cluster->client, 0, "totals", NULL, 0, head, WAIT);
-    assert_int_equal (zcq_testkit_int (zcq_msg_data (totals), zcq_msg_data_size (totals),
-                                       "balance"),
-                      3001);
+    assert_int_equal (
+        zcq_testkit_int (zcq_msg_data (totals), zcq_msg_data_size (totals), "balance"), 3001);
     zcq_msg_destroy (&totals);
     s_cluster_destroy (&cluster);
 }
@@ -349,9 +347,8 @@ test_killed_while_applying_converges_to_a_fresh_rebuild (void **state)
     const int nodes [] = {0, -1};
     s_assert_replicas_match_rebuild (cluster, 1, nodes);
     zcq_msg_t *totals = zcq_client_query (cluster->client, 0, "totals", NULL, 0, head, WAIT);
-    assert_int_equal (zcq_testkit_int (zcq_msg_data (totals), zcq_msg_data_size (totals),
-                                       "events"),
-                      head);
+    assert_int_equal (
+        zcq_testkit_int (zcq_msg_data (totals), zcq_msg_data_size (totals), "events"), head);
     zcq_msg_destroy (&totals);
     s_cluster_destroy (&cluster);
 }
@@ -417,9 +414,8 @@ test_read_your_writes_against_a_held_back_node (void **state)
     int64_t waited = zclock_mono () - start;
     assert_int_equal (zcq_msg_status (result), ZCQ_OK);
     assert_true (zcq_msg_position (result) >= position);
-    assert_int_equal (zcq_testkit_int (zcq_msg_data (result), zcq_msg_data_size (result),
-                                       "balance"),
-                      25);
+    assert_int_equal (
+        zcq_testkit_int (zcq_msg_data (result), zcq_msg_data_size (result), "balance"), 25);
     assert_true (waited >= 300); //  it was held back, and the query waited for it
     zcq_msg_destroy (&result);
 
@@ -430,16 +426,14 @@ test_read_your_writes_against_a_held_back_node (void **state)
     assert_int_equal (zcq_msg_status (result), ZCQ_STALE);
     assert_true (zcq_msg_position (result) < position);
     assert_non_null (strstr (zcq_msg_reason (result), "below min_position"));
-    assert_int_equal (zcq_testkit_int (zcq_msg_data (result), zcq_msg_data_size (result),
-                                       "balance"),
-                      25);
+    assert_int_equal (
+        zcq_testkit_int (zcq_msg_data (result), zcq_msg_data_size (result), "balance"), 25);
     zcq_msg_destroy (&result);
     //  And the write shows up once the hold is over
     result = s_read_own_write (cluster, 0, position, 3000);
     assert_int_equal (zcq_msg_status (result), ZCQ_OK);
-    assert_int_equal (zcq_testkit_int (zcq_msg_data (result), zcq_msg_data_size (result),
-                                       "balance"),
-                      30);
+    assert_int_equal (
+        zcq_testkit_int (zcq_msg_data (result), zcq_msg_data_size (result), "balance"), 30);
     zcq_msg_destroy (&result);
     s_cluster_destroy (&cluster);
 }
@@ -522,7 +516,8 @@ test_replaced_log_is_refused_after_a_restart (void **state)
     zcq_msg_t *result = s_builtin (cluster, 0, "checksum");
     assert_int_equal (zcq_msg_position (result), head);
     assert_true (zcq_msg_may_be_stale (result));
-    char *after = zcq_testkit_str (zcq_msg_data (result), zcq_msg_data_size (result), "checksum");
+    char *after =
+        zcq_testkit_str (zcq_msg_data (result), zcq_msg_data_size (result), "checksum");
     assert_string_equal (after, before);
     zcq_msg_destroy (&result);
     zstr_free (&before);
@@ -576,12 +571,12 @@ test_rebuild_serves_the_old_models_until_it_switches (void **state)
         zcq_msg_destroy (&status);
         zcq_msg_t *totals = zcq_client_query (cluster->client, 0, "totals", NULL, 0, 0, WAIT);
         assert_int_equal (zcq_msg_status (totals), ZCQ_OK);
-        assert_int_equal (zcq_testkit_int (zcq_msg_data (totals), zcq_msg_data_size (totals),
-                                           "accounts"),
-                          ACCOUNTS);
-        assert_int_equal (zcq_testkit_int (zcq_msg_data (totals), zcq_msg_data_size (totals),
-                                           "balance"),
-                          20000);
+        assert_int_equal (
+            zcq_testkit_int (zcq_msg_data (totals), zcq_msg_data_size (totals), "accounts"),
+            ACCOUNTS);
+        assert_int_equal (
+            zcq_testkit_int (zcq_msg_data (totals), zcq_msg_data_size (totals), "balance"),
+            20000);
         zcq_msg_destroy (&totals);
         seen_rebuilding |= rebuilding;
         if (!rebuilding && seen_rebuilding) {

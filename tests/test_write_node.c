@@ -16,15 +16,16 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#define WAIT 30000 //  ms any single wait may take at most (slow sanitized builds
-                   //  on a loaded machine: LevelDB compactions stall writes)
+#define WAIT                                                                                   \
+    30000 //  ms any single wait may take at most (slow sanitized builds                       \
+          //  on a loaded machine: LevelDB compactions stall writes)
 
 //  Events in the long stream of the snapshot test: the 100,000, or
 //  fewer where AddressSanitizer makes each one ten times dearer
 #if defined(__SANITIZE_ADDRESS__)
-#    define LONG_STREAM 20000
+#define LONG_STREAM 20000
 #else
-#    define LONG_STREAM 100000
+#define LONG_STREAM 100000
 #endif
 
 typedef struct {
@@ -367,7 +368,8 @@ test_state_with_unwritten_events_is_never_evicted (void **state)
         char stream [32];
         snprintf (stream, sizeof (stream), "account-%d", index);
         msgpack_sbuffer *data = zcq_testkit_map ("amount=-1", NULL);
-        command = zcq_client_command ("Deposit", stream, ZCQ_EXPECT_ANY, data->data, data->size);
+        command =
+            zcq_client_command ("Deposit", stream, ZCQ_EXPECT_ANY, data->data, data->size);
         msgpack_sbuffer_free (data);
         s_post (fixture, &command);
     }
@@ -728,8 +730,7 @@ main (void)
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_retention_forgets_old_command_ids, s_setup,
                                          s_teardown),
-        cmocka_unit_test_setup_teardown (test_saturated_node_answers_busy, s_setup,
-                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_saturated_node_answers_busy, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_events_per_command_are_limited, s_setup,
                                          s_teardown),
         cmocka_unit_test (test_bad_durability_is_refused),

@@ -19,12 +19,12 @@
 
 #include <sys/random.h>
 
-#define MAX_QUERY_NODES 16   //  query nodes one client can address
-#define DEFAULT_ATTEMPTS 5   //  sends of one command, first included
-#define ATTEMPT_MIN_MS 100   //  shortest wait for one attempt's reply
-#define BACKOFF_FIRST_MS 20  //  first pause before a retry
-#define BACKOFF_MAX_MS 1000  //  longest pause before a retry
-#define SEND_TIMEOUT_MS 1000 //  longest a send may wait for a usable connection
+#define MAX_QUERY_NODES  16   //  query nodes one client can address
+#define DEFAULT_ATTEMPTS 5    //  sends of one command, first included
+#define ATTEMPT_MIN_MS   100  //  shortest wait for one attempt's reply
+#define BACKOFF_FIRST_MS 20   //  first pause before a retry
+#define BACKOFF_MAX_MS   1000 //  longest pause before a retry
+#define SEND_TIMEOUT_MS  1000 //  longest a send may wait for a usable connection
 
 struct _zcq_client_t {
     char *endpoint;                     //  write node's command endpoint
@@ -228,9 +228,10 @@ zcq_client_request (zcq_client_t *self, zcq_msg_t *command, int timeout_ms)
         //  attempt
         int64_t send_wait = deadline - zclock_mono ();
         if (self->commands) {
-            zsock_set_sndtimeo (self->commands, send_wait < 0               ? 0
-                                                : send_wait > SEND_TIMEOUT_MS ? SEND_TIMEOUT_MS
-                                                                              : (int) send_wait);
+            zsock_set_sndtimeo (self->commands, send_wait < 0 ? 0
+                                                : send_wait > SEND_TIMEOUT_MS
+                                                    ? SEND_TIMEOUT_MS
+                                                    : (int) send_wait);
         }
         bool sent = zcq_client_post (self, command) == 0;
         if (!sent && !zcq_msg_valid (command)) {
@@ -242,9 +243,10 @@ zcq_client_request (zcq_client_t *self, zcq_msg_t *command, int timeout_ms)
         if (wait < ATTEMPT_MIN_MS) {
             wait = left < ATTEMPT_MIN_MS ? left : ATTEMPT_MIN_MS;
         }
-        zcq_msg_t *reply = sent ? s_wait_for (self->commands, ZCQ_MSG_REPLY, zcq_msg_id (command),
-                                              zcq_msg_id_size (command), wait > 0 ? (int) wait : 0)
-                                : NULL;
+        zcq_msg_t *reply =
+            sent ? s_wait_for (self->commands, ZCQ_MSG_REPLY, zcq_msg_id (command),
+                               zcq_msg_id_size (command), wait > 0 ? (int) wait : 0)
+                 : NULL;
         if (!reply) {
             //  No answer: the node may have died with our command queued.
             //  A new socket drops what the old one holds and reconnects

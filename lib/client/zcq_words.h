@@ -19,7 +19,7 @@ extern "C" {
 //  in *error (caller frees) naming the word that is not field=value.
 int
     zcq_words_pack (msgpack_sbuffer *buffer, int count, const char *const *words,
-                 char **error);
+                    char **error);
 
 #ifdef __cplusplus
 }

@@ -142,7 +142,7 @@ s_state_load (void *state, const msgpack_object *saved)
     }
     const msgpack_object *item = saved->via.array.ptr;
     bool numeric = item [2].type == MSGPACK_OBJECT_POSITIVE_INTEGER
-                || item [2].type == MSGPACK_OBJECT_NEGATIVE_INTEGER;
+                   || item [2].type == MSGPACK_OBJECT_NEGATIVE_INTEGER;
     if (item [0].type != MSGPACK_OBJECT_BOOLEAN || item [1].type != MSGPACK_OBJECT_BOOLEAN
         || !numeric || item [2].via.i64 < 0
         || (item [3].type != MSGPACK_OBJECT_STR && item [3].type != MSGPACK_OBJECT_NIL)
@@ -154,8 +154,8 @@ s_state_load (void *state, const msgpack_object *saved)
     account->balance = item [2].via.i64;
     free (account->owner);
     account->owner = item [3].type == MSGPACK_OBJECT_STR
-                       ? strndup (item [3].via.str.ptr, item [3].via.str.size)
-                       : NULL;
+                         ? strndup (item [3].via.str.ptr, item [3].via.str.size)
+                         : NULL;
     return 0;
 }
 
@@ -281,9 +281,8 @@ s_account_load (zcq_view_t *view, const char *stream, s_account_t *account, uint
         const msgpack_object *status = zcq_map_get (&record.data, "status");
         if (zcq_map_string (&record.data, "owner", OWNER_MAX, &account->owner, reason)
             || zcq_map_uint (&record.data, "balance", 0, &balance, reason)
-            || balance > INT64_MAX
-            || zcq_map_uint (&record.data, "version", 0, version, reason) || !status
-            || status->type != MSGPACK_OBJECT_STR) {
+            || balance > INT64_MAX || zcq_map_uint (&record.data, "version", 0, version, reason)
+            || !status || status->type != MSGPACK_OBJECT_STR) {
             zsys_error ("bank: read model '%s' is damaged", key);
             rc = -1;
         }
@@ -335,8 +334,7 @@ s_totals_load (zcq_view_t *view, s_totals_t *totals)
         char reason [ZCQ_REASON_MAX];
         uint64_t balance = 0;
         if (zcq_map_uint (&record.data, "accounts", 0, &totals->accounts, reason)
-            || zcq_map_uint (&record.data, "open_accounts", 0, &totals->open_accounts,
-                                reason)
+            || zcq_map_uint (&record.data, "open_accounts", 0, &totals->open_accounts, reason)
             || zcq_map_uint (&record.data, "balance", 0, &balance, reason)
             || balance > INT64_MAX
             || zcq_map_uint (&record.data, "events", 0, &totals->events, reason)) {

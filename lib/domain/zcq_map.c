@@ -78,7 +78,7 @@ zcq_map_positive (const msgpack_object *map, const char *key, int64_t *value, ch
 
 int
 zcq_map_uint (const msgpack_object *map, const char *key, uint64_t fallback, uint64_t *value,
-                 char *reason)
+              char *reason)
 {
     const msgpack_object *field = zcq_map_get (map, key);
     //  nil counts as absent: JSON clients send null for "not given"
@@ -98,7 +98,7 @@ zcq_map_uint (const msgpack_object *map, const char *key, uint64_t fallback, uin
 
 int
 zcq_map_string (const msgpack_object *map, const char *key, size_t max_size, char **value,
-                   char *reason)
+                char *reason)
 {
     const msgpack_object *field = zcq_map_get (map, key);
     if (!field) {

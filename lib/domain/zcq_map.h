@@ -28,18 +28,18 @@ const msgpack_object *
 //  Read a required integer > 0. Returns 0, or -1 with reason filled.
 int
     zcq_map_positive (const msgpack_object *map, const char *key, int64_t *value,
-                         char *reason);
+                      char *reason);
 
 //  Read an optional integer >= 0, default when absent. Returns 0 or -1.
 int
     zcq_map_uint (const msgpack_object *map, const char *key, uint64_t fallback,
-                     uint64_t *value, char *reason);
+                  uint64_t *value, char *reason);
 
 //  Read a required non-empty UTF-8 string of at most max_size bytes into a
 //  new NUL-terminated copy (caller frees). Returns 0 or -1 with reason.
 int
     zcq_map_string (const msgpack_object *map, const char *key, size_t max_size,
-                       char **value, char *reason);
+                    char **value, char *reason);
 
 #ifdef __cplusplus
 }

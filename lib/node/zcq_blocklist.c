@@ -87,7 +87,8 @@ s_lookup (zcq_blocklist_t *self, const void *socket, zframe_t *routing_id)
 }
 
 bool
-zcq_blocklist_blocked (zcq_blocklist_t *self, const void *socket, zframe_t *routing_id, int64_t now)
+zcq_blocklist_blocked (zcq_blocklist_t *self, const void *socket, zframe_t *routing_id,
+                       int64_t now)
 {
     assert (self);
     if (!routing_id || zhashx_size (self->peers) == 0) {
@@ -98,8 +99,8 @@ zcq_blocklist_blocked (zcq_blocklist_t *self, const void *socket, zframe_t *rout
 }
 
 bool
-zcq_blocklist_error (zcq_blocklist_t *self, const void *socket, zframe_t *routing_id, int64_t now,
-                 const char *endpoint)
+zcq_blocklist_error (zcq_blocklist_t *self, const void *socket, zframe_t *routing_id,
+                     int64_t now, const char *endpoint)
 {
     assert (self);
     if (!routing_id) {

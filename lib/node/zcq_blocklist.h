@@ -44,13 +44,13 @@ void
 //  (zclock_mono () ms): discard its message.
 bool
     zcq_blocklist_blocked (zcq_blocklist_t *self, const void *socket, zframe_t *routing_id,
-                       int64_t now);
+                           int64_t now);
 
 //  Count one refused message from the peer at now. Returns true if this
 //  error blocked it (logged once, naming the endpoint).
 bool
     zcq_blocklist_error (zcq_blocklist_t *self, const void *socket, zframe_t *routing_id, int64_t now,
-                     const char *endpoint);
+                         const char *endpoint);
 
 //  Peers with an error record (at most max_peers).
 size_t

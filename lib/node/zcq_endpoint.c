@@ -41,8 +41,8 @@ s_thread_peers (void)
     pthread_once (&s_peers_once, s_peers_key_new);
     zcq_blocklist_t *peers = (zcq_blocklist_t *) pthread_getspecific (s_peers_key);
     if (!peers) {
-        peers = zcq_blocklist_new (ZCQ_BLOCKLIST_MAX, ZCQ_BLOCKLIST_MAX_ERRORS, ZCQ_BLOCKLIST_WINDOW,
-                               ZCQ_BLOCKLIST_PENALTY);
+        peers = zcq_blocklist_new (ZCQ_BLOCKLIST_MAX, ZCQ_BLOCKLIST_MAX_ERRORS,
+                                   ZCQ_BLOCKLIST_WINDOW, ZCQ_BLOCKLIST_PENALTY);
         pthread_setspecific (s_peers_key, peers);
     }
     return peers;
@@ -181,7 +181,7 @@ zcq_endpoint_bind (int type, const char *endpoint, const char *role, char **erro
 
 zsock_t *
 zcq_endpoint_serve (zconfig_t *config, int type, const char *section, const char *name,
-                const char *fallback, char **error)
+                    const char *fallback, char **error)
 {
     assert (section);
     assert (name);

@@ -53,7 +53,7 @@ zsock_t *
 //  the socket, or NULL with *error (caller frees).
 zsock_t *
     zcq_endpoint_serve (zconfig_t *config, int type, const char *section, const char *name,
-                    const char *fallback, char **error);
+                        const char *fallback, char **error);
 
 //  Resolved endpoint a socket is bound to (tcp://127.0.0.1:* gives the
 //  port). Caller frees.

@@ -9,11 +9,11 @@
 #include <endian.h>
 #include <stdatomic.h>
 
-#define EARLY_MAX      10000 //  live events held while a hole is repaired
+#define EARLY_MAX      10000                //  live events held while a hole is repaired
 #define CREDIT         (2 * ZCQ_MAX_EVENTS) //  default: ask for more below this many ready
-#define REPLAY_TIMEOUT 2000  //  ms before a replay request is sent again
-#define REPLAY_BACKOFF 200   //  ms before asking again after an empty or failed batch
-#define DEFAULT_BEAT   1000  //  ms between heartbeats until the write node says
+#define REPLAY_TIMEOUT 2000                 //  ms before a replay request is sent again
+#define REPLAY_BACKOFF 200    //  ms before asking again after an empty or failed batch
+#define DEFAULT_BEAT   1000   //  ms between heartbeats until the write node says
 #define SUB_HWM        100000 //  default SUB receive queue, messages
 
 static const char *s_state_names [] = {"live", "repairing", "diverged"};
@@ -43,8 +43,8 @@ struct _zcq_feed_t {
     uint64_t reconnects;     //  times the connection came back after a loss
     uint64_t checked;        //  position the owner applied last (0: none)
     byte fingerprint [ZCQ_FEED_FINGERPRINT]; //  of the event at checked
-    bool verify;             //  check checked against the write node's log first
-    uint64_t replayed;       //  events received through replay
+    bool verify;       //  check checked against the write node's log first
+    uint64_t replayed; //  events received through replay
 };
 
 static void s_request (zcq_feed_t *self, uint32_t max);
@@ -521,8 +521,8 @@ zcq_feed_tick (zcq_feed_t *self)
     }
     //  Messages waiting in our own queues are not silence: we are behind
     int64_t beat = self->interval ? self->interval : DEFAULT_BEAT;
-    bool queued = (zsock_events (self->sub) & ZMQ_POLLIN)
-                  || (zsock_events (self->dealer) & ZMQ_POLLIN);
+    bool queued =
+        (zsock_events (self->sub) & ZMQ_POLLIN) || (zsock_events (self->dealer) & ZMQ_POLLIN);
     if (!self->silent && self->last_heard && !queued
         && zclock_mono () - self->last_heard > self->silence * beat) {
         self->silent = true;

@@ -48,13 +48,13 @@ typedef struct {
 
 //  One generation of read models and the feed that fills it.
 typedef struct {
-    zcq_feed_t *feed;        //  ordered events from the write node
-    zcq_view_t *view;        //  the read models, in their keyspace
-    uint64_t applied;        //  last position folded into them
+    zcq_feed_t *feed;                        //  ordered events from the write node
+    zcq_view_t *view;                        //  the read models, in their keyspace
+    uint64_t applied;                        //  last position folded into them
     byte fingerprint [ZCQ_FEED_FINGERPRINT]; //  of the event at applied
-    const char *applied_key; //  "q:applied" (serving) or "q:rebuilt"
-    uint64_t events;         //  events folded since this generation started
-    int64_t started;         //  zclock_mono () when it started
+    const char *applied_key;                 //  "q:applied" (serving) or "q:rebuilt"
+    uint64_t events;                         //  events folded since this generation started
+    int64_t started;                         //  zclock_mono () when it started
 } s_models_t;
 
 typedef struct {
@@ -197,7 +197,8 @@ s_open_models (self_t *self, const char *data, char **error)
         bool other = found == 0 && streq ((char *) keyspace, KEYSPACE_B);
         self->serving.view =
             zcq_view_new_keyspace (self->store, other ? KEYSPACE_B : KEYSPACE_A);
-        self->rebuild.view = zcq_view_new_keyspace (self->store, other ? KEYSPACE_A : KEYSPACE_B);
+        self->rebuild.view =
+            zcq_view_new_keyspace (self->store, other ? KEYSPACE_A : KEYSPACE_B);
     }
     free (format);
     free (domain);
@@ -326,8 +327,8 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
     }
     if (self->serving.applied && self->fingerprinted) {
         //  The write node's log may have been replaced while we were away
-        zcq_feed_applied (self->serving.feed, self->serving.applied,
-                          self->serving.fingerprint, true);
+        zcq_feed_applied (self->serving.feed, self->serving.applied, self->serving.fingerprint,
+                          true);
     }
     //  Keys left in the other keyspace (an interrupted rebuild) go, a slice
     //  at a time, unless a rebuild starts there now
@@ -468,7 +469,7 @@ s_run_query (self_t *self, zcq_msg_t *query)
         static const char empty_map [1] = {(char) 0x80};
         bool has = zcq_msg_data_size (query) > 0;
         int rc = zcq_mpack_unpack (has ? (const char *) zcq_msg_data (query) : empty_map,
-                                    has ? zcq_msg_data_size (query) : 1, &params);
+                                   has ? zcq_msg_data_size (query) : 1, &params);
         assert (rc == 0); //  the codec checked params is one map
         (void) rc;
         self->domain->query (self->serving.view, name, &params.data, self->answer);
@@ -509,14 +510,13 @@ s_answer (self_t *self, zcq_msg_t *query, int64_t waited)
     if (s_not_following (self) && !streq (zcq_msg_name (query), "status")) {
         //  Served all the same, saying that newer events may exist
         zcq_feed_t *feed = self->serving.feed;
-        char *why =
-            zcq_feed_state (feed) == ZCQ_FEED_DIVERGED
-                ? zsys_sprintf ("the write node's log is behind this node's (see its log); "
-                                "not following it")
-            : zcq_feed_last_heard (feed)
-                ? zsys_sprintf ("write node unreachable: silent for %" PRId64 " ms",
-                                zclock_mono () - zcq_feed_last_heard (feed))
-                : zsys_sprintf ("write node not reached since start");
+        char *why = zcq_feed_state (feed) == ZCQ_FEED_DIVERGED ? zsys_sprintf (
+                        "the write node's log is behind this node's (see its log); "
+                        "not following it")
+                    : zcq_feed_last_heard (feed)
+                        ? zsys_sprintf ("write node unreachable: silent for %" PRId64 " ms",
+                                        zclock_mono () - zcq_feed_last_heard (feed))
+                        : zsys_sprintf ("write node not reached since start");
         zcq_msg_set_may_be_stale (result, true);
         if (*zcq_msg_reason (result)) {
             char *reason = strdup (zcq_msg_reason (result));
@@ -564,7 +564,8 @@ s_handle_query (self_t *self)
     if (!query) {
         return;
     }
-    if (zcq_endpoint_refuse (query, self->queries, "query", ZCQ_ENDPOINT_TAKES (ZCQ_MSG_QUERY))) {
+    if (zcq_endpoint_refuse (query, self->queries, "query",
+                             ZCQ_ENDPOINT_TAKES (ZCQ_MSG_QUERY))) {
         zcq_msg_destroy (&query);
         return;
     }
@@ -800,13 +801,12 @@ s_apply_rebuild (self_t *self)
         return;
     }
     int64_t elapsed = zclock_mono () - self->rebuild.started;
-    zsys_info ("query node: rebuild done: %" PRIu64 " events in %" PRId64
-               " ms (%" PRIu64 " events/s); keyspace '%s' serves at position %" PRIu64
-               " (was '%s' at %" PRIu64 ")",
-               self->rebuild.events, elapsed,
-               elapsed > 0 ? self->rebuild.events * 1000 / (uint64_t) elapsed : 0, keyspace,
-               self->rebuild.applied, zcq_view_keyspace (self->serving.view),
-               self->serving.applied);
+    zsys_info (
+        "query node: rebuild done: %" PRIu64 " events in %" PRId64 " ms (%" PRIu64
+        " events/s); keyspace '%s' serves at position %" PRIu64 " (was '%s' at %" PRIu64 ")",
+        self->rebuild.events, elapsed,
+        elapsed > 0 ? self->rebuild.events * 1000 / (uint64_t) elapsed : 0, keyspace,
+        self->rebuild.applied, zcq_view_keyspace (self->serving.view), self->serving.applied);
     s_poll_feed (self, self->serving.feed, false);
     s_models_t old = self->serving;
     self->serving = self->rebuild;
@@ -838,7 +838,8 @@ s_progress (self_t *self)
 {
     int64_t now = zclock_mono ();
     if (now - self->rate_at >= RATE_WINDOW) {
-        self->rate = (self->events_applied - self->rate_base) * 1000 / (uint64_t) (now - self->rate_at);
+        self->rate =
+            (self->events_applied - self->rate_base) * 1000 / (uint64_t) (now - self->rate_at);
         self->rate_base = self->events_applied;
         self->rate_at = now;
     }
@@ -846,8 +847,8 @@ s_progress (self_t *self)
     if (!self->catchup_at && to_go >= CATCHUP_MIN) {
         self->catchup_at = self->progress_at = now;
         self->catchup_base = self->events_applied;
-        zsys_info ("query node: catching up: applied %" PRIu64 ", head %" PRIu64
-                   ", %" PRIu64 " events to go",
+        zsys_info ("query node: catching up: applied %" PRIu64 ", head %" PRIu64 ", %" PRIu64
+                   " events to go",
                    self->serving.applied, zcq_feed_head (self->serving.feed), to_go);
     }
     else if (self->catchup_at && to_go == 0) {
@@ -861,8 +862,8 @@ s_progress (self_t *self)
     }
     else if (self->catchup_at && now - self->progress_at >= PROGRESS_LOG) {
         self->progress_at = now;
-        zsys_info ("query node: catching up: applied %" PRIu64 ", head %" PRIu64
-                   ", %" PRIu64 " events to go, %" PRIu64 " events/s",
+        zsys_info ("query node: catching up: applied %" PRIu64 ", head %" PRIu64 ", %" PRIu64
+                   " events to go, %" PRIu64 " events/s",
                    self->serving.applied, zcq_feed_head (self->serving.feed), to_go,
                    self->rate);
     }

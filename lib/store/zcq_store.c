@@ -31,13 +31,13 @@ struct _zcq_store_t {
     //  write first closes and reopens it (recovery cuts the log at the tear,
     //  where nothing acknowledged follows). The lock keeps readers (gets,
     //  iterators, other threads) off the handle while it is swapped.
-    pthread_rwlock_t lock;               //  readers: every use of db; writer: reopen
-    atomic_bool broken;                  //  a write failed: reopen before the next
-    _Atomic int64_t next_reopen;         //  zclock_mono () of the next reopen try
-    _Atomic int64_t next_complaint;      //  zclock_mono () of the next "closed" log line
-    atomic_int fail_writes;              //  fault seam: writes still to fail
-    atomic_int write_delay;              //  fault seam: ms each write waits
-    atomic_uint_fast64_t writes;         //  successful writes
+    pthread_rwlock_t lock;          //  readers: every use of db; writer: reopen
+    atomic_bool broken;             //  a write failed: reopen before the next
+    _Atomic int64_t next_reopen;    //  zclock_mono () of the next reopen try
+    _Atomic int64_t next_complaint; //  zclock_mono () of the next "closed" log line
+    atomic_int fail_writes;         //  fault seam: writes still to fail
+    atomic_int write_delay;         //  fault seam: ms each write waits
+    atomic_uint_fast64_t writes;    //  successful writes
 };
 
 struct _zcq_batch_t {

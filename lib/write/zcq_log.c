@@ -67,7 +67,7 @@ s_newest_id (zcq_store_t *store, uint64_t *sequence)
     if (!iter) {
         return -1;
     }
-    zcq_iter_seek (iter, "t;", 2);   //  first key after every "t:" key
+    zcq_iter_seek (iter, "t;", 2); //  first key after every "t:" key
     if (zcq_iter_valid (iter)) {
         zcq_iter_prev (iter);
     }

@@ -29,9 +29,9 @@
 #include "zcq_replay.h"
 #include "zcq_writer.h"
 
-#define RETRY_AFTER_MIN 1    //  ms: least retry hint in a busy reply
-#define RETRY_AFTER_MAX 1000 //  ms: most retry hint
-#define RECV_HWM 10000       //  commands queued per client connection
+#define RETRY_AFTER_MIN 1     //  ms: least retry hint in a busy reply
+#define RETRY_AFTER_MAX 1000  //  ms: most retry hint
+#define RECV_HWM        10000 //  commands queued per client connection
 
 //  One aggregate's state, cached.
 typedef struct {
@@ -44,7 +44,7 @@ typedef struct {
 
 //  Replies waiting for one group's write, and the peers they go to.
 typedef struct {
-    zlistx_t *replies;  //  zcq_msg_t, in decision order
+    zlistx_t *replies; //  zcq_msg_t, in decision order
 } s_pending_t;
 
 typedef struct {
@@ -299,8 +299,8 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
         s_self_destroy (&self);
         return NULL;
     }
-    self->commands =
-        zcq_endpoint_serve (config, ZMQ_ROUTER, "write", "commands", ZCQ_DEFAULT_COMMANDS, error);
+    self->commands = zcq_endpoint_serve (config, ZMQ_ROUTER, "write", "commands",
+                                         ZCQ_DEFAULT_COMMANDS, error);
     zsock_t *replay = NULL;
     if (self->commands) {
         //  Per connection, commands beyond this wait in the client's own
@@ -310,8 +310,8 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
             zcq_endpoint_serve (config, ZMQ_PUB, "write", "events", ZCQ_DEFAULT_EVENTS, error);
     }
     if (self->events) {
-        replay =
-            zcq_endpoint_serve (config, ZMQ_ROUTER, "write", "replay", ZCQ_DEFAULT_REPLAY, error);
+        replay = zcq_endpoint_serve (config, ZMQ_ROUTER, "write", "replay", ZCQ_DEFAULT_REPLAY,
+                                     error);
     }
     if (!replay) {
         s_self_destroy (&self);
@@ -455,9 +455,9 @@ s_aggregate (self_t *self, const char *stream)
         s_fold_t fold = {self, aggregate, 0};
         if (rc == 0) {
             rc = zcq_log_read_stream (self->log, stream, aggregate->version + 1, s_fold, &fold)
-                   < 0
-                   ? -1
-                   : fold.rc;
+                         < 0
+                     ? -1
+                     : fold.rc;
         }
     }
     else {
@@ -527,8 +527,9 @@ static uint32_t
 s_retry_after (self_t *self)
 {
     int64_t ms = (self->write_usecs + 999) / 1000;
-    return (uint32_t) (ms < RETRY_AFTER_MIN ? RETRY_AFTER_MIN
-                                            : ms > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : ms);
+    return (uint32_t) (ms < RETRY_AFTER_MIN   ? RETRY_AFTER_MIN
+                       : ms > RETRY_AFTER_MAX ? RETRY_AFTER_MAX
+                                              : ms);
 }
 
 //  Commands of this client waiting for a write.
@@ -580,10 +581,9 @@ s_check_events (self_t *self, zcq_msg_t *reply)
 {
     if (zcq_decision_count (self->decision) > ZCQ_MAX_EVENTS) {
         zcq_msg_set_status (reply, ZCQ_TOO_LARGE);
-        zcq_msg_set_reason (reply,
-                            "domain '%s' produced %zu events for one command; the limit is %d",
-                            self->domain->name, zcq_decision_count (self->decision),
-                            ZCQ_MAX_EVENTS);
+        zcq_msg_set_reason (
+            reply, "domain '%s' produced %zu events for one command; the limit is %d",
+            self->domain->name, zcq_decision_count (self->decision), ZCQ_MAX_EVENTS);
         return -1;
     }
     for (size_t index = 0; index < zcq_decision_count (self->decision); index++) {
@@ -667,8 +667,8 @@ s_append (self_t *self, zcq_msg_t *command, s_aggregate_t *aggregate, zcq_msg_t 
         if (self->domain->evolve) {
             msgpack_unpacked unpacked;
             if (zcq_mpack_unpack (data, size, &unpacked) == 0) {
-                zcq_event_t view = {type,     aggregate->stream, aggregate->version + 1,
-                                    position, now,               &unpacked.data};
+                zcq_event_t view = {type, aggregate->stream, aggregate->version + 1, position,
+                                    now,  &unpacked.data};
                 self->domain->evolve (aggregate->state, &view);
                 msgpack_unpacked_destroy (&unpacked);
             }
@@ -750,7 +750,7 @@ s_handle_command (self_t *self, zcq_msg_t *command)
     static const char empty_map [1] = {(char) 0x80};
     bool has_data = zcq_msg_data_size (command) > 0;
     int rc = zcq_mpack_unpack (has_data ? (const char *) zcq_msg_data (command) : empty_map,
-                                has_data ? zcq_msg_data_size (command) : 1, &data);
+                               has_data ? zcq_msg_data_size (command) : 1, &data);
     assert (rc == 0);
     (void) rc;
     zcq_command_t view = {type, aggregate->stream, aggregate->version, &data.data};
@@ -896,8 +896,8 @@ s_submit (self_t *self)
 static bool
 s_admit (self_t *self, zcq_msg_t *command)
 {
-    bool room = zlistx_size (self->staged.replies) < self->group_max
-             && zlistx_size (self->queue) == 0;
+    bool room =
+        zlistx_size (self->staged.replies) < self->group_max && zlistx_size (self->queue) == 0;
     const char *why = NULL;
     if (s_peer_waiting (self, command) >= self->client_max) {
         why = "this connection has too many commands waiting";
@@ -1030,8 +1030,8 @@ s_handle_commands (self_t *self)
             break;
         }
         if (zcq_endpoint_refuse (msg, self->commands, "command",
-                             ZCQ_ENDPOINT_TAKES (ZCQ_MSG_COMMAND)
-                                 | ZCQ_ENDPOINT_TAKES (ZCQ_MSG_QUERY))) {
+                                 ZCQ_ENDPOINT_TAKES (ZCQ_MSG_COMMAND)
+                                     | ZCQ_ENDPOINT_TAKES (ZCQ_MSG_QUERY))) {
             self->invalid++;
         }
         else if (zcq_msg_type (msg) == ZCQ_MSG_COMMAND) {
@@ -1093,10 +1093,9 @@ zcq_write_node_actor (zsock_t *pipe, void *args)
     }
     char *commands = zcq_endpoint_resolved (self->commands);
     char *events = zcq_endpoint_resolved (self->events);
-    char *summary =
-        zsys_sprintf ("commands=%s events=%s replay=%s head=%" PRIu64 " domain=%s", commands,
-                      events, self->replay_endpoint, zcq_log_head (self->log),
-                      self->domain->name);
+    char *summary = zsys_sprintf ("commands=%s events=%s replay=%s head=%" PRIu64 " domain=%s",
+                                  commands, events, self->replay_endpoint,
+                                  zcq_log_head (self->log), self->domain->name);
     zsys_info ("write node serving: %s", summary);
     zcq_node_ready (pipe, summary);
     zstr_free (&summary);
