@@ -16,9 +16,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#define WAIT                                                                                   \
-    30000 //  ms any single wait may take at most (slow sanitized builds                       \
-          //  on a loaded machine: LevelDB compactions stall writes)
+//  ms any single wait may take at most (slow sanitized builds on a loaded
+//  machine: LevelDB compactions stall writes)
+#define WAIT 30000
 
 //  Events in the long stream of the snapshot test: the 100,000, or
 //  fewer where AddressSanitizer makes each one ten times dearer
