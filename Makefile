@@ -35,7 +35,7 @@ PLUGIN   := $(BUILD)/libzcq_counter.so
 #  Keep objects between runs (pattern-rule intermediates would be deleted)
 .SECONDARY:
 
-.PHONY: all programs run test check deps clean format format-check
+.PHONY: all programs run test check deps clean format format-check settings-doc
 all: programs $(TESTS)
 
 programs: $(PROGRAMS) $(BUILD)/libzcqrs.a $(BUILD)/libzcqrs.so $(PLUGIN)
@@ -86,6 +86,10 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(KIT_OBJ) $(BUILD)/libzcqrs.a
 
 #  Tests that start node programs or load the plugin need them built first
 $(TESTS): | $(PROGRAMS) $(PLUGIN)
+
+#  README's configuration reference, rewritten from the nodes' settings tables
+settings-doc: $(BUILD)/tests/test_settings
+	@$(BUILD)/tests/test_settings --update README.md
 
 #  Our C sources; headers keep CZMQ's hand layout of declarations
 #  (.clang-format says so), so only .c files are formatted

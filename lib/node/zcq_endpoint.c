@@ -7,7 +7,6 @@
 #include "zcq_endpoint.h"
 #include "zcq_auth.h"
 #include "zcq_blocklist.h"
-#include "zcq_settings.h"
 
 #include <pthread.h>
 #include <sys/socket.h>
@@ -187,7 +186,7 @@ zcq_endpoint_serve (zconfig_t *config, int type, const char *section, const char
     assert (name);
     assert (error);
     char *path = zsys_sprintf ("%s/%s", section, name);
-    const char *endpoint = zcq_settings_get (config, path, fallback);
+    const char *endpoint = config ? zconfig_get (config, path, fallback) : fallback;
     zstr_free (&path);
     path = zsys_sprintf ("%s/security", section);
     zconfig_t *security = config ? zconfig_locate (config, path) : NULL;

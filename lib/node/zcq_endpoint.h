@@ -41,7 +41,8 @@ zsock_t *
     zcq_endpoint_bind (int type, const char *endpoint, const char *role, char **error);
 
 //  Make and bind a node's server socket from its settings: the endpoint is
-//  SECTION/NAME (fallback if unset), NAME names it in logs and errors. With
+//  SECTION/NAME (fallback if unset: the node's settings table gives it),
+//  NAME names it in logs and errors. With
 //  SECTION/security/clients set, the socket is a CURVE server: keypair
 //  SECTION/security/cert, allowed keys in the clients folder, roles per key
 //  name in SECTION/security/roles (see zcq_auth.h). The "events" and

@@ -42,15 +42,16 @@ zcq_node_failed (zsock_t *pipe, const char *reason)
 }
 
 static void
-s_usage (const char *program, const zcq_option_t *options)
+s_usage (const char *program, const zcq_setting_t *settings)
 {
     printf ("usage: %s [--config FILE.zpl] [options]\n\noptions (override the file):\n",
             program);
-    for (const zcq_option_t *option = options; option->flag; option++) {
-        printf ("  %-14s %s (setting %s)\n", option->flag, option->help, option->path);
-    }
-    printf ("  %-14s %s\n", "--config FILE", "read settings from a ZPL file first");
-    printf ("  %-14s %s\n", "--set P=V", "set any setting, e.g. write/security/cert=FILE");
+    zcq_settings_usage (settings, stdout);
+    printf ("  %-26s %s\n", "--config FILE", "read settings from a ZPL file first");
+    printf ("  %-26s %s\n", "--set PATH=VALUE",
+            "set any setting, e.g. write/security/cert=FILE");
+    printf (
+        "\nEvery setting, its default and its config path: README.md, \"Configuration\".\n");
 }
 
 //  Put every value below node (its children, recursively) into config
@@ -71,7 +72,7 @@ s_copy_tree (zconfig_t *node, const char *prefix, zconfig_t *config)
 
 //  Fill config from argv. Returns 0, 1 for --help, or -1 (message printed).
 static int
-s_parse (const char *program, const zcq_option_t *options, int argc, char **argv,
+s_parse (const char *program, const zcq_setting_t *settings, int argc, char **argv,
          zconfig_t *config)
 {
     //  --config first, so that the other flags override what the file says
@@ -92,7 +93,7 @@ s_parse (const char *program, const zcq_option_t *options, int argc, char **argv
     for (int index = 1; index < argc; index++) {
         const char *arg = argv [index];
         if (streq (arg, "--help") || streq (arg, "-h")) {
-            s_usage (program, options);
+            s_usage (program, settings);
             return 1;
         }
         if (streq (arg, "--config")) {
@@ -113,15 +114,20 @@ s_parse (const char *program, const zcq_option_t *options, int argc, char **argv
             free (path);
             continue;
         }
-        const zcq_option_t *match = NULL;
-        for (const zcq_option_t *option = options; option->flag; option++) {
-            if (streq (arg, option->flag)) {
-                match = option;
+        const zcq_setting_t *match = NULL;
+        for (const zcq_setting_t *setting = settings; setting->path; setting++) {
+            if (setting->flag && streq (arg, setting->flag)) {
+                match = setting;
             }
         }
         if (!match) {
             fprintf (stderr, "%s: unknown option '%s' (try --help)\n", program, arg);
             return -1;
+        }
+        bool bare = index + 1 >= argc || strncmp (argv [index + 1], "--", 2) == 0;
+        if (bare && match->bare) {
+            zconfig_put (config, match->path, match->bare); //  e.g. a bare --rebuild
+            continue;
         }
         if (index + 1 >= argc) {
             fprintf (stderr, "%s: option '%s' needs a value\n", program, arg);
@@ -133,11 +139,11 @@ s_parse (const char *program, const zcq_option_t *options, int argc, char **argv
 }
 
 int
-zcq_node_main (const char *program, zactor_fn *actor, const zcq_option_t *options, int argc,
+zcq_node_main (const char *program, zactor_fn *actor, const zcq_setting_t *settings, int argc,
                char **argv)
 {
     zconfig_t *config = zconfig_new ("root", NULL);
-    int rc = s_parse (program, options, argc, argv, config);
+    int rc = s_parse (program, settings, argc, argv, config);
     if (rc != 0) {
         zconfig_destroy (&config);
         return rc > 0 ? 0 : 2;

@@ -14,12 +14,32 @@
 extern "C" {
 #endif
 
-//  One command-line flag and the setting it writes.
+//  What values a setting takes.
+typedef enum {
+    ZCQ_SETTING_TEXT = 0,   //  any text: an endpoint, a path, a name
+    ZCQ_SETTING_NUMBER,     //  a decimal integer from min to max
+    ZCQ_SETTING_CHOICE      //  one of the words in choices
+} zcq_setting_type_t;
+
+//  One setting of a node: a row of the node's settings table, the one place
+//  that says where the setting lives, which flag sets it, its default and
+//  what it means. The node reads its settings through the table, its
+//  program's --help and README's configuration reference are made from it.
+//  A table ends with a row whose path is NULL.
 typedef struct {
-    const char *flag;           //  "--commands"
-    const char *path;           //  "write/commands"
-    const char *help;           //  one line for --help
-} zcq_option_t;
+    const char *path;           //  config path, e.g. "write/heartbeat"; a last part
+                                //  "*" stands for any name (write/security/roles/*)
+    const char *flag;           //  command-line flag, e.g. "--heartbeat" (NULL: only
+                                //  in a config file or with --set)
+    const char *fallback;       //  default, as text (NULL: none, the setting is off)
+    zcq_setting_type_t type;    //  what values it takes
+    int64_t min, max;           //  ZCQ_SETTING_NUMBER: the range accepted
+    const char *choices;        //  ZCQ_SETTING_CHOICE: the words, e.g. "sync|async"
+    const char *arg;            //  name of the flag's value in --help, e.g. "EP"
+    const char *bare;           //  what the flag means given without a value
+                                //  (NULL: it needs one)
+    const char *help;           //  one line: what it is, its unit
+} zcq_setting_t;
 
 //  Start a node actor with these settings (borrowed). Returns the actor once
 //  it serves, with its endpoint summary in *message; or NULL with the reason
@@ -34,11 +54,12 @@ void
 void
     zcq_node_failed (zsock_t *pipe, const char *reason);
 
-//  The main () of a node program: parse flags (--config FILE first, then
-//  flags override it), start the actor, print its READY line on stdout,
-//  run until SIGINT/SIGTERM or until the actor dies. Returns the exit code.
+//  The main () of a node program: settings from flags (--config FILE
+//  first, then flags and --set PATH=VALUE override it; --help prints the
+//  table's flags), start the actor, print its READY line on stdout, run
+//  until SIGINT/SIGTERM or until the actor dies. Returns the exit code.
 int
-    zcq_node_main (const char *program, zactor_fn *actor, const zcq_option_t *options,
+    zcq_node_main (const char *program, zactor_fn *actor, const zcq_setting_t *settings,
                    int argc, char **argv);
 
 #ifdef __cplusplus

@@ -1,28 +1,238 @@
 /*  =========================================================================
-    zcq_settings - a node's settings (see zcq_settings.h)
+    zcq_settings - a node's settings, through its settings table (see
+    zcq_settings.h)
     =========================================================================
 */
 
 #include "zcq_settings.h"
 
-const char *
-zcq_settings_get (zconfig_t *config, const char *path, const char *fallback)
+#include <errno.h>
+
+//  True if a table path ("write/security/roles/*") names this path.
+static bool
+s_matches (const char *pattern, const char *path)
 {
-    return config ? zconfig_get (config, path, fallback) : fallback;
+    size_t size = strlen (pattern);
+    if (size >= 2 && streq (pattern + size - 2, "/*")) {
+        //  Any one last part below the pattern's folder
+        return strncmp (pattern, path, size - 1) == 0 && path [size - 1]
+               && !strchr (path + size - 1, '/');
+    }
+    return streq (pattern, path);
+}
+
+const zcq_setting_t *
+zcq_settings_find (const zcq_setting_t *table, const char *path)
+{
+    assert (table);
+    assert (path);
+    for (const zcq_setting_t *setting = table; setting->path; setting++) {
+        if (s_matches (setting->path, path)) {
+            return setting;
+        }
+    }
+    return NULL;
+}
+
+//  Parse a whole decimal integer. Returns 0, or -1 if text is not one.
+static int
+s_number (const char *text, int64_t *value)
+{
+    char *end = NULL;
+    errno = 0;
+    long long number = strtoll (text, &end, 10);
+    if (end == text || *end || errno == ERANGE) {
+        return -1;
+    }
+    *value = number;
+    return 0;
+}
+
+//  True if word is one of choices ("sync|async").
+static bool
+s_chosen (const char *choices, const char *word)
+{
+    size_t size = strlen (word);
+    const char *start = choices;
+    while (size > 0 && start && *start) {
+        const char *end = strchr (start, '|');
+        size_t length = end ? (size_t) (end - start) : strlen (start);
+        if (length == size && strncmp (start, word, size) == 0) {
+            return true;
+        }
+        start = end ? end + 1 : NULL;
+    }
+    return false;
+}
+
+//  Check one setting's value. Returns NULL, or what is wrong (caller frees).
+static char *
+s_check_value (const zcq_setting_t *setting, const char *path, const char *value)
+{
+    int64_t number;
+    if (setting->type == ZCQ_SETTING_NUMBER
+        && (s_number (value, &number) != 0 || number < setting->min || number > setting->max)) {
+        return zsys_sprintf ("setting %s must be a whole number from %" PRId64 " to %" PRId64
+                             ", got '%s'",
+                             path, setting->min, setting->max, value);
+    }
+    if (setting->type == ZCQ_SETTING_CHOICE && !s_chosen (setting->choices, value)) {
+        //  "'sync' or 'async'", "'a', 'b' or 'c'"
+        char words [256] = "";
+        const char *start = setting->choices;
+        while (start) {
+            const char *end = strchr (start, '|');
+            int size = end ? (int) (end - start) : (int) strlen (start);
+            size_t used = strlen (words);
+            snprintf (words + used, sizeof (words) - used, "%s'%.*s'",
+                      used == 0 ? ""
+                      : end     ? ", "
+                                : " or ",
+                      size, start);
+            start = end ? end + 1 : NULL;
+        }
+        return zsys_sprintf ("setting %s must be %s, got '%s'", path, words, value);
+    }
+    return NULL;
+}
+
+//  Check every value at or below item (its path is path) against the table.
+static char *
+s_check_tree (zconfig_t *item, const char *path, const zcq_setting_t *table)
+{
+    const char *value = zconfig_value (item);
+    const zcq_setting_t *setting = *path ? zcq_settings_find (table, path) : NULL;
+    if (setting && value && *value) {
+        char *error = s_check_value (setting, path, value);
+        if (error) {
+            return error;
+        }
+    }
+    for (zconfig_t *child = zconfig_child (item); child; child = zconfig_next (child)) {
+        char *inner = *path ? zsys_sprintf ("%s/%s", path, zconfig_name (child))
+                            : strdup (zconfig_name (child));
+        char *error = s_check_tree (child, inner, table);
+        free (inner);
+        if (error) {
+            return error;
+        }
+    }
+    return NULL;
+}
+
+int
+zcq_settings_check (zconfig_t *config, const zcq_setting_t *table, char **error)
+{
+    assert (table);
+    assert (error);
+    *error = config ? s_check_tree (config, "", table) : NULL;
+    return *error ? -1 : 0;
+}
+
+const char *
+zcq_settings_text (zconfig_t *config, const zcq_setting_t *table, const char *path)
+{
+    const zcq_setting_t *setting = zcq_settings_find (table, path);
+    assert (setting); //  a node reads only the settings its table has
+    const char *value = config ? zconfig_get (config, path, NULL) : NULL;
+    return value && *value ? value : setting->fallback;
 }
 
 int64_t
-zcq_settings_get_int (zconfig_t *config, const char *path, int64_t fallback)
+zcq_settings_number (zconfig_t *config, const zcq_setting_t *table, const char *path)
 {
-    const char *text = zcq_settings_get (config, path, NULL);
-    if (!text) {
-        return fallback;
-    }
-    char *end = NULL;
-    long long value = strtoll (text, &end, 10);
-    if (end == text || *end) {
-        zsys_warning ("setting %s='%s' is not a number; using %" PRId64, path, text, fallback);
-        return fallback;
+    const zcq_setting_t *setting = zcq_settings_find (table, path);
+    assert (setting && setting->type == ZCQ_SETTING_NUMBER);
+    int64_t value = 0;
+    const char *text = zcq_settings_text (config, table, path);
+    if (!text || s_number (text, &value) != 0) {
+        int rc = s_number (setting->fallback, &value);
+        assert (rc == 0); //  a table's number defaults are numbers
+        (void) rc;
     }
     return value;
+}
+
+//  What --help calls a flag's value.
+static const char *
+s_arg (const zcq_setting_t *setting)
+{
+    return setting->arg                          ? setting->arg
+           : setting->type == ZCQ_SETTING_NUMBER ? "N"
+           : setting->type == ZCQ_SETTING_CHOICE ? setting->choices
+                                                 : "TEXT";
+}
+
+//  Print text in lines of at most width columns, each after indent spaces
+//  but the first (which goes on where the cursor is, at column indent).
+static void
+s_wrap (FILE *out, const char *text, int indent, int width)
+{
+    int column = indent;
+    const char *word = text;
+    while (*word) {
+        const char *end = strchr (word, ' ');
+        int size = end ? (int) (end - word) : (int) strlen (word);
+        if (column > indent && column + 1 + size > width) {
+            fprintf (out, "\n%*s", indent, "");
+            column = indent;
+        }
+        else if (column > indent) {
+            fputc (' ', out);
+            column++;
+        }
+        fprintf (out, "%.*s", size, word);
+        column += size;
+        word += size;
+        while (*word == ' ') {
+            word++;
+        }
+    }
+    fputc ('\n', out);
+}
+
+void
+zcq_settings_usage (const zcq_setting_t *table, FILE *out)
+{
+    assert (table);
+    for (const zcq_setting_t *setting = table; setting->path; setting++) {
+        if (!setting->flag) {
+            continue;
+        }
+        char *left = setting->bare ? zsys_sprintf ("%s [%s]", setting->flag, s_arg (setting))
+                                   : zsys_sprintf ("%s %s", setting->flag, s_arg (setting));
+        char *help = setting->fallback ? zsys_sprintf ("%s [%s] (%s)", setting->help,
+                                                       setting->fallback, setting->path)
+                                       : zsys_sprintf ("%s (%s)", setting->help, setting->path);
+        fprintf (out, "  %-26s ", left);
+        s_wrap (out, help, 29, 96);
+        free (help);
+        free (left);
+    }
+}
+
+void
+zcq_settings_reference (const zcq_setting_t *table, FILE *out)
+{
+    assert (table);
+    //  Rows name their path below the table's section ("write/")
+    const char *slash = table->path ? strchr (table->path, '/') : NULL;
+    int section = slash ? (int) (slash - table->path) + 1 : 0;
+    fprintf (out, "| `%.*s...` | flag | default | |\n|---|---|---|---|\n", section,
+             table->path ? table->path : "");
+    for (const zcq_setting_t *setting = table; setting->path; setting++) {
+        fprintf (out, "| `%s` | ", setting->path + section);
+        if (setting->flag) {
+            fprintf (out, "`%s`", setting->flag);
+        }
+        fprintf (out, " | ");
+        if (setting->fallback) {
+            fprintf (out, "`%s`", setting->fallback);
+        }
+        fprintf (out, " | %s", setting->help);
+        if (setting->flag && setting->bare) {
+            fprintf (out, " (a bare `%s` means `%s`)", setting->flag, setting->bare);
+        }
+        fprintf (out, " |\n");
+    }
 }

@@ -1,23 +1,52 @@
 /*  =========================================================================
-    zcq_settings - a node's settings: values read from the zconfig tree
-    that flags and a ZPL file filled
+    zcq_settings - a node's settings, through its settings table (the
+    zcq_setting_t rows of zcq_node.h): check what flags and a ZPL file put
+    in the zconfig tree, read values with the table's defaults, print the
+    table as --help and as README's configuration reference
     =========================================================================
 */
 
 #ifndef ZCQ_SETTINGS_H_INCLUDED
 #define ZCQ_SETTINGS_H_INCLUDED
 
-#include <czmq.h>
+#include "zcq_node.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-//  Read a setting as text or as a number, with a default.
+//  The row of path in the table, or NULL if the table has none. A row whose
+//  path ends in "*" matches any last part there.
+const zcq_setting_t *
+    zcq_settings_find (const zcq_setting_t *table, const char *path);
+
+//  Check every setting of the table that config holds: a number must be a
+//  decimal integer in its range, a choice one of its words. Returns 0, or -1
+//  with *error (caller frees) naming the setting, what it accepts and what
+//  it got.
+int
+    zcq_settings_check (zconfig_t *config, const zcq_setting_t *table, char **error);
+
+//  The value of a setting of the table (path must be in it): what config
+//  holds, else the table's default (NULL when it has none). Borrowed from
+//  config or the table.
 const char *
-    zcq_settings_get (zconfig_t *config, const char *path, const char *fallback);
+    zcq_settings_text (zconfig_t *config, const zcq_setting_t *table, const char *path);
+
+//  The value of a number setting of the table, after zcq_settings_check
+//  passed (else the default).
 int64_t
-    zcq_settings_get_int (zconfig_t *config, const char *path, int64_t fallback);
+    zcq_settings_number (zconfig_t *config, const zcq_setting_t *table, const char *path);
+
+//  Print the flags of the table as --help shows them.
+void
+    zcq_settings_usage (const zcq_setting_t *table, FILE *out);
+
+//  Print the table as README's configuration reference shows it: one
+//  Markdown table, one row per setting (path below its section, flag,
+//  default, help).
+void
+    zcq_settings_reference (const zcq_setting_t *table, FILE *out);
 
 #ifdef __cplusplus
 }

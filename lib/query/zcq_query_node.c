@@ -39,6 +39,106 @@
 #define KEYSPACE_A   "r:"            //  the two keyspaces of the read models
 #define KEYSPACE_B   "n:"
 
+//  The query node's settings: the one place for their paths, flags,
+//  defaults, accepted values and help (README's configuration reference
+//  and zcqrs-query --help are made from it).
+static const zcq_setting_t s_table [] = {
+    {.path = "query/events",
+     .flag = "--events",
+     .fallback = ZCQ_DEFAULT_EVENTS,
+     .arg = "EP",
+     .help = "the write node's PUB endpoint, to subscribe to"},
+    {.path = "query/replay",
+     .flag = "--replay",
+     .fallback = ZCQ_DEFAULT_REPLAY,
+     .arg = "EP",
+     .help = "the write node's replay endpoint"},
+    {.path = "query/queries",
+     .flag = "--queries",
+     .fallback = ZCQ_DEFAULT_QUERIES,
+     .arg = "EP",
+     .help = "ROUTER endpoint it binds for queries"},
+    {.path = "query/data",
+     .flag = "--data",
+     .fallback = "var/query-1",
+     .arg = "DIR",
+     .help = "LevelDB folder of the read models"},
+    {.path = "query/domain",
+     .flag = "--domain",
+     .fallback = "bank",
+     .arg = "NAME|FILE.so",
+     .help = "domain: bank, store, or the path of a domain .so; the write node's"},
+    {.path = "query/wait",
+     .flag = "--wait",
+     .fallback = "1000",
+     .type = ZCQ_SETTING_NUMBER,
+     .min = 0,
+     .max = WAIT_MAX,
+     .arg = "MS",
+     .help = "milliseconds a query waits for its min_position unless it says otherwise"},
+    {.path = "query/silence",
+     .flag = "--silence",
+     .fallback = "3",
+     .type = ZCQ_SETTING_NUMBER,
+     .min = 1,
+     .max = 1000,
+     .help = "heartbeat intervals without a word from the write node before it counts as "
+             "unreachable (answers then say may_be_stale)"},
+    {.path = "query/hwm",
+     .flag = "--hwm",
+     .fallback = "100000",
+     .type = ZCQ_SETTING_NUMBER,
+     .min = 1,
+     .max = INT32_MAX,
+     .help = "SUB receive queue in messages; what overflows is repaired by replay"},
+    {.path = "query/cache",
+     .flag = "--cache",
+     .fallback = "100000",
+     .type = ZCQ_SETTING_NUMBER,
+     .min = 0,
+     .max = INT32_MAX,
+     .help = "read-model values kept in memory"},
+    {.path = "query/rebuild",
+     .flag = "--rebuild",
+     .fallback = "0",
+     .type = ZCQ_SETTING_NUMBER,
+     .min = 0,
+     .max = 1,
+     .arg = "0|1",
+     .bare = "1",
+     .help = "1: fold the log again into a second keyspace while the current read models "
+             "serve, then switch"},
+    {.path = "query/security/cert",
+     .arg = "FILE",
+     .help = "CURVE keypair of the node (FILE and FILE_secret); with clients, its endpoint is "
+             "secured, and its feed uses it towards the write node"},
+    {.path = "query/security/clients",
+     .arg = "DIR",
+     .help = "folder of the public certificates of the clients allowed in"},
+    {.path = "query/security/roles/*",
+     .arg = "ROLES",
+     .help = "roles of the key with this name: query"},
+    {.path = "query/security/server",
+     .arg = "KEY|FILE",
+     .help = "the write node's public key (40 Z85 characters or its certificate file): the "
+             "feed connects with CURVE"},
+    {.path = "query/fault/apply_delay_ms",
+     .flag = "--fault-apply-delay-ms",
+     .fallback = "0",
+     .type = ZCQ_SETTING_NUMBER,
+     .min = 0,
+     .max = INT32_MAX,
+     .arg = "MS",
+     .help = "test seam: hold every event this long before applying it (0: off)"},
+    {.path = NULL},
+};
+
+const zcq_setting_t *
+zcq_query_node_settings (void)
+{
+    return s_table;
+}
+
 //  A query waiting until the node has applied its min_position.
 typedef struct {
     zcq_msg_t *query; //  the QUERY, with its envelope
@@ -281,39 +381,39 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
     self->pipe = pipe;
     self->started = zclock_mono ();
     self->rate_at = self->started;
-    self->wait = (int) zcq_settings_get_int (config, "query/wait", 1000);
-    self->silence = (int) zcq_settings_get_int (config, "query/silence", 3);
-    self->hwm = (int) zcq_settings_get_int (config, "query/hwm", 100000);
-    self->cache = (int) zcq_settings_get_int (config, "query/cache", 100000);
-    self->apply_delay = (int) zcq_settings_get_int (config, "query/fault/apply_delay_ms", 0);
-    self->events = zcq_settings_get (config, "query/events", ZCQ_DEFAULT_EVENTS);
-    self->replay = zcq_settings_get (config, "query/replay", ZCQ_DEFAULT_REPLAY);
-    self->serving.applied_key = "q:applied";
-    self->rebuild.applied_key = "q:rebuilt";
-    if (self->silence < 1 || self->hwm < 1 || self->cache < 0 || self->apply_delay < 0) {
-        *error = zsys_sprintf ("query/silence and query/hwm must be >= 1, query/cache and "
-                               "query/fault/apply_delay_ms >= 0");
+    if (zcq_settings_check (config, s_table, error) != 0) {
         free (self);
         return NULL;
     }
+    self->wait = (int) zcq_settings_number (config, s_table, "query/wait");
+    self->silence = (int) zcq_settings_number (config, s_table, "query/silence");
+    self->hwm = (int) zcq_settings_number (config, s_table, "query/hwm");
+    self->cache = (int) zcq_settings_number (config, s_table, "query/cache");
+    self->apply_delay =
+        (int) zcq_settings_number (config, s_table, "query/fault/apply_delay_ms");
+    self->events = zcq_settings_text (config, s_table, "query/events");
+    self->replay = zcq_settings_text (config, s_table, "query/replay");
+    self->serving.applied_key = "q:applied";
+    self->rebuild.applied_key = "q:rebuilt";
     if (self->apply_delay) {
         zsys_warning ("query node: fault seam on, every event is held %d ms before it is "
                       "applied",
                       self->apply_delay);
     }
-    self->domain = zcq_domain_load (zcq_settings_get (config, "query/domain", "bank"), error);
+    self->domain = zcq_domain_load (zcq_settings_text (config, s_table, "query/domain"), error);
     if (!self->domain) {
         free (self);
         return NULL;
     }
-    if (s_open_models (self, zcq_settings_get (config, "query/data", "var/query-1"), error)) {
+    if (s_open_models (self, zcq_settings_text (config, s_table, "query/data"), error)) {
         s_self_destroy (&self);
         return NULL;
     }
     zcq_view_set_cache (self->serving.view, (size_t) self->cache);
     zcq_view_set_cache (self->rebuild.view, (size_t) self->cache);
     self->queries =
-        zcq_endpoint_serve (config, ZMQ_ROUTER, "query", "queries", ZCQ_DEFAULT_QUERIES, error);
+        zcq_endpoint_serve (config, ZMQ_ROUTER, "query", "queries",
+                            zcq_settings_text (config, s_table, "query/queries"), error);
     if (!self->queries) {
         s_self_destroy (&self);
         return NULL;
@@ -333,7 +433,7 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
     //  Keys left in the other keyspace (an interrupted rebuild) go, a slice
     //  at a time, unless a rebuild starts there now
     self->sweeping = true;
-    if (zcq_settings_get_int (config, "query/rebuild", 0) && s_rebuild_start (self)) {
+    if (zcq_settings_number (config, s_table, "query/rebuild") && s_rebuild_start (self)) {
         *error = zsys_sprintf ("cannot start the rebuild of the read models");
         s_self_destroy (&self);
         return NULL;

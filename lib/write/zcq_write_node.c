@@ -33,6 +33,134 @@
 #define RETRY_AFTER_MAX 1000  //  ms: most retry hint
 #define RECV_HWM        10000 //  commands queued per client connection
 
+//  The write node's settings: the one place for their paths, flags,
+//  defaults, accepted values and help (README's configuration reference
+//  and zcqrs-write --help are made from it).
+static const zcq_setting_t s_table [] = {
+    {.path = "write/commands",
+     .flag = "--commands",
+     .fallback = ZCQ_DEFAULT_COMMANDS,
+     .arg = "EP",
+     .help = "ROUTER endpoint it binds for commands and the status query"},
+    {.path = "write/events",
+     .flag = "--events",
+     .fallback = ZCQ_DEFAULT_EVENTS,
+     .arg = "EP",
+     .help = "PUB endpoint it binds for events and heartbeats"},
+    {.path = "write/replay",
+     .flag = "--replay",
+     .fallback = ZCQ_DEFAULT_REPLAY,
+     .arg = "EP",
+     .help = "ROUTER endpoint it binds for replay"},
+    {.path = "write/data",
+     .flag = "--data",
+     .fallback = "var/write",
+     .arg = "DIR",
+     .help = "LevelDB folder of the event log"},
+    {.path = "write/domain",
+     .flag = "--domain",
+     .fallback = "bank",
+     .arg = "NAME|FILE.so",
+     .help = "domain: bank, store, or the path of a domain .so"},
+    {.path = "write/durability",
+     .flag = "--durability",
+     .fallback = "sync",
+     .type = ZCQ_SETTING_CHOICE,
+     .choices = "sync|async",
+     .help = "sync: reply once the group is fdatasync'ed; async: once LevelDB has it (a "
+             "machine crash loses the last moments)"},
+    {.path = "write/heartbeat",
+     .flag = "--heartbeat",
+     .fallback = "1000",
+     .type = ZCQ_SETTING_NUMBER,
+     .min = 10,
+     .max = INT32_MAX,
+     .arg = "MS",
+     .help = "milliseconds between heartbeats on the PUB"},
+    {.path = "write/cache",
+     .flag = "--cache",
+     .fallback = "10000",
+     .type = ZCQ_SETTING_NUMBER,
+     .min = 1,
+     .max = INT32_MAX,
+     .help = "aggregate states kept in memory (raised to 2 x group + 1 if smaller)"},
+    {.path = "write/group",
+     .flag = "--group",
+     .fallback = "1024",
+     .type = ZCQ_SETTING_NUMBER,
+     .min = 1,
+     .max = 100000,
+     .help = "most commands decided into one group (one batch) while a write is under way"},
+    {.path = "write/queue",
+     .flag = "--queue",
+     .fallback = "10000",
+     .type = ZCQ_SETTING_NUMBER,
+     .min = 0,
+     .max = 1000000,
+     .help = "most commands queued undecided while the next group is full; beyond: busy"},
+    {.path = "write/client_inflight",
+     .flag = "--client-inflight",
+     .fallback = "1024",
+     .type = ZCQ_SETTING_NUMBER,
+     .min = 1,
+     .max = INT32_MAX,
+     .help = "most commands of one connection in the node; beyond: busy"},
+    {.path = "write/snapshot",
+     .flag = "--snapshot",
+     .fallback = "1000",
+     .type = ZCQ_SETTING_NUMBER,
+     .min = 0,
+     .max = INT64_MAX,
+     .help = "events between snapshots of a stream's state (0: none)"},
+    {.path = "write/ids/keep",
+     .flag = "--keep-ids",
+     .fallback = "10000000",
+     .type = ZCQ_SETTING_NUMBER,
+     .min = 0,
+     .max = INT64_MAX,
+     .help = "most command ids remembered for retries (0: no limit)"},
+    {.path = "write/ids/max_age",
+     .flag = "--ids-max-age",
+     .fallback = "604800",
+     .type = ZCQ_SETTING_NUMBER,
+     .min = 0,
+     .max = INT64_MAX / 1000000,
+     .arg = "SECONDS",
+     .help = "seconds a command id is remembered for retries (0: no limit)"},
+    {.path = "write/security/cert",
+     .arg = "FILE",
+     .help = "CURVE keypair of the node (FILE and FILE_secret); with clients, its endpoints "
+             "are secured"},
+    {.path = "write/security/clients",
+     .arg = "DIR",
+     .help = "folder of the public certificates of the clients allowed in"},
+    {.path = "write/security/roles/*",
+     .arg = "ROLES",
+     .help = "roles of the key with this name: commands, query, replicate"},
+    {.path = "write/fault/drop_every",
+     .flag = "--fault-drop-every",
+     .fallback = "0",
+     .type = ZCQ_SETTING_NUMBER,
+     .min = 0,
+     .max = INT64_MAX,
+     .help = "test seam: leave every Nth event unpublished, for replay tests (0: off)"},
+    {.path = "write/fault/write_delay",
+     .flag = "--fault-write-delay",
+     .fallback = "0",
+     .type = ZCQ_SETTING_NUMBER,
+     .min = 0,
+     .max = INT32_MAX,
+     .arg = "MS",
+     .help = "test seam: every batch write first waits this long, as a slow disk (0: off)"},
+    {.path = NULL},
+};
+
+const zcq_setting_t *
+zcq_write_node_settings (void)
+{
+    return s_table;
+}
+
 //  One aggregate's state, cached.
 typedef struct {
     char *stream;     //  stream name (hash key owner)
@@ -210,28 +338,22 @@ s_self_destroy (self_t **self_p)
     }
 }
 
-//  Read the numeric settings; returns NULL or what is wrong (caller frees).
+//  Read the settings; returns NULL or what is wrong (caller frees).
 static char *
 s_settings (self_t *self, zconfig_t *config)
 {
-    const char *durability = zcq_settings_get (config, "write/durability", "sync");
-    if (!streq (durability, "sync") && !streq (durability, "async")) {
-        return zsys_sprintf ("durability must be 'sync' or 'async', got '%s'", durability);
+    char *error = NULL;
+    if (zcq_settings_check (config, s_table, &error) != 0) {
+        return error;
     }
-    self->sync = streq (durability, "sync");
-    self->heartbeat = (int) zcq_settings_get_int (config, "write/heartbeat", 1000);
-    int64_t cache = zcq_settings_get_int (config, "write/cache", 10000);
-    int64_t group = zcq_settings_get_int (config, "write/group", 1024);
-    int64_t clients = zcq_settings_get_int (config, "write/client_inflight", 1024);
-    int64_t queue = zcq_settings_get_int (config, "write/queue", 10000);
-    int64_t snapshot = zcq_settings_get_int (config, "write/snapshot", 1000);
-    int64_t drop = zcq_settings_get_int (config, "write/fault/drop_every", 0);
-    if (self->heartbeat < 10 || cache < 1 || group < 1 || group > 100000 || clients < 1
-        || queue < 0 || queue > 1000000 || snapshot < 0 || drop < 0) {
-        return zsys_sprintf ("heartbeat must be >= 10 ms; cache, group (up to 100000) and "
-                             "client_inflight >= 1; queue 0 to 1000000; snapshot and "
-                             "fault/drop_every >= 0");
-    }
+    self->sync = streq (zcq_settings_text (config, s_table, "write/durability"), "sync");
+    self->heartbeat = (int) zcq_settings_number (config, s_table, "write/heartbeat");
+    int64_t cache = zcq_settings_number (config, s_table, "write/cache");
+    int64_t group = zcq_settings_number (config, s_table, "write/group");
+    int64_t clients = zcq_settings_number (config, s_table, "write/client_inflight");
+    int64_t queue = zcq_settings_number (config, s_table, "write/queue");
+    int64_t snapshot = zcq_settings_number (config, s_table, "write/snapshot");
+    int64_t drop = zcq_settings_number (config, s_table, "write/fault/drop_every");
     self->queue_max = (size_t) queue;
     self->cache_max = (size_t) cache;
     self->group_max = (size_t) group;
@@ -259,15 +381,15 @@ s_start_threads (self_t *self, zconfig_t *config, zsock_t *replay)
 {
     zcq_writer_config_t writer = {
         zcq_log_store (self->log), self->sync,
-        (uint64_t) zcq_settings_get_int (config, "write/ids/keep", 10000000),
-        zcq_settings_get_int (config, "write/ids/max_age", 7 * 24 * 3600) * 1000000,
+        (uint64_t) zcq_settings_number (config, s_table, "write/ids/keep"),
+        zcq_settings_number (config, s_table, "write/ids/max_age") * 1000000,
         zcq_log_newest_id (self->log)};
     self->writer = zactor_new (zcq_writer_actor, &writer);
     //  The socket moves to the replay thread: resolve its endpoint first
     self->replay_endpoint = zcq_endpoint_resolved (replay);
     zcq_replay_config_t server = {zcq_log_store (self->log), replay};
     self->replay = zactor_new (zcq_replay_actor, &server);
-    int delay = (int) zcq_settings_get_int (config, "write/fault/write_delay", 0);
+    int delay = (int) zcq_settings_number (config, s_table, "write/fault/write_delay");
     if (delay > 0) {
         zsys_warning ("write node: fault seam on, every write waits %d ms", delay);
         zcq_store_delay_writes (zcq_log_store (self->log), delay);
@@ -287,31 +409,34 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
         free (self);
         return NULL;
     }
-    self->domain = zcq_domain_load (zcq_settings_get (config, "write/domain", "bank"), error);
+    self->domain = zcq_domain_load (zcq_settings_text (config, s_table, "write/domain"), error);
     if (!self->domain) {
         free (self);
         return NULL;
     }
-    const char *data = zcq_settings_get (config, "write/data", "var/write");
+    const char *data = zcq_settings_text (config, s_table, "write/data");
     self->log = zcq_log_new (data);
     if (!self->log) {
         *error = zsys_sprintf ("cannot open the event log in '%s'", data);
         s_self_destroy (&self);
         return NULL;
     }
-    self->commands = zcq_endpoint_serve (config, ZMQ_ROUTER, "write", "commands",
-                                         ZCQ_DEFAULT_COMMANDS, error);
+    self->commands =
+        zcq_endpoint_serve (config, ZMQ_ROUTER, "write", "commands",
+                            zcq_settings_text (config, s_table, "write/commands"), error);
     zsock_t *replay = NULL;
     if (self->commands) {
         //  Per connection, commands beyond this wait in the client's own
         //  queue and TCP: memory here stays bounded whatever clients send
         zsock_set_rcvhwm (self->commands, RECV_HWM);
         self->events =
-            zcq_endpoint_serve (config, ZMQ_PUB, "write", "events", ZCQ_DEFAULT_EVENTS, error);
+            zcq_endpoint_serve (config, ZMQ_PUB, "write", "events",
+                                zcq_settings_text (config, s_table, "write/events"), error);
     }
     if (self->events) {
-        replay = zcq_endpoint_serve (config, ZMQ_ROUTER, "write", "replay", ZCQ_DEFAULT_REPLAY,
-                                     error);
+        replay =
+            zcq_endpoint_serve (config, ZMQ_ROUTER, "write", "replay",
+                                zcq_settings_text (config, s_table, "write/replay"), error);
     }
     if (!replay) {
         s_self_destroy (&self);

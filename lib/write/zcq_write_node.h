@@ -9,37 +9,15 @@
 
         zactor_t *node = zcq_node_start (zcq_write_node_actor, config, &error);
 
-    Settings (zconfig paths, defaults in brackets):
-        write/commands    ROUTER for COMMAND and QUERY "status" [tcp://127.0.0.1:5601]
-        write/events      PUB for EVENT and HEARTBEAT           [tcp://127.0.0.1:5602]
-        write/replay      ROUTER for REPLAY                     [tcp://127.0.0.1:5603]
-        write/data        LevelDB folder                        [var/write]
-        write/domain      domain name or .so path               [bank]
-        write/durability  sync (ack after fdatasync) | async    [sync]
-        write/heartbeat   milliseconds between heartbeats       [1000]
-        write/cache       aggregate states kept in memory       [10000]
-        write/group       most commands decided into one group
-                          (one batch) while a write is under way [1024]
-        write/queue       most commands queued undecided while
-                          that group is full; beyond: "busy"    [10000]
-        write/client_inflight  most commands of one connection
-                          in the node (queued, decided, being
-                          written); beyond it: "busy"           [1024]
-        write/snapshot    events between aggregate snapshots    [1000]
-                          (0: none written or read; domains without
-                          state_save never; one that does not load is
-                          passed over and the stream folded whole)
-        write/ids/keep    most command ids remembered           [10000000]
-        write/ids/max_age seconds a command id is remembered    [604800]
-        write/fault/drop_every   test seam: do not publish every Nth event [0]
-        write/fault/write_delay  test seam: every write waits N ms         [0]
+    Its settings (paths, flags, defaults, help) are its settings table,
+    zcq_write_node_settings (); README.md lists them.
     =========================================================================
 */
 
 #ifndef ZCQ_WRITE_NODE_H_INCLUDED
 #define ZCQ_WRITE_NODE_H_INCLUDED
 
-#include <czmq.h>
+#include "zcq_node.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -53,6 +31,12 @@ extern "C" {
 //  disk would; it signals once the fault is armed.
 void
     zcq_write_node_actor (zsock_t *pipe, void *args);
+
+//  The write node's settings table (see zcq_setting_t), for its program's
+//  flags and --help; the actor refuses a config whose values it does not
+//  accept, naming the setting.
+const zcq_setting_t *
+    zcq_write_node_settings (void);
 
 #ifdef __cplusplus
 }
