@@ -17,7 +17,7 @@ struct _zcq_group_t {
     size_t count;       //  bodies kept
     size_t slots;       //  offsets allocated (count + 1 are used)
     uint64_t head;      //  last position once written
-    uint64_t ids;       //  newest command-id sequence in the group
+    uint64_t sequence;  //  retention sequence of the newest command id in the group
 };
 
 zcq_group_t *
@@ -108,17 +108,17 @@ zcq_group_set_head (zcq_group_t *self, uint64_t head)
 }
 
 uint64_t
-zcq_group_ids (zcq_group_t *self)
+zcq_group_sequence (zcq_group_t *self)
 {
     assert (self);
-    return self->ids;
+    return self->sequence;
 }
 
 void
-zcq_group_set_ids (zcq_group_t *self, uint64_t sequence)
+zcq_group_set_sequence (zcq_group_t *self, uint64_t sequence)
 {
     assert (self);
-    self->ids = sequence;
+    self->sequence = sequence;
 }
 
 void
@@ -129,5 +129,5 @@ zcq_group_clear (zcq_group_t *self)
     self->bytes = 0;
     self->count = 0;
     self->head = 0;
-    self->ids = 0;
+    self->sequence = 0;
 }

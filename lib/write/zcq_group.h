@@ -50,9 +50,9 @@ void
 
 //  Retention sequence of the newest command id in the group (0: none).
 uint64_t
-    zcq_group_ids (zcq_group_t *self);
+    zcq_group_sequence (zcq_group_t *self);
 void
-    zcq_group_set_ids (zcq_group_t *self, uint64_t sequence);
+    zcq_group_set_sequence (zcq_group_t *self, uint64_t sequence);
 
 //  Empty the group for reuse.
 void

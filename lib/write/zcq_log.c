@@ -11,14 +11,14 @@
 #define KEY_MAX (2 + ZCQ_MAX_STREAM + 1 + 8)
 
 struct _zcq_log_t {
-    zcq_store_t *store;     //  LevelDB folder
-    uint64_t head;          //  last committed position
-    uint64_t sealed_head;   //  last position handed to a writer
-    uint64_t staged_head;   //  last position including staged events
-    uint64_t ids_newest;    //  newest committed command-id sequence
-    uint64_t ids_staged;    //  newest command-id sequence including staged
-    zcq_group_t *group;     //  staged group
-    msgpack_sbuffer buffer; //  encoding scratch
+    zcq_store_t *store;       //  LevelDB folder
+    uint64_t head;            //  last committed position
+    uint64_t sealed_head;     //  last position handed to a writer
+    uint64_t staged_head;     //  last position including staged events
+    uint64_t newest_sequence; //  newest committed command-id sequence
+    uint64_t staged_sequence; //  newest command-id sequence including staged
+    zcq_group_t *group;       //  staged group
+    msgpack_sbuffer buffer;   //  encoding scratch
 };
 
 //  "e:" be64(position)
@@ -60,7 +60,7 @@ s_tagged_key (byte *key, char tag, const void *data, size_t length)
 
 //  Sequence of the newest "t:" key (0 if none). Returns 0 or -1.
 static int
-s_newest_id (zcq_store_t *store, uint64_t *sequence)
+s_newest_sequence (zcq_store_t *store, uint64_t *sequence)
 {
     *sequence = 0;
     zcq_iter_t *iter = zcq_iter_new (store, false);
@@ -112,7 +112,7 @@ zcq_log_new (const char *path)
     }
     uint64_t ids = 0;
     if (rc == 0) {
-        rc = s_newest_id (store, &ids);
+        rc = s_newest_sequence (store, &ids);
     }
     if (rc != 0) {
         zcq_store_destroy (&store);
@@ -124,8 +124,8 @@ zcq_log_new (const char *path)
     self->head = head;
     self->sealed_head = head;
     self->staged_head = head;
-    self->ids_newest = ids;
-    self->ids_staged = ids;
+    self->newest_sequence = ids;
+    self->staged_sequence = ids;
     self->group = zcq_group_new ();
     msgpack_sbuffer_init (&self->buffer);
     return self;
@@ -234,7 +234,7 @@ zcq_log_stage_reply (zcq_log_t *self, zcq_msg_t *reply, int64_t time)
     zcq_store_put_be64 (value, (uint64_t) time);
     memcpy (value + 8, zcq_msg_id (reply), ZCQ_COMMAND_ID);
     byte order [10] = {'t', ':'};
-    zcq_store_put_be64 (order + 2, ++self->ids_staged);
+    zcq_store_put_be64 (order + 2, ++self->staged_sequence);
     zcq_batch_put (batch, order, sizeof (order), value, sizeof (value));
     return 0;
 }
@@ -322,7 +322,7 @@ zcq_log_seal (zcq_log_t *self)
     }
     zcq_group_t *sealed = self->group;
     zcq_group_set_head (sealed, self->staged_head);
-    zcq_group_set_ids (sealed, self->ids_staged);
+    zcq_group_set_sequence (sealed, self->staged_sequence);
     self->sealed_head = self->staged_head;
     self->group = zcq_group_new ();
     return sealed;
@@ -335,14 +335,14 @@ zcq_log_sealed (zcq_log_t *self, zcq_group_t *group, bool stored)
     assert (group);
     if (stored) {
         self->head = zcq_group_head (group);
-        self->ids_newest = zcq_group_ids (group);
+        self->newest_sequence = zcq_group_sequence (group);
     }
     else {
         //  What is staged now was decided on top of the lost group
         zcq_group_clear (self->group);
         self->sealed_head = self->head;
         self->staged_head = self->head;
-        self->ids_staged = self->ids_newest;
+        self->staged_sequence = self->newest_sequence;
     }
 }
 
@@ -361,10 +361,10 @@ zcq_log_commit (zcq_log_t *self, bool sync)
 }
 
 uint64_t
-zcq_log_newest_id (zcq_log_t *self)
+zcq_log_newest_sequence (zcq_log_t *self)
 {
     assert (self);
-    return self->ids_newest;
+    return self->newest_sequence;
 }
 
 void
@@ -379,7 +379,7 @@ zcq_log_abort (zcq_log_t *self)
     assert (self);
     zcq_group_clear (self->group);
     self->staged_head = self->sealed_head;
-    self->ids_staged = self->ids_newest;
+    self->staged_sequence = self->newest_sequence;
 }
 
 //  Visit events from position from with an open iterator (see zcq_log_read).

@@ -111,7 +111,7 @@ size_t
     zcq_log_staged_size (zcq_log_t *self);
 
 //  Hand the staged group over for writing (the caller owns it) and start a
-//  new one; positions and ids go on after it. Call zcq_log_sealed with the
+//  new one; positions and retention sequences go on after it. Call zcq_log_sealed with the
 //  outcome before sealing again.
 zcq_group_t *
     zcq_log_seal (zcq_log_t *self);
@@ -126,9 +126,9 @@ void
 int
     zcq_log_commit (zcq_log_t *self, bool sync);
 
-//  Sequence number of the newest committed command id (0: none yet).
+//  Retention sequence of the newest committed command id (0: none yet).
 uint64_t
-    zcq_log_newest_id (zcq_log_t *self);
+    zcq_log_newest_sequence (zcq_log_t *self);
 
 //  Drop the staged group.
 void

@@ -383,7 +383,7 @@ s_start_threads (self_t *self, zconfig_t *config, zsock_t *replay)
         zcq_log_store (self->log), self->sync,
         (uint64_t) zcq_settings_number (config, s_table, "write/ids/keep"),
         zcq_settings_number (config, s_table, "write/ids/max_age") * 1000000,
-        zcq_log_newest_id (self->log)};
+        zcq_log_newest_sequence (self->log)};
     self->writer = zactor_new (zcq_writer_actor, &writer);
     //  The socket moves to the replay thread: resolve its endpoint first
     self->replay_endpoint = zcq_endpoint_resolved (replay);
@@ -1110,11 +1110,11 @@ static void
 s_handle_written (self_t *self)
 {
     zcq_group_t *group = NULL;
-    uint64_t ids = 0;
-    bool stored = zcq_writer_collect (self->writer, &group, &ids) == 0;
+    uint64_t ids_kept = 0;
+    bool stored = zcq_writer_collect (self->writer, &group, &ids_kept) == 0;
     assert (group == self->in_writer);
     self->write_usecs = zclock_usecs () - self->write_started;
-    self->ids_kept = ids;
+    self->ids_kept = ids_kept;
     zcq_log_sealed (self->log, group, stored);
     if (stored) {
         s_release (self, &self->writing, true);

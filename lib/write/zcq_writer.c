@@ -40,7 +40,7 @@ void
 zcq_writer_actor (zsock_t *pipe, void *args)
 {
     self_t self = {*(zcq_writer_config_t *) args, 0, 0, 0};
-    self.newest = self.config.newest_id;
+    self.newest = self.config.newest_sequence;
     zsock_signal (pipe, 0);
     while (true) {
         char *command = NULL;
@@ -51,8 +51,8 @@ zcq_writer_actor (zsock_t *pipe, void *args)
         }
         zcq_group_t *group = (zcq_group_t *) pointer;
         int rc = zcq_store_write (self.config.store, zcq_group_batch (group), self.config.sync);
-        if (rc == 0 && zcq_group_ids (group)) {
-            self.newest = zcq_group_ids (group);
+        if (rc == 0 && zcq_group_sequence (group)) {
+            self.newest = zcq_group_sequence (group);
         }
         uint64_t kept = s_retain (&self);
         zsock_send (pipe, "spi8", "WRITTEN", group, rc, kept);
@@ -69,7 +69,7 @@ zcq_writer_submit (zactor_t *writer, zcq_group_t *group)
 }
 
 int
-zcq_writer_collect (zactor_t *writer, zcq_group_t **group, uint64_t *ids)
+zcq_writer_collect (zactor_t *writer, zcq_group_t **group, uint64_t *ids_kept)
 {
     assert (writer);
     char *command = NULL;
@@ -81,6 +81,6 @@ zcq_writer_collect (zactor_t *writer, zcq_group_t **group, uint64_t *ids)
     }
     zstr_free (&command);
     *group = (zcq_group_t *) pointer;
-    *ids = kept;
+    *ids_kept = kept;
     return rc == 0 ? 0 : -1;
 }

@@ -7,11 +7,11 @@
     waits on fdatasync, the decider goes on deciding the next group. Run it
     as a czmq actor:
 
-        zcq_writer_config_t config = {store, true, keep_ids, max_age_us, newest_id};
+        zcq_writer_config_t config = {store, true, keep_ids, max_age_us, sequence};
         zactor_t *writer = zactor_new (zcq_writer_actor, &config);
         zcq_writer_submit (writer, group);         //  the writer owns it now
         ...                                        //  writer becomes readable
-        int rc = zcq_writer_collect (writer, &group, &ids);  //  ours again
+        int rc = zcq_writer_collect (writer, &group, &ids_kept);  //  ours again
     =========================================================================
 */
 
@@ -31,7 +31,7 @@ typedef struct {
     bool sync;           //  fdatasync each group before reporting it written
     uint64_t keep_ids;   //  most command ids kept (0: no limit)
     int64_t max_age_us;  //  command ids older than this are forgotten (0: never)
-    uint64_t newest_id;  //  newest command-id sequence on disk at start
+    uint64_t newest_sequence; //  retention sequence of the newest command id on disk
 } zcq_writer_config_t;
 
 //  The actor. Takes zcq_writer_submit's message; answers each with one
@@ -44,10 +44,10 @@ void
     zcq_writer_submit (zactor_t *writer, zcq_group_t *group);
 
 //  Take back the group the writer finished (call when the actor is
-//  readable). Returns 0 if the group is stored, -1 if it is not; *ids is
-//  the number of command ids kept on disk after this group.
+//  readable). Returns 0 if the group is stored, -1 if it is not;
+//  *ids_kept is the number of command ids kept on disk after this group.
 int
-    zcq_writer_collect (zactor_t *writer, zcq_group_t **group, uint64_t *ids);
+    zcq_writer_collect (zactor_t *writer, zcq_group_t **group, uint64_t *ids_kept);
 
 #ifdef __cplusplus
 }
