@@ -469,19 +469,19 @@ s_query_account (zcq_view_t *view, const msgpack_object *params, zcq_result_t *a
     free (id);
 }
 
-//  Scan state for accounts-by-owner: the ids under one owner's prefix.
+//  Scan state for accounts-by-owner: the accounts under one owner's prefix.
 typedef struct {
-    zlist_t *ids;       //  account ids, in key order (copies)
+    zlist_t *accounts;  //  account streams, in key order (copies)
     size_t prefix_size; //  bytes of "by-owner/<len>:<owner>/"
 } s_owner_scan_t;
 
 static int
-s_collect_id (const char *key, const byte *value, size_t size, void *arg)
+s_collect_account (const char *key, const byte *value, size_t size, void *arg)
 {
     (void) value;
     (void) size;
     s_owner_scan_t *scan = (s_owner_scan_t *) arg;
-    zlist_append (scan->ids, (void *) (key + scan->prefix_size));
+    zlist_append (scan->accounts, (void *) (key + scan->prefix_size));
     return 0;
 }
 
@@ -496,8 +496,8 @@ s_query_by_owner (zcq_view_t *view, const msgpack_object *params, zcq_result_t *
     }
     char *prefix = s_owner_prefix (owner);
     s_owner_scan_t scan = {zlist_new (), strlen (prefix)};
-    zlist_autofree (scan.ids);
-    if (zcq_view_scan (view, prefix, NULL, s_collect_id, &scan) == -1) {
+    zlist_autofree (scan.accounts);
+    if (zcq_view_scan (view, prefix, NULL, s_collect_account, &scan) == -1) {
         zcq_result_fail (answer, ZCQ_UNAVAILABLE, "cannot read accounts of '%s'", owner);
     }
     else {
@@ -508,8 +508,8 @@ s_query_by_owner (zcq_view_t *view, const msgpack_object *params, zcq_result_t *
         msgpack_packer_init (&packer, &items, msgpack_sbuffer_write);
         uint32_t count = 0;
         int rc = 0;
-        for (const char *id = (const char *) zlist_first (scan.ids); id && rc != -1;
-             id = (const char *) zlist_next (scan.ids)) {
+        for (const char *id = (const char *) zlist_first (scan.accounts); id && rc != -1;
+             id = (const char *) zlist_next (scan.accounts)) {
             s_account_t account = {0};
             uint64_t version;
             rc = s_account_load (view, id, &account, &version);
@@ -535,7 +535,7 @@ s_query_by_owner (zcq_view_t *view, const msgpack_object *params, zcq_result_t *
         }
         msgpack_sbuffer_destroy (&items);
     }
-    zlist_destroy (&scan.ids);
+    zlist_destroy (&scan.accounts);
     free (prefix);
     free (owner);
 }
