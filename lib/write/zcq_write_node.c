@@ -14,12 +14,13 @@
     - the replay server (zcq_replay) answers REPLAY from LevelDB snapshots.
     A failed write acknowledges nothing: every command of the failed group,
     and of the group staged on top of it, gets "unavailable"; the aggregate
-    cache is dropped (it holds events that never reached the disk) and the
-    node carries on from what is on disk.
+    cache (zcq_aggregates) is dropped (it holds events that never reached
+    the disk) and the node carries on from what is on disk.
     =========================================================================
 */
 
 #include "zcq_write_node.h"
+#include "zcq_aggregates.h"
 #include "zcq_domain.h"
 #include "zcq_endpoint.h"
 #include "zcq_event.h"
@@ -161,15 +162,6 @@ zcq_write_node_settings (void)
     return s_table;
 }
 
-//  One aggregate's state, cached.
-typedef struct {
-    char *stream;     //  stream name (hash key owner)
-    void *state;      //  domain state after `version` events
-    uint64_t version; //  stream version the state reflects
-    uint64_t staged;  //  log position of its last staged event (0: none)
-    void *handle;     //  position in the LRU list
-} s_aggregate_t;
-
 //  Replies waiting for one group's write, and the peers they go to.
 typedef struct {
     zlistx_t *replies; //  zcq_msg_t, in decision order
@@ -186,8 +178,7 @@ typedef struct {
     zcq_log_t *log;             //  event log (this thread stages, the writer writes)
     const zcq_domain_t *domain; //  decide / evolve
     zcq_decision_t *decision;   //  scratch decision
-    zhashx_t *cache;            //  stream -> s_aggregate_t
-    zlistx_t *lru;              //  s_aggregate_t, least recently used first
+    zcq_aggregates_t *cache;    //  aggregate cache: each stream's state
     size_t cache_max;           //  aggregates kept
     s_pending_t staged;         //  replies of the group being decided
     s_pending_t writing;        //  replies of the group the writer has
@@ -210,19 +201,8 @@ typedef struct {
     uint64_t ids_kept;          //  command ids on disk, as the writer last said
     bool terminated;            //  $TERM received
     uint64_t accepted, rejected, conflicts, invalid, duplicates, busy, groups, grouped,
-        failures, folded, snapshots;
+        failures;
 } self_t;
-
-static void
-s_aggregate_destroy (void **item)
-{
-    s_aggregate_t *aggregate = (s_aggregate_t *) *item;
-    if (aggregate) {
-        free (aggregate->stream);
-        free (aggregate);
-        *item = NULL;
-    }
-}
 
 static void
 s_msg_destroy (void **item)
@@ -310,18 +290,7 @@ s_self_destroy (self_t **self_p)
         zactor_destroy (&self->writer);
         zactor_destroy (&self->replay);
         zcq_group_destroy (&self->in_writer);
-        //  Aggregate states belong to the domain; free them before the table
-        if (self->lru) {
-            s_aggregate_t *aggregate = (s_aggregate_t *) zlistx_first (self->lru);
-            while (aggregate) {
-                if (self->domain->state_destroy) {
-                    self->domain->state_destroy (aggregate->state);
-                }
-                aggregate = (s_aggregate_t *) zlistx_next (self->lru);
-            }
-        }
-        zlistx_destroy (&self->lru);
-        zhashx_destroy (&self->cache);
+        zcq_aggregates_destroy (&self->cache);
         zhashx_destroy (&self->ids);
         zhashx_destroy (&self->peers);
         zlistx_destroy (&self->queue);
@@ -443,9 +412,8 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
         return NULL;
     }
     self->decision = zcq_decision_new ();
-    self->cache = zhashx_new ();
-    self->lru = zlistx_new ();
-    zlistx_set_destructor (self->lru, s_aggregate_destroy);
+    self->cache =
+        zcq_aggregates_new (self->domain, self->log, self->cache_max, self->snapshot_every);
     self->queue = zlistx_new ();
     zlistx_set_destructor (self->queue, s_msg_destroy);
     s_pending_init (&self->staged);
@@ -466,155 +434,6 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
     zpoller_set_nonstop (self->poller, true);
     self->next_heartbeat = zclock_mono ();
     return self;
-}
-
-//  --- Aggregate cache --------------------------------------------------------
-
-//  Drop every cached state (after a failed write some may hold events that
-//  never reached the disk; they are rebuilt from the log on next use).
-static void
-s_cache_purge (self_t *self)
-{
-    s_aggregate_t *aggregate = (s_aggregate_t *) zlistx_first (self->lru);
-    while (aggregate) {
-        if (self->domain->state_destroy) {
-            self->domain->state_destroy (aggregate->state);
-        }
-        aggregate = (s_aggregate_t *) zlistx_next (self->lru);
-    }
-    zhashx_purge (self->cache);
-    zlistx_purge (self->lru);
-}
-
-typedef struct {
-    self_t *self;             //  node
-    s_aggregate_t *aggregate; //  state being rebuilt
-    int rc;                   //  -1 if an event could not be read
-} s_fold_t;
-
-//  Fold one stored event into the aggregate being loaded.
-static int
-s_fold (const byte *body, size_t size, void *arg)
-{
-    s_fold_t *fold = (s_fold_t *) arg;
-    zcq_msg_t *msg = zcq_msg_decode_body (ZCQ_MSG_EVENT, body, size);
-    msgpack_unpacked unpacked;
-    zcq_event_t event;
-    if (!zcq_msg_valid (msg) || zcq_event_from_msg (&event, msg, &unpacked) != 0) {
-        zsys_error ("write node: stored event of '%s' does not decode: %s",
-                    fold->aggregate->stream, zcq_msg_error (msg));
-        zcq_msg_destroy (&msg);
-        fold->rc = -1;
-        return 1;
-    }
-    if (fold->self->domain->evolve) {
-        fold->self->domain->evolve (fold->aggregate->state, &event);
-    }
-    fold->aggregate->version = event.version;
-    fold->self->folded++;
-    msgpack_unpacked_destroy (&unpacked);
-    zcq_msg_destroy (&msg);
-    return 0;
-}
-
-//  Start an aggregate from its latest snapshot, if snapshots are on, the
-//  domain keeps them and one is stored. A snapshot the domain cannot load
-//  (its state format changed) is passed over: the events are the truth,
-//  and folding them all gives the same state. Returns 0, or -1 on a
-//  storage error.
-static int
-s_load_snapshot (self_t *self, s_aggregate_t *aggregate)
-{
-    if (!self->snapshot_every || !zcq_domain_has_snapshots (self->domain)) {
-        return 0;
-    }
-    byte *saved = NULL;
-    size_t size = 0;
-    uint64_t version = 0;
-    int rc = zcq_log_find_state (self->log, aggregate->stream, &version, &saved, &size);
-    if (rc != 0) {
-        return rc < 0 ? -1 : 0;
-    }
-    void *state = self->domain->state_new ? self->domain->state_new () : NULL;
-    msgpack_unpacked unpacked;
-    rc = zcq_mpack_unpack ((const char *) saved, size, &unpacked);
-    if (rc == 0) {
-        rc = self->domain->state_load (state, &unpacked.data);
-        msgpack_unpacked_destroy (&unpacked);
-    }
-    free (saved);
-    if (rc != 0) {
-        zsys_warning ("write node: snapshot of '%s' does not load into domain '%s'; folding "
-                      "its events from the first",
-                      aggregate->stream, self->domain->name);
-        if (self->domain->state_destroy) {
-            self->domain->state_destroy (state);
-        }
-        return 0;
-    }
-    if (self->domain->state_destroy) {
-        self->domain->state_destroy (aggregate->state);
-    }
-    aggregate->state = state;
-    aggregate->version = version;
-    return 0;
-}
-
-//  Return the cached state of a stream, loading it from the log if needed.
-//  Returns NULL on a storage error.
-static s_aggregate_t *
-s_aggregate (self_t *self, const char *stream)
-{
-    s_aggregate_t *aggregate = (s_aggregate_t *) zhashx_lookup (self->cache, stream);
-    if (aggregate) {
-        zlistx_move_end (self->lru, aggregate->handle);
-        return aggregate;
-    }
-    aggregate = (s_aggregate_t *) zmalloc (sizeof (s_aggregate_t));
-    assert (aggregate);
-    aggregate->stream = strdup (stream);
-    aggregate->state = self->domain->state_new ? self->domain->state_new () : NULL;
-    int rc = 0;
-    if (self->domain->evolve) {
-        rc = s_load_snapshot (self, aggregate);
-        s_fold_t fold = {self, aggregate, 0};
-        if (rc == 0) {
-            rc = zcq_log_read_stream (self->log, stream, aggregate->version + 1, s_fold, &fold)
-                         < 0
-                     ? -1
-                     : fold.rc;
-        }
-    }
-    else {
-        rc = zcq_log_stream_version (self->log, stream, &aggregate->version);
-    }
-    if (rc != 0) {
-        if (self->domain->state_destroy) {
-            self->domain->state_destroy (aggregate->state);
-        }
-        s_aggregate_destroy ((void **) &aggregate);
-        return NULL;
-    }
-    if (zlistx_size (self->lru) >= self->cache_max) {
-        //  Evict the least recently used state that holds no event still on
-        //  its way to disk: such a state cannot be read back from the log
-        //  yet. Those sit near the end of the list (cache_max > 2 x group),
-        //  so the walk is short; if all are pinned the cache grows a little
-        s_aggregate_t *oldest = (s_aggregate_t *) zlistx_first (self->lru);
-        while (oldest && oldest->staged > zcq_log_head (self->log)) {
-            oldest = (s_aggregate_t *) zlistx_next (self->lru);
-        }
-        if (oldest) {
-            zhashx_delete (self->cache, oldest->stream);
-            if (self->domain->state_destroy) {
-                self->domain->state_destroy (oldest->state);
-            }
-            zlistx_delete (self->lru, oldest->handle);
-        }
-    }
-    aggregate->handle = zlistx_add_end (self->lru, aggregate);
-    zhashx_insert (self->cache, aggregate->stream, aggregate);
-    return aggregate;
 }
 
 //  --- Commands ---------------------------------------------------------------
@@ -743,66 +562,34 @@ s_check_events (self_t *self, zcq_msg_t *reply)
     return 0;
 }
 
-//  Stage a snapshot of the aggregate if its last events crossed a multiple
-//  of snapshot_every.
-static void
-s_snapshot (self_t *self, s_aggregate_t *aggregate, uint64_t before)
-{
-    if (!self->snapshot_every || !zcq_domain_has_snapshots (self->domain)
-        || before / self->snapshot_every == aggregate->version / self->snapshot_every) {
-        return;
-    }
-    msgpack_sbuffer buffer;
-    msgpack_sbuffer_init (&buffer);
-    msgpack_packer packer;
-    msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
-    if (self->domain->state_save (aggregate->state, &packer) == 0) {
-        zcq_log_stage_state (self->log, aggregate->stream, aggregate->version, buffer.data,
-                             buffer.size);
-        self->snapshots++;
-    }
-    msgpack_sbuffer_destroy (&buffer);
-}
-
 //  Stage the decided events of an accepted command and fold them into the
 //  cached state. Fills the reply's version, position and count.
 static void
-s_append (self_t *self, zcq_msg_t *command, s_aggregate_t *aggregate, zcq_msg_t *reply)
+s_append (self_t *self, zcq_msg_t *command, const zcq_aggregate_t *aggregate, zcq_msg_t *reply)
 {
-    int64_t now = zcq_event_now ();
-    uint64_t before = aggregate->version;
     size_t count = zcq_decision_count (self->decision);
     zcq_msg_t *event = zcq_msg_new (ZCQ_MSG_EVENT);
     zcq_msg_set_stream (event, aggregate->stream);
     zcq_msg_set_id (event, zcq_msg_id (command), ZCQ_COMMAND_ID);
     zcq_msg_set_correlation (event, zcq_msg_correlation (command));
     zcq_msg_set_user (event, zcq_msg_user (command)); //  who did it (secured endpoints)
-    zcq_msg_set_time (event, now);
+    zcq_msg_set_time (event, zcq_event_now ());
     for (size_t index = 0; index < count; index++) {
         size_t size;
         const byte *data = zcq_decision_event_data (self->decision, index, &size);
-        const char *type = zcq_decision_event_type (self->decision, index);
         zcq_msg_set_version (event, aggregate->version + 1);
-        zcq_msg_set_name (event, type);
+        zcq_msg_set_name (event, zcq_decision_event_type (self->decision, index));
         zcq_msg_set_data (event, data, size);
         uint64_t position = zcq_log_stage_event (self->log, event);
-        //  Limits were checked by s_check_events; an encoding failure here
-        //  is a broken invariant, not bad input
+        //  Limits were checked by s_check_events, the user id by the codec
+        //  when the command was received; an encoding failure here is a
+        //  broken invariant, not bad input
         assert (position);
-        if (self->domain->evolve) {
-            msgpack_unpacked unpacked;
-            if (zcq_mpack_unpack (data, size, &unpacked) == 0) {
-                zcq_event_t view = {type, aggregate->stream, aggregate->version + 1, position,
-                                    now,  &unpacked.data};
-                self->domain->evolve (aggregate->state, &view);
-                msgpack_unpacked_destroy (&unpacked);
-            }
-        }
-        aggregate->version++;
+        (void) position;
+        zcq_aggregates_evolve (self->cache, aggregate, event);
     }
     zcq_msg_destroy (&event);
-    aggregate->staged = zcq_log_staged_head (self->log);
-    s_snapshot (self, aggregate, before);
+    zcq_aggregates_staged (self->cache, aggregate);
     zcq_msg_set_version (reply, aggregate->version);
     zcq_msg_set_position (reply, zcq_log_staged_head (self->log));
     zcq_msg_set_count (reply, (uint32_t) count);
@@ -850,7 +637,8 @@ s_handle_command (self_t *self, zcq_msg_t *command)
         s_reply_now (self, &reply);
         return;
     }
-    s_aggregate_t *aggregate = s_aggregate (self, zcq_msg_stream (command));
+    const zcq_aggregate_t *aggregate =
+        zcq_aggregates_get (self->cache, zcq_msg_stream (command));
     if (!aggregate) {
         zcq_msg_set_status (reply, ZCQ_UNAVAILABLE);
         zcq_msg_set_reason (reply, "cannot load stream '%s' from storage; retry",
@@ -934,7 +722,7 @@ s_handle_query (self_t *self, zcq_msg_t *query)
         zcq_mpack_pack_str (&pk, "durability");
         zcq_mpack_pack_str (&pk, self->sync ? "sync" : "async");
         zcq_mpack_pack_str (&pk, "cached_streams");
-        msgpack_pack_uint64 (&pk, zlistx_size (self->lru));
+        msgpack_pack_uint64 (&pk, zcq_aggregates_size (self->cache));
         zcq_mpack_pack_str (&pk, "accepted");
         msgpack_pack_uint64 (&pk, self->accepted);
         zcq_mpack_pack_str (&pk, "rejected");
@@ -959,9 +747,9 @@ s_handle_query (self_t *self, zcq_msg_t *query)
         zcq_mpack_pack_str (&pk, "last_write_us");
         msgpack_pack_int64 (&pk, self->write_usecs);
         zcq_mpack_pack_str (&pk, "events_folded");
-        msgpack_pack_uint64 (&pk, self->folded);
+        msgpack_pack_uint64 (&pk, zcq_aggregates_folded (self->cache));
         zcq_mpack_pack_str (&pk, "snapshots");
-        msgpack_pack_uint64 (&pk, self->snapshots);
+        msgpack_pack_uint64 (&pk, zcq_aggregates_snapshots (self->cache));
         zcq_mpack_pack_str (&pk, "command_ids");
         msgpack_pack_uint64 (&pk, self->ids_kept);
         zcq_mpack_pack_str (&pk, "group_max");
@@ -1134,7 +922,7 @@ s_handle_written (self_t *self)
                     zlistx_size (self->writing.replies), zlistx_size (self->staged.replies));
         s_release (self, &self->writing, false);
         s_release (self, &self->staged, false);
-        s_cache_purge (self);
+        zcq_aggregates_purge (self->cache);
     }
     zcq_group_destroy (&group);
     self->in_writer = NULL;
