@@ -177,6 +177,31 @@ zcq_msg_set_error (zcq_msg_t *self, zcq_status_t status, const char *format, ...
     }
 }
 
+//  What a received message's user id is, in the reason when it is refused.
+#define USER_ID_FROM_ZAP                                                                       \
+    "the user id this key was given at the handshake (the name in its certificate)"
+
+//  Check a text the codec carries beside a body's keys (a user id, a
+//  correlation id): at most limit bytes of UTF-8 without control characters
+//  (NULL and "" pass). what names it in the error. Returns 0, or -1 with
+//  the message's error set (too_large or invalid).
+static int
+s_check_text (zcq_msg_t *self, const char *what, const char *text, size_t limit)
+{
+    size_t size = text ? strlen (text) : 0;
+    if (size > limit) {
+        zcq_msg_set_error (self, ZCQ_TOO_LARGE, "%s is %zu bytes, limit is %zu", what, size,
+                           limit);
+        return -1;
+    }
+    if (size && !zcq_text_is_utf8 (text, size)) {
+        zcq_msg_set_error (self, ZCQ_INVALID, "%s must be UTF-8 without control characters",
+                           what);
+        return -1;
+    }
+    return 0;
+}
+
 //  --- Decoding helpers -------------------------------------------------------
 
 //  Compare a msgpack string key with a C string.
@@ -821,8 +846,13 @@ zcq_msg_recv (zsock_t *sock)
         const char *user = wire ? zmq_msg_gets (wire, "User-Id") : NULL;
         const char *roles = wire ? zmq_msg_gets (wire, "Roles") : NULL;
         if (user && *user) {
+            //  The id names who did it in every event the command appends,
+            //  as meta.user: one that could not be stored refuses the
+            //  message (a certificate's name may be anything)
             zstr_free (&self->user);
-            self->user = strdup (user);
+            if (s_check_text (self, USER_ID_FROM_ZAP, user, ZCQ_MAX_USER) == 0) {
+                self->user = strdup (user);
+            }
         }
         self->roles = roles ? strdup (roles) : NULL;
         if (frames != frames_stack) {
@@ -893,24 +923,10 @@ s_check_limits (zcq_msg_t *self)
     if (self->type == ZCQ_MSG_COMMAND && self->id_size != ZCQ_COMMAND_ID) {
         zcq_msg_set_error (self, ZCQ_INVALID, "a COMMAND needs a %d-byte id", ZCQ_COMMAND_ID);
     }
-    size_t user = self->type == ZCQ_MSG_EVENT && self->user ? strlen (self->user) : 0;
-    if (user > ZCQ_MAX_USER) {
-        zcq_msg_set_error (self, ZCQ_TOO_LARGE, "user id is %zu bytes, limit is %d", user,
-                           ZCQ_MAX_USER);
+    if (self->type == ZCQ_MSG_EVENT) {
+        s_check_text (self, "user id", self->user, ZCQ_MAX_USER);
     }
-    else if (user && !zcq_text_is_utf8 (self->user, user)) {
-        zcq_msg_set_error (self, ZCQ_INVALID,
-                           "user id must be UTF-8 without control characters");
-    }
-    size_t correlation = self->correlation ? strlen (self->correlation) : 0;
-    if (correlation > ZCQ_MAX_TEXT) {
-        zcq_msg_set_error (self, ZCQ_TOO_LARGE, "correlation id is %zu bytes, limit is %d",
-                           correlation, ZCQ_MAX_TEXT);
-    }
-    else if (correlation && !zcq_text_is_utf8 (self->correlation, correlation)) {
-        zcq_msg_set_error (self, ZCQ_INVALID,
-                           "correlation id must be UTF-8 without control characters");
-    }
+    s_check_text (self, "correlation id", self->correlation, ZCQ_MAX_TEXT);
     return self->error_status == ZCQ_OK ? 0 : -1;
 }
 

@@ -113,7 +113,9 @@ void
 //  Receive one message from a socket and decode it. On a ROUTER socket the
 //  routing id (and an empty delimiter, as REQ peers send) is kept for the
 //  reply. Returns NULL only if the receive was interrupted; a message that
-//  did not decode is returned with zcq_msg_valid () false.
+//  did not decode, or came with a ZAP user id that cannot be one (over
+//  ZCQ_MAX_USER bytes, or not UTF-8 without control characters), is
+//  returned with zcq_msg_valid () false and no user.
 zcq_msg_t *
     zcq_msg_recv (zsock_t *sock);
 

@@ -205,9 +205,19 @@ s_start_query (s_cluster_t *cluster, zcq_testkit_node_t *node, const char *name,
     zcq_testkit_start (node, folder, "zcqrs-query", "--config", path, NULL);
 }
 
+//  A key name of 200 letters: longer than a user id may be (ZCQ_MAX_USER).
+static const char *
+s_long_name (void)
+{
+    static char name [201];
+    memset (name, 'n', sizeof (name) - 1);
+    return name;
+}
+
 //  Keys: write and query (node keypairs), alice (commands and queries),
 //  bob (queries only), replica (replicate, allowed at the write node),
-//  eve (in no folder).
+//  eve (in no folder). The write node's roles also name a key whose name
+//  is too long to be a user id (made by the test that needs it).
 static int
 s_setup (void **state)
 {
@@ -246,9 +256,10 @@ s_setup (void **state)
               "        roles\n"
               "            alice = \"commands,query\"\n"
               "            bob = \"query\"\n"
-              "            query = \"replicate\"\n",
+              "            query = \"replicate\"\n"
+              "            %s = \"commands,query\"\n",
               cluster->commands, cluster->events, cluster->replay, cluster->dir, cluster->dir,
-              cluster->dir);
+              cluster->dir, s_long_name ());
     const char *path = s_write_file (cluster, "write.zpl", text);
     zcq_testkit_start (&cluster->write, cluster->dir, "zcqrs-write", "--config", path, NULL);
     s_wait_ready (cluster, cluster->commands, "write");
@@ -454,6 +465,61 @@ test_garbage_sender_is_ignored (void **state)
     assert_true (s_log_has (log, "refused messages within"));
 }
 
+//  Send one request with the key of this name; the answer must come.
+static zcq_msg_t *
+s_request_as (s_cluster_t *cluster, const char *name, zcq_msg_t **request_p)
+{
+    char cert [400];
+    snprintf (cert, sizeof cert, "%s", s_key (cluster, name));
+    zcq_msg_t *answer =
+        s_request (cluster->commands, cert, cluster->keys.write, *request_p, WAIT);
+    zcq_msg_destroy (request_p);
+    assert_non_null (answer);
+    return answer;
+}
+
+//  A key whose name cannot be a user id (over ZCQ_MAX_USER bytes, or not
+//  UTF-8) is admitted at the handshake with a log line, and each message
+//  it sends is refused with a reply that says why; nothing is stored and
+//  the node serves on (it once aborted staging such a user's event)
+static void
+test_key_name_that_cannot_be_a_user_id_is_refused (void **state)
+{
+    s_cluster_t *cluster = (s_cluster_t *) *state;
+    //  Allowed while the node runs: it reloads the folder of allowed keys
+    s_make_key (cluster, s_long_name (), "write-clients", NULL);
+    s_make_key (cluster, "caf\xe9", "write-clients", NULL); //  Latin-1, not UTF-8
+
+    zcq_msg_t *command = s_open_account ("acct-long", "nils");
+    zcq_msg_t *reply = s_request_as (cluster, s_long_name (), &command);
+    assert_int_equal (zcq_msg_type (reply), ZCQ_MSG_REPLY);
+    assert_int_equal (zcq_msg_status (reply), ZCQ_TOO_LARGE);
+    assert_string_equal (zcq_msg_reason (reply),
+                         "the user id this key was given at the handshake (the name in its "
+                         "certificate) is 200 bytes, limit is 128");
+    zcq_msg_destroy (&reply);
+    zcq_msg_t *query = s_query ("status", 0);
+    reply = s_request_as (cluster, s_long_name (), &query);
+    assert_int_equal (zcq_msg_type (reply), ZCQ_MSG_RESULT);
+    assert_int_equal (zcq_msg_status (reply), ZCQ_TOO_LARGE);
+    zcq_msg_destroy (&reply);
+
+    command = s_open_account ("acct-latin", "nils");
+    reply = s_request_as (cluster, "caf\xe9", &command);
+    assert_int_equal (zcq_msg_status (reply), ZCQ_INVALID);
+    assert_string_equal (zcq_msg_reason (reply),
+                         "the user id this key was given at the handshake (the name in its "
+                         "certificate) must be UTF-8 without control characters");
+    zcq_msg_destroy (&reply);
+
+    //  Nothing was stored: alice's account takes the first position
+    assert_int_equal (s_alice_opens (cluster, "acct-1"), 1);
+    char log [400];
+    snprintf (log, sizeof log, "%s/zcqrs-write.log", cluster->dir);
+    assert_true (s_log_has (log, "its name cannot be a user id (200 bytes, limit is 128)"));
+    assert_true (s_log_has (log, "its name cannot be a user id (not UTF-8"));
+}
+
 //  Run the CLI with at most 16 arguments (NULL-terminated) in dir; returns
 //  its exit code, its output in dir/zcqrs.log (appended).
 static int
@@ -635,6 +701,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_query_node_without_replicate_key_cannot_subscribe,
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_garbage_sender_is_ignored, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_key_name_that_cannot_be_a_user_id_is_refused,
+                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_cli_keygen_and_secured_calls, s_setup,
                                          s_teardown),
     };

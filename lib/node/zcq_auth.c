@@ -10,6 +10,8 @@
 */
 
 #include "zcq_auth.h"
+#include "zcq_msg.h"
+#include "zcq_text.h"
 
 #include <pthread.h>
 
@@ -153,6 +155,33 @@ s_property (byte *buffer, const char *name, const char *value)
     return 1 + name_size + 4 + value_size;
 }
 
+//  Warn about an admitted key whose name cannot be a user id (too long, or
+//  not UTF-8 without control characters): the codec refuses every message
+//  that comes with it (zcq_msg_recv), with a reply that says why. Admitted
+//  rather than refused at the handshake, where the client would get no
+//  answer at all.
+static void
+s_check_user (s_policy_t *policy, const char *user, const char *public_key, const char *address)
+{
+    size_t size = strlen (user);
+    char why [64];
+    if (size > ZCQ_MAX_USER) {
+        snprintf (why, sizeof why, "%zu bytes, limit is %d", size, ZCQ_MAX_USER);
+    }
+    else if (!zcq_text_is_utf8 (user, size)) {
+        snprintf (why, sizeof why, "not UTF-8 without control characters");
+    }
+    else {
+        return;
+    }
+    char *name = zcq_text_printable (user, size);
+    zsys_warning ("auth: %s endpoint admitted key '%s%s' (%s) from %s, but its name cannot be "
+                  "a user id (%s): every message it sends is refused",
+                  policy->name, name, size > 40 ? "..." : "", public_key,
+                  address ? address : "?", why);
+    zstr_free (&name);
+}
+
 //  Decide one ZAP request: 200 with user id and roles, or 400.
 static void
 s_zap_answer (zsock_t *handler, zhashx_t *policies)
@@ -203,6 +232,7 @@ s_zap_answer (zsock_t *handler, zhashx_t *policies)
             text = "OK";
             user = name ? name : public_key;
             roles = strdup (held ? held : "");
+            s_check_user (policy, user, public_key, address);
         }
     }
     else if (policy) {

@@ -15,6 +15,10 @@
                                      message as frame metadata "User-Id" and
                                      "Roles", so commands and queries check
                                      the role per message (zcq_endpoint_refuse)
+        known key, name that         admitted and logged; the codec refuses
+        cannot be a user id          each of its messages (too_large or
+        (over ZCQ_MAX_USER bytes,    invalid, naming the problem), so its
+        not UTF-8)                   client learns why
 
     Roles are set per key name in the node's settings (SECTION/security):
 
