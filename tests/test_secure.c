@@ -135,20 +135,13 @@ static bool
 s_log_has (const char *path, const char *text)
 {
     int64_t deadline = zclock_mono () + 5000;
-    while (zclock_mono () < deadline) {
-        zfile_t *file = zfile_new (NULL, path);
-        zchunk_t *chunk =
-            file && zfile_input (file) == 0 ? zfile_read (file, 1 << 20, 0) : NULL;
-        bool found =
-            chunk && memmem (zchunk_data (chunk), zchunk_size (chunk), text, strlen (text));
-        zchunk_destroy (&chunk);
-        zfile_destroy (&file);
-        if (found) {
-            return true;
+    while (!zcq_testkit_file_has (path, text)) {
+        if (zclock_mono () >= deadline) {
+            return false;
         }
         zclock_sleep (50); //  polling a file another process writes; bounded
     }
-    return false;
+    return true;
 }
 
 //  Ask the write node's status with alice's key until it answers.

@@ -333,3 +333,15 @@ zcq_testkit_wait_ready (const char *endpoint, int timeout_ms)
     zcq_client_destroy (&client);
     return rc;
 }
+
+bool
+zcq_testkit_file_has (const char *path, const char *text)
+{
+    zfile_t *file = zfile_new (NULL, path);
+    zchunk_t *chunk = file && zfile_input (file) == 0 ? zfile_read (file, 1 << 20, 0) : NULL;
+    bool found =
+        chunk && memmem (zchunk_data (chunk), zchunk_size (chunk), text, strlen (text)) != NULL;
+    zchunk_destroy (&chunk);
+    zfile_destroy (&file);
+    return found;
+}

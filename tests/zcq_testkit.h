@@ -113,4 +113,9 @@ int
 int
     zcq_testkit_wait_ready (const char *endpoint, int timeout_ms);
 
+//  True if the file at path holds text (in its first MiB), e.g. a line a
+//  node logged. Reads once; a caller that waits for the line polls it.
+bool
+    zcq_testkit_file_has (const char *path, const char *text);
+
 #endif
