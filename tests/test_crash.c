@@ -5,7 +5,8 @@
     are in the log exactly once, positions are dense, stream versions
     contiguous, and nothing exists for a refused command. Also: a flood far
     beyond the node's bounds gets "busy", its memory stays bounded, and
-    service resumes.
+    service resumes. And a stored outcome damaged while the node was
+    stopped is never answered from after the restart.
     =========================================================================
 */
 
@@ -360,6 +361,132 @@ test_flood_gets_busy_and_memory_stays_bounded (void **state)
     assert_int_equal (zcq_testkit_stop (&fixture->node), 0);
 }
 
+//  Key of the outcome stored for a command id: "c:" + the 16-byte id.
+static void
+s_outcome_key (zcq_msg_t *command, byte key [2 + ZCQ_COMMAND_ID])
+{
+    key [0] = 'c';
+    key [1] = ':';
+    memcpy (key + 2, zcq_msg_id (command), ZCQ_COMMAND_ID);
+}
+
+//  Send a command once (no retries); the reply must come.
+static zcq_msg_t *
+s_once (zcq_client_t *client, zcq_msg_t *command)
+{
+    zcq_msg_t *reply = zcq_client_request (client, command, WAIT);
+    assert_non_null (reply);
+    return reply;
+}
+
+//  Store under key_of's id a REPLY of body_of's id, as the log stores one.
+static void
+s_put_reply (zcq_batch_t *batch, zcq_msg_t *key_of, zcq_msg_t *body_of, zcq_status_t status,
+             uint64_t position)
+{
+    zcq_msg_t *reply = zcq_msg_reply_to (body_of, status);
+    zcq_msg_set_version (reply, 1);
+    zcq_msg_set_position (reply, position);
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    assert_int_equal (zcq_msg_encode_body (reply, &buffer), 0);
+    byte key [2 + ZCQ_COMMAND_ID];
+    s_outcome_key (key_of, key);
+    zcq_batch_put (batch, key, sizeof (key), buffer.data, buffer.size);
+    msgpack_sbuffer_destroy (&buffer);
+    zcq_msg_destroy (&reply);
+}
+
+//  A stored outcome read back for a repeated command id is checked as
+//  anything from outside the process: damaged on disk (cut short, another
+//  id's, a status that is never stored, a position the log does not have)
+//  it gets "unavailable" and a logged error naming the id and the damage,
+//  never a reply made of it, and the command is not decided again
+static void
+test_damaged_stored_outcome_is_not_answered (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    s_start (fixture, NULL);
+    zcq_client_t *client = zcq_client_new (fixture->commands);
+    zcq_client_set_attempts (client, 1);
+    zcq_msg_t *commands [5];
+    commands [0] =
+        zcq_client_command ("OpenAccount", "account-d", 0, "\x81\xa5owner\xa4rita", 12);
+    for (int index = 1; index < 5; index++) {
+        commands [index] = zcq_client_command ("Deposit", "account-d", ZCQ_EXPECT_ANY,
+                                               "\x81\xa6"
+                                               "amount\x01",
+                                               9);
+    }
+    for (int index = 0; index < 5; index++) {
+        zcq_msg_t *reply = s_once (client, commands [index]);
+        assert_int_equal (zcq_msg_status (reply), ZCQ_ACCEPTED);
+        assert_int_equal (zcq_msg_position (reply), index + 1);
+        zcq_msg_destroy (&reply);
+    }
+    assert_int_equal (zcq_testkit_stop (&fixture->node), 0);
+
+    //  Damage four of the five stored outcomes while the node is stopped
+    zcq_store_t *store = zcq_store_new (fixture->data);
+    assert_non_null (store);
+    byte key [2 + ZCQ_COMMAND_ID];
+    s_outcome_key (commands [0], key);
+    byte *value = NULL;
+    size_t size = 0;
+    assert_int_equal (zcq_store_get (store, key, sizeof (key), &value, &size), 0);
+    zcq_batch_t *batch = zcq_batch_new ();
+    zcq_batch_put (batch, key, sizeof (key), value, size / 2); //  cut short
+    free (value);
+    s_put_reply (batch, commands [1], commands [2], ZCQ_ACCEPTED, 3);
+    s_put_reply (batch, commands [2], commands [2], ZCQ_UNAVAILABLE, 0);
+    s_put_reply (batch, commands [3], commands [3], ZCQ_ACCEPTED, 99);
+    assert_int_equal (zcq_store_write (store, batch, true), 0);
+    zcq_batch_destroy (&batch);
+    zcq_store_destroy (&store);
+
+    s_start (fixture, NULL);
+    for (int index = 0; index < 4; index++) {
+        zcq_msg_t *reply = s_once (client, commands [index]);
+        assert_int_equal (zcq_msg_status (reply), ZCQ_UNAVAILABLE);
+        assert_non_null (strstr (zcq_msg_reason (reply), "is damaged"));
+        assert_int_equal (zcq_msg_position (reply), 0);
+        zcq_msg_destroy (&reply);
+    }
+    //  The intact one is answered from disk; nothing was decided again
+    zcq_msg_t *reply = s_once (client, commands [4]);
+    assert_int_equal (zcq_msg_status (reply), ZCQ_ACCEPTED);
+    assert_int_equal (zcq_msg_position (reply), 5);
+    zcq_msg_destroy (&reply);
+    reply = zcq_client_send (client, "Deposit", "account-d", ZCQ_EXPECT_ANY,
+                             "\x81\xa6"
+                             "amount\x01",
+                             9, WAIT);
+    assert_non_null (reply);
+    assert_int_equal (zcq_msg_position (reply), 6);
+    zcq_msg_destroy (&reply);
+    zcq_client_destroy (&client);
+    assert_int_equal (zcq_testkit_stop (&fixture->node), 0);
+
+    //  Each refusal is logged with the command id and what is wrong
+    const char *damage [] = {"it does not decode", "it is the outcome of command",
+                             "status 'unavailable' is never stored",
+                             "position 99 is beyond the log's head 5"};
+    char log [400];
+    snprintf (log, sizeof (log), "%s/zcqrs-write.log", fixture->dir);
+    for (int index = 0; index < 4; index++) {
+        char hex [ZCQ_COMMAND_ID * 2 + 1];
+        s_hex (zcq_msg_id (commands [index]), hex);
+        char *line =
+            zsys_sprintf ("outcome stored for command %s is damaged (%s", hex, damage [index]);
+        if (!zcq_testkit_file_has (log, line)) {
+            fail_msg ("the log lacks '%s'", line);
+        }
+        zstr_free (&line);
+        zcq_msg_destroy (&commands [index]);
+    }
+    zcq_msg_destroy (&commands [4]);
+}
+
 int
 main (void)
 {
@@ -369,6 +496,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_kill_under_load_loses_nothing, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_flood_gets_busy_and_memory_stays_bounded, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_damaged_stored_outcome_is_not_answered, s_setup,
                                          s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

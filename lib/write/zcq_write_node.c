@@ -595,6 +595,51 @@ s_append (self_t *self, zcq_msg_t *command, const zcq_aggregate_t *aggregate, zc
     zcq_msg_set_count (reply, (uint32_t) count);
 }
 
+//  A command id as 32 hex digits, for logs.
+static void
+s_hex (const byte *id, char hex [ZCQ_COMMAND_ID * 2 + 1])
+{
+    for (int index = 0; index < ZCQ_COMMAND_ID; index++) {
+        snprintf (hex + index * 2, 3, "%02x", id [index]);
+    }
+}
+
+//  Copy the outcome stored for a repeated command id (a REPLY body read
+//  back from the log) into its reply. What the disk gives back is checked
+//  as what another process sends: it must decode, carry this very id, a
+//  status that is stored (accepted, rejected, conflict) and a position the
+//  log holds. Returns NULL, or what is wrong (caller frees; reply as it was).
+static char *
+s_stored_outcome (self_t *self, zcq_msg_t *reply, const byte *stored, size_t size)
+{
+    zcq_msg_t *first = zcq_msg_decode_body (ZCQ_MSG_REPLY, stored, size);
+    zcq_status_t status = zcq_msg_status (first);
+    char *damage = NULL;
+    if (!zcq_msg_valid (first)) {
+        damage = zsys_sprintf ("it does not decode: %s", zcq_msg_error (first));
+    }
+    else if (zcq_msg_id_size (first) != ZCQ_COMMAND_ID
+             || memcmp (zcq_msg_id (first), zcq_msg_id (reply), ZCQ_COMMAND_ID) != 0) {
+        char hex [ZCQ_COMMAND_ID * 2 + 1] = "";
+        if (zcq_msg_id_size (first) == ZCQ_COMMAND_ID) {
+            s_hex (zcq_msg_id (first), hex);
+        }
+        damage = zsys_sprintf ("it is the outcome of command %s", *hex ? hex : "(no id)");
+    }
+    else if (status != ZCQ_ACCEPTED && status != ZCQ_REJECTED && status != ZCQ_CONFLICT) {
+        damage = zsys_sprintf ("status '%s' is never stored", zcq_status_name (status));
+    }
+    else if (zcq_msg_position (first) > zcq_log_head (self->log)) {
+        damage = zsys_sprintf ("position %" PRIu64 " is beyond the log's head %" PRIu64,
+                               zcq_msg_position (first), zcq_log_head (self->log));
+    }
+    else {
+        s_copy_outcome (reply, first);
+    }
+    zcq_msg_destroy (&first);
+    return damage;
+}
+
 //  Handle one valid COMMAND: repeat, refuse, or decide and stage.
 static void
 s_handle_command (self_t *self, zcq_msg_t *command)
@@ -614,11 +659,24 @@ s_handle_command (self_t *self, zcq_msg_t *command)
     size_t stored_size = 0;
     int found = zcq_log_find_reply (self->log, zcq_msg_id (command), &stored, &stored_size);
     if (found == 0) {
-        zcq_msg_t *first = zcq_msg_decode_body (ZCQ_MSG_REPLY, stored, stored_size);
-        s_copy_outcome (reply, first);
-        zcq_msg_destroy (&first);
+        char *damage = s_stored_outcome (self, reply, stored, stored_size);
         free (stored);
-        self->duplicates++;
+        if (damage) {
+            char hex [ZCQ_COMMAND_ID * 2 + 1];
+            s_hex (zcq_msg_id (command), hex);
+            zsys_error ("write node: the outcome stored for command %s is damaged (%s); "
+                        "answered as unavailable",
+                        hex, damage);
+            zcq_msg_set_status (reply, ZCQ_UNAVAILABLE);
+            zcq_msg_set_reason (reply,
+                                "the outcome stored for this command id is damaged (%s); "
+                                "nothing was changed",
+                                damage);
+            zstr_free (&damage);
+        }
+        else {
+            self->duplicates++;
+        }
         s_reply_now (self, &reply);
         return;
     }
