@@ -200,6 +200,7 @@ typedef struct {
     uint64_t published;         //  events handed to PUB (or dropped by the seam)
     uint64_t ids_kept;          //  command ids on disk, as the writer last said
     bool terminated;            //  $TERM received
+    bool await_write;           //  test seam: signal the pipe when the writer gets a group
     uint64_t accepted, rejected, conflicts, invalid, duplicates, busy, groups, grouped,
         failures;
 } self_t;
@@ -857,6 +858,10 @@ s_submit (self_t *self)
     self->in_writer = zcq_log_seal (self->log);
     self->write_started = zclock_usecs ();
     zcq_writer_submit (self->writer, self->in_writer);
+    if (self->await_write) {
+        self->await_write = false;
+        zsock_signal (self->pipe, 0);
+    }
 }
 
 //  Take a received command in: decide it now if the staged group has room
@@ -1046,6 +1051,15 @@ s_handle_pipe (self_t *self)
         //  Test seam: every write waits N ms, as a slow disk would
         zcq_store_delay_writes (zcq_log_store (self->log), atoi (argument));
         zsock_signal (self->pipe, 0);
+    }
+    else if (streq (command, "AWAIT-WRITE")) {
+        //  Test seam: signal once the writer holds a group (now, if it does)
+        if (self->in_writer) {
+            zsock_signal (self->pipe, 0);
+        }
+        else {
+            self->await_write = true;
+        }
     }
     zstr_free (&command);
     zstr_free (&argument);

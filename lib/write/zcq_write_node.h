@@ -28,7 +28,10 @@ extern "C" {
 //  "ERROR reason" once after start (see zcq_node_start). For tests it also
 //  takes ["FAIL-WRITES", "N"]: the next N batch writes fail as a broken disk
 //  would, and ["DELAY-WRITES", "MS"]: every write waits MS ms as a slow
-//  disk would; it signals once the fault is armed.
+//  disk would; it signals once the fault is armed. And ["AWAIT-WRITE"]: it
+//  signals once the writer holds a group of commands (at once if it holds
+//  one now), so that a test knows what follows is decided into the next
+//  group, while that write is under way.
 void
     zcq_write_node_actor (zsock_t *pipe, void *args);
 
