@@ -6,6 +6,59 @@
 #include "fuzz_kit.h"
 
 #include <ftw.h>
+#include <libgen.h>
+
+int LLVMFuzzerInitialize (int *argc, char ***argv);
+
+//  Does the command line already say where artifacts go?
+static bool
+s_has_artifact_flag (int argc, char **argv)
+{
+    for (int index = 1; index < argc; index++) {
+        if (strncmp (argv [index], "-artifact_prefix=", 17) == 0
+            || strncmp (argv [index], "-exact_artifact_path=", 21) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+//  libFuzzer calls this before it reads its flags. Unless the command line
+//  says where artifacts go (fuzz/run.sh does), a crash-, leak-, timeout- or
+//  oom- file goes beside the binary, into FUZZ_BUILD/findings/TARGET/, and
+//  never into the folder the target was started from: a hand run in the
+//  work tree once left one there.
+int
+LLVMFuzzerInitialize (int *argc, char ***argv)
+{
+    if (s_has_artifact_flag (*argc, *argv)) {
+        return 0;
+    }
+    char binary [PATH_MAX];
+    ssize_t size = readlink ("/proc/self/exe", binary, sizeof (binary) - 1);
+    if (size <= 0) {
+        return 0; //  no /proc: libFuzzer's default, the current folder
+    }
+    binary [size] = 0;
+    char target [PATH_MAX];
+    snprintf (target, sizeof (target), "%s", basename (binary));
+    //  FUZZ_BUILD/fuzz/TARGET -> FUZZ_BUILD/findings/TARGET/
+    char *build = dirname (dirname (binary));
+    char *findings = zsys_sprintf ("%s/findings", build);
+    char *flag = zsys_sprintf ("-artifact_prefix=%s/%s/", findings, target);
+    char *folder = zsys_sprintf ("%s/%s", findings, target);
+    mkdir (findings, 0755);
+    mkdir (folder, 0755);
+    zstr_free (&findings);
+    zstr_free (&folder);
+    //  The new argv lives as long as the process: libFuzzer keeps pointers
+    char **args = (char **) calloc ((size_t) *argc + 2, sizeof (char *));
+    assert (args);
+    memcpy (args, *argv, (size_t) *argc * sizeof (char *));
+    args [(*argc)++] = flag;
+    *argv = args;
+    return 0;
+}
 
 void
 fuzz_kit_init (void (*at_exit) (void))

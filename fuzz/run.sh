@@ -25,7 +25,8 @@ for target in "$@"; do
     options=$(grep -v '^#' "fuzz/$target.options" 2>/dev/null || true)
     if [ -n "$regressions" ]; then
         # Each earlier finding must now run clean, once
-        if ! "$build/fuzz/$target" $options $regressions >"$log.regressions" 2>&1; then
+        if ! "$build/fuzz/$target" $options -artifact_prefix="$findings/" $regressions \
+            >"$log.regressions" 2>&1; then
             echo "$target: an earlier finding fails again, see $log.regressions"
             status=1
             continue
