@@ -100,6 +100,11 @@ s_command (worker_t *self, const char *type, const char *stream, int64_t expect,
     }
     zcq_msg_t *command = zcq_client_command (type, stream, expect, data.data, data.size);
     msgpack_sbuffer_destroy (&data);
+    if (!zcq_msg_valid (command)) {
+        zsys_error ("workload: %s", zcq_msg_error (command)); //  no id: never sent
+        zcq_msg_destroy (&command);
+        return -1;
+    }
     char id [2 * ZCQ_COMMAND_ID + 1];
     zcq_history_hex (zcq_msg_id (command), ZCQ_COMMAND_ID, id);
     atomic_fetch_add (&workload->sent, 1);

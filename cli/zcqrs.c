@@ -301,7 +301,14 @@ s_send (options_t *options)
     int code = EXIT_USAGE;
     if (client) {
         zcq_msg_t *reply = zcq_client_request (client, command, options->timeout);
-        code = s_print (reply, options->commands);
+        if (!reply && !zcq_msg_valid (command)) {
+            //  Not sent at all (no command id could be made, a field over
+            //  its limit): no node was asked, so no time-out to report
+            fprintf (stderr, "zcqrs: cannot send: %s\n", zcq_msg_error (command));
+        }
+        else {
+            code = s_print (reply, options->commands);
+        }
         zcq_msg_destroy (&reply);
         zcq_client_destroy (&client);
     }

@@ -130,7 +130,9 @@ zcq_msg_t *
     zcq_msg_decode_body (zcq_msg_type_t type, const void *body, size_t size);
 
 //  Encode the message body (frame 3) into a new buffer. Returns 0, or -1 if
-//  a field breaks the protocol's limits (the reason is in zcq_msg_error ()).
+//  a field breaks the protocol's limits or the message already carries an
+//  error (zcq_msg_set_error, a failed decode): the reason is in
+//  zcq_msg_error ().
 int
     zcq_msg_encode_body (zcq_msg_t *self, msgpack_sbuffer *buffer);
 

@@ -16,8 +16,9 @@
 
 #include "zcq_client.h"
 #include "zcq_auth.h"
+#include "zcq_random.h"
 
-#include <sys/random.h>
+#include <errno.h>
 
 #define MAX_QUERY_NODES  16   //  query nodes one client can address
 #define DEFAULT_ATTEMPTS 5    //  sends of one command, first included
@@ -113,22 +114,21 @@ zcq_client_set_consistent (zcq_client_t *self, bool consistent)
     self->consistent = consistent;
 }
 
-static void
-s_random_id (byte *id, size_t size)
-{
-    ssize_t got = getrandom (id, size, 0);
-    assert (got == (ssize_t) size);
-    (void) got;
-}
-
 zcq_msg_t *
 zcq_client_command (const char *type, const char *stream, int64_t expect, const void *data,
                     size_t size)
 {
     zcq_msg_t *command = zcq_msg_new (ZCQ_MSG_COMMAND);
     byte id [ZCQ_COMMAND_ID];
-    s_random_id (id, sizeof (id));
-    zcq_msg_set_id (command, id, sizeof (id));
+    if (zcq_random_fill (id, sizeof (id), NULL) == 0) {
+        zcq_msg_set_id (command, id, sizeof (id));
+    }
+    else {
+        //  Never a weak id: the command carries the error instead, and a
+        //  message that carries an error is never encoded, so never sent
+        zcq_msg_set_error (command, ZCQ_UNAVAILABLE, "cannot make a command id: getrandom: %s",
+                           strerror (errno));
+    }
     zcq_msg_set_name (command, type);
     zcq_msg_set_stream (command, stream);
     zcq_msg_set_expect (command, expect);
@@ -348,9 +348,12 @@ zcq_client_query (zcq_client_t *self, int node, const char *name, const void *pa
                     self->query_nodes);
         return NULL;
     }
-    zcq_msg_t *query = zcq_msg_new (ZCQ_MSG_QUERY);
     byte id [ZCQ_COMMAND_ID];
-    s_random_id (id, sizeof (id));
+    if (zcq_random_fill (id, sizeof (id), NULL) != 0) {
+        zsys_error ("client: cannot make a query id: getrandom: %s", strerror (errno));
+        return NULL;
+    }
+    zcq_msg_t *query = zcq_msg_new (ZCQ_MSG_QUERY);
     zcq_msg_set_id (query, id, sizeof (id));
     zcq_msg_set_name (query, name);
     zcq_msg_set_data (query, params, size);

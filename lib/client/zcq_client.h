@@ -42,6 +42,9 @@ void
 
 //  Build a COMMAND with a fresh random 16-byte id. data is a packed msgpack
 //  map (NULL/0: empty); expect is ZCQ_EXPECT_ANY, 0 (no stream) or N.
+//  If the kernel gives no random bytes (getrandom fails), the command comes
+//  back without an id and marked failed: zcq_msg_valid () is false,
+//  zcq_msg_error () says why, and nothing sends it.
 zcq_msg_t *
     zcq_client_command (const char *type, const char *stream, int64_t expect,
                         const void *data, size_t size);
@@ -51,9 +54,11 @@ zcq_msg_t *
 //  reconnects and resends; after "busy" or "unavailable" it waits and
 //  resends. Returns the REPLY (the last one if every attempt was refused;
 //  or an ERROR naming what the node could not read), or NULL if no attempt
-//  was answered in time. The command stays the caller's; the reply is the
-//  caller's. A command id has one outcome, so a retried command takes
-//  effect at most once and, once answered, exactly once.
+//  was answered in time, or at once (logged) if the command cannot be
+//  encoded (zcq_msg_valid (command) false, zcq_msg_error says why). The
+//  command stays the caller's; the reply is the caller's. A command id has
+//  one outcome, so a retried command takes effect at most once and, once
+//  answered, exactly once.
 zcq_msg_t *
     zcq_client_request (zcq_client_t *self, zcq_msg_t *command, int timeout_ms);
 
@@ -84,7 +89,8 @@ zcq_msg_t *
 //  Run a named query on query node `node` (or ZCQ_WRITE_NODE, which answers
 //  "status"). params is a packed map (NULL/0: none). min_position 0 uses
 //  the client's own position in consistent mode. Returns the RESULT (or an
-//  ERROR), or NULL on time-out.
+//  ERROR), or NULL on time-out (or, logged, if no random query id could be
+//  made).
 zcq_msg_t *
     zcq_client_query (zcq_client_t *self, int node, const char *name, const void *params,
                       size_t size, uint64_t min_position, int timeout_ms);
