@@ -4,6 +4,10 @@
     Decoding is strict about what it needs and lenient about what it does not
     know: a missing or mistyped field is an error that names the field, an
     unknown key is ignored so that minor additions stay compatible in v1.
+
+    One schema table (s_schemas: each body's fields in wire order, with key,
+    value type, limit and presence) drives both directions: decoding looks
+    keys up in it, encoding walks it and counts the map from it.
     =========================================================================
 */
 
@@ -204,14 +208,6 @@ s_check_text (zcq_msg_t *self, const char *what, const char *text, size_t limit)
 
 //  --- Decoding helpers -------------------------------------------------------
 
-//  Compare a msgpack string key with a C string.
-static bool
-s_key_is (const msgpack_object *key, const char *name)
-{
-    return key->type == MSGPACK_OBJECT_STR && key->via.str.size == strlen (name)
-           && memcmp (key->via.str.ptr, name, key->via.str.size) == 0;
-}
-
 //  Copy a string field into *dest after checking type, size and encoding.
 static int
 s_take_string (zcq_msg_t *self, const char *field, const msgpack_object *value, size_t max_size,
@@ -347,55 +343,25 @@ s_take_payload (zcq_msg_t *self, const char *field, const msgpack_object *value,
     return rc;
 }
 
+//  Read a status name.
 static int
-s_take_status (zcq_msg_t *self, const msgpack_object *value)
+s_take_status (zcq_msg_t *self, const char *field, const msgpack_object *value)
 {
     int status = -1;
     if (value->type == MSGPACK_OBJECT_STR) {
         status = zcq_status_from_name (value->via.str.ptr, value->via.str.size);
     }
     if (status < 0) {
-        zcq_msg_set_error (self, ZCQ_INVALID, "field 'status' is not a known status name");
+        zcq_msg_set_error (self, ZCQ_INVALID, "field '%s' is not a known status name", field);
         return -1;
     }
     self->status = (zcq_status_t) status;
     return 0;
 }
 
-//  EVENT meta map: command id, correlation id, time.
-static int
-s_take_meta (zcq_msg_t *self, const msgpack_object *value)
-{
-    if (value->type != MSGPACK_OBJECT_MAP) {
-        zcq_msg_set_error (self, ZCQ_INVALID, "field 'meta' must be a map");
-        return -1;
-    }
-    for (uint32_t index = 0; index < value->via.map.size; index++) {
-        const msgpack_object *key = &value->via.map.ptr [index].key;
-        const msgpack_object *item = &value->via.map.ptr [index].val;
-        int rc = 0;
-        if (s_key_is (key, "command")) {
-            rc = s_take_id (self, "meta.command", item);
-        }
-        else if (s_key_is (key, "correlation")) {
-            rc = s_take_string (self, "meta.correlation", item, ZCQ_MAX_TEXT, false,
-                                &self->correlation);
-        }
-        else if (s_key_is (key, "time")) {
-            rc = s_take_int (self, "meta.time", item, &self->time);
-        }
-        else if (s_key_is (key, "user")) {
-            rc = s_take_string (self, "meta.user", item, ZCQ_MAX_USER, false, &self->user);
-        }
-        if (rc) {
-            return -1;
-        }
-    }
-    return 0;
-}
+//  --- The schema: every message body, for decoding and encoding --------------
 
-//  Every body key of the protocol. A message type reads only its own keys
-//  (others are ignored, like unknown keys) and requires some of them.
+//  Every body key of the protocol, EVENT meta's keys included.
 typedef enum {
     K_ID,
     K_TYPE,
@@ -421,174 +387,318 @@ typedef enum {
     K_TIMEOUT,
     K_RETRY_AFTER,
     K_MAY_BE_STALE,
+    K_COMMAND,
+    K_USER,
     K_KEYS
 } s_key_t;
 
-static const char *s_key_names [K_KEYS] = {
-    [K_ID] = "id",
-    [K_TYPE] = "type",
-    [K_NAME] = "name",
-    [K_STREAM] = "stream",
-    [K_EXPECT] = "expect",
-    [K_DATA] = "data",
-    [K_PARAMS] = "params",
-    [K_RESULT] = "result",
-    [K_STATUS] = "status",
-    [K_REASON] = "reason",
-    [K_CORRELATION] = "correlation",
-    [K_META] = "meta",
-    [K_VERSION] = "version",
-    [K_POSITION] = "position",
-    [K_COUNT] = "count",
-    [K_TIME] = "time",
-    [K_FROM] = "from",
-    [K_MAX] = "max",
-    [K_HEAD] = "head",
-    [K_INTERVAL] = "interval",
-    [K_MIN_POSITION] = "min_position",
-    [K_TIMEOUT] = "timeout",
-    [K_RETRY_AFTER] = "retry_after",
-    [K_MAY_BE_STALE] = "may_be_stale",
+#define KEY(text)                                                                              \
+    {                                                                                          \
+        text, sizeof (text) - 1                                                                \
+    }
+
+static const struct {
+    const char *name; //  key on the wire
+    size_t size;      //  its length in bytes
+} s_keys [K_KEYS] = {
+    [K_ID] = KEY ("id"),
+    [K_TYPE] = KEY ("type"),
+    [K_NAME] = KEY ("name"),
+    [K_STREAM] = KEY ("stream"),
+    [K_EXPECT] = KEY ("expect"),
+    [K_DATA] = KEY ("data"),
+    [K_PARAMS] = KEY ("params"),
+    [K_RESULT] = KEY ("result"),
+    [K_STATUS] = KEY ("status"),
+    [K_REASON] = KEY ("reason"),
+    [K_CORRELATION] = KEY ("correlation"),
+    [K_META] = KEY ("meta"),
+    [K_VERSION] = KEY ("version"),
+    [K_POSITION] = KEY ("position"),
+    [K_COUNT] = KEY ("count"),
+    [K_TIME] = KEY ("time"),
+    [K_FROM] = KEY ("from"),
+    [K_MAX] = KEY ("max"),
+    [K_HEAD] = KEY ("head"),
+    [K_INTERVAL] = KEY ("interval"),
+    [K_MIN_POSITION] = KEY ("min_position"),
+    [K_TIMEOUT] = KEY ("timeout"),
+    [K_RETRY_AFTER] = KEY ("retry_after"),
+    [K_MAY_BE_STALE] = KEY ("may_be_stale"),
+    [K_COMMAND] = KEY ("command"),
+    [K_USER] = KEY ("user"),
 };
+
+//  What a field's value is, which says how it is read, checked and written.
+typedef enum {
+    V_ID,     //  binary of 1..ZCQ_MAX_ID bytes, or nil (none): id, id_size
+    V_TEXT,   //  UTF-8 string of at most limit bytes (char *; NULL writes "")
+    V_NAME,   //  the same, never empty
+    V_UINT64, //  integer 0..limit (uint64_t)
+    V_UINT32, //  integer 0..limit (uint32_t)
+    V_INT64,  //  signed 64-bit integer (int64_t)
+    V_EXPECT, //  nil (ZCQ_EXPECT_ANY) or integer 0..limit (int64_t)
+    V_MAP,    //  a map, kept packed, of at most limit bytes: data; {} when none
+    V_OBJECT, //  any object, kept packed, of at most limit bytes: data; nil when none
+    V_STATUS, //  a status name (zcq_status_t)
+    V_BOOL,   //  true or false (bool)
+    V_META,   //  the EVENT meta map: the fields of s_meta
+    V_FRAMES, //  EVENTS count: written from the event frames, read into count
+} s_value_t;
+
+//  When a field is on the wire.
+typedef enum {
+    P_OPTIONAL, //  may be absent when read; always written
+    P_REQUIRED, //  must be there when read; always written
+    P_IF_SET,   //  may be absent; written only when set (not 0, "", false or no id)
+} s_presence_t;
+
+typedef struct {
+    s_key_t key;           //  its key
+    s_value_t value;       //  what its value is
+    s_presence_t presence; //  when it is on the wire
+    size_t offset;         //  where the value lives in zcq_msg_t (ids and payloads
+                           //  have their own members: id, data)
+    uint64_t limit;        //  most bytes (text, payloads) or largest value (integers)
+    uint64_t fallback;     //  integers: what 0 (or absence) stands for; 0: itself
+    const char *label;     //  name in error messages when not the key ("meta.user")
+} s_field_t;
+
+#define FIELD(key_, value_, presence_, member)                                                 \
+    .key = key_, .value = value_, .presence = presence_, .offset = offsetof (zcq_msg_t, member)
+
+//  The fields of each body, in the order they are written. Reading looks a
+//  key up here (a key that is not here is ignored, so that minor additions
+//  stay compatible), writing walks the list: the map's size is the number of
+//  fields present, so what is written and what is read are one description.
+static const s_field_t s_command [] = {
+    {FIELD (K_ID, V_ID, P_REQUIRED, id)},
+    {FIELD (K_TYPE, V_NAME, P_REQUIRED, name), .limit = ZCQ_MAX_NAME},
+    {FIELD (K_STREAM, V_NAME, P_REQUIRED, stream), .limit = ZCQ_MAX_STREAM},
+    {FIELD (K_EXPECT, V_EXPECT, P_OPTIONAL, expect), .limit = INT64_MAX},
+    {FIELD (K_DATA, V_MAP, P_OPTIONAL, data), .limit = ZCQ_MAX_DATA},
+    {FIELD (K_CORRELATION, V_TEXT, P_IF_SET, correlation), .limit = ZCQ_MAX_TEXT},
+};
+static const s_field_t s_reply [] = {
+    {FIELD (K_ID, V_ID, P_OPTIONAL, id)},
+    {FIELD (K_STATUS, V_STATUS, P_REQUIRED, status)},
+    {FIELD (K_REASON, V_TEXT, P_OPTIONAL, reason), .limit = ZCQ_MAX_TEXT},
+    {FIELD (K_VERSION, V_UINT64, P_OPTIONAL, version), .limit = INT64_MAX},
+    {FIELD (K_POSITION, V_UINT64, P_OPTIONAL, position), .limit = INT64_MAX},
+    {FIELD (K_COUNT, V_UINT32, P_OPTIONAL, count), .limit = UINT32_MAX},
+    {FIELD (K_RETRY_AFTER, V_UINT32, P_IF_SET, retry_after), .limit = UINT32_MAX},
+};
+static const s_field_t s_event [] = {
+    {FIELD (K_POSITION, V_UINT64, P_REQUIRED, position), .limit = INT64_MAX},
+    {FIELD (K_STREAM, V_NAME, P_REQUIRED, stream), .limit = ZCQ_MAX_STREAM},
+    {FIELD (K_VERSION, V_UINT64, P_REQUIRED, version), .limit = INT64_MAX},
+    {FIELD (K_TYPE, V_NAME, P_REQUIRED, name), .limit = ZCQ_MAX_NAME},
+    {FIELD (K_DATA, V_MAP, P_REQUIRED, data), .limit = ZCQ_MAX_DATA},
+    {.key = K_META, .value = V_META, .presence = P_OPTIONAL},
+};
+//  EVENT meta: who and what appended the event, and when
+static const s_field_t s_meta [] = {
+    {FIELD (K_COMMAND, V_ID, P_OPTIONAL, id), .label = "meta.command"},
+    {FIELD (K_TIME, V_INT64, P_OPTIONAL, time), .label = "meta.time"},
+    {FIELD (K_CORRELATION, V_TEXT, P_IF_SET, correlation), .limit = ZCQ_MAX_TEXT,
+     .label = "meta.correlation"},
+    {FIELD (K_USER, V_TEXT, P_IF_SET, user), .limit = ZCQ_MAX_USER, .label = "meta.user"},
+};
+static const s_field_t s_heartbeat [] = {
+    {FIELD (K_HEAD, V_UINT64, P_REQUIRED, head), .limit = INT64_MAX},
+    {FIELD (K_TIME, V_INT64, P_OPTIONAL, time)},
+    {FIELD (K_INTERVAL, V_UINT32, P_OPTIONAL, interval), .limit = UINT32_MAX},
+};
+static const s_field_t s_replay [] = {
+    {FIELD (K_ID, V_ID, P_IF_SET, id)},
+    {FIELD (K_FROM, V_UINT64, P_REQUIRED, from), .limit = INT64_MAX},
+    {FIELD (K_MAX, V_UINT32, P_OPTIONAL, max), .limit = ZCQ_MAX_EVENTS,
+     .fallback = ZCQ_MAX_EVENTS},
+};
+static const s_field_t s_events [] = {
+    {FIELD (K_ID, V_ID, P_IF_SET, id)},
+    {FIELD (K_FROM, V_UINT64, P_REQUIRED, from), .limit = INT64_MAX},
+    {FIELD (K_HEAD, V_UINT64, P_REQUIRED, head), .limit = INT64_MAX},
+    {FIELD (K_COUNT, V_FRAMES, P_REQUIRED, count), .limit = UINT32_MAX},
+};
+static const s_field_t s_query [] = {
+    {FIELD (K_ID, V_ID, P_IF_SET, id)},
+    {FIELD (K_NAME, V_NAME, P_REQUIRED, name), .limit = ZCQ_MAX_NAME},
+    {FIELD (K_PARAMS, V_MAP, P_OPTIONAL, data), .limit = ZCQ_MAX_DATA},
+    {FIELD (K_MIN_POSITION, V_UINT64, P_OPTIONAL, min_position), .limit = INT64_MAX},
+    {FIELD (K_TIMEOUT, V_UINT32, P_IF_SET, timeout), .limit = UINT32_MAX},
+};
+//  A result is bounded by the body, not by the data limit. may_be_stale is
+//  sent only when true: v1 peers that predate it see the same five keys
+static const s_field_t s_result [] = {
+    {FIELD (K_ID, V_ID, P_OPTIONAL, id)},
+    {FIELD (K_STATUS, V_STATUS, P_REQUIRED, status)},
+    {FIELD (K_REASON, V_TEXT, P_OPTIONAL, reason), .limit = ZCQ_MAX_TEXT},
+    {FIELD (K_POSITION, V_UINT64, P_OPTIONAL, position), .limit = INT64_MAX},
+    {FIELD (K_RESULT, V_OBJECT, P_OPTIONAL, data), .limit = ZCQ_MAX_BODY},
+    {FIELD (K_MAY_BE_STALE, V_BOOL, P_IF_SET, may_be_stale)},
+};
+static const s_field_t s_error [] = {
+    {FIELD (K_ID, V_ID, P_IF_SET, id)},
+    {FIELD (K_STATUS, V_STATUS, P_REQUIRED, status)},
+    {FIELD (K_REASON, V_TEXT, P_OPTIONAL, reason), .limit = ZCQ_MAX_TEXT},
+};
+
+typedef struct {
+    const s_field_t *fields; //  in wire order
+    size_t count;            //  fields in the list
+} s_schema_t;
+
+#define SCHEMA(list) list, sizeof (list) / sizeof (list [0]) //  a field list and its length
+
+static const s_schema_t s_schemas [ZCQ_MSG_TYPES] = {
+    [ZCQ_MSG_COMMAND] = {SCHEMA (s_command)}, [ZCQ_MSG_REPLY] = {SCHEMA (s_reply)},
+    [ZCQ_MSG_EVENT] = {SCHEMA (s_event)},     [ZCQ_MSG_HEARTBEAT] = {SCHEMA (s_heartbeat)},
+    [ZCQ_MSG_REPLAY] = {SCHEMA (s_replay)},   [ZCQ_MSG_EVENTS] = {SCHEMA (s_events)},
+    [ZCQ_MSG_QUERY] = {SCHEMA (s_query)},     [ZCQ_MSG_RESULT] = {SCHEMA (s_result)},
+    [ZCQ_MSG_ERROR] = {SCHEMA (s_error)},
+};
+static const s_schema_t s_meta_schema = {SCHEMA (s_meta)};
 
 #define B(key) (1u << (key))
 
-static const struct {
-    unsigned allowed;  //  keys this type reads
-    unsigned required; //  keys it must have
-} s_schemas [ZCQ_MSG_TYPES] = {
-    [ZCQ_MSG_COMMAND] = {B (K_ID) | B (K_TYPE) | B (K_STREAM) | B (K_EXPECT) | B (K_DATA)
-                             | B (K_CORRELATION),
-                         B (K_ID) | B (K_TYPE) | B (K_STREAM)},
-    [ZCQ_MSG_REPLY] = {B (K_ID) | B (K_STATUS) | B (K_REASON) | B (K_VERSION) | B (K_POSITION)
-                           | B (K_COUNT) | B (K_RETRY_AFTER),
-                       B (K_STATUS)},
-    [ZCQ_MSG_EVENT] = {B (K_POSITION) | B (K_STREAM) | B (K_VERSION) | B (K_TYPE) | B (K_DATA)
-                           | B (K_META),
-                       B (K_POSITION) | B (K_STREAM) | B (K_VERSION) | B (K_TYPE) | B (K_DATA)},
-    [ZCQ_MSG_HEARTBEAT] = {B (K_HEAD) | B (K_TIME) | B (K_INTERVAL), B (K_HEAD)},
-    [ZCQ_MSG_REPLAY] = {B (K_ID) | B (K_FROM) | B (K_MAX), B (K_FROM)},
-    [ZCQ_MSG_EVENTS] = {B (K_ID) | B (K_FROM) | B (K_HEAD) | B (K_COUNT),
-                        B (K_FROM) | B (K_HEAD) | B (K_COUNT)},
-    [ZCQ_MSG_QUERY] = {B (K_ID) | B (K_NAME) | B (K_PARAMS) | B (K_MIN_POSITION)
-                           | B (K_TIMEOUT),
-                       B (K_NAME)},
-    [ZCQ_MSG_RESULT] = {B (K_ID) | B (K_STATUS) | B (K_REASON) | B (K_POSITION) | B (K_RESULT)
-                            | B (K_MAY_BE_STALE),
-                        B (K_STATUS)},
-    [ZCQ_MSG_ERROR] = {B (K_ID) | B (K_STATUS) | B (K_REASON), B (K_STATUS)},
-};
+//  Where a field's value lives in the message.
+#define MEMBER(self, field, type) ((type *) ((char *) (self) + (field)->offset))
 
-//  Read one key of a body; sets *seen bits for required-field checks.
+//  Is this msgpack key the field's key?
+static bool
+s_key_is (const msgpack_object *key, s_key_t field)
+{
+    return key->type == MSGPACK_OBJECT_STR && key->via.str.size == s_keys [field].size
+           && memcmp (key->via.str.ptr, s_keys [field].name, key->via.str.size) == 0;
+}
+
+//  --- Decoding from the schema ------------------------------------------------
+
+static int s_take_fields (zcq_msg_t *self, const s_schema_t *schema,
+                          const msgpack_object_map *map, bool keys_are_strings, unsigned *seen);
+
+//  Read one field's value; sets its bit in *seen (a nil id counts as absent).
 static int
-s_take_field (zcq_msg_t *self, const msgpack_object *key, const msgpack_object *value,
+s_take_field (zcq_msg_t *self, const s_field_t *field, const msgpack_object *value,
               unsigned *seen)
 {
-    int field = 0;
-    while (field < K_KEYS && !s_key_is (key, s_key_names [field])) {
-        field++;
-    }
-    if (field == K_KEYS || !(s_schemas [self->type].allowed & B (field))) {
-        return 0; //  not ours: ignored, so minor additions stay compatible
-    }
-    const char *name = s_key_names [field];
+    const char *name = field->label ? field->label : s_keys [field->key].name;
     uint64_t number = 0;
     int rc = 0;
-    switch ((s_key_t) field) {
-        case K_ID:
+    switch (field->value) {
+        case V_ID:
             rc = s_take_id (self, name, value);
             if (self->id_size == 0) {
                 return rc; //  nil: as if absent
             }
             break;
-        case K_TYPE:
-        case K_NAME:
-            rc = s_take_string (self, name, value, ZCQ_MAX_NAME, true, &self->name);
+        case V_TEXT:
+        case V_NAME:
+            rc = s_take_string (self, name, value, field->limit, field->value == V_NAME,
+                                MEMBER (self, field, char *));
             break;
-        case K_STREAM:
-            rc = s_take_string (self, name, value, ZCQ_MAX_STREAM, true, &self->stream);
+        case V_UINT64:
+            rc = s_take_uint (self, name, value, field->limit, MEMBER (self, field, uint64_t));
             break;
-        case K_EXPECT:
+        case V_UINT32:
+        case V_FRAMES:
+            rc = s_take_uint (self, name, value, field->limit, &number);
+            *MEMBER (self, field, uint32_t) = (uint32_t) number;
+            break;
+        case V_INT64:
+            rc = s_take_int (self, name, value, MEMBER (self, field, int64_t));
+            break;
+        case V_EXPECT:
             if (value->type == MSGPACK_OBJECT_NIL) {
-                self->expect = ZCQ_EXPECT_ANY;
+                *MEMBER (self, field, int64_t) = ZCQ_EXPECT_ANY;
             }
-            else if ((rc = s_take_uint (self, name, value, INT64_MAX, &number)) == 0) {
-                self->expect = (int64_t) number;
+            else if ((rc = s_take_uint (self, name, value, field->limit, &number)) == 0) {
+                *MEMBER (self, field, int64_t) = (int64_t) number;
             }
             break;
-        case K_DATA:
-        case K_PARAMS:
-            rc = s_take_payload (self, name, value, true, ZCQ_MAX_DATA);
+        case V_MAP:
+        case V_OBJECT:
+            rc = s_take_payload (self, name, value, field->value == V_MAP, field->limit);
             break;
-        case K_RESULT:
-            //  A result is bounded by the body, not by the data limit
-            rc = s_take_payload (self, name, value, false, ZCQ_MAX_BODY);
+        case V_STATUS:
+            rc = s_take_status (self, name, value);
             break;
-        case K_STATUS:
-            rc = s_take_status (self, value);
-            break;
-        case K_REASON:
-            rc = s_take_string (self, name, value, ZCQ_MAX_TEXT, false, &self->reason);
-            break;
-        case K_CORRELATION:
-            rc = s_take_string (self, name, value, ZCQ_MAX_TEXT, false, &self->correlation);
-            break;
-        case K_META:
-            rc = s_take_meta (self, value);
-            break;
-        case K_VERSION:
-            rc = s_take_uint (self, name, value, INT64_MAX, &self->version);
-            break;
-        case K_POSITION:
-            rc = s_take_uint (self, name, value, INT64_MAX, &self->position);
-            break;
-        case K_COUNT:
-            rc = s_take_uint (self, name, value, UINT32_MAX, &number);
-            self->count = (uint32_t) number;
-            break;
-        case K_TIME:
-            rc = s_take_int (self, name, value, &self->time);
-            break;
-        case K_FROM:
-            rc = s_take_uint (self, name, value, INT64_MAX, &self->from);
-            break;
-        case K_MAX:
-            rc = s_take_uint (self, name, value, ZCQ_MAX_EVENTS, &number);
-            self->max = (uint32_t) number;
-            break;
-        case K_HEAD:
-            rc = s_take_uint (self, name, value, INT64_MAX, &self->head);
-            break;
-        case K_INTERVAL:
-            rc = s_take_uint (self, name, value, UINT32_MAX, &number);
-            self->interval = (uint32_t) number;
-            break;
-        case K_MIN_POSITION:
-            rc = s_take_uint (self, name, value, INT64_MAX, &self->min_position);
-            break;
-        case K_TIMEOUT:
-            rc = s_take_uint (self, name, value, UINT32_MAX, &number);
-            self->timeout = (uint32_t) number;
-            break;
-        case K_RETRY_AFTER:
-            rc = s_take_uint (self, name, value, UINT32_MAX, &number);
-            self->retry_after = (uint32_t) number;
-            break;
-        case K_MAY_BE_STALE:
+        case V_BOOL:
             if (value->type != MSGPACK_OBJECT_BOOLEAN) {
                 zcq_msg_set_error (self, ZCQ_INVALID, "field '%s' must be a boolean, got %s",
                                    name, zcq_text_msgpack_type (value->type));
                 rc = -1;
             }
             else {
-                self->may_be_stale = value->via.boolean;
+                *MEMBER (self, field, bool) = value->via.boolean;
             }
             break;
-        default:
+        case V_META:
+            if (value->type != MSGPACK_OBJECT_MAP) {
+                zcq_msg_set_error (self, ZCQ_INVALID, "field '%s' must be a map", name);
+                rc = -1;
+            }
+            else {
+                unsigned meta_seen = 0;
+                rc = s_take_fields (self, &s_meta_schema, &value->via.map, false, &meta_seen);
+            }
             break;
     }
-    *seen |= B (field);
+    *seen |= B (field->key);
     return rc;
+}
+
+//  Read every key of a map that the schema has; ignore the others. With
+//  keys_are_strings, a key that is not a string is an error (a body's keys
+//  must be; meta's others are ignored). Returns 0, or -1 at the first error.
+static int
+s_take_fields (zcq_msg_t *self, const s_schema_t *schema, const msgpack_object_map *map,
+               bool keys_are_strings, unsigned *seen)
+{
+    for (uint32_t index = 0; index < map->size; index++) {
+        const msgpack_object *key = &map->ptr [index].key;
+        if (keys_are_strings && key->type != MSGPACK_OBJECT_STR) {
+            zcq_msg_set_error (self, ZCQ_INVALID, "%s body has a key that is not a string",
+                               zcq_msg_type_name (self->type));
+            return -1;
+        }
+        for (size_t field = 0; field < schema->count; field++) {
+            if (s_key_is (key, schema->fields [field].key)) {
+                if (s_take_field (self, &schema->fields [field], &map->ptr [index].val, seen)) {
+                    return -1;
+                }
+                break;
+            }
+        }
+    }
+    return 0;
+}
+
+//  The keys a body must have, as bits of s_key_t.
+static unsigned
+s_required (const s_schema_t *schema)
+{
+    unsigned required = 0;
+    for (size_t field = 0; field < schema->count; field++) {
+        if (schema->fields [field].presence == P_REQUIRED) {
+            required |= B (schema->fields [field].key);
+        }
+    }
+    return required;
+}
+
+//  Integers whose 0 stands for another value (REPLAY max) get that value.
+static void
+s_apply_fallbacks (zcq_msg_t *self, const s_schema_t *schema)
+{
+    for (size_t index = 0; index < schema->count; index++) {
+        const s_field_t *field = &schema->fields [index];
+        if (field->fallback && field->value == V_UINT32
+            && *MEMBER (self, field, uint32_t) == 0) {
+            *MEMBER (self, field, uint32_t) = (uint32_t) field->fallback;
+        }
+    }
 }
 
 //  Cross-field rules that the field readers cannot see alone.
@@ -600,14 +710,9 @@ s_check_rules (zcq_msg_t *self)
                            "field 'id' of a COMMAND must be %d bytes, got %zu", ZCQ_COMMAND_ID,
                            self->id_size);
     }
-    if (self->type == ZCQ_MSG_REPLAY) {
-        if (self->from == 0) {
-            zcq_msg_set_error (self, ZCQ_INVALID,
-                               "field 'from' must be 1 or more (positions start at 1)");
-        }
-        if (self->max == 0) {
-            self->max = ZCQ_MAX_EVENTS;
-        }
+    if (self->type == ZCQ_MSG_REPLAY && self->from == 0) {
+        zcq_msg_set_error (self, ZCQ_INVALID,
+                           "field 'from' must be 1 or more (positions start at 1)");
     }
     if ((self->type == ZCQ_MSG_EVENT) && (self->position == 0 || self->version == 0)) {
         zcq_msg_set_error (self, ZCQ_INVALID, "an EVENT's position and version start at 1");
@@ -661,33 +766,25 @@ zcq_msg_decode_body (zcq_msg_type_t type, const void *body, size_t size)
     }
     else {
         unsigned seen = 0;
-        const msgpack_object_map *map = &result.data.via.map;
-        for (uint32_t index = 0; index < map->size; index++) {
-            if (map->ptr [index].key.type != MSGPACK_OBJECT_STR) {
-                zcq_msg_set_error (self, ZCQ_INVALID, "%s body has a key that is not a string",
-                                   zcq_msg_type_name (type));
-                break;
-            }
-            if (s_take_field (self, &map->ptr [index].key, &map->ptr [index].val, &seen)) {
-                break;
-            }
-        }
+        const s_schema_t *schema = &s_schemas [type];
+        s_take_fields (self, schema, &result.data.via.map, true, &seen);
         //  When several keys are missing, report the first in the spec's
         //  order (section 5.2, step 7), which is not the order of s_key_t
         static const s_key_t missing_order [] = {K_ID,       K_TYPE,    K_STREAM, K_STATUS,
                                                  K_POSITION, K_VERSION, K_FROM,   K_HEAD,
                                                  K_NAME,     K_COUNT,   K_DATA};
-        unsigned missing = s_schemas [type].required & ~seen;
+        unsigned missing = s_required (schema) & ~seen;
         for (size_t index = 0; self->error_status == ZCQ_OK && missing
                                && index < sizeof (missing_order) / sizeof (missing_order [0]);
              index++) {
             if (missing & B (missing_order [index])) {
                 zcq_msg_set_error (self, ZCQ_INVALID, "%s is missing field '%s'",
                                    zcq_msg_type_name (type),
-                                   s_key_names [missing_order [index]]);
+                                   s_keys [missing_order [index]].name);
             }
         }
         if (self->error_status == ZCQ_OK) {
+            s_apply_fallbacks (self, schema);
             s_check_rules (self);
         }
     }
@@ -879,12 +976,6 @@ s_pack_str (msgpack_packer *packer, const char *text)
 }
 
 static void
-s_pack_key (msgpack_packer *packer, const char *key)
-{
-    s_pack_str (packer, key);
-}
-
-static void
 s_pack_bin (msgpack_packer *packer, const byte *data, size_t size)
 {
     msgpack_pack_bin (packer, size);
@@ -903,6 +994,137 @@ s_pack_payload (msgpack_packer *packer, zcq_msg_t *self, bool empty_map)
     }
     else {
         msgpack_pack_nil (packer);
+    }
+}
+
+//  Is the field's value set: not 0, "", false, an absent id or payload?
+static bool
+s_is_set (zcq_msg_t *self, const s_field_t *field)
+{
+    switch (field->value) {
+        case V_ID:
+            return self->id_size > 0;
+        case V_TEXT:
+        case V_NAME: {
+            const char *text = *MEMBER (self, field, char *);
+            return text && *text;
+        }
+        case V_UINT64:
+            return *MEMBER (self, field, uint64_t) != 0;
+        case V_UINT32:
+            return *MEMBER (self, field, uint32_t) != 0;
+        case V_INT64:
+            return *MEMBER (self, field, int64_t) != 0;
+        case V_EXPECT:
+            return *MEMBER (self, field, int64_t) != ZCQ_EXPECT_ANY;
+        case V_MAP:
+        case V_OBJECT:
+            return self->data_size > 0;
+        case V_BOOL:
+            return *MEMBER (self, field, bool);
+        case V_FRAMES:
+            return self->event_count > 0;
+        case V_STATUS:
+        case V_META:
+            break;
+    }
+    return true;
+}
+
+static void s_pack_fields (msgpack_sbuffer *buffer, zcq_msg_t *self, const s_schema_t *schema);
+
+//  Write one field's value (its key is written already). Each function
+//  packs with its own packer, so that the compiler sees which callback it
+//  calls (msgpack_sbuffer_write) and calls it directly.
+static void
+s_pack_value (msgpack_sbuffer *buffer, zcq_msg_t *self, const s_field_t *field)
+{
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, buffer, msgpack_sbuffer_write);
+    msgpack_packer *packer = &pk;
+    switch (field->value) {
+        case V_ID:
+            if (self->id_size) {
+                s_pack_bin (packer, self->id, self->id_size);
+            }
+            else {
+                msgpack_pack_nil (packer);
+            }
+            break;
+        case V_TEXT:
+        case V_NAME: {
+            const char *text = *MEMBER (self, field, char *);
+            s_pack_str (packer, text ? text : "");
+            break;
+        }
+        case V_UINT64:
+            msgpack_pack_uint64 (packer, *MEMBER (self, field, uint64_t));
+            break;
+        case V_UINT32: {
+            uint32_t number = *MEMBER (self, field, uint32_t);
+            msgpack_pack_uint32 (packer, number ? number : (uint32_t) field->fallback);
+            break;
+        }
+        case V_INT64:
+            msgpack_pack_int64 (packer, *MEMBER (self, field, int64_t));
+            break;
+        case V_EXPECT:
+            if (*MEMBER (self, field, int64_t) == ZCQ_EXPECT_ANY) {
+                msgpack_pack_nil (packer);
+            }
+            else {
+                msgpack_pack_int64 (packer, *MEMBER (self, field, int64_t));
+            }
+            break;
+        case V_MAP:
+        case V_OBJECT:
+            s_pack_payload (packer, self, field->value == V_MAP);
+            break;
+        case V_STATUS:
+            s_pack_str (packer, zcq_status_name (*MEMBER (self, field, zcq_status_t)));
+            break;
+        case V_BOOL:
+            if (*MEMBER (self, field, bool)) {
+                msgpack_pack_true (packer);
+            }
+            else {
+                msgpack_pack_false (packer);
+            }
+            break;
+        case V_META:
+            s_pack_fields (buffer, self, &s_meta_schema);
+            break;
+        case V_FRAMES:
+            msgpack_pack_uint64 (packer, self->event_count);
+            break;
+    }
+}
+
+//  Write the schema's fields as one map: those always written, and those
+//  written only when set that are; the map's size is their number.
+static void
+s_pack_fields (msgpack_sbuffer *buffer, zcq_msg_t *self, const s_schema_t *schema)
+{
+    msgpack_packer packer;
+    msgpack_packer_init (&packer, buffer, msgpack_sbuffer_write);
+    assert (schema->count <= 32); //  a bit each in present
+    uint32_t present = 0;
+    uint32_t size = 0;
+    for (size_t index = 0; index < schema->count; index++) {
+        const s_field_t *field = &schema->fields [index];
+        if (field->presence != P_IF_SET || s_is_set (self, field)) {
+            present |= 1u << index;
+            size++;
+        }
+    }
+    msgpack_pack_map (&packer, size);
+    for (size_t index = 0; index < schema->count; index++) {
+        if (present & (1u << index)) {
+            const s_field_t *field = &schema->fields [index];
+            msgpack_pack_str (&packer, s_keys [field->key].size);
+            msgpack_pack_str_body (&packer, s_keys [field->key].name, s_keys [field->key].size);
+            s_pack_value (buffer, self, field);
+        }
     }
 }
 
@@ -938,181 +1160,15 @@ zcq_msg_encode_body (zcq_msg_t *self, msgpack_sbuffer *buffer)
     if (s_check_limits (self)) {
         return -1;
     }
-    msgpack_packer packer;
-    msgpack_packer_init (&packer, buffer, msgpack_sbuffer_write);
-    const char *reason = self->reason ? self->reason : "";
-    const char *correlation = self->correlation ? self->correlation : "";
-    const char *user = self->user ? self->user : "";
-
-    switch (self->type) {
-        case ZCQ_MSG_COMMAND:
-            msgpack_pack_map (&packer, 5 + (*correlation != 0));
-            s_pack_key (&packer, "id");
-            s_pack_bin (&packer, self->id, self->id_size);
-            s_pack_key (&packer, "type");
-            s_pack_str (&packer, self->name ? self->name : "");
-            s_pack_key (&packer, "stream");
-            s_pack_str (&packer, self->stream ? self->stream : "");
-            s_pack_key (&packer, "expect");
-            if (self->expect == ZCQ_EXPECT_ANY) {
-                msgpack_pack_nil (&packer);
-            }
-            else {
-                msgpack_pack_int64 (&packer, self->expect);
-            }
-            s_pack_key (&packer, "data");
-            s_pack_payload (&packer, self, true);
-            if (*correlation) {
-                s_pack_key (&packer, "correlation");
-                s_pack_str (&packer, correlation);
-            }
-            break;
-        case ZCQ_MSG_REPLY:
-            msgpack_pack_map (&packer, 6 + (self->retry_after > 0));
-            s_pack_key (&packer, "id");
-            if (self->id_size) {
-                s_pack_bin (&packer, self->id, self->id_size);
-            }
-            else {
-                msgpack_pack_nil (&packer);
-            }
-            s_pack_key (&packer, "status");
-            s_pack_str (&packer, zcq_status_name (self->status));
-            s_pack_key (&packer, "reason");
-            s_pack_str (&packer, reason);
-            s_pack_key (&packer, "version");
-            msgpack_pack_uint64 (&packer, self->version);
-            s_pack_key (&packer, "position");
-            msgpack_pack_uint64 (&packer, self->position);
-            s_pack_key (&packer, "count");
-            msgpack_pack_uint32 (&packer, self->count);
-            if (self->retry_after) {
-                s_pack_key (&packer, "retry_after");
-                msgpack_pack_uint32 (&packer, self->retry_after);
-            }
-            break;
-        case ZCQ_MSG_EVENT:
-            msgpack_pack_map (&packer, 6);
-            s_pack_key (&packer, "position");
-            msgpack_pack_uint64 (&packer, self->position);
-            s_pack_key (&packer, "stream");
-            s_pack_str (&packer, self->stream ? self->stream : "");
-            s_pack_key (&packer, "version");
-            msgpack_pack_uint64 (&packer, self->version);
-            s_pack_key (&packer, "type");
-            s_pack_str (&packer, self->name ? self->name : "");
-            s_pack_key (&packer, "data");
-            s_pack_payload (&packer, self, true);
-            s_pack_key (&packer, "meta");
-            msgpack_pack_map (&packer, 2 + (*correlation != 0) + (*user != 0));
-            s_pack_key (&packer, "command");
-            if (self->id_size) {
-                s_pack_bin (&packer, self->id, self->id_size);
-            }
-            else {
-                msgpack_pack_nil (&packer);
-            }
-            s_pack_key (&packer, "time");
-            msgpack_pack_int64 (&packer, self->time);
-            if (*correlation) {
-                s_pack_key (&packer, "correlation");
-                s_pack_str (&packer, correlation);
-            }
-            if (*user) {
-                s_pack_key (&packer, "user");
-                s_pack_str (&packer, user);
-            }
-            break;
-        case ZCQ_MSG_HEARTBEAT:
-            msgpack_pack_map (&packer, 3);
-            s_pack_key (&packer, "head");
-            msgpack_pack_uint64 (&packer, self->head);
-            s_pack_key (&packer, "time");
-            msgpack_pack_int64 (&packer, self->time);
-            s_pack_key (&packer, "interval");
-            msgpack_pack_uint32 (&packer, self->interval);
-            break;
-        case ZCQ_MSG_REPLAY:
-            msgpack_pack_map (&packer, 2 + (self->id_size > 0));
-            if (self->id_size) {
-                s_pack_key (&packer, "id");
-                s_pack_bin (&packer, self->id, self->id_size);
-            }
-            s_pack_key (&packer, "from");
-            msgpack_pack_uint64 (&packer, self->from);
-            s_pack_key (&packer, "max");
-            msgpack_pack_uint32 (&packer, self->max ? self->max : ZCQ_MAX_EVENTS);
-            break;
-        case ZCQ_MSG_EVENTS:
-            msgpack_pack_map (&packer, 3 + (self->id_size > 0));
-            if (self->id_size) {
-                s_pack_key (&packer, "id");
-                s_pack_bin (&packer, self->id, self->id_size);
-            }
-            s_pack_key (&packer, "from");
-            msgpack_pack_uint64 (&packer, self->from);
-            s_pack_key (&packer, "head");
-            msgpack_pack_uint64 (&packer, self->head);
-            s_pack_key (&packer, "count");
-            msgpack_pack_uint64 (&packer, zcq_msg_event_count (self));
-            break;
-        case ZCQ_MSG_QUERY:
-            msgpack_pack_map (&packer, 3 + (self->id_size > 0) + (self->timeout > 0));
-            if (self->id_size) {
-                s_pack_key (&packer, "id");
-                s_pack_bin (&packer, self->id, self->id_size);
-            }
-            s_pack_key (&packer, "name");
-            s_pack_str (&packer, self->name ? self->name : "");
-            s_pack_key (&packer, "params");
-            s_pack_payload (&packer, self, true);
-            s_pack_key (&packer, "min_position");
-            msgpack_pack_uint64 (&packer, self->min_position);
-            if (self->timeout) {
-                s_pack_key (&packer, "timeout");
-                msgpack_pack_uint32 (&packer, self->timeout);
-            }
-            break;
-        case ZCQ_MSG_RESULT:
-            //  may_be_stale is sent only when true: v1 peers that predate it
-            //  see the same five keys as before
-            msgpack_pack_map (&packer, 5 + self->may_be_stale);
-            s_pack_key (&packer, "id");
-            if (self->id_size) {
-                s_pack_bin (&packer, self->id, self->id_size);
-            }
-            else {
-                msgpack_pack_nil (&packer);
-            }
-            s_pack_key (&packer, "status");
-            s_pack_str (&packer, zcq_status_name (self->status));
-            s_pack_key (&packer, "reason");
-            s_pack_str (&packer, reason);
-            s_pack_key (&packer, "position");
-            msgpack_pack_uint64 (&packer, self->position);
-            s_pack_key (&packer, "result");
-            s_pack_payload (&packer, self, false);
-            if (self->may_be_stale) {
-                s_pack_key (&packer, "may_be_stale");
-                msgpack_pack_true (&packer);
-            }
-            break;
-        case ZCQ_MSG_ERROR:
-            msgpack_pack_map (&packer, 2 + (self->id_size > 0));
-            if (self->id_size) {
-                s_pack_key (&packer, "id");
-                s_pack_bin (&packer, self->id, self->id_size);
-            }
-            s_pack_key (&packer, "status");
-            s_pack_str (&packer, zcq_status_name (self->status));
-            s_pack_key (&packer, "reason");
-            s_pack_str (&packer, reason);
-            break;
-        default:
-            zcq_msg_set_error (self, ZCQ_UNKNOWN_TYPE, "cannot encode message type %d",
-                               (int) self->type);
-            return -1;
+    const s_schema_t *schema = self->type > ZCQ_MSG_UNKNOWN && self->type < ZCQ_MSG_TYPES
+                                   ? &s_schemas [self->type]
+                                   : NULL;
+    if (!schema) {
+        zcq_msg_set_error (self, ZCQ_UNKNOWN_TYPE, "cannot encode message type %d",
+                           (int) self->type);
+        return -1;
     }
+    s_pack_fields (buffer, self, schema);
     if (buffer->size > ZCQ_MAX_BODY) {
         zcq_msg_set_error (self, ZCQ_TOO_LARGE, "%s body is %zu bytes, limit is %d",
                            zcq_msg_type_name (self->type), buffer->size, ZCQ_MAX_BODY);
