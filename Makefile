@@ -5,6 +5,7 @@
 #              under AddressSanitizer + UndefinedBehaviorSanitizer)
 #  make        build into build/ (CLI, nodes, libzcqrs.a, libzcqrs.so)
 #  make check  run the tests of an existing build (BUILD=dir, SANITIZE=1)
+#  make install [PREFIX=/usr/local] [DESTDIR=]  (mk/install.mk; uninstall)
 #  make format rewrite the C sources in the house style (format-check: only say)
 #  make bench  benchmarks (mk/bench.mk: bench, bench-peers, bench-instr)
 
@@ -30,6 +31,14 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 KIT_OBJ  := $(BUILD)/obj/tests/zcq_testkit.o
 PROGRAMS := $(BUILD)/zcqrs $(BUILD)/zcqrs-write $(BUILD)/zcqrs-query
+
+#  The library's version, written once: the ZCQRS_VERSION_* macros of
+#  lib/zcqrs.h. libzcqrs.so.MAJOR.MINOR.PATCH carries the soname
+#  libzcqrs.so.MAJOR; libzcqrs.so.MAJOR and libzcqrs.so link to it
+VERSION_PART = $(shell sed -n 's/^\#define ZCQRS_VERSION_$(1)  *\([0-9][0-9]*\)$$/\1/p' lib/zcqrs.h)
+VERSION  := $(call VERSION_PART,MAJOR).$(call VERSION_PART,MINOR).$(call VERSION_PART,PATCH)
+SONAME   := libzcqrs.so.$(call VERSION_PART,MAJOR)
+SHARED   := $(BUILD)/libzcqrs.so.$(VERSION)
 PLUGIN   := $(BUILD)/libzcq_counter.so
 
 #  Keep objects between runs (pattern-rule intermediates would be deleted)
@@ -38,7 +47,7 @@ PLUGIN   := $(BUILD)/libzcq_counter.so
 .PHONY: all programs run test check deps clean format format-check settings-doc
 all: programs $(TESTS)
 
-programs: $(PROGRAMS) $(BUILD)/libzcqrs.a $(BUILD)/libzcqrs.so $(PLUGIN)
+programs: $(PROGRAMS) $(BUILD)/libzcqrs.a $(BUILD)/$(SONAME) $(BUILD)/libzcqrs.so $(PLUGIN)
 
 deps:
 	@deploy/install-deps.sh
@@ -65,8 +74,11 @@ $(BUILD)/libzcqrs.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/libzcqrs.so: $(LIB_OBJ)
-	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(SHARED): $(LIB_OBJ)
+	$(CC) -shared $(LDFLAGS) -Wl,-soname,$(SONAME) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/$(SONAME) $(BUILD)/libzcqrs.so: $(SHARED)
+	ln -sf $(notdir $<) $@
 
 $(BUILD)/zcqrs: $(BUILD)/obj/cli/zcqrs.o $(BUILD)/libzcqrs.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

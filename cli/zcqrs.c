@@ -54,13 +54,17 @@ s_usage (FILE *out)
 {
     fprintf (
         out,
-        "usage: zcqrs [options] send TYPE STREAM [field=value ... | --json OBJECT]\n"
-        "                       [--expect N] [--id HEX] [--correlation C]\n"
-        "       zcqrs [options] query NAME [param=value ... | --json OBJECT]\n"
-        "                       [--node EP] [--min-position P]\n"
-        "       zcqrs [options] tail [--from POSITION] [--count N] [--idle MS]\n"
-        "       zcqrs [options] status [--node EP ...]\n"
-        "       zcqrs keygen NAME [--dir DIR]   write DIR/NAME.cert and DIR/NAME.cert_secret\n"
+        //  One line per form, the next ones after "or:": the layout help2man
+        //  reads into the man page's SYNOPSIS
+        "Usage: zcqrs [options] send TYPE STREAM [field=value ... | --json OBJECT]"
+        " [--expect N]\n"
+        "  or:  zcqrs [options] query NAME [param=value ... | --json OBJECT]"
+        " [--min-position P]\n"
+        "  or:  zcqrs [options] tail [--from POSITION] [--count N] [--idle MS]\n"
+        "  or:  zcqrs [options] status [--node EP ...]\n"
+        "  or:  zcqrs keygen NAME [--dir DIR]\n"
+        "Send a command to the write node, ask a query node, follow the log, ask each node\n"
+        "for its status, or make a CURVE keypair (DIR/NAME.cert and DIR/NAME.cert_secret).\n"
         "\n"
         "options:\n"
         "  --commands EP     write node commands [" ZCQ_DEFAULT_COMMANDS "]\n"
