@@ -1,14 +1,16 @@
 /*  =========================================================================
     counter_domain - a user domain built as a shared object
 
-    Build:  cc -std=c11 $(pkg-config --cflags zcqrs) -shared -fPIC \
-               -o libzcq_counter.so examples/counter_domain.c
+    Build:  cc -std=c11 -shared -fPIC -o libzcq_counter.so \
+               examples/counter_domain.c $(pkg-config --cflags --libs zcqrs)
             (after make install; in the source tree `make` builds it)
     Run:    zcqrs-write --domain ./libzcq_counter.so (and zcqrs-query alike)
 
-    It links nothing: msgpack packing is inline, and the zcq_decision_*,
-    zcq_result_*, zcq_view_*, zcq_map_* and zcq_mpack_* calls resolve against the node
-    program when the object is loaded (the nodes are linked -rdynamic).
+    Built with pkg-config it needs libzcqrs.so, the library the installed
+    programs load, so one copy of it serves program and domain. The source
+    tree's build links nothing: msgpack packing is inline, and the
+    zcq_decision_*, zcq_result_*, zcq_view_*, zcq_map_* and zcq_mpack_* calls
+    resolve against the node program (linked -rdynamic) when it is loaded.
 
     Command "Increment {by}" (a positive integer) on any stream appends
     "Incremented {by}". Query "counter {id}" answers {value, version}.
