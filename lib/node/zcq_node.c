@@ -44,7 +44,7 @@ zcq_node_failed (zsock_t *pipe, const char *reason)
 static void
 s_usage (const char *program, const zcq_setting_t *settings)
 {
-    printf ("usage: %s [--config FILE.zpl] [options]\n\noptions (override the file):\n",
+    printf ("Usage: %s [--config FILE.zpl] [options]\n\noptions (override the file):\n",
             program);
     zcq_settings_usage (settings, stdout);
     printf ("  %-26s %s\n", "--config FILE", "read settings from a ZPL file first");
