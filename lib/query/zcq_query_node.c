@@ -363,10 +363,13 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
 
 //  --- Answering --------------------------------------------------------------
 
+//  Send a message with its body, encoded already or (body NULL) now.
 static void
-s_send (self_t *self, zcq_msg_t *msg)
+s_send (self_t *self, zcq_msg_t *msg, const msgpack_sbuffer *body)
 {
-    if (zcq_msg_send (msg, self->queries) != 0) {
+    int rc = body ? zcq_msg_send_encoded (msg, self->queries, body)
+                  : zcq_msg_send (msg, self->queries);
+    if (rc != 0) {
         zsys_warning ("query node: could not deliver %s: peer gone or its queue is full",
                       zcq_msg_type_name (zcq_msg_type (msg)));
     }
@@ -538,19 +541,23 @@ s_answer (self_t *self, zcq_msg_t *query, int64_t waited)
         zstr_free (&why);
     }
     self->answered++;
-    zmsg_t *encoded = zcq_msg_encode (result);
-    if (!encoded) {
+    //  Encoded once: to know it fits, then sent as it is
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init (&body);
+    if (zcq_msg_encode_body (result, &body) == 0) {
+        s_send (self, result, &body);
+    }
+    else {
         //  An answer too big for one message: say so instead of going silent
         zcq_msg_t *refusal = zcq_msg_reply_to (query, zcq_msg_error_status (result));
         zcq_msg_set_reason (refusal,
                             "the answer does not fit in one message (%s); ask for less",
                             zcq_msg_error (result));
         zcq_msg_set_position (refusal, applied);
-        zcq_msg_destroy (&result);
-        result = refusal;
+        s_send (self, refusal, NULL);
+        zcq_msg_destroy (&refusal);
     }
-    zmsg_destroy (&encoded);
-    s_send (self, result);
+    msgpack_sbuffer_destroy (&body);
     zcq_msg_destroy (&result);
 }
 
@@ -561,7 +568,7 @@ s_refuse (self_t *self, zcq_msg_t *query, zcq_status_t status, const char *reaso
     zcq_msg_t *reply = zcq_msg_reply_to (query, status);
     zcq_msg_set_reason (reply, "%s", reason);
     zcq_msg_set_position (reply, zcq_projection_applied (self->serving));
-    s_send (self, reply);
+    s_send (self, reply, NULL);
     zcq_msg_destroy (&reply);
 }
 
