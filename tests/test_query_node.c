@@ -1,7 +1,10 @@
 /*  =========================================================================
     test_query_node - the query node actor in-process, on ipc:// endpoints
     in a temporary folder: an answer too big for one message is refused
-    "too_large" (and a big one that fits goes whole)
+    "too_large" (and a big one that fits goes whole); a REPLAY that goes
+    unanswered is given up after query/replay_timeout and asked again once
+    a position is known to be missing, both counted in "status"; settings
+    are checked
     =========================================================================
 */
 
@@ -168,12 +171,110 @@ test_an_answer_too_big_for_one_message_is_refused (void **state)
     zcq_msg_destroy (&result);
 }
 
+//  A number in the query node's status.
+static int64_t
+s_status_int (fixture_t *fixture, const char *key)
+{
+    zcq_msg_t *status = zcq_client_query (fixture->client, 0, "status", NULL, 0, 0, WAIT);
+    assert_non_null (status);
+    assert_int_equal (zcq_msg_status (status), ZCQ_OK);
+    int64_t value = zcq_testkit_int (zcq_msg_data (status), zcq_msg_data_size (status), key);
+    zcq_msg_destroy (&status);
+    return value;
+}
+
+//  Wait until the query node's status says key >= minimum (bounded).
+static void
+s_await_count (fixture_t *fixture, const char *key, int64_t minimum)
+{
+    int64_t deadline = zclock_mono () + WAIT;
+    int64_t value = 0;
+    while (zclock_mono () < deadline) {
+        value = s_status_int (fixture, key);
+        if (value >= minimum) {
+            return;
+        }
+        zclock_sleep (20); //  polling the node's counter; bounded
+    }
+    fail_msg ("status %s is %" PRId64 ", wanted %" PRId64 " or more", key, value, minimum);
+}
+
+//  Wait for the node's next REPLAY on the router; it must ask from from.
+static void
+s_expect_replay (zsock_t *router, uint64_t from)
+{
+    zsock_set_rcvtimeo (router, WAIT);
+    zcq_msg_t *request = zcq_msg_recv (router);
+    assert_non_null (request);
+    assert_true (zcq_msg_valid (request));
+    assert_int_equal (zcq_msg_type (request), ZCQ_MSG_REPLAY);
+    assert_int_equal (zcq_msg_from (request), from);
+    zcq_msg_destroy (&request);
+}
+
+static void
+test_an_unanswered_replay_is_given_up_after_the_replay_timeout (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    //  The test plays a write node that never answers a REPLAY
+    zsock_t *pub = zsock_new_pub (fixture->events);
+    zsock_t *router = zsock_new_router (fixture->replay);
+    assert_non_null (pub);
+    assert_non_null (router);
+    zconfig_put (fixture->config, "query/replay_timeout", "150");
+    int64_t started = zclock_mono ();
+    fixture->query = s_start (fixture, zcq_query_node_actor);
+    //  A new node asks at once from position 1, and gives it up on time
+    s_expect_replay (router, 1);
+    s_await_count (fixture, "replay_timeouts", 1);
+    assert_true (zclock_mono () - started >= 150);
+    //  Nothing is known to be missing, so nothing is asked until a
+    //  heartbeat says the log holds 3 events (heartbeats until one is
+    //  counted: a SUB joins asynchronously)
+    int64_t deadline = zclock_mono () + WAIT;
+    while (s_status_int (fixture, "heartbeats") == 0 && zclock_mono () < deadline) {
+        zcq_msg_t *beat = zcq_msg_new (ZCQ_MSG_HEARTBEAT);
+        zcq_msg_set_head (beat, 3);
+        zcq_msg_set_interval (beat, 100);
+        assert_int_equal (zcq_msg_send (beat, pub), 0);
+        zcq_msg_destroy (&beat);
+        zclock_sleep (20); //  polling for the subscription to take; bounded
+    }
+    assert_true (s_status_int (fixture, "heartbeats") >= 1);
+    s_expect_replay (router, 1);
+    //  Unanswered again: given up again
+    s_await_count (fixture, "replay_timeouts", 2);
+    assert_int_equal (s_status_int (fixture, "applied"), 0);
+    zactor_destroy (&fixture->query);
+    zsock_destroy (&pub);
+    zsock_destroy (&router);
+}
+
+static void
+test_settings_are_checked (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    zconfig_put (fixture->config, "query/replay_timeout", "0");
+    char *message = NULL;
+    zactor_t *node = zcq_node_start (zcq_query_node_actor, fixture->config, &message);
+    assert_null (node);
+    assert_non_null (message);
+    assert_non_null (strstr (
+        message, "setting query/replay_timeout must be a whole number from 1 to 3600000, "
+                 "got '0'"));
+    free (message);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test_setup_teardown (test_an_answer_too_big_for_one_message_is_refused,
                                          s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_an_unanswered_replay_is_given_up_after_the_replay_timeout, s_setup,
+            s_teardown),
+        cmocka_unit_test_setup_teardown (test_settings_are_checked, s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -84,6 +84,15 @@ static const zcq_setting_t s_table [] = {
      .min = 1,
      .max = INT32_MAX,
      .help = "SUB receive queue in messages; what overflows is repaired by replay"},
+    {.path = "query/replay_timeout",
+     .flag = "--replay-timeout",
+     .fallback = "2000",
+     .type = ZCQ_SETTING_NUMBER,
+     .min = 1,
+     .max = 3600000,
+     .arg = "MS",
+     .help = "milliseconds a replay request may go unanswered before the feed gives it up (it "
+             "asks again once an event is known to be missing)"},
     {.path = "query/cache",
      .flag = "--cache",
      .fallback = "100000",
@@ -159,6 +168,7 @@ typedef struct {
     const char *replay;         //  write node replay endpoint (config-owned)
     int hwm;                    //  SUB receive queue, messages
     int silence;                //  heartbeats missed before unreachable
+    int replay_timeout;         //  ms a REPLAY may go unanswered
     int apply_delay;            //  fault seam: ms each ready event is held
     int64_t held_since;         //  zclock_mono () the held events became ready
     int64_t started;            //  zclock_mono () at start
@@ -229,7 +239,8 @@ s_open_models (self_t *self, const char *data, char **error)
 }
 
 //  A feed for a generation of models, from position next, with the node's
-//  queue size and silence limit. Returns NULL if it cannot connect.
+//  queue size, silence limit and replay timeout. Returns NULL if it cannot
+//  connect.
 static zcq_feed_t *
 s_feed_new (self_t *self, uint64_t next)
 {
@@ -238,6 +249,7 @@ s_feed_new (self_t *self, uint64_t next)
         zcq_feed_set_rcvhwm (feed, self->hwm);
         zcq_feed_set_credit (feed, APPLY_BATCH);
         zcq_feed_set_silence (feed, self->silence);
+        zcq_feed_set_replay_timeout (feed, self->replay_timeout);
     }
     return feed;
 }
@@ -303,6 +315,7 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
     self->wait = (int) zcq_settings_number (config, s_table, "query/wait");
     self->silence = (int) zcq_settings_number (config, s_table, "query/silence");
     self->hwm = (int) zcq_settings_number (config, s_table, "query/hwm");
+    self->replay_timeout = (int) zcq_settings_number (config, s_table, "query/replay_timeout");
     self->cache = (int) zcq_settings_number (config, s_table, "query/cache");
     self->apply_delay =
         (int) zcq_settings_number (config, s_table, "query/fault/apply_delay_ms");
@@ -412,7 +425,7 @@ s_pack_status (self_t *self, msgpack_packer *pk)
     uint64_t applied = zcq_projection_applied (self->serving);
     uint64_t head = zcq_feed_head (feed);
     int64_t heard = zcq_feed_last_heard (feed);
-    msgpack_pack_map (pk, 18 + (self->rebuild_feed != NULL));
+    msgpack_pack_map (pk, 20 + (self->rebuild_feed != NULL));
     s_pack_text (pk, "role", "query");
     s_pack_text (pk, "domain", self->domain->name);
     s_pack_uint (pk, "applied", applied);
@@ -424,6 +437,8 @@ s_pack_status (self_t *self, msgpack_packer *pk)
     msgpack_pack_int64 (pk, heard ? zclock_mono () - heard : zclock_mono () - self->started);
     s_pack_uint (pk, "outages", zcq_feed_outages (feed));
     s_pack_uint (pk, "reconnects", zcq_feed_reconnects (feed));
+    s_pack_uint (pk, "heartbeats", zcq_feed_heartbeats (feed));
+    s_pack_uint (pk, "replay_timeouts", zcq_feed_replay_timeouts (feed));
     s_pack_uint (pk, "events_applied", self->events_applied);
     s_pack_uint (pk, "rate", self->rate);
     s_pack_uint (pk, "replayed", zcq_feed_replayed (feed));
