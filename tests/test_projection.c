@@ -198,6 +198,19 @@ s_assert_last (fixture_t *fixture, uint64_t position)
     free (last);
 }
 
+//  Check that a serving generation and the store stand at position
+//  together: its position, "q:applied", "q:last", and read models that hold
+//  the events 1 .. position (an account with position - 1 deposits).
+static void
+s_assert_at (fixture_t *fixture, zcq_projection_t *models, uint64_t position)
+{
+    assert_int_equal (zcq_projection_applied (models), position);
+    assert_int_equal (s_number (fixture, "q:applied"), position);
+    s_assert_last (fixture, position);
+    assert_int_equal (s_model_int (models, "account/account-1", "balance"), position - 1);
+    assert_int_equal (s_model_int (models, "totals", "events"), position);
+}
+
 static void
 test_a_batch_writes_the_models_and_the_position_together (void **state)
 {
@@ -218,11 +231,7 @@ test_a_batch_writes_the_models_and_the_position_together (void **state)
     uint64_t writes = zcq_store_writes (fixture->models->store);
     assert_int_equal (zcq_projection_apply (serving, feed, 10), 10);
     assert_int_equal (zcq_store_writes (fixture->models->store), writes + 1);
-    assert_int_equal (zcq_projection_applied (serving), 10);
-    assert_int_equal (s_number (fixture, "q:applied"), 10);
-    s_assert_last (fixture, 10);
-    assert_int_equal (s_model_int (serving, "account/account-1", "balance"), 9);
-    assert_int_equal (s_model_int (serving, "totals", "events"), 10);
+    s_assert_at (fixture, serving, 10);
     assert_int_equal (zcq_feed_ready (feed), 5);
     //  The rest in a second batch; then nothing is ready and nothing written
     assert_int_equal (zcq_projection_apply (serving, feed, 10), 5);
@@ -239,10 +248,9 @@ test_a_batch_writes_the_models_and_the_position_together (void **state)
     char *error = NULL;
     fixture->serving = zcq_projection_open (fixture->models->store, zcq_bank_domain (), &error);
     assert_non_null (fixture->serving);
-    assert_int_equal (zcq_projection_applied (fixture->serving), 15);
+    s_assert_at (fixture, fixture->serving, 15);
     assert_memory_equal (zcq_projection_fingerprint (fixture->serving), expected,
                          ZCQ_FEED_FINGERPRINT);
-    assert_int_equal (s_model_int (fixture->serving, "account/account-1", "balance"), 14);
 }
 
 static void
@@ -259,23 +267,15 @@ test_a_failed_write_changes_nothing_and_the_events_come_again (void **state)
     //  The disk refuses the next batch: models and position stay at 5
     zcq_store_fail_writes (fixture->models->store, 1);
     assert_int_equal (zcq_projection_apply (serving, feed, 5), -1);
-    assert_int_equal (zcq_projection_applied (serving), 5);
-    assert_int_equal (s_number (fixture, "q:applied"), 5);
-    s_assert_last (fixture, 5);
-    assert_int_equal (s_model_int (serving, "account/account-1", "balance"), 4);
-    assert_int_equal (s_model_int (serving, "totals", "events"), 5);
+    s_assert_at (fixture, serving, 5);
     assert_int_equal (zcq_view_pending (zcq_projection_view (serving)), 0);
 
     //  The feed was rewound: it asks for 6 again and delivers it once more
     assert_int_equal (zcq_feed_ready (feed), 0);
     s_serve (fixture, feed, 6, 10);
     assert_int_equal (zcq_projection_apply (serving, feed, 10), 5);
-    assert_int_equal (zcq_projection_applied (serving), 10);
-    assert_int_equal (s_number (fixture, "q:applied"), 10);
-    s_assert_last (fixture, 10);
     //  Each event counted once
-    assert_int_equal (s_model_int (serving, "account/account-1", "balance"), 9);
-    assert_int_equal (s_model_int (serving, "totals", "events"), 10);
+    s_assert_at (fixture, serving, 10);
     assert_int_equal (zcq_projection_events (serving), 10);
     zcq_feed_destroy (&feed);
 }
@@ -365,8 +365,7 @@ test_a_rebuilt_generation_switches_in_one_batch (void **state)
     fixture->serving = zcq_projection_open (fixture->models->store, zcq_bank_domain (), &error);
     assert_non_null (fixture->serving);
     assert_string_equal (zcq_projection_keyspace (fixture->serving), "n:");
-    assert_int_equal (zcq_projection_applied (fixture->serving), 20);
-    assert_int_equal (s_model_int (fixture->serving, "account/account-1", "balance"), 19);
+    s_assert_at (fixture, fixture->serving, 20);
     zcq_projection_t *beside = zcq_projection_new_beside (fixture->serving);
     assert_string_equal (zcq_projection_keyspace (beside), "r:");
     zcq_projection_destroy (&beside);
