@@ -1210,15 +1210,29 @@ zcq_msg_send (zcq_msg_t *self, zsock_t *sock)
 {
     assert (self);
     assert (sock);
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    int rc = zcq_msg_encode_body (self, &buffer);
+    if (rc == 0) {
+        rc = zcq_msg_send_encoded (self, sock, &buffer);
+    }
+    msgpack_sbuffer_destroy (&buffer);
+    return rc;
+}
+
+int
+zcq_msg_send_encoded (zcq_msg_t *self, zsock_t *sock, const msgpack_sbuffer *body)
+{
+    assert (self);
+    assert (sock);
+    assert (body);
     //  Frames go straight to libzmq from one buffer: no zmsg, no frame copies.
     //  ZeroMQ sends a multipart message whole or not at all, and a ROUTER
     //  refuses (unroutable, queue full) at the first frame, so a failure can
     //  only come before anything was queued
-    msgpack_sbuffer buffer;
-    msgpack_sbuffer_init (&buffer);
-    int rc = zcq_msg_encode_body (self, &buffer);
     void *handle = zsock_resolve (sock);
-    if (rc == 0 && self->routing_id) {
+    int rc = 0;
+    if (self->routing_id) {
         rc = s_send_frame (handle, zframe_data (self->routing_id),
                            zframe_size (self->routing_id), true);
     }
@@ -1229,14 +1243,13 @@ zcq_msg_send (zcq_msg_t *self, zsock_t *sock)
         const char *name = zcq_msg_type_name (self->type);
         s_send_frame (handle, ZCQ_SIGNATURE, strlen (ZCQ_SIGNATURE), true);
         s_send_frame (handle, name, strlen (name), true);
-        rc = s_send_frame (handle, buffer.data, buffer.size, self->event_count > 0);
+        rc = s_send_frame (handle, body->data, body->size, self->event_count > 0);
         for (size_t index = 0; rc == 0 && index < self->event_count; index++) {
             rc = s_send_frame (handle, zframe_data (self->events [index]),
                                zframe_size (self->events [index]),
                                index + 1 < self->event_count);
         }
     }
-    msgpack_sbuffer_destroy (&buffer);
     return rc;
 }
 

@@ -145,6 +145,14 @@ zmsg_t *
 int
     zcq_msg_send (zcq_msg_t *self, zsock_t *sock);
 
+//  Send the message with its body already encoded by zcq_msg_encode_body
+//  (a sender that encoded it to check it fits need not encode it again):
+//  the routing id if one is set, the signature and type, body, then the
+//  message's event frames. Message and body stay the caller's. Returns 0,
+//  or -1 if it could not be sent.
+int
+    zcq_msg_send_encoded (zcq_msg_t *self, zsock_t *sock, const msgpack_sbuffer *body);
+
 //  Send an EVENT whose packed body is already at hand (as stored in the
 //  log), without decoding it: the write node publishes this way. Returns 0,
 //  or -1 if ZeroMQ refused it.

@@ -205,6 +205,24 @@ s_await_status (cluster_t *cluster, int index, const char *key, const char *expe
     fail_msg ("node %d: %s is '%s' after %d ms, wanted '%s'", index, key, value, ms, expected);
 }
 
+//  Wait (bounded by ms) until the number key of node index's status is at
+//  least minimum.
+static void
+s_await_count (cluster_t *cluster, int index, const char *key, int64_t minimum, int ms)
+{
+    int64_t deadline = zclock_mono () + ms;
+    int64_t value = 0;
+    while (zclock_mono () < deadline) {
+        value = s_status_int (cluster, index, key);
+        if (value >= minimum) {
+            return;
+        }
+        zclock_sleep (20); //  polling another process's counter; bounded
+    }
+    fail_msg ("node %d: %s is %" PRId64 " after %d ms, wanted %" PRId64 " or more", index, key,
+              value, ms, minimum);
+}
+
 //  Wait until node index has applied position, through a min_position
 //  query (the node answers as soon as it gets there); returns the RESULT's
 //  position.
@@ -316,7 +334,12 @@ test_paused_subscriber_with_tiny_queue_applies_each_event_once (void **state)
     //  PUB queues 100,000 more for it, then drops the rest
     kill (cluster->query [0].pid, SIGSTOP);
     uint64_t head = s_deposits (cluster, 110000);
-    zclock_sleep (300); //  let the burst and some heartbeats hit the full queue
+    //  Let the burst and some heartbeats after it hit the full queue. Node 1
+    //  hears the same PUB in the same order: once it has applied the burst,
+    //  the heartbeats it hears next were published after it, to both nodes
+    s_await_position (cluster, 1, head);
+    int64_t beats = s_status_int (cluster, 1, "heartbeats");
+    s_await_count (cluster, 1, "heartbeats", beats + 3, WAIT);
     kill (cluster->query [0].pid, SIGCONT);
     char *expected = s_checksum_at (cluster, 1, head);
     char *checksum = s_checksum_at (cluster, 0, head);

@@ -170,13 +170,17 @@ s_wait_ready (s_cluster_t *cluster, const char *endpoint, const char *server)
 }
 
 //  Start a query node with a given identity towards the write node; its
-//  own query endpoint is secured with the "query" key.
+//  own query endpoint is secured with the "query" key. replay_timeout is
+//  its setting in ms (NULL: the default).
 static void
 s_start_query (s_cluster_t *cluster, zcq_testkit_node_t *node, const char *name,
-               const char *identity, const char *queries)
+               const char *identity, const char *queries, const char *replay_timeout)
 {
-    char folder [400], text [4096], zpl [64];
+    char folder [400], text [4096], zpl [64], timeout [64] = "";
     snprintf (folder, sizeof folder, "%s/%s", cluster->dir, name);
+    if (replay_timeout) {
+        snprintf (timeout, sizeof timeout, "    replay_timeout = \"%s\"\n", replay_timeout);
+    }
     assert_int_equal (zsys_dir_create ("%s", folder), 0);
     snprintf (text, sizeof text,
               "query\n"
@@ -184,6 +188,7 @@ s_start_query (s_cluster_t *cluster, zcq_testkit_node_t *node, const char *name,
               "    replay = \"%s\"\n"
               "    queries = \"%s\"\n"
               "    data = \"%s/data\"\n"
+              "%s"
               "    security\n"
               "        cert = \"%s/keys/%s.cert\"\n"
               "        server = \"%s/keys/write.cert\"\n"
@@ -191,8 +196,8 @@ s_start_query (s_cluster_t *cluster, zcq_testkit_node_t *node, const char *name,
               "        roles\n"
               "            alice = \"query\"\n"
               "            bob = \"query\"\n",
-              cluster->events, cluster->replay, queries, folder, cluster->dir, identity,
-              cluster->dir, cluster->dir);
+              cluster->events, cluster->replay, queries, folder, timeout, cluster->dir,
+              identity, cluster->dir, cluster->dir);
     snprintf (zpl, sizeof zpl, "%s.zpl", name);
     const char *path = s_write_file (cluster, zpl, text);
     zcq_testkit_start (node, folder, "zcqrs-query", "--config", path, NULL);
@@ -256,7 +261,7 @@ s_setup (void **state)
     const char *path = s_write_file (cluster, "write.zpl", text);
     zcq_testkit_start (&cluster->write, cluster->dir, "zcqrs-write", "--config", path, NULL);
     s_wait_ready (cluster, cluster->commands, "write");
-    s_start_query (cluster, &cluster->query, "q1", "query", cluster->queries);
+    s_start_query (cluster, &cluster->query, "q1", "query", cluster->queries, NULL);
     s_wait_ready (cluster, cluster->queries, "query");
     *state = cluster;
     return 0;
@@ -387,9 +392,10 @@ test_query_node_without_replicate_key_cannot_subscribe (void **state)
     s_cluster_t *cluster = (s_cluster_t *) *state;
     char queries [300];
     snprintf (queries, sizeof queries, "ipc://%s/queries-2", cluster->dir);
-    //  A second query node that connects with bob's key (no replicate role)
+    //  A second query node that connects with bob's key (no replicate role),
+    //  giving up an unanswered REPLAY after 200 ms
     zcq_testkit_node_t second = {0};
-    s_start_query (cluster, &second, "q2", "bob", queries);
+    s_start_query (cluster, &second, "q2", "bob", queries, "200");
     s_wait_ready (cluster, queries, "bob"); //  a node's keypair is its identity both ways
 
     uint64_t position = s_alice_opens (cluster, "acct-2");
@@ -403,8 +409,24 @@ test_query_node_without_replicate_key_cannot_subscribe (void **state)
     assert_int_equal (zcq_msg_status (result), ZCQ_STALE);
     assert_int_equal (zcq_msg_position (result), 0);
     zcq_msg_destroy (&result);
-    //  Its refused replays (resent every 2 s) never block it: it still answers
-    zclock_sleep (2500); //  past the first resend of its REPLAY
+    //  Its refused replays never block it: once it has given up its first
+    //  REPLAY (the write node refused the key, so none is answered), it
+    //  still answers
+    int64_t deadline = zclock_mono () + WAIT;
+    int64_t timeouts = 0;
+    while (timeouts == 0 && zclock_mono () < deadline) {
+        zcq_msg_t *ask_status = s_query ("status", 0);
+        result = s_request (queries, cluster->keys.alice, cluster->keys.bob, ask_status, WAIT);
+        zcq_msg_destroy (&ask_status);
+        assert_non_null (result);
+        timeouts = zcq_testkit_int (zcq_msg_data (result), zcq_msg_data_size (result),
+                                    "replay_timeouts");
+        zcq_msg_destroy (&result);
+        if (timeouts == 0) {
+            zclock_sleep (50); //  polling the node's status; bounded
+        }
+    }
+    assert_true (timeouts >= 1);
     zcq_msg_t *alive = s_query ("status", 0);
     result = s_request (queries, cluster->keys.alice, cluster->keys.bob, alive, WAIT);
     zcq_msg_destroy (&alive);

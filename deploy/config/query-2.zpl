@@ -32,6 +32,9 @@ query
     #   SUB receive queue in messages; events that overflow it are repaired
     #   through replay
     hwm = 100000
+    #   Milliseconds a replay request may go unanswered before the node
+    #   gives it up (it asks again once an event is known to be missing)
+    replay_timeout = 2000
     #   Read-model values kept in memory (saves LevelDB reads of hot keys)
     cache = 100000
     #   1: fold the log again into a second keyspace while these read models

@@ -11,7 +11,7 @@
 
 #define EARLY_MAX      10000                //  live events held while a hole is repaired
 #define CREDIT         (2 * ZCQ_MAX_EVENTS) //  default: ask for more below this many ready
-#define REPLAY_TIMEOUT 2000                 //  ms before a replay request is sent again
+#define REPLAY_TIMEOUT 2000                 //  default ms before a replay request is given up
 #define REPLAY_BACKOFF 200    //  ms before asking again after an empty or failed batch
 #define DEFAULT_BEAT   1000   //  ms between heartbeats until the write node says
 #define SUB_HWM        100000 //  default SUB receive queue, messages
@@ -32,6 +32,8 @@ struct _zcq_feed_t {
     bool replaying;          //  a REPLAY is out
     uint64_t replay_from;    //  its from
     int64_t replay_deadline; //  zclock_mono () to give up waiting for it
+    int replay_timeout;      //  ms from a request to its deadline
+    uint64_t timeouts;       //  requests given up at their deadline
     int64_t retry_at;        //  zclock_mono () before which we do not ask again
     uint64_t head;           //  highest position known stored
     int64_t last_heard;      //  zclock_mono () of the last message from the node
@@ -41,6 +43,7 @@ struct _zcq_feed_t {
     bool silent;             //  the write node is past the silence limit
     uint64_t outages;        //  times it went past the limit (or disconnected)
     uint64_t reconnects;     //  times the connection came back after a loss
+    uint64_t heartbeats;     //  heartbeats received
     uint64_t checked;        //  position the owner applied last (0: none)
     byte fingerprint [ZCQ_FEED_FINGERPRINT]; //  of the event at checked
     bool verify;       //  check checked against the write node's log first
@@ -109,6 +112,7 @@ zcq_feed_new (const char *events_endpoint, const char *replay_endpoint, uint64_t
     zlistx_set_destructor (self->early, s_msg_destroy);
     self->silence = 3;
     self->credit = CREDIT;
+    self->replay_timeout = REPLAY_TIMEOUT;
     self->next = next;
     self->expected = next;
     if (next) {
@@ -183,6 +187,13 @@ zcq_feed_set_credit (zcq_feed_t *self, size_t events)
     self->credit = events > 0 ? events : 1;
 }
 
+void
+zcq_feed_set_replay_timeout (zcq_feed_t *self, int milliseconds)
+{
+    assert (self);
+    self->replay_timeout = milliseconds > 0 ? milliseconds : 1;
+}
+
 //  --- The state machine ------------------------------------------------------
 
 //  Live or repairing, from what is missing; diverged is final.
@@ -237,7 +248,7 @@ s_request (zcq_feed_t *self, uint32_t max)
     if (zcq_msg_send (request, self->dealer) == 0) {
         self->replaying = true;
         self->replay_from = from;
-        self->replay_deadline = zclock_mono () + REPLAY_TIMEOUT;
+        self->replay_deadline = zclock_mono () + self->replay_timeout;
     }
     zcq_msg_destroy (&request);
 }
@@ -382,6 +393,7 @@ static void
 s_handle_heartbeat (zcq_feed_t *self, zcq_msg_t *beat)
 {
     uint64_t head = zcq_msg_head (beat);
+    self->heartbeats++;
     self->interval = zcq_msg_interval (beat);
     if (self->expected == 0) {
         self->expected = self->next = head + 1;
@@ -515,9 +527,11 @@ zcq_feed_tick (zcq_feed_t *self)
 {
     assert (self);
     if (self->replaying && zclock_mono () >= self->replay_deadline) {
-        zsys_warning ("feed: no answer to replay from %" PRIu64 "; asking again",
-                      self->replay_from);
+        zsys_warning ("feed: no answer to replay from %" PRIu64 " within %d ms; asking again "
+                      "once a position is known to be missing",
+                      self->replay_from, self->replay_timeout);
         self->replaying = false;
+        self->timeouts++;
     }
     //  Messages waiting in our own queues are not silence: we are behind
     int64_t beat = self->interval ? self->interval : DEFAULT_BEAT;
@@ -670,4 +684,18 @@ zcq_feed_reconnects (zcq_feed_t *self)
 {
     assert (self);
     return self->reconnects;
+}
+
+uint64_t
+zcq_feed_replay_timeouts (zcq_feed_t *self)
+{
+    assert (self);
+    return self->timeouts;
+}
+
+uint64_t
+zcq_feed_heartbeats (zcq_feed_t *self)
+{
+    assert (self);
+    return self->heartbeats;
 }

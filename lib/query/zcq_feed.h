@@ -88,6 +88,13 @@ void
 void
     zcq_feed_set_credit (zcq_feed_t *self, size_t events);
 
+//  Milliseconds a REPLAY may go unanswered (default 2000; at least 1). Then
+//  the feed gives it up (zcq_feed_replay_timeouts counts it), ignores its
+//  answer if one still comes, and sends a new one as soon as a position is
+//  known to be missing.
+void
+    zcq_feed_set_replay_timeout (zcq_feed_t *self, int milliseconds);
+
 //  The owner applied every event up to position, and the event there has
 //  this fingerprint. With check (at start), and after every reconnect or
 //  return from silence, the feed checks before it delivers anything more
@@ -112,7 +119,8 @@ void
 zcq_msg_t *
     zcq_feed_next (zcq_feed_t *self);
 
-//  Timers: resend a replay request that got no answer, notice silence.
+//  Timers: give up a replay request that got no answer in time (and ask
+//  again if something is missing), notice silence.
 void
     zcq_feed_tick (zcq_feed_t *self);
 
@@ -167,6 +175,14 @@ uint64_t
 //  Times the connection to the write node came back after a loss.
 uint64_t
     zcq_feed_reconnects (zcq_feed_t *self);
+
+//  REPLAY requests given up after the replay timeout since creation.
+uint64_t
+    zcq_feed_replay_timeouts (zcq_feed_t *self);
+
+//  HEARTBEATs received since creation.
+uint64_t
+    zcq_feed_heartbeats (zcq_feed_t *self);
 
 #ifdef __cplusplus
 }

@@ -1,43 +1,36 @@
 /*  =========================================================================
     zcq_query_node - the query side (see zcq_query_node.h)
 
-    Invariant: the applied position is written in the same LevelDB batch as
-    the read-model changes of the events up to it, so a crash can neither
-    skip nor repeat an event; on restart the feed resumes at applied + 1.
-    Read models can always be rebuilt from the log, so batches are not
-    fsynced: a crash loses at most the last batches, which replay brings back.
+    The read models and their applied position are a projection
+    (zcq_projection.h): written in one batch, so a crash can neither skip
+    nor repeat an event; on restart the feed resumes at applied + 1.
 
-    Read models live in one of two keyspaces of the store, "r:" or "n:"
-    ("q:keyspace" says which serves). A rebuild folds the log from position
-    1 into the other keyspace with a feed of its own, its position kept as
-    "q:rebuilt" in the same batches, while the serving keyspace goes on
+    A rebuild folds the log from position 1 into the generation beside the
+    serving one, with a feed of its own, while the serving models go on
     following the write node; once the rebuild has reached the serving
-    position one batch switches "q:keyspace" and "q:applied", and the old
-    keyspace is deleted a slice at a time. Queries never see empty models.
+    position one batch makes it serve, and the old keyspace is deleted a
+    slice at a time. Queries never see empty models.
     =========================================================================
 */
 
 #include "zcq_query_node.h"
 #include "zcq_domain.h"
 #include "zcq_endpoint.h"
-#include "zcq_event.h"
 #include "zcq_feed.h"
 #include "zcq_node.h"
+#include "zcq_projection.h"
 #include "zcq_settings.h"
 #include "zcq_store.h"
 #include "zcq_view_store.h"
 
-#define QUERY_FORMAT "zcqrs-query-1" //  value of "q:format"
-#define APPLY_BATCH  10000           //  most events per LevelDB batch
-#define PARKED_MAX   10000           //  queries waiting for min_position
-#define WAIT_MAX     60000           //  ms a query may ask to wait at most
-#define TICK         100             //  ms between timer checks
-#define RATE_WINDOW  1000            //  ms over which the apply rate is measured
-#define PROGRESS_LOG 5000            //  ms between catch-up progress lines
-#define CATCHUP_MIN  1000            //  events behind that count as catching up
-#define SWEEP_SLICE  5000            //  old read-model keys deleted per tick
-#define KEYSPACE_A   "r:"            //  the two keyspaces of the read models
-#define KEYSPACE_B   "n:"
+#define APPLY_BATCH  10000 //  most events per LevelDB batch
+#define PARKED_MAX   10000 //  queries waiting for min_position
+#define WAIT_MAX     60000 //  ms a query may ask to wait at most
+#define TICK         100   //  ms between timer checks
+#define RATE_WINDOW  1000  //  ms over which the apply rate is measured
+#define PROGRESS_LOG 5000  //  ms between catch-up progress lines
+#define CATCHUP_MIN  1000  //  events behind that count as catching up
+#define SWEEP_SLICE  5000  //  old read-model keys deleted per tick
 
 //  The query node's settings: the one place for their paths, flags,
 //  defaults, accepted values and help (README's configuration reference
@@ -91,6 +84,15 @@ static const zcq_setting_t s_table [] = {
      .min = 1,
      .max = INT32_MAX,
      .help = "SUB receive queue in messages; what overflows is repaired by replay"},
+    {.path = "query/replay_timeout",
+     .flag = "--replay-timeout",
+     .fallback = "2000",
+     .type = ZCQ_SETTING_NUMBER,
+     .min = 1,
+     .max = 3600000,
+     .arg = "MS",
+     .help = "milliseconds a replay request may go unanswered before the feed gives it up (it "
+             "asks again once an event is known to be missing)"},
     {.path = "query/cache",
      .flag = "--cache",
      .fallback = "100000",
@@ -146,27 +148,16 @@ typedef struct {
     int64_t parked;   //  zclock_mono () when it started waiting
 } s_parked_t;
 
-//  One generation of read models and the feed that fills it.
-typedef struct {
-    zcq_feed_t *feed;                        //  ordered events from the write node
-    zcq_view_t *view;                        //  the read models, in their keyspace
-    uint64_t applied;                        //  last position folded into them
-    byte fingerprint [ZCQ_FEED_FINGERPRINT]; //  of the event at applied
-    const char *applied_key;                 //  "q:applied" (serving) or "q:rebuilt"
-    uint64_t events;                         //  events folded since this generation started
-    int64_t started;                         //  zclock_mono () when it started
-} s_models_t;
-
 typedef struct {
     zsock_t *pipe;              //  actor pipe
     zsock_t *queries;           //  ROUTER: QUERY
     zpoller_t *poller;          //  pipe, queries, feed sockets
     zcq_store_t *store;         //  read models + applied position
-    s_models_t serving;         //  the models queries are answered from
-    s_models_t rebuild;         //  models being rebuilt (feed NULL when none)
+    zcq_projection_t *serving;  //  the read models queries are answered from
+    zcq_feed_t *feed;           //  ordered events for serving
+    zcq_projection_t *spare;    //  the other keyspace: rebuilt, or swept
+    zcq_feed_t *rebuild_feed;   //  ordered events for spare while it is rebuilt, else NULL
     bool sweeping;              //  the keyspace not serving still holds keys
-    bool fingerprinted;         //  "q:last" held the fingerprint of applied
-    zcq_batch_t *batch;         //  scratch batch
     zcq_result_t *answer;       //  scratch answer
     const zcq_domain_t *domain; //  project / query
     zlistx_t *parked;           //  s_parked_t, oldest first
@@ -177,6 +168,7 @@ typedef struct {
     const char *replay;         //  write node replay endpoint (config-owned)
     int hwm;                    //  SUB receive queue, messages
     int silence;                //  heartbeats missed before unreachable
+    int replay_timeout;         //  ms a REPLAY may go unanswered
     int apply_delay;            //  fault seam: ms each ready event is held
     int64_t held_since;         //  zclock_mono () the held events became ready
     int64_t started;            //  zclock_mono () at start
@@ -207,13 +199,6 @@ s_parked_destroy (void **item)
 }
 
 static void
-s_models_destroy (s_models_t *models)
-{
-    zcq_feed_destroy (&models->feed);
-    zcq_view_destroy (&models->view);
-}
-
-static void
 s_self_destroy (self_t **self_p)
 {
     assert (self_p);
@@ -221,20 +206,20 @@ s_self_destroy (self_t **self_p)
         self_t *self = *self_p;
         zlistx_destroy (&self->parked);
         zpoller_destroy (&self->poller);
-        s_models_destroy (&self->serving);
-        s_models_destroy (&self->rebuild);
+        zcq_feed_destroy (&self->feed);
+        zcq_feed_destroy (&self->rebuild_feed);
+        zcq_projection_destroy (&self->serving);
+        zcq_projection_destroy (&self->spare);
         zsock_destroy (&self->queries);
         zcq_result_destroy (&self->answer);
-        zcq_batch_destroy (&self->batch);
         zcq_store_destroy (&self->store);
         free (self);
         *self_p = NULL;
     }
 }
 
-//  Check the folder is ours and for this domain, and read the applied
-//  position and the keyspace that serves. A new folder is claimed for the
-//  domain.
+//  Open the read-model store and its two generations: the serving one, at
+//  its stored position, and the one beside it.
 static int
 s_open_models (self_t *self, const char *data, char **error)
 {
@@ -243,71 +228,19 @@ s_open_models (self_t *self, const char *data, char **error)
         *error = zsys_sprintf ("cannot open the read-model store in '%s'", data);
         return -1;
     }
-    byte *format = NULL, *domain = NULL, *keyspace = NULL;
-    size_t size = 0;
-    int rc = zcq_store_get (self->store, "q:format", 8, &format, &size);
-    if (rc == 1) {
-        zcq_batch_t *batch = zcq_batch_new ();
-        zcq_batch_put (batch, "q:format", 8, QUERY_FORMAT, strlen (QUERY_FORMAT));
-        zcq_batch_put (batch, "q:domain", 8, self->domain->name, strlen (self->domain->name));
-        rc = zcq_store_write (self->store, batch, true);
-        zcq_batch_destroy (&batch);
-        if (rc) {
-            *error = zsys_sprintf ("cannot initialise '%s'", data);
-        }
+    self->serving = zcq_projection_open (self->store, self->domain, error);
+    if (!self->serving) {
+        return -1;
     }
-    else if (rc == 0 && !streq ((char *) format, QUERY_FORMAT)) {
-        *error = zsys_sprintf ("folder '%s' holds '%s', not query-node read models", data,
-                               (char *) format);
-        rc = -1;
-    }
-    else if (rc == 0) {
-        int found = zcq_store_get (self->store, "q:domain", 8, &domain, &size);
-        if (found != 0) {
-            *error = zsys_sprintf ("cannot read the domain of the read models in '%s'", data);
-            rc = -1;
-        }
-        else if (!streq ((char *) domain, self->domain->name)) {
-            *error = zsys_sprintf ("folder '%s' holds read models of domain '%s', not '%s'; "
-                                   "use another folder",
-                                   data, (char *) domain, self->domain->name);
-            rc = -1;
-        }
-    }
-    else if (rc < 0) {
-        *error = zsys_sprintf ("cannot read '%s'", data);
-    }
-    if (rc == 0 && zcq_store_get_number (self->store, "q:applied", 9, &self->serving.applied)) {
-        *error = zsys_sprintf ("cannot read the applied position in '%s'", data);
-        rc = -1;
-    }
-    byte *last = NULL;
-    if (rc == 0 && zcq_store_get (self->store, "q:last", 6, &last, &size) == 0
-        && size == ZCQ_FEED_FINGERPRINT) {
-        memcpy (self->serving.fingerprint, last, ZCQ_FEED_FINGERPRINT);
-        self->fingerprinted = true;
-    }
-    free (last);
-    int found = rc == 0 ? zcq_store_get (self->store, "q:keyspace", 10, &keyspace, &size) : 1;
-    if (found < 0) {
-        *error = zsys_sprintf ("cannot read the serving keyspace in '%s'", data);
-        rc = -1;
-    }
-    if (rc == 0) {
-        bool other = found == 0 && streq ((char *) keyspace, KEYSPACE_B);
-        self->serving.view =
-            zcq_view_new_keyspace (self->store, other ? KEYSPACE_B : KEYSPACE_A);
-        self->rebuild.view =
-            zcq_view_new_keyspace (self->store, other ? KEYSPACE_A : KEYSPACE_B);
-    }
-    free (format);
-    free (domain);
-    free (keyspace);
-    return rc;
+    self->spare = zcq_projection_new_beside (self->serving);
+    zcq_view_set_cache (zcq_projection_view (self->serving), (size_t) self->cache);
+    zcq_view_set_cache (zcq_projection_view (self->spare), (size_t) self->cache);
+    return 0;
 }
 
 //  A feed for a generation of models, from position next, with the node's
-//  queue size and silence limit. Returns NULL if it cannot connect.
+//  queue size, silence limit and replay timeout. Returns NULL if it cannot
+//  connect.
 static zcq_feed_t *
 s_feed_new (self_t *self, uint64_t next)
 {
@@ -316,6 +249,7 @@ s_feed_new (self_t *self, uint64_t next)
         zcq_feed_set_rcvhwm (feed, self->hwm);
         zcq_feed_set_credit (feed, APPLY_BATCH);
         zcq_feed_set_silence (feed, self->silence);
+        zcq_feed_set_replay_timeout (feed, self->replay_timeout);
     }
     return feed;
 }
@@ -326,25 +260,18 @@ s_feed_new (self_t *self, uint64_t next)
 static int
 s_rebuild_start (self_t *self)
 {
-    int deleted;
-    do {
-        deleted = zcq_view_clear (self->rebuild.view, 100000);
-    } while (deleted > 0);
-    if (deleted < 0) {
+    if (zcq_projection_restart (self->spare)) {
         return -1;
     }
     self->sweeping = false;
-    self->rebuild.applied = 0;
-    self->rebuild.events = 0;
-    self->rebuild.started = zclock_mono ();
-    self->rebuild.feed = s_feed_new (self, 1);
-    if (!self->rebuild.feed) {
+    self->rebuild_feed = s_feed_new (self, 1);
+    if (!self->rebuild_feed) {
         return -1;
     }
     zsys_info ("query node: rebuilding the read models from position 1 into keyspace '%s' "
                "while keyspace '%s' serves at position %" PRIu64,
-               zcq_view_keyspace (self->rebuild.view), zcq_view_keyspace (self->serving.view),
-               self->serving.applied);
+               zcq_projection_keyspace (self->spare), zcq_projection_keyspace (self->serving),
+               zcq_projection_applied (self->serving));
     return 0;
 }
 
@@ -388,13 +315,12 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
     self->wait = (int) zcq_settings_number (config, s_table, "query/wait");
     self->silence = (int) zcq_settings_number (config, s_table, "query/silence");
     self->hwm = (int) zcq_settings_number (config, s_table, "query/hwm");
+    self->replay_timeout = (int) zcq_settings_number (config, s_table, "query/replay_timeout");
     self->cache = (int) zcq_settings_number (config, s_table, "query/cache");
     self->apply_delay =
         (int) zcq_settings_number (config, s_table, "query/fault/apply_delay_ms");
     self->events = zcq_settings_text (config, s_table, "query/events");
     self->replay = zcq_settings_text (config, s_table, "query/replay");
-    self->serving.applied_key = "q:applied";
-    self->rebuild.applied_key = "q:rebuilt";
     if (self->apply_delay) {
         zsys_warning ("query node: fault seam on, every event is held %d ms before it is "
                       "applied",
@@ -409,8 +335,6 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
         s_self_destroy (&self);
         return NULL;
     }
-    zcq_view_set_cache (self->serving.view, (size_t) self->cache);
-    zcq_view_set_cache (self->rebuild.view, (size_t) self->cache);
     self->queries =
         zcq_endpoint_serve (config, ZMQ_ROUTER, "query", "queries",
                             zcq_settings_text (config, s_table, "query/queries"), error);
@@ -418,17 +342,17 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
         s_self_destroy (&self);
         return NULL;
     }
-    self->serving.started = self->started;
-    self->serving.feed = s_feed_new (self, self->serving.applied + 1);
-    if (!self->serving.feed) {
+    uint64_t applied = zcq_projection_applied (self->serving);
+    self->feed = s_feed_new (self, applied + 1);
+    if (!self->feed) {
         *error = zsys_sprintf ("cannot connect to the write node's endpoints");
         s_self_destroy (&self);
         return NULL;
     }
-    if (self->serving.applied && self->fingerprinted) {
+    const byte *fingerprint = zcq_projection_fingerprint (self->serving);
+    if (applied && fingerprint) {
         //  The write node's log may have been replaced while we were away
-        zcq_feed_applied (self->serving.feed, self->serving.applied, self->serving.fingerprint,
-                          true);
+        zcq_feed_applied (self->feed, applied, fingerprint, true);
     }
     //  Keys left in the other keyspace (an interrupted rebuild) go, a slice
     //  at a time, unless a rebuild starts there now
@@ -438,14 +362,13 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
         s_self_destroy (&self);
         return NULL;
     }
-    self->batch = zcq_batch_new ();
     self->answer = zcq_result_new ();
     self->parked = zlistx_new ();
     zlistx_set_destructor (self->parked, s_parked_destroy);
     self->poller = zpoller_new (pipe, self->queries, NULL);
-    s_poll_feed (self, self->serving.feed, true);
-    if (self->rebuild.feed) {
-        s_poll_feed (self, self->rebuild.feed, true);
+    s_poll_feed (self, self->feed, true);
+    if (self->rebuild_feed) {
+        s_poll_feed (self, self->rebuild_feed, true);
     }
     zpoller_set_nonstop (self->poller, true);
     return self;
@@ -453,10 +376,13 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
 
 //  --- Answering --------------------------------------------------------------
 
+//  Send a message with its body, encoded already or (body NULL) now.
 static void
-s_send (self_t *self, zcq_msg_t *msg)
+s_send (self_t *self, zcq_msg_t *msg, const msgpack_sbuffer *body)
 {
-    if (zcq_msg_send (msg, self->queries) != 0) {
+    int rc = body ? zcq_msg_send_encoded (msg, self->queries, body)
+                  : zcq_msg_send (msg, self->queries);
+    if (rc != 0) {
         zsys_warning ("query node: could not deliver %s: peer gone or its queue is full",
                       zcq_msg_type_name (zcq_msg_type (msg)));
     }
@@ -467,8 +393,7 @@ s_send (self_t *self, zcq_msg_t *msg)
 static bool
 s_not_following (self_t *self)
 {
-    return !zcq_feed_reachable (self->serving.feed)
-           || zcq_feed_state (self->serving.feed) == ZCQ_FEED_DIVERGED;
+    return !zcq_feed_reachable (self->feed) || zcq_feed_state (self->feed) == ZCQ_FEED_DIVERGED;
 }
 
 static void
@@ -496,21 +421,24 @@ s_to_go (uint64_t head, uint64_t applied)
 static void
 s_pack_status (self_t *self, msgpack_packer *pk)
 {
-    zcq_feed_t *feed = self->serving.feed;
+    zcq_feed_t *feed = self->feed;
+    uint64_t applied = zcq_projection_applied (self->serving);
     uint64_t head = zcq_feed_head (feed);
     int64_t heard = zcq_feed_last_heard (feed);
-    msgpack_pack_map (pk, 18 + (self->rebuild.feed != NULL));
+    msgpack_pack_map (pk, 20 + (self->rebuild_feed != NULL));
     s_pack_text (pk, "role", "query");
     s_pack_text (pk, "domain", self->domain->name);
-    s_pack_uint (pk, "applied", self->serving.applied);
+    s_pack_uint (pk, "applied", applied);
     s_pack_uint (pk, "head", head);
-    s_pack_uint (pk, "lag", s_to_go (head, self->serving.applied));
+    s_pack_uint (pk, "lag", s_to_go (head, applied));
     s_pack_text (pk, "state", zcq_feed_state_name (feed));
     s_pack_text (pk, "write_node", zcq_feed_reachable (feed) ? "reachable" : "unreachable");
     zcq_mpack_pack_str (pk, "silent_ms");
     msgpack_pack_int64 (pk, heard ? zclock_mono () - heard : zclock_mono () - self->started);
     s_pack_uint (pk, "outages", zcq_feed_outages (feed));
     s_pack_uint (pk, "reconnects", zcq_feed_reconnects (feed));
+    s_pack_uint (pk, "heartbeats", zcq_feed_heartbeats (feed));
+    s_pack_uint (pk, "replay_timeouts", zcq_feed_replay_timeouts (feed));
     s_pack_uint (pk, "events_applied", self->events_applied);
     s_pack_uint (pk, "rate", self->rate);
     s_pack_uint (pk, "replayed", zcq_feed_replayed (feed));
@@ -520,16 +448,14 @@ s_pack_status (self_t *self, msgpack_packer *pk)
     s_pack_uint (pk, "write_failures", self->failures);
     zcq_mpack_pack_str (pk, "uptime_ms");
     msgpack_pack_int64 (pk, zclock_mono () - self->started);
-    if (self->rebuild.feed) {
-        uint64_t target = self->serving.applied;
-        int64_t elapsed = zclock_mono () - self->rebuild.started;
+    if (self->rebuild_feed) {
+        uint64_t rebuilt = zcq_projection_applied (self->spare);
         zcq_mpack_pack_str (pk, "rebuild");
         msgpack_pack_map (pk, 4);
-        s_pack_uint (pk, "applied", self->rebuild.applied);
-        s_pack_uint (pk, "to_go", s_to_go (target, self->rebuild.applied));
-        s_pack_uint (pk, "rate",
-                     elapsed > 0 ? self->rebuild.events * 1000 / (uint64_t) elapsed : 0);
-        s_pack_text (pk, "keyspace", zcq_view_keyspace (self->rebuild.view));
+        s_pack_uint (pk, "applied", rebuilt);
+        s_pack_uint (pk, "to_go", s_to_go (applied, rebuilt));
+        s_pack_uint (pk, "rate", zcq_projection_rate (self->spare));
+        s_pack_text (pk, "keyspace", zcq_projection_keyspace (self->spare));
     }
 }
 
@@ -539,14 +465,14 @@ s_pack_checksum (self_t *self, msgpack_packer *pk)
 {
     char hex [41];
     uint64_t keys = 0;
-    if (zcq_view_checksum (self->serving.view, hex, &keys)) {
+    if (zcq_view_checksum (zcq_projection_view (self->serving), hex, &keys)) {
         return -1;
     }
     msgpack_pack_map (pk, 4);
     s_pack_text (pk, "checksum", hex);
     s_pack_text (pk, "algorithm", "sha1");
     s_pack_uint (pk, "keys", keys);
-    s_pack_uint (pk, "position", self->serving.applied);
+    s_pack_uint (pk, "position", zcq_projection_applied (self->serving));
     return 0;
 }
 
@@ -572,7 +498,8 @@ s_run_query (self_t *self, zcq_msg_t *query)
                                    has ? zcq_msg_data_size (query) : 1, &params);
         assert (rc == 0); //  the codec checked params is one map
         (void) rc;
-        self->domain->query (self->serving.view, name, &params.data, self->answer);
+        self->domain->query (zcq_projection_view (self->serving), name, &params.data,
+                             self->answer);
         msgpack_unpacked_destroy (&params);
     }
 }
@@ -582,7 +509,7 @@ s_run_query (self_t *self, zcq_msg_t *query)
 static void
 s_answer (self_t *self, zcq_msg_t *query, int64_t waited)
 {
-    uint64_t applied = self->serving.applied;
+    uint64_t applied = zcq_projection_applied (self->serving);
     zcq_msg_t *result = zcq_msg_reply_to (query, ZCQ_OK);
     s_run_query (self, query);
     zcq_status_t said = zcq_result_status (self->answer);
@@ -609,7 +536,7 @@ s_answer (self_t *self, zcq_msg_t *query, int64_t waited)
     }
     if (s_not_following (self) && !streq (zcq_msg_name (query), "status")) {
         //  Served all the same, saying that newer events may exist
-        zcq_feed_t *feed = self->serving.feed;
+        zcq_feed_t *feed = self->feed;
         char *why = zcq_feed_state (feed) == ZCQ_FEED_DIVERGED ? zsys_sprintf (
                         "the write node's log is behind this node's (see its log); "
                         "not following it")
@@ -629,19 +556,23 @@ s_answer (self_t *self, zcq_msg_t *query, int64_t waited)
         zstr_free (&why);
     }
     self->answered++;
-    zmsg_t *encoded = zcq_msg_encode (result);
-    if (!encoded) {
+    //  Encoded once: to know it fits, then sent as it is
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init (&body);
+    if (zcq_msg_encode_body (result, &body) == 0) {
+        s_send (self, result, &body);
+    }
+    else {
         //  An answer too big for one message: say so instead of going silent
         zcq_msg_t *refusal = zcq_msg_reply_to (query, zcq_msg_error_status (result));
         zcq_msg_set_reason (refusal,
                             "the answer does not fit in one message (%s); ask for less",
                             zcq_msg_error (result));
         zcq_msg_set_position (refusal, applied);
-        zcq_msg_destroy (&result);
-        result = refusal;
+        s_send (self, refusal, NULL);
+        zcq_msg_destroy (&refusal);
     }
-    zmsg_destroy (&encoded);
-    s_send (self, result);
+    msgpack_sbuffer_destroy (&body);
     zcq_msg_destroy (&result);
 }
 
@@ -651,8 +582,8 @@ s_refuse (self_t *self, zcq_msg_t *query, zcq_status_t status, const char *reaso
 {
     zcq_msg_t *reply = zcq_msg_reply_to (query, status);
     zcq_msg_set_reason (reply, "%s", reason);
-    zcq_msg_set_position (reply, self->serving.applied);
-    s_send (self, reply);
+    zcq_msg_set_position (reply, zcq_projection_applied (self->serving));
+    s_send (self, reply, NULL);
     zcq_msg_destroy (&reply);
 }
 
@@ -679,7 +610,8 @@ s_handle_query (self_t *self)
         zcq_msg_destroy (&query);
         return;
     }
-    if (zcq_msg_min_position (query) <= self->serving.applied || streq (name, "status")) {
+    if (zcq_msg_min_position (query) <= zcq_projection_applied (self->serving)
+        || streq (name, "status")) {
         s_answer (self, query, 0);
         zcq_msg_destroy (&query);
         return;
@@ -719,12 +651,12 @@ s_release_parked (self_t *self)
         return;
     }
     int64_t now = zclock_mono ();
+    uint64_t applied = zcq_projection_applied (self->serving);
     zlistx_t *waiting = zlistx_new ();
     zlistx_set_destructor (waiting, s_parked_destroy);
     s_parked_t *parked;
     while ((parked = (s_parked_t *) zlistx_detach (self->parked, NULL))) {
-        if (zcq_msg_min_position (parked->query) <= self->serving.applied
-            || now >= parked->deadline) {
+        if (zcq_msg_min_position (parked->query) <= applied || now >= parked->deadline) {
             s_answer (self, parked->query, now - parked->parked);
             s_parked_destroy ((void **) &parked);
         }
@@ -741,84 +673,24 @@ s_release_parked (self_t *self)
 
 //  --- Applying events --------------------------------------------------------
 
-//  Fold up to APPLY_BATCH ready events of a generation into one batch with
-//  its position. Returns the number applied (0 when none was ready or the
-//  batch failed; then the feed is rewound to deliver them again).
+//  Apply up to APPLY_BATCH ready events of a feed to a generation, in one
+//  batch. Returns the number applied (0 when none was ready or the batch
+//  failed; the feed is then rewound, and no batch is tried again for a
+//  while: 10 ms, doubling to 1 s, so that a full or failing disk does not
+//  spin on replay and log lines).
 static size_t
-s_apply_batch (self_t *self, s_models_t *models)
+s_apply_batch (self_t *self, zcq_projection_t *models, zcq_feed_t *feed)
 {
-    uint64_t last = models->applied;
-    size_t count = 0;
-    bool failed = false;
-    zcq_msg_t *event, *last_event = NULL;
-    while (count < APPLY_BATCH && (event = zcq_feed_next (models->feed))) {
-        uint64_t position = zcq_msg_position (event);
-        if (position != last + 1) {
-            //  The feed guarantees order; anything else is a broken invariant
-            zsys_error ("query node: feed gave position %" PRIu64 " after %" PRIu64, position,
-                        last);
-            zcq_msg_destroy (&event);
-            failed = true;
-            break;
-        }
-        msgpack_unpacked data;
-        zcq_event_t view;
-        if (zcq_event_from_msg (&view, event, &data) != 0) {
-            zsys_error ("query node: event %" PRIu64 " has data that is not a map", position);
-            failed = true;
-        }
-        else {
-            failed = self->domain->project (models->view, &view) != 0;
-            msgpack_unpacked_destroy (&data);
-        }
-        if (failed) {
-            zcq_msg_destroy (&event);
-            break;
-        }
-        //  The last event is kept for its fingerprint
-        zcq_msg_destroy (&last_event);
-        last_event = event;
-        last = position;
-        count++;
-    }
-    byte fingerprint [ZCQ_FEED_FINGERPRINT];
-    if (last_event) {
-        zcq_feed_fingerprint (last_event, fingerprint);
-        zcq_msg_destroy (&last_event);
-    }
-    if (!failed && count > 0) {
-        byte value [8];
-        zcq_store_put_be64 (value, last);
-        zcq_batch_clear (self->batch);
-        zcq_view_commit (models->view, self->batch);
-        zcq_batch_put (self->batch, models->applied_key, strlen (models->applied_key), value,
-                       8);
-        if (models == &self->serving) {
-            zcq_batch_put (self->batch, "q:last", 6, fingerprint, sizeof (fingerprint));
-        }
-        failed = zcq_store_write (self->store, self->batch, false) != 0;
-        zcq_batch_clear (self->batch);
-    }
-    if (failed) {
-        //  A full or failing disk: wait before trying again (10 ms, doubling
-        //  to 1 s) rather than spin on replay and log lines
+    int count = zcq_projection_apply (models, feed, APPLY_BATCH);
+    if (count < 0) {
         self->failures++;
         self->apply_backoff = self->apply_backoff ? self->apply_backoff * 2 : 10;
         self->apply_backoff = self->apply_backoff > 1000 ? 1000 : self->apply_backoff;
         self->apply_resume = zclock_mono () + self->apply_backoff;
-        zcq_view_rollback (models->view);
-        zcq_feed_rewind (models->feed, models->applied + 1);
         return 0;
     }
     self->apply_backoff = 0;
-    zcq_view_written (models->view);
-    models->applied = last;
-    models->events += count;
-    if (count > 0) {
-        memcpy (models->fingerprint, fingerprint, sizeof (fingerprint));
-        zcq_feed_applied (models->feed, last, fingerprint, false);
-    }
-    return count;
+    return (size_t) count;
 }
 
 //  The fault seam: true while the ready events must still be held.
@@ -828,7 +700,7 @@ s_holding (self_t *self)
     if (self->apply_delay == 0) {
         return false;
     }
-    if (zcq_feed_ready (self->serving.feed) == 0) {
+    if (zcq_feed_ready (self->feed) == 0) {
         self->held_since = 0;
         return false;
     }
@@ -846,20 +718,22 @@ s_holding (self_t *self)
 //  batch for many events writes each hot key once instead of once per event.
 //  Close to the head, ready events are applied at once.
 static bool
-s_filling (s_models_t *models)
+s_filling (zcq_projection_t *models, zcq_feed_t *feed)
 {
-    return zcq_feed_replaying (models->feed) && zcq_feed_ready (models->feed) < APPLY_BATCH
-           && s_to_go (zcq_feed_head (models->feed), models->applied) >= 2 * APPLY_BATCH;
+    return zcq_feed_replaying (feed) && zcq_feed_ready (feed) < APPLY_BATCH
+           && s_to_go (zcq_feed_head (feed), zcq_projection_applied (models))
+                  >= 2 * APPLY_BATCH;
 }
 
 static void
 s_apply (self_t *self)
 {
-    if (s_holding (self) || s_filling (&self->serving) || zclock_mono () < self->apply_resume) {
+    if (s_holding (self) || s_filling (self->serving, self->feed)
+        || zclock_mono () < self->apply_resume) {
         return;
     }
     size_t count;
-    while ((count = s_apply_batch (self, &self->serving)) > 0) {
+    while ((count = s_apply_batch (self, self->serving, self->feed)) > 0) {
         self->events_applied += count;
         s_release_parked (self);
     }
@@ -870,50 +744,32 @@ s_apply (self_t *self)
 static void
 s_apply_rebuild (self_t *self)
 {
-    if (!self->rebuild.feed) {
+    zcq_feed_t *feed = self->rebuild_feed;
+    if (!feed) {
         return;
     }
-    if (!s_filling (&self->rebuild) && zclock_mono () >= self->apply_resume) {
-        s_apply_batch (self, &self->rebuild);
+    if (!s_filling (self->spare, feed) && zclock_mono () >= self->apply_resume) {
+        s_apply_batch (self, self->spare, feed);
     }
-    zcq_feed_t *feed = self->rebuild.feed;
-    bool diverged = zcq_feed_state (self->serving.feed) == ZCQ_FEED_DIVERGED;
-    bool caught_up = self->rebuild.applied >= self->serving.applied
+    uint64_t rebuilt = zcq_projection_applied (self->spare);
+    bool diverged = zcq_feed_state (self->feed) == ZCQ_FEED_DIVERGED;
+    bool caught_up = rebuilt >= zcq_projection_applied (self->serving)
                      || (diverged && zcq_feed_state (feed) == ZCQ_FEED_LIVE
-                         && self->rebuild.applied >= zcq_feed_head (feed));
+                         && rebuilt >= zcq_feed_head (feed));
     if (!caught_up || zcq_feed_state (feed) == ZCQ_FEED_DIVERGED) {
         return;
     }
-    //  One batch makes the rebuilt keyspace the serving one
-    byte value [8];
-    zcq_store_put_be64 (value, self->rebuild.applied);
-    const char *keyspace = zcq_view_keyspace (self->rebuild.view);
-    zcq_batch_clear (self->batch);
-    zcq_batch_put (self->batch, "q:keyspace", 10, keyspace, strlen (keyspace));
-    zcq_batch_put (self->batch, "q:applied", 9, value, 8);
-    zcq_batch_put (self->batch, "q:last", 6, self->rebuild.fingerprint, ZCQ_FEED_FINGERPRINT);
-    zcq_batch_delete (self->batch, "q:rebuilt", 9);
-    int rc = zcq_store_write (self->store, self->batch, true);
-    zcq_batch_clear (self->batch);
-    if (rc) {
+    if (zcq_projection_switch (self->spare, self->serving)) {
         self->failures++;
-        zsys_error ("query node: could not switch to the rebuilt read models; will try again");
         return;
     }
-    int64_t elapsed = zclock_mono () - self->rebuild.started;
-    zsys_info (
-        "query node: rebuild done: %" PRIu64 " events in %" PRId64 " ms (%" PRIu64
-        " events/s); keyspace '%s' serves at position %" PRIu64 " (was '%s' at %" PRIu64 ")",
-        self->rebuild.events, elapsed,
-        elapsed > 0 ? self->rebuild.events * 1000 / (uint64_t) elapsed : 0, keyspace,
-        self->rebuild.applied, zcq_view_keyspace (self->serving.view), self->serving.applied);
-    s_poll_feed (self, self->serving.feed, false);
-    s_models_t old = self->serving;
-    self->serving = self->rebuild;
-    self->serving.applied_key = "q:applied";
-    self->rebuild = old;
-    self->rebuild.applied_key = "q:rebuilt";
-    zcq_feed_destroy (&self->rebuild.feed);
+    s_poll_feed (self, self->feed, false);
+    zcq_feed_destroy (&self->feed);
+    self->feed = feed;
+    self->rebuild_feed = NULL;
+    zcq_projection_t *old = self->serving;
+    self->serving = self->spare;
+    self->spare = old;
     self->sweeping = true; //  the old models go, a slice at a time
     s_release_parked (self);
 }
@@ -922,10 +778,10 @@ s_apply_rebuild (self_t *self)
 static void
 s_sweep (self_t *self)
 {
-    if (!self->sweeping || self->rebuild.feed) {
+    if (!self->sweeping || self->rebuild_feed) {
         return;
     }
-    int deleted = zcq_view_clear (self->rebuild.view, SWEEP_SLICE);
+    int deleted = zcq_projection_clear (self->spare, SWEEP_SLICE);
     if (deleted == 0) {
         self->sweeping = false;
     }
@@ -943,20 +799,22 @@ s_progress (self_t *self)
         self->rate_base = self->events_applied;
         self->rate_at = now;
     }
-    uint64_t to_go = s_to_go (zcq_feed_head (self->serving.feed), self->serving.applied);
+    uint64_t applied = zcq_projection_applied (self->serving);
+    uint64_t head = zcq_feed_head (self->feed);
+    uint64_t to_go = s_to_go (head, applied);
     if (!self->catchup_at && to_go >= CATCHUP_MIN) {
         self->catchup_at = self->progress_at = now;
         self->catchup_base = self->events_applied;
         zsys_info ("query node: catching up: applied %" PRIu64 ", head %" PRIu64 ", %" PRIu64
                    " events to go",
-                   self->serving.applied, zcq_feed_head (self->serving.feed), to_go);
+                   applied, head, to_go);
     }
     else if (self->catchup_at && to_go == 0) {
         int64_t elapsed = now - self->catchup_at;
         uint64_t events = self->events_applied - self->catchup_base;
         zsys_info ("query node: caught up at position %" PRIu64 ": %" PRIu64
                    " events in %" PRId64 " ms (%" PRIu64 " events/s)",
-                   self->serving.applied, events, elapsed,
+                   applied, events, elapsed,
                    elapsed > 0 ? events * 1000 / (uint64_t) elapsed : events);
         self->catchup_at = 0;
     }
@@ -964,13 +822,12 @@ s_progress (self_t *self)
         self->progress_at = now;
         zsys_info ("query node: catching up: applied %" PRIu64 ", head %" PRIu64 ", %" PRIu64
                    " events to go, %" PRIu64 " events/s",
-                   self->serving.applied, zcq_feed_head (self->serving.feed), to_go,
-                   self->rate);
+                   applied, head, to_go, self->rate);
     }
-    if (self->rebuild.feed && now - self->progress_at >= PROGRESS_LOG) {
+    if (self->rebuild_feed && now - self->progress_at >= PROGRESS_LOG) {
         self->progress_at = now;
         zsys_info ("query node: rebuilding: applied %" PRIu64 " of %" PRIu64,
-                   self->rebuild.applied, self->serving.applied);
+                   zcq_projection_applied (self->spare), applied);
     }
 }
 
@@ -997,7 +854,7 @@ zcq_query_node_actor (zsock_t *pipe, void *args)
     }
     char *queries = zcq_endpoint_resolved (self->queries);
     char *summary = zsys_sprintf ("queries=%s applied=%" PRIu64 " domain=%s", queries,
-                                  self->serving.applied, self->domain->name);
+                                  zcq_projection_applied (self->serving), self->domain->name);
     zsys_info ("query node serving: %s", summary);
     zcq_node_ready (pipe, summary);
     zstr_free (&summary);
@@ -1017,18 +874,18 @@ zcq_query_node_actor (zsock_t *pipe, void *args)
         else if (which == self->queries) {
             s_handle_query (self);
         }
-        else if (s_feed_sock (self->serving.feed, which)) {
-            zcq_feed_recv (self->serving.feed, (zsock_t *) which);
+        else if (s_feed_sock (self->feed, which)) {
+            zcq_feed_recv (self->feed, (zsock_t *) which);
             s_apply (self);
         }
-        else if (s_feed_sock (self->rebuild.feed, which)) {
-            zcq_feed_recv (self->rebuild.feed, (zsock_t *) which);
+        else if (s_feed_sock (self->rebuild_feed, which)) {
+            zcq_feed_recv (self->rebuild_feed, (zsock_t *) which);
         }
         s_apply_rebuild (self);
         if (zclock_mono () >= next_tick) {
-            zcq_feed_tick (self->serving.feed);
-            if (self->rebuild.feed) {
-                zcq_feed_tick (self->rebuild.feed);
+            zcq_feed_tick (self->feed);
+            if (self->rebuild_feed) {
+                zcq_feed_tick (self->rebuild_feed);
             }
             s_apply (self);
             s_sweep (self);

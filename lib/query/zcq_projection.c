@@ -1,0 +1,342 @@
+/*  =========================================================================
+    zcq_projection - one generation of read models and its position (see
+    zcq_projection.h)
+    =========================================================================
+*/
+
+#include "zcq_projection.h"
+#include "zcq_event.h"
+#include "zcq_view_store.h"
+
+#define QUERY_FORMAT "zcqrs-query-1" //  value of "q:format"
+#define KEYSPACE_A   "r:"            //  the two keyspaces of the read models
+#define KEYSPACE_B   "n:"
+#define CLEAR_SLICE  100000 //  keys deleted per batch when a generation restarts
+
+struct _zcq_projection_t {
+    zcq_store_t *store;                      //  the read-model store (borrowed)
+    const zcq_domain_t *domain;              //  projects events (borrowed)
+    zcq_view_t *view;                        //  the read models, in their keyspace
+    zcq_batch_t *batch;                      //  scratch batch
+    bool serving;                            //  queries are answered from it
+    uint64_t applied;                        //  last position folded into the view
+    byte fingerprint [ZCQ_FEED_FINGERPRINT]; //  of the event at applied
+    bool fingerprinted;                      //  fingerprint holds that event's
+    uint64_t events;                         //  events applied since started
+    int64_t started;                         //  zclock_mono () at open or restart
+};
+
+//  The key that holds the generation's position.
+static const char *
+s_applied_key (zcq_projection_t *self)
+{
+    return self->serving ? "q:applied" : "q:rebuilt";
+}
+
+static zcq_projection_t *
+s_new (zcq_store_t *store, const zcq_domain_t *domain, const char *keyspace, bool serving)
+{
+    zcq_projection_t *self = (zcq_projection_t *) zmalloc (sizeof (zcq_projection_t));
+    assert (self);
+    self->store = store;
+    self->domain = domain;
+    self->view = zcq_view_new_keyspace (store, keyspace);
+    self->batch = zcq_batch_new ();
+    self->serving = serving;
+    self->started = zclock_mono ();
+    return self;
+}
+
+//  Check the store holds this domain's read models, or claim a new one.
+//  Returns 0, or -1 with *error set.
+static int
+s_claim (zcq_store_t *store, const zcq_domain_t *domain, char **error)
+{
+    const char *path = zcq_store_path (store);
+    byte *format = NULL, *name = NULL;
+    size_t size = 0;
+    int rc = zcq_store_get (store, "q:format", 8, &format, &size);
+    if (rc == 1) {
+        zcq_batch_t *batch = zcq_batch_new ();
+        zcq_batch_put (batch, "q:format", 8, QUERY_FORMAT, strlen (QUERY_FORMAT));
+        zcq_batch_put (batch, "q:domain", 8, domain->name, strlen (domain->name));
+        rc = zcq_store_write (store, batch, true);
+        zcq_batch_destroy (&batch);
+        if (rc) {
+            *error = zsys_sprintf ("cannot initialise '%s'", path);
+        }
+    }
+    else if (rc == 0 && !streq ((char *) format, QUERY_FORMAT)) {
+        *error = zsys_sprintf ("folder '%s' holds '%s', not query-node read models", path,
+                               (char *) format);
+        rc = -1;
+    }
+    else if (rc == 0) {
+        int found = zcq_store_get (store, "q:domain", 8, &name, &size);
+        if (found != 0) {
+            *error = zsys_sprintf ("cannot read the domain of the read models in '%s'", path);
+            rc = -1;
+        }
+        else if (!streq ((char *) name, domain->name)) {
+            *error = zsys_sprintf ("folder '%s' holds read models of domain '%s', not '%s'; "
+                                   "use another folder",
+                                   path, (char *) name, domain->name);
+            rc = -1;
+        }
+    }
+    else {
+        *error = zsys_sprintf ("cannot read '%s'", path);
+    }
+    free (format);
+    free (name);
+    return rc;
+}
+
+zcq_projection_t *
+zcq_projection_open (zcq_store_t *store, const zcq_domain_t *domain, char **error)
+{
+    assert (store);
+    assert (domain);
+    assert (error);
+    if (s_claim (store, domain, error)) {
+        return NULL;
+    }
+    const char *path = zcq_store_path (store);
+    uint64_t applied;
+    if (zcq_store_get_number (store, "q:applied", 9, &applied)) {
+        *error = zsys_sprintf ("cannot read the applied position in '%s'", path);
+        return NULL;
+    }
+    byte *keyspace = NULL;
+    size_t size = 0;
+    int found = zcq_store_get (store, "q:keyspace", 10, &keyspace, &size);
+    if (found < 0) {
+        *error = zsys_sprintf ("cannot read the serving keyspace in '%s'", path);
+        return NULL;
+    }
+    bool other = found == 0 && streq ((char *) keyspace, KEYSPACE_B);
+    free (keyspace);
+    zcq_projection_t *self = s_new (store, domain, other ? KEYSPACE_B : KEYSPACE_A, true);
+    self->applied = applied;
+    byte *last = NULL;
+    if (zcq_store_get (store, "q:last", 6, &last, &size) == 0 && size == ZCQ_FEED_FINGERPRINT) {
+        memcpy (self->fingerprint, last, ZCQ_FEED_FINGERPRINT);
+        self->fingerprinted = true;
+    }
+    free (last);
+    return self;
+}
+
+zcq_projection_t *
+zcq_projection_new_beside (zcq_projection_t *serving)
+{
+    assert (serving);
+    assert (serving->serving);
+    const char *keyspace = zcq_view_keyspace (serving->view);
+    return s_new (serving->store, serving->domain,
+                  streq (keyspace, KEYSPACE_A) ? KEYSPACE_B : KEYSPACE_A, false);
+}
+
+void
+zcq_projection_destroy (zcq_projection_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        zcq_projection_t *self = *self_p;
+        zcq_view_destroy (&self->view);
+        zcq_batch_destroy (&self->batch);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  Fold one event (the next position) through the domain into the view.
+//  Returns 0, or -1 if its data is not a map or the domain failed.
+static int
+s_project (zcq_projection_t *self, zcq_msg_t *event)
+{
+    msgpack_unpacked data;
+    zcq_event_t view;
+    if (zcq_event_from_msg (&view, event, &data) != 0) {
+        zsys_error ("query node: event %" PRIu64 " has data that is not a map",
+                    zcq_msg_position (event));
+        return -1;
+    }
+    int rc = self->domain->project (self->view, &view) != 0 ? -1 : 0;
+    msgpack_unpacked_destroy (&data);
+    return rc;
+}
+
+int
+zcq_projection_apply (zcq_projection_t *self, zcq_feed_t *feed, size_t max)
+{
+    assert (self);
+    assert (feed);
+    uint64_t last = self->applied;
+    size_t count = 0;
+    bool failed = false;
+    zcq_msg_t *event, *last_event = NULL;
+    while (count < max && (event = zcq_feed_next (feed))) {
+        uint64_t position = zcq_msg_position (event);
+        if (position != last + 1) {
+            //  The feed guarantees order; anything else is a broken invariant
+            zsys_error ("query node: feed gave position %" PRIu64 " after %" PRIu64, position,
+                        last);
+            failed = true;
+        }
+        else {
+            failed = s_project (self, event) != 0;
+        }
+        if (failed) {
+            zcq_msg_destroy (&event);
+            break;
+        }
+        //  The last event is kept for its fingerprint
+        zcq_msg_destroy (&last_event);
+        last_event = event;
+        last = position;
+        count++;
+    }
+    byte fingerprint [ZCQ_FEED_FINGERPRINT];
+    if (last_event) {
+        zcq_feed_fingerprint (last_event, fingerprint);
+        zcq_msg_destroy (&last_event);
+    }
+    if (!failed && count > 0) {
+        //  Invariant 5: the changes and the position they reach, one batch
+        byte value [8];
+        zcq_store_put_be64 (value, last);
+        zcq_batch_clear (self->batch);
+        zcq_view_commit (self->view, self->batch);
+        const char *key = s_applied_key (self);
+        zcq_batch_put (self->batch, key, strlen (key), value, 8);
+        if (self->serving) {
+            zcq_batch_put (self->batch, "q:last", 6, fingerprint, sizeof (fingerprint));
+        }
+        failed = zcq_store_write (self->store, self->batch, false) != 0;
+        zcq_batch_clear (self->batch);
+    }
+    if (failed) {
+        zcq_view_rollback (self->view);
+        zcq_feed_rewind (feed, self->applied + 1);
+        return -1;
+    }
+    zcq_view_written (self->view);
+    if (count > 0) {
+        self->applied = last;
+        self->events += count;
+        memcpy (self->fingerprint, fingerprint, sizeof (fingerprint));
+        self->fingerprinted = true;
+        zcq_feed_applied (feed, last, fingerprint, false);
+    }
+    return (int) count;
+}
+
+int
+zcq_projection_switch (zcq_projection_t *rebuilt, zcq_projection_t *serving)
+{
+    assert (rebuilt && !rebuilt->serving);
+    assert (serving && serving->serving);
+    assert (rebuilt->store == serving->store);
+    byte value [8];
+    zcq_store_put_be64 (value, rebuilt->applied);
+    const char *keyspace = zcq_view_keyspace (rebuilt->view);
+    zcq_batch_clear (rebuilt->batch);
+    zcq_batch_put (rebuilt->batch, "q:keyspace", 10, keyspace, strlen (keyspace));
+    zcq_batch_put (rebuilt->batch, "q:applied", 9, value, 8);
+    zcq_batch_put (rebuilt->batch, "q:last", 6, rebuilt->fingerprint, ZCQ_FEED_FINGERPRINT);
+    zcq_batch_delete (rebuilt->batch, "q:rebuilt", 9);
+    int rc = zcq_store_write (rebuilt->store, rebuilt->batch, true);
+    zcq_batch_clear (rebuilt->batch);
+    if (rc) {
+        zsys_error ("query node: could not switch to the rebuilt read models; will try again");
+        return -1;
+    }
+    int64_t elapsed = zclock_mono () - rebuilt->started;
+    zsys_info ("query node: rebuild done: %" PRIu64 " events in %" PRId64 " ms (%" PRIu64
+               " events/s); keyspace '%s' serves at position %" PRIu64 " (was '%s' at %" PRIu64
+               ")",
+               rebuilt->events, elapsed, zcq_projection_rate (rebuilt), keyspace,
+               rebuilt->applied, zcq_view_keyspace (serving->view), serving->applied);
+    rebuilt->serving = true;
+    serving->serving = false;
+    return 0;
+}
+
+int
+zcq_projection_clear (zcq_projection_t *self, size_t max)
+{
+    assert (self);
+    assert (!self->serving);
+    return zcq_view_clear (self->view, max);
+}
+
+int
+zcq_projection_restart (zcq_projection_t *self)
+{
+    assert (self);
+    assert (!self->serving);
+    int deleted;
+    do {
+        deleted = zcq_view_clear (self->view, CLEAR_SLICE);
+    } while (deleted > 0);
+    if (deleted < 0) {
+        return -1;
+    }
+    self->applied = 0;
+    memset (self->fingerprint, 0, sizeof (self->fingerprint));
+    self->fingerprinted = false;
+    self->events = 0;
+    self->started = zclock_mono ();
+    return 0;
+}
+
+zcq_view_t *
+zcq_projection_view (zcq_projection_t *self)
+{
+    assert (self);
+    return self->view;
+}
+
+const char *
+zcq_projection_keyspace (zcq_projection_t *self)
+{
+    assert (self);
+    return zcq_view_keyspace (self->view);
+}
+
+bool
+zcq_projection_serving (zcq_projection_t *self)
+{
+    assert (self);
+    return self->serving;
+}
+
+uint64_t
+zcq_projection_applied (zcq_projection_t *self)
+{
+    assert (self);
+    return self->applied;
+}
+
+const byte *
+zcq_projection_fingerprint (zcq_projection_t *self)
+{
+    assert (self);
+    return self->fingerprinted ? self->fingerprint : NULL;
+}
+
+uint64_t
+zcq_projection_events (zcq_projection_t *self)
+{
+    assert (self);
+    return self->events;
+}
+
+uint64_t
+zcq_projection_rate (zcq_projection_t *self)
+{
+    assert (self);
+    int64_t elapsed = zclock_mono () - self->started;
+    return elapsed > 0 ? self->events * 1000 / (uint64_t) elapsed : 0;
+}
