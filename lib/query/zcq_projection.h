@@ -115,7 +115,7 @@ uint64_t
 const byte *
     zcq_projection_fingerprint (zcq_projection_t *self);
 
-//  Events applied since the generation was opened or restarted, and their
+//  Events applied since the generation was opened or restarted, and
 //  their rate over that time, events/s.
 uint64_t
     zcq_projection_events (zcq_projection_t *self);
