@@ -41,6 +41,14 @@ SONAME   := libzcqrs.so.$(call VERSION_PART,MAJOR)
 SHARED   := $(BUILD)/libzcqrs.so.$(VERSION)
 PLUGIN   := $(BUILD)/libzcq_counter.so
 
+#  The public headers: lib/zcqrs.h and every header it includes by name
+#  (what make install installs, and the only API libzcqrs.so exports)
+PUBLIC_NAMES   := $(shell sed -n 's/^\#include "\([^"]*\)".*/\1/p' lib/zcqrs.h)
+PUBLIC_HEADERS := lib/zcqrs.h $(foreach name,$(PUBLIC_NAMES),\
+                  $(or $(firstword $(wildcard protocol/$(name) lib/*/$(name))),\
+                  $(error lib/zcqrs.h includes $(name), which is not in the tree)))
+EXPORTS  := $(BUILD)/zcqrs.map
+
 #  Keep objects between runs (pattern-rule intermediates would be deleted)
 .SECONDARY:
 
@@ -74,8 +82,18 @@ $(BUILD)/libzcqrs.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(SHARED): $(LIB_OBJ)
-	$(CC) -shared $(LDFLAGS) -Wl,-soname,$(SONAME) -o $@ $^ $(LDLIBS)
+#  libzcqrs.so exports the functions the public headers declare (each
+#  declaration's name line, "    zcq_name (", in the house layout) and
+#  nothing else: the private classes stay inside (tests/test_exports.sh)
+$(EXPORTS): $(PUBLIC_HEADERS)
+	@mkdir -p $(dir $@)
+	@{ echo '{'; echo 'global:'; \
+	   sed -n 's/^    \(zcq_[a-z0-9_]*\) (.*/    \1;/p' $(PUBLIC_HEADERS); \
+	   echo 'local:'; echo '    *;'; echo '};'; } >$@
+
+$(SHARED): $(LIB_OBJ) $(EXPORTS)
+	$(CC) -shared $(LDFLAGS) -Wl,-soname,$(SONAME) -Wl,--version-script=$(EXPORTS) -o $@ \
+	    $(LIB_OBJ) $(LDLIBS)
 
 $(BUILD)/$(SONAME) $(BUILD)/libzcqrs.so: $(SHARED)
 	ln -sf $(notdir $<) $@

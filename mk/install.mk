@@ -43,12 +43,6 @@ LOADER_DIRS    := /lib /usr/lib /usr/local/lib $(if $(MULTIARCH),/lib/$(MULTIARC
                   /usr/lib/$(MULTIARCH) /usr/local/lib/$(MULTIARCH))
 INSTALL_RPATH  ?= $(if $(filter $(LIBDIR),$(LOADER_DIRS)),,$(LIBDIR))
 
-#  The public headers: lib/zcqrs.h and every header it includes by name
-PUBLIC_NAMES   := $(shell sed -n 's/^\#include "\([^"]*\)".*/\1/p' lib/zcqrs.h)
-PUBLIC_HEADERS := lib/zcqrs.h $(foreach name,$(PUBLIC_NAMES),\
-                  $(or $(firstword $(wildcard protocol/$(name) lib/*/$(name))),\
-                  $(error lib/zcqrs.h includes $(name), which is not in the tree)))
-
 STAGE          := $(BUILD)/install
 PROGRAM_NAMES  := zcqrs zcqrs-write zcqrs-query
 UNITS          := zcqrs-write.service zcqrs-query@.service
