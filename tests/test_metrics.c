@@ -38,6 +38,17 @@ static const zcq_metric_t s_table [] = {
 
 static const uint64_t s_bounds [] = {100, 1000, 10000};
 
+//  A write node's registry of owner's cells, and a latency histogram.
+static zcq_metrics_t *
+s_registry (s_owner_t *owner, zcq_histogram_t **latency)
+{
+    zcq_metrics_t *metrics = zcq_metrics_new ("write", "bank");
+    zcq_metrics_register (metrics, s_table, owner);
+    *latency =
+        zcq_metrics_histogram (metrics, "test_latency_seconds", "Latency.", s_bounds, 3, 1e6);
+    return metrics;
+}
+
 //  One HTTP request to 127.0.0.1:port over a plain socket; returns what
 //  came back, headers and body (caller frees).
 static char *
@@ -80,10 +91,8 @@ test_text_of_counters_gauges_histograms (void **state)
 {
     (void) state;
     s_owner_t owner = {0};
-    zcq_metrics_t *metrics = zcq_metrics_new ("write", "bank");
-    zcq_metrics_register (metrics, s_table, &owner);
-    zcq_histogram_t *latency =
-        zcq_metrics_histogram (metrics, "test_latency_seconds", "Latency.", s_bounds, 3, 1e6);
+    zcq_histogram_t *latency = NULL;
+    zcq_metrics_t *metrics = s_registry (&owner, &latency);
     zcq_metrics_add (&owner.accepted, 3);
     zcq_metrics_add (&owner.rejected, 1);
     zcq_metrics_set (&owner.head, 42);
@@ -189,10 +198,8 @@ test_served_over_http_while_counting (void **state)
 {
     (void) state;
     s_owner_t owner = {0};
-    zcq_metrics_t *metrics = zcq_metrics_new ("write", "bank");
-    zcq_metrics_register (metrics, s_table, &owner);
-    zcq_histogram_t *latency =
-        zcq_metrics_histogram (metrics, "test_latency_seconds", "Latency.", s_bounds, 3, 1e6);
+    zcq_histogram_t *latency = NULL;
+    zcq_metrics_t *metrics = s_registry (&owner, &latency);
     char *error = NULL;
     assert_int_equal (zcq_metrics_serve (metrics, "127.0.0.1:0", &error), 0);
     assert_null (error);
