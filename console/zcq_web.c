@@ -606,7 +606,7 @@ zcq_web_new (const zcq_console_config_t *config, zcq_cluster_t *cluster, char **
     self->config = config;
     self->cluster = cluster;
     self->daemon = MHD_start_daemon (
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, s_request, self,
+        MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, s_request, self,
         MHD_OPTION_EXTERNAL_LOGGER, s_complaint, self, MHD_OPTION_SOCK_ADDR, found->ai_addr,
         MHD_OPTION_NOTIFY_COMPLETED, s_completed, NULL, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned) CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) IDLE, MHD_OPTION_END);

@@ -12,6 +12,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -256,6 +258,46 @@ test_served_over_http_while_counting (void **state)
     close (fd);
 }
 
+//  A node with many clients holds descriptors beyond select's FD_SETSIZE:
+//  its metrics are still served (the HTTP library polls otherwise).
+static void
+test_served_beyond_fd_setsize (void **state)
+{
+    (void) state;
+    struct rlimit limit;
+    assert_int_equal (getrlimit (RLIMIT_NOFILE, &limit), 0);
+    rlim_t was = limit.rlim_cur;
+    if (limit.rlim_cur < 2048 && limit.rlim_max >= 2048) {
+        limit.rlim_cur = 2048;
+        assert_int_equal (setrlimit (RLIMIT_NOFILE, &limit), 0);
+    }
+    if (limit.rlim_cur < 2048) {
+        skip (); //  the machine allows no more than FD_SETSIZE descriptors
+    }
+    int held [FD_SETSIZE + 100];
+    size_t count = 0;
+    while (count < sizeof (held) / sizeof (held [0])) {
+        held [count] = open ("/dev/null", O_RDONLY);
+        assert_true (held [count] >= 0);
+        count++;
+    }
+    s_owner_t owner = {.head = 7};
+    zcq_histogram_t *latency = NULL;
+    zcq_metrics_t *metrics = s_registry (&owner, &latency);
+    char *error = NULL;
+    assert_int_equal (zcq_metrics_serve (metrics, "127.0.0.1:0", &error), 0);
+    //  The listening socket and each connection now come above FD_SETSIZE
+    char *answer = s_http (s_port (metrics), "GET /metrics HTTP/1.0\r\n\r\n");
+    assert_non_null (strstr (answer, "\ntest_head_position 7\n"));
+    free (answer);
+    zcq_metrics_destroy (&metrics);
+    while (count) {
+        close (held [--count]);
+    }
+    limit.rlim_cur = was;
+    setrlimit (RLIMIT_NOFILE, &limit);
+}
+
 static void
 test_addresses_it_cannot_serve_on (void **state)
 {
@@ -295,6 +337,7 @@ main (void)
         cmocka_unit_test (test_text_of_counters_gauges_histograms),
         cmocka_unit_test (test_histogram_packs_for_status),
         cmocka_unit_test (test_served_over_http_while_counting),
+        cmocka_unit_test (test_served_beyond_fd_setsize),
         cmocka_unit_test (test_addresses_it_cannot_serve_on),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -504,10 +504,12 @@ zcq_metrics_serve (zcq_metrics_t *self, const char *address, char **error)
     if (fd < 0) {
         return -1;
     }
-    //  The daemon takes the socket over and closes it when it stops
+    //  The daemon takes the socket over and closes it when it stops. It
+    //  polls with epoll (or poll), never select: a node with many clients
+    //  has descriptors beyond select's FD_SETSIZE
     self->daemon = MHD_start_daemon (
-        MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, s_request, self,
-        MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned) CONNECTIONS_MAX,
+        MHD_USE_AUTO_INTERNAL_THREAD, 0, NULL, NULL, s_request, self, MHD_OPTION_LISTEN_SOCKET,
+        fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned) CONNECTIONS_MAX,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) IDLE_TIMEOUT, MHD_OPTION_END);
     if (!self->daemon) {
         close (fd);
