@@ -309,8 +309,10 @@ s_node_answer (const char *node, const char *endpoint, zcq_msg_t *answer, int ti
                         endpoint, timeout);
     }
     char *json = zcq_json_from_msg (answer);
-    char *text = zsys_sprintf ("{\"node\":\"%s\",\"endpoint\":\"%s\",\"answer\":%s}", node,
-                               endpoint, json);
+    char *quoted = zcq_console_quoted (endpoint);
+    char *text =
+        zsys_sprintf ("{\"node\":\"%s\",\"endpoint\":%s,\"answer\":%s}", node, quoted, json);
+    free (quoted);
     free (json);
     return s_json (MHD_HTTP_OK, text);
 }
@@ -414,8 +416,11 @@ s_command (zcq_web_t *self, s_body_t *body)
     msgpack_unpacked_destroy (&unpacked);
     msgpack_sbuffer_destroy (&buffer);
     s_answer_t answer;
-    if (error || s_setup (self, &error)) {
+    if (error) {
         answer = s_error (MHD_HTTP_BAD_REQUEST, "%s", error);
+    }
+    else if (s_setup (self, &error)) {
+        answer = s_error (MHD_HTTP_BAD_GATEWAY, "%s", error);
     }
     else {
         zcq_msg_t *command = zcq_client_command (type, stream, expect, data.data, data.size);
