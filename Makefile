@@ -18,7 +18,7 @@ CFLAGS   ?= -O2 -g
 LIB_DIRS := $(sort $(dir $(wildcard lib/*/*.c)))
 INCLUDES := -Iprotocol -Ilib $(patsubst %/,-I%,$(LIB_DIRS))
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC $(INCLUDES)
-LDLIBS   := -lczmq -lzmq -lmsgpackc -lleveldb -ldl -lpthread
+LDLIBS   := -lczmq -lzmq -lmsgpackc -lleveldb -lmicrohttpd -ldl -lpthread
 ifeq ($(SANITIZE),1)
 CFLAGS   += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=address,undefined
@@ -30,7 +30,9 @@ HEADERS  := $(wildcard protocol/*.h) lib/zcqrs.h $(wildcard lib/*/*.h)
 TEST_SRC := $(wildcard tests/test_*.c)
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 KIT_OBJ  := $(BUILD)/obj/tests/zcq_testkit.o
-PROGRAMS := $(BUILD)/zcqrs $(BUILD)/zcqrs-write $(BUILD)/zcqrs-query
+PROGRAMS := $(BUILD)/zcqrs $(BUILD)/zcqrs-write $(BUILD)/zcqrs-query $(BUILD)/zcqrs-console
+#  The web console: a program of its own over the public API (console/)
+CONSOLE_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard console/*.c))
 
 #  The library's version, written once: the ZCQRS_VERSION_* macros of
 #  lib/zcqrs.h. libzcqrs.so.MAJOR.MINOR.PATCH carries the soname
@@ -62,7 +64,7 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory programs
-	@SECURE=$(SECURE) deploy/run-local.sh
+	@SECURE=$(SECURE) CONSOLE_SEND=$(CONSOLE_SEND) deploy/run-local.sh
 
 test: deps
 	@$(MAKE) --no-print-directory format-check
@@ -104,6 +106,14 @@ $(BUILD)/zcqrs: $(BUILD)/obj/cli/zcqrs.o $(BUILD)/libzcqrs.a
 $(BUILD)/zcqrs-%: $(BUILD)/obj/nodes/zcqrs_%.o $(BUILD)/libzcqrs.a
 	$(CC) $(LDFLAGS) -rdynamic -o $@ $^ $(LDLIBS)
 
+$(BUILD)/zcqrs-console: $(CONSOLE_OBJ) $(BUILD)/libzcqrs.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+#  The console's own headers, and its pages, which the assembler builds
+#  into zcq_assets.o
+$(CONSOLE_OBJ): $(wildcard console/*.h)
+$(BUILD)/obj/console/zcq_assets.o: $(wildcard console/www/*)
+
 #  A user domain built against the public headers only, loaded with --domain
 $(PLUGIN): examples/counter_domain.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -123,8 +133,8 @@ settings-doc: $(BUILD)/tests/test_settings
 
 #  Our C sources; headers keep CZMQ's hand layout of declarations
 #  (.clang-format says so), so only .c files are formatted
-FORMATTED := $(LIB_SRC) $(wildcard cli/*.c nodes/*.c tests/*.c examples/*.c bench/*.c \
-                                   chaos/*.c fuzz/*.c)
+FORMATTED := $(LIB_SRC) $(wildcard cli/*.c nodes/*.c console/*.c tests/*.c examples/*.c \
+                                   bench/*.c chaos/*.c fuzz/*.c)
 
 format:
 	clang-format -i $(FORMATTED)

@@ -4,8 +4,10 @@
 #   usage: deploy/run-local.sh          (what `make run` calls after building)
 #
 # Starts one write node and two query nodes with deploy/cluster: commands on
-# tcp://127.0.0.1:5601, events :5602, replay :5603, queries :5611 and :5612
-# when those ports are free (free ports otherwise, printed). Data goes under
+# tcp://127.0.0.1:5601, events :5602, replay :5603, queries :5611 and :5612,
+# their Prometheus metrics on http://127.0.0.1:9601, :9611 and :9612, and
+# the web console (zcqrs-console) on http://127.0.0.1:9600/, when those
+# ports are free (free ports otherwise, printed). Data goes under
 # var/ in the repository (var/write, var/query-1, var/query-2) and survives
 # restarts; logs are appended to var/logs/<node>.log, each run after a
 # "cluster: start" line; the configs it wrote are in var/conf.
@@ -16,6 +18,8 @@
 #   ZCQRS_START_WAIT=S seconds each node may take to come up [20]
 #   SECURE=1           CURVE on every endpoint, keys made once in DATA/keys
 #                      (make run SECURE=1); the examples print the key flags
+#   CONSOLE_SEND=1     the console's send page may send commands (off
+#                      otherwise: make run CONSOLE_SEND=1)
 #
 # Ctrl-C (SIGINT) or SIGTERM stops exactly the nodes this script started
 # (deploy/cluster down: SIGTERM, a bounded wait, then SIGKILL) and exits 0.
@@ -69,9 +73,11 @@ data=$(cd "$data" && pwd)
 say "data in $data, logs in $data/logs"
 secure=""
 [ "${SECURE:-0}" = 1 ] && secure=--secure
+console_flag=--console
+[ "${CONSOLE_SEND:-0}" = 1 ] && console_flag=--console-send
 # shellcheck disable=SC2086
 if ! "$cluster" up --query-nodes 2 --dir "$data" --build "$build" --port-base 5601 $secure \
-        >"$data/.up" 2>&1; then
+        $console_flag >"$data/.up" 2>&1; then
     sed 's/^/    /' "$data/.up"
     if grep -q "Address already in use" "$data"/logs/*.log 2>/dev/null; then
         say "a port is busy: is another cluster running (make run)? Stop it first."
@@ -95,6 +101,11 @@ cat <<EOF
 
 zcqrs local cluster is up
 $(cat "$data/.up")
+
+Console:  $console   (in a browser on this machine)
+Metrics:  $(for node in write query-1 query-2; do
+    grep ' ready .* metrics=' "$data/logs/$node.log" | tail -n 1 | sed 's/.* metrics=\([^ ]*\).*/\1/'
+done | tr '\n' ' ')
 
 Try, in another terminal:
   $build/zcqrs$c status --node $1 --node $2

@@ -7,6 +7,7 @@
 #   write.cert, query.cert       node keypairs (+ _secret); the query nodes
 #                                share one, so that a client needs one key
 #   client.cert                  a client key allowed to command and query
+#   console.cert                 the web console's key: also replay (the log pages)
 #   write-clients/, query-clients/   the public certificates each admits
 #   write.zpl, query.zpl         settings to load after the node's own file
 #                                (zcqrs-write --config deploy/config/write.zpl
@@ -16,12 +17,12 @@ set -eu
 dir=$1
 build=${2:-build}
 mkdir -p "$dir/write-clients" "$dir/query-clients"
-for name in write query client; do
+for name in write query client console; do
     [ -f "$dir/$name.cert" ] || "$build/zcqrs" keygen "$name" --dir "$dir" >/dev/null
 done
 # Only public halves go into the allowed folders
-cp "$dir/query.cert" "$dir/client.cert" "$dir/write-clients/"
-cp "$dir/client.cert" "$dir/query-clients/"
+cp "$dir/query.cert" "$dir/client.cert" "$dir/console.cert" "$dir/write-clients/"
+cp "$dir/client.cert" "$dir/console.cert" "$dir/query-clients/"
 cat >"$dir/write.zpl" <<ZPL
 #   Security of the write node (deploy/secure-keys.sh)
 write
@@ -30,6 +31,7 @@ write
         clients = "$dir/write-clients"
         roles
             client = "commands,query"
+            console = "commands,query,replicate"
             query = "replicate"
 ZPL
 cat >"$dir/query.zpl" <<ZPL
@@ -41,5 +43,6 @@ query
         clients = "$dir/query-clients"
         roles
             client = "query"
+            console = "query"
 ZPL
 echo "zcqrs --cert $dir/client.cert --server-key $dir/write.cert --query-key $dir/query.cert ..."

@@ -10,7 +10,8 @@
 #   5. the store and the client include nothing of the write or query side,
 #      and the store calls no socket function;
 #   6. the programs (nodes/, cli/) and examples/ include only the public
-#      header, zcqrs.h;
+#      header, zcqrs.h, and the console (console/) only zcqrs.h and its own
+#      headers;
 #   7. every header the public header includes is public: it includes only
 #      other public headers.
 #
@@ -27,9 +28,9 @@ check_walls () {
     (
         cd "$root" || exit 2
         # name -> folder, for every header of the project
-        map=$(find protocol lib -name '*.h' | awk -F/ '{name=$NF; $NF=""; dir=$0; gsub(/ /,"/",dir); sub(/\/$/,"",dir); print name, dir}')
+        map=$(find protocol lib console -name '*.h' | awk -F/ '{name=$NF; $NF=""; dir=$0; gsub(/ /,"/",dir); sub(/\/$/,"",dir); print name, dir}')
         # "file folder-of-included-header" for every project include
-        includes=$(find protocol lib nodes cli examples -name '*.[ch]' | sort | while read -r file; do
+        includes=$(find protocol lib nodes cli examples console -name '*.[ch]' | sort | while read -r file; do
             sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$file" \
                 | while read -r name; do
                     dir=$(printf '%s\n' "$map" | awk -v n="$(basename "$name")" '$1 == n {print $2; exit}')
@@ -40,7 +41,7 @@ check_walls () {
         say () { echo "wall: $*"; bad=1; }
 
         # 1. LevelDB only in the store
-        for file in $(grep -rlE 'leveldb_[a-z]|<leveldb/' protocol lib nodes cli examples \
+        for file in $(grep -rlE 'leveldb_[a-z]|<leveldb/' protocol lib nodes cli examples console \
                       --include='*.[ch]' | grep -v '^lib/store/'); do
             say "$file uses LevelDB; only lib/store/ may"
         done
@@ -59,6 +60,9 @@ check_walls () {
                     echo "wall: $file includes $name ($dir)" ;;
                 nodes/*:* | cli/*:* | examples/*:*)
                     [ "$name" = zcqrs.h ] || echo "wall: $file includes $name; programs and examples use zcqrs.h only" ;;
+                console/*:console) ;;
+                console/*:*)
+                    [ "$name" = zcqrs.h ] || echo "wall: $file includes $name; the console uses zcqrs.h and its own headers only" ;;
             esac
         done | grep . && bad=1
         for file in $(grep -lE '#[[:space:]]*include[[:space:]]*<(czmq|zmq|leveldb/c)\.h>' \
@@ -103,6 +107,8 @@ lib/client/zcq_json.c:#include \"zcq_store.h\"
 lib/client/zcq_json.c:static void s_x (void) { leveldb_free (0); }
 protocol/zcq_text.c:#include \"zcq_map.h\"
 nodes/zcqrs_write.c:#include \"zcq_log.h\"
+console/zcq_web.c:#include \"zcq_metrics.h\"
+console/zcq_cluster.c:#include \"zcq_client.h\"
 lib/domain/zcq_view.h:#include \"zcq_store.h\"
 lib/write/zcq_write_node.h:#include \"zcq_log.h\""
 printf '%s\n' "$breaks" | while IFS= read -r line; do
@@ -110,12 +116,12 @@ printf '%s\n' "$breaks" | while IFS= read -r line; do
     text=${line#*:}
     rm -rf "$scratch/tree"
     mkdir -p "$scratch/tree"
-    (cd "$top" && cp -R protocol lib nodes cli examples "$scratch/tree/")
+    (cd "$top" && cp -R protocol lib nodes cli examples console "$scratch/tree/")
     printf '%s\n' "$text" >>"$scratch/tree/$file"
     if check_walls "$scratch/tree" >/dev/null; then
         echo "test_walls: FAILED: adding '$text' to $file went unnoticed"
         exit 1
     fi
 done || failed=1
-[ "$failed" -eq 0 ] && echo "test_walls: each of the 11 planted violations was caught"
+[ "$failed" -eq 0 ] && echo "test_walls: each of the 13 planted violations was caught"
 exit $failed

@@ -17,6 +17,9 @@ query
     replay = "tcp://127.0.0.1:5603"
     #   ROUTER on which this node answers QUERYs
     queries = "tcp://127.0.0.1:5612"
+    #   HTTP address of its Prometheus metrics, served at /metrics (leave
+    #   it out to serve none; port 0 takes any free port)
+    metrics = "127.0.0.1:9612"
     #   LevelDB folder of the read models and the applied position
     data = "var/query-2"
     #   Domain that projects events and answers queries: "bank", "store" or

@@ -14,6 +14,9 @@ write
     events = "tcp://127.0.0.1:5602"
     #   ROUTER that serves REPLAY: ranges of the stored log for catch-up
     replay = "tcp://127.0.0.1:5603"
+    #   HTTP address of its Prometheus metrics, served at /metrics (leave
+    #   it out to serve none; port 0 takes any free port)
+    metrics = "127.0.0.1:9601"
     #   LevelDB folder of the event log (events, stream index, command ids)
     data = "var/write"
     #   Domain that decides commands: "bank", "store" or a path to a .so

@@ -150,7 +150,12 @@ zcq_node_main (const char *program, zactor_fn *actor, const zcq_setting_t *setti
     }
     zsys_set_logident (program);
     char *message = NULL;
-    zactor_t *node = zcq_node_start (actor, config, &message);
+    //  Every value against the table before anything starts, so that a
+    //  program whose actor reads its settings without zcq_settings (the
+    //  console) refuses a bad one by its name too
+    zactor_t *node = zcq_settings_check (config, settings, &message) == 0
+                         ? zcq_node_start (actor, config, &message)
+                         : NULL;
     if (!node) {
         fprintf (stderr, "%s: cannot start: %s\n", program, message);
         free (message);

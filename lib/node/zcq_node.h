@@ -56,7 +56,8 @@ void
 
 //  The main () of a node program: settings from flags (--config FILE
 //  first, then flags and --set PATH=VALUE override it; --help prints the
-//  table's flags), start the actor, print its READY line on stdout, run
+//  table's flags), checked against the table (a value a setting does not
+//  take is refused, naming the setting), start the actor, print its READY line on stdout, run
 //  until SIGINT/SIGTERM or until the actor dies. Returns the exit code.
 int
     zcq_node_main (const char *program, zactor_fn *actor, const zcq_setting_t *settings,

@@ -17,6 +17,7 @@
 #include "zcq_domain.h"
 #include "zcq_endpoint.h"
 #include "zcq_feed.h"
+#include "zcq_metrics.h"
 #include "zcq_node.h"
 #include "zcq_projection.h"
 #include "zcq_settings.h"
@@ -51,6 +52,11 @@ static const zcq_setting_t s_table [] = {
      .fallback = ZCQ_DEFAULT_QUERIES,
      .arg = "EP",
      .help = "ROUTER endpoint it binds for queries"},
+    {.path = "query/metrics",
+     .flag = "--metrics",
+     .arg = "HOST:PORT",
+     .help = "HTTP address it serves Prometheus metrics on, at /metrics (e.g. 127.0.0.1:9611; "
+             "port 0: any free port); unset: none"},
     {.path = "query/data",
      .flag = "--data",
      .fallback = "var/query-1",
@@ -174,8 +180,6 @@ typedef struct {
     int64_t started;            //  zclock_mono () at start
     bool terminated;            //  $TERM received
     uint64_t events_applied;    //  events folded into the serving models since start
-    uint64_t answered;          //  queries answered since start
-    uint64_t stale;             //  of which stale
     uint64_t failures;          //  read-model writes that failed
     int64_t apply_backoff;      //  ms to wait after a failed batch (0: none failed)
     int64_t apply_resume;       //  zclock_mono () before which no batch is tried
@@ -185,7 +189,53 @@ typedef struct {
     int64_t catchup_at;         //  zclock_mono () a catch-up began, 0: none
     uint64_t catchup_base;      //  events_applied when it began
     int64_t progress_at;        //  zclock_mono () of the last progress line
+
+    //  Metrics (zcq_metrics.h): a registry of cells of this struct (also
+    //  events_applied, failures, rate), and its HTTP server
+    zcq_metrics_t *metrics;          //  the registry
+    uint64_t answers [ZCQ_STATUSES]; //  queries answered since start, by status
+    uint64_t applied, head, lag;     //  positions, as of the last tick
+    uint64_t reachable;              //  1: the write node is heard from, as of the last tick
+    zcq_histogram_t *query_latency;  //  us from receiving a query to its answer
 } self_t;
+
+#define S_ANSWERS(status, name)                                                                \
+    {                                                                                          \
+        false, "zcqrs_queries_total", "status=\"" name "\"", NULL,                             \
+            offsetof (self_t, answers [status])                                                \
+    }
+
+//  The query node's counters and gauges as metrics: cells of self_t that
+//  its status query answers from too (zcq_metrics.h)
+static const zcq_metric_t s_metrics [] = {
+    {false, "zcqrs_queries_total", "status=\"ok\"",
+     "Queries answered, by status (refused ones included).",
+     offsetof (self_t, answers [ZCQ_OK])},
+    S_ANSWERS (ZCQ_NOT_FOUND, "not_found"),
+    S_ANSWERS (ZCQ_STALE, "stale"),
+    S_ANSWERS (ZCQ_INVALID, "invalid"),
+    S_ANSWERS (ZCQ_UNKNOWN_TYPE, "unknown"),
+    S_ANSWERS (ZCQ_TOO_LARGE, "too_large"),
+    S_ANSWERS (ZCQ_UNAVAILABLE, "unavailable"),
+    S_ANSWERS (ZCQ_BUSY, "busy"),
+    {false, "zcqrs_events_applied_total", NULL,
+     "Events folded into the serving read models since start.",
+     offsetof (self_t, events_applied)},
+    {false, "zcqrs_write_failures_total", NULL,
+     "Read-model batches that failed (and were replayed).", offsetof (self_t, failures)},
+    {true, "zcqrs_applied_position", NULL, "Last global position applied to the read models.",
+     offsetof (self_t, applied)},
+    {true, "zcqrs_head_position", NULL, "Highest position known committed on the write node.",
+     offsetof (self_t, head)},
+    {true, "zcqrs_lag_events", NULL, "Events still to apply to reach the head.",
+     offsetof (self_t, lag)},
+    {true, "zcqrs_apply_rate_events_per_second", NULL,
+     "Events applied per second over the last second.", offsetof (self_t, rate)},
+    {true, "zcqrs_write_node_reachable", NULL,
+     "1 while the write node is heard from within the silence limit, else 0.",
+     offsetof (self_t, reachable)},
+    {.name = NULL},
+};
 
 static void
 s_parked_destroy (void **item)
@@ -204,6 +254,7 @@ s_self_destroy (self_t **self_p)
     assert (self_p);
     if (*self_p) {
         self_t *self = *self_p;
+        zcq_metrics_destroy (&self->metrics); //  its thread reads self: first
         zlistx_destroy (&self->parked);
         zpoller_destroy (&self->poller);
         zcq_feed_destroy (&self->feed);
@@ -300,6 +351,21 @@ s_feed_sock (zcq_feed_t *feed, void *which)
                || (which && which == zcq_feed_monitor_sock (feed)));
 }
 
+//  The registry of the node's metrics, served on address unless it is NULL.
+//  Returns 0, or -1 with *error set.
+static int
+s_metrics_new (self_t *self, const char *address, char **error)
+{
+    static const uint64_t latency [] = {ZCQ_METRICS_LATENCY_BUCKETS};
+    self->metrics = zcq_metrics_new ("query", self->domain->name);
+    zcq_metrics_register (self->metrics, s_metrics, self);
+    self->query_latency = zcq_metrics_histogram (
+        self->metrics, "zcqrs_query_latency_seconds",
+        "Time from receiving a query to sending its answer, waiting for min_position included.",
+        latency, sizeof (latency) / sizeof (latency [0]), 1e6);
+    return address ? zcq_metrics_serve (self->metrics, address, error) : 0;
+}
+
 static self_t *
 s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
 {
@@ -331,7 +397,8 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
         free (self);
         return NULL;
     }
-    if (s_open_models (self, zcq_settings_text (config, s_table, "query/data"), error)) {
+    if (s_metrics_new (self, zcq_settings_text (config, s_table, "query/metrics"), error)
+        || s_open_models (self, zcq_settings_text (config, s_table, "query/data"), error)) {
         s_self_destroy (&self);
         return NULL;
     }
@@ -425,7 +492,7 @@ s_pack_status (self_t *self, msgpack_packer *pk)
     uint64_t applied = zcq_projection_applied (self->serving);
     uint64_t head = zcq_feed_head (feed);
     int64_t heard = zcq_feed_last_heard (feed);
-    msgpack_pack_map (pk, 20 + (self->rebuild_feed != NULL));
+    msgpack_pack_map (pk, 22 + (self->rebuild_feed != NULL));
     s_pack_text (pk, "role", "query");
     s_pack_text (pk, "domain", self->domain->name);
     s_pack_uint (pk, "applied", applied);
@@ -442,12 +509,19 @@ s_pack_status (self_t *self, msgpack_packer *pk)
     s_pack_uint (pk, "events_applied", self->events_applied);
     s_pack_uint (pk, "rate", self->rate);
     s_pack_uint (pk, "replayed", zcq_feed_replayed (feed));
-    s_pack_uint (pk, "queries", self->answered);
-    s_pack_uint (pk, "stale", self->stale);
+    uint64_t answered = 0;
+    for (int status = 0; status < ZCQ_STATUSES; status++) {
+        answered += self->answers [status];
+    }
+    s_pack_uint (pk, "queries", answered);
+    s_pack_uint (pk, "stale", self->answers [ZCQ_STALE]);
     s_pack_uint (pk, "waiting", zlistx_size (self->parked));
     s_pack_uint (pk, "write_failures", self->failures);
     zcq_mpack_pack_str (pk, "uptime_ms");
     msgpack_pack_int64 (pk, zclock_mono () - self->started);
+    zcq_mpack_pack_str (pk, "query_latency");
+    zcq_histogram_pack (self->query_latency, pk);
+    s_pack_text (pk, "metrics", zcq_metrics_url (self->metrics));
     if (self->rebuild_feed) {
         uint64_t rebuilt = zcq_projection_applied (self->spare);
         zcq_mpack_pack_str (pk, "rebuild");
@@ -504,6 +578,16 @@ s_run_query (self_t *self, zcq_msg_t *query)
     }
 }
 
+//  Count an answer sent to a query: by its status, and the time since the
+//  query was received.
+static void
+s_answered (self_t *self, zcq_msg_t *query, zcq_msg_t *answer)
+{
+    zcq_metrics_add (&self->answers [zcq_msg_status (answer)], 1);
+    int64_t waited = zclock_usecs () - zcq_msg_time (query);
+    zcq_histogram_observe (self->query_latency, waited > 0 ? (uint64_t) waited : 0);
+}
+
 //  Answer a query now, at the applied position; "stale" when that is below
 //  the min_position it asked for (after waiting waited ms).
 static void
@@ -532,7 +616,6 @@ s_answer (self_t *self, zcq_msg_t *query, int64_t waited)
                             said == ZCQ_OK ? "" : zcq_status_name (said),
                             said == ZCQ_OK ? "" : ": ",
                             said == ZCQ_OK ? "" : zcq_result_reason (self->answer));
-        self->stale++;
     }
     if (s_not_following (self) && !streq (zcq_msg_name (query), "status")) {
         //  Served all the same, saying that newer events may exist
@@ -555,12 +638,12 @@ s_answer (self_t *self, zcq_msg_t *query, int64_t waited)
         }
         zstr_free (&why);
     }
-    self->answered++;
     //  Encoded once: to know it fits, then sent as it is
     msgpack_sbuffer body;
     msgpack_sbuffer_init (&body);
     if (zcq_msg_encode_body (result, &body) == 0) {
         s_send (self, result, &body);
+        s_answered (self, query, result);
     }
     else {
         //  An answer too big for one message: say so instead of going silent
@@ -570,6 +653,7 @@ s_answer (self_t *self, zcq_msg_t *query, int64_t waited)
                             zcq_msg_error (result));
         zcq_msg_set_position (refusal, applied);
         s_send (self, refusal, NULL);
+        s_answered (self, query, refusal);
         zcq_msg_destroy (&refusal);
     }
     msgpack_sbuffer_destroy (&body);
@@ -584,6 +668,7 @@ s_refuse (self_t *self, zcq_msg_t *query, zcq_status_t status, const char *reaso
     zcq_msg_set_reason (reply, "%s", reason);
     zcq_msg_set_position (reply, zcq_projection_applied (self->serving));
     s_send (self, reply, NULL);
+    s_answered (self, query, reply);
     zcq_msg_destroy (&reply);
 }
 
@@ -595,6 +680,7 @@ s_handle_query (self_t *self)
     if (!query) {
         return;
     }
+    zcq_msg_set_time (query, zclock_usecs ()); //  received: its latency starts
     if (zcq_endpoint_refuse (query, self->queries, "query",
                              ZCQ_ENDPOINT_TAKES (ZCQ_MSG_QUERY))) {
         zcq_msg_destroy (&query);
@@ -683,7 +769,7 @@ s_apply_batch (self_t *self, zcq_projection_t *models, zcq_feed_t *feed)
 {
     int count = zcq_projection_apply (models, feed, APPLY_BATCH);
     if (count < 0) {
-        self->failures++;
+        zcq_metrics_add (&self->failures, 1);
         self->apply_backoff = self->apply_backoff ? self->apply_backoff * 2 : 10;
         self->apply_backoff = self->apply_backoff > 1000 ? 1000 : self->apply_backoff;
         self->apply_resume = zclock_mono () + self->apply_backoff;
@@ -734,7 +820,7 @@ s_apply (self_t *self)
     }
     size_t count;
     while ((count = s_apply_batch (self, self->serving, self->feed)) > 0) {
-        self->events_applied += count;
+        zcq_metrics_add (&self->events_applied, count);
         s_release_parked (self);
     }
 }
@@ -760,7 +846,7 @@ s_apply_rebuild (self_t *self)
         return;
     }
     if (zcq_projection_switch (self->spare, self->serving)) {
-        self->failures++;
+        zcq_metrics_add (&self->failures, 1);
         return;
     }
     s_poll_feed (self, self->feed, false);
@@ -794,14 +880,18 @@ s_progress (self_t *self)
 {
     int64_t now = zclock_mono ();
     if (now - self->rate_at >= RATE_WINDOW) {
-        self->rate =
-            (self->events_applied - self->rate_base) * 1000 / (uint64_t) (now - self->rate_at);
+        zcq_metrics_set (&self->rate, (self->events_applied - self->rate_base) * 1000
+                                          / (uint64_t) (now - self->rate_at));
         self->rate_base = self->events_applied;
         self->rate_at = now;
     }
     uint64_t applied = zcq_projection_applied (self->serving);
     uint64_t head = zcq_feed_head (self->feed);
     uint64_t to_go = s_to_go (head, applied);
+    zcq_metrics_set (&self->applied, applied);
+    zcq_metrics_set (&self->head, head);
+    zcq_metrics_set (&self->lag, to_go);
+    zcq_metrics_set (&self->reachable, zcq_feed_reachable (self->feed));
     if (!self->catchup_at && to_go >= CATCHUP_MIN) {
         self->catchup_at = self->progress_at = now;
         self->catchup_base = self->events_applied;
@@ -853,8 +943,10 @@ zcq_query_node_actor (zsock_t *pipe, void *args)
         return;
     }
     char *queries = zcq_endpoint_resolved (self->queries);
-    char *summary = zsys_sprintf ("queries=%s applied=%" PRIu64 " domain=%s", queries,
-                                  zcq_projection_applied (self->serving), self->domain->name);
+    const char *metrics = zcq_metrics_url (self->metrics);
+    char *summary = zsys_sprintf ("queries=%s applied=%" PRIu64 " domain=%s%s%s", queries,
+                                  zcq_projection_applied (self->serving), self->domain->name,
+                                  *metrics ? " metrics=" : "", metrics);
     zsys_info ("query node serving: %s", summary);
     zcq_node_ready (pipe, summary);
     zstr_free (&summary);

@@ -6,6 +6,7 @@
 #include "zcq_replay.h"
 #include "zcq_log.h"
 #include "zcq_endpoint.h"
+#include "zcq_metrics.h"
 
 #define REPLAY_BYTES (8 * 1024 * 1024) //  about the most bytes in one EVENTS reply
 
@@ -16,10 +17,12 @@ s_add_event (const byte *body, size_t size, void *arg)
     return 0;
 }
 
-//  Answer one REPLAY with a bounded batch of stored events.
+//  Answer one REPLAY with a bounded batch of stored events; count it and
+//  its events in the config's cells.
 static void
-s_serve (zcq_store_t *store, zsock_t *socket)
+s_serve (zcq_replay_config_t *config)
 {
+    zsock_t *socket = config->socket;
     zcq_msg_t *request = zcq_msg_recv (socket);
     if (!request) {
         return;
@@ -28,7 +31,7 @@ s_serve (zcq_store_t *store, zsock_t *socket)
         zcq_msg_t *reply = zcq_msg_reply_to (request, ZCQ_OK);
         zcq_msg_set_from (reply, zcq_msg_from (request));
         uint64_t head = 0;
-        int read = zcq_log_replay (store, zcq_msg_from (request), zcq_msg_max (request),
+        int read = zcq_log_replay (config->store, zcq_msg_from (request), zcq_msg_max (request),
                                    REPLAY_BYTES, s_add_event, reply, &head);
         zcq_msg_set_head (reply, head);
         if (read < 0) {
@@ -36,6 +39,8 @@ s_serve (zcq_store_t *store, zsock_t *socket)
             reply = zcq_msg_reply_to (request, ZCQ_UNAVAILABLE);
             zcq_msg_set_reason (reply, "storage read failed; retry");
         }
+        zcq_metrics_add (config->served, 1);
+        zcq_metrics_add (config->events, read > 0 ? (uint64_t) read : 0);
         if (zcq_msg_send (reply, socket) != 0) {
             zsys_warning ("replay: could not deliver %s (%s): peer gone or its queue is full",
                           zcq_msg_type_name (zcq_msg_type (reply)),
@@ -50,21 +55,22 @@ void
 zcq_replay_actor (zsock_t *pipe, void *args)
 {
     zcq_replay_config_t config = *(zcq_replay_config_t *) args;
+    uint64_t served = 0, events = 0; //  the counts when the owner keeps none
+    config.served = config.served ? config.served : &served;
+    config.events = config.events ? config.events : &events;
     zpoller_t *poller = zpoller_new (pipe, config.socket, NULL);
     zpoller_set_nonstop (poller, true);
-    uint64_t served = 0;
     zsock_signal (pipe, 0);
     while (true) {
         void *which = zpoller_wait (poller, -1);
         if (which == config.socket) {
-            s_serve (config.store, config.socket);
-            served++;
+            s_serve (&config);
         }
         else if (which == pipe) {
             char *command = zstr_recv (pipe);
             bool stop = !command || streq (command, "$TERM");
             if (command && streq (command, "SERVED")) {
-                zsock_send (pipe, "8", served);
+                zsock_send (pipe, "8", zcq_metrics_get (config.served));
             }
             zstr_free (&command);
             if (stop) {

@@ -8,7 +8,7 @@
     server never queues more for a peer than that peer asked for. Run it as
     a czmq actor that takes over a bound ROUTER socket:
 
-        zcq_replay_config_t config = {store, socket};
+        zcq_replay_config_t config = {store, socket, &served, &events};
         zactor_t *replay = zactor_new (zcq_replay_actor, &config);
     =========================================================================
 */
@@ -26,6 +26,9 @@ extern "C" {
 typedef struct {
     zcq_store_t *store; //  the event log's store (shared; LevelDB is thread-safe)
     zsock_t *socket;    //  bound ROUTER; the actor owns and destroys it
+    uint64_t *served;   //  REPLAY requests answered: a metrics cell only the actor
+                        //  writes (zcq_metrics.h), or NULL
+    uint64_t *events;   //  events sent in those answers: the same kind of cell, or NULL
 } zcq_replay_config_t;
 
 //  The actor. Answers "$TERM" on its pipe and "SERVED" with the number of

@@ -25,6 +25,7 @@
 #include "zcq_endpoint.h"
 #include "zcq_event.h"
 #include "zcq_log.h"
+#include "zcq_metrics.h"
 #include "zcq_node.h"
 #include "zcq_settings.h"
 #include "zcq_replay.h"
@@ -53,6 +54,11 @@ static const zcq_setting_t s_table [] = {
      .fallback = ZCQ_DEFAULT_REPLAY,
      .arg = "EP",
      .help = "ROUTER endpoint it binds for replay"},
+    {.path = "write/metrics",
+     .flag = "--metrics",
+     .arg = "HOST:PORT",
+     .help = "HTTP address it serves Prometheus metrics on, at /metrics (e.g. 127.0.0.1:9601; "
+             "port 0: any free port); unset: none"},
     {.path = "write/data",
      .flag = "--data",
      .fallback = "var/write",
@@ -201,9 +207,48 @@ typedef struct {
     uint64_t ids_kept;          //  command ids on disk, as the writer last said
     bool terminated;            //  $TERM received
     bool await_write;           //  test seam: signal the pipe when the writer gets a group
-    uint64_t accepted, rejected, conflicts, invalid, duplicates, busy, groups, grouped,
-        failures;
+    uint64_t accepted, rejected, conflicts, invalid, duplicates, busy, failures;
+
+    //  Metrics (zcq_metrics.h): a registry of cells of this struct, each
+    //  written by one thread, and its HTTP server
+    zcq_metrics_t *metrics;         //  the registry
+    uint64_t head;                  //  the log's head, as of the last write
+    uint64_t replays;               //  REPLAY requests answered (the replay thread counts)
+    uint64_t replayed;              //  events sent in those answers (the same)
+    zcq_histogram_t *group_sizes;   //  commands per group written (count: groups)
+    zcq_histogram_t *write_latency; //  us to write a group (batch + fdatasync)
+    zcq_histogram_t *ack_latency;   //  us from receiving a command to its reply
 } self_t;
+
+//  The write node's counters and gauges as metrics: cells of self_t that
+//  its status query answers from too (zcq_metrics.h), each written by one
+//  thread only
+static const zcq_metric_t s_metrics [] = {
+    {false, "zcqrs_commands_total", "outcome=\"accepted\"",
+     "Commands answered, by outcome (invalid: also messages that did not decode).",
+     offsetof (self_t, accepted)},
+    {false, "zcqrs_commands_total", "outcome=\"rejected\"", NULL, offsetof (self_t, rejected)},
+    {false, "zcqrs_commands_total", "outcome=\"conflict\"", NULL, offsetof (self_t, conflicts)},
+    {false, "zcqrs_commands_total", "outcome=\"invalid\"", NULL, offsetof (self_t, invalid)},
+    {false, "zcqrs_commands_total", "outcome=\"duplicate\"", NULL,
+     offsetof (self_t, duplicates)},
+    {false, "zcqrs_busy_replies_total", NULL,
+     "Commands answered busy (queue or connection limit reached); nothing was stored.",
+     offsetof (self_t, busy)},
+    {false, "zcqrs_write_failures_total", NULL,
+     "Group writes that failed; their commands were answered unavailable.",
+     offsetof (self_t, failures)},
+    {false, "zcqrs_events_published_total", NULL,
+     "Events handed to the PUB socket once their group was written.",
+     offsetof (self_t, published)},
+    {false, "zcqrs_replays_served_total", NULL, "REPLAY requests answered.",
+     offsetof (self_t, replays)},
+    {false, "zcqrs_replayed_events_total", NULL, "Events sent in answers to REPLAY.",
+     offsetof (self_t, replayed)},
+    {true, "zcqrs_head_position", NULL, "Last committed global position.",
+     offsetof (self_t, head)},
+    {.name = NULL},
+};
 
 static void
 s_msg_destroy (void **item)
@@ -287,7 +332,9 @@ s_self_destroy (self_t **self_p)
     assert (self_p);
     if (*self_p) {
         self_t *self = *self_p;
-        //  The writer may hold a group: stop it before freeing anything
+        //  The metrics thread reads cells of self, the replay thread writes
+        //  some: stop them, and the writer, which may hold a group, first
+        zcq_metrics_destroy (&self->metrics);
         zactor_destroy (&self->writer);
         zactor_destroy (&self->replay);
         zcq_group_destroy (&self->in_writer);
@@ -357,13 +404,43 @@ s_start_threads (self_t *self, zconfig_t *config, zsock_t *replay)
     self->writer = zactor_new (zcq_writer_actor, &writer);
     //  The socket moves to the replay thread: resolve its endpoint first
     self->replay_endpoint = zcq_endpoint_resolved (replay);
-    zcq_replay_config_t server = {zcq_log_store (self->log), replay};
+    zcq_replay_config_t server = {zcq_log_store (self->log), replay, &self->replays,
+                                  &self->replayed};
     self->replay = zactor_new (zcq_replay_actor, &server);
     int delay = (int) zcq_settings_number (config, s_table, "write/fault/write_delay");
     if (delay > 0) {
         zsys_warning ("write node: fault seam on, every write waits %d ms", delay);
         zcq_store_delay_writes (zcq_log_store (self->log), delay);
     }
+}
+
+//  The registry of the node's metrics, served on address unless it is NULL.
+//  Returns 0, or -1 with *error set.
+static int
+s_metrics_new (self_t *self, const char *address, char **error)
+{
+    static const uint64_t latency [] = {ZCQ_METRICS_LATENCY_BUCKETS};
+    static const uint64_t sizes [] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 16384};
+    self->metrics = zcq_metrics_new ("write", self->domain->name);
+    zcq_metrics_register (self->metrics, s_metrics, self);
+    self->group_sizes =
+        zcq_metrics_histogram (self->metrics, "zcqrs_group_size_commands",
+                               "Commands per group written as one LevelDB batch.", sizes,
+                               sizeof (sizes) / sizeof (sizes [0]), 1);
+    zcq_metrics_counter (self->metrics, "zcqrs_groups_total", NULL,
+                         "Groups written (or refused by a failed write).",
+                         zcq_histogram_count_cell (self->group_sizes));
+    self->write_latency = zcq_metrics_histogram (
+        self->metrics, "zcqrs_group_write_seconds",
+        "Time to write one group: its LevelDB batch, fdatasync'ed in sync durability (the "
+        "fsync latency).",
+        latency, sizeof (latency) / sizeof (latency [0]), 1e6);
+    self->ack_latency = zcq_metrics_histogram (
+        self->metrics, "zcqrs_ack_latency_seconds",
+        "Time from receiving a command to sending its reply, for commands whose group was "
+        "written.",
+        latency, sizeof (latency) / sizeof (latency [0]), 1e6);
+    return address ? zcq_metrics_serve (self->metrics, address, error) : 0;
 }
 
 //  Build the node from its settings, or return NULL with *error set.
@@ -388,6 +465,11 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
     self->log = zcq_log_new (data);
     if (!self->log) {
         *error = zsys_sprintf ("cannot open the event log in '%s'", data);
+        s_self_destroy (&self);
+        return NULL;
+    }
+    self->head = zcq_log_head (self->log);
+    if (s_metrics_new (self, zcq_settings_text (config, s_table, "write/metrics"), error)) {
         s_self_destroy (&self);
         return NULL;
     }
@@ -650,12 +732,14 @@ s_handle_command (self_t *self, zcq_msg_t *command)
     zcq_msg_t *original = (zcq_msg_t *) zhashx_lookup (self->ids, zcq_msg_id (command));
     if (original) {
         zcq_msg_t *reply = zcq_msg_reply_to (command, ZCQ_ACCEPTED);
+        zcq_msg_set_time (reply, zcq_msg_time (command)); //  not on the wire
         s_copy_outcome (reply, original);
-        self->duplicates++;
+        zcq_metrics_add (&self->duplicates, 1);
         s_reply_after_commit (self, reply, false);
         return;
     }
     zcq_msg_t *reply = zcq_msg_reply_to (command, ZCQ_ACCEPTED);
+    zcq_msg_set_time (reply, zcq_msg_time (command)); //  when received; not on the wire
     byte *stored = NULL;
     size_t stored_size = 0;
     int found = zcq_log_find_reply (self->log, zcq_msg_id (command), &stored, &stored_size);
@@ -676,7 +760,7 @@ s_handle_command (self_t *self, zcq_msg_t *command)
             zstr_free (&damage);
         }
         else {
-            self->duplicates++;
+            zcq_metrics_add (&self->duplicates, 1);
         }
         s_reply_now (self, &reply);
         return;
@@ -692,7 +776,7 @@ s_handle_command (self_t *self, zcq_msg_t *command)
         zcq_msg_set_status (reply, ZCQ_UNKNOWN_TYPE);
         zcq_msg_set_reason (reply, "unknown command type '%s' for domain '%s'", type,
                             self->domain->name);
-        self->invalid++;
+        zcq_metrics_add (&self->invalid, 1);
         s_reply_now (self, &reply);
         return;
     }
@@ -713,7 +797,7 @@ s_handle_command (self_t *self, zcq_msg_t *command)
             expect, aggregate->stream, aggregate->version);
         zcq_msg_set_version (reply, aggregate->version);
         zcq_msg_set_position (reply, zcq_log_staged_head (self->log));
-        self->conflicts++;
+        zcq_metrics_add (&self->conflicts, 1);
         s_reply_after_commit (self, reply, true);
         return;
     }
@@ -735,13 +819,13 @@ s_handle_command (self_t *self, zcq_msg_t *command)
     zcq_msg_set_position (reply, zcq_log_staged_head (self->log));
     if (status == ZCQ_ACCEPTED && s_check_events (self, reply) == 0) {
         s_append (self, command, aggregate, reply);
-        self->accepted++;
+        zcq_metrics_add (&self->accepted, 1);
         s_reply_after_commit (self, reply, true);
     }
     else if (status == ZCQ_REJECTED) {
         zcq_msg_set_status (reply, ZCQ_REJECTED);
         zcq_msg_set_reason (reply, "%s", zcq_decision_reason (self->decision));
-        self->rejected++;
+        zcq_metrics_add (&self->rejected, 1);
         s_reply_after_commit (self, reply, true);
     }
     else {
@@ -751,7 +835,7 @@ s_handle_command (self_t *self, zcq_msg_t *command)
             zcq_msg_set_status (reply, ZCQ_INVALID);
             zcq_msg_set_reason (reply, "%s", zcq_decision_reason (self->decision));
         }
-        self->invalid++;
+        zcq_metrics_add (&self->invalid, 1);
         s_reply_now (self, &reply);
     }
 }
@@ -771,7 +855,7 @@ s_handle_query (self_t *self, zcq_msg_t *query)
         msgpack_sbuffer_init (&buffer);
         msgpack_packer pk;
         msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
-        msgpack_pack_map (&pk, 22);
+        msgpack_pack_map (&pk, 24);
         zcq_mpack_pack_str (&pk, "role");
         zcq_mpack_pack_str (&pk, "write");
         zcq_mpack_pack_str (&pk, "domain");
@@ -797,9 +881,9 @@ s_handle_query (self_t *self, zcq_msg_t *query)
         zcq_mpack_pack_str (&pk, "busy");
         msgpack_pack_uint64 (&pk, self->busy);
         zcq_mpack_pack_str (&pk, "groups");
-        msgpack_pack_uint64 (&pk, self->groups);
+        msgpack_pack_uint64 (&pk, zcq_histogram_count (self->group_sizes));
         zcq_mpack_pack_str (&pk, "grouped_commands");
-        msgpack_pack_uint64 (&pk, self->grouped);
+        msgpack_pack_uint64 (&pk, zcq_histogram_sum (self->group_sizes));
         zcq_mpack_pack_str (&pk, "in_flight");
         msgpack_pack_uint64 (&pk, zlistx_size (self->staged.replies)
                                       + zlistx_size (self->writing.replies));
@@ -817,6 +901,10 @@ s_handle_query (self_t *self, zcq_msg_t *query)
         msgpack_pack_uint64 (&pk, zlistx_size (self->queue));
         zcq_mpack_pack_str (&pk, "uptime_ms");
         msgpack_pack_int64 (&pk, zclock_mono () - self->started);
+        zcq_mpack_pack_str (&pk, "ack_latency");
+        zcq_histogram_pack (self->ack_latency, &pk);
+        zcq_mpack_pack_str (&pk, "metrics");
+        zcq_mpack_pack_str (&pk, zcq_metrics_url (self->metrics));
         zcq_msg_set_data (result, buffer.data, buffer.size);
         msgpack_sbuffer_destroy (&buffer);
     }
@@ -853,8 +941,7 @@ s_submit (self_t *self)
         zlistx_purge (self->writing.replies);
         return;
     }
-    self->groups++;
-    self->grouped += zlistx_size (self->writing.replies);
+    zcq_histogram_observe (self->group_sizes, zlistx_size (self->writing.replies));
     self->in_writer = zcq_log_seal (self->log);
     self->write_started = zclock_usecs ();
     zcq_writer_submit (self->writer, self->in_writer);
@@ -892,7 +979,7 @@ s_admit (self_t *self, zcq_msg_t *command)
                                 + zlistx_size (self->writing.replies),
                             hint);
         zcq_msg_set_retry_after (reply, hint);
-        self->busy++;
+        zcq_metrics_add (&self->busy, 1);
         s_reply_now (self, &reply);
         return false;
     }
@@ -933,8 +1020,13 @@ s_advance (self_t *self)
 static void
 s_release (self_t *self, s_pending_t *pending, bool stored)
 {
+    int64_t now = zclock_usecs ();
     zcq_msg_t *reply = (zcq_msg_t *) zlistx_first (pending->replies);
     while (reply) {
+        if (stored) {
+            int64_t waited = now - zcq_msg_time (reply);
+            zcq_histogram_observe (self->ack_latency, waited > 0 ? (uint64_t) waited : 0);
+        }
         if (zhashx_lookup (self->ids, zcq_msg_id (reply)) == reply) {
             zhashx_delete (self->ids, zcq_msg_id (reply));
         }
@@ -965,21 +1057,25 @@ s_handle_written (self_t *self)
     bool stored = zcq_writer_collect (self->writer, &group, &ids_kept) == 0;
     assert (group == self->in_writer);
     self->write_usecs = zclock_usecs () - self->write_started;
+    zcq_histogram_observe (self->write_latency, (uint64_t) self->write_usecs);
     self->ids_kept = ids_kept;
     zcq_log_sealed (self->log, group, stored);
     if (stored) {
+        zcq_metrics_set (&self->head, zcq_log_head (self->log));
         s_release (self, &self->writing, true);
-        for (size_t index = 0; index < zcq_group_count (group); index++) {
+        size_t count = zcq_group_count (group);
+        for (size_t index = 0; index < count; index++) {
             size_t size;
             const byte *body = zcq_group_body (group, index, &size);
-            if (self->drop_every && ++self->published % self->drop_every == 0) {
+            if (self->drop_every && (self->published + index + 1) % self->drop_every == 0) {
                 continue; //  test seam: a lost publication, repaired by replay
             }
             zcq_msg_send_event_body (self->events, body, size);
         }
+        zcq_metrics_add (&self->published, count);
     }
     else {
-        self->failures++;
+        zcq_metrics_add (&self->failures, 1);
         zsys_error ("write node: group of %zu commands not stored; it and the %zu commands "
                     "decided after it are refused as unavailable",
                     zlistx_size (self->writing.replies), zlistx_size (self->staged.replies));
@@ -1005,10 +1101,11 @@ s_handle_commands (self_t *self)
         if (!msg) {
             break;
         }
+        zcq_msg_set_time (msg, zclock_usecs ()); //  received: its ack latency starts
         if (zcq_endpoint_refuse (msg, self->commands, "command",
                                  ZCQ_ENDPOINT_TAKES (ZCQ_MSG_COMMAND)
                                      | ZCQ_ENDPOINT_TAKES (ZCQ_MSG_QUERY))) {
-            self->invalid++;
+            zcq_metrics_add (&self->invalid, 1);
         }
         else if (zcq_msg_type (msg) == ZCQ_MSG_COMMAND) {
             if (s_admit (self, msg)) {
@@ -1078,9 +1175,11 @@ zcq_write_node_actor (zsock_t *pipe, void *args)
     }
     char *commands = zcq_endpoint_resolved (self->commands);
     char *events = zcq_endpoint_resolved (self->events);
-    char *summary = zsys_sprintf ("commands=%s events=%s replay=%s head=%" PRIu64 " domain=%s",
-                                  commands, events, self->replay_endpoint,
-                                  zcq_log_head (self->log), self->domain->name);
+    const char *metrics = zcq_metrics_url (self->metrics);
+    char *summary =
+        zsys_sprintf ("commands=%s events=%s replay=%s head=%" PRIu64 " domain=%s%s%s",
+                      commands, events, self->replay_endpoint, zcq_log_head (self->log),
+                      self->domain->name, *metrics ? " metrics=" : "", metrics);
     zsys_info ("write node serving: %s", summary);
     zcq_node_ready (pipe, summary);
     zstr_free (&summary);
