@@ -7,15 +7,23 @@
     on failure the positions it took are handed out again. Key layout (see
     protocol/zcqrs-v1.md, "On-disk layout"):
 
-        "m:format"                        -> "zcqrs-log-1"
+        "m:format"                        -> "zcqrs-log-2"
         "m:head"                          -> be64 last position
+        "m:forgotten"                     -> be64 oldest command-id sequence kept,
+                                             when retention stopped inside a record
         "e:" be64(position)               -> EVENT body (msgpack map)
-        "s:" stream 0x00 be64(version)    -> be64 position
-        "v:" stream                       -> be64 current version
+        "s:" stream 0x00 be64(version)    -> be64 position (the last one: the
+                                             stream's version)
         "c:" command-id (16 bytes)        -> REPLY body stored for that id
-        "t:" be64(sequence)               -> be64(time, us) command-id: the order
-                                             in which ids were stored, for retention
+        "t:" be64(sequence)               -> be64(time, us) command-id...: one
+                                             record per group, its ids in the order
+                                             stored, for retention
         "a:" stream                       -> aggregate snapshot: [version, state]
+
+    Each command writes three keys (event, index, outcome; more for more
+    events), each group three more (head, retention record, snapshots).
+    A folder of the layout before (zcqrs-log-1: a "v:" key per stream
+    updated by every event, a "t:" key per id) is converted on open.
 
     Group commit in two steps, so that one thread can decide the next group
     while another writes this one: zcq_log_seal hands the staged group over
@@ -63,7 +71,8 @@ uint64_t
 uint64_t
     zcq_log_staged_head (zcq_log_t *self);
 
-//  Committed version of a stream (0 if it has no events). Returns 0 or -1.
+//  Committed version of a stream (0 if it has no events): its last stream
+//  index key. Returns 0 or -1.
 int
     zcq_log_stream_version (zcq_log_t *self, const char *stream, uint64_t *version);
 
@@ -88,6 +97,12 @@ uint64_t
 //  Returns 0, or -1 if it could not be encoded.
 int
     zcq_log_stage_reply (zcq_log_t *self, zcq_msg_t *reply, int64_t time);
+
+//  The same with the REPLY body already encoded (body copied): the caller
+//  sends those very bytes once the group is written.
+void
+    zcq_log_stage_outcome (zcq_log_t *self, const byte *command_id, const void *body,
+                           size_t size, int64_t time);
 
 //  Stage a snapshot of a stream's aggregate state after version events
 //  (state is the domain's packed state).
