@@ -117,7 +117,8 @@ zcq_store_open (const char *path, const zcq_store_options_t *tuning)
     self->path = strdup (path);
     pthread_rwlock_init (&self->lock, NULL);
     self->options = leveldb_options_create ();
-    self->cache = leveldb_cache_create_lru (BLOCK_CACHE);
+    self->cache =
+        leveldb_cache_create_lru (tuning->cache_size ? tuning->cache_size : BLOCK_CACHE);
     leveldb_options_set_cache (self->options, self->cache);
     leveldb_options_set_create_if_missing (self->options, 1);
     leveldb_options_set_compression (self->options, tuning->uncompressed

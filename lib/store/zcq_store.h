@@ -33,6 +33,7 @@ typedef struct {
     size_t write_buffer;  //  bytes of memtable before a flush to a table (0: 16 MiB)
     size_t file_size;     //  bytes of a table file (0: LevelDB's 2 MiB)
     size_t block_size;    //  bytes of a table block (0: LevelDB's 4 KiB)
+    size_t cache_size;    //  bytes of block cache (0: 32 MiB)
 } zcq_store_options_t;
 
 //  Open the LevelDB folder at path, creating it (and missing parents) if

@@ -144,8 +144,16 @@ zcq_log_t *
 zcq_log_new (const char *path)
 {
     //  An append-mostly log of small msgpack values: snappy costs more CPU
-    //  than the disk it saves; larger tables mean fewer compactions
-    zcq_store_options_t options = {.uncompressed = true, .file_size = 8 * 1024 * 1024};
+    //  than the disk it saves; larger tables mean fewer compactions. Reads
+    //  are rare (a repeated or filtered command id, a stream not cached, a
+    //  replay): no bloom filters (the write node filters new command ids
+    //  itself, zcq_ids), larger blocks and a small cache keep the memory
+    //  flat as the log grows
+    zcq_store_options_t options = {.uncompressed = true,
+                                   .no_filter = true,
+                                   .file_size = 8 * 1024 * 1024,
+                                   .block_size = 16 * 1024,
+                                   .cache_size = 8 * 1024 * 1024};
     zcq_store_t *store = zcq_store_open (path, &options);
     if (!store) {
         return NULL;
@@ -468,6 +476,45 @@ zcq_log_commit (zcq_log_t *self, bool sync)
     int rc = zcq_store_write (self->store, zcq_group_batch (group), sync);
     zcq_log_sealed (self, group, rc == 0);
     zcq_group_destroy (&group);
+    return rc;
+}
+
+uint64_t
+zcq_log_staged_sequence (zcq_log_t *self)
+{
+    assert (self);
+    return self->staged_sequence;
+}
+
+int
+zcq_log_visit_ids (zcq_log_t *self, zcq_log_id_fn *fn, void *arg)
+{
+    assert (self);
+    assert (fn);
+    zcq_iter_t *iter = zcq_iter_new (self->store, false);
+    if (!iter) {
+        return -1;
+    }
+    int rc = 0;
+    zcq_iter_seek (iter, "t:", 2);
+    while (zcq_iter_has_prefix (iter, "t:", 2)) {
+        size_t key_size, size;
+        const byte *key = zcq_iter_key (iter, &key_size);
+        const byte *value = zcq_iter_value (iter, &size);
+        if (key_size != 10 || size < ORDER_HEADER || (size - ORDER_HEADER) % ZCQ_COMMAND_ID) {
+            zsys_error ("log %s: command-id order record is damaged",
+                        zcq_store_path (self->store));
+            rc = -1;
+            break;
+        }
+        uint64_t first = zcq_store_get_be64 (key + 2);
+        size_t count = (size - ORDER_HEADER) / ZCQ_COMMAND_ID;
+        for (size_t index = 0; index < count; index++) {
+            fn (value + ORDER_HEADER + index * ZCQ_COMMAND_ID, first + index, arg);
+        }
+        zcq_iter_next (iter);
+    }
+    zcq_iter_destroy (&iter);
     return rc;
 }
 

@@ -141,6 +141,19 @@ void
 int
     zcq_log_commit (zcq_log_t *self, bool sync);
 
+//  Called for each command id in the retention order, with its sequence.
+typedef void (zcq_log_id_fn) (const byte *id, uint64_t sequence, void *arg);
+
+//  Retention sequence of the newest command id staged (0: none yet).
+uint64_t
+    zcq_log_staged_sequence (zcq_log_t *self);
+
+//  Visit every command id in the retention order, oldest first (a record
+//  retention has cut into is visited whole). Returns 0, or -1 on a storage
+//  error or a damaged record (logged).
+int
+    zcq_log_visit_ids (zcq_log_t *self, zcq_log_id_fn *fn, void *arg);
+
 //  Retention sequence of the newest committed command id (0: none yet).
 uint64_t
     zcq_log_newest_sequence (zcq_log_t *self);

@@ -24,15 +24,17 @@
 #include "zcq_domain.h"
 #include "zcq_endpoint.h"
 #include "zcq_event.h"
+#include "zcq_ids.h"
 #include "zcq_log.h"
 #include "zcq_node.h"
 #include "zcq_settings.h"
 #include "zcq_replay.h"
 #include "zcq_writer.h"
 
-#define RETRY_AFTER_MIN 1                    //  ms: least retry hint in a busy reply
-#define RETRY_AFTER_MAX 1000                 //  ms: most retry hint
-#define RECV_HWM        10000                //  commands queued per client connection
+#define RETRY_AFTER_MIN 1        //  ms: least retry hint in a busy reply
+#define RETRY_AFTER_MAX 1000     //  ms: most retry hint
+#define RECV_HWM        10000    //  commands queued per client connection
+#define IDS_UNLIMITED   10000000 //  ids the filter is sized for when retention has no limit
 #define REPLY_BODY_MAX  (ZCQ_MAX_TEXT + 256) //  bytes of a REPLY body, reason included
 
 //  The write node's settings: the one place for their paths, flags,
@@ -208,6 +210,8 @@ typedef struct {
     s_pending_t writing;        //  replies of the group the writer has
     zcq_group_t *in_writer;     //  the group the writer has, or NULL
     zhashx_t *ids;              //  command id (16 bytes) -> its reply, staged or writing
+    zcq_ids_t *known;           //  command ids the log may hold: most new ids need no read
+    uint64_t id_reads;          //  command ids looked up in the log (the filter said maybe)
     zhashx_t *peers;            //  s_peer_t by routing id: connections with commands here
     uint64_t numbers;           //  group numbers handed out (s_pending_t.number)
     bool sync;                  //  durability: fdatasync before replying
@@ -322,6 +326,7 @@ s_self_destroy (self_t **self_p)
         zcq_group_destroy (&self->in_writer);
         zcq_aggregates_destroy (&self->cache);
         zhashx_destroy (&self->ids);
+        zcq_ids_destroy (&self->known);
         if (self->peers) {
             //  Peers are the hash's keys and values: free them once
             s_peer_t *peer = (s_peer_t *) zhashx_first (self->peers);
@@ -343,6 +348,12 @@ s_self_destroy (self_t **self_p)
         free (self);
         *self_p = NULL;
     }
+}
+
+static void
+s_know_id (const byte *id, uint64_t sequence, void *arg)
+{
+    zcq_ids_add ((zcq_ids_t *) arg, id, sequence);
 }
 
 //  Read the settings; returns NULL or what is wrong (caller frees).
@@ -425,6 +436,15 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
     self->log = zcq_log_new (data);
     if (!self->log) {
         *error = zsys_sprintf ("cannot open the event log in '%s'", data);
+        s_self_destroy (&self);
+        return NULL;
+    }
+    //  Sized for the ids retention keeps; with no limit, for as many as
+    //  the default keeps (beyond them, more new ids are read from the log)
+    int64_t keep = zcq_settings_number (config, s_table, "write/ids/keep");
+    self->known = zcq_ids_new (keep > 0 ? (uint64_t) keep : IDS_UNLIMITED);
+    if (zcq_log_visit_ids (self->log, s_know_id, self->known) != 0) {
+        *error = zsys_sprintf ("cannot read the command ids of the event log in '%s'", data);
         s_self_destroy (&self);
         return NULL;
     }
@@ -622,6 +642,7 @@ s_reply_after_commit (self_t *self, zcq_msg_t **reply_p, bool store)
         s_reply_t *entry = &self->staged.replies [index];
         zcq_log_stage_outcome (self->log, entry->id, self->staged.bodies.data + entry->body,
                                entry->size, zcq_event_now ());
+        zcq_ids_add (self->known, entry->id, zcq_log_staged_sequence (self->log));
         zhashx_insert (self->ids, entry->id, s_id_entry (&self->staged, (size_t) index));
     }
     zcq_msg_destroy (reply_p);
@@ -790,7 +811,12 @@ s_handle_command (self_t *self, zcq_msg_t *command)
     zcq_msg_t *reply = zcq_msg_reply_to (command, ZCQ_ACCEPTED);
     byte *stored = NULL;
     size_t stored_size = 0;
-    int found = zcq_log_find_reply (self->log, zcq_msg_id (command), &stored, &stored_size);
+    //  A new id is nearly always told new without a read
+    int found = 1;
+    if (zcq_ids_may_hold (self->known, zcq_msg_id (command))) {
+        self->id_reads++;
+        found = zcq_log_find_reply (self->log, zcq_msg_id (command), &stored, &stored_size);
+    }
     if (found == 0) {
         char *damage = s_stored_outcome (self, reply, stored, stored_size);
         free (stored);
@@ -903,7 +929,7 @@ s_handle_query (self_t *self, zcq_msg_t *query)
         msgpack_sbuffer_init (&buffer);
         msgpack_packer pk;
         msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
-        msgpack_pack_map (&pk, 22);
+        msgpack_pack_map (&pk, 23);
         zcq_mpack_pack_str (&pk, "role");
         zcq_mpack_pack_str (&pk, "write");
         zcq_mpack_pack_str (&pk, "domain");
@@ -942,6 +968,8 @@ s_handle_query (self_t *self, zcq_msg_t *query)
         msgpack_pack_uint64 (&pk, zcq_aggregates_snapshots (self->cache));
         zcq_mpack_pack_str (&pk, "command_ids");
         msgpack_pack_uint64 (&pk, self->ids_kept);
+        zcq_mpack_pack_str (&pk, "command_id_reads");
+        msgpack_pack_uint64 (&pk, self->id_reads);
         zcq_mpack_pack_str (&pk, "group_max");
         msgpack_pack_uint64 (&pk, self->group_max);
         zcq_mpack_pack_str (&pk, "queued");
@@ -1109,8 +1137,9 @@ static void
 s_handle_written (self_t *self)
 {
     zcq_group_t *group = NULL;
-    uint64_t ids_kept = 0;
-    bool stored = zcq_writer_collect (self->writer, &group, &ids_kept) == 0;
+    uint64_t ids_kept = 0, oldest = 0;
+    bool stored = zcq_writer_collect (self->writer, &group, &ids_kept, &oldest) == 0;
+    zcq_ids_forget_below (self->known, oldest);
     assert (group == self->in_writer);
     self->write_usecs = zclock_usecs () - self->write_started;
     self->ids_kept = ids_kept;
