@@ -51,6 +51,10 @@ double
 double
     zcq_bench_proc_peak_rss (zcq_bench_proc_t *self);
 
+//  Resident memory now (VmRSS) in MiB, or -1 if it does not run.
+double
+    zcq_bench_proc_rss (zcq_bench_proc_t *self);
+
 //  Print the last lines of the process's log to stderr (after a failure).
 void
     zcq_bench_proc_print_log (zcq_bench_proc_t *self);

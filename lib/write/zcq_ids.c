@@ -103,7 +103,8 @@ s_place (zcq_ids_t *self, const byte *id)
     s_place_t place;
     place.first = (uint64_t) (((unsigned __int128) one * self->count) >> 64);
     place.second = (uint64_t) (((unsigned __int128) two * self->count) >> 64);
-    uint16_t fingerprint = (uint16_t) (two >> 52);
+    //  The low bits: bucket numbers come from the high ones
+    uint16_t fingerprint = (uint16_t) ((one ^ two) & 0xfff);
     place.fingerprint = (uint16_t) ((fingerprint ? fingerprint : 1) << FP_SHIFT);
     return place;
 }
@@ -129,18 +130,19 @@ s_window (zcq_ids_t *self)
     }
 }
 
-//  Put a slot in a bucket if one is empty or forgotten; false if none is.
-static bool
-s_put (zcq_ids_t *self, s_bucket_t *bucket, uint16_t slot)
+//  Slots of a bucket that are empty or forgotten; *free_at is the first.
+static int
+s_room (zcq_ids_t *self, s_bucket_t *bucket, int *free_at)
 {
+    int room = 0;
+    *free_at = -1;
     for (int index = 0; index < SLOTS; index++) {
-        uint16_t old = bucket->slots [index];
-        if (old == 0 || !s_live (self, old)) {
-            bucket->slots [index] = slot;
-            return true;
+        uint16_t slot = bucket->slots [index];
+        if (slot == 0 || !s_live (self, slot)) {
+            *free_at = room++ ? *free_at : index;
         }
     }
-    return false;
+    return room;
 }
 
 void
@@ -155,8 +157,19 @@ zcq_ids_add (zcq_ids_t *self, const byte *id, uint64_t sequence)
     }
     s_place_t place = s_place (self, id);
     uint16_t slot = (uint16_t) (place.fingerprint | (epoch & TAG_MASK));
-    if (!s_put (self, &self->buckets [place.first], slot)
-        && !s_put (self, &self->buckets [place.second], slot)) {
+    //  The emptier of the two buckets: two choices keep every bucket near
+    //  the average, so that one seldom runs out of room
+    s_bucket_t *first = &self->buckets [place.first], *second = &self->buckets [place.second];
+    int first_at, second_at;
+    int first_room = s_room (self, first, &first_at);
+    int second_room = s_room (self, second, &second_at);
+    if (first_room >= second_room && first_room > 0) {
+        first->slots [first_at] = slot;
+    }
+    else if (second_room > 0) {
+        second->slots [second_at] = slot;
+    }
+    else {
         //  No room: from now on every id of this bucket is asked of the log
         self->overflowed [place.first] |= (uint16_t) (1 << (epoch & TAG_MASK));
     }
