@@ -685,13 +685,7 @@ s_check_events (self_t *self, zcq_msg_t *reply)
         const byte *data = zcq_decision_event_data (self->decision, index, &size);
         const char *type = zcq_decision_event_type (self->decision, index);
         //  A domain may be a user's .so: check that it packed one map
-        msgpack_unpacked unpacked;
-        bool is_map = false;
-        if (zcq_mpack_unpack (data, size, &unpacked) == 0) {
-            is_map = unpacked.data.type == MSGPACK_OBJECT_MAP;
-            msgpack_unpacked_destroy (&unpacked);
-        }
-        if (!is_map) {
+        if (!zcq_mpack_is_map (data, size)) {
             zcq_msg_set_status (reply, ZCQ_INVALID);
             zcq_msg_set_reason (reply,
                                 "domain '%s' produced event %zu ('%.40s') whose data is "
