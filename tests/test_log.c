@@ -431,6 +431,11 @@ test_old_layout_is_converted (void **state)
     assert_int_equal (zcq_log_stream_version (log, "a", &version), 0);
     assert_int_equal (version, 1);
     assert_true (s_has_outcome (log, 7));
+    //  Its event, one body under its own key, reads as a record of one
+    s_seen_t seen = {0};
+    assert_int_equal (zcq_log_read (log, 1, 100, 1 << 20, s_collect, &seen), 1);
+    assert_int_equal (seen.positions [0], 1);
+    assert_int_equal (zcq_log_read_stream (log, "a", 1, s_collect, &seen), 1);
     byte *stored = NULL;
     size_t size = 0;
     assert_int_equal (zcq_store_get (zcq_log_store (log), "v:a", 3, &stored, &size), 1);

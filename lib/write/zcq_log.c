@@ -8,6 +8,8 @@
 #define LOG_FORMAT     "zcqrs-log-2" //  value of "m:format"
 #define LOG_FORMAT_OLD "zcqrs-log-1" //  the layout before: converted on open
 #define ORDER_HEADER   8             //  bytes of a retention record before its ids
+#define RECORD_TAG     0x01          //  first byte of a group record (an EVENT body is a map)
+#define RECORD_HEADER  5             //  tag and be32 count, before the offsets
 
 //  Longest key: "s:" stream 0x00 be64(version)
 #define KEY_MAX (2 + ZCQ_MAX_STREAM + 1 + 8)
@@ -297,10 +299,9 @@ zcq_log_stage_event (zcq_log_t *self, zcq_msg_t *event)
     if (zcq_msg_encode_body (event, &self->buffer) != 0) {
         return 0;
     }
+    //  The body goes into the group's record, written at seal
     zcq_batch_t *batch = zcq_group_batch (self->group);
     byte key [KEY_MAX];
-    s_event_key (key, position);
-    zcq_batch_put (batch, key, 10, self->buffer.data, self->buffer.size);
     zcq_group_add_body (self->group, self->buffer.data, self->buffer.size);
 
     const char *stream = zcq_msg_stream (event);
@@ -411,6 +412,132 @@ zcq_log_staged_size (zcq_log_t *self)
     return zcq_batch_size (zcq_group_batch (self->group));
 }
 
+static void
+s_put_be32 (byte *dest, uint32_t value)
+{
+    dest [0] = (byte) (value >> 24);
+    dest [1] = (byte) (value >> 16);
+    dest [2] = (byte) (value >> 8);
+    dest [3] = (byte) value;
+}
+
+static uint32_t
+s_get_be32 (const byte *source)
+{
+    return ((uint32_t) source [0] << 24) | ((uint32_t) source [1] << 16)
+           | ((uint32_t) source [2] << 8) | source [3];
+}
+
+//  Put the staged group's events as ONE record: "e:" be64(first position)
+//  -> RECORD_TAG be32(count) be32(offset) x (count + 1) bodies, offsets
+//  counted from the first body. One key for the whole group, not one per
+//  event: the memtable insert is LevelDB's biggest cost per key.
+static void
+s_put_record (zcq_log_t *self, zcq_batch_t *batch)
+{
+    size_t count = zcq_group_count (self->group);
+    assert (count == self->staged_head - self->sealed_head);
+    size_t bytes = 0;
+    for (size_t index = 0; index < count; index++) {
+        size_t size;
+        zcq_group_body (self->group, index, &size);
+        bytes += size;
+    }
+    size_t header = RECORD_HEADER + 4 * (count + 1);
+    self->buffer.size = 0;
+    if (self->buffer.alloc < header + bytes) {
+        self->buffer.data = (char *) realloc (self->buffer.data, header + bytes);
+        assert (self->buffer.data);
+        self->buffer.alloc = header + bytes;
+    }
+    byte *record = (byte *) self->buffer.data;
+    record [0] = RECORD_TAG;
+    s_put_be32 (record + 1, (uint32_t) count);
+    size_t offset = 0;
+    for (size_t index = 0; index < count; index++) {
+        size_t size;
+        const byte *body = zcq_group_body (self->group, index, &size);
+        s_put_be32 (record + RECORD_HEADER + 4 * index, (uint32_t) offset);
+        memcpy (record + header + offset, body, size);
+        offset += size;
+    }
+    s_put_be32 (record + RECORD_HEADER + 4 * count, (uint32_t) offset);
+    byte key [10];
+    s_event_key (key, self->sealed_head + 1);
+    zcq_batch_put (batch, key, sizeof (key), record, header + bytes);
+}
+
+//  The events of a stored "e:" value: a group record, or (as a folder of
+//  layout 1 holds, and anything that is not a whole record) one body.
+//  Returns the number of events; *bodies points at the first body.
+typedef struct {
+    const byte *value; //  the stored value
+    size_t size;       //  its bytes
+    size_t count;      //  events in it
+    bool record;       //  a group record (else the value is one body)
+} s_record_t;
+
+static s_record_t
+s_record (const byte *value, size_t size)
+{
+    s_record_t record = {value, size, 1, false};
+    if (size < RECORD_HEADER || value [0] != RECORD_TAG) {
+        return record;
+    }
+    uint32_t count = s_get_be32 (value + 1);
+    size_t header = RECORD_HEADER + 4 * ((size_t) count + 1);
+    if (count == 0 || header > size
+        || s_get_be32 (value + RECORD_HEADER + 4 * (size_t) count) != size - header) {
+        return record; //  damaged: handed on as one body, which will not decode
+    }
+    for (uint32_t index = 0; index < count; index++) {
+        if (s_get_be32 (value + RECORD_HEADER + 4 * index)
+            > s_get_be32 (value + RECORD_HEADER + 4 * (index + 1))) {
+            return record;
+        }
+    }
+    record.count = count;
+    record.record = true;
+    return record;
+}
+
+//  Body `index` of a record.
+static const byte *
+s_record_body (const s_record_t *record, size_t index, size_t *size)
+{
+    if (!record->record) {
+        *size = record->size;
+        return record->value;
+    }
+    size_t header = RECORD_HEADER + 4 * (record->count + 1);
+    uint32_t start = s_get_be32 (record->value + RECORD_HEADER + 4 * index);
+    uint32_t end = s_get_be32 (record->value + RECORD_HEADER + 4 * (index + 1));
+    *size = end - start;
+    return record->value + header + start;
+}
+
+//  Put an iterator at the record holding position (the last "e:" key at or
+//  before it); false if there is none.
+static bool
+s_seek_record (zcq_iter_t *iter, uint64_t position)
+{
+    byte key [10];
+    s_event_key (key, position);
+    zcq_iter_seek (iter, key, sizeof (key));
+    size_t size = 0;
+    if (zcq_iter_has_prefix (iter, "e:", 2) && zcq_iter_key (iter, &size) && size == 10
+        && zcq_store_get_be64 (zcq_iter_key (iter, &size) + 2) == position) {
+        return true;
+    }
+    if (zcq_iter_valid (iter)) {
+        zcq_iter_prev (iter);
+    }
+    else {
+        zcq_iter_seek_last (iter);
+    }
+    return zcq_iter_has_prefix (iter, "e:", 2);
+}
+
 zcq_group_t *
 zcq_log_seal (zcq_log_t *self)
 {
@@ -422,6 +549,7 @@ zcq_log_seal (zcq_log_t *self)
         byte value [8];
         zcq_store_put_be64 (value, self->staged_head);
         zcq_batch_put (batch, "m:head", 6, value, 8);
+        s_put_record (self, batch);
     }
     //  The group's retention record: "t:" be64(sequence of its first id)
     //  -> be64(time) and its ids, in sequence order. One key per group, not
@@ -545,21 +673,31 @@ static int
 s_read (zcq_iter_t *iter, uint64_t from, size_t max, size_t max_bytes, zcq_log_event_fn *fn,
         void *arg)
 {
-    byte key [10];
-    s_event_key (key, from ? from : 1);
-    zcq_iter_seek (iter, key, sizeof (key));
+    from = from ? from : 1;
+    if (!s_seek_record (iter, from)) {
+        byte key [10];
+        s_event_key (key, from);
+        zcq_iter_seek (iter, key, sizeof (key));
+    }
     int visited = 0;
     size_t bytes = 0;
-    while ((size_t) visited < max && zcq_iter_has_prefix (iter, "e:", 2)) {
-        size_t size;
-        const byte *body = zcq_iter_value (iter, &size);
-        if (visited > 0 && bytes + size > max_bytes) {
-            break;
-        }
-        bytes += size;
-        visited++;
-        if (fn (body, size, arg)) {
-            break;
+    bool stop = false;
+    while (!stop && (size_t) visited < max && zcq_iter_has_prefix (iter, "e:", 2)) {
+        size_t key_size, size;
+        const byte *key = zcq_iter_key (iter, &key_size);
+        uint64_t first = key_size == 10 ? zcq_store_get_be64 (key + 2) : 0;
+        const byte *value = zcq_iter_value (iter, &size);
+        s_record_t record = s_record (value, size);
+        for (size_t index = from > first ? (size_t) (from - first) : 0;
+             !stop && index < record.count && (size_t) visited < max; index++) {
+            const byte *body = s_record_body (&record, index, &size);
+            if (visited > 0 && bytes + size > max_bytes) {
+                stop = true;
+                break;
+            }
+            bytes += size;
+            visited++;
+            stop = fn (body, size, arg) != 0;
         }
         zcq_iter_next (iter);
     }
@@ -725,8 +863,9 @@ zcq_log_read_stream (zcq_log_t *self, const char *stream, uint64_t from, zcq_log
     size_t prefix_size = s_stream_key (prefix, stream, 0, false);
     size_t start_size = s_stream_key (start, stream, from, true);
     zcq_iter_t *iter = zcq_iter_new (self->store, false);
+    zcq_iter_t *events = zcq_iter_new (self->store, false);
     int visited = 0;
-    if (!iter) {
+    if (!iter || !events) {
         visited = -1;
     }
     else {
@@ -740,25 +879,31 @@ zcq_log_read_stream (zcq_log_t *self, const char *stream, uint64_t from, zcq_log
                 visited = -1;
                 break;
             }
-            byte key [10];
-            s_event_key (key, zcq_store_get_be64 (value));
-            byte *body = NULL;
-            size_t body_size = 0;
-            if (zcq_store_get (self->store, key, sizeof (key), &body, &body_size) != 0) {
+            uint64_t position = zcq_store_get_be64 (value);
+            size_t key_size, record_size, body_size = 0;
+            const byte *body = NULL;
+            if (s_seek_record (events, position)) {
+                uint64_t first = zcq_store_get_be64 (zcq_iter_key (events, &key_size) + 2);
+                const byte *stored = zcq_iter_value (events, &record_size);
+                s_record_t record = s_record (stored, record_size);
+                if (key_size == 10 && position - first < record.count) {
+                    body = s_record_body (&record, (size_t) (position - first), &body_size);
+                }
+            }
+            if (!body) {
                 zsys_error ("log %s: event %" PRIu64 " of stream '%s' is missing",
-                            zcq_store_path (self->store), zcq_store_get_be64 (value), stream);
+                            zcq_store_path (self->store), position, stream);
                 visited = -1;
                 break;
             }
             visited++;
-            int stop = fn (body, body_size, arg);
-            free (body);
-            if (stop) {
+            if (fn (body, body_size, arg)) {
                 break;
             }
             zcq_iter_next (iter);
         }
-        zcq_iter_destroy (&iter);
     }
+    zcq_iter_destroy (&events);
+    zcq_iter_destroy (&iter);
     return visited;
 }

@@ -11,7 +11,10 @@
         "m:head"                          -> be64 last position
         "m:forgotten"                     -> be64 oldest command-id sequence kept,
                                              when retention stopped inside a record
-        "e:" be64(position)               -> EVENT body (msgpack map)
+        "e:" be64(first position)         -> the group's events as one record:
+                                             0x01 be32(count) be32(offset) x
+                                             (count + 1) EVENT bodies (or one
+                                             EVENT body, as layout 1 wrote)
         "s:" stream 0x00 be64(version)    -> be64 position (the last one: the
                                              stream's version)
         "c:" command-id (16 bytes)        -> REPLY body stored for that id
@@ -20,8 +23,9 @@
                                              stored, for retention
         "a:" stream                       -> aggregate snapshot: [version, state]
 
-    Each command writes three keys (event, index, outcome; more for more
-    events), each group three more (head, retention record, snapshots).
+    Each command writes two keys (stream index, outcome; one more index
+    key per further event), each group three more (its events, head,
+    retention record) and its snapshots.
     A folder of the layout before (zcqrs-log-1: a "v:" key per stream
     updated by every event, a "t:" key per id) is converted on open.
 
