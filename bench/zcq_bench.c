@@ -92,16 +92,6 @@ s_node (s_bench_t *self, int index)
                : NULL;
 }
 
-//  CPU seconds this process (the benchmark's clients) has used
-static double
-s_own_cpu (void)
-{
-    struct rusage usage;
-    getrusage (RUSAGE_SELF, &usage);
-    return (double) usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6
-           + (double) usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
-}
-
 //  Window edges: read every node's CPU and the write node's group counters
 static void
 s_window (void *arg, bool opening)
@@ -112,7 +102,8 @@ s_window (void *arg, bool opening)
     bool counted = zcq_bench_cluster_status (commands, true, "grouped_commands", &grouped) == 0
                    && zcq_bench_cluster_status (commands, true, "groups", &groups) == 0;
     for (int index = 0; index < USERS; index++) {
-        double cpu = index < NODES ? zcq_bench_proc_cpu (s_node (self, index)) : s_own_cpu ();
+        double cpu =
+            index < NODES ? zcq_bench_proc_cpu (s_node (self, index)) : zcq_bench_own_cpu ();
         if (opening) {
             self->cpu_open [index] = cpu;
         }

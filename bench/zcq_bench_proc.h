@@ -51,6 +51,11 @@ double
 double
     zcq_bench_proc_peak_rss (zcq_bench_proc_t *self);
 
+//  CPU seconds (user + system) this process has used: the benchmark's
+//  clients and their client library.
+double
+    zcq_bench_own_cpu (void);
+
 //  Resident memory now (VmRSS) in MiB, or -1 if it does not run.
 double
     zcq_bench_proc_rss (zcq_bench_proc_t *self);

@@ -140,21 +140,11 @@ typedef struct {
     double own_used;        //  the clients' CPU seconds in windows, summed
 } s_usage_t;
 
-//  CPU seconds this process (the clients, with their client library) has used
-static double
-s_own_cpu (void)
-{
-    struct rusage usage;
-    getrusage (RUSAGE_SELF, &usage);
-    return (double) usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6
-           + (double) usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
-}
-
 static void
 s_window (void *arg, bool opening)
 {
     s_usage_t *usage = (s_usage_t *) arg;
-    double cpu = zcq_bench_proc_cpu (usage->proc), own = s_own_cpu ();
+    double cpu = zcq_bench_proc_cpu (usage->proc), own = zcq_bench_own_cpu ();
     if (opening) {
         usage->cpu_open = cpu;
         usage->own_open = own;
