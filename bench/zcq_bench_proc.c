@@ -32,6 +32,7 @@ struct _zcq_bench_proc_t {
     double cpu;      //  CPU seconds when it was last read alive
     double peak_rss; //  VmHWM in MiB when it was last read alive
     double rss;      //  VmRSS in MiB when it was last read alive
+    double anon;     //  RssAnon in MiB (VmRSS less mapped files) when last read alive
 };
 
 //  Processes started and not yet reaped, and temporary folders not yet
@@ -304,6 +305,9 @@ s_read_rss (zcq_bench_proc_t *self)
         if (sscanf (line, "VmRSS: %ld kB", &kib) == 1) {
             self->rss = kib / 1024.0;
         }
+        if (sscanf (line, "RssAnon: %ld kB", &kib) == 1) {
+            self->anon = kib / 1024.0;
+        }
     }
     fclose (file);
 }
@@ -330,6 +334,12 @@ double
 zcq_bench_proc_peak_rss (zcq_bench_proc_t *self)
 {
     return s_refresh (self) ? self->peak_rss : -1;
+}
+
+double
+zcq_bench_proc_anon_rss (zcq_bench_proc_t *self)
+{
+    return s_refresh (self) ? self->anon : -1;
 }
 
 double

@@ -60,6 +60,11 @@ double
 double
     zcq_bench_proc_rss (zcq_bench_proc_t *self);
 
+//  The anonymous part of it (RssAnon: VmRSS less the pages of mapped
+//  files, such as the LevelDB tables a node reads) in MiB, or -1.
+double
+    zcq_bench_proc_anon_rss (zcq_bench_proc_t *self);
+
 //  Print the last lines of the process's log to stderr (after a failure).
 void
     zcq_bench_proc_print_log (zcq_bench_proc_t *self);
