@@ -53,7 +53,10 @@ zcq_ids_new (uint64_t capacity)
     self->buckets = (s_bucket_t *) calloc (self->count, sizeof (s_bucket_t));
     self->overflowed = (uint16_t *) calloc (self->count, sizeof (uint16_t));
     self->live = 1; //  epoch 0
-    assert (self->buckets && self->overflowed);
+    if (!self->buckets || !self->overflowed) {
+        zcq_ids_destroy (&self);
+        return NULL;
+    }
     if (getrandom (self->seed, sizeof (self->seed), 0) != sizeof (self->seed)) {
         self->seed [0] = (uint64_t) zclock_usecs ();
         self->seed [1] = (uint64_t) getpid () * 0x9e3779b97f4a7c15ull;

@@ -35,6 +35,7 @@ extern "C" {
 typedef struct _zcq_ids_t zcq_ids_t;
 
 //  Create a table sized for `capacity` ids kept at once (at least 8).
+//  Returns NULL if the memory cannot be had.
 zcq_ids_t *
     zcq_ids_new (uint64_t capacity);
 

@@ -31,10 +31,11 @@
 #include "zcq_replay.h"
 #include "zcq_writer.h"
 
-#define RETRY_AFTER_MIN 1        //  ms: least retry hint in a busy reply
-#define RETRY_AFTER_MAX 1000     //  ms: most retry hint
-#define RECV_HWM        10000    //  commands queued per client connection
-#define IDS_UNLIMITED   10000000 //  ids the filter is sized for when retention has no limit
+#define RETRY_AFTER_MIN 1         //  ms: least retry hint in a busy reply
+#define RETRY_AFTER_MAX 1000      //  ms: most retry hint
+#define RECV_HWM        10000     //  commands queued per client connection
+#define IDS_UNLIMITED   10000000  //  ids the filter is sized for when retention has no limit
+#define IDS_MOST        100000000 //  ids the filter is ever sized for (about 300 MB)
 #define REPLY_BODY_MAX  (ZCQ_MAX_TEXT + 256) //  bytes of a REPLY body, reason included
 
 //  The write node's settings: the one place for their paths, flags,
@@ -441,8 +442,16 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
     }
     //  Sized for the ids retention keeps; with no limit, for as many as
     //  the default keeps (beyond them, more new ids are read from the log)
+    //  (and at most IDS_MOST: past it, more new ids are read from the log)
     int64_t keep = zcq_settings_number (config, s_table, "write/ids/keep");
-    self->known = zcq_ids_new (keep > 0 ? (uint64_t) keep : IDS_UNLIMITED);
+    uint64_t capacity = keep > 0 ? (uint64_t) keep : IDS_UNLIMITED;
+    self->known = zcq_ids_new (capacity < IDS_MOST ? capacity : IDS_MOST);
+    if (!self->known) {
+        *error = zsys_sprintf ("cannot allocate the command-id filter for %" PRIu64 " ids",
+                               capacity);
+        s_self_destroy (&self);
+        return NULL;
+    }
     if (zcq_log_visit_ids (self->log, s_know_id, self->known) != 0) {
         *error = zsys_sprintf ("cannot read the command ids of the event log in '%s'", data);
         s_self_destroy (&self);
