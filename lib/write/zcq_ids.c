@@ -5,9 +5,11 @@
     (the epoch modulo 16); 0 is an empty slot. A bucket is 16 slots, 32
     bytes. Live ids span the epochs from the oldest kept to the newest,
     about 9 of them at capacity; a tag outside that window is a forgotten
-    id and its slot is free. Each time the oldest epoch moves on, one sweep
-    empties the slots of forgotten epochs (a few ms per eighth of the
-    capacity), so that a tag coming round again never finds stale ids.
+    id and its slot is free. A sweep goes round the table, a few buckets
+    at each id added (a whole round per epoch), and empties the slots of
+    forgotten epochs, so that a tag coming round again (six epochs at least
+    after its ids were forgotten) never finds stale ids; no add ever waits
+    for a sweep of the whole table.
     Should the window ever span 16 epochs or more (retention not known yet,
     or no limit), tags cannot be told apart and every slot counts as live:
     only more reads, never a wrong answer. A bucket's overflow marks are
@@ -38,6 +40,8 @@ struct _zcq_ids_t {
     uint64_t epoch_size;  //  sequences in one epoch
     uint64_t newest;      //  newest epoch noted
     uint64_t oldest;      //  oldest epoch kept
+    uint64_t sweep_at;    //  next bucket the sweep empties of forgotten slots
+    uint64_t sweep_step;  //  buckets swept at each add: a round per epoch
     uint64_t seed [2];    //  hash keys, so that chosen ids cannot crowd one bucket
 };
 
@@ -53,6 +57,7 @@ zcq_ids_new (uint64_t capacity)
     self->buckets = (s_bucket_t *) calloc (self->count, sizeof (s_bucket_t));
     self->overflowed = (uint16_t *) calloc (self->count, sizeof (uint16_t));
     self->live = 1; //  epoch 0
+    self->sweep_step = self->count / self->epoch_size + 1;
     if (!self->buckets || !self->overflowed) {
         zcq_ids_destroy (&self);
         return NULL;
@@ -148,11 +153,31 @@ s_room (zcq_ids_t *self, s_bucket_t *bucket, int *free_at)
     return room;
 }
 
+//  Empty the forgotten slots of the next few buckets.
+static void
+s_sweep (zcq_ids_t *self)
+{
+    if (self->live == 0xffff) {
+        return; //  tags wrap: nothing can be told forgotten
+    }
+    for (uint64_t step = 0; step < self->sweep_step; step++) {
+        s_bucket_t *bucket = &self->buckets [self->sweep_at];
+        for (int index = 0; index < SLOTS; index++) {
+            if (bucket->slots [index] && !s_live (self, bucket->slots [index])) {
+                bucket->slots [index] = 0;
+            }
+        }
+        self->overflowed [self->sweep_at] &= self->live;
+        self->sweep_at = self->sweep_at + 1 < self->count ? self->sweep_at + 1 : 0;
+    }
+}
+
 void
 zcq_ids_add (zcq_ids_t *self, const byte *id, uint64_t sequence)
 {
     assert (self);
     assert (id);
+    s_sweep (self);
     uint64_t epoch = sequence / self->epoch_size;
     if (epoch > self->newest) {
         self->newest = epoch;
@@ -216,20 +241,7 @@ zcq_ids_forget_below (zcq_ids_t *self, uint64_t oldest)
         return;
     }
     self->oldest = epoch;
-    s_window (self);
-    if (self->live == 0xffff) {
-        return; //  tags wrap: nothing can be told forgotten yet
-    }
-    //  Empty what is forgotten, so that its tag can come round again
-    for (uint64_t number = 0; number < self->count; number++) {
-        s_bucket_t *bucket = &self->buckets [number];
-        for (int index = 0; index < SLOTS; index++) {
-            if (bucket->slots [index] && !s_live (self, bucket->slots [index])) {
-                bucket->slots [index] = 0;
-            }
-        }
-        self->overflowed [number] &= self->live;
-    }
+    s_window (self); //  the sweep empties what is forgotten, a few buckets at a time
 }
 
 size_t
