@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -30,6 +31,8 @@ struct _zcq_bench_proc_t {
     char log [512];  //  file its stdout and stderr go to
     double cpu;      //  CPU seconds when it was last read alive
     double peak_rss; //  VmHWM in MiB when it was last read alive
+    double rss;      //  VmRSS in MiB when it was last read alive
+    double anon;     //  RssAnon in MiB (VmRSS less mapped files) when last read alive
 };
 
 //  Processes started and not yet reaped, and temporary folders not yet
@@ -184,6 +187,12 @@ zcq_bench_proc_start (const char *const *argv, const char *log, const char *user
             dup2 (null, STDIN_FILENO);
             close (null);
         }
+        //  Nothing else of ours goes along: a node left behind by a benchmark
+        //  that was killed must not hold its files, such as the lock that
+        //  `flock` passed down to the benchmark
+        for (int other = STDERR_FILENO + 1; other < 1024; other++) {
+            close (other);
+        }
         if (switch_user
             && (setgroups (0, NULL) != 0 || setgid (gid) != 0 || setuid (uid) != 0)) {
             fprintf (stderr, "bench: cannot become %s: %s\n", user, strerror (errno));
@@ -293,6 +302,12 @@ s_read_rss (zcq_bench_proc_t *self)
         if (sscanf (line, "VmHWM: %ld kB", &kib) == 1) {
             self->peak_rss = kib / 1024.0;
         }
+        if (sscanf (line, "VmRSS: %ld kB", &kib) == 1) {
+            self->rss = kib / 1024.0;
+        }
+        if (sscanf (line, "RssAnon: %ld kB", &kib) == 1) {
+            self->anon = kib / 1024.0;
+        }
     }
     fclose (file);
 }
@@ -319,6 +334,27 @@ double
 zcq_bench_proc_peak_rss (zcq_bench_proc_t *self)
 {
     return s_refresh (self) ? self->peak_rss : -1;
+}
+
+double
+zcq_bench_proc_anon_rss (zcq_bench_proc_t *self)
+{
+    return s_refresh (self) ? self->anon : -1;
+}
+
+double
+zcq_bench_own_cpu (void)
+{
+    struct rusage usage;
+    getrusage (RUSAGE_SELF, &usage);
+    return (double) usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6
+           + (double) usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
+}
+
+double
+zcq_bench_proc_rss (zcq_bench_proc_t *self)
+{
+    return s_refresh (self) ? self->rss : -1;
 }
 
 int

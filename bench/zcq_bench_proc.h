@@ -51,6 +51,20 @@ double
 double
     zcq_bench_proc_peak_rss (zcq_bench_proc_t *self);
 
+//  CPU seconds (user + system) this process has used: the benchmark's
+//  clients and their client library.
+double
+    zcq_bench_own_cpu (void);
+
+//  Resident memory now (VmRSS) in MiB, or -1 if it does not run.
+double
+    zcq_bench_proc_rss (zcq_bench_proc_t *self);
+
+//  The anonymous part of it (RssAnon: VmRSS less the pages of mapped
+//  files, such as the LevelDB tables a node reads) in MiB, or -1.
+double
+    zcq_bench_proc_anon_rss (zcq_bench_proc_t *self);
+
 //  Print the last lines of the process's log to stderr (after a failure).
 void
     zcq_bench_proc_print_log (zcq_bench_proc_t *self);

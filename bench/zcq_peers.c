@@ -27,6 +27,7 @@
 #include "zcqrs.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 
 #define STREAMS 1000 //  streams the clients spread over
 #define CLIENTS 32   //  closed-loop clients
@@ -135,18 +136,22 @@ typedef struct {
     zcq_bench_proc_t *proc; //  the server
     double cpu_open;        //  its CPU seconds at the window's opening
     double cpu_used;        //  CPU seconds in windows, summed
+    double own_open;        //  this process's (the clients') CPU seconds at the opening
+    double own_used;        //  the clients' CPU seconds in windows, summed
 } s_usage_t;
 
 static void
 s_window (void *arg, bool opening)
 {
     s_usage_t *usage = (s_usage_t *) arg;
-    double cpu = zcq_bench_proc_cpu (usage->proc);
+    double cpu = zcq_bench_proc_cpu (usage->proc), own = zcq_bench_own_cpu ();
     if (opening) {
         usage->cpu_open = cpu;
+        usage->own_open = own;
     }
     else {
         usage->cpu_used += cpu - usage->cpu_open;
+        usage->own_used += own - usage->own_open;
     }
 }
 
@@ -163,7 +168,7 @@ s_measure (const zcq_peer_t *peer, zcq_bench_report_t *report, const char *scena
     uint64_t versions [STREAMS] = {0};
     bool ok =
         server && zcq_bench_setup_streams (peer->driver, server, STREAMS, 8, versions) == 0;
-    s_usage_t usage = {server ? peer->proc (server) : NULL, 0, 0};
+    s_usage_t usage = {server ? peer->proc (server) : NULL, 0, 0, 0, 0};
     uint64_t done = 0;
     zcq_bench_closed_t closed = {peer->driver, server, STREAMS, versions, 0};
     for (int run = 0; ok && run < runs; run++) {
@@ -201,9 +206,20 @@ s_measure (const zcq_peer_t *peer, zcq_bench_report_t *report, const char *scena
             zcq_bench_report_figure (report, scenario, peer->name, "server peak RSS", "MiB"),
             zcq_bench_proc_peak_rss (usage.proc));
         if (done > 0) {
-            zcq_bench_figure_add (zcq_bench_report_figure (report, scenario, peer->name,
-                                                           "server CPU per 1k", "s"),
-                                  usage.cpu_used * 1000.0 / (double) done);
+            zcq_bench_figure_t *cpu = zcq_bench_report_figure (report, scenario, peer->name,
+                                                               "server CPU per 1k", "ms");
+            zcq_bench_figure_add (cpu, usage.cpu_used * 1e6 / (double) done);
+            zcq_bench_figure_t *own = zcq_bench_report_figure (report, scenario, peer->name,
+                                                               "clients CPU per 1k", "ms");
+            zcq_bench_figure_add (own, usage.own_used * 1e6 / (double) done);
+            zcq_bench_figure_note (own,
+                                   "the benchmark process: %d client threads and the "
+                                   "system's client library",
+                                   CLIENTS);
+            if (peer == &s_zcqrs) {
+                zcq_bench_figure_target (cpu, false, 5, "issue 13");
+                zcq_bench_figure_target (own, false, 3, "issue 13");
+            }
         }
     }
     printf (ok ? " commands/s\n" : " failed\n");
@@ -227,10 +243,10 @@ s_ratios (zcq_bench_report_t *report, const char *scenario, const zcq_peer_t *pe
             zcq_bench_report_find (report, scenario, "zcqrs", metrics [index]),
             zcq_bench_report_find (report, scenario, peer->name, metrics [index]));
         if (ratio && index == 0 && peer == &zcq_peer_redis) {
-            zcq_bench_figure_target (ratio, true, 2, "issue 5");
+            zcq_bench_figure_target (ratio, true, 2, "issues 5, 13");
         }
         if (ratio && index == 0 && peer == &zcq_peer_pg) {
-            zcq_bench_figure_target (ratio, true, 3, "issue 5");
+            zcq_bench_figure_target (ratio, true, 3, "issues 5, 13");
         }
         if (ratio && index == 0 && peer == &zcq_peer_nats) {
             zcq_bench_figure_note (ratio, "NATS acks without fsync: not the same durability");

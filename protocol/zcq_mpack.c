@@ -19,8 +19,11 @@ s_be (const uint8_t *data, int width)
     return value;
 }
 
-bool
-zcq_mpack_plausible (const void *data, size_t size)
+//  Walk the first object in data: false if its headers promise more than
+//  size bytes (or, when strict, it holds the never-used byte 0xc1); else
+//  true with the bytes it takes in *used.
+static bool
+s_walk (const void *data, size_t size, bool strict, size_t *used)
 {
     const uint8_t *bytes = (const uint8_t *) data;
     size_t offset = 0;
@@ -34,6 +37,9 @@ zcq_mpack_plausible (const void *data, size_t size)
         uint64_t skip = 0;     //  payload bytes after the header
         uint64_t children = 0; //  objects the header declares
         int width = 0;         //  bytes of a length that follows the head
+        if (strict && head == 0xc1) {
+            return false;
+        }
         if (head <= 0x7f || head >= 0xe0 || (head >= 0xc0 && head <= 0xc3)) {
             //  fixint, negative fixint, nil, (never used), false, true
         }
@@ -148,7 +154,26 @@ zcq_mpack_plausible (const void *data, size_t size)
             return false;
         }
     }
+    *used = offset;
     return true;
+}
+
+bool
+zcq_mpack_plausible (const void *data, size_t size)
+{
+    size_t used;
+    return s_walk (data, size, false, &used);
+}
+
+bool
+zcq_mpack_is_map (const void *data, size_t size)
+{
+    const uint8_t *bytes = (const uint8_t *) data;
+    size_t used = 0;
+    return size > 0
+           && ((bytes [0] >= 0x80 && bytes [0] <= 0x8f) || bytes [0] == 0xde
+               || bytes [0] == 0xdf)
+           && s_walk (data, size, true, &used) && used == size;
 }
 
 int

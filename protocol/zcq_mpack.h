@@ -30,6 +30,11 @@ extern "C" {
 bool
     zcq_mpack_plausible (const void *data, size_t size);
 
+//  True if data is exactly one well-formed msgpack map, without unpacking
+//  it (no allocation): what msgpack-c would unpack whole as one map.
+bool
+    zcq_mpack_is_map (const void *data, size_t size);
+
 //  Unpack packed msgpack bytes into result (caller destroys it with
 //  msgpack_unpacked_destroy). Returns 0, or -1 if the bytes are not exactly
 //  one object.

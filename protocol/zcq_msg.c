@@ -1265,6 +1265,24 @@ zcq_msg_send_event_body (zsock_t *sock, const void *body, size_t size)
     return s_send_frame (handle, body, size, false);
 }
 
+int
+zcq_msg_send_reply_body (zsock_t *sock, const byte *routing_id, size_t routing_size,
+                         bool delimiter, const void *body, size_t size)
+{
+    assert (sock);
+    void *handle = zsock_resolve (sock);
+    //  A ROUTER refuses (unroutable, queue full) at the first frame only
+    if (routing_id && s_send_frame (handle, routing_id, routing_size, true) != 0) {
+        return -1;
+    }
+    if (delimiter) {
+        s_send_frame (handle, NULL, 0, true);
+    }
+    s_send_frame (handle, ZCQ_SIGNATURE, strlen (ZCQ_SIGNATURE), true);
+    s_send_frame (handle, "REPLY", 5, true);
+    return s_send_frame (handle, body, size, false);
+}
+
 zcq_msg_t *
 zcq_msg_reply_to (zcq_msg_t *request, zcq_status_t status)
 {
@@ -1331,6 +1349,13 @@ zcq_msg_set_type (zcq_msg_t *self, zcq_msg_type_t type)
 {
     assert (self);
     self->type = type;
+}
+
+bool
+zcq_msg_delimiter (zcq_msg_t *self)
+{
+    assert (self);
+    return self->delimiter;
 }
 
 zframe_t *

@@ -159,6 +159,14 @@ int
 int
     zcq_msg_send_event_body (zsock_t *sock, const void *body, size_t size);
 
+//  Send a REPLY whose packed body is already at hand (encoded once when the
+//  command was decided) to the peer with this routing id, after an empty
+//  delimiter frame if the peer sent one. Returns 0, or -1 if ZeroMQ
+//  refused it (nothing was queued then).
+int
+    zcq_msg_send_reply_body (zsock_t *sock, const byte *routing_id, size_t routing_size,
+                             bool delimiter, const void *body, size_t size);
+
 //  Make a reply to this request: the type that answers it (COMMAND -> REPLY,
 //  QUERY -> RESULT, REPLAY -> EVENTS, anything else -> ERROR), the same
 //  routing envelope and request id. Returns a new message.
@@ -194,6 +202,10 @@ void
 //  ROUTER envelope (routing id frame), NULL when the socket adds none.
 zframe_t *
     zcq_msg_routing_id (zcq_msg_t *self);
+
+//  True if the peer put an empty delimiter frame after its routing id.
+bool
+    zcq_msg_delimiter (zcq_msg_t *self);
 void
     zcq_msg_set_routing_id (zcq_msg_t *self, zframe_t *routing_id);
 

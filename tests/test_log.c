@@ -284,6 +284,169 @@ test_refuses_a_folder_that_is_not_a_log (void **state)
     free (dir);
 }
 
+//  An outcome body for command id `tag` (all its bytes), as staged
+static void
+s_stage_outcome (zcq_log_t *log, byte tag)
+{
+    byte id [ZCQ_COMMAND_ID];
+    memset (id, tag, sizeof (id));
+    zcq_log_stage_outcome (log, id, "\x80", 1, zcq_event_now ());
+}
+
+static bool
+s_has_outcome (zcq_log_t *log, byte tag)
+{
+    byte id [ZCQ_COMMAND_ID];
+    memset (id, tag, sizeof (id));
+    byte *stored = NULL;
+    size_t size = 0;
+    int rc = zcq_log_find_reply (log, id, &stored, &size);
+    assert_true (rc >= 0);
+    free (stored);
+    return rc == 0;
+}
+
+typedef struct {
+    byte tags [16];          //  first byte of each id visited
+    uint64_t sequences [16]; //  its sequence
+    int count;               //  ids visited
+} s_ids_seen_t;
+
+static void
+s_collect_id (const byte *id, uint64_t sequence, void *arg)
+{
+    s_ids_seen_t *seen = (s_ids_seen_t *) arg;
+    assert_true (seen->count < 16);
+    seen->tags [seen->count] = id [0];
+    seen->sequences [seen->count++] = sequence;
+}
+
+//  One retention record per group; forgetting may stop inside a record,
+//  and where it stopped is kept across a reopen
+static void
+test_retention_records_are_per_group (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    zcq_log_begin (fixture->log);
+    for (byte tag = 1; tag <= 3; tag++) {
+        s_stage_outcome (fixture->log, tag);
+    }
+    assert_int_equal (zcq_log_commit (fixture->log, true), 0);
+    zcq_log_begin (fixture->log);
+    s_stage_outcome (fixture->log, 4);
+    s_stage_outcome (fixture->log, 5);
+    assert_int_equal (zcq_log_commit (fixture->log, true), 0);
+    assert_int_equal (zcq_log_newest_sequence (fixture->log), 5);
+    zcq_store_t *store = zcq_log_store (fixture->log);
+
+    //  Keep 3: the first two ids go, the first record stays for its third
+    uint64_t oldest = 0;
+    assert_int_equal (zcq_log_forget_ids (store, &oldest, 5, 3, INT64_MIN, 100), 2);
+    assert_int_equal (oldest, 3);
+    assert_false (s_has_outcome (fixture->log, 1));
+    assert_false (s_has_outcome (fixture->log, 2));
+    assert_true (s_has_outcome (fixture->log, 3));
+
+    //  Reopened, the walk starts where it stopped
+    zcq_log_destroy (&fixture->log);
+    fixture->log = zcq_log_new (fixture->dir);
+    assert_non_null (fixture->log);
+    assert_int_equal (zcq_log_newest_sequence (fixture->log), 5);
+    store = zcq_log_store (fixture->log);
+    oldest = 0;
+    assert_int_equal (zcq_log_forget_ids (store, &oldest, 5, 3, INT64_MIN, 100), 0);
+    assert_int_equal (oldest, 3);
+    //  Keep 1, at most one at a time: the limit stops the walk
+    assert_int_equal (zcq_log_forget_ids (store, &oldest, 5, 1, INT64_MIN, 1), 1);
+    assert_int_equal (oldest, 4);
+    assert_int_equal (zcq_log_forget_ids (store, &oldest, 5, 1, INT64_MIN, 100), 1);
+    assert_int_equal (oldest, 5);
+    assert_false (s_has_outcome (fixture->log, 4));
+    assert_true (s_has_outcome (fixture->log, 5));
+    //  The first record is gone, the second is visited whole
+    s_ids_seen_t seen = {{0}, {0}, 0};
+    assert_int_equal (zcq_log_visit_ids (fixture->log, s_collect_id, &seen), 0);
+    assert_int_equal (seen.count, 2);
+    assert_int_equal (seen.tags [0], 4);
+    assert_int_equal (seen.sequences [0], 4);
+    assert_int_equal (seen.tags [1], 5);
+    assert_int_equal (seen.sequences [1], 5);
+    //  By age: everything older than now goes, and the sequence goes on
+    assert_int_equal (zcq_log_forget_ids (store, &oldest, 5, 0, INT64_MAX, 100), 1);
+    assert_int_equal (oldest, 6);
+    assert_false (s_has_outcome (fixture->log, 5));
+}
+
+//  A folder of the layout before (zcqrs-log-1) is converted on open: its
+//  stream version keys go, everything else reads as it did
+static void
+test_old_layout_is_converted (void **state)
+{
+    (void) state;
+    char *dir = zcq_testkit_tmpdir ("oldlog");
+    zcq_store_t *store = zcq_store_new (dir);
+    assert_non_null (store);
+    zcq_batch_t *batch = zcq_batch_new ();
+    zcq_batch_put (batch, "m:format", 8, "zcqrs-log-1", 11);
+    byte number [8];
+    zcq_store_put_be64 (number, 1);
+    zcq_batch_put (batch, "m:head", 6, number, 8);
+    zcq_msg_t *event = zcq_msg_new (ZCQ_MSG_EVENT);
+    zcq_msg_set_stream (event, "a");
+    zcq_msg_set_version (event, 1);
+    zcq_msg_set_position (event, 1);
+    zcq_msg_set_name (event, "Opened");
+    zcq_msg_set_time (event, zcq_event_now ());
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    assert_int_equal (zcq_msg_encode_body (event, &buffer), 0);
+    byte key [16] = {'e', ':'};
+    zcq_store_put_be64 (key + 2, 1);
+    zcq_batch_put (batch, key, 10, buffer.data, buffer.size);
+    msgpack_sbuffer_destroy (&buffer);
+    zcq_msg_destroy (&event);
+    memcpy (key, "s:a\0", 4);
+    zcq_store_put_be64 (key + 4, 1);
+    zcq_batch_put (batch, key, 12, number, 8);
+    zcq_batch_put (batch, "v:a", 3, number, 8);
+    byte id [ZCQ_COMMAND_ID];
+    memset (id, 7, sizeof (id));
+    byte outcome [2 + ZCQ_COMMAND_ID] = {'c', ':'};
+    memcpy (outcome + 2, id, sizeof (id));
+    zcq_batch_put (batch, outcome, sizeof (outcome), "\x80", 1);
+    byte order [10] = {'t', ':'}, value [8 + ZCQ_COMMAND_ID];
+    zcq_store_put_be64 (order + 2, 1);
+    zcq_store_put_be64 (value, (uint64_t) zcq_event_now ());
+    memcpy (value + 8, id, sizeof (id));
+    zcq_batch_put (batch, order, sizeof (order), value, sizeof (value));
+    assert_int_equal (zcq_store_write (store, batch, true), 0);
+    zcq_batch_destroy (&batch);
+    zcq_store_destroy (&store);
+
+    zcq_log_t *log = zcq_log_new (dir);
+    assert_non_null (log);
+    assert_int_equal (zcq_log_head (log), 1);
+    assert_int_equal (zcq_log_newest_sequence (log), 1);
+    uint64_t version = 0;
+    assert_int_equal (zcq_log_stream_version (log, "a", &version), 0);
+    assert_int_equal (version, 1);
+    assert_true (s_has_outcome (log, 7));
+    //  Its event, one body under its own key, reads as a record of one
+    s_seen_t seen = {0};
+    assert_int_equal (zcq_log_read (log, 1, 100, 1 << 20, s_collect, &seen), 1);
+    assert_int_equal (seen.positions [0], 1);
+    assert_int_equal (zcq_log_read_stream (log, "a", 1, s_collect, &seen), 1);
+    byte *stored = NULL;
+    size_t size = 0;
+    assert_int_equal (zcq_store_get (zcq_log_store (log), "v:a", 3, &stored, &size), 1);
+    assert_int_equal (zcq_store_get (zcq_log_store (log), "m:format", 8, &stored, &size), 0);
+    assert_memory_equal (stored, "zcqrs-log-2", 11);
+    free (stored);
+    zcq_log_destroy (&log);
+    zcq_testkit_rmtree (dir);
+    free (dir);
+}
+
 static void
 test_big_endian_keys_sort_by_number (void **state)
 {
@@ -314,6 +477,9 @@ main (void)
         cmocka_unit_test_setup_teardown (test_failed_write_leaves_nothing, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_reopen_keeps_everything, s_setup, s_teardown),
         cmocka_unit_test (test_refuses_a_folder_that_is_not_a_log),
+        cmocka_unit_test_setup_teardown (test_retention_records_are_per_group, s_setup,
+                                         s_teardown),
+        cmocka_unit_test (test_old_layout_is_converted),
         cmocka_unit_test (test_big_endian_keys_sort_by_number),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -90,6 +90,36 @@ test_regression_map32_count_oom (void **state)
     msgpack_unpacked_destroy (&unpacked);
 }
 
+//  One map, whole, and nothing else: what a domain must pack as event data
+static void
+test_one_map_is_told_without_unpacking (void **state)
+{
+    (void) state;
+    assert_true (zcq_mpack_is_map ("\x80", 1));
+    assert_true (zcq_mpack_is_map ("\x81\xa1"
+                                   "a\x05",
+                                   4));
+    assert_true (zcq_mpack_is_map ("\xde\x00\x01\xa1"
+                                   "a\x90",
+                                   6));
+    assert_false (zcq_mpack_is_map ("", 0));
+    assert_false (zcq_mpack_is_map ("\x90", 1)); //  an array
+    assert_false (zcq_mpack_is_map ("\x81\xa1"
+                                    "a",
+                                    3));             //  cut short
+    assert_false (zcq_mpack_is_map ("\x80\x80", 2)); //  two maps
+    assert_false (zcq_mpack_is_map ("\x81\xa1"
+                                    "a\xc1",
+                                    4)); //  0xc1 is never valid
+    //  Whatever msgpack-c makes of the same bytes
+    msgpack_unpacked unpacked;
+    assert_int_equal (zcq_mpack_unpack ("\x81\xa1"
+                                        "a\xc1",
+                                        4, &unpacked),
+                      -1);
+    msgpack_unpacked_destroy (&unpacked);
+}
+
 int
 main (void)
 {
@@ -97,6 +127,7 @@ main (void)
         cmocka_unit_test (test_well_formed_objects_pass),
         cmocka_unit_test (test_headers_that_promise_too_much_fail),
         cmocka_unit_test (test_regression_map32_count_oom),
+        cmocka_unit_test (test_one_map_is_told_without_unpacking),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

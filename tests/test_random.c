@@ -10,6 +10,8 @@
 #include "zcq_random.h"
 
 #include <errno.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -137,6 +139,61 @@ test_a_command_with_an_error_is_never_sent (void **state)
     zcq_msg_destroy (&command);
 }
 
+//  Command ids come from a block of kernel bytes per thread: thousands of
+//  them (several blocks) are all different, and a forked child, which
+//  starts with a copy of its parent's block, never hands out the ids the
+//  parent hands out next
+static void
+test_command_ids_are_unique_across_blocks_and_forks (void **state)
+{
+    (void) state;
+    enum { IDS = 1000 };
+    static uint8_t ids [2 * IDS][ZCQ_COMMAND_ID];
+    for (int index = 0; index < IDS; index++) {
+        zcq_msg_t *command = zcq_client_command ("Deposit", "a", ZCQ_EXPECT_ANY, NULL, 0);
+        assert_int_equal (zcq_msg_id_size (command), ZCQ_COMMAND_ID);
+        memcpy (ids [index], zcq_msg_id (command), ZCQ_COMMAND_ID);
+        zcq_msg_destroy (&command);
+    }
+    int fds [2];
+    assert_int_equal (pipe (fds), 0);
+    pid_t child = fork ();
+    assert_true (child >= 0);
+    if (child == 0) {
+        //  The child's next ids, sent to the parent
+        close (fds [0]);
+        for (int index = 0; index < IDS / 2; index++) {
+            zcq_msg_t *command = zcq_client_command ("Deposit", "a", ZCQ_EXPECT_ANY, NULL, 0);
+            ssize_t sent = write (fds [1], zcq_msg_id (command), ZCQ_COMMAND_ID);
+            zcq_msg_destroy (&command);
+            if (sent != ZCQ_COMMAND_ID) {
+                _exit (1);
+            }
+        }
+        _exit (0);
+    }
+    close (fds [1]);
+    for (int index = IDS; index < IDS + IDS / 2; index++) {
+        zcq_msg_t *command = zcq_client_command ("Deposit", "a", ZCQ_EXPECT_ANY, NULL, 0);
+        memcpy (ids [index], zcq_msg_id (command), ZCQ_COMMAND_ID);
+        zcq_msg_destroy (&command);
+    }
+    int index = IDS + IDS / 2;
+    while (index < 2 * IDS && read (fds [0], ids [index], ZCQ_COMMAND_ID) == ZCQ_COMMAND_ID) {
+        index++;
+    }
+    close (fds [0]);
+    int status = -1;
+    assert_int_equal (waitpid (child, &status, 0), child);
+    assert_int_equal (status, 0);
+    assert_int_equal (index, 2 * IDS);
+    for (int one = 0; one < 2 * IDS; one++) {
+        for (int two = one + 1; two < 2 * IDS; two++) {
+            assert_memory_not_equal (ids [one], ids [two], ZCQ_COMMAND_ID);
+        }
+    }
+}
+
 int
 main (void)
 {
@@ -146,6 +203,7 @@ main (void)
         cmocka_unit_test (test_a_source_without_progress_fails),
         cmocka_unit_test (test_the_kernel_source_fills_ids),
         cmocka_unit_test (test_a_command_with_an_error_is_never_sent),
+        cmocka_unit_test (test_command_ids_are_unique_across_blocks_and_forks),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

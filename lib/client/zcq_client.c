@@ -19,6 +19,8 @@
 #include "zcq_random.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 
 #define MAX_QUERY_NODES  16   //  query nodes one client can address
 #define DEFAULT_ATTEMPTS 5    //  sends of one command, first included
@@ -36,6 +38,7 @@ struct _zcq_client_t {
     int query_nodes;                    //  query nodes added
     bool consistent;                    //  send our position as min_position
     uint64_t position;                  //  highest acknowledged position
+    int send_timeout;                   //  ms, as last set on commands
 };
 
 //  A DEALER that never blocks its owner on exit.
@@ -64,6 +67,7 @@ zcq_client_new (const char *commands_endpoint)
     assert (self);
     self->endpoint = strdup (commands_endpoint ? commands_endpoint : ZCQ_DEFAULT_COMMANDS);
     self->commands = s_dealer (self->endpoint);
+    self->send_timeout = SEND_TIMEOUT_MS;
     if (!self->commands) {
         free (self->endpoint);
         free (self);
@@ -114,13 +118,70 @@ zcq_client_set_consistent (zcq_client_t *self, bool consistent)
     self->consistent = consistent;
 }
 
+//  Random ids come from the kernel in blocks, not one system call per
+//  command: each thread keeps a block of getrandom's bytes (zcq_random_fill:
+//  all of them or none) and hands them out. A forked child must never reuse its parent's bytes (the write node
+//  would take its commands for the parent's): fork bumps a generation, and
+//  a thread whose block is of another generation refills it first.
+#define RANDOM_BLOCK 4096 //  bytes fetched from the kernel at a time
+
+static atomic_uint s_fork_generation;
+static pthread_once_t s_atfork_once = PTHREAD_ONCE_INIT;
+
+static void
+s_after_fork (void)
+{
+    atomic_fetch_add (&s_fork_generation, 1);
+}
+
+static void
+s_atfork_register (void)
+{
+    pthread_atfork (NULL, NULL, s_after_fork);
+}
+
+typedef struct {
+    byte bytes [RANDOM_BLOCK]; //  random bytes not yet handed out
+    size_t used;               //  bytes handed out (RANDOM_BLOCK: none left)
+    unsigned generation;       //  s_fork_generation when filled
+    bool filled;               //  bytes were ever fetched in this thread
+} s_random_t;
+
+static _Thread_local s_random_t s_random = {.used = RANDOM_BLOCK};
+
+//  Fill id with size random bytes. Returns 0, or -1 with errno set when
+//  the kernel gives none (then id holds nothing usable).
+static int
+s_random_id (byte *id, size_t size)
+{
+    assert (size <= RANDOM_BLOCK);
+    pthread_once (&s_atfork_once, s_atfork_register);
+    unsigned generation = atomic_load (&s_fork_generation);
+    if (s_random.used + size > RANDOM_BLOCK || !s_random.filled
+        || s_random.generation != generation) {
+        s_random.filled = false;
+        if (zcq_random_fill (s_random.bytes, RANDOM_BLOCK, NULL) != 0) {
+            memset (id, 0, size);
+            return -1;
+        }
+        s_random.used = 0;
+        s_random.generation = generation;
+        s_random.filled = true;
+    }
+    memcpy (id, s_random.bytes + s_random.used, size);
+    //  Handed-out bytes are wiped: nothing in memory gives a later id away
+    memset (s_random.bytes + s_random.used, 0, size);
+    s_random.used += size;
+    return 0;
+}
+
 zcq_msg_t *
 zcq_client_command (const char *type, const char *stream, int64_t expect, const void *data,
                     size_t size)
 {
     zcq_msg_t *command = zcq_msg_new (ZCQ_MSG_COMMAND);
     byte id [ZCQ_COMMAND_ID];
-    if (zcq_random_fill (id, sizeof (id), NULL) == 0) {
+    if (s_random_id (id, sizeof (id)) == 0) {
         zcq_msg_set_id (command, id, sizeof (id));
     }
     else {
@@ -146,18 +207,29 @@ s_track (zcq_client_t *self, zcq_msg_t *reply)
     }
 }
 
+//  True once sock has a message to receive, within timeout_ms (0: only
+//  now). A message already queued costs no system call; waiting costs no
+//  allocation (one zmq_poll on the socket).
+static bool
+s_readable (zsock_t *sock, int timeout_ms)
+{
+    if (zsock_events (sock) & ZMQ_POLLIN) {
+        return true;
+    }
+    zmq_pollitem_t item = {zsock_resolve (sock), 0, ZMQ_POLLIN, 0};
+    return zmq_poll (&item, 1, timeout_ms) > 0 && (item.revents & ZMQ_POLLIN);
+}
+
 //  Wait for the answer to the request with this id on sock: a message of
 //  type `want`, or an ERROR with this id or none. Others are dropped.
 static zcq_msg_t *
 s_wait_for (zsock_t *sock, zcq_msg_type_t want, const byte *id, size_t id_size, int timeout_ms)
 {
     int64_t deadline = zclock_mono () + timeout_ms;
-    zpoller_t *poller = zpoller_new (sock, NULL);
-    assert (poller);
     zcq_msg_t *answer = NULL;
     while (!answer) {
         int64_t left = deadline - zclock_mono ();
-        if (left <= 0 || !zpoller_wait (poller, (int) left)) {
+        if (left <= 0 || !s_readable (sock, (int) left)) {
             break;
         }
         zcq_msg_t *msg = zcq_msg_recv (sock);
@@ -177,7 +249,6 @@ s_wait_for (zsock_t *sock, zcq_msg_type_t want, const byte *id, size_t id_size, 
             zcq_msg_destroy (&msg);
         }
     }
-    zpoller_destroy (&poller);
     return answer;
 }
 
@@ -227,11 +298,12 @@ zcq_client_request (zcq_client_t *self, zcq_msg_t *command, int timeout_ms)
         //  be sent in time (no usable connection) counts as an unanswered
         //  attempt
         int64_t send_wait = deadline - zclock_mono ();
-        if (self->commands) {
-            zsock_set_sndtimeo (self->commands, send_wait < 0 ? 0
-                                                : send_wait > SEND_TIMEOUT_MS
-                                                    ? SEND_TIMEOUT_MS
-                                                    : (int) send_wait);
+        int send_timeout = send_wait < 0                 ? 0
+                           : send_wait > SEND_TIMEOUT_MS ? SEND_TIMEOUT_MS
+                                                         : (int) send_wait;
+        if (self->commands && send_timeout != self->send_timeout) {
+            zsock_set_sndtimeo (self->commands, send_timeout);
+            self->send_timeout = send_timeout;
         }
         bool sent = zcq_client_post (self, command) == 0;
         if (!sent && !zcq_msg_valid (command)) {
@@ -252,6 +324,7 @@ zcq_client_request (zcq_client_t *self, zcq_msg_t *command, int timeout_ms)
             //  A new socket drops what the old one holds and reconnects
             zsock_destroy (&self->commands);
             self->commands = s_dealer (self->endpoint);
+            self->send_timeout = SEND_TIMEOUT_MS;
             if (attempt < self->attempts && s_pause (deadline, 0, &backoff)) {
                 continue;
             }
@@ -306,12 +379,10 @@ zcq_client_recv_reply (zcq_client_t *self, int timeout_ms)
         return NULL;
     }
     int64_t deadline = zclock_mono () + timeout_ms;
-    zpoller_t *poller = zpoller_new (self->commands, NULL);
-    assert (poller);
     zcq_msg_t *reply = NULL;
     while (!reply) {
         int64_t left = deadline - zclock_mono ();
-        if (left < 0 || !zpoller_wait (poller, (int) left)) {
+        if (left < 0 || !s_readable (self->commands, (int) left)) {
             break;
         }
         reply = zcq_msg_recv (self->commands);
@@ -323,7 +394,6 @@ zcq_client_recv_reply (zcq_client_t *self, int timeout_ms)
             zcq_msg_destroy (&reply); //  a late status answer: not a reply
         }
     }
-    zpoller_destroy (&poller);
     if (reply) {
         s_track (self, reply);
     }
@@ -349,7 +419,7 @@ zcq_client_query (zcq_client_t *self, int node, const char *name, const void *pa
         return NULL;
     }
     byte id [ZCQ_COMMAND_ID];
-    if (zcq_random_fill (id, sizeof (id), NULL) != 0) {
+    if (s_random_id (id, sizeof (id)) != 0) {
         zsys_error ("client: cannot make a query id: getrandom: %s", strerror (errno));
         return NULL;
     }

@@ -99,7 +99,15 @@ s_make_folders (const char *path)
 zcq_store_t *
 zcq_store_new (const char *path)
 {
+    return zcq_store_open (path, NULL);
+}
+
+zcq_store_t *
+zcq_store_open (const char *path, const zcq_store_options_t *tuning)
+{
     assert (path);
+    zcq_store_options_t defaults = {0};
+    tuning = tuning ? tuning : &defaults;
     if (s_make_folders (path) != 0) {
         zsys_error ("store %s: cannot create folder: %s", path, strerror (errno));
         return NULL;
@@ -109,15 +117,27 @@ zcq_store_new (const char *path)
     self->path = strdup (path);
     pthread_rwlock_init (&self->lock, NULL);
     self->options = leveldb_options_create ();
-    self->cache = leveldb_cache_create_lru (BLOCK_CACHE);
+    self->cache =
+        leveldb_cache_create_lru (tuning->cache_size ? tuning->cache_size : BLOCK_CACHE);
     leveldb_options_set_cache (self->options, self->cache);
     leveldb_options_set_create_if_missing (self->options, 1);
-    leveldb_options_set_compression (self->options, leveldb_snappy_compression);
-    leveldb_options_set_write_buffer_size (self->options, 16 * 1024 * 1024);
-    //  Most lookups of a command id miss (a new command): 10 bits a key
-    //  answer nearly all of them without reading a table block
-    self->filter = leveldb_filterpolicy_create_bloom (10);
-    leveldb_options_set_filter_policy (self->options, self->filter);
+    leveldb_options_set_compression (self->options, tuning->uncompressed
+                                                        ? leveldb_no_compression
+                                                        : leveldb_snappy_compression);
+    leveldb_options_set_write_buffer_size (
+        self->options, tuning->write_buffer ? tuning->write_buffer : 16 * 1024 * 1024);
+    if (tuning->file_size) {
+        leveldb_options_set_max_file_size (self->options, tuning->file_size);
+    }
+    if (tuning->block_size) {
+        leveldb_options_set_block_size (self->options, tuning->block_size);
+    }
+    //  Most lookups of a missing key (a read model not there yet) are then
+    //  answered without reading a table block
+    if (!tuning->no_filter) {
+        self->filter = leveldb_filterpolicy_create_bloom (10);
+        leveldb_options_set_filter_policy (self->options, self->filter);
+    }
     self->read = leveldb_readoptions_create ();
     self->write_sync = leveldb_writeoptions_create ();
     leveldb_writeoptions_set_sync (self->write_sync, 1);
@@ -146,7 +166,9 @@ zcq_store_destroy (zcq_store_t **self_p)
         leveldb_readoptions_destroy (self->read);
         leveldb_options_destroy (self->options);
         leveldb_cache_destroy (self->cache);
-        leveldb_filterpolicy_destroy (self->filter);
+        if (self->filter) {
+            leveldb_filterpolicy_destroy (self->filter);
+        }
         pthread_rwlock_destroy (&self->lock);
         free (self->path);
         free (self);

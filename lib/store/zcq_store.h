@@ -26,10 +26,24 @@ typedef struct _zcq_iter_t zcq_iter_t;
 //  A store may be read and iterated from several threads at once; writes
 //  come from one thread at a time.
 
+//  How a store is tuned. Zero fields take the defaults of zcq_store_new.
+typedef struct {
+    bool uncompressed;    //  store blocks as they are (no snappy): less CPU, more disk
+    bool no_filter;       //  no bloom filters in tables (the owner filters misses itself)
+    size_t write_buffer;  //  bytes of memtable before a flush to a table (0: 16 MiB)
+    size_t file_size;     //  bytes of a table file (0: LevelDB's 2 MiB)
+    size_t block_size;    //  bytes of a table block (0: LevelDB's 4 KiB)
+    size_t cache_size;    //  bytes of block cache (0: 32 MiB)
+} zcq_store_options_t;
+
 //  Open the LevelDB folder at path, creating it (and missing parents) if
 //  needed. Returns NULL, after logging why, if it cannot be opened.
 zcq_store_t *
     zcq_store_new (const char *path);
+
+//  The same, tuned by options (NULL: as zcq_store_new).
+zcq_store_t *
+    zcq_store_open (const char *path, const zcq_store_options_t *options);
 
 //  Close the store; nulls the caller's pointer; safe on NULL.
 void

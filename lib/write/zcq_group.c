@@ -7,6 +7,7 @@
 */
 
 #include "zcq_group.h"
+#include "zcq_msg.h"
 
 struct _zcq_group_t {
     zcq_batch_t *batch; //  writes of the group
@@ -18,6 +19,10 @@ struct _zcq_group_t {
     size_t slots;       //  offsets allocated (count + 1 are used)
     uint64_t head;      //  last position once written
     uint64_t sequence;  //  retention sequence of the newest command id in the group
+    byte *ids;          //  command ids of the outcomes stored, back to back
+    size_t id_count;    //  ids noted
+    size_t id_slots;    //  ids allocated
+    int64_t time;       //  retention time of the ids, us since the epoch (0: none)
 };
 
 zcq_group_t *
@@ -42,6 +47,7 @@ zcq_group_destroy (zcq_group_t **self_p)
         zcq_batch_destroy (&self->batch);
         free (self->bodies);
         free (self->offsets);
+        free (self->ids);
         free (self);
         *self_p = NULL;
     }
@@ -122,9 +128,41 @@ zcq_group_set_sequence (zcq_group_t *self, uint64_t sequence)
 }
 
 void
+zcq_group_add_id (zcq_group_t *self, const byte *id, int64_t time)
+{
+    assert (self);
+    if (self->id_count == self->id_slots) {
+        self->id_slots = self->id_slots ? self->id_slots * 2 : 64;
+        self->ids = (byte *) realloc (self->ids, self->id_slots * ZCQ_COMMAND_ID);
+        assert (self->ids);
+    }
+    if (self->id_count == 0) {
+        self->time = time;
+    }
+    memcpy (self->ids + self->id_count++ * ZCQ_COMMAND_ID, id, ZCQ_COMMAND_ID);
+}
+
+const byte *
+zcq_group_ids (zcq_group_t *self, size_t *count)
+{
+    assert (self);
+    *count = self->id_count;
+    return self->ids;
+}
+
+int64_t
+zcq_group_time (zcq_group_t *self)
+{
+    assert (self);
+    return self->time;
+}
+
+void
 zcq_group_clear (zcq_group_t *self)
 {
     assert (self);
+    self->id_count = 0;
+    self->time = 0;
     zcq_batch_clear (self->batch);
     self->bytes = 0;
     self->count = 0;

@@ -1,7 +1,8 @@
 /*  =========================================================================
     zcq_group - one group commit of the event log: the LevelDB batch that
-    holds its events, stream index, head and command replies, and the
-    packed bodies of its events for publishing once the batch is on disk
+    holds its events, stream index, head and command replies, the packed
+    bodies of its events for publishing once the batch is on disk, and the
+    command ids it stores outcomes for (its record in the retention order)
 
     A group is built on the deciding thread (zcq_log stages into it), then
     handed whole to the writing thread, then back for replies and publishing:
@@ -53,6 +54,20 @@ uint64_t
     zcq_group_sequence (zcq_group_t *self);
 void
     zcq_group_set_sequence (zcq_group_t *self, uint64_t sequence);
+
+//  Note a command id whose outcome the group stores (ZCQ_COMMAND_ID bytes,
+//  copied), in the order of their retention sequences; time (us since the
+//  epoch) is kept from the first id noted, as the group's retention time.
+void
+    zcq_group_add_id (zcq_group_t *self, const byte *id, int64_t time);
+
+//  The ids noted, back to back (borrowed), and how many there are.
+const byte *
+    zcq_group_ids (zcq_group_t *self, size_t *count);
+
+//  Retention time of the group's ids (0: no id noted).
+int64_t
+    zcq_group_time (zcq_group_t *self);
 
 //  Empty the group for reuse.
 void

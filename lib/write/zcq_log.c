@@ -5,7 +5,11 @@
 
 #include "zcq_log.h"
 
-#define LOG_FORMAT "zcqrs-log-1" //  value of "m:format"
+#define LOG_FORMAT     "zcqrs-log-2" //  value of "m:format"
+#define LOG_FORMAT_OLD "zcqrs-log-1" //  the layout before: converted on open
+#define ORDER_HEADER   8             //  bytes of a retention record before its ids
+#define RECORD_TAG     0x01          //  first byte of a group record (an EVENT body is a map)
+#define RECORD_HEADER  5             //  tag and be32 count, before the offsets
 
 //  Longest key: "s:" stream 0x00 be64(version)
 #define KEY_MAX (2 + ZCQ_MAX_STREAM + 1 + 8)
@@ -58,7 +62,8 @@ s_tagged_key (byte *key, char tag, const void *data, size_t length)
     return 2 + length;
 }
 
-//  Sequence of the newest "t:" key (0 if none). Returns 0 or -1.
+//  Sequence of the newest command id in the retention order: the last "t:"
+//  record's first sequence plus its ids, less one (0 if none). Returns 0 or -1.
 static int
 s_newest_sequence (zcq_store_t *store, uint64_t *sequence)
 {
@@ -74,18 +79,84 @@ s_newest_sequence (zcq_store_t *store, uint64_t *sequence)
     else {
         zcq_iter_seek_last (iter);
     }
-    size_t size;
-    if (zcq_iter_has_prefix (iter, "t:", 2) && zcq_iter_key (iter, &size) && size == 10) {
-        *sequence = zcq_store_get_be64 (zcq_iter_key (iter, &size) + 2);
+    size_t size, value_size;
+    int rc = 0;
+    if (zcq_iter_has_prefix (iter, "t:", 2)) {
+        const byte *key = zcq_iter_key (iter, &size);
+        zcq_iter_value (iter, &value_size);
+        if (size != 10 || value_size < ORDER_HEADER + ZCQ_COMMAND_ID
+            || (value_size - ORDER_HEADER) % ZCQ_COMMAND_ID) {
+            zsys_error ("log %s: the newest command-id order record is damaged",
+                        zcq_store_path (store));
+            rc = -1;
+        }
+        else {
+            *sequence =
+                zcq_store_get_be64 (key + 2) + (value_size - ORDER_HEADER) / ZCQ_COMMAND_ID - 1;
+        }
     }
     zcq_iter_destroy (&iter);
-    return 0;
+    return rc;
+}
+
+//  Convert a folder of the layout before (zcqrs-log-1) in place: its "v:"
+//  keys (each stream's version) are dropped, the version now being the
+//  last "s:" key's; its "t:" keys, one id each, are already retention
+//  records of one id. The format is written last, in the batch that drops
+//  the last "v:" keys, so a conversion cut short is simply done again.
+//  Returns 0 or -1.
+static int
+s_convert (zcq_store_t *store)
+{
+    zsys_notice ("log %s: converting from layout %s to %s", zcq_store_path (store),
+                 LOG_FORMAT_OLD, LOG_FORMAT);
+    int rc = 0;
+    uint64_t dropped = 0;
+    bool done = false;
+    while (rc == 0 && !done) {
+        zcq_iter_t *iter = zcq_iter_new (store, false);
+        if (!iter) {
+            return -1;
+        }
+        zcq_batch_t *batch = zcq_batch_new ();
+        zcq_iter_seek (iter, "v:", 2);
+        while (zcq_iter_has_prefix (iter, "v:", 2) && zcq_batch_size (batch) < 10000) {
+            size_t size;
+            const byte *key = zcq_iter_key (iter, &size);
+            zcq_batch_delete (batch, key, size);
+            zcq_iter_next (iter);
+        }
+        done = !zcq_iter_has_prefix (iter, "v:", 2);
+        zcq_iter_destroy (&iter);
+        dropped += zcq_batch_size (batch);
+        if (done) {
+            zcq_batch_put (batch, "m:format", 8, LOG_FORMAT, strlen (LOG_FORMAT));
+        }
+        rc = zcq_store_write (store, batch, true);
+        zcq_batch_destroy (&batch);
+    }
+    if (rc == 0) {
+        zsys_notice ("log %s: converted to %s (%" PRIu64 " stream version keys dropped)",
+                     zcq_store_path (store), LOG_FORMAT, dropped);
+    }
+    return rc;
 }
 
 zcq_log_t *
 zcq_log_new (const char *path)
 {
-    zcq_store_t *store = zcq_store_new (path);
+    //  An append-mostly log of small msgpack values: snappy costs more CPU
+    //  than the disk it saves; larger tables mean fewer compactions. Reads
+    //  are rare (a repeated or filtered command id, a stream not cached, a
+    //  replay): no bloom filters (the write node filters new command ids
+    //  itself, zcq_ids), larger blocks and a small cache keep the memory
+    //  flat as the log grows
+    zcq_store_options_t options = {.uncompressed = true,
+                                   .no_filter = true,
+                                   .file_size = 8 * 1024 * 1024,
+                                   .block_size = 16 * 1024,
+                                   .cache_size = 8 * 1024 * 1024};
+    zcq_store_t *store = zcq_store_open (path, &options);
     if (!store) {
         return NULL;
     }
@@ -100,9 +171,12 @@ zcq_log_new (const char *path)
         rc = zcq_store_write (store, batch, true);
         zcq_batch_destroy (&batch);
     }
+    else if (rc == 0 && streq ((char *) format, LOG_FORMAT_OLD)) {
+        rc = s_convert (store);
+    }
     else if (rc == 0 && !streq ((char *) format, LOG_FORMAT)) {
-        zsys_error ("log %s: folder holds '%s', not an event log (%s)", path, (char *) format,
-                    LOG_FORMAT);
+        zsys_error ("log %s: folder holds '%s', not an event log of this layout (%s)", path,
+                    (char *) format, LOG_FORMAT);
         rc = -1;
     }
     free (format);
@@ -170,9 +244,39 @@ int
 zcq_log_stream_version (zcq_log_t *self, const char *stream, uint64_t *version)
 {
     assert (self);
-    byte key [KEY_MAX];
-    size_t key_size = s_tagged_key (key, 'v', stream, strnlen (stream, ZCQ_MAX_STREAM));
-    return zcq_store_get_number (self->store, key, key_size, version);
+    //  The stream's last index key: "s:" stream 0x01 is the first key after
+    //  every "s:" stream 0x00 ... key, and stream names hold no 0x00 or 0x01
+    byte prefix [KEY_MAX];
+    size_t prefix_size = s_stream_key (prefix, stream, 0, false);
+    *version = 0;
+    zcq_iter_t *iter = zcq_iter_new (self->store, false);
+    if (!iter) {
+        return -1;
+    }
+    prefix [prefix_size - 1] = 1;
+    zcq_iter_seek (iter, prefix, prefix_size);
+    prefix [prefix_size - 1] = 0;
+    if (zcq_iter_valid (iter)) {
+        zcq_iter_prev (iter);
+    }
+    else {
+        zcq_iter_seek_last (iter);
+    }
+    int rc = 0;
+    if (zcq_iter_has_prefix (iter, prefix, prefix_size)) {
+        size_t size;
+        const byte *key = zcq_iter_key (iter, &size);
+        if (size == prefix_size + 8) {
+            *version = zcq_store_get_be64 (key + prefix_size);
+        }
+        else {
+            zsys_error ("log %s: stream index of '%s' is damaged", zcq_store_path (self->store),
+                        stream);
+            rc = -1;
+        }
+    }
+    zcq_iter_destroy (&iter);
+    return rc;
 }
 
 int
@@ -195,20 +299,15 @@ zcq_log_stage_event (zcq_log_t *self, zcq_msg_t *event)
     if (zcq_msg_encode_body (event, &self->buffer) != 0) {
         return 0;
     }
+    //  The body goes into the group's record, written at seal
     zcq_batch_t *batch = zcq_group_batch (self->group);
     byte key [KEY_MAX];
-    s_event_key (key, position);
-    zcq_batch_put (batch, key, 10, self->buffer.data, self->buffer.size);
     zcq_group_add_body (self->group, self->buffer.data, self->buffer.size);
 
     const char *stream = zcq_msg_stream (event);
     byte value [8];
     zcq_store_put_be64 (value, position);
     size_t key_size = s_stream_key (key, stream, zcq_msg_version (event), true);
-    zcq_batch_put (batch, key, key_size, value, 8);
-
-    zcq_store_put_be64 (value, zcq_msg_version (event));
-    key_size = s_tagged_key (key, 'v', stream, strlen (stream));
     zcq_batch_put (batch, key, key_size, value, 8);
     self->staged_head = position;
     return position;
@@ -224,19 +323,23 @@ zcq_log_stage_reply (zcq_log_t *self, zcq_msg_t *reply, int64_t time)
     if (zcq_msg_encode_body (reply, &self->buffer) != 0) {
         return -1;
     }
-    zcq_batch_t *batch = zcq_group_batch (self->group);
-    byte key [KEY_MAX];
-    size_t key_size = s_tagged_key (key, 'c', zcq_msg_id (reply), ZCQ_COMMAND_ID);
-    zcq_batch_put (batch, key, key_size, self->buffer.data, self->buffer.size);
-
-    //  Retention order: "t:" sequence -> time and id
-    byte value [8 + ZCQ_COMMAND_ID];
-    zcq_store_put_be64 (value, (uint64_t) time);
-    memcpy (value + 8, zcq_msg_id (reply), ZCQ_COMMAND_ID);
-    byte order [10] = {'t', ':'};
-    zcq_store_put_be64 (order + 2, ++self->staged_sequence);
-    zcq_batch_put (batch, order, sizeof (order), value, sizeof (value));
+    zcq_log_stage_outcome (self, zcq_msg_id (reply), self->buffer.data, self->buffer.size,
+                           time);
     return 0;
+}
+
+void
+zcq_log_stage_outcome (zcq_log_t *self, const byte *command_id, const void *body, size_t size,
+                       int64_t time)
+{
+    assert (self);
+    byte key [KEY_MAX];
+    size_t key_size = s_tagged_key (key, 'c', command_id, ZCQ_COMMAND_ID);
+    zcq_batch_put (zcq_group_batch (self->group), key, key_size, body, size);
+    //  Its place in the retention order: written with the group, as one
+    //  record of all the group's ids (see zcq_log_seal)
+    zcq_group_add_id (self->group, command_id, time);
+    ++self->staged_sequence;
 }
 
 void
@@ -309,16 +412,160 @@ zcq_log_staged_size (zcq_log_t *self)
     return zcq_batch_size (zcq_group_batch (self->group));
 }
 
+static void
+s_put_be32 (byte *dest, uint32_t value)
+{
+    dest [0] = (byte) (value >> 24);
+    dest [1] = (byte) (value >> 16);
+    dest [2] = (byte) (value >> 8);
+    dest [3] = (byte) value;
+}
+
+static uint32_t
+s_get_be32 (const byte *source)
+{
+    return ((uint32_t) source [0] << 24) | ((uint32_t) source [1] << 16)
+           | ((uint32_t) source [2] << 8) | source [3];
+}
+
+//  Put the staged group's events as ONE record: "e:" be64(first position)
+//  -> RECORD_TAG be32(count) be32(offset) x (count + 1) bodies, offsets
+//  counted from the first body. One key for the whole group, not one per
+//  event: the memtable insert is LevelDB's biggest cost per key.
+static void
+s_put_record (zcq_log_t *self, zcq_batch_t *batch)
+{
+    size_t count = zcq_group_count (self->group);
+    assert (count == self->staged_head - self->sealed_head);
+    size_t bytes = 0;
+    for (size_t index = 0; index < count; index++) {
+        size_t size;
+        zcq_group_body (self->group, index, &size);
+        bytes += size;
+    }
+    size_t header = RECORD_HEADER + 4 * (count + 1);
+    self->buffer.size = 0;
+    if (self->buffer.alloc < header + bytes) {
+        self->buffer.data = (char *) realloc (self->buffer.data, header + bytes);
+        assert (self->buffer.data);
+        self->buffer.alloc = header + bytes;
+    }
+    byte *record = (byte *) self->buffer.data;
+    record [0] = RECORD_TAG;
+    s_put_be32 (record + 1, (uint32_t) count);
+    size_t offset = 0;
+    for (size_t index = 0; index < count; index++) {
+        size_t size;
+        const byte *body = zcq_group_body (self->group, index, &size);
+        s_put_be32 (record + RECORD_HEADER + 4 * index, (uint32_t) offset);
+        memcpy (record + header + offset, body, size);
+        offset += size;
+    }
+    s_put_be32 (record + RECORD_HEADER + 4 * count, (uint32_t) offset);
+    byte key [10];
+    s_event_key (key, self->sealed_head + 1);
+    zcq_batch_put (batch, key, sizeof (key), record, header + bytes);
+}
+
+//  The events of a stored "e:" value: a group record, or (as a folder of
+//  layout 1 holds, and anything that is not a whole record) one body.
+//  Returns the number of events; *bodies points at the first body.
+typedef struct {
+    const byte *value; //  the stored value
+    size_t size;       //  its bytes
+    size_t count;      //  events in it
+    bool record;       //  a group record (else the value is one body)
+} s_record_t;
+
+static s_record_t
+s_record (const byte *value, size_t size)
+{
+    s_record_t record = {value, size, 1, false};
+    if (size < RECORD_HEADER || value [0] != RECORD_TAG) {
+        return record;
+    }
+    uint32_t count = s_get_be32 (value + 1);
+    size_t header = RECORD_HEADER + 4 * ((size_t) count + 1);
+    if (count == 0 || header > size
+        || s_get_be32 (value + RECORD_HEADER + 4 * (size_t) count) != size - header) {
+        return record; //  damaged: handed on as one body, which will not decode
+    }
+    for (uint32_t index = 0; index < count; index++) {
+        if (s_get_be32 (value + RECORD_HEADER + 4 * index)
+            > s_get_be32 (value + RECORD_HEADER + 4 * (index + 1))) {
+            return record;
+        }
+    }
+    record.count = count;
+    record.record = true;
+    return record;
+}
+
+//  Body `index` of a record.
+static const byte *
+s_record_body (const s_record_t *record, size_t index, size_t *size)
+{
+    if (!record->record) {
+        *size = record->size;
+        return record->value;
+    }
+    size_t header = RECORD_HEADER + 4 * (record->count + 1);
+    uint32_t start = s_get_be32 (record->value + RECORD_HEADER + 4 * index);
+    uint32_t end = s_get_be32 (record->value + RECORD_HEADER + 4 * (index + 1));
+    *size = end - start;
+    return record->value + header + start;
+}
+
+//  Put an iterator at the record holding position (the last "e:" key at or
+//  before it); false if there is none.
+static bool
+s_seek_record (zcq_iter_t *iter, uint64_t position)
+{
+    byte key [10];
+    s_event_key (key, position);
+    zcq_iter_seek (iter, key, sizeof (key));
+    size_t size = 0;
+    if (zcq_iter_has_prefix (iter, "e:", 2) && zcq_iter_key (iter, &size) && size == 10
+        && zcq_store_get_be64 (zcq_iter_key (iter, &size) + 2) == position) {
+        return true;
+    }
+    if (zcq_iter_valid (iter)) {
+        zcq_iter_prev (iter);
+    }
+    else {
+        zcq_iter_seek_last (iter);
+    }
+    return zcq_iter_has_prefix (iter, "e:", 2);
+}
+
 zcq_group_t *
 zcq_log_seal (zcq_log_t *self)
 {
     assert (self);
     //  The head moves in the same batch as the events, so a crash leaves
     //  either the whole group with its head or neither
+    zcq_batch_t *batch = zcq_group_batch (self->group);
     if (self->staged_head != self->sealed_head) {
         byte value [8];
         zcq_store_put_be64 (value, self->staged_head);
-        zcq_batch_put (zcq_group_batch (self->group), "m:head", 6, value, 8);
+        zcq_batch_put (batch, "m:head", 6, value, 8);
+        s_put_record (self, batch);
+    }
+    //  The group's retention record: "t:" be64(sequence of its first id)
+    //  -> be64(time) and its ids, in sequence order. One key per group, not
+    //  per command
+    size_t count;
+    const byte *ids = zcq_group_ids (self->group, &count);
+    if (count) {
+        byte key [10] = {'t', ':'};
+        zcq_store_put_be64 (key + 2, self->staged_sequence - count + 1);
+        size_t size = ORDER_HEADER + count * ZCQ_COMMAND_ID;
+        byte *value = (byte *) malloc (size);
+        assert (value);
+        zcq_store_put_be64 (value, (uint64_t) zcq_group_time (self->group));
+        memcpy (value + ORDER_HEADER, ids, count * ZCQ_COMMAND_ID);
+        zcq_batch_put (batch, key, sizeof (key), value, size);
+        free (value);
     }
     zcq_group_t *sealed = self->group;
     zcq_group_set_head (sealed, self->staged_head);
@@ -361,6 +608,45 @@ zcq_log_commit (zcq_log_t *self, bool sync)
 }
 
 uint64_t
+zcq_log_staged_sequence (zcq_log_t *self)
+{
+    assert (self);
+    return self->staged_sequence;
+}
+
+int
+zcq_log_visit_ids (zcq_log_t *self, zcq_log_id_fn *fn, void *arg)
+{
+    assert (self);
+    assert (fn);
+    zcq_iter_t *iter = zcq_iter_new (self->store, false);
+    if (!iter) {
+        return -1;
+    }
+    int rc = 0;
+    zcq_iter_seek (iter, "t:", 2);
+    while (zcq_iter_has_prefix (iter, "t:", 2)) {
+        size_t key_size, size;
+        const byte *key = zcq_iter_key (iter, &key_size);
+        const byte *value = zcq_iter_value (iter, &size);
+        if (key_size != 10 || size < ORDER_HEADER || (size - ORDER_HEADER) % ZCQ_COMMAND_ID) {
+            zsys_error ("log %s: command-id order record is damaged",
+                        zcq_store_path (self->store));
+            rc = -1;
+            break;
+        }
+        uint64_t first = zcq_store_get_be64 (key + 2);
+        size_t count = (size - ORDER_HEADER) / ZCQ_COMMAND_ID;
+        for (size_t index = 0; index < count; index++) {
+            fn (value + ORDER_HEADER + index * ZCQ_COMMAND_ID, first + index, arg);
+        }
+        zcq_iter_next (iter);
+    }
+    zcq_iter_destroy (&iter);
+    return rc;
+}
+
+uint64_t
 zcq_log_newest_sequence (zcq_log_t *self)
 {
     assert (self);
@@ -387,21 +673,31 @@ static int
 s_read (zcq_iter_t *iter, uint64_t from, size_t max, size_t max_bytes, zcq_log_event_fn *fn,
         void *arg)
 {
-    byte key [10];
-    s_event_key (key, from ? from : 1);
-    zcq_iter_seek (iter, key, sizeof (key));
+    from = from ? from : 1;
+    if (!s_seek_record (iter, from)) {
+        byte key [10];
+        s_event_key (key, from);
+        zcq_iter_seek (iter, key, sizeof (key));
+    }
     int visited = 0;
     size_t bytes = 0;
-    while ((size_t) visited < max && zcq_iter_has_prefix (iter, "e:", 2)) {
-        size_t size;
-        const byte *body = zcq_iter_value (iter, &size);
-        if (visited > 0 && bytes + size > max_bytes) {
-            break;
-        }
-        bytes += size;
-        visited++;
-        if (fn (body, size, arg)) {
-            break;
+    bool stop = false;
+    while (!stop && (size_t) visited < max && zcq_iter_has_prefix (iter, "e:", 2)) {
+        size_t key_size, size;
+        const byte *key = zcq_iter_key (iter, &key_size);
+        uint64_t first = key_size == 10 ? zcq_store_get_be64 (key + 2) : 0;
+        const byte *value = zcq_iter_value (iter, &size);
+        s_record_t record = s_record (value, size);
+        for (size_t index = from > first ? (size_t) (from - first) : 0;
+             !stop && index < record.count && (size_t) visited < max; index++) {
+            const byte *body = s_record_body (&record, index, &size);
+            if (visited > 0 && bytes + size > max_bytes) {
+                stop = true;
+                break;
+            }
+            bytes += size;
+            visited++;
+            stop = fn (body, size, arg) != 0;
         }
         zcq_iter_next (iter);
     }
@@ -453,6 +749,25 @@ zcq_log_replay (zcq_store_t *store, uint64_t from, size_t max, size_t max_bytes,
     return visited;
 }
 
+//  The oldest sequence retention kept: the first record's first sequence,
+//  or "m:forgotten" where an earlier walk stopped inside that record
+//  (newest + 1 if there is no record).
+static uint64_t
+s_oldest_kept (zcq_store_t *store, zcq_iter_t *iter, uint64_t newest)
+{
+    zcq_iter_seek (iter, "t:", 2);
+    size_t size, value_size;
+    if (!zcq_iter_has_prefix (iter, "t:", 2) || !zcq_iter_key (iter, &size) || size != 10
+        || !zcq_iter_value (iter, &value_size) || value_size < ORDER_HEADER) {
+        return newest + 1;
+    }
+    uint64_t first = zcq_store_get_be64 (zcq_iter_key (iter, &size) + 2);
+    uint64_t count = (value_size - ORDER_HEADER) / ZCQ_COMMAND_ID;
+    uint64_t cut = 0;
+    zcq_store_get_number (store, "m:forgotten", 11, &cut);
+    return cut > first && cut < first + count ? cut : first;
+}
+
 int
 zcq_log_forget_ids (zcq_store_t *store, uint64_t *oldest, uint64_t newest, uint64_t max_ids,
                     int64_t before, size_t limit)
@@ -463,39 +778,78 @@ zcq_log_forget_ids (zcq_store_t *store, uint64_t *oldest, uint64_t newest, uint6
     if (!iter) {
         return -1;
     }
+    uint64_t started = *oldest;
+    if (*oldest == 0) {
+        *oldest = s_oldest_kept (store, iter, newest);
+    }
+    //  The record holding the oldest kept id: the last "t:" key at or
+    //  before it
     byte key [10] = {'t', ':'};
-    zcq_store_put_be64 (key + 2, *oldest);
+    zcq_store_put_be64 (key + 2, *oldest + 1);
     zcq_iter_seek (iter, key, sizeof (key));
+    if (zcq_iter_valid (iter)) {
+        zcq_iter_prev (iter);
+    }
+    else {
+        zcq_iter_seek_last (iter);
+    }
+    if (!zcq_iter_has_prefix (iter, "t:", 2)) {
+        zcq_iter_seek (iter, "t:", 2);
+    }
     zcq_batch_t *batch = zcq_batch_new ();
     size_t forgotten = 0;
-    *oldest = newest + 1; //  unless a kept id is found below
-    while (zcq_iter_has_prefix (iter, "t:", 2)) {
+    uint64_t cursor = *oldest;
+    bool stop = false;
+    while (!stop && zcq_iter_has_prefix (iter, "t:", 2)) {
         size_t key_size, size;
         const byte *order = zcq_iter_key (iter, &key_size);
         const byte *value = zcq_iter_value (iter, &size);
-        if (key_size != 10 || size != 8 + ZCQ_COMMAND_ID) {
-            zsys_error ("log %s: command-id order key is damaged; retention stops",
+        if (key_size != 10 || size < ORDER_HEADER + ZCQ_COMMAND_ID
+            || (size - ORDER_HEADER) % ZCQ_COMMAND_ID) {
+            zsys_error ("log %s: command-id order record is damaged; retention stops",
                         zcq_store_path (store));
+            zcq_iter_destroy (&iter);
+            zcq_batch_destroy (&batch);
             *oldest = 0;
-            break;
+            return -1;
         }
-        uint64_t sequence = zcq_store_get_be64 (order + 2);
+        uint64_t first = zcq_store_get_be64 (order + 2);
+        size_t count = (size - ORDER_HEADER) / ZCQ_COMMAND_ID;
         int64_t time = (int64_t) zcq_store_get_be64 (value);
-        uint64_t kept = newest >= sequence ? newest - sequence + 1 : 0;
-        if ((kept <= max_ids && time >= before) || forgotten == limit) {
-            *oldest = sequence;
-            break;
+        uint64_t sequence = first > cursor ? first : cursor;
+        for (; sequence < first + count; sequence++) {
+            uint64_t kept = newest >= sequence ? newest - sequence + 1 : 0;
+            if ((kept <= max_ids && time >= before) || forgotten == limit) {
+                stop = true;
+                break;
+            }
+            byte id_key [2 + ZCQ_COMMAND_ID];
+            const byte *id = value + ORDER_HEADER + (sequence - first) * ZCQ_COMMAND_ID;
+            zcq_batch_delete (batch, id_key, s_tagged_key (id_key, 'c', id, ZCQ_COMMAND_ID));
+            forgotten++;
         }
-        byte id_key [2 + ZCQ_COMMAND_ID];
-        zcq_batch_delete (batch, id_key, s_tagged_key (id_key, 'c', value + 8, ZCQ_COMMAND_ID));
-        zcq_batch_delete (batch, order, key_size);
-        forgotten++;
-        zcq_iter_next (iter);
+        cursor = sequence;
+        if (sequence >= first + count) {
+            zcq_batch_delete (batch, order, key_size); //  the whole record is forgotten
+            zcq_iter_next (iter);
+        }
     }
     zcq_iter_destroy (&iter);
-    int rc = forgotten ? zcq_store_write (store, batch, false) : 0;
+    int rc = 0;
+    if (forgotten) {
+        //  Where the next walk starts, should a record be cut into
+        byte value [8];
+        zcq_store_put_be64 (value, cursor);
+        zcq_batch_put (batch, "m:forgotten", 11, value, 8);
+        rc = zcq_store_write (store, batch, false);
+    }
     zcq_batch_destroy (&batch);
-    return rc == 0 ? (int) forgotten : -1;
+    if (rc != 0) {
+        *oldest = started; //  nothing was forgotten: walk again next time
+        return -1;
+    }
+    *oldest = stop ? cursor : newest + 1;
+    return (int) forgotten;
 }
 
 int
@@ -509,8 +863,9 @@ zcq_log_read_stream (zcq_log_t *self, const char *stream, uint64_t from, zcq_log
     size_t prefix_size = s_stream_key (prefix, stream, 0, false);
     size_t start_size = s_stream_key (start, stream, from, true);
     zcq_iter_t *iter = zcq_iter_new (self->store, false);
+    zcq_iter_t *events = zcq_iter_new (self->store, false);
     int visited = 0;
-    if (!iter) {
+    if (!iter || !events) {
         visited = -1;
     }
     else {
@@ -524,25 +879,31 @@ zcq_log_read_stream (zcq_log_t *self, const char *stream, uint64_t from, zcq_log
                 visited = -1;
                 break;
             }
-            byte key [10];
-            s_event_key (key, zcq_store_get_be64 (value));
-            byte *body = NULL;
-            size_t body_size = 0;
-            if (zcq_store_get (self->store, key, sizeof (key), &body, &body_size) != 0) {
+            uint64_t position = zcq_store_get_be64 (value);
+            size_t key_size, record_size, body_size = 0;
+            const byte *body = NULL;
+            if (s_seek_record (events, position)) {
+                uint64_t first = zcq_store_get_be64 (zcq_iter_key (events, &key_size) + 2);
+                const byte *stored = zcq_iter_value (events, &record_size);
+                s_record_t record = s_record (stored, record_size);
+                if (key_size == 10 && position - first < record.count) {
+                    body = s_record_body (&record, (size_t) (position - first), &body_size);
+                }
+            }
+            if (!body) {
                 zsys_error ("log %s: event %" PRIu64 " of stream '%s' is missing",
-                            zcq_store_path (self->store), zcq_store_get_be64 (value), stream);
+                            zcq_store_path (self->store), position, stream);
                 visited = -1;
                 break;
             }
             visited++;
-            int stop = fn (body, body_size, arg);
-            free (body);
-            if (stop) {
+            if (fn (body, body_size, arg)) {
                 break;
             }
             zcq_iter_next (iter);
         }
-        zcq_iter_destroy (&iter);
     }
+    zcq_iter_destroy (&events);
+    zcq_iter_destroy (&iter);
     return visited;
 }

@@ -7,15 +7,27 @@
     on failure the positions it took are handed out again. Key layout (see
     protocol/zcqrs-v1.md, "On-disk layout"):
 
-        "m:format"                        -> "zcqrs-log-1"
+        "m:format"                        -> "zcqrs-log-2"
         "m:head"                          -> be64 last position
-        "e:" be64(position)               -> EVENT body (msgpack map)
-        "s:" stream 0x00 be64(version)    -> be64 position
-        "v:" stream                       -> be64 current version
+        "m:forgotten"                     -> be64 oldest command-id sequence kept,
+                                             when retention stopped inside a record
+        "e:" be64(first position)         -> the group's events as one record:
+                                             0x01 be32(count) be32(offset) x
+                                             (count + 1) EVENT bodies (or one
+                                             EVENT body, as layout 1 wrote)
+        "s:" stream 0x00 be64(version)    -> be64 position (the last one: the
+                                             stream's version)
         "c:" command-id (16 bytes)        -> REPLY body stored for that id
-        "t:" be64(sequence)               -> be64(time, us) command-id: the order
-                                             in which ids were stored, for retention
+        "t:" be64(sequence)               -> be64(time, us) command-id...: one
+                                             record per group, its ids in the order
+                                             stored, for retention
         "a:" stream                       -> aggregate snapshot: [version, state]
+
+    Each command writes two keys (stream index, outcome; one more index
+    key per further event), each group three more (its events, head,
+    retention record) and its snapshots.
+    A folder of the layout before (zcqrs-log-1: a "v:" key per stream
+    updated by every event, a "t:" key per id) is converted on open.
 
     Group commit in two steps, so that one thread can decide the next group
     while another writes this one: zcq_log_seal hands the staged group over
@@ -63,7 +75,8 @@ uint64_t
 uint64_t
     zcq_log_staged_head (zcq_log_t *self);
 
-//  Committed version of a stream (0 if it has no events). Returns 0 or -1.
+//  Committed version of a stream (0 if it has no events): its last stream
+//  index key. Returns 0 or -1.
 int
     zcq_log_stream_version (zcq_log_t *self, const char *stream, uint64_t *version);
 
@@ -88,6 +101,12 @@ uint64_t
 //  Returns 0, or -1 if it could not be encoded.
 int
     zcq_log_stage_reply (zcq_log_t *self, zcq_msg_t *reply, int64_t time);
+
+//  The same with the REPLY body already encoded (body copied): the caller
+//  sends those very bytes once the group is written.
+void
+    zcq_log_stage_outcome (zcq_log_t *self, const byte *command_id, const void *body,
+                           size_t size, int64_t time);
 
 //  Stage a snapshot of a stream's aggregate state after version events
 //  (state is the domain's packed state).
@@ -125,6 +144,19 @@ void
 //  Returns 0; or -1, when nothing was written and the group is dropped.
 int
     zcq_log_commit (zcq_log_t *self, bool sync);
+
+//  Called for each command id in the retention order, with its sequence.
+typedef void (zcq_log_id_fn) (const byte *id, uint64_t sequence, void *arg);
+
+//  Retention sequence of the newest command id staged (0: none yet).
+uint64_t
+    zcq_log_staged_sequence (zcq_log_t *self);
+
+//  Visit every command id in the retention order, oldest first (a record
+//  retention has cut into is visited whole). Returns 0, or -1 on a storage
+//  error or a damaged record (logged).
+int
+    zcq_log_visit_ids (zcq_log_t *self, zcq_log_id_fn *fn, void *arg);
 
 //  Retention sequence of the newest committed command id (0: none yet).
 uint64_t

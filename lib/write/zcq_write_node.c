@@ -24,6 +24,7 @@
 #include "zcq_domain.h"
 #include "zcq_endpoint.h"
 #include "zcq_event.h"
+#include "zcq_ids.h"
 #include "zcq_log.h"
 #include "zcq_metrics.h"
 #include "zcq_node.h"
@@ -31,9 +32,12 @@
 #include "zcq_replay.h"
 #include "zcq_writer.h"
 
-#define RETRY_AFTER_MIN 1     //  ms: least retry hint in a busy reply
-#define RETRY_AFTER_MAX 1000  //  ms: most retry hint
-#define RECV_HWM        10000 //  commands queued per client connection
+#define RETRY_AFTER_MIN 1         //  ms: least retry hint in a busy reply
+#define RETRY_AFTER_MAX 1000      //  ms: most retry hint
+#define RECV_HWM        10000     //  commands queued per client connection
+#define IDS_UNLIMITED   10000000  //  ids the filter is sized for when retention has no limit
+#define IDS_MOST        100000000 //  ids the filter is ever sized for (about 300 MB)
+#define REPLY_BODY_MAX  (ZCQ_MAX_TEXT + 256) //  bytes of a REPLY body, reason included
 
 //  The write node's settings: the one place for their paths, flags,
 //  defaults, accepted values and help (README's configuration reference
@@ -168,9 +172,33 @@ zcq_write_node_settings (void)
     return s_table;
 }
 
-//  Replies waiting for one group's write, and the peers they go to.
+//  A client connection with commands in the node: counted while any of its
+//  commands is queued or waits for a write, then forgotten.
 typedef struct {
-    zlistx_t *replies; //  zcq_msg_t, in decision order
+    byte id [256];  //  ROUTER routing id (ZeroMQ's are at most 255 bytes)
+    size_t size;    //  bytes in id
+    size_t waiting; //  its commands queued or waiting for a write
+} s_peer_t;
+
+//  One reply waiting for its group's write: encoded once, when decided (the
+//  same bytes are stored as the command's outcome and sent to the client).
+typedef struct {
+    s_peer_t *peer;           //  who gets it (counted in its waiting)
+    size_t body;              //  offset of the REPLY body in the group's bodies
+    size_t size;              //  bytes of the body
+    byte id [ZCQ_COMMAND_ID]; //  command id
+    bool delimiter;           //  the peer put an empty frame after its routing id
+    bool stored;              //  an outcome the group stores (its id is in self->ids)
+    int64_t received;         //  zclock_usecs () when its command came (ack latency)
+} s_reply_t;
+
+//  Replies waiting for one group's write, in decision order.
+typedef struct {
+    s_reply_t *replies;     //  the replies
+    size_t count;           //  replies in use
+    size_t slots;           //  replies allocated
+    msgpack_sbuffer bodies; //  their REPLY bodies, back to back
+    uint64_t number;        //  which group (its ids in self->ids say so)
 } s_pending_t;
 
 typedef struct {
@@ -190,7 +218,10 @@ typedef struct {
     s_pending_t writing;        //  replies of the group the writer has
     zcq_group_t *in_writer;     //  the group the writer has, or NULL
     zhashx_t *ids;              //  command id (16 bytes) -> its reply, staged or writing
-    zhashx_t *peers;            //  routing id -> commands waiting for a write
+    zcq_ids_t *known;           //  command ids the log may hold: most new ids need no read
+    uint64_t id_reads;          //  command ids looked up in the log (the filter said maybe)
+    zhashx_t *peers;            //  s_peer_t by routing id: connections with commands here
+    uint64_t numbers;           //  group numbers handed out (s_pending_t.number)
     bool sync;                  //  durability: fdatasync before replying
     zlistx_t *queue;            //  commands received while the staged group is full
     size_t group_max;           //  most commands decided while a write is under way
@@ -291,12 +322,10 @@ s_id_free (void **key)
 static size_t
 s_peer_hash (const void *key)
 {
-    zframe_t *frame = (zframe_t *) key;
-    const byte *data = zframe_data (frame);
-    size_t size = zframe_size (frame);
+    const s_peer_t *peer = (const s_peer_t *) key;
     size_t hash = 5381;
-    for (size_t index = 0; index < size; index++) {
-        hash = hash * 33 + data [index];
+    for (size_t index = 0; index < peer->size; index++) {
+        hash = hash * 33 + peer->id [index];
     }
     return hash;
 }
@@ -304,26 +333,32 @@ s_peer_hash (const void *key)
 static int
 s_peer_compare (const void *one, const void *two)
 {
-    return zframe_eq ((zframe_t *) one, (zframe_t *) two) ? 0 : 1;
+    const s_peer_t *first = (const s_peer_t *) one, *second = (const s_peer_t *) two;
+    return first->size == second->size && memcmp (first->id, second->id, first->size) == 0 ? 0
+                                                                                           : 1;
 }
 
+static void
+s_pending_init (s_pending_t *pending, uint64_t number)
+{
+    memset (pending, 0, sizeof (*pending));
+    msgpack_sbuffer_init (&pending->bodies);
+    pending->number = number;
+}
+
+static void
+s_pending_destroy (s_pending_t *pending)
+{
+    free (pending->replies);
+    msgpack_sbuffer_destroy (&pending->bodies);
+    memset (pending, 0, sizeof (*pending));
+}
+
+//  Value of a reply in self->ids: its group's number and its index there
 static void *
-s_peer_dup (const void *key)
+s_id_entry (s_pending_t *pending, size_t index)
 {
-    return zframe_dup ((zframe_t *) key);
-}
-
-static void
-s_peer_free (void **key)
-{
-    zframe_destroy ((zframe_t **) key);
-}
-
-static void
-s_pending_init (s_pending_t *pending)
-{
-    pending->replies = zlistx_new ();
-    zlistx_set_destructor (pending->replies, s_msg_destroy);
+    return (void *) (uintptr_t) (((pending->number & 0xffffffff) << 32) | (index + 1));
 }
 
 static void
@@ -340,10 +375,19 @@ s_self_destroy (self_t **self_p)
         zcq_group_destroy (&self->in_writer);
         zcq_aggregates_destroy (&self->cache);
         zhashx_destroy (&self->ids);
+        zcq_ids_destroy (&self->known);
+        if (self->peers) {
+            //  Peers are the hash's keys and values: free them once
+            s_peer_t *peer = (s_peer_t *) zhashx_first (self->peers);
+            while (peer) {
+                free (peer);
+                peer = (s_peer_t *) zhashx_next (self->peers);
+            }
+        }
         zhashx_destroy (&self->peers);
         zlistx_destroy (&self->queue);
-        zlistx_destroy (&self->staged.replies);
-        zlistx_destroy (&self->writing.replies);
+        s_pending_destroy (&self->staged);
+        s_pending_destroy (&self->writing);
         zcq_decision_destroy (&self->decision);
         zpoller_destroy (&self->poller);
         zsock_destroy (&self->commands);
@@ -353,6 +397,12 @@ s_self_destroy (self_t **self_p)
         free (self);
         *self_p = NULL;
     }
+}
+
+static void
+s_know_id (const byte *id, uint64_t sequence, void *arg)
+{
+    zcq_ids_add ((zcq_ids_t *) arg, id, sequence);
 }
 
 //  Read the settings; returns NULL or what is wrong (caller frees).
@@ -468,6 +518,23 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
         s_self_destroy (&self);
         return NULL;
     }
+    //  Sized for the ids retention keeps; with no limit, for as many as
+    //  the default keeps (beyond them, more new ids are read from the log)
+    //  (and at most IDS_MOST: past it, more new ids are read from the log)
+    int64_t keep = zcq_settings_number (config, s_table, "write/ids/keep");
+    uint64_t capacity = keep > 0 ? (uint64_t) keep : IDS_UNLIMITED;
+    self->known = zcq_ids_new (capacity < IDS_MOST ? capacity : IDS_MOST);
+    if (!self->known) {
+        *error = zsys_sprintf ("cannot allocate the command-id filter for %" PRIu64 " ids",
+                               capacity);
+        s_self_destroy (&self);
+        return NULL;
+    }
+    if (zcq_log_visit_ids (self->log, s_know_id, self->known) != 0) {
+        *error = zsys_sprintf ("cannot read the command ids of the event log in '%s'", data);
+        s_self_destroy (&self);
+        return NULL;
+    }
     self->head = zcq_log_head (self->log);
     if (s_metrics_new (self, zcq_settings_text (config, s_table, "write/metrics"), error)) {
         s_self_destroy (&self);
@@ -499,18 +566,19 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
         zcq_aggregates_new (self->domain, self->log, self->cache_max, self->snapshot_every);
     self->queue = zlistx_new ();
     zlistx_set_destructor (self->queue, s_msg_destroy);
-    s_pending_init (&self->staged);
-    s_pending_init (&self->writing);
+    s_pending_init (&self->staged, ++self->numbers);
+    s_pending_init (&self->writing, ++self->numbers);
     self->ids = zhashx_new ();
     zhashx_set_key_hasher (self->ids, s_id_hash);
     zhashx_set_key_comparator (self->ids, s_id_compare);
     zhashx_set_key_duplicator (self->ids, s_id_dup);
     zhashx_set_key_destructor (self->ids, s_id_free);
     self->peers = zhashx_new ();
+    //  A peer is its own key: neither copied nor freed by the hash
     zhashx_set_key_hasher (self->peers, s_peer_hash);
     zhashx_set_key_comparator (self->peers, s_peer_compare);
-    zhashx_set_key_duplicator (self->peers, s_peer_dup);
-    zhashx_set_key_destructor (self->peers, s_peer_free);
+    zhashx_set_key_duplicator (self->peers, NULL);
+    zhashx_set_key_destructor (self->peers, NULL);
     s_start_threads (self, config, replay);
     self->poller = zpoller_new (self->pipe, self->commands, self->writer, NULL);
     //  The node stops on $TERM from its owner, not on SIGINT itself
@@ -559,46 +627,138 @@ s_retry_after (self_t *self)
                                               : ms);
 }
 
-//  Commands of this client waiting for a write.
+//  The peer of a command (NULL: no routing id), created if create is true
+//  and it has nothing in the node yet.
+static s_peer_t *
+s_peer (self_t *self, zcq_msg_t *msg, bool create)
+{
+    zframe_t *routing = zcq_msg_routing_id (msg);
+    if (!routing || zframe_size (routing) > sizeof (((s_peer_t *) 0)->id)) {
+        return NULL;
+    }
+    s_peer_t key;
+    key.size = zframe_size (routing);
+    memcpy (key.id, zframe_data (routing), key.size);
+    s_peer_t *peer = (s_peer_t *) zhashx_lookup (self->peers, &key);
+    if (!peer && create) {
+        peer = (s_peer_t *) malloc (sizeof (s_peer_t));
+        assert (peer);
+        memcpy (peer, &key, sizeof (key));
+        peer->waiting = 0;
+        zhashx_insert (self->peers, peer, peer);
+    }
+    return peer;
+}
+
+//  Commands of this client in the node.
 static size_t
 s_peer_waiting (self_t *self, zcq_msg_t *command)
 {
-    zframe_t *peer = zcq_msg_routing_id (command);
-    return peer ? (size_t) (uintptr_t) zhashx_lookup (self->peers, peer) : 0;
+    s_peer_t *peer = s_peer (self, command, false);
+    return peer ? peer->waiting : 0;
 }
 
-//  Count a reply in or out of its client's waiting commands.
+//  Count one command out of its peer; the peer is forgotten at zero.
 static void
-s_peer_count (self_t *self, zcq_msg_t *reply, bool in)
+s_peer_done (self_t *self, s_peer_t *peer)
 {
-    zframe_t *peer = zcq_msg_routing_id (reply);
-    if (!peer) {
-        return;
-    }
-    size_t waiting = (size_t) (uintptr_t) zhashx_lookup (self->peers, peer);
-    waiting = in ? waiting + 1 : waiting - 1;
-    if (waiting) {
-        zhashx_update (self->peers, peer, (void *) (uintptr_t) waiting);
-    }
-    else {
+    if (peer && --peer->waiting == 0) {
         zhashx_delete (self->peers, peer);
+        free (peer);
     }
+}
+
+//  Count a command in or out of its client's commands in the node.
+static void
+s_peer_count (self_t *self, zcq_msg_t *msg, bool in)
+{
+    s_peer_t *peer = s_peer (self, msg, in);
+    if (in && peer) {
+        peer->waiting++;
+    }
+    else if (!in) {
+        s_peer_done (self, peer);
+    }
+}
+
+//  Add a reply to the staged group with this body (copied, or encoded
+//  from reply when body is NULL); returns its index or -1 if the reply
+//  cannot be encoded (then nothing is added).
+static int
+s_pending_add (self_t *self, zcq_msg_t *reply, const void *body, size_t size, bool stored)
+{
+    s_pending_t *pending = &self->staged;
+    size_t offset = pending->bodies.size;
+    if (body) {
+        msgpack_sbuffer_write (&pending->bodies, (const char *) body, size);
+    }
+    else if (zcq_msg_encode_body (reply, &pending->bodies) != 0) {
+        pending->bodies.size = offset;
+        return -1;
+    }
+    if (pending->count == pending->slots) {
+        pending->slots = pending->slots ? pending->slots * 2 : 64;
+        pending->replies =
+            (s_reply_t *) realloc (pending->replies, pending->slots * sizeof (s_reply_t));
+        assert (pending->replies);
+    }
+    s_reply_t *entry = &pending->replies [pending->count];
+    entry->peer = s_peer (self, reply, true);
+    if (entry->peer) {
+        entry->peer->waiting++;
+    }
+    entry->body = offset;
+    entry->size = pending->bodies.size - offset;
+    memcpy (entry->id, zcq_msg_id (reply), ZCQ_COMMAND_ID);
+    entry->delimiter = zcq_msg_delimiter (reply);
+    entry->stored = stored;
+    entry->received = zcq_msg_time (reply); //  the command's receipt (not on the wire)
+    return (int) pending->count++;
 }
 
 //  Keep a reply for the staged group: sent once that group is on disk.
 //  Stored with the group when store is true (decided outcomes), not for
-//  repeats of a command already in flight.
+//  repeats of a command already in flight. Takes ownership of the reply:
+//  its body is encoded here, once, for the disk and for the client.
 static void
-s_reply_after_commit (self_t *self, zcq_msg_t *reply, bool store)
+s_reply_after_commit (self_t *self, zcq_msg_t **reply_p, bool store)
 {
-    if (store) {
-        if (zcq_log_stage_reply (self->log, reply, zcq_event_now ()) != 0) {
-            zsys_error ("write node: cannot encode a reply: %s", zcq_msg_error (reply));
-        }
-        zhashx_insert (self->ids, zcq_msg_id (reply), reply);
+    zcq_msg_t *reply = *reply_p;
+    int index = s_pending_add (self, reply, NULL, 0, store);
+    if (index < 0) {
+        //  A broken invariant, not bad input: our own reply would not encode
+        zsys_error ("write node: cannot encode a reply: %s", zcq_msg_error (reply));
+        s_reply_now (self, reply_p);
+        return;
     }
-    zlistx_add_end (self->staged.replies, reply);
-    s_peer_count (self, reply, true);
+    if (store) {
+        s_reply_t *entry = &self->staged.replies [index];
+        zcq_log_stage_outcome (self->log, entry->id, self->staged.bodies.data + entry->body,
+                               entry->size, zcq_event_now ());
+        zcq_ids_add (self->known, entry->id, zcq_log_staged_sequence (self->log));
+        zhashx_insert (self->ids, entry->id, s_id_entry (&self->staged, (size_t) index));
+    }
+    zcq_msg_destroy (reply_p);
+}
+
+//  The pending reply a command id in self->ids stands for (NULL: none).
+static s_reply_t *
+s_pending_find (self_t *self, const byte *id, s_pending_t **pending_p)
+{
+    uintptr_t value = (uintptr_t) zhashx_lookup (self->ids, id);
+    if (!value) {
+        return NULL;
+    }
+    uint64_t number = (uint64_t) value >> 32;
+    size_t index = (size_t) (value & 0xffffffff) - 1;
+    s_pending_t *pending = number == (self->staged.number & 0xffffffff)    ? &self->staged
+                           : number == (self->writing.number & 0xffffffff) ? &self->writing
+                                                                           : NULL;
+    if (!pending || index >= pending->count) {
+        return NULL;
+    }
+    *pending_p = pending;
+    return &pending->replies [index];
 }
 
 //  Check the domain's events against the protocol's limits before staging
@@ -618,13 +778,7 @@ s_check_events (self_t *self, zcq_msg_t *reply)
         const byte *data = zcq_decision_event_data (self->decision, index, &size);
         const char *type = zcq_decision_event_type (self->decision, index);
         //  A domain may be a user's .so: check that it packed one map
-        msgpack_unpacked unpacked;
-        bool is_map = false;
-        if (zcq_mpack_unpack (data, size, &unpacked) == 0) {
-            is_map = unpacked.data.type == MSGPACK_OBJECT_MAP;
-            msgpack_unpacked_destroy (&unpacked);
-        }
-        if (!is_map) {
+        if (!zcq_mpack_is_map (data, size)) {
             zcq_msg_set_status (reply, ZCQ_INVALID);
             zcq_msg_set_reason (reply,
                                 "domain '%s' produced event %zu ('%.40s') whose data is "
@@ -729,20 +883,28 @@ s_handle_command (self_t *self, zcq_msg_t *command)
 {
     //  A command id maps to exactly one outcome: a repeat gets the first
     //  outcome, whether it is still in flight or already on disk
-    zcq_msg_t *original = (zcq_msg_t *) zhashx_lookup (self->ids, zcq_msg_id (command));
+    s_pending_t *in = NULL;
+    s_reply_t *original = s_pending_find (self, zcq_msg_id (command), &in);
     if (original) {
-        zcq_msg_t *reply = zcq_msg_reply_to (command, ZCQ_ACCEPTED);
-        zcq_msg_set_time (reply, zcq_msg_time (command)); //  not on the wire
-        s_copy_outcome (reply, original);
+        //  The same id, so the very bytes of the first reply; copied before
+        //  adding, as adding may move the bodies
+        byte body [REPLY_BODY_MAX];
+        size_t size = original->size <= sizeof (body) ? original->size : 0;
+        memcpy (body, in->bodies.data + original->body, size);
         zcq_metrics_add (&self->duplicates, 1);
-        s_reply_after_commit (self, reply, false);
+        s_pending_add (self, command, body, size, false);
         return;
     }
     zcq_msg_t *reply = zcq_msg_reply_to (command, ZCQ_ACCEPTED);
     zcq_msg_set_time (reply, zcq_msg_time (command)); //  when received; not on the wire
     byte *stored = NULL;
     size_t stored_size = 0;
-    int found = zcq_log_find_reply (self->log, zcq_msg_id (command), &stored, &stored_size);
+    //  A new id is nearly always told new without a read
+    int found = 1;
+    if (zcq_ids_may_hold (self->known, zcq_msg_id (command))) {
+        self->id_reads++;
+        found = zcq_log_find_reply (self->log, zcq_msg_id (command), &stored, &stored_size);
+    }
     if (found == 0) {
         char *damage = s_stored_outcome (self, reply, stored, stored_size);
         free (stored);
@@ -798,7 +960,7 @@ s_handle_command (self_t *self, zcq_msg_t *command)
         zcq_msg_set_version (reply, aggregate->version);
         zcq_msg_set_position (reply, zcq_log_staged_head (self->log));
         zcq_metrics_add (&self->conflicts, 1);
-        s_reply_after_commit (self, reply, true);
+        s_reply_after_commit (self, &reply, true);
         return;
     }
     //  The codec checked that data is one map (or absent)
@@ -820,13 +982,13 @@ s_handle_command (self_t *self, zcq_msg_t *command)
     if (status == ZCQ_ACCEPTED && s_check_events (self, reply) == 0) {
         s_append (self, command, aggregate, reply);
         zcq_metrics_add (&self->accepted, 1);
-        s_reply_after_commit (self, reply, true);
+        s_reply_after_commit (self, &reply, true);
     }
     else if (status == ZCQ_REJECTED) {
         zcq_msg_set_status (reply, ZCQ_REJECTED);
         zcq_msg_set_reason (reply, "%s", zcq_decision_reason (self->decision));
         zcq_metrics_add (&self->rejected, 1);
-        s_reply_after_commit (self, reply, true);
+        s_reply_after_commit (self, &reply, true);
     }
     else {
         //  Malformed data (or events over the limits) change nothing and are
@@ -855,7 +1017,7 @@ s_handle_query (self_t *self, zcq_msg_t *query)
         msgpack_sbuffer_init (&buffer);
         msgpack_packer pk;
         msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
-        msgpack_pack_map (&pk, 24);
+        msgpack_pack_map (&pk, 25);
         zcq_mpack_pack_str (&pk, "role");
         zcq_mpack_pack_str (&pk, "write");
         zcq_mpack_pack_str (&pk, "domain");
@@ -885,8 +1047,7 @@ s_handle_query (self_t *self, zcq_msg_t *query)
         zcq_mpack_pack_str (&pk, "grouped_commands");
         msgpack_pack_uint64 (&pk, zcq_histogram_sum (self->group_sizes));
         zcq_mpack_pack_str (&pk, "in_flight");
-        msgpack_pack_uint64 (&pk, zlistx_size (self->staged.replies)
-                                      + zlistx_size (self->writing.replies));
+        msgpack_pack_uint64 (&pk, self->staged.count + self->writing.count);
         zcq_mpack_pack_str (&pk, "last_write_us");
         msgpack_pack_int64 (&pk, self->write_usecs);
         zcq_mpack_pack_str (&pk, "events_folded");
@@ -895,6 +1056,8 @@ s_handle_query (self_t *self, zcq_msg_t *query)
         msgpack_pack_uint64 (&pk, zcq_aggregates_snapshots (self->cache));
         zcq_mpack_pack_str (&pk, "command_ids");
         msgpack_pack_uint64 (&pk, self->ids_kept);
+        zcq_mpack_pack_str (&pk, "command_id_reads");
+        msgpack_pack_uint64 (&pk, self->id_reads);
         zcq_mpack_pack_str (&pk, "group_max");
         msgpack_pack_uint64 (&pk, self->group_max);
         zcq_mpack_pack_str (&pk, "queued");
@@ -915,33 +1078,31 @@ s_handle_query (self_t *self, zcq_msg_t *query)
 
 //  --- Group commit -----------------------------------------------------------
 
+static void s_release (self_t *self, s_pending_t *pending, bool stored);
+
 //  Hand the staged group to the writer if it is idle and there is one.
 //  Replies that need no write (repeats of commands already on disk before
 //  the staged group) go out at once.
 static void
 s_submit (self_t *self)
 {
-    if (self->in_writer || zlistx_size (self->staged.replies) == 0) {
+    if (self->in_writer || self->staged.count == 0) {
         return;
     }
     s_pending_t swap = self->writing;
     self->writing = self->staged;
     self->staged = swap;
+    self->staged.number = ++self->numbers;
     if (zcq_log_staged_size (self->log) == 0) {
-        //  Only repeats of outcomes already on disk: nothing to write
+        //  Only repeats of outcomes in the group being written before:
+        //  nothing to write
         zcq_group_t *empty = zcq_log_seal (self->log);
         zcq_log_sealed (self->log, empty, true);
         zcq_group_destroy (&empty);
-        zcq_msg_t *reply = (zcq_msg_t *) zlistx_first (self->writing.replies);
-        while (reply) {
-            s_send (reply, self->commands);
-            s_peer_count (self, reply, false);
-            reply = (zcq_msg_t *) zlistx_next (self->writing.replies);
-        }
-        zlistx_purge (self->writing.replies);
+        s_release (self, &self->writing, true);
         return;
     }
-    zcq_histogram_observe (self->group_sizes, zlistx_size (self->writing.replies));
+    zcq_histogram_observe (self->group_sizes, self->writing.count);
     self->in_writer = zcq_log_seal (self->log);
     self->write_started = zclock_usecs ();
     zcq_writer_submit (self->writer, self->in_writer);
@@ -959,8 +1120,7 @@ s_submit (self_t *self)
 static bool
 s_admit (self_t *self, zcq_msg_t *command)
 {
-    bool room =
-        zlistx_size (self->staged.replies) < self->group_max && zlistx_size (self->queue) == 0;
+    bool room = self->staged.count < self->group_max && zlistx_size (self->queue) == 0;
     const char *why = NULL;
     if (s_peer_waiting (self, command) >= self->client_max) {
         why = "this connection has too many commands waiting";
@@ -971,13 +1131,11 @@ s_admit (self_t *self, zcq_msg_t *command)
     if (why) {
         zcq_msg_t *reply = zcq_msg_reply_to (command, ZCQ_BUSY);
         uint32_t hint = s_retry_after (self);
-        zcq_msg_set_reason (reply,
-                            "%s (%zu commands in the node); nothing was stored, retry with "
-                            "the same command id after %u ms",
-                            why,
-                            zlistx_size (self->queue) + zlistx_size (self->staged.replies)
-                                + zlistx_size (self->writing.replies),
-                            hint);
+        zcq_msg_set_reason (
+            reply,
+            "%s (%zu commands in the node); nothing was stored, retry with "
+            "the same command id after %u ms",
+            why, zlistx_size (self->queue) + self->staged.count + self->writing.count, hint);
         zcq_msg_set_retry_after (reply, hint);
         zcq_metrics_add (&self->busy, 1);
         s_reply_now (self, &reply);
@@ -996,7 +1154,7 @@ s_admit (self_t *self, zcq_msg_t *command)
 static void
 s_drain_queue (self_t *self)
 {
-    while (zlistx_size (self->queue) && zlistx_size (self->staged.replies) < self->group_max) {
+    while (zlistx_size (self->queue) && self->staged.count < self->group_max) {
         zcq_msg_t *command = (zcq_msg_t *) zlistx_detach (self->queue, NULL);
         s_peer_count (self, command, false);
         s_handle_command (self, command);
@@ -1017,33 +1175,55 @@ s_advance (self_t *self)
 
 //  Send the replies of one pending group (as unavailable if not stored)
 //  and forget their ids: from now on they are found on disk, or nowhere.
+//  Each reply's bytes were encoded when it was decided; a refused group's
+//  are encoded anew, as unavailable.
 static void
 s_release (self_t *self, s_pending_t *pending, bool stored)
 {
+    zcq_msg_t *refusal = stored ? NULL : zcq_msg_new (ZCQ_MSG_REPLY);
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    if (refusal) {
+        zcq_msg_set_status (refusal, ZCQ_UNAVAILABLE);
+        zcq_msg_set_reason (refusal, "storage write failed; nothing was stored, retry with "
+                                     "the same command id");
+        zcq_msg_set_retry_after (refusal, s_retry_after (self));
+    }
     int64_t now = zclock_usecs ();
-    zcq_msg_t *reply = (zcq_msg_t *) zlistx_first (pending->replies);
-    while (reply) {
+    for (size_t index = 0; index < pending->count; index++) {
+        s_reply_t *reply = &pending->replies [index];
         if (stored) {
-            int64_t waited = now - zcq_msg_time (reply);
+            int64_t waited = now - reply->received;
             zcq_histogram_observe (self->ack_latency, waited > 0 ? (uint64_t) waited : 0);
         }
-        if (zhashx_lookup (self->ids, zcq_msg_id (reply)) == reply) {
-            zhashx_delete (self->ids, zcq_msg_id (reply));
+        if (reply->stored) {
+            zhashx_delete (self->ids, reply->id);
         }
-        if (!stored) {
-            zcq_msg_set_status (reply, ZCQ_UNAVAILABLE);
-            zcq_msg_set_reason (reply, "storage write failed; nothing was stored, retry with "
-                                       "the same command id");
-            zcq_msg_set_version (reply, 0);
-            zcq_msg_set_position (reply, 0);
-            zcq_msg_set_count (reply, 0);
-            zcq_msg_set_retry_after (reply, s_retry_after (self));
+        const char *body = pending->bodies.data + reply->body;
+        size_t size = reply->size;
+        if (refusal) {
+            zcq_msg_set_id (refusal, reply->id, ZCQ_COMMAND_ID);
+            buffer.size = 0;
+            int rc = zcq_msg_encode_body (refusal, &buffer);
+            assert (rc == 0); //  our own fixed reply always encodes
+            (void) rc;
+            body = buffer.data;
+            size = buffer.size;
         }
-        s_send (reply, self->commands);
-        s_peer_count (self, reply, false);
-        reply = (zcq_msg_t *) zlistx_next (pending->replies);
+        if (zcq_msg_send_reply_body (self->commands, reply->peer ? reply->peer->id : NULL,
+                                     reply->peer ? reply->peer->size : 0, reply->delimiter,
+                                     body, size)
+            != 0) {
+            zsys_warning ("write node: could not deliver REPLY (%s): peer gone or its queue "
+                          "is full",
+                          zmq_strerror (zmq_errno ()));
+        }
+        s_peer_done (self, reply->peer);
     }
-    zlistx_purge (pending->replies);
+    pending->count = 0;
+    pending->bodies.size = 0;
+    msgpack_sbuffer_destroy (&buffer);
+    zcq_msg_destroy (&refusal);
 }
 
 //  The writer finished a group: reply to its commands, then publish its
@@ -1053,8 +1233,9 @@ static void
 s_handle_written (self_t *self)
 {
     zcq_group_t *group = NULL;
-    uint64_t ids_kept = 0;
-    bool stored = zcq_writer_collect (self->writer, &group, &ids_kept) == 0;
+    uint64_t ids_kept = 0, oldest = 0;
+    bool stored = zcq_writer_collect (self->writer, &group, &ids_kept, &oldest) == 0;
+    zcq_ids_forget_below (self->known, oldest);
     assert (group == self->in_writer);
     self->write_usecs = zclock_usecs () - self->write_started;
     zcq_histogram_observe (self->write_latency, (uint64_t) self->write_usecs);
@@ -1078,7 +1259,7 @@ s_handle_written (self_t *self)
         zcq_metrics_add (&self->failures, 1);
         zsys_error ("write node: group of %zu commands not stored; it and the %zu commands "
                     "decided after it are refused as unavailable",
-                    zlistx_size (self->writing.replies), zlistx_size (self->staged.replies));
+                    self->writing.count, self->staged.count);
         s_release (self, &self->writing, false);
         s_release (self, &self->staged, false);
         zcq_aggregates_purge (self->cache);

@@ -55,7 +55,7 @@ zcq_writer_actor (zsock_t *pipe, void *args)
             self.newest = zcq_group_sequence (group);
         }
         uint64_t kept = s_retain (&self);
-        zsock_send (pipe, "spi8", "WRITTEN", group, rc, kept);
+        zsock_send (pipe, "spi88", "WRITTEN", group, rc, kept, self.oldest);
         zstr_free (&command);
     }
 }
@@ -69,18 +69,19 @@ zcq_writer_submit (zactor_t *writer, zcq_group_t *group)
 }
 
 int
-zcq_writer_collect (zactor_t *writer, zcq_group_t **group, uint64_t *ids_kept)
+zcq_writer_collect (zactor_t *writer, zcq_group_t **group, uint64_t *ids_kept, uint64_t *oldest)
 {
     assert (writer);
     char *command = NULL;
     void *pointer = NULL;
     int rc = -1;
-    uint64_t kept = 0;
-    if (zsock_recv (writer, "spi8", &command, &pointer, &rc, &kept) < 0) {
+    uint64_t kept = 0, first = 0;
+    if (zsock_recv (writer, "spi88", &command, &pointer, &rc, &kept, &first) < 0) {
         rc = -1;
     }
     zstr_free (&command);
     *group = (zcq_group_t *) pointer;
     *ids_kept = kept;
+    *oldest = first;
     return rc == 0 ? 0 : -1;
 }

@@ -11,7 +11,7 @@
         zactor_t *writer = zactor_new (zcq_writer_actor, &config);
         zcq_writer_submit (writer, group);         //  the writer owns it now
         ...                                        //  writer becomes readable
-        int rc = zcq_writer_collect (writer, &group, &ids_kept);  //  ours again
+        int rc = zcq_writer_collect (writer, &group, &kept, &oldest);  //  ours again
     =========================================================================
 */
 
@@ -45,9 +45,11 @@ void
 
 //  Take back the group the writer finished (call when the actor is
 //  readable). Returns 0 if the group is stored, -1 if it is not;
-//  *ids_kept is the number of command ids kept on disk after this group.
+//  *ids_kept is the number of command ids kept on disk after this group,
+//  *oldest the retention sequence of the oldest of them (0: not known).
 int
-    zcq_writer_collect (zactor_t *writer, zcq_group_t **group, uint64_t *ids_kept);
+    zcq_writer_collect (zactor_t *writer, zcq_group_t **group, uint64_t *ids_kept,
+                        uint64_t *oldest);
 
 #ifdef __cplusplus
 }
