@@ -211,15 +211,18 @@ zcq_msg_destroy (zcq_msg_t **self_p)
     assert (self_p);
     if (*self_p) {
         zcq_msg_t *self = *self_p;
-        zframe_destroy (&self->routing_id);
-        zstr_free (&self->error);
-        zstr_free (&self->name);
-        zstr_free (&self->stream);
+        if (self->routing_id) {
+            zframe_destroy (&self->routing_id);
+        }
+        //  Plain free: the message goes, nothing needs nulling
+        free (self->error);
+        free (self->name);
+        free (self->stream);
         free (self->data);
-        zstr_free (&self->reason);
-        zstr_free (&self->correlation);
-        zstr_free (&self->user);
-        zstr_free (&self->roles);
+        free (self->reason);
+        free (self->correlation);
+        free (self->user);
+        free (self->roles);
         for (size_t index = 0; index < self->event_count; index++) {
             zframe_destroy (&self->events [index]);
         }
@@ -1302,6 +1305,17 @@ s_send_frame (void *handle, const void *data, size_t size, bool more)
     return zmq_send (handle, data, size, more ? ZMQ_SNDMORE : 0) < 0 ? -1 : 0;
 }
 
+//  Send the signature and a type name frame, both constant text that
+//  libzmq may point at instead of copying. Returns 0 or -1.
+static int
+s_send_head (void *handle, const char *type_name)
+{
+    if (zmq_send_const (handle, ZCQ_SIGNATURE, sizeof (ZCQ_SIGNATURE) - 1, ZMQ_SNDMORE) < 0) {
+        return -1;
+    }
+    return zmq_send_const (handle, type_name, strlen (type_name), ZMQ_SNDMORE) < 0 ? -1 : 0;
+}
+
 int
 zcq_msg_send (zcq_msg_t *self, zsock_t *sock)
 {
@@ -1337,9 +1351,7 @@ zcq_msg_send_encoded (zcq_msg_t *self, zsock_t *sock, const msgpack_sbuffer *bod
         rc = s_send_frame (handle, NULL, 0, true);
     }
     if (rc == 0) {
-        const char *name = zcq_msg_type_name (self->type);
-        s_send_frame (handle, ZCQ_SIGNATURE, strlen (ZCQ_SIGNATURE), true);
-        s_send_frame (handle, name, strlen (name), true);
+        s_send_head (handle, zcq_msg_type_name (self->type));
         rc = s_send_frame (handle, body->data, body->size, self->event_count > 0);
         for (size_t index = 0; rc == 0 && index < self->event_count; index++) {
             rc = s_send_frame (handle, zframe_data (self->events [index]),
@@ -1355,10 +1367,9 @@ zcq_msg_send_event_body (zsock_t *sock, const void *body, size_t size)
 {
     assert (sock);
     void *handle = zsock_resolve (sock);
-    if (s_send_frame (handle, ZCQ_SIGNATURE, strlen (ZCQ_SIGNATURE), true) != 0) {
+    if (s_send_head (handle, "EVENT") != 0) {
         return -1;
     }
-    s_send_frame (handle, "EVENT", 5, true);
     return s_send_frame (handle, body, size, false);
 }
 
@@ -1375,8 +1386,7 @@ zcq_msg_send_reply_body (zsock_t *sock, const byte *routing_id, size_t routing_s
     if (delimiter) {
         s_send_frame (handle, NULL, 0, true);
     }
-    s_send_frame (handle, ZCQ_SIGNATURE, strlen (ZCQ_SIGNATURE), true);
-    s_send_frame (handle, "REPLY", 5, true);
+    s_send_head (handle, "REPLY");
     return s_send_frame (handle, body, size, false);
 }
 
