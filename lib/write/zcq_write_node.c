@@ -1278,10 +1278,9 @@ static void
 s_handle_commands (self_t *self)
 {
     for (size_t count = 0; count < self->group_max; count++) {
-        if (count > 0 && !(zsock_events (self->commands) & ZMQ_POLLIN)) {
-            break;
-        }
-        zcq_msg_t *msg = zcq_msg_recv (self->commands);
+        //  What is queued, without asking for the socket's events first
+        //  (that was a system-call-free but costly look per command)
+        zcq_msg_t *msg = zcq_msg_recv_nowait (self->commands);
         if (!msg) {
             break;
         }
