@@ -344,6 +344,9 @@ s_load (zcq_view_t *view, const char *key, s_customer_t *customer)
             customer->credit = (int64_t) credit;
             s_copy (&record.data, "name", customer->name, sizeof customer->name);
             s_copy (&record.data, "email", customer->email, sizeof customer->email);
+            //  A v1 record has no currency: its credits were all in euros. v2's
+            //  queries read v1's models while a query node rebuilds them
+            snprintf (customer->currency, sizeof customer->currency, "EUR");
             s_copy (&record.data, "currency", customer->currency, sizeof customer->currency);
             msgpack_unpacked_destroy (&record);
         }

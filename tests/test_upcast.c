@@ -313,27 +313,47 @@ typedef struct {
     zcq_client_t *client;
 } s_cluster_t;
 
-//  Start a write node and a query node (query data folder "query-N") with
-//  a domain .so.
+//  Start the write node with a domain .so.
+static void
+s_start_write (s_cluster_t *cluster, const char *so)
+{
+    char *domain = zcq_testkit_build_file (so);
+    char data [300];
+    snprintf (data, sizeof data, "%s/write", cluster->dir);
+    zcq_testkit_start (&cluster->write, cluster->dir, "zcqrs-write", "--commands",
+                       cluster->commands, "--events", cluster->events, "--replay",
+                       cluster->replay, "--data", data, "--domain", domain, "--heartbeat",
+                       "200", NULL);
+    assert_int_equal (zcq_testkit_wait_ready (cluster->commands, WAIT), 0);
+    free (domain);
+    if (!cluster->client) {
+        cluster->client = zcq_client_new (cluster->commands);
+        zcq_client_add_query_node (cluster->client, cluster->queries);
+    }
+}
+
+//  Start the query node with a domain .so on data folder "query-N"; it holds
+//  each batch of events delay_ms before applying it (the node's fault seam;
+//  "0": off).
+static void
+s_start_query (s_cluster_t *cluster, const char *so, int folder, const char *delay_ms)
+{
+    char *domain = zcq_testkit_build_file (so);
+    char data [300];
+    snprintf (data, sizeof data, "%s/query-%d", cluster->dir, folder);
+    zcq_testkit_start (&cluster->query, cluster->dir, "zcqrs-query", "--events",
+                       cluster->events, "--replay", cluster->replay, "--queries",
+                       cluster->queries, "--data", data, "--domain", domain,
+                       "--fault-apply-delay-ms", delay_ms, NULL);
+    assert_int_equal (zcq_testkit_wait_ready (cluster->queries, WAIT), 0);
+    free (domain);
+}
+
 static void
 s_start (s_cluster_t *cluster, const char *so, int query_folder)
 {
-    char *domain = zcq_testkit_build_file (so);
-    char write_data [300], query_data [300];
-    snprintf (write_data, sizeof write_data, "%s/write", cluster->dir);
-    snprintf (query_data, sizeof query_data, "%s/query-%d", cluster->dir, query_folder);
-    zcq_testkit_start (&cluster->write, cluster->dir, "zcqrs-write", "--commands",
-                       cluster->commands, "--events", cluster->events, "--replay",
-                       cluster->replay, "--data", write_data, "--domain", domain, "--heartbeat",
-                       "200", NULL);
-    assert_int_equal (zcq_testkit_wait_ready (cluster->commands, WAIT), 0);
-    zcq_testkit_start (&cluster->query, cluster->dir, "zcqrs-query", "--events",
-                       cluster->events, "--replay", cluster->replay, "--queries",
-                       cluster->queries, "--data", query_data, "--domain", domain, NULL);
-    assert_int_equal (zcq_testkit_wait_ready (cluster->queries, WAIT), 0);
-    cluster->client = zcq_client_new (cluster->commands);
-    zcq_client_add_query_node (cluster->client, cluster->queries);
-    free (domain);
+    s_start_write (cluster, so);
+    s_start_query (cluster, so, query_folder, "0");
 }
 
 static void
@@ -407,21 +427,41 @@ s_event (zcq_msg_t *events, size_t index)
     return event;
 }
 
+//  A cluster's folder and endpoints; nothing started.
+static void
+s_cluster_init (s_cluster_t *cluster)
+{
+    memset (cluster, 0, sizeof *cluster);
+    cluster->dir = zcq_testkit_tmpdir ("upcast");
+    snprintf (cluster->commands, 256, "ipc://%s/commands", cluster->dir);
+    snprintf (cluster->events, 256, "ipc://%s/events", cluster->dir);
+    snprintf (cluster->replay, 256, "ipc://%s/replay", cluster->dir);
+    snprintf (cluster->queries, 256, "ipc://%s/queries", cluster->dir);
+}
+
+static void
+s_cluster_remove (s_cluster_t *cluster)
+{
+    zcq_testkit_rmtree (cluster->dir);
+    free (cluster->dir);
+}
+
+//  A cluster at v1 (query data folder "query-1") where Alice registered.
+static void
+s_cluster_at_v1 (s_cluster_t *cluster)
+{
+    s_cluster_init (cluster);
+    s_start (cluster, "libzcq_customer_v1.so", 1);
+    s_send (cluster, ZCQ_ACCEPTED, "Register",
+            zcq_testkit_map ("name=Alice", "email=a@x.org", NULL));
+}
+
 static void
 test_v2_reads_the_v1_log (void **unused)
 {
     (void) unused;
-    s_cluster_t cluster = {0};
-    cluster.dir = zcq_testkit_tmpdir ("upcast");
-    snprintf (cluster.commands, 256, "ipc://%s/commands", cluster.dir);
-    snprintf (cluster.events, 256, "ipc://%s/events", cluster.dir);
-    snprintf (cluster.replay, 256, "ipc://%s/replay", cluster.dir);
-    snprintf (cluster.queries, 256, "ipc://%s/queries", cluster.dir);
-
-    //  Version 1 writes its log
-    s_start (&cluster, "libzcq_customer_v1.so", 1);
-    s_send (&cluster, ZCQ_ACCEPTED, "Register",
-            zcq_testkit_map ("name=Alice", "email=a@x.org", NULL));
+    s_cluster_t cluster;
+    s_cluster_at_v1 (&cluster); //  version 1 writes its log
     s_send (&cluster, ZCQ_ACCEPTED, "Rename", zcq_testkit_map ("name=Alicia", NULL));
     s_send (&cluster, ZCQ_ACCEPTED, "AddCredit", zcq_testkit_map ("amount=5", NULL));
     uint64_t position = s_send (&cluster, ZCQ_ACCEPTED, "Ping", zcq_testkit_map (NULL));
@@ -488,8 +528,113 @@ test_v2_reads_the_v1_log (void **unused)
     zcq_msg_destroy (&events);
 
     s_stop (&cluster);
-    zcq_testkit_rmtree (cluster.dir);
-    free (cluster.dir);
+    s_cluster_remove (&cluster);
+}
+
+//  Send count AddCredit {amount 1} to "c-1", up to 500 at a time in flight.
+//  Returns the position of the last.
+static uint64_t
+s_credits (s_cluster_t *cluster, int count)
+{
+    msgpack_sbuffer *data = zcq_testkit_map ("amount=1", NULL);
+    uint64_t head = 0;
+    int sent = 0, received = 0;
+    while (received < count) {
+        for (; sent < count && sent - received < 500; sent++) {
+            zcq_msg_t *command =
+                zcq_client_command ("AddCredit", "c-1", ZCQ_EXPECT_ANY, data->data, data->size);
+            assert_int_equal (zcq_client_post (cluster->client, command), 0);
+            zcq_msg_destroy (&command);
+        }
+        zcq_msg_t *reply = zcq_client_recv_reply (cluster->client, WAIT);
+        assert_non_null (reply);
+        assert_int_equal (zcq_msg_status (reply), ZCQ_ACCEPTED);
+        head = zcq_msg_position (reply) > head ? zcq_msg_position (reply) : head;
+        zcq_msg_destroy (&reply);
+        received++;
+    }
+    msgpack_sbuffer_free (data);
+    return head;
+}
+
+//  The query node's status: whether a rebuild runs and the serving models'
+//  projection version.
+static bool
+s_rebuilding (s_cluster_t *cluster, int64_t *version)
+{
+    zcq_msg_t *status = zcq_client_query (cluster->client, 0, "status", NULL, 0, 0, WAIT);
+    assert_non_null (status);
+    assert_int_equal (zcq_msg_status (status), ZCQ_OK);
+    msgpack_unpacked map;
+    zcq_testkit_unpack (zcq_msg_data (status), zcq_msg_data_size (status), &map);
+    bool rebuilding = zcq_map_get (&map.data, "rebuild") != NULL;
+    msgpack_unpacked_destroy (&map);
+    *version = zcq_testkit_int (zcq_msg_data (status), zcq_msg_data_size (status),
+                                "projection_version");
+    zcq_msg_destroy (&status);
+    return rebuilding;
+}
+
+static void
+test_new_projection_version_rebuilds_while_answering (void **unused)
+{
+    (void) unused;
+    s_cluster_t cluster;
+    s_cluster_at_v1 (&cluster);
+    uint64_t head = s_credits (&cluster, 20000);
+    const char *v1 = "{\"name\":\"Alice\",\"email\":\"a@x.org\",\"credit\":20000,"
+                     "\"pings\":0,\"version\":20001}";
+    const char *v2 = "{\"name\":\"Alice\",\"email\":\"a@x.org\",\"credit\":20000,"
+                     "\"currency\":\"EUR\",\"version\":20001}";
+    char *json = s_customer (&cluster, head);
+    assert_string_equal (json, v1);
+    zstr_free (&json);
+    int64_t version = 0;
+    assert_false (s_rebuilding (&cluster, &version));
+    assert_int_equal (version, 1);
+
+    //  Rolling upgrade, query node first, on the folder v1 built: it
+    //  rebuilds by itself, and the v1 models answer until it switches. Each
+    //  batch of the rebuild is held 300 ms, so that it is seen running
+    assert_int_equal (zcq_testkit_stop (&cluster.query), 0);
+    s_start_query (&cluster, "libzcq_customer_v2.so", 1, "300");
+    bool switched = false;
+    int old_answers = 0; //  answered from the v1 models while the rebuild ran
+    int64_t deadline = zclock_mono () + 4 * WAIT;
+    while (!switched && zclock_mono () < deadline) {
+        bool rebuilding = s_rebuilding (&cluster, &version);
+        json = s_customer (&cluster, head);
+        if (rebuilding) {
+            //  Whole answers from the models v1 built (v2's query reads them
+            //  with its defaults), never from half-built ones
+            assert_int_equal (version, 1);
+            assert_string_equal (json, v2);
+            old_answers++;
+        }
+        else {
+            //  The rebuild starts before the node answers: not running means done
+            assert_int_equal (version, 2);
+            assert_string_equal (json, v2);
+            switched = true;
+        }
+        zstr_free (&json);
+    }
+    assert_true (switched);
+    //  Each of the rebuild's batches was held 300 ms: queries came in between
+    print_message ("%d answers from the v1 models while the rebuild ran\n", old_answers);
+    assert_true (old_answers > 0);
+    assert_true (zcq_testkit_file_has (cluster.query.log, "rebuilding them beside"));
+    assert_true (zcq_testkit_file_has (cluster.query.log, "projection version 2"));
+    //  Restarted, it keeps the models v2 built: no second rebuild
+    assert_int_equal (zcq_testkit_stop (&cluster.query), 0);
+    s_start_query (&cluster, "libzcq_customer_v2.so", 1, "0");
+    assert_false (s_rebuilding (&cluster, &version));
+    assert_int_equal (version, 2);
+    json = s_customer (&cluster, head);
+    assert_string_equal (json, v2);
+    zstr_free (&json);
+    s_stop (&cluster);
+    s_cluster_remove (&cluster);
 }
 
 int
@@ -504,6 +649,7 @@ main (void)
         cmocka_unit_test (test_registry_refuses_missing_or_stray_upcasters),
         cmocka_unit_test (test_misbehaving_upcasters_are_named),
         cmocka_unit_test (test_v2_reads_the_v1_log),
+        cmocka_unit_test (test_new_projection_version_rebuilds_while_answering),
     };
     int failed = cmocka_run_group_tests (tests, NULL, NULL);
     zcq_testkit_cleanup ();

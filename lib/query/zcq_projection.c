@@ -22,6 +22,7 @@ struct _zcq_projection_t {
     zcq_batch_t *batch;                      //  scratch batch
     bool serving;                            //  queries are answered from it
     uint64_t applied;                        //  last position folded into the view
+    uint32_t version;                        //  projection version that built the view
     byte fingerprint [ZCQ_FEED_FINGERPRINT]; //  of the event at applied
     bool fingerprinted;                      //  fingerprint holds that event's
     uint64_t events;                         //  events applied since started
@@ -46,6 +47,7 @@ s_new (zcq_store_t *store, const zcq_domain_t *domain, const char *keyspace, boo
     self->view = zcq_view_new_keyspace (store, keyspace);
     self->batch = zcq_batch_new ();
     self->serving = serving;
+    self->version = zcq_domain_projection_version (domain);
     self->started = zclock_mono ();
     return self;
 }
@@ -63,6 +65,9 @@ s_claim (zcq_store_t *store, const zcq_domain_t *domain, char **error)
         zcq_batch_t *batch = zcq_batch_new ();
         zcq_batch_put (batch, "q:format", 8, QUERY_FORMAT, strlen (QUERY_FORMAT));
         zcq_batch_put (batch, "q:domain", 8, domain->name, strlen (domain->name));
+        byte version [8];
+        zcq_store_put_be64 (version, zcq_domain_projection_version (domain));
+        zcq_batch_put (batch, "q:projection", 12, version, 8);
         rc = zcq_store_write (store, batch, true);
         zcq_batch_destroy (&batch);
         if (rc) {
@@ -119,8 +124,15 @@ zcq_projection_open (zcq_store_t *store, const zcq_domain_t *domain, char **erro
     }
     bool other = found == 0 && streq ((char *) keyspace, KEYSPACE_B);
     free (keyspace);
+    //  Models built before projections had versions were built by version 1
+    uint64_t version = 0;
+    if (zcq_store_get_number (store, "q:projection", 12, &version)) {
+        *error = zsys_sprintf ("cannot read the projection version in '%s'", path);
+        return NULL;
+    }
     zcq_projection_t *self = s_new (store, domain, other ? KEYSPACE_B : KEYSPACE_A, true);
     self->applied = applied;
+    self->version = version && version <= UINT32_MAX ? (uint32_t) version : 1;
     byte *last = NULL;
     if (zcq_store_get (store, "q:last", 6, &last, &size) == 0 && size == ZCQ_FEED_FINGERPRINT) {
         memcpy (self->fingerprint, last, ZCQ_FEED_FINGERPRINT);
@@ -254,6 +266,9 @@ zcq_projection_switch (zcq_projection_t *rebuilt, zcq_projection_t *serving)
     zcq_batch_put (rebuilt->batch, "q:applied", 9, value, 8);
     zcq_batch_put (rebuilt->batch, "q:last", 6, rebuilt->fingerprint, ZCQ_FEED_FINGERPRINT);
     zcq_batch_delete (rebuilt->batch, "q:rebuilt", 9);
+    byte version [8];
+    zcq_store_put_be64 (version, rebuilt->version);
+    zcq_batch_put (rebuilt->batch, "q:projection", 12, version, 8);
     int rc = zcq_store_write (rebuilt->store, rebuilt->batch, true);
     zcq_batch_clear (rebuilt->batch);
     if (rc) {
@@ -262,10 +277,11 @@ zcq_projection_switch (zcq_projection_t *rebuilt, zcq_projection_t *serving)
     }
     int64_t elapsed = zclock_mono () - rebuilt->started;
     zsys_info ("query node: rebuild done: %" PRIu64 " events in %" PRId64 " ms (%" PRIu64
-               " events/s); keyspace '%s' serves at position %" PRIu64 " (was '%s' at %" PRIu64
-               ")",
+               " events/s); keyspace '%s' serves at position %" PRIu64
+               ", projection version %u (was '%s' at %" PRIu64 ", version %u)",
                rebuilt->events, elapsed, zcq_projection_rate (rebuilt), keyspace,
-               rebuilt->applied, zcq_view_keyspace (serving->view), serving->applied);
+               rebuilt->applied, rebuilt->version, zcq_view_keyspace (serving->view),
+               serving->applied, serving->version);
     rebuilt->serving = true;
     serving->serving = false;
     return 0;
@@ -311,6 +327,13 @@ zcq_projection_keyspace (zcq_projection_t *self)
 {
     assert (self);
     return zcq_view_keyspace (self->view);
+}
+
+uint32_t
+zcq_projection_version (zcq_projection_t *self)
+{
+    assert (self);
+    return self->version;
 }
 
 bool
