@@ -64,7 +64,8 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory programs
-	@SECURE=$(SECURE) CONSOLE_SEND=$(CONSOLE_SEND) deploy/run-local.sh
+	@SECURE=$(SECURE) CONSOLE_SEND=$(CONSOLE_SEND) ZCQRS_PORT_BASE=$(PORT_BASE) \
+	    deploy/run-local.sh
 
 test: deps
 	@$(MAKE) --no-print-directory format-check
