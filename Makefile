@@ -128,7 +128,8 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(KIT_OBJ) $(BUILD)/libzcqrs.a
 #  Tests that start node programs or load the plugin need them built first
 $(TESTS): | $(PROGRAMS) $(PLUGIN)
 
-#  README's configuration reference, rewritten from the nodes' settings tables
+#  README's configuration reference and deploy/config/*.zpl, rewritten from the
+#  nodes' settings tables
 settings-doc: $(BUILD)/tests/test_settings
 	@$(BUILD)/tests/test_settings --update README.md
 
