@@ -3,7 +3,8 @@
 
         zcqrs send TYPE STREAM [field=value ... | --json OBJECT] [--expect N] [--id HEX]
         zcqrs query NAME [param=value ... | --json OBJECT] [--node EP] [--min-position P]
-        zcqrs tail [--from POSITION] [--count N] [--idle MS]
+        zcqrs tail [--stream S] [--category C] [--type T ...] [--from POSITION]
+                   [--follow] [--count N] [--idle MS]
         zcqrs status [--node ENDPOINT ...]
         zcqrs keygen NAME [--dir DIR]
 
@@ -38,6 +39,9 @@ typedef struct {
     uint64_t from;                 //  --from
     int64_t count;                 //  --count (tail), 0: forever
     int idle;                      //  --idle ms (tail), 0: forever
+    bool from_set;                 //  --from was given
+    bool follow;                   //  --follow (tail): go on live past the head
+    zcq_msg_t *filter;             //  --stream, --category, --type (tail), or NULL
     const char *words [MAX_WORDS]; //  positional words after the verb
     int word_count;                //  entries in words
     const char *cert;              //  --cert: our certificate (keypair) file
@@ -60,7 +64,8 @@ s_usage (FILE *out)
         " [--expect N]\n"
         "  or:  zcqrs [options] query NAME [param=value ... | --json OBJECT]"
         " [--min-position P]\n"
-        "  or:  zcqrs [options] tail [--from POSITION] [--count N] [--idle MS]\n"
+        "  or:  zcqrs [options] tail [--stream S] [--category C] [--type T ...]"
+        " [--from POSITION] [--follow] [--count N] [--idle MS]\n"
         "  or:  zcqrs [options] status [--node EP ...]\n"
         "  or:  zcqrs keygen NAME [--dir DIR]\n"
         "Send a command to the write node, ask a query node, follow the log, ask each node\n"
@@ -83,6 +88,11 @@ s_usage (FILE *out)
         "                    certificate file\n"
         "  --query-key KEY   the query nodes' public key [the --server-key]\n"
         "  --dir DIR         where keygen writes [.]\n"
+        "  --stream S        tail: only the events of stream S\n"
+        "  --category C      tail: only streams of category C (the name before its '-')\n"
+        "  --type T          tail: only events of type T (repeat for several)\n"
+        "  --from P          tail: start at position P [1; live with --follow]\n"
+        "  --follow          tail: go on with new events once the log is printed\n"
         "  --json OBJECT     command data or query params as one JSON object, for values\n"
         "                    field=value cannot say (arrays, nested maps): e.g. the store\n"
         "                    domain's Append --json '{\"events\":[{\"type\":\"A\"}]}'\n"
@@ -100,6 +110,35 @@ s_number (const char *text)
         return -1;
     }
     return strtoll (text, NULL, 10);
+}
+
+//  Add --stream, --category or --type to the tail's filter; -1 (after
+//  saying why) if the value could never name one.
+static int
+s_add_filter (options_t *options, const char *option, const char *value)
+{
+    size_t limit = streq (option, "--type") ? ZCQ_MAX_NAME : ZCQ_MAX_STREAM;
+    if (!*value || strlen (value) > limit || !zcq_text_is_utf8 (value, strlen (value))) {
+        fprintf (stderr,
+                 "zcqrs: %s takes 1 to %zu bytes of UTF-8 without control characters, got "
+                 "'%s'\n",
+                 option, limit, value);
+        return -1;
+    }
+    if (!options->filter) {
+        options->filter = zcq_msg_new (ZCQ_MSG_REPLAY);
+    }
+    if (streq (option, "--stream")) {
+        zcq_msg_set_stream (options->filter, value);
+    }
+    else if (streq (option, "--category")) {
+        zcq_msg_set_category (options->filter, value);
+    }
+    else if (zcq_msg_add_type (options->filter, value) != 0) {
+        fprintf (stderr, "zcqrs: at most %d --type options\n", ZCQ_MAX_TYPES);
+        return -1;
+    }
+    return 0;
 }
 
 static int
@@ -120,6 +159,10 @@ s_parse (int argc, char **argv, options_t *options, const char **verb)
         if (streq (arg, "--help")) {
             s_usage (stdout);
             exit (0);
+        }
+        if (streq (arg, "--follow")) {
+            options->follow = true;
+            continue;
         }
         if (!value) {
             fprintf (stderr, "zcqrs: option '%s' needs a value\n", arg);
@@ -174,6 +217,12 @@ s_parse (int argc, char **argv, options_t *options, const char **verb)
         else if (streq (arg, "--dir")) {
             options->dir = value;
         }
+        else if (streq (arg, "--stream") || streq (arg, "--category")
+                 || streq (arg, "--type")) {
+            if (s_add_filter (options, arg, value) != 0) {
+                return -1;
+            }
+        }
         else if (number < 0) {
             fprintf (stderr, "zcqrs: %s takes a non-negative number, got '%s'\n", arg, value);
             return -1;
@@ -185,7 +234,13 @@ s_parse (int argc, char **argv, options_t *options, const char **verb)
             options->min_position = (uint64_t) number;
         }
         else if (streq (arg, "--from")) {
+            if (number == 0) {
+                fprintf (stderr, "zcqrs: --from takes a position of 1 or more, got '%s'\n",
+                         value);
+                return -1;
+            }
             options->from = (uint64_t) number;
+            options->from_set = true;
         }
         else if (streq (arg, "--count")) {
             options->count = number;
@@ -377,10 +432,22 @@ s_status (options_t *options)
     return code;
 }
 
+//  Without --follow: has the feed printed everything up to the head it
+//  learned from the write node?
+static bool
+s_caught_up (zcq_feed_t *feed)
+{
+    return zcq_feed_last_heard (feed) && !zcq_feed_replaying (feed)
+           && zcq_feed_ready (feed) == 0 && zcq_feed_covered (feed) >= zcq_feed_head (feed);
+}
+
 static int
 s_tail (options_t *options)
 {
-    zcq_feed_t *feed = zcq_feed_new (options->events, options->replay, options->from);
+    //  From the start, or with --follow from what comes next
+    uint64_t from = options->from_set ? options->from : options->follow ? 0 : 1;
+    zcq_feed_t *feed =
+        zcq_feed_new_filtered (options->events, options->replay, from, options->filter);
     if (!feed) {
         return EXIT_USAGE;
     }
@@ -406,6 +473,9 @@ s_tail (options_t *options)
         }
         fflush (stdout);
         if (options->idle && zclock_mono () - last_event >= options->idle) {
+            break;
+        }
+        if (!options->follow && s_caught_up (feed)) {
             break;
         }
     }
@@ -506,7 +576,9 @@ main (int argc, char **argv)
         return s_status (&options);
     }
     if (streq (verb, "tail")) {
-        return s_tail (&options);
+        int code = s_tail (&options);
+        zcq_msg_destroy (&options.filter);
+        return code;
     }
     fprintf (stderr, "zcqrs: unknown command '%s' (send, query, tail, status, keygen)\n", verb);
     return EXIT_USAGE;

@@ -87,7 +87,7 @@ s_deliver (zmsg_t **frames_p, void *arg)
         s_pump (run, zcq_feed_replay_sock (run->feed));
     }
     else if (!replay) {
-        //  The feed subscribes to the prefix ZCQ1: anything else is
+        //  The feed subscribes to the prefix ZCQ1 (every topic): anything else is
         //  filtered out at the publisher and never reaches it
         zframe_t *head = zmsg_first (frames);
         bool passes = zframe_size (head) >= 4 && memcmp (zframe_data (head), "ZCQ1", 4) == 0;

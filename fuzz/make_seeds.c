@@ -13,8 +13,10 @@
 static const char *s_dir;
 
 //  Append a message's frames to buffer, in the fuzz_kit input format.
+//  Append a message to an input, after its channel byte (channel >= 0);
+//  published: first its PUB topic frame, as a SUB receives it.
 static void
-s_add (zchunk_t *input, zcq_msg_t *msg, int channel)
+s_add_frames (zchunk_t *input, zcq_msg_t *msg, int channel, bool published)
 {
     if (zchunk_size (input)) {
         zchunk_extend (input, FUZZ_MSG_SEP, 2);
@@ -25,6 +27,10 @@ s_add (zchunk_t *input, zcq_msg_t *msg, int channel)
     }
     zmsg_t *frames = zcq_msg_encode (msg);
     assert (frames);
+    if (published) {
+        byte topic [ZCQ_MAX_TOPIC];
+        zmsg_pushmem (frames, topic, zcq_msg_topic (msg, topic));
+    }
     bool first = true;
     for (zframe_t *frame = zmsg_first (frames); frame; frame = zmsg_next (frames)) {
         if (!first) {
@@ -34,6 +40,19 @@ s_add (zchunk_t *input, zcq_msg_t *msg, int channel)
         first = false;
     }
     zmsg_destroy (&frames);
+}
+
+static void
+s_add (zchunk_t *input, zcq_msg_t *msg, int channel)
+{
+    s_add_frames (input, msg, channel, false);
+}
+
+//  fuzz_replay's channel 0: what the write node's PUB sends
+static void
+s_add_live (zchunk_t *input, zcq_msg_t *msg)
+{
+    s_add_frames (input, msg, 0, true);
 }
 
 static void
@@ -296,10 +315,10 @@ main (int argc, char **argv)
     input = zchunk_new (NULL, 0);
     zcq_msg_t *live = s_event (4, "acct-1", 4, "MoneyDeposited");
     zcq_msg_t *early = s_event (6, "acct-1", 6, "MoneyDeposited");
-    s_add (input, all [ZCQ_MSG_HEARTBEAT], 0);
-    s_add (input, early, 0);
+    s_add_live (input, all [ZCQ_MSG_HEARTBEAT]);
+    s_add_live (input, early);
     s_add (input, all [ZCQ_MSG_EVENTS], 1);
-    s_add (input, live, 0);
+    s_add_live (input, live);
     zcq_msg_t *error = zcq_msg_new (ZCQ_MSG_ERROR);
     zcq_msg_set_status (error, ZCQ_UNAVAILABLE);
     zcq_msg_set_reason (error, "storage read failed; retry");

@@ -42,6 +42,10 @@ struct _zcq_msg_t {
     char *user;                //  ZAP user id of the sender, or EVENT meta.user
     char *roles;               //  ZAP roles of the sender (received only), or NULL
     uint64_t from;             //  REPLAY / EVENTS first position
+    uint64_t to;               //  EVENTS: last position the batch covers (0: from + count - 1)
+    char *category;            //  REPLAY filter: category (stream name before its first '-')
+    char **types;              //  REPLAY filter: event types (type_count of them)
+    size_t type_count;         //  entries in types
     uint32_t max;              //  REPLAY batch size
     uint64_t head;             //  last stored position
     uint32_t interval;         //  heartbeat interval, ms
@@ -224,6 +228,11 @@ zcq_msg_destroy (zcq_msg_t **self_p)
         free (self->correlation);
         free (self->user);
         free (self->roles);
+        free (self->category);
+        for (size_t index = 0; index < self->type_count; index++) {
+            free (self->types [index]);
+        }
+        free (self->types);
         for (size_t index = 0; index < self->event_count; index++) {
             zframe_destroy (&self->events [index]);
         }
@@ -435,6 +444,46 @@ s_take_status (zcq_msg_t *self, const char *field, const msgpack_object *value)
     return 0;
 }
 
+//  Forget the filter's event types.
+static void
+s_types_clear (zcq_msg_t *self)
+{
+    for (size_t index = 0; index < self->type_count; index++) {
+        free (self->types [index]);
+    }
+    free (self->types);
+    self->types = NULL;
+    self->type_count = 0;
+}
+
+//  Read an array of 1..ZCQ_MAX_TYPES names, each 1..limit bytes of text.
+static int
+s_take_names (zcq_msg_t *self, const char *field, const msgpack_object *value, size_t limit)
+{
+    if (value->type != MSGPACK_OBJECT_ARRAY) {
+        zcq_msg_set_error (self, ZCQ_INVALID, "field '%s' must be an array, got %s", field,
+                           zcq_text_msgpack_type (value->type));
+        return -1;
+    }
+    uint32_t count = value->via.array.size;
+    if (count > ZCQ_MAX_TYPES) {
+        zcq_msg_set_error (self, ZCQ_INVALID, "field '%s' has %u entries, limit is %d", field,
+                           count, ZCQ_MAX_TYPES);
+        return -1;
+    }
+    s_types_clear (self);
+    self->types = (char **) calloc (count ? count : 1, sizeof (char *));
+    assert (self->types);
+    for (uint32_t index = 0; index < count; index++) {
+        char *name = NULL;
+        if (s_take_string (self, field, &value->via.array.ptr [index], limit, true, &name)) {
+            return -1;
+        }
+        self->types [self->type_count++] = name;
+    }
+    return 0;
+}
+
 //  --- The schema: every message body, for decoding and encoding --------------
 
 //  Every body key of the protocol, EVENT meta's keys included.
@@ -466,6 +515,9 @@ typedef enum {
     K_COMMAND,
     K_USER,
     K_SCHEMA,
+    K_CATEGORY,
+    K_TYPES,
+    K_TO,
     K_KEYS
 } s_key_t;
 
@@ -505,6 +557,9 @@ static const struct {
     [K_COMMAND] = KEY ("command"),
     [K_USER] = KEY ("user"),
     [K_SCHEMA] = KEY ("schema"),
+    [K_CATEGORY] = KEY ("category"),
+    [K_TYPES] = KEY ("types"),
+    [K_TO] = KEY ("to"),
 };
 
 //  What a field's value is, which says how it is read, checked and written.
@@ -522,6 +577,7 @@ typedef enum {
     V_BOOL,   //  true or false (bool)
     V_META,   //  the EVENT meta map: the fields of s_meta
     V_FRAMES, //  EVENTS count: written from the event frames, read into count
+    V_NAMES,  //  an array of at most ZCQ_MAX_TYPES names (types, type_count)
 } s_value_t;
 
 //  When a field is on the wire.
@@ -590,15 +646,23 @@ static const s_field_t s_heartbeat [] = {
     {FIELD (K_TIME, V_INT64, P_OPTIONAL, time)},
     {FIELD (K_INTERVAL, V_UINT32, P_OPTIONAL, interval), .limit = UINT32_MAX},
 };
+//  The filter keys (stream, category, types) are sent only when set: an
+//  unfiltered REPLAY is byte for byte what it was before filters existed
 static const s_field_t s_replay [] = {
     {FIELD (K_ID, V_ID, P_IF_SET, id)},
     {FIELD (K_FROM, V_UINT64, P_REQUIRED, from), .limit = INT64_MAX},
     {FIELD (K_MAX, V_UINT32, P_OPTIONAL, max), .limit = ZCQ_MAX_EVENTS,
      .fallback = ZCQ_MAX_EVENTS},
+    {FIELD (K_STREAM, V_TEXT, P_IF_SET, stream), .limit = ZCQ_MAX_STREAM},
+    {FIELD (K_CATEGORY, V_TEXT, P_IF_SET, category), .limit = ZCQ_MAX_STREAM},
+    {FIELD (K_TYPES, V_NAMES, P_IF_SET, types), .limit = ZCQ_MAX_NAME},
 };
+//  to is sent only by a filtered batch: without it a batch covers from to
+//  from + count - 1, as an unfiltered one always does
 static const s_field_t s_events [] = {
     {FIELD (K_ID, V_ID, P_IF_SET, id)},
     {FIELD (K_FROM, V_UINT64, P_REQUIRED, from), .limit = INT64_MAX},
+    {FIELD (K_TO, V_UINT64, P_IF_SET, to), .limit = INT64_MAX},
     {FIELD (K_HEAD, V_UINT64, P_REQUIRED, head), .limit = INT64_MAX},
     {FIELD (K_COUNT, V_FRAMES, P_REQUIRED, count), .limit = UINT32_MAX},
 };
@@ -714,6 +778,9 @@ s_take_field (zcq_msg_t *self, const s_field_t *field, const msgpack_object *val
             else {
                 *MEMBER (self, field, bool) = value->via.boolean;
             }
+            break;
+        case V_NAMES:
+            rc = s_take_names (self, name, value, field->limit);
             break;
         case V_META:
             if (value->type != MSGPACK_OBJECT_MAP) {
@@ -944,23 +1011,65 @@ s_decode_frames (const s_frame_t *frames, size_t count)
     return self;
 }
 
-zcq_msg_t *
-zcq_msg_decode (zmsg_t **zmsg_p)
+//  Decode what a SUB received: a topic frame, then the message, whose
+//  topic must be the one it is published under (a PUB publishes only EVENT
+//  and HEARTBEAT).
+static zcq_msg_t *
+s_decode_published (const s_frame_t *frames, size_t count)
 {
-    assert (zmsg_p && *zmsg_p);
-    zmsg_t *zmsg = *zmsg_p;
-    *zmsg_p = NULL;
-    size_t count = zmsg_size (zmsg);
-    s_frame_t *frames = (s_frame_t *) malloc ((count ? count : 1) * sizeof (s_frame_t));
+    zcq_msg_t *self = s_decode_frames (frames + (count ? 1 : 0), count ? count - 1 : 0);
+    if (zcq_msg_valid (self)) {
+        byte topic [ZCQ_MAX_TOPIC];
+        size_t size = zcq_msg_topic (self, topic);
+        if (size == 0) {
+            zcq_msg_set_error (self, ZCQ_INVALID, "a %s is not published",
+                               zcq_msg_type_name (self->type));
+        }
+        else if (frames [0].size != size || memcmp (frames [0].data, topic, size) != 0) {
+            zcq_msg_set_error (self, ZCQ_INVALID,
+                               "the topic frame of a published %s does not match it",
+                               zcq_msg_type_name (self->type));
+        }
+    }
+    return self;
+}
+
+//  The frames of a zmsg, borrowed (the caller frees the array).
+static s_frame_t *
+s_zmsg_frames (zmsg_t *zmsg, size_t *count)
+{
+    *count = zmsg_size (zmsg);
+    s_frame_t *frames = (s_frame_t *) malloc ((*count ? *count : 1) * sizeof (s_frame_t));
     assert (frames);
     size_t index = 0;
     for (zframe_t *frame = zmsg_first (zmsg); frame; frame = zmsg_next (zmsg)) {
         frames [index].data = zframe_data (frame);
         frames [index++].size = zframe_size (frame);
     }
+    return frames;
+}
+
+zcq_msg_t *
+zcq_msg_decode_published (zmsg_t **zmsg_p)
+{
+    assert (zmsg_p && *zmsg_p);
+    size_t count;
+    s_frame_t *frames = s_zmsg_frames (*zmsg_p, &count);
+    zcq_msg_t *self = s_decode_published (frames, count);
+    free (frames);
+    zmsg_destroy (zmsg_p);
+    return self;
+}
+
+zcq_msg_t *
+zcq_msg_decode (zmsg_t **zmsg_p)
+{
+    assert (zmsg_p && *zmsg_p);
+    size_t count;
+    s_frame_t *frames = s_zmsg_frames (*zmsg_p, &count);
     zcq_msg_t *self = s_decode_frames (frames, count);
     free (frames);
-    zmsg_destroy (&zmsg);
+    zmsg_destroy (zmsg_p);
     return self;
 }
 
@@ -1013,7 +1122,8 @@ s_recv (zsock_t *sock, int flags)
         size_t first = 0;
         zframe_t *routing_id = NULL;
         bool delimiter = false;
-        bool router = zsock_type (sock) == ZMQ_ROUTER;
+        int socket_type = zsock_type (sock);
+        bool router = socket_type == ZMQ_ROUTER;
         if (router && count > 0) {
             routing_id = zframe_new (frames [0].data, frames [0].size);
             first = 1;
@@ -1022,7 +1132,9 @@ s_recv (zsock_t *sock, int flags)
                 first = 2;
             }
         }
-        self = s_decode_frames (frames + first, count - first);
+        self = socket_type == ZMQ_SUB && count > 0
+                   ? s_decode_published (frames, count)
+                   : s_decode_frames (frames + first, count - first);
         self->routing_id = routing_id;
         self->delimiter = delimiter;
         //  Who the peer is, as the ZAP handler said at the handshake: every
@@ -1133,6 +1245,8 @@ s_is_set (zcq_msg_t *self, const s_field_t *field)
             return *MEMBER (self, field, bool);
         case V_FRAMES:
             return self->event_count > 0;
+        case V_NAMES:
+            return self->type_count > 0;
         case V_STATUS:
         case V_META:
             break;
@@ -1206,6 +1320,12 @@ s_pack_value (msgpack_sbuffer *buffer, zcq_msg_t *self, const s_field_t *field)
         case V_FRAMES:
             msgpack_pack_uint64 (packer, self->event_count);
             break;
+        case V_NAMES:
+            msgpack_pack_array (packer, self->type_count);
+            for (size_t index = 0; index < self->type_count; index++) {
+                s_pack_str (packer, self->types [index]);
+            }
+            break;
     }
 }
 
@@ -1256,6 +1376,9 @@ s_check_limits (zcq_msg_t *self)
     }
     if (self->type == ZCQ_MSG_EVENT) {
         s_check_text (self, "user id", self->user, ZCQ_MAX_USER);
+    }
+    if (self->category && strlen (self->category) > ZCQ_MAX_STREAM) {
+        zcq_msg_set_error (self, ZCQ_TOO_LARGE, "category is over %d bytes", ZCQ_MAX_STREAM);
     }
     s_check_text (self, "correlation id", self->correlation, ZCQ_MAX_TEXT);
     return self->error_status == ZCQ_OK ? 0 : -1;
@@ -1359,6 +1482,11 @@ zcq_msg_send_encoded (zcq_msg_t *self, zsock_t *sock, const msgpack_sbuffer *bod
     if (rc == 0 && self->delimiter) {
         rc = s_send_frame (handle, NULL, 0, true);
     }
+    if (rc == 0 && zsock_type (sock) == ZMQ_PUB) {
+        //  What a PUB sends starts with its topic, for SUB prefix filtering
+        byte topic [ZCQ_MAX_TOPIC];
+        rc = s_send_frame (handle, topic, zcq_msg_topic (self, topic), true);
+    }
     if (rc == 0) {
         s_send_head (handle, zcq_msg_type_name (self->type));
         rc = s_send_frame (handle, body->data, body->size, self->event_count > 0);
@@ -1372,11 +1500,14 @@ zcq_msg_send_encoded (zcq_msg_t *self, zsock_t *sock, const msgpack_sbuffer *bod
 }
 
 int
-zcq_msg_send_event_body (zsock_t *sock, const void *body, size_t size)
+zcq_msg_send_event_body (zsock_t *sock, const byte *topic, size_t topic_size, const void *body,
+                         size_t size)
 {
     assert (sock);
+    assert (topic);
     void *handle = zsock_resolve (sock);
-    if (s_send_head (handle, "EVENT") != 0) {
+    if (s_send_frame (handle, topic, topic_size, true) != 0
+        || s_send_head (handle, "EVENT") != 0) {
         return -1;
     }
     return s_send_frame (handle, body, size, false);
@@ -1872,4 +2003,201 @@ zcq_msg_add_event (zcq_msg_t *self, const void *body, size_t size)
         assert (self->events);
     }
     self->events [self->event_count++] = zframe_new (body, size);
+}
+
+uint64_t
+zcq_msg_to (zcq_msg_t *self)
+{
+    assert (self);
+    return self->to;
+}
+
+void
+zcq_msg_set_to (zcq_msg_t *self, uint64_t to)
+{
+    assert (self);
+    self->to = to;
+}
+
+uint64_t
+zcq_msg_covered (zcq_msg_t *self)
+{
+    assert (self);
+    if (self->to) {
+        return self->to;
+    }
+    uint64_t count = self->event_count ? self->event_count : self->count;
+    return self->from + count ? self->from + count - 1 : 0;
+}
+
+const char *
+zcq_msg_category (zcq_msg_t *self)
+{
+    assert (self);
+    return self->category ? self->category : "";
+}
+
+void
+zcq_msg_set_category (zcq_msg_t *self, const char *category)
+{
+    assert (self);
+    s_set_string (&self->category, category);
+}
+
+size_t
+zcq_msg_type_count (zcq_msg_t *self)
+{
+    assert (self);
+    return self->type_count;
+}
+
+const char *
+zcq_msg_type_at (zcq_msg_t *self, size_t index)
+{
+    assert (self);
+    return index < self->type_count ? self->types [index] : NULL;
+}
+
+int
+zcq_msg_add_type (zcq_msg_t *self, const char *type)
+{
+    assert (self);
+    assert (type);
+    if (self->type_count >= ZCQ_MAX_TYPES) {
+        return -1;
+    }
+    char **types = (char **) realloc (self->types, (self->type_count + 1) * sizeof (char *));
+    assert (types);
+    self->types = types;
+    self->types [self->type_count] = strdup (type);
+    assert (self->types [self->type_count]);
+    self->type_count++;
+    return 0;
+}
+
+size_t
+zcq_msg_category_size (const char *stream)
+{
+    return stream ? strcspn (stream, "-") : 0;
+}
+
+bool
+zcq_msg_filter_takes (zcq_msg_t *filter, zcq_msg_t *event)
+{
+    assert (filter);
+    assert (event);
+    const char *stream = zcq_msg_stream (event);
+    if (filter->stream && *filter->stream && strcmp (filter->stream, stream) != 0) {
+        return false;
+    }
+    if (filter->category && *filter->category) {
+        size_t size = zcq_msg_category_size (stream);
+        if (strlen (filter->category) != size || memcmp (filter->category, stream, size) != 0) {
+            return false;
+        }
+    }
+    if (filter->type_count == 0) {
+        return true;
+    }
+    for (size_t index = 0; index < filter->type_count; index++) {
+        if (streq (filter->types [index], zcq_msg_name (event))) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void
+zcq_msg_filter_copy (zcq_msg_t *filter, zcq_msg_t *into)
+{
+    assert (filter);
+    assert (into);
+    zcq_msg_set_stream (into, filter->stream);
+    zcq_msg_set_category (into, filter->category);
+    s_types_clear (into);
+    for (size_t index = 0; index < filter->type_count; index++) {
+        zcq_msg_add_type (into, filter->types [index]);
+    }
+}
+
+//  Write "ZCQ1E" category NUL [stream NUL [type NUL]] into topic; returns
+//  its size. No text holds a NUL (section 5.1), so the NUL after each part
+//  ends it: a prefix that names one stream cannot be a prefix of another's.
+static size_t
+s_event_topic (byte *topic, const char *category, size_t category_size, const char *stream,
+               const char *type)
+{
+    size_t size = 0;
+    memcpy (topic, ZCQ_SIGNATURE "E", 5);
+    size = 5;
+    memcpy (topic + size, category, category_size);
+    size += category_size;
+    topic [size++] = 0;
+    if (stream) {
+        size_t length = strlen (stream);
+        memcpy (topic + size, stream, length);
+        size += length;
+        topic [size++] = 0;
+        if (type) {
+            length = strlen (type);
+            memcpy (topic + size, type, length);
+            size += length;
+            topic [size++] = 0;
+        }
+    }
+    return size;
+}
+
+size_t
+zcq_msg_topic (zcq_msg_t *self, byte topic [ZCQ_MAX_TOPIC])
+{
+    assert (self);
+    if (self->type == ZCQ_MSG_HEARTBEAT) {
+        memcpy (topic, ZCQ_SIGNATURE "H", 5);
+        return 5;
+    }
+    if (self->type != ZCQ_MSG_EVENT) {
+        return 0;
+    }
+    const char *stream = zcq_msg_stream (self);
+    if (strlen (stream) > ZCQ_MAX_STREAM || strlen (zcq_msg_name (self)) > ZCQ_MAX_NAME) {
+        return 0; //  not an event we could publish (the encoder refuses it too)
+    }
+    return s_event_topic (topic, stream, zcq_msg_category_size (stream), stream,
+                          zcq_msg_name (self));
+}
+
+void
+zcq_msg_filter_subscribe (zcq_msg_t *filter, zsock_t *sub)
+{
+    assert (sub);
+    void *handle = zsock_resolve (sub);
+    const char *stream = filter && filter->stream && *filter->stream ? filter->stream : NULL;
+    const char *category =
+        filter && filter->category && *filter->category ? filter->category : NULL;
+    if (!stream && !category) {
+        //  Everything: events and heartbeats alike start with the signature
+        zmq_setsockopt (handle, ZMQ_SUBSCRIBE, ZCQ_SIGNATURE, strlen (ZCQ_SIGNATURE));
+        return;
+    }
+    zmq_setsockopt (handle, ZMQ_SUBSCRIBE, ZCQ_SIGNATURE "H", 5);
+    byte topic [ZCQ_MAX_TOPIC];
+    if (stream && strlen (stream) <= ZCQ_MAX_STREAM) {
+        size_t category_size = zcq_msg_category_size (stream);
+        if (filter->type_count == 0) {
+            size_t size = s_event_topic (topic, stream, category_size, stream, NULL);
+            zmq_setsockopt (handle, ZMQ_SUBSCRIBE, topic, size);
+        }
+        for (size_t index = 0; index < filter->type_count; index++) {
+            if (strlen (filter->types [index]) <= ZCQ_MAX_NAME) {
+                size_t size =
+                    s_event_topic (topic, stream, category_size, stream, filter->types [index]);
+                zmq_setsockopt (handle, ZMQ_SUBSCRIBE, topic, size);
+            }
+        }
+    }
+    else if (!stream && strlen (category) <= ZCQ_MAX_STREAM) {
+        size_t size = s_event_topic (topic, category, strlen (category), NULL, NULL);
+        zmq_setsockopt (handle, ZMQ_SUBSCRIBE, topic, size);
+    }
 }

@@ -39,6 +39,9 @@ extern "C" {
 #define ZCQ_MAX_EVENTS     1000          //  events in one EVENTS reply
 #define ZCQ_HARD_MAXMSG    (16 * 1024 * 1024)  //  ZMQ_MAXMSGSIZE: larger frames drop the peer
 #define ZCQ_MAX_USER       128           //  bytes of a user id (EVENT meta.user)
+#define ZCQ_MAX_TYPES      16            //  event types in one REPLAY filter
+//  Bytes of a PUB topic frame: "ZCQ1E" category NUL stream NUL type NUL
+#define ZCQ_MAX_TOPIC      (5 + ZCQ_MAX_STREAM + 1 + ZCQ_MAX_STREAM + 1 + ZCQ_MAX_NAME + 1)
 
 //  The endpoints of section 3: where a local cluster's nodes bind by default,
 //  and where clients look for them.
@@ -130,6 +133,12 @@ zcq_msg_t *
 zcq_msg_t *
     zcq_msg_decode (zmsg_t **zmsg_p);
 
+//  Decode a message as a SUB receives it from the PUB: a topic frame, then
+//  the message's frames; the topic must be the one zcq_msg_topic forms for
+//  it. Takes ownership of *zmsg_p and nulls it. Never returns NULL.
+zcq_msg_t *
+    zcq_msg_decode_published (zmsg_t **zmsg_p);
+
 //  Decode one body (a msgpack map) as a message of the given type.
 //  Returns a message; check zcq_msg_valid (). Never returns NULL.
 zcq_msg_t *
@@ -163,7 +172,8 @@ int
 //  log), without decoding it: the write node publishes this way. Returns 0,
 //  or -1 if ZeroMQ refused it.
 int
-    zcq_msg_send_event_body (zsock_t *sock, const void *body, size_t size);
+    zcq_msg_send_event_body (zsock_t *sock, const byte *topic, size_t topic_size,
+                             const void *body, size_t size);
 
 //  Send a REPLY whose packed body is already at hand (encoded once when the
 //  command was decided) to the peer with this routing id, after an empty
@@ -323,6 +333,61 @@ uint64_t
     zcq_msg_from (zcq_msg_t *self);
 void
     zcq_msg_set_from (zcq_msg_t *self, uint64_t from);
+
+//  EVENTS: last position the batch covers: every event from `from` to it
+//  that the REPLAY's filter takes is in the batch. 0 when not sent (an
+//  unfiltered batch): then it is from + count - 1, see zcq_msg_covered.
+uint64_t
+    zcq_msg_to (zcq_msg_t *self);
+void
+    zcq_msg_set_to (zcq_msg_t *self, uint64_t to);
+//  EVENTS: last position the batch covers, sent or implied.
+uint64_t
+    zcq_msg_covered (zcq_msg_t *self);
+
+//  REPLAY filter: the category (a stream's name before its first '-', the
+//  whole name if it has none); "" when none.
+const char *
+    zcq_msg_category (zcq_msg_t *self);
+void
+    zcq_msg_set_category (zcq_msg_t *self, const char *category);
+
+//  REPLAY filter: the event types taken (none: every type). Adding more
+//  than ZCQ_MAX_TYPES returns -1.
+size_t
+    zcq_msg_type_count (zcq_msg_t *self);
+const char *
+    zcq_msg_type_at (zcq_msg_t *self, size_t index);
+int
+    zcq_msg_add_type (zcq_msg_t *self, const char *type);
+
+//  The filter of a REPLAY (its stream, category and types; all empty:
+//  everything) and an EVENT: does the filter take the event? Every key that
+//  is set must match.
+bool
+    zcq_msg_filter_takes (zcq_msg_t *filter, zcq_msg_t *event);
+
+//  Copy filter's stream, category and types into another message (a new
+//  REPLAY).
+void
+    zcq_msg_filter_copy (zcq_msg_t *filter, zcq_msg_t *into);
+
+//  Subscribe a SUB socket to what a filter takes (and to heartbeats), as
+//  exactly as topic prefixes can say it: a stream (with or without types)
+//  and a category are exact; types without a stream are taken at the
+//  subscriber (zcq_msg_filter_takes). NULL filter: everything.
+void
+    zcq_msg_filter_subscribe (zcq_msg_t *filter, zsock_t *sub);
+
+//  The length of a category in a stream name: bytes before its first '-'.
+size_t
+    zcq_msg_category_size (const char *stream);
+
+//  The PUB topic frame of an EVENT ("ZCQ1E" category NUL stream NUL type
+//  NUL) or a HEARTBEAT ("ZCQ1H"), written into topic; returns its size (0:
+//  another type, which is not published).
+size_t
+    zcq_msg_topic (zcq_msg_t *self, byte topic [ZCQ_MAX_TOPIC]);
 
 //  REPLAY: most events wanted in the reply (1 to ZCQ_MAX_EVENTS).
 uint32_t

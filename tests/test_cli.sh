@@ -291,6 +291,31 @@ fi
 cli tail --from 4 --count 1
 expect_rc 0 "tail --from 4 --count 1" && expect position 4 "tail --from 4 --count 1"
 
+# --- tail with filters: only what they take; without --follow it ends at the head
+
+positions () {
+    printf '%s\n' "$out" | "$python" -c '
+import json, sys
+print(" ".join(str(json.loads(line)["position"]) for line in sys.stdin if line.strip()))'
+}
+tail_takes () {
+    wanted=$1
+    shift
+    cli tail "$@"
+    if expect_rc 0 "tail $*"; then
+        checks=$((checks + 1))
+        got=$(positions)
+        [ "$got" = "$wanted" ] || fail "tail $*: got positions '$got', expected '$wanted'"
+    fi
+}
+tail_takes "4 5" --stream acc-2
+tail_takes "1 2 3 4 5" --category acc
+tail_takes "2 5" --category acc --type MoneyDeposited
+tail_takes "1 4" --type AccountOpened
+tail_takes "3" --type MoneyWithdrawn --type NoSuchEvent
+tail_takes "5" --stream acc-2 --type MoneyDeposited --from 2
+tail_takes "" --category nosuch
+
 # --- No node: exit code 3 -------------------------------------------------------
 
 cli --commands "$nobody" --timeout 300 send Deposit acc-1 amount=1
@@ -318,6 +343,9 @@ usage send Deposit acc-1 amount=1 --id xyz
 usage send Deposit acc-1 amount=1 --no-such-option 1
 usage query totals --min-position -1
 usage tail --from
+usage tail --from 0
+usage tail --type ""
+usage tail --stream
 usage status --timeout soon
 
 # --- The store domain, with --json for what field=value cannot say ---------------

@@ -101,11 +101,10 @@ s_publish (fixture_t *fixture, uint64_t position)
     msgpack_sbuffer body;
     msgpack_sbuffer_init (&body);
     s_event_body (position, &body);
-    zmsg_t *zmsg = zmsg_new ();
-    zmsg_addstr (zmsg, ZCQ_SIGNATURE);
-    zmsg_addstr (zmsg, "EVENT");
-    zmsg_addmem (zmsg, body.data, body.size);
-    zmsg_send (&zmsg, fixture->pub);
+    //  As the write node publishes it: topic, signature, type, body
+    zcq_msg_t *event = zcq_msg_decode_body (ZCQ_MSG_EVENT, body.data, body.size);
+    assert_int_equal (zcq_msg_send (event, fixture->pub), 0);
+    zcq_msg_destroy (&event);
     msgpack_sbuffer_destroy (&body);
 }
 

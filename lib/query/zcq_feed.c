@@ -46,8 +46,13 @@ struct _zcq_feed_t {
     uint64_t heartbeats;     //  heartbeats received
     uint64_t checked;        //  position the owner applied last (0: none)
     byte fingerprint [ZCQ_FEED_FINGERPRINT]; //  of the event at checked
-    bool verify;       //  check checked against the write node's log first
-    uint64_t replayed; //  events received through replay
+    bool verify;             //  check checked against the write node's log first
+    uint64_t replayed;       //  events received through replay
+    zcq_msg_t *filter;       //  a REPLAY holding what the feed takes (NULL: every event)
+    bool by_stream;          //  the filter is one stream, every type: its versions
+                             //  follow on one by one, which proves a live event next
+    bool version_known;      //  stream_version is the stream's version at expected - 1
+    uint64_t stream_version; //  by_stream: version of the stream's last event taken
 };
 
 static void s_request (zcq_feed_t *self, uint32_t max);
@@ -62,10 +67,25 @@ s_msg_destroy (void **item)
 zcq_feed_t *
 zcq_feed_new (const char *events_endpoint, const char *replay_endpoint, uint64_t next)
 {
+    return zcq_feed_new_filtered (events_endpoint, replay_endpoint, next, NULL);
+}
+
+zcq_feed_t *
+zcq_feed_new_filtered (const char *events_endpoint, const char *replay_endpoint, uint64_t next,
+                       zcq_msg_t *filter)
+{
     assert (events_endpoint);
     assert (replay_endpoint);
     zcq_feed_t *self = (zcq_feed_t *) zmalloc (sizeof (zcq_feed_t));
     assert (self);
+    if (filter
+        && (*zcq_msg_stream (filter) || *zcq_msg_category (filter)
+            || zcq_msg_type_count (filter))) {
+        self->filter = zcq_msg_new (ZCQ_MSG_REPLAY);
+        zcq_msg_filter_copy (filter, self->filter);
+        self->by_stream = *zcq_msg_stream (filter) && zcq_msg_type_count (filter) == 0;
+        self->version_known = next == 1; //  before position 1 every stream is at 0
+    }
     self->sub = zsock_new (ZMQ_SUB);
     self->dealer = zsock_new (ZMQ_DEALER);
     assert (self->sub && self->dealer);
@@ -75,7 +95,8 @@ zcq_feed_new (const char *events_endpoint, const char *replay_endpoint, uint64_t
     zsock_set_maxmsgsize (self->dealer, ZCQ_HARD_MAXMSG);
     //  A deep SUB queue rides out bursts; whatever overflows is repaired
     zsock_set_rcvhwm (self->sub, SUB_HWM);
-    zsock_set_subscribe (self->sub, ZCQ_SIGNATURE);
+    //  Filtered at the publisher, as far as topic prefixes can say it
+    zcq_msg_filter_subscribe (self->filter, self->sub);
     zcq_auth_identity_apply (self->sub, events_endpoint); //  CURVE, when the thread has keys
     zcq_auth_identity_apply (self->dealer, replay_endpoint);
     if (zsock_connect (self->sub, "%s", events_endpoint) != 0
@@ -83,6 +104,7 @@ zcq_feed_new (const char *events_endpoint, const char *replay_endpoint, uint64_t
         zsys_error ("feed: cannot connect to '%s' / '%s'", events_endpoint, replay_endpoint);
         zsock_destroy (&self->sub);
         zsock_destroy (&self->dealer);
+        zcq_msg_destroy (&self->filter);
         free (self);
         return NULL;
     }
@@ -137,6 +159,7 @@ zcq_feed_destroy (zcq_feed_t **self_p)
         zsock_destroy (&self->sub);
         zsock_destroy (&self->dealer);
         free (self->events_endpoint);
+        zcq_msg_destroy (&self->filter);
         free (self);
         *self_p = NULL;
     }
@@ -245,6 +268,9 @@ s_request (zcq_feed_t *self, uint32_t max)
     zcq_msg_t *request = zcq_msg_new (ZCQ_MSG_REPLAY);
     zcq_msg_set_from (request, from);
     zcq_msg_set_max (request, max);
+    if (self->filter) {
+        zcq_msg_filter_copy (self->filter, request);
+    }
     if (zcq_msg_send (request, self->dealer) == 0) {
         self->replaying = true;
         self->replay_from = from;
@@ -275,9 +301,34 @@ s_position (zcq_msg_t *event)
     return zcq_msg_position (event);
 }
 
-//  Take one event (ownership) into ready, early, or the bin.
+//  Move early events that now follow on into ready; drop those that are
+//  old now.
 static void
-s_accept (zcq_feed_t *self, zcq_msg_t *event)
+s_take_early (zcq_feed_t *self)
+{
+    zcq_msg_t *first;
+    while ((first = (zcq_msg_t *) zlistx_first (self->early))
+           && s_position (first) <= self->expected) {
+        first = (zcq_msg_t *) zlistx_detach (self->early, NULL);
+        if (s_position (first) == self->expected) {
+            zlistx_add_end (self->ready, first);
+            self->expected++;
+            if (self->by_stream) {
+                self->stream_version = zcq_msg_version (first);
+                self->version_known = true;
+            }
+        }
+        else {
+            zcq_msg_destroy (&first);
+        }
+    }
+}
+
+//  Take one event (ownership) into ready, early, or the bin. proven: every
+//  position from expected to the event's that the filter takes is known to
+//  have come already (a replay batch that covers them says so).
+static void
+s_accept (zcq_feed_t *self, zcq_msg_t *event, bool proven)
 {
     uint64_t position = s_position (event);
     if (self->state == ZCQ_FEED_DIVERGED) {
@@ -295,6 +346,25 @@ s_accept (zcq_feed_t *self, zcq_msg_t *event)
         zcq_msg_destroy (&event); //  old or repeated
         return;
     }
+    if (self->filter && !zcq_msg_filter_takes (self->filter, event)) {
+        //  Not ours (types the publisher cannot filter): it still tells
+        //  that its position holds nothing for us
+        if (position == self->expected) {
+            self->expected++;
+            s_take_early (self);
+        }
+        zcq_msg_destroy (&event);
+        return;
+    }
+    //  One stream's versions follow on one by one: its next version is its
+    //  next event, whatever other streams wrote in between
+    if (self->by_stream && self->version_known
+        && zcq_msg_version (event) == self->stream_version + 1) {
+        proven = true;
+    }
+    if (position > self->expected && proven) {
+        self->expected = position;
+    }
     if (position > self->expected) {
         //  Early: keep it in order, unless the hold is full (replay brings it)
         zcq_msg_t *last = (zcq_msg_t *) zlistx_last (self->early);
@@ -307,21 +377,14 @@ s_accept (zcq_feed_t *self, zcq_msg_t *event)
         zcq_msg_destroy (&event);
         return;
     }
+    if (self->by_stream) {
+        self->stream_version = zcq_msg_version (event);
+        self->version_known = true;
+    }
     zlistx_add_end (self->ready, event);
     self->expected++;
     //  The hole may be filled: move early events that now follow on
-    zcq_msg_t *first;
-    while ((first = (zcq_msg_t *) zlistx_first (self->early))
-           && s_position (first) <= self->expected) {
-        first = (zcq_msg_t *) zlistx_detach (self->early, NULL);
-        if (s_position (first) == self->expected) {
-            zlistx_add_end (self->ready, first);
-            self->expected++;
-        }
-        else {
-            zcq_msg_destroy (&first);
-        }
-    }
+    s_take_early (self);
 }
 
 static void
@@ -352,6 +415,8 @@ s_handle_events (zcq_feed_t *self, zcq_msg_t *reply)
         self->head = zcq_msg_head (reply);
     }
     size_t count = zcq_msg_event_count (reply);
+    uint64_t expected = self->expected;
+    bool whole = true; //  every event frame decoded
     for (size_t index = 0; index < count; index++) {
         zframe_t *frame = zcq_msg_event_frame (reply, index);
         zcq_msg_t *event =
@@ -359,6 +424,7 @@ s_handle_events (zcq_feed_t *self, zcq_msg_t *reply)
         if (!zcq_msg_valid (event)) {
             zsys_error ("feed: replayed event does not decode: %s", zcq_msg_error (event));
             zcq_msg_destroy (&event);
+            whole = false;
             break;
         }
         self->replayed++;
@@ -382,9 +448,16 @@ s_handle_events (zcq_feed_t *self, zcq_msg_t *reply)
                        "position %" PRIu64 "; going on",
                        self->checked);
         }
-        s_accept (self, event);
+        s_accept (self, event, true);
     }
-    if (count == 0) {
+    //  The batch holds every event from its from to what it covers that we
+    //  take: a filtered one says so with `to`, past the events it carries
+    uint64_t covered = zcq_msg_covered (reply);
+    if (whole && self->expected && covered >= self->expected && !self->verify) {
+        self->expected = covered + 1;
+        s_take_early (self);
+    }
+    if (count == 0 && self->expected == expected) {
         self->retry_at = zclock_mono () + REPLAY_BACKOFF;
     }
 }
@@ -482,7 +555,7 @@ zcq_feed_recv (zcq_feed_t *self, zsock_t *which)
         zcq_msg_destroy (&msg);
     }
     else if (type == ZCQ_MSG_EVENT && which == self->sub) {
-        s_accept (self, msg);
+        s_accept (self, msg, false);
     }
     else if (type == ZCQ_MSG_HEARTBEAT) {
         s_handle_heartbeat (self, msg);
@@ -569,6 +642,13 @@ zcq_feed_position (zcq_feed_t *self)
 {
     assert (self);
     return self->next;
+}
+
+uint64_t
+zcq_feed_covered (zcq_feed_t *self)
+{
+    assert (self);
+    return self->expected ? self->expected - 1 : 0;
 }
 
 uint64_t

@@ -59,6 +59,17 @@ typedef enum {
 zcq_feed_t *
     zcq_feed_new (const char *events_endpoint, const char *replay_endpoint, uint64_t next);
 
+//  Create a feed of the events a filter takes (a REPLAY message's stream,
+//  category and types, copied; NULL or all empty: every event). Live events
+//  are filtered at the write node's PUB by topic (zcq_msg_filter_subscribe)
+//  and holes are filled by filtered REPLAYs, whose batches say which
+//  positions they cover: the feed still delivers each event it takes once,
+//  in order, and none that it takes is skipped, although the positions it
+//  delivers are not consecutive.
+zcq_feed_t *
+    zcq_feed_new_filtered (const char *events_endpoint, const char *replay_endpoint,
+                           uint64_t next, zcq_msg_t *filter);
+
 //  Destroy the feed; nulls the caller's pointer.
 void
     zcq_feed_destroy (zcq_feed_t **self_p);
@@ -131,6 +142,12 @@ void
 //  Next position the feed will deliver.
 uint64_t
     zcq_feed_position (zcq_feed_t *self);
+
+//  Last position the feed has dealt with: everything up to it that it
+//  takes is delivered or ready (0: none yet). Past the last position it
+//  delivered when a filter skips what follows.
+uint64_t
+    zcq_feed_covered (zcq_feed_t *self);
 
 //  Highest position the write node is known to have stored.
 uint64_t

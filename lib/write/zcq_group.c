@@ -9,14 +9,59 @@
 #include "zcq_group.h"
 #include "zcq_msg.h"
 
+//  Byte strings kept back to back (event bodies, their topics).
+typedef struct {
+    byte *bytes;     //  the strings, back to back
+    size_t used;     //  bytes used
+    size_t capacity; //  bytes allocated
+    size_t *offsets; //  start of each string, plus one past the last
+    size_t count;    //  strings kept
+    size_t slots;    //  offsets allocated (count + 1 are used)
+} s_strings_t;
+
+static void
+s_strings_init (s_strings_t *self)
+{
+    self->slots = 64;
+    self->offsets = (size_t *) malloc (self->slots * sizeof (size_t));
+    assert (self->offsets);
+    self->offsets [0] = 0;
+}
+
+static void
+s_strings_add (s_strings_t *self, const void *data, size_t size)
+{
+    if (self->used + size > self->capacity) {
+        size_t capacity = self->capacity ? self->capacity * 2 : 16384;
+        while (capacity < self->used + size) {
+            capacity *= 2;
+        }
+        self->bytes = (byte *) realloc (self->bytes, capacity);
+        assert (self->bytes);
+        self->capacity = capacity;
+    }
+    if (self->count + 2 > self->slots) {
+        self->slots *= 2;
+        self->offsets = (size_t *) realloc (self->offsets, self->slots * sizeof (size_t));
+        assert (self->offsets);
+    }
+    memcpy (self->bytes + self->used, data, size);
+    self->used += size;
+    self->offsets [++self->count] = self->used;
+}
+
+static const byte *
+s_strings_at (s_strings_t *self, size_t index, size_t *size)
+{
+    assert (index < self->count);
+    *size = self->offsets [index + 1] - self->offsets [index];
+    return self->bytes + self->offsets [index];
+}
+
 struct _zcq_group_t {
     zcq_batch_t *batch; //  writes of the group
-    byte *bodies;       //  event bodies, back to back
-    size_t bytes;       //  bytes used in bodies
-    size_t capacity;    //  bytes allocated for bodies
-    size_t *offsets;    //  start of each body, plus one past the last
-    size_t count;       //  bodies kept
-    size_t slots;       //  offsets allocated (count + 1 are used)
+    s_strings_t bodies; //  event bodies, in log order
+    s_strings_t topics; //  their PUB topics
     uint64_t head;      //  last position once written
     uint64_t sequence;  //  retention sequence of the newest command id in the group
     byte *ids;          //  command ids of the outcomes stored, back to back
@@ -31,10 +76,8 @@ zcq_group_new (void)
     zcq_group_t *self = (zcq_group_t *) zmalloc (sizeof (zcq_group_t));
     assert (self);
     self->batch = zcq_batch_new ();
-    self->slots = 64;
-    self->offsets = (size_t *) malloc (self->slots * sizeof (size_t));
-    assert (self->offsets);
-    self->offsets [0] = 0;
+    s_strings_init (&self->bodies);
+    s_strings_init (&self->topics);
     return self;
 }
 
@@ -45,8 +88,10 @@ zcq_group_destroy (zcq_group_t **self_p)
     if (*self_p) {
         zcq_group_t *self = *self_p;
         zcq_batch_destroy (&self->batch);
-        free (self->bodies);
-        free (self->offsets);
+        free (self->bodies.bytes);
+        free (self->bodies.offsets);
+        free (self->topics.bytes);
+        free (self->topics.offsets);
         free (self->ids);
         free (self);
         *self_p = NULL;
@@ -61,42 +106,33 @@ zcq_group_batch (zcq_group_t *self)
 }
 
 void
-zcq_group_add_body (zcq_group_t *self, const void *body, size_t size)
+zcq_group_add_body (zcq_group_t *self, const void *body, size_t size, const byte *topic,
+                    size_t topic_size)
 {
     assert (self);
-    if (self->bytes + size > self->capacity) {
-        size_t capacity = self->capacity ? self->capacity * 2 : 16384;
-        while (capacity < self->bytes + size) {
-            capacity *= 2;
-        }
-        self->bodies = (byte *) realloc (self->bodies, capacity);
-        assert (self->bodies);
-        self->capacity = capacity;
-    }
-    if (self->count + 2 > self->slots) {
-        self->slots *= 2;
-        self->offsets = (size_t *) realloc (self->offsets, self->slots * sizeof (size_t));
-        assert (self->offsets);
-    }
-    memcpy (self->bodies + self->bytes, body, size);
-    self->bytes += size;
-    self->offsets [++self->count] = self->bytes;
+    s_strings_add (&self->bodies, body, size);
+    s_strings_add (&self->topics, topic, topic_size);
 }
 
 size_t
 zcq_group_count (zcq_group_t *self)
 {
     assert (self);
-    return self->count;
+    return self->bodies.count;
 }
 
 const byte *
 zcq_group_body (zcq_group_t *self, size_t index, size_t *size)
 {
     assert (self);
-    assert (index < self->count);
-    *size = self->offsets [index + 1] - self->offsets [index];
-    return self->bodies + self->offsets [index];
+    return s_strings_at (&self->bodies, index, size);
+}
+
+const byte *
+zcq_group_topic (zcq_group_t *self, size_t index, size_t *size)
+{
+    assert (self);
+    return s_strings_at (&self->topics, index, size);
 }
 
 uint64_t
@@ -164,8 +200,8 @@ zcq_group_clear (zcq_group_t *self)
     self->id_count = 0;
     self->time = 0;
     zcq_batch_clear (self->batch);
-    self->bytes = 0;
-    self->count = 0;
+    self->bodies.used = self->bodies.count = 0;
+    self->topics.used = self->topics.count = 0;
     self->head = 0;
     self->sequence = 0;
 }

@@ -33,15 +33,20 @@ void
 zcq_batch_t *
     zcq_group_batch (zcq_group_t *self);
 
-//  Keep a copy of one event's packed body, in log order.
+//  Keep a copy of one event's packed body, in log order, with the topic it
+//  is published under (zcq_msg_topic).
 void
-    zcq_group_add_body (zcq_group_t *self, const void *body, size_t size);
+    zcq_group_add_body (zcq_group_t *self, const void *body, size_t size, const byte *topic,
+                        size_t topic_size);
 
 //  Number of event bodies kept, and the i-th (borrowed while the group lives).
 size_t
     zcq_group_count (zcq_group_t *self);
 const byte *
     zcq_group_body (zcq_group_t *self, size_t index, size_t *size);
+//  The i-th event's PUB topic (borrowed while the group lives).
+const byte *
+    zcq_group_topic (zcq_group_t *self, size_t index, size_t *size);
 
 //  Last log position the group covers once written (0: none set).
 uint64_t

@@ -302,7 +302,9 @@ zcq_log_stage_event (zcq_log_t *self, zcq_msg_t *event)
     //  The body goes into the group's record, written at seal
     zcq_batch_t *batch = zcq_group_batch (self->group);
     byte key [KEY_MAX];
-    zcq_group_add_body (self->group, self->buffer.data, self->buffer.size);
+    byte topic [ZCQ_MAX_TOPIC];
+    zcq_group_add_body (self->group, self->buffer.data, self->buffer.size, topic,
+                        zcq_msg_topic (event, topic));
 
     const char *stream = zcq_msg_stream (event);
     byte value [8];

@@ -9,12 +9,71 @@
 #include "zcq_metrics.h"
 
 #define REPLAY_BYTES (8 * 1024 * 1024) //  about the most bytes in one EVENTS reply
+#define REPLAY_SCAN  100000            //  most positions one filtered REPLAY looks at
 
 static int
 s_add_event (const byte *body, size_t size, void *arg)
 {
     zcq_msg_add_event ((zcq_msg_t *) arg, body, size);
     return 0;
+}
+
+//  A filtered batch being read: what it takes, and how far it looked.
+typedef struct {
+    zcq_msg_t *filter; //  the REPLAY: its stream, category and types
+    zcq_msg_t *reply;  //  the EVENTS being filled
+    uint32_t max;      //  most events it may take
+    size_t bytes;      //  bytes of the events taken
+    uint64_t last;     //  last position looked at (0: none)
+    bool full;         //  stopped because the batch is full
+} s_filtered_t;
+
+static int
+s_add_if_taken (const byte *body, size_t size, void *arg)
+{
+    s_filtered_t *batch = (s_filtered_t *) arg;
+    zcq_msg_t *event = zcq_msg_decode_body (ZCQ_MSG_EVENT, body, size);
+    if (zcq_msg_valid (event)) {
+        batch->last = zcq_msg_position (event);
+        if (zcq_msg_filter_takes (batch->filter, event)) {
+            zcq_msg_add_event (batch->reply, body, size);
+            batch->bytes += size;
+        }
+    }
+    zcq_msg_destroy (&event);
+    batch->full =
+        zcq_msg_event_count (batch->reply) >= batch->max || batch->bytes >= REPLAY_BYTES;
+    return batch->full ? 1 : 0;
+}
+
+//  Read a filtered batch: look at up to REPLAY_SCAN positions from `from`,
+//  take those the filter takes, and say in `to` how far the batch covers
+//  (so that a reader knows that nothing it wants lies between the events
+//  it got). Returns the events taken, or -1 on a storage error.
+static int
+s_read_filtered (zcq_replay_config_t *config, zcq_msg_t *request, zcq_msg_t *reply,
+                 uint64_t *head)
+{
+    uint64_t from = zcq_msg_from (request);
+    s_filtered_t batch = {request, reply, zcq_msg_max (request), 0, 0, false};
+    int visited = zcq_log_replay (config->store, from, REPLAY_SCAN, SIZE_MAX, s_add_if_taken,
+                                  &batch, head);
+    if (visited < 0) {
+        return -1;
+    }
+    //  Stopped full or at the scan limit: covered up to the last one looked
+    //  at; otherwise every event of the snapshot was looked at
+    uint64_t to = batch.full || visited >= REPLAY_SCAN ? batch.last : *head;
+    zcq_msg_set_to (reply, to >= from ? to : from - 1);
+    return (int) zcq_msg_event_count (reply);
+}
+
+//  Does a REPLAY ask for some events only?
+static bool
+s_filtered (zcq_msg_t *request)
+{
+    return *zcq_msg_stream (request) || *zcq_msg_category (request)
+           || zcq_msg_type_count (request) > 0;
 }
 
 //  Answer one REPLAY with a bounded batch of stored events; count it and
@@ -31,8 +90,10 @@ s_serve (zcq_replay_config_t *config)
         zcq_msg_t *reply = zcq_msg_reply_to (request, ZCQ_OK);
         zcq_msg_set_from (reply, zcq_msg_from (request));
         uint64_t head = 0;
-        int read = zcq_log_replay (config->store, zcq_msg_from (request), zcq_msg_max (request),
-                                   REPLAY_BYTES, s_add_event, reply, &head);
+        int read = s_filtered (request) ? s_read_filtered (config, request, reply, &head)
+                                        : zcq_log_replay (config->store, zcq_msg_from (request),
+                                                          zcq_msg_max (request), REPLAY_BYTES,
+                                                          s_add_event, reply, &head);
         zcq_msg_set_head (reply, head);
         if (read < 0) {
             zcq_msg_destroy (&reply);

@@ -1258,7 +1258,9 @@ s_handle_written (self_t *self)
             if (self->drop_every && (self->published + index + 1) % self->drop_every == 0) {
                 continue; //  test seam: a lost publication, repaired by replay
             }
-            zcq_msg_send_event_body (self->events, body, size);
+            size_t topic_size;
+            const byte *topic = zcq_group_topic (group, index, &topic_size);
+            zcq_msg_send_event_body (self->events, topic, topic_size, body, size);
         }
         zcq_metrics_add (&self->published, count);
     }

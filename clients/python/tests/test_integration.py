@@ -181,6 +181,36 @@ class BankTest(unittest.TestCase):
                 self.assertGreaterEqual(subscription.gaps, 1)
                 self.assertIsNone(subscription.next(timeout=0.3))
 
+    def test_filtered_subscriptions_take_exactly_theirs(self):
+        with self.client() as client:
+            appended = []  # (position, stream, type) of every event this test makes
+            for account in ("flt-1", "flt-2", "other-1"):
+                reply = client.send("OpenAccount", account, {"owner": "fay"}, expect=0)
+                appended.append((reply.position, account, "AccountOpened"))
+            start = appended[0][0]
+            filters = [dict(stream="flt-2"), dict(category="flt"),
+                       dict(category="flt", types=["MoneyDeposited"]),
+                       dict(types=["AccountOpened"])]
+            subscriptions = [client.subscribe(from_position=start, **f) for f in filters]
+            try:
+                # Live, with every DROP_EVERY-th event never published
+                for n in range(3 * DROP_EVERY):
+                    account = ("flt-1", "flt-2", "other-1")[n % 3]
+                    reply = client.send("Deposit", account, {"amount": n + 1})
+                    appended.append((reply.position, account, "MoneyDeposited"))
+                for f, subscription in zip(filters, subscriptions):
+                    wanted = [e for e in appended
+                              if (not f.get("stream") or e[1] == f["stream"])
+                              and (not f.get("category") or e[1].split("-")[0] == f["category"])
+                              and (not f.get("types") or e[2] in f["types"])]
+                    got = [subscription.next(timeout=5) for _ in wanted]
+                    self.assertNotIn(None, got, f)
+                    self.assertEqual([(e.position, e.stream, e.type) for e in got], wanted, f)
+                    self.assertIsNone(subscription.next(timeout=0.3), f)
+            finally:
+                for subscription in subscriptions:
+                    subscription.close()
+
     def test_closing_the_client_closes_its_subscriptions(self):
         client = self.client()
         subscription = client.subscribe(from_position=1)

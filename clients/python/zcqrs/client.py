@@ -223,17 +223,21 @@ class Client:
 
     # --- Events ---------------------------------------------------------------
 
-    def subscribe(self, from_position=None, replay_timeout=2.0):
+    def subscribe(self, from_position=None, replay_timeout=2.0, stream="", category="",
+                  types=()):
         """A :class:`~zcqrs.subscription.Subscription` to the event stream.
 
         Events come in position order with no gaps from ``from_position``
         (None: the write node's head + 1, i.e. only new events); holes in the
-        live stream are filled through the replay endpoint.
+        live stream are filled through the replay endpoint. ``stream``,
+        ``category`` (a stream name's part before its first '-') and
+        ``types`` keep only those events, filtered at the write node.
         """
         if from_position is None:
             from_position = self.write_status()["head"] + 1
         subscription = Subscription(self.sockets, self.endpoints["events"],
-                                    self.endpoints["replay"], from_position, replay_timeout)
+                                    self.endpoints["replay"], from_position, replay_timeout,
+                                    stream=stream, category=category, types=types)
         self._subscriptions.append(subscription)
         return subscription
 

@@ -24,6 +24,7 @@ MAX_TEXT = 4096  # bytes of a reason or correlation id
 MAX_USER = 128  # bytes of a user id (EVENT meta.user)
 COMMAND_ID = 16  # bytes of a command id
 MAX_EVENTS = 1000  # events in one EVENTS answer
+MAX_TYPES = 16  # event types in one REPLAY filter
 HARD_MAXMSG = 16 * 1024 * 1024  # ZMQ_MAXMSGSIZE of every receiving socket
 INT64_MAX = (1 << 63) - 1
 UINT32_MAX = (1 << 32) - 1
@@ -56,8 +57,9 @@ FIELDS = {
     "EVENT": {"position": 0, "stream": "", "version": 0, "type": "", "schema": 1,
               "data": {}, "meta": _META_DEFAULT},
     "HEARTBEAT": {"head": 0, "time": 0, "interval": 0},
-    "REPLAY": {"id": None, "from": 0, "max": MAX_EVENTS},
-    "EVENTS": {"id": None, "from": 0, "head": 0, "count": 0, "events": []},
+    "REPLAY": {"id": None, "from": 0, "max": MAX_EVENTS, "stream": "", "category": "",
+               "types": []},
+    "EVENTS": {"id": None, "from": 0, "to": 0, "head": 0, "count": 0, "events": []},
     "QUERY": {"id": None, "name": "", "params": {}, "min_position": 0, "timeout": 0},
     "RESULT": {"id": None, "status": "ok", "reason": "", "position": 0, "result": None},
     "ERROR": {"id": None, "status": "ok", "reason": ""},
@@ -290,8 +292,17 @@ class _Reader:
             self.id = fields["id"]
         elif key in ("type", "name"):
             fields[key] = self.string(key, value, MAX_NAME, True)
-        elif key == "stream":
-            fields[key] = self.string(key, value, MAX_STREAM, True)
+        elif key == "stream":  # a REPLAY's filter may leave it empty: every stream
+            fields[key] = self.string(key, value, MAX_STREAM, self.type != "REPLAY")
+        elif key == "category":
+            fields[key] = self.string(key, value, MAX_STREAM, False)
+        elif key == "types":
+            if not isinstance(value, list):
+                self.fail("invalid", "field 'types' must be an array, got %s" % _kind(value))
+            if len(value) > MAX_TYPES:
+                self.fail("invalid", "field 'types' has %d entries, limit is %d"
+                          % (len(value), MAX_TYPES))
+            fields[key] = [self.string(key, item, MAX_NAME, True) for item in value]
         elif key == "expect":
             fields[key] = None if value is None else self.uint(key, value, INT64_MAX)
         elif key in ("data", "params"):
@@ -475,8 +486,14 @@ def encode_body(message):
         body = {"head": f["head"], "time": f["time"], "interval": f["interval"]}
     elif type == "REPLAY":
         body = _with_id(f, {"from": f["from"], "max": f["max"] or MAX_EVENTS})
+        for key in ("stream", "category", "types"):  # the filter, only when set
+            if f[key]:
+                body[key] = f[key]
     elif type == "EVENTS":
-        body = _with_id(f, {"from": f["from"], "head": f["head"], "count": len(f["events"])})
+        body = _with_id(f, {"from": f["from"]})
+        if f["to"]:  # only a filtered batch says it
+            body["to"] = f["to"]
+        body.update({"head": f["head"], "count": len(f["events"])})
     elif type == "QUERY":
         body = _with_id(f, {"name": f["name"], "params": f["params"] or {},
                             "min_position": f["min_position"]})
@@ -507,3 +524,84 @@ def encode(message):
     if message.kind == "EVENTS":
         frames += [encode_body(Message("EVENT", **event)) for event in message["events"]]
     return frames
+
+
+# --- Publishing: topics and filters (spec section 10.5) -----------------------------
+
+
+def category(stream):
+    """A stream's category: its name before the first '-' (all of it without one)."""
+    return stream.split("-", 1)[0]
+
+
+def _event_topic(category_name, stream=None, type=None):
+    topic = SIGNATURE + b"E" + category_name.encode("utf-8") + b"\0"
+    if stream is not None:
+        topic += stream.encode("utf-8") + b"\0"
+        if type is not None:
+            topic += type.encode("utf-8") + b"\0"
+    return topic
+
+
+def topic(message):
+    """The PUB topic frame a message is published under (EVENT, HEARTBEAT), or None."""
+    if message.kind == "HEARTBEAT":
+        return SIGNATURE + b"H"
+    if message.kind == "EVENT":
+        stream = message["stream"]
+        return _event_topic(category(stream), stream, message["type"])
+    return None
+
+
+def decode_published(frames):
+    """Decode what a SUB received: the topic frame, then the message, whose topic
+    must be the one it is published under."""
+    frames = [bytes(frame) for frame in frames]
+    message = decode(frames[1:])
+    wanted = topic(message)
+    # An EVENT's id, in errors, is its meta.command
+    found = (message["meta"]["command"] if message.kind == "EVENT"
+             else message.fields.get("id"))
+    if wanted is None:
+        raise DecodeError("invalid", "a %s is not published" % message.kind, message.kind,
+                          found)
+    if frames[0] != wanted:
+        raise DecodeError("invalid", "the topic frame of a published %s does not match it"
+                          % message.kind, message.kind, found)
+    return message
+
+
+def encode_published(message):
+    """The frames a PUB sends for a message: its topic, then the message."""
+    return [topic(message)] + encode(message)
+
+
+def filter_prefixes(stream="", category_name="", types=()):
+    """The SUB prefixes for a filter: exact for a stream (with or without types)
+    and a category; heartbeats always. Types without a stream are taken at
+    the subscriber (filter_takes)."""
+    if not stream and not category_name:
+        return [SIGNATURE]
+    prefixes = [SIGNATURE + b"H"]
+    if stream:
+        if types:
+            prefixes += [_event_topic(category(stream), stream, type) for type in types]
+        else:
+            prefixes.append(_event_topic(category(stream), stream))
+    else:
+        prefixes.append(_event_topic(category_name))
+    return prefixes
+
+
+def filter_takes(stream, category_name, types, event):
+    """Does the filter (empty parts: any) take this EVENT's fields?"""
+    if stream and event["stream"] != stream:
+        return False
+    if category_name and category(event["stream"]) != category_name:
+        return False
+    return not types or event["type"] in types
+
+
+def covered(events_message):
+    """The last position an EVENTS batch covers: its `to`, or from + count - 1."""
+    return events_message["to"] or events_message["from"] + len(events_message["events"]) - 1

@@ -53,10 +53,12 @@ class Sockets:
         sock.connect(endpoint)
         return sock
 
-    def subscriber(self, endpoint):
-        """A SUB connected to endpoint, subscribed to this protocol's messages."""
+    def subscriber(self, endpoint, prefixes=(protocol.SIGNATURE,)):
+        """A SUB connected to endpoint, subscribed to these topic prefixes
+        (default: every message of this protocol)."""
         sock = self._socket(zmq.SUB)
-        sock.setsockopt(zmq.SUBSCRIBE, protocol.SIGNATURE)
+        for prefix in prefixes:
+            sock.setsockopt(zmq.SUBSCRIBE, prefix)
         sock.connect(endpoint)
         return sock
 
@@ -74,6 +76,13 @@ def send(sock, message):
         return False
 
 
+def _decode(sock, frames):
+    """A SUB receives a topic frame first (spec section 10.5)."""
+    if sock.type == zmq.SUB:
+        return protocol.decode_published(frames)
+    return protocol.decode(frames)
+
+
 def receive(sock, deadline):
     """The next message that decodes, or None once the monotonic deadline passes.
 
@@ -87,7 +96,7 @@ def receive(sock, deadline):
             continue
         frames = sock.recv_multipart(copy=True)
         try:
-            return protocol.decode(frames)
+            return _decode(sock, frames)
         except DecodeError as error:
             log.warning("zcqrs: dropped a message that does not decode: %s", error)
 
@@ -101,7 +110,7 @@ def receive_waiting(sock, most=1000):
         except zmq.Again:
             break
         try:
-            messages.append(protocol.decode(frames))
+            messages.append(_decode(sock, frames))
         except DecodeError as error:
             log.warning("zcqrs: dropped a message that does not decode: %s", error)
     return messages

@@ -14,6 +14,15 @@ the replay endpoint into one ordered sequence, as the query node's feed does
   the events from ``expected`` (REPLAY, at most 1000) and takes the EVENTS
   answer like live events. A REPLAY unanswered for ``replay_timeout`` is
   sent again on a new socket; an empty batch or an ERROR waits 0.2 s.
+
+A filtered subscription (a ``stream``, a ``category``, event ``types``)
+subscribes to the topics that name what it takes, so the write node's PUB
+sends it nothing else (types without a stream are sorted out here), and
+its REPLAYs carry the filter. Positions it hands out are not consecutive:
+``expected`` moves on past what a batch covers (its ``to``), past an event
+of another type, and, for one stream, past an event whose version follows
+the last one taken (a stream's versions have no holes), so it still proves
+that it missed nothing it takes.
 """
 
 import collections
@@ -40,9 +49,16 @@ class Subscription:
     as a context manager) to close its sockets.
     """
 
-    def __init__(self, sockets, events, replay, from_position=1, replay_timeout=2.0):
+    def __init__(self, sockets, events, replay, from_position=1, replay_timeout=2.0,
+                 stream="", category="", types=()):
         if from_position < 1:
             raise ValueError("positions start at 1, got %d" % from_position)
+        if len(types) > protocol.MAX_TYPES:
+            raise ValueError("at most %d types, got %d" % (protocol.MAX_TYPES, len(types)))
+        self.stream, self.category, self.types = stream, category, list(types)
+        # One stream, every type: its versions follow on one by one
+        self._by_stream = bool(stream) and not types
+        self._version = 0 if from_position == 1 else None  # the stream's, at expected - 1
         self.expected = from_position  #: next position to hand out
         self.head = 0  #: highest position known committed
         self.gaps = 0  #: holes found in the live stream
@@ -50,7 +66,8 @@ class Subscription:
         self.replay_timeout = replay_timeout
         self._sockets = sockets
         self._replay_endpoint = replay
-        self._sub = sockets.subscriber(events)
+        self._sub = sockets.subscriber(
+            events, protocol.filter_prefixes(stream, category, self.types))
         self._replay = sockets.dealer(replay)
         self._held = {}  # position -> EVENT message, above expected
         self._ready = collections.deque()  # events to hand out, in order
@@ -111,23 +128,47 @@ class Subscription:
 
     # --- Inside ---------------------------------------------------------------
 
-    def _take(self, fields):
-        """Order one event: hand out, hold or drop it."""
+    def _filtered(self):
+        return bool(self.stream or self.category or self.types)
+
+    def _take(self, fields, proven=False):
+        """Order one event: hand out, hold or drop it. proven: a replay batch
+        covers every position from expected to this one."""
         position = fields["position"]
         self.head = max(self.head, position)
         if position < self.expected:
             return  # old or repeated
+        if not protocol.filter_takes(self.stream, self.category, self.types, fields):
+            if position == self.expected:  # not ours, but it fills its position
+                self.expected += 1
+                self._release()
+            return
+        if (self._by_stream and self._version is not None
+                and fields["version"] == self._version + 1):
+            proven = True
+        if position > self.expected and proven:
+            self.expected = position
         if position > self.expected:
             if not self._held:
                 self.gaps += 1
             if len(self._held) < _MAX_HELD:
                 self._held[position] = fields
             return  # others come back by replay
+        self._hand_out(fields)
+        self._release()
+
+    def _hand_out(self, fields):
         self._ready.append(protocol.Message("EVENT", **fields))
-        self.expected += 1
+        self.expected = fields["position"] + 1
+        if self._by_stream:
+            self._version = fields["version"]
+
+    def _release(self):
+        """Hand out held events that now follow on; forget those now old."""
+        for position in [p for p in self._held if p < self.expected]:
+            del self._held[position]
         while self.expected in self._held:
-            self._ready.append(protocol.Message("EVENT", **self._held.pop(self.expected)))
-            self.expected += 1
+            self._hand_out(self._held.pop(self.expected))
 
     def _on_live(self, message):
         if message.kind == "EVENT":
@@ -145,10 +186,16 @@ class Subscription:
             self._quiet_until = time.monotonic() + _BACKOFF
             return
         self.head = max(self.head, message["head"])
+        expected = self.expected
         for fields in message["events"]:
             self.replayed += 1
-            self._take(fields)
-        if not message["events"]:
+            self._take(fields, proven=True)
+        # Nothing it takes lies between the batch's events, up to what it covers
+        covered = protocol.covered(message)
+        if len(message["events"]) == message["count"] and covered >= self.expected:
+            self.expected = covered + 1
+            self._release()
+        if not message["events"] and self.expected == expected:
             self._quiet_until = time.monotonic() + _BACKOFF
 
     def _ask(self, force=False):
@@ -159,7 +206,8 @@ class Subscription:
         if not force and (not due or time.monotonic() < self._quiet_until):
             return
         self._out = protocol.Message("REPLAY", id=os.urandom(8), max=protocol.MAX_EVENTS,
-                                     **{"from": self.expected})
+                                     stream=self.stream, category=self.category,
+                                     types=self.types, **{"from": self.expected})
         self._out_since = time.monotonic()
         send(self._replay, self._out)
 
