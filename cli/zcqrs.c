@@ -3,8 +3,8 @@
 
         zcqrs send TYPE STREAM [field=value ... | --json OBJECT] [--expect N] [--id HEX]
         zcqrs query NAME [param=value ... | --json OBJECT] [--node EP] [--min-position P]
-        zcqrs tail [--stream S] [--category C] [--type T ...] [--from POSITION]
-                   [--follow] [--count N] [--idle MS]
+        zcqrs tail [--stream S] [--category C] [--type T ...]
+                   [--from POSITION | --since TIME] [--follow] [--count N] [--idle MS]
         zcqrs status [--node ENDPOINT ...]
         zcqrs keygen NAME [--dir DIR]
 
@@ -40,6 +40,7 @@ typedef struct {
     int64_t count;                 //  --count (tail), 0: forever
     int idle;                      //  --idle ms (tail), 0: forever
     bool from_set;                 //  --from was given
+    int64_t since;                 //  --since, us since the epoch (0: not given)
     bool follow;                   //  --follow (tail): go on live past the head
     zcq_msg_t *filter;             //  --stream, --category, --type (tail), or NULL
     const char *words [MAX_WORDS]; //  positional words after the verb
@@ -65,7 +66,7 @@ s_usage (FILE *out)
         "  or:  zcqrs [options] query NAME [param=value ... | --json OBJECT]"
         " [--min-position P]\n"
         "  or:  zcqrs [options] tail [--stream S] [--category C] [--type T ...]"
-        " [--from POSITION] [--follow] [--count N] [--idle MS]\n"
+        " [--from POSITION | --since TIME] [--follow] [--count N] [--idle MS]\n"
         "  or:  zcqrs [options] status [--node EP ...]\n"
         "  or:  zcqrs keygen NAME [--dir DIR]\n"
         "Send a command to the write node, ask a query node, follow the log, ask each node\n"
@@ -92,6 +93,9 @@ s_usage (FILE *out)
         "  --category C      tail: only streams of category C (the name before its '-')\n"
         "  --type T          tail: only events of type T (repeat for several)\n"
         "  --from P          tail: start at position P [1; live with --follow]\n"
+        "  --since TIME      tail: start at the first event at or after TIME: ISO 8601\n"
+        "                    (2026-12-02T08:00:00Z, +01:00, .123; no zone: UTC) or\n"
+        "                    relative to now (-30s, -10m, -2h, -1d)\n"
         "  --follow          tail: go on with new events once the log is printed\n"
         "  --json OBJECT     command data or query params as one JSON object, for values\n"
         "                    field=value cannot say (arrays, nested maps): e.g. the store\n"
@@ -110,6 +114,102 @@ s_number (const char *text)
         return -1;
     }
     return strtoll (text, NULL, 10);
+}
+
+//  Read a number of digits (at most max of them, at least one) at *text;
+//  moves *text past them. Returns the number, or -1.
+static int64_t
+s_digits (const char **text, int max)
+{
+    int64_t number = 0;
+    int count = 0;
+    while (count < max && **text >= '0' && **text <= '9') {
+        number = number * 10 + (**text - '0');
+        (*text)++;
+        count++;
+    }
+    return count ? number : -1;
+}
+
+//  Read ":" and two digits at *text when there; fallback otherwise.
+static int64_t
+s_field (const char **text, char separator, int64_t fallback)
+{
+    if (**text != separator) {
+        return fallback;
+    }
+    (*text)++;
+    return s_digits (text, 2);
+}
+
+//  --since: an ISO 8601 time (a date, then optionally THH:MM[:SS[.frac]]
+//  and Z, +HH:MM or -HH:MM; no zone is UTC) or -N with s, m, h or d (that
+//  long before now). Sets *since to us since the epoch. Returns 0, or -1 if
+//  the text is neither.
+static int
+s_parse_since (const char *text, int64_t *since)
+{
+    if (*text == '-') {
+        text++;
+        int64_t count = s_digits (&text, 9);
+        int64_t unit = *text == 's'   ? 1
+                       : *text == 'm' ? 60
+                       : *text == 'h' ? 3600
+                       : *text == 'd' ? 86400
+                                      : 0;
+        if (count < 0 || unit == 0 || text [1] != 0) {
+            return -1;
+        }
+        *since = zclock_time () * 1000 - count * unit * 1000000;
+        return *since > 0 ? 0 : -1;
+    }
+    int64_t year = s_digits (&text, 4);
+    int64_t month = s_field (&text, '-', -1);
+    int64_t day = s_field (&text, '-', -1);
+    int64_t hour = 0, minute = 0, second = 0, micros = 0, offset = 0;
+    if (*text == 'T' || *text == ' ') {
+        text++;
+        hour = s_digits (&text, 2);
+        minute = s_field (&text, ':', -1);
+        second = s_field (&text, ':', 0);
+        if (*text == '.') {
+            text++;
+            const char *start = text;
+            micros = s_digits (&text, 6);
+            for (size_t digits = (size_t) (text - start); micros >= 0 && digits < 6; digits++) {
+                micros *= 10;
+            }
+            while (*text >= '0' && *text <= '9') {
+                text++; //  below a microsecond
+            }
+        }
+        if (*text == 'Z') {
+            text++;
+        }
+        else if (*text == '+' || *text == '-') {
+            int64_t sign = *text == '-' ? -1 : 1;
+            text++;
+            int64_t hours = s_digits (&text, 2);
+            int64_t minutes = s_field (&text, ':', 0);
+            if (hours < 0 || hours > 23 || minutes < 0 || minutes > 59) {
+                return -1;
+            }
+            offset = sign * (hours * 3600 + minutes * 60);
+        }
+    }
+    if (*text || year < 1970 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0
+        || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 60 || micros < 0) {
+        return -1;
+    }
+    struct tm tm = {0};
+    tm.tm_year = (int) year - 1900;
+    tm.tm_mon = (int) month - 1;
+    tm.tm_mday = (int) day;
+    tm.tm_hour = (int) hour;
+    tm.tm_min = (int) minute;
+    tm.tm_sec = (int) second;
+    *since = ((int64_t) timegm (&tm) - offset) * 1000000 + micros;
+    return *since > 0 ? 0 : -1;
 }
 
 //  Add --stream, --category or --type to the tail's filter; -1 (after
@@ -217,6 +317,15 @@ s_parse (int argc, char **argv, options_t *options, const char **verb)
         else if (streq (arg, "--dir")) {
             options->dir = value;
         }
+        else if (streq (arg, "--since")) {
+            if (s_parse_since (value, &options->since) != 0) {
+                fprintf (stderr,
+                         "zcqrs: --since takes an ISO 8601 time (2026-12-02T08:00:00Z) or a "
+                         "time relative to now (-30s, -10m, -2h, -1d), got '%s'\n",
+                         value);
+                return -1;
+            }
+        }
         else if (streq (arg, "--stream") || streq (arg, "--category")
                  || streq (arg, "--type")) {
             if (s_add_filter (options, arg, value) != 0) {
@@ -255,6 +364,10 @@ s_parse (int argc, char **argv, options_t *options, const char **verb)
     }
     if (!*verb) {
         s_usage (stderr);
+        return -1;
+    }
+    if (options->from_set && options->since) {
+        fprintf (stderr, "zcqrs: tail takes --from or --since, not both\n");
         return -1;
     }
     return 0;
@@ -445,7 +558,17 @@ static int
 s_tail (options_t *options)
 {
     //  From the start, or with --follow from what comes next
-    uint64_t from = options->from_set ? options->from : options->follow ? 0 : 1;
+    //  From the start, or with --follow from what comes next; --since asks
+    //  the write node for the first position at that time
+    uint64_t from = options->from_set                    ? options->from
+                    : options->follow && !options->since ? 0
+                                                         : 1;
+    if (options->since) {
+        if (!options->filter) {
+            options->filter = zcq_msg_new (ZCQ_MSG_REPLAY);
+        }
+        zcq_msg_set_since (options->filter, options->since);
+    }
     zcq_feed_t *feed =
         zcq_feed_new_filtered (options->events, options->replay, from, options->filter);
     if (!feed) {

@@ -518,6 +518,7 @@ typedef enum {
     K_CATEGORY,
     K_TYPES,
     K_TO,
+    K_SINCE,
     K_KEYS
 } s_key_t;
 
@@ -560,6 +561,7 @@ static const struct {
     [K_CATEGORY] = KEY ("category"),
     [K_TYPES] = KEY ("types"),
     [K_TO] = KEY ("to"),
+    [K_SINCE] = KEY ("since"),
 };
 
 //  What a field's value is, which says how it is read, checked and written.
@@ -656,6 +658,7 @@ static const s_field_t s_replay [] = {
     {FIELD (K_STREAM, V_TEXT, P_IF_SET, stream), .limit = ZCQ_MAX_STREAM},
     {FIELD (K_CATEGORY, V_TEXT, P_IF_SET, category), .limit = ZCQ_MAX_STREAM},
     {FIELD (K_TYPES, V_NAMES, P_IF_SET, types), .limit = ZCQ_MAX_NAME},
+    {FIELD (K_SINCE, V_INT64, P_IF_SET, time)},
 };
 //  to is sent only by a filtered batch: without it a batch covers from to
 //  from + count - 1, as an unfiltered one always does
@@ -2112,6 +2115,7 @@ zcq_msg_filter_copy (zcq_msg_t *filter, zcq_msg_t *into)
 {
     assert (filter);
     assert (into);
+    into->time = filter->time; //  since
     zcq_msg_set_stream (into, filter->stream);
     zcq_msg_set_category (into, filter->category);
     s_types_clear (into);
@@ -2200,4 +2204,18 @@ zcq_msg_filter_subscribe (zcq_msg_t *filter, zsock_t *sub)
         size_t size = s_event_topic (topic, category, strlen (category), NULL, NULL);
         zmq_setsockopt (handle, ZMQ_SUBSCRIBE, topic, size);
     }
+}
+
+int64_t
+zcq_msg_since (zcq_msg_t *self)
+{
+    assert (self);
+    return self->type == ZCQ_MSG_REPLAY ? self->time : 0;
+}
+
+void
+zcq_msg_set_since (zcq_msg_t *self, int64_t since)
+{
+    assert (self);
+    self->time = since;
 }

@@ -361,6 +361,13 @@ const char *
 int
     zcq_msg_add_type (zcq_msg_t *self, const char *type);
 
+//  REPLAY: start at the first position whose event was decided at or after
+//  this time (us since the epoch), when that is above `from`; 0: not set.
+int64_t
+    zcq_msg_since (zcq_msg_t *self);
+void
+    zcq_msg_set_since (zcq_msg_t *self, int64_t since);
+
 //  The filter of a REPLAY (its stream, category and types; all empty:
 //  everything) and an EVENT: does the filter take the event? Every key that
 //  is set must match.

@@ -315,6 +315,9 @@ tail_takes "1 4" --type AccountOpened
 tail_takes "3" --type MoneyWithdrawn --type NoSuchEvent
 tail_takes "5" --stream acc-2 --type MoneyDeposited --from 2
 tail_takes "" --category nosuch
+tail_takes "1 2 3 4 5" --since -1d
+tail_takes "4 5" --stream acc-2 --since 2000-01-01T00:00:00+01:00
+tail_takes "" --since 2099-01-01
 
 # --- No node: exit code 3 -------------------------------------------------------
 
@@ -346,6 +349,10 @@ usage tail --from
 usage tail --from 0
 usage tail --type ""
 usage tail --stream
+usage tail --since yesterday
+usage tail --since 2026-13-01
+usage tail --since -5x
+usage tail --from 1 --since -1m
 usage status --timeout soon
 
 # --- The store domain, with --json for what field=value cannot say ---------------

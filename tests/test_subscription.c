@@ -123,11 +123,12 @@ typedef struct {
 } subscriber_t;
 
 static subscriber_t *
-s_subscriber_new (fixture_t *fixture, const char *stream, const char *category,
-                  const char *type, uint64_t from)
+s_subscriber_since (fixture_t *fixture, const char *stream, const char *category,
+                    const char *type, uint64_t from, int64_t since)
 {
     subscriber_t *self = (subscriber_t *) zmalloc (sizeof (subscriber_t));
     self->filter = zcq_msg_new (ZCQ_MSG_REPLAY);
+    zcq_msg_set_since (self->filter, since);
     if (stream) {
         zcq_msg_set_stream (self->filter, stream);
     }
@@ -140,6 +141,13 @@ s_subscriber_new (fixture_t *fixture, const char *stream, const char *category,
     self->feed = zcq_feed_new_filtered (fixture->events, fixture->replay, from, self->filter);
     assert_non_null (self->feed);
     return self;
+}
+
+static subscriber_t *
+s_subscriber_new (fixture_t *fixture, const char *stream, const char *category,
+                  const char *type, uint64_t from)
+{
+    return s_subscriber_since (fixture, stream, category, type, from, 0);
 }
 
 static void
@@ -303,6 +311,40 @@ test_a_feed_from_the_middle_takes_only_what_follows (void **state)
     s_destroy_all (subscribers, count);
 }
 
+//  --since: a feed from a time starts at the first event decided at or
+//  after it (found by a binary search on the write node), filtered or not
+static void
+test_a_feed_from_a_time_starts_at_its_first_event (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    for (int round = 0; round < 5; round++) {
+        s_round (fixture, round);
+    }
+    //  Every event so far was decided before its reply came, so before
+    //  since; every later one after it (a microsecond's spin, no sleep)
+    int64_t since = zcq_event_now () + 1;
+    while (zcq_event_now () < since) {
+    }
+    uint64_t first = fixture->count + 1;
+    for (int round = 5; round < 9; round++) {
+        s_round (fixture, round);
+    }
+    subscriber_t *subscribers [] = {
+        s_subscriber_since (fixture, NULL, NULL, NULL, 1, since),
+        s_subscriber_since (fixture, "acct-0", NULL, NULL, 1, since),
+        s_subscriber_since (fixture, NULL, "loan", "MoneyDeposited", 1, since),
+    };
+    size_t count = sizeof (subscribers) / sizeof (subscribers [0]);
+    s_rounds_then_check (fixture, 9, 12, subscribers, count, first);
+    //  A time after every event: nothing until new ones come
+    subscriber_t *later =
+        s_subscriber_since (fixture, NULL, NULL, NULL, 1, zcq_event_now () + 1);
+    s_pump (fixture, &later, 1);
+    assert_int_equal (later->count, 0);
+    s_destroy_all (subscribers, count);
+    s_subscriber_destroy (&later);
+}
+
 //  The PUB filters: a SUB to one stream receives that stream's events and
 //  the heartbeats, nothing else.
 static void
@@ -376,6 +418,8 @@ main (void)
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (
             test_the_publisher_sends_a_stream_subscriber_only_its_stream, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_feed_from_a_time_starts_at_its_first_event,
+                                         s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -297,6 +297,9 @@ s_set_field (zcq_msg_t *msg, const char *key, const msgpack_object *value)
     else if (streq (key, "from")) {
         zcq_msg_set_from (msg, (uint64_t) s_int (value));
     }
+    else if (streq (key, "since")) {
+        zcq_msg_set_since (msg, s_int (value));
+    }
     else if (streq (key, "to")) {
         zcq_msg_set_to (msg, (uint64_t) s_int (value));
     }
@@ -431,6 +434,7 @@ s_compare (const vector_t *vector, zcq_msg_t *got, zcq_msg_t *want)
     S_SAME_NUMBER (zcq_msg_retry_after);
     S_SAME_NUMBER (zcq_msg_event_count);
     S_SAME_NUMBER (zcq_msg_to);
+    S_SAME_NUMBER (zcq_msg_since);
     S_SAME_TEXT (zcq_msg_category);
     S_SAME_NUMBER (zcq_msg_type_count);
     for (size_t index = 0;

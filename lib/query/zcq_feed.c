@@ -80,11 +80,13 @@ zcq_feed_new_filtered (const char *events_endpoint, const char *replay_endpoint,
     assert (self);
     if (filter
         && (*zcq_msg_stream (filter) || *zcq_msg_category (filter)
-            || zcq_msg_type_count (filter))) {
+            || zcq_msg_type_count (filter) || zcq_msg_since (filter))) {
         self->filter = zcq_msg_new (ZCQ_MSG_REPLAY);
         zcq_msg_filter_copy (filter, self->filter);
         self->by_stream = *zcq_msg_stream (filter) && zcq_msg_type_count (filter) == 0;
-        self->version_known = next == 1; //  before position 1 every stream is at 0
+        //  Before position 1 every stream is at version 0 (a start at a time
+        //  skips versions the feed never sees)
+        self->version_known = next == 1 && !zcq_msg_since (filter);
     }
     self->sub = zsock_new (ZMQ_SUB);
     self->dealer = zsock_new (ZMQ_DEALER);

@@ -60,7 +60,8 @@ zcq_feed_t *
     zcq_feed_new (const char *events_endpoint, const char *replay_endpoint, uint64_t next);
 
 //  Create a feed of the events a filter takes (a REPLAY message's stream,
-//  category and types, copied; NULL or all empty: every event). Live events
+//  category, types and since, copied; NULL or all empty: every event; with
+//  since, from the first position at or after that time, if above next). Live events
 //  are filtered at the write node's PUB by topic (zcq_msg_filter_subscribe)
 //  and holes are filled by filtered REPLAYs, whose batches say which
 //  positions they cover: the feed still delivers each event it takes once,

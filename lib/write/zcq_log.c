@@ -724,6 +724,62 @@ zcq_log_read (zcq_log_t *self, uint64_t from, size_t max, size_t max_bytes,
     return visited;
 }
 
+//  The head of the store an iterator reads (0: an empty log).
+static uint64_t
+s_snapshot_head (zcq_iter_t *iter)
+{
+    uint64_t head = 0;
+    zcq_iter_seek (iter, "m:head", 6);
+    size_t size = 0;
+    if (zcq_iter_valid (iter) && zcq_iter_key (iter, &size) && size == 6
+        && memcmp (zcq_iter_key (iter, &size), "m:head", 6) == 0) {
+        const byte *value = zcq_iter_value (iter, &size);
+        if (size == 8) {
+            head = zcq_store_get_be64 (value);
+        }
+    }
+    return head;
+}
+
+//  Keep the visited event's meta.time (an event that does not decode
+//  counts as the latest time) and stop.
+static int
+s_take_time (const byte *body, size_t size, void *arg)
+{
+    zcq_msg_t *event = zcq_msg_decode_body (ZCQ_MSG_EVENT, body, size);
+    *(int64_t *) arg = zcq_msg_valid (event) ? zcq_msg_time (event) : INT64_MAX;
+    zcq_msg_destroy (&event);
+    return 1;
+}
+
+int
+zcq_log_first_at (zcq_store_t *store, int64_t time, uint64_t *position)
+{
+    assert (store);
+    assert (position);
+    zcq_iter_t *iter = zcq_iter_new (store, true);
+    if (!iter) {
+        return -1;
+    }
+    //  Binary search over positions 1 .. head + 1: about 2 log2 (head)
+    //  seeks, whatever the log's size
+    uint64_t low = 1, high = s_snapshot_head (iter) + 1;
+    while (low < high) {
+        uint64_t middle = low + (high - low) / 2;
+        int64_t at = INT64_MAX;
+        s_read (iter, middle, 1, SIZE_MAX, s_take_time, &at);
+        if (at >= time) {
+            high = middle;
+        }
+        else {
+            low = middle + 1;
+        }
+    }
+    zcq_iter_destroy (&iter);
+    *position = low;
+    return 0;
+}
+
 int
 zcq_log_replay (zcq_store_t *store, uint64_t from, size_t max, size_t max_bytes,
                 zcq_log_event_fn *fn, void *arg, uint64_t *head)
@@ -734,16 +790,7 @@ zcq_log_replay (zcq_store_t *store, uint64_t from, size_t max, size_t max_bytes,
     if (!iter) {
         return -1;
     }
-    *head = 0;
-    zcq_iter_seek (iter, "m:head", 6);
-    size_t size = 0;
-    if (zcq_iter_valid (iter) && zcq_iter_key (iter, &size) && size == 6
-        && memcmp (zcq_iter_key (iter, &size), "m:head", 6) == 0) {
-        const byte *value = zcq_iter_value (iter, &size);
-        if (size == 8) {
-            *head = zcq_store_get_be64 (value);
-        }
-    }
+    *head = s_snapshot_head (iter);
     //  Events above the snapshot's head cannot exist in it: the head is
     //  written in the same batch as the events it covers
     int visited = s_read (iter, from, max, max_bytes, fn, arg);

@@ -187,6 +187,16 @@ int
     zcq_log_replay (zcq_store_t *store, uint64_t from, size_t max, size_t max_bytes,
                     zcq_log_event_fn *fn, void *arg, uint64_t *head);
 
+//  The first position whose event was decided at or after time (us since
+//  the epoch: its meta.time), by a binary search over positions through a
+//  snapshot of the store (no scan); head + 1 when every event is older.
+//  The times of a log rise with its positions as long as the write node's
+//  clock does not step back; if it did, the position found is one whose
+//  predecessor is older than time. Safe from any thread. Returns 0, or -1
+//  on storage error.
+int
+    zcq_log_first_at (zcq_store_t *store, int64_t time, uint64_t *position);
+
 //  Forget the oldest stored command ids while more than max_ids are kept
 //  or they were stored before `before` (us since the epoch), at most limit
 //  of them, in one unsynced batch (a crash only means they are forgotten

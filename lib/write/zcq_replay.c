@@ -55,12 +55,21 @@ s_read_filtered (zcq_replay_config_t *config, zcq_msg_t *request, zcq_msg_t *rep
                  uint64_t *head)
 {
     uint64_t from = zcq_msg_from (request);
+    //  A time to start at: the positions before it hold nothing asked for
+    uint64_t first = from;
+    if (zcq_msg_since (request)) {
+        if (zcq_log_first_at (config->store, zcq_msg_since (request), &first) != 0) {
+            return -1;
+        }
+        first = first > from ? first : from;
+    }
     s_filtered_t batch = {request, reply, zcq_msg_max (request), 0, 0, false};
-    int visited = zcq_log_replay (config->store, from, REPLAY_SCAN, SIZE_MAX, s_add_if_taken,
+    int visited = zcq_log_replay (config->store, first, REPLAY_SCAN, SIZE_MAX, s_add_if_taken,
                                   &batch, head);
     if (visited < 0) {
         return -1;
     }
+    from = first;
     //  Stopped full or at the scan limit: covered up to the last one looked
     //  at; otherwise every event of the snapshot was looked at
     uint64_t to = batch.full || visited >= REPLAY_SCAN ? batch.last : *head;
@@ -73,7 +82,7 @@ static bool
 s_filtered (zcq_msg_t *request)
 {
     return *zcq_msg_stream (request) || *zcq_msg_category (request)
-           || zcq_msg_type_count (request) > 0;
+           || zcq_msg_type_count (request) > 0 || zcq_msg_since (request) != 0;
 }
 
 //  Answer one REPLAY with a bounded batch of stored events; count it and

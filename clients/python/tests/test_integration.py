@@ -7,6 +7,7 @@ The bank cluster's write node leaves every 4th event unpublished (its test
 seam), so subscriptions and query nodes must repair holes through replay.
 """
 
+import datetime
 import json
 import os
 import subprocess
@@ -210,6 +211,18 @@ class BankTest(unittest.TestCase):
             finally:
                 for subscription in subscriptions:
                     subscription.close()
+
+    def test_a_subscription_since_a_time(self):
+        with self.client() as client:
+            self.open(client, "since-1", deposit=5)
+            since = datetime.datetime.now(datetime.timezone.utc)
+            while datetime.datetime.now(datetime.timezone.utc) <= since:
+                pass  # the next event is decided after since, to the microsecond (no sleep)
+            replies = [client.send("Deposit", "since-1", {"amount": n}) for n in (1, 2)]
+            with client.subscribe(since=since, stream="since-1") as subscription:
+                got = [subscription.next(timeout=5) for _ in replies]
+                self.assertEqual([e.position for e in got], [r.position for r in replies])
+                self.assertIsNone(subscription.next(timeout=0.3))
 
     def test_closing_the_client_closes_its_subscriptions(self):
         client = self.client()

@@ -224,7 +224,7 @@ class Client:
     # --- Events ---------------------------------------------------------------
 
     def subscribe(self, from_position=None, replay_timeout=2.0, stream="", category="",
-                  types=()):
+                  types=(), since=None):
         """A :class:`~zcqrs.subscription.Subscription` to the event stream.
 
         Events come in position order with no gaps from ``from_position``
@@ -232,12 +232,18 @@ class Client:
         live stream are filled through the replay endpoint. ``stream``,
         ``category`` (a stream name's part before its first '-') and
         ``types`` keep only those events, filtered at the write node.
+        ``since`` (a timezone-aware :class:`datetime.datetime`, or
+        microseconds since the epoch) starts at the first event decided at or
+        after that time, found by the write node without a scan.
         """
+        if since is not None and not isinstance(since, int):
+            since = int(since.timestamp() * 1000000)
         if from_position is None:
-            from_position = self.write_status()["head"] + 1
+            from_position = 1 if since else self.write_status()["head"] + 1
         subscription = Subscription(self.sockets, self.endpoints["events"],
                                     self.endpoints["replay"], from_position, replay_timeout,
-                                    stream=stream, category=category, types=types)
+                                    stream=stream, category=category, types=types,
+                                    since=since or 0)
         self._subscriptions.append(subscription)
         return subscription
 

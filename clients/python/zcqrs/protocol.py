@@ -58,7 +58,7 @@ FIELDS = {
               "data": {}, "meta": _META_DEFAULT},
     "HEARTBEAT": {"head": 0, "time": 0, "interval": 0},
     "REPLAY": {"id": None, "from": 0, "max": MAX_EVENTS, "stream": "", "category": "",
-               "types": []},
+               "types": [], "since": 0},
     "EVENTS": {"id": None, "from": 0, "to": 0, "head": 0, "count": 0, "events": []},
     "QUERY": {"id": None, "name": "", "params": {}, "min_position": 0, "timeout": 0},
     "RESULT": {"id": None, "status": "ok", "reason": "", "position": 0, "result": None},
@@ -323,7 +323,7 @@ class _Reader:
             fields[key] = self.uint(key, value, UINT32_MAX) or 1
         elif key == "max":
             fields[key] = self.uint(key, value, MAX_EVENTS)
-        elif key == "time":
+        elif key in ("time", "since"):
             fields[key] = self.int(key, value)
         else:  # version, position, from, head, min_position
             fields[key] = self.uint(key, value, INT64_MAX)
@@ -486,7 +486,7 @@ def encode_body(message):
         body = {"head": f["head"], "time": f["time"], "interval": f["interval"]}
     elif type == "REPLAY":
         body = _with_id(f, {"from": f["from"], "max": f["max"] or MAX_EVENTS})
-        for key in ("stream", "category", "types"):  # the filter, only when set
+        for key in ("stream", "category", "types", "since"):  # the filter, only when set
             if f[key]:
                 body[key] = f[key]
     elif type == "EVENTS":

@@ -50,15 +50,17 @@ class Subscription:
     """
 
     def __init__(self, sockets, events, replay, from_position=1, replay_timeout=2.0,
-                 stream="", category="", types=()):
+                 stream="", category="", types=(), since=0):
         if from_position < 1:
             raise ValueError("positions start at 1, got %d" % from_position)
         if len(types) > protocol.MAX_TYPES:
             raise ValueError("at most %d types, got %d" % (protocol.MAX_TYPES, len(types)))
         self.stream, self.category, self.types = stream, category, list(types)
+        self.since = since  # us since the epoch: start at the first event decided then
         # One stream, every type: its versions follow on one by one
         self._by_stream = bool(stream) and not types
-        self._version = 0 if from_position == 1 else None  # the stream's, at expected - 1
+        # The stream's version at expected - 1, when known
+        self._version = 0 if from_position == 1 and not since else None
         self.expected = from_position  #: next position to hand out
         self.head = 0  #: highest position known committed
         self.gaps = 0  #: holes found in the live stream
@@ -207,7 +209,8 @@ class Subscription:
             return
         self._out = protocol.Message("REPLAY", id=os.urandom(8), max=protocol.MAX_EVENTS,
                                      stream=self.stream, category=self.category,
-                                     types=self.types, **{"from": self.expected})
+                                     types=self.types, since=self.since,
+                                     **{"from": self.expected})
         self._out_since = time.monotonic()
         send(self._replay, self._out)
 
