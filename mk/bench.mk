@@ -21,7 +21,13 @@ PEERS_OBJ     := $(BUILD)/obj/bench/zcq_peers.o $(BUILD)/obj/bench/zcq_peer_redi
 BENCH_MODE    := $(if $(QUICK),--quick,)
 BENCH_REV     := $(shell git rev-parse --short HEAD 2>/dev/null)
 
-.PHONY: bench bench-peers bench-instr bench-deps
+.PHONY: bench bench-peers bench-instr bench-deps bench-filtered
+
+#  make bench-filtered [QUICK=1]: CPU of a subscriber to one stream among
+#  10,000 against one to everything, over the same load (bench/filtered.sh)
+bench-filtered: deps
+	@$(MAKE) --no-print-directory programs $(BUILD)/bench/zcq_filtered
+	@sh bench/filtered.sh $(BUILD) $(if $(QUICK),20000,100000)
 
 bench: deps
 	@$(MAKE) --no-print-directory programs $(BUILD)/bench/zcq_bench
@@ -49,7 +55,8 @@ $(BUILD)/obj/bench/%.o: bench/%.c $(HEADERS) $(BENCH_HEADERS)
 
 $(BUILD)/obj/bench/zcq_peer_pg.o: CFLAGS += -I/usr/include/postgresql
 
-$(BUILD)/bench/zcq_bench $(BUILD)/bench/zcq_instr $(BUILD)/bench/zcq_catchup: $(BUILD)/bench/%: \
+$(BUILD)/bench/zcq_bench $(BUILD)/bench/zcq_instr $(BUILD)/bench/zcq_catchup \
+        $(BUILD)/bench/zcq_filtered: $(BUILD)/bench/%: \
         $(BUILD)/obj/bench/%.o \
         $(BENCH_OBJ) $(BUILD)/libzcqrs.a
 	@mkdir -p $(dir $@)

@@ -418,6 +418,12 @@ s_handle_events (zcq_feed_t *self, zcq_msg_t *reply)
     }
     size_t count = zcq_msg_event_count (reply);
     uint64_t expected = self->expected;
+    //  Only a filtered feed lets a batch prove positions empty: what it
+    //  covers (its `to`, never past its head). An unfiltered feed takes
+    //  every position one by one, so a batch that skips one (a broken or
+    //  hostile peer) only fills what follows on, as live events do
+    uint64_t covered = zcq_msg_covered (reply);
+    covered = covered < zcq_msg_head (reply) ? covered : zcq_msg_head (reply);
     bool whole = true; //  every event frame decoded
     for (size_t index = 0; index < count; index++) {
         zframe_t *frame = zcq_msg_event_frame (reply, index);
@@ -450,12 +456,12 @@ s_handle_events (zcq_feed_t *self, zcq_msg_t *reply)
                        "position %" PRIu64 "; going on",
                        self->checked);
         }
-        s_accept (self, event, true);
+        bool proven = self->filter && !self->verify && zcq_msg_position (event) <= covered;
+        s_accept (self, event, proven);
     }
     //  The batch holds every event from its from to what it covers that we
     //  take: a filtered one says so with `to`, past the events it carries
-    uint64_t covered = zcq_msg_covered (reply);
-    if (whole && self->expected && covered >= self->expected && !self->verify) {
+    if (whole && self->filter && self->expected && covered >= self->expected && !self->verify) {
         self->expected = covered + 1;
         s_take_early (self);
     }
