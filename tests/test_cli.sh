@@ -157,7 +157,7 @@ start () {
 wait_ready () {
     tries=0
     while [ "$tries" -lt 150 ]; do
-        grep -q "^zcqrs-[a-z]* ready " "$dir/$1.out" 2>/dev/null && return 0
+        grep -q " zcqrs-[a-z]* ready " "$dir/$1.out" 2>/dev/null && return 0
         if ! alive "$2"; then
             echo "FAIL: $1 node exited at start:"
             sed 's/^/    /' "$dir/$1.out"
