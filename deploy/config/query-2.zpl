@@ -20,6 +20,12 @@ query
     metrics = "127.0.0.1:9612"
     #   LevelDB folder of the read models (flag --data)
     data = "../../var/query-2"
+    #   where the read models live: leveldb (in --data, durable) or memory (fastest reads;
+    #   rebuilt from the write node's replay at every start) (flag --storage)
+    storage = "leveldb"
+    #   storage memory: MiB the read models may hold; past it the node stops applying, says
+    #   so in its log and status, and serves what it holds (flag --memory-limit)
+    memory_limit = 1024
     #   domain: bank, store, or the path of a domain .so; the write node's (flag --domain)
     domain = "bank"
     #   milliseconds a query waits for its min_position unless it says otherwise (flag
@@ -54,6 +60,6 @@ query
         #   feed connects with CURVE
         #   server = "KEY|FILE"
     fault
-        #   test seam: hold every event this long before applying it (0: off) (flag
-        #   --fault-apply-delay-ms)
+        #   test seam: hold every event this long before applying it, in a rebuild too (0:
+        #   off) (flag --fault-apply-delay-ms)
         apply_delay_ms = 0

@@ -820,7 +820,10 @@ s_append (self_t *self, zcq_msg_t *command, const zcq_aggregate_t *aggregate, zc
         size_t size;
         const byte *data = zcq_decision_event_data (self->decision, index, &size);
         zcq_msg_set_version (event, aggregate->version + 1);
-        zcq_msg_set_name (event, zcq_decision_event_type (self->decision, index));
+        const char *type = zcq_decision_event_type (self->decision, index);
+        zcq_msg_set_name (event, type);
+        //  Stored at the version the domain emits now (protocol 6.3.1)
+        zcq_msg_set_schema (event, zcq_domain_event_schema (self->domain, type));
         zcq_msg_set_data (event, data, size);
         uint64_t position = zcq_log_stage_event (self->log, event);
         //  Limits were checked by s_check_events, the user id by the codec
@@ -1280,10 +1283,9 @@ static void
 s_handle_commands (self_t *self)
 {
     for (size_t count = 0; count < self->group_max; count++) {
-        if (count > 0 && !(zsock_events (self->commands) & ZMQ_POLLIN)) {
-            break;
-        }
-        zcq_msg_t *msg = zcq_msg_recv (self->commands);
+        //  What is queued, without asking for the socket's events first
+        //  (that was a system-call-free but costly look per command)
+        zcq_msg_t *msg = zcq_msg_recv_nowait (self->commands);
         if (!msg) {
             break;
         }
