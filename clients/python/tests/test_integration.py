@@ -154,7 +154,7 @@ class BankTest(unittest.TestCase):
             ids = [client.post(client.command("Deposit", "pipe-1", {"amount": 1}))
                    for _ in range(10)]
             got = [client.recv_reply() for _ in ids]
-            self.assertEqual(sorted(r.id for r in got), sorted(ids))
+            self.assertEqual(sorted(r.id_hex for r in got), sorted(ids))
             self.assertEqual(client.query("account", {"id": "pipe-1"}).result["balance"],
                              300 * 301 // 2 + 10)
 
