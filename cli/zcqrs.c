@@ -523,6 +523,99 @@ s_payload (options_t *options, int skip, msgpack_sbuffer *payload)
     return 0;
 }
 
+//  Before a request: connect a probe with our identity and watch its
+//  handshake through ZeroMQ's socket monitor, so that a node that refuses
+//  our key, or speaks CURVE while we do not (or the other way round), is
+//  named at once rather than after the time-out. Returns 0 when the
+//  handshake succeeded or nothing was learnt within wait_ms (no node there:
+//  the request's own time-out decides), else EXIT_REFUSED after saying why.
+//  How long the handshake probe may wait: a handshake on a reachable node
+//  takes a round trip or two, so a small share of the time-out
+static int
+s_probe_wait (options_t *options)
+{
+    return options->timeout < 1000 ? options->timeout / 2 : 500;
+}
+
+static int
+s_handshake (options_t *options, const char *endpoint, int wait_ms)
+{
+    zsock_t *probe = zsock_new (ZMQ_DEALER);
+    assert (probe);
+    zsock_set_linger (probe, 0);
+    zcq_auth_identity_apply (probe, endpoint);
+    char monitor [64];
+    snprintf (monitor, sizeof monitor, "inproc://zcqrs-handshake-%p", (void *) probe);
+    int watched = ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+                  | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL
+                  | ZMQ_EVENT_CONNECT_RETRIED;
+    zsock_t *events = NULL;
+    if (zmq_socket_monitor (zsock_resolve (probe), monitor, watched) == 0) {
+        events = zsock_new (ZMQ_PAIR);
+        if (events && zsock_connect (events, "%s", monitor) != 0) {
+            zsock_destroy (&events);
+        }
+    }
+    int code = 0;
+    if (events && zsock_connect (probe, "%s", endpoint) == 0) {
+        int64_t deadline = zclock_mono () + wait_ms;
+        bool done = false;
+        while (!done) {
+            int64_t left = deadline - zclock_mono ();
+            zmq_pollitem_t item = {zsock_resolve (events), 0, ZMQ_POLLIN, 0};
+            if (left <= 0 || zmq_poll (&item, 1, (long) left) <= 0) {
+                break;
+            }
+            //  A monitor event: 16-bit event and 32-bit value, then the address
+            zmsg_t *msg = zmsg_recv (events);
+            zframe_t *frame = msg ? zmsg_first (msg) : NULL;
+            uint16_t event = 0;
+            uint32_t value = 0;
+            if (frame && zframe_size (frame) >= 6) {
+                memcpy (&event, zframe_data (frame), 2);
+                memcpy (&value, zframe_data (frame) + 2, 4);
+            }
+            zmsg_destroy (&msg);
+            done = event != 0;
+            if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+                fprintf (stderr,
+                         "zcqrs: %s refused our key at the CURVE handshake (ZAP status %u): "
+                         "%s\n",
+                         endpoint, value,
+                         options->cert ? "the node does not allow this client's key"
+                                       : "the node allows only known keys (--cert)");
+                code = EXIT_REFUSED;
+            }
+            else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+                     && value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
+                fprintf (stderr, "zcqrs: %s: %s\n", endpoint,
+                         options->cert ? "the node is not secured: leave out --cert and "
+                                         "--server-key"
+                                       : "the node is secured (CURVE): give --cert FILE and "
+                                         "--server-key KEY");
+                code = EXIT_REFUSED;
+            }
+            else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+                     || event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+                //  A node that wants CURVE closes a plaintext handshake
+                //  without a word; with our key, a wrong server key is likely
+                fprintf (stderr, "zcqrs: %s: the node ended the handshake (ZeroMQ 0x%x): %s\n",
+                         endpoint, value,
+                         options->cert ? "is --server-key the node's public key?"
+                                       : "it is likely secured (CURVE): give --cert FILE and "
+                                         "--server-key KEY");
+                code = EXIT_REFUSED;
+            }
+        }
+    }
+    if (events) {
+        zmq_socket_monitor (zsock_resolve (probe), NULL, 0);
+        zsock_destroy (&events);
+    }
+    zsock_destroy (&probe);
+    return code;
+}
+
 static int
 s_send (options_t *options)
 {
@@ -550,6 +643,10 @@ s_send (options_t *options)
     }
     if (options->correlation) {
         zcq_msg_set_correlation (command, options->correlation);
+    }
+    if (s_handshake (options, options->commands, s_probe_wait (options)) != 0) {
+        zcq_msg_destroy (&command);
+        return EXIT_REFUSED;
     }
     zcq_client_t *client = zcq_client_new (options->commands);
     int code = EXIT_USAGE;
@@ -586,6 +683,10 @@ s_query (options_t *options)
     const char *node = options->node_count       ? options->nodes [0]
                        : options->env_node_count ? options->env_nodes [0]
                                                  : ZCQ_DEFAULT_QUERIES;
+    if (s_handshake (options, node, s_probe_wait (options)) != 0) {
+        msgpack_sbuffer_destroy (&params);
+        return EXIT_REFUSED;
+    }
     zcq_client_t *client = zcq_client_new (options->commands);
     int code = EXIT_USAGE;
     if (client && zcq_client_add_query_node (client, node) == 0) {

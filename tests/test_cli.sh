@@ -417,6 +417,52 @@ if expect_rc 1 "a field Deposit does not take"; then
     expect_stderr_has "unknown field 'extra' (it takes amount)" "a field Deposit does not take"
 fi
 
+# --- A secured write node: a refused key is named at once, not timed out --------
+
+mkdir -p "$dir/keys/allowed"
+for name in secure-write alice eve; do
+    "$build/zcqrs" keygen "$name" --dir "$dir/keys" >/dev/null || fail "keygen $name"
+done
+cp "$dir/keys/alice.cert" "$dir/keys/allowed/"
+secure_commands=ipc://$dir/secure-commands
+cat >"$dir/secure.zpl" <<EOF
+write
+    commands = "$secure_commands"
+    events = "ipc://$dir/secure-events"
+    replay = "ipc://$dir/secure-replay"
+    data = "$dir/data/secure-write"
+    security
+        cert = "$dir/keys/secure-write.cert"
+        clients = "$dir/keys/allowed"
+        roles
+            alice = "commands,query"
+EOF
+start secure-write "$build/zcqrs-write" --config "$dir/secure.zpl"
+pid_secure_write=$last_pid
+wait_ready secure-write "$pid_secure_write"
+
+# secure ARGS...: zcqrs against the secured node with a 20 s time-out, so that
+# a refusal must come from the handshake, long before it
+secure () {
+    out=$(timeout -k 2 30 "$build/zcqrs" --commands "$secure_commands" --timeout 20000 "$@" \
+          2>"$dir/stderr")
+    rc=$?
+    err=$(cat "$dir/stderr")
+}
+started=$(date +%s)
+secure send OpenAccount sec-1 owner=ann
+expect_rc 1 "no key against a secured node" &&
+    expect_stderr_has "secured (CURVE): give --cert FILE" "no key against a secured node"
+secure --cert "$dir/keys/eve.cert" --server-key "$dir/keys/secure-write.cert" \
+    send OpenAccount sec-1 owner=ann
+expect_rc 1 "a key the node does not allow" &&
+    expect_stderr_has "refused our key at the CURVE handshake" "a key the node does not allow"
+checks=$((checks + 1))
+[ $(($(date +%s) - started)) -lt 15 ] || fail "the refused handshakes waited for the time-out"
+secure --cert "$dir/keys/alice.cert" --server-key "$dir/keys/secure-write.cert" \
+    send OpenAccount sec-1 owner=ann
+expect_rc 0 "an allowed key" && expect status accepted "an allowed key"
+
 # --- The store domain, with --json for what field=value cannot say ---------------
 
 store_commands=ipc://$dir/store-commands
