@@ -187,7 +187,7 @@ static bool
 s_cluster_up (s_bench_t *self, const char *durability, int group, int query_nodes)
 {
     zcq_bench_cluster_config_t config = {self->build, "bank", durability, group,
-                                         query_nodes, NULL,   NULL};
+                                         query_nodes, NULL,   NULL, NULL};
     self->cluster = zcq_bench_cluster_new (&config, 20000);
     memset (self->versions, 0, sizeof (self->versions));
     memset (self->cpu_used, 0, sizeof (self->cpu_used));
@@ -536,7 +536,7 @@ s_soak (s_bench_t *self)
     }
     uint64_t total = self->quick ? 1000000 : 10000000;
     printf ("cluster: write node (sync), soak of %" PRIu64 " commands\n", total);
-    zcq_bench_cluster_config_t config = {self->build, "bank", "sync", 0, 0, NULL, NULL};
+    zcq_bench_cluster_config_t config = {self->build, "bank", "sync", 0, 0, NULL, NULL, NULL};
     self->cluster = zcq_bench_cluster_new (&config, 20000);
     memset (self->versions, 0, sizeof (self->versions));
     bool ok = self->cluster

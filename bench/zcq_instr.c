@@ -34,11 +34,13 @@
 #define ACCOUNTS 1000 //  opened in every run, before the measured commands
 #define VALGRIND "/usr/bin/valgrind"
 #define READY_MS 120000 //  a node under valgrind starts slowly
+#define QUERY_MS 3000   //  ms of account queries the query node answers
 
 typedef struct {
     const char *build; //  folder of the node programs
     char out [512];    //  where profiles and figures go
     uint64_t commands; //  N
+    const char *storage; //  read-model backend of the live query node
 } s_instr_t;
 
 //  The total instruction count of a callgrind output file, or -1.
@@ -95,7 +97,7 @@ s_write_run (s_instr_t *self, uint64_t count, const char *profile)
     char option [600];
     snprintf (option, sizeof (option), "--callgrind-out-file=%s", profile);
     const char *tool [] = {VALGRIND, "--tool=callgrind", "--trace-children=no", option, NULL};
-    zcq_bench_cluster_config_t config = {self->build, "bank", "sync", 0, 0, tool, NULL};
+    zcq_bench_cluster_config_t config = {self->build, "bank", "sync", 0, 0, tool, NULL, NULL};
     zcq_bench_cluster_t *cluster = zcq_bench_cluster_new (&config, READY_MS);
     uint64_t versions [ACCOUNTS] = {0};
     int rc = cluster ? 0 : -1;
@@ -152,7 +154,7 @@ s_query_cost (s_instr_t *self)
     //  The cluster starts added query nodes under this tool; the option
     //  word names the profile of the next run
     const char *tool [] = {VALGRIND, "--tool=callgrind", "--trace-children=no", option, NULL};
-    zcq_bench_cluster_config_t config = {self->build, "bank", "sync", 0, 0, NULL, tool};
+    zcq_bench_cluster_config_t config = {self->build, "bank", "sync", 0, 0, NULL, tool, NULL};
     zcq_bench_cluster_t *cluster = zcq_bench_cluster_new (&config, READY_MS);
     if (!cluster) {
         return -1;
@@ -172,6 +174,61 @@ s_query_cost (s_instr_t *self)
     }
     zcq_bench_cluster_destroy (&cluster);
     return before >= 0 && after >= 0 ? (after - before) / (double) self->commands : -1;
+}
+
+//  Wait until the query node at endpoint has applied the write node's
+//  head (at most an hour); returns 0, or -1.
+static int
+s_await_applied (zcq_bench_cluster_t *cluster, const char *endpoint)
+{
+    uint64_t head = 0, applied = 0;
+    if (zcq_bench_cluster_status (zcq_bench_cluster_commands (cluster), true, "head", &head)
+        != 0) {
+        return -1;
+    }
+    int64_t deadline = zcq_bench_now () + 3600 * (int64_t) 1000000000;
+    while (applied < head && zcq_bench_now () < deadline) {
+        zcq_bench_sleep_ms (250);
+        zcq_bench_cluster_status (endpoint, false, "applied", &applied);
+    }
+    return applied >= head ? 0 : -1;
+}
+
+//  A query node under callgrind that follows the write node live (started
+//  with the cluster, caught up with the 1,000 accounts) while `count`
+//  commands are sent, then answers `account` queries from 8 clients for
+//  query_ms (0: none; *queries is how many it answered). Returns its
+//  instruction count, or -1.
+static double
+s_live_run (s_instr_t *self, uint64_t count, int query_ms, uint64_t *queries,
+            const char *profile)
+{
+    char option [700];
+    snprintf (option, sizeof (option), "--callgrind-out-file=%s", profile);
+    const char *tool [] = {VALGRIND, "--tool=callgrind", "--trace-children=no", option, NULL};
+    zcq_bench_cluster_config_t config = {self->build, "bank", "sync", 0,
+                                         1,           NULL,   tool,   self->storage};
+    zcq_bench_cluster_t *cluster = zcq_bench_cluster_new (&config, READY_MS);
+    uint64_t versions [ACCOUNTS] = {0};
+    int rc = cluster ? 0 : -1;
+    if (rc == 0) {
+        const char *commands = zcq_bench_cluster_commands (cluster);
+        const char *endpoint = zcq_bench_cluster_queries (cluster, 0);
+        rc = zcq_bench_setup_streams (&zcq_bench_bank_driver, (void *) commands, ACCOUNTS, 4,
+                                      versions);
+        rc = rc == 0 ? s_await_applied (cluster, endpoint) : rc;
+        rc = rc == 0 ? s_drive (commands, versions, count) : rc;
+        rc = rc == 0 ? s_await_applied (cluster, endpoint) : rc;
+        if (rc == 0 && query_ms > 0) {
+            zcq_bench_queries_t loop = {endpoint, ACCOUNTS};
+            zcq_bench_load_t *load = zcq_bench_load_new (8, zcq_bench_query_loop, &loop);
+            rc = zcq_bench_load_run (load, 0, query_ms);
+            *queries = zcq_bench_load_count (load, ZCQ_BENCH_DONE);
+            zcq_bench_load_destroy (&load);
+        }
+    }
+    zcq_bench_cluster_destroy (&cluster);
+    return rc == 0 ? s_callgrind_total (profile) : -1;
 }
 
 //  Print the first `lines` function lines of callgrind_annotate's output.
@@ -258,7 +315,7 @@ s_compare (const char *what, double now, double before)
 int
 main (int argc, char **argv)
 {
-    s_instr_t self = {.build = "build", .commands = 100000};
+    s_instr_t self = {.build = "build", .commands = 100000, .storage = "leveldb"};
     const char *baseline = NULL, *out = NULL;
     bool update = false;
     for (int index = 1; index < argc; index++) {
@@ -274,12 +331,15 @@ main (int argc, char **argv)
         else if (streq (argv [index], "--commands") && index + 1 < argc) {
             self.commands = strtoull (argv [++index], NULL, 10);
         }
+        else if (streq (argv [index], "--storage") && index + 1 < argc) {
+            self.storage = argv [++index];
+        }
         else if (streq (argv [index], "--update")) {
             update = true;
         }
         else {
             fprintf (stderr, "usage: zcq_instr [--build DIR] [--out DIR] [--baseline FILE] "
-                             "[--update] [--commands N]\n");
+                             "[--update] [--commands N] [--storage leveldb|memory]\n");
             return 2;
         }
     }
@@ -313,7 +373,25 @@ main (int argc, char **argv)
             self.commands + ACCOUNTS);
     fflush (stdout);
     double per_event = s_query_cost (&self);
-    if (write_zero < 0 || write_full < 0 || per_event < 0) {
+    printf ("  query node (%s) following live, %" PRIu64 " commands ...\n", self.storage,
+            self.commands);
+    fflush (stdout);
+    char live [600];
+    snprintf (zero, sizeof (zero), "%s/live-zero.callgrind", self.out);
+    snprintf (live, sizeof (live), "%s/live.callgrind", self.out);
+    uint64_t queries = 0;
+    double live_zero = s_live_run (&self, 0, 0, NULL, zero);
+    double live_full = live_zero >= 0 ? s_live_run (&self, self.commands, 0, NULL, live) : -1;
+    double per_live = (live_full - live_zero) / (double) self.commands;
+    printf ("  query node (%s) answering account queries, 8 clients, %d ms ...\n",
+            self.storage, QUERY_MS);
+    fflush (stdout);
+    char served [600];
+    snprintf (served, sizeof (served), "%s/queries.callgrind", self.out);
+    double query_full = live_zero >= 0 ? s_live_run (&self, 0, QUERY_MS, &queries, served) : -1;
+    double per_query = queries ? (query_full - live_zero) / (double) queries : -1;
+    if (write_zero < 0 || write_full < 0 || per_event < 0 || live_zero < 0 || live_full < 0
+        || per_query < 0) {
         fprintf (stderr, "zcq_instr: a run failed (see above)\n");
         return 1;
     }
@@ -325,6 +403,10 @@ main (int argc, char **argv)
                s_baseline (baseline, "write_node_instructions_per_command"));
     s_compare ("query node, per event applied (catch-up)", per_event,
                s_baseline (baseline, "query_node_instructions_per_event"));
+    s_compare ("query node, per event applied (live)", per_live,
+               s_baseline (baseline, "query_node_live_instructions_per_event"));
+    s_compare ("query node, per account query answered", per_query,
+               s_baseline (baseline, "query_node_instructions_per_query"));
     char path [700];
     snprintf (path, sizeof (path), "%s/instr-top.txt", self.out);
     FILE *copy = fopen (path, "w");
@@ -335,6 +417,18 @@ main (int argc, char **argv)
         printf ("\nwrite node, top functions by self cost:\n");
         fprintf (copy, "\nwrite node, top functions by self cost\n");
         s_top (full, false, 25, copy);
+        printf ("\nquery node (live), top functions by inclusive cost (%s):\n", live);
+        fprintf (copy, "\nquery node (live), top functions by inclusive cost\n");
+        s_top (live, true, 25, copy);
+        printf ("\nquery node (live), top functions by self cost:\n");
+        fprintf (copy, "\nquery node (live), top functions by self cost\n");
+        s_top (live, false, 25, copy);
+        printf ("\nquery node (queries), top functions by inclusive cost (%s):\n", served);
+        fprintf (copy, "\nquery node (queries), top functions by inclusive cost\n");
+        s_top (served, true, 25, copy);
+        printf ("\nquery node (queries), top functions by self cost:\n");
+        fprintf (copy, "\nquery node (queries), top functions by self cost\n");
+        s_top (served, false, 25, copy);
         fclose (copy);
     }
     snprintf (path, sizeof (path), "%s/instr.txt", self.out);
@@ -348,8 +442,10 @@ main (int argc, char **argv)
                      "# (pipelined, 4 clients x 64 in flight, sync durability), minus a run "
                      "without them\n"
                      "write_node_instructions_per_command %.0f\n"
-                     "query_node_instructions_per_event %.0f\n",
-                     self.commands, per_command, per_event);
+                     "query_node_instructions_per_event %.0f\n"
+                     "query_node_live_instructions_per_event %.0f\n"
+                     "query_node_instructions_per_query %.0f\n",
+                     self.commands, per_command, per_event, per_live, per_query);
             fclose (file);
             printf ("\nwrote %s", targets [index]);
         }

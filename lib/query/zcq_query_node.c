@@ -25,6 +25,7 @@
 #include "zcq_view_store.h"
 
 #define APPLY_BATCH  10000 //  most events per LevelDB batch
+#define APPLY_SLICE  1000  //  most events per batch while queries wait
 #define PARKED_MAX   10000 //  queries waiting for min_position
 #define WAIT_MAX     60000 //  ms a query may ask to wait at most
 #define TICK         100   //  ms between timer checks
@@ -32,6 +33,8 @@
 #define PROGRESS_LOG 5000  //  ms between catch-up progress lines
 #define CATCHUP_MIN  1000  //  events behind that count as catching up
 #define SWEEP_SLICE  5000  //  old read-model keys deleted per tick
+#define BURST_MAX    1000  //  messages taken from a feed socket per wake-up
+#define QUERY_BURST  256   //  queries taken from the query socket per wake-up
 
 //  The query node's settings: the one place for their paths, flags,
 //  defaults, accepted values and help (README's configuration reference
@@ -374,6 +377,18 @@ s_feed_sock (zcq_feed_t *feed, void *which)
     return feed
            && (which == zcq_feed_events_sock (feed) || which == zcq_feed_replay_sock (feed)
                || (which && which == zcq_feed_monitor_sock (feed)));
+}
+
+//  Take what a readable feed socket holds, up to BURST_MAX messages: the
+//  events of a burst (a group the write node published together) are then
+//  applied in one batch, not one batch and one wake-up each.
+static void
+s_feed_drain (zcq_feed_t *feed, zsock_t *which)
+{
+    int taken = 0;
+    do {
+        zcq_feed_recv (feed, which);
+    } while (++taken < BURST_MAX && (zsock_events (which) & ZMQ_POLLIN));
 }
 
 //  The registry of the node's metrics, served on address unless it is NULL.
@@ -773,6 +788,18 @@ s_handle_query (self_t *self)
     }
 }
 
+//  Take the queries the query socket holds, up to QUERY_BURST: one wake-up
+//  serves many clients, and queries are answered between apply batches
+//  instead of waiting behind all of them.
+static void
+s_serve_queries (self_t *self)
+{
+    int taken = 0;
+    while (taken++ < QUERY_BURST && (zsock_events (self->queries) & ZMQ_POLLIN)) {
+        s_handle_query (self);
+    }
+}
+
 //  Answer waiting queries that can be answered: min_position reached, or
 //  out of time (then "stale"). Sets the earliest deadline of those still
 //  waiting (zclock_mono () time), or INT64_MAX when none waits.
@@ -806,15 +833,17 @@ s_release_parked (self_t *self)
 
 //  --- Applying events --------------------------------------------------------
 
-//  Apply up to APPLY_BATCH ready events of a feed to a generation, in one
-//  batch. Returns the number applied (0 when none was ready or the batch
+//  Apply up to APPLY_BATCH ready events of a feed to a generation (up to
+//  APPLY_SLICE while queries wait), in one batch. Returns the number applied (0 when none was ready or the batch
 //  failed; the feed is then rewound, and no batch is tried again for a
 //  while: 10 ms, doubling to 1 s, so that a full or failing disk does not
 //  spin on replay and log lines).
 static size_t
 s_apply_batch (self_t *self, zcq_projection_t *models, zcq_feed_t *feed)
 {
-    int count = zcq_projection_apply (models, feed, APPLY_BATCH);
+    //  Queries waiting are answered after a slice, not after a whole batch
+    bool asked = zsock_events (self->queries) & ZMQ_POLLIN;
+    int count = zcq_projection_apply (models, feed, asked ? APPLY_SLICE : APPLY_BATCH);
     if (count < 0) {
         zcq_metrics_add (&self->failures, 1);
         self->apply_backoff = self->apply_backoff ? self->apply_backoff * 2 : 10;
@@ -869,6 +898,7 @@ s_apply (self_t *self)
     while ((count = s_apply_batch (self, self->serving, self->feed)) > 0) {
         zcq_metrics_add (&self->events_applied, count);
         s_release_parked (self);
+        s_serve_queries (self);
     }
 }
 
@@ -1012,14 +1042,14 @@ zcq_query_node_actor (zsock_t *pipe, void *args)
             s_handle_pipe (self);
         }
         else if (which == self->queries) {
-            s_handle_query (self);
+            s_serve_queries (self);
         }
         else if (s_feed_sock (self->feed, which)) {
-            zcq_feed_recv (self->feed, (zsock_t *) which);
+            s_feed_drain (self->feed, (zsock_t *) which);
             s_apply (self);
         }
         else if (s_feed_sock (self->rebuild_feed, which)) {
-            zcq_feed_recv (self->rebuild_feed, (zsock_t *) which);
+            s_feed_drain (self->rebuild_feed, (zsock_t *) which);
         }
         s_apply_rebuild (self);
         if (zclock_mono () >= next_tick) {
