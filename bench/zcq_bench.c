@@ -187,7 +187,7 @@ static bool
 s_cluster_up (s_bench_t *self, const char *durability, int group, int query_nodes)
 {
     zcq_bench_cluster_config_t config = {self->build, "bank", durability, group,
-                                         query_nodes, NULL,   NULL, NULL};
+                                         query_nodes, NULL,   NULL,       NULL};
     self->cluster = zcq_bench_cluster_new (&config, 20000);
     memset (self->versions, 0, sizeof (self->versions));
     memset (self->cpu_used, 0, sizeof (self->cpu_used));

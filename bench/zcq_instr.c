@@ -37,9 +37,9 @@
 #define QUERY_MS 3000   //  ms of account queries the query node answers
 
 typedef struct {
-    const char *build; //  folder of the node programs
-    char out [512];    //  where profiles and figures go
-    uint64_t commands; //  N
+    const char *build;   //  folder of the node programs
+    char out [512];      //  where profiles and figures go
+    uint64_t commands;   //  N
     const char *storage; //  read-model backend of the live query node
 } s_instr_t;
 
@@ -383,8 +383,8 @@ main (int argc, char **argv)
     double live_zero = s_live_run (&self, 0, 0, NULL, zero);
     double live_full = live_zero >= 0 ? s_live_run (&self, self.commands, 0, NULL, live) : -1;
     double per_live = (live_full - live_zero) / (double) self.commands;
-    printf ("  query node (%s) answering account queries, 8 clients, %d ms ...\n",
-            self.storage, QUERY_MS);
+    printf ("  query node (%s) answering account queries, 8 clients, %d ms ...\n", self.storage,
+            QUERY_MS);
     fflush (stdout);
     char served [600];
     snprintf (served, sizeof (served), "%s/queries.callgrind", self.out);
