@@ -13,7 +13,7 @@ BUILD    ?= build
 CC       ?= cc
 SANITIZE ?=
 CFLAGS   ?= -O2 -g
-#  One folder per part of the library (README, "Layout"); headers are
+#  One folder per part of the library (docs/layout.md); headers are
 #  included by name, so each folder is on the include path
 LIB_DIRS := $(sort $(dir $(wildcard lib/*/*.c)))
 INCLUDES := -Iprotocol -Ilib $(patsubst %/,-I%,$(LIB_DIRS))
