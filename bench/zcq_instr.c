@@ -220,7 +220,7 @@ s_live_run (s_instr_t *self, uint64_t count, int query_ms, uint64_t *queries,
         rc = rc == 0 ? s_drive (commands, versions, count) : rc;
         rc = rc == 0 ? s_await_applied (cluster, endpoint) : rc;
         if (rc == 0 && query_ms > 0) {
-            zcq_bench_queries_t loop = {endpoint, ACCOUNTS};
+            zcq_bench_queries_t loop = {endpoint, ACCOUNTS, NULL, 0};
             zcq_bench_load_t *load = zcq_bench_load_new (8, zcq_bench_query_loop, &loop);
             rc = zcq_bench_load_run (load, 0, query_ms);
             *queries = zcq_bench_load_count (load, ZCQ_BENCH_DONE);
