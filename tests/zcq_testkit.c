@@ -250,14 +250,22 @@ s_build_dir (void)
     return build;
 }
 
+char *
+zcq_testkit_build_file (const char *name)
+{
+    char *build = s_build_dir ();
+    char *path = zsys_sprintf ("%s/%s", build, name);
+    free (build);
+    return path;
+}
+
 int
 zcq_testkit_start (zcq_testkit_node_t *node, const char *dir, const char *program,
                    const char *arg, ...)
 {
     const char *argv [64];
     int argc = 0;
-    char *build = s_build_dir ();
-    char *path = zsys_sprintf ("%s/%s", build, program);
+    char *path = zcq_testkit_build_file (program);
     argv [argc++] = path;
     va_list args;
     va_start (args, arg);
@@ -295,7 +303,6 @@ zcq_testkit_start (zcq_testkit_node_t *node, const char *dir, const char *progra
         }
     }
     zstr_free (&path);
-    free (build);
     return 0;
 }
 

@@ -106,6 +106,11 @@ typedef struct {
     char log [512];             //  file its stdout and stderr go to
 } zcq_testkit_node_t;
 
+//  The path of a file in the running test's build folder (a program, a
+//  domain .so, e.g. "libzcq_customer_v2.so"). The caller frees it.
+char *
+    zcq_testkit_build_file (const char *name);
+
 //  Start a program from the build folder (e.g. "zcqrs-write") with the
 //  given NULL-terminated arguments, output to dir/name.log. Returns 0.
 int
