@@ -27,6 +27,10 @@ query
     #   With storage = "memory": MiB the read models may hold; past it the
     #   node stops applying and says so in its log and its status
     memory_limit = 1024
+    #   With storage = "memory": seconds between snapshots of the read
+    #   models to DATA/memory.snapshot (and one at a clean stop), loaded at
+    #   start so that only the events after it come from replay (0: none)
+    snapshot = 60
     #   LevelDB folder of the read models and the applied position
     data = "var/query-1"
     #   Domain that projects events and answers queries: "bank", "store" or

@@ -81,6 +81,16 @@ static const zcq_setting_t s_table [] = {
      .arg = "MIB",
      .help = "storage memory: MiB the read models may hold; past it the node stops applying, "
              "says so in its log and status, and serves what it holds"},
+    {.path = "query/snapshot",
+     .flag = "--snapshot",
+     .fallback = "60",
+     .type = ZCQ_SETTING_NUMBER,
+     .min = 0,
+     .max = 86400,
+     .arg = "S",
+     .help = "storage memory: seconds between snapshots of the read models to "
+             "DATA/memory.snapshot (and one at a clean stop), loaded at start instead of "
+             "replaying the whole log (0: none, always rebuilt from replay)"},
     {.path = "query/domain",
      .flag = "--domain",
      .fallback = "bank",
@@ -190,6 +200,11 @@ typedef struct {
     int wait;                   //  default ms to wait for min_position
     int cache;                  //  read-model values cached per view
     bool memory;                //  the read models are held in memory, not LevelDB
+    char *snapshot_path;        //  memory: the snapshot file, or NULL: none
+    int snapshot_interval;      //  memory: seconds between snapshots (0: none)
+    int64_t snapshot_at;        //  zclock_mono () of the last snapshot (or start)
+    uint64_t snapshot_position; //  applied position of the last snapshot written or loaded
+    bool from_snapshot;         //  the read models were loaded from the snapshot
     const char *events;         //  write node PUB endpoint (config-owned)
     const char *replay;         //  write node replay endpoint (config-owned)
     int hwm;                    //  SUB receive queue, messages
@@ -284,6 +299,7 @@ s_self_destroy (self_t **self_p)
         zsock_destroy (&self->queries);
         zcq_result_destroy (&self->answer);
         zcq_store_destroy (&self->store);
+        zstr_free (&self->snapshot_path);
         free (self);
         *self_p = NULL;
     }
@@ -295,8 +311,27 @@ s_self_destroy (self_t **self_p)
 static int
 s_open_models (self_t *self, const char *data, size_t memory_limit, char **error)
 {
-    self->store =
-        self->memory ? zcq_store_new_memory ("memory", memory_limit) : zcq_store_new (data);
+    if (self->memory && self->snapshot_interval) {
+        self->snapshot_path = zsys_sprintf ("%s/memory.snapshot", data);
+        if (zsys_file_exists (self->snapshot_path)) {
+            char *why = NULL;
+            self->store =
+                zcq_store_load_memory ("memory", memory_limit, self->snapshot_path, &why);
+            if (!self->store) {
+                zsys_warning ("query node: %s; rebuilding the read models from replay", why);
+                zstr_free (&why);
+            }
+            self->from_snapshot = self->store != NULL;
+        }
+        else if (zsys_dir_create ("%s", data) != 0) {
+            *error = zsys_sprintf ("cannot create '%s' for the snapshot", data);
+            return -1;
+        }
+    }
+    if (!self->store) {
+        self->store =
+            self->memory ? zcq_store_new_memory ("memory", memory_limit) : zcq_store_new (data);
+    }
     if (!self->store) {
         *error = zsys_sprintf ("cannot open the read-model store in '%s'", data);
         return -1;
@@ -307,9 +342,20 @@ s_open_models (self_t *self, const char *data, size_t memory_limit, char **error
     }
     self->spare = zcq_projection_new_beside (self->serving);
     if (self->memory) {
-        zsys_info ("query node: read models held in memory (at most %zu MiB); they are "
-                   "rebuilt from the write node's replay, from position 1",
-                   memory_limit / (1024 * 1024));
+        self->snapshot_at = zclock_mono ();
+        self->snapshot_position = zcq_projection_applied (self->serving);
+        if (self->from_snapshot) {
+            zsys_info ("query node: read models held in memory (at most %zu MiB), loaded "
+                       "from snapshot '%s' at position %" PRIu64 "; the rest comes from "
+                       "the write node's replay",
+                       memory_limit / (1024 * 1024), self->snapshot_path,
+                       self->snapshot_position);
+        }
+        else {
+            zsys_info ("query node: read models held in memory (at most %zu MiB); they are "
+                       "rebuilt from the write node's replay, from position 1",
+                       memory_limit / (1024 * 1024));
+        }
         return 0;
     }
     zcq_view_set_cache (zcq_projection_view (self->serving), (size_t) self->cache);
@@ -424,6 +470,7 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
     self->replay_timeout = (int) zcq_settings_number (config, s_table, "query/replay_timeout");
     self->cache = (int) zcq_settings_number (config, s_table, "query/cache");
     self->memory = streq (zcq_settings_text (config, s_table, "query/storage"), "memory");
+    self->snapshot_interval = (int) zcq_settings_number (config, s_table, "query/snapshot");
     size_t memory_limit =
         (size_t) zcq_settings_number (config, s_table, "query/memory_limit") * 1024 * 1024;
     self->apply_delay =
@@ -544,9 +591,10 @@ s_pack_status (self_t *self, msgpack_packer *pk)
     s_pack_text (pk, "domain", self->domain->name);
     zcq_mpack_pack_str (pk, "storage");
     if (memory) {
-        msgpack_pack_map (pk, 5);
+        msgpack_pack_map (pk, 6);
         s_pack_text (pk, "backend", "memory");
-        s_pack_text (pk, "loaded_from", "replay");
+        s_pack_text (pk, "loaded_from", self->from_snapshot ? "snapshot" : "replay");
+        s_pack_uint (pk, "snapshot_position", self->snapshot_position);
         s_pack_uint (pk, "bytes", bytes);
         s_pack_uint (pk, "limit", limit);
         s_pack_text (pk, "state", full ? "full" : "ok");
@@ -998,6 +1046,31 @@ s_progress (self_t *self)
     }
 }
 
+//  Memory read models: write their snapshot when the interval has passed
+//  (or now, with force, at a clean stop) and something was applied since
+//  the last one. The actor writes nothing meanwhile, so the file holds one
+//  consistent state: read models and the position they reflect.
+static void
+s_snapshot (self_t *self, bool force)
+{
+    uint64_t applied = zcq_projection_applied (self->serving);
+    int64_t now = zclock_mono ();
+    if (!self->snapshot_path || applied == self->snapshot_position
+        || (!force && now - self->snapshot_at < (int64_t) self->snapshot_interval * 1000)) {
+        return;
+    }
+    self->snapshot_at = now;
+    if (zcq_store_save_memory (self->store, self->snapshot_path) == 0) {
+        self->snapshot_position = applied;
+        size_t bytes = 0, limit = 0;
+        bool full = false;
+        zcq_store_memory (self->store, &bytes, &limit, &full);
+        zsys_info ("query node: snapshot of the read models at position %" PRIu64
+                   " (%zu bytes held) written to '%s' in %" PRId64 " ms",
+                   applied, bytes, self->snapshot_path, zclock_mono () - now);
+    }
+}
+
 static void
 s_handle_pipe (self_t *self)
 {
@@ -1060,11 +1133,13 @@ zcq_query_node_actor (zsock_t *pipe, void *args)
             s_apply (self);
             s_sweep (self);
             s_progress (self);
+            s_snapshot (self, false);
             next_tick = zclock_mono () + TICK;
         }
         if (zclock_mono () >= self->next_deadline) {
             s_release_parked (self);
         }
     }
+    s_snapshot (self, true);
     s_self_destroy (&self);
 }
