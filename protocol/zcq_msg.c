@@ -34,6 +34,7 @@ struct _zcq_msg_t {
     zcq_status_t status;       //  REPLY / RESULT / ERROR status
     char *reason;              //  REPLY / RESULT / ERROR reason text
     uint64_t version;          //  stream version
+    uint32_t schema;           //  EVENT: schema version of its type (0 reads as 1)
     uint64_t position;         //  global position
     uint32_t count;            //  events appended (REPLY)
     int64_t time;              //  microseconds since the epoch
@@ -470,6 +471,7 @@ typedef enum {
     K_MAY_BE_STALE,
     K_COMMAND,
     K_USER,
+    K_SCHEMA,
     K_KEYS
 } s_key_t;
 
@@ -508,6 +510,7 @@ static const struct {
     [K_MAY_BE_STALE] = KEY ("may_be_stale"),
     [K_COMMAND] = KEY ("command"),
     [K_USER] = KEY ("user"),
+    [K_SCHEMA] = KEY ("schema"),
 };
 
 //  What a field's value is, which says how it is read, checked and written.
@@ -574,6 +577,9 @@ static const s_field_t s_event [] = {
     {FIELD (K_STREAM, V_NAME, P_REQUIRED, stream), .limit = ZCQ_MAX_STREAM},
     {FIELD (K_VERSION, V_UINT64, P_REQUIRED, version), .limit = INT64_MAX},
     {FIELD (K_TYPE, V_NAME, P_REQUIRED, name), .limit = ZCQ_MAX_NAME},
+    //  Absent (or 0) is schema 1, and schema 1 is never written: the events
+    //  of a log from before schemas read as they always did, byte for byte
+    {FIELD (K_SCHEMA, V_UINT32, P_IF_SET, schema), .limit = UINT32_MAX, .fallback = 1},
     {FIELD (K_DATA, V_MAP, P_REQUIRED, data), .limit = ZCQ_MAX_DATA},
     {.key = K_META, .value = V_META, .presence = P_OPTIONAL},
 };
@@ -1121,8 +1127,11 @@ s_is_set (zcq_msg_t *self, const s_field_t *field)
         }
         case V_UINT64:
             return *MEMBER (self, field, uint64_t) != 0;
-        case V_UINT32:
-            return *MEMBER (self, field, uint32_t) != 0;
+        case V_UINT32: {
+            //  The value a fallback stands for is as good as absent
+            uint32_t number = *MEMBER (self, field, uint32_t);
+            return number != 0 && number != field->fallback;
+        }
         case V_INT64:
             return *MEMBER (self, field, int64_t) != 0;
         case V_EXPECT:
@@ -1643,6 +1652,20 @@ zcq_msg_set_version (zcq_msg_t *self, uint64_t version)
 {
     assert (self);
     self->version = version;
+}
+
+uint32_t
+zcq_msg_schema (zcq_msg_t *self)
+{
+    assert (self);
+    return self->schema ? self->schema : 1;
+}
+
+void
+zcq_msg_set_schema (zcq_msg_t *self, uint32_t schema)
+{
+    assert (self);
+    self->schema = schema;
 }
 
 uint64_t

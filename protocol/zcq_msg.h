@@ -269,6 +269,14 @@ uint64_t
 void
     zcq_msg_set_version (zcq_msg_t *self, uint64_t version);
 
+//  EVENT: the schema version of its type's data (1, 2, ...; section 6.3):
+//  the version of the domain that appended it. Absent on the wire, and 0
+//  when set, mean 1.
+uint32_t
+    zcq_msg_schema (zcq_msg_t *self);
+void
+    zcq_msg_set_schema (zcq_msg_t *self, uint32_t schema);
+
 //  Global position (REPLY: of the command's last event, or the head when it
 //  appended none; EVENT: of this event; RESULT: applied position answered).
 uint64_t

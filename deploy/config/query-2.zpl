@@ -20,6 +20,13 @@ query
     #   HTTP address of its Prometheus metrics, served at /metrics (leave
     #   it out to serve none; port 0 takes any free port)
     metrics = "127.0.0.1:9612"
+    #   Where the read models live: "leveldb" (in data, durable) or
+    #   "memory" (fastest reads; rebuilt from the write node's replay at
+    #   every start)
+    storage = "leveldb"
+    #   With storage = "memory": MiB the read models may hold; past it the
+    #   node stops applying and says so in its log and its status
+    memory_limit = 1024
     #   LevelDB folder of the read models and the applied position
     data = "var/query-2"
     #   Domain that projects events and answers queries: "bank", "store" or

@@ -50,8 +50,8 @@ s_usage (const char *program, const zcq_setting_t *settings)
     printf ("  %-26s %s\n", "--config FILE", "read settings from a ZPL file first");
     printf ("  %-26s %s\n", "--set PATH=VALUE",
             "set any setting, e.g. write/security/cert=FILE");
-    printf (
-        "\nEvery setting, its default and its config path: README.md, \"Configuration\".\n");
+    printf ("\nEvery setting, its default and its config path: README.md, "
+            "\"Configuration reference\".\n");
 }
 
 //  Put every value below node (its children, recursively) into config

@@ -6,6 +6,7 @@
 
 #include "zcq_projection.h"
 #include "zcq_event.h"
+#include "zcq_upcast.h"
 #include "zcq_view_store.h"
 
 #define QUERY_FORMAT "zcqrs-query-1" //  value of "q:format"
@@ -16,6 +17,7 @@
 struct _zcq_projection_t {
     zcq_store_t *store;                      //  the read-model store (borrowed)
     const zcq_domain_t *domain;              //  projects events (borrowed)
+    zcq_upcast_t *upcast;                    //  raises events to what project reads
     zcq_view_t *view;                        //  the read models, in their keyspace
     zcq_batch_t *batch;                      //  scratch batch
     bool serving;                            //  queries are answered from it
@@ -40,6 +42,7 @@ s_new (zcq_store_t *store, const zcq_domain_t *domain, const char *keyspace, boo
     assert (self);
     self->store = store;
     self->domain = domain;
+    self->upcast = zcq_upcast_new (domain);
     self->view = zcq_view_new_keyspace (store, keyspace);
     self->batch = zcq_batch_new ();
     self->serving = serving;
@@ -145,25 +148,30 @@ zcq_projection_destroy (zcq_projection_t **self_p)
         zcq_projection_t *self = *self_p;
         zcq_view_destroy (&self->view);
         zcq_batch_destroy (&self->batch);
+        zcq_upcast_destroy (&self->upcast);
         free (self);
         *self_p = NULL;
     }
 }
 
-//  Fold one event (the next position) through the domain into the view.
-//  Returns 0, or -1 if its data is not a map or the domain failed.
+//  Project one event, at its current schema version, into the view.
+static int
+s_project_one (const zcq_event_t *event, void *arg)
+{
+    zcq_projection_t *self = (zcq_projection_t *) arg;
+    return self->domain->project (self->view, event) != 0 ? -1 : 0;
+}
+
+//  Fold one event (the next position), raised to its types' current schema
+//  versions, through the domain into the view. Returns 0, or -1 if its data
+//  is not a map, an upcaster or the domain failed.
 static int
 s_project (zcq_projection_t *self, zcq_msg_t *event)
 {
-    msgpack_unpacked data;
-    zcq_event_t view;
-    if (zcq_event_from_msg (&view, event, &data) != 0) {
-        zsys_error ("query node: event %" PRIu64 " has data that is not a map",
-                    zcq_msg_position (event));
-        return -1;
+    int rc = zcq_upcast_msg (self->upcast, event, s_project_one, self);
+    if (rc != 0 && *zcq_upcast_error (self->upcast)) {
+        zsys_error ("query node: %s", zcq_upcast_error (self->upcast));
     }
-    int rc = self->domain->project (self->view, &view) != 0 ? -1 : 0;
-    msgpack_unpacked_destroy (&data);
     return rc;
 }
 

@@ -815,7 +815,10 @@ s_append (self_t *self, zcq_msg_t *command, const zcq_aggregate_t *aggregate, zc
         size_t size;
         const byte *data = zcq_decision_event_data (self->decision, index, &size);
         zcq_msg_set_version (event, aggregate->version + 1);
-        zcq_msg_set_name (event, zcq_decision_event_type (self->decision, index));
+        const char *type = zcq_decision_event_type (self->decision, index);
+        zcq_msg_set_name (event, type);
+        //  Stored at the version the domain emits now (protocol 6.3.1)
+        zcq_msg_set_schema (event, zcq_domain_event_schema (self->domain, type));
         zcq_msg_set_data (event, data, size);
         uint64_t position = zcq_log_stage_event (self->log, event);
         //  Limits were checked by s_check_events, the user id by the codec
