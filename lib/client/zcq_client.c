@@ -19,6 +19,7 @@
 #include "zcq_random.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -214,20 +215,22 @@ s_track (zcq_client_t *self, zcq_msg_t *reply)
 
 //  The next message on sock, waiting until deadline (zclock_mono ms) at
 //  most; NULL if none came. A message already queued is taken at once,
-//  without a poll or a look at the clock (the usual case of a pipelined
-//  client); waiting costs one zmq_poll and no allocation.
+//  without a look at the clock (the usual case of a pipelined client).
+//  Otherwise the receive itself waits, with the time left as the socket's
+//  receive time-out: libzmq then sleeps on the socket's mailbox, where a
+//  zmq_poll also asked for the socket's descriptor and events around the
+//  wait (a tenth of a closed-loop request's instructions).
 static zcq_msg_t *
 s_recv_until (zsock_t *sock, int64_t deadline)
 {
     zcq_msg_t *msg = zcq_msg_recv_nowait (sock);
     while (!msg && zmq_errno () == EAGAIN) {
         int64_t left = deadline - zclock_mono ();
-        zmq_pollitem_t item = {zsock_resolve (sock), 0, ZMQ_POLLIN, 0};
-        if (left <= 0 || zmq_poll (&item, 1, (long) left) <= 0
-            || !(item.revents & ZMQ_POLLIN)) {
+        if (left <= 0) {
             break;
         }
-        msg = zcq_msg_recv_nowait (sock);
+        zsock_set_rcvtimeo (sock, left > INT_MAX ? INT_MAX : (int) left);
+        msg = zcq_msg_recv (sock);
     }
     return msg;
 }
