@@ -488,5 +488,5 @@ main (void)
         ZCQ_TESTKIT_MODELS_TEST (test_totals_add_up),
         ZCQ_TESTKIT_MODELS_TEST (test_queries_name_what_is_wrong),
     };
-    return cmocka_run_group_tests (tests, NULL, NULL);
+    return ZCQ_TESTKIT_RUN_ON_BOTH_BACKENDS (tests);
 }

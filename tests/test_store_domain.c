@@ -403,5 +403,5 @@ main (void)
         ZCQ_TESTKIT_MODELS_TEST (test_queries_return_at_most_max),
         ZCQ_TESTKIT_MODELS_TEST (test_queries_name_the_bad_parameter),
     };
-    return cmocka_run_group_tests (tests, NULL, NULL);
+    return ZCQ_TESTKIT_RUN_ON_BOTH_BACKENDS (tests);
 }

@@ -67,12 +67,14 @@ static const zcq_setting_t s_table [] = {
      .flag = "--data",
      .fallback = "var/write",
      .arg = "DIR",
-     .help = "LevelDB folder of the event log"},
+     .help = "LevelDB folder of the event log",
+     .file = ZCQ_SETTING_FILE},
     {.path = "write/domain",
      .flag = "--domain",
      .fallback = "bank",
      .arg = "NAME|FILE.so",
-     .help = "domain: bank, store, or the path of a domain .so"},
+     .help = "domain: bank, store, or the path of a domain .so",
+     .file = ZCQ_SETTING_FILE_OR_NAME},
     {.path = "write/durability",
      .flag = "--durability",
      .fallback = "sync",
@@ -141,10 +143,12 @@ static const zcq_setting_t s_table [] = {
     {.path = "write/security/cert",
      .arg = "FILE",
      .help = "CURVE keypair of the node (FILE and FILE_secret); with clients, its endpoints "
-             "are secured"},
+             "are secured",
+     .file = ZCQ_SETTING_FILE},
     {.path = "write/security/clients",
      .arg = "DIR",
-     .help = "folder of the public certificates of the clients allowed in"},
+     .help = "folder of the public certificates of the clients allowed in",
+     .file = ZCQ_SETTING_FILE},
     {.path = "write/security/roles/*",
      .arg = "ROLES",
      .help = "roles of the key with this name: commands, query, replicate"},
@@ -1341,10 +1345,9 @@ static void
 s_handle_commands (self_t *self)
 {
     for (size_t count = 0; count < self->group_max; count++) {
-        if (count > 0 && !(zsock_events (self->commands) & ZMQ_POLLIN)) {
-            break;
-        }
-        zcq_msg_t *msg = zcq_msg_recv (self->commands);
+        //  What is queued, without asking for the socket's events first
+        //  (that was a system-call-free but costly look per command)
+        zcq_msg_t *msg = zcq_msg_recv_nowait (self->commands);
         if (!msg) {
             break;
         }
