@@ -48,6 +48,9 @@ query
     #   1: fold the log again into a second keyspace while the current read models serve,
     #   then switch (flag --rebuild)
     rebuild = 0
+    #   least severe log lines printed; every line starts with its ISO 8601 UTC time
+    #   (milliseconds) and level (flag --log-level)
+    log_level = "info"
     security
         #   CURVE keypair of the node (FILE and FILE_secret); with clients, its endpoint is
         #   secured, and its feed uses it towards the write node

@@ -149,6 +149,7 @@ static const zcq_setting_t s_table [] = {
      .bare = "1",
      .help = "1: fold the log again into a second keyspace while the current read models "
              "serve, then switch"},
+    ZCQ_SETTING_LOG_LEVEL ("query"),
     {.path = "query/security/cert",
      .arg = "FILE",
      .help = "CURVE keypair of the node (FILE and FILE_secret); with clients, its endpoint is "
