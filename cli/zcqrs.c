@@ -2,7 +2,9 @@
     zcqrs - the command-line client
 
         zcqrs send TYPE STREAM [field=value ... | --json OBJECT] [--expect N] [--id HEX]
-        zcqrs query NAME [param=value ... | --json OBJECT] [--node EP] [--min-position P]
+        zcqrs delete STREAM [--expect N] [--id HEX]
+        zcqrs query NAME [param=value ... | --json OBJECT] [--node EP[,EP...] ...]
+              [--min-position P]
         zcqrs tail [--from POSITION] [--count N] [--idle MS]
         zcqrs status [--node ENDPOINT ...]
         zcqrs keygen NAME [--dir DIR]
@@ -58,20 +60,24 @@ s_usage (FILE *out)
         //  reads into the man page's SYNOPSIS
         "Usage: zcqrs [options] send TYPE STREAM [field=value ... | --json OBJECT]"
         " [--expect N]\n"
+        "  or:  zcqrs [options] delete STREAM [--expect N]\n"
         "  or:  zcqrs [options] query NAME [param=value ... | --json OBJECT]"
         " [--min-position P]\n"
         "  or:  zcqrs [options] tail [--from POSITION] [--count N] [--idle MS]\n"
         "  or:  zcqrs [options] status [--node EP ...]\n"
         "  or:  zcqrs keygen NAME [--dir DIR]\n"
-        "Send a command to the write node, ask a query node, follow the log, ask each node\n"
-        "for its status, or make a CURVE keypair (DIR/NAME.cert and DIR/NAME.cert_secret).\n"
+        "Send a command to the write node, delete a stream (its events' data is erased on\n"
+        "every node; it takes no more commands), ask a query node, follow the log, ask each\n"
+        "node for its status, or make a CURVE keypair (DIR/NAME.cert and\n"
+        "DIR/NAME.cert_secret).\n"
         "\n"
         "options:\n"
         "  --commands EP     write node commands [" ZCQ_DEFAULT_COMMANDS "]\n"
         "  --events EP       write node events [" ZCQ_DEFAULT_EVENTS "]\n"
         "  --replay EP       write node replay [" ZCQ_DEFAULT_REPLAY "]\n"
-        "  --node EP         query node (query: one; status: each) "
-        "[tcp://127.0.0.1:5611, :5612]\n"
+        "  --node EP         query node; repeat it or give a comma list (query: spread\n"
+        "                    over them, a silent one skipped; status: each)\n"
+        "                    [query: tcp://127.0.0.1:5611; status: :5611, :5612]\n"
         "  --timeout MS      how long to wait for an answer [5000]\n"
         "  --expect N        expected stream version: any, 0 (new stream) or N [any]\n"
         "  --id HEX          command id, 32 hex digits, to retry a command by hand\n"
@@ -320,6 +326,20 @@ s_send (options_t *options)
     return code;
 }
 
+//  delete STREAM: the command every domain takes (protocol section 10.13).
+static int
+s_delete (options_t *options)
+{
+    if (options->word_count != 1) {
+        fprintf (stderr, "zcqrs: delete needs one STREAM (try --help)\n");
+        return EXIT_USAGE;
+    }
+    options->words [1] = options->words [0];
+    options->words [0] = ZCQ_DELETE_STREAM;
+    options->word_count = 2;
+    return s_send (options);
+}
+
 static int
 s_query (options_t *options)
 {
@@ -333,16 +353,31 @@ s_query (options_t *options)
         msgpack_sbuffer_destroy (&params);
         return EXIT_USAGE;
     }
-    const char *node = options->node_count ? options->nodes [0] : ZCQ_DEFAULT_QUERIES;
+    //  Every --node, each possibly a comma-separated list: with more than
+    //  one, the client spreads the query over them (and skips a silent one)
     zcq_client_t *client = zcq_client_new (options->commands);
+    int added = 0;
+    bool failed = !client;
+    char *list = NULL;
+    for (int index = 0; !failed && index < (options->node_count ? options->node_count : 1);
+         index++) {
+        zstr_free (&list);
+        list = strdup (options->node_count ? options->nodes [index] : ZCQ_DEFAULT_QUERIES);
+        for (char *save = NULL, *node = strtok_r (list, ",", &save); node && !failed;
+             node = strtok_r (NULL, ",", &save)) {
+            failed = zcq_client_add_query_node (client, node) < 0;
+            added++;
+        }
+    }
     int code = EXIT_USAGE;
-    if (client && zcq_client_add_query_node (client, node) == 0) {
-        zcq_msg_t *result =
-            zcq_client_query (client, 0, options->words [0], params.data, params.size,
-                              options->min_position, options->timeout);
-        code = s_print (result, node);
+    if (!failed && added > 0) {
+        zcq_msg_t *result = zcq_client_query (client, added > 1 ? ZCQ_ANY_QUERY_NODE : 0,
+                                              options->words [0], params.data, params.size,
+                                              options->min_position, options->timeout);
+        code = s_print (result, added > 1 ? "the query nodes" : list);
         zcq_msg_destroy (&result);
     }
+    zstr_free (&list);
     zcq_client_destroy (&client);
     msgpack_sbuffer_destroy (&params);
     return code;
@@ -499,6 +534,9 @@ main (int argc, char **argv)
     if (streq (verb, "send")) {
         return s_send (&options);
     }
+    if (streq (verb, "delete")) {
+        return s_delete (&options);
+    }
     if (streq (verb, "query")) {
         return s_query (&options);
     }
@@ -508,6 +546,7 @@ main (int argc, char **argv)
     if (streq (verb, "tail")) {
         return s_tail (&options);
     }
-    fprintf (stderr, "zcqrs: unknown command '%s' (send, query, tail, status, keygen)\n", verb);
+    fprintf (stderr,
+             "zcqrs: unknown command '%s' (send, delete, query, tail, status, keygen)\n", verb);
     return EXIT_USAGE;
 }
