@@ -65,7 +65,8 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory programs
-	@SECURE=$(SECURE) CONSOLE_SEND=$(CONSOLE_SEND) deploy/run-local.sh
+	@SECURE=$(SECURE) CONSOLE_SEND=$(CONSOLE_SEND) ZCQRS_PORT_BASE=$(PORT_BASE) \
+	    deploy/run-local.sh
 
 test: deps
 	@$(MAKE) --no-print-directory format-check
@@ -133,7 +134,8 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(KIT_OBJ) $(BUILD)/libzcqrs.a
 #  Tests that start node programs or load the plugin need them built first
 $(TESTS): | $(PROGRAMS) $(PLUGIN)
 
-#  README's configuration reference, rewritten from the nodes' settings tables
+#  README's configuration reference and deploy/config/*.zpl, rewritten from the
+#  nodes' settings tables
 settings-doc: $(BUILD)/tests/test_settings
 	@$(BUILD)/tests/test_settings --update README.md
 

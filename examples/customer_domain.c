@@ -344,6 +344,9 @@ s_load (zcq_view_t *view, const char *key, s_customer_t *customer)
             customer->credit = (int64_t) credit;
             s_copy (&record.data, "name", customer->name, sizeof customer->name);
             s_copy (&record.data, "email", customer->email, sizeof customer->email);
+            //  A v1 record has no currency: its credits were all in euros. v2's
+            //  queries read v1's models while a query node rebuilds them
+            snprintf (customer->currency, sizeof customer->currency, "EUR");
             s_copy (&record.data, "currency", customer->currency, sizeof customer->currency);
             msgpack_unpacked_destroy (&record);
         }
@@ -357,6 +360,10 @@ s_project (zcq_view_t *view, const zcq_event_t *event)
 {
     char key [ZCQ_MAX_STREAM + 16];
     s_key (key, sizeof key, event->stream);
+    if (strcmp (event->type, ZCQ_STREAM_DELETED) == 0) {
+        zcq_view_delete (view, key); //  a deleted customer: gone from the models
+        return 0;
+    }
     s_customer_t customer = {0};
     int rc = s_load (view, key, &customer);
     if (rc == -1) {

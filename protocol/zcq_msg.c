@@ -35,6 +35,7 @@ struct _zcq_msg_t {
     char *reason;              //  REPLY / RESULT / ERROR reason text
     uint64_t version;          //  stream version
     uint32_t schema;           //  EVENT: schema version of its type (0 reads as 1)
+    uint64_t deleted;          //  EVENT meta.deleted: the tombstone that hid it, or 0
     uint64_t position;         //  global position
     uint32_t count;            //  events appended (REPLY)
     int64_t time;              //  microseconds since the epoch
@@ -129,11 +130,78 @@ zcq_status_retryable (zcq_status_t status)
     return (int) status >= 0 && status < ZCQ_STATUSES && s_statuses [status].retryable;
 }
 
+//  Spare messages: a command and its reply are made and destroyed over
+//  and over, and a zeroed allocation of a message cost about 300
+//  instructions (glibc's calloc does not use its per-thread cache), so
+//  each thread keeps the last few destroyed ones to make its next ones
+//  from. They are freed when the thread exits. Under AddressSanitizer
+//  there are none: it must see each message freed to catch a use after
+//  free.
+#if defined(__SANITIZE_ADDRESS__)
+#define SPARES 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SPARES 0
+#endif
+#endif
+#ifndef SPARES
+#define SPARES 4 //  destroyed messages a thread keeps for its next ones
+#endif
+
+typedef struct {
+    zcq_msg_t *spare [SPARES + 1]; //  kept messages (one more: never an empty array)
+    int count;                     //  how many
+} s_spares_t;
+
+static pthread_key_t s_spares_key; //  frees a thread's spares when it exits
+static pthread_once_t s_spares_once = PTHREAD_ONCE_INIT;
+static _Thread_local s_spares_t *s_spares; //  this thread's, or NULL
+
+static void
+s_spares_free (void *arg)
+{
+    s_spares_t *spares = (s_spares_t *) arg;
+    for (int index = 0; index < spares->count; index++) {
+        free (spares->spare [index]);
+    }
+    free (spares);
+    s_spares = NULL; //  a message destroyed later in this thread is freed
+}
+
+static void
+s_spares_key_create (void)
+{
+    pthread_key_create (&s_spares_key, s_spares_free);
+}
+
+//  Keep a destroyed message's memory as a spare, or free it.
+static void
+s_spare_keep (zcq_msg_t *self)
+{
+    if (SPARES > 0 && !s_spares) {
+        pthread_once (&s_spares_once, s_spares_key_create);
+        s_spares = (s_spares_t *) calloc (1, sizeof (s_spares_t));
+        if (s_spares && pthread_setspecific (s_spares_key, s_spares) != 0) {
+            free (s_spares);
+            s_spares = NULL;
+        }
+    }
+    if (s_spares && s_spares->count < SPARES) {
+        s_spares->spare [s_spares->count++] = self;
+    }
+    else {
+        free (self);
+    }
+}
+
 zcq_msg_t *
 zcq_msg_new (zcq_msg_type_t type)
 {
-    zcq_msg_t *self = (zcq_msg_t *) zmalloc (sizeof (zcq_msg_t));
+    zcq_msg_t *self = s_spares && s_spares->count > 0
+                          ? s_spares->spare [--s_spares->count]
+                          : (zcq_msg_t *) malloc (sizeof (zcq_msg_t));
     assert (self);
+    memset (self, 0, sizeof (zcq_msg_t));
     self->type = type;
     self->expect = ZCQ_EXPECT_ANY;
     return self;
@@ -145,20 +213,23 @@ zcq_msg_destroy (zcq_msg_t **self_p)
     assert (self_p);
     if (*self_p) {
         zcq_msg_t *self = *self_p;
-        zframe_destroy (&self->routing_id);
-        zstr_free (&self->error);
-        zstr_free (&self->name);
-        zstr_free (&self->stream);
+        if (self->routing_id) {
+            zframe_destroy (&self->routing_id);
+        }
+        //  Plain free: the message goes, nothing needs nulling
+        free (self->error);
+        free (self->name);
+        free (self->stream);
         free (self->data);
-        zstr_free (&self->reason);
-        zstr_free (&self->correlation);
-        zstr_free (&self->user);
-        zstr_free (&self->roles);
+        free (self->reason);
+        free (self->correlation);
+        free (self->user);
+        free (self->roles);
         for (size_t index = 0; index < self->event_count; index++) {
             zframe_destroy (&self->events [index]);
         }
         free (self->events);
-        free (self);
+        s_spare_keep (self);
         *self_p = NULL;
     }
 }
@@ -235,11 +306,15 @@ s_take_string (zcq_msg_t *self, const char *field, const msgpack_object *value, 
                            "field '%s' must be UTF-8 without control characters", field);
         return -1;
     }
+    //  An empty text is kept as none (its getter says ""): no allocation
+    //  for the empty reason of every accepted reply
     zstr_free (dest);
-    *dest = (char *) malloc (size + 1);
-    assert (*dest);
-    memcpy (*dest, value->via.str.ptr, size);
-    (*dest) [size] = 0;
+    if (size) {
+        *dest = (char *) malloc (size + 1);
+        assert (*dest);
+        memcpy (*dest, value->via.str.ptr, size);
+        (*dest) [size] = 0;
+    }
     return 0;
 }
 
@@ -433,6 +508,7 @@ typedef enum {
     K_COMMAND,
     K_USER,
     K_SCHEMA,
+    K_DELETED,
     K_KEYS
 } s_key_t;
 
@@ -472,6 +548,7 @@ static const struct {
     [K_COMMAND] = KEY ("command"),
     [K_USER] = KEY ("user"),
     [K_SCHEMA] = KEY ("schema"),
+    [K_DELETED] = KEY ("deleted"),
 };
 
 //  What a field's value is, which says how it is read, checked and written.
@@ -551,6 +628,8 @@ static const s_field_t s_meta [] = {
     {FIELD (K_CORRELATION, V_TEXT, P_IF_SET, correlation), .limit = ZCQ_MAX_TEXT,
      .label = "meta.correlation"},
     {FIELD (K_USER, V_TEXT, P_IF_SET, user), .limit = ZCQ_MAX_USER, .label = "meta.user"},
+    {FIELD (K_DELETED, V_UINT64, P_IF_SET, deleted), .limit = INT64_MAX,
+     .label = "meta.deleted"},
 };
 static const s_field_t s_heartbeat [] = {
     {FIELD (K_HEAD, V_UINT64, P_REQUIRED, head), .limit = INT64_MAX},
@@ -704,6 +783,7 @@ static int
 s_take_fields (zcq_msg_t *self, const s_schema_t *schema, const msgpack_object_map *map,
                bool keys_are_strings, unsigned *seen)
 {
+    size_t next = 0; //  the field to look at first
     for (uint32_t index = 0; index < map->size; index++) {
         const msgpack_object *key = &map->ptr [index].key;
         if (keys_are_strings && key->type != MSGPACK_OBJECT_STR) {
@@ -711,11 +791,16 @@ s_take_fields (zcq_msg_t *self, const s_schema_t *schema, const msgpack_object_m
                                zcq_msg_type_name (self->type));
             return -1;
         }
-        for (size_t field = 0; field < schema->count; field++) {
+        //  Encoders write the schema's order (ours do): look at the field
+        //  after the last one found first, then at all of them
+        size_t count = schema->count;
+        for (size_t step = 0; step < count; step++) {
+            size_t field = (next + step) % count;
             if (s_key_is (key, schema->fields [field].key)) {
                 if (s_take_field (self, &schema->fields [field], &map->ptr [index].val, seen)) {
                     return -1;
                 }
+                next = field + 1;
                 break;
             }
         }
@@ -927,8 +1012,10 @@ zcq_msg_decode (zmsg_t **zmsg_p)
 
 #define RECV_FRAMES 8 //  frames received without allocating (all but EVENTS)
 
-zcq_msg_t *
-zcq_msg_recv (zsock_t *sock)
+//  Receive and decode one message; flags apply to its first part (the
+//  others of a multipart message are there once the first is).
+static zcq_msg_t *
+s_recv (zsock_t *sock, int flags)
 {
     assert (sock);
     //  Frames come straight from libzmq into zmq_msg_t parts: no zmsg and
@@ -951,7 +1038,7 @@ zcq_msg_recv (zsock_t *sock)
             slots *= 2;
         }
         zmq_msg_init (&parts [count]);
-        if (zmq_msg_recv (&parts [count], handle, 0) < 0) {
+        if (zmq_msg_recv (&parts [count], handle, count ? 0 : flags) < 0) {
             zmq_msg_close (&parts [count]);
             break;
         }
@@ -972,7 +1059,8 @@ zcq_msg_recv (zsock_t *sock)
         size_t first = 0;
         zframe_t *routing_id = NULL;
         bool delimiter = false;
-        if (zsock_type (sock) == ZMQ_ROUTER && count > 0) {
+        bool router = zsock_type (sock) == ZMQ_ROUTER;
+        if (router && count > 0) {
             routing_id = zframe_new (frames [0].data, frames [0].size);
             first = 1;
             if (count > 1 && frames [1].size == 0) {
@@ -986,8 +1074,12 @@ zcq_msg_recv (zsock_t *sock)
         //  Who the peer is, as the ZAP handler said at the handshake: every
         //  part that came off the wire carries the connection's metadata (a
         //  ROUTER's routing id part does not). Without it (a plain endpoint,
-        //  or the connecting side) an EVENT keeps its meta.user
-        zmq_msg_t *wire = first < count ? &parts [first] : NULL;
+        //  or the connecting side) an EVENT keeps its meta.user. Only a
+        //  ROUTER is asked (two lookups in libzmq's map a message): every
+        //  zcqrs endpoint that authenticates the peers it hears from is one
+        //  (commands, queries, replay), and a connecting socket never went
+        //  through our ZAP handler
+        zmq_msg_t *wire = router && first < count ? &parts [first] : NULL;
         const char *user = wire ? zmq_msg_gets (wire, "User-Id") : NULL;
         const char *roles = wire ? zmq_msg_gets (wire, "Roles") : NULL;
         if (user && *user) {
@@ -1011,6 +1103,18 @@ zcq_msg_recv (zsock_t *sock)
         free (parts);
     }
     return self;
+}
+
+zcq_msg_t *
+zcq_msg_recv (zsock_t *sock)
+{
+    return s_recv (sock, 0);
+}
+
+zcq_msg_t *
+zcq_msg_recv_nowait (zsock_t *sock)
+{
+    return s_recv (sock, ZMQ_DONTWAIT);
 }
 
 //  --- Encoding ---------------------------------------------------------------
@@ -1256,6 +1360,17 @@ s_send_frame (void *handle, const void *data, size_t size, bool more)
     return zmq_send (handle, data, size, more ? ZMQ_SNDMORE : 0) < 0 ? -1 : 0;
 }
 
+//  Send the signature and a type name frame, both constant text that
+//  libzmq may point at instead of copying. Returns 0 or -1.
+static int
+s_send_head (void *handle, const char *type_name)
+{
+    if (zmq_send_const (handle, ZCQ_SIGNATURE, sizeof (ZCQ_SIGNATURE) - 1, ZMQ_SNDMORE) < 0) {
+        return -1;
+    }
+    return zmq_send_const (handle, type_name, strlen (type_name), ZMQ_SNDMORE) < 0 ? -1 : 0;
+}
+
 int
 zcq_msg_send (zcq_msg_t *self, zsock_t *sock)
 {
@@ -1291,9 +1406,7 @@ zcq_msg_send_encoded (zcq_msg_t *self, zsock_t *sock, const msgpack_sbuffer *bod
         rc = s_send_frame (handle, NULL, 0, true);
     }
     if (rc == 0) {
-        const char *name = zcq_msg_type_name (self->type);
-        s_send_frame (handle, ZCQ_SIGNATURE, strlen (ZCQ_SIGNATURE), true);
-        s_send_frame (handle, name, strlen (name), true);
+        s_send_head (handle, zcq_msg_type_name (self->type));
         rc = s_send_frame (handle, body->data, body->size, self->event_count > 0);
         for (size_t index = 0; rc == 0 && index < self->event_count; index++) {
             rc = s_send_frame (handle, zframe_data (self->events [index]),
@@ -1309,10 +1422,9 @@ zcq_msg_send_event_body (zsock_t *sock, const void *body, size_t size)
 {
     assert (sock);
     void *handle = zsock_resolve (sock);
-    if (s_send_frame (handle, ZCQ_SIGNATURE, strlen (ZCQ_SIGNATURE), true) != 0) {
+    if (s_send_head (handle, "EVENT") != 0) {
         return -1;
     }
-    s_send_frame (handle, "EVENT", 5, true);
     return s_send_frame (handle, body, size, false);
 }
 
@@ -1329,8 +1441,7 @@ zcq_msg_send_reply_body (zsock_t *sock, const byte *routing_id, size_t routing_s
     if (delimiter) {
         s_send_frame (handle, NULL, 0, true);
     }
-    s_send_frame (handle, ZCQ_SIGNATURE, strlen (ZCQ_SIGNATURE), true);
-    s_send_frame (handle, "REPLY", 5, true);
+    s_send_head (handle, "REPLY");
     return s_send_frame (handle, body, size, false);
 }
 
@@ -1577,6 +1688,20 @@ zcq_msg_set_version (zcq_msg_t *self, uint64_t version)
 {
     assert (self);
     self->version = version;
+}
+
+uint64_t
+zcq_msg_deleted (zcq_msg_t *self)
+{
+    assert (self);
+    return self->deleted;
+}
+
+void
+zcq_msg_set_deleted (zcq_msg_t *self, uint64_t tombstone)
+{
+    assert (self);
+    self->deleted = tombstone;
 }
 
 uint32_t

@@ -115,9 +115,15 @@ void
 //  reply. Returns NULL only if the receive was interrupted; a message that
 //  did not decode, or came with a ZAP user id that cannot be one (over
 //  ZCQ_MAX_USER bytes, or not UTF-8 without control characters), is
-//  returned with zcq_msg_valid () false and no user.
+//  returned with zcq_msg_valid () false and no user. The ZAP user id and
+//  roles are read on a ROUTER only (the sockets that authenticate peers).
 zcq_msg_t *
     zcq_msg_recv (zsock_t *sock);
+
+//  The same, but only a message already queued: returns NULL with
+//  zmq_errno () EAGAIN at once when there is none.
+zcq_msg_t *
+    zcq_msg_recv_nowait (zsock_t *sock);
 
 //  Decode frames that carry no envelope (signature first). Takes ownership
 //  of *zmsg_p and nulls it. Never returns NULL.
@@ -270,6 +276,13 @@ uint32_t
     zcq_msg_schema (zcq_msg_t *self);
 void
     zcq_msg_set_schema (zcq_msg_t *self, uint32_t schema);
+
+//  EVENT meta.deleted: the position of the tombstone of its stream that
+//  hid this event's data (section 10.13), or 0 for an event as appended.
+uint64_t
+    zcq_msg_deleted (zcq_msg_t *self);
+void
+    zcq_msg_set_deleted (zcq_msg_t *self, uint64_t tombstone);
 
 //  Global position (REPLY: of the command's last event, or the head when it
 //  appended none; EVENT: of this event; RESULT: applied position answered).

@@ -302,52 +302,46 @@ test_misbehaving_upcasters_are_named (void **unused)
 
 //  --- A cluster at v1, then at v2 on the same log ----------------------------------
 
-typedef struct {
-    char *dir;           //  data and sockets
-    char commands [256]; //  write node endpoints
-    char events [256];
-    char replay [256];
-    char queries [256];       //  query node endpoint
-    zcq_testkit_node_t write; //  the nodes
-    zcq_testkit_node_t query;
-    zcq_client_t *client;
-} s_cluster_t;
-
-//  Start a write node and a query node (query data folder "query-N") with
-//  a domain .so.
+//  Start the write node with a customer domain .so.
 static void
-s_start (s_cluster_t *cluster, const char *so, int query_folder)
+s_start_write (zcq_testkit_cluster_t *cluster, const char *so)
 {
     char *domain = zcq_testkit_build_file (so);
-    char write_data [300], query_data [300];
-    snprintf (write_data, sizeof write_data, "%s/write", cluster->dir);
-    snprintf (query_data, sizeof query_data, "%s/query-%d", cluster->dir, query_folder);
-    zcq_testkit_start (&cluster->write, cluster->dir, "zcqrs-write", "--commands",
-                       cluster->commands, "--events", cluster->events, "--replay",
-                       cluster->replay, "--data", write_data, "--domain", domain, "--heartbeat",
-                       "200", NULL);
-    assert_int_equal (zcq_testkit_wait_ready (cluster->commands, WAIT), 0);
-    zcq_testkit_start (&cluster->query, cluster->dir, "zcqrs-query", "--events",
-                       cluster->events, "--replay", cluster->replay, "--queries",
-                       cluster->queries, "--data", query_data, "--domain", domain, NULL);
-    assert_int_equal (zcq_testkit_wait_ready (cluster->queries, WAIT), 0);
-    cluster->client = zcq_client_new (cluster->commands);
-    zcq_client_add_query_node (cluster->client, cluster->queries);
+    assert_int_equal (zcq_testkit_cluster_start_write (cluster, domain, NULL, NULL), 0);
+    free (domain);
+}
+
+//  Start query node 0 with a customer domain .so on data folder "query-N";
+//  it holds each batch of events delay_ms before applying it (the node's
+//  fault seam; "0": off).
+static void
+s_start_query (zcq_testkit_cluster_t *cluster, const char *so, int folder, const char *delay_ms)
+{
+    char *domain = zcq_testkit_build_file (so);
+    assert_int_equal (zcq_testkit_cluster_start_query (cluster, 0, folder, domain,
+                                                       "--fault-apply-delay-ms", delay_ms),
+                      0);
     free (domain);
 }
 
 static void
-s_stop (s_cluster_t *cluster)
+s_start (zcq_testkit_cluster_t *cluster, const char *so, int query_folder)
 {
-    zcq_client_destroy (&cluster->client);
-    assert_int_equal (zcq_testkit_stop (&cluster->query), 0);
-    assert_int_equal (zcq_testkit_stop (&cluster->write), 0);
+    s_start_write (cluster, so);
+    s_start_query (cluster, so, query_folder, "0");
+}
+
+static void
+s_stop (zcq_testkit_cluster_t *cluster)
+{
+    assert_int_equal (zcq_testkit_cluster_stop (cluster), 0);
 }
 
 //  Send a command to stream "c-1" with this data (a packed map from
 //  zcq_testkit_map; takes ownership); check its status, return its position.
 static uint64_t
-s_send (s_cluster_t *cluster, zcq_status_t status, const char *type, msgpack_sbuffer *data)
+s_send (zcq_testkit_cluster_t *cluster, zcq_status_t status, const char *type,
+        msgpack_sbuffer *data)
 {
     zcq_msg_t *reply = zcq_client_send (cluster->client, type, "c-1", ZCQ_EXPECT_ANY,
                                         data->data, data->size, WAIT);
@@ -364,7 +358,7 @@ s_send (s_cluster_t *cluster, zcq_status_t status, const char *type, msgpack_sbu
 
 //  The customer query's answer as JSON, at least at position.
 static char *
-s_customer (s_cluster_t *cluster, uint64_t position)
+s_customer (zcq_testkit_cluster_t *cluster, uint64_t position)
 {
     msgpack_sbuffer *params = zcq_testkit_map ("id=c-1", NULL);
     zcq_msg_t *result = zcq_client_query (cluster->client, 0, "customer", params->data,
@@ -377,51 +371,22 @@ s_customer (s_cluster_t *cluster, uint64_t position)
     return json;
 }
 
-//  REPLAY from position 1: the EVENTS answer (asserted).
-static zcq_msg_t *
-s_replay (s_cluster_t *cluster)
+//  A cluster at v1 (query data folder "query-1") where Alice registered.
+static void
+s_cluster_at_v1 (zcq_testkit_cluster_t *cluster)
 {
-    zsock_t *dealer = zsock_new_dealer (cluster->replay);
-    assert_non_null (dealer);
-    zsock_set_rcvtimeo (dealer, WAIT);
-    zcq_msg_t *request = zcq_msg_new (ZCQ_MSG_REPLAY);
-    zcq_msg_set_from (request, 1);
-    assert_int_equal (zcq_msg_send (request, dealer), 0);
-    zcq_msg_destroy (&request);
-    zcq_msg_t *events = zcq_msg_recv (dealer);
-    assert_non_null (events);
-    assert_int_equal (zcq_msg_type (events), ZCQ_MSG_EVENTS);
-    zsock_destroy (&dealer);
-    return events;
-}
-
-//  The i-th event of an EVENTS answer, decoded (asserted valid).
-static zcq_msg_t *
-s_event (zcq_msg_t *events, size_t index)
-{
-    zframe_t *frame = zcq_msg_event_frame (events, index);
-    assert_non_null (frame);
-    zcq_msg_t *event =
-        zcq_msg_decode_body (ZCQ_MSG_EVENT, zframe_data (frame), zframe_size (frame));
-    assert_true (zcq_msg_valid (event));
-    return event;
+    zcq_testkit_cluster_init (cluster, "upcast");
+    s_start (cluster, "libzcq_customer_v1.so", 1);
+    s_send (cluster, ZCQ_ACCEPTED, "Register",
+            zcq_testkit_map ("name=Alice", "email=a@x.org", NULL));
 }
 
 static void
 test_v2_reads_the_v1_log (void **unused)
 {
     (void) unused;
-    s_cluster_t cluster = {0};
-    cluster.dir = zcq_testkit_tmpdir ("upcast");
-    snprintf (cluster.commands, 256, "ipc://%s/commands", cluster.dir);
-    snprintf (cluster.events, 256, "ipc://%s/events", cluster.dir);
-    snprintf (cluster.replay, 256, "ipc://%s/replay", cluster.dir);
-    snprintf (cluster.queries, 256, "ipc://%s/queries", cluster.dir);
-
-    //  Version 1 writes its log
-    s_start (&cluster, "libzcq_customer_v1.so", 1);
-    s_send (&cluster, ZCQ_ACCEPTED, "Register",
-            zcq_testkit_map ("name=Alice", "email=a@x.org", NULL));
+    zcq_testkit_cluster_t cluster;
+    s_cluster_at_v1 (&cluster); //  version 1 writes its log
     s_send (&cluster, ZCQ_ACCEPTED, "Rename", zcq_testkit_map ("name=Alicia", NULL));
     s_send (&cluster, ZCQ_ACCEPTED, "AddCredit", zcq_testkit_map ("amount=5", NULL));
     uint64_t position = s_send (&cluster, ZCQ_ACCEPTED, "Ping", zcq_testkit_map (NULL));
@@ -455,18 +420,22 @@ test_v2_reads_the_v1_log (void **unused)
 
     //  REPLAY gives the events as stored: v1's at schema 1 with their v1
     //  data (nothing was rewritten), v2's at the schema v2 declares
-    zcq_msg_t *events = s_replay (&cluster);
+    zcq_msg_t *events = zcq_testkit_replay (cluster.replay, 1);
+    assert_non_null (events);
     assert_int_equal (zcq_msg_event_count (events), 6);
-    zcq_msg_t *first = s_event (events, 0);
+    zcq_msg_t *first = zcq_testkit_event (events, 0);
+    assert_non_null (first);
     assert_string_equal (zcq_msg_name (first), "CustomerRegistered");
     assert_int_equal (zcq_msg_schema (first), 1);
     json = zcq_json_from_msgpack (zcq_msg_data (first), zcq_msg_data_size (first));
     assert_string_equal (json, "{\"name\":\"Alice\",\"email\":\"a@x.org\"}");
     zstr_free (&json);
-    zcq_msg_t *credit = s_event (events, 4);
+    zcq_msg_t *credit = zcq_testkit_event (events, 4);
+    assert_non_null (credit);
     assert_string_equal (zcq_msg_name (credit), "CreditAdded");
     assert_int_equal (zcq_msg_schema (credit), 2);
-    zcq_msg_t *email = s_event (events, 5);
+    zcq_msg_t *email = zcq_testkit_event (events, 5);
+    assert_non_null (email);
     assert_string_equal (zcq_msg_name (email), "EmailChanged");
     assert_int_equal (zcq_msg_schema (email), 1);
 
@@ -488,8 +457,113 @@ test_v2_reads_the_v1_log (void **unused)
     zcq_msg_destroy (&events);
 
     s_stop (&cluster);
-    zcq_testkit_rmtree (cluster.dir);
-    free (cluster.dir);
+    zcq_testkit_cluster_destroy (&cluster);
+}
+
+//  Send count AddCredit {amount 1} to "c-1", up to 500 at a time in flight.
+//  Returns the position of the last.
+static uint64_t
+s_credits (zcq_testkit_cluster_t *cluster, int count)
+{
+    msgpack_sbuffer *data = zcq_testkit_map ("amount=1", NULL);
+    uint64_t head = 0;
+    int sent = 0, received = 0;
+    while (received < count) {
+        for (; sent < count && sent - received < 500; sent++) {
+            zcq_msg_t *command =
+                zcq_client_command ("AddCredit", "c-1", ZCQ_EXPECT_ANY, data->data, data->size);
+            assert_int_equal (zcq_client_post (cluster->client, command), 0);
+            zcq_msg_destroy (&command);
+        }
+        zcq_msg_t *reply = zcq_client_recv_reply (cluster->client, WAIT);
+        assert_non_null (reply);
+        assert_int_equal (zcq_msg_status (reply), ZCQ_ACCEPTED);
+        head = zcq_msg_position (reply) > head ? zcq_msg_position (reply) : head;
+        zcq_msg_destroy (&reply);
+        received++;
+    }
+    msgpack_sbuffer_free (data);
+    return head;
+}
+
+//  The query node's status: whether a rebuild runs and the serving models'
+//  projection version.
+static bool
+s_rebuilding (zcq_testkit_cluster_t *cluster, int64_t *version)
+{
+    zcq_msg_t *status = zcq_client_query (cluster->client, 0, "status", NULL, 0, 0, WAIT);
+    assert_non_null (status);
+    assert_int_equal (zcq_msg_status (status), ZCQ_OK);
+    msgpack_unpacked map;
+    zcq_testkit_unpack (zcq_msg_data (status), zcq_msg_data_size (status), &map);
+    bool rebuilding = zcq_map_get (&map.data, "rebuild") != NULL;
+    msgpack_unpacked_destroy (&map);
+    *version = zcq_testkit_int (zcq_msg_data (status), zcq_msg_data_size (status),
+                                "projection_version");
+    zcq_msg_destroy (&status);
+    return rebuilding;
+}
+
+static void
+test_new_projection_version_rebuilds_while_answering (void **unused)
+{
+    (void) unused;
+    zcq_testkit_cluster_t cluster;
+    s_cluster_at_v1 (&cluster);
+    uint64_t head = s_credits (&cluster, 20000);
+    const char *v1 = "{\"name\":\"Alice\",\"email\":\"a@x.org\",\"credit\":20000,"
+                     "\"pings\":0,\"version\":20001}";
+    const char *v2 = "{\"name\":\"Alice\",\"email\":\"a@x.org\",\"credit\":20000,"
+                     "\"currency\":\"EUR\",\"version\":20001}";
+    char *json = s_customer (&cluster, head);
+    assert_string_equal (json, v1);
+    zstr_free (&json);
+    int64_t version = 0;
+    assert_false (s_rebuilding (&cluster, &version));
+    assert_int_equal (version, 1);
+
+    //  Rolling upgrade, query node first, on the folder v1 built: it
+    //  rebuilds by itself, and the v1 models answer until it switches. Each
+    //  batch of the rebuild is held 300 ms, so that it is seen running
+    assert_int_equal (zcq_testkit_stop (&cluster.query [0]), 0);
+    s_start_query (&cluster, "libzcq_customer_v2.so", 1, "300");
+    bool switched = false;
+    int old_answers = 0; //  answered from the v1 models while the rebuild ran
+    int64_t deadline = zclock_mono () + 4 * WAIT;
+    while (!switched && zclock_mono () < deadline) {
+        bool rebuilding = s_rebuilding (&cluster, &version);
+        json = s_customer (&cluster, head);
+        if (rebuilding) {
+            //  Whole answers from the models v1 built (v2's query reads them
+            //  with its defaults), never from half-built ones
+            assert_int_equal (version, 1);
+            assert_string_equal (json, v2);
+            old_answers++;
+        }
+        else {
+            //  The rebuild starts before the node answers: not running means done
+            assert_int_equal (version, 2);
+            assert_string_equal (json, v2);
+            switched = true;
+        }
+        zstr_free (&json);
+    }
+    assert_true (switched);
+    //  Each of the rebuild's batches was held 300 ms: queries came in between
+    print_message ("%d answers from the v1 models while the rebuild ran\n", old_answers);
+    assert_true (old_answers > 0);
+    assert_true (zcq_testkit_file_has (cluster.query [0].log, "rebuilding them beside"));
+    assert_true (zcq_testkit_file_has (cluster.query [0].log, "projection version 2"));
+    //  Restarted, it keeps the models v2 built: no second rebuild
+    assert_int_equal (zcq_testkit_stop (&cluster.query [0]), 0);
+    s_start_query (&cluster, "libzcq_customer_v2.so", 1, "0");
+    assert_false (s_rebuilding (&cluster, &version));
+    assert_int_equal (version, 2);
+    json = s_customer (&cluster, head);
+    assert_string_equal (json, v2);
+    zstr_free (&json);
+    s_stop (&cluster);
+    zcq_testkit_cluster_destroy (&cluster);
 }
 
 int
@@ -504,6 +578,7 @@ main (void)
         cmocka_unit_test (test_registry_refuses_missing_or_stray_upcasters),
         cmocka_unit_test (test_misbehaving_upcasters_are_named),
         cmocka_unit_test (test_v2_reads_the_v1_log),
+        cmocka_unit_test (test_new_projection_version_rebuilds_while_answering),
     };
     int failed = cmocka_run_group_tests (tests, NULL, NULL);
     zcq_testkit_cleanup ();

@@ -46,7 +46,10 @@ struct _zcq_client_t {
     bool consistent;                         //  send our position as min_position
     uint64_t position;                       //  highest acknowledged position
     int send_timeout;                        //  ms, as last set on commands
+    msgpack_sbuffer body;                    //  a command's body, encoded here at each post
 };
+
+#define BODY_KEEP (64 * 1024) //  bytes of body buffer kept between posts
 
 //  A DEALER that never blocks its owner on exit.
 static zsock_t *
@@ -73,6 +76,7 @@ zcq_client_new (const char *commands_endpoint)
     zcq_client_t *self = (zcq_client_t *) zmalloc (sizeof (zcq_client_t));
     assert (self);
     self->endpoint = strdup (commands_endpoint ? commands_endpoint : ZCQ_DEFAULT_COMMANDS);
+    msgpack_sbuffer_init (&self->body);
     self->commands = s_dealer (self->endpoint);
     self->send_timeout = SEND_TIMEOUT_MS;
     if (!self->commands) {
@@ -93,6 +97,7 @@ zcq_client_destroy (zcq_client_t **self_p)
         zcq_client_t *self = *self_p;
         zsock_destroy (&self->commands);
         free (self->endpoint);
+        msgpack_sbuffer_destroy (&self->body);
         for (int index = 0; index < self->query_nodes; index++) {
             zsock_destroy (&self->queries [index]);
             free (self->query_endpoints [index]);
@@ -216,17 +221,24 @@ s_track (zcq_client_t *self, zcq_msg_t *reply)
     }
 }
 
-//  True once sock has a message to receive, within timeout_ms (0: only
-//  now). A message already queued costs no system call; waiting costs no
-//  allocation (one zmq_poll on the socket).
-static bool
-s_readable (zsock_t *sock, int timeout_ms)
+//  The next message on sock, waiting until deadline (zclock_mono ms) at
+//  most; NULL if none came. A message already queued is taken at once,
+//  without a poll or a look at the clock (the usual case of a pipelined
+//  client); waiting costs one zmq_poll and no allocation.
+static zcq_msg_t *
+s_recv_until (zsock_t *sock, int64_t deadline)
 {
-    if (zsock_events (sock) & ZMQ_POLLIN) {
-        return true;
+    zcq_msg_t *msg = zcq_msg_recv_nowait (sock);
+    while (!msg && zmq_errno () == EAGAIN) {
+        int64_t left = deadline - zclock_mono ();
+        zmq_pollitem_t item = {zsock_resolve (sock), 0, ZMQ_POLLIN, 0};
+        if (left <= 0 || zmq_poll (&item, 1, (long) left) <= 0
+            || !(item.revents & ZMQ_POLLIN)) {
+            break;
+        }
+        msg = zcq_msg_recv_nowait (sock);
     }
-    zmq_pollitem_t item = {zsock_resolve (sock), 0, ZMQ_POLLIN, 0};
-    return zmq_poll (&item, 1, timeout_ms) > 0 && (item.revents & ZMQ_POLLIN);
+    return msg;
 }
 
 //  Wait for the answer to the request with this id on sock: a message of
@@ -237,11 +249,7 @@ s_wait_for (zsock_t *sock, zcq_msg_type_t want, const byte *id, size_t id_size, 
     int64_t deadline = zclock_mono () + timeout_ms;
     zcq_msg_t *answer = NULL;
     while (!answer) {
-        int64_t left = deadline - zclock_mono ();
-        if (left <= 0 || !s_readable (sock, (int) left)) {
-            break;
-        }
-        zcq_msg_t *msg = zcq_msg_recv (sock);
+        zcq_msg_t *msg = s_recv_until (sock, deadline);
         if (!msg) {
             break;
         }
@@ -373,7 +381,18 @@ zcq_client_post (zcq_client_t *self, zcq_msg_t *command)
         zsys_error ("client: no connection to '%s'", self->endpoint);
         return -1;
     }
-    if (zcq_msg_send (command, self->commands) != 0) {
+    //  The body is encoded into the client's own buffer, kept from post to
+    //  post (up to BODY_KEEP bytes): no allocation per command
+    msgpack_sbuffer_clear (&self->body);
+    int rc = zcq_msg_encode_body (command, &self->body);
+    if (rc == 0) {
+        rc = zcq_msg_send_encoded (command, self->commands, &self->body);
+    }
+    if (self->body.alloc > BODY_KEEP) {
+        msgpack_sbuffer_destroy (&self->body);
+        msgpack_sbuffer_init (&self->body);
+    }
+    if (rc != 0) {
         zsys_error ("client: cannot send command: %s", zcq_msg_error (command));
         return -1;
     }
@@ -390,11 +409,7 @@ zcq_client_recv_reply (zcq_client_t *self, int timeout_ms)
     int64_t deadline = zclock_mono () + timeout_ms;
     zcq_msg_t *reply = NULL;
     while (!reply) {
-        int64_t left = deadline - zclock_mono ();
-        if (left < 0 || !s_readable (self->commands, (int) left)) {
-            break;
-        }
-        reply = zcq_msg_recv (self->commands);
+        reply = s_recv_until (self->commands, deadline);
         if (!reply) {
             break;
         }

@@ -22,6 +22,8 @@ struct _zcq_projection_t {
     zcq_batch_t *batch;                      //  scratch batch
     bool serving;                            //  queries are answered from it
     uint64_t applied;                        //  last position folded into the view
+    uint64_t tombstones;                     //  of deleted streams, in the batch folded
+    uint32_t version;                        //  projection version that built the view
     byte fingerprint [ZCQ_FEED_FINGERPRINT]; //  of the event at applied
     bool fingerprinted;                      //  fingerprint holds that event's
     uint64_t events;                         //  events applied since started
@@ -46,6 +48,7 @@ s_new (zcq_store_t *store, const zcq_domain_t *domain, const char *keyspace, boo
     self->view = zcq_view_new_keyspace (store, keyspace);
     self->batch = zcq_batch_new ();
     self->serving = serving;
+    self->version = zcq_domain_projection_version (domain);
     self->started = zclock_mono ();
     return self;
 }
@@ -63,6 +66,9 @@ s_claim (zcq_store_t *store, const zcq_domain_t *domain, char **error)
         zcq_batch_t *batch = zcq_batch_new ();
         zcq_batch_put (batch, "q:format", 8, QUERY_FORMAT, strlen (QUERY_FORMAT));
         zcq_batch_put (batch, "q:domain", 8, domain->name, strlen (domain->name));
+        byte version [8];
+        zcq_store_put_be64 (version, zcq_domain_projection_version (domain));
+        zcq_batch_put (batch, "q:projection", 12, version, 8);
         rc = zcq_store_write (store, batch, true);
         zcq_batch_destroy (&batch);
         if (rc) {
@@ -119,8 +125,15 @@ zcq_projection_open (zcq_store_t *store, const zcq_domain_t *domain, char **erro
     }
     bool other = found == 0 && streq ((char *) keyspace, KEYSPACE_B);
     free (keyspace);
+    //  Models built before projections had versions were built by version 1
+    uint64_t version = 0;
+    if (zcq_store_get_number (store, "q:projection", 12, &version)) {
+        *error = zsys_sprintf ("cannot read the projection version in '%s'", path);
+        return NULL;
+    }
     zcq_projection_t *self = s_new (store, domain, other ? KEYSPACE_B : KEYSPACE_A, true);
     self->applied = applied;
+    self->version = version && version <= UINT32_MAX ? (uint32_t) version : 1;
     byte *last = NULL;
     if (zcq_store_get (store, "q:last", 6, &last, &size) == 0 && size == ZCQ_FEED_FINGERPRINT) {
         memcpy (self->fingerprint, last, ZCQ_FEED_FINGERPRINT);
@@ -168,6 +181,12 @@ s_project_one (const zcq_event_t *event, void *arg)
 static int
 s_project (zcq_projection_t *self, zcq_msg_t *event)
 {
+    if (zcq_msg_deleted (event)) {
+        return 0; //  data hidden by its stream's tombstone: nothing to fold
+    }
+    if (streq (zcq_msg_name (event), ZCQ_STREAM_DELETED)) {
+        self->tombstones++; //  the domain drops the stream's entries
+    }
     int rc = zcq_upcast_msg (self->upcast, event, s_project_one, self);
     if (rc != 0 && *zcq_upcast_error (self->upcast)) {
         zsys_error ("query node: %s", zcq_upcast_error (self->upcast));
@@ -182,6 +201,7 @@ zcq_projection_apply (zcq_projection_t *self, zcq_feed_t *feed, size_t max)
     assert (feed);
     uint64_t last = self->applied;
     size_t count = 0;
+    self->tombstones = 0;
     bool failed = false;
     zcq_msg_t *event, *last_event = NULL;
     while (count < max && (event = zcq_feed_next (feed))) {
@@ -221,6 +241,12 @@ zcq_projection_apply (zcq_projection_t *self, zcq_feed_t *feed, size_t max)
         if (self->serving) {
             zcq_batch_put (self->batch, "q:last", 6, fingerprint, sizeof (fingerprint));
         }
+        if (self->tombstones) {
+            //  Deleted entries stay in LevelDB's files until compacted: the
+            //  old values go to the tables first, so that they never share
+            //  a memtable (a table made from one keeps both) with the deletes
+            zcq_store_compact (self->store, NULL, 0, NULL, 0);
+        }
         failed = zcq_store_write (self->store, self->batch, false) != 0;
         zcq_batch_clear (self->batch);
     }
@@ -230,6 +256,14 @@ zcq_projection_apply (zcq_projection_t *self, zcq_feed_t *feed, size_t max)
         return -1;
     }
     zcq_view_written (self->view);
+    if (self->tombstones) {
+        //  ... and now the deletes meet them, so that the data of a deleted
+        //  stream leaves this node's disk
+        zcq_store_compact (self->store, NULL, 0, NULL, 0);
+        zsys_info ("query node: %" PRIu64 " deleted streams' read models compacted away in "
+                   "keyspace '%s'",
+                   self->tombstones, zcq_view_keyspace (self->view));
+    }
     if (count > 0) {
         self->applied = last;
         self->events += count;
@@ -254,6 +288,9 @@ zcq_projection_switch (zcq_projection_t *rebuilt, zcq_projection_t *serving)
     zcq_batch_put (rebuilt->batch, "q:applied", 9, value, 8);
     zcq_batch_put (rebuilt->batch, "q:last", 6, rebuilt->fingerprint, ZCQ_FEED_FINGERPRINT);
     zcq_batch_delete (rebuilt->batch, "q:rebuilt", 9);
+    byte version [8];
+    zcq_store_put_be64 (version, rebuilt->version);
+    zcq_batch_put (rebuilt->batch, "q:projection", 12, version, 8);
     int rc = zcq_store_write (rebuilt->store, rebuilt->batch, true);
     zcq_batch_clear (rebuilt->batch);
     if (rc) {
@@ -262,10 +299,11 @@ zcq_projection_switch (zcq_projection_t *rebuilt, zcq_projection_t *serving)
     }
     int64_t elapsed = zclock_mono () - rebuilt->started;
     zsys_info ("query node: rebuild done: %" PRIu64 " events in %" PRId64 " ms (%" PRIu64
-               " events/s); keyspace '%s' serves at position %" PRIu64 " (was '%s' at %" PRIu64
-               ")",
+               " events/s); keyspace '%s' serves at position %" PRIu64
+               ", projection version %u (was '%s' at %" PRIu64 ", version %u)",
                rebuilt->events, elapsed, zcq_projection_rate (rebuilt), keyspace,
-               rebuilt->applied, zcq_view_keyspace (serving->view), serving->applied);
+               rebuilt->applied, rebuilt->version, zcq_view_keyspace (serving->view),
+               serving->applied, serving->version);
     rebuilt->serving = true;
     serving->serving = false;
     return 0;
@@ -311,6 +349,13 @@ zcq_projection_keyspace (zcq_projection_t *self)
 {
     assert (self);
     return zcq_view_keyspace (self->view);
+}
+
+uint32_t
+zcq_projection_version (zcq_projection_t *self)
+{
+    assert (self);
+    return self->version;
 }
 
 bool
