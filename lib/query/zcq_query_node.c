@@ -731,7 +731,11 @@ s_answer (self_t *self, zcq_msg_t *query, int64_t waited)
     s_run_query (self, query);
     zcq_status_t said = zcq_result_status (self->answer);
     zcq_msg_set_status (result, said);
-    zcq_msg_set_reason (result, "%s", zcq_result_reason (self->answer));
+    const char *reason = zcq_result_reason (self->answer);
+    if (*reason) {
+        //  Most answers have none: no formatting for them
+        zcq_msg_set_reason (result, "%s", reason);
+    }
     size_t size;
     const byte *data = zcq_result_data (self->answer, &size);
     zcq_msg_set_data (result, data, size);
