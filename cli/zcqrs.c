@@ -2,7 +2,9 @@
     zcqrs - the command-line client
 
         zcqrs send TYPE STREAM [field=value ... | --json OBJECT] [--expect N] [--id HEX]
-        zcqrs query NAME [param=value ... | --json OBJECT] [--node EP] [--min-position P]
+        zcqrs delete STREAM [--expect N] [--id HEX]
+        zcqrs query NAME [param=value ... | --json OBJECT] [--node EP[,EP...] ...]
+              [--min-position P]
         zcqrs tail [--from POSITION] [--count N] [--idle MS]
         zcqrs status [--node ENDPOINT ...]
         zcqrs keygen NAME [--dir DIR]
@@ -62,19 +64,22 @@ typedef struct {
 } s_option_t;
 
 static const s_option_t s_options [] = {
-    {"--commands", "EP", " send query status tail ",
+    {"--commands", "EP", " send delete query status tail ",
      "write node commands [$ZCQRS_COMMANDS or " ZCQ_DEFAULT_COMMANDS "]"},
     {"--events", "EP", " tail ", "write node events [$ZCQRS_EVENTS or " ZCQ_DEFAULT_EVENTS "]"},
     {"--replay", "EP", " tail ", "write node replay [$ZCQRS_REPLAY or " ZCQ_DEFAULT_REPLAY "]"},
     {"--node", "EP", " query status ",
-     "query node (query: one; status: each) [$ZCQRS_NODES, comma-separated, or "
-     "tcp://127.0.0.1:5611, :5612]"},
-    {"--timeout", "MS", " send query status tail ", "how long to wait for an answer [5000]"},
-    {"--format", "json|text", " send query status tail ",
+     "query node; repeat it or give a comma list (query: spread over them, a silent one "
+     "skipped; status: each) [$ZCQRS_NODES, comma-separated, or query: tcp://127.0.0.1:5611; "
+     "status: :5611, :5612]"},
+    {"--timeout", "MS", " send delete query status tail ",
+     "how long to wait for an answer [5000]"},
+    {"--format", "json|text", " send delete query status tail ",
      "one JSON line per answer or event, or text for people [text on a terminal, json "
      "otherwise]"},
-    {"--expect", "N", " send ", "expected stream version: any, 0 (new stream) or N [any]"},
-    {"--id", "HEX", " send ", "command id, 32 hex digits, to retry a command by hand"},
+    {"--expect", "N", " send delete ",
+     "expected stream version: any, 0 (new stream) or N [any]"},
+    {"--id", "HEX", " send delete ", "command id, 32 hex digits, to retry a command by hand"},
     {"--correlation", "C", " send ", "correlation id stored with the events"},
     {"--min-position", "P", " query ",
      "answer only once the query node applied P (read-your-writes)"},
@@ -82,10 +87,10 @@ static const s_option_t s_options [] = {
      "first position to print, from 1 (the whole log) [none: new events only]"},
     {"--count", "N", " tail ", "stop after N events [0: never]"},
     {"--idle", "MS", " tail ", "stop once no event came for MS [0: never]"},
-    {"--cert", "FILE", " send query status tail ",
+    {"--cert", "FILE", " send delete query status tail ",
      "our keypair (a certificate with its FILE_secret), for a secured cluster; needs "
      "--server-key"},
-    {"--server-key", "KEY", " send query status tail ",
+    {"--server-key", "KEY", " send delete query status tail ",
      "the write node's public key: 40 Z85 characters or its certificate file"},
     {"--query-key", "KEY", " query status ", "the query nodes' public key [the --server-key]"},
     {"--dir", "DIR", " keygen ", "where keygen writes [.]"},
@@ -107,6 +112,9 @@ static const struct {
     {"send", "[options] send TYPE STREAM [field=value ... | --json OBJECT] [--expect N]",
      "Send a command to the write node and print its reply: accepted with the stream's\n"
      "version and the log position, or why it was refused."},
+    {"delete", "[options] delete STREAM [--expect N]",
+     "Delete a stream: a tombstone is appended; the stream takes no more commands and its\n"
+     "events' data is erased on every node (their positions stay)."},
     {"query", "[options] query NAME [param=value ... | --json OBJECT] [--min-position P]",
      "Ask a query node a named query and print its answer, with the log position it\n"
      "reflects."},
@@ -168,8 +176,9 @@ s_usage (FILE *out, const char *verb)
         }
     }
     if (!verb) {
-        fprintf (out, "Send a command to the write node, ask a query node, follow the log, ask "
-                      "each node\nfor its status, or make a CURVE keypair.\n");
+        fprintf (out, "Send a command to the write node, delete a stream, ask a query node, "
+                      "follow the log,\nask each node for its status, or make a CURVE "
+                      "keypair.\n");
     }
     fprintf (out, "\noptions:\n");
     for (const s_option_t *option = s_options; option->name; option++) {
@@ -523,12 +532,6 @@ s_payload (options_t *options, int skip, msgpack_sbuffer *payload)
     return 0;
 }
 
-//  Before a request: connect a probe with our identity and watch its
-//  handshake through ZeroMQ's socket monitor, so that a node that refuses
-//  our key, or speaks CURVE while we do not (or the other way round), is
-//  named at once rather than after the time-out. Returns 0 when the
-//  handshake succeeded or nothing was learnt within wait_ms (no node there:
-//  the request's own time-out decides), else EXIT_REFUSED after saying why.
 //  How long the handshake probe may wait: a handshake on a reachable node
 //  takes a round trip or two, so a small share of the time-out
 static int
@@ -537,6 +540,12 @@ s_probe_wait (options_t *options)
     return options->timeout < 1000 ? options->timeout / 2 : 500;
 }
 
+//  Before a request: connect a probe with our identity and watch its
+//  handshake through ZeroMQ's socket monitor, so that a node that refuses
+//  our key, or speaks CURVE while we do not (or the other way round), is
+//  named at once rather than after the time-out. Returns 0 when the
+//  handshake succeeded or nothing was learnt within wait_ms (no node there:
+//  the request's own time-out decides), else EXIT_REFUSED after saying why.
 static int
 s_handshake (options_t *options, const char *endpoint, int wait_ms)
 {
@@ -667,6 +676,20 @@ s_send (options_t *options)
     return code;
 }
 
+//  delete STREAM: the command every domain takes (protocol section 10.13).
+static int
+s_delete (options_t *options)
+{
+    if (options->word_count != 1) {
+        fprintf (stderr, "zcqrs: delete needs one STREAM (try --help)\n");
+        return EXIT_USAGE;
+    }
+    options->words [1] = options->words [0];
+    options->words [0] = ZCQ_DELETE_STREAM;
+    options->word_count = 2;
+    return s_send (options);
+}
+
 static int
 s_query (options_t *options)
 {
@@ -680,22 +703,41 @@ s_query (options_t *options)
         msgpack_sbuffer_destroy (&params);
         return EXIT_USAGE;
     }
-    const char *node = options->node_count       ? options->nodes [0]
-                       : options->env_node_count ? options->env_nodes [0]
-                                                 : ZCQ_DEFAULT_QUERIES;
-    if (s_handshake (options, node, s_probe_wait (options)) != 0) {
-        msgpack_sbuffer_destroy (&params);
-        return EXIT_REFUSED;
-    }
+    //  Every --node (else every ZCQRS_NODES entry), each possibly a
+    //  comma-separated list: with more than one, the client spreads the
+    //  query over them (and skips a silent one)
+    const char *const *sources = options->node_count       ? options->nodes
+                                 : options->env_node_count ? options->env_nodes
+                                                           : NULL;
+    int source_count = options->node_count       ? options->node_count
+                       : options->env_node_count ? options->env_node_count
+                                                 : 1;
     zcq_client_t *client = zcq_client_new (options->commands);
+    int added = 0;
+    bool failed = !client;
     int code = EXIT_USAGE;
-    if (client && zcq_client_add_query_node (client, node) == 0) {
-        zcq_msg_t *result =
-            zcq_client_query (client, 0, options->words [0], params.data, params.size,
-                              options->min_position, options->timeout);
-        code = s_print (options, result, node);
+    char *list = NULL;
+    for (int index = 0; !failed && index < source_count; index++) {
+        zstr_free (&list);
+        list = strdup (sources ? sources [index] : ZCQ_DEFAULT_QUERIES);
+        for (char *save = NULL, *node = strtok_r (list, ",", &save); node && !failed;
+             node = strtok_r (NULL, ",", &save)) {
+            failed = zcq_client_add_query_node (client, node) < 0;
+            if (!failed && s_handshake (options, node, s_probe_wait (options)) != 0) {
+                failed = true;
+                code = EXIT_REFUSED;
+            }
+            added++;
+        }
+    }
+    if (!failed && added > 0) {
+        zcq_msg_t *result = zcq_client_query (client, added > 1 ? ZCQ_ANY_QUERY_NODE : 0,
+                                              options->words [0], params.data, params.size,
+                                              options->min_position, options->timeout);
+        code = s_print (options, result, added > 1 ? "the query nodes" : list);
         zcq_msg_destroy (&result);
     }
+    zstr_free (&list);
     zcq_client_destroy (&client);
     msgpack_sbuffer_destroy (&params);
     return code;
@@ -902,6 +944,9 @@ s_run (int argc, char **argv, options_t *options_p, const char **verb_p)
     if (streq (verb, "send")) {
         return s_send (&options);
     }
+    if (streq (verb, "delete")) {
+        return s_delete (&options);
+    }
     if (streq (verb, "query")) {
         return s_query (&options);
     }
@@ -912,7 +957,8 @@ s_run (int argc, char **argv, options_t *options_p, const char **verb_p)
         return s_tail (&options);
     }
     fprintf (stderr,
-             "zcqrs: unknown command '%s' (send, query, tail, status, keygen; zcqrs --help)\n",
+             "zcqrs: unknown command '%s' (send, delete, query, tail, status, keygen; zcqrs "
+             "--help)\n",
              verb);
     return EXIT_USAGE;
 }

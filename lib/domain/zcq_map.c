@@ -177,7 +177,11 @@ zcq_map_only (const msgpack_object *map, const char *const *keys, char *reason)
         size_t used = strlen (takes);
         snprintf (takes + used, sizeof takes - used, "%s%s", name == keys ? "" : ", ", *name);
     }
-    snprintf (reason, ZCQ_REASON_MAX, "unknown field%s %s (it takes %s)", count > 1 ? "s" : "",
-              unknown, *keys ? takes : "none");
+    int length = snprintf (reason, ZCQ_REASON_MAX, "unknown field%s %s (it takes %s)",
+                           count > 1 ? "s" : "", unknown, *keys ? takes : "none");
+    if (length >= ZCQ_REASON_MAX) {
+        //  Many long unknown names: say the reason was cut rather than end mid-word
+        memcpy (reason + ZCQ_REASON_MAX - 4, "...", 4);
+    }
     return -1;
 }

@@ -8,7 +8,7 @@
 Needs only Debian's python3-zmq and python3-msgpack.
 """
 
-from .client import WRITE_NODE, Client, Node
+from .client import ANY_NODE, WRITE_NODE, Client, Node
 from .errors import (BadVersion, Busy, Conflict, DecodeError, EncodeError, Forbidden,
                      Invalid, NotFound, ProtocolError, Rejected, RequestFailed, Stale,
                      Timeout, TooLarge, Unavailable, Unknown, ZcqrsError)
@@ -19,7 +19,7 @@ from .subscription import Subscription
 #: ships with (lib/zcqrs.h, ZCQRS_VERSION_*)
 __version__ = "0.2.0"
 
-__all__ = ["__version__", "Client", "Subscription", "Message", "WRITE_NODE", "Node",
-           "ZcqrsError", "ProtocolError", "DecodeError", "EncodeError", "Timeout",
+__all__ = ["__version__", "Client", "Subscription", "Message", "WRITE_NODE", "ANY_NODE",
+           "Node", "ZcqrsError", "ProtocolError", "DecodeError", "EncodeError", "Timeout",
            "RequestFailed", "Rejected", "Conflict", "Invalid", "Unknown", "TooLarge",
            "BadVersion", "NotFound", "Stale", "Unavailable", "Busy", "Forbidden"]
