@@ -333,14 +333,15 @@ class Client:
                 # The node may wait for min_position for most of the attempt,
                 # so that it answers "stale" before we give up on it
                 request.fields["timeout"] = max(1, int(wait * 750))
-            spread = node == ANY_NODE
-            target = self._pick() if spread else node
+            picked = self._pick() if node == ANY_NODE else None
+            target = node if picked is None else picked
             sock = self._socket(target)
             answer = None
             if send(sock, request):
                 answer = self._await(sock, want, request["id"], time.monotonic() + max(wait, 0))
-            if spread:
-                self._noted(target, answer is not None)
+            spread = picked is not None
+            if picked is not None:
+                self._noted(picked, answer is not None)
                 if (answer is not None and answer.kind == want and attempt < self.attempts
                         and len(self.query_endpoints) > 1 and time.monotonic() < deadline
                         and (answer["status"] in retry or answer.fields.get("may_be_stale"))):
