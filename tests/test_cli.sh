@@ -17,6 +17,7 @@ case $build in
     /*) ;;
     *) build=$(pwd)/$build ;;
 esac
+top=$(cd "$(dirname "$0")/.." && pwd)
 python=/usr/bin/python3
 [ -x "$python" ] || python=python3
 
@@ -157,7 +158,7 @@ start () {
 wait_ready () {
     tries=0
     while [ "$tries" -lt 150 ]; do
-        grep -q "^zcqrs-[a-z]* ready " "$dir/$1.out" 2>/dev/null && return 0
+        grep -q " zcqrs-[a-z]* ready " "$dir/$1.out" 2>/dev/null && return 0
         if ! alive "$2"; then
             echo "FAIL: $1 node exited at start:"
             sed 's/^/    /' "$dir/$1.out"
@@ -319,12 +320,41 @@ tail_takes "1 2 3 4 5" --since -1d
 tail_takes "4 5" --stream acc-2 --since 2000-01-01T00:00:00+01:00
 tail_takes "" --since 2099-01-01
 
+# --- delete: a tombstone, then refusals; replay hides the data --------------------
+
+cli delete acc-2
+expect_rc 0 "delete acc-2" && expect status accepted "delete acc-2" && expect position 6 \
+    "delete acc-2"
+cli send Deposit acc-2 amount=1
+expect_rc 1 "deposit to a deleted stream" && expect status rejected "deposit to a deleted stream"
+cli delete
+expect_rc 2 "delete without a stream"
+# The write node hides the data once the tombstone is written: poll, bounded
+tries=0
+while :; do
+    cli tail --from 4 --count 1
+    [ "$(field meta.deleted)" = 6 ] || [ "$tries" -ge 50 ] && break
+    tries=$((tries + 1))
+    sleep 0.1
+done
+expect meta.deleted 6 "tail of a deleted stream's event" && expect data "{}" \
+    "tail of a deleted stream's event"
+
 # --- No node: exit code 3 -------------------------------------------------------
 
 cli --commands "$nobody" --timeout 300 send Deposit acc-1 amount=1
 expect_rc 3 "send to an endpoint with no node"
 cli query totals --node "$nobody" --timeout 300
 expect_rc 3 "query to an endpoint with no node"
+# Several nodes, one of them silent: the query is spread, the silent one skipped
+# (acc-2 was deleted at position 6: only acc-1's 3 events are left in the totals)
+for nodes in "$nobody,$query1" "--node $nobody --node $query2"; do
+    case $nodes in
+        --node*) cli query totals $nodes --min-position 6 --timeout 2000 ;;
+        *) cli query totals --node "$nodes" --min-position 6 --timeout 2000 ;;
+    esac
+    expect_rc 0 "query spread over $nodes" && expect result.events 3 "query spread over $nodes"
+done
 cli status --node "$query1" --node "$nobody" --timeout 300
 if expect_rc 3 "status with one node missing"; then
     expect status unreachable "status of the missing node" 3
@@ -354,6 +384,148 @@ usage tail --since 2026-13-01
 usage tail --since -5x
 usage tail --from 1 --since -1m
 usage status --timeout soon
+
+# --- Habits from other CLIs: version, help per verb, option errors, hints ------
+
+cli --version
+expect_rc 0 "--version" && case $out in
+    "zcqrs "[0-9]*.[0-9]*.[0-9]*) ;;
+    *) fail "--version printed '$out'" ;;
+esac
+cli -h
+expect_rc 0 "-h" && case $out in
+    "Usage: zcqrs "*) ;;
+    *) fail "-h printed '$out'" ;;
+esac
+cli send --help
+checks=$((checks + 1))
+case $out in
+    *"--expect N"*"--id HEX"*) case $out in
+        *"--min-position"*) fail "send --help lists query's --min-position" ;;
+    esac ;;
+    *) fail "send --help does not explain send's options: $out" ;;
+esac
+cli help tail
+checks=$((checks + 1))
+case $out in
+    *"--from POSITION"*"--count N"*"--idle MS"*) ;;
+    *) fail "help tail does not explain --from, --count and --idle: $out" ;;
+esac
+cli --bogus
+expect_rc 2 "--bogus" && expect_stderr_has "unknown option '--bogus'" "--bogus"
+cli send Deposit acc-1 amount=1 --bogus
+expect_rc 2 "a last --bogus" && expect_stderr_has "unknown option '--bogus'" "a last --bogus"
+cli send Deposit acc-1 amount=1 --expect
+expect_rc 2 "--expect without a value" && expect_stderr_has "'--expect' needs a value" \
+    "--expect without a value"
+cli query totals --node localhost:5611
+expect_rc 2 "an endpoint without tcp://" &&
+    expect_stderr_has "write it as tcp://localhost:5611" "an endpoint without tcp://"
+cli tail --from 0
+expect_rc 2 "tail --from 0" && expect_stderr_has "positions start at 1" "tail --from 0"
+cli tail --from 1000000 --idle 200
+expect_rc 2 "tail past the head" && expect_stderr_has "is past the head of the log" \
+    "tail past the head"
+
+# Bash completion (deploy/zcqrs.bash-completion, installed by make install):
+# the verbs, then the options of that verb's --help
+if command -v bash >/dev/null 2>&1; then
+    complete_words () {   # WORDS...: what completing the last word offers
+        bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _zcqrs;
+                 echo "${COMPREPLY[*]}"' _ "$top/deploy/zcqrs.bash-completion" "$build/zcqrs" "$@"
+    }
+    checks=$((checks + 1))
+    [ "$(complete_words st)" = "status" ] || fail "completion of 'st': '$(complete_words st)'"
+    checks=$((checks + 1))
+    case " $(complete_words tail --)" in
+        *" --from "*) case " $(complete_words tail --)" in
+            *" --expect "*) fail "completion offers send's --expect to tail" ;;
+        esac ;;
+        *) fail "completion of 'tail --': '$(complete_words tail --)'" ;;
+    esac
+fi
+
+# The endpoints from the environment, flags over them
+out=$(ZCQRS_COMMANDS="$commands" ZCQRS_NODES="$query1,$query2" timeout -k 2 15 \
+      "$build/zcqrs" status --timeout 3000 2>"$dir/stderr")
+rc=$?
+err=$(cat "$dir/stderr")
+if expect_rc 0 "status from ZCQRS_COMMANDS and ZCQRS_NODES"; then
+    expect endpoint "$commands" "ZCQRS_COMMANDS" 1
+    expect endpoint "$query2" "the second of ZCQRS_NODES" 3
+fi
+out=$(ZCQRS_COMMANDS=localhost:1 timeout -k 2 15 "$build/zcqrs" status 2>"$dir/stderr")
+rc=$?
+err=$(cat "$dir/stderr")
+expect_rc 2 "ZCQRS_COMMANDS without tcp://" &&
+    expect_stderr_has "ZCQRS_COMMANDS 'localhost:1' has no transport" "ZCQRS_COMMANDS without tcp://"
+
+# Text for people
+cli send OpenAccount habits-1 owner=ann --format text
+expect_rc 0 "send --format text" && case $out in
+    "accepted: version 1 at position "*" (1 event)") ;;
+    *) fail "send --format text printed '$out'" ;;
+esac
+cli send Withdraw habits-1 amount=5 --format text
+expect_rc 1 "a refusal --format text" && case $out in
+    "rejected (stream at version 1): insufficient funds"*) ;;
+    *) fail "a refusal --format text printed '$out'" ;;
+esac
+cli send Deposit acc-1 amount=1 --format yaml
+expect_rc 2 "--format yaml"
+
+# The bank refuses a field it does not take, by name
+cli send Deposit habits-1 amount=5 extra=zzz
+if expect_rc 1 "a field Deposit does not take"; then
+    expect status invalid "a field Deposit does not take"
+    expect_stderr_has "unknown field 'extra' (it takes amount)" "a field Deposit does not take"
+fi
+
+# --- A secured write node: a refused key is named at once, not timed out --------
+
+mkdir -p "$dir/keys/allowed"
+for name in secure-write alice eve; do
+    "$build/zcqrs" keygen "$name" --dir "$dir/keys" >/dev/null || fail "keygen $name"
+done
+cp "$dir/keys/alice.cert" "$dir/keys/allowed/"
+secure_commands=ipc://$dir/secure-commands
+cat >"$dir/secure.zpl" <<EOF
+write
+    commands = "$secure_commands"
+    events = "ipc://$dir/secure-events"
+    replay = "ipc://$dir/secure-replay"
+    data = "$dir/data/secure-write"
+    security
+        cert = "$dir/keys/secure-write.cert"
+        clients = "$dir/keys/allowed"
+        roles
+            alice = "commands,query"
+EOF
+start secure-write "$build/zcqrs-write" --config "$dir/secure.zpl"
+pid_secure_write=$last_pid
+wait_ready secure-write "$pid_secure_write"
+
+# secure ARGS...: zcqrs against the secured node with a 20 s time-out, so that
+# a refusal must come from the handshake, long before it
+secure () {
+    out=$(timeout -k 2 30 "$build/zcqrs" --commands "$secure_commands" --timeout 20000 "$@" \
+          2>"$dir/stderr")
+    rc=$?
+    err=$(cat "$dir/stderr")
+}
+started=$(date +%s)
+secure send OpenAccount sec-1 owner=ann
+expect_rc 1 "no key against a secured node" &&
+    expect_stderr_has "secured (CURVE): give --cert FILE" "no key against a secured node"
+secure --cert "$dir/keys/eve.cert" --server-key "$dir/keys/secure-write.cert" \
+    send OpenAccount sec-1 owner=ann
+expect_rc 1 "a key the node does not allow" &&
+    expect_stderr_has "refused our key at the CURVE handshake" "a key the node does not allow"
+checks=$((checks + 1))
+[ $(($(date +%s) - started)) -lt 15 ] || fail "the refused handshakes waited for the time-out"
+secure --cert "$dir/keys/alice.cert" --server-key "$dir/keys/secure-write.cert" \
+    send OpenAccount sec-1 owner=ann
+expect_rc 0 "an allowed key" && expect status accepted "an allowed key"
 
 # --- The store domain, with --json for what field=value cannot say ---------------
 

@@ -1,5 +1,6 @@
 #!/bin/sh
-# tests/test_python.sh - the Python client's tests: every protocol vector, the
+# tests/test_python.sh - the Python client's tests: its type hints (mypy),
+# every protocol vector, the package as pip installs it, the
 # retry rules against a scripted peer, and real clusters (bank and store
 # domains, write node + query nodes of BUILD_DIR on ipc:// endpoints in fresh
 # temporary folders), including the C CLI and the Python client reading each
@@ -23,15 +24,15 @@ python=/usr/bin/python3
 here=$(cd "$(dirname "$0")/.." && pwd)
 
 has_modules () {
-    [ -x "$python" ] && "$python" -c 'import zmq, msgpack' 2>/dev/null
+    [ -x "$python" ] && "$python" -c 'import zmq, msgpack, mypy' 2>/dev/null
 }
 
 if ! has_modules; then
-    echo "test_python: python3-zmq or python3-msgpack missing; trying deploy/install-deps.sh"
+    echo "test_python: python3-zmq, python3-msgpack or python3-mypy missing; trying deploy/install-deps.sh"
     "$here/deploy/install-deps.sh" >/dev/null 2>&1
     if ! has_modules; then
-        echo "test_python: SKIPPED: $python cannot import zmq and msgpack, and" \
-             "deploy/install-deps.sh could not install python3-zmq python3-msgpack"
+        echo "test_python: SKIPPED: $python cannot import zmq, msgpack and mypy, and" \
+             "deploy/install-deps.sh could not install python3-zmq python3-msgpack python3-mypy"
         exit 0
     fi
 fi
@@ -56,6 +57,15 @@ cleanup () {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
+
+# The type hints, checked (clients/python/pyproject.toml says how strictly)
+cd "$here/clients/python" || exit 1
+if ! timeout -k 5 120 "$python" -m mypy --cache-dir "$tmp/mypy-cache" >"$tmp/mypy.out" 2>&1; then
+    sed 's/^/    /' "$tmp/mypy.out"
+    echo "test_python: FAILED: mypy found type errors"
+    exit 1
+fi
+echo "test_python: $(tail -n 1 "$tmp/mypy.out") (mypy)"
 
 # --foreground: the tests stay in this script's process group, so that a
 # signal to the group (tests/run's time-out, Ctrl-C) reaches them and the nodes

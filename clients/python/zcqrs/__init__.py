@@ -8,14 +8,18 @@
 Needs only Debian's python3-zmq and python3-msgpack.
 """
 
-from .client import WRITE_NODE, Client
-from .errors import (BadVersion, Busy, Conflict, DecodeError, EncodeError, Invalid,
-                     NotFound, ProtocolError, Rejected, RequestFailed, Stale, Timeout,
-                     TooLarge, Unavailable, Unknown, ZcqrsError)
+from .client import ANY_NODE, WRITE_NODE, Client, Node
+from .errors import (BadVersion, Busy, Conflict, DecodeError, EncodeError, Forbidden,
+                     Invalid, NotFound, ProtocolError, Rejected, RequestFailed, Stale,
+                     Timeout, TooLarge, Unavailable, Unknown, ZcqrsError)
 from .protocol import Message
 from .subscription import Subscription
 
-__all__ = ["Client", "Subscription", "Message", "WRITE_NODE", "ZcqrsError", "ProtocolError",
-           "DecodeError", "EncodeError", "Timeout", "RequestFailed", "Rejected", "Conflict",
-           "Invalid", "Unknown", "TooLarge", "BadVersion", "NotFound", "Stale", "Unavailable",
-           "Busy"]
+#: The version of this package: that of the zcqrs C library and nodes it
+#: ships with (lib/zcqrs.h, ZCQRS_VERSION_*)
+__version__ = "0.2.0"
+
+__all__ = ["__version__", "Client", "Subscription", "Message", "WRITE_NODE", "ANY_NODE",
+           "Node", "ZcqrsError", "ProtocolError", "DecodeError", "EncodeError", "Timeout",
+           "RequestFailed", "Rejected", "Conflict", "Invalid", "Unknown", "TooLarge",
+           "BadVersion", "NotFound", "Stale", "Unavailable", "Busy", "Forbidden"]

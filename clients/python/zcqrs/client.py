@@ -11,9 +11,12 @@ its 16-byte id across every attempt, so the write node stores it at most once
 and answers a repeat with the first outcome.
 """
 
+from __future__ import annotations
+
 import os
 import random
 import time
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 
 import zmq
 
@@ -27,11 +30,16 @@ DEFAULT_EVENTS = "tcp://127.0.0.1:5602"
 DEFAULT_REPLAY = "tcp://127.0.0.1:5603"
 DEFAULT_QUERIES = ("tcp://127.0.0.1:5611",)
 WRITE_NODE = -1  #: ``node`` value that sends a query to the write node ("status" only)
+ANY_NODE = -2  #: ``node`` value that spreads queries over every query node
+
+#: Which query node: an index into ``queries``, an endpoint, WRITE_NODE or ANY_NODE
+Node = Union[int, str]
 
 _RETRYABLE = ("busy", "unavailable")  # statuses resent (a query also on "stale")
 _ATTEMPT_MIN = 0.1  # shortest wait for one attempt's answer (seconds)
 _BACKOFF_FIRST = 0.02  # first pause before a retry without a hint (seconds)
 _BACKOFF_MAX = 1.0  # longest pause before a retry (seconds)
+_SKIP = 1.0  # a query node that did not answer is first passed over this long (seconds)
 
 
 class Client:
@@ -52,10 +60,13 @@ class Client:
     its ZeroMQ context unless one is passed in.
     """
 
-    def __init__(self, commands=DEFAULT_COMMANDS, queries=DEFAULT_QUERIES,
-                 events=DEFAULT_EVENTS, replay=DEFAULT_REPLAY, timeout=5.0, attempts=5,
-                 consistent=True, curve_server_key=None, curve_public_key=None,
-                 curve_secret_key=None, context=None):
+    def __init__(self, commands: str = DEFAULT_COMMANDS,
+                 queries: Sequence[str] = DEFAULT_QUERIES, events: str = DEFAULT_EVENTS,
+                 replay: str = DEFAULT_REPLAY, timeout: float = 5.0, attempts: int = 5,
+                 consistent: bool = True, curve_server_key: Optional[Union[str, bytes]] = None,
+                 curve_public_key: Optional[Union[str, bytes]] = None,
+                 curve_secret_key: Optional[Union[str, bytes]] = None,
+                 context: Optional[zmq.Context] = None) -> None:
         self.endpoints = {"commands": commands, "events": events, "replay": replay}
         self.query_endpoints = list(queries)
         self.timeout = timeout
@@ -67,16 +78,20 @@ class Client:
         self.context = context or zmq.Context()
         self.sockets = Sockets(self.context, curve_server_key, curve_public_key,
                                curve_secret_key)
-        self._commands = None  # DEALER to the write node, made when first used
-        self._queries = {}  # query node index -> DEALER
-        self._early = []  # replies to posted commands that arrived during a send
-        self._subscriptions = []  # closed with the client (they share its context)
+        self._commands: Optional[zmq.Socket] = None  # DEALER to the write node, when used
+        self._queries: Dict[int, zmq.Socket] = {}  # query node index -> DEALER
+        self._early: List[protocol.Message] = []  # replies to posted commands met early
+        self._subscriptions: List[Subscription] = []  # closed with the client
+        self._next_node = 0  # where spreading (ANY_NODE) starts next: round robin
+        #: query node index -> monotonic time it is passed over until
+        self._skip_until: Dict[int, float] = {}
+        self._failures: Dict[int, int] = {}  # query node index -> silent times in a row
         self.last_attempts = 0  #: attempts the last send or query made
         self.retries = 0  #: resends made so far, by every call
 
     # --- Life -----------------------------------------------------------------
 
-    def close(self):
+    def close(self) -> None:
         """Close every socket, its subscriptions' too (and the context, if the
         client made it)."""
         for subscription in self._subscriptions:
@@ -91,27 +106,32 @@ class Client:
         if self._own_context and not self.context.closed:
             self.context.term()
 
-    def __enter__(self):
+    def __enter__(self) -> "Client":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: Any) -> None:
         self.close()
 
     # --- Commands -------------------------------------------------------------
 
     @staticmethod
-    def command(type, stream, data=None, expect=None, correlation="", id=None):
-        """A COMMAND message with a fresh random 16-byte id (or the given one).
+    def command(type: str, stream: str, data: Optional[Dict[str, Any]] = None,
+                expect: Optional[int] = None, correlation: str = "",
+                id: Optional[Union[str, bytes]] = None) -> protocol.Message:
+        """A COMMAND message with a fresh random 16-byte id (or the given one:
+        32 hex digits, as the CLI prints them, or 16 bytes).
 
         ``expect``: None for any version, 0 for "the stream must not exist",
         N for "the stream must be at version N".
         """
-        return protocol.Message("COMMAND", id=id or os.urandom(protocol.COMMAND_ID),
+        return protocol.Message("COMMAND", id=_command_id(id),
                                 type=type, stream=stream, data=data or {},
                                 expect=expect, correlation=correlation)
 
-    def send(self, type, stream, data=None, expect=None, correlation="", id=None,
-             timeout=None):
+    def send(self, type: str, stream: str, data: Optional[Dict[str, Any]] = None,
+             expect: Optional[int] = None, correlation: str = "",
+             id: Optional[Union[str, bytes]] = None,
+             timeout: Optional[float] = None) -> protocol.Message:
         """Send one command and wait for its outcome, with retries.
 
         Returns the REPLY (a :class:`~zcqrs.protocol.Message`; ``status`` is
@@ -123,18 +143,19 @@ class Client:
         return self.request(self.command(type, stream, data, expect, correlation, id),
                             timeout)
 
-    def request(self, command, timeout=None):
+    def request(self, command: protocol.Message,
+                timeout: Optional[float] = None) -> protocol.Message:
         """Send a COMMAND message (see :meth:`command`) as :meth:`send` does."""
         return self._checked(self._retry("commands", None, command, "REPLY", timeout))
 
-    def post(self, command):
+    def post(self, command: protocol.Message) -> str:
         """Send a COMMAND without waiting (pipelining); collect its reply with
-        :meth:`recv_reply`. Returns the command's id."""
+        :meth:`recv_reply`. Returns the command's id in hex (its ``id_hex``)."""
         if not send(self._socket(None), command):
             raise Timeout("the write node's socket does not take more commands now")
-        return command["id"]
+        return command.id_hex
 
-    def recv_reply(self, timeout=None):
+    def recv_reply(self, timeout: Optional[float] = None) -> Optional[protocol.Message]:
         """The next reply to a posted command (any order), or None after timeout
         seconds. Failure statuses are returned, not raised."""
         if self._early:
@@ -145,7 +166,8 @@ class Client:
             if message is None or message.kind in ("REPLY", "ERROR"):
                 return self._track(message)
 
-    def send_many(self, commands, window=256, timeout=None):
+    def send_many(self, commands: Iterable[protocol.Message], window: int = 256,
+                  timeout: Optional[float] = None) -> List[protocol.Message]:
         """Pipeline many COMMAND messages, at most `window` unanswered at a time.
 
         Returns their replies in the order of `commands`, refusals included
@@ -157,9 +179,9 @@ class Client:
         unanswered then.
         """
         commands = list(commands)
-        replies = {}
+        replies: Dict[int, protocol.Message] = {}
         todo = list(range(len(commands)))[::-1]  # indexes to send, next last
-        pending = {}  # command id -> index, sent and unanswered
+        pending: Dict[bytes, int] = {}  # command id -> index, sent and unanswered
         sends = [0] * len(commands)  # sends of each command
         backoff = [_BACKOFF_FIRST]
         wait = self.timeout if timeout is None else timeout
@@ -194,7 +216,9 @@ class Client:
 
     # --- Queries --------------------------------------------------------------
 
-    def query(self, name, params=None, node=0, min_position=None, timeout=None):
+    def query(self, name: str, params: Optional[Dict[str, Any]] = None, node: Node = 0,
+              min_position: Optional[int] = None,
+              timeout: Optional[float] = None) -> protocol.Message:
         """Run a named query on a query node and return its RESULT message.
 
         ``result["result"]`` is the answer and ``result["position"]`` the
@@ -212,19 +236,20 @@ class Client:
                                  min_position=min_position)
         return self._checked(self._retry("queries", node, query, "RESULT", timeout))
 
-    def write_status(self, timeout=None):
+    def write_status(self, timeout: Optional[float] = None) -> Dict[str, Any]:
         """The write node's "status" result map (head, counters, ...)."""
         return self.query("status", node=WRITE_NODE, min_position=0,
                           timeout=timeout)["result"]
 
-    def status(self, node=0, timeout=None):
+    def status(self, node: Node = 0, timeout: Optional[float] = None) -> Dict[str, Any]:
         """A query node's "status" result map (applied, head, lag, state, ...)."""
         return self.query("status", node=node, min_position=0, timeout=timeout)["result"]
 
     # --- Events ---------------------------------------------------------------
 
-    def subscribe(self, from_position=None, replay_timeout=2.0, stream="", category="",
-                  types=(), since=None):
+    def subscribe(self, from_position: Optional[int] = None, replay_timeout: float = 2.0,
+                  stream: str = "", category: str = "", types: Sequence[str] = (),
+                  since: Optional[Union[str, float, int]] = None) -> Subscription:
         """A :class:`~zcqrs.subscription.Subscription` to the event stream.
 
         Events come in position order with no gaps from ``from_position``
@@ -249,7 +274,7 @@ class Client:
 
     # --- Inside ---------------------------------------------------------------
 
-    def _socket(self, node):
+    def _socket(self, node: Optional[Node]) -> zmq.Socket:
         """The DEALER for commands (node None) or a query node, made when needed."""
         if node is None or node == WRITE_NODE:
             if self._commands is None:
@@ -266,7 +291,7 @@ class Client:
             self._queries[node] = self.sockets.dealer(self.query_endpoints[node])
         return self._queries[node]
 
-    def _reset(self, node):
+    def _reset(self, node: Optional[Node]) -> None:
         """Close a socket that did not answer; the next use opens a new one.
 
         Replies to posted commands still on their way are lost with it (their
@@ -283,7 +308,7 @@ class Client:
             if sock is not None:
                 sock.close()
 
-    def _pause(self, deadline, hint_ms, backoff):
+    def _pause(self, deadline: Optional[float], hint_ms: int, backoff: List[float]) -> bool:
         """Sleep before a retry: the node's hint, else the back-off (doubled in
         backoff[0] for next time), plus up to half of it as jitter so that
         clients refused together do not return together. Returns False, without
@@ -296,7 +321,8 @@ class Client:
         time.sleep(pause)
         return True
 
-    def _retry(self, kind, node, request, want, timeout):
+    def _retry(self, kind: str, node: Optional[Node], request: protocol.Message, want: str,
+               timeout: Optional[float]) -> protocol.Message:
         """Send request until an answer that is not to be retried, at most
         ``attempts`` times within the time budget; return the last answer, or
         raise Timeout if no attempt was answered."""
@@ -317,28 +343,66 @@ class Client:
                 # The node may wait for min_position for most of the attempt,
                 # so that it answers "stale" before we give up on it
                 request.fields["timeout"] = max(1, int(wait * 750))
-            sock = self._socket(node)
+            picked = self._pick() if node == ANY_NODE else None
+            target = node if picked is None else picked
+            sock = self._socket(target)
             answer = None
             if send(sock, request):
                 answer = self._await(sock, want, request["id"], time.monotonic() + max(wait, 0))
+            spread = picked is not None
+            if picked is not None:
+                self._noted(picked, answer is not None)
+                if (answer is not None and answer.kind == want and attempt < self.attempts
+                        and len(self.query_endpoints) > 1 and time.monotonic() < deadline
+                        and (answer["status"] in retry or answer.fields.get("may_be_stale"))):
+                    continue  # another node may do better: no pause
             if answer is None:
-                self._reset(node)  # Lazy Pirate: a new socket, the same request
-                if attempt < self.attempts and self._pause(deadline, 0, backoff):
+                self._reset(target)  # Lazy Pirate: a new socket, the same request
+                if attempt < self.attempts and (spread or self._pause(deadline, 0, backoff)):
                     continue
                 raise Timeout("no answer to %s '%s' from %s in %.1f s (%d attempts)"
                               % (request.kind, request.fields.get("type") or request["name"],
-                                 self._endpoint(node), budget, attempt))
+                                 self._endpoint(target), budget, attempt))
             if (answer.kind == want and answer["status"] in retry and attempt < self.attempts
                     and self._pause(deadline, answer.fields.get("retry_after", 0), backoff)):
                 continue
-            return self._track(answer)
+            self._track(answer)
+            return answer
+        raise AssertionError("attempts is at least 1")
 
-    def _endpoint(self, node):
+    def _pick(self) -> int:
+        """The next query node in turn, passing over those recently silent
+        (unless every one is)."""
+        count = len(self.query_endpoints)
+        if count == 0:
+            raise IndexError("no query node to spread the query over")
+        now = time.monotonic()
+        start = self._next_node
+        self._next_node = (start + 1) % count
+        for step in range(count):
+            index = (start + step) % count
+            if self._skip_until.get(index, 0) <= now:
+                return index
+        return min(range(count), key=lambda index: self._skip_until.get(index, 0))
+
+    def _noted(self, index: int, answered: bool) -> None:
+        """Remember whether a query node answered: a silent one is passed over
+        for _SKIP seconds, doubling while it stays silent (at most 32 x)."""
+        if answered:
+            self._skip_until.pop(index, None)
+            self._failures.pop(index, None)
+        else:
+            failures = self._failures.get(index, 0)
+            self._failures[index] = failures + 1
+            self._skip_until[index] = time.monotonic() + _SKIP * (2 ** min(failures, 5))
+
+    def _endpoint(self, node: Optional[Node]) -> str:
         if node is None or node == WRITE_NODE:
             return self.endpoints["commands"]
         return node if isinstance(node, str) else self.query_endpoints[node]
 
-    def _await(self, sock, want, id, deadline):
+    def _await(self, sock: zmq.Socket, want: str, id: bytes,
+               deadline: float) -> Optional[protocol.Message]:
         """The answer to request `id` on sock; replies to posted commands that
         come first are kept for recv_reply, anything else is dropped."""
         while True:
@@ -348,14 +412,14 @@ class Client:
             if message.kind == "REPLY" and sock is self._commands:
                 self._early.append(message)
 
-    def _track(self, answer):
+    def _track(self, answer: Optional[protocol.Message]) -> Optional[protocol.Message]:
         """Remember the position of an accepted reply, for read-your-writes."""
         if answer is not None and answer.kind == "REPLY" and answer["status"] == "accepted":
             self.position = max(self.position, answer["position"])
         return answer
 
     @staticmethod
-    def _checked(answer):
+    def _checked(answer: protocol.Message) -> protocol.Message:
         """Return a successful answer; raise the typed error of a failed one."""
         success = {"REPLY": "accepted", "RESULT": "ok"}.get(answer.kind)
         if answer["status"] != success:
@@ -363,4 +427,21 @@ class Client:
         return answer
 
 
-__all__ = ["Client", "WRITE_NODE"]
+def _command_id(id: Optional[Union[str, bytes]]) -> bytes:
+    """A command id as its bytes: a fresh random one (None), 32 hex digits
+    (what the CLI prints and ``id_hex`` gives), or the bytes themselves."""
+    if id is None:
+        return os.urandom(protocol.COMMAND_ID)
+    if isinstance(id, str):
+        try:
+            raw = bytes.fromhex(id)
+        except ValueError:
+            raw = b""
+        if len(raw) != protocol.COMMAND_ID:
+            raise ValueError("a command id is %d hex digits, got '%s'"
+                             % (2 * protocol.COMMAND_ID, id))
+        return raw
+    return bytes(id)
+
+
+__all__ = ["Client", "WRITE_NODE", "ANY_NODE", "Node"]

@@ -6,6 +6,8 @@ Every answer with a failure status raises the class named after it (status
 answer came in time, after every retry.
 """
 
+from typing import Any, Dict, Optional, Type
+
 
 class ZcqrsError(Exception):
     """Base class of every error this package raises."""
@@ -14,7 +16,7 @@ class ZcqrsError(Exception):
 class ProtocolError(ZcqrsError):
     """A message that breaks the ZCQ1 protocol (see the subclasses)."""
 
-    def __init__(self, status, reason):
+    def __init__(self, status: str, reason: str) -> None:
         super().__init__("%s: %s" % (status, reason))
         self.status = status  #: the status a node would answer ("invalid", ...)
         self.reason = reason  #: what was wrong, in the words of the C codec
@@ -25,7 +27,8 @@ class DecodeError(ProtocolError):
     2 when it was known, ``id`` the request id if it was read before the error.
     """
 
-    def __init__(self, status, reason, message_type, id):
+    def __init__(self, status: str, reason: str, message_type: Optional[str],
+                 id: Optional[bytes]) -> None:
         super().__init__(status, reason)
         self.message_type = message_type
         self.id = id
@@ -47,9 +50,9 @@ class RequestFailed(ZcqrsError):
     ``reason`` are its fields.
     """
 
-    status = None
+    status: Optional[str] = None
 
-    def __init__(self, answer):
+    def __init__(self, answer: Any) -> None:
         self.answer = answer
         self.reason = answer["reason"]
         self.status = answer["status"]
@@ -97,13 +100,17 @@ class Busy(RequestFailed):
     """The node is saturated (retried before raising)."""
 
 
-_BY_STATUS = {
+class Forbidden(RequestFailed):
+    """The client's key lacks the role the request needs; nothing was stored."""
+
+
+_BY_STATUS: Dict[str, Type[RequestFailed]] = {
     "rejected": Rejected, "conflict": Conflict, "invalid": Invalid, "unknown": Unknown,
     "too_large": TooLarge, "bad_version": BadVersion, "not_found": NotFound,
-    "stale": Stale, "unavailable": Unavailable, "busy": Busy,
+    "stale": Stale, "unavailable": Unavailable, "busy": Busy, "forbidden": Forbidden,
 }
 
 
-def error_for(answer):
+def error_for(answer: Any) -> RequestFailed:
     """The exception for an answer with a failure status."""
     return _BY_STATUS.get(answer["status"], RequestFailed)(answer)

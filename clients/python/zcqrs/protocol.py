@@ -10,6 +10,8 @@ protocol raises :class:`DecodeError`, whose ``status`` and ``reason`` are
 those a zcqrs node would answer with. The module keeps no state.
 """
 
+from typing import Any, Dict
+
 import msgpack
 
 from .errors import DecodeError, EncodeError
@@ -49,7 +51,7 @@ def retryable(status):
 # The fields of each message type, as the decoder fills them: name -> default.
 # Absent optional keys decode to these defaults.
 _META_DEFAULT = {"command": None, "time": 0, "correlation": ""}
-FIELDS = {
+FIELDS: Dict[str, Dict[str, Any]] = {
     "COMMAND": {"id": None, "type": "", "stream": "", "expect": None, "data": {},
                 "correlation": ""},
     "REPLY": {"id": None, "status": "ok", "reason": "", "version": 0, "position": 0,
@@ -92,8 +94,10 @@ class Message:
     """
 
     __slots__ = ("kind", "fields")
+    kind: str
+    fields: Dict[str, Any]
 
-    def __init__(self, type, /, **fields):
+    def __init__(self, type: str, /, **fields: Any) -> None:
         if type not in FIELDS:
             raise EncodeError("unknown", "unknown message type '%s'" % type)
         self.kind = type
@@ -104,20 +108,26 @@ class Message:
                 raise TypeError("a %s has no field '%s'" % (type, name))
             self.fields[name] = value
 
-    def __getitem__(self, name):
+    def __getitem__(self, name: str) -> Any:
         return self.fields[name]
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         try:
             return self.fields[name.rstrip("_")]
         except KeyError:
             raise AttributeError(name) from None
 
-    def __eq__(self, other):
+    def __eq__(self, other: object) -> bool:
         return (isinstance(other, Message) and self.kind == other.kind
                 and self.fields == other.fields)
 
-    def __repr__(self):
+    @property
+    def id_hex(self) -> str:
+        """The message's id as hex digits, as the CLI prints it ("" if none)."""
+        id = self.fields.get("id")
+        return id.hex() if isinstance(id, (bytes, bytearray)) else ""
+
+    def __repr__(self) -> str:
         return "Message(%r, %r)" % (self.kind, self.fields)
 
 
@@ -278,6 +288,8 @@ class _Reader:
                 meta["time"] = self.int("meta.time", item)
             elif key == "user":  # who sent the command, on a secured write node
                 meta["user"] = self.string("meta.user", item, MAX_USER, False)
+            elif key == "deleted":  # the tombstone that hid this event's data
+                meta["deleted"] = self.uint("meta.deleted", item, INT64_MAX)
         return meta
 
     def field(self, key, value):
@@ -477,6 +489,8 @@ def encode_body(message):
             wire_meta["correlation"] = meta["correlation"]
         if meta.get("user"):
             wire_meta["user"] = meta["user"]
+        if meta.get("deleted"):
+            wire_meta["deleted"] = meta["deleted"]
         body = {"position": f["position"], "stream": f["stream"], "version": f["version"],
                 "type": f["type"]}
         if f["schema"] > 1:  # schema 1 is never written (spec section 6.3)

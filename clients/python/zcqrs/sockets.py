@@ -6,8 +6,11 @@ linger (closing never blocks), the protocol's 16 MiB receive limit, and CURVE
 when a server key is given. It holds no socket itself.
 """
 
+from __future__ import annotations
+
 import logging
 import time
+from typing import List, Optional, Sequence, Union
 
 import zmq
 
@@ -27,8 +30,9 @@ class Sockets:
     key is given.
     """
 
-    def __init__(self, context, curve_server_key=None, curve_public_key=None,
-                 curve_secret_key=None):
+    def __init__(self, context: zmq.Context, curve_server_key: Optional[Union[str, bytes]] = None,
+                 curve_public_key: Optional[Union[str, bytes]] = None,
+                 curve_secret_key: Optional[Union[str, bytes]] = None) -> None:
         self.context = context
         self.curve = None
         if curve_server_key is not None:
@@ -39,7 +43,7 @@ class Sockets:
             self.curve = tuple(_key(key) for key in
                                (curve_server_key, curve_public_key, curve_secret_key))
 
-    def _socket(self, kind):
+    def _socket(self, kind: int) -> zmq.Socket:
         sock = self.context.socket(kind)
         sock.setsockopt(zmq.LINGER, 0)
         sock.setsockopt(zmq.MAXMSGSIZE, protocol.HARD_MAXMSG)
@@ -47,13 +51,14 @@ class Sockets:
             sock.curve_serverkey, sock.curve_publickey, sock.curve_secretkey = self.curve
         return sock
 
-    def dealer(self, endpoint):
+    def dealer(self, endpoint: str) -> zmq.Socket:
         """A DEALER connected to endpoint."""
         sock = self._socket(zmq.DEALER)
         sock.connect(endpoint)
         return sock
 
-    def subscriber(self, endpoint, prefixes=(protocol.SIGNATURE,)):
+    def subscriber(self, endpoint: str,
+                   prefixes: Sequence[bytes] = (protocol.SIGNATURE,)) -> zmq.Socket:
         """A SUB connected to endpoint, subscribed to these topic prefixes
         (default: every message of this protocol)."""
         sock = self._socket(zmq.SUB)
@@ -63,11 +68,11 @@ class Sockets:
         return sock
 
 
-def _key(key):
+def _key(key: Optional[Union[str, bytes]]) -> Optional[bytes]:
     return key.encode("ascii") if isinstance(key, str) else key
 
 
-def send(sock, message):
+def send(sock: zmq.Socket, message: protocol.Message) -> bool:
     """Encode and send a message without blocking; False if it could not go out."""
     try:
         sock.send_multipart(protocol.encode(message), flags=zmq.NOBLOCK)
@@ -76,14 +81,14 @@ def send(sock, message):
         return False
 
 
-def _decode(sock, frames):
+def _decode(sock: zmq.Socket, frames: List[bytes]) -> protocol.Message:
     """A SUB receives a topic frame first (spec section 10.5)."""
     if sock.type == zmq.SUB:
         return protocol.decode_published(frames)
     return protocol.decode(frames)
 
 
-def receive(sock, deadline):
+def receive(sock: zmq.Socket, deadline: float) -> Optional[protocol.Message]:
     """The next message that decodes, or None once the monotonic deadline passes.
 
     Messages that do not decode are logged and dropped.
@@ -101,7 +106,7 @@ def receive(sock, deadline):
             log.warning("zcqrs: dropped a message that does not decode: %s", error)
 
 
-def receive_waiting(sock, most=1000):
+def receive_waiting(sock: zmq.Socket, most: int = 1000) -> List[protocol.Message]:
     """The messages already waiting on sock (at most `most`) that decode."""
     messages = []
     for _ in range(most):
@@ -116,7 +121,7 @@ def receive_waiting(sock, most=1000):
     return messages
 
 
-def answers(message, want, id):
+def answers(message: protocol.Message, want: str, id: Optional[bytes]) -> bool:
     """True if message is the answer (of type `want`, or ERROR) to the request
     with this id. An answer with no id answers a request the node could not
     read far enough to find its id: on a DEALER of our own, that is ours."""

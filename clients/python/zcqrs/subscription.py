@@ -25,14 +25,17 @@ the last one taken (a stream's versions have no holes), so it still proves
 that it missed nothing it takes.
 """
 
+from __future__ import annotations
+
 import collections
 import os
 import time
+from typing import Any, Deque, Dict, Iterator, Optional, Sequence
 
 import zmq
 
 from . import protocol
-from .sockets import receive_waiting, send
+from .sockets import Sockets, receive_waiting, send
 
 _MAX_HELD = 10000  # early events held while a gap is repaired
 _BACKOFF = 0.2  # seconds after an empty batch or an ERROR
@@ -49,8 +52,9 @@ class Subscription:
     as a context manager) to close its sockets.
     """
 
-    def __init__(self, sockets, events, replay, from_position=1, replay_timeout=2.0,
-                 stream="", category="", types=(), since=0):
+    def __init__(self, sockets: Sockets, events: str, replay: str, from_position: int = 1,
+                 replay_timeout: float = 2.0, stream: str = "", category: str = "",
+                 types: Sequence[str] = (), since: int = 0) -> None:
         if from_position < 1:
             raise ValueError("positions start at 1, got %d" % from_position)
         if len(types) > protocol.MAX_TYPES:
@@ -68,36 +72,38 @@ class Subscription:
         self.replay_timeout = replay_timeout
         self._sockets = sockets
         self._replay_endpoint = replay
-        self._sub = sockets.subscriber(
+        self._sub: Optional[zmq.Socket] = sockets.subscriber(
             events, protocol.filter_prefixes(stream, category, self.types))
-        self._replay = sockets.dealer(replay)
-        self._held = {}  # position -> EVENT message, above expected
-        self._ready = collections.deque()  # events to hand out, in order
-        self._out = None  # the REPLAY out, or None
+        self._replay: Optional[zmq.Socket] = sockets.dealer(replay)
+        self._held: Dict[int, Dict[str, Any]] = {}  # position -> EVENT fields, above expected
+        self._ready: Deque[protocol.Message] = collections.deque()  # to hand out, in order
+        self._out: Optional[protocol.Message] = None  # the REPLAY out, or None
         self._out_since = 0.0  # when it was sent (monotonic seconds)
         self._quiet_until = 0.0  # back-off end (monotonic seconds)
         self._ask(force=True)  # at once: learns the head, fills from the start
 
-    def close(self):
+    def close(self) -> None:
         """Close the subscription's sockets."""
         for sock in (self._sub, self._replay):
             if sock is not None:
                 sock.close()
         self._sub = self._replay = None
 
-    def __enter__(self):
+    def __enter__(self) -> "Subscription":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[protocol.Message]:
         return self
 
-    def __next__(self):
-        return self.next(timeout=None)
+    def __next__(self) -> protocol.Message:
+        event = self.next(timeout=None)
+        assert event is not None  # without a timeout, next waits for one
+        return event
 
-    def next(self, timeout=None):
+    def next(self, timeout: Optional[float] = None) -> Optional[protocol.Message]:
         """The next event, or None after `timeout` seconds (None: wait for ever)."""
         if self._sub is None:
             raise ValueError("the subscription is closed")
@@ -123,17 +129,17 @@ class Subscription:
             if self._sub in ready:
                 for message in receive_waiting(self._sub):
                     self._on_live(message)
-            if self._replay in ready:
+            if self._replay is not None and self._replay in ready:
                 for message in receive_waiting(self._replay):
                     self._on_replay(message)
         return self._ready.popleft()
 
     # --- Inside ---------------------------------------------------------------
 
-    def _filtered(self):
+    def _filtered(self) -> bool:
         return bool(self.stream or self.category or self.types)
 
-    def _take(self, fields, proven=False):
+    def _take(self, fields: Dict[str, Any], proven: bool = False) -> None:
         """Order one event: hand out, hold or drop it. proven: a replay batch
         covers every position from expected to this one."""
         position = fields["position"]
@@ -159,26 +165,26 @@ class Subscription:
         self._hand_out(fields)
         self._release()
 
-    def _hand_out(self, fields):
+    def _hand_out(self, fields: Dict[str, Any]) -> None:
         self._ready.append(protocol.Message("EVENT", **fields))
         self.expected = fields["position"] + 1
         if self._by_stream:
             self._version = fields["version"]
 
-    def _release(self):
+    def _release(self) -> None:
         """Hand out held events that now follow on; forget those now old."""
         for position in [p for p in self._held if p < self.expected]:
             del self._held[position]
         while self.expected in self._held:
             self._hand_out(self._held.pop(self.expected))
 
-    def _on_live(self, message):
+    def _on_live(self, message: protocol.Message) -> None:
         if message.kind == "EVENT":
             self._take(message.fields)
         elif message.kind == "HEARTBEAT":
             self.head = max(self.head, message["head"])
 
-    def _on_replay(self, message):
+    def _on_replay(self, message: protocol.Message) -> None:
         """An EVENTS answer counts only if it answers the REPLAY that is out."""
         if self._out is None or message["id"] != self._out["id"]:
             return
@@ -200,7 +206,7 @@ class Subscription:
         if not message["events"] and self.expected == expected:
             self._quiet_until = time.monotonic() + _BACKOFF
 
-    def _ask(self, force=False):
+    def _ask(self, force: bool = False) -> None:
         """Send a REPLAY if one is due (see the module's description)."""
         if self._out is not None:
             return
@@ -212,10 +218,13 @@ class Subscription:
                                      types=self.types, since=self.since,
                                      **{"from": self.expected})
         self._out_since = time.monotonic()
-        send(self._replay, self._out)
+        if self._replay is not None:
+            send(self._replay, self._out)
 
-    def _resend(self):
+    def _resend(self) -> None:
         """Lazy Pirate for replay: a new socket, the same REPLAY again."""
+        if self._replay is None or self._out is None:
+            return  # closed, or nothing out
         self._replay.close()
         self._replay = self._sockets.dealer(self._replay_endpoint)
         self._out_since = time.monotonic()
