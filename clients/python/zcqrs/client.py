@@ -13,6 +13,7 @@ and answers a repeat with the first outcome.
 
 from __future__ import annotations
 
+import datetime
 import os
 import random
 import time
@@ -249,7 +250,7 @@ class Client:
 
     def subscribe(self, from_position: Optional[int] = None, replay_timeout: float = 2.0,
                   stream: str = "", category: str = "", types: Sequence[str] = (),
-                  since: Optional[Union[str, float, int]] = None) -> Subscription:
+                  since: Optional[Union[datetime.datetime, int]] = None) -> Subscription:
         """A :class:`~zcqrs.subscription.Subscription` to the event stream.
 
         Events come in position order with no gaps from ``from_position``
@@ -261,7 +262,7 @@ class Client:
         microseconds since the epoch) starts at the first event decided at or
         after that time, found by the write node without a scan.
         """
-        if since is not None and not isinstance(since, int):
+        if isinstance(since, datetime.datetime):
             since = int(since.timestamp() * 1000000)
         if from_position is None:
             from_position = 1 if since else self.write_status()["head"] + 1
