@@ -1117,41 +1117,48 @@ s_secure (options_t *options)
     return rc;
 }
 
-//  Parse the flags over what the environment said, and run the verb.
+//  Do what the verb says, with the parsed options->
 static int
-s_run (int argc, char **argv, options_t *options_p, const char **verb_p)
+s_verb (options_t *options, const char *verb)
 {
-    options_t options = *options_p;
-    const char *verb = *verb_p;
-    if (s_parse (argc, argv, &options, &verb) != 0) {
-        return EXIT_USAGE;
-    }
     if (streq (verb, "keygen")) {
-        return s_keygen (&options);
+        return s_keygen (options);
     }
-    if (s_secure (&options) != 0) {
+    if (s_secure (options) != 0) {
         return EXIT_USAGE;
     }
     if (streq (verb, "send")) {
-        return s_send (&options);
+        return s_send (options);
     }
     if (streq (verb, "delete")) {
-        return s_delete (&options);
+        return s_delete (options);
     }
     if (streq (verb, "query")) {
-        return s_query (&options);
+        return s_query (options);
     }
     if (streq (verb, "status")) {
-        return s_status (&options);
+        return s_status (options);
     }
     if (streq (verb, "tail")) {
-        return s_tail (&options);
+        return s_tail (options);
     }
     fprintf (stderr,
              "zcqrs: unknown command '%s' (send, delete, query, tail, status, keygen; zcqrs "
              "--help)\n",
              verb);
     return EXIT_USAGE;
+}
+
+//  Parse the flags over what the environment said, and run the verb.
+static int
+s_run (int argc, char **argv, options_t *options_p, const char **verb_p)
+{
+    options_t options = *options_p;
+    const char *verb = *verb_p;
+    int code =
+        s_parse (argc, argv, &options, &verb) == 0 ? s_verb (&options, verb) : EXIT_USAGE;
+    zcq_msg_destroy (&options.filter); //  tail's filter, made while parsing
+    return code;
 }
 
 int
@@ -1173,6 +1180,5 @@ main (int argc, char **argv)
     int code = s_environment (&options, &nodes_text) == 0 ? s_run (argc, argv, &options, &verb)
                                                           : EXIT_USAGE;
     free (nodes_text);
-    zcq_msg_destroy (&options.filter); //  tail's filter, made while parsing
     return code;
 }

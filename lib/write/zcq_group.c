@@ -45,7 +45,10 @@ s_strings_add (s_strings_t *self, const void *data, size_t size)
         self->offsets = (size_t *) realloc (self->offsets, self->slots * sizeof (size_t));
         assert (self->offsets);
     }
-    memcpy (self->bytes + self->used, data, size);
+    if (size
+        > 0) { //  an empty string (a record rewritten keeps no topic) may have no bytes yet
+        memcpy (self->bytes + self->used, data, size);
+    }
     self->used += size;
     self->offsets [++self->count] = self->used;
 }
