@@ -24,6 +24,7 @@ typedef struct {
     const char *const *write_tool; //  NULL-terminated command line to run the
                                    //  write node under (valgrind ...), or NULL
     const char *const *query_tool; //  the same for query nodes, or NULL
+    const char *storage;           //  query nodes' --storage (NULL: their default)
 } zcq_bench_cluster_config_t;
 
 typedef struct _zcq_bench_cluster_t zcq_bench_cluster_t;

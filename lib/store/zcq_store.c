@@ -167,6 +167,33 @@ zcq_store_new_memory (const char *name, size_t limit)
     return self;
 }
 
+zcq_store_t *
+zcq_store_load_memory (const char *name, size_t limit, const char *path, char **error)
+{
+    assert (name);
+    zcq_memstore_t *memory = zcq_memstore_load (path, limit, error);
+    if (!memory) {
+        return NULL;
+    }
+    zcq_store_t *self = zcq_store_new_memory (name, limit);
+    zcq_memstore_destroy (&self->memory);
+    self->memory = memory;
+    return self;
+}
+
+int
+zcq_store_save_memory (zcq_store_t *self, const char *path)
+{
+    assert (self);
+    assert (self->memory);
+    if (zcq_memstore_save (self->memory, path) != 0) {
+        zsys_error ("store %s: cannot write snapshot '%s': %s", self->path, path,
+                    strerror (errno));
+        return -1;
+    }
+    return 0;
+}
+
 void
 zcq_store_destroy (zcq_store_t **self_p)
 {
@@ -418,20 +445,6 @@ zcq_store_delay_writes (zcq_store_t *self, int milliseconds)
     atomic_store (&self->write_delay, milliseconds);
 }
 
-void
-zcq_store_compact (zcq_store_t *self, const void *start, size_t start_size, const void *limit,
-                   size_t limit_size)
-{
-    assert (self);
-    if (self->memory || atomic_load (&self->broken)) {
-        return; //  nothing on disk, or nothing to compact through a store that is down
-    }
-    pthread_rwlock_rdlock (&self->lock);
-    leveldb_compact_range (self->db, (const char *) start, start ? start_size : 0,
-                           (const char *) limit, limit ? limit_size : 0);
-    pthread_rwlock_unlock (&self->lock);
-}
-
 bool
 zcq_store_memory (zcq_store_t *self, size_t *bytes, size_t *limit, bool *full)
 {
@@ -442,6 +455,20 @@ zcq_store_memory (zcq_store_t *self, size_t *bytes, size_t *limit, bool *full)
         *full = self->full;
     }
     return self->memory != NULL;
+}
+
+void
+zcq_store_compact (zcq_store_t *self, const void *start, size_t start_size, const void *limit,
+                   size_t limit_size)
+{
+    assert (self);
+    if (self->memory || atomic_load (&self->broken)) {
+        return; //  no files to compact, or a store that is down
+    }
+    pthread_rwlock_rdlock (&self->lock);
+    leveldb_compact_range (self->db, (const char *) start, start ? start_size : 0,
+                           (const char *) limit, limit ? limit_size : 0);
+    pthread_rwlock_unlock (&self->lock);
 }
 
 uint64_t

@@ -53,6 +53,18 @@ zcq_store_t *
 zcq_store_t *
     zcq_store_new_memory (const char *name, size_t limit);
 
+//  A memory store filled from the snapshot file at path (zcq_memstore.h).
+//  Returns NULL with the reason in *error (caller frees) if there is no
+//  whole, intact snapshot there.
+zcq_store_t *
+    zcq_store_load_memory (const char *name, size_t limit, const char *path, char **error);
+
+//  Write a memory store's snapshot file at path, whole or not at all (the
+//  file it replaces stays until the new one is complete and synced).
+//  Returns 0, or -1 (logged).
+int
+    zcq_store_save_memory (zcq_store_t *self, const char *path);
+
 //  Close the store; nulls the caller's pointer; safe on NULL.
 void
     zcq_store_destroy (zcq_store_t **self_p);
@@ -83,20 +95,19 @@ void
 void
     zcq_store_delay_writes (zcq_store_t *self, int milliseconds);
 
-//  Compact the keys from start to limit (inclusive; NULL: from the first,
-//  to the last): the memtable and the write-ahead log are written out and
-//  the tables holding the range are rewritten, so that values overwritten
-//  or deleted there are gone from the files, not only from reads. Waits
-//  until done (as long as the range is big). A store in memory has nothing
-//  to compact.
-void
-    zcq_store_compact (zcq_store_t *self, const void *start, size_t start_size,
-                       const void *limit, size_t limit_size);
-
 //  True if the store is held in memory; then *bytes is what it holds, *limit
 //  its limit (0: none) and *full whether its last write was refused for it.
 bool
     zcq_store_memory (zcq_store_t *self, size_t *bytes, size_t *limit, bool *full);
+
+//  Compact the keys from start to limit (inclusive; NULL: from the first,
+//  to the last): the memtable and the write-ahead log are written out and
+//  the tables holding the range are rewritten, so that values overwritten
+//  or deleted there are gone from the files, not only from reads. Waits
+//  until done (as long as the range is big).
+void
+    zcq_store_compact (zcq_store_t *self, const void *start, size_t start_size,
+                       const void *limit, size_t limit_size);
 
 //  Return the number of writes this store applied successfully.
 uint64_t
