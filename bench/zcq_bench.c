@@ -562,12 +562,14 @@ typedef struct {
     const char *commands;      //  write node endpoint
     const char *queries;       //  the node under query load
     uint64_t written;          //  commands accepted in the window
-    uint64_t lag_max, lag_end; //  events the node was behind: most, and at the end
+    uint64_t lag_max, lag_end; //  events the node was behind the last accepted
+                               //  position: most, and at the end
     double seconds;            //  window length the writer saw
 } s_lag_t;
 
 //  Extra thread of the lag scenario: deposits pipelined 64 deep at the
-//  write node's pace (expect any), and every 20 ms the queried node's lag.
+//  write node's pace (expect any), and every 20 ms how far the queried
+//  node's applied position is behind the last position accepted.
 static void
 s_lag_probe (zcq_bench_load_t *load, int worker, void *arg)
 {
@@ -582,6 +584,7 @@ s_lag_probe (zcq_bench_load_t *load, int worker, void *arg)
     zcq_mpack_pack_str (&pk, "amount");
     msgpack_pack_uint64 (&pk, 1);
     int inflight = 0, account = 0;
+    uint64_t accepted = 0; //  highest position acknowledged
     int64_t sampled = 0, opened = 0;
     while (client && observer && zcq_bench_load_running (load)) {
         while (inflight < 64) {
@@ -597,8 +600,10 @@ s_lag_probe (zcq_bench_load_t *load, int worker, void *arg)
         zcq_msg_t *reply = zcq_client_recv_reply (client, 1000);
         if (reply) {
             inflight--;
-            if (zcq_bench_load_measuring (load) && zcq_msg_status (reply) == ZCQ_ACCEPTED) {
-                lag->written++;
+            if (zcq_msg_status (reply) == ZCQ_ACCEPTED) {
+                accepted =
+                    zcq_msg_position (reply) > accepted ? zcq_msg_position (reply) : accepted;
+                lag->written += zcq_bench_load_measuring (load);
             }
         }
         zcq_msg_destroy (&reply);
@@ -609,15 +614,16 @@ s_lag_probe (zcq_bench_load_t *load, int worker, void *arg)
         if (zcq_bench_load_measuring (load) && now - sampled >= 20 * 1000000) {
             sampled = now;
             zcq_msg_t *status = zcq_client_write_status (observer, 1000);
-            uint64_t behind = 0;
+            uint64_t behind = 0, applied = 0;
             msgpack_unpacked map;
             if (status && zcq_msg_status (status) == ZCQ_OK
                 && zcq_mpack_unpack (zcq_msg_data (status), zcq_msg_data_size (status), &map)
                        == 0) {
-                const msgpack_object *found = zcq_map_get (&map.data, "lag");
-                behind = found && found->type == MSGPACK_OBJECT_POSITIVE_INTEGER
-                             ? found->via.u64
-                             : 0;
+                const msgpack_object *found = zcq_map_get (&map.data, "applied");
+                applied = found && found->type == MSGPACK_OBJECT_POSITIVE_INTEGER
+                              ? found->via.u64
+                              : 0;
+                behind = accepted > applied ? accepted - applied : 0;
                 msgpack_unpacked_destroy (&map);
             }
             zcq_msg_destroy (&status);

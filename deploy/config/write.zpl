@@ -45,6 +45,9 @@ write
         #   seconds a command id is remembered for retries (0: no limit) (flag
         #   --ids-max-age)
         max_age = 604800
+    #   least severe log lines printed; every line starts with its ISO 8601 UTC time
+    #   (milliseconds) and level (flag --log-level)
+    log_level = "info"
     security
         #   CURVE keypair of the node (FILE and FILE_secret); with clients, its endpoints
         #   are secured

@@ -406,7 +406,10 @@ zcq_client_post (zcq_client_t *self, zcq_msg_t *command)
         msgpack_sbuffer_init (&self->body);
     }
     if (rc != 0) {
-        zsys_error ("client: cannot send command: %s", zcq_msg_error (command));
+        //  A valid command that did not go: the socket's reason
+        const char *reason = zcq_msg_error (command);
+        zsys_error ("client: cannot send command to '%s': %s", self->endpoint,
+                    reason && *reason ? reason : zmq_strerror (zmq_errno ()));
         return -1;
     }
     return 0;

@@ -140,6 +140,7 @@ static const zcq_setting_t s_table [] = {
      .max = INT64_MAX / 1000000,
      .arg = "SECONDS",
      .help = "seconds a command id is remembered for retries (0: no limit)"},
+    ZCQ_SETTING_LOG_LEVEL ("write"),
     {.path = "write/security/cert",
      .arg = "FILE",
      .help = "CURVE keypair of the node (FILE and FILE_secret); with clients, its endpoints "
