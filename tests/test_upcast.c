@@ -238,6 +238,7 @@ s_domain (const char *name, const zcq_event_schema_t *schemas, const zcq_upcaste
     domain.abi = ZCQ_DOMAIN_ABI;
     domain.name = name;
     domain.event_schemas = schemas;
+    domain.projection_version = 0; //  the bank's is 2: these count as 1
     domain.upcasters = upcasters;
     return domain;
 }

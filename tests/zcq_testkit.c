@@ -460,6 +460,12 @@ zcq_testkit_cluster_destroy (zcq_testkit_cluster_t *self)
 bool
 zcq_testkit_files_hold (const char *path, const char *text)
 {
+    return zcq_testkit_files_hold_bytes (path, text, strlen (text));
+}
+
+bool
+zcq_testkit_files_hold_bytes (const char *path, const void *bytes, size_t length)
+{
     DIR *dir = opendir (path);
     if (!dir) {
         //  A file: read it whole (a test's LevelDB files are a few MiB)
@@ -473,7 +479,7 @@ zcq_testkit_files_hold (const char *path, const char *text)
             char *buffer = size > 0 ? (char *) malloc ((size_t) size) : NULL;
             rewind (file);
             if (buffer && fread (buffer, 1, (size_t) size, file) == (size_t) size) {
-                found = memmem (buffer, (size_t) size, text, strlen (text)) != NULL;
+                found = memmem (buffer, (size_t) size, bytes, length) != NULL;
             }
             free (buffer);
         }
@@ -487,7 +493,7 @@ zcq_testkit_files_hold (const char *path, const char *text)
             continue;
         }
         char *child = zsys_sprintf ("%s/%s", path, entry->d_name);
-        found = zcq_testkit_files_hold (child, text);
+        found = zcq_testkit_files_hold_bytes (child, bytes, length);
         zstr_free (&child);
     }
     closedir (dir);

@@ -203,5 +203,7 @@ zcq_msg_t *
 //  files, as one would look for data that must have been erased).
 bool
     zcq_testkit_files_hold (const char *path, const char *text);
+bool
+    zcq_testkit_files_hold_bytes (const char *path, const void *bytes, size_t length);
 
 #endif

@@ -129,7 +129,8 @@ s_evolve (zcq_aggregates_t *self, s_entry_t *entry, zcq_msg_t *msg)
         entry->aggregate.deleted = zcq_msg_position (msg);
         return 0; //  the node's own event, never the domain's
     }
-    if (!self->domain->evolve || zcq_msg_deleted (msg)) {
+    if (!self->domain->evolve || zcq_msg_deleted (msg)
+        || streq (zcq_msg_name (msg), ZCQ_STREAM_FORGOTTEN)) {
         return 0; //  a stateless domain, or data hidden: only the version counts
     }
     entry->evolve = self->domain->evolve;
@@ -138,6 +139,30 @@ s_evolve (zcq_aggregates_t *self, s_entry_t *entry, zcq_msg_t *msg)
                     zcq_upcast_error (self->upcast));
         return -1;
     }
+    return 0;
+}
+
+//  Open the sealed values of a stored event for evolve: with the stream's
+//  key, or nil once it is forgotten. Returns 0, or -1 on a storage error.
+static int
+s_open (zcq_aggregates_t *self, zcq_msg_t *msg)
+{
+    if (!zcq_seal_maybe (zcq_msg_data (msg), zcq_msg_data_size (msg))) {
+        return 0;
+    }
+    byte key [ZCQ_SEAL_KEY];
+    int rc = zcq_log_stream_key (self->log, zcq_msg_stream (msg), false, key);
+    if (rc < 0) {
+        return -1;
+    }
+    msgpack_sbuffer opened;
+    msgpack_sbuffer_init (&opened);
+    if (zcq_seal_open (zcq_msg_data (msg), zcq_msg_data_size (msg), rc == 0 ? key : NULL,
+                       zcq_msg_stream (msg), false, &opened)
+        > 0) {
+        zcq_msg_set_data (msg, (const byte *) opened.data, opened.size);
+    }
+    msgpack_sbuffer_destroy (&opened);
     return 0;
 }
 
@@ -153,6 +178,11 @@ s_fold (const byte *body, size_t size, void *arg)
 {
     s_fold_t *fold = (s_fold_t *) arg;
     zcq_msg_t *msg = zcq_msg_decode_body (ZCQ_MSG_EVENT, body, size);
+    if (zcq_msg_valid (msg) && s_open (fold->self, msg) != 0) {
+        fold->rc = -1; //  the stream's key could not be read
+        zcq_msg_destroy (&msg);
+        return 1;
+    }
     if (!zcq_msg_valid (msg) || s_evolve (fold->self, fold->entry, msg) != 0) {
         zsys_error ("write node: stored event of '%s' does not decode: %s", fold->entry->stream,
                     zcq_msg_error (msg));

@@ -10,10 +10,30 @@
 
 #define REPLAY_BYTES (8 * 1024 * 1024) //  about the most bytes in one EVENTS reply
 
+typedef struct {
+    zcq_store_t *store;     //  the log's, for the stream keys
+    zcq_msg_t *reply;       //  EVENTS being filled
+    msgpack_sbuffer opened; //  scratch: a body with its personal fields opened
+    int failed;             //  a key could not be read
+} s_batch_t;
+
+//  Add one stored event, its sealed values opened while its stream's key
+//  lives (protocol section 10.14: the replay endpoint admits the replicate
+//  role only); forgotten, they stay ciphertext.
 static int
 s_add_event (const byte *body, size_t size, void *arg)
 {
-    zcq_msg_add_event ((zcq_msg_t *) arg, body, size);
+    s_batch_t *batch = (s_batch_t *) arg;
+    int opened = zcq_log_open_event (batch->store, body, size, &batch->opened);
+    if (opened < 0) {
+        batch->failed = 1;
+        return 1;
+    }
+    if (opened == 1) {
+        body = (const byte *) batch->opened.data;
+        size = batch->opened.size;
+    }
+    zcq_msg_add_event (batch->reply, body, size);
     return 0;
 }
 
@@ -31,10 +51,13 @@ s_serve (zcq_replay_config_t *config)
         zcq_msg_t *reply = zcq_msg_reply_to (request, ZCQ_OK);
         zcq_msg_set_from (reply, zcq_msg_from (request));
         uint64_t head = 0;
+        s_batch_t batch = {config->store, reply, {0, NULL, 0}, 0};
+        msgpack_sbuffer_init (&batch.opened);
         int read = zcq_log_replay (config->store, zcq_msg_from (request), zcq_msg_max (request),
-                                   REPLAY_BYTES, s_add_event, reply, &head);
+                                   REPLAY_BYTES, s_add_event, &batch, &head);
+        msgpack_sbuffer_destroy (&batch.opened);
         zcq_msg_set_head (reply, head);
-        if (read < 0) {
+        if (read < 0 || batch.failed) {
             zcq_msg_destroy (&reply);
             reply = zcq_msg_reply_to (request, ZCQ_UNAVAILABLE);
             zcq_msg_set_reason (reply, "storage read failed; retry");
