@@ -27,29 +27,13 @@
 #define SECRET "Hv4Rq8Tzn2WxLp"
 #define KEEPER "Mb6Yk1Dsj5FoCe"
 
-//  Send a command; check its status; return the reply (caller destroys).
-static zcq_msg_t *
-s_send_reply (zcq_testkit_cluster_t *cluster, zcq_status_t status, const char *type,
-              const char *stream, msgpack_sbuffer *data)
-{
-    zcq_msg_t *reply = zcq_client_send (cluster->client, type, stream, ZCQ_EXPECT_ANY,
-                                        data ? data->data : NULL, data ? data->size : 0, WAIT);
-    msgpack_sbuffer_free (data);
-    assert_non_null (reply);
-    if (zcq_msg_status (reply) != status) {
-        fail_msg ("%s %s: got %s (%s), wanted %s", type, stream,
-                  zcq_status_name (zcq_msg_status (reply)), zcq_msg_reason (reply),
-                  zcq_status_name (status));
-    }
-    return reply;
-}
-
-//  The same; return the reply's position.
+//  Send a command; check its status; return the reply's position.
 static uint64_t
 s_send (zcq_testkit_cluster_t *cluster, zcq_status_t status, const char *type,
         const char *stream, msgpack_sbuffer *data)
 {
-    zcq_msg_t *reply = s_send_reply (cluster, status, type, stream, data);
+    zcq_msg_t *reply = zcq_testkit_send (cluster, status, type, stream, data);
+    assert_non_null (reply);
     uint64_t position = zcq_msg_position (reply);
     zcq_msg_destroy (&reply);
     return position;
@@ -60,29 +44,9 @@ static char *
 s_query (zcq_testkit_cluster_t *cluster, int node, const char *name, msgpack_sbuffer *params,
          uint64_t position)
 {
-    zcq_msg_t *result =
-        zcq_client_query (cluster->client, node, name, params ? params->data : NULL,
-                          params ? params->size : 0, position, WAIT);
-    msgpack_sbuffer_free (params);
-    assert_non_null (result);
-    assert_int_equal (zcq_msg_status (result), ZCQ_OK);
-    char *json = zcq_json_from_msgpack (zcq_msg_data (result), zcq_msg_data_size (result));
-    zcq_msg_destroy (&result);
+    char *json = zcq_testkit_query_json (cluster, node, name, params, position);
+    assert_non_null (json);
     return json;
-}
-
-//  Wait (bounded) until no file below path holds these bytes.
-static bool
-s_gone_from (const char *path, const void *bytes, size_t size)
-{
-    int64_t deadline = zclock_mono () + WAIT;
-    while (zcq_testkit_files_hold_bytes (path, bytes, size)) {
-        if (zclock_mono () > deadline) {
-            return false;
-        }
-        zclock_sleep (20); //  a poll of the files, not a wait for a guess
-    }
-    return true;
 }
 
 //  The msgpack type of field owner in the data of replayed event index.
@@ -173,7 +137,9 @@ test_forgotten_owner_is_ciphertext_everywhere (void **unused)
     assert_true (zcq_testkit_files_hold_bytes (path, key, sizeof key));
 
     //  Bad input, refused by name: a stream that does not exist
-    zcq_msg_t *reply = s_send_reply (&cluster, ZCQ_REJECTED, ZCQ_FORGET, "acct-never", NULL);
+    zcq_msg_t *reply =
+        zcq_testkit_send (&cluster, ZCQ_REJECTED, ZCQ_FORGET, "acct-never", NULL);
+    assert_non_null (reply);
     assert_non_null (strstr (zcq_msg_reason (reply), "'acct-never' does not exist"));
     zcq_msg_destroy (&reply);
 
@@ -221,8 +187,8 @@ test_forgotten_owner_is_ciphertext_everywhere (void **unused)
 
     //  Within seconds: the key is in no file of any node, the owner in no
     //  file of the query node (its read models rewritten and compacted)
-    assert_true (s_gone_from (cluster.dir, key, sizeof key));
-    assert_true (s_gone_from (cluster.dir, SECRET, strlen (SECRET)));
+    assert_true (zcq_testkit_files_gone (cluster.dir, key, sizeof key));
+    assert_true (zcq_testkit_files_gone (cluster.dir, SECRET, strlen (SECRET)));
 
     //  A query node that folds the log now reaches the same read models
     assert_int_equal (zcq_testkit_cluster_start_query (&cluster, 1, 2, "bank", NULL, NULL), 0);

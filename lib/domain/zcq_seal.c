@@ -6,7 +6,10 @@
 #include "zcq_seal.h"
 #include "zcq_mpack.h"
 
+#include <assert.h>
 #include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
 
 //  libsodium's own initialisation is idempotent and thread-safe
 static void
@@ -18,7 +21,7 @@ s_init (void)
 }
 
 void
-zcq_seal_key_new (byte key [ZCQ_SEAL_KEY])
+zcq_seal_key_new (uint8_t key [ZCQ_SEAL_KEY])
 {
     s_init ();
     crypto_aead_xchacha20poly1305_ietf_keygen (key);
@@ -26,17 +29,17 @@ zcq_seal_key_new (byte key [ZCQ_SEAL_KEY])
 
 void
 zcq_seal_pack_bytes (msgpack_packer *packer, const void *plain, size_t size,
-                     const byte key [ZCQ_SEAL_KEY], const char *stream)
+                     const uint8_t key [ZCQ_SEAL_KEY], const char *stream)
 {
     s_init ();
     size_t sealed_size = ZCQ_SEAL_NONCE + size + ZCQ_SEAL_TAG;
-    byte *sealed = (byte *) malloc (sealed_size);
+    uint8_t *sealed = (uint8_t *) malloc (sealed_size);
     assert (sealed);
     randombytes_buf (sealed, ZCQ_SEAL_NONCE);
     unsigned long long written = 0;
     crypto_aead_xchacha20poly1305_ietf_encrypt (
-        sealed + ZCQ_SEAL_NONCE, &written, (const byte *) plain, size, (const byte *) stream,
-        strlen (stream), NULL, sealed, key);
+        sealed + ZCQ_SEAL_NONCE, &written, (const uint8_t *) plain, size,
+        (const uint8_t *) stream, strlen (stream), NULL, sealed, key);
     assert (written == size + ZCQ_SEAL_TAG);
     msgpack_pack_ext (packer, sealed_size, ZCQ_SEAL_EXT);
     msgpack_pack_ext_body (packer, sealed, sealed_size);
@@ -44,21 +47,21 @@ zcq_seal_pack_bytes (msgpack_packer *packer, const void *plain, size_t size,
 }
 
 int
-zcq_seal_open_bytes (const msgpack_object *sealed, const byte key [ZCQ_SEAL_KEY],
-                     const char *stream, byte **plain, size_t *size)
+zcq_seal_open_bytes (const msgpack_object *sealed, const uint8_t key [ZCQ_SEAL_KEY],
+                     const char *stream, uint8_t **plain, size_t *size)
 {
     if (sealed->type != MSGPACK_OBJECT_EXT || sealed->via.ext.type != ZCQ_SEAL_EXT
         || sealed->via.ext.size < ZCQ_SEAL_NONCE + ZCQ_SEAL_TAG || !key) {
         return -1;
     }
     s_init ();
-    const byte *bytes = (const byte *) sealed->via.ext.ptr;
+    const uint8_t *bytes = (const uint8_t *) sealed->via.ext.ptr;
     size_t cipher = sealed->via.ext.size - ZCQ_SEAL_NONCE;
-    *plain = (byte *) malloc (cipher - ZCQ_SEAL_TAG + 1);
+    *plain = (uint8_t *) malloc (cipher - ZCQ_SEAL_TAG + 1);
     assert (*plain);
     unsigned long long opened = 0;
     if (crypto_aead_xchacha20poly1305_ietf_decrypt (
-            *plain, &opened, NULL, bytes + ZCQ_SEAL_NONCE, cipher, (const byte *) stream,
+            *plain, &opened, NULL, bytes + ZCQ_SEAL_NONCE, cipher, (const uint8_t *) stream,
             strlen (stream), bytes, key)
         != 0) {
         free (*plain);
@@ -95,7 +98,7 @@ zcq_seal_wanted (const msgpack_object *data, const char *const *fields)
 
 size_t
 zcq_seal_data (const msgpack_object *data, const char *const *fields,
-               const byte key [ZCQ_SEAL_KEY], const char *stream, msgpack_sbuffer *out)
+               const uint8_t key [ZCQ_SEAL_KEY], const char *stream, msgpack_sbuffer *out)
 {
     assert (data && key && stream && out);
     if (!fields || data->type != MSGPACK_OBJECT_MAP) {
@@ -138,7 +141,7 @@ s_sealed (const msgpack_object *value)
 }
 
 size_t
-zcq_seal_open (const void *data, size_t size, const byte *key, const char *stream, bool keep,
+zcq_seal_open (const void *data, size_t size, const uint8_t *key, const char *stream, bool keep,
                msgpack_sbuffer *out)
 {
     assert (stream && out);
@@ -155,7 +158,7 @@ zcq_seal_open (const void *data, size_t size, const byte *key, const char *strea
     for (uint32_t index = 0; map->type == MSGPACK_OBJECT_MAP && index < map->via.map.size;
          index++) {
         const msgpack_object *value = &map->via.map.ptr [index].val;
-        byte *plain = NULL;
+        uint8_t *plain = NULL;
         size_t plain_size = 0;
         found +=
             s_sealed (value)
@@ -169,7 +172,7 @@ zcq_seal_open (const void *data, size_t size, const byte *key, const char *strea
         for (uint32_t index = 0; index < map->via.map.size; index++) {
             const msgpack_object_kv *pair = &map->via.map.ptr [index];
             msgpack_pack_object (&packer, pair->key);
-            byte *plain = NULL;
+            uint8_t *plain = NULL;
             size_t plain_size = 0;
             if (!s_sealed (&pair->val)) {
                 msgpack_pack_object (&packer, pair->val);
@@ -196,7 +199,7 @@ bool
 zcq_seal_maybe (const void *bytes, size_t size)
 {
     //  ext 8 / 16 / 32: c7 len type, c8 len len type, c9 len*4 type
-    const byte *at = (const byte *) bytes;
+    const uint8_t *at = (const uint8_t *) bytes;
     for (size_t index = 0; index + 2 < size; index++) {
         if ((at [index] == 0xc7 && at [index + 2] == ZCQ_SEAL_EXT)
             || (at [index] == 0xc8 && index + 3 < size && at [index + 3] == ZCQ_SEAL_EXT)

@@ -4,9 +4,9 @@
     A domain names its personal fields (zcq_domain_t.personal_fields, top-
     level keys of event data). The write node seals each one's value before
     the event is stored: the value, packed as MessagePack, is encrypted and
-    authenticated with XChaCha20-Poly1305 (libsodium) under a 32-byte key
+    authenticated with XChaCha20-Poly1305 (libsodium) under a 32-uint8_t key
     of its stream, the stream's name as additional data, and stored as a
-    MessagePack ext value of type ZCQ_SEAL_EXT holding the 24-byte nonce and
+    MessagePack ext value of type ZCQ_SEAL_EXT holding the 24-uint8_t nonce and
     the ciphertext (protocol section 6.3.2). Destroying the key (Forget)
     leaves only ciphertext: opened without the key, a sealed value reads as
     nil, which is how evolve, project and queries see a forgotten field.
@@ -17,8 +17,10 @@
 #ifndef ZCQ_SEAL_H_INCLUDED
 #define ZCQ_SEAL_H_INCLUDED
 
-#include <czmq.h>
 #include <msgpack.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -31,14 +33,14 @@ extern "C" {
 
 //  Fill key with a new random stream key.
 void
-    zcq_seal_key_new (byte key [ZCQ_SEAL_KEY]);
+    zcq_seal_key_new (uint8_t key [ZCQ_SEAL_KEY]);
 
 //  Pack data (a map) into out with the values of the named top-level keys
 //  (NULL-terminated list) sealed with key for stream. Returns how many it
 //  sealed; with 0, out holds nothing new and data is to be kept as it is.
 size_t
     zcq_seal_data (const msgpack_object *data, const char *const *fields,
-                   const byte key [ZCQ_SEAL_KEY], const char *stream, msgpack_sbuffer *out);
+                   const uint8_t key [ZCQ_SEAL_KEY], const char *stream, msgpack_sbuffer *out);
 
 //  Pack data (MessagePack bytes of a map) into out with every sealed top-
 //  level value opened with key (NULL: the key is gone); a value that does
@@ -47,7 +49,7 @@ size_t
 //  it opened, or with keep false turned to nil; with 0, out holds nothing
 //  new and data is to be kept as it is.
 size_t
-    zcq_seal_open (const void *data, size_t size, const byte *key, const char *stream,
+    zcq_seal_open (const void *data, size_t size, const uint8_t *key, const char *stream,
                    bool keep, msgpack_sbuffer *out);
 
 //  True if data (a map) has a value under one of the named keys.
@@ -57,14 +59,14 @@ bool
 //  Pack plain bytes, sealed with key for stream, as one ext value.
 void
     zcq_seal_pack_bytes (msgpack_packer *packer, const void *plain, size_t size,
-                         const byte key [ZCQ_SEAL_KEY], const char *stream);
+                         const uint8_t key [ZCQ_SEAL_KEY], const char *stream);
 
 //  Open an ext value packed by zcq_seal_pack_bytes. Returns 0 with the
 //  plain bytes in *plain (caller frees) and *size, or -1 if it is not a
 //  sealed value or does not open under key.
 int
-    zcq_seal_open_bytes (const msgpack_object *sealed, const byte key [ZCQ_SEAL_KEY],
-                         const char *stream, byte **plain, size_t *size);
+    zcq_seal_open_bytes (const msgpack_object *sealed, const uint8_t key [ZCQ_SEAL_KEY],
+                         const char *stream, uint8_t **plain, size_t *size);
 
 //  True if bytes may hold a sealed value (an ext header of ZCQ_SEAL_EXT):
 //  a cheap test before decoding. False means they surely hold none.
