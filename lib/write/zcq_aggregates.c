@@ -21,6 +21,8 @@ typedef struct {
     uint64_t noted;            //  version at load or at the last zcq_aggregates_staged
     uint64_t staged;           //  log position of its last staged event (0: none)
     void *handle;              //  position in the LRU list
+    bool forgotten;            //  forgotten while cached: the state may hold what
+                               //  the personal fields held, so no more snapshots
     void (*evolve) (void *state, const zcq_event_t *event); //  the domain's, while folding
 } s_entry_t;
 
@@ -325,7 +327,11 @@ zcq_aggregates_evolve (zcq_aggregates_t *self, const zcq_aggregate_t *aggregate,
     assert (event);
     //  The caller checked that the event's data is one map before staging
     //  it; should it not be, the version still moves on, as the log's did
-    s_evolve (self, s_entry (aggregate), event);
+    s_entry_t *entry = s_entry (aggregate);
+    s_evolve (self, entry, event);
+    //  Folded again from the log (after an eviction or a restart), its
+    //  personal fields read as nil; until then no snapshot may store them
+    entry->forgotten |= streq (zcq_msg_name (event), ZCQ_STREAM_FORGOTTEN);
 }
 
 //  Stage a snapshot of an entry if the events since the last note crossed
@@ -356,7 +362,7 @@ zcq_aggregates_staged (zcq_aggregates_t *self, const zcq_aggregate_t *aggregate)
     assert (aggregate);
     s_entry_t *entry = s_entry (aggregate);
     entry->staged = zcq_log_staged_head (self->log);
-    if (!entry->aggregate.deleted) {
+    if (!entry->aggregate.deleted && !entry->forgotten) {
         s_snapshot (self, entry);
     }
     entry->noted = entry->aggregate.version;
