@@ -3,6 +3,7 @@
 
         zcqrs send TYPE STREAM [field=value ... | --json OBJECT] [--expect N] [--id HEX]
         zcqrs delete STREAM [--expect N] [--id HEX]
+        zcqrs forget STREAM [--expect N] [--id HEX]
         zcqrs query NAME [param=value ... | --json OBJECT] [--node EP[,EP...] ...]
               [--min-position P]
         zcqrs tail [--stream S] [--category C] [--type T ...]
@@ -69,7 +70,7 @@ typedef struct {
 } s_option_t;
 
 static const s_option_t s_options [] = {
-    {"--commands", "EP", " send delete query status tail ",
+    {"--commands", "EP", " send delete forget query status tail ",
      "write node commands [$ZCQRS_COMMANDS or " ZCQ_DEFAULT_COMMANDS "]"},
     {"--events", "EP", " tail ", "write node events [$ZCQRS_EVENTS or " ZCQ_DEFAULT_EVENTS "]"},
     {"--replay", "EP", " tail ", "write node replay [$ZCQRS_REPLAY or " ZCQ_DEFAULT_REPLAY "]"},
@@ -77,14 +78,15 @@ static const s_option_t s_options [] = {
      "query node; repeat it or give a comma list (query: spread over them, a silent one "
      "skipped; status: each) [$ZCQRS_NODES, comma-separated, or query: tcp://127.0.0.1:5611; "
      "status: :5611, :5612]"},
-    {"--timeout", "MS", " send delete query status tail ",
+    {"--timeout", "MS", " send delete forget query status tail ",
      "how long to wait for an answer [5000]"},
-    {"--format", "json|text", " send delete query status tail ",
+    {"--format", "json|text", " send delete forget query status tail ",
      "one JSON line per answer or event, or text for people [text on a terminal, json "
      "otherwise]"},
-    {"--expect", "N", " send delete ",
+    {"--expect", "N", " send delete forget ",
      "expected stream version: any, 0 (new stream) or N [any]"},
-    {"--id", "HEX", " send delete ", "command id, 32 hex digits, to retry a command by hand"},
+    {"--id", "HEX", " send delete forget ",
+     "command id, 32 hex digits, to retry a command by hand"},
     {"--correlation", "C", " send ", "correlation id stored with the events"},
     {"--min-position", "P", " query ",
      "answer only once the query node applied P (read-your-writes)"},
@@ -101,10 +103,10 @@ static const s_option_t s_options [] = {
      "go on with new events once the log up to its head is printed"},
     {"--count", "N", " tail ", "stop after N events [0: never]"},
     {"--idle", "MS", " tail ", "stop once no event came for MS [0: never]"},
-    {"--cert", "FILE", " send delete query status tail ",
+    {"--cert", "FILE", " send delete forget query status tail ",
      "our keypair (a certificate with its FILE_secret), for a secured cluster; needs "
      "--server-key"},
-    {"--server-key", "KEY", " send delete query status tail ",
+    {"--server-key", "KEY", " send delete forget query status tail ",
      "the write node's public key: 40 Z85 characters or its certificate file"},
     {"--query-key", "KEY", " query status ", "the query nodes' public key [the --server-key]"},
     {"--dir", "DIR", " keygen ", "where keygen writes [.]"},
@@ -129,6 +131,9 @@ static const struct {
     {"delete", "[options] delete STREAM [--expect N]",
      "Delete a stream: a tombstone is appended; the stream takes no more commands and its\n"
      "events' data is erased on every node (their positions stay)."},
+    {"forget", "[options] forget STREAM [--expect N]",
+     "Forget a stream's personal data: its key is destroyed, so the fields its domain marks\n"
+     "personal are ciphertext only on every node and read as forgotten; the stream goes on."},
     {"query", "[options] query NAME [param=value ... | --json OBJECT] [--min-position P]",
      "Ask a query node a named query and print its answer, with the log position it\n"
      "reflects."},
@@ -844,15 +849,16 @@ s_send (options_t *options)
 }
 
 //  delete STREAM: the command every domain takes (protocol section 10.13).
+//  forget STREAM: the same for forgetting (section 10.14).
 static int
-s_delete (options_t *options)
+s_stream_command (options_t *options, const char *verb, const char *type)
 {
     if (options->word_count != 1) {
-        fprintf (stderr, "zcqrs: delete needs one STREAM (try --help)\n");
+        fprintf (stderr, "zcqrs: %s needs one STREAM (try --help)\n", verb);
         return EXIT_USAGE;
     }
     options->words [1] = options->words [0];
-    options->words [0] = ZCQ_DELETE_STREAM;
+    options->words [0] = type;
     options->word_count = 2;
     return s_send (options);
 }
@@ -1131,7 +1137,10 @@ s_verb (options_t *options, const char *verb)
         return s_send (options);
     }
     if (streq (verb, "delete")) {
-        return s_delete (options);
+        return s_stream_command (options, verb, ZCQ_DELETE_STREAM);
+    }
+    if (streq (verb, "forget")) {
+        return s_stream_command (options, verb, ZCQ_FORGET);
     }
     if (streq (verb, "query")) {
         return s_query (options);
@@ -1142,10 +1151,11 @@ s_verb (options_t *options, const char *verb)
     if (streq (verb, "tail")) {
         return s_tail (options);
     }
-    fprintf (stderr,
-             "zcqrs: unknown command '%s' (send, delete, query, tail, status, keygen; zcqrs "
-             "--help)\n",
-             verb);
+    fprintf (
+        stderr,
+        "zcqrs: unknown command '%s' (send, delete, forget, query, tail, status, keygen; zcqrs "
+        "--help)\n",
+        verb);
     return EXIT_USAGE;
 }
 

@@ -7,7 +7,7 @@
 set -eu
 
 PACKAGES="build-essential pkg-config libzmq3-dev libczmq-dev libmsgpack-dev \
-libleveldb-dev libcmocka-dev python3 python3-zmq python3-msgpack iproute2 procps \
+libleveldb-dev libsodium-dev libcmocka-dev python3 python3-zmq python3-msgpack iproute2 procps \
 clang libclang-rt-14-dev clang-format help2man libmicrohttpd-dev chromium \
 python3-prometheus-client python3-mypy python3-pip python3-setuptools"
 if [ "${1:-}" = "peers" ]; then

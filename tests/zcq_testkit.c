@@ -460,6 +460,12 @@ zcq_testkit_cluster_destroy (zcq_testkit_cluster_t *self)
 bool
 zcq_testkit_files_hold (const char *path, const char *text)
 {
+    return zcq_testkit_files_hold_bytes (path, text, strlen (text));
+}
+
+bool
+zcq_testkit_files_hold_bytes (const char *path, const void *bytes, size_t length)
+{
     DIR *dir = opendir (path);
     if (!dir) {
         //  A file: read it whole (a test's LevelDB files are a few MiB)
@@ -473,7 +479,7 @@ zcq_testkit_files_hold (const char *path, const char *text)
             char *buffer = size > 0 ? (char *) malloc ((size_t) size) : NULL;
             rewind (file);
             if (buffer && fread (buffer, 1, (size_t) size, file) == (size_t) size) {
-                found = memmem (buffer, (size_t) size, text, strlen (text)) != NULL;
+                found = memmem (buffer, (size_t) size, bytes, length) != NULL;
             }
             free (buffer);
         }
@@ -487,11 +493,64 @@ zcq_testkit_files_hold (const char *path, const char *text)
             continue;
         }
         char *child = zsys_sprintf ("%s/%s", path, entry->d_name);
-        found = zcq_testkit_files_hold (child, text);
+        found = zcq_testkit_files_hold_bytes (child, bytes, length);
         zstr_free (&child);
     }
     closedir (dir);
     return found;
+}
+
+bool
+zcq_testkit_files_gone (const char *path, const void *bytes, size_t length)
+{
+    int64_t deadline = zclock_mono () + CLUSTER_WAIT;
+    while (zcq_testkit_files_hold_bytes (path, bytes, length)) {
+        if (zclock_mono () > deadline) {
+            return false;
+        }
+        zclock_sleep (20); //  a poll of the files, not a wait for a guess
+    }
+    return true;
+}
+
+zcq_msg_t *
+zcq_testkit_send (zcq_testkit_cluster_t *self, zcq_status_t status, const char *type,
+                  const char *stream, msgpack_sbuffer *data)
+{
+    zcq_msg_t *reply =
+        zcq_client_send (self->client, type, stream, ZCQ_EXPECT_ANY, data ? data->data : NULL,
+                         data ? data->size : 0, CLUSTER_WAIT);
+    msgpack_sbuffer_free (data);
+    if (!reply) {
+        zsys_error ("testkit: %s %s: no reply", type, stream);
+    }
+    else if (zcq_msg_status (reply) != status) {
+        zsys_error ("testkit: %s %s: got %s (%s), wanted %s", type, stream,
+                    zcq_status_name (zcq_msg_status (reply)), zcq_msg_reason (reply),
+                    zcq_status_name (status));
+        zcq_msg_destroy (&reply);
+    }
+    return reply;
+}
+
+char *
+zcq_testkit_query_json (zcq_testkit_cluster_t *self, int index, const char *name,
+                        msgpack_sbuffer *params, uint64_t position)
+{
+    zcq_msg_t *result =
+        zcq_client_query (self->client, index, name, params ? params->data : NULL,
+                          params ? params->size : 0, position, CLUSTER_WAIT);
+    msgpack_sbuffer_free (params);
+    char *json = NULL;
+    if (result && zcq_msg_status (result) == ZCQ_OK) {
+        json = zcq_json_from_msgpack (zcq_msg_data (result), zcq_msg_data_size (result));
+    }
+    else if (result) {
+        zsys_error ("testkit: query %s: got %s (%s)", name,
+                    zcq_status_name (zcq_msg_status (result)), zcq_msg_reason (result));
+    }
+    zcq_msg_destroy (&result);
+    return json;
 }
 
 zcq_msg_t *

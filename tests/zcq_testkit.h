@@ -188,6 +188,20 @@ int
 void
     zcq_testkit_cluster_destroy (zcq_testkit_cluster_t *self);
 
+//  Send a command through the cluster's client (data: a packed map or NULL;
+//  taken and freed). Returns the reply if it came with this status (caller
+//  destroys), else NULL, with what came instead logged.
+zcq_msg_t *
+    zcq_testkit_send (zcq_testkit_cluster_t *self, zcq_status_t status, const char *type,
+                      const char *stream, msgpack_sbuffer *data);
+
+//  A query's answer (params: a packed map or NULL; taken and freed) from
+//  query node index, at least at position, as JSON (caller frees), or NULL
+//  if no answer came or its status is not ok.
+char *
+    zcq_testkit_query_json (zcq_testkit_cluster_t *self, int index, const char *name,
+                            msgpack_sbuffer *params, uint64_t position);
+
 //  REPLAY from position from (at most 1000 events) at a replay endpoint.
 //  Returns the EVENTS answer, or NULL if none came within 10 s or the
 //  answer is not EVENTS.
@@ -203,5 +217,12 @@ zcq_msg_t *
 //  files, as one would look for data that must have been erased).
 bool
     zcq_testkit_files_hold (const char *path, const char *text);
+bool
+    zcq_testkit_files_hold_bytes (const char *path, const void *bytes, size_t length);
+
+//  Poll (bounded, 10 s) until no file below path holds these bytes.
+//  Returns true once none does, false if one still did at the end.
+bool
+    zcq_testkit_files_gone (const char *path, const void *bytes, size_t length);
 
 #endif

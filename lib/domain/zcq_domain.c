@@ -27,6 +27,14 @@ s_abi_known (int abi)
     return abi >= ZCQ_DOMAIN_ABI_MIN && abi <= ZCQ_DOMAIN_ABI;
 }
 
+const char *const *
+zcq_domain_personal_fields (const zcq_domain_t *domain)
+{
+    return domain->abi >= 4 && domain->personal_fields && domain->personal_fields [0]
+               ? domain->personal_fields
+               : NULL;
+}
+
 bool
 zcq_domain_has_snapshots (const zcq_domain_t *domain)
 {
@@ -143,6 +151,17 @@ s_incomplete (const zcq_domain_t *domain)
     }
     if (domain->abi >= 2 && !domain->state_save != !domain->state_load) {
         return "state_save without state_load, or the other way round";
+    }
+    const char *const *fields = domain->abi >= 4 ? domain->personal_fields : NULL;
+    for (size_t index = 0; fields && fields [index]; index++) {
+        size_t length = strlen (fields [index]);
+        if (length == 0 || length > ZCQ_MAX_NAME) {
+            static char reason [ZCQ_MAX_NAME + 128];
+            snprintf (reason, sizeof reason,
+                      "personal field %zu ('%.128s') must be 1-%d bytes, got %zu", index,
+                      fields [index], ZCQ_MAX_NAME, length);
+            return reason;
+        }
     }
     return s_bad_schemas (domain);
 }

@@ -26,9 +26,10 @@
 extern "C" {
 #endif
 
-#define ZCQ_DOMAIN_ABI 3        //  bump when zcq_domain_t changes
+#define ZCQ_DOMAIN_ABI 4        //  bump when zcq_domain_t changes
 #define ZCQ_DOMAIN_ABI_MIN 1    //  oldest ABI still loaded (1: no snapshots,
-                                //  2: no schemas, upcasters or projection version)
+                                //  2: no schemas, upcasters or projection version,
+                                //  3: no personal fields)
 
 //  Deleting a stream (protocol section 10.13): the command any domain's
 //  write node takes, and the tombstone event it appends. A domain's project
@@ -37,6 +38,15 @@ extern "C" {
 //  the node's: a domain that emits one is refused.
 #define ZCQ_DELETE_STREAM  "$DeleteStream"
 #define ZCQ_STREAM_DELETED "$StreamDeleted"
+
+//  Forgetting a stream's personal data (protocol section 10.14): the
+//  command any domain's write node takes, and the event it appends once it
+//  has destroyed the stream's key. A domain's project MUST rewrite every
+//  read-model entry it made from the stream's personal fields (drop them,
+//  or keep them as forgotten); evolve never sees it. From then on the
+//  stream's personal fields read as nil wherever they are folded.
+#define ZCQ_FORGET           "$Forget"
+#define ZCQ_STREAM_FORGOTTEN "$StreamForgotten"
 
 //  One stored event, as evolve and project see it (all fields borrowed).
 typedef struct {
@@ -127,6 +137,12 @@ typedef struct {
     //  The version of project: change it when the read models it builds
     //  change, and query nodes rebuild them (0 counts as 1).
     uint32_t projection_version;
+
+    //  ABI 4, optional: the top-level event-data keys that hold personal
+    //  data, in any event type (NULL-terminated, or NULL). The write node
+    //  seals their values with the stream's key before storing (zcq_seal.h);
+    //  evolve and project see them opened, or nil once forgotten.
+    const char *const *personal_fields;
 } zcq_domain_t;
 
 //  Entry point a domain shared object exports (extern "C", this name).
@@ -163,6 +179,10 @@ const zcq_upcaster_t *
 //  The version of the domain's projection (1 unless it says otherwise).
 uint32_t
     zcq_domain_projection_version (const zcq_domain_t *domain);
+
+//  The domain's personal fields (NULL-terminated), or NULL if it has none.
+const char *const *
+    zcq_domain_personal_fields (const zcq_domain_t *domain);
 
 //  True if the domain can save and load aggregate states (snapshots).
 bool

@@ -8,15 +8,22 @@
 
     Read models (keys in the view, values packed msgpack maps):
         account/<stream>                 {owner, balance, status, version}
-        by-owner/<len>:<owner>/<stream>  empty; <len> is the owner's size
-                                         in bytes, so no owner is a prefix
-                                         of another
+        by-owner/<hash>/<stream>         empty; <hash> is 32 hex digits of
+                                         the owner's BLAKE2b-128, so no
+                                         owner is in a key (nor a prefix
+                                         of another)
+
+    owner is personal (crypto-shredding): the write node stores it sealed;
+    after $Forget it folds as nil, the account record keeps owner nil, the
+    owner entry goes and the account query answers "forgotten": ["owner"].
         totals                           {accounts, open_accounts, balance,
                                           events}
     =========================================================================
 */
 
 #include "zcq_domain.h"
+
+#include <sodium.h>
 
 #include <inttypes.h>
 
@@ -67,9 +74,12 @@ s_apply (s_account_t *account, const zcq_event_t *event)
 {
     char reason [ZCQ_REASON_MAX];
     if (streq (event->type, "AccountOpened")) {
-        char *owner;
+        char *owner = NULL;
+        const msgpack_object *sealed = zcq_map_get (event->data, "owner");
+        bool forgotten = sealed && sealed->type == MSGPACK_OBJECT_NIL; //  its key is gone
         if (account->exists
-            || zcq_map_string (event->data, "owner", OWNER_MAX, &owner, reason)) {
+            || (!forgotten
+                && zcq_map_string (event->data, "owner", OWNER_MAX, &owner, reason))) {
             return false;
         }
         account->exists = true;
@@ -292,7 +302,10 @@ s_account_load (zcq_view_t *view, const char *stream, s_account_t *account, uint
         char reason [ZCQ_REASON_MAX];
         uint64_t balance;
         const msgpack_object *status = zcq_map_get (&record.data, "status");
-        if (zcq_map_string (&record.data, "owner", OWNER_MAX, &account->owner, reason)
+        const msgpack_object *owner = zcq_map_get (&record.data, "owner");
+        bool forgotten = owner && owner->type == MSGPACK_OBJECT_NIL;
+        if ((!forgotten
+             && zcq_map_string (&record.data, "owner", OWNER_MAX, &account->owner, reason))
             || zcq_map_uint (&record.data, "balance", 0, &balance, reason)
             || balance > INT64_MAX || zcq_map_uint (&record.data, "version", 0, version, reason)
             || !status || status->type != MSGPACK_OBJECT_STR) {
@@ -312,6 +325,18 @@ s_account_load (zcq_view_t *view, const char *stream, s_account_t *account, uint
     return rc;
 }
 
+//  An owner, or nil once forgotten.
+static void
+s_pack_owner (msgpack_packer *packer, const char *owner)
+{
+    if (owner) {
+        zcq_mpack_pack_str (packer, owner);
+    }
+    else {
+        msgpack_pack_nil (packer);
+    }
+}
+
 static void
 s_account_store (zcq_view_t *view, const char *stream, const s_account_t *account,
                  uint64_t version)
@@ -322,7 +347,7 @@ s_account_store (zcq_view_t *view, const char *stream, const s_account_t *accoun
     msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
     msgpack_pack_map (&packer, 4);
     zcq_mpack_pack_str (&packer, "owner");
-    zcq_mpack_pack_str (&packer, account->owner);
+    s_pack_owner (&packer, account->owner);
     zcq_mpack_pack_str (&packer, "balance");
     msgpack_pack_int64 (&packer, account->balance);
     zcq_mpack_pack_str (&packer, "status");
@@ -388,11 +413,50 @@ s_totals_store (zcq_view_t *view, const s_totals_t *totals)
     msgpack_sbuffer_destroy (&buffer);
 }
 
-//  Return the owner index prefix "by-owner/<len>:<owner>/"; caller frees.
+//  Return the owner index prefix "by-owner/<hash>/", hash the 32 hex
+//  digits of the owner's BLAKE2b-128; caller frees. Not the owner itself:
+//  LevelDB keeps keys in its MANIFEST and LOG files after compaction has
+//  dropped them, and an owner is personal (section 10.14)
 static char *
 s_owner_prefix (const char *owner)
 {
-    return zsys_sprintf ("by-owner/%zu:%s/", strlen (owner), owner);
+    byte hash [16];
+    crypto_generichash (hash, sizeof hash, (const byte *) owner, strlen (owner), NULL, 0);
+    char hex [sizeof hash * 2 + 1];
+    for (size_t index = 0; index < sizeof hash; index++) {
+        snprintf (hex + index * 2, 3, "%02x", hash [index]);
+    }
+    return zsys_sprintf ("by-owner/%s/", hex);
+}
+
+//  Drop an account's owner entry and its owner (now NULL).
+static void
+s_drop_owner (zcq_view_t *view, const char *stream, s_account_t *account)
+{
+    if (account->owner) {
+        char *prefix = s_owner_prefix (account->owner);
+        char *key = zsys_sprintf ("%s%s", prefix, stream);
+        zcq_view_delete (view, key);
+        zstr_free (&key);
+        free (prefix);
+        zstr_free (&account->owner);
+    }
+}
+
+//  A forgotten account keeps its record with the owner nil, and leaves the
+//  owner index: nothing in the read models tells who it was.
+static int
+s_forget_owner (zcq_view_t *view, const char *stream)
+{
+    s_account_t account = {0};
+    uint64_t version = 0;
+    int rc = s_account_load (view, stream, &account, &version);
+    if (rc == 0 && account.owner) {
+        s_drop_owner (view, stream, &account);
+        s_account_store (view, stream, &account, version);
+    }
+    free (account.owner);
+    return rc < 0 ? -1 : 0;
 }
 
 //  A deleted account leaves the read models as if it had never been: its
@@ -406,14 +470,10 @@ s_forget (zcq_view_t *view, const char *stream)
     s_totals_t totals;
     int rc = s_account_load (view, stream, &account, &version);
     if (rc == 0 && s_totals_load (view, &totals) == 0) {
-        char *prefix = s_owner_prefix (account.owner);
-        char *key = zsys_sprintf ("%s%s", prefix, stream);
+        s_drop_owner (view, stream, &account);
+        char *key = zsys_sprintf ("account/%s", stream);
         zcq_view_delete (view, key);
         zstr_free (&key);
-        key = zsys_sprintf ("account/%s", stream);
-        zcq_view_delete (view, key);
-        zstr_free (&key);
-        free (prefix);
         totals.accounts--;
         totals.open_accounts -= !account.closed;
         totals.balance -= totals.balance < INT64_MAX ? account.balance : 0;
@@ -435,6 +495,9 @@ s_project (zcq_view_t *view, const zcq_event_t *event)
     if (streq (event->type, ZCQ_STREAM_DELETED)) {
         return s_forget (view, event->stream);
     }
+    if (streq (event->type, ZCQ_STREAM_FORGOTTEN)) {
+        return s_forget_owner (view, event->stream);
+    }
     s_account_t account = {0};
     uint64_t version = 0;
     s_totals_t totals;
@@ -445,12 +508,14 @@ s_project (zcq_view_t *view, const zcq_event_t *event)
     }
     s_account_t before = account;
     if (s_apply (&account, event)) {
-        if (!before.exists) {
+        if (!before.exists && account.owner) {
             char *prefix = s_owner_prefix (account.owner);
             char *key = zsys_sprintf ("%s%s", prefix, event->stream);
             zcq_view_put (view, key, "", 0);
             free (key);
             free (prefix);
+        }
+        if (!before.exists) {
             totals.accounts++;
             totals.open_accounts++;
         }
@@ -501,11 +566,17 @@ s_query_account (zcq_view_t *view, const msgpack_object *params, zcq_result_t *a
     }
     else {
         msgpack_packer *packer = zcq_result_packer (answer);
-        msgpack_pack_map (packer, 5);
+        msgpack_pack_map (packer, account.owner ? 5 : 6);
         zcq_mpack_pack_str (packer, "id");
         zcq_mpack_pack_str (packer, id);
         zcq_mpack_pack_str (packer, "owner");
-        zcq_mpack_pack_str (packer, account.owner);
+        s_pack_owner (packer, account.owner);
+        if (!account.owner) {
+            //  Crypto-shredded (protocol section 10.14)
+            zcq_mpack_pack_str (packer, "forgotten");
+            msgpack_pack_array (packer, 1);
+            zcq_mpack_pack_str (packer, "owner");
+        }
         zcq_mpack_pack_str (packer, "balance");
         msgpack_pack_int64 (packer, account.balance);
         zcq_mpack_pack_str (packer, "status");
@@ -520,7 +591,7 @@ s_query_account (zcq_view_t *view, const msgpack_object *params, zcq_result_t *a
 //  Scan state for accounts-by-owner: the accounts under one owner's prefix.
 typedef struct {
     zlist_t *accounts;  //  account streams, in key order (copies)
-    size_t prefix_size; //  bytes of "by-owner/<len>:<owner>/"
+    size_t prefix_size; //  bytes of "by-owner/<hash>/"
 } s_owner_scan_t;
 
 static int
@@ -611,6 +682,8 @@ s_query (zcq_view_t *view, const char *name, const msgpack_object *params, zcq_r
     }
 }
 
+static const char *const s_personal_fields [] = {"owner", NULL};
+
 static const zcq_domain_t s_bank = {
     .abi = ZCQ_DOMAIN_ABI,
     .name = "bank",
@@ -624,6 +697,8 @@ static const zcq_domain_t s_bank = {
     .decide = s_decide,
     .project = s_project,
     .query = s_query,
+    .personal_fields = s_personal_fields,
+    .projection_version = 2, //  2: owner entries keyed by a hash, not the owner
 };
 
 const zcq_domain_t *

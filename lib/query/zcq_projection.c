@@ -5,6 +5,7 @@
 */
 
 #include "zcq_projection.h"
+#include "zcq_seal.h"
 #include "zcq_event.h"
 #include "zcq_upcast.h"
 #include "zcq_view_store.h"
@@ -184,8 +185,21 @@ s_project (zcq_projection_t *self, zcq_msg_t *event)
     if (zcq_msg_deleted (event)) {
         return 0; //  data hidden by its stream's tombstone: nothing to fold
     }
-    if (streq (zcq_msg_name (event), ZCQ_STREAM_DELETED)) {
-        self->tombstones++; //  the domain drops the stream's entries
+    if (streq (zcq_msg_name (event), ZCQ_STREAM_DELETED)
+        || streq (zcq_msg_name (event), ZCQ_STREAM_FORGOTTEN)) {
+        self->tombstones++; //  the domain drops (or rewrites) the stream's entries
+    }
+    if (zcq_seal_maybe (zcq_msg_data (event), zcq_msg_data_size (event))) {
+        //  A query node holds no keys: what still comes sealed (its key
+        //  destroyed, section 10.14) is forgotten, and the domain sees nil
+        msgpack_sbuffer opened;
+        msgpack_sbuffer_init (&opened);
+        if (zcq_seal_open (zcq_msg_data (event), zcq_msg_data_size (event), NULL,
+                           zcq_msg_stream (event), false, &opened)
+            > 0) {
+            zcq_msg_set_data (event, (const byte *) opened.data, opened.size);
+        }
+        msgpack_sbuffer_destroy (&opened);
     }
     int rc = zcq_upcast_msg (self->upcast, event, s_project_one, self);
     if (rc != 0 && *zcq_upcast_error (self->upcast)) {
@@ -260,7 +274,8 @@ zcq_projection_apply (zcq_projection_t *self, zcq_feed_t *feed, size_t max)
         //  ... and now the deletes meet them, so that the data of a deleted
         //  stream leaves this node's disk
         zcq_store_compact (self->store, NULL, 0, NULL, 0);
-        zsys_info ("query node: %" PRIu64 " deleted streams' read models compacted away in "
+        zsys_info ("query node: %" PRIu64 " deleted or forgotten streams' read models "
+                   "compacted in "
                    "keyspace '%s'",
                    self->tombstones, zcq_view_keyspace (self->view));
     }

@@ -21,6 +21,8 @@ typedef struct {
     uint64_t noted;            //  version at load or at the last zcq_aggregates_staged
     uint64_t staged;           //  log position of its last staged event (0: none)
     void *handle;              //  position in the LRU list
+    bool forgotten;            //  forgotten while cached: the state may hold what
+                               //  the personal fields held, so no more snapshots
     void (*evolve) (void *state, const zcq_event_t *event); //  the domain's, while folding
 } s_entry_t;
 
@@ -129,7 +131,8 @@ s_evolve (zcq_aggregates_t *self, s_entry_t *entry, zcq_msg_t *msg)
         entry->aggregate.deleted = zcq_msg_position (msg);
         return 0; //  the node's own event, never the domain's
     }
-    if (!self->domain->evolve || zcq_msg_deleted (msg)) {
+    if (!self->domain->evolve || zcq_msg_deleted (msg)
+        || streq (zcq_msg_name (msg), ZCQ_STREAM_FORGOTTEN)) {
         return 0; //  a stateless domain, or data hidden: only the version counts
     }
     entry->evolve = self->domain->evolve;
@@ -138,6 +141,30 @@ s_evolve (zcq_aggregates_t *self, s_entry_t *entry, zcq_msg_t *msg)
                     zcq_upcast_error (self->upcast));
         return -1;
     }
+    return 0;
+}
+
+//  Open the sealed values of a stored event for evolve: with the stream's
+//  key, or nil once it is forgotten. Returns 0, or -1 on a storage error.
+static int
+s_open (zcq_aggregates_t *self, zcq_msg_t *msg)
+{
+    if (!zcq_seal_maybe (zcq_msg_data (msg), zcq_msg_data_size (msg))) {
+        return 0;
+    }
+    byte key [ZCQ_SEAL_KEY];
+    int rc = zcq_log_stream_key (self->log, zcq_msg_stream (msg), false, key);
+    if (rc < 0) {
+        return -1;
+    }
+    msgpack_sbuffer opened;
+    msgpack_sbuffer_init (&opened);
+    if (zcq_seal_open (zcq_msg_data (msg), zcq_msg_data_size (msg), rc == 0 ? key : NULL,
+                       zcq_msg_stream (msg), false, &opened)
+        > 0) {
+        zcq_msg_set_data (msg, (const byte *) opened.data, opened.size);
+    }
+    msgpack_sbuffer_destroy (&opened);
     return 0;
 }
 
@@ -153,6 +180,11 @@ s_fold (const byte *body, size_t size, void *arg)
 {
     s_fold_t *fold = (s_fold_t *) arg;
     zcq_msg_t *msg = zcq_msg_decode_body (ZCQ_MSG_EVENT, body, size);
+    if (zcq_msg_valid (msg) && s_open (fold->self, msg) != 0) {
+        fold->rc = -1; //  the stream's key could not be read
+        zcq_msg_destroy (&msg);
+        return 1;
+    }
     if (!zcq_msg_valid (msg) || s_evolve (fold->self, fold->entry, msg) != 0) {
         zsys_error ("write node: stored event of '%s' does not decode: %s", fold->entry->stream,
                     zcq_msg_error (msg));
@@ -295,7 +327,11 @@ zcq_aggregates_evolve (zcq_aggregates_t *self, const zcq_aggregate_t *aggregate,
     assert (event);
     //  The caller checked that the event's data is one map before staging
     //  it; should it not be, the version still moves on, as the log's did
-    s_evolve (self, s_entry (aggregate), event);
+    s_entry_t *entry = s_entry (aggregate);
+    s_evolve (self, entry, event);
+    //  Folded again from the log (after an eviction or a restart), its
+    //  personal fields read as nil; until then no snapshot may store them
+    entry->forgotten |= streq (zcq_msg_name (event), ZCQ_STREAM_FORGOTTEN);
 }
 
 //  Stage a snapshot of an entry if the events since the last note crossed
@@ -326,7 +362,7 @@ zcq_aggregates_staged (zcq_aggregates_t *self, const zcq_aggregate_t *aggregate)
     assert (aggregate);
     s_entry_t *entry = s_entry (aggregate);
     entry->staged = zcq_log_staged_head (self->log);
-    if (!entry->aggregate.deleted) {
+    if (!entry->aggregate.deleted && !entry->forgotten) {
         s_snapshot (self, entry);
     }
     entry->noted = entry->aggregate.version;

@@ -4,6 +4,7 @@
 */
 
 #include "zcq_log.h"
+#include "zcq_seal.h"
 
 #define LOG_FORMAT     "zcqrs-log-2" //  value of "m:format"
 #define LOG_FORMAT_OLD "zcqrs-log-1" //  the layout before: converted on open
@@ -12,6 +13,7 @@
 #define RECORD_HEADER  5             //  tag and be32 count, before the offsets
 #define DELETED_HIDDEN 0x01          //  after a "d:" value's be64: its events are hidden
 #define HIDE_EACH      64            //  a deleted stream's records compacted one by one
+#define FORGOTTEN_DONE 0x01          //  after an "f:" value's be64: its key is destroyed
 
 //  Longest key: "s:" stream 0x00 be64(version)
 #define KEY_MAX (2 + ZCQ_MAX_STREAM + 1 + 8)
@@ -25,6 +27,8 @@ struct _zcq_log_t {
     uint64_t staged_sequence; //  newest command-id sequence including staged
     zcq_group_t *group;       //  staged group
     msgpack_sbuffer buffer;   //  encoding scratch
+    zhashx_t *keys;           //  stream -> ZCQ_SEAL_KEY bytes: keys read or staged
+    bool sealing;             //  snapshots are sealed with their stream's key
 };
 
 //  "e:" be64(position)
@@ -204,6 +208,9 @@ zcq_log_new (const char *path)
     self->staged_sequence = ids;
     self->group = zcq_group_new ();
     msgpack_sbuffer_init (&self->buffer);
+    self->keys = zhashx_new ();
+    //  Every start: what a destroyed key leaves in the tables goes
+    zcq_store_compact (self->store, "k:", 2, "k;", 2);
     return self;
 }
 
@@ -215,6 +222,7 @@ zcq_log_destroy (zcq_log_t **self_p)
         zcq_log_t *self = *self_p;
         zcq_group_destroy (&self->group);
         msgpack_sbuffer_destroy (&self->buffer);
+        zhashx_destroy (&self->keys);
         zcq_store_destroy (&self->store);
         free (self);
         *self_p = NULL;
@@ -356,8 +364,15 @@ zcq_log_stage_state (zcq_log_t *self, const char *stream, uint64_t version, cons
     msgpack_packer_init (&packer, &self->buffer, msgpack_sbuffer_write);
     msgpack_pack_array (&packer, 2);
     msgpack_pack_uint64 (&packer, version);
-    msgpack_pack_bin (&packer, size);
-    msgpack_pack_bin_body (&packer, state, size);
+    byte stream_key [ZCQ_SEAL_KEY];
+    if (self->sealing && zcq_log_stream_key (self, stream, true, stream_key) == 0) {
+        //  A state may hold what personal fields held: sealed like them
+        zcq_seal_pack_bytes (&packer, state, size, stream_key, stream);
+    }
+    else {
+        msgpack_pack_bin (&packer, size);
+        msgpack_pack_bin_body (&packer, state, size);
+    }
     byte key [KEY_MAX];
     size_t key_size = s_tagged_key (key, 'a', stream, strnlen (stream, ZCQ_MAX_STREAM));
     zcq_batch_put (zcq_group_batch (self->group), key, key_size, self->buffer.data,
@@ -380,13 +395,24 @@ zcq_log_find_state (zcq_log_t *self, const char *stream, uint64_t *version, byte
     msgpack_unpacked unpacked;
     msgpack_unpacked_init (&unpacked);
     rc = -1;
+    const msgpack_object *item = NULL;
     if (msgpack_unpack_next (&unpacked, (const char *) found, found_size, NULL)
             == MSGPACK_UNPACK_SUCCESS
         && unpacked.data.type == MSGPACK_OBJECT_ARRAY && unpacked.data.via.array.size == 2
-        && unpacked.data.via.array.ptr [0].type == MSGPACK_OBJECT_POSITIVE_INTEGER
-        && unpacked.data.via.array.ptr [1].type == MSGPACK_OBJECT_BIN) {
-        const msgpack_object_bin *bin = &unpacked.data.via.array.ptr [1].via.bin;
-        *version = unpacked.data.via.array.ptr [0].via.u64;
+        && unpacked.data.via.array.ptr [0].type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        item = unpacked.data.via.array.ptr;
+        *version = item [0].via.u64;
+    }
+    byte stream_key [ZCQ_SEAL_KEY];
+    if (item && item [1].type == MSGPACK_OBJECT_EXT) {
+        //  Sealed: its key may be gone, and then so is the snapshot
+        rc = zcq_log_stream_key (self, stream, false, stream_key);
+        if (rc == 0 && zcq_seal_open_bytes (&item [1], stream_key, stream, state, size) != 0) {
+            rc = 1;
+        }
+    }
+    else if (item && item [1].type == MSGPACK_OBJECT_BIN) {
+        const msgpack_object_bin *bin = &item [1].via.bin;
         *state = (byte *) malloc (bin->size + 1);
         assert (*state);
         memcpy (*state, bin->ptr, bin->size);
@@ -591,6 +617,7 @@ zcq_log_sealed (zcq_log_t *self, zcq_group_t *group, bool stored)
     else {
         //  What is staged now was decided on top of the lost group
         zcq_group_clear (self->group);
+        zhashx_purge (self->keys); //  keys staged with it were not stored
         self->sealed_head = self->head;
         self->staged_head = self->head;
         self->staged_sequence = self->newest_sequence;
@@ -668,6 +695,7 @@ zcq_log_abort (zcq_log_t *self)
 {
     assert (self);
     zcq_group_clear (self->group);
+    zhashx_purge (self->keys);
     self->staged_head = self->sealed_head;
     self->staged_sequence = self->newest_sequence;
 }
@@ -1156,37 +1184,206 @@ zcq_log_hide_stream (zcq_log_t *self, const char *stream, uint64_t tombstone)
     return hidden;
 }
 
-int
-zcq_log_hide_pending (zcq_log_t *self)
+//  The records under prefix ("d:" or "f:") whose work is not done (a be64
+//  value without its done byte), as "POSITION STREAM" strings; collected
+//  first, as doing the work writes to the store an iterator would walk.
+//  Returns the list (caller destroys), or NULL on a storage error.
+static zlistx_t *
+s_pending (zcq_log_t *self, const char *prefix)
 {
-    assert (self);
     zcq_iter_t *iter = zcq_iter_new (self->store, false);
     if (!iter) {
-        return -1;
+        return NULL;
     }
-    //  Collected first: hiding writes to the store the iterator walks
     zlistx_t *pending = zlistx_new ();
     zlistx_set_destructor (pending, (zlistx_destructor_fn *) zstr_free);
-    zcq_iter_seek (iter, "d:", 2);
-    while (zcq_iter_has_prefix (iter, "d:", 2)) {
+    zcq_iter_seek (iter, prefix, 2);
+    while (zcq_iter_has_prefix (iter, prefix, 2)) {
         size_t key_size, size;
         const byte *key = zcq_iter_key (iter, &key_size);
-        zcq_iter_value (iter, &size);
+        const byte *value = zcq_iter_value (iter, &size);
         if (size == 8) {
-            zlistx_add_end (pending, zsys_sprintf ("%.*s", (int) key_size - 2, key + 2));
+            zlistx_add_end (pending,
+                            zsys_sprintf ("%" PRIu64 " %.*s", zcq_store_get_be64 (value),
+                                          (int) key_size - 2, key + 2));
         }
         zcq_iter_next (iter);
     }
     zcq_iter_destroy (&iter);
-    int rc = 0;
-    for (char *stream = (char *) zlistx_first (pending); stream;
-         stream = (char *) zlistx_next (pending)) {
-        uint64_t tombstone = 0;
-        if (zcq_log_stream_deleted (self, stream, &tombstone) != 0
-            || zcq_log_hide_stream (self, stream, tombstone) < 0) {
+    return pending;
+}
+
+int
+zcq_log_hide_pending (zcq_log_t *self)
+{
+    assert (self);
+    zlistx_t *pending = s_pending (self, "d:");
+    int rc = pending ? 0 : -1;
+    for (char *item = pending ? (char *) zlistx_first (pending) : NULL; item;
+         item = (char *) zlistx_next (pending)) {
+        if (zcq_log_hide_stream (self, strchr (item, ' ') + 1, strtoull (item, NULL, 10)) < 0) {
             rc = -1;
         }
     }
     zlistx_destroy (&pending);
+    return rc;
+}
+
+//  --- Stream keys (crypto-shredding) -------------------------------------------
+
+void
+zcq_log_set_sealing (zcq_log_t *self, bool sealing)
+{
+    assert (self);
+    self->sealing = sealing;
+}
+
+int
+zcq_log_find_key (zcq_store_t *store, const char *stream, byte key [ZCQ_SEAL_KEY])
+{
+    byte name [KEY_MAX];
+    size_t name_size = s_tagged_key (name, 'k', stream, strnlen (stream, ZCQ_MAX_STREAM));
+    byte *value = NULL;
+    size_t size = 0;
+    int rc = zcq_store_get (store, name, name_size, &value, &size);
+    if (rc == 0 && size != ZCQ_SEAL_KEY) {
+        zsys_error ("log %s: the key of stream '%s' is damaged", zcq_store_path (store),
+                    stream);
+        rc = -1;
+    }
+    if (rc == 0) {
+        memcpy (key, value, ZCQ_SEAL_KEY);
+    }
+    free (value);
+    return rc;
+}
+
+int
+zcq_log_stream_key (zcq_log_t *self, const char *stream, bool create, byte key [ZCQ_SEAL_KEY])
+{
+    assert (self);
+    assert (stream);
+    const byte *known = (const byte *) zhashx_lookup (self->keys, stream);
+    int rc = 0;
+    if (known) {
+        memcpy (key, known, ZCQ_SEAL_KEY);
+        return 0;
+    }
+    rc = zcq_log_find_key (self->store, stream, key);
+    if (rc == 1 && create) {
+        //  Stored with the group of the first event it seals, never before
+        zcq_seal_key_new (key);
+        byte name [KEY_MAX];
+        size_t name_size = s_tagged_key (name, 'k', stream, strnlen (stream, ZCQ_MAX_STREAM));
+        zcq_batch_put (zcq_group_batch (self->group), name, name_size, key, ZCQ_SEAL_KEY);
+        rc = 0;
+    }
+    if (rc == 0) {
+        byte *copy = (byte *) malloc (ZCQ_SEAL_KEY);
+        assert (copy);
+        memcpy (copy, key, ZCQ_SEAL_KEY);
+        zhashx_update (self->keys, stream, copy);
+        zhashx_freefn (self->keys, stream, free);
+    }
+    return rc;
+}
+
+void
+zcq_log_stage_forgotten (zcq_log_t *self, const char *stream, uint64_t position)
+{
+    assert (self);
+    assert (stream);
+    byte key [KEY_MAX], value [8];
+    zcq_store_put_be64 (value, position);
+    size_t key_size = s_tagged_key (key, 'f', stream, strnlen (stream, ZCQ_MAX_STREAM));
+    zcq_batch_put (zcq_group_batch (self->group), key, key_size, value, sizeof value);
+}
+
+//  Compact a stream's key and snapshot records.
+static void
+s_compact_key (zcq_log_t *self, const char *stream)
+{
+    byte key [KEY_MAX];
+    size_t length = strnlen (stream, ZCQ_MAX_STREAM);
+    size_t key_size = s_tagged_key (key, 'k', stream, length);
+    zcq_store_compact (self->store, key, key_size, key, key_size);
+    key_size = s_tagged_key (key, 'a', stream, length);
+    zcq_store_compact (self->store, key, key_size, key, key_size);
+}
+
+int
+zcq_log_forget_key (zcq_log_t *self, const char *stream, uint64_t position)
+{
+    assert (self);
+    assert (stream);
+    zhashx_delete (self->keys, stream);
+    byte key [KEY_MAX], value [9];
+    size_t length = strnlen (stream, ZCQ_MAX_STREAM);
+    zcq_batch_t *batch = zcq_batch_new ();
+    zcq_batch_delete (batch, key, s_tagged_key (key, 'k', stream, length));
+    zcq_batch_delete (batch, key, s_tagged_key (key, 'a', stream, length));
+    zcq_store_put_be64 (value, position);
+    value [8] = FORGOTTEN_DONE;
+    zcq_batch_put (batch, key, s_tagged_key (key, 'f', stream, length), value, sizeof value);
+    //  Compacted before the write and after it, as hiding a stream is: a
+    //  deletion that shares a memtable with the key's value keeps both in
+    //  the table made from it
+    s_compact_key (self, stream);
+    int rc = zcq_store_write (self->store, batch, true);
+    zcq_batch_destroy (&batch);
+    if (rc != 0) {
+        return -1;
+    }
+    s_compact_key (self, stream);
+    zsys_info ("log %s: stream '%s' forgotten at position %" PRIu64 ": its key is destroyed",
+               zcq_store_path (self->store), stream, position);
+    return 0;
+}
+
+int
+zcq_log_forget_pending (zcq_log_t *self)
+{
+    assert (self);
+    zlistx_t *pending = s_pending (self, "f:");
+    int rc = pending ? 0 : -1;
+    for (char *item = pending ? (char *) zlistx_first (pending) : NULL; item;
+         item = (char *) zlistx_next (pending)) {
+        if (zcq_log_forget_key (self, strchr (item, ' ') + 1, strtoull (item, NULL, 10)) != 0) {
+            rc = -1;
+        }
+    }
+    zlistx_destroy (&pending);
+    return rc;
+}
+
+int
+zcq_log_open_event (zcq_store_t *store, const byte *body, size_t size, msgpack_sbuffer *out)
+{
+    assert (store);
+    assert (out);
+    if (!zcq_seal_maybe (body, size)) {
+        return 0;
+    }
+    zcq_msg_t *event = zcq_msg_decode_body (ZCQ_MSG_EVENT, body, size);
+    int rc = 0;
+    if (zcq_msg_valid (event) && zcq_msg_data_size (event) > 0) {
+        byte key [ZCQ_SEAL_KEY];
+        int found = zcq_log_find_key (store, zcq_msg_stream (event), key);
+        msgpack_sbuffer data;
+        msgpack_sbuffer_init (&data);
+        if (found < 0) {
+            rc = -1;
+        }
+        else if (found == 0
+                 && zcq_seal_open (zcq_msg_data (event), zcq_msg_data_size (event), key,
+                                   zcq_msg_stream (event), true, &data)
+                        > 0) {
+            zcq_msg_set_data (event, (const byte *) data.data, data.size);
+            out->size = 0;
+            rc = zcq_msg_encode_body (event, out) == 0 ? 1 : -1;
+        }
+        msgpack_sbuffer_destroy (&data);
+    }
+    zcq_msg_destroy (&event);
     return rc;
 }

@@ -45,6 +45,7 @@
 #include "zcq_group.h"
 #include "zcq_msg.h"
 #include "zcq_store.h"
+#include "zcq_seal.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -238,6 +239,50 @@ int
 //  node stopped between the tombstone and the hiding). Returns 0 or -1.
 int
     zcq_log_hide_pending (zcq_log_t *self);
+
+//  --- Stream keys (crypto-shredding, protocol section 10.14) -------------
+//  A stream's key is "k:" stream -> ZCQ_SEAL_KEY bytes, written with the
+//  group of the first event it seals; "f:" stream -> be64(position of
+//  $StreamForgotten) [+ 0x01 once its key is destroyed].
+
+//  Seal snapshots with their stream's key (a domain with personal fields).
+void
+    zcq_log_set_sealing (zcq_log_t *self, bool sealing);
+
+//  Read a stream's key from a store (any thread). Returns 0 with it in
+//  key, 1 if the stream has none (never sealed, or forgotten), -1 on error.
+int
+    zcq_log_find_key (zcq_store_t *store, const char *stream, byte key [ZCQ_SEAL_KEY]);
+
+//  A stream's key, from the keys read or staged before, else the store;
+//  with create, a stream without one gets a new one, staged with the
+//  current group. Returns 0 with it in key, 1 if there is none, -1 on error.
+int
+    zcq_log_stream_key (zcq_log_t *self, const char *stream, bool create,
+                        byte key [ZCQ_SEAL_KEY]);
+
+//  Stage the record that a stream is forgotten at position (its key is
+//  destroyed once the group is stored: zcq_log_forget_key).
+void
+    zcq_log_stage_forgotten (zcq_log_t *self, const char *stream, uint64_t position);
+
+//  Destroy a forgotten stream's key and snapshot (synced) and compact
+//  their keys so that no table keeps them. Returns 0 or -1 (nothing
+//  written; zcq_log_forget_pending does it again).
+int
+    zcq_log_forget_key (zcq_log_t *self, const char *stream, uint64_t position);
+
+//  Destroy the keys of forgotten streams whose destruction was not done
+//  (the node stopped in between). Returns 0 or -1.
+int
+    zcq_log_forget_pending (zcq_log_t *self);
+
+//  An EVENT body with its sealed values opened with its stream's key from
+//  store (or nil, the key gone). Returns 1 with the new body in out, 0 if
+//  the body is to be sent as it is (nothing sealed), -1 on a storage error.
+int
+    zcq_log_open_event (zcq_store_t *store, const byte *body, size_t size,
+                        msgpack_sbuffer *out);
 
 #ifdef __cplusplus
 }

@@ -11,17 +11,37 @@
 #define REPLAY_BYTES (8 * 1024 * 1024) //  about the most bytes in one EVENTS reply
 #define REPLAY_SCAN  100000            //  most positions one filtered REPLAY looks at
 
+typedef struct {
+    zcq_store_t *store;     //  the log's, for the stream keys
+    zcq_msg_t *reply;       //  EVENTS being filled
+    msgpack_sbuffer opened; //  scratch: a body with its personal fields opened
+    int failed;             //  a key could not be read
+} s_batch_t;
+
+//  Add one stored event, its sealed values opened while its stream's key
+//  lives (protocol section 10.14: the replay endpoint admits the replicate
+//  role only); forgotten, they stay ciphertext.
 static int
 s_add_event (const byte *body, size_t size, void *arg)
 {
-    zcq_msg_add_event ((zcq_msg_t *) arg, body, size);
+    s_batch_t *batch = (s_batch_t *) arg;
+    int opened = zcq_log_open_event (batch->store, body, size, &batch->opened);
+    if (opened < 0) {
+        batch->failed = 1;
+        return 1;
+    }
+    if (opened == 1) {
+        body = (const byte *) batch->opened.data;
+        size = batch->opened.size;
+    }
+    zcq_msg_add_event (batch->reply, body, size);
     return 0;
 }
 
 //  A filtered batch being read: what it takes, and how far it looked.
 typedef struct {
     zcq_msg_t *filter; //  the REPLAY: its stream, category and types
-    zcq_msg_t *reply;  //  the EVENTS being filled
+    s_batch_t *add;    //  the EVENTS being filled, through s_add_event
     uint32_t max;      //  most events it may take
     size_t bytes;      //  bytes of the events taken
     uint64_t last;     //  last position looked at (0: none)
@@ -36,13 +56,16 @@ s_add_if_taken (const byte *body, size_t size, void *arg)
     if (zcq_msg_valid (event)) {
         batch->last = zcq_msg_position (event);
         if (zcq_msg_filter_takes (batch->filter, event)) {
-            zcq_msg_add_event (batch->reply, body, size);
+            if (s_add_event (body, size, batch->add) != 0) {
+                zcq_msg_destroy (&event);
+                return 1; //  a key could not be read: batch->add says so
+            }
             batch->bytes += size;
         }
     }
     zcq_msg_destroy (&event);
     batch->full =
-        zcq_msg_event_count (batch->reply) >= batch->max || batch->bytes >= REPLAY_BYTES;
+        zcq_msg_event_count (batch->add->reply) >= batch->max || batch->bytes >= REPLAY_BYTES;
     return batch->full ? 1 : 0;
 }
 
@@ -51,9 +74,10 @@ s_add_if_taken (const byte *body, size_t size, void *arg)
 //  (so that a reader knows that nothing it wants lies between the events
 //  it got). Returns the events taken, or -1 on a storage error.
 static int
-s_read_filtered (zcq_replay_config_t *config, zcq_msg_t *request, zcq_msg_t *reply,
+s_read_filtered (zcq_replay_config_t *config, zcq_msg_t *request, s_batch_t *add,
                  uint64_t *head)
 {
+    zcq_msg_t *reply = add->reply;
     uint64_t from = zcq_msg_from (request);
     //  A time to start at: the positions before it hold nothing asked for
     uint64_t first = from;
@@ -63,7 +87,7 @@ s_read_filtered (zcq_replay_config_t *config, zcq_msg_t *request, zcq_msg_t *rep
         }
         first = first > from ? first : from;
     }
-    s_filtered_t batch = {request, reply, zcq_msg_max (request), 0, 0, false};
+    s_filtered_t batch = {request, add, zcq_msg_max (request), 0, 0, false};
     int visited = zcq_log_replay (config->store, first, REPLAY_SCAN, SIZE_MAX, s_add_if_taken,
                                   &batch, head);
     if (visited < 0) {
@@ -99,12 +123,15 @@ s_serve (zcq_replay_config_t *config)
         zcq_msg_t *reply = zcq_msg_reply_to (request, ZCQ_OK);
         zcq_msg_set_from (reply, zcq_msg_from (request));
         uint64_t head = 0;
-        int read = s_filtered (request) ? s_read_filtered (config, request, reply, &head)
+        s_batch_t batch = {config->store, reply, {0, NULL, 0}, 0};
+        msgpack_sbuffer_init (&batch.opened);
+        int read = s_filtered (request) ? s_read_filtered (config, request, &batch, &head)
                                         : zcq_log_replay (config->store, zcq_msg_from (request),
                                                           zcq_msg_max (request), REPLAY_BYTES,
-                                                          s_add_event, reply, &head);
+                                                          s_add_event, &batch, &head);
+        msgpack_sbuffer_destroy (&batch.opened);
         zcq_msg_set_head (reply, head);
-        if (read < 0) {
+        if (read < 0 || batch.failed) {
             zcq_msg_destroy (&reply);
             reply = zcq_msg_reply_to (request, ZCQ_UNAVAILABLE);
             zcq_msg_set_reason (reply, "storage read failed; retry");

@@ -207,44 +207,48 @@ typedef struct {
 } s_pending_t;
 
 typedef struct {
-    zsock_t *pipe;              //  actor pipe
-    zsock_t *commands;          //  ROUTER: COMMAND, QUERY "status"
-    zsock_t *events;            //  PUB: EVENT, HEARTBEAT
-    zactor_t *writer;           //  writing thread
-    zactor_t *replay;           //  replay server thread
-    char *replay_endpoint;      //  where the replay server is bound (resolved)
-    zpoller_t *poller;          //  pipe, commands, writer
-    zcq_log_t *log;             //  event log (this thread stages, the writer writes)
-    const zcq_domain_t *domain; //  decide / evolve
-    zcq_decision_t *decision;   //  scratch decision
-    zcq_aggregates_t *cache;    //  aggregate cache: each stream's state
-    size_t cache_max;           //  aggregates kept
-    s_pending_t staged;         //  replies of the group being decided
-    s_pending_t writing;        //  replies of the group the writer has
-    zcq_group_t *in_writer;     //  the group the writer has, or NULL
-    zhashx_t *ids;              //  command id (16 bytes) -> its reply, staged or writing
-    zcq_ids_t *known;           //  command ids the log may hold: most new ids need no read
-    uint64_t id_reads;          //  command ids looked up in the log (the filter said maybe)
-    zhashx_t *peers;            //  s_peer_t by routing id: connections with commands here
-    uint64_t numbers;           //  group numbers handed out (s_pending_t.number)
-    bool sync;                  //  durability: fdatasync before replying
-    zlistx_t *queue;            //  commands received while the staged group is full
-    zlistx_t *hides;            //  tombstones (EVENT: stream, position) whose stream's
-                                //  events are hidden once they are written
-    size_t group_max;           //  most commands decided while a write is under way
-    size_t queue_max;           //  most commands queued undecided
-    size_t client_max;          //  most commands of one client in the node
-    uint64_t snapshot_every;    //  events between aggregate snapshots (0: none)
-    int heartbeat;              //  ms between heartbeats
-    int64_t next_heartbeat;     //  zclock_mono () of the next heartbeat
-    int64_t started;            //  zclock_mono () at start
-    int64_t write_started;      //  zclock_usecs () when the writer got its group
-    int64_t write_usecs;        //  how long the last write took
-    uint64_t drop_every;        //  fault seam: drop every N-th published event (0: none)
-    uint64_t published;         //  events handed to PUB (or dropped by the seam)
-    uint64_t ids_kept;          //  command ids on disk, as the writer last said
-    bool terminated;            //  $TERM received
-    bool await_write;           //  test seam: signal the pipe when the writer gets a group
+    zsock_t *pipe;               //  actor pipe
+    zsock_t *commands;           //  ROUTER: COMMAND, QUERY "status"
+    zsock_t *events;             //  PUB: EVENT, HEARTBEAT
+    zactor_t *writer;            //  writing thread
+    zactor_t *replay;            //  replay server thread
+    char *replay_endpoint;       //  where the replay server is bound (resolved)
+    zpoller_t *poller;           //  pipe, commands, writer
+    zcq_log_t *log;              //  event log (this thread stages, the writer writes)
+    const zcq_domain_t *domain;  //  decide / evolve
+    zcq_decision_t *decision;    //  scratch decision
+    zcq_aggregates_t *cache;     //  aggregate cache: each stream's state
+    size_t cache_max;            //  aggregates kept
+    s_pending_t staged;          //  replies of the group being decided
+    s_pending_t writing;         //  replies of the group the writer has
+    zcq_group_t *in_writer;      //  the group the writer has, or NULL
+    zhashx_t *ids;               //  command id (16 bytes) -> its reply, staged or writing
+    zcq_ids_t *known;            //  command ids the log may hold: most new ids need no read
+    uint64_t id_reads;           //  command ids looked up in the log (the filter said maybe)
+    zhashx_t *peers;             //  s_peer_t by routing id: connections with commands here
+    uint64_t numbers;            //  group numbers handed out (s_pending_t.number)
+    bool sync;                   //  durability: fdatasync before replying
+    zlistx_t *queue;             //  commands received while the staged group is full
+    zlistx_t *hides;             //  tombstones (EVENT: stream, position) whose stream's
+                                 //  events are hidden once they are written
+    zlistx_t *forgets;           //  $StreamForgotten events whose stream's key is
+                                 //  destroyed once they are written
+    const char *const *personal; //  the domain's personal fields, or NULL
+    msgpack_sbuffer sealed;      //  scratch: event data with personal fields sealed
+    size_t group_max;            //  most commands decided while a write is under way
+    size_t queue_max;            //  most commands queued undecided
+    size_t client_max;           //  most commands of one client in the node
+    uint64_t snapshot_every;     //  events between aggregate snapshots (0: none)
+    int heartbeat;               //  ms between heartbeats
+    int64_t next_heartbeat;      //  zclock_mono () of the next heartbeat
+    int64_t started;             //  zclock_mono () at start
+    int64_t write_started;       //  zclock_usecs () when the writer got its group
+    int64_t write_usecs;         //  how long the last write took
+    uint64_t drop_every;         //  fault seam: drop every N-th published event (0: none)
+    uint64_t published;          //  events handed to PUB (or dropped by the seam)
+    uint64_t ids_kept;           //  command ids on disk, as the writer last said
+    bool terminated;             //  $TERM received
+    bool await_write;            //  test seam: signal the pipe when the writer gets a group
     uint64_t accepted, rejected, conflicts, invalid, duplicates, busy, failures;
 
     //  Metrics (zcq_metrics.h): a registry of cells of this struct, each
@@ -394,6 +398,8 @@ s_self_destroy (self_t **self_p)
         zhashx_destroy (&self->peers);
         zlistx_destroy (&self->queue);
         zlistx_destroy (&self->hides);
+        zlistx_destroy (&self->forgets);
+        msgpack_sbuffer_destroy (&self->sealed);
         s_pending_destroy (&self->staged);
         s_pending_destroy (&self->writing);
         zcq_decision_destroy (&self->decision);
@@ -549,6 +555,16 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
         s_self_destroy (&self);
         return NULL;
     }
+    //  And one forgotten just before a stop loses its key now
+    if (zcq_log_forget_pending (self->log) != 0) {
+        *error =
+            zsys_sprintf ("cannot destroy the keys of the forgotten streams in '%s'", data);
+        s_self_destroy (&self);
+        return NULL;
+    }
+    self->personal = zcq_domain_personal_fields (self->domain);
+    zcq_log_set_sealing (self->log, self->personal != NULL);
+    msgpack_sbuffer_init (&self->sealed);
     self->head = zcq_log_head (self->log);
     if (s_metrics_new (self, zcq_settings_text (config, s_table, "write/metrics"), error)) {
         s_self_destroy (&self);
@@ -582,6 +598,8 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
     zlistx_set_destructor (self->queue, s_msg_destroy);
     self->hides = zlistx_new ();
     zlistx_set_destructor (self->hides, s_msg_destroy);
+    self->forgets = zlistx_new ();
+    zlistx_set_destructor (self->forgets, s_msg_destroy);
     s_pending_init (&self->staged, ++self->numbers);
     s_pending_init (&self->writing, ++self->numbers);
     self->ids = zhashx_new ();
@@ -810,6 +828,12 @@ s_check_events (self_t *self, zcq_msg_t *reply, bool deleting)
                                 self->domain->name, index, type);
             return -1;
         }
+        //  Each personal field sealed grows by its ext header, nonce and tag
+        size_t fields = 0;
+        while (self->personal && self->personal [fields]) {
+            fields++;
+        }
+        size += fields * (6 + ZCQ_SEAL_NONCE + ZCQ_SEAL_TAG);
         if (size > ZCQ_MAX_DATA || strlen (type) == 0 || strlen (type) > ZCQ_MAX_NAME) {
             zcq_msg_set_status (reply, ZCQ_TOO_LARGE);
             zcq_msg_set_reason (reply,
@@ -821,6 +845,49 @@ s_check_events (self_t *self, zcq_msg_t *reply, bool deleting)
         }
     }
     return 0;
+}
+
+//  Pack event data into self->sealed with its personal fields sealed under
+//  the stream's key. Returns how many it sealed.
+static size_t
+s_seal (self_t *self, const char *stream, const byte *data, size_t size)
+{
+    msgpack_unpacked unpacked;
+    if (zcq_mpack_unpack (data, size, &unpacked) != 0) {
+        return 0; //  s_check_events saw one map: not reached
+    }
+    //  s_key_events read or made the key if a field is to be sealed
+    byte key [ZCQ_SEAL_KEY];
+    size_t sealed = 0;
+    self->sealed.size = 0;
+    if (zcq_seal_wanted (&unpacked.data, self->personal)) {
+        int rc = zcq_log_stream_key (self->log, stream, false, key);
+        assert (rc == 0);
+        (void) rc;
+        sealed = zcq_seal_data (&unpacked.data, self->personal, key, stream, &self->sealed);
+    }
+    msgpack_unpacked_destroy (&unpacked);
+    return sealed;
+}
+
+//  If a decided event holds a personal field, read its stream's key, or
+//  make one (staged with the group). Returns 0, or -1 on a storage error.
+static int
+s_key_events (self_t *self, const char *stream)
+{
+    bool wanted = false;
+    for (size_t index = 0;
+         self->personal && !wanted && index < zcq_decision_count (self->decision); index++) {
+        size_t size;
+        const byte *data = zcq_decision_event_data (self->decision, index, &size);
+        msgpack_unpacked unpacked;
+        if (zcq_mpack_unpack (data, size, &unpacked) == 0) {
+            wanted = zcq_seal_wanted (&unpacked.data, self->personal);
+            msgpack_unpacked_destroy (&unpacked);
+        }
+    }
+    byte key [ZCQ_SEAL_KEY];
+    return wanted && zcq_log_stream_key (self->log, stream, true, key) != 0 ? -1 : 0;
 }
 
 //  Stage the decided events of an accepted command and fold them into the
@@ -843,14 +910,27 @@ s_append (self_t *self, zcq_msg_t *command, const zcq_aggregate_t *aggregate, zc
         zcq_msg_set_name (event, type);
         //  Stored at the version the domain emits now (protocol 6.3.1)
         zcq_msg_set_schema (event, zcq_domain_event_schema (self->domain, type));
+        //  Personal fields leave the node's memory sealed, never in plain
         zcq_msg_set_data (event, data, size);
+        if (self->personal && *type != '$'
+            && s_seal (self, aggregate->stream, data, size) > 0) {
+            zcq_msg_set_data (event, (const byte *) self->sealed.data, self->sealed.size);
+        }
         uint64_t position = zcq_log_stage_event (self->log, event);
         //  Limits were checked by s_check_events, the user id by the codec
         //  when the command was received; an encoding failure here is a
         //  broken invariant, not bad input
         assert (position);
         (void) position;
+        zcq_msg_set_data (event, data, size); //  evolve folds the plain values
         zcq_aggregates_evolve (self->cache, aggregate, event);
+        if (streq (type, ZCQ_STREAM_FORGOTTEN)) {
+            zcq_log_stage_forgotten (self->log, aggregate->stream, position);
+            zcq_msg_t *forgotten = zcq_msg_new (ZCQ_MSG_EVENT);
+            zcq_msg_set_stream (forgotten, aggregate->stream);
+            zcq_msg_set_position (forgotten, position);
+            zlistx_add_end (self->forgets, forgotten);
+        }
     }
     zcq_aggregates_staged (self->cache, aggregate);
     if (aggregate->deleted) {
@@ -969,7 +1049,8 @@ s_handle_command (self_t *self, zcq_msg_t *command)
     }
     const char *type = zcq_msg_name (command);
     bool deleting = streq (type, ZCQ_DELETE_STREAM); //  any domain's (section 10.13)
-    if (!deleting && !zcq_domain_has_command (self->domain, type)) {
+    bool forgetting = streq (type, ZCQ_FORGET);      //  any domain's (section 10.14)
+    if (!deleting && !forgetting && !zcq_domain_has_command (self->domain, type)) {
         zcq_msg_set_status (reply, ZCQ_UNKNOWN_TYPE);
         zcq_msg_set_reason (reply, "unknown command type '%s' for domain '%s'", type,
                             self->domain->name);
@@ -1019,21 +1100,30 @@ s_handle_command (self_t *self, zcq_msg_t *command)
     (void) rc;
     zcq_command_t view = {type, aggregate->stream, aggregate->version, &data.data};
     zcq_decision_reset (self->decision);
-    if (!deleting) {
+    if (!deleting && !forgetting) {
         self->domain->decide (aggregate->state, &view, self->decision);
     }
     else if (aggregate->version == 0) {
         zcq_decision_reject (self->decision, "stream '%s' does not exist", aggregate->stream);
     }
     else {
-        msgpack_pack_map (zcq_decision_emit (self->decision, ZCQ_STREAM_DELETED), 0);
+        msgpack_pack_map (zcq_decision_emit (self->decision, deleting ? ZCQ_STREAM_DELETED
+                                                                      : ZCQ_STREAM_FORGOTTEN),
+                          0);
     }
     msgpack_unpacked_destroy (&data);
 
     zcq_status_t status = zcq_decision_status (self->decision);
     zcq_msg_set_version (reply, aggregate->version);
     zcq_msg_set_position (reply, zcq_log_staged_head (self->log));
-    if (status == ZCQ_ACCEPTED && s_check_events (self, reply, deleting) == 0) {
+    if (status == ZCQ_ACCEPTED && s_check_events (self, reply, deleting || forgetting) == 0
+        && s_key_events (self, aggregate->stream) != 0) {
+        zcq_msg_set_status (reply, ZCQ_UNAVAILABLE);
+        zcq_msg_set_reason (reply, "cannot read the key of stream '%s'; nothing was stored",
+                            aggregate->stream);
+        s_reply_now (self, &reply);
+    }
+    else if (status == ZCQ_ACCEPTED && zcq_msg_status (reply) == ZCQ_ACCEPTED) {
         s_append (self, command, aggregate, reply);
         zcq_metrics_add (&self->accepted, 1);
         s_reply_after_commit (self, &reply, true);
@@ -1295,6 +1385,19 @@ s_hide_written (self_t *self)
     }
 }
 
+//  Destroy the keys of the streams forgotten in the groups written.
+static void
+s_forget_written (self_t *self)
+{
+    zcq_msg_t *forgotten = (zcq_msg_t *) zlistx_first (self->forgets);
+    while (forgotten && zcq_msg_position (forgotten) <= zcq_log_head (self->log)) {
+        zcq_log_forget_key (self->log, zcq_msg_stream (forgotten),
+                            zcq_msg_position (forgotten));
+        zlistx_delete (self->forgets, zlistx_cursor (self->forgets));
+        forgotten = (zcq_msg_t *) zlistx_first (self->forgets);
+    }
+}
+
 //  The writer finished a group: reply to its commands, then publish its
 //  events (never acknowledge before the disk has it, never publish what
 //  might not be stored); on failure refuse it and the staged group too.
@@ -1314,6 +1417,7 @@ s_handle_written (self_t *self)
         zcq_metrics_set (&self->head, zcq_log_head (self->log));
         s_release (self, &self->writing, true);
         s_hide_written (self);
+        s_forget_written (self);
         size_t count = zcq_group_count (group);
         for (size_t index = 0; index < count; index++) {
             size_t size;
@@ -1323,6 +1427,14 @@ s_handle_written (self_t *self)
             }
             size_t topic_size;
             const byte *topic = zcq_group_topic (group, index, &topic_size);
+            //  Published with the personal fields opened (section 10.14): the
+            //  PUB admits the replicate role only
+            if (self->personal
+                && zcq_log_open_event (zcq_log_store (self->log), body, size, &self->sealed)
+                       == 1) {
+                body = (const byte *) self->sealed.data;
+                size = self->sealed.size;
+            }
             zcq_msg_send_event_body (self->events, topic, topic_size, body, size);
         }
         zcq_metrics_add (&self->published, count);
@@ -1336,6 +1448,7 @@ s_handle_written (self_t *self)
         s_release (self, &self->staged, false);
         zcq_aggregates_purge (self->cache);
         zlistx_purge (self->hides); //  their tombstones were refused with the rest
+        zlistx_purge (self->forgets);
     }
     zcq_group_destroy (&group);
     self->in_writer = NULL;

@@ -293,6 +293,15 @@ def valid_vectors():
     both("EVENT", event(position=3, version=2, type="MoneyDeposited", data={}, deleted=9),
          "event-hidden", "An event of a deleted stream as replay gives it after the deletion "
          "(section 10.13): its data is gone, meta.deleted is the tombstone's position")
+    # A personal field sealed (section 6.3.2): opaque to the codec, an ext value of type 1
+    # (24-byte nonce, then the ciphertext with its 16-byte tag); a meaning writes an ext
+    # value as {"$ext": [type, hex]}
+    sealed = bytes(range(24)) + bytes(range(0xa0, 0xa0 + 22))
+    payload, fields = event(data={"owner": msgpack.ExtType(1, sealed)})
+    fields["data"] = {"owner": {"$ext": [1, sealed.hex()]}}
+    valid("event-sealed", "An event whose personal field `owner` is sealed, as the write node "
+          "stores it and replays it once the stream's key is destroyed (sections 6.3.2, 10.14)",
+          frames("EVENT", payload), "EVENT", fields)
     both("EVENT", event(user="alice"), "event-meta-user",
          "An event appended through a secured command endpoint: meta.user names the sender "
          "(section 14)")

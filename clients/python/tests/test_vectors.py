@@ -16,6 +16,8 @@ import os
 import sys
 import unittest
 
+import msgpack
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
@@ -41,12 +43,25 @@ def from_meaning(meaning):
     fields = dict(meaning["fields"])
     if fields.get("id") is not None:
         fields["id"] = bytes.fromhex(fields["id"])
+    if "data" in fields:
+        fields["data"] = _ext(fields["data"])
     if "meta" in fields:
         fields["meta"] = _event_meta(fields["meta"])
     if "events" in fields:
         fields["events"] = [dict(event, meta=_event_meta(event["meta"]))
                             for event in fields["events"]]
     return protocol.Message(meaning["type"], **fields)
+
+
+def _ext(value):
+    """A meaning's {"$ext": [type, hex]} is a MessagePack ext value."""
+    if isinstance(value, dict):
+        if list(value) == ["$ext"]:
+            return msgpack.ExtType(value["$ext"][0], bytes.fromhex(value["$ext"][1]))
+        return {key: _ext(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_ext(item) for item in value]
+    return value
 
 
 def _event_meta(meta):
