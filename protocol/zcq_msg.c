@@ -44,6 +44,7 @@ struct _zcq_msg_t {
     uint64_t head;             //  last stored position
     uint32_t interval;         //  heartbeat interval, ms
     uint32_t retry_after;      //  REPLY busy/unavailable: ms to wait before a retry
+    char *leader;              //  REPLY not_leader: the leader's commands endpoint, or NULL
     uint64_t min_position;     //  QUERY read-your-writes bound
     uint32_t timeout;          //  QUERY wait bound, ms
     bool may_be_stale;         //  RESULT: the node is not following the write node
@@ -77,6 +78,7 @@ static const struct {
     [ZCQ_UNAVAILABLE] = {"unavailable", true},
     [ZCQ_BUSY] = {"busy", true},
     [ZCQ_FORBIDDEN] = {"forbidden", false},
+    [ZCQ_NOT_LEADER] = {"not_leader", true},
 };
 
 const char *
@@ -150,6 +152,7 @@ zcq_msg_destroy (zcq_msg_t **self_p)
         free (self->data);
         zstr_free (&self->reason);
         zstr_free (&self->correlation);
+        zstr_free (&self->leader);
         zstr_free (&self->user);
         zstr_free (&self->roles);
         for (size_t index = 0; index < self->event_count; index++) {
@@ -389,6 +392,7 @@ typedef enum {
     K_MAY_BE_STALE,
     K_COMMAND,
     K_USER,
+    K_LEADER,
     K_KEYS
 } s_key_t;
 
@@ -427,6 +431,7 @@ static const struct {
     [K_MAY_BE_STALE] = KEY ("may_be_stale"),
     [K_COMMAND] = KEY ("command"),
     [K_USER] = KEY ("user"),
+    [K_LEADER] = KEY ("leader"),
 };
 
 //  What a field's value is, which says how it is read, checked and written.
@@ -487,6 +492,7 @@ static const s_field_t s_reply [] = {
     {FIELD (K_POSITION, V_UINT64, P_OPTIONAL, position), .limit = INT64_MAX},
     {FIELD (K_COUNT, V_UINT32, P_OPTIONAL, count), .limit = UINT32_MAX},
     {FIELD (K_RETRY_AFTER, V_UINT32, P_IF_SET, retry_after), .limit = UINT32_MAX},
+    {FIELD (K_LEADER, V_TEXT, P_IF_SET, leader), .limit = ZCQ_MAX_ENDPOINT},
 };
 static const s_field_t s_event [] = {
     {FIELD (K_POSITION, V_UINT64, P_REQUIRED, position), .limit = INT64_MAX},
@@ -1149,6 +1155,7 @@ s_check_limits (zcq_msg_t *self)
         s_check_text (self, "user id", self->user, ZCQ_MAX_USER);
     }
     s_check_text (self, "correlation id", self->correlation, ZCQ_MAX_TEXT);
+    s_check_text (self, "leader endpoint", self->leader, ZCQ_MAX_ENDPOINT);
     return self->error_status == ZCQ_OK ? 0 : -1;
 }
 
@@ -1582,6 +1589,20 @@ zcq_msg_set_correlation (zcq_msg_t *self, const char *correlation)
 {
     assert (self);
     s_set_string (&self->correlation, correlation);
+}
+
+const char *
+zcq_msg_leader (zcq_msg_t *self)
+{
+    assert (self);
+    return self->leader ? self->leader : "";
+}
+
+void
+zcq_msg_set_leader (zcq_msg_t *self, const char *endpoint)
+{
+    assert (self);
+    s_set_string (&self->leader, endpoint);
 }
 
 const char *

@@ -10,7 +10,7 @@ Needs only Debian's python3-zmq and python3-msgpack.
 
 from .client import WRITE_NODE, Client
 from .errors import (BadVersion, Busy, Conflict, DecodeError, EncodeError, Invalid,
-                     NotFound, ProtocolError, Rejected, RequestFailed, Stale, Timeout,
+                     NotFound, NotLeader, ProtocolError, Rejected, RequestFailed, Stale, Timeout,
                      TooLarge, Unavailable, Unknown, ZcqrsError)
 from .protocol import Message
 from .subscription import Subscription
@@ -18,4 +18,4 @@ from .subscription import Subscription
 __all__ = ["Client", "Subscription", "Message", "WRITE_NODE", "ZcqrsError", "ProtocolError",
            "DecodeError", "EncodeError", "Timeout", "RequestFailed", "Rejected", "Conflict",
            "Invalid", "Unknown", "TooLarge", "BadVersion", "NotFound", "Stale", "Unavailable",
-           "Busy"]
+           "Busy", "NotLeader"]

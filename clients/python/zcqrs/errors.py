@@ -97,10 +97,14 @@ class Busy(RequestFailed):
     """The node is saturated (retried before raising)."""
 
 
+class NotLeader(RequestFailed):
+    """A write-group member that does not lead answered (retried at the leader before raising)."""
+
+
 _BY_STATUS = {
     "rejected": Rejected, "conflict": Conflict, "invalid": Invalid, "unknown": Unknown,
     "too_large": TooLarge, "bad_version": BadVersion, "not_found": NotFound,
-    "stale": Stale, "unavailable": Unavailable, "busy": Busy,
+    "stale": Stale, "unavailable": Unavailable, "busy": Busy, "not_leader": NotLeader,
 }
 
 
