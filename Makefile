@@ -18,7 +18,7 @@ CFLAGS   ?= -O2 -g
 LIB_DIRS := $(sort $(dir $(wildcard lib/*/*.c)))
 INCLUDES := -Iprotocol -Ilib $(patsubst %/,-I%,$(LIB_DIRS))
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC $(INCLUDES)
-LDLIBS   := -lczmq -lzmq -lmsgpackc -lleveldb -lmicrohttpd -ldl -lpthread
+LDLIBS   := -lczmq -lzmq -lmsgpackc -lleveldb -lmicrohttpd -lraft -luv -ldl -lpthread
 ifeq ($(SANITIZE),1)
 CFLAGS   += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=address,undefined

@@ -100,7 +100,7 @@ $(STAGE)/zcqrs.pc: lib/zcqrs.h $(STAGE)/paths
 	    'Requires.private: libzmq' \
 	    'Cflags: -I$${includedir}/zcqrs' \
 	    'Libs: -L$${libdir} -lzcqrs' \
-	    'Libs.private: -lleveldb -lmicrohttpd -ldl -lpthread' >$@
+	    'Libs.private: -lleveldb -lmicrohttpd -lraft -luv -ldl -lpthread' >$@
 
 #  install FILE MODE DIR [NAME]: copy and note it in the manifest
 INSTALL_FILE = install -D -m $(2) $(1) '$(DESTDIR)$(3)/$(or $(4),$(notdir $(1)))' && \
