@@ -64,7 +64,7 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory programs
-	@SECURE=$(SECURE) CONSOLE_SEND=$(CONSOLE_SEND) deploy/run-local.sh
+	@SECURE=$(SECURE) CONSOLE_SEND=$(CONSOLE_SEND) WRITE_NODES=$(WRITE_NODES) deploy/run-local.sh
 
 test: deps
 	@$(MAKE) --no-print-directory format-check

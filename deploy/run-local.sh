@@ -20,6 +20,11 @@
 #                      (make run SECURE=1); the examples print the key flags
 #   CONSOLE_SEND=1     the console's send page may send commands (off
 #                      otherwise: make run CONSOLE_SEND=1)
+#   WRITE_NODES=3      a write group of 3 (or 5) members instead of one write
+#                      node (make run WRITE_NODES=3): write-1 on :5601-5603,
+#                      write-2 on :5631-5633, write-3 on :5661-5663, Raft on
+#                      :5606, :5636, :5666; a member that dies is named and
+#                      the others carry on
 #
 # Ctrl-C (SIGINT) or SIGTERM stops exactly the nodes this script started
 # (deploy/cluster down: SIGTERM, a bounded wait, then SIGKILL) and exits 0.
@@ -75,9 +80,10 @@ secure=""
 [ "${SECURE:-0}" = 1 ] && secure=--secure
 console_flag=--console
 [ "${CONSOLE_SEND:-0}" = 1 ] && console_flag=--console-send
+write_nodes=${WRITE_NODES:-1}
 # shellcheck disable=SC2086
 if ! "$cluster" up --query-nodes 2 --dir "$data" --build "$build" --port-base 5601 $secure \
-        $console_flag >"$data/.up" 2>&1; then
+        $console_flag --write-nodes "$write_nodes" >"$data/.up" 2>&1; then
     sed 's/^/    /' "$data/.up"
     if grep -q "Address already in use" "$data"/logs/*.log 2>/dev/null; then
         say "a port is busy: is another cluster running (make run)? Stop it first."
@@ -89,6 +95,8 @@ fi
 up=1
 # shellcheck disable=SC1091
 . "$data/cluster.env"
+writers=write
+[ "$write_nodes" -gt 1 ] && writers=$(seq -f 'write-%g' 1 "$write_nodes" | tr '\n' ' ')
 set -- $queries
 # Flags the examples need when the ports are not the defaults
 c=""
@@ -103,7 +111,7 @@ zcqrs local cluster is up
 $(cat "$data/.up")
 
 Console:  $console   (in a browser on this machine)
-Metrics:  $(for node in write query-1 query-2; do
+Metrics:  $(for node in $writers query-1 query-2; do
     grep ' ready .* metrics=' "$data/logs/$node.log" | tail -n 1 | sed 's/.* metrics=\([^ ]*\).*/\1/'
 done | tr '\n' ' ')
 
@@ -121,12 +129,22 @@ EOF
 rm -f "$data/.up"
 
 # Watch the nodes until a signal arrives or one of them dies
+gone=""
 while :; do
-    for node in write query-1 query-2; do
+    for node in $writers query-1 query-2; do
         pid=$(cat "$data/run/$node.pid" 2>/dev/null)
         state=$(ps -o stat= -p "${pid:-0}" 2>/dev/null)
-        case $state in
-            ""|Z*)
+        case $node:$state in
+            write-*:|write-*:Z*)
+                # A write group survives a member: say so once, carry on
+                case " $gone " in
+                    *" $node "*) ;;
+                    *) say "the $node (pid ${pid:-?}) stopped; the write group carries on" \
+                           "without it (deploy/cluster start $node --dir $data)"
+                       gone="$gone $node" ;;
+                esac
+                ;;
+            *:|*:Z*)
                 say "the $node (pid ${pid:-?}) stopped; end of $data/logs/$node.log:"
                 tail -n 15 "$data/logs/$node.log" | sed 's/^/    /'
                 stopping=1

@@ -389,6 +389,37 @@ test_a_stopped_leader_is_replaced_and_steps_down (void **state)
     s_group_destroy (&group);
 }
 
+//  A client given every member goes to the leader, and after the leader's
+//  death to the next one, within its retries: every command accepted once.
+static void
+test_a_client_of_every_member_follows_the_leader (void **state)
+{
+    (void) state;
+    group_t *group = s_group_new ();
+    assert_true (s_leader (group, -1, WAIT) >= 0);
+    zcq_client_t *client = zcq_client_new (group->endpoints);
+    assert_non_null (client);
+    zcq_client_set_attempts (client, 20);
+    uint64_t position = 0;
+    for (int round = 0; round < 10; round++) {
+        if (round == 5) {
+            int leader = s_leader (group, -1, WAIT);
+            zcq_testkit_kill (&group->node [leader]);
+        }
+        msgpack_sbuffer *data = zcq_testkit_map (round ? "amount=1" : "owner=ann", NULL);
+        zcq_msg_t *reply = zcq_client_send (client, round ? "Deposit" : "OpenAccount", "acc-1",
+                                            ZCQ_EXPECT_ANY, data->data, data->size, 3 * WAIT);
+        msgpack_sbuffer_free (data);
+        assert_non_null (reply);
+        assert_int_equal (zcq_msg_status (reply), ZCQ_ACCEPTED);
+        //  Dense: each command once, none lost in the failover
+        assert_int_equal (zcq_msg_position (reply), ++position);
+        zcq_msg_destroy (&reply);
+    }
+    zcq_client_destroy (&client);
+    s_group_destroy (&group);
+}
+
 int
 main (void)
 {
@@ -398,6 +429,7 @@ main (void)
         cmocka_unit_test (test_followers_hold_the_leaders_log),
         cmocka_unit_test (test_a_killed_leader_is_replaced_and_a_retry_has_one_outcome),
         cmocka_unit_test (test_a_stopped_leader_is_replaced_and_steps_down),
+        cmocka_unit_test (test_a_client_of_every_member_follows_the_leader),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
