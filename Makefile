@@ -13,7 +13,7 @@ BUILD    ?= build
 CC       ?= cc
 SANITIZE ?=
 CFLAGS   ?= -O2 -g
-#  One folder per part of the library (README, "Layout"); headers are
+#  One folder per part of the library (docs/layout.md); headers are
 #  included by name, so each folder is on the include path
 LIB_DIRS := $(sort $(dir $(wildcard lib/*/*.c)))
 INCLUDES := -Iprotocol -Ilib $(patsubst %/,-I%,$(LIB_DIRS))
@@ -41,7 +41,8 @@ VERSION_PART = $(shell sed -n 's/^\#define ZCQRS_VERSION_$(1)  *\([0-9][0-9]*\)$
 VERSION  := $(call VERSION_PART,MAJOR).$(call VERSION_PART,MINOR).$(call VERSION_PART,PATCH)
 SONAME   := libzcqrs.so.$(call VERSION_PART,MAJOR)
 SHARED   := $(BUILD)/libzcqrs.so.$(VERSION)
-PLUGIN   := $(BUILD)/libzcq_counter.so
+PLUGIN   := $(BUILD)/libzcq_counter.so $(BUILD)/libzcq_customer_v1.so \
+            $(BUILD)/libzcq_customer_v2.so
 
 #  The public headers: lib/zcqrs.h and every header it includes by name
 #  (what make install installs, and the only API libzcqrs.so exports)
@@ -64,7 +65,8 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory programs
-	@SECURE=$(SECURE) CONSOLE_SEND=$(CONSOLE_SEND) WRITE_NODES=$(WRITE_NODES) deploy/run-local.sh
+	@SECURE=$(SECURE) CONSOLE_SEND=$(CONSOLE_SEND) ZCQRS_PORT_BASE=$(PORT_BASE) \
+	    WRITE_NODES=$(WRITE_NODES) deploy/run-local.sh
 
 test: deps
 	@$(MAKE) --no-print-directory format-check
@@ -115,9 +117,14 @@ $(CONSOLE_OBJ): $(wildcard console/*.h)
 $(BUILD)/obj/console/zcq_assets.o: $(wildcard console/www/*)
 
 #  A user domain built against the public headers only, loaded with --domain
-$(PLUGIN): examples/counter_domain.c $(HEADERS)
+$(BUILD)/libzcq_counter.so: examples/counter_domain.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -shared -o $@ $< $(LDFLAGS)
+
+#  One domain at two versions: v2 reads v1's log through its upcasters
+$(BUILD)/libzcq_customer_v%.so: examples/customer_domain.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DCUSTOMER_SCHEMA=$* -shared -o $@ $< $(LDFLAGS)
 
 #  -rdynamic: a domain .so loaded by a test resolves zcq_* against the test
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(KIT_OBJ) $(BUILD)/libzcqrs.a
@@ -127,7 +134,8 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(KIT_OBJ) $(BUILD)/libzcqrs.a
 #  Tests that start node programs or load the plugin need them built first
 $(TESTS): | $(PROGRAMS) $(PLUGIN)
 
-#  README's configuration reference, rewritten from the nodes' settings tables
+#  README's configuration reference and deploy/config/*.zpl, rewritten from the
+#  nodes' settings tables
 settings-doc: $(BUILD)/tests/test_settings
 	@$(BUILD)/tests/test_settings --update README.md
 

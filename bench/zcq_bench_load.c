@@ -112,24 +112,38 @@ s_worker_main (void *arg)
     return NULL;
 }
 
+//  Open the measurement window: operations completed from now on count.
+static void
+s_open_window (zcq_bench_load_t *self)
+{
+    if (self->window) {
+        self->window (self->window_arg, true);
+    }
+    self->opened = zcq_bench_now ();
+    atomic_store (&self->phase, PHASE_WINDOW);
+}
+
 int
 zcq_bench_load_run (zcq_bench_load_t *self, int warmup_ms, int measure_ms)
 {
     atomic_store (&self->phase, PHASE_WARMUP);
     atomic_store (&self->finished, 0);
     int threads = self->workers + (self->extra ? 1 : 0);
+    //  Without a warm-up the window opens before the first operation can
+    //  complete: a load with a limit counts every one of them
+    if (warmup_ms <= 0) {
+        s_open_window (self);
+    }
     for (int index = 0; index < threads; index++) {
         int rc = pthread_create (&self->slots [index].thread, NULL, s_worker_main,
                                  &self->slots [index]);
         assert (rc == 0);
         (void) rc;
     }
-    zcq_bench_sleep_ms (warmup_ms);
-    if (self->window) {
-        self->window (self->window_arg, true);
+    if (warmup_ms > 0) {
+        zcq_bench_sleep_ms (warmup_ms);
+        s_open_window (self);
     }
-    self->opened = zcq_bench_now ();
-    atomic_store (&self->phase, PHASE_WINDOW);
     //  The window ends early when every worker is done (a load with a limit)
     int64_t end = self->opened + (int64_t) measure_ms * 1000000;
     while (zcq_bench_now () < end && atomic_load (&self->finished) < self->workers) {

@@ -5,7 +5,8 @@
     a noisy machine where times vary
 
         zcq_instr [--build DIR] [--out DIR] [--baseline FILE] [--update]
-                  [--commands N]
+                  [--commands N] [--only write,client,query]
+        zcq_instr --client ENDPOINT [--commands N]
 
     Write node: the node program runs under valgrind --tool=callgrind
     (--trace-children=no) and is stopped with SIGTERM, so that callgrind
@@ -14,6 +15,11 @@
     over N is the cost of one command, start-up and shutdown cancelled out.
     Query node: the same with a fresh query node under callgrind catching
     up with a log of 1,000 events, then with 1,000 + N events.
+    Client: the benchmark's own client process (zcq_instr --client, the
+    same 1,000 accounts opened and the same N pipelined commands over the
+    client library) runs under callgrind against a write node that runs
+    at full speed, with 0 and N commands: what the client library and its
+    ZeroMQ threads cost per command in the benchmark's client process.
 
     Prints both figures next to the baseline file's (the last committed
     figures) and the difference; --update writes the new figures there.
@@ -78,13 +84,63 @@ s_drive (const char *commands, uint64_t *versions, uint64_t count)
     zcq_bench_load_t *load = zcq_bench_load_new (4, zcq_bench_pipelined, &pipeline);
     int rc = zcq_bench_load_run (load, 0, 3600 * 1000);
     uint64_t done = zcq_bench_load_count (load, ZCQ_BENCH_DONE);
-    zcq_bench_load_destroy (&load);
     if (rc == 0 && done != count) {
-        fprintf (stderr, "zcq_instr: %" PRIu64 " of %" PRIu64 " commands accepted\n", done,
-                 count);
+        fprintf (stderr,
+                 "zcq_instr: %" PRIu64 " of %" PRIu64 " commands accepted (%" PRIu64
+                 " conflicts, %" PRIu64 " refused, %" PRIu64 " busy answers)\n",
+                 done, count, zcq_bench_load_count (load, ZCQ_BENCH_CONFLICT),
+                 zcq_bench_load_count (load, ZCQ_BENCH_REFUSED), (uint64_t) pipeline.busy);
         rc = -1;
     }
+    zcq_bench_load_destroy (&load);
     return rc;
+}
+
+//  The client process (--client): open the accounts on the write node at
+//  endpoint, send `count` commands, exit (0 when all were accepted).
+static int
+s_client_main (const char *endpoint, uint64_t count)
+{
+    uint64_t versions [ACCOUNTS] = {0};
+    int rc = zcq_bench_setup_streams (&zcq_bench_bank_driver, (void *) endpoint, ACCOUNTS, 4,
+                                      versions);
+    return rc == 0 && s_drive (endpoint, versions, count) == 0 ? 0 : 1;
+}
+
+//  A fresh write node (not under valgrind) and this program as its client
+//  under callgrind, sending `count` commands. Returns the client's
+//  instruction count, or -1.
+static double
+s_client_run (s_instr_t *self, const char *program, uint64_t count, const char *profile)
+{
+    zcq_bench_cluster_config_t config = {self->build, "bank", "sync", 0, 0, NULL, NULL};
+    zcq_bench_cluster_t *cluster = zcq_bench_cluster_new (&config, READY_MS);
+    if (!cluster) {
+        return -1;
+    }
+    char option [600], number [32], log [600];
+    snprintf (option, sizeof (option), "--callgrind-out-file=%s", profile);
+    snprintf (number, sizeof (number), "%" PRIu64, count);
+    snprintf (log, sizeof (log), "%s/client.log", self->out);
+    const char *argv [] = {VALGRIND,
+                           "--tool=callgrind",
+                           "--trace-children=no",
+                           option,
+                           program,
+                           "--client",
+                           zcq_bench_cluster_commands (cluster),
+                           "--commands",
+                           number,
+                           NULL};
+    zcq_bench_proc_t *proc = zcq_bench_proc_start (argv, log, NULL);
+    //  Signal 0 sends nothing: wait for the client to finish on its own
+    int status = proc ? zcq_bench_proc_stop (&proc, 0, 3600 * 1000) : -1;
+    zcq_bench_cluster_destroy (&cluster);
+    if (status != 0) {
+        fprintf (stderr, "zcq_instr: the client under callgrind failed (see %s)\n", log);
+        return -1;
+    }
+    return s_callgrind_total (profile);
 }
 
 //  Write node under callgrind: open the accounts, send `count` commands,
@@ -225,6 +281,31 @@ s_top (const char *profile, bool inclusive, int lines, FILE *copy)
     pclose (pipe);
 }
 
+//  One figure of the report
+typedef struct {
+    const char *name;  //  as --only names it
+    const char *key;   //  in the baseline file
+    const char *label; //  as printed
+    double value;      //  instructions, measured or the baseline's; -1: none
+    bool measured;     //  in this run
+} s_figure_t;
+
+#define FIGURES 3 //  write node, client, query node
+
+//  True if figure `name` is in the comma-separated list (NULL: all).
+static bool
+s_wanted (const char *only, const char *name)
+{
+    size_t length = strlen (name);
+    for (const char *at = only; at && *at;
+         at = strchr (at, ',') ? strchr (at, ',') + 1 : NULL) {
+        if (strncmp (at, name, length) == 0 && (at [length] == ',' || at [length] == 0)) {
+            return true;
+        }
+    }
+    return only == NULL;
+}
+
 //  Read a figure "key value" from the baseline file; -1 if absent.
 static double
 s_baseline (const char *path, const char *key)
@@ -259,7 +340,7 @@ int
 main (int argc, char **argv)
 {
     s_instr_t self = {.build = "build", .commands = 100000};
-    const char *baseline = NULL, *out = NULL;
+    const char *baseline = NULL, *out = NULL, *client = NULL, *only = NULL;
     bool update = false;
     for (int index = 1; index < argc; index++) {
         if (streq (argv [index], "--build") && index + 1 < argc) {
@@ -277,11 +358,25 @@ main (int argc, char **argv)
         else if (streq (argv [index], "--update")) {
             update = true;
         }
+        else if (streq (argv [index], "--only") && index + 1 < argc) {
+            only = argv [++index];
+        }
+        else if (streq (argv [index], "--client") && index + 1 < argc) {
+            client = argv [++index];
+        }
         else {
             fprintf (stderr, "usage: zcq_instr [--build DIR] [--out DIR] [--baseline FILE] "
-                             "[--update] [--commands N]\n");
+                             "[--update] [--commands N]\n"
+                             "                 [--only write,client,query]\n"
+                             "       zcq_instr --client ENDPOINT [--commands N]\n");
             return 2;
         }
+    }
+    //  Before any thread opens a socket: czmq sets itself up once
+    zsys_init ();
+    zsys_set_logstream (stderr);
+    if (client) {
+        return s_client_main (client, self.commands);
     }
     if (self.commands == 0) {
         fprintf (stderr, "zcq_instr: --commands must be at least 1\n");
@@ -291,50 +386,99 @@ main (int argc, char **argv)
         fprintf (stderr, "zcq_instr: needs %s (deploy/install-deps.sh peers)\n", VALGRIND);
         return 1;
     }
-    zsys_init ();
-    zsys_set_logstream (stderr);
+    char program [512];
+    ssize_t length = readlink ("/proc/self/exe", program, sizeof (program) - 1);
+    if (length <= 0) {
+        fprintf (stderr, "zcq_instr: cannot find its own program (/proc/self/exe)\n");
+        return 1;
+    }
+    program [length] = 0;
     snprintf (self.out, sizeof (self.out), "%s", out ? out : self.build);
     if (!out) {
         snprintf (self.out, sizeof (self.out), "%s/bench", self.build);
     }
     mkdir (self.out, 0755);
-    printf ("zcq_instr: %" PRIu64 " bank commands on %d accounts, nodes under callgrind\n",
+    printf ("zcq_instr: %" PRIu64 " bank commands on %d accounts, under callgrind\n",
             self.commands, ACCOUNTS);
-    char zero [600], full [600];
+    //  Each figure: measured (--only), else the baseline's, so that an
+    //  update of one figure keeps the others
+    s_figure_t figures [FIGURES] = {
+        {"write", "write_node_instructions_per_command", "write node, per command", -1, false},
+        {"client", "client_instructions_per_command", "benchmark client process, per command",
+         -1, false},
+        {"query", "query_node_instructions_per_event",
+         "query node, per event applied (catch-up)", -1, false},
+    };
+    char zero [600], full [600], client_full [600];
     snprintf (zero, sizeof (zero), "%s/write-zero.callgrind", self.out);
     snprintf (full, sizeof (full), "%s/write.callgrind", self.out);
-    printf ("  write node, start and stop only ...\n");
-    fflush (stdout);
-    double write_zero = s_write_run (&self, 0, zero);
-    printf ("  write node, %" PRIu64 " commands ...\n", self.commands);
-    fflush (stdout);
-    double write_full = write_zero >= 0 ? s_write_run (&self, self.commands, full) : -1;
-    printf ("  query node, catching up with 1,000 and with %" PRIu64 " events ...\n",
-            self.commands + ACCOUNTS);
-    fflush (stdout);
-    double per_event = s_query_cost (&self);
-    if (write_zero < 0 || write_full < 0 || per_event < 0) {
+    snprintf (client_full, sizeof (client_full), "%s/client.callgrind", self.out);
+    bool failed = false;
+    for (int index = 0; index < FIGURES && !failed; index++) {
+        s_figure_t *figure = &figures [index];
+        figure->value = s_baseline (baseline, figure->key);
+        if (!s_wanted (only, figure->name)) {
+            continue;
+        }
+        figure->measured = true;
+        if (index == 0) {
+            printf ("  write node, start and stop only ...\n");
+            fflush (stdout);
+            double before = s_write_run (&self, 0, zero);
+            printf ("  write node, %" PRIu64 " commands ...\n", self.commands);
+            fflush (stdout);
+            double after = before >= 0 ? s_write_run (&self, self.commands, full) : -1;
+            figure->value = after >= 0 ? (after - before) / (double) self.commands : -1;
+        }
+        else if (index == 1) {
+            char client_zero [600];
+            snprintf (client_zero, sizeof (client_zero), "%s/client-zero.callgrind", self.out);
+            printf ("  client, accounts opened only ...\n");
+            fflush (stdout);
+            double before = s_client_run (&self, program, 0, client_zero);
+            printf ("  client, %" PRIu64 " commands ...\n", self.commands);
+            fflush (stdout);
+            double after =
+                before >= 0 ? s_client_run (&self, program, self.commands, client_full) : -1;
+            figure->value = after >= 0 ? (after - before) / (double) self.commands : -1;
+        }
+        else {
+            printf ("  query node, catching up with 1,000 and with %" PRIu64 " events ...\n",
+                    self.commands + ACCOUNTS);
+            fflush (stdout);
+            figure->value = s_query_cost (&self);
+        }
+        failed = figure->value < 0;
+    }
+    if (failed) {
         fprintf (stderr, "zcq_instr: a run failed (see above)\n");
         return 1;
     }
-    double per_command = (write_full - write_zero) / (double) self.commands;
 
     printf ("\ninstructions (callgrind Ir), fixed workload of %" PRIu64 " commands\n",
             self.commands);
-    s_compare ("write node, per command", per_command,
-               s_baseline (baseline, "write_node_instructions_per_command"));
-    s_compare ("query node, per event applied (catch-up)", per_event,
-               s_baseline (baseline, "query_node_instructions_per_event"));
+    for (int index = 0; index < FIGURES; index++) {
+        if (figures [index].measured) {
+            s_compare (figures [index].label, figures [index].value,
+                       s_baseline (baseline, figures [index].key));
+        }
+    }
     char path [700];
     snprintf (path, sizeof (path), "%s/instr-top.txt", self.out);
     FILE *copy = fopen (path, "w");
+    for (int index = 0; copy && index < 2; index++) {
+        if (figures [index].measured) {
+            const char *profile = index == 0 ? full : client_full;
+            const char *who = index == 0 ? "write node" : "client process";
+            printf ("\n%s, top functions by inclusive cost (%s):\n", who, profile);
+            fprintf (copy, "%s%s, top functions by inclusive cost\n", index ? "\n" : "", who);
+            s_top (profile, true, 25, copy);
+            printf ("\n%s, top functions by self cost:\n", who);
+            fprintf (copy, "\n%s, top functions by self cost\n", who);
+            s_top (profile, false, 25, copy);
+        }
+    }
     if (copy) {
-        printf ("\nwrite node, top functions by inclusive cost (%s):\n", full);
-        fprintf (copy, "write node, top functions by inclusive cost\n");
-        s_top (full, true, 25, copy);
-        printf ("\nwrite node, top functions by self cost:\n");
-        fprintf (copy, "\nwrite node, top functions by self cost\n");
-        s_top (full, false, 25, copy);
         fclose (copy);
     }
     snprintf (path, sizeof (path), "%s/instr.txt", self.out);
@@ -346,10 +490,13 @@ main (int argc, char **argv)
                      "# make bench-instr: instructions counted by callgrind, %" PRIu64
                      " bank commands\n"
                      "# (pipelined, 4 clients x 64 in flight, sync durability), minus a run "
-                     "without them\n"
-                     "write_node_instructions_per_command %.0f\n"
-                     "query_node_instructions_per_event %.0f\n",
-                     self.commands, per_command, per_event);
+                     "without them\n",
+                     self.commands);
+            for (int figure = 0; figure < FIGURES; figure++) {
+                if (figures [figure].value >= 0) {
+                    fprintf (file, "%s %.0f\n", figures [figure].key, figures [figure].value);
+                }
+            }
             fclose (file);
             printf ("\nwrote %s", targets [index]);
         }

@@ -67,13 +67,16 @@ static const zcq_setting_t s_table [] = {
     {.path = "console/security/cert",
      .arg = "FILE",
      .help = "the console's CURVE keypair (FILE and FILE_secret), a client key with the "
-             "roles query, replicate (and commands, to send): the cluster is secured"},
+             "roles query, replicate (and commands, to send): the cluster is secured",
+     .file = ZCQ_SETTING_FILE},
     {.path = "console/security/server",
      .arg = "KEY|FILE",
-     .help = "the write node's public key (40 Z85 characters or its certificate file)"},
+     .help = "the write node's public key (40 Z85 characters or its certificate file)",
+     .file = ZCQ_SETTING_FILE_OR_NAME},
     {.path = "console/security/query_server",
      .arg = "KEY|FILE",
-     .help = "the query nodes' public key [the write node's]"},
+     .help = "the query nodes' public key [the write node's]",
+     .file = ZCQ_SETTING_FILE_OR_NAME},
     {.path = NULL},
 };
 

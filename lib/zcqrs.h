@@ -9,7 +9,8 @@
       ordered and gap-free subscriptions to the log, CURVE keys, and the
       JSON and "field=value" forms the CLI reads and prints;
     - the domain API: decide / evolve / project / query, the view handle a
-      projection writes its read models through, typed map fields;
+      projection writes its read models through, typed map fields, event
+      schema versions and the upcasters that raise old events;
     - starting a node: the write-node and query-node actors.
 
     Everything else in libzcqrs is private and may change without notice.
@@ -43,6 +44,7 @@
 #include "zcq_map.h"
 #include "zcq_view.h"
 #include "zcq_event.h"
+#include "zcq_upcast.h"
 
 //  Starting a node
 #include "zcq_node.h"

@@ -6,9 +6,12 @@
 #                              and chart.svg (QUICK=1: about a minute)
 #  make bench-peers [QUICK=1]  the same closed loop against Redis Streams, NATS
 #                              JetStream and PostgreSQL started here, side by side
-#  make bench-instr [UPDATE=1] instructions per command (write node) and per event
-#                              applied (query node) under callgrind, against
-#                              bench/instr-baseline.txt (UPDATE=1 rewrites it)
+#  make bench-instr [UPDATE=1] [ONLY=write,client,query]
+#                              instructions per command (write node, the benchmark's
+#                              client process) and per event applied (query node)
+#                              under callgrind, against bench/instr-baseline.txt
+#                              (UPDATE=1 rewrites it; ONLY measures some, keeping
+#                              the baseline's others)
 
 BENCH_PARTS   := proc latency report load raw cluster zcqrs run
 BENCH_OBJ     := $(BENCH_PARTS:%=$(BUILD)/obj/bench/zcq_bench_%.o)
@@ -33,7 +36,7 @@ bench-peers: deps bench-deps
 bench-instr: deps bench-deps
 	@$(MAKE) --no-print-directory programs $(BUILD)/bench/zcq_instr
 	@$(BUILD)/bench/zcq_instr --build $(BUILD) --baseline bench/instr-baseline.txt \
-	    $(if $(UPDATE),--update,)
+	    $(if $(UPDATE),--update,) $(if $(ONLY),--only $(ONLY),)
 
 #  The peers, their client libraries and valgrind, from Debian's packages
 bench-deps:

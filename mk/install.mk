@@ -6,12 +6,13 @@
 #                 list install keeps in DATADIR/zcqrs/install-manifest
 #
 #  It installs
-#    BINDIR          zcqrs, zcqrs-write, zcqrs-query, linked with libzcqrs.so
+#    BINDIR          zcqrs, zcqrs-write, zcqrs-query, zcqrs-console, linked with
+#                    libzcqrs.so
 #    LIBDIR          libzcqrs.so.X.Y.Z (soname libzcqrs.so.X), the links
 #                    libzcqrs.so.X and libzcqrs.so, and libzcqrs.a
 #    INCLUDEDIR      zcqrs/: lib/zcqrs.h and exactly the headers it includes
 #    PKGCONFIGDIR    zcqrs.pc
-#    MANDIR/man1     zcqrs.1, zcqrs-write.1, zcqrs-query.1: help2man on each
+#    MANDIR/man1     zcqrs.1, zcqrs-write.1, zcqrs-query.1, zcqrs-console.1: help2man on each
 #                    program's --help, with the description of man/NAME.h2m
 #    SYSTEMDUNITDIR  zcqrs-write.service, zcqrs-query@.service: deploy/systemd/
 #                    with @BINDIR@ replaced by where the programs went
@@ -44,7 +45,7 @@ LOADER_DIRS    := /lib /usr/lib /usr/local/lib $(if $(MULTIARCH),/lib/$(MULTIARC
 INSTALL_RPATH  ?= $(if $(filter $(LIBDIR),$(LOADER_DIRS)),,$(LIBDIR))
 
 STAGE          := $(BUILD)/install
-PROGRAM_NAMES  := zcqrs zcqrs-write zcqrs-query
+PROGRAM_NAMES  := zcqrs zcqrs-write zcqrs-query zcqrs-console
 UNITS          := zcqrs-write.service zcqrs-query@.service
 STAGED         := $(PROGRAM_NAMES:%=$(STAGE)/bin/%) $(PROGRAM_NAMES:%=$(STAGE)/man/%.1) \
                   $(UNITS:%=$(STAGE)/systemd/%) $(STAGE)/zcqrs.pc
@@ -67,6 +68,7 @@ $(STAGE)/paths: FORCE
 $(STAGE)/bin/zcqrs: $(BUILD)/obj/cli/zcqrs.o
 $(STAGE)/bin/zcqrs-write: $(BUILD)/obj/nodes/zcqrs_write.o
 $(STAGE)/bin/zcqrs-query: $(BUILD)/obj/nodes/zcqrs_query.o
+$(STAGE)/bin/zcqrs-console: $(CONSOLE_OBJ)
 $(STAGE)/bin/%: $(BUILD)/libzcqrs.so $(BUILD)/$(SONAME) $(STAGE)/paths
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) -L$(BUILD) -lzcqrs $(LDLIBS) \

@@ -15,6 +15,7 @@
 #include "zcq_mpack.h"
 #include "zcq_text.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 
 struct _zcq_msg_t {
@@ -33,6 +34,7 @@ struct _zcq_msg_t {
     zcq_status_t status;       //  REPLY / RESULT / ERROR status
     char *reason;              //  REPLY / RESULT / ERROR reason text
     uint64_t version;          //  stream version
+    uint32_t schema;           //  EVENT: schema version of its type (0 reads as 1)
     uint64_t position;         //  global position
     uint32_t count;            //  events appended (REPLY)
     int64_t time;              //  microseconds since the epoch
@@ -129,11 +131,78 @@ zcq_status_retryable (zcq_status_t status)
     return (int) status >= 0 && status < ZCQ_STATUSES && s_statuses [status].retryable;
 }
 
+//  Spare messages: a command and its reply are made and destroyed over
+//  and over, and a zeroed allocation of a message cost about 300
+//  instructions (glibc's calloc does not use its per-thread cache), so
+//  each thread keeps the last few destroyed ones to make its next ones
+//  from. They are freed when the thread exits. Under AddressSanitizer
+//  there are none: it must see each message freed to catch a use after
+//  free.
+#if defined(__SANITIZE_ADDRESS__)
+#define SPARES 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SPARES 0
+#endif
+#endif
+#ifndef SPARES
+#define SPARES 4 //  destroyed messages a thread keeps for its next ones
+#endif
+
+typedef struct {
+    zcq_msg_t *spare [SPARES + 1]; //  kept messages (one more: never an empty array)
+    int count;                     //  how many
+} s_spares_t;
+
+static pthread_key_t s_spares_key; //  frees a thread's spares when it exits
+static pthread_once_t s_spares_once = PTHREAD_ONCE_INIT;
+static _Thread_local s_spares_t *s_spares; //  this thread's, or NULL
+
+static void
+s_spares_free (void *arg)
+{
+    s_spares_t *spares = (s_spares_t *) arg;
+    for (int index = 0; index < spares->count; index++) {
+        free (spares->spare [index]);
+    }
+    free (spares);
+    s_spares = NULL; //  a message destroyed later in this thread is freed
+}
+
+static void
+s_spares_key_create (void)
+{
+    pthread_key_create (&s_spares_key, s_spares_free);
+}
+
+//  Keep a destroyed message's memory as a spare, or free it.
+static void
+s_spare_keep (zcq_msg_t *self)
+{
+    if (SPARES > 0 && !s_spares) {
+        pthread_once (&s_spares_once, s_spares_key_create);
+        s_spares = (s_spares_t *) calloc (1, sizeof (s_spares_t));
+        if (s_spares && pthread_setspecific (s_spares_key, s_spares) != 0) {
+            free (s_spares);
+            s_spares = NULL;
+        }
+    }
+    if (s_spares && s_spares->count < SPARES) {
+        s_spares->spare [s_spares->count++] = self;
+    }
+    else {
+        free (self);
+    }
+}
+
 zcq_msg_t *
 zcq_msg_new (zcq_msg_type_t type)
 {
-    zcq_msg_t *self = (zcq_msg_t *) zmalloc (sizeof (zcq_msg_t));
+    zcq_msg_t *self = s_spares && s_spares->count > 0
+                          ? s_spares->spare [--s_spares->count]
+                          : (zcq_msg_t *) malloc (sizeof (zcq_msg_t));
     assert (self);
+    memset (self, 0, sizeof (zcq_msg_t));
     self->type = type;
     self->expect = ZCQ_EXPECT_ANY;
     return self;
@@ -145,21 +214,24 @@ zcq_msg_destroy (zcq_msg_t **self_p)
     assert (self_p);
     if (*self_p) {
         zcq_msg_t *self = *self_p;
-        zframe_destroy (&self->routing_id);
-        zstr_free (&self->error);
-        zstr_free (&self->name);
-        zstr_free (&self->stream);
+        if (self->routing_id) {
+            zframe_destroy (&self->routing_id);
+        }
+        //  Plain free: the message goes, nothing needs nulling
+        free (self->error);
+        free (self->name);
+        free (self->stream);
         free (self->data);
-        zstr_free (&self->reason);
-        zstr_free (&self->correlation);
-        zstr_free (&self->leader);
-        zstr_free (&self->user);
-        zstr_free (&self->roles);
+        free (self->reason);
+        free (self->correlation);
+        free (self->leader);
+        free (self->user);
+        free (self->roles);
         for (size_t index = 0; index < self->event_count; index++) {
             zframe_destroy (&self->events [index]);
         }
         free (self->events);
-        free (self);
+        s_spare_keep (self);
         *self_p = NULL;
     }
 }
@@ -236,11 +308,15 @@ s_take_string (zcq_msg_t *self, const char *field, const msgpack_object *value, 
                            "field '%s' must be UTF-8 without control characters", field);
         return -1;
     }
+    //  An empty text is kept as none (its getter says ""): no allocation
+    //  for the empty reason of every accepted reply
     zstr_free (dest);
-    *dest = (char *) malloc (size + 1);
-    assert (*dest);
-    memcpy (*dest, value->via.str.ptr, size);
-    (*dest) [size] = 0;
+    if (size) {
+        *dest = (char *) malloc (size + 1);
+        assert (*dest);
+        memcpy (*dest, value->via.str.ptr, size);
+        (*dest) [size] = 0;
+    }
     return 0;
 }
 
@@ -392,6 +468,7 @@ typedef enum {
     K_MAY_BE_STALE,
     K_COMMAND,
     K_USER,
+    K_SCHEMA,
     K_LEADER,
     K_KEYS
 } s_key_t;
@@ -431,6 +508,7 @@ static const struct {
     [K_MAY_BE_STALE] = KEY ("may_be_stale"),
     [K_COMMAND] = KEY ("command"),
     [K_USER] = KEY ("user"),
+    [K_SCHEMA] = KEY ("schema"),
     [K_LEADER] = KEY ("leader"),
 };
 
@@ -499,6 +577,9 @@ static const s_field_t s_event [] = {
     {FIELD (K_STREAM, V_NAME, P_REQUIRED, stream), .limit = ZCQ_MAX_STREAM},
     {FIELD (K_VERSION, V_UINT64, P_REQUIRED, version), .limit = INT64_MAX},
     {FIELD (K_TYPE, V_NAME, P_REQUIRED, name), .limit = ZCQ_MAX_NAME},
+    //  Absent (or 0) is schema 1, and schema 1 is never written: the events
+    //  of a log from before schemas read as they always did, byte for byte
+    {FIELD (K_SCHEMA, V_UINT32, P_IF_SET, schema), .limit = UINT32_MAX, .fallback = 1},
     {FIELD (K_DATA, V_MAP, P_REQUIRED, data), .limit = ZCQ_MAX_DATA},
     {.key = K_META, .value = V_META, .presence = P_OPTIONAL},
 };
@@ -662,6 +743,7 @@ static int
 s_take_fields (zcq_msg_t *self, const s_schema_t *schema, const msgpack_object_map *map,
                bool keys_are_strings, unsigned *seen)
 {
+    size_t next = 0; //  the field to look at first
     for (uint32_t index = 0; index < map->size; index++) {
         const msgpack_object *key = &map->ptr [index].key;
         if (keys_are_strings && key->type != MSGPACK_OBJECT_STR) {
@@ -669,11 +751,16 @@ s_take_fields (zcq_msg_t *self, const s_schema_t *schema, const msgpack_object_m
                                zcq_msg_type_name (self->type));
             return -1;
         }
-        for (size_t field = 0; field < schema->count; field++) {
+        //  Encoders write the schema's order (ours do): look at the field
+        //  after the last one found first, then at all of them
+        size_t count = schema->count;
+        for (size_t step = 0; step < count; step++) {
+            size_t field = (next + step) % count;
             if (s_key_is (key, schema->fields [field].key)) {
                 if (s_take_field (self, &schema->fields [field], &map->ptr [index].val, seen)) {
                     return -1;
                 }
+                next = field + 1;
                 break;
             }
         }
@@ -885,8 +972,10 @@ zcq_msg_decode (zmsg_t **zmsg_p)
 
 #define RECV_FRAMES 8 //  frames received without allocating (all but EVENTS)
 
-zcq_msg_t *
-zcq_msg_recv (zsock_t *sock)
+//  Receive and decode one message; flags apply to its first part (the
+//  others of a multipart message are there once the first is).
+static zcq_msg_t *
+s_recv (zsock_t *sock, int flags)
 {
     assert (sock);
     //  Frames come straight from libzmq into zmq_msg_t parts: no zmsg and
@@ -909,7 +998,7 @@ zcq_msg_recv (zsock_t *sock)
             slots *= 2;
         }
         zmq_msg_init (&parts [count]);
-        if (zmq_msg_recv (&parts [count], handle, 0) < 0) {
+        if (zmq_msg_recv (&parts [count], handle, count ? 0 : flags) < 0) {
             zmq_msg_close (&parts [count]);
             break;
         }
@@ -930,7 +1019,8 @@ zcq_msg_recv (zsock_t *sock)
         size_t first = 0;
         zframe_t *routing_id = NULL;
         bool delimiter = false;
-        if (zsock_type (sock) == ZMQ_ROUTER && count > 0) {
+        bool router = zsock_type (sock) == ZMQ_ROUTER;
+        if (router && count > 0) {
             routing_id = zframe_new (frames [0].data, frames [0].size);
             first = 1;
             if (count > 1 && frames [1].size == 0) {
@@ -944,8 +1034,12 @@ zcq_msg_recv (zsock_t *sock)
         //  Who the peer is, as the ZAP handler said at the handshake: every
         //  part that came off the wire carries the connection's metadata (a
         //  ROUTER's routing id part does not). Without it (a plain endpoint,
-        //  or the connecting side) an EVENT keeps its meta.user
-        zmq_msg_t *wire = first < count ? &parts [first] : NULL;
+        //  or the connecting side) an EVENT keeps its meta.user. Only a
+        //  ROUTER is asked (two lookups in libzmq's map a message): every
+        //  zcqrs endpoint that authenticates the peers it hears from is one
+        //  (commands, queries, replay), and a connecting socket never went
+        //  through our ZAP handler
+        zmq_msg_t *wire = router && first < count ? &parts [first] : NULL;
         const char *user = wire ? zmq_msg_gets (wire, "User-Id") : NULL;
         const char *roles = wire ? zmq_msg_gets (wire, "Roles") : NULL;
         if (user && *user) {
@@ -969,6 +1063,18 @@ zcq_msg_recv (zsock_t *sock)
         free (parts);
     }
     return self;
+}
+
+zcq_msg_t *
+zcq_msg_recv (zsock_t *sock)
+{
+    return s_recv (sock, 0);
+}
+
+zcq_msg_t *
+zcq_msg_recv_nowait (zsock_t *sock)
+{
+    return s_recv (sock, ZMQ_DONTWAIT);
 }
 
 //  --- Encoding ---------------------------------------------------------------
@@ -1017,8 +1123,11 @@ s_is_set (zcq_msg_t *self, const s_field_t *field)
         }
         case V_UINT64:
             return *MEMBER (self, field, uint64_t) != 0;
-        case V_UINT32:
-            return *MEMBER (self, field, uint32_t) != 0;
+        case V_UINT32: {
+            //  The value a fallback stands for is as good as absent
+            uint32_t number = *MEMBER (self, field, uint32_t);
+            return number != 0 && number != field->fallback;
+        }
         case V_INT64:
             return *MEMBER (self, field, int64_t) != 0;
         case V_EXPECT:
@@ -1212,6 +1321,17 @@ s_send_frame (void *handle, const void *data, size_t size, bool more)
     return zmq_send (handle, data, size, more ? ZMQ_SNDMORE : 0) < 0 ? -1 : 0;
 }
 
+//  Send the signature and a type name frame, both constant text that
+//  libzmq may point at instead of copying. Returns 0 or -1.
+static int
+s_send_head (void *handle, const char *type_name)
+{
+    if (zmq_send_const (handle, ZCQ_SIGNATURE, sizeof (ZCQ_SIGNATURE) - 1, ZMQ_SNDMORE) < 0) {
+        return -1;
+    }
+    return zmq_send_const (handle, type_name, strlen (type_name), ZMQ_SNDMORE) < 0 ? -1 : 0;
+}
+
 int
 zcq_msg_send (zcq_msg_t *self, zsock_t *sock)
 {
@@ -1247,9 +1367,7 @@ zcq_msg_send_encoded (zcq_msg_t *self, zsock_t *sock, const msgpack_sbuffer *bod
         rc = s_send_frame (handle, NULL, 0, true);
     }
     if (rc == 0) {
-        const char *name = zcq_msg_type_name (self->type);
-        s_send_frame (handle, ZCQ_SIGNATURE, strlen (ZCQ_SIGNATURE), true);
-        s_send_frame (handle, name, strlen (name), true);
+        s_send_head (handle, zcq_msg_type_name (self->type));
         rc = s_send_frame (handle, body->data, body->size, self->event_count > 0);
         for (size_t index = 0; rc == 0 && index < self->event_count; index++) {
             rc = s_send_frame (handle, zframe_data (self->events [index]),
@@ -1265,10 +1383,9 @@ zcq_msg_send_event_body (zsock_t *sock, const void *body, size_t size)
 {
     assert (sock);
     void *handle = zsock_resolve (sock);
-    if (s_send_frame (handle, ZCQ_SIGNATURE, strlen (ZCQ_SIGNATURE), true) != 0) {
+    if (s_send_head (handle, "EVENT") != 0) {
         return -1;
     }
-    s_send_frame (handle, "EVENT", 5, true);
     return s_send_frame (handle, body, size, false);
 }
 
@@ -1285,8 +1402,7 @@ zcq_msg_send_reply_body (zsock_t *sock, const byte *routing_id, size_t routing_s
     if (delimiter) {
         s_send_frame (handle, NULL, 0, true);
     }
-    s_send_frame (handle, ZCQ_SIGNATURE, strlen (ZCQ_SIGNATURE), true);
-    s_send_frame (handle, "REPLY", 5, true);
+    s_send_head (handle, "REPLY");
     return s_send_frame (handle, body, size, false);
 }
 
@@ -1533,6 +1649,20 @@ zcq_msg_set_version (zcq_msg_t *self, uint64_t version)
 {
     assert (self);
     self->version = version;
+}
+
+uint32_t
+zcq_msg_schema (zcq_msg_t *self)
+{
+    assert (self);
+    return self->schema ? self->schema : 1;
+}
+
+void
+zcq_msg_set_schema (zcq_msg_t *self, uint32_t schema)
+{
+    assert (self);
+    self->schema = schema;
 }
 
 uint64_t

@@ -117,9 +117,15 @@ void
 //  reply. Returns NULL only if the receive was interrupted; a message that
 //  did not decode, or came with a ZAP user id that cannot be one (over
 //  ZCQ_MAX_USER bytes, or not UTF-8 without control characters), is
-//  returned with zcq_msg_valid () false and no user.
+//  returned with zcq_msg_valid () false and no user. The ZAP user id and
+//  roles are read on a ROUTER only (the sockets that authenticate peers).
 zcq_msg_t *
     zcq_msg_recv (zsock_t *sock);
+
+//  The same, but only a message already queued: returns NULL with
+//  zmq_errno () EAGAIN at once when there is none.
+zcq_msg_t *
+    zcq_msg_recv_nowait (zsock_t *sock);
 
 //  Decode frames that carry no envelope (signature first). Takes ownership
 //  of *zmsg_p and nulls it. Never returns NULL.
@@ -264,6 +270,14 @@ uint64_t
     zcq_msg_version (zcq_msg_t *self);
 void
     zcq_msg_set_version (zcq_msg_t *self, uint64_t version);
+
+//  EVENT: the schema version of its type's data (1, 2, ...; section 6.3):
+//  the version of the domain that appended it. Absent on the wire, and 0
+//  when set, mean 1.
+uint32_t
+    zcq_msg_schema (zcq_msg_t *self);
+void
+    zcq_msg_set_schema (zcq_msg_t *self, uint32_t schema);
 
 //  Global position (REPLY: of the command's last event, or the head when it
 //  appended none; EVENT: of this event; RESULT: applied position answered).

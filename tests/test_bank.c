@@ -38,7 +38,8 @@ s_evolve (void *state, zcq_decision_t *decision)
                              index + 1,
                              index + 1,
                              0,
-                             &unpacked.data};
+                             &unpacked.data,
+                             1};
         zcq_bank_domain ()->evolve (state, &event);
         msgpack_unpacked_destroy (&unpacked);
     }
@@ -237,7 +238,7 @@ test_evolve_ignores_strangers (void **unused)
     msgpack_sbuffer *data = zcq_testkit_map ("amount=100", NULL);
     msgpack_unpacked unpacked;
     zcq_testkit_unpack (data->data, data->size, &unpacked);
-    zcq_event_t event = {"MoneyVanished", STREAM, 3, 3, 0, &unpacked.data};
+    zcq_event_t event = {"MoneyVanished", STREAM, 3, 3, 0, &unpacked.data, 1};
     zcq_bank_domain ()->evolve (state, &event);
     msgpack_unpacked_destroy (&unpacked);
     msgpack_sbuffer_free (data);
@@ -259,8 +260,8 @@ s_project (s_fixture_t *fixture, const char *stream, uint64_t version, const cha
 {
     msgpack_unpacked unpacked;
     zcq_testkit_unpack (data->data, data->size, &unpacked);
-    zcq_event_t event = {type,          stream, version, ++fixture->position, 1700000000000000,
-                         &unpacked.data};
+    zcq_event_t event = {type,           stream, version, ++fixture->position, 1700000000000000,
+                         &unpacked.data, 1};
     assert_int_equal (zcq_bank_domain ()->project (fixture->view, &event), 0);
     zcq_batch_t *batch = zcq_batch_new ();
     zcq_view_commit (fixture->view, batch);
@@ -308,8 +309,8 @@ test_events_in_one_batch_see_each_other (void **state)
     zcq_testkit_unpack (opened->data, opened->size, &first);
     zcq_testkit_unpack (deposited->data, deposited->size, &second);
     zcq_event_t events [2] = {
-        {"AccountOpened", "account-5", 1, 1, 0, &first.data},
-        {"MoneyDeposited", "account-5", 2, 2, 0, &second.data},
+        {"AccountOpened", "account-5", 1, 1, 0, &first.data, 1},
+        {"MoneyDeposited", "account-5", 2, 2, 0, &second.data, 1},
     };
     assert_int_equal (zcq_bank_domain ()->project (fixture->view, &events [0]), 0);
     assert_int_equal (zcq_bank_domain ()->project (fixture->view, &events [1]), 0);
@@ -487,5 +488,5 @@ main (void)
         ZCQ_TESTKIT_MODELS_TEST (test_totals_add_up),
         ZCQ_TESTKIT_MODELS_TEST (test_queries_name_what_is_wrong),
     };
-    return cmocka_run_group_tests (tests, NULL, NULL);
+    return ZCQ_TESTKIT_RUN_ON_BOTH_BACKENDS (tests);
 }

@@ -199,8 +199,8 @@ s_increment (const zcq_domain_t *counter, zcq_store_t *store, zcq_view_t *view, 
     msgpack_unpacked unpacked;
     zcq_testkit_unpack (data->data, data->size, &unpacked);
     for (int index = 1; index <= count; index++) {
-        zcq_event_t event = {"Incremented",    "clicks", (uint64_t) index,
-                             (uint64_t) index, 0,        &unpacked.data};
+        zcq_event_t event = {"Incremented",  "clicks", (uint64_t) index, (uint64_t) index, 0,
+                             &unpacked.data, 1};
         assert_int_equal (counter->project (view, &event), 0);
     }
     zcq_batch_t *batch = zcq_batch_new ();

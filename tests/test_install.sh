@@ -52,7 +52,7 @@ prefix=/usr/local
 bin="$root$prefix/bin"
 lib="$root$prefix/lib"
 include="$root$prefix/include/zcqrs"
-programs="zcqrs zcqrs-write zcqrs-query"
+programs="zcqrs zcqrs-write zcqrs-query zcqrs-console"
 
 timeout 240 make --no-print-directory -s BUILD="$build" install DESTDIR="$root" >"$tmp/install.log" 2>&1 \
     || { cat "$tmp/install.log" >&2; fail "make install"; }

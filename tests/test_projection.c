@@ -1,6 +1,6 @@
 /*  =========================================================================
     test_projection - a generation of read models and its position, over a
-    real LevelDB store in a temporary folder, the bank domain and a real
+    real store (LevelDB in a temporary folder, then memory), the bank domain and a real
     feed. The test plays the write node's replay ROUTER on inproc sockets,
     so that it decides which events the feed gets and when: a batch writes
     the read models and the position together; a failed write leaves both as
@@ -407,5 +407,5 @@ main (void)
         cmocka_unit_test_setup_teardown (test_a_store_of_other_data_is_refused, s_setup,
                                          s_teardown),
     };
-    return cmocka_run_group_tests (tests, NULL, NULL);
+    return ZCQ_TESTKIT_RUN_ON_BOTH_BACKENDS (tests);
 }

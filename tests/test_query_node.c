@@ -51,6 +51,7 @@ s_setup (void **state)
     zconfig_put (fixture->config, "query/queries", fixture->queries);
     snprintf (data, sizeof data, "%s/query", fixture->dir);
     zconfig_put (fixture->config, "query/data", data);
+    zconfig_put (fixture->config, "query/storage", zcq_testkit_storage ());
     fixture->client = zcq_client_new (fixture->commands);
     zcq_client_add_query_node (fixture->client, fixture->queries);
     *state = fixture;
@@ -250,6 +251,82 @@ test_an_unanswered_replay_is_given_up_after_the_replay_timeout (void **state)
     zsock_destroy (&router);
 }
 
+//  A text field of the map under "storage" in the query node's status;
+//  caller frees.
+static char *
+s_storage_text (fixture_t *fixture, const char *key)
+{
+    zcq_msg_t *status = zcq_client_query (fixture->client, 0, "status", NULL, 0, 0, WAIT);
+    assert_non_null (status);
+    msgpack_unpacked unpacked;
+    zcq_testkit_unpack (zcq_msg_data (status), zcq_msg_data_size (status), &unpacked);
+    char *value = NULL;
+    msgpack_object_map *map = &unpacked.data.via.map;
+    for (uint32_t index = 0; index < map->size; index++) {
+        msgpack_object *name = &map->ptr [index].key;
+        msgpack_object *storage = &map->ptr [index].val;
+        if (name->via.str.size == 7 && memcmp (name->via.str.ptr, "storage", 7) == 0) {
+            assert_int_equal (storage->type, MSGPACK_OBJECT_MAP);
+            for (uint32_t field = 0; field < storage->via.map.size; field++) {
+                msgpack_object_kv *pair = &storage->via.map.ptr [field];
+                if (pair->key.via.str.size == strlen (key)
+                    && memcmp (pair->key.via.str.ptr, key, strlen (key)) == 0
+                    && pair->val.type == MSGPACK_OBJECT_STR) {
+                    value = strndup (pair->val.via.str.ptr, pair->val.via.str.size);
+                }
+            }
+        }
+    }
+    msgpack_unpacked_destroy (&unpacked);
+    zcq_msg_destroy (&status);
+    assert_non_null (value);
+    return value;
+}
+
+static void
+test_the_status_names_the_storage (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    fixture->write = s_start (fixture, zcq_write_node_actor);
+    fixture->query = s_start (fixture, zcq_query_node_actor);
+    char *backend = s_storage_text (fixture, "backend");
+    assert_string_equal (backend, zcq_testkit_storage ());
+    free (backend);
+    char *storage_state = s_storage_text (fixture, "state");
+    assert_string_equal (storage_state, "ok");
+    free (storage_state);
+}
+
+static void
+test_read_models_past_the_memory_limit_stop_and_say_so (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    zconfig_put (fixture->config, "write/domain", "store");
+    zconfig_put (fixture->config, "query/domain", "store");
+    zconfig_put (fixture->config, "query/storage", "memory");
+    zconfig_put (fixture->config, "query/memory_limit", "1");
+    //  Queries ask for what the node has, not for the client's last write
+    zcq_client_set_consistent (fixture->client, false);
+    fixture->write = s_start (fixture, zcq_write_node_actor);
+    fixture->query = s_start (fixture, zcq_query_node_actor);
+    //  Eight events of 200 KiB cannot all be held in 1 MiB
+    uint64_t position = 0;
+    for (int index = 0; index < 8; index++) {
+        position = s_append_blob (fixture, 200 * 1024);
+    }
+    s_await_count (fixture, "write_failures", 1);
+    char *storage_state = s_storage_text (fixture, "state");
+    assert_string_equal (storage_state, "full");
+    free (storage_state);
+    //  It still answers, from what it holds, at the position it reached
+    int64_t applied = s_status_int (fixture, "applied");
+    assert_true (applied < (int64_t) position);
+    zcq_msg_t *result = s_all (fixture, "1", 0);
+    assert_int_equal (zcq_msg_status (result), ZCQ_OK);
+    assert_int_equal (zcq_msg_position (result), applied);
+    zcq_msg_destroy (&result);
+}
+
 static void
 test_settings_are_checked (void **state)
 {
@@ -263,6 +340,13 @@ test_settings_are_checked (void **state)
         message, "setting query/replay_timeout must be a whole number from 1 to 3600000, "
                  "got '0'"));
     free (message);
+    zconfig_put (fixture->config, "query/replay_timeout", "2000");
+    zconfig_put (fixture->config, "query/storage", "disk");
+    node = zcq_node_start (zcq_query_node_actor, fixture->config, &message);
+    assert_null (node);
+    assert_non_null (strstr (message, "query/storage"));
+    assert_non_null (strstr (message, "must be 'leveldb' or 'memory', got 'disk'"));
+    free (message);
 }
 
 int
@@ -274,7 +358,11 @@ main (void)
         cmocka_unit_test_setup_teardown (
             test_an_unanswered_replay_is_given_up_after_the_replay_timeout, s_setup,
             s_teardown),
+        cmocka_unit_test_setup_teardown (test_the_status_names_the_storage, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_read_models_past_the_memory_limit_stop_and_say_so,
+                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_settings_are_checked, s_setup, s_teardown),
     };
-    return cmocka_run_group_tests (tests, NULL, NULL);
+    return ZCQ_TESTKIT_RUN_ON_BOTH_BACKENDS (tests);
 }

@@ -322,6 +322,25 @@ test_lost_publications_are_repaired_on_every_replica (void **state)
 }
 
 static void
+test_a_cluster_of_leveldb_and_memory_nodes_agrees_by_checksum (void **state)
+{
+    (void) state;
+    cluster_t *cluster = s_cluster_new ("--fault-drop-every", "7");
+    s_start_query (cluster, 0, NULL, NULL);
+    s_start_query (cluster, 1, "--storage", "memory");
+    s_open_accounts (cluster);
+    s_deposits (cluster, 2000);
+    //  A memory node killed and started again folds the log from position 1
+    zcq_testkit_kill (&cluster->query [1]);
+    s_deposits (cluster, 500);
+    s_start_query (cluster, 1, "--storage", "memory");
+    s_deposits (cluster, 500);
+    const int nodes [] = {0, 1, -1};
+    s_assert_replicas_match_rebuild (cluster, 2, nodes);
+    s_cluster_destroy (&cluster);
+}
+
+static void
 test_paused_subscriber_with_tiny_queue_applies_each_event_once (void **state)
 {
     (void) state;
@@ -636,6 +655,8 @@ main (void)
     zsys_init ();
     zsys_set_logstream (stderr);
     const struct CMUnitTest tests [] = {
+        cmocka_unit_test_teardown (
+            test_a_cluster_of_leveldb_and_memory_nodes_agrees_by_checksum, s_teardown),
         cmocka_unit_test_teardown (test_lost_publications_are_repaired_on_every_replica,
                                    s_teardown),
         cmocka_unit_test_teardown (

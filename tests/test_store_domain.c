@@ -190,7 +190,8 @@ s_project (s_fixture_t *fixture, const char *stream, uint64_t version, const cha
                          version,
                          fixture->position,
                          1700000000000000 + (int64_t) fixture->position,
-                         &unpacked.data};
+                         &unpacked.data,
+                         1};
     assert_int_equal (zcq_store_domain ()->project (fixture->view, &event), 0);
     msgpack_unpacked_destroy (&unpacked);
     msgpack_sbuffer_free (data);
@@ -402,5 +403,5 @@ main (void)
         ZCQ_TESTKIT_MODELS_TEST (test_queries_return_at_most_max),
         ZCQ_TESTKIT_MODELS_TEST (test_queries_name_the_bad_parameter),
     };
-    return cmocka_run_group_tests (tests, NULL, NULL);
+    return ZCQ_TESTKIT_RUN_ON_BOTH_BACKENDS (tests);
 }

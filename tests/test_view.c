@@ -1,6 +1,6 @@
 /*  =========================================================================
     test_view - a domain's view on read models: keyspaces side by side in
-    one real LevelDB store, the cache of committed values (which must never
+    one real store (LevelDB, then memory), the cache of committed values (which must never
     serve what the store does not hold), the checksum and clearing a
     keyspace. The overlay and scans are covered in test_store.
     =========================================================================
@@ -197,5 +197,5 @@ main (void)
         ZCQ_TESTKIT_MODELS_TEST (test_checksum_depends_on_content_not_keyspace),
         ZCQ_TESTKIT_MODELS_TEST (test_clear_empties_one_keyspace_in_slices),
     };
-    return cmocka_run_group_tests (tests, NULL, NULL);
+    return ZCQ_TESTKIT_RUN_ON_BOTH_BACKENDS (tests);
 }

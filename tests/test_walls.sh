@@ -1,5 +1,5 @@
 #!/bin/sh
-# The walls between the parts of the library (README, "Layout"), checked:
+# The walls between the parts of the library (docs/layout.md), checked:
 #
 #   1. only lib/store/ calls LevelDB (leveldb_*, <leveldb/...>);
 #   2. the query side (lib/query/) includes no write-side header (lib/write/)

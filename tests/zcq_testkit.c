@@ -17,7 +17,8 @@
 
 #define MAX_STARTED 64
 
-static pid_t s_started [MAX_STARTED]; //  nodes started and not yet reaped
+static pid_t s_started [MAX_STARTED];     //  nodes started and not yet reaped
+static const char *s_storage = "leveldb"; //  read-model backend of the tests
 
 static void
 s_forget (pid_t pid)
@@ -86,14 +87,43 @@ zcq_testkit_rmtree (const char *path)
     rmdir (path);
 }
 
+void
+zcq_testkit_set_storage (const char *backend)
+{
+    assert (streq (backend, "leveldb") || streq (backend, "memory"));
+    s_storage = backend;
+}
+
+const char *
+zcq_testkit_storage (void)
+{
+    return s_storage;
+}
+
+int
+zcq_testkit_failures (int failures)
+{
+    static int total = 0;
+    total += failures;
+    return total;
+}
+
+zcq_store_t *
+zcq_testkit_store_new (const char *dir)
+{
+    zcq_store_t *store =
+        streq (s_storage, "memory") ? zcq_store_new_memory (dir, 0) : zcq_store_new (dir);
+    assert (store);
+    return store;
+}
+
 zcq_testkit_models_t *
 zcq_testkit_models_new (const char *tag)
 {
     zcq_testkit_models_t *self = (zcq_testkit_models_t *) zmalloc (sizeof (*self));
     assert (self);
     self->dir = zcq_testkit_tmpdir (tag);
-    self->store = zcq_store_new (self->dir);
-    assert (self->store);
+    self->store = zcq_testkit_store_new (self->dir);
     self->view = zcq_view_new (self->store);
     return self;
 }
@@ -220,14 +250,22 @@ s_build_dir (void)
     return build;
 }
 
+char *
+zcq_testkit_build_file (const char *name)
+{
+    char *build = s_build_dir ();
+    char *path = zsys_sprintf ("%s/%s", build, name);
+    free (build);
+    return path;
+}
+
 int
 zcq_testkit_start (zcq_testkit_node_t *node, const char *dir, const char *program,
                    const char *arg, ...)
 {
     const char *argv [64];
     int argc = 0;
-    char *build = s_build_dir ();
-    char *path = zsys_sprintf ("%s/%s", build, program);
+    char *path = zcq_testkit_build_file (program);
     argv [argc++] = path;
     va_list args;
     va_start (args, arg);
@@ -265,7 +303,6 @@ zcq_testkit_start (zcq_testkit_node_t *node, const char *dir, const char *progra
         }
     }
     zstr_free (&path);
-    free (build);
     return 0;
 }
 

@@ -49,11 +49,35 @@ int64_t
 char *
     zcq_testkit_str (const void *data, size_t size, const char *key);
 
+//  The read-model backend of the stores zcq_testkit_store_new makes and of
+//  the query nodes a test configures with zcq_testkit_storage: "leveldb"
+//  (the default) or "memory". Tests of read models run once on each.
+void
+    zcq_testkit_set_storage (const char *backend);
+const char *
+    zcq_testkit_storage (void);
+
+//  A read-model store in folder dir on the current backend (asserts).
+zcq_store_t *
+    zcq_testkit_store_new (const char *dir);
+
+//  Add a run's failures to the total of the process; returns the total.
+int
+    zcq_testkit_failures (int failures);
+
+//  Run a cmocka group of tests once on each read-model backend, LevelDB
+//  first; returns the number of failures of both runs.
+#define ZCQ_TESTKIT_RUN_ON_BOTH_BACKENDS(tests)                                          \
+    (zcq_testkit_set_storage ("leveldb"),                                                \
+     zcq_testkit_failures (cmocka_run_group_tests_name ("leveldb", tests, NULL, NULL)),  \
+     zcq_testkit_set_storage ("memory"),                                                 \
+     zcq_testkit_failures (cmocka_run_group_tests_name ("memory", tests, NULL, NULL)))
+
 //  Read models over a real store in a fresh temporary folder, as a domain
-//  test projects into them.
+//  test projects into them (on the current backend).
 typedef struct {
     char *dir;                  //  temporary folder of the store
-    zcq_store_t *store;         //  real LevelDB store
+    zcq_store_t *store;         //  real store (LevelDB, or memory)
     zcq_view_t *view;           //  a domain's view on it
     uint64_t position;          //  last event position projected (tests count it)
 } zcq_testkit_models_t;
@@ -81,6 +105,11 @@ typedef struct {
     pid_t pid;                  //  process id, 0 when not running
     char log [512];             //  file its stdout and stderr go to
 } zcq_testkit_node_t;
+
+//  The path of a file in the running test's build folder (a program, a
+//  domain .so, e.g. "libzcq_customer_v2.so"). The caller frees it.
+char *
+    zcq_testkit_build_file (const char *name);
 
 //  Start a program from the build folder (e.g. "zcqrs-write") with the
 //  given NULL-terminated arguments, output to dir/name.log. Returns 0.

@@ -1,45 +1,62 @@
-#   zcqrs query node 2: follows the write node's events, keeps the read
-#   models of its domain in LevelDB and answers queries with the position
-#   they reflect. Run as many as you like, each with its own queries
-#   endpoint and data folder.
+#   zcqrs-query: query node 2 of the default local cluster.
 #
-#   Start it with:  build/zcqrs-query --config deploy/config/query-2.zpl
-#   A flag overrides the setting of the same name (--data DIR, ...).
-#   Relative paths are taken from the folder the node starts in;
-#   deploy/run-local.sh starts it in the repository root and passes --data
-#   from ZCQRS_DATA (default var/). Format: ZPL (rfc.zeromq.org/spec:4),
-#   4-space indent, '#' starts a comment.
+#   Made from the node's settings table by `make settings-doc` (tests/test_settings
+#   fails when they differ): every setting, its help, and its default or the
+#   value this file gives it. Start the node with
+#       build/zcqrs-query --config deploy/config/query-2.zpl
+#   A flag overrides the setting it names. A relative path here is taken from
+#   this file's folder. `make run` writes its own files (var/conf/*.zpl).
+#   Format: ZPL (rfc.zeromq.org/spec:4), 4-space indent, '#' starts a comment.
 
 query
-    #   Write node PUB to subscribe to (EVENTs and HEARTBEATs)
+    #   the write node's PUB endpoint, to subscribe to (flag --events)
     events = "tcp://127.0.0.1:5602"
-    #   Write node replay ROUTER, to catch up and to repair holes
+    #   the write node's replay endpoint (flag --replay)
     replay = "tcp://127.0.0.1:5603"
-    #   ROUTER on which this node answers QUERYs
+    #   ROUTER endpoint it binds for queries (flag --queries)
     queries = "tcp://127.0.0.1:5612"
-    #   HTTP address of its Prometheus metrics, served at /metrics (leave
-    #   it out to serve none; port 0 takes any free port)
+    #   HTTP address it serves Prometheus metrics on, at /metrics (e.g. 127.0.0.1:9611; port
+    #   0: any free port); unset: none (flag --metrics)
     metrics = "127.0.0.1:9612"
-    #   LevelDB folder of the read models and the applied position
-    data = "var/query-2"
-    #   Domain that projects events and answers queries: "bank", "store" or
-    #   a path to a .so (the same as the write node's)
+    #   LevelDB folder of the read models (flag --data)
+    data = "../../var/query-2"
+    #   where the read models live: leveldb (in --data, durable) or memory (fastest reads;
+    #   rebuilt from the write node's replay at every start) (flag --storage)
+    storage = "leveldb"
+    #   storage memory: MiB the read models may hold; past it the node stops applying, says
+    #   so in its log and status, and serves what it holds (flag --memory-limit)
+    memory_limit = 1024
+    #   domain: bank, store, or the path of a domain .so; the write node's (flag --domain)
     domain = "bank"
-    #   Milliseconds a query waits for the node to reach its min_position
-    #   when the query does not say how long ("stale" after that)
+    #   milliseconds a query waits for its min_position unless it says otherwise (flag
+    #   --wait)
     wait = 1000
-    #   Heartbeat intervals without a word from the write node before this
-    #   node reports it unreachable (queries are still answered, flagged
-    #   may_be_stale)
+    #   heartbeat intervals without a word from the write node before it counts as
+    #   unreachable (answers then say may_be_stale) (flag --silence)
     silence = 3
-    #   SUB receive queue in messages; events that overflow it are repaired
-    #   through replay
+    #   SUB receive queue in messages; what overflows is repaired by replay (flag --hwm)
     hwm = 100000
-    #   Milliseconds a replay request may go unanswered before the node
-    #   gives it up (it asks again once an event is known to be missing)
+    #   milliseconds a replay request may go unanswered before the feed gives it up (it asks
+    #   again once an event is known to be missing) (flag --replay-timeout)
     replay_timeout = 2000
-    #   Read-model values kept in memory (saves LevelDB reads of hot keys)
+    #   read-model values kept in memory (flag --cache)
     cache = 100000
-    #   1: fold the log again into a second keyspace while these read models
-    #   serve, then switch (or start once with the flag --rebuild)
+    #   1: fold the log again into a second keyspace while the current read models serve,
+    #   then switch (flag --rebuild)
     rebuild = 0
+    security
+        #   CURVE keypair of the node (FILE and FILE_secret); with clients, its endpoint is
+        #   secured, and its feed uses it towards the write node
+        #   cert = "FILE"
+        #   folder of the public certificates of the clients allowed in
+        #   clients = "DIR"
+        roles
+            #   roles of the key with this name: query
+            #   NAME = "..."
+        #   the write node's public key (40 Z85 characters or its certificate file): the
+        #   feed connects with CURVE
+        #   server = "KEY|FILE"
+    fault
+        #   test seam: hold every event this long before applying it, in a rebuild too (0:
+        #   off) (flag --fault-apply-delay-ms)
+        apply_delay_ms = 0

@@ -1,36 +1,75 @@
-#   zcqrs write node: the one node that takes commands and owns the event log.
+#   zcqrs-write: the write node of the default local cluster.
 #
-#   Start it with:  build/zcqrs-write --config deploy/config/write.zpl
-#   A flag overrides the setting of the same name (--data DIR, --durability
-#   async, ...). Relative paths are taken from the folder the node starts
-#   in; deploy/run-local.sh starts it in the repository root and passes
-#   --data from ZCQRS_DATA (default var/). Format: ZPL (rfc.zeromq.org/spec:4),
-#   4-space indent, '#' starts a comment.
+#   Made from the node's settings table by `make settings-doc` (tests/test_settings
+#   fails when they differ): every setting, its help, and its default or the
+#   value this file gives it. Start the node with
+#       build/zcqrs-write --config deploy/config/write.zpl
+#   A flag overrides the setting it names. A relative path here is taken from
+#   this file's folder. `make run` writes its own files (var/conf/*.zpl).
+#   Format: ZPL (rfc.zeromq.org/spec:4), 4-space indent, '#' starts a comment.
 
 write
-    #   ROUTER that takes COMMANDs from clients and answers the "status" query
+    #   ROUTER endpoint it binds for commands and the status query (flag --commands)
     commands = "tcp://127.0.0.1:5601"
-    #   PUB on which committed EVENTs and HEARTBEATs go to the query nodes
+    #   PUB endpoint it binds for events and heartbeats (flag --events)
     events = "tcp://127.0.0.1:5602"
-    #   ROUTER that serves REPLAY: ranges of the stored log for catch-up
+    #   ROUTER endpoint it binds for replay (flag --replay)
     replay = "tcp://127.0.0.1:5603"
-    #   HTTP address of its Prometheus metrics, served at /metrics (leave
-    #   it out to serve none; port 0 takes any free port)
+    #   HTTP address it serves Prometheus metrics on, at /metrics (e.g. 127.0.0.1:9601; port
+    #   0: any free port); unset: none (flag --metrics)
     metrics = "127.0.0.1:9601"
-    #   LevelDB folder of the event log (events, stream index, command ids)
-    data = "var/write"
-    #   Domain that decides commands: "bank", "store" or a path to a .so
-    #   (must be the same on the write node and every query node)
+    #   LevelDB folder of the event log (flag --data)
+    data = "../../var/write"
+    #   domain: bank, store, or the path of a domain .so (flag --domain)
     domain = "bank"
-    #   sync: reply "accepted" only after the group is fdatasync'ed to disk;
-    #   async: reply once LevelDB has the batch (faster, a machine crash
-    #   may lose the last acknowledged commands)
+    #   sync: reply once the group is fdatasync'ed; async: once LevelDB has it (a machine
+    #   crash loses the last moments) (flag --durability)
     durability = "sync"
-    #   Milliseconds between HEARTBEATs on the PUB (at least 10); query
-    #   nodes use them to tell a quiet log from a dead write node
+    #   milliseconds between heartbeats on the PUB (flag --heartbeat)
     heartbeat = 1000
-    #   Aggregate states kept in memory (LRU); a miss rebuilds the state
-    #   from the stream's events (raised to at least `group`)
+    #   aggregate states kept in memory (raised to 2 x group + 1 if smaller) (flag --cache)
     cache = 10000
-    #   Most commands decided and written as one LevelDB batch (group commit)
-    group = 256
+    #   most commands decided into one group (one batch) while a write is under way (flag
+    #   --group)
+    group = 1024
+    #   most commands queued undecided while the next group is full; beyond: busy (flag
+    #   --queue)
+    queue = 10000
+    #   most commands of one connection in the node; beyond: busy (flag --client-inflight)
+    client_inflight = 1024
+    #   events between snapshots of a stream's state (0: none) (flag --snapshot)
+    snapshot = 1000
+    ids
+        #   most command ids remembered for retries (0: no limit) (flag --keep-ids)
+        keep = 10000000
+        #   seconds a command id is remembered for retries (0: no limit) (flag
+        #   --ids-max-age)
+        max_age = 604800
+    #   this node's number in its write group, 1..N (0: a single write node, no replication)
+    #   (flag --member)
+    member = 0
+    #   Raft address of every member of the write group, in member order (with --member)
+    #   (flag --raft)
+    #   raft = "HOST:PORT,..."
+    #   commands endpoint of every member, in member order: a follower names the leader's in
+    #   not_leader replies (flag --members)
+    #   members = "EP,..."
+    #   write group: Raft's election timeout (randomised 1-2x); a silent leader is replaced
+    #   after about that long (flag --election)
+    election = 1000
+    security
+        #   CURVE keypair of the node (FILE and FILE_secret); with clients, its endpoints
+        #   are secured
+        #   cert = "FILE"
+        #   folder of the public certificates of the clients allowed in
+        #   clients = "DIR"
+        roles
+            #   roles of the key with this name: commands, query, replicate
+            #   NAME = "..."
+    fault
+        #   test seam: leave every Nth event unpublished, for replay tests (0: off) (flag
+        #   --fault-drop-every)
+        drop_every = 0
+        #   test seam: every batch write first waits this long, as a slow disk (0: off)
+        #   (flag --fault-write-delay)
+        write_delay = 0

@@ -46,7 +46,10 @@ struct _zcq_client_t {
     bool consistent;                    //  send our position as min_position
     uint64_t position;                  //  highest acknowledged position
     int send_timeout;                   //  ms, as last set on commands
+    msgpack_sbuffer body;               //  a command's body, encoded here at each post
 };
+
+#define BODY_KEEP (64 * 1024) //  bytes of body buffer kept between posts
 
 //  A DEALER that never blocks its owner on exit.
 static zsock_t *
@@ -88,9 +91,11 @@ zcq_client_new (const char *commands_endpoint)
     const char *first = (const char *) zlist_first (self->members);
     self->endpoint = strdup (first ? first : "");
     self->commands = first ? s_dealer (self->endpoint) : NULL;
+    msgpack_sbuffer_init (&self->body);
     self->send_timeout = SEND_TIMEOUT_MS;
     if (!self->commands) {
         zlist_destroy (&self->members);
+        msgpack_sbuffer_destroy (&self->body);
         free (self->endpoint);
         free (self);
         return NULL;
@@ -109,6 +114,7 @@ zcq_client_destroy (zcq_client_t **self_p)
         zsock_destroy (&self->commands);
         free (self->endpoint);
         zlist_destroy (&self->members);
+        msgpack_sbuffer_destroy (&self->body);
         for (int index = 0; index < self->query_nodes; index++) {
             zsock_destroy (&self->queries [index]);
         }
@@ -230,17 +236,24 @@ s_track (zcq_client_t *self, zcq_msg_t *reply)
     }
 }
 
-//  True once sock has a message to receive, within timeout_ms (0: only
-//  now). A message already queued costs no system call; waiting costs no
-//  allocation (one zmq_poll on the socket).
-static bool
-s_readable (zsock_t *sock, int timeout_ms)
+//  The next message on sock, waiting until deadline (zclock_mono ms) at
+//  most; NULL if none came. A message already queued is taken at once,
+//  without a poll or a look at the clock (the usual case of a pipelined
+//  client); waiting costs one zmq_poll and no allocation.
+static zcq_msg_t *
+s_recv_until (zsock_t *sock, int64_t deadline)
 {
-    if (zsock_events (sock) & ZMQ_POLLIN) {
-        return true;
+    zcq_msg_t *msg = zcq_msg_recv_nowait (sock);
+    while (!msg && zmq_errno () == EAGAIN) {
+        int64_t left = deadline - zclock_mono ();
+        zmq_pollitem_t item = {zsock_resolve (sock), 0, ZMQ_POLLIN, 0};
+        if (left <= 0 || zmq_poll (&item, 1, (long) left) <= 0
+            || !(item.revents & ZMQ_POLLIN)) {
+            break;
+        }
+        msg = zcq_msg_recv_nowait (sock);
     }
-    zmq_pollitem_t item = {zsock_resolve (sock), 0, ZMQ_POLLIN, 0};
-    return zmq_poll (&item, 1, timeout_ms) > 0 && (item.revents & ZMQ_POLLIN);
+    return msg;
 }
 
 //  Wait for the answer to the request with this id on sock: a message of
@@ -251,11 +264,7 @@ s_wait_for (zsock_t *sock, zcq_msg_type_t want, const byte *id, size_t id_size, 
     int64_t deadline = zclock_mono () + timeout_ms;
     zcq_msg_t *answer = NULL;
     while (!answer) {
-        int64_t left = deadline - zclock_mono ();
-        if (left <= 0 || !s_readable (sock, (int) left)) {
-            break;
-        }
-        zcq_msg_t *msg = zcq_msg_recv (sock);
+        zcq_msg_t *msg = s_recv_until (sock, deadline);
         if (!msg) {
             break;
         }
@@ -430,7 +439,18 @@ zcq_client_post (zcq_client_t *self, zcq_msg_t *command)
         zsys_error ("client: no connection to '%s'", self->endpoint);
         return -1;
     }
-    if (zcq_msg_send (command, self->commands) != 0) {
+    //  The body is encoded into the client's own buffer, kept from post to
+    //  post (up to BODY_KEEP bytes): no allocation per command
+    msgpack_sbuffer_clear (&self->body);
+    int rc = zcq_msg_encode_body (command, &self->body);
+    if (rc == 0) {
+        rc = zcq_msg_send_encoded (command, self->commands, &self->body);
+    }
+    if (self->body.alloc > BODY_KEEP) {
+        msgpack_sbuffer_destroy (&self->body);
+        msgpack_sbuffer_init (&self->body);
+    }
+    if (rc != 0) {
         zsys_error ("client: cannot send command: %s", zcq_msg_error (command));
         return -1;
     }
@@ -447,11 +467,7 @@ zcq_client_recv_reply (zcq_client_t *self, int timeout_ms)
     int64_t deadline = zclock_mono () + timeout_ms;
     zcq_msg_t *reply = NULL;
     while (!reply) {
-        int64_t left = deadline - zclock_mono ();
-        if (left < 0 || !s_readable (self->commands, (int) left)) {
-            break;
-        }
-        reply = zcq_msg_recv (self->commands);
+        reply = s_recv_until (self->commands, deadline);
         if (!reply) {
             break;
         }

@@ -215,6 +215,10 @@ zcq_json_from_msg (zcq_msg_t *msg)
         s_key (out, "version", false);
         fprintf (out, "%" PRIu64, zcq_msg_version (msg));
         s_text_field (out, "type", zcq_msg_name (msg));
+        if (zcq_msg_schema (msg) > 1) { //  as on the wire: only when not 1
+            s_key (out, "schema", false);
+            fprintf (out, "%" PRIu32, zcq_msg_schema (msg));
+        }
         s_key (out, "data", false);
         if (s_packed (out, zcq_msg_data (msg), zcq_msg_data_size (msg)) != 0) {
             fputs ("null", out);

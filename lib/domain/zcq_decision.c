@@ -12,8 +12,9 @@
 #include <stdarg.h>
 
 typedef struct {
-    char *type;    //  event type, owned
-    size_t offset; //  where its data starts in buffer
+    char *type;      //  event type, owned
+    uint32_t schema; //  schema version it was emitted at, 0 when not said
+    size_t offset;   //  where its data starts in buffer
 } s_event_t;
 
 struct _zcq_decision_t {
@@ -65,6 +66,12 @@ s_drop_events (zcq_decision_t *self)
 msgpack_packer *
 zcq_decision_emit (zcq_decision_t *self, const char *event_type)
 {
+    return zcq_decision_emit_schema (self, event_type, 0);
+}
+
+msgpack_packer *
+zcq_decision_emit_schema (zcq_decision_t *self, const char *event_type, uint32_t schema)
+{
     assert (self);
     assert (event_type);
     //  After a refusal the data is packed but thrown away with the next call
@@ -81,6 +88,7 @@ zcq_decision_emit (zcq_decision_t *self, const char *event_type)
     s_event_t *event = &self->events [self->count++];
     event->type = strdup (event_type);
     assert (event->type);
+    event->schema = schema;
     event->offset = self->buffer.size;
     return &self->packer;
 }
@@ -142,6 +150,14 @@ zcq_decision_event_type (zcq_decision_t *self, size_t index)
     assert (self);
     assert (index < self->count);
     return self->events [index].type;
+}
+
+uint32_t
+zcq_decision_event_schema (zcq_decision_t *self, size_t index)
+{
+    assert (self);
+    assert (index < self->count);
+    return self->events [index].schema;
 }
 
 const byte *

@@ -27,6 +27,11 @@ void
 msgpack_packer *
     zcq_decision_emit (zcq_decision_t *self, const char *event_type);
 
+//  The same, saying the schema version of the event's data (an upcaster
+//  does, see zcq_upcast.h); 0 is what zcq_decision_emit says: not given.
+msgpack_packer *
+    zcq_decision_emit_schema (zcq_decision_t *self, const char *event_type, uint32_t schema);
+
 //  Refuse the command because a domain rule forbids it (status "rejected").
 //  Drops any events emitted so far.
 void
@@ -51,6 +56,9 @@ size_t
     zcq_decision_count (zcq_decision_t *self);
 const char *
     zcq_decision_event_type (zcq_decision_t *self, size_t index);
+//  The schema version the i-th event was emitted at (0: not given).
+uint32_t
+    zcq_decision_event_schema (zcq_decision_t *self, size_t index);
 const byte *
     zcq_decision_event_data (zcq_decision_t *self, size_t index, size_t *size);
 

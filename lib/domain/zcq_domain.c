@@ -33,6 +33,92 @@ zcq_domain_has_snapshots (const zcq_domain_t *domain)
     return domain->abi >= 2 && domain->state_save && domain->state_load;
 }
 
+uint32_t
+zcq_domain_event_schema (const zcq_domain_t *domain, const char *type)
+{
+    assert (domain);
+    assert (type);
+    if (domain->abi >= 3 && domain->event_schemas) {
+        for (const zcq_event_schema_t *entry = domain->event_schemas; entry->type; entry++) {
+            if (streq (entry->type, type)) {
+                return entry->schema;
+            }
+        }
+    }
+    return 1;
+}
+
+const zcq_upcaster_t *
+zcq_domain_upcaster (const zcq_domain_t *domain, const char *type, uint32_t from)
+{
+    assert (domain);
+    assert (type);
+    if (domain->abi >= 3 && domain->upcasters) {
+        for (const zcq_upcaster_t *entry = domain->upcasters; entry->type; entry++) {
+            if (entry->from == from && streq (entry->type, type)) {
+                return entry;
+            }
+        }
+    }
+    return NULL;
+}
+
+uint32_t
+zcq_domain_projection_version (const zcq_domain_t *domain)
+{
+    assert (domain);
+    return domain->abi >= 3 && domain->projection_version ? domain->projection_version : 1;
+}
+
+//  What is wrong with a domain's schemas and upcasters, or NULL: every
+//  version below a type's current one has exactly one upcaster, and every
+//  upcaster raises a version below its type's current one. The answer is
+//  in a static buffer: call with the registry's lock held.
+static const char *
+s_bad_schemas (const zcq_domain_t *domain)
+{
+    static char reason [ZCQ_MAX_NAME + 128];
+    if (domain->abi < 3) {
+        return NULL;
+    }
+    for (const zcq_event_schema_t *entry = domain->event_schemas; entry && entry->type;
+         entry++) {
+        if (entry->schema < 1) {
+            snprintf (reason, sizeof reason,
+                      "event type '%.128s' is at schema 0 (the first is 1)", entry->type);
+            return reason;
+        }
+        for (uint32_t from = 1; from < entry->schema; from++) {
+            if (!zcq_domain_upcaster (domain, entry->type, from)) {
+                snprintf (reason, sizeof reason,
+                          "event type '%.128s' is at schema %u but has no upcaster from %u",
+                          entry->type, entry->schema, from);
+                return reason;
+            }
+        }
+    }
+    for (const zcq_upcaster_t *entry = domain->upcasters; entry && entry->type; entry++) {
+        if (!entry->upcast) {
+            snprintf (reason, sizeof reason, "the upcaster of '%.128s' from %u has no function",
+                      entry->type, entry->from);
+            return reason;
+        }
+        if (entry->from < 1 || entry->from >= zcq_domain_event_schema (domain, entry->type)) {
+            snprintf (reason, sizeof reason,
+                      "the upcaster of '%.128s' from %u raises no version below its current "
+                      "one (%u)",
+                      entry->type, entry->from, zcq_domain_event_schema (domain, entry->type));
+            return reason;
+        }
+        if (zcq_domain_upcaster (domain, entry->type, entry->from) != entry) {
+            snprintf (reason, sizeof reason, "event type '%.128s' has two upcasters from %u",
+                      entry->type, entry->from);
+            return reason;
+        }
+    }
+    return NULL;
+}
+
 //  Return what a domain lacks ("no decide function"), or NULL if complete.
 static const char *
 s_incomplete (const zcq_domain_t *domain)
@@ -58,7 +144,7 @@ s_incomplete (const zcq_domain_t *domain)
     if (domain->abi >= 2 && !domain->state_save != !domain->state_load) {
         return "state_save without state_load, or the other way round";
     }
-    return NULL;
+    return s_bad_schemas (domain);
 }
 
 //  Find a registered domain by name; call with the lock held.

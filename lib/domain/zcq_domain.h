@@ -26,8 +26,9 @@
 extern "C" {
 #endif
 
-#define ZCQ_DOMAIN_ABI 2        //  bump when zcq_domain_t changes
-#define ZCQ_DOMAIN_ABI_MIN 1    //  oldest ABI still loaded (1: no snapshots)
+#define ZCQ_DOMAIN_ABI 3        //  bump when zcq_domain_t changes
+#define ZCQ_DOMAIN_ABI_MIN 1    //  oldest ABI still loaded (1: no snapshots,
+                                //  2: no schemas, upcasters or projection version)
 
 //  One stored event, as evolve and project see it (all fields borrowed).
 typedef struct {
@@ -37,6 +38,8 @@ typedef struct {
     uint64_t position;          //  global position in the log (1, 2, ...)
     int64_t time;               //  commit time, microseconds since the epoch
     const msgpack_object *data; //  event data, a map
+    uint32_t schema;            //  schema version of the type's data (1, 2, ...);
+                                //  evolve and project see their domain's current one
 } zcq_event_t;
 
 //  One command, as decide sees it (all fields borrowed).
@@ -46,6 +49,30 @@ typedef struct {
     uint64_t version;           //  current stream version, 0 if the stream is empty
     const msgpack_object *data; //  command data, a map
 } zcq_command_t;
+
+//  An event type whose data has changed shape since its first version: the
+//  schema version the domain emits it at now (protocol section 6.3.1).
+//  Types a domain does not list are at version 1.
+typedef struct {
+    const char *type;           //  event type; NULL ends a table
+    uint32_t schema;            //  its current schema version, 2 or more
+} zcq_event_schema_t;
+
+//  Raise one event from schema version k (upcaster->from) to k + 1: emit
+//  into out (zcq_decision_emit) what it is at k + 1: itself with its data
+//  reshaped (a field added with its default, or renamed), nothing (the
+//  type is obsolete), or several events (it was split). An event emitted
+//  with zcq_decision_emit is at k + 1 if it has the upcast event's type,
+//  at version 1 if it has another (a type born from a split);
+//  zcq_decision_emit_schema says otherwise. Must be a pure function of the
+//  event; refusing (zcq_decision_invalid) stops the node's folding.
+typedef void (zcq_upcaster_fn) (const zcq_event_t *event, zcq_decision_t *out);
+
+typedef struct {
+    const char *type;           //  event type it reads; NULL ends a table
+    uint32_t from;              //  schema version it reads (1, 2, ...)
+    zcq_upcaster_fn *upcast;    //  raises that version by one
+} zcq_upcaster_t;
 
 typedef struct {
     int abi;                            //  ZCQ_DOMAIN_ABI
@@ -81,6 +108,17 @@ typedef struct {
     //  cannot be saved or the saved object is not one of this domain's.
     int (*state_save) (const void *state, msgpack_packer *packer);
     int (*state_load) (void *state, const msgpack_object *saved);
+
+    //  ABI 3, optional: the event types at a schema version above 1, and
+    //  the upcasters that raise their older versions (every version from
+    //  1 to the current one minus 1 needs one). The write node stores each
+    //  event with its type's current version; evolve and project see every
+    //  stored event raised to its current version (zcq_upcast.h).
+    const zcq_event_schema_t *event_schemas; //  NULL-type terminated, or NULL
+    const zcq_upcaster_t *upcasters;         //  NULL-type terminated, or NULL
+    //  The version of project: change it when the read models it builds
+    //  change, and query nodes rebuild them (0 counts as 1).
+    uint32_t projection_version;
 } zcq_domain_t;
 
 //  Entry point a domain shared object exports (extern "C", this name).
@@ -102,6 +140,21 @@ bool
     zcq_domain_has_command (const zcq_domain_t *domain, const char *type);
 bool
     zcq_domain_has_query (const zcq_domain_t *domain, const char *name);
+
+//  The schema version the domain emits events of this type at now: the one
+//  its event_schemas gives, else 1.
+uint32_t
+    zcq_domain_event_schema (const zcq_domain_t *domain, const char *type);
+
+//  The upcaster that raises this type's events from this schema version, or
+//  NULL if the domain has none (the event is at its current version, or
+//  newer than the domain knows).
+const zcq_upcaster_t *
+    zcq_domain_upcaster (const zcq_domain_t *domain, const char *type, uint32_t from);
+
+//  The version of the domain's projection (1 unless it says otherwise).
+uint32_t
+    zcq_domain_projection_version (const zcq_domain_t *domain);
 
 //  True if the domain can save and load aggregate states (snapshots).
 bool

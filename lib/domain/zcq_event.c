@@ -34,6 +34,7 @@ zcq_event_from_msg (zcq_event_t *event, zcq_msg_t *msg, msgpack_unpacked *unpack
     event->version = zcq_msg_version (msg);
     event->position = zcq_msg_position (msg);
     event->time = zcq_msg_time (msg);
+    event->schema = zcq_msg_schema (msg);
     event->data = &unpacked->data;
     return 0;
 }

@@ -50,24 +50,121 @@ s_usage (const char *program, const zcq_setting_t *settings)
     printf ("  %-26s %s\n", "--config FILE", "read settings from a ZPL file first");
     printf ("  %-26s %s\n", "--set PATH=VALUE",
             "set any setting, e.g. write/security/cert=FILE");
-    printf (
-        "\nEvery setting, its default and its config path: README.md, \"Configuration\".\n");
+    printf ("\nEvery setting, its default and its config path: README.md, "
+            "\"Configuration reference\".\n");
 }
 
 //  Put every value below node (its children, recursively) into config
-//  under the same path.
+//  under the same path; a relative path of a file setting is taken from
+//  folder, the config file's.
 static void
-s_copy_tree (zconfig_t *node, const char *prefix, zconfig_t *config)
+s_copy_tree (zconfig_t *node, const char *prefix, zconfig_t *config,
+             const zcq_setting_t *settings, const char *folder)
 {
     for (zconfig_t *child = zconfig_child (node); child; child = zconfig_next (child)) {
         char *path = prefix ? zsys_sprintf ("%s/%s", prefix, zconfig_name (child))
                             : strdup (zconfig_name (child));
         if (zconfig_value (child) && *zconfig_value (child)) {
-            zconfig_put (config, path, zconfig_value (child));
+            char *value = zcq_settings_resolve (zcq_settings_find (settings, path),
+                                                zconfig_value (child), folder);
+            zconfig_put (config, path, value);
+            free (value);
         }
-        s_copy_tree (child, path, config);
+        s_copy_tree (child, path, config, settings, folder);
         zstr_free (&path);
     }
+}
+
+//  The line of a ZPL file that names path ("write/security/cert"), or 0.
+//  ZPL nests by indenting 4 spaces a level, so a line's depth is its
+//  indent / 4 and its path the names last seen at each depth above it.
+#define S_DEPTH_MAX 16
+static int
+s_line_of (const char *filename, const char *path)
+{
+    FILE *file = fopen (filename, "r");
+    if (!file) {
+        return 0;
+    }
+    char *names [S_DEPTH_MAX] = {NULL};
+    char line [1024];
+    int number = 0, found = 0;
+    while (!found && fgets (line, sizeof line, file)) {
+        number++;
+        size_t indent = strspn (line, " ");
+        const char *name = line + indent;
+        size_t depth = indent / 4;
+        if (strchr ("#\r\n", *name) || depth >= S_DEPTH_MAX) {
+            continue; //  a comment, a blank line (or the NUL at its end)
+        }
+        for (size_t deeper = depth; deeper < S_DEPTH_MAX; deeper++) {
+            zstr_free (&names [deeper]);
+        }
+        names [depth] = strndup (name, strcspn (name, " =\t\r\n"));
+        char built [1024] = "";
+        for (size_t level = 0; level <= depth && names [level]; level++) {
+            size_t used = strlen (built);
+            snprintf (built + used, sizeof built - used, "%s%s", level ? "/" : "",
+                      names [level]);
+        }
+        if (streq (built, path)) {
+            found = number;
+        }
+    }
+    for (size_t level = 0; level < S_DEPTH_MAX; level++) {
+        zstr_free (&names [level]);
+    }
+    fclose (file);
+    return found;
+}
+
+//  Refuse a config file that names a setting or section the table does not
+//  know: print where it is and the nearest known name. Returns 0 or -1.
+static int
+s_check_names (const char *program, const zcq_setting_t *settings, zconfig_t *file,
+               const char *filename)
+{
+    char *unknown = zcq_settings_unknown (file, settings);
+    if (!unknown) {
+        return 0;
+    }
+    char *nearest = zcq_settings_nearest (settings, unknown);
+    zconfig_t *item = zconfig_locate (file, unknown);
+    int line = s_line_of (filename, unknown);
+    char where [32] = "";
+    if (line > 0) {
+        snprintf (where, sizeof where, " line %d", line);
+    }
+    bool section = item && zconfig_child (item);
+    if (streq (nearest, unknown)) {
+        //  A known name in the wrong role: values below a setting, or a
+        //  value given to a section
+        fprintf (stderr, "%s: %s%s: '%s' is a %s, not a %s\n", program, filename, where,
+                 unknown, section ? "setting" : "section", section ? "section" : "setting");
+    }
+    else {
+        fprintf (stderr, "%s: %s%s: unknown %s '%s' (the nearest known name is '%s')\n",
+                 program, filename, where, section ? "section" : "setting", unknown, nearest);
+    }
+    free (nearest);
+    free (unknown);
+    return -1;
+}
+
+//  The absolute folder of a file, or NULL. The caller frees it.
+static char *
+s_folder_of (const char *filename)
+{
+    char *copy = strdup (filename);
+    char *slash = strrchr (copy, '/');
+    if (!slash) {
+        free (copy);
+        return realpath (".", NULL);
+    }
+    slash [slash == copy ? 1 : 0] = 0;
+    char *folder = realpath (copy, NULL);
+    free (copy);
+    return folder;
 }
 
 //  Fill config from argv. Returns 0, 1 for --help, or -1 (message printed).
@@ -84,9 +181,16 @@ s_parse (const char *program, const zcq_setting_t *settings, int argc, char **ar
                          argv [index + 1]);
                 return -1;
             }
-            //  Copy every setting of the file into ours, also sections no
-            //  flag names (security)
-            s_copy_tree (file, NULL, config);
+            //  Every name in the file must be one of the table's; then copy
+            //  every setting of the file into ours, also sections no flag
+            //  names (security)
+            if (s_check_names (program, settings, file, argv [index + 1]) != 0) {
+                zconfig_destroy (&file);
+                return -1;
+            }
+            char *folder = s_folder_of (argv [index + 1]);
+            s_copy_tree (file, NULL, config, settings, folder);
+            free (folder);
             zconfig_destroy (&file);
         }
     }
@@ -110,6 +214,16 @@ s_parse (const char *program, const zcq_setting_t *settings, int argc, char **ar
                 return -1;
             }
             *equals = 0;
+            if (!zcq_settings_find (settings, path)) {
+                char *nearest = zcq_settings_nearest (settings, path);
+                fprintf (stderr,
+                         "%s: --set %s=%s: unknown setting '%s' (the nearest known name "
+                         "is '%s')\n",
+                         program, path, equals + 1, path, nearest);
+                free (nearest);
+                free (path);
+                return -1;
+            }
             zconfig_put (config, path, equals + 1);
             free (path);
             continue;

@@ -21,6 +21,16 @@ typedef enum {
     ZCQ_SETTING_CHOICE      //  one of the words in choices
 } zcq_setting_type_t;
 
+//  Whether a setting names a file or folder. A relative path in a config
+//  file is taken from that file's folder (one on the command line, or a
+//  default, from the folder the node starts in).
+typedef enum {
+    ZCQ_SETTING_NO_FILE = 0,    //  not a path
+    ZCQ_SETTING_FILE,           //  always a path (a folder, a certificate)
+    ZCQ_SETTING_FILE_OR_NAME    //  a name, or a path when it holds a '/' (a domain .so,
+                                //  a key in Z85 or its certificate file)
+} zcq_setting_file_t;
+
 //  One setting of a node: a row of the node's settings table, the one place
 //  that says where the setting lives, which flag sets it, its default and
 //  what it means. The node reads its settings through the table, its
@@ -39,6 +49,7 @@ typedef struct {
     const char *bare;           //  what the flag means given without a value
                                 //  (NULL: it needs one)
     const char *help;           //  one line: what it is, its unit
+    zcq_setting_file_t file;    //  whether its value is a path
 } zcq_setting_t;
 
 //  Start a node actor with these settings (borrowed). Returns the actor once
@@ -56,9 +67,12 @@ void
 
 //  The main () of a node program: settings from flags (--config FILE
 //  first, then flags and --set PATH=VALUE override it; --help prints the
-//  table's flags), checked against the table (a value a setting does not
-//  take is refused, naming the setting), start the actor, print its READY line on stdout, run
-//  until SIGINT/SIGTERM or until the actor dies. Returns the exit code.
+//  table's flags), checked against the table (a name the table does not
+//  know is refused with where it was and the nearest known name; a value a
+//  setting does not take is refused, naming the setting; a relative path
+//  in a file is taken from the file's folder), start the actor, print its
+//  READY line on stdout, run until SIGINT/SIGTERM or until the actor dies.
+//  Returns the exit code.
 int
     zcq_node_main (const char *program, zactor_fn *actor, const zcq_setting_t *settings,
                    int argc, char **argv);

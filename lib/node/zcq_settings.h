@@ -27,6 +27,24 @@ const zcq_setting_t *
 int
     zcq_settings_check (zconfig_t *config, const zcq_setting_t *table, char **error);
 
+//  The path of the first setting or section in tree (a zconfig tree as
+//  loaded, whose children are sections) that the table does not know, or
+//  NULL if it knows them all. A section is known when a row lies below it.
+//  The caller frees the path.
+char *
+    zcq_settings_unknown (zconfig_t *tree, const zcq_setting_t *table);
+
+//  The known setting or section nearest to path (by edit distance), for a
+//  "did you mean" hint. The caller frees it.
+char *
+    zcq_settings_nearest (const zcq_setting_t *table, const char *path);
+
+//  The value of a setting as a config file in folder means it: a relative
+//  path of a file setting is joined to folder; anything else is copied.
+//  The caller frees the result.
+char *
+    zcq_settings_resolve (const zcq_setting_t *setting, const char *value, const char *folder);
+
 //  The value of a setting of the table (path must be in it): what config
 //  holds, else the table's default (NULL when it has none). Borrowed from
 //  config or the table.
@@ -47,6 +65,13 @@ void
 //  default, help).
 void
     zcq_settings_reference (const zcq_setting_t *table, FILE *out);
+
+//  Print the table as a ZPL config file: every setting with its help as a
+//  comment, set to its value in values (full paths; NULL: none) or to its
+//  default; a setting without either is a commented line naming what it
+//  takes. Rows below one section must be adjacent in the table.
+void
+    zcq_settings_zpl (const zcq_setting_t *table, zconfig_t *values, FILE *out);
 
 #ifdef __cplusplus
 }

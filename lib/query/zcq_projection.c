@@ -6,6 +6,7 @@
 
 #include "zcq_projection.h"
 #include "zcq_event.h"
+#include "zcq_upcast.h"
 #include "zcq_view_store.h"
 
 #define QUERY_FORMAT "zcqrs-query-1" //  value of "q:format"
@@ -16,10 +17,12 @@
 struct _zcq_projection_t {
     zcq_store_t *store;                      //  the read-model store (borrowed)
     const zcq_domain_t *domain;              //  projects events (borrowed)
+    zcq_upcast_t *upcast;                    //  raises events to what project reads
     zcq_view_t *view;                        //  the read models, in their keyspace
     zcq_batch_t *batch;                      //  scratch batch
     bool serving;                            //  queries are answered from it
     uint64_t applied;                        //  last position folded into the view
+    uint32_t version;                        //  projection version that built the view
     byte fingerprint [ZCQ_FEED_FINGERPRINT]; //  of the event at applied
     bool fingerprinted;                      //  fingerprint holds that event's
     uint64_t events;                         //  events applied since started
@@ -40,9 +43,11 @@ s_new (zcq_store_t *store, const zcq_domain_t *domain, const char *keyspace, boo
     assert (self);
     self->store = store;
     self->domain = domain;
+    self->upcast = zcq_upcast_new (domain);
     self->view = zcq_view_new_keyspace (store, keyspace);
     self->batch = zcq_batch_new ();
     self->serving = serving;
+    self->version = zcq_domain_projection_version (domain);
     self->started = zclock_mono ();
     return self;
 }
@@ -60,6 +65,9 @@ s_claim (zcq_store_t *store, const zcq_domain_t *domain, char **error)
         zcq_batch_t *batch = zcq_batch_new ();
         zcq_batch_put (batch, "q:format", 8, QUERY_FORMAT, strlen (QUERY_FORMAT));
         zcq_batch_put (batch, "q:domain", 8, domain->name, strlen (domain->name));
+        byte version [8];
+        zcq_store_put_be64 (version, zcq_domain_projection_version (domain));
+        zcq_batch_put (batch, "q:projection", 12, version, 8);
         rc = zcq_store_write (store, batch, true);
         zcq_batch_destroy (&batch);
         if (rc) {
@@ -116,8 +124,15 @@ zcq_projection_open (zcq_store_t *store, const zcq_domain_t *domain, char **erro
     }
     bool other = found == 0 && streq ((char *) keyspace, KEYSPACE_B);
     free (keyspace);
+    //  Models built before projections had versions were built by version 1
+    uint64_t version = 0;
+    if (zcq_store_get_number (store, "q:projection", 12, &version)) {
+        *error = zsys_sprintf ("cannot read the projection version in '%s'", path);
+        return NULL;
+    }
     zcq_projection_t *self = s_new (store, domain, other ? KEYSPACE_B : KEYSPACE_A, true);
     self->applied = applied;
+    self->version = version && version <= UINT32_MAX ? (uint32_t) version : 1;
     byte *last = NULL;
     if (zcq_store_get (store, "q:last", 6, &last, &size) == 0 && size == ZCQ_FEED_FINGERPRINT) {
         memcpy (self->fingerprint, last, ZCQ_FEED_FINGERPRINT);
@@ -145,25 +160,30 @@ zcq_projection_destroy (zcq_projection_t **self_p)
         zcq_projection_t *self = *self_p;
         zcq_view_destroy (&self->view);
         zcq_batch_destroy (&self->batch);
+        zcq_upcast_destroy (&self->upcast);
         free (self);
         *self_p = NULL;
     }
 }
 
-//  Fold one event (the next position) through the domain into the view.
-//  Returns 0, or -1 if its data is not a map or the domain failed.
+//  Project one event, at its current schema version, into the view.
+static int
+s_project_one (const zcq_event_t *event, void *arg)
+{
+    zcq_projection_t *self = (zcq_projection_t *) arg;
+    return self->domain->project (self->view, event) != 0 ? -1 : 0;
+}
+
+//  Fold one event (the next position), raised to its types' current schema
+//  versions, through the domain into the view. Returns 0, or -1 if its data
+//  is not a map, an upcaster or the domain failed.
 static int
 s_project (zcq_projection_t *self, zcq_msg_t *event)
 {
-    msgpack_unpacked data;
-    zcq_event_t view;
-    if (zcq_event_from_msg (&view, event, &data) != 0) {
-        zsys_error ("query node: event %" PRIu64 " has data that is not a map",
-                    zcq_msg_position (event));
-        return -1;
+    int rc = zcq_upcast_msg (self->upcast, event, s_project_one, self);
+    if (rc != 0 && *zcq_upcast_error (self->upcast)) {
+        zsys_error ("query node: %s", zcq_upcast_error (self->upcast));
     }
-    int rc = self->domain->project (self->view, &view) != 0 ? -1 : 0;
-    msgpack_unpacked_destroy (&data);
     return rc;
 }
 
@@ -246,6 +266,9 @@ zcq_projection_switch (zcq_projection_t *rebuilt, zcq_projection_t *serving)
     zcq_batch_put (rebuilt->batch, "q:applied", 9, value, 8);
     zcq_batch_put (rebuilt->batch, "q:last", 6, rebuilt->fingerprint, ZCQ_FEED_FINGERPRINT);
     zcq_batch_delete (rebuilt->batch, "q:rebuilt", 9);
+    byte version [8];
+    zcq_store_put_be64 (version, rebuilt->version);
+    zcq_batch_put (rebuilt->batch, "q:projection", 12, version, 8);
     int rc = zcq_store_write (rebuilt->store, rebuilt->batch, true);
     zcq_batch_clear (rebuilt->batch);
     if (rc) {
@@ -254,10 +277,11 @@ zcq_projection_switch (zcq_projection_t *rebuilt, zcq_projection_t *serving)
     }
     int64_t elapsed = zclock_mono () - rebuilt->started;
     zsys_info ("query node: rebuild done: %" PRIu64 " events in %" PRId64 " ms (%" PRIu64
-               " events/s); keyspace '%s' serves at position %" PRIu64 " (was '%s' at %" PRIu64
-               ")",
+               " events/s); keyspace '%s' serves at position %" PRIu64
+               ", projection version %u (was '%s' at %" PRIu64 ", version %u)",
                rebuilt->events, elapsed, zcq_projection_rate (rebuilt), keyspace,
-               rebuilt->applied, zcq_view_keyspace (serving->view), serving->applied);
+               rebuilt->applied, rebuilt->version, zcq_view_keyspace (serving->view),
+               serving->applied, serving->version);
     rebuilt->serving = true;
     serving->serving = false;
     return 0;
@@ -303,6 +327,13 @@ zcq_projection_keyspace (zcq_projection_t *self)
 {
     assert (self);
     return zcq_view_keyspace (self->view);
+}
+
+uint32_t
+zcq_projection_version (zcq_projection_t *self)
+{
+    assert (self);
+    return self->version;
 }
 
 bool

@@ -23,6 +23,9 @@
         q:last      the fingerprint (zcq_feed.h) of the event at q:applied
         q:rebuilt   be64, the position a rebuild has reached (a rebuild
                     always starts again from 1, so it is never read back)
+        q:projection  be64, the version of the domain's projection that
+                    built the serving models (absent: 1); written when a
+                    folder is claimed and with every switch
 
     Batches of events are not synced: read models can always be rebuilt
     from the log, so a crash loses at most the last batches, which replay
@@ -100,6 +103,12 @@ zcq_view_t *
 //  The keyspace of the read models, "r:" or "n:" (borrowed).
 const char *
     zcq_projection_keyspace (zcq_projection_t *self);
+
+//  The version of the domain's projection that built this generation: for
+//  the serving models of a store, the one it recorded; for a generation
+//  built now, the domain's (zcq_domain_projection_version).
+uint32_t
+    zcq_projection_version (zcq_projection_t *self);
 
 //  True if this generation is the one that serves.
 bool

@@ -9,7 +9,9 @@
     serving one, with a feed of its own, while the serving models go on
     following the write node; once the rebuild has reached the serving
     position one batch makes it serve, and the old keyspace is deleted a
-    slice at a time. Queries never see empty models.
+    slice at a time. Queries never see empty models. A node whose domain
+    projects at another version than the one that built its models (the
+    store's q:projection) starts that rebuild by itself.
     =========================================================================
 */
 
@@ -61,12 +63,30 @@ static const zcq_setting_t s_table [] = {
      .flag = "--data",
      .fallback = "var/query-1",
      .arg = "DIR",
-     .help = "LevelDB folder of the read models"},
+     .help = "LevelDB folder of the read models",
+     .file = ZCQ_SETTING_FILE},
+    {.path = "query/storage",
+     .flag = "--storage",
+     .fallback = "leveldb",
+     .type = ZCQ_SETTING_CHOICE,
+     .choices = "leveldb|memory",
+     .help = "where the read models live: leveldb (in --data, durable) or memory (fastest "
+             "reads; rebuilt from the write node's replay at every start)"},
+    {.path = "query/memory_limit",
+     .flag = "--memory-limit",
+     .fallback = "1024",
+     .type = ZCQ_SETTING_NUMBER,
+     .min = 1,
+     .max = 1048576,
+     .arg = "MIB",
+     .help = "storage memory: MiB the read models may hold; past it the node stops applying, "
+             "says so in its log and status, and serves what it holds"},
     {.path = "query/domain",
      .flag = "--domain",
      .fallback = "bank",
      .arg = "NAME|FILE.so",
-     .help = "domain: bank, store, or the path of a domain .so; the write node's"},
+     .help = "domain: bank, store, or the path of a domain .so; the write node's",
+     .file = ZCQ_SETTING_FILE_OR_NAME},
     {.path = "query/wait",
      .flag = "--wait",
      .fallback = "1000",
@@ -119,17 +139,20 @@ static const zcq_setting_t s_table [] = {
     {.path = "query/security/cert",
      .arg = "FILE",
      .help = "CURVE keypair of the node (FILE and FILE_secret); with clients, its endpoint is "
-             "secured, and its feed uses it towards the write node"},
+             "secured, and its feed uses it towards the write node",
+     .file = ZCQ_SETTING_FILE},
     {.path = "query/security/clients",
      .arg = "DIR",
-     .help = "folder of the public certificates of the clients allowed in"},
+     .help = "folder of the public certificates of the clients allowed in",
+     .file = ZCQ_SETTING_FILE},
     {.path = "query/security/roles/*",
      .arg = "ROLES",
      .help = "roles of the key with this name: query"},
     {.path = "query/security/server",
      .arg = "KEY|FILE",
      .help = "the write node's public key (40 Z85 characters or its certificate file): the "
-             "feed connects with CURVE"},
+             "feed connects with CURVE",
+     .file = ZCQ_SETTING_FILE_OR_NAME},
     {.path = "query/fault/apply_delay_ms",
      .flag = "--fault-apply-delay-ms",
      .fallback = "0",
@@ -137,7 +160,8 @@ static const zcq_setting_t s_table [] = {
      .min = 0,
      .max = INT32_MAX,
      .arg = "MS",
-     .help = "test seam: hold every event this long before applying it (0: off)"},
+     .help = "test seam: hold every event this long before applying it, in a rebuild too "
+             "(0: off)"},
     {.path = NULL},
 };
 
@@ -170,6 +194,7 @@ typedef struct {
     int64_t next_deadline;      //  earliest deadline of a parked query, or INT64_MAX
     int wait;                   //  default ms to wait for min_position
     int cache;                  //  read-model values cached per view
+    bool memory;                //  the read models are held in memory, not LevelDB
     const char *events;         //  write node PUB endpoint (config-owned)
     const char *replay;         //  write node replay endpoint (config-owned)
     int hwm;                    //  SUB receive queue, messages
@@ -177,6 +202,7 @@ typedef struct {
     int replay_timeout;         //  ms a REPLAY may go unanswered
     int apply_delay;            //  fault seam: ms each ready event is held
     int64_t held_since;         //  zclock_mono () the held events became ready
+    int64_t rebuild_held_since; //  the same for the rebuild's feed
     int64_t started;            //  zclock_mono () at start
     bool terminated;            //  $TERM received
     uint64_t events_applied;    //  events folded into the serving models since start
@@ -270,11 +296,13 @@ s_self_destroy (self_t **self_p)
 }
 
 //  Open the read-model store and its two generations: the serving one, at
-//  its stored position, and the one beside it.
+//  its stored position, and the one beside it. A memory store starts empty
+//  (position 0: the feed replays the log from 1) and needs no view cache.
 static int
-s_open_models (self_t *self, const char *data, char **error)
+s_open_models (self_t *self, const char *data, size_t memory_limit, char **error)
 {
-    self->store = zcq_store_new (data);
+    self->store =
+        self->memory ? zcq_store_new_memory ("memory", memory_limit) : zcq_store_new (data);
     if (!self->store) {
         *error = zsys_sprintf ("cannot open the read-model store in '%s'", data);
         return -1;
@@ -284,6 +312,12 @@ s_open_models (self_t *self, const char *data, char **error)
         return -1;
     }
     self->spare = zcq_projection_new_beside (self->serving);
+    if (self->memory) {
+        zsys_info ("query node: read models held in memory (at most %zu MiB); they are "
+                   "rebuilt from the write node's replay, from position 1",
+                   memory_limit / (1024 * 1024));
+        return 0;
+    }
     zcq_view_set_cache (zcq_projection_view (self->serving), (size_t) self->cache);
     zcq_view_set_cache (zcq_projection_view (self->spare), (size_t) self->cache);
     return 0;
@@ -383,6 +417,9 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
     self->hwm = (int) zcq_settings_number (config, s_table, "query/hwm");
     self->replay_timeout = (int) zcq_settings_number (config, s_table, "query/replay_timeout");
     self->cache = (int) zcq_settings_number (config, s_table, "query/cache");
+    self->memory = streq (zcq_settings_text (config, s_table, "query/storage"), "memory");
+    size_t memory_limit =
+        (size_t) zcq_settings_number (config, s_table, "query/memory_limit") * 1024 * 1024;
     self->apply_delay =
         (int) zcq_settings_number (config, s_table, "query/fault/apply_delay_ms");
     self->events = zcq_settings_text (config, s_table, "query/events");
@@ -398,7 +435,8 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
         return NULL;
     }
     if (s_metrics_new (self, zcq_settings_text (config, s_table, "query/metrics"), error)
-        || s_open_models (self, zcq_settings_text (config, s_table, "query/data"), error)) {
+        || s_open_models (self, zcq_settings_text (config, s_table, "query/data"), memory_limit,
+                          error)) {
         s_self_destroy (&self);
         return NULL;
     }
@@ -424,7 +462,16 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
     //  Keys left in the other keyspace (an interrupted rebuild) go, a slice
     //  at a time, unless a rebuild starts there now
     self->sweeping = true;
-    if (zcq_settings_number (config, s_table, "query/rebuild") && s_rebuild_start (self)) {
+    uint32_t built_by = zcq_projection_version (self->serving);
+    bool outdated = built_by != zcq_domain_projection_version (self->domain);
+    if (outdated) {
+        zsys_info ("query node: the read models were built by version %u of domain '%s''s "
+                   "projection, which is now at version %u: rebuilding them beside the old "
+                   "ones, which serve until then",
+                   built_by, self->domain->name, zcq_domain_projection_version (self->domain));
+    }
+    if ((outdated || zcq_settings_number (config, s_table, "query/rebuild"))
+        && s_rebuild_start (self)) {
         *error = zsys_sprintf ("cannot start the rebuild of the read models");
         s_self_destroy (&self);
         return NULL;
@@ -492,9 +539,28 @@ s_pack_status (self_t *self, msgpack_packer *pk)
     uint64_t applied = zcq_projection_applied (self->serving);
     uint64_t head = zcq_feed_head (feed);
     int64_t heard = zcq_feed_last_heard (feed);
-    msgpack_pack_map (pk, 22 + (self->rebuild_feed != NULL));
+    size_t bytes = 0, limit = 0;
+    bool full = false;
+    bool memory = zcq_store_memory (self->store, &bytes, &limit, &full);
+    msgpack_pack_map (pk, 24 + (self->rebuild_feed != NULL));
     s_pack_text (pk, "role", "query");
     s_pack_text (pk, "domain", self->domain->name);
+    s_pack_uint (pk, "projection_version", zcq_projection_version (self->serving));
+    zcq_mpack_pack_str (pk, "storage");
+    if (memory) {
+        msgpack_pack_map (pk, 5);
+        s_pack_text (pk, "backend", "memory");
+        s_pack_text (pk, "loaded_from", "replay");
+        s_pack_uint (pk, "bytes", bytes);
+        s_pack_uint (pk, "limit", limit);
+        s_pack_text (pk, "state", full ? "full" : "ok");
+    }
+    else {
+        msgpack_pack_map (pk, 3);
+        s_pack_text (pk, "backend", "leveldb");
+        s_pack_text (pk, "path", zcq_store_path (self->store));
+        s_pack_text (pk, "state", "ok");
+    }
     s_pack_uint (pk, "applied", applied);
     s_pack_uint (pk, "head", head);
     s_pack_uint (pk, "lag", s_to_go (head, applied));
@@ -525,8 +591,9 @@ s_pack_status (self_t *self, msgpack_packer *pk)
     if (self->rebuild_feed) {
         uint64_t rebuilt = zcq_projection_applied (self->spare);
         zcq_mpack_pack_str (pk, "rebuild");
-        msgpack_pack_map (pk, 4);
+        msgpack_pack_map (pk, 5);
         s_pack_uint (pk, "applied", rebuilt);
+        s_pack_uint (pk, "projection_version", zcq_projection_version (self->spare));
         s_pack_uint (pk, "to_go", s_to_go (applied, rebuilt));
         s_pack_uint (pk, "rate", zcq_projection_rate (self->spare));
         s_pack_text (pk, "keyspace", zcq_projection_keyspace (self->spare));
@@ -779,24 +846,25 @@ s_apply_batch (self_t *self, zcq_projection_t *models, zcq_feed_t *feed)
     return (size_t) count;
 }
 
-//  The fault seam: true while the ready events must still be held.
+//  The fault seam: true while the ready events of a feed must still be
+//  held; *held_since is when they became ready.
 static bool
-s_holding (self_t *self)
+s_holding (self_t *self, zcq_feed_t *feed, int64_t *held_since)
 {
     if (self->apply_delay == 0) {
         return false;
     }
-    if (zcq_feed_ready (self->feed) == 0) {
-        self->held_since = 0;
+    if (zcq_feed_ready (feed) == 0) {
+        *held_since = 0;
         return false;
     }
-    if (self->held_since == 0) {
-        self->held_since = zclock_mono ();
+    if (*held_since == 0) {
+        *held_since = zclock_mono ();
     }
-    if (zclock_mono () - self->held_since < self->apply_delay) {
+    if (zclock_mono () - *held_since < self->apply_delay) {
         return true;
     }
-    self->held_since = 0;
+    *held_since = 0;
     return false;
 }
 
@@ -814,7 +882,7 @@ s_filling (zcq_projection_t *models, zcq_feed_t *feed)
 static void
 s_apply (self_t *self)
 {
-    if (s_holding (self) || s_filling (self->serving, self->feed)
+    if (s_holding (self, self->feed, &self->held_since) || s_filling (self->serving, self->feed)
         || zclock_mono () < self->apply_resume) {
         return;
     }
@@ -834,7 +902,8 @@ s_apply_rebuild (self_t *self)
     if (!feed) {
         return;
     }
-    if (!s_filling (self->spare, feed) && zclock_mono () >= self->apply_resume) {
+    if (!s_holding (self, feed, &self->rebuild_held_since) && !s_filling (self->spare, feed)
+        && zclock_mono () >= self->apply_resume) {
         s_apply_batch (self, self->spare, feed);
     }
     uint64_t rebuilt = zcq_projection_applied (self->spare);
@@ -944,8 +1013,9 @@ zcq_query_node_actor (zsock_t *pipe, void *args)
     }
     char *queries = zcq_endpoint_resolved (self->queries);
     const char *metrics = zcq_metrics_url (self->metrics);
-    char *summary = zsys_sprintf ("queries=%s applied=%" PRIu64 " domain=%s%s%s", queries,
-                                  zcq_projection_applied (self->serving), self->domain->name,
+    char *summary = zsys_sprintf ("queries=%s applied=%" PRIu64 " domain=%s storage=%s%s%s",
+                                  queries, zcq_projection_applied (self->serving),
+                                  self->domain->name, self->memory ? "memory" : "leveldb",
                                   *metrics ? " metrics=" : "", metrics);
     zsys_info ("query node serving: %s", summary);
     zcq_node_ready (pipe, summary);

@@ -7,6 +7,7 @@
 */
 
 #include "zcq_store.h"
+#include "zcq_memstore.h"
 
 #include <leveldb/c.h>
 #include <pthread.h>
@@ -21,7 +22,9 @@ struct _zcq_store_t {
     leveldb_readoptions_t *read;         //  default read options
     leveldb_writeoptions_t *write_sync;  //  writes that fdatasync
     leveldb_writeoptions_t *write_async; //  writes that reach the OS only
-    char *path;                          //  folder
+    char *path;                          //  folder, or the name of a memory store
+    zcq_memstore_t *memory;              //  the memory backend, or NULL: LevelDB
+    bool full;                           //  memory: the last write passed the limit
     //  A store is read from several threads and written from one (LevelDB
     //  allows both); the counters and fault seams are therefore atomic
     //  After a failed write LevelDB's log may end in a torn record, and
@@ -47,6 +50,7 @@ struct _zcq_batch_t {
 
 struct _zcq_iter_t {
     zcq_store_t *store;                 //  store iterated (borrowed)
+    zcq_memstore_entry_t *entry;        //  memory: the current entry, NULL past the end
     leveldb_iterator_t *iter;           //  LevelDB iterator
     const leveldb_snapshot_t *snapshot; //  fixed view, or NULL
     leveldb_readoptions_t *read;        //  read options with the snapshot
@@ -152,12 +156,30 @@ zcq_store_open (const char *path, const zcq_store_options_t *tuning)
     return self;
 }
 
+zcq_store_t *
+zcq_store_new_memory (const char *name, size_t limit)
+{
+    assert (name);
+    zcq_store_t *self = (zcq_store_t *) zmalloc (sizeof (zcq_store_t));
+    assert (self);
+    self->path = strdup (name);
+    self->memory = zcq_memstore_new (limit);
+    return self;
+}
+
 void
 zcq_store_destroy (zcq_store_t **self_p)
 {
     assert (self_p);
     if (*self_p) {
         zcq_store_t *self = *self_p;
+        if (self->memory) {
+            zcq_memstore_destroy (&self->memory);
+            free (self->path);
+            free (self);
+            *self_p = NULL;
+            return;
+        }
         if (self->db) {
             leveldb_close (self->db);
         }
@@ -242,11 +264,30 @@ s_down (zcq_store_t *self, const char *operation)
     return closed;
 }
 
+//  A copy in our own allocation, so that callers free with free (), with a
+//  NUL after it so that string values can be used as they are.
+static byte *
+s_copy (const byte *data, size_t size)
+{
+    byte *copy = (byte *) malloc (size + 1);
+    assert (copy);
+    memcpy (copy, data, size);
+    copy [size] = 0;
+    return copy;
+}
+
 int
 zcq_store_get (zcq_store_t *self, const void *key, size_t key_size, byte **value, size_t *size)
 {
     assert (self);
     assert (value && size);
+    if (self->memory) {
+        size_t length;
+        const byte *found = zcq_memstore_get (self->memory, key, key_size, &length);
+        *value = found ? s_copy (found, length) : NULL;
+        *size = found ? length : 0;
+        return found ? 0 : 1;
+    }
     char *error = NULL;
     size_t length = 0;
     if (s_down (self, "get")) {
@@ -269,15 +310,62 @@ zcq_store_get (zcq_store_t *self, const void *key, size_t key_size, byte **value
         *size = 0;
         return 1;
     }
-    //  Copy into our own allocation so callers free with free (), and add a
-    //  NUL so string values can be used as they are
-    *value = (byte *) malloc (length + 1);
-    assert (*value);
-    memcpy (*value, found, length);
-    (*value) [length] = 0;
+    *value = s_copy ((const byte *) found, length);
     *size = length;
     leveldb_free (found);
     return 0;
+}
+
+//  Collect a batch's changes for the memory backend (they point into the
+//  batch, which is not changed while they are applied).
+typedef struct {
+    zcq_memstore_change_t *changes; //  array of size entries
+    size_t count;                   //  changes collected
+} s_changes_t;
+
+static void
+s_collect_put (void *arg, const char *key, size_t key_size, const char *value, size_t size)
+{
+    s_changes_t *changes = (s_changes_t *) arg;
+    changes->changes [changes->count++] =
+        (zcq_memstore_change_t){key, key_size, value ? value : "", size};
+}
+
+static void
+s_collect_delete (void *arg, const char *key, size_t key_size)
+{
+    s_changes_t *changes = (s_changes_t *) arg;
+    changes->changes [changes->count++] = (zcq_memstore_change_t){key, key_size, NULL, 0};
+}
+
+//  Apply a batch to the memory backend, whole or not at all; a batch that
+//  would pass the limit is refused, and said so once until one fits again.
+static int
+s_write_memory (zcq_store_t *self, zcq_batch_t *batch)
+{
+    s_changes_t changes = {NULL, 0};
+    changes.changes = (zcq_memstore_change_t *) malloc ((batch->size ? batch->size : 1)
+                                                        * sizeof (zcq_memstore_change_t));
+    assert (changes.changes);
+    leveldb_writebatch_iterate (batch->batch, &changes, s_collect_put, s_collect_delete);
+    assert (changes.count == batch->size);
+    int rc = zcq_memstore_write (self->memory, changes.changes, changes.count);
+    free (changes.changes);
+    if (rc != 0 && !self->full) {
+        zsys_error ("store %s: write refused: the read models would pass the memory limit "
+                    "of %zu bytes (they hold %zu bytes in %zu keys); raise the limit or use "
+                    "LevelDB",
+                    self->path, zcq_memstore_limit (self->memory),
+                    zcq_memstore_bytes (self->memory), zcq_memstore_keys (self->memory));
+    }
+    else if (rc == 0 && self->full) {
+        zsys_notice ("store %s: writes fit in the memory limit again", self->path);
+    }
+    self->full = rc != 0;
+    if (rc == 0) {
+        atomic_fetch_add (&self->writes, 1);
+    }
+    return rc;
 }
 
 int
@@ -296,6 +384,9 @@ zcq_store_write (zcq_store_t *self, zcq_batch_t *batch, bool sync)
     if (failing > 0) {
         zsys_error ("store %s: write failed: injected fault", self->path);
         return -1;
+    }
+    if (self->memory) {
+        return s_write_memory (self, batch);
     }
     if (atomic_load (&self->broken) && s_reopen (self) != 0) {
         s_down (self, "write");
@@ -325,6 +416,18 @@ zcq_store_delay_writes (zcq_store_t *self, int milliseconds)
 {
     assert (self);
     atomic_store (&self->write_delay, milliseconds);
+}
+
+bool
+zcq_store_memory (zcq_store_t *self, size_t *bytes, size_t *limit, bool *full)
+{
+    assert (self);
+    if (self->memory) {
+        *bytes = zcq_memstore_bytes (self->memory);
+        *limit = zcq_memstore_limit (self->memory);
+        *full = self->full;
+    }
+    return self->memory != NULL;
 }
 
 uint64_t
@@ -484,6 +587,12 @@ zcq_iter_new (zcq_store_t *store, bool snapshot)
     assert (store);
     zcq_iter_t *self = (zcq_iter_t *) zmalloc (sizeof (zcq_iter_t));
     assert (self);
+    if (store->memory) {
+        //  One thread owns a memory store and writes nothing while it
+        //  iterates, so every iterator sees a fixed view
+        self->store = store;
+        return self;
+    }
     //  An iterator holds the store's read lock until it is destroyed
     if (s_down (store, "iterate")) {
         free (self);
@@ -513,6 +622,11 @@ zcq_iter_destroy (zcq_iter_t **self_p)
     assert (self_p);
     if (*self_p) {
         zcq_iter_t *self = *self_p;
+        if (self->store->memory) {
+            free (self);
+            *self_p = NULL;
+            return;
+        }
         char *error = NULL;
         leveldb_iter_get_error (self->iter, &error);
         s_check (self->store, &error, "iterate");
@@ -531,6 +645,10 @@ void
 zcq_iter_seek (zcq_iter_t *self, const void *key, size_t key_size)
 {
     assert (self);
+    if (self->store->memory) {
+        self->entry = zcq_memstore_seek (self->store->memory, key, key_size);
+        return;
+    }
     leveldb_iter_seek (self->iter, (const char *) key, key_size);
 }
 
@@ -538,6 +656,10 @@ void
 zcq_iter_seek_last (zcq_iter_t *self)
 {
     assert (self);
+    if (self->store->memory) {
+        self->entry = zcq_memstore_last (self->store->memory);
+        return;
+    }
     leveldb_iter_seek_to_last (self->iter);
 }
 
@@ -545,6 +667,9 @@ bool
 zcq_iter_valid (zcq_iter_t *self)
 {
     assert (self);
+    if (self->store->memory) {
+        return self->entry != NULL;
+    }
     return leveldb_iter_valid (self->iter) != 0;
 }
 
@@ -552,6 +677,10 @@ void
 zcq_iter_next (zcq_iter_t *self)
 {
     assert (self);
+    if (self->store->memory) {
+        self->entry = self->entry ? zcq_memstore_next (self->entry) : NULL;
+        return;
+    }
     leveldb_iter_next (self->iter);
 }
 
@@ -559,6 +688,10 @@ void
 zcq_iter_prev (zcq_iter_t *self)
 {
     assert (self);
+    if (self->store->memory) {
+        self->entry = self->entry ? zcq_memstore_prev (self->entry) : NULL;
+        return;
+    }
     leveldb_iter_prev (self->iter);
 }
 
@@ -566,6 +699,9 @@ const byte *
 zcq_iter_key (zcq_iter_t *self, size_t *size)
 {
     assert (self);
+    if (self->store->memory) {
+        return zcq_memstore_entry_key (self->entry, size);
+    }
     return (const byte *) leveldb_iter_key (self->iter, size);
 }
 
@@ -573,6 +709,9 @@ const byte *
 zcq_iter_value (zcq_iter_t *self, size_t *size)
 {
     assert (self);
+    if (self->store->memory) {
+        return zcq_memstore_entry_value (self->entry, size);
+    }
     return (const byte *) leveldb_iter_value (self->iter, size);
 }
 

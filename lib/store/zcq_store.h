@@ -45,6 +45,14 @@ zcq_store_t *
 zcq_store_t *
     zcq_store_open (const char *path, const zcq_store_options_t *options);
 
+//  Create a store held in memory only (zcq_memstore.h), named name in log
+//  lines, that may hold up to limit bytes (0: no limit); a write past it is
+//  refused whole and logged. It belongs to one thread (no locks), and its
+//  iterators see a fixed view because that thread writes nothing while one
+//  is open; snapshot iterators are the same as plain ones.
+zcq_store_t *
+    zcq_store_new_memory (const char *name, size_t limit);
+
 //  Close the store; nulls the caller's pointer; safe on NULL.
 void
     zcq_store_destroy (zcq_store_t **self_p);
@@ -74,6 +82,11 @@ void
 //  would (0: no delay). Safe to call from any thread.
 void
     zcq_store_delay_writes (zcq_store_t *self, int milliseconds);
+
+//  True if the store is held in memory; then *bytes is what it holds, *limit
+//  its limit (0: none) and *full whether its last write was refused for it.
+bool
+    zcq_store_memory (zcq_store_t *self, size_t *bytes, size_t *limit, bool *full);
 
 //  Return the number of writes this store applied successfully.
 uint64_t

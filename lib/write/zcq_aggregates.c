@@ -11,6 +11,7 @@
 #include "zcq_aggregates.h"
 #include "zcq_event.h"
 #include "zcq_mpack.h"
+#include "zcq_upcast.h"
 
 //  One cached state. The caller sees `aggregate` (the first field, so that
 //  the entry is found from the pointer it was given).
@@ -20,10 +21,12 @@ typedef struct {
     uint64_t noted;            //  version at load or at the last zcq_aggregates_staged
     uint64_t staged;           //  log position of its last staged event (0: none)
     void *handle;              //  position in the LRU list
+    void (*evolve) (void *state, const zcq_event_t *event); //  the domain's, while folding
 } s_entry_t;
 
 struct _zcq_aggregates_t {
     const zcq_domain_t *domain; //  decide / evolve / state_save / state_load
+    zcq_upcast_t *upcast;       //  raises stored events to what evolve reads
     zcq_log_t *log;             //  where states are loaded from and snapshots staged
     zhashx_t *entries;          //  stream -> s_entry_t
     zlistx_t *lru;              //  s_entry_t, least recently used first (owns them)
@@ -80,6 +83,7 @@ zcq_aggregates_new (const zcq_domain_t *domain, zcq_log_t *log, size_t size, uin
     zcq_aggregates_t *self = (zcq_aggregates_t *) zmalloc (sizeof (zcq_aggregates_t));
     assert (self);
     self->domain = domain;
+    self->upcast = zcq_upcast_new (domain);
     self->log = log;
     self->size = size;
     self->snapshot = snapshot;
@@ -99,14 +103,24 @@ zcq_aggregates_destroy (zcq_aggregates_t **self_p)
         s_states_destroy (self);
         zhashx_destroy (&self->entries);
         zlistx_destroy (&self->lru);
+        zcq_upcast_destroy (&self->upcast);
         free (self);
         *self_p = NULL;
     }
 }
 
-//  Fold one EVENT into an entry's state; its version becomes the event's.
-//  Returns 0, or -1 if the event's data is not a map (the domain does not
-//  see it then).
+//  Fold one event, at its current schema version, into the state arg is.
+static int
+s_evolve_one (const zcq_event_t *event, void *arg)
+{
+    s_entry_t *entry = (s_entry_t *) arg;
+    entry->evolve (entry->aggregate.state, event);
+    return 0;
+}
+
+//  Fold one EVENT, raised to its current schema version, into an entry's
+//  state; its version becomes the event's. Returns 0, or -1 if the event's
+//  data is not a map or its upcaster failed (the domain does not see it).
 static int
 s_evolve (zcq_aggregates_t *self, s_entry_t *entry, zcq_msg_t *msg)
 {
@@ -114,13 +128,12 @@ s_evolve (zcq_aggregates_t *self, s_entry_t *entry, zcq_msg_t *msg)
     if (!self->domain->evolve) {
         return 0; //  a stateless domain: only the version counts
     }
-    msgpack_unpacked unpacked;
-    zcq_event_t event;
-    if (zcq_event_from_msg (&event, msg, &unpacked) != 0) {
+    entry->evolve = self->domain->evolve;
+    if (zcq_upcast_msg (self->upcast, msg, s_evolve_one, entry) != 0) {
+        zsys_error ("write node: cannot fold an event of '%s': %s", entry->stream,
+                    zcq_upcast_error (self->upcast));
         return -1;
     }
-    self->domain->evolve (entry->aggregate.state, &event);
-    msgpack_unpacked_destroy (&unpacked);
     return 0;
 }
 

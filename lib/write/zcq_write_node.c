@@ -69,12 +69,14 @@ static const zcq_setting_t s_table [] = {
      .flag = "--data",
      .fallback = "var/write",
      .arg = "DIR",
-     .help = "LevelDB folder of the event log"},
+     .help = "LevelDB folder of the event log",
+     .file = ZCQ_SETTING_FILE},
     {.path = "write/domain",
      .flag = "--domain",
      .fallback = "bank",
      .arg = "NAME|FILE.so",
-     .help = "domain: bank, store, or the path of a domain .so"},
+     .help = "domain: bank, store, or the path of a domain .so",
+     .file = ZCQ_SETTING_FILE_OR_NAME},
     {.path = "write/durability",
      .flag = "--durability",
      .fallback = "sync",
@@ -171,10 +173,12 @@ static const zcq_setting_t s_table [] = {
     {.path = "write/security/cert",
      .arg = "FILE",
      .help = "CURVE keypair of the node (FILE and FILE_secret); with clients, its endpoints "
-             "are secured"},
+             "are secured",
+     .file = ZCQ_SETTING_FILE},
     {.path = "write/security/clients",
      .arg = "DIR",
-     .help = "folder of the public certificates of the clients allowed in"},
+     .help = "folder of the public certificates of the clients allowed in",
+     .file = ZCQ_SETTING_FILE},
     {.path = "write/security/roles/*",
      .arg = "ROLES",
      .help = "roles of the key with this name: commands, query, replicate"},
@@ -936,7 +940,10 @@ s_append (self_t *self, zcq_msg_t *command, const zcq_aggregate_t *aggregate, zc
         size_t size;
         const byte *data = zcq_decision_event_data (self->decision, index, &size);
         zcq_msg_set_version (event, aggregate->version + 1);
-        zcq_msg_set_name (event, zcq_decision_event_type (self->decision, index));
+        const char *type = zcq_decision_event_type (self->decision, index);
+        zcq_msg_set_name (event, type);
+        //  Stored at the version the domain emits now (protocol 6.3.1)
+        zcq_msg_set_schema (event, zcq_domain_event_schema (self->domain, type));
         zcq_msg_set_data (event, data, size);
         uint64_t position = zcq_log_stage_event (self->log, event);
         //  Limits were checked by s_check_events, the user id by the codec
@@ -1563,10 +1570,9 @@ static void
 s_handle_commands (self_t *self)
 {
     for (size_t count = 0; count < self->group_max; count++) {
-        if (count > 0 && !(zsock_events (self->commands) & ZMQ_POLLIN)) {
-            break;
-        }
-        zcq_msg_t *msg = zcq_msg_recv (self->commands);
+        //  What is queued, without asking for the socket's events first
+        //  (that was a system-call-free but costly look per command)
+        zcq_msg_t *msg = zcq_msg_recv_nowait (self->commands);
         if (!msg) {
             break;
         }

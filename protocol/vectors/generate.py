@@ -100,7 +100,7 @@ def reply(id=ID16, status="accepted", reason="", version=1, position=1, count=1,
 
 
 def event(position=1, stream="acct-1", version=1, type="AccountOpened", data=None,
-          command=ID16, time=1700000000000000, correlation="", user=""):
+          command=ID16, time=1700000000000000, correlation="", user="", schema=1):
     data = {"owner": "alice"} if data is None else data
     meta = [("command", command), ("time", time)]
     if correlation:
@@ -108,12 +108,15 @@ def event(position=1, stream="acct-1", version=1, type="AccountOpened", data=Non
     if user:
         meta.append(("user", user))
     fields = {"position": position, "stream": stream, "version": version, "type": type,
-              "data": data, "meta": {"command": hexid(command), "time": time,
-                                     "correlation": correlation}}
+              "schema": schema, "data": data, "meta": {"command": hexid(command),
+                                                       "time": time,
+                                                       "correlation": correlation}}
     if user:
         fields["meta"]["user"] = user
-    return body(("position", position), ("stream", stream), ("version", version),
-                ("type", type), ("data", data), ("meta", Raw(body(*meta)))), fields
+    # schema 1 is never written (section 6.3): an absent schema reads as 1
+    pairs = [("position", position), ("stream", stream), ("version", version),
+             ("type", type)] + ([("schema", schema)] if schema > 1 else [])
+    return body(*pairs, ("data", data), ("meta", Raw(body(*meta)))), fields
 
 
 def heartbeat(head=8, time=1700000000000000, interval=1000):
@@ -270,6 +273,19 @@ def valid_vectors():
           frames("REPLY", body(("status", "busy"))), "REPLY", fields, frames("REPLY", payload))
 
     both("EVENT", event(), "event-account-opened", "The event the worked example publishes")
+    both("EVENT", event(schema=2, type="MoneyDeposited", data={"amount": 250,
+                                                                "currency": "EUR"}),
+         "event-schema-2", "An event stored by a domain at schema version 2 of its type "
+         "(section 6.3.1): `schema` is sent because it is not 1")
+    payload, fields = event(schema=1)
+    explicit = body(("position", 1), ("stream", "acct-1"), ("version", 1),
+                    ("type", "AccountOpened"), ("schema", 1), ("data", {"owner": "alice"}),
+                    ("meta", Raw(body(("command", ID16), ("time", 1700000000000000)))))
+    valid("event-schema-1", "An explicit schema 1 is accepted; the encoder leaves it out",
+          frames("EVENT", explicit), "EVENT", fields, encoded=frames("EVENT", payload))
+    zero = explicit.replace(b"\xa6schema\x01", b"\xa6schema\x00")
+    valid("event-schema-zero", "Schema 0 reads as 1, as absence does", frames("EVENT", zero),
+          "EVENT", fields, encoded=frames("EVENT", payload))
     both("EVENT", event(user="alice"), "event-meta-user",
          "An event appended through a secured command endpoint: meta.user names the sender "
          "(section 14)")
@@ -526,10 +542,15 @@ def invalid_vectors():
 
     def ev_pairs(**changes):
         pairs = [("position", 1), ("stream", "acct-1"), ("version", 1),
-                 ("type", "AccountOpened"), ("data", {"owner": "alice"}),
+                 ("type", "AccountOpened"), ("schema", ...), ("data", {"owner": "alice"}),
                  ("meta", {"command": ID16, "time": 1})]
         return [(k, changes.get(k, v)) for k, v in pairs if changes.get(k, v) is not ...]
 
+    bad("event-schema-string", "A schema version must be an integer", "EVENT",
+        body(*ev_pairs(schema="2")), "field 'schema' must be a non-negative integer, got string")
+    bad("event-schema-2-32", "schema over 2^32-1", "EVENT",
+        body(*ev_pairs(schema=UINT32_MAX + 1)), "field 'schema' is 4294967296, limit is "
+        "4294967295")
     bad("event-position-zero", "Positions start at 1", "EVENT",
         body(*ev_pairs(position=0)), "an EVENT's position and version start at 1", id=ID16)
     bad("event-version-zero", "Versions start at 1", "EVENT",

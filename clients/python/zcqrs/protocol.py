@@ -54,8 +54,8 @@ FIELDS = {
                 "correlation": ""},
     "REPLY": {"id": None, "status": "ok", "reason": "", "version": 0, "position": 0,
               "count": 0, "retry_after": 0, "leader": ""},
-    "EVENT": {"position": 0, "stream": "", "version": 0, "type": "", "data": {},
-              "meta": _META_DEFAULT},
+    "EVENT": {"position": 0, "stream": "", "version": 0, "type": "", "schema": 1,
+              "data": {}, "meta": _META_DEFAULT},
     "HEARTBEAT": {"head": 0, "time": 0, "interval": 0},
     "REPLAY": {"id": None, "from": 0, "max": MAX_EVENTS},
     "EVENTS": {"id": None, "from": 0, "head": 0, "count": 0, "events": []},
@@ -311,6 +311,8 @@ class _Reader:
             fields[key] = self.meta(value)
         elif key in ("count", "interval", "timeout", "retry_after"):
             fields[key] = self.uint(key, value, UINT32_MAX)
+        elif key == "schema":  # the version of the event type's data; 0 reads as 1
+            fields[key] = self.uint(key, value, UINT32_MAX) or 1
         elif key == "max":
             fields[key] = self.uint(key, value, MAX_EVENTS)
         elif key == "time":
@@ -474,7 +476,10 @@ def encode_body(message):
         if meta.get("user"):
             wire_meta["user"] = meta["user"]
         body = {"position": f["position"], "stream": f["stream"], "version": f["version"],
-                "type": f["type"], "data": f["data"] or {}, "meta": wire_meta}
+                "type": f["type"]}
+        if f["schema"] > 1:  # schema 1 is never written (spec section 6.3)
+            body["schema"] = f["schema"]
+        body.update({"data": f["data"] or {}, "meta": wire_meta})
     elif type == "HEARTBEAT":
         body = {"head": f["head"], "time": f["time"], "interval": f["interval"]}
     elif type == "REPLAY":

@@ -1,0 +1,344 @@
+/*  =========================================================================
+    zcq_memstore - an ordered in-memory map (see zcq_memstore.h)
+
+    A skip list: every entry is on level 0, a quarter of them also on level
+    1, and so on, so a search visits about 2 entries a level over log4 (n)
+    levels. Level 0 is also linked backwards for zcq_memstore_prev. An
+    entry is one allocation (links, then key bytes) and its value another,
+    which a put of a value that fits reuses.
+    =========================================================================
+*/
+
+#include "zcq_memstore.h"
+
+#define HEIGHT_MAX 16 //  levels: 4^16 entries before searches slow down
+#define ALLOC_COST 16 //  bytes malloc keeps beside each allocation
+
+struct _zcq_memstore_entry_t {
+    byte *value;                   //  value bytes (one allocation)
+    size_t size;                   //  bytes in value
+    size_t capacity;               //  bytes allocated for value
+    zcq_memstore_entry_t *prev;    //  entry before on level 0, NULL for the first
+    size_t key_size;               //  bytes of key, after the links
+    int height;                    //  levels the entry is on
+    zcq_memstore_entry_t *next []; //  next entry on each level, then the key
+};
+
+struct _zcq_memstore_t {
+    zcq_memstore_entry_t *head; //  entry before the first, on every level, no key
+    int height;                 //  levels in use
+    size_t keys;                //  entries held
+    size_t bytes;               //  bytes held, as s_cost counts them
+    size_t limit;               //  most bytes (0: no limit)
+    uint32_t seed;              //  xorshift state for entry heights
+};
+
+static byte *
+s_key (zcq_memstore_entry_t *entry)
+{
+    return (byte *) (entry->next + entry->height);
+}
+
+//  Bytes an entry costs besides its value's capacity.
+static size_t
+s_cost (int height, size_t key_size)
+{
+    return sizeof (zcq_memstore_entry_t) + (size_t) height * sizeof (void *) + key_size
+           + 2 * ALLOC_COST;
+}
+
+static zcq_memstore_entry_t *
+s_entry_new (int height, const void *key, size_t key_size)
+{
+    zcq_memstore_entry_t *entry = (zcq_memstore_entry_t *) zmalloc (
+        sizeof (zcq_memstore_entry_t) + (size_t) height * sizeof (void *) + key_size);
+    assert (entry);
+    entry->height = height;
+    entry->key_size = key_size;
+    if (key_size) {
+        memcpy (s_key (entry), key, key_size);
+    }
+    return entry;
+}
+
+zcq_memstore_t *
+zcq_memstore_new (size_t limit)
+{
+    zcq_memstore_t *self = (zcq_memstore_t *) zmalloc (sizeof (zcq_memstore_t));
+    assert (self);
+    self->head = s_entry_new (HEIGHT_MAX, NULL, 0);
+    self->height = 1;
+    self->limit = limit;
+    self->seed = 2463534242u;
+    return self;
+}
+
+void
+zcq_memstore_destroy (zcq_memstore_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        zcq_memstore_t *self = *self_p;
+        zcq_memstore_entry_t *entry = self->head;
+        while (entry) {
+            zcq_memstore_entry_t *next = entry->next [0];
+            free (entry->value);
+            free (entry);
+            entry = next;
+        }
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  Bytewise order, a prefix first: LevelDB's default comparator.
+static int
+s_compare (zcq_memstore_entry_t *entry, const void *key, size_t key_size)
+{
+    size_t common = entry->key_size < key_size ? entry->key_size : key_size;
+    int rc = common ? memcmp (s_key (entry), key, common) : 0;
+    if (rc == 0) {
+        rc = entry->key_size < key_size ? -1 : entry->key_size > key_size ? 1 : 0;
+    }
+    return rc;
+}
+
+//  The last entry before key on each level into before (if not NULL), and
+//  the first entry >= key, or NULL.
+static zcq_memstore_entry_t *
+s_find (zcq_memstore_t *self, const void *key, size_t key_size, zcq_memstore_entry_t **before)
+{
+    zcq_memstore_entry_t *at = self->head;
+    for (int level = self->height - 1; level >= 0; level--) {
+        while (at->next [level] && s_compare (at->next [level], key, key_size) < 0) {
+            at = at->next [level];
+        }
+        if (before) {
+            before [level] = at;
+        }
+    }
+    return at->next [0];
+}
+
+//  The entry of exactly key, or NULL.
+static zcq_memstore_entry_t *
+s_lookup (zcq_memstore_t *self, const void *key, size_t key_size, zcq_memstore_entry_t **before)
+{
+    zcq_memstore_entry_t *entry = s_find (self, key, key_size, before);
+    return entry && s_compare (entry, key, key_size) == 0 ? entry : NULL;
+}
+
+const byte *
+zcq_memstore_get (zcq_memstore_t *self, const void *key, size_t key_size, size_t *size)
+{
+    assert (self);
+    assert (size);
+    zcq_memstore_entry_t *entry = s_lookup (self, key, key_size, NULL);
+    *size = entry ? entry->size : 0;
+    return entry ? (entry->value ? entry->value : (const byte *) "") : NULL;
+}
+
+//  A height of 1 with chance 3/4, 2 with 3/16, ...
+static int
+s_height (zcq_memstore_t *self)
+{
+    uint32_t bits = self->seed;
+    bits ^= bits << 13;
+    bits ^= bits >> 17;
+    bits ^= bits << 5;
+    self->seed = bits;
+    int height = 1;
+    while (height < HEIGHT_MAX && (bits & 3) == 0) {
+        height++;
+        bits >>= 2;
+    }
+    return height;
+}
+
+//  Set an entry's value to a copy of value; returns the change in bytes held.
+static ptrdiff_t
+s_set_value (zcq_memstore_entry_t *entry, const void *value, size_t size)
+{
+    ptrdiff_t delta = 0;
+    if (size > entry->capacity) {
+        free (entry->value);
+        entry->value = (byte *) malloc (size);
+        assert (entry->value);
+        delta = (ptrdiff_t) size - (ptrdiff_t) entry->capacity;
+        entry->capacity = size;
+    }
+    if (size) {
+        memcpy (entry->value, value, size);
+    }
+    entry->size = size;
+    return delta;
+}
+
+static void
+s_put (zcq_memstore_t *self, const void *key, size_t key_size, const void *value, size_t size)
+{
+    zcq_memstore_entry_t *before [HEIGHT_MAX];
+    zcq_memstore_entry_t *entry = s_lookup (self, key, key_size, before);
+    if (entry) {
+        self->bytes += s_set_value (entry, value, size);
+        return;
+    }
+    int height = s_height (self);
+    for (int level = self->height; level < height; level++) {
+        before [level] = self->head;
+    }
+    if (height > self->height) {
+        self->height = height;
+    }
+    entry = s_entry_new (height, key, key_size);
+    for (int level = 0; level < height; level++) {
+        entry->next [level] = before [level]->next [level];
+        before [level]->next [level] = entry;
+    }
+    entry->prev = before [0] == self->head ? NULL : before [0];
+    if (entry->next [0]) {
+        entry->next [0]->prev = entry;
+    }
+    self->bytes += s_cost (height, key_size) + s_set_value (entry, value, size);
+    self->keys++;
+}
+
+static void
+s_delete (zcq_memstore_t *self, const void *key, size_t key_size)
+{
+    zcq_memstore_entry_t *before [HEIGHT_MAX];
+    zcq_memstore_entry_t *entry = s_lookup (self, key, key_size, before);
+    if (!entry) {
+        return;
+    }
+    for (int level = 0; level < entry->height; level++) {
+        before [level]->next [level] = entry->next [level];
+    }
+    if (entry->next [0]) {
+        entry->next [0]->prev = entry->prev;
+    }
+    while (self->height > 1 && !self->head->next [self->height - 1]) {
+        self->height--;
+    }
+    self->bytes -= s_cost (entry->height, key_size) + entry->capacity;
+    self->keys--;
+    free (entry->value);
+    free (entry);
+}
+
+//  Bytes held after changes, as far as can be told before applying them:
+//  a put of a key that the changes themselves add twice is counted twice,
+//  which errs on the side of the limit.
+static size_t
+s_bytes_after (zcq_memstore_t *self, const zcq_memstore_change_t *changes, size_t count)
+{
+    ptrdiff_t delta = 0;
+    for (size_t index = 0; index < count; index++) {
+        const zcq_memstore_change_t *change = &changes [index];
+        zcq_memstore_entry_t *entry = s_lookup (self, change->key, change->key_size, NULL);
+        if (change->value && entry) {
+            delta += change->size > entry->capacity
+                         ? (ptrdiff_t) change->size - (ptrdiff_t) entry->capacity
+                         : 0;
+        }
+        else if (change->value) {
+            //  An average height: 4/3 levels
+            delta += (ptrdiff_t) (s_cost (1, change->key_size) + change->size);
+        }
+        else if (entry) {
+            delta -= (ptrdiff_t) (s_cost (entry->height, entry->key_size) + entry->capacity);
+        }
+    }
+    return delta < 0 && (size_t) -delta > self->bytes ? 0 : self->bytes + (size_t) delta;
+}
+
+int
+zcq_memstore_write (zcq_memstore_t *self, const zcq_memstore_change_t *changes, size_t count)
+{
+    assert (self);
+    assert (changes || count == 0);
+    if (self->limit && s_bytes_after (self, changes, count) > self->limit) {
+        return -1;
+    }
+    for (size_t index = 0; index < count; index++) {
+        const zcq_memstore_change_t *change = &changes [index];
+        if (change->value) {
+            s_put (self, change->key, change->key_size, change->value, change->size);
+        }
+        else {
+            s_delete (self, change->key, change->key_size);
+        }
+    }
+    return 0;
+}
+
+size_t
+zcq_memstore_bytes (zcq_memstore_t *self)
+{
+    assert (self);
+    return self->bytes;
+}
+
+size_t
+zcq_memstore_limit (zcq_memstore_t *self)
+{
+    assert (self);
+    return self->limit;
+}
+
+size_t
+zcq_memstore_keys (zcq_memstore_t *self)
+{
+    assert (self);
+    return self->keys;
+}
+
+zcq_memstore_entry_t *
+zcq_memstore_seek (zcq_memstore_t *self, const void *key, size_t key_size)
+{
+    assert (self);
+    return s_find (self, key, key_size, NULL);
+}
+
+zcq_memstore_entry_t *
+zcq_memstore_last (zcq_memstore_t *self)
+{
+    assert (self);
+    zcq_memstore_entry_t *at = self->head;
+    for (int level = self->height - 1; level >= 0; level--) {
+        while (at->next [level]) {
+            at = at->next [level];
+        }
+    }
+    return at == self->head ? NULL : at;
+}
+
+zcq_memstore_entry_t *
+zcq_memstore_next (zcq_memstore_entry_t *entry)
+{
+    assert (entry);
+    return entry->next [0];
+}
+
+zcq_memstore_entry_t *
+zcq_memstore_prev (zcq_memstore_entry_t *entry)
+{
+    assert (entry);
+    return entry->prev;
+}
+
+const byte *
+zcq_memstore_entry_key (zcq_memstore_entry_t *entry, size_t *size)
+{
+    assert (entry);
+    *size = entry->key_size;
+    return s_key (entry);
+}
+
+const byte *
+zcq_memstore_entry_value (zcq_memstore_entry_t *entry, size_t *size)
+{
+    assert (entry);
+    *size = entry->size;
+    return entry->value ? entry->value : (const byte *) "";
+}
