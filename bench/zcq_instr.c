@@ -113,7 +113,7 @@ s_client_main (const char *endpoint, uint64_t count)
 static double
 s_client_run (s_instr_t *self, const char *program, uint64_t count, const char *profile)
 {
-    zcq_bench_cluster_config_t config = {self->build, "bank", "sync", 0, 0, NULL, NULL};
+    zcq_bench_cluster_config_t config = {self->build, "bank", "sync", 0, 0, NULL, NULL, 0};
     zcq_bench_cluster_t *cluster = zcq_bench_cluster_new (&config, READY_MS);
     if (!cluster) {
         return -1;
@@ -151,7 +151,7 @@ s_write_run (s_instr_t *self, uint64_t count, const char *profile)
     char option [600];
     snprintf (option, sizeof (option), "--callgrind-out-file=%s", profile);
     const char *tool [] = {VALGRIND, "--tool=callgrind", "--trace-children=no", option, NULL};
-    zcq_bench_cluster_config_t config = {self->build, "bank", "sync", 0, 0, tool, NULL};
+    zcq_bench_cluster_config_t config = {self->build, "bank", "sync", 0, 0, tool, NULL, 0};
     zcq_bench_cluster_t *cluster = zcq_bench_cluster_new (&config, READY_MS);
     uint64_t versions [ACCOUNTS] = {0};
     int rc = cluster ? 0 : -1;
@@ -208,7 +208,7 @@ s_query_cost (s_instr_t *self)
     //  The cluster starts added query nodes under this tool; the option
     //  word names the profile of the next run
     const char *tool [] = {VALGRIND, "--tool=callgrind", "--trace-children=no", option, NULL};
-    zcq_bench_cluster_config_t config = {self->build, "bank", "sync", 0, 0, NULL, tool};
+    zcq_bench_cluster_config_t config = {self->build, "bank", "sync", 0, 0, NULL, tool, 0};
     zcq_bench_cluster_t *cluster = zcq_bench_cluster_new (&config, READY_MS);
     if (!cluster) {
         return -1;

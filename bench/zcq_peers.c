@@ -40,7 +40,7 @@ static void *
 s_zcqrs_start (const char *folder)
 {
     (void) folder; //  the cluster makes its own
-    zcq_bench_cluster_config_t config = {s_build, "store", "sync", 0, 0, NULL, NULL};
+    zcq_bench_cluster_config_t config = {s_build, "store", "sync", 0, 0, NULL, NULL, 0};
     return zcq_bench_cluster_new (&config, 20000);
 }
 

@@ -31,6 +31,7 @@ typedef struct {
     char commands [MEMBERS][128];      //  each member's commands endpoint
     zcq_testkit_node_t node [MEMBERS]; //  the processes
     zcq_client_t *client [MEMBERS];    //  a client of each member
+    const char *keep;                  //  --keep-ids, or NULL: the default
 } group_t;
 
 //  A TCP port on 127.0.0.1 that is free now (the kernel's pick).
@@ -59,14 +60,15 @@ s_start (group_t *group, int index)
     zcq_testkit_start (&group->node [index], group->dir, "zcqrs-write", "--member", member,
                        "--raft", group->raft, "--members", group->endpoints, "--commands",
                        group->commands [index], "--events", events, "--replay", replay,
-                       "--data", data, NULL);
+                       "--data", data, group->keep ? "--keep-ids" : NULL, group->keep, NULL);
     assert_int_equal (zcq_testkit_wait_ready (group->commands [index], WAIT), 0);
 }
 
 static group_t *
-s_group_new (void)
+s_group_new_keeping (const char *keep)
 {
     group_t *group = (group_t *) zmalloc (sizeof (group_t));
+    group->keep = keep;
     group->dir = zcq_testkit_tmpdir ("write-group");
     for (int index = 0; index < MEMBERS; index++) {
         snprintf (group->commands [index], 128, "ipc://%s/commands-%d", group->dir, index + 1);
@@ -82,6 +84,12 @@ s_group_new (void)
         zcq_client_set_attempts (group->client [index], 1);
     }
     return group;
+}
+
+static group_t *
+s_group_new (void)
+{
+    return s_group_new_keeping (NULL);
 }
 
 //  Stop every member still running (a clean stop exits 0).
@@ -248,6 +256,25 @@ s_folder (group_t *group, int index)
     return chunk;
 }
 
+//  Number of command outcomes ("c:" keys) in a stopped member's folder.
+static size_t
+s_outcomes (group_t *group, int index)
+{
+    char path [300];
+    snprintf (path, sizeof (path), "%s/member-%d", group->dir, index + 1);
+    zcq_store_t *store = zcq_store_new (path);
+    assert_non_null (store);
+    zcq_iter_t *iter = zcq_iter_new (store, false);
+    size_t count = 0;
+    for (zcq_iter_seek (iter, "c:", 2); zcq_iter_has_prefix (iter, "c:", 2);
+         zcq_iter_next (iter)) {
+        count++;
+    }
+    zcq_iter_destroy (&iter);
+    zcq_store_destroy (&store);
+    return count;
+}
+
 //  Stop the group and check that every member holds the same folder.
 static void
 s_assert_same_logs (group_t *group)
@@ -271,7 +298,8 @@ static void
 test_followers_hold_the_leaders_log (void **state)
 {
     (void) state;
-    group_t *group = s_group_new ();
+    //  Retention keeps 8 outcomes: every member forgets the same ones
+    group_t *group = s_group_new_keeping ("8");
     int leader = s_leader (group, -1, WAIT);
     assert_true (leader >= 0);
     int follower = (leader + 1) % MEMBERS;
@@ -308,6 +336,7 @@ test_followers_hold_the_leaders_log (void **state)
     assert_true (s_status_int (status, "group_term") >= 1);
     zcq_msg_destroy (&status);
     s_assert_same_logs (group);
+    assert_int_equal (s_outcomes (group, 0), 8);
     s_group_destroy (&group);
 }
 

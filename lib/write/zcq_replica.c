@@ -10,16 +10,18 @@
 */
 
 #include "zcq_replica.h"
+#include "zcq_retention.h"
 
 #include <signal.h>
 #include <raft.h>
 #include <raft/uv.h>
 #include <uv.h>
 
-#define ENTRY_MAGIC  "ZGR1"
-#define ENTRY_HEADER (4 + 4 + 8 + 8 + 8) //  magic, member, number, term, batch size
-#define ENTRY_ALIGN  8                   //  entries are padded to a multiple of this
-#define ROLE_CHECK   50                  //  ms between looks at Raft's state
+#define ENTRY_MAGIC "ZGR1"
+//  magic, member, number, term, batch size, newest command-id sequence, time
+#define ENTRY_HEADER (4 + 4 + 8 + 8 + 8 + 8 + 8)
+#define ENTRY_ALIGN  8  //  entries are padded to a multiple of this
+#define ROLE_CHECK   50 //  ms between looks at Raft's state
 
 typedef struct {
     zsock_t *pipe;                      //  actor pipe
@@ -42,6 +44,7 @@ typedef struct {
                                         //  entry applied (0: does not lead)
     uint64_t applied;                   //  number of the last group in the store ("m:group")
     zcq_replica_report_t said;          //  the last ROLE report sent
+    zcq_retention_t retention;          //  which command ids the store keeps
     zchunk_t *chunk;                    //  encoding scratch
     bool started;                       //  Raft was started (so it must be closed)
     bool closing;                       //  $TERM received: closing every handle
@@ -155,6 +158,8 @@ s_propose (self_t *self, zcq_group_t *group, uint64_t term)
     header [7] = (byte) self->config.member;
     zcq_store_put_be64 (header + 8, number);
     zcq_store_put_be64 (header + 16, term);
+    zcq_store_put_be64 (header + 32, zcq_group_sequence (group));
+    zcq_store_put_be64 (header + 40, (uint64_t) zcq_group_time (group));
     zchunk_set (self->chunk, header, ENTRY_HEADER);
     zcq_batch_encode (zcq_group_batch (group), self->chunk);
     zcq_store_put_be64 (zchunk_data (self->chunk) + 24,
@@ -238,6 +243,10 @@ s_fsm_apply (struct raft_fsm *fsm, const struct raft_buffer *buffer, void **resu
         return RAFT_IOERR;
     }
     self->applied = number;
+    //  Every member forgets the same ids: ages are measured against the
+    //  group's own time, not this member's clock
+    zcq_retention_apply (&self->retention, self->config.store, zcq_store_get_be64 (entry + 32),
+                         (int64_t) zcq_store_get_be64 (entry + 40));
     bool ours = self->proposed && number == self->proposed_number
                 && zcq_store_get_be64 (entry + 16) == self->lead_term
                 && (((unsigned) entry [6] << 8) | entry [7]) == self->config.member;
@@ -411,6 +420,8 @@ zcq_replica_actor (zsock_t *pipe, void *args)
     self->config = *(zcq_replica_config_t *) args;
     self->chunk = zchunk_new (NULL, 4096);
     zcq_store_get_number (self->config.store, "m:group", 7, &self->applied);
+    zcq_retention_init (&self->retention, self->config.keep_ids, self->config.max_age_us,
+                        self->config.newest_sequence);
     //  Raft's transport writes to TCP peers that may be gone: that must be
     //  an error it handles, not a SIGPIPE that ends the process
     signal (SIGPIPE, SIG_IGN);

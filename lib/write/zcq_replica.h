@@ -10,7 +10,8 @@
     lost the lead before the entry committed). It also reports role changes
     and the groups it stored that another member proposed.
 
-        zcq_replica_config_t config = {store, "var/write/raft", 1, 3, addresses, 1000};
+        zcq_replica_config_t config = {store, "var/write/raft", 1, 3, addresses, 1000,
+                                       keep_ids, max_age_us, sequence};
         zactor_t *replica = zactor_new (zcq_replica_actor, &config);
         zcq_replica_recv (replica, &report);      //  first: ROLE, or FAILED
         zcq_replica_submit (replica, group, term); //  the replica owns it now
@@ -18,8 +19,11 @@
         zcq_replica_recv (replica, &report);       //  WRITTEN: the group is ours again
 
     An entry is "ZGR1", be32 member, be64 group number, be64 term (of its
-    proposer), be64 size of the batch, then the group's batch
-    (zcq_batch_encode), padded with zeros to a multiple of 8 bytes. The store's
+    proposer), be64 size of the batch, be64 newest command-id sequence and
+    be64 time (us) of the group, then the group's batch (zcq_batch_encode),
+    padded with zeros to a multiple of 8 bytes. After each entry, every
+    member forgets old command ids as a single node does (zcq_retention),
+    ages measured against the group's time. The store's
     "m:group" key holds the number of the last group applied, in the same
     batch, so an entry Raft applies again after a restart is skipped.
     =========================================================================
@@ -43,6 +47,9 @@ typedef struct {
     unsigned members;        //  members in the group
     char **addresses;        //  Raft address (host:port) of each member, in member order
     unsigned election;       //  ms: Raft's election timeout (it randomises 1-2x)
+    uint64_t keep_ids;       //  most command ids kept (0: no limit)
+    int64_t max_age_us;      //  command ids older than this are forgotten (0: never)
+    uint64_t newest_sequence; //  retention sequence of the newest command id on disk
 } zcq_replica_config_t;
 
 //  A member's role, as it reports it.

@@ -562,7 +562,10 @@ s_start_threads (self_t *self, zconfig_t *config, zsock_t *replay)
             self->member,
             self->members,
             self->raft,
-            (unsigned) zcq_settings_number (config, s_table, "write/election")};
+            (unsigned) zcq_settings_number (config, s_table, "write/election"),
+            writer.keep_ids,
+            writer.max_age_us,
+            writer.newest_sequence};
         self->writer = zactor_new (zcq_replica_actor, &replica);
         //  Its first report says whether Raft started
         zcq_replica_recv (self->writer, &self->group);
