@@ -2,6 +2,7 @@
     zcqrs - the command-line client
 
         zcqrs send TYPE STREAM [field=value ... | --json OBJECT] [--expect N] [--id HEX]
+        zcqrs delete STREAM [--expect N] [--id HEX]
         zcqrs query NAME [param=value ... | --json OBJECT] [--node EP] [--min-position P]
         zcqrs tail [--from POSITION] [--count N] [--idle MS]
         zcqrs status [--node ENDPOINT ...]
@@ -58,13 +59,16 @@ s_usage (FILE *out)
         //  reads into the man page's SYNOPSIS
         "Usage: zcqrs [options] send TYPE STREAM [field=value ... | --json OBJECT]"
         " [--expect N]\n"
+        "  or:  zcqrs [options] delete STREAM [--expect N]\n"
         "  or:  zcqrs [options] query NAME [param=value ... | --json OBJECT]"
         " [--min-position P]\n"
         "  or:  zcqrs [options] tail [--from POSITION] [--count N] [--idle MS]\n"
         "  or:  zcqrs [options] status [--node EP ...]\n"
         "  or:  zcqrs keygen NAME [--dir DIR]\n"
-        "Send a command to the write node, ask a query node, follow the log, ask each node\n"
-        "for its status, or make a CURVE keypair (DIR/NAME.cert and DIR/NAME.cert_secret).\n"
+        "Send a command to the write node, delete a stream (its events' data is erased on\n"
+        "every node; it takes no more commands), ask a query node, follow the log, ask each\n"
+        "node for its status, or make a CURVE keypair (DIR/NAME.cert and\n"
+        "DIR/NAME.cert_secret).\n"
         "\n"
         "options:\n"
         "  --commands EP     write node commands [" ZCQ_DEFAULT_COMMANDS "]\n"
@@ -320,6 +324,20 @@ s_send (options_t *options)
     return code;
 }
 
+//  delete STREAM: the command every domain takes (protocol section 10.13).
+static int
+s_delete (options_t *options)
+{
+    if (options->word_count != 1) {
+        fprintf (stderr, "zcqrs: delete needs one STREAM (try --help)\n");
+        return EXIT_USAGE;
+    }
+    options->words [1] = options->words [0];
+    options->words [0] = ZCQ_DELETE_STREAM;
+    options->word_count = 2;
+    return s_send (options);
+}
+
 static int
 s_query (options_t *options)
 {
@@ -499,6 +517,9 @@ main (int argc, char **argv)
     if (streq (verb, "send")) {
         return s_send (&options);
     }
+    if (streq (verb, "delete")) {
+        return s_delete (&options);
+    }
     if (streq (verb, "query")) {
         return s_query (&options);
     }
@@ -508,6 +529,7 @@ main (int argc, char **argv)
     if (streq (verb, "tail")) {
         return s_tail (&options);
     }
-    fprintf (stderr, "zcqrs: unknown command '%s' (send, query, tail, status, keygen)\n", verb);
+    fprintf (stderr,
+             "zcqrs: unknown command '%s' (send, delete, query, tail, status, keygen)\n", verb);
     return EXIT_USAGE;
 }

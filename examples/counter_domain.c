@@ -132,12 +132,16 @@ s_project (zcq_view_t *view, const zcq_event_t *event)
 {
     char reason [ZCQ_REASON_MAX];
     int64_t by;
+    char key [ZCQ_MAX_STREAM + 16];
+    s_key (key, sizeof key, event->stream);
+    if (strcmp (event->type, ZCQ_STREAM_DELETED) == 0) {
+        zcq_view_delete (view, key); //  a deleted counter: gone from the models
+        return 0;
+    }
     if (strcmp (event->type, "Incremented") != 0
         || zcq_map_positive (event->data, "by", &by, reason)) {
         return 0;
     }
-    char key [ZCQ_MAX_STREAM + 16];
-    s_key (key, sizeof key, event->stream);
     int64_t value = 0;
     uint64_t version = 0;
     if (s_load (view, key, &value, &version) == -1) {

@@ -360,6 +360,10 @@ s_project (zcq_view_t *view, const zcq_event_t *event)
 {
     char key [ZCQ_MAX_STREAM + 16];
     s_key (key, sizeof key, event->stream);
+    if (strcmp (event->type, ZCQ_STREAM_DELETED) == 0) {
+        zcq_view_delete (view, key); //  a deleted customer: gone from the models
+        return 0;
+    }
     s_customer_t customer = {0};
     int rc = s_load (view, key, &customer);
     if (rc == -1) {

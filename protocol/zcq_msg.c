@@ -35,6 +35,7 @@ struct _zcq_msg_t {
     char *reason;              //  REPLY / RESULT / ERROR reason text
     uint64_t version;          //  stream version
     uint32_t schema;           //  EVENT: schema version of its type (0 reads as 1)
+    uint64_t deleted;          //  EVENT meta.deleted: the tombstone that hid it, or 0
     uint64_t position;         //  global position
     uint32_t count;            //  events appended (REPLY)
     int64_t time;              //  microseconds since the epoch
@@ -469,6 +470,7 @@ typedef enum {
     K_COMMAND,
     K_USER,
     K_SCHEMA,
+    K_DELETED,
     K_LEADER,
     K_KEYS
 } s_key_t;
@@ -509,6 +511,7 @@ static const struct {
     [K_COMMAND] = KEY ("command"),
     [K_USER] = KEY ("user"),
     [K_SCHEMA] = KEY ("schema"),
+    [K_DELETED] = KEY ("deleted"),
     [K_LEADER] = KEY ("leader"),
 };
 
@@ -590,6 +593,8 @@ static const s_field_t s_meta [] = {
     {FIELD (K_CORRELATION, V_TEXT, P_IF_SET, correlation), .limit = ZCQ_MAX_TEXT,
      .label = "meta.correlation"},
     {FIELD (K_USER, V_TEXT, P_IF_SET, user), .limit = ZCQ_MAX_USER, .label = "meta.user"},
+    {FIELD (K_DELETED, V_UINT64, P_IF_SET, deleted), .limit = INT64_MAX,
+     .label = "meta.deleted"},
 };
 static const s_field_t s_heartbeat [] = {
     {FIELD (K_HEAD, V_UINT64, P_REQUIRED, head), .limit = INT64_MAX},
@@ -1649,6 +1654,20 @@ zcq_msg_set_version (zcq_msg_t *self, uint64_t version)
 {
     assert (self);
     self->version = version;
+}
+
+uint64_t
+zcq_msg_deleted (zcq_msg_t *self)
+{
+    assert (self);
+    return self->deleted;
+}
+
+void
+zcq_msg_set_deleted (zcq_msg_t *self, uint64_t tombstone)
+{
+    assert (self);
+    self->deleted = tombstone;
 }
 
 uint32_t

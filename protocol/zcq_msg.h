@@ -279,6 +279,13 @@ uint32_t
 void
     zcq_msg_set_schema (zcq_msg_t *self, uint32_t schema);
 
+//  EVENT meta.deleted: the position of the tombstone of its stream that
+//  hid this event's data (section 10.13), or 0 for an event as appended.
+uint64_t
+    zcq_msg_deleted (zcq_msg_t *self);
+void
+    zcq_msg_set_deleted (zcq_msg_t *self, uint64_t tombstone);
+
 //  Global position (REPLY: of the command's last event, or the head when it
 //  appended none; EVENT: of this event; RESULT: applied position answered).
 uint64_t

@@ -291,6 +291,26 @@ fi
 cli tail --from 4 --count 1
 expect_rc 0 "tail --from 4 --count 1" && expect position 4 "tail --from 4 --count 1"
 
+# --- delete: a tombstone, then refusals; replay hides the data --------------------
+
+cli delete acc-2
+expect_rc 0 "delete acc-2" && expect status accepted "delete acc-2" && expect position 6 \
+    "delete acc-2"
+cli send Deposit acc-2 amount=1
+expect_rc 1 "deposit to a deleted stream" && expect status rejected "deposit to a deleted stream"
+cli delete
+expect_rc 2 "delete without a stream"
+# The write node hides the data once the tombstone is written: poll, bounded
+tries=0
+while :; do
+    cli tail --from 4 --count 1
+    [ "$(field meta.deleted)" = 6 ] || [ "$tries" -ge 50 ] && break
+    tries=$((tries + 1))
+    sleep 0.1
+done
+expect meta.deleted 6 "tail of a deleted stream's event" && expect data "{}" \
+    "tail of a deleted stream's event"
+
 # --- No node: exit code 3 -------------------------------------------------------
 
 cli --commands "$nobody" --timeout 300 send Deposit acc-1 amount=1

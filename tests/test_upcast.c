@@ -302,72 +302,46 @@ test_misbehaving_upcasters_are_named (void **unused)
 
 //  --- A cluster at v1, then at v2 on the same log ----------------------------------
 
-typedef struct {
-    char *dir;           //  data and sockets
-    char commands [256]; //  write node endpoints
-    char events [256];
-    char replay [256];
-    char queries [256];       //  query node endpoint
-    zcq_testkit_node_t write; //  the nodes
-    zcq_testkit_node_t query;
-    zcq_client_t *client;
-} s_cluster_t;
-
-//  Start the write node with a domain .so.
+//  Start the write node with a customer domain .so.
 static void
-s_start_write (s_cluster_t *cluster, const char *so)
+s_start_write (zcq_testkit_cluster_t *cluster, const char *so)
 {
     char *domain = zcq_testkit_build_file (so);
-    char data [300];
-    snprintf (data, sizeof data, "%s/write", cluster->dir);
-    zcq_testkit_start (&cluster->write, cluster->dir, "zcqrs-write", "--commands",
-                       cluster->commands, "--events", cluster->events, "--replay",
-                       cluster->replay, "--data", data, "--domain", domain, "--heartbeat",
-                       "200", NULL);
-    assert_int_equal (zcq_testkit_wait_ready (cluster->commands, WAIT), 0);
+    assert_int_equal (zcq_testkit_cluster_start_write (cluster, domain, NULL, NULL), 0);
     free (domain);
-    if (!cluster->client) {
-        cluster->client = zcq_client_new (cluster->commands);
-        zcq_client_add_query_node (cluster->client, cluster->queries);
-    }
 }
 
-//  Start the query node with a domain .so on data folder "query-N"; it holds
-//  each batch of events delay_ms before applying it (the node's fault seam;
-//  "0": off).
+//  Start query node 0 with a customer domain .so on data folder "query-N";
+//  it holds each batch of events delay_ms before applying it (the node's
+//  fault seam; "0": off).
 static void
-s_start_query (s_cluster_t *cluster, const char *so, int folder, const char *delay_ms)
+s_start_query (zcq_testkit_cluster_t *cluster, const char *so, int folder, const char *delay_ms)
 {
     char *domain = zcq_testkit_build_file (so);
-    char data [300];
-    snprintf (data, sizeof data, "%s/query-%d", cluster->dir, folder);
-    zcq_testkit_start (&cluster->query, cluster->dir, "zcqrs-query", "--events",
-                       cluster->events, "--replay", cluster->replay, "--queries",
-                       cluster->queries, "--data", data, "--domain", domain,
-                       "--fault-apply-delay-ms", delay_ms, NULL);
-    assert_int_equal (zcq_testkit_wait_ready (cluster->queries, WAIT), 0);
+    assert_int_equal (zcq_testkit_cluster_start_query (cluster, 0, folder, domain,
+                                                       "--fault-apply-delay-ms", delay_ms),
+                      0);
     free (domain);
 }
 
 static void
-s_start (s_cluster_t *cluster, const char *so, int query_folder)
+s_start (zcq_testkit_cluster_t *cluster, const char *so, int query_folder)
 {
     s_start_write (cluster, so);
     s_start_query (cluster, so, query_folder, "0");
 }
 
 static void
-s_stop (s_cluster_t *cluster)
+s_stop (zcq_testkit_cluster_t *cluster)
 {
-    zcq_client_destroy (&cluster->client);
-    assert_int_equal (zcq_testkit_stop (&cluster->query), 0);
-    assert_int_equal (zcq_testkit_stop (&cluster->write), 0);
+    assert_int_equal (zcq_testkit_cluster_stop (cluster), 0);
 }
 
 //  Send a command to stream "c-1" with this data (a packed map from
 //  zcq_testkit_map; takes ownership); check its status, return its position.
 static uint64_t
-s_send (s_cluster_t *cluster, zcq_status_t status, const char *type, msgpack_sbuffer *data)
+s_send (zcq_testkit_cluster_t *cluster, zcq_status_t status, const char *type,
+        msgpack_sbuffer *data)
 {
     zcq_msg_t *reply = zcq_client_send (cluster->client, type, "c-1", ZCQ_EXPECT_ANY,
                                         data->data, data->size, WAIT);
@@ -384,7 +358,7 @@ s_send (s_cluster_t *cluster, zcq_status_t status, const char *type, msgpack_sbu
 
 //  The customer query's answer as JSON, at least at position.
 static char *
-s_customer (s_cluster_t *cluster, uint64_t position)
+s_customer (zcq_testkit_cluster_t *cluster, uint64_t position)
 {
     msgpack_sbuffer *params = zcq_testkit_map ("id=c-1", NULL);
     zcq_msg_t *result = zcq_client_query (cluster->client, 0, "customer", params->data,
@@ -397,60 +371,11 @@ s_customer (s_cluster_t *cluster, uint64_t position)
     return json;
 }
 
-//  REPLAY from position 1: the EVENTS answer (asserted).
-static zcq_msg_t *
-s_replay (s_cluster_t *cluster)
-{
-    zsock_t *dealer = zsock_new_dealer (cluster->replay);
-    assert_non_null (dealer);
-    zsock_set_rcvtimeo (dealer, WAIT);
-    zcq_msg_t *request = zcq_msg_new (ZCQ_MSG_REPLAY);
-    zcq_msg_set_from (request, 1);
-    assert_int_equal (zcq_msg_send (request, dealer), 0);
-    zcq_msg_destroy (&request);
-    zcq_msg_t *events = zcq_msg_recv (dealer);
-    assert_non_null (events);
-    assert_int_equal (zcq_msg_type (events), ZCQ_MSG_EVENTS);
-    zsock_destroy (&dealer);
-    return events;
-}
-
-//  The i-th event of an EVENTS answer, decoded (asserted valid).
-static zcq_msg_t *
-s_event (zcq_msg_t *events, size_t index)
-{
-    zframe_t *frame = zcq_msg_event_frame (events, index);
-    assert_non_null (frame);
-    zcq_msg_t *event =
-        zcq_msg_decode_body (ZCQ_MSG_EVENT, zframe_data (frame), zframe_size (frame));
-    assert_true (zcq_msg_valid (event));
-    return event;
-}
-
-//  A cluster's folder and endpoints; nothing started.
-static void
-s_cluster_init (s_cluster_t *cluster)
-{
-    memset (cluster, 0, sizeof *cluster);
-    cluster->dir = zcq_testkit_tmpdir ("upcast");
-    snprintf (cluster->commands, 256, "ipc://%s/commands", cluster->dir);
-    snprintf (cluster->events, 256, "ipc://%s/events", cluster->dir);
-    snprintf (cluster->replay, 256, "ipc://%s/replay", cluster->dir);
-    snprintf (cluster->queries, 256, "ipc://%s/queries", cluster->dir);
-}
-
-static void
-s_cluster_remove (s_cluster_t *cluster)
-{
-    zcq_testkit_rmtree (cluster->dir);
-    free (cluster->dir);
-}
-
 //  A cluster at v1 (query data folder "query-1") where Alice registered.
 static void
-s_cluster_at_v1 (s_cluster_t *cluster)
+s_cluster_at_v1 (zcq_testkit_cluster_t *cluster)
 {
-    s_cluster_init (cluster);
+    zcq_testkit_cluster_init (cluster, "upcast");
     s_start (cluster, "libzcq_customer_v1.so", 1);
     s_send (cluster, ZCQ_ACCEPTED, "Register",
             zcq_testkit_map ("name=Alice", "email=a@x.org", NULL));
@@ -460,7 +385,7 @@ static void
 test_v2_reads_the_v1_log (void **unused)
 {
     (void) unused;
-    s_cluster_t cluster;
+    zcq_testkit_cluster_t cluster;
     s_cluster_at_v1 (&cluster); //  version 1 writes its log
     s_send (&cluster, ZCQ_ACCEPTED, "Rename", zcq_testkit_map ("name=Alicia", NULL));
     s_send (&cluster, ZCQ_ACCEPTED, "AddCredit", zcq_testkit_map ("amount=5", NULL));
@@ -495,18 +420,22 @@ test_v2_reads_the_v1_log (void **unused)
 
     //  REPLAY gives the events as stored: v1's at schema 1 with their v1
     //  data (nothing was rewritten), v2's at the schema v2 declares
-    zcq_msg_t *events = s_replay (&cluster);
+    zcq_msg_t *events = zcq_testkit_replay (cluster.replay, 1);
+    assert_non_null (events);
     assert_int_equal (zcq_msg_event_count (events), 6);
-    zcq_msg_t *first = s_event (events, 0);
+    zcq_msg_t *first = zcq_testkit_event (events, 0);
+    assert_non_null (first);
     assert_string_equal (zcq_msg_name (first), "CustomerRegistered");
     assert_int_equal (zcq_msg_schema (first), 1);
     json = zcq_json_from_msgpack (zcq_msg_data (first), zcq_msg_data_size (first));
     assert_string_equal (json, "{\"name\":\"Alice\",\"email\":\"a@x.org\"}");
     zstr_free (&json);
-    zcq_msg_t *credit = s_event (events, 4);
+    zcq_msg_t *credit = zcq_testkit_event (events, 4);
+    assert_non_null (credit);
     assert_string_equal (zcq_msg_name (credit), "CreditAdded");
     assert_int_equal (zcq_msg_schema (credit), 2);
-    zcq_msg_t *email = s_event (events, 5);
+    zcq_msg_t *email = zcq_testkit_event (events, 5);
+    assert_non_null (email);
     assert_string_equal (zcq_msg_name (email), "EmailChanged");
     assert_int_equal (zcq_msg_schema (email), 1);
 
@@ -528,13 +457,13 @@ test_v2_reads_the_v1_log (void **unused)
     zcq_msg_destroy (&events);
 
     s_stop (&cluster);
-    s_cluster_remove (&cluster);
+    zcq_testkit_cluster_destroy (&cluster);
 }
 
 //  Send count AddCredit {amount 1} to "c-1", up to 500 at a time in flight.
 //  Returns the position of the last.
 static uint64_t
-s_credits (s_cluster_t *cluster, int count)
+s_credits (zcq_testkit_cluster_t *cluster, int count)
 {
     msgpack_sbuffer *data = zcq_testkit_map ("amount=1", NULL);
     uint64_t head = 0;
@@ -560,7 +489,7 @@ s_credits (s_cluster_t *cluster, int count)
 //  The query node's status: whether a rebuild runs and the serving models'
 //  projection version.
 static bool
-s_rebuilding (s_cluster_t *cluster, int64_t *version)
+s_rebuilding (zcq_testkit_cluster_t *cluster, int64_t *version)
 {
     zcq_msg_t *status = zcq_client_query (cluster->client, 0, "status", NULL, 0, 0, WAIT);
     assert_non_null (status);
@@ -579,7 +508,7 @@ static void
 test_new_projection_version_rebuilds_while_answering (void **unused)
 {
     (void) unused;
-    s_cluster_t cluster;
+    zcq_testkit_cluster_t cluster;
     s_cluster_at_v1 (&cluster);
     uint64_t head = s_credits (&cluster, 20000);
     const char *v1 = "{\"name\":\"Alice\",\"email\":\"a@x.org\",\"credit\":20000,"
@@ -596,7 +525,7 @@ test_new_projection_version_rebuilds_while_answering (void **unused)
     //  Rolling upgrade, query node first, on the folder v1 built: it
     //  rebuilds by itself, and the v1 models answer until it switches. Each
     //  batch of the rebuild is held 300 ms, so that it is seen running
-    assert_int_equal (zcq_testkit_stop (&cluster.query), 0);
+    assert_int_equal (zcq_testkit_stop (&cluster.query [0]), 0);
     s_start_query (&cluster, "libzcq_customer_v2.so", 1, "300");
     bool switched = false;
     int old_answers = 0; //  answered from the v1 models while the rebuild ran
@@ -623,10 +552,10 @@ test_new_projection_version_rebuilds_while_answering (void **unused)
     //  Each of the rebuild's batches was held 300 ms: queries came in between
     print_message ("%d answers from the v1 models while the rebuild ran\n", old_answers);
     assert_true (old_answers > 0);
-    assert_true (zcq_testkit_file_has (cluster.query.log, "rebuilding them beside"));
-    assert_true (zcq_testkit_file_has (cluster.query.log, "projection version 2"));
+    assert_true (zcq_testkit_file_has (cluster.query [0].log, "rebuilding them beside"));
+    assert_true (zcq_testkit_file_has (cluster.query [0].log, "projection version 2"));
     //  Restarted, it keeps the models v2 built: no second rebuild
-    assert_int_equal (zcq_testkit_stop (&cluster.query), 0);
+    assert_int_equal (zcq_testkit_stop (&cluster.query [0]), 0);
     s_start_query (&cluster, "libzcq_customer_v2.so", 1, "0");
     assert_false (s_rebuilding (&cluster, &version));
     assert_int_equal (version, 2);
@@ -634,7 +563,7 @@ test_new_projection_version_rebuilds_while_answering (void **unused)
     assert_string_equal (json, v2);
     zstr_free (&json);
     s_stop (&cluster);
-    s_cluster_remove (&cluster);
+    zcq_testkit_cluster_destroy (&cluster);
 }
 
 int

@@ -285,6 +285,9 @@ s_set_field (zcq_msg_t *msg, const char *key, const msgpack_object *value)
     else if (streq (key, "position")) {
         zcq_msg_set_position (msg, (uint64_t) s_int (value));
     }
+    else if (streq (key, "deleted")) {
+        zcq_msg_set_deleted (msg, (uint64_t) s_int (value));
+    }
     else if (streq (key, "schema")) {
         zcq_msg_set_schema (msg, (uint32_t) s_int (value));
     }
@@ -410,6 +413,7 @@ s_compare (const vector_t *vector, zcq_msg_t *got, zcq_msg_t *want)
     S_SAME_NUMBER (zcq_msg_version);
     S_SAME_NUMBER (zcq_msg_position);
     S_SAME_NUMBER (zcq_msg_schema);
+    S_SAME_NUMBER (zcq_msg_deleted);
     S_SAME_NUMBER (zcq_msg_count);
     S_SAME_NUMBER (zcq_msg_time);
     S_SAME_NUMBER (zcq_msg_from);

@@ -324,8 +324,12 @@ test_followers_hold_the_leaders_log (void **state)
     //  A rejection is an outcome too: replicated, stored, nothing appended
     s_expect (group, leader, ZCQ_REJECTED, "Withdraw", "acc-1", "amount=100000");
     assert_int_equal (head, 21);
+    //  A deleted stream's events are hidden on every member alike
+    s_expect (group, leader, ZCQ_ACCEPTED, "OpenAccount", "acc-2", "owner=bob");
+    head = s_expect (group, leader, ZCQ_ACCEPTED, "$DeleteStream", "acc-2", NULL);
+    assert_int_equal (head, 23);
     s_await (group, "head", head);
-    s_await (group, "group_applied", 22); //  the groups, the rejection's included
+    s_await (group, "group_applied", 24); //  the groups, the rejection's included
 
     //  Followers publish what they apply and serve replay: status says so
     zcq_msg_t *status = s_status (group, follower, WAIT);

@@ -382,3 +382,148 @@ zcq_testkit_file_has (const char *path, const char *text)
     zfile_destroy (&file);
     return found;
 }
+
+//  --- A cluster of node processes --------------------------------------------
+
+#define CLUSTER_WAIT 10000 //  ms a node may take to answer after it starts
+
+void
+zcq_testkit_cluster_init (zcq_testkit_cluster_t *self, const char *tag)
+{
+    memset (self, 0, sizeof *self);
+    self->dir = zcq_testkit_tmpdir (tag);
+    snprintf (self->commands, 256, "ipc://%s/commands", self->dir);
+    snprintf (self->events, 256, "ipc://%s/events", self->dir);
+    snprintf (self->replay, 256, "ipc://%s/replay", self->dir);
+    snprintf (self->queries [0], 256, "ipc://%s/queries-1", self->dir);
+    snprintf (self->queries [1], 256, "ipc://%s/queries-2", self->dir);
+}
+
+//  The client of the cluster, made once something runs.
+static void
+s_cluster_client (zcq_testkit_cluster_t *self)
+{
+    if (!self->client) {
+        self->client = zcq_client_new (self->commands);
+        zcq_client_add_query_node (self->client, self->queries [0]);
+        zcq_client_add_query_node (self->client, self->queries [1]);
+    }
+}
+
+int
+zcq_testkit_cluster_start_write (zcq_testkit_cluster_t *self, const char *domain,
+                                 const char *flag, const char *value)
+{
+    char data [300];
+    snprintf (data, sizeof data, "%s/write", self->dir);
+    zcq_testkit_start (&self->write, self->dir, "zcqrs-write", "--commands", self->commands,
+                       "--events", self->events, "--replay", self->replay, "--data", data,
+                       "--domain", domain, "--heartbeat", "200", flag, value, NULL);
+    s_cluster_client (self);
+    return zcq_testkit_wait_ready (self->commands, CLUSTER_WAIT);
+}
+
+int
+zcq_testkit_cluster_start_query (zcq_testkit_cluster_t *self, int index, int folder,
+                                 const char *domain, const char *flag, const char *value)
+{
+    assert (index == 0 || index == 1);
+    char data [300];
+    snprintf (data, sizeof data, "%s/query-%d", self->dir, folder);
+    zcq_testkit_start (&self->query [index], self->dir, "zcqrs-query", "--events", self->events,
+                       "--replay", self->replay, "--queries", self->queries [index], "--data",
+                       data, "--domain", domain, flag, value, NULL);
+    s_cluster_client (self);
+    return zcq_testkit_wait_ready (self->queries [index], CLUSTER_WAIT);
+}
+
+int
+zcq_testkit_cluster_stop (zcq_testkit_cluster_t *self)
+{
+    zcq_client_destroy (&self->client);
+    int rc = 0;
+    for (int index = 0; index < 2; index++) {
+        rc |= zcq_testkit_stop (&self->query [index]) == 0 ? 0 : -1;
+    }
+    rc |= zcq_testkit_stop (&self->write) == 0 ? 0 : -1;
+    return rc;
+}
+
+void
+zcq_testkit_cluster_destroy (zcq_testkit_cluster_t *self)
+{
+    zcq_testkit_cluster_stop (self);
+    zcq_testkit_rmtree (self->dir);
+    zstr_free (&self->dir);
+}
+
+bool
+zcq_testkit_files_hold (const char *path, const char *text)
+{
+    DIR *dir = opendir (path);
+    if (!dir) {
+        //  A file: read it whole (a test's LevelDB files are a few MiB)
+        FILE *file = fopen (path, "rb");
+        if (!file) {
+            return false;
+        }
+        bool found = false;
+        if (fseek (file, 0, SEEK_END) == 0) {
+            long size = ftell (file);
+            char *buffer = size > 0 ? (char *) malloc ((size_t) size) : NULL;
+            rewind (file);
+            if (buffer && fread (buffer, 1, (size_t) size, file) == (size_t) size) {
+                found = memmem (buffer, (size_t) size, text, strlen (text)) != NULL;
+            }
+            free (buffer);
+        }
+        fclose (file);
+        return found;
+    }
+    bool found = false;
+    struct dirent *entry;
+    while (!found && (entry = readdir (dir))) {
+        if (streq (entry->d_name, ".") || streq (entry->d_name, "..")) {
+            continue;
+        }
+        char *child = zsys_sprintf ("%s/%s", path, entry->d_name);
+        found = zcq_testkit_files_hold (child, text);
+        zstr_free (&child);
+    }
+    closedir (dir);
+    return found;
+}
+
+zcq_msg_t *
+zcq_testkit_replay (const char *endpoint, uint64_t from)
+{
+    zsock_t *dealer = zsock_new_dealer (endpoint);
+    if (!dealer) {
+        return NULL;
+    }
+    zsock_set_rcvtimeo (dealer, CLUSTER_WAIT);
+    zcq_msg_t *request = zcq_msg_new (ZCQ_MSG_REPLAY);
+    zcq_msg_set_from (request, from);
+    zcq_msg_t *events = zcq_msg_send (request, dealer) == 0 ? zcq_msg_recv (dealer) : NULL;
+    zcq_msg_destroy (&request);
+    zsock_destroy (&dealer);
+    if (events && zcq_msg_type (events) != ZCQ_MSG_EVENTS) {
+        zcq_msg_destroy (&events);
+    }
+    return events;
+}
+
+zcq_msg_t *
+zcq_testkit_event (zcq_msg_t *events, size_t index)
+{
+    zframe_t *frame = zcq_msg_event_frame (events, index);
+    if (!frame) {
+        return NULL;
+    }
+    zcq_msg_t *event =
+        zcq_msg_decode_body (ZCQ_MSG_EVENT, zframe_data (frame), zframe_size (frame));
+    if (!zcq_msg_valid (event)) {
+        zcq_msg_destroy (&event);
+    }
+    return event;
+}

@@ -147,4 +147,61 @@ int
 bool
     zcq_testkit_file_has (const char *path, const char *text);
 
+//  A small cluster of real node processes for a test: one write node and
+//  up to two query nodes, on ipc:// endpoints in a fresh folder, and a
+//  client of all three.
+typedef struct {
+    char *dir;                   //  the folder: data, sockets, logs
+    char commands [256];         //  write node endpoints
+    char events [256];
+    char replay [256];
+    char queries [2][256];       //  query node endpoints (node 0 and 1)
+    zcq_testkit_node_t write;    //  the write node
+    zcq_testkit_node_t query [2];//  the query nodes
+    zcq_client_t *client;        //  commands to the write node, queries to both
+} zcq_testkit_cluster_t;
+
+//  Make the folder (named after tag) and endpoints; nothing is started.
+void
+    zcq_testkit_cluster_init (zcq_testkit_cluster_t *self, const char *tag);
+
+//  Start the write node (data in dir/write) with a domain (a name, or a
+//  path to a .so) and one more flag and its value (NULL: none); wait until
+//  it answers. Returns 0, or -1 if it did not answer in timeout_ms.
+int
+    zcq_testkit_cluster_start_write (zcq_testkit_cluster_t *self, const char *domain,
+                                     const char *flag, const char *value);
+
+//  Start query node index (0 or 1) on data folder dir/query-N with a
+//  domain and one more flag and value (NULL: none); wait until it answers.
+//  Returns 0 or -1.
+int
+    zcq_testkit_cluster_start_query (zcq_testkit_cluster_t *self, int index, int folder,
+                                     const char *domain, const char *flag, const char *value);
+
+//  Stop every node of the cluster that runs, query nodes first, and the
+//  client. Returns 0 if each exited cleanly, else -1.
+int
+    zcq_testkit_cluster_stop (zcq_testkit_cluster_t *self);
+
+//  Stop what runs and remove the folder.
+void
+    zcq_testkit_cluster_destroy (zcq_testkit_cluster_t *self);
+
+//  REPLAY from position from (at most 1000 events) at a replay endpoint.
+//  Returns the EVENTS answer, or NULL if none came within 10 s or the
+//  answer is not EVENTS.
+zcq_msg_t *
+    zcq_testkit_replay (const char *endpoint, uint64_t from);
+
+//  Event index of an EVENTS answer, decoded; NULL past the end or if it
+//  does not decode. The caller destroys it.
+zcq_msg_t *
+    zcq_testkit_event (zcq_msg_t *events, size_t index);
+
+//  True if any file below path holds these bytes (a search of the raw
+//  files, as one would look for data that must have been erased).
+bool
+    zcq_testkit_files_hold (const char *path, const char *text);
+
 #endif

@@ -235,6 +235,10 @@ zcq_json_from_msg (zcq_msg_t *msg)
         if (*zcq_msg_user (msg)) {
             s_text_field (out, "user", zcq_msg_user (msg)); //  who did it (secured)
         }
+        if (zcq_msg_deleted (msg)) { //  its data erased: its stream was deleted
+            s_key (out, "deleted", false);
+            fprintf (out, "%" PRIu64, zcq_msg_deleted (msg));
+        }
         fputc ('}', out);
     }
     else if (type == ZCQ_MSG_HEARTBEAT) {

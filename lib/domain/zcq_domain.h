@@ -30,6 +30,14 @@ extern "C" {
 #define ZCQ_DOMAIN_ABI_MIN 1    //  oldest ABI still loaded (1: no snapshots,
                                 //  2: no schemas, upcasters or projection version)
 
+//  Deleting a stream (protocol section 10.13): the command any domain's
+//  write node takes, and the tombstone event it appends. A domain's project
+//  MUST delete every read-model entry of the tombstone's stream; neither
+//  decide nor evolve ever sees them. Event types that start with '$' are
+//  the node's: a domain that emits one is refused.
+#define ZCQ_DELETE_STREAM  "$DeleteStream"
+#define ZCQ_STREAM_DELETED "$StreamDeleted"
+
 //  One stored event, as evolve and project see it (all fields borrowed).
 typedef struct {
     const char *type;           //  event type, e.g. "MoneyDeposited"

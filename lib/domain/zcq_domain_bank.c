@@ -382,11 +382,46 @@ s_owner_prefix (const char *owner)
     return zsys_sprintf ("by-owner/%zu:%s/", strlen (owner), owner);
 }
 
+//  A deleted account leaves the read models as if it had never been: its
+//  record and owner entry go, and the totals lose what it added (a query
+//  node that folds the log after the deletion never sees its events).
+static int
+s_forget (zcq_view_t *view, const char *stream)
+{
+    s_account_t account = {0};
+    uint64_t version = 0;
+    s_totals_t totals;
+    int rc = s_account_load (view, stream, &account, &version);
+    if (rc == 0 && s_totals_load (view, &totals) == 0) {
+        char *prefix = s_owner_prefix (account.owner);
+        char *key = zsys_sprintf ("%s%s", prefix, stream);
+        zcq_view_delete (view, key);
+        zstr_free (&key);
+        key = zsys_sprintf ("account/%s", stream);
+        zcq_view_delete (view, key);
+        zstr_free (&key);
+        free (prefix);
+        totals.accounts--;
+        totals.open_accounts -= !account.closed;
+        totals.balance -= totals.balance < INT64_MAX ? account.balance : 0;
+        totals.events -= version <= totals.events ? version : totals.events;
+        s_totals_store (view, &totals);
+    }
+    else if (rc == 0) {
+        rc = -1;
+    }
+    free (account.owner);
+    return rc < 0 ? -1 : 0;
+}
+
 //  Apply the event to the account read model, the owner index and the
 //  totals, all through the same s_apply the write node folds with.
 static int
 s_project (zcq_view_t *view, const zcq_event_t *event)
 {
+    if (streq (event->type, ZCQ_STREAM_DELETED)) {
+        return s_forget (view, event->stream);
+    }
     s_account_t account = {0};
     uint64_t version = 0;
     s_totals_t totals;

@@ -123,11 +123,48 @@ s_decide (const void *state, const zcq_command_t *command, zcq_decision_t *decis
     }
 }
 
+//  A deleted stream's events go from both indexes (its tombstone is then
+//  kept like any event). Each is found by its version, so that events
+//  projected in the same batch, which a scan would not see, go too.
+static int
+s_forget (zcq_view_t *view, const zcq_event_t *tombstone)
+{
+    int rc = 0;
+    for (uint64_t version = 1; rc == 0 && version < tombstone->version; version++) {
+        char *key = zsys_sprintf ("stream/%zu:%s/%020" PRIu64, strlen (tombstone->stream),
+                                  tombstone->stream, version);
+        byte *value = NULL;
+        size_t size = 0;
+        rc = zcq_view_get (view, key, &value, &size);
+        msgpack_unpacked stored;
+        if (rc == 0 && zcq_mpack_unpack (value, size, &stored) == 0) {
+            char reason [ZCQ_REASON_MAX];
+            uint64_t position = 0;
+            if (zcq_map_uint (&stored.data, "position", 0, &position, reason) == 0) {
+                char *all = zsys_sprintf ("all/%020" PRIu64, position);
+                zcq_view_delete (view, all);
+                zstr_free (&all);
+            }
+            msgpack_unpacked_destroy (&stored);
+        }
+        if (rc >= 0) {
+            zcq_view_delete (view, key);
+            rc = 0; //  absent (never projected here) is fine
+        }
+        free (value);
+        zstr_free (&key);
+    }
+    return rc;
+}
+
 //  Keep every event twice: under its stream and version, and under its
 //  position in the whole log.
 static int
 s_project (zcq_view_t *view, const zcq_event_t *event)
 {
+    if (streq (event->type, ZCQ_STREAM_DELETED) && s_forget (view, event) != 0) {
+        return -1;
+    }
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
     msgpack_packer packer;

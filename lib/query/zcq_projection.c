@@ -22,6 +22,7 @@ struct _zcq_projection_t {
     zcq_batch_t *batch;                      //  scratch batch
     bool serving;                            //  queries are answered from it
     uint64_t applied;                        //  last position folded into the view
+    uint64_t tombstones;                     //  of deleted streams, in the batch folded
     uint32_t version;                        //  projection version that built the view
     byte fingerprint [ZCQ_FEED_FINGERPRINT]; //  of the event at applied
     bool fingerprinted;                      //  fingerprint holds that event's
@@ -180,6 +181,12 @@ s_project_one (const zcq_event_t *event, void *arg)
 static int
 s_project (zcq_projection_t *self, zcq_msg_t *event)
 {
+    if (zcq_msg_deleted (event)) {
+        return 0; //  data hidden by its stream's tombstone: nothing to fold
+    }
+    if (streq (zcq_msg_name (event), ZCQ_STREAM_DELETED)) {
+        self->tombstones++; //  the domain drops the stream's entries
+    }
     int rc = zcq_upcast_msg (self->upcast, event, s_project_one, self);
     if (rc != 0 && *zcq_upcast_error (self->upcast)) {
         zsys_error ("query node: %s", zcq_upcast_error (self->upcast));
@@ -194,6 +201,7 @@ zcq_projection_apply (zcq_projection_t *self, zcq_feed_t *feed, size_t max)
     assert (feed);
     uint64_t last = self->applied;
     size_t count = 0;
+    self->tombstones = 0;
     bool failed = false;
     zcq_msg_t *event, *last_event = NULL;
     while (count < max && (event = zcq_feed_next (feed))) {
@@ -233,6 +241,12 @@ zcq_projection_apply (zcq_projection_t *self, zcq_feed_t *feed, size_t max)
         if (self->serving) {
             zcq_batch_put (self->batch, "q:last", 6, fingerprint, sizeof (fingerprint));
         }
+        if (self->tombstones) {
+            //  Deleted entries stay in LevelDB's files until compacted: the
+            //  old values go to the tables first, so that they never share
+            //  a memtable (a table made from one keeps both) with the deletes
+            zcq_store_compact (self->store, NULL, 0, NULL, 0);
+        }
         failed = zcq_store_write (self->store, self->batch, false) != 0;
         zcq_batch_clear (self->batch);
     }
@@ -242,6 +256,14 @@ zcq_projection_apply (zcq_projection_t *self, zcq_feed_t *feed, size_t max)
         return -1;
     }
     zcq_view_written (self->view);
+    if (self->tombstones) {
+        //  ... and now the deletes meet them, so that the data of a deleted
+        //  stream leaves this node's disk
+        zcq_store_compact (self->store, NULL, 0, NULL, 0);
+        zsys_info ("query node: %" PRIu64 " deleted streams' read models compacted away in "
+                   "keyspace '%s'",
+                   self->tombstones, zcq_view_keyspace (self->view));
+    }
     if (count > 0) {
         self->applied = last;
         self->events += count;

@@ -430,6 +430,20 @@ zcq_store_memory (zcq_store_t *self, size_t *bytes, size_t *limit, bool *full)
     return self->memory != NULL;
 }
 
+void
+zcq_store_compact (zcq_store_t *self, const void *start, size_t start_size, const void *limit,
+                   size_t limit_size)
+{
+    assert (self);
+    if (self->memory || atomic_load (&self->broken)) {
+        return; //  no files to compact, or a store that is down
+    }
+    pthread_rwlock_rdlock (&self->lock);
+    leveldb_compact_range (self->db, (const char *) start, start ? start_size : 0,
+                           (const char *) limit, limit ? limit_size : 0);
+    pthread_rwlock_unlock (&self->lock);
+}
+
 uint64_t
 zcq_store_writes (zcq_store_t *self)
 {

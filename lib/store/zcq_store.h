@@ -88,6 +88,15 @@ void
 bool
     zcq_store_memory (zcq_store_t *self, size_t *bytes, size_t *limit, bool *full);
 
+//  Compact the keys from start to limit (inclusive; NULL: from the first,
+//  to the last): the memtable and the write-ahead log are written out and
+//  the tables holding the range are rewritten, so that values overwritten
+//  or deleted there are gone from the files, not only from reads. Waits
+//  until done (as long as the range is big).
+void
+    zcq_store_compact (zcq_store_t *self, const void *start, size_t start_size,
+                       const void *limit, size_t limit_size);
+
 //  Return the number of writes this store applied successfully.
 uint64_t
     zcq_store_writes (zcq_store_t *self);

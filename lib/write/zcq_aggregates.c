@@ -125,8 +125,12 @@ static int
 s_evolve (zcq_aggregates_t *self, s_entry_t *entry, zcq_msg_t *msg)
 {
     entry->aggregate.version = zcq_msg_version (msg);
-    if (!self->domain->evolve) {
-        return 0; //  a stateless domain: only the version counts
+    if (streq (zcq_msg_name (msg), ZCQ_STREAM_DELETED)) {
+        entry->aggregate.deleted = zcq_msg_position (msg);
+        return 0; //  the node's own event, never the domain's
+    }
+    if (!self->domain->evolve || zcq_msg_deleted (msg)) {
+        return 0; //  a stateless domain, or data hidden: only the version counts
     }
     entry->evolve = self->domain->evolve;
     if (zcq_upcast_msg (self->upcast, msg, s_evolve_one, entry) != 0) {
@@ -224,6 +228,14 @@ s_load (zcq_aggregates_t *self, const char *stream)
     else {
         rc = zcq_log_stream_version (self->log, stream, &entry->aggregate.version);
     }
+    //  Folding meets the tombstone (always the last event, never in a
+    //  snapshot); a stateless domain folds nothing, so it reads the record
+    uint64_t tombstone = 0;
+    if (rc == 0 && !self->domain->evolve && entry->aggregate.version
+        && zcq_log_stream_deleted (self->log, stream, &tombstone) < 0) {
+        rc = -1;
+    }
+    entry->aggregate.deleted = entry->aggregate.deleted ? entry->aggregate.deleted : tombstone;
     if (rc != 0) {
         s_state_destroy (self, entry->aggregate.state);
         s_entry_destroy ((void **) &entry);
@@ -314,7 +326,9 @@ zcq_aggregates_staged (zcq_aggregates_t *self, const zcq_aggregate_t *aggregate)
     assert (aggregate);
     s_entry_t *entry = s_entry (aggregate);
     entry->staged = zcq_log_staged_head (self->log);
-    s_snapshot (self, entry);
+    if (!entry->aggregate.deleted) {
+        s_snapshot (self, entry);
+    }
     entry->noted = entry->aggregate.version;
 }
 

@@ -42,6 +42,7 @@ typedef struct {
     const char *stream;         //  stream name
     void *state;                //  domain state after `version` events (NULL: none kept)
     uint64_t version;           //  stream version the state reflects
+    uint64_t deleted;           //  position of the stream's tombstone, 0 if not deleted
 } zcq_aggregate_t;
 
 //  Create a cache of the domain's states (domain and log borrowed; both

@@ -10,6 +10,7 @@
 #define ORDER_HEADER   8             //  bytes of a retention record before its ids
 #define RECORD_TAG     0x01          //  first byte of a group record (an EVENT body is a map)
 #define RECORD_HEADER  5             //  tag and be32 count, before the offsets
+#define DELETED_HIDDEN 0x01          //  after a "d:" value's be64: its events are hidden
 
 //  Longest key: "s:" stream 0x00 be64(version)
 #define KEY_MAX (2 + ZCQ_MAX_STREAM + 1 + 8)
@@ -443,19 +444,18 @@ s_get_be32 (const byte *source)
            | ((uint32_t) source [2] << 8) | source [3];
 }
 
-//  Put the staged group's events as ONE record: "e:" be64(first position)
-//  -> RECORD_TAG be32(count) be32(offset) x (count + 1) bodies, offsets
-//  counted from the first body. One key for the whole group, not one per
+//  Put a group's events (the first at position first) as ONE record: "e:"
+//  be64(first) -> RECORD_TAG be32(count) be32(offset) x (count + 1) bodies,
+//  offsets counted from the first body. One key for the whole group, not one per
 //  event: the memtable insert is LevelDB's biggest cost per key.
 static void
-s_put_record (zcq_log_t *self, zcq_batch_t *batch)
+s_put_record (zcq_log_t *self, zcq_group_t *group, uint64_t first, zcq_batch_t *batch)
 {
-    size_t count = zcq_group_count (self->group);
-    assert (count == self->staged_head - self->sealed_head);
+    size_t count = zcq_group_count (group);
     size_t bytes = 0;
     for (size_t index = 0; index < count; index++) {
         size_t size;
-        zcq_group_body (self->group, index, &size);
+        zcq_group_body (group, index, &size);
         bytes += size;
     }
     size_t header = RECORD_HEADER + 4 * (count + 1);
@@ -471,14 +471,14 @@ s_put_record (zcq_log_t *self, zcq_batch_t *batch)
     size_t offset = 0;
     for (size_t index = 0; index < count; index++) {
         size_t size;
-        const byte *body = zcq_group_body (self->group, index, &size);
+        const byte *body = zcq_group_body (group, index, &size);
         s_put_be32 (record + RECORD_HEADER + 4 * index, (uint32_t) offset);
         memcpy (record + header + offset, body, size);
         offset += size;
     }
     s_put_be32 (record + RECORD_HEADER + 4 * count, (uint32_t) offset);
     byte key [10];
-    s_event_key (key, self->sealed_head + 1);
+    s_event_key (key, first);
     zcq_batch_put (batch, key, sizeof (key), record, header + bytes);
 }
 
@@ -564,7 +564,8 @@ zcq_log_seal (zcq_log_t *self)
         byte value [8];
         zcq_store_put_be64 (value, self->staged_head);
         zcq_batch_put (batch, "m:head", 6, value, 8);
-        s_put_record (self, batch);
+        assert (zcq_group_count (self->group) == self->staged_head - self->sealed_head);
+        s_put_record (self, self->group, self->sealed_head + 1, batch);
     }
     //  The group's retention record: "t:" be64(sequence of its first id)
     //  -> be64(time) and its ids, in sequence order. One key per group, not
@@ -921,4 +922,222 @@ zcq_log_read_stream (zcq_log_t *self, const char *stream, uint64_t from, zcq_log
     zcq_iter_destroy (&events);
     zcq_iter_destroy (&iter);
     return visited;
+}
+
+//  --- Deleted streams ---------------------------------------------------------
+
+void
+zcq_log_stage_deleted (zcq_log_t *self, const char *stream, uint64_t tombstone)
+{
+    assert (self);
+    assert (stream);
+    byte key [KEY_MAX], value [8];
+    size_t length = strnlen (stream, ZCQ_MAX_STREAM);
+    zcq_store_put_be64 (value, tombstone);
+    zcq_batch_t *batch = zcq_group_batch (self->group);
+    zcq_batch_put (batch, key, s_tagged_key (key, 'd', stream, length), value, 8);
+    //  A snapshot holds what the events held: it goes with them
+    zcq_batch_delete (batch, key, s_tagged_key (key, 'a', stream, length));
+}
+
+int
+zcq_log_stream_deleted (zcq_log_t *self, const char *stream, uint64_t *tombstone)
+{
+    assert (self);
+    byte key [KEY_MAX];
+    size_t key_size = s_tagged_key (key, 'd', stream, strnlen (stream, ZCQ_MAX_STREAM));
+    byte *value = NULL;
+    size_t size = 0;
+    int rc = zcq_store_get (self->store, key, key_size, &value, &size);
+    if (rc == 0 && size != 8 && size != 9) {
+        zsys_error ("log %s: the deletion record of '%s' is damaged",
+                    zcq_store_path (self->store), stream);
+        rc = -1;
+    }
+    *tombstone = rc == 0 ? zcq_store_get_be64 (value) : 0;
+    free (value);
+    return rc;
+}
+
+//  An event's body with its data gone: the same position, stream, version,
+//  type, schema, command id and time (what a query node's fingerprint
+//  covers), data {}, no correlation or user, and meta.deleted. Returns 0
+//  with the new body in buffer, or -1 if the stored body does not decode.
+static int
+s_hidden_body (const byte *body, size_t size, uint64_t tombstone, msgpack_sbuffer *buffer)
+{
+    zcq_msg_t *event = zcq_msg_decode_body (ZCQ_MSG_EVENT, body, size);
+    int rc = -1;
+    if (zcq_msg_valid (event)) {
+        zcq_msg_set_data (event, NULL, 0);
+        zcq_msg_set_correlation (event, "");
+        zcq_msg_set_user (event, "");
+        zcq_msg_set_deleted (event, tombstone);
+        buffer->size = 0;
+        rc = zcq_msg_encode_body (event, buffer);
+    }
+    zcq_msg_destroy (&event);
+    return rc;
+}
+
+//  Rewrite the record at the iterator's key into batch, every event of the
+//  stream in it before the tombstone hidden. Returns 0 or -1.
+static int
+s_hide_in_record (zcq_log_t *self, zcq_iter_t *events, const char *stream, uint64_t tombstone,
+                  zcq_batch_t *batch)
+{
+    size_t key_size, stored_size;
+    const byte *key = zcq_iter_key (events, &key_size);
+    const byte *stored = zcq_iter_value (events, &stored_size);
+    s_record_t record = s_record (stored, stored_size);
+    zcq_group_t *group = zcq_group_new ();
+    msgpack_sbuffer hidden;
+    msgpack_sbuffer_init (&hidden);
+    int rc = 0;
+    for (size_t index = 0; rc == 0 && index < record.count; index++) {
+        size_t size;
+        const byte *body = s_record_body (&record, index, &size);
+        zcq_msg_t *event = zcq_msg_decode_body (ZCQ_MSG_EVENT, body, size);
+        bool hide = zcq_msg_valid (event) && streq (zcq_msg_stream (event), stream)
+                    && zcq_msg_position (event) < tombstone;
+        zcq_msg_destroy (&event);
+        if (hide) {
+            rc = s_hidden_body (body, size, tombstone, &hidden);
+            zcq_group_add_body (group, hidden.data, hidden.size);
+        }
+        else {
+            zcq_group_add_body (group, body, size);
+        }
+    }
+    if (rc == 0) {
+        s_put_record (self, group, zcq_store_get_be64 (key + 2), batch);
+    }
+    else {
+        zsys_error ("log %s: an event of '%s' in the record at %" PRIu64 " does not decode",
+                    zcq_store_path (self->store), stream, zcq_store_get_be64 (key + 2));
+    }
+    (void) key_size;
+    msgpack_sbuffer_destroy (&hidden);
+    zcq_group_destroy (&group);
+    return rc;
+}
+
+//  Compact what hiding a stream rewrites: the records from first to last
+//  (none if first is 0) and the stream's snapshot key.
+static void
+s_compact_hidden (zcq_log_t *self, const char *stream, uint64_t first, uint64_t last)
+{
+    if (first) {
+        byte start [10], limit [10];
+        s_event_key (start, first);
+        s_event_key (limit, last);
+        zcq_store_compact (self->store, start, sizeof start, limit, sizeof limit);
+    }
+    byte key [KEY_MAX];
+    size_t key_size = s_tagged_key (key, 'a', stream, strnlen (stream, ZCQ_MAX_STREAM));
+    zcq_store_compact (self->store, key, key_size, key, key_size);
+}
+
+int
+zcq_log_hide_stream (zcq_log_t *self, const char *stream, uint64_t tombstone)
+{
+    assert (self);
+    assert (stream);
+    byte prefix [KEY_MAX], key [KEY_MAX], value [9];
+    size_t prefix_size = s_stream_key (prefix, stream, 0, false);
+    zcq_iter_t *index = zcq_iter_new (self->store, false);
+    zcq_iter_t *events = zcq_iter_new (self->store, false);
+    zcq_batch_t *batch = zcq_batch_new ();
+    uint64_t done = 0, first = 0, last = 0; //  the last record rewritten, the range
+    int hidden = 0;
+    if (!index || !events) {
+        hidden = -1;
+    }
+    else {
+        zcq_iter_seek (index, prefix, prefix_size);
+        while (hidden >= 0 && zcq_iter_has_prefix (index, prefix, prefix_size)) {
+            size_t size;
+            const byte *stored = zcq_iter_value (index, &size);
+            uint64_t position = size == 8 ? zcq_store_get_be64 (stored) : 0;
+            if (position == 0 || !s_seek_record (events, position)) {
+                zsys_error ("log %s: event %" PRIu64 " of deleted stream '%s' is missing",
+                            zcq_store_path (self->store), position, stream);
+                hidden = -1;
+                break;
+            }
+            uint64_t record = zcq_store_get_be64 (zcq_iter_key (events, &size) + 2);
+            if (position < tombstone && record != done) {
+                if (s_hide_in_record (self, events, stream, tombstone, batch)) {
+                    hidden = -1;
+                    break;
+                }
+                done = record;
+                first = first ? first : record;
+                last = record;
+            }
+            hidden += position < tombstone;
+            zcq_iter_next (index);
+        }
+    }
+    zcq_iter_destroy (&events);
+    zcq_iter_destroy (&index);
+    size_t length = strnlen (stream, ZCQ_MAX_STREAM);
+    size_t key_size = s_tagged_key (key, 'd', stream, length);
+    zcq_store_put_be64 (value, tombstone);
+    value [8] = DELETED_HIDDEN;
+    zcq_batch_put (batch, key, key_size, value, sizeof value);
+    if (hidden >= 0) {
+        //  Overwritten is not gone: compacted, the old values leave the
+        //  tables and the write-ahead log. Before the write too, so that old
+        //  and new never share the memtable: a table made from one keeps
+        //  both, wherever it lands
+        s_compact_hidden (self, stream, first, last);
+        if (zcq_store_write (self->store, batch, true) != 0) {
+            hidden = -1;
+        }
+    }
+    zcq_batch_destroy (&batch);
+    if (hidden < 0) {
+        return -1;
+    }
+    s_compact_hidden (self, stream, first, last);
+    zsys_info ("log %s: stream '%s' deleted at position %" PRIu64 ": the data of its %d events "
+               "is gone from the disk",
+               zcq_store_path (self->store), stream, tombstone, hidden);
+    return hidden;
+}
+
+int
+zcq_log_hide_pending (zcq_log_t *self)
+{
+    assert (self);
+    zcq_iter_t *iter = zcq_iter_new (self->store, false);
+    if (!iter) {
+        return -1;
+    }
+    //  Collected first: hiding writes to the store the iterator walks
+    zlistx_t *pending = zlistx_new ();
+    zlistx_set_destructor (pending, (zlistx_destructor_fn *) zstr_free);
+    zcq_iter_seek (iter, "d:", 2);
+    while (zcq_iter_has_prefix (iter, "d:", 2)) {
+        size_t key_size, size;
+        const byte *key = zcq_iter_key (iter, &key_size);
+        zcq_iter_value (iter, &size);
+        if (size == 8) {
+            zlistx_add_end (pending, zsys_sprintf ("%.*s", (int) key_size - 2, key + 2));
+        }
+        zcq_iter_next (iter);
+    }
+    zcq_iter_destroy (&iter);
+    int rc = 0;
+    for (char *stream = (char *) zlistx_first (pending); stream;
+         stream = (char *) zlistx_next (pending)) {
+        uint64_t tombstone = 0;
+        if (zcq_log_stream_deleted (self, stream, &tombstone) != 0
+            || zcq_log_hide_stream (self, stream, tombstone) < 0) {
+            rc = -1;
+        }
+    }
+    zlistx_destroy (&pending);
+    return rc;
 }

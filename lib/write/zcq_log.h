@@ -22,6 +22,8 @@
                                              record per group, its ids in the order
                                              stored, for retention
         "a:" stream                       -> aggregate snapshot: [version, state]
+        "d:" stream                       -> be64 position of its tombstone, then
+                                             0x01 once its events are hidden
 
     Each command writes two keys (stream index, outcome; one more index
     key per further event), each group three more (its events, head,
@@ -208,6 +210,35 @@ int
 int
     zcq_log_forget_ids (zcq_store_t *store, uint64_t *oldest, uint64_t newest,
                         uint64_t max_ids, int64_t before, size_t limit);
+
+//  --- Deleted streams (protocol section 10.13) -------------------------------
+
+//  Stage, in the group of a stream's tombstone (at position tombstone),
+//  that the stream is deleted: its "d:" record, and its snapshot deleted.
+void
+    zcq_log_stage_deleted (zcq_log_t *self, const char *stream, uint64_t tombstone);
+
+//  The position of a stream's tombstone. Returns 0 with it in *tombstone,
+//  1 if the stream is not deleted (*tombstone 0), -1 on a storage error.
+int
+    zcq_log_stream_deleted (zcq_log_t *self, const char *stream, uint64_t *tombstone);
+
+//  Hide the data of every event of a deleted stream before its tombstone
+//  (committed; call once the tombstone's group is): each group record that
+//  holds one is written again, in one synced batch, with those events'
+//  bodies replaced by hidden ones (data {}, meta.deleted = tombstone; the
+//  rest kept, so positions stay dense and fingerprints match), and the
+//  records' and the snapshot's key ranges are compacted so that the old
+//  bytes leave the disk. Logs what it did. Returns the number of events
+//  hidden, or -1 on a storage error or an event that does not decode
+//  (nothing written; zcq_log_hide_pending does it again).
+int
+    zcq_log_hide_stream (zcq_log_t *self, const char *stream, uint64_t tombstone);
+
+//  Hide the events of every deleted stream whose hiding was not done (the
+//  node stopped between the tombstone and the hiding). Returns 0 or -1.
+int
+    zcq_log_hide_pending (zcq_log_t *self);
 
 #ifdef __cplusplus
 }

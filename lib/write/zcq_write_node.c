@@ -258,6 +258,8 @@ typedef struct {
     uint64_t numbers;           //  group numbers handed out (s_pending_t.number)
     bool sync;                  //  durability: fdatasync before replying
     zlistx_t *queue;            //  commands received while the staged group is full
+    zlistx_t *hides;            //  tombstones (EVENT: stream, position) whose stream's
+                                //  events are hidden once they are written
     size_t group_max;           //  most commands decided while a write is under way
     size_t queue_max;           //  most commands queued undecided
     size_t client_max;          //  most commands of one client in the node
@@ -430,6 +432,7 @@ s_self_destroy (self_t **self_p)
         }
         zhashx_destroy (&self->peers);
         zlistx_destroy (&self->queue);
+        zlistx_destroy (&self->hides);
         s_pending_destroy (&self->staged);
         s_pending_destroy (&self->writing);
         zcq_decision_destroy (&self->decision);
@@ -657,6 +660,12 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
         s_self_destroy (&self);
         return NULL;
     }
+    //  A stream deleted just before a stop has its events hidden now
+    if (zcq_log_hide_pending (self->log) != 0) {
+        *error = zsys_sprintf ("cannot hide the events of the deleted streams in '%s'", data);
+        s_self_destroy (&self);
+        return NULL;
+    }
     self->head = zcq_log_head (self->log);
     if (s_metrics_new (self, zcq_settings_text (config, s_table, "write/metrics"), error)) {
         s_self_destroy (&self);
@@ -688,6 +697,8 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
         zcq_aggregates_new (self->domain, self->log, self->cache_max, self->snapshot_every);
     self->queue = zlistx_new ();
     zlistx_set_destructor (self->queue, s_msg_destroy);
+    self->hides = zlistx_new ();
+    zlistx_set_destructor (self->hides, s_msg_destroy);
     s_pending_init (&self->staged, ++self->numbers);
     s_pending_init (&self->writing, ++self->numbers);
     self->ids = zhashx_new ();
@@ -892,7 +903,7 @@ s_pending_find (self_t *self, const byte *id, s_pending_t **pending_p)
 //  Check the domain's events against the protocol's limits before staging
 //  any, so that a command is appended whole or not at all.
 static int
-s_check_events (self_t *self, zcq_msg_t *reply)
+s_check_events (self_t *self, zcq_msg_t *reply, bool deleting)
 {
     if (zcq_decision_count (self->decision) > ZCQ_MAX_EVENTS) {
         zcq_msg_set_status (reply, ZCQ_TOO_LARGE);
@@ -911,6 +922,14 @@ s_check_events (self_t *self, zcq_msg_t *reply)
             zcq_msg_set_reason (reply,
                                 "domain '%s' produced event %zu ('%.40s') whose data is "
                                 "not one msgpack map",
+                                self->domain->name, index, type);
+            return -1;
+        }
+        if (*type == '$' && !deleting) {
+            zcq_msg_set_status (reply, ZCQ_INVALID);
+            zcq_msg_set_reason (reply,
+                                "domain '%s' produced event %zu of type '%.40s': types that "
+                                "start with '$' are the node's",
                                 self->domain->name, index, type);
             return -1;
         }
@@ -956,8 +975,15 @@ s_append (self_t *self, zcq_msg_t *command, const zcq_aggregate_t *aggregate, zc
         (void) position;
         zcq_aggregates_evolve (self->cache, aggregate, event);
     }
-    zcq_msg_destroy (&event);
     zcq_aggregates_staged (self->cache, aggregate);
+    if (aggregate->deleted) {
+        //  The tombstone: once it is written, its stream's events are hidden
+        zcq_log_stage_deleted (self->log, aggregate->stream, aggregate->deleted);
+        zcq_msg_set_data (event, NULL, 0);
+        zlistx_add_end (self->hides, event);
+        event = NULL;
+    }
+    zcq_msg_destroy (&event);
     zcq_msg_set_version (reply, aggregate->version);
     zcq_msg_set_position (reply, zcq_log_staged_head (self->log));
     zcq_msg_set_count (reply, (uint32_t) count);
@@ -1065,7 +1091,8 @@ s_handle_command (self_t *self, zcq_msg_t *command)
         return;
     }
     const char *type = zcq_msg_name (command);
-    if (!zcq_domain_has_command (self->domain, type)) {
+    bool deleting = streq (type, ZCQ_DELETE_STREAM); //  any domain's (section 10.13)
+    if (!deleting && !zcq_domain_has_command (self->domain, type)) {
         zcq_msg_set_status (reply, ZCQ_UNKNOWN_TYPE);
         zcq_msg_set_reason (reply, "unknown command type '%s' for domain '%s'", type,
                             self->domain->name);
@@ -1080,6 +1107,17 @@ s_handle_command (self_t *self, zcq_msg_t *command)
         zcq_msg_set_reason (reply, "cannot load stream '%s' from storage; retry",
                             zcq_msg_stream (command));
         s_reply_now (self, &reply);
+        return;
+    }
+    if (aggregate->deleted) {
+        zcq_msg_set_status (reply, ZCQ_REJECTED);
+        zcq_msg_set_reason (
+            reply, "stream '%s' was deleted at position %" PRIu64 "; it takes no more commands",
+            aggregate->stream, aggregate->deleted);
+        zcq_msg_set_version (reply, aggregate->version);
+        zcq_msg_set_position (reply, zcq_log_staged_head (self->log));
+        zcq_metrics_add (&self->rejected, 1);
+        s_reply_after_commit (self, &reply, true);
         return;
     }
     int64_t expect = zcq_msg_expect (command);
@@ -1104,13 +1142,21 @@ s_handle_command (self_t *self, zcq_msg_t *command)
     (void) rc;
     zcq_command_t view = {type, aggregate->stream, aggregate->version, &data.data};
     zcq_decision_reset (self->decision);
-    self->domain->decide (aggregate->state, &view, self->decision);
+    if (!deleting) {
+        self->domain->decide (aggregate->state, &view, self->decision);
+    }
+    else if (aggregate->version == 0) {
+        zcq_decision_reject (self->decision, "stream '%s' does not exist", aggregate->stream);
+    }
+    else {
+        msgpack_pack_map (zcq_decision_emit (self->decision, ZCQ_STREAM_DELETED), 0);
+    }
     msgpack_unpacked_destroy (&data);
 
     zcq_status_t status = zcq_decision_status (self->decision);
     zcq_msg_set_version (reply, aggregate->version);
     zcq_msg_set_position (reply, zcq_log_staged_head (self->log));
-    if (status == ZCQ_ACCEPTED && s_check_events (self, reply) == 0) {
+    if (status == ZCQ_ACCEPTED && s_check_events (self, reply, deleting) == 0) {
         s_append (self, command, aggregate, reply);
         zcq_metrics_add (&self->accepted, 1);
         s_reply_after_commit (self, &reply, true);
@@ -1432,6 +1478,21 @@ s_release (self_t *self, s_pending_t *pending, bool stored)
     zcq_msg_destroy (&refusal);
 }
 
+//  Hide the events of the streams whose tombstones are written now (every
+//  earlier group is, and no later one holds an event of theirs). A failure
+//  leaves it to the next start (zcq_log_hide_pending).
+static void
+s_hide_written (self_t *self)
+{
+    zcq_msg_t *tombstone = (zcq_msg_t *) zlistx_first (self->hides);
+    while (tombstone && zcq_msg_position (tombstone) <= zcq_log_head (self->log)) {
+        zcq_log_hide_stream (self->log, zcq_msg_stream (tombstone),
+                             zcq_msg_position (tombstone));
+        zlistx_delete (self->hides, zlistx_cursor (self->hides));
+        tombstone = (zcq_msg_t *) zlistx_first (self->hides);
+    }
+}
+
 //  The writer finished a group: reply to its commands, then publish its
 //  events (never acknowledge before the disk has it, never publish what
 //  might not be stored); on failure refuse it and the staged group too.
@@ -1447,6 +1508,7 @@ s_written (self_t *self, zcq_group_t *group, bool stored, uint64_t ids_kept, uin
     if (stored) {
         zcq_metrics_set (&self->head, zcq_log_head (self->log));
         s_release (self, &self->writing, true);
+        s_hide_written (self);
         size_t count = zcq_group_count (group);
         for (size_t index = 0; index < count; index++) {
             size_t size;
@@ -1466,6 +1528,7 @@ s_written (self_t *self, zcq_group_t *group, bool stored, uint64_t ids_kept, uin
         s_release (self, &self->writing, false);
         s_release (self, &self->staged, false);
         zcq_aggregates_purge (self->cache);
+        zlistx_purge (self->hides); //  their tombstones were refused with the rest
     }
     zcq_group_destroy (&group);
     self->in_writer = NULL;
@@ -1513,6 +1576,9 @@ s_follow (self_t *self)
         }
         from += (uint64_t) count;
     }
+    //  A deleted stream's events are hidden on every member, as the leader
+    //  hides them: the same rewrite of the same records, so the same bytes
+    zcq_log_hide_pending (self->log);
 }
 
 //  This member now leads, with every earlier entry in its store: rebuild

@@ -100,19 +100,23 @@ def reply(id=ID16, status="accepted", reason="", version=1, position=1, count=1,
 
 
 def event(position=1, stream="acct-1", version=1, type="AccountOpened", data=None,
-          command=ID16, time=1700000000000000, correlation="", user="", schema=1):
+          command=ID16, time=1700000000000000, correlation="", user="", schema=1, deleted=0):
     data = {"owner": "alice"} if data is None else data
     meta = [("command", command), ("time", time)]
     if correlation:
         meta.append(("correlation", correlation))
     if user:
         meta.append(("user", user))
+    if deleted:
+        meta.append(("deleted", deleted))
     fields = {"position": position, "stream": stream, "version": version, "type": type,
               "schema": schema, "data": data, "meta": {"command": hexid(command),
                                                        "time": time,
                                                        "correlation": correlation}}
     if user:
         fields["meta"]["user"] = user
+    if deleted:
+        fields["meta"]["deleted"] = deleted
     # schema 1 is never written (section 6.3): an absent schema reads as 1
     pairs = [("position", position), ("stream", stream), ("version", version),
              ("type", type)] + ([("schema", schema)] if schema > 1 else [])
@@ -286,6 +290,9 @@ def valid_vectors():
     zero = explicit.replace(b"\xa6schema\x01", b"\xa6schema\x00")
     valid("event-schema-zero", "Schema 0 reads as 1, as absence does", frames("EVENT", zero),
           "EVENT", fields, encoded=frames("EVENT", payload))
+    both("EVENT", event(position=3, version=2, type="MoneyDeposited", data={}, deleted=9),
+         "event-hidden", "An event of a deleted stream as replay gives it after the deletion "
+         "(section 10.13): its data is gone, meta.deleted is the tombstone's position")
     both("EVENT", event(user="alice"), "event-meta-user",
          "An event appended through a secured command endpoint: meta.user names the sender "
          "(section 14)")

@@ -277,6 +277,8 @@ class _Reader:
                 meta["time"] = self.int("meta.time", item)
             elif key == "user":  # who sent the command, on a secured write node
                 meta["user"] = self.string("meta.user", item, MAX_USER, False)
+            elif key == "deleted":  # the tombstone that hid this event's data
+                meta["deleted"] = self.uint("meta.deleted", item, INT64_MAX)
         return meta
 
     def field(self, key, value):
@@ -475,6 +477,8 @@ def encode_body(message):
             wire_meta["correlation"] = meta["correlation"]
         if meta.get("user"):
             wire_meta["user"] = meta["user"]
+        if meta.get("deleted"):
+            wire_meta["deleted"] = meta["deleted"]
         body = {"position": f["position"], "stream": f["stream"], "version": f["version"],
                 "type": f["type"]}
         if f["schema"] > 1:  # schema 1 is never written (spec section 6.3)
