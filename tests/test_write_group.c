@@ -453,6 +453,70 @@ test_a_client_of_every_member_follows_the_leader (void **state)
     s_group_destroy (&group);
 }
 
+//  A query node given every member follows one; when that member dies it
+//  goes on from another at its applied position: nothing twice, nothing
+//  skipped (its read model equals the log's fold).
+static void
+test_a_query_node_moves_to_another_member (void **state)
+{
+    (void) state;
+    group_t *group = s_group_new ();
+    int leader = s_leader (group, -1, WAIT);
+    assert_true (leader >= 0);
+    //  Its lists start at the leader, the member that is killed below
+    char events [MEMBERS * 160] = "", replay [MEMBERS * 160] = "";
+    for (int step = 0; step < MEMBERS; step++) {
+        int index = (leader + step) % MEMBERS;
+        char item [160];
+        snprintf (item, sizeof (item), "%sipc://%s/events-%d", step ? "," : "", group->dir,
+                  index + 1);
+        strcat (events, item);
+        snprintf (item, sizeof (item), "%sipc://%s/replay-%d", step ? "," : "", group->dir,
+                  index + 1);
+        strcat (replay, item);
+    }
+    char queries [300], data [300];
+    snprintf (queries, sizeof (queries), "ipc://%s/queries", group->dir);
+    snprintf (data, sizeof (data), "%s/query", group->dir);
+    zcq_testkit_node_t query;
+    zcq_testkit_start (&query, group->dir, "zcqrs-query", "--events", events, "--replay",
+                       replay, "--queries", queries, "--data", data, NULL);
+    assert_int_equal (zcq_testkit_wait_ready (queries, WAIT), 0);
+
+    zcq_client_t *client = zcq_client_new (group->endpoints);
+    zcq_client_set_attempts (client, 20);
+    zcq_client_add_query_node (client, queries);
+    msgpack_sbuffer *open = zcq_testkit_map ("owner=ann", NULL);
+    msgpack_sbuffer *deposit = zcq_testkit_map ("amount=5", NULL);
+    for (int round = 0; round < 20; round++) {
+        if (round == 10) {
+            zcq_testkit_kill (&group->node [leader]);
+        }
+        zcq_msg_t *reply = zcq_client_send (client, round ? "Deposit" : "OpenAccount", "acc-1",
+                                            ZCQ_EXPECT_ANY, round ? deposit->data : open->data,
+                                            round ? deposit->size : open->size, 3 * WAIT);
+        assert_non_null (reply);
+        assert_int_equal (zcq_msg_status (reply), ZCQ_ACCEPTED);
+        zcq_msg_destroy (&reply);
+    }
+    msgpack_sbuffer_free (open);
+    msgpack_sbuffer_free (deposit);
+    //  Read-your-writes: the answer waits for position 20, from the next member
+    msgpack_sbuffer *params = zcq_testkit_map ("id=acc-1", NULL);
+    zcq_msg_t *result =
+        zcq_client_query (client, 0, "account", params->data, params->size, 20, 3 * WAIT);
+    msgpack_sbuffer_free (params);
+    assert_non_null (result);
+    assert_int_equal (zcq_msg_status (result), ZCQ_OK);
+    assert_int_equal (zcq_msg_position (result), 20);
+    assert_int_equal (
+        zcq_testkit_int (zcq_msg_data (result), zcq_msg_data_size (result), "balance"), 19 * 5);
+    zcq_msg_destroy (&result);
+    zcq_client_destroy (&client);
+    assert_int_equal (zcq_testkit_stop (&query), 0);
+    s_group_destroy (&group);
+}
+
 int
 main (void)
 {
@@ -463,6 +527,7 @@ main (void)
         cmocka_unit_test (test_a_killed_leader_is_replaced_and_a_retry_has_one_outcome),
         cmocka_unit_test (test_a_stopped_leader_is_replaced_and_steps_down),
         cmocka_unit_test (test_a_client_of_every_member_follows_the_leader),
+        cmocka_unit_test (test_a_query_node_moves_to_another_member),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
