@@ -25,8 +25,14 @@
     and 32 clients, 64 x 8 pipelined, the failover time over several kills
     of the leader, and the ratios to the single node's figures of the run.
 
+    The read side, once per read-model backend (leveldb, memory), on a
+    write node + 4 query nodes: query-node CPU per 1,000 events while the
+    log fills, `account` queries on one node and spread over 1, 2, 4 nodes,
+    one node under a full query load while writes go on (queries/s,
+    writes/s and its lag at once), catch-up of a fresh node over the log.
+
     --only runs some of them (names: closed, pipelined, eight, half,
-    queries, log, async, group1, replicated, soak), e.g. --only
+    queries, log, async, group1, reads, replicated, soak), e.g. --only
     closed,soak, so that one figure can be measured again in a few seconds.
     =========================================================================
 */
@@ -51,6 +57,7 @@ typedef struct {
     const char *build;            //  folder of the node programs
     bool quick;                   //  the one-minute version
     const char *only;             //  comma-separated scenarios to run, or NULL: all
+    const char *storage;          //  query nodes' read-model backend (NULL: default)
     int runs;                     //  repetitions of each scenario
     int warmup_ms, measure_ms;    //  each repetition
     uint64_t log_events;          //  events for catch-up and restart
@@ -192,8 +199,8 @@ static bool
 s_cluster_start (s_bench_t *self, const char *durability, int group, int query_nodes,
                  int members)
 {
-    zcq_bench_cluster_config_t config = {self->build, "bank", durability, group,
-                                         query_nodes, NULL,   NULL,       members};
+    zcq_bench_cluster_config_t config = {self->build, "bank", durability, group,  query_nodes,
+                                         NULL,        NULL,   NULL,       members};
     self->cluster = zcq_bench_cluster_new (&config, 20000);
     memset (self->versions, 0, sizeof (self->versions));
     memset (self->cpu_used, 0, sizeof (self->cpu_used));
@@ -353,7 +360,8 @@ s_half_load (s_bench_t *self, double peak)
 static bool
 s_queries (s_bench_t *self)
 {
-    zcq_bench_queries_t queries = {zcq_bench_cluster_queries (self->cluster, 0), ACCOUNTS};
+    zcq_bench_queries_t queries = {zcq_bench_cluster_queries (self->cluster, 0), ACCOUNTS, NULL,
+                                   0};
     const char *scenario = "queries on one query node";
     uint64_t commands = self->commands;
     bool ok = s_repeat (self, 8, zcq_bench_query_loop, &queries, scenario, "8 clients, account",
@@ -395,20 +403,12 @@ s_fill (s_bench_t *self)
     return rc == 0;
 }
 
-//  A fresh query node catching up with the whole log, and write node restarts
+//  Start a fresh query node (the cluster's backend) self->runs times and
+//  time each from its start to applied = head, into rate. Returns false
+//  (after printing why) if one did not get there.
 static bool
-s_log_scenarios (s_bench_t *self)
+s_catchup_runs (s_bench_t *self, uint64_t head, zcq_bench_figure_t *rate)
 {
-    const char *commands = zcq_bench_cluster_commands (self->cluster);
-    uint64_t head = 0;
-    zcq_bench_cluster_status (commands, true, "head", &head);
-    char name [64];
-    snprintf (name, sizeof (name), "%" PRIu64 " events", head);
-    const char *scenario = "catch-up of a fresh query node";
-    printf ("  %s over %s ...", scenario, name);
-    fflush (stdout);
-    zcq_bench_figure_t *rate =
-        zcq_bench_report_figure (self->report, scenario, name, "events/s", "/s");
     for (int run = 0; run < self->runs; run++) {
         zcq_bench_proc_t *proc = NULL;
         char endpoint [64];
@@ -438,6 +438,26 @@ s_log_scenarios (s_bench_t *self)
         zcq_bench_proc_stop (&proc, SIGTERM, 10000);
     }
     printf (" events/s\n");
+    return true;
+}
+
+//  A fresh query node catching up with the whole log, and write node restarts
+static bool
+s_log_scenarios (s_bench_t *self)
+{
+    const char *commands = zcq_bench_cluster_commands (self->cluster);
+    uint64_t head = 0;
+    zcq_bench_cluster_status (commands, true, "head", &head);
+    char name [64];
+    snprintf (name, sizeof (name), "%" PRIu64 " events", head);
+    const char *scenario = "catch-up of a fresh query node";
+    printf ("  %s over %s ...", scenario, name);
+    fflush (stdout);
+    zcq_bench_figure_t *rate =
+        zcq_bench_report_figure (self->report, scenario, name, "events/s", "/s");
+    if (!s_catchup_runs (self, head, rate)) {
+        return false;
+    }
     zcq_bench_figure_target (rate, true, 500000, "issue 5");
     zcq_bench_figure_note (rate, "issue 4 asks at least 300,000 events/s; process start to "
                                  "applied = head, polled every 20 ms");
@@ -535,6 +555,231 @@ s_sync_cluster (s_bench_t *self)
     return ok;
 }
 
+//  --- The read side, on each read-model backend --------------------------------
+
+//  CPU seconds of every query node of the cluster, summed
+static double
+s_query_cpu (s_bench_t *self)
+{
+    double cpu = 0;
+    for (int node = 0; node < zcq_bench_cluster_query_nodes (self->cluster); node++) {
+        cpu += zcq_bench_proc_cpu (zcq_bench_cluster_query_proc (self->cluster, node));
+    }
+    return cpu;
+}
+
+//  What the lag probe measures: a writer beside the query load, and the lag
+//  of the queried node sampled as it goes
+typedef struct {
+    const char *commands;      //  write node endpoint
+    const char *queries;       //  the node under query load
+    uint64_t written;          //  commands accepted in the window
+    uint64_t lag_max, lag_end; //  events the node was behind: most, and at the end
+    double seconds;            //  window length the writer saw
+} s_lag_t;
+
+//  Extra thread of the lag scenario: deposits pipelined 64 deep at the
+//  write node's pace (expect any), and every 20 ms the queried node's lag.
+static void
+s_lag_probe (zcq_bench_load_t *load, int worker, void *arg)
+{
+    (void) worker;
+    s_lag_t *lag = (s_lag_t *) arg;
+    zcq_client_t *client = zcq_client_new (lag->commands);
+    zcq_client_t *observer = zcq_client_new (lag->queries);
+    msgpack_sbuffer *data = msgpack_sbuffer_new ();
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, data, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 1);
+    zcq_mpack_pack_str (&pk, "amount");
+    msgpack_pack_uint64 (&pk, 1);
+    int inflight = 0, account = 0;
+    int64_t sampled = 0, opened = 0;
+    while (client && observer && zcq_bench_load_running (load)) {
+        while (inflight < 64) {
+            char stream [32];
+            snprintf (stream, sizeof (stream), "bench-%d", account++ % ACCOUNTS);
+            zcq_msg_t *command =
+                zcq_client_command ("Deposit", stream, ZCQ_EXPECT_ANY, data->data, data->size);
+            if (zcq_client_post (client, command) == 0) {
+                inflight++;
+            }
+            zcq_msg_destroy (&command);
+        }
+        zcq_msg_t *reply = zcq_client_recv_reply (client, 1000);
+        if (reply) {
+            inflight--;
+            if (zcq_bench_load_measuring (load) && zcq_msg_status (reply) == ZCQ_ACCEPTED) {
+                lag->written++;
+            }
+        }
+        zcq_msg_destroy (&reply);
+        int64_t now = zcq_bench_now ();
+        if (zcq_bench_load_measuring (load) && !opened) {
+            opened = now;
+        }
+        if (zcq_bench_load_measuring (load) && now - sampled >= 20 * 1000000) {
+            sampled = now;
+            zcq_msg_t *status = zcq_client_write_status (observer, 1000);
+            uint64_t behind = 0;
+            msgpack_unpacked map;
+            if (status && zcq_msg_status (status) == ZCQ_OK
+                && zcq_mpack_unpack (zcq_msg_data (status), zcq_msg_data_size (status), &map)
+                       == 0) {
+                const msgpack_object *found = zcq_map_get (&map.data, "lag");
+                behind = found && found->type == MSGPACK_OBJECT_POSITIVE_INTEGER
+                             ? found->via.u64
+                             : 0;
+                msgpack_unpacked_destroy (&map);
+            }
+            zcq_msg_destroy (&status);
+            lag->lag_max = behind > lag->lag_max ? behind : lag->lag_max;
+            lag->lag_end = behind;
+        }
+    }
+    lag->seconds = opened ? (double) (zcq_bench_now () - opened) / 1e9 : 0;
+    //  Collect what is still in flight, so the next scenario starts clean
+    while (client && inflight > 0) {
+        zcq_msg_t *reply = zcq_client_recv_reply (client, 2000);
+        if (!reply) {
+            break;
+        }
+        inflight--;
+        zcq_msg_destroy (&reply);
+    }
+    msgpack_sbuffer_free (data);
+    zcq_client_destroy (&observer);
+    zcq_client_destroy (&client);
+}
+
+//  The read side on one backend: live apply CPU while the log fills, account
+//  queries on one node and spread over 1, 2, 4 nodes, a node under a full
+//  query load while writes go on (its lag), and a fresh node's catch-up
+static bool
+s_read_side_on (s_bench_t *self, const char *storage)
+{
+    printf ("cluster: write node (sync) + 4 query nodes, read models in %s\n", storage);
+    self->storage = storage;
+    bool ok = s_cluster_up (self, "sync", 0, ZCQ_BENCH_MAX_QUERY);
+    self->storage = NULL;
+    const char *commands = ok ? zcq_bench_cluster_commands (self->cluster) : NULL;
+    //  Live apply: every query node follows the fill; CPU per 1,000 events
+    uint64_t head_before = 0, head_after = 0;
+    double cpu_before = ok ? s_query_cpu (self) : 0;
+    ok = ok && zcq_bench_cluster_status (commands, true, "head", &head_before) == 0
+         && s_fill (self)
+         && zcq_bench_cluster_status (commands, true, "head", &head_after) == 0;
+    for (int node = 0; ok && node < ZCQ_BENCH_MAX_QUERY; node++) {
+        //  Caught up, so that the CPU counts every event of the fill
+        uint64_t applied = 0;
+        int64_t deadline = zcq_bench_now () + 120 * (int64_t) 1000000000;
+        while (applied < head_after && zcq_bench_now () < deadline) {
+            zcq_bench_cluster_status (zcq_bench_cluster_queries (self->cluster, node), false,
+                                      "applied", &applied);
+            if (applied < head_after) {
+                zcq_bench_sleep_ms (20);
+            }
+        }
+    }
+    if (ok && head_after > head_before) {
+        zcq_bench_figure_t *cpu = zcq_bench_report_figure (
+            self->report, "live apply: query-node CPU per 1,000 events", storage,
+            "CPU per 1k events", "ms");
+        zcq_bench_figure_add (cpu, (s_query_cpu (self) - cpu_before) * 1e6
+                                       / (double) ZCQ_BENCH_MAX_QUERY
+                                       / (double) (head_after - head_before));
+        zcq_bench_figure_target (cpu, false, 2, "issue 14");
+        zcq_bench_figure_note (cpu,
+                               "mean of %d query nodes following %" PRIu64
+                               " pipelined deposits (4 x 256 in flight)",
+                               ZCQ_BENCH_MAX_QUERY, head_after - head_before);
+    }
+    //  Account queries: one node, then spread over 1, 2, 4
+    const char *nodes [ZCQ_BENCH_MAX_QUERY];
+    for (int node = 0; ok && node < ZCQ_BENCH_MAX_QUERY; node++) {
+        nodes [node] = zcq_bench_cluster_queries (self->cluster, node);
+    }
+    char name [96];
+    const char *scenario = "account queries, 8 clients, one query node";
+    zcq_bench_queries_t one = {ok ? nodes [0] : NULL, ACCOUNTS, NULL, 0};
+    ok = ok
+         && s_repeat (self, 8, zcq_bench_query_loop, &one, scenario, storage, "queries/s",
+                      false);
+    if (ok) {
+        bool memory = streq (storage, "memory");
+        zcq_bench_figure_target (
+            zcq_bench_report_find (self->report, scenario, storage, "queries/s"), true,
+            memory ? 250000 : 150000, "issue 14");
+        zcq_bench_figure_target (zcq_bench_report_find (self->report, scenario, storage, "p99"),
+                                 false, 0.3, "issue 14");
+    }
+    int spreads [] = {1, 2, 4};
+    for (int index = 0; ok && index < 3; index++) {
+        zcq_bench_queries_t spread = {nodes [0], ACCOUNTS, nodes, spreads [index]};
+        snprintf (name, sizeof (name), "%s, %d node%s", storage, spreads [index],
+                  spreads [index] > 1 ? "s" : "");
+        ok = s_repeat (self, 8, zcq_bench_query_loop, &spread,
+                       "account queries, 8 clients spread over the query nodes", name,
+                       "queries/s", false);
+    }
+    //  A node under a full query load while writes go on: both figures
+    scenario = "one node: 8 query clients while writes go on";
+    printf ("  %s, %s ...", scenario, storage);
+    fflush (stdout);
+    for (int run = 0; ok && run < self->runs; run++) {
+        s_lag_t lag = {commands, nodes [0], 0, 0, 0, 0};
+        zcq_bench_load_t *load = zcq_bench_load_new (8, zcq_bench_query_loop, &one);
+        zcq_bench_load_set_extra (load, s_lag_probe, &lag);
+        ok = zcq_bench_load_run (load, self->warmup_ms, self->measure_ms) == 0;
+        if (ok) {
+            zcq_bench_report_t *report = self->report;
+            zcq_bench_figure_add (
+                zcq_bench_report_figure (report, scenario, storage, "queries/s", "/s"),
+                zcq_bench_load_rate (load));
+            zcq_bench_figure_add (
+                zcq_bench_report_figure (report, scenario, storage, "writes/s", "/s"),
+                lag.seconds > 0 ? (double) lag.written / lag.seconds : 0);
+            zcq_bench_figure_add (
+                zcq_bench_report_figure (report, scenario, storage, "lag max", "events"),
+                (double) lag.lag_max);
+            zcq_bench_figure_add (
+                zcq_bench_report_figure (report, scenario, storage, "lag at the end", "events"),
+                (double) lag.lag_end);
+            printf (" %.0f/%.0f", zcq_bench_load_rate (load),
+                    lag.seconds > 0 ? (double) lag.written / lag.seconds : 0);
+            fflush (stdout);
+        }
+        zcq_bench_load_destroy (&load);
+    }
+    printf (" queries/writes per s\n");
+    //  A fresh node catching up with the whole log
+    uint64_t head = 0;
+    ok = ok && zcq_bench_cluster_status (commands, true, "head", &head) == 0;
+    scenario = "catch-up of a fresh query node";
+    snprintf (name, sizeof (name), "%s, %" PRIu64 " events", storage, head);
+    printf ("  %s, %s ...", scenario, name);
+    fflush (stdout);
+    zcq_bench_figure_t *rate =
+        ok ? zcq_bench_report_figure (self->report, scenario, name, "events/s", "/s") : NULL;
+    ok = ok && s_catchup_runs (self, head, rate);
+    if (rate) {
+        zcq_bench_figure_target (rate, true, streq (storage, "memory") ? 1000000 : 600000,
+                                 "issue 14");
+        zcq_bench_figure_note (rate, "process start to applied = head, polled every 20 ms");
+    }
+    zcq_bench_cluster_destroy (&self->cluster);
+    return ok;
+}
+
+static bool
+s_read_side (s_bench_t *self)
+{
+    if (!s_wanted (self, "reads")) {
+        return true;
+    }
+    return s_read_side_on (self, "leveldb") && s_read_side_on (self, "memory");
+}
+
 //  Write node RSS as the log grows with default command-id retention: one
 //  write node (no query nodes, so that the soak goes fast), pipelined
 //  commands up to the total, its RSS read at every tenth of it; the growth
@@ -548,7 +793,8 @@ s_soak (s_bench_t *self)
     }
     uint64_t total = self->quick ? 1000000 : 10000000;
     printf ("cluster: write node (sync), soak of %" PRIu64 " commands\n", total);
-    zcq_bench_cluster_config_t config = {self->build, "bank", "sync", 0, 0, NULL, NULL, 0};
+    zcq_bench_cluster_config_t config = {self->build, "bank", "sync", 0, 0,
+                                         NULL,        NULL,   NULL,   0};
     self->cluster = zcq_bench_cluster_new (&config, 20000);
     memset (self->versions, 0, sizeof (self->versions));
     bool ok = self->cluster
@@ -727,7 +973,7 @@ main (int argc, char **argv)
     bool ok = s_sync_cluster (&self)
               && s_variant_cluster (&self, "async", 0, "pipelined 8 in flight, async")
               && s_variant_cluster (&self, "sync", 1, "pipelined 8 in flight, sync, --group 1")
-              && s_replicated (&self) && s_soak (&self);
+              && s_read_side (&self) && s_replicated (&self) && s_soak (&self);
     s_group_gain (&self);
     zcq_bench_run_finish (&run, self.report, "results.json", "chart.svg");
     zcq_bench_report_destroy (&self.report);

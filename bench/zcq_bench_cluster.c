@@ -195,7 +195,8 @@ s_start_query (zcq_bench_cluster_t *self, const char *tag, const char *endpoint)
     const char *argv [MAX_ARGS];
     s_argv (argv, self->config.query_tool, program, "--events", self->events, "--replay",
             self->replay, "--queries", endpoint, "--data", data, "--domain",
-            self->config.domain, NULL);
+            self->config.domain, self->config.storage ? "--storage" : NULL,
+            self->config.storage, NULL);
     return zcq_bench_proc_start (argv, log, NULL);
 }
 

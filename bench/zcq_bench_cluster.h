@@ -25,6 +25,7 @@ typedef struct {
     const char *const *write_tool; //  NULL-terminated command line to run the
                                    //  write node under (valgrind ...), or NULL
     const char *const *query_tool; //  the same for query nodes, or NULL
+    const char *storage;           //  query nodes' --storage (NULL: their default)
     int members;                   //  write group members (0 or 1: one write node)
 } zcq_bench_cluster_config_t;
 

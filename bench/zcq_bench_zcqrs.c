@@ -359,11 +359,18 @@ zcq_bench_query_loop (zcq_bench_load_t *load, int worker, void *arg)
     zcq_bench_queries_t *queries = (zcq_bench_queries_t *) arg;
     //  A client needs a write node endpoint; the query node's serves (unused)
     zcq_client_t *client = zcq_client_new (queries->queries);
-    if (!client || zcq_client_add_query_node (client, queries->queries) != 0) {
+    bool failed = !client;
+    for (int node = 0; !failed && node < (queries->spread ? queries->spread : 1); node++) {
+        failed = zcq_client_add_query_node (client, queries->spread ? queries->nodes [node]
+                                                                    : queries->queries)
+                 < 0;
+    }
+    if (failed) {
         zcq_bench_load_fail (load, worker, "cannot make a query client");
         zcq_client_destroy (&client);
         return;
     }
+    int target = queries->spread > 1 ? ZCQ_ANY_QUERY_NODE : 0;
     zcq_client_set_consistent (client, false);
     msgpack_sbuffer params;
     msgpack_sbuffer_init (&params);
@@ -378,8 +385,8 @@ zcq_bench_query_loop (zcq_bench_load_t *load, int worker, void *arg)
         zcq_mpack_pack_str (&pk, "id");
         zcq_mpack_pack_str (&pk, id);
         int64_t start = zcq_bench_now ();
-        zcq_msg_t *result =
-            zcq_client_query (client, 0, "account", params.data, params.size, 0, TIMEOUT_MS);
+        zcq_msg_t *result = zcq_client_query (client, target, "account", params.data,
+                                              params.size, 0, TIMEOUT_MS);
         zcq_bench_outcome_t outcome = !result                             ? ZCQ_BENCH_NO_ANSWER
                                       : zcq_msg_status (result) == ZCQ_OK ? ZCQ_BENCH_DONE
                                                                           : ZCQ_BENCH_REFUSED;

@@ -45,10 +45,12 @@ void
     zcq_bench_pipelined (zcq_bench_load_t *load, int worker, void *arg);
 
 //  Query worker: `account` queries for bench-N, N round-robin, on one
-//  query node, each waiting for its answer.
+//  query node (or spread over `spread` of them), each waiting for its answer.
 typedef struct {
     const char *queries;            //  query node endpoint
     int accounts;                   //  accounts bench-0 .. accounts-1
+    const char *const *nodes;       //  spread: these query nodes (ZCQ_ANY_QUERY_NODE)
+    int spread;                     //  entries in nodes (0: only `queries`)
 } zcq_bench_queries_t;
 
 void

@@ -40,11 +40,13 @@
 #define ACCOUNTS 1000 //  opened in every run, before the measured commands
 #define VALGRIND "/usr/bin/valgrind"
 #define READY_MS 120000 //  a node under valgrind starts slowly
+#define QUERY_MS 3000   //  ms of account queries the query node answers
 
 typedef struct {
-    const char *build; //  folder of the node programs
-    char out [512];    //  where profiles and figures go
-    uint64_t commands; //  N
+    const char *build;   //  folder of the node programs
+    char out [512];      //  where profiles and figures go
+    uint64_t commands;   //  N
+    const char *storage; //  read-model backend of the live query node
 } s_instr_t;
 
 //  The total instruction count of a callgrind output file, or -1.
@@ -113,7 +115,8 @@ s_client_main (const char *endpoint, uint64_t count)
 static double
 s_client_run (s_instr_t *self, const char *program, uint64_t count, const char *profile)
 {
-    zcq_bench_cluster_config_t config = {self->build, "bank", "sync", 0, 0, NULL, NULL, 0};
+    zcq_bench_cluster_config_t config = {self->build, "bank", "sync", 0, 0,
+                                         NULL,        NULL,   NULL,   0};
     zcq_bench_cluster_t *cluster = zcq_bench_cluster_new (&config, READY_MS);
     if (!cluster) {
         return -1;
@@ -151,7 +154,8 @@ s_write_run (s_instr_t *self, uint64_t count, const char *profile)
     char option [600];
     snprintf (option, sizeof (option), "--callgrind-out-file=%s", profile);
     const char *tool [] = {VALGRIND, "--tool=callgrind", "--trace-children=no", option, NULL};
-    zcq_bench_cluster_config_t config = {self->build, "bank", "sync", 0, 0, tool, NULL, 0};
+    zcq_bench_cluster_config_t config = {self->build, "bank", "sync", 0, 0,
+                                         tool,        NULL,   NULL,   0};
     zcq_bench_cluster_t *cluster = zcq_bench_cluster_new (&config, READY_MS);
     uint64_t versions [ACCOUNTS] = {0};
     int rc = cluster ? 0 : -1;
@@ -208,7 +212,8 @@ s_query_cost (s_instr_t *self)
     //  The cluster starts added query nodes under this tool; the option
     //  word names the profile of the next run
     const char *tool [] = {VALGRIND, "--tool=callgrind", "--trace-children=no", option, NULL};
-    zcq_bench_cluster_config_t config = {self->build, "bank", "sync", 0, 0, NULL, tool, 0};
+    zcq_bench_cluster_config_t config = {self->build, "bank", "sync", 0, 0,
+                                         NULL,        tool,   NULL,   0};
     zcq_bench_cluster_t *cluster = zcq_bench_cluster_new (&config, READY_MS);
     if (!cluster) {
         return -1;
@@ -228,6 +233,61 @@ s_query_cost (s_instr_t *self)
     }
     zcq_bench_cluster_destroy (&cluster);
     return before >= 0 && after >= 0 ? (after - before) / (double) self->commands : -1;
+}
+
+//  Wait until the query node at endpoint has applied the write node's
+//  head (at most an hour); returns 0, or -1.
+static int
+s_await_applied (zcq_bench_cluster_t *cluster, const char *endpoint)
+{
+    uint64_t head = 0, applied = 0;
+    if (zcq_bench_cluster_status (zcq_bench_cluster_commands (cluster), true, "head", &head)
+        != 0) {
+        return -1;
+    }
+    int64_t deadline = zcq_bench_now () + 3600 * (int64_t) 1000000000;
+    while (applied < head && zcq_bench_now () < deadline) {
+        zcq_bench_sleep_ms (250);
+        zcq_bench_cluster_status (endpoint, false, "applied", &applied);
+    }
+    return applied >= head ? 0 : -1;
+}
+
+//  A query node under callgrind that follows the write node live (started
+//  with the cluster, caught up with the 1,000 accounts) while `count`
+//  commands are sent, then answers `account` queries from 8 clients for
+//  query_ms (0: none; *queries is how many it answered). Returns its
+//  instruction count, or -1.
+static double
+s_live_run (s_instr_t *self, uint64_t count, int query_ms, uint64_t *queries,
+            const char *profile)
+{
+    char option [700];
+    snprintf (option, sizeof (option), "--callgrind-out-file=%s", profile);
+    const char *tool [] = {VALGRIND, "--tool=callgrind", "--trace-children=no", option, NULL};
+    zcq_bench_cluster_config_t config = {self->build, "bank", "sync",        0, 1,
+                                         NULL,        tool,   self->storage, 0};
+    zcq_bench_cluster_t *cluster = zcq_bench_cluster_new (&config, READY_MS);
+    uint64_t versions [ACCOUNTS] = {0};
+    int rc = cluster ? 0 : -1;
+    if (rc == 0) {
+        const char *commands = zcq_bench_cluster_commands (cluster);
+        const char *endpoint = zcq_bench_cluster_queries (cluster, 0);
+        rc = zcq_bench_setup_streams (&zcq_bench_bank_driver, (void *) commands, ACCOUNTS, 4,
+                                      versions);
+        rc = rc == 0 ? s_await_applied (cluster, endpoint) : rc;
+        rc = rc == 0 ? s_drive (commands, versions, count) : rc;
+        rc = rc == 0 ? s_await_applied (cluster, endpoint) : rc;
+        if (rc == 0 && query_ms > 0) {
+            zcq_bench_queries_t loop = {endpoint, ACCOUNTS, NULL, 0};
+            zcq_bench_load_t *load = zcq_bench_load_new (8, zcq_bench_query_loop, &loop);
+            rc = zcq_bench_load_run (load, 0, query_ms);
+            *queries = zcq_bench_load_count (load, ZCQ_BENCH_DONE);
+            zcq_bench_load_destroy (&load);
+        }
+    }
+    zcq_bench_cluster_destroy (&cluster);
+    return rc == 0 ? s_callgrind_total (profile) : -1;
 }
 
 //  Print the first `lines` function lines of callgrind_annotate's output.
@@ -290,7 +350,7 @@ typedef struct {
     bool measured;     //  in this run
 } s_figure_t;
 
-#define FIGURES 3 //  write node, client, query node
+#define FIGURES 5 //  write node, client, query node: catch-up, live, queries
 
 //  True if figure `name` is in the comma-separated list (NULL: all).
 static bool
@@ -339,7 +399,7 @@ s_compare (const char *what, double now, double before)
 int
 main (int argc, char **argv)
 {
-    s_instr_t self = {.build = "build", .commands = 100000};
+    s_instr_t self = {.build = "build", .commands = 100000, .storage = "leveldb"};
     const char *baseline = NULL, *out = NULL, *client = NULL, *only = NULL;
     bool update = false;
     for (int index = 1; index < argc; index++) {
@@ -355,6 +415,9 @@ main (int argc, char **argv)
         else if (streq (argv [index], "--commands") && index + 1 < argc) {
             self.commands = strtoull (argv [++index], NULL, 10);
         }
+        else if (streq (argv [index], "--storage") && index + 1 < argc) {
+            self.storage = argv [++index];
+        }
         else if (streq (argv [index], "--update")) {
             update = true;
         }
@@ -367,7 +430,8 @@ main (int argc, char **argv)
         else {
             fprintf (stderr, "usage: zcq_instr [--build DIR] [--out DIR] [--baseline FILE] "
                              "[--update] [--commands N]\n"
-                             "                 [--only write,client,query]\n"
+                             "                 [--only write,client,query,live,queries] "
+                             "[--storage leveldb|memory]\n"
                              "       zcq_instr --client ENDPOINT [--commands N]\n");
             return 2;
         }
@@ -408,11 +472,20 @@ main (int argc, char **argv)
          -1, false},
         {"query", "query_node_instructions_per_event",
          "query node, per event applied (catch-up)", -1, false},
+        {"live", "query_node_live_instructions_per_event",
+         "query node, per event applied (live)", -1, false},
+        {"queries", "query_node_instructions_per_query",
+         "query node, per account query answered", -1, false},
     };
     char zero [600], full [600], client_full [600];
     snprintf (zero, sizeof (zero), "%s/write-zero.callgrind", self.out);
     snprintf (full, sizeof (full), "%s/write.callgrind", self.out);
     snprintf (client_full, sizeof (client_full), "%s/client.callgrind", self.out);
+    char live_zero_path [600], live [600], served [600];
+    snprintf (live_zero_path, sizeof (live_zero_path), "%s/live-zero.callgrind", self.out);
+    snprintf (live, sizeof (live), "%s/live.callgrind", self.out);
+    snprintf (served, sizeof (served), "%s/queries.callgrind", self.out);
+    double live_zero = -1; //  the live query node's start and stop, measured once
     bool failed = false;
     for (int index = 0; index < FIGURES && !failed; index++) {
         s_figure_t *figure = &figures [index];
@@ -442,11 +515,32 @@ main (int argc, char **argv)
                 before >= 0 ? s_client_run (&self, program, self.commands, client_full) : -1;
             figure->value = after >= 0 ? (after - before) / (double) self.commands : -1;
         }
-        else {
+        else if (index == 2) {
             printf ("  query node, catching up with 1,000 and with %" PRIu64 " events ...\n",
                     self.commands + ACCOUNTS);
             fflush (stdout);
             figure->value = s_query_cost (&self);
+        }
+        else if (index == 3) {
+            printf ("  query node (%s) following live, %" PRIu64 " commands ...\n",
+                    self.storage, self.commands);
+            fflush (stdout);
+            double before =
+                live_zero >= 0 ? live_zero : s_live_run (&self, 0, 0, NULL, live_zero_path);
+            live_zero = before;
+            double after = before >= 0 ? s_live_run (&self, self.commands, 0, NULL, live) : -1;
+            figure->value = after >= 0 ? (after - before) / (double) self.commands : -1;
+        }
+        else {
+            printf ("  query node (%s) answering account queries, 8 clients, %d ms ...\n",
+                    self.storage, QUERY_MS);
+            fflush (stdout);
+            uint64_t queries = 0;
+            double before =
+                live_zero >= 0 ? live_zero : s_live_run (&self, 0, 0, NULL, live_zero_path);
+            live_zero = before;
+            double after = before >= 0 ? s_live_run (&self, 0, QUERY_MS, &queries, served) : -1;
+            figure->value = after >= 0 && queries ? (after - before) / (double) queries : -1;
         }
         failed = figure->value < 0;
     }
@@ -466,10 +560,14 @@ main (int argc, char **argv)
     char path [700];
     snprintf (path, sizeof (path), "%s/instr-top.txt", self.out);
     FILE *copy = fopen (path, "w");
-    for (int index = 0; copy && index < 2; index++) {
-        if (figures [index].measured) {
-            const char *profile = index == 0 ? full : client_full;
-            const char *who = index == 0 ? "write node" : "client process";
+    //  The profiles behind the figures measured (catch-up's are its own runs')
+    const char *profiles [FIGURES] = {full, client_full, NULL, live, served};
+    const char *whos [FIGURES] = {"write node", "client process", NULL, "query node (live)",
+                                  "query node (queries)"};
+    for (int index = 0; copy && index < FIGURES; index++) {
+        if (figures [index].measured && profiles [index]) {
+            const char *profile = profiles [index];
+            const char *who = whos [index];
             printf ("\n%s, top functions by inclusive cost (%s):\n", who, profile);
             fprintf (copy, "%s%s, top functions by inclusive cost\n", index ? "\n" : "", who);
             s_top (profile, true, 25, copy);

@@ -110,7 +110,10 @@ s_start (const char *folder)
                 && s_exec (pg, "CREATE TABLE events (position bigserial PRIMARY KEY, "
                                "stream text NOT NULL, version bigint NOT NULL, "
                                "type text NOT NULL, data text NOT NULL, "
-                               "UNIQUE (stream, version))");
+                               "UNIQUE (stream, version))")
+                && s_exec (pg, "CREATE TABLE accounts (id text PRIMARY KEY, owner text NOT "
+                               "NULL, balance bigint NOT NULL, status text NOT NULL, "
+                               "version bigint NOT NULL)");
     if (pg) {
         PQfinish (pg);
     }
@@ -135,6 +138,13 @@ s_connect (void *target, int client)
                                           3, NULL)
                              : NULL;
     bool ok = prepared && PQresultStatus (prepared) == PGRES_COMMAND_OK;
+    PQclear (prepared);
+    prepared = ok ? PQprepare (pg, "read",
+                               "SELECT owner, balance, status, version FROM accounts "
+                               "WHERE id = $1",
+                               1, NULL)
+                  : NULL;
+    ok = prepared && PQresultStatus (prepared) == PGRES_COMMAND_OK;
     PQclear (prepared);
     if (!ok) {
         fprintf (stderr, "bench: PostgreSQL: %s", PQerrorMessage (pg));
@@ -173,6 +183,33 @@ s_disconnect (void *arg)
     PQfinish ((PGconn *) arg);
 }
 
+static int
+s_fill_accounts (void *arg, int accounts)
+{
+    char sql [256];
+    snprintf (sql, sizeof (sql),
+              "INSERT INTO accounts SELECT 'bench-' || n, 'bench', n, 'open', 1 "
+              "FROM generate_series (0, %d) AS n ON CONFLICT DO NOTHING",
+              accounts - 1);
+    return s_exec ((PGconn *) arg, sql) ? 0 : -1;
+}
+
+static zcq_bench_outcome_t
+s_read_account (void *arg, int account)
+{
+    PGconn *pg = (PGconn *) arg;
+    char id [32];
+    snprintf (id, sizeof (id), "bench-%d", account);
+    const char *values [] = {id};
+    PGresult *result = PQexecPrepared (pg, "read", 1, values, NULL, NULL, 0);
+    zcq_bench_outcome_t outcome =
+        PQresultStatus (result) == PGRES_TUPLES_OK
+            ? (PQntuples (result) == 1 ? ZCQ_BENCH_DONE : ZCQ_BENCH_REFUSED)
+            : ZCQ_BENCH_NO_ANSWER;
+    PQclear (result);
+    return outcome;
+}
+
 static const zcq_bench_driver_t s_driver = {
     .name = "PostgreSQL",
     .connect = s_connect,
@@ -187,4 +224,8 @@ const zcq_peer_t zcq_peer_pg = {
     .start = s_start,
     .proc = zcq_peer_server_proc,
     .stop = zcq_peer_server_stop,
+    .fill_accounts = s_fill_accounts,
+    .read_account = s_read_account,
+    .read_name = "PostgreSQL 15 SELECT",
+    .read_how = "SELECT of the account's row by primary key (prepared)",
 };

@@ -140,6 +140,46 @@ s_disconnect (void *arg)
     free (connection);
 }
 
+static int
+s_fill_accounts (void *arg, int accounts)
+{
+    s_connection_t *connection = (s_connection_t *) arg;
+    for (int account = 0; account < accounts; account++) {
+        redisAppendCommand (
+            connection->redis,
+            "HSET account:bench-%d owner bench balance %d status open version 1", account,
+            account);
+    }
+    int rc = 0;
+    for (int account = 0; account < accounts; account++) {
+        redisReply *reply = NULL;
+        if (redisGetReply (connection->redis, (void **) &reply) != REDIS_OK || !reply
+            || reply->type == REDIS_REPLY_ERROR) {
+            rc = -1;
+        }
+        if (reply) {
+            freeReplyObject (reply);
+        }
+    }
+    return rc;
+}
+
+static zcq_bench_outcome_t
+s_read_account (void *arg, int account)
+{
+    s_connection_t *connection = (s_connection_t *) arg;
+    redisReply *reply =
+        (redisReply *) redisCommand (connection->redis, "HGETALL account:bench-%d", account);
+    zcq_bench_outcome_t outcome = !reply ? ZCQ_BENCH_NO_ANSWER
+                                  : reply->type == REDIS_REPLY_ARRAY && reply->elements == 8
+                                      ? ZCQ_BENCH_DONE
+                                      : ZCQ_BENCH_REFUSED;
+    if (reply) {
+        freeReplyObject (reply);
+    }
+    return outcome;
+}
+
 static const zcq_bench_driver_t s_driver = {
     .name = "Redis",
     .connect = s_connect,
@@ -154,4 +194,8 @@ const zcq_peer_t zcq_peer_redis = {
     .start = s_start,
     .proc = zcq_peer_server_proc,
     .stop = zcq_peer_server_stop,
+    .fill_accounts = s_fill_accounts,
+    .read_account = s_read_account,
+    .read_name = "Redis 7 HGETALL",
+    .read_how = "HGETALL of the account's hash (owner, balance, status, version)",
 };

@@ -11,8 +11,11 @@
     against it (32 clients, 1,000 streams, ~200-byte events, expected
     versions, each client waiting for its ack) three times after a warm-up,
     stops it by PID, and prints every figure with zcqrs / peer ratios and
-    this machine's limits of the same run. Writes DIR/bench/peers.json and
-    DIR/bench/peers.svg.
+    this machine's limits of the same run. Then point reads of one account
+    record, 8 clients: a query node's `account` query on each read-model
+    backend next to Redis HGETALL and PostgreSQL SELECT by primary key, on
+    the same 1,000 accounts. Writes DIR/bench/peers.json and
+    DIR/bench/peers.svg. --only reads: only the point reads.
     =========================================================================
 */
 
@@ -40,7 +43,7 @@ static void *
 s_zcqrs_start (const char *folder)
 {
     (void) folder; //  the cluster makes its own
-    zcq_bench_cluster_config_t config = {s_build, "store", "sync", 0, 0, NULL, NULL, 0};
+    zcq_bench_cluster_config_t config = {s_build, "store", "sync", 0, 0, NULL, NULL, NULL, 0};
     return zcq_bench_cluster_new (&config, 20000);
 }
 
@@ -231,6 +234,139 @@ s_measure (const zcq_peer_t *peer, zcq_bench_report_t *report, const char *scena
     return ok;
 }
 
+//  --- Point reads ----------------------------------------------------------------
+
+#define READERS 8 //  closed-loop readers of the point-read table
+
+//  What a peer's reader runs
+typedef struct {
+    const zcq_peer_t *peer; //  the system
+    void *server;           //  its handle (the driver's target)
+} s_reads_t;
+
+//  A closed-loop reader of a peer: read account N, N round-robin
+static void
+s_read_loop (zcq_bench_load_t *load, int worker, void *arg)
+{
+    s_reads_t *reads = (s_reads_t *) arg;
+    void *connection = reads->peer->driver->connect (reads->server, worker);
+    if (!connection) {
+        zcq_bench_load_fail (load, worker, "cannot connect a reader");
+        return;
+    }
+    int account = worker;
+    while (zcq_bench_load_running (load)) {
+        int64_t start = zcq_bench_now ();
+        zcq_bench_outcome_t outcome = reads->peer->read_account (connection, account);
+        zcq_bench_load_record (load, worker, zcq_bench_now () - start, outcome);
+        account = (account + zcq_bench_load_workers (load)) % STREAMS;
+    }
+    reads->peer->driver->disconnect (connection);
+}
+
+//  Run a read load `runs` times on the server process proc, as figures of
+//  scenario/name (reads/s, p50, p99, server CPU per 1,000). Returns false on
+//  a failure.
+static bool
+s_reads_runs (zcq_bench_report_t *report, const char *scenario, const char *name,
+              const char *how, zcq_bench_work_fn *work, void *arg, zcq_bench_proc_t *proc,
+              int runs, int warmup_ms, int measure_ms)
+{
+    printf ("  point reads, %s ...", name);
+    fflush (stdout);
+    s_usage_t usage = {proc, 0, 0, 0, 0};
+    uint64_t done = 0;
+    bool ok = true;
+    for (int run = 0; ok && run < runs; run++) {
+        zcq_bench_load_t *load = zcq_bench_load_new (READERS, work, arg);
+        zcq_bench_load_set_window (load, s_window, &usage);
+        ok = zcq_bench_load_run (load, warmup_ms, measure_ms) == 0;
+        if (ok) {
+            zcq_bench_figure_t *rate =
+                zcq_bench_report_figure (report, scenario, name, "reads/s", "/s");
+            zcq_bench_figure_add (rate, zcq_bench_load_rate (load));
+            zcq_bench_figure_note (rate, "%s", how);
+            zcq_bench_latency_t *latency = zcq_bench_load_latency (load);
+            zcq_bench_figure_add (zcq_bench_report_figure (report, scenario, name, "p50", "ms"),
+                                  zcq_bench_latency_ms (latency, 50));
+            zcq_bench_figure_add (zcq_bench_report_figure (report, scenario, name, "p99", "ms"),
+                                  zcq_bench_latency_ms (latency, 99));
+            done += zcq_bench_load_count (load, ZCQ_BENCH_DONE);
+            printf (" %.0f", zcq_bench_load_rate (load));
+            fflush (stdout);
+        }
+        zcq_bench_load_destroy (&load);
+    }
+    if (ok && done) {
+        zcq_bench_figure_add (
+            zcq_bench_report_figure (report, scenario, name, "server CPU per 1k", "ms"),
+            usage.cpu_used * 1e6 / (double) done);
+    }
+    printf (ok ? " reads/s\n" : " failed\n");
+    return ok;
+}
+
+//  A peer's point reads: start it, store the accounts, read them
+static bool
+s_measure_reads (const zcq_peer_t *peer, zcq_bench_report_t *report, const char *scenario,
+                 int runs, int warmup_ms, int measure_ms)
+{
+    char *folder = zcq_bench_tmpdir ("peer");
+    void *server = folder ? peer->start (folder) : NULL;
+    void *connection = server ? peer->driver->connect (server, 0) : NULL;
+    bool ok = connection && peer->fill_accounts (connection, STREAMS) == 0;
+    if (connection) {
+        peer->driver->disconnect (connection);
+    }
+    s_reads_t reads = {peer, server};
+    ok = ok
+         && s_reads_runs (report, scenario, peer->read_name, peer->read_how, s_read_loop,
+                          &reads, peer->proc (server), runs, warmup_ms, measure_ms);
+    if (server) {
+        peer->stop (&server);
+    }
+    zcq_bench_rmtree (folder);
+    free (folder);
+    return ok;
+}
+
+//  zcqrs's point reads: the `account` query of one query node with its read
+//  models in storage, over the bank accounts bench-0 ..
+static bool
+s_measure_zcqrs_reads (const char *storage, zcq_bench_report_t *report, const char *scenario,
+                       int runs, int warmup_ms, int measure_ms)
+{
+    zcq_bench_cluster_config_t config = {s_build, "bank", "sync", 0, 1, NULL, NULL, storage, 0};
+    zcq_bench_cluster_t *cluster = zcq_bench_cluster_new (&config, 20000);
+    uint64_t versions [STREAMS] = {0}, head = 0, applied = 0;
+    const char *commands = cluster ? zcq_bench_cluster_commands (cluster) : NULL;
+    bool ok = cluster
+              && zcq_bench_setup_streams (&zcq_bench_bank_driver, (void *) commands, STREAMS, 8,
+                                          versions)
+                     == 0
+              && zcq_bench_cluster_status (commands, true, "head", &head) == 0;
+    int64_t deadline = zcq_bench_now () + 60 * (int64_t) 1000000000;
+    while (ok && applied < head && zcq_bench_now () < deadline) {
+        zcq_bench_cluster_status (zcq_bench_cluster_queries (cluster, 0), false, "applied",
+                                  &applied);
+        if (applied < head) {
+            zcq_bench_sleep_ms (20);
+        }
+    }
+    char name [64];
+    snprintf (name, sizeof (name), "zcqrs, %s", storage);
+    zcq_bench_queries_t queries = {ok ? zcq_bench_cluster_queries (cluster, 0) : NULL, STREAMS,
+                                   NULL, 0};
+    ok = ok && applied >= head
+         && s_reads_runs (report, scenario, name,
+                          "the account query of one query node (the record's msgpack map)",
+                          zcq_bench_query_loop, &queries,
+                          zcq_bench_cluster_query_proc (cluster, 0), runs, warmup_ms,
+                          measure_ms);
+    zcq_bench_cluster_destroy (&cluster);
+    return ok;
+}
+
 //  zcqrs / peer, run by run, with the targets of issue 5
 static void
 s_ratios (zcq_bench_report_t *report, const char *scenario, const zcq_peer_t *peer)
@@ -284,10 +420,41 @@ main (int argc, char **argv)
               STREAMS);
     const zcq_peer_t *peers [] = {&s_zcqrs, &zcq_peer_redis, &zcq_peer_nats, &zcq_peer_pg};
     int measured = 0;
-    for (size_t index = 0; index < sizeof (peers) / sizeof (peers [0]); index++) {
+    bool appends = !only || !strcasestr ("reads", only);
+    for (size_t index = 0; appends && index < sizeof (peers) / sizeof (peers [0]); index++) {
         if (!only || index == 0 || strcasestr (peers [index]->name, only)) {
             measured +=
                 s_measure (peers [index], report, scenario, runs, warmup_ms, measure_ms);
+        }
+    }
+    //  Point reads of one account record: the read side next to a cache and
+    //  a database, 8 clients each
+    char reads [128];
+    snprintf (reads, sizeof (reads), "point reads, %d clients, %d accounts", READERS, STREAMS);
+    bool all_reads = !only || strcasestr ("reads", only);
+    if (all_reads || strcasestr ("zcqrs", only)) {
+        measured +=
+            s_measure_zcqrs_reads ("leveldb", report, reads, runs, warmup_ms, measure_ms);
+        measured +=
+            s_measure_zcqrs_reads ("memory", report, reads, runs, warmup_ms, measure_ms);
+    }
+    const zcq_peer_t *readers [] = {&zcq_peer_redis, &zcq_peer_pg};
+    for (size_t index = 0; index < 2; index++) {
+        if (all_reads || strcasestr (readers [index]->name, only)) {
+            measured +=
+                s_measure_reads (readers [index], report, reads, runs, warmup_ms, measure_ms);
+        }
+    }
+    const char *read_ratios [][3] = {
+        {"memory / Redis HGETALL", "zcqrs, memory", "Redis 7 HGETALL"},
+        {"LevelDB / PostgreSQL SELECT", "zcqrs, leveldb", "PostgreSQL 15 SELECT"}};
+    for (int index = 0; index < 2; index++) {
+        zcq_bench_figure_t *ratio = zcq_bench_report_ratio (
+            report, "point reads: zcqrs / peer (same run)", read_ratios [index][0], "reads/s",
+            zcq_bench_report_find (report, reads, read_ratios [index][1], "reads/s"),
+            zcq_bench_report_find (report, reads, read_ratios [index][2], "reads/s"));
+        if (ratio) {
+            zcq_bench_figure_target (ratio, true, index == 0 ? 1 : 2, "issue 14");
         }
     }
     zcq_bench_figure_t *zcqrs = zcq_bench_report_find (report, scenario, "zcqrs", "commands/s");

@@ -10,6 +10,10 @@
       (libnats)
     - PostgreSQL 15: synchronous_commit=on; an events table with a unique
       (stream, version); INSERT of version expected + 1 (libpq)
+
+    Point reads of an account record, next to a query node's `account`
+    query: Redis HGETALL of a hash per account, PostgreSQL SELECT by primary
+    key (a prepared statement).
     =========================================================================
 */
 
@@ -52,6 +56,14 @@ typedef struct {
     zcq_bench_proc_t *(*proc) (void *server);
     //  Stop it by PID (also when it failed half way) and free the handle.
     void (*stop) (void **server);
+    //  Point reads (NULL: the peer takes no part): store `accounts` account
+    //  records (owner, balance, status, version) "bench-0" .. through one
+    //  driver connection, returning 0 or -1; read the record of one account
+    //  by its key (DONE when found).
+    int (*fill_accounts) (void *connection, int accounts);
+    zcq_bench_outcome_t (*read_account) (void *connection, int account);
+    const char *read_name;              //  its row in the point-read table
+    const char *read_how;               //  what a point read is, for the table
 } zcq_peer_t;
 
 extern const zcq_peer_t zcq_peer_redis;

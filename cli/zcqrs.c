@@ -3,7 +3,8 @@
 
         zcqrs send TYPE STREAM [field=value ... | --json OBJECT] [--expect N] [--id HEX]
         zcqrs delete STREAM [--expect N] [--id HEX]
-        zcqrs query NAME [param=value ... | --json OBJECT] [--node EP] [--min-position P]
+        zcqrs query NAME [param=value ... | --json OBJECT] [--node EP[,EP...] ...]
+              [--min-position P]
         zcqrs tail [--from POSITION] [--count N] [--idle MS]
         zcqrs status [--node ENDPOINT ...]
         zcqrs keygen NAME [--dir DIR]
@@ -74,8 +75,9 @@ s_usage (FILE *out)
         "  --commands EP     write node commands [" ZCQ_DEFAULT_COMMANDS "]\n"
         "  --events EP       write node events [" ZCQ_DEFAULT_EVENTS "]\n"
         "  --replay EP       write node replay [" ZCQ_DEFAULT_REPLAY "]\n"
-        "  --node EP         query node (query: one; status: each) "
-        "[tcp://127.0.0.1:5611, :5612]\n"
+        "  --node EP         query node; repeat it or give a comma list (query: spread\n"
+        "                    over them, a silent one skipped; status: each)\n"
+        "                    [query: tcp://127.0.0.1:5611; status: :5611, :5612]\n"
         "  --timeout MS      how long to wait for an answer [5000]\n"
         "  --expect N        expected stream version: any, 0 (new stream) or N [any]\n"
         "  --id HEX          command id, 32 hex digits, to retry a command by hand\n"
@@ -351,16 +353,31 @@ s_query (options_t *options)
         msgpack_sbuffer_destroy (&params);
         return EXIT_USAGE;
     }
-    const char *node = options->node_count ? options->nodes [0] : ZCQ_DEFAULT_QUERIES;
+    //  Every --node, each possibly a comma-separated list: with more than
+    //  one, the client spreads the query over them (and skips a silent one)
     zcq_client_t *client = zcq_client_new (options->commands);
+    int added = 0;
+    bool failed = !client;
+    char *list = NULL;
+    for (int index = 0; !failed && index < (options->node_count ? options->node_count : 1);
+         index++) {
+        zstr_free (&list);
+        list = strdup (options->node_count ? options->nodes [index] : ZCQ_DEFAULT_QUERIES);
+        for (char *save = NULL, *node = strtok_r (list, ",", &save); node && !failed;
+             node = strtok_r (NULL, ",", &save)) {
+            failed = zcq_client_add_query_node (client, node) < 0;
+            added++;
+        }
+    }
     int code = EXIT_USAGE;
-    if (client && zcq_client_add_query_node (client, node) == 0) {
-        zcq_msg_t *result =
-            zcq_client_query (client, 0, options->words [0], params.data, params.size,
-                              options->min_position, options->timeout);
-        code = s_print (result, node);
+    if (!failed && added > 0) {
+        zcq_msg_t *result = zcq_client_query (client, added > 1 ? ZCQ_ANY_QUERY_NODE : 0,
+                                              options->words [0], params.data, params.size,
+                                              options->min_position, options->timeout);
+        code = s_print (result, added > 1 ? "the query nodes" : list);
         zcq_msg_destroy (&result);
     }
+    zstr_free (&list);
     zcq_client_destroy (&client);
     msgpack_sbuffer_destroy (&params);
     return code;

@@ -395,6 +395,42 @@ s_take_id (zcq_msg_t *self, const char *field, const msgpack_object *value)
     return 0;
 }
 
+#define SCRATCH_KEEP 65536 //  bytes of payload scratch a thread keeps between messages
+
+static pthread_key_t s_scratch_key; //  each thread's payload scratch
+static pthread_once_t s_scratch_once = PTHREAD_ONCE_INIT;
+
+static void
+s_scratch_free (void *buffer)
+{
+    msgpack_sbuffer_free ((msgpack_sbuffer *) buffer);
+}
+
+static void
+s_scratch_key_new (void)
+{
+    int rc = pthread_key_create (&s_scratch_key, s_scratch_free);
+    assert (rc == 0);
+    (void) rc;
+}
+
+//  This thread's scratch buffer for packing payloads: it keeps its memory
+//  from one message to the next (every event and query has a payload; a
+//  fresh buffer would allocate msgpack's 8 KiB first chunk each time), and
+//  goes when the thread ends.
+static msgpack_sbuffer *
+s_scratch (void)
+{
+    pthread_once (&s_scratch_once, s_scratch_key_new);
+    msgpack_sbuffer *buffer = (msgpack_sbuffer *) pthread_getspecific (s_scratch_key);
+    if (!buffer) {
+        buffer = msgpack_sbuffer_new ();
+        assert (buffer);
+        pthread_setspecific (s_scratch_key, buffer);
+    }
+    return buffer;
+}
+
 //  Keep a payload object as packed msgpack; maps only when must_be_map.
 static int
 s_take_payload (zcq_msg_t *self, const char *field, const msgpack_object *value,
@@ -405,21 +441,26 @@ s_take_payload (zcq_msg_t *self, const char *field, const msgpack_object *value,
                            zcq_text_msgpack_type (value->type));
         return -1;
     }
-    msgpack_sbuffer buffer;
-    msgpack_sbuffer_init (&buffer);
+    //  Packed into this thread's scratch, then copied once, at its size
+    msgpack_sbuffer *buffer = s_scratch ();
+    msgpack_sbuffer_clear (buffer);
     msgpack_packer packer;
-    msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
+    msgpack_packer_init (&packer, buffer, msgpack_sbuffer_write);
     msgpack_pack_object (&packer, *value);
     int rc = 0;
-    if (buffer.size > limit) {
+    if (buffer->size > limit) {
         zcq_msg_set_error (self, ZCQ_TOO_LARGE, "field '%s' is %zu bytes, limit is %zu", field,
-                           buffer.size, limit);
+                           buffer->size, limit);
         rc = -1;
     }
     else {
-        zcq_msg_set_data (self, buffer.data, buffer.size);
+        zcq_msg_set_data (self, buffer->data, buffer->size);
     }
-    msgpack_sbuffer_destroy (&buffer);
+    if (buffer->alloc > SCRATCH_KEEP) {
+        //  A big payload's memory is not kept
+        msgpack_sbuffer_destroy (buffer);
+        msgpack_sbuffer_init (buffer);
+    }
     return rc;
 }
 

@@ -317,6 +317,14 @@ cli --commands "$nobody" --timeout 300 send Deposit acc-1 amount=1
 expect_rc 3 "send to an endpoint with no node"
 cli query totals --node "$nobody" --timeout 300
 expect_rc 3 "query to an endpoint with no node"
+# Several nodes, one of them silent: the query is spread, the silent one skipped
+for nodes in "$nobody,$query1" "--node $nobody --node $query2"; do
+    case $nodes in
+        --node*) cli query totals $nodes --min-position 5 --timeout 2000 ;;
+        *) cli query totals --node "$nodes" --min-position 5 --timeout 2000 ;;
+    esac
+    expect_rc 0 "query spread over $nodes" && expect result.events 5 "query spread over $nodes"
+done
 cli status --node "$query1" --node "$nobody" --timeout 300
 if expect_rc 3 "status with one node missing"; then
     expect status unreachable "status of the missing node" 3

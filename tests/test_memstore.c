@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <unistd.h>
 
 static int
 s_put (zcq_memstore_t *map, const char *key, const char *value)
@@ -242,6 +243,65 @@ test_a_memory_store_past_its_limit_refuses_the_batch (void **state)
     zcq_store_destroy (&store);
 }
 
+//  A snapshot file gives back the same keys and values; a file cut short,
+//  changed or of something else is refused whole, with the reason.
+static void
+test_a_snapshot_gives_back_what_was_saved_or_is_refused (void **state)
+{
+    (void) state;
+    char *dir = zcq_testkit_tmpdir ("memstore-snapshot");
+    char *path = zsys_sprintf ("%s/memory.snapshot", dir);
+    zcq_memstore_t *map = zcq_memstore_new (0);
+    char key [32], value [64];
+    for (int index = 0; index < 1000; index++) {
+        snprintf (key, sizeof (key), "k/%04d", index);
+        snprintf (value, sizeof (value), "value of %d", index * 7);
+        assert_int_equal (s_put (map, key, index % 10 ? value : ""), 0);
+    }
+    assert_int_equal (zcq_memstore_save (map, path), 0);
+    char *error = NULL;
+    zcq_memstore_t *loaded = zcq_memstore_load (path, 0, &error);
+    assert_non_null (loaded);
+    assert_null (error);
+    assert_int_equal (zcq_memstore_keys (loaded), 1000);
+    assert_int_equal (zcq_memstore_bytes (loaded), zcq_memstore_bytes (map));
+    zcq_memstore_entry_t *want = zcq_memstore_seek (map, "", 0);
+    zcq_memstore_entry_t *got = zcq_memstore_seek (loaded, "", 0);
+    while (want) {
+        size_t size;
+        const byte *bytes = zcq_memstore_entry_key (want, &size);
+        char text [64];
+        snprintf (text, sizeof (text), "%.*s", (int) size, (const char *) bytes);
+        bytes = zcq_memstore_entry_value (want, &size);
+        char expected [64];
+        snprintf (expected, sizeof (expected), "%.*s", (int) size, (const char *) bytes);
+        s_assert_entry (got, text, expected);
+        want = zcq_memstore_next (want);
+        got = zcq_memstore_next (got);
+    }
+    assert_null (got);
+    zcq_memstore_destroy (&loaded);
+    //  Cut short by one byte: refused
+    FILE *file = fopen (path, "r+b");
+    assert_non_null (file);
+    fseek (file, 0, SEEK_END);
+    long size = ftell (file);
+    fclose (file);
+    assert_int_equal (truncate (path, size - 1), 0);
+    assert_null (zcq_memstore_load (path, 0, &error));
+    assert_non_null (strstr (error, "is not a whole, intact snapshot"));
+    zstr_free (&error);
+    //  Not a file at all
+    assert_null (zcq_memstore_load ("/proc/zcqrs-no-such-file", 0, &error));
+    assert_non_null (strstr (error, "cannot open snapshot"));
+    zstr_free (&error);
+    zcq_memstore_destroy (&map);
+    unlink (path);
+    zstr_free (&path);
+    zcq_testkit_rmtree (dir);
+    free (dir);
+}
+
 int
 main (void)
 {
@@ -250,6 +310,7 @@ main (void)
         cmocka_unit_test (test_a_write_past_the_limit_is_refused_whole),
         cmocka_unit_test (test_same_keys_and_order_as_leveldb),
         cmocka_unit_test (test_a_memory_store_past_its_limit_refuses_the_batch),
+        cmocka_unit_test (test_a_snapshot_gives_back_what_was_saved_or_is_refused),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -251,8 +251,8 @@ test_an_unanswered_replay_is_given_up_after_the_replay_timeout (void **state)
     zsock_destroy (&router);
 }
 
-//  A text field of the map under "storage" in the query node's status;
-//  caller frees.
+//  A field of the map under "storage" in the query node's status, as text
+//  (a number in decimal); caller frees.
 static char *
 s_storage_text (fixture_t *fixture, const char *key)
 {
@@ -269,10 +269,13 @@ s_storage_text (fixture_t *fixture, const char *key)
             assert_int_equal (storage->type, MSGPACK_OBJECT_MAP);
             for (uint32_t field = 0; field < storage->via.map.size; field++) {
                 msgpack_object_kv *pair = &storage->via.map.ptr [field];
-                if (pair->key.via.str.size == strlen (key)
-                    && memcmp (pair->key.via.str.ptr, key, strlen (key)) == 0
-                    && pair->val.type == MSGPACK_OBJECT_STR) {
+                bool named = pair->key.via.str.size == strlen (key)
+                             && memcmp (pair->key.via.str.ptr, key, strlen (key)) == 0;
+                if (named && pair->val.type == MSGPACK_OBJECT_STR) {
                     value = strndup (pair->val.via.str.ptr, pair->val.via.str.size);
+                }
+                else if (named && pair->val.type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+                    value = zsys_sprintf ("%" PRIu64, pair->val.via.u64);
                 }
             }
         }
@@ -327,6 +330,102 @@ test_read_models_past_the_memory_limit_stop_and_say_so (void **state)
     zcq_msg_destroy (&result);
 }
 
+//  Start the query node again on the fixture's settings, once the one just
+//  stopped has let go of its endpoint (ZeroMQ unbinds in the background),
+//  with a new client of it that asks for what the node has.
+static zactor_t *
+s_restart_query (fixture_t *fixture)
+{
+    int64_t deadline = zclock_mono () + WAIT;
+    char *message = NULL;
+    zactor_t *node = NULL;
+    while (!node && zclock_mono () < deadline) {
+        zstr_free (&message);
+        node = zcq_node_start (zcq_query_node_actor, fixture->config, &message);
+        if (!node) {
+            zclock_sleep (20); //  polling for the endpoint to be free; bounded
+        }
+    }
+    if (!node) {
+        fail_msg ("query node did not start again: %s", message);
+    }
+    zstr_free (&message);
+    //  A new client: a query sent as the old node went could be lost with
+    //  its connection
+    zcq_client_destroy (&fixture->client);
+    fixture->client = zcq_client_new (fixture->commands);
+    zcq_client_add_query_node (fixture->client, fixture->queries);
+    zcq_client_set_consistent (fixture->client, false);
+    return node;
+}
+
+//  Wait until the storage field key of the status says expected (bounded).
+static void
+s_await_storage (fixture_t *fixture, const char *key, const char *expected)
+{
+    int64_t deadline = zclock_mono () + WAIT;
+    char *value = NULL;
+    while (zclock_mono () < deadline) {
+        zstr_free (&value);
+        value = s_storage_text (fixture, key);
+        if (streq (value, expected)) {
+            zstr_free (&value);
+            return;
+        }
+        zclock_sleep (20); //  polling the node's status; bounded
+    }
+    fail_msg ("storage %s is '%s', wanted '%s'", key, value, expected);
+}
+
+static void
+test_memory_read_models_come_back_from_their_snapshot (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    zconfig_put (fixture->config, "write/domain", "store");
+    zconfig_put (fixture->config, "query/domain", "store");
+    zconfig_put (fixture->config, "query/storage", "memory");
+    zconfig_put (fixture->config, "query/snapshot", "1");
+    zcq_client_set_consistent (fixture->client, false);
+    fixture->write = s_start (fixture, zcq_write_node_actor);
+    fixture->query = s_start (fixture, zcq_query_node_actor);
+    s_await_storage (fixture, "loaded_from", "replay");
+    for (int index = 0; index < 3; index++) {
+        s_append_blob (fixture, 100);
+    }
+    //  Written within a second of the events
+    s_await_storage (fixture, "snapshot_position", "3");
+    zactor_destroy (&fixture->query);
+    //  Started again: the models come from the snapshot, at its position
+    fixture->query = s_restart_query (fixture);
+    char *from = s_storage_text (fixture, "loaded_from");
+    assert_string_equal (from, "snapshot");
+    free (from);
+    assert_int_equal (s_status_int (fixture, "applied"), 3);
+    //  An event more, then a clean stop writes a snapshot at once
+    s_append_blob (fixture, 100);
+    s_await_count (fixture, "applied", 4);
+    zactor_destroy (&fixture->query);
+    fixture->query = s_restart_query (fixture);
+    assert_int_equal (s_status_int (fixture, "applied"), 4);
+    zactor_destroy (&fixture->query);
+    //  A damaged snapshot is not loaded: the models come from replay
+    char path [400];
+    snprintf (path, sizeof path, "%s/query/memory.snapshot", fixture->dir);
+    FILE *file = fopen (path, "r+b");
+    assert_non_null (file);
+    fseek (file, 30, SEEK_SET);
+    fputc ('!', file);
+    fclose (file);
+    fixture->query = s_restart_query (fixture);
+    from = s_storage_text (fixture, "loaded_from");
+    assert_string_equal (from, "replay");
+    free (from);
+    s_await_count (fixture, "applied", 4);
+    zcq_msg_t *result = s_all (fixture, "10", 4);
+    assert_int_equal (zcq_msg_status (result), ZCQ_OK);
+    zcq_msg_destroy (&result);
+}
+
 static void
 test_settings_are_checked (void **state)
 {
@@ -361,6 +460,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_the_status_names_the_storage, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_read_models_past_the_memory_limit_stop_and_say_so,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_memory_read_models_come_back_from_their_snapshot,
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_settings_are_checked, s_setup, s_teardown),
     };

@@ -26,6 +26,10 @@ query
     #   storage memory: MiB the read models may hold; past it the node stops applying, says
     #   so in its log and status, and serves what it holds (flag --memory-limit)
     memory_limit = 1024
+    #   storage memory: seconds between snapshots of the read models to DATA/memory.snapshot
+    #   (and one at a clean stop), loaded at start instead of replaying the whole log (0:
+    #   none, always rebuilt from replay) (flag --snapshot)
+    snapshot = 60
     #   domain: bank, store, or the path of a domain .so; the write node's (flag --domain)
     domain = "bank"
     #   milliseconds a query waits for its min_position unless it says otherwise (flag

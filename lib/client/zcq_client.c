@@ -33,20 +33,27 @@
 #define BACKOFF_FIRST_MS 20   //  first pause before a retry
 #define BACKOFF_MAX_MS   1000 //  longest pause before a retry
 #define SEND_TIMEOUT_MS  1000 //  longest a send may wait for a usable connection
+#define SKIP_MS          1000 //  a query node that did not answer is first passed over this long
 #define MAX_MEMBERS      9    //  write group members one client can address
 
 struct _zcq_client_t {
-    char *endpoint;                     //  the commands endpoint in use (owned)
-    zlist_t *members;                   //  every member's commands endpoint (owned)
-    zsock_t *commands;                  //  DEALER to the write node
-    int attempts;                       //  sends per request, first included
-    uint64_t retries;                   //  resends so far
-    zsock_t *queries [MAX_QUERY_NODES]; //  DEALER to each query node
-    int query_nodes;                    //  query nodes added
-    bool consistent;                    //  send our position as min_position
-    uint64_t position;                  //  highest acknowledged position
-    int send_timeout;                   //  ms, as last set on commands
-    msgpack_sbuffer body;               //  a command's body, encoded here at each post
+    char *endpoint;                          //  the commands endpoint in use (owned)
+    zlist_t *members;                        //  every member's commands endpoint (owned)
+    zsock_t *commands;                       //  DEALER to the write node
+    int attempts;                            //  sends per request, first included
+    uint64_t retries;                        //  resends so far
+    zsock_t *queries [MAX_QUERY_NODES];      //  DEALER to each query node
+    char *query_endpoints [MAX_QUERY_NODES]; //  the endpoint of each
+    int64_t skip_until [MAX_QUERY_NODES];    //  zclock_mono () before which a node
+                                             //  that did not answer is passed over
+    int failures [MAX_QUERY_NODES];          //  times in a row a node did not answer
+    int query_nodes;                         //  query nodes added
+    int next_node;                           //  where spreading starts next (round robin)
+    uint64_t query_retries;                  //  queries asked again of another node
+    bool consistent;                         //  send our position as min_position
+    uint64_t position;                       //  highest acknowledged position
+    int send_timeout;                        //  ms, as last set on commands
+    msgpack_sbuffer body;                    //  a command's body, encoded here at each post
 };
 
 #define BODY_KEEP (64 * 1024) //  bytes of body buffer kept between posts
@@ -117,6 +124,7 @@ zcq_client_destroy (zcq_client_t **self_p)
         msgpack_sbuffer_destroy (&self->body);
         for (int index = 0; index < self->query_nodes; index++) {
             zsock_destroy (&self->queries [index]);
+            free (self->query_endpoints [index]);
         }
         free (self);
         *self_p = NULL;
@@ -137,6 +145,7 @@ zcq_client_add_query_node (zcq_client_t *self, const char *endpoint)
         return -1;
     }
     self->queries [self->query_nodes] = sock;
+    self->query_endpoints [self->query_nodes] = strdup (endpoint);
     return self->query_nodes++;
 }
 
@@ -482,6 +491,107 @@ zcq_client_recv_reply (zcq_client_t *self, int timeout_ms)
     return reply;
 }
 
+//  Send one query (id, name, params, min_position) on sock and wait up to
+//  timeout_ms for its RESULT or ERROR; the node is told to wait for
+//  min_position for most of that time. Returns the answer, or NULL.
+static zcq_msg_t *
+s_query_once (zsock_t *sock, const byte *id, const char *name, const void *params, size_t size,
+              uint64_t min_position, int timeout_ms)
+{
+    zcq_msg_t *query = zcq_msg_new (ZCQ_MSG_QUERY);
+    zcq_msg_set_id (query, id, ZCQ_COMMAND_ID);
+    zcq_msg_set_name (query, name);
+    zcq_msg_set_data (query, params, size);
+    zcq_msg_set_min_position (query, min_position);
+    //  Let the node wait for min_position for most of our own time budget,
+    //  keeping a quarter of it (at least 200 ms, at most half) for the answer
+    //  to travel, so that the node answers "stale" before we give up on it
+    int margin = timeout_ms / 4 > 200 ? timeout_ms / 4 : 200;
+    margin = margin > timeout_ms / 2 ? timeout_ms / 2 : margin;
+    zcq_msg_set_timeout (query, timeout_ms - margin > 0 ? (uint32_t) (timeout_ms - margin) : 1);
+    zcq_msg_t *result = NULL;
+    if (zcq_msg_send (query, sock) == 0) {
+        result = s_wait_for (sock, ZCQ_MSG_RESULT, id, ZCQ_COMMAND_ID, timeout_ms);
+    }
+    zcq_msg_destroy (&query);
+    return result;
+}
+
+//  True if an answer is as good as any node can give: not "stale" (below
+//  min_position), not "may be stale" (its node cannot hear the write node),
+//  not "busy" or "unavailable".
+static bool
+s_answer_final (zcq_msg_t *answer)
+{
+    zcq_status_t status = zcq_msg_status (answer);
+    return status != ZCQ_STALE && status != ZCQ_BUSY && status != ZCQ_UNAVAILABLE
+           && !zcq_msg_may_be_stale (answer);
+}
+
+//  A query spread over the query nodes (ZCQ_ANY_QUERY_NODE): round robin,
+//  passing over nodes that recently did not answer; a node that does not
+//  answer within its share of the time, or whose answer is not final, is
+//  left for the next one. Returns the first final answer, else the last
+//  answer any node gave, else NULL.
+static zcq_msg_t *
+s_query_spread (zcq_client_t *self, const byte *id, const char *name, const void *params,
+                size_t size, uint64_t min_position, int timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms;
+    int nodes = self->query_nodes;
+    int start = self->next_node;
+    self->next_node = (self->next_node + 1) % nodes;
+    zcq_msg_t *best = NULL;
+    //  Two rounds: the first passes over nodes that recently failed, the
+    //  second tries them too if no other answered
+    int tried = 0;
+    for (int round = 0; round < 2 && !(best && s_answer_final (best)); round++) {
+        for (int step = 0; step < nodes; step++) {
+            int node = (start + step) % nodes;
+            int64_t now = zclock_mono ();
+            bool skipped = self->skip_until [node] > now;
+            if ((round == 0 && skipped) || (round == 1 && !skipped) || now >= deadline) {
+                continue;
+            }
+            //  A share of what is left, so that a dead node leaves time
+            //  for the others (at least ATTEMPT_MIN_MS)
+            int untried = nodes - tried > 1 ? nodes - tried : 1;
+            int64_t left = deadline - now;
+            int64_t share = left / untried > ATTEMPT_MIN_MS ? left / untried : ATTEMPT_MIN_MS;
+            //  A node that was silent last time is probed briefly
+            share = self->failures [node] && share > 2 * ATTEMPT_MIN_MS ? 2 * ATTEMPT_MIN_MS
+                                                                        : share;
+            share = share < left ? share : left;
+            if (tried++ > 0) {
+                self->query_retries++;
+            }
+            zcq_msg_t *answer = s_query_once (self->queries [node], id, name, params, size,
+                                              min_position, (int) share);
+            if (!answer) {
+                //  Silent: pass it over for a while (longer each time, up to
+                //  32 x), and drop what its socket still queues for it
+                int doublings = self->failures [node] < 5 ? self->failures [node] : 5;
+                self->failures [node]++;
+                self->skip_until [node] = zclock_mono () + ((int64_t) SKIP_MS << doublings);
+                zsock_t *fresh = s_dealer (self->query_endpoints [node]);
+                if (fresh) {
+                    zsock_destroy (&self->queries [node]);
+                    self->queries [node] = fresh;
+                }
+                continue;
+            }
+            self->skip_until [node] = 0;
+            self->failures [node] = 0;
+            zcq_msg_destroy (&best);
+            best = answer;
+            if (s_answer_final (best)) {
+                break;
+            }
+        }
+    }
+    return best;
+}
+
 zcq_msg_t *
 zcq_client_query (zcq_client_t *self, int node, const char *name, const void *params,
                   size_t size, uint64_t min_position, int timeout_ms)
@@ -495,7 +605,7 @@ zcq_client_query (zcq_client_t *self, int node, const char *name, const void *pa
     else if (node >= 0 && node < self->query_nodes) {
         sock = self->queries [node];
     }
-    if (!sock) {
+    if (!sock && !(node == ZCQ_ANY_QUERY_NODE && self->query_nodes > 0)) {
         zsys_error ("client: no query node %d (have %d), or no write node connection", node,
                     self->query_nodes);
         return NULL;
@@ -505,26 +615,20 @@ zcq_client_query (zcq_client_t *self, int node, const char *name, const void *pa
         zsys_error ("client: cannot make a query id: getrandom: %s", strerror (errno));
         return NULL;
     }
-    zcq_msg_t *query = zcq_msg_new (ZCQ_MSG_QUERY);
-    zcq_msg_set_id (query, id, sizeof (id));
-    zcq_msg_set_name (query, name);
-    zcq_msg_set_data (query, params, size);
     if (min_position == 0 && self->consistent) {
         min_position = self->position;
     }
-    zcq_msg_set_min_position (query, min_position);
-    //  Let the node wait for min_position for most of our own time budget,
-    //  keeping a quarter of it (at least 200 ms, at most half) for the answer
-    //  to travel, so that the node answers "stale" before we give up on it
-    int margin = timeout_ms / 4 > 200 ? timeout_ms / 4 : 200;
-    margin = margin > timeout_ms / 2 ? timeout_ms / 2 : margin;
-    zcq_msg_set_timeout (query, timeout_ms - margin > 0 ? (uint32_t) (timeout_ms - margin) : 1);
-    zcq_msg_t *result = NULL;
-    if (zcq_msg_send (query, sock) == 0) {
-        result = s_wait_for (sock, ZCQ_MSG_RESULT, id, sizeof (id), timeout_ms);
+    if (node == ZCQ_ANY_QUERY_NODE) {
+        return s_query_spread (self, id, name, params, size, min_position, timeout_ms);
     }
-    zcq_msg_destroy (&query);
-    return result;
+    return s_query_once (sock, id, name, params, size, min_position, timeout_ms);
+}
+
+uint64_t
+zcq_client_query_retries (zcq_client_t *self)
+{
+    assert (self);
+    return self->query_retries;
 }
 
 zcq_msg_t *

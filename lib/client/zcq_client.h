@@ -19,6 +19,7 @@ extern "C" {
 #endif
 
 #define ZCQ_WRITE_NODE       (-1)                      //  "node" index of the write node
+#define ZCQ_ANY_QUERY_NODE   (-2)                      //  "node": spread over the query nodes
 
 typedef struct _zcq_client_t zcq_client_t;
 
@@ -95,9 +96,21 @@ zcq_msg_t *
 //  the client's own position in consistent mode. Returns the RESULT (or an
 //  ERROR), or NULL on time-out (or, logged, if no random query id could be
 //  made).
+//  With node ZCQ_ANY_QUERY_NODE the query goes to the query nodes in turn
+//  (round robin): a node that does not answer within its share of
+//  timeout_ms is passed over for a second and the query asked of the next;
+//  so is a node whose answer is "stale" (below min_position), "busy",
+//  "unavailable" or may_be_stale, unless no other does better in time (its
+//  answer is then returned). min_position keeps read-your-writes whichever
+//  node answers.
 zcq_msg_t *
     zcq_client_query (zcq_client_t *self, int node, const char *name, const void *params,
                       size_t size, uint64_t min_position, int timeout_ms);
+
+//  Number of queries asked again of another query node (ZCQ_ANY_QUERY_NODE)
+//  so far.
+uint64_t
+    zcq_client_query_retries (zcq_client_t *self);
 
 //  Shorthand for the "status" query of the write node.
 zcq_msg_t *

@@ -27,6 +27,7 @@
 #include "zcq_view_store.h"
 
 #define APPLY_BATCH  10000 //  most events per LevelDB batch
+#define APPLY_SLICE  1000  //  most events per batch while queries wait
 #define PARKED_MAX   10000 //  queries waiting for min_position
 #define WAIT_MAX     60000 //  ms a query may ask to wait at most
 #define TICK         100   //  ms between timer checks
@@ -34,6 +35,8 @@
 #define PROGRESS_LOG 5000  //  ms between catch-up progress lines
 #define CATCHUP_MIN  1000  //  events behind that count as catching up
 #define SWEEP_SLICE  5000  //  old read-model keys deleted per tick
+#define BURST_MAX    1000  //  messages taken from a feed socket per wake-up
+#define QUERY_BURST  256   //  queries taken from the query socket per wake-up
 
 //  The query node's settings: the one place for their paths, flags,
 //  defaults, accepted values and help (README's configuration reference
@@ -81,6 +84,16 @@ static const zcq_setting_t s_table [] = {
      .arg = "MIB",
      .help = "storage memory: MiB the read models may hold; past it the node stops applying, "
              "says so in its log and status, and serves what it holds"},
+    {.path = "query/snapshot",
+     .flag = "--snapshot",
+     .fallback = "60",
+     .type = ZCQ_SETTING_NUMBER,
+     .min = 0,
+     .max = 86400,
+     .arg = "S",
+     .help = "storage memory: seconds between snapshots of the read models to "
+             "DATA/memory.snapshot (and one at a clean stop), loaded at start instead of "
+             "replaying the whole log (0: none, always rebuilt from replay)"},
     {.path = "query/domain",
      .flag = "--domain",
      .fallback = "bank",
@@ -195,6 +208,11 @@ typedef struct {
     int wait;                   //  default ms to wait for min_position
     int cache;                  //  read-model values cached per view
     bool memory;                //  the read models are held in memory, not LevelDB
+    char *snapshot_path;        //  memory: the snapshot file, or NULL: none
+    int snapshot_interval;      //  memory: seconds between snapshots (0: none)
+    int64_t snapshot_at;        //  zclock_mono () of the last snapshot (or start)
+    uint64_t snapshot_position; //  applied position of the last snapshot written or loaded
+    bool from_snapshot;         //  the read models were loaded from the snapshot
     const char *events;         //  write node PUB endpoint (config-owned)
     const char *replay;         //  write node replay endpoint (config-owned)
     int hwm;                    //  SUB receive queue, messages
@@ -290,6 +308,7 @@ s_self_destroy (self_t **self_p)
         zsock_destroy (&self->queries);
         zcq_result_destroy (&self->answer);
         zcq_store_destroy (&self->store);
+        zstr_free (&self->snapshot_path);
         free (self);
         *self_p = NULL;
     }
@@ -301,8 +320,27 @@ s_self_destroy (self_t **self_p)
 static int
 s_open_models (self_t *self, const char *data, size_t memory_limit, char **error)
 {
-    self->store =
-        self->memory ? zcq_store_new_memory ("memory", memory_limit) : zcq_store_new (data);
+    if (self->memory && self->snapshot_interval) {
+        self->snapshot_path = zsys_sprintf ("%s/memory.snapshot", data);
+        if (zsys_file_exists (self->snapshot_path)) {
+            char *why = NULL;
+            self->store =
+                zcq_store_load_memory ("memory", memory_limit, self->snapshot_path, &why);
+            if (!self->store) {
+                zsys_warning ("query node: %s; rebuilding the read models from replay", why);
+                zstr_free (&why);
+            }
+            self->from_snapshot = self->store != NULL;
+        }
+        else if (zsys_dir_create ("%s", data) != 0) {
+            *error = zsys_sprintf ("cannot create '%s' for the snapshot", data);
+            return -1;
+        }
+    }
+    if (!self->store) {
+        self->store =
+            self->memory ? zcq_store_new_memory ("memory", memory_limit) : zcq_store_new (data);
+    }
     if (!self->store) {
         *error = zsys_sprintf ("cannot open the read-model store in '%s'", data);
         return -1;
@@ -313,9 +351,20 @@ s_open_models (self_t *self, const char *data, size_t memory_limit, char **error
     }
     self->spare = zcq_projection_new_beside (self->serving);
     if (self->memory) {
-        zsys_info ("query node: read models held in memory (at most %zu MiB); they are "
-                   "rebuilt from the write node's replay, from position 1",
-                   memory_limit / (1024 * 1024));
+        self->snapshot_at = zclock_mono ();
+        self->snapshot_position = zcq_projection_applied (self->serving);
+        if (self->from_snapshot) {
+            zsys_info ("query node: read models held in memory (at most %zu MiB), loaded "
+                       "from snapshot '%s' at position %" PRIu64 "; the rest comes from "
+                       "the write node's replay",
+                       memory_limit / (1024 * 1024), self->snapshot_path,
+                       self->snapshot_position);
+        }
+        else {
+            zsys_info ("query node: read models held in memory (at most %zu MiB); they are "
+                       "rebuilt from the write node's replay, from position 1",
+                       memory_limit / (1024 * 1024));
+        }
         return 0;
     }
     zcq_view_set_cache (zcq_projection_view (self->serving), (size_t) self->cache);
@@ -385,6 +434,18 @@ s_feed_sock (zcq_feed_t *feed, void *which)
                || (which && which == zcq_feed_monitor_sock (feed)));
 }
 
+//  Take what a readable feed socket holds, up to BURST_MAX messages: the
+//  events of a burst (a group the write node published together) are then
+//  applied in one batch, not one batch and one wake-up each.
+static void
+s_feed_drain (zcq_feed_t *feed, zsock_t *which)
+{
+    int taken = 0;
+    do {
+        zcq_feed_recv (feed, which);
+    } while (++taken < BURST_MAX && (zsock_events (which) & ZMQ_POLLIN));
+}
+
 //  The registry of the node's metrics, served on address unless it is NULL.
 //  Returns 0, or -1 with *error set.
 static int
@@ -418,6 +479,7 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
     self->replay_timeout = (int) zcq_settings_number (config, s_table, "query/replay_timeout");
     self->cache = (int) zcq_settings_number (config, s_table, "query/cache");
     self->memory = streq (zcq_settings_text (config, s_table, "query/storage"), "memory");
+    self->snapshot_interval = (int) zcq_settings_number (config, s_table, "query/snapshot");
     size_t memory_limit =
         (size_t) zcq_settings_number (config, s_table, "query/memory_limit") * 1024 * 1024;
     self->apply_delay =
@@ -548,9 +610,10 @@ s_pack_status (self_t *self, msgpack_packer *pk)
     s_pack_uint (pk, "projection_version", zcq_projection_version (self->serving));
     zcq_mpack_pack_str (pk, "storage");
     if (memory) {
-        msgpack_pack_map (pk, 5);
+        msgpack_pack_map (pk, 6);
         s_pack_text (pk, "backend", "memory");
-        s_pack_text (pk, "loaded_from", "replay");
+        s_pack_text (pk, "loaded_from", self->from_snapshot ? "snapshot" : "replay");
+        s_pack_uint (pk, "snapshot_position", self->snapshot_position);
         s_pack_uint (pk, "bytes", bytes);
         s_pack_uint (pk, "limit", limit);
         s_pack_text (pk, "state", full ? "full" : "ok");
@@ -793,6 +856,18 @@ s_handle_query (self_t *self)
     }
 }
 
+//  Take the queries the query socket holds, up to QUERY_BURST: one wake-up
+//  serves many clients, and queries are answered between apply batches
+//  instead of waiting behind all of them.
+static void
+s_serve_queries (self_t *self)
+{
+    int taken = 0;
+    while (taken++ < QUERY_BURST && (zsock_events (self->queries) & ZMQ_POLLIN)) {
+        s_handle_query (self);
+    }
+}
+
 //  Answer waiting queries that can be answered: min_position reached, or
 //  out of time (then "stale"). Sets the earliest deadline of those still
 //  waiting (zclock_mono () time), or INT64_MAX when none waits.
@@ -826,15 +901,17 @@ s_release_parked (self_t *self)
 
 //  --- Applying events --------------------------------------------------------
 
-//  Apply up to APPLY_BATCH ready events of a feed to a generation, in one
-//  batch. Returns the number applied (0 when none was ready or the batch
+//  Apply up to APPLY_BATCH ready events of a feed to a generation (up to
+//  APPLY_SLICE while queries wait), in one batch. Returns the number applied (0 when none was ready or the batch
 //  failed; the feed is then rewound, and no batch is tried again for a
 //  while: 10 ms, doubling to 1 s, so that a full or failing disk does not
 //  spin on replay and log lines).
 static size_t
 s_apply_batch (self_t *self, zcq_projection_t *models, zcq_feed_t *feed)
 {
-    int count = zcq_projection_apply (models, feed, APPLY_BATCH);
+    //  Queries waiting are answered after a slice, not after a whole batch
+    bool asked = zsock_events (self->queries) & ZMQ_POLLIN;
+    int count = zcq_projection_apply (models, feed, asked ? APPLY_SLICE : APPLY_BATCH);
     if (count < 0) {
         zcq_metrics_add (&self->failures, 1);
         self->apply_backoff = self->apply_backoff ? self->apply_backoff * 2 : 10;
@@ -890,6 +967,7 @@ s_apply (self_t *self)
     while ((count = s_apply_batch (self, self->serving, self->feed)) > 0) {
         zcq_metrics_add (&self->events_applied, count);
         s_release_parked (self);
+        s_serve_queries (self);
     }
 }
 
@@ -990,6 +1068,31 @@ s_progress (self_t *self)
     }
 }
 
+//  Memory read models: write their snapshot when the interval has passed
+//  (or now, with force, at a clean stop) and something was applied since
+//  the last one. The actor writes nothing meanwhile, so the file holds one
+//  consistent state: read models and the position they reflect.
+static void
+s_snapshot (self_t *self, bool force)
+{
+    uint64_t applied = zcq_projection_applied (self->serving);
+    int64_t now = zclock_mono ();
+    if (!self->snapshot_path || applied == self->snapshot_position
+        || (!force && now - self->snapshot_at < (int64_t) self->snapshot_interval * 1000)) {
+        return;
+    }
+    self->snapshot_at = now;
+    if (zcq_store_save_memory (self->store, self->snapshot_path) == 0) {
+        self->snapshot_position = applied;
+        size_t bytes = 0, limit = 0;
+        bool full = false;
+        zcq_store_memory (self->store, &bytes, &limit, &full);
+        zsys_info ("query node: snapshot of the read models at position %" PRIu64
+                   " (%zu bytes held) written to '%s' in %" PRId64 " ms",
+                   applied, bytes, self->snapshot_path, zclock_mono () - now);
+    }
+}
+
 static void
 s_handle_pipe (self_t *self)
 {
@@ -1034,14 +1137,14 @@ zcq_query_node_actor (zsock_t *pipe, void *args)
             s_handle_pipe (self);
         }
         else if (which == self->queries) {
-            s_handle_query (self);
+            s_serve_queries (self);
         }
         else if (s_feed_sock (self->feed, which)) {
-            zcq_feed_recv (self->feed, (zsock_t *) which);
+            s_feed_drain (self->feed, (zsock_t *) which);
             s_apply (self);
         }
         else if (s_feed_sock (self->rebuild_feed, which)) {
-            zcq_feed_recv (self->rebuild_feed, (zsock_t *) which);
+            s_feed_drain (self->rebuild_feed, (zsock_t *) which);
         }
         s_apply_rebuild (self);
         if (zclock_mono () >= next_tick) {
@@ -1052,11 +1155,13 @@ zcq_query_node_actor (zsock_t *pipe, void *args)
             s_apply (self);
             s_sweep (self);
             s_progress (self);
+            s_snapshot (self, false);
             next_tick = zclock_mono () + TICK;
         }
         if (zclock_mono () >= self->next_deadline) {
             s_release_parked (self);
         }
     }
+    s_snapshot (self, true);
     s_self_destroy (&self);
 }

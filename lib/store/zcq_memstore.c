@@ -10,9 +10,15 @@
 */
 
 #include "zcq_memstore.h"
+#include "zcq_store.h" //  its be64 numbers
 
-#define HEIGHT_MAX 16 //  levels: 4^16 entries before searches slow down
-#define ALLOC_COST 16 //  bytes malloc keeps beside each allocation
+#include <unistd.h>
+
+#define HEIGHT_MAX     16                 //  levels: 4^16 entries before searches slow down
+#define ALLOC_COST     16                 //  bytes malloc keeps beside each allocation
+#define SNAPSHOT_MAGIC "ZCQMEM1\n"        //  first 8 bytes of a snapshot file
+#define DIGEST_SIZE    20                 //  SHA-1 at the end of a snapshot file
+#define ENTRY_MAX      (64 * 1024 * 1024) //  bytes of a key or value a snapshot may hold
 
 struct _zcq_memstore_entry_t {
     byte *value;                   //  value bytes (one allocation)
@@ -341,4 +347,121 @@ zcq_memstore_entry_value (zcq_memstore_entry_t *entry, size_t *size)
     assert (entry);
     *size = entry->size;
     return entry->value ? entry->value : (const byte *) "";
+}
+
+//  --- Snapshot files ---------------------------------------------------------
+
+//  Write bytes to file and into the digest; false on a write error.
+static bool
+s_write (FILE *file, zdigest_t *digest, const void *data, size_t size)
+{
+    if (size == 0) {
+        return true;
+    }
+    zdigest_update (digest, (byte *) data, size);
+    return fwrite (data, 1, size, file) == size;
+}
+
+int
+zcq_memstore_save (zcq_memstore_t *self, const char *path)
+{
+    assert (self);
+    assert (path);
+    char *temporary = zsys_sprintf ("%s.tmp", path);
+    FILE *file = fopen (temporary, "wb");
+    if (!file) {
+        zstr_free (&temporary);
+        return -1;
+    }
+    zdigest_t *digest = zdigest_new ();
+    byte header [16];
+    memcpy (header, SNAPSHOT_MAGIC, 8);
+    zcq_store_put_be64 (header + 8, self->keys);
+    bool ok = s_write (file, digest, header, sizeof (header));
+    for (zcq_memstore_entry_t *entry = self->head->next [0]; ok && entry;
+         entry = entry->next [0]) {
+        byte sizes [16];
+        zcq_store_put_be64 (sizes, entry->key_size);
+        zcq_store_put_be64 (sizes + 8, entry->size);
+        ok = s_write (file, digest, sizes, sizeof (sizes))
+             && s_write (file, digest, s_key (entry), entry->key_size)
+             && s_write (file, digest, entry->value, entry->size);
+    }
+    ok = ok && fwrite (zdigest_data (digest), 1, DIGEST_SIZE, file) == DIGEST_SIZE;
+    ok = ok && fflush (file) == 0 && fsync (fileno (file)) == 0;
+    int saved = errno;
+    ok = fclose (file) == 0 && ok;
+    ok = ok && rename (temporary, path) == 0;
+    if (!ok) {
+        saved = errno ? errno : saved;
+        unlink (temporary);
+        errno = saved;
+    }
+    zdigest_destroy (&digest);
+    zstr_free (&temporary);
+    return ok ? 0 : -1;
+}
+
+//  Read exactly size bytes into data and the digest; false if the file ends.
+static bool
+s_read (FILE *file, zdigest_t *digest, void *data, size_t size)
+{
+    if (size == 0) {
+        return true;
+    }
+    if (fread (data, 1, size, file) != size) {
+        return false;
+    }
+    zdigest_update (digest, (byte *) data, size);
+    return true;
+}
+
+zcq_memstore_t *
+zcq_memstore_load (const char *path, size_t limit, char **error)
+{
+    assert (path);
+    assert (error);
+    FILE *file = fopen (path, "rb");
+    if (!file) {
+        *error = zsys_sprintf ("cannot open snapshot '%s': %s", path, strerror (errno));
+        return NULL;
+    }
+    zcq_memstore_t *self = zcq_memstore_new (limit);
+    zdigest_t *digest = zdigest_new ();
+    byte header [16], sizes [16], stored [DIGEST_SIZE];
+    bool ok = s_read (file, digest, header, sizeof (header))
+              && memcmp (header, SNAPSHOT_MAGIC, 8) == 0;
+    uint64_t count = ok ? zcq_store_get_be64 (header + 8) : 0;
+    byte *key = NULL, *value = NULL;
+    for (uint64_t index = 0; ok && index < count; index++) {
+        ok = s_read (file, digest, sizes, sizeof (sizes));
+        uint64_t key_size = ok ? zcq_store_get_be64 (sizes) : 0;
+        uint64_t size = ok ? zcq_store_get_be64 (sizes + 8) : 0;
+        //  No size a damaged file claims is allocated: an entry is at most
+        //  what a store batch can hold
+        ok = ok && key_size <= ENTRY_MAX && size <= ENTRY_MAX;
+        byte *bigger = ok ? (byte *) realloc (key, key_size + 1) : NULL;
+        key = bigger ? bigger : key;
+        ok = ok && bigger;
+        bigger = ok ? (byte *) realloc (value, size + 1) : NULL;
+        value = bigger ? bigger : value;
+        ok = ok && bigger && s_read (file, digest, key, key_size)
+             && s_read (file, digest, value, size);
+        if (ok) {
+            //  Entries come in key order: each goes after the last one
+            s_put (self, key, key_size, value, size);
+        }
+    }
+    ok = ok && fread (stored, 1, DIGEST_SIZE, file) == DIGEST_SIZE
+         && memcmp (stored, zdigest_data (digest), DIGEST_SIZE) == 0 && fgetc (file) == EOF
+         && self->keys == count;
+    free (key);
+    free (value);
+    zdigest_destroy (&digest);
+    fclose (file);
+    if (!ok) {
+        *error = zsys_sprintf ("snapshot '%s' is not a whole, intact snapshot", path);
+        zcq_memstore_destroy (&self);
+    }
+    return self;
 }

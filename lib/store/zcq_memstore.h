@@ -64,6 +64,20 @@ size_t
 size_t
     zcq_memstore_keys (zcq_memstore_t *self);
 
+//  Write every entry to a snapshot file at path, whole or not at all: to
+//  path.tmp, synced, then renamed over path. The file is a grammar of its
+//  own: "ZCQMEM1\n", be64 number of entries, each entry as be64 key size,
+//  be64 value size, key bytes, value bytes, in key order; then the SHA-1 of
+//  all that (20 bytes). Returns 0, or -1 with errno set (nothing replaced).
+int
+    zcq_memstore_save (zcq_memstore_t *self, const char *path);
+
+//  A map that may hold up to limit bytes, filled from the snapshot file at
+//  path. Returns NULL with the reason in *error (caller frees) if the file
+//  cannot be read or is not a whole, intact snapshot.
+zcq_memstore_t *
+    zcq_memstore_load (const char *path, size_t limit, char **error);
+
 //  The first entry with a key >= key, or NULL past the last.
 zcq_memstore_entry_t *
     zcq_memstore_seek (zcq_memstore_t *self, const void *key, size_t key_size);

@@ -167,6 +167,33 @@ zcq_store_new_memory (const char *name, size_t limit)
     return self;
 }
 
+zcq_store_t *
+zcq_store_load_memory (const char *name, size_t limit, const char *path, char **error)
+{
+    assert (name);
+    zcq_memstore_t *memory = zcq_memstore_load (path, limit, error);
+    if (!memory) {
+        return NULL;
+    }
+    zcq_store_t *self = zcq_store_new_memory (name, limit);
+    zcq_memstore_destroy (&self->memory);
+    self->memory = memory;
+    return self;
+}
+
+int
+zcq_store_save_memory (zcq_store_t *self, const char *path)
+{
+    assert (self);
+    assert (self->memory);
+    if (zcq_memstore_save (self->memory, path) != 0) {
+        zsys_error ("store %s: cannot write snapshot '%s': %s", self->path, path,
+                    strerror (errno));
+        return -1;
+    }
+    return 0;
+}
+
 void
 zcq_store_destroy (zcq_store_t **self_p)
 {

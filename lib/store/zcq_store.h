@@ -53,6 +53,18 @@ zcq_store_t *
 zcq_store_t *
     zcq_store_new_memory (const char *name, size_t limit);
 
+//  A memory store filled from the snapshot file at path (zcq_memstore.h).
+//  Returns NULL with the reason in *error (caller frees) if there is no
+//  whole, intact snapshot there.
+zcq_store_t *
+    zcq_store_load_memory (const char *name, size_t limit, const char *path, char **error);
+
+//  Write a memory store's snapshot file at path, whole or not at all (the
+//  file it replaces stays until the new one is complete and synced).
+//  Returns 0, or -1 (logged).
+int
+    zcq_store_save_memory (zcq_store_t *self, const char *path);
+
 //  Close the store; nulls the caller's pointer; safe on NULL.
 void
     zcq_store_destroy (zcq_store_t **self_p);

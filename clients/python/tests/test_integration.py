@@ -19,8 +19,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 from cluster import BUILD, Cluster  # noqa: E402
-from zcqrs import (Client, Conflict, Invalid, NotFound, Rejected, Timeout,  # noqa: E402
-                   Unknown)
+from zcqrs import (ANY_NODE, Client, Conflict, Invalid, NotFound, Rejected,  # noqa: E402
+                   Timeout, Unknown)
 
 DROP_EVERY = 4  # the bank write node publishes only 3 of every 4 events live
 
@@ -207,6 +207,31 @@ class BankTest(unittest.TestCase):
             self.assertGreaterEqual(write["head"], client.position)
             query = client.status(node=1)
             self.assertEqual(query["role"], "query")
+
+
+class SpreadTest(unittest.TestCase):
+    """Queries spread over two query nodes (ANY_NODE): one is killed under the
+    query load and not one query fails; read-your-writes holds throughout."""
+
+    def setUp(self):
+        self.cluster = Cluster("bank", query_nodes=2)
+
+    def tearDown(self):
+        self.cluster.stop()
+
+    def test_a_killed_query_node_costs_no_query(self):
+        with Client(self.cluster.commands, queries=self.cluster.queries,
+                    timeout=5.0) as client:
+            client.send("OpenAccount", "spread-1", {"owner": "ann"}, expect=0)
+            for round in range(60):
+                if round == 20:
+                    self.cluster.processes["query-2"].kill()
+                    self.cluster.processes["query-2"].wait()
+                reply = client.send("Deposit", "spread-1", {"amount": 1})
+                result = client.query("account", {"id": "spread-1"}, node=ANY_NODE)
+                self.assertGreaterEqual(result.position, reply.position)
+                self.assertEqual(result.result["balance"], round + 1)
+            self.assertGreater(client.retries, 0)
 
 
 class MixedClientsTest(unittest.TestCase):

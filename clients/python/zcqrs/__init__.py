@@ -8,14 +8,15 @@
 Needs only Debian's python3-zmq and python3-msgpack.
 """
 
-from .client import WRITE_NODE, Client
+from .client import ANY_NODE, WRITE_NODE, Client
 from .errors import (BadVersion, Busy, Conflict, DecodeError, EncodeError, Invalid,
                      NotFound, NotLeader, ProtocolError, Rejected, RequestFailed, Stale, Timeout,
                      TooLarge, Unavailable, Unknown, ZcqrsError)
 from .protocol import Message
 from .subscription import Subscription
 
-__all__ = ["Client", "Subscription", "Message", "WRITE_NODE", "ZcqrsError", "ProtocolError",
+__all__ = ["Client", "Subscription", "Message", "WRITE_NODE", "ANY_NODE", "ZcqrsError",
+           "ProtocolError",
            "DecodeError", "EncodeError", "Timeout", "RequestFailed", "Rejected", "Conflict",
            "Invalid", "Unknown", "TooLarge", "BadVersion", "NotFound", "Stale", "Unavailable",
            "Busy", "NotLeader"]

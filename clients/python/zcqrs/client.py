@@ -32,11 +32,13 @@ DEFAULT_EVENTS = "tcp://127.0.0.1:5602"
 DEFAULT_REPLAY = "tcp://127.0.0.1:5603"
 DEFAULT_QUERIES = ("tcp://127.0.0.1:5611",)
 WRITE_NODE = -1  #: ``node`` value that sends a query to the write node ("status" only)
+ANY_NODE = -2  #: ``node`` value that spreads queries over every query node
 
 _RETRYABLE = ("busy", "unavailable")  # statuses resent (a query also on "stale")
 _ATTEMPT_MIN = 0.1  # shortest wait for one attempt's answer (seconds)
 _BACKOFF_FIRST = 0.02  # first pause before a retry without a hint (seconds)
 _BACKOFF_MAX = 1.0  # longest pause before a retry (seconds)
+_SKIP = 1.0  # a query node that did not answer is first passed over this long (seconds)
 
 
 class Client:
@@ -79,6 +81,9 @@ class Client:
         self._queries = {}  # query node index -> DEALER
         self._early = []  # replies to posted commands that arrived during a send
         self._subscriptions = []  # closed with the client (they share its context)
+        self._next_node = 0  # where spreading (ANY_NODE) starts next: round robin
+        self._skip_until = {}  # query node index -> monotonic time it is passed over until
+        self._failures = {}  # query node index -> times in a row it did not answer
         self.last_attempts = 0  #: attempts the last send or query made
         self.retries = 0  #: resends made so far, by every call
 
@@ -325,17 +330,25 @@ class Client:
                 # The node may wait for min_position for most of the attempt,
                 # so that it answers "stale" before we give up on it
                 request.fields["timeout"] = max(1, int(wait * 750))
-            sock = self._socket(node)
+            spread = node == ANY_NODE
+            target = self._pick() if spread else node
+            sock = self._socket(target)
             answer = None
             if send(sock, request):
                 answer = self._await(sock, want, request["id"], time.monotonic() + max(wait, 0))
+            if spread:
+                self._noted(target, answer is not None)
+                if (answer is not None and answer.kind == want and attempt < self.attempts
+                        and len(self.query_endpoints) > 1 and time.monotonic() < deadline
+                        and (answer["status"] in retry or answer.fields.get("may_be_stale"))):
+                    continue  # another node may do better: no pause
             if answer is None:
-                self._reset(node)  # Lazy Pirate: a new socket, the same request
-                if attempt < self.attempts and self._pause(deadline, 0, backoff):
+                self._reset(target)  # Lazy Pirate: a new socket, the same request
+                if attempt < self.attempts and (spread or self._pause(deadline, 0, backoff)):
                     continue
                 raise Timeout("no answer to %s '%s' from %s in %.1f s (%d attempts)"
                               % (request.kind, request.fields.get("type") or request["name"],
-                                 self._endpoint(node), budget, attempt))
+                                 self._endpoint(target), budget, attempt))
             if (kind == "commands" and answer.kind == "REPLY"
                     and answer["status"] == "not_leader" and attempt < self.attempts):
                 # Straight to the leader it names; else the next member, after the hint
@@ -349,6 +362,32 @@ class Client:
                     and self._pause(deadline, answer.fields.get("retry_after", 0), backoff)):
                 continue
             return self._track(answer)
+
+    def _pick(self):
+        """The next query node in turn, passing over those recently silent
+        (unless every one is)."""
+        count = len(self.query_endpoints)
+        if count == 0:
+            raise IndexError("no query node to spread the query over")
+        now = time.monotonic()
+        start = self._next_node
+        self._next_node = (start + 1) % count
+        for step in range(count):
+            index = (start + step) % count
+            if self._skip_until.get(index, 0) <= now:
+                return index
+        return min(range(count), key=lambda index: self._skip_until.get(index, 0))
+
+    def _noted(self, index, answered):
+        """Remember whether a query node answered: a silent one is passed over
+        for _SKIP seconds, doubling while it stays silent (at most 32 x)."""
+        if answered:
+            self._skip_until.pop(index, None)
+            self._failures.pop(index, None)
+        else:
+            failures = self._failures.get(index, 0)
+            self._failures[index] = failures + 1
+            self._skip_until[index] = time.monotonic() + _SKIP * (2 ** min(failures, 5))
 
     def _endpoint(self, node):
         if node is None or node == WRITE_NODE:
@@ -380,4 +419,4 @@ class Client:
         return answer
 
 
-__all__ = ["Client", "WRITE_NODE"]
+__all__ = ["Client", "WRITE_NODE", "ANY_NODE"]
