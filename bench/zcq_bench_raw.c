@@ -17,7 +17,8 @@
 #include <unistd.h>
 #include <zmq.h>
 
-#define RECORD 200 //  bytes of one fsync'ed record or echoed message
+#define RECORD           200 //  bytes of one fsync'ed record or echoed message
+#define ECHO_CLIENTS_MAX 64
 
 void
 zcq_bench_machine (char *text, size_t size)
@@ -99,53 +100,93 @@ s_echo_main (void *arg)
     return NULL;
 }
 
-double
-zcq_bench_echo_rate (int in_flight, int ms)
+//  One echo client: a DEALER of its own keeping in_flight requests out
+//  until the deadline
+typedef struct {
+    void *dealer;
+    int in_flight;
+    int64_t end;   //  deadline, zcq_bench_now () ns
+    long received; //  out: answers received
+    bool lost;     //  out: an answer did not come within 2 s
+} s_echo_client_t;
+
+static void *
+s_echo_client_main (void *arg)
 {
+    s_echo_client_t *client = (s_echo_client_t *) arg;
+    char message [RECORD];
+    memset (message, 'e', sizeof (message));
+    long sent = 0;
+    while (zcq_bench_now () < client->end) {
+        while (sent - client->received < client->in_flight) {
+            zmq_send (client->dealer, message, sizeof (message), 0);
+            sent++;
+        }
+        zmq_pollitem_t item = {client->dealer, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll (&item, 1, 2000) <= 0) {
+            client->lost = true;
+            break;
+        }
+        while (zmq_recv (client->dealer, message, sizeof (message), ZMQ_DONTWAIT) >= 0) {
+            client->received++;
+        }
+    }
+    return NULL;
+}
+
+double
+zcq_bench_echo_rate (int clients, int in_flight, int ms)
+{
+    //  One context (one I/O thread) for the server and its clients, as
+    //  round one measured the echo: the same figures across rounds, and
+    //  measured here no slower than a context each
     void *context = zmq_ctx_new ();
     s_echo_t echo = {zmq_socket (context, ZMQ_ROUTER), zmq_socket (context, ZMQ_PAIR)};
     void *control = zmq_socket (context, ZMQ_PAIR);
-    void *dealer = zmq_socket (context, ZMQ_DEALER);
     int zero = 0;
-    zmq_setsockopt (dealer, ZMQ_LINGER, &zero, sizeof (zero));
     zmq_setsockopt (echo.router, ZMQ_LINGER, &zero, sizeof (zero));
+    s_echo_client_t client [ECHO_CLIENTS_MAX];
+    pthread_t threads [ECHO_CLIENTS_MAX];
+    clients = clients < 1 ? 1 : clients > ECHO_CLIENTS_MAX ? ECHO_CLIENTS_MAX : clients;
     char endpoint [64];
     size_t endpoint_size = sizeof (endpoint);
     double rate = -1;
-    if (zmq_bind (echo.router, "tcp://127.0.0.1:*") == 0
+    bool ready =
+        zmq_bind (echo.router, "tcp://127.0.0.1:*") == 0
         && zmq_getsockopt (echo.router, ZMQ_LAST_ENDPOINT, endpoint, &endpoint_size) == 0
         && zmq_bind (echo.control, "inproc://zcq-bench-echo") == 0
-        && zmq_connect (control, "inproc://zcq-bench-echo") == 0
-        && zmq_connect (dealer, endpoint) == 0) {
-        pthread_t thread;
-        pthread_create (&thread, NULL, s_echo_main, &echo);
-        char message [RECORD];
-        memset (message, 'e', sizeof (message));
-        int64_t start = zcq_bench_now (), end = start + (int64_t) ms * 1000000, now = start;
-        long sent = 0, received = 0;
-        bool lost = false;
-        while (now < end && !lost) {
-            while (sent - received < in_flight) {
-                zmq_send (dealer, message, sizeof (message), 0);
-                sent++;
-            }
-            zmq_pollitem_t item = {dealer, 0, ZMQ_POLLIN, 0};
-            if (zmq_poll (&item, 1, 2000) <= 0) {
-                lost = true;
-                break;
-            }
-            while (zmq_recv (dealer, message, sizeof (message), ZMQ_DONTWAIT) >= 0) {
-                received++;
-            }
-            now = zcq_bench_now ();
+        && zmq_connect (control, "inproc://zcq-bench-echo") == 0;
+    for (int index = 0; index < clients; index++) {
+        client [index] =
+            (s_echo_client_t){zmq_socket (context, ZMQ_DEALER), in_flight, 0, 0, false};
+        zmq_setsockopt (client [index].dealer, ZMQ_LINGER, &zero, sizeof (zero));
+        ready = ready && zmq_connect (client [index].dealer, endpoint) == 0;
+    }
+    if (ready) {
+        pthread_t server;
+        pthread_create (&server, NULL, s_echo_main, &echo);
+        int64_t start = zcq_bench_now ();
+        for (int index = 0; index < clients; index++) {
+            client [index].end = start + (int64_t) ms * 1000000;
+            pthread_create (&threads [index], NULL, s_echo_client_main, &client [index]);
         }
+        long received = 0;
+        bool lost = false;
+        for (int index = 0; index < clients; index++) {
+            pthread_join (threads [index], NULL);
+            received += client [index].received;
+            lost = lost || client [index].lost;
+        }
+        int64_t now = zcq_bench_now ();
         if (!lost) {
             rate = received / ((double) (now - start) / 1e9);
         }
         zmq_send (control, "", 0, 0);
-        pthread_join (thread, NULL);
+        pthread_join (server, NULL);
     }
-    zmq_close (dealer);
+    for (int index = 0; index < clients; index++) {
+        zmq_close (client [index].dealer);
+    }
     zmq_close (control);
     zmq_close (echo.router);
     zmq_close (echo.control);
@@ -168,13 +209,16 @@ zcq_bench_raw_figures (zcq_bench_report_t *report, int runs, int ms, double *fsy
         report, scenario, "ZeroMQ DEALER->ROUTER echo, 100 in flight", "requests/s", "/s");
     zcq_bench_figure_t *rtt = zcq_bench_report_figure (
         report, scenario, "ZeroMQ DEALER->ROUTER echo, 1 in flight", "round trip", "ms");
+    zcq_bench_figure_t *eight =
+        zcq_bench_report_figure (report, scenario, ZCQ_BENCH_ECHO_EIGHT, "requests/s", "/s");
     for (int run = 0; run < runs; run++) {
         double median = -1;
         zcq_bench_figure_add (rate, zcq_bench_fsync_rate (folder, ms, &median));
         zcq_bench_figure_add (sync, median);
-        zcq_bench_figure_add (echo, zcq_bench_echo_rate (100, ms));
-        double one = zcq_bench_echo_rate (1, ms);
+        zcq_bench_figure_add (echo, zcq_bench_echo_rate (1, 100, ms));
+        double one = zcq_bench_echo_rate (1, 1, ms);
         zcq_bench_figure_add (rtt, one > 0 ? 1000.0 / one : -1);
+        zcq_bench_figure_add (eight, zcq_bench_echo_rate (8, 1, ms));
     }
     *fsync_ms = zcq_bench_figure_median (sync);
     *rtt_ms = zcq_bench_figure_median (rtt);

@@ -3,7 +3,7 @@
     run as the figures they bound: the machine itself (cores, CPU model,
     kernel), fsyncs per second of a data folder, and a plain ZeroMQ
     DEALER -> ROUTER echo over loopback TCP (requests/s with many in
-    flight, round-trip time with one).
+    flight, round-trip time with one, requests/s of 8 closed-loop clients).
     =========================================================================
 */
 
@@ -24,11 +24,18 @@ void
 double
     zcq_bench_fsync_rate (const char *folder, int ms, double *median_ms);
 
-//  Echo messages (200 bytes) from a DEALER to a ROUTER in another thread
-//  over tcp://127.0.0.1, keeping in_flight requests outstanding, for ms
-//  milliseconds. Returns requests per second, or -1.
+//  Echo messages (200 bytes) from `clients` DEALERs (a thread each, at
+//  most 64) to a ROUTER in another thread, all in one ZeroMQ context, over
+//  tcp://127.0.0.1, each client keeping in_flight requests
+//  outstanding, for ms milliseconds. Returns requests per second of all
+//  clients together, or -1.
 double
-    zcq_bench_echo_rate (int in_flight, int ms);
+    zcq_bench_echo_rate (int clients, int in_flight, int ms);
+
+//  The limits' figure name of the echo with 8 clients of 1 in flight: the
+//  ceiling of any 8-client closed loop over ZeroMQ here (a query node's
+//  queries are measured against it)
+#define ZCQ_BENCH_ECHO_EIGHT "ZeroMQ echo, 8 clients x 1 in flight"
 
 //  Measure the limits `runs` times for ms milliseconds each (fsync in
 //  $TMPDIR, where the benchmarks keep their data) as figures of the report

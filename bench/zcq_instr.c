@@ -5,8 +5,8 @@
     a noisy machine where times vary
 
         zcq_instr [--build DIR] [--out DIR] [--baseline FILE] [--update]
-                  [--commands N] [--only write,client,query]
-        zcq_instr --client ENDPOINT [--commands N]
+                  [--commands N] [--only write,client,closed,query]
+        zcq_instr --client ENDPOINT [--commands N] [--closed]
 
     Write node: the node program runs under valgrind --tool=callgrind
     (--trace-children=no) and is stopped with SIGTERM, so that callgrind
@@ -19,9 +19,11 @@
     same 1,000 accounts opened and the same N pipelined commands over the
     client library) runs under callgrind against a write node that runs
     at full speed, with 0 and N commands: what the client library and its
-    ZeroMQ threads cost per command in the benchmark's client process.
+    ZeroMQ threads cost per command in the benchmark's client process;
+    and the same for one client in a closed loop (N / 10 commands, each
+    sent when the last one was answered: a request's whole path).
 
-    Prints both figures next to the baseline file's (the last committed
+    Prints the figures next to the baseline file's (the last committed
     figures) and the difference; --update writes the new figures there.
     Also prints the write node's top functions by inclusive and by self
     cost (callgrind_annotate), and keeps the profiles in DIR/bench/.
@@ -98,22 +100,50 @@ s_drive (const char *commands, uint64_t *versions, uint64_t count)
     return rc;
 }
 
-//  The client process (--client): open the accounts on the write node at
-//  endpoint, send `count` commands, exit (0 when all were accepted).
+//  One client in a closed loop: `count` commands over the accounts in
+//  turn, each sent when the last one's reply came. Returns 0 or -1.
 static int
-s_client_main (const char *endpoint, uint64_t count)
+s_drive_closed (const char *endpoint, uint64_t *versions, uint64_t count)
+{
+    const zcq_bench_driver_t *driver = &zcq_bench_bank_driver;
+    void *connection = count ? driver->connect ((void *) endpoint, 0) : NULL;
+    int rc = count && !connection ? -1 : 0;
+    for (uint64_t done = 0; rc == 0 && done < count; done++) {
+        int account = (int) (done % ACCOUNTS);
+        if (driver->append (connection, account, versions [account], &versions [account])
+            != ZCQ_BENCH_DONE) {
+            fprintf (stderr, "zcq_instr: command %" PRIu64 " was not accepted\n", done + 1);
+            rc = -1;
+        }
+    }
+    if (connection) {
+        driver->disconnect (connection);
+    }
+    return rc;
+}
+
+//  The client process (--client): open the accounts on the write node at
+//  endpoint, send `count` commands (pipelined, or closed-loop by one
+//  client), exit (0 when all were accepted).
+static int
+s_client_main (const char *endpoint, uint64_t count, bool closed)
 {
     uint64_t versions [ACCOUNTS] = {0};
     int rc = zcq_bench_setup_streams (&zcq_bench_bank_driver, (void *) endpoint, ACCOUNTS, 4,
                                       versions);
-    return rc == 0 && s_drive (endpoint, versions, count) == 0 ? 0 : 1;
+    if (rc == 0) {
+        rc = closed ? s_drive_closed (endpoint, versions, count)
+                    : s_drive (endpoint, versions, count);
+    }
+    return rc == 0 ? 0 : 1;
 }
 
 //  A fresh write node (not under valgrind) and this program as its client
-//  under callgrind, sending `count` commands. Returns the client's
-//  instruction count, or -1.
+//  under callgrind, sending `count` commands (closed: one client, one
+//  command at a time). Returns the client's instruction count, or -1.
 static double
-s_client_run (s_instr_t *self, const char *program, uint64_t count, const char *profile)
+s_client_run (s_instr_t *self, const char *program, uint64_t count, bool closed,
+              const char *profile)
 {
     zcq_bench_cluster_config_t config = {self->build, "bank", "sync", 0, 0,
                                          NULL,        NULL,   NULL,   0};
@@ -134,6 +164,7 @@ s_client_run (s_instr_t *self, const char *program, uint64_t count, const char *
                            zcq_bench_cluster_commands (cluster),
                            "--commands",
                            number,
+                           closed ? "--closed" : NULL,
                            NULL};
     zcq_bench_proc_t *proc = zcq_bench_proc_start (argv, log, NULL);
     //  Signal 0 sends nothing: wait for the client to finish on its own
@@ -350,7 +381,9 @@ typedef struct {
     bool measured;     //  in this run
 } s_figure_t;
 
-#define FIGURES 5 //  write node, client, query node: catch-up, live, queries
+//  The figures: write node, client pipelined and closed-loop, query node
+//  catching up, following live, answering queries
+#define FIGURES 6
 
 //  True if figure `name` is in the comma-separated list (NULL: all).
 static bool
@@ -401,7 +434,7 @@ main (int argc, char **argv)
 {
     s_instr_t self = {.build = "build", .commands = 100000, .storage = "leveldb"};
     const char *baseline = NULL, *out = NULL, *client = NULL, *only = NULL;
-    bool update = false;
+    bool update = false, closed = false;
     for (int index = 1; index < argc; index++) {
         if (streq (argv [index], "--build") && index + 1 < argc) {
             self.build = argv [++index];
@@ -424,15 +457,18 @@ main (int argc, char **argv)
         else if (streq (argv [index], "--only") && index + 1 < argc) {
             only = argv [++index];
         }
+        else if (streq (argv [index], "--closed")) {
+            closed = true;
+        }
         else if (streq (argv [index], "--client") && index + 1 < argc) {
             client = argv [++index];
         }
         else {
             fprintf (stderr, "usage: zcq_instr [--build DIR] [--out DIR] [--baseline FILE] "
                              "[--update] [--commands N]\n"
-                             "                 [--only write,client,query,live,queries] "
+                             "                 [--only write,client,closed,query,live,queries] "
                              "[--storage leveldb|memory]\n"
-                             "       zcq_instr --client ENDPOINT [--commands N]\n");
+                             "       zcq_instr --client ENDPOINT [--commands N] [--closed]\n");
             return 2;
         }
     }
@@ -440,7 +476,7 @@ main (int argc, char **argv)
     zsys_init ();
     zsys_set_logstream (stderr);
     if (client) {
-        return s_client_main (client, self.commands);
+        return s_client_main (client, self.commands, closed);
     }
     if (self.commands == 0) {
         fprintf (stderr, "zcq_instr: --commands must be at least 1\n");
@@ -470,6 +506,8 @@ main (int argc, char **argv)
         {"write", "write_node_instructions_per_command", "write node, per command", -1, false},
         {"client", "client_instructions_per_command", "benchmark client process, per command",
          -1, false},
+        {"closed", "client_closed_instructions_per_command",
+         "the same, one client in a closed loop", -1, false},
         {"query", "query_node_instructions_per_event",
          "query node, per event applied (catch-up)", -1, false},
         {"live", "query_node_live_instructions_per_event",
@@ -503,25 +541,32 @@ main (int argc, char **argv)
             double after = before >= 0 ? s_write_run (&self, self.commands, full) : -1;
             figure->value = after >= 0 ? (after - before) / (double) self.commands : -1;
         }
-        else if (index == 1) {
-            char client_zero [600];
+        else if (index == 1 || index == 2) {
+            //  A closed loop waits a round trip per command: a tenth of them
+            bool closed = index == 2;
+            uint64_t count = closed ? (self.commands + 9) / 10 : self.commands;
+            char client_zero [600], closed_full [600];
             snprintf (client_zero, sizeof (client_zero), "%s/client-zero.callgrind", self.out);
+            snprintf (closed_full, sizeof (closed_full), "%s/client-closed.callgrind",
+                      self.out);
             printf ("  client, accounts opened only ...\n");
             fflush (stdout);
-            double before = s_client_run (&self, program, 0, client_zero);
-            printf ("  client, %" PRIu64 " commands ...\n", self.commands);
+            double before = s_client_run (&self, program, 0, false, client_zero);
+            printf ("  client, %" PRIu64 " commands%s ...\n", count,
+                    closed ? " in a closed loop" : "");
             fflush (stdout);
-            double after =
-                before >= 0 ? s_client_run (&self, program, self.commands, client_full) : -1;
-            figure->value = after >= 0 ? (after - before) / (double) self.commands : -1;
+            double after = before >= 0 ? s_client_run (&self, program, count, closed,
+                                                       closed ? closed_full : client_full)
+                                       : -1;
+            figure->value = after >= 0 ? (after - before) / (double) count : -1;
         }
-        else if (index == 2) {
+        else if (index == 3) {
             printf ("  query node, catching up with 1,000 and with %" PRIu64 " events ...\n",
                     self.commands + ACCOUNTS);
             fflush (stdout);
             figure->value = s_query_cost (&self);
         }
-        else if (index == 3) {
+        else if (index == 4) {
             printf ("  query node (%s) following live, %" PRIu64 " commands ...\n",
                     self.storage, self.commands);
             fflush (stdout);
@@ -561,9 +606,9 @@ main (int argc, char **argv)
     snprintf (path, sizeof (path), "%s/instr-top.txt", self.out);
     FILE *copy = fopen (path, "w");
     //  The profiles behind the figures measured (catch-up's are its own runs')
-    const char *profiles [FIGURES] = {full, client_full, NULL, live, served};
-    const char *whos [FIGURES] = {"write node", "client process", NULL, "query node (live)",
-                                  "query node (queries)"};
+    const char *profiles [FIGURES] = {full, client_full, NULL, NULL, live, served};
+    const char *whos [FIGURES] = {"write node", "client process",    NULL,
+                                  NULL,         "query node (live)", "query node (queries)"};
     for (int index = 0; copy && index < FIGURES; index++) {
         if (figures [index].measured && profiles [index]) {
             const char *profile = profiles [index];

@@ -46,56 +46,156 @@ typedef struct {
     const char *server_key;        //  --server-key: the write node's public key
     const char *query_key;         //  --query-key: the query nodes' public key
     const char *dir;               //  --dir: where keygen writes
+    const char *env_nodes [16];    //  query nodes named in ZCQRS_NODES
+    int env_node_count;            //  entries in env_nodes
+    bool text;                     //  --format text: lines for people, not JSON
 } options_t;
 
-//  Query nodes that "status" asks when no --node is given
+//  Query nodes that "status" asks when neither --node nor ZCQRS_NODES
+//  names any
 static const char *s_default_nodes [] = {ZCQ_DEFAULT_QUERIES, "tcp://127.0.0.1:5612"};
 
+//  One option of the CLI: what --help says of it and where it applies.
+typedef struct {
+    const char *name;  //  "--commands"
+    const char *value; //  its value in the help ("EP"); NULL: it takes none
+    const char *verbs; //  the verbs it applies to, " send query "; NULL: every verb
+    const char *help;  //  what it means, [its default]
+} s_option_t;
+
+static const s_option_t s_options [] = {
+    {"--commands", "EP", " send delete query status tail ",
+     "write node commands [$ZCQRS_COMMANDS or " ZCQ_DEFAULT_COMMANDS "]"},
+    {"--events", "EP", " tail ", "write node events [$ZCQRS_EVENTS or " ZCQ_DEFAULT_EVENTS "]"},
+    {"--replay", "EP", " tail ", "write node replay [$ZCQRS_REPLAY or " ZCQ_DEFAULT_REPLAY "]"},
+    {"--node", "EP", " query status ",
+     "query node; repeat it or give a comma list (query: spread over them, a silent one "
+     "skipped; status: each) [$ZCQRS_NODES, comma-separated, or query: tcp://127.0.0.1:5611; "
+     "status: :5611, :5612]"},
+    {"--timeout", "MS", " send delete query status tail ",
+     "how long to wait for an answer [5000]"},
+    {"--format", "json|text", " send delete query status tail ",
+     "one JSON line per answer or event, or text for people [text on a terminal, json "
+     "otherwise]"},
+    {"--expect", "N", " send delete ",
+     "expected stream version: any, 0 (new stream) or N [any]"},
+    {"--id", "HEX", " send delete ", "command id, 32 hex digits, to retry a command by hand"},
+    {"--correlation", "C", " send ", "correlation id stored with the events"},
+    {"--min-position", "P", " query ",
+     "answer only once the query node applied P (read-your-writes)"},
+    {"--from", "POSITION", " tail ",
+     "first position to print, from 1 (the whole log) [none: new events only]"},
+    {"--count", "N", " tail ", "stop after N events [0: never]"},
+    {"--idle", "MS", " tail ", "stop once no event came for MS [0: never]"},
+    {"--cert", "FILE", " send delete query status tail ",
+     "our keypair (a certificate with its FILE_secret), for a secured cluster; needs "
+     "--server-key"},
+    {"--server-key", "KEY", " send delete query status tail ",
+     "the write node's public key: 40 Z85 characters or its certificate file"},
+    {"--query-key", "KEY", " query status ", "the query nodes' public key [the --server-key]"},
+    {"--dir", "DIR", " keygen ", "where keygen writes [.]"},
+    {"--json", "OBJECT", " send query ",
+     "command data or query params as one JSON object, for values field=value cannot say "
+     "(arrays, nested maps): e.g. the store domain's Append --json "
+     "'{\"events\":[{\"type\":\"A\"}]}'"},
+    {"--help", NULL, NULL, "this help; zcqrs VERB --help (or -h): that verb's"},
+    {"--version", NULL, NULL, "print the version and exit"},
+    {NULL, NULL, NULL, NULL},
+};
+
+//  The verbs: their synopsis (after "zcqrs [options] ") and what they do.
+static const struct {
+    const char *name;
+    const char *synopsis;
+    const char *about;
+} s_verbs [] = {
+    {"send", "[options] send TYPE STREAM [field=value ... | --json OBJECT] [--expect N]",
+     "Send a command to the write node and print its reply: accepted with the stream's\n"
+     "version and the log position, or why it was refused."},
+    {"delete", "[options] delete STREAM [--expect N]",
+     "Delete a stream: a tombstone is appended; the stream takes no more commands and its\n"
+     "events' data is erased on every node (their positions stay)."},
+    {"query", "[options] query NAME [param=value ... | --json OBJECT] [--min-position P]",
+     "Ask a query node a named query and print its answer, with the log position it\n"
+     "reflects."},
+    {"tail", "[options] tail [--from POSITION] [--count N] [--idle MS]",
+     "Print the log's events in order, from POSITION (1: the whole log) or from the next\n"
+     "one; gaps are repaired by replay. A position past the head is refused, with the\n"
+     "position the next event will take."},
+    {"status", "[options] status [--node EP ...]",
+     "Ask the write node and each query node for its status."},
+    {"keygen", "keygen NAME [--dir DIR]",
+     "Make a CURVE keypair: DIR/NAME.cert (public, share it) and DIR/NAME.cert_secret."},
+    {NULL, NULL, NULL},
+};
+
+//  Print an option's help lines, wrapped under its column.
 static void
-s_usage (FILE *out)
+s_option_help (FILE *out, const s_option_t *option)
 {
-    fprintf (
-        out,
+    char left [40];
+    snprintf (left, sizeof left, "%s%s%s", option->name, option->value ? " " : "",
+              option->value ? option->value : "");
+    fprintf (out, "  %-18s", left);
+    if (strlen (left) > 17) {
+        fprintf (out, "\n  %-18s", "");
+    }
+    int column = 20;
+    for (const char *word = option->help; *word;) {
+        size_t size = strcspn (word, " ");
+        if (column > 20 && column + 1 + (int) size > 88) {
+            fprintf (out, "\n  %-18s", "");
+            column = 20;
+        }
+        else if (column > 20) {
+            fputc (' ', out);
+            column++;
+        }
+        fprintf (out, "%.*s", (int) size, word);
+        column += (int) size;
+        word += size;
+        word += strspn (word, " ");
+    }
+    fputc ('\n', out);
+}
+
+//  The whole help, or one verb's (verb not NULL).
+static void
+s_usage (FILE *out, const char *verb)
+{
+    for (int index = 0; s_verbs [index].name; index++) {
+        if (verb && !streq (verb, s_verbs [index].name)) {
+            continue;
+        }
         //  One line per form, the next ones after "or:": the layout help2man
         //  reads into the man page's SYNOPSIS
-        "Usage: zcqrs [options] send TYPE STREAM [field=value ... | --json OBJECT]"
-        " [--expect N]\n"
-        "  or:  zcqrs [options] delete STREAM [--expect N]\n"
-        "  or:  zcqrs [options] query NAME [param=value ... | --json OBJECT]"
-        " [--min-position P]\n"
-        "  or:  zcqrs [options] tail [--from POSITION] [--count N] [--idle MS]\n"
-        "  or:  zcqrs [options] status [--node EP ...]\n"
-        "  or:  zcqrs keygen NAME [--dir DIR]\n"
-        "Send a command to the write node, delete a stream (its events' data is erased on\n"
-        "every node; it takes no more commands), ask a query node, follow the log, ask each\n"
-        "node for its status, or make a CURVE keypair (DIR/NAME.cert and\n"
-        "DIR/NAME.cert_secret).\n"
-        "\n"
-        "options:\n"
-        "  --commands EP     write node commands [" ZCQ_DEFAULT_COMMANDS "]\n"
-        "  --events EP       write node events [" ZCQ_DEFAULT_EVENTS "]\n"
-        "  --replay EP       write node replay [" ZCQ_DEFAULT_REPLAY "]\n"
-        "  --node EP         query node; repeat it or give a comma list (query: spread\n"
-        "                    over them, a silent one skipped; status: each)\n"
-        "                    [query: tcp://127.0.0.1:5611; status: :5611, :5612]\n"
-        "  --timeout MS      how long to wait for an answer [5000]\n"
-        "  --expect N        expected stream version: any, 0 (new stream) or N [any]\n"
-        "  --id HEX          command id, 32 hex digits, to retry a command by hand\n"
-        "  --correlation C   correlation id stored with the events\n"
-        "  --min-position P  answer only once the query node applied P (read-your-writes)\n"
-        "  --cert FILE       our keypair (a certificate with its FILE_secret), for a\n"
-        "                    secured cluster; needs --server-key\n"
-        "  --server-key KEY  the write node's public key: 40 Z85 characters or its\n"
-        "                    certificate file\n"
-        "  --query-key KEY   the query nodes' public key [the --server-key]\n"
-        "  --dir DIR         where keygen writes [.]\n"
-        "  --json OBJECT     command data or query params as one JSON object, for values\n"
-        "                    field=value cannot say (arrays, nested maps): e.g. the store\n"
-        "                    domain's Append --json '{\"events\":[{\"type\":\"A\"}]}'\n"
-        "\n"
-        "field=value: integers and true/false are typed, anything else is a string;\n"
-        "field:=value is always a string. Output is one JSON line per reply or event.\n"
-        "Exit: 0 done, 1 refused by the node, 2 bad usage, 3 no answer in time.\n");
+        fprintf (out, "%s zcqrs %s\n",
+                 index == 0 || verb ? "Usage:" : "  or: ", s_verbs [index].synopsis);
+        if (verb) {
+            fprintf (out, "%s\n", s_verbs [index].about);
+        }
+    }
+    if (!verb) {
+        fprintf (out, "Send a command to the write node, delete a stream, ask a query node, "
+                      "follow the log,\nask each node for its status, or make a CURVE "
+                      "keypair.\n");
+    }
+    fprintf (out, "\noptions:\n");
+    for (const s_option_t *option = s_options; option->name; option++) {
+        char padded [32];
+        snprintf (padded, sizeof padded, " %s ", verb ? verb : "");
+        if (!verb || !option->verbs || strstr (option->verbs, padded)) {
+            s_option_help (out, option);
+        }
+    }
+    if (!verb || streq (verb, "send") || streq (verb, "query")) {
+        fprintf (out, "\nfield=value: integers and true/false are typed, anything else is a "
+                      "string;\nfield:=value is always a string.\n");
+    }
+    fprintf (out,
+             "Output: one JSON line per reply or event (--format text for people; the "
+             "default on a\nterminal). Exit: 0 done, 1 refused by the node, 2 bad usage, 3 "
+             "no answer in time.\n");
 }
 
 //  Parse a non-negative integer option value; -1 if it is not one.
@@ -108,13 +208,71 @@ s_number (const char *text)
     return strtoll (text, NULL, 10);
 }
 
+//  True if an endpoint names its transport ("tcp://", "ipc://", ...); else
+//  say how to write it. from names where it came from ("--node").
+static bool
+s_endpoint_ok (const char *endpoint, const char *from)
+{
+    if (strstr (endpoint, "://")) {
+        return true;
+    }
+    fprintf (stderr,
+             "zcqrs: %s '%s' has no transport: write it as tcp://%s (or ipc://PATH, "
+             "inproc://NAME)\n",
+             from, endpoint, endpoint);
+    return false;
+}
+
+//  The option of this name, or NULL.
+static const s_option_t *
+s_option (const char *name)
+{
+    for (const s_option_t *option = s_options; option->name; option++) {
+        if (streq (option->name, name)) {
+            return option;
+        }
+    }
+    return NULL;
+}
+
+//  Endpoints from the environment, before the flags override them:
+//  ZCQRS_COMMANDS, ZCQRS_EVENTS, ZCQRS_REPLAY, ZCQRS_NODES (comma-separated;
+//  the text is kept in *nodes_text, which the caller frees). Returns 0 or -1.
+static int
+s_environment (options_t *options, char **nodes_text)
+{
+    const char *names [] = {"ZCQRS_COMMANDS", "ZCQRS_EVENTS", "ZCQRS_REPLAY"};
+    const char **fields [] = {&options->commands, &options->events, &options->replay};
+    for (int index = 0; index < 3; index++) {
+        const char *value = getenv (names [index]);
+        if (value && *value) {
+            if (!s_endpoint_ok (value, names [index])) {
+                return -1;
+            }
+            *fields [index] = value;
+        }
+    }
+    const char *nodes = getenv ("ZCQRS_NODES");
+    if (nodes && *nodes) {
+        *nodes_text = strdup (nodes);
+        for (char *node = strtok (*nodes_text, ", "); node && options->env_node_count < 16;
+             node = strtok (NULL, ", ")) {
+            if (!s_endpoint_ok (node, "ZCQRS_NODES")) {
+                return -1;
+            }
+            options->env_nodes [options->env_node_count++] = node;
+        }
+    }
+    return 0;
+}
+
 static int
 s_parse (int argc, char **argv, options_t *options, const char **verb)
 {
+    bool help = false;
     for (int index = 1; index < argc; index++) {
         const char *arg = argv [index];
-        const char *value = index + 1 < argc ? argv [index + 1] : NULL;
-        if (strncmp (arg, "--", 2) != 0) {
+        if (arg [0] != '-' || streq (arg, "-")) {
             if (!*verb) {
                 *verb = arg;
             }
@@ -123,16 +281,31 @@ s_parse (int argc, char **argv, options_t *options, const char **verb)
             }
             continue;
         }
-        if (streq (arg, "--help")) {
-            s_usage (stdout);
+        if (streq (arg, "--help") || streq (arg, "-h")) {
+            help = true;
+            continue;
+        }
+        if (streq (arg, "--version") || streq (arg, "-V")) {
+            printf ("zcqrs %d.%d.%d\n", ZCQRS_VERSION_MAJOR, ZCQRS_VERSION_MINOR,
+                    ZCQRS_VERSION_PATCH);
             exit (0);
         }
+        const s_option_t *option = s_option (arg);
+        if (!option) {
+            fprintf (stderr, "zcqrs: unknown option '%s' (zcqrs --help lists them)\n", arg);
+            return -1;
+        }
+        const char *value = index + 1 < argc ? argv [index + 1] : NULL;
         if (!value) {
-            fprintf (stderr, "zcqrs: option '%s' needs a value\n", arg);
+            fprintf (stderr, "zcqrs: option '%s' needs a value (%s)\n", arg, option->value);
             return -1;
         }
         index++;
         int64_t number = s_number (value);
+        bool endpoint = streq (option->value, "EP");
+        if (endpoint && !s_endpoint_ok (value, arg)) {
+            return -1;
+        }
         if (streq (arg, "--commands")) {
             options->commands = value;
         }
@@ -142,8 +315,17 @@ s_parse (int argc, char **argv, options_t *options, const char **verb)
         else if (streq (arg, "--replay")) {
             options->replay = value;
         }
-        else if (streq (arg, "--node") && options->node_count < 16) {
-            options->nodes [options->node_count++] = value;
+        else if (streq (arg, "--node")) {
+            if (options->node_count < 16) {
+                options->nodes [options->node_count++] = value;
+            }
+        }
+        else if (streq (arg, "--format")) {
+            if (!streq (value, "json") && !streq (value, "text")) {
+                fprintf (stderr, "zcqrs: --format takes json or text, got '%s'\n", value);
+                return -1;
+            }
+            options->text = streq (value, "text");
         }
         else if (streq (arg, "--id")) {
             options->id = value;
@@ -191,6 +373,11 @@ s_parse (int argc, char **argv, options_t *options, const char **verb)
             options->min_position = (uint64_t) number;
         }
         else if (streq (arg, "--from")) {
+            if (number == 0) {
+                fprintf (stderr, "zcqrs: positions start at 1: --from 1 prints the whole log; "
+                                 "without --from, tail prints new events only\n");
+                return -1;
+            }
             options->from = (uint64_t) number;
         }
         else if (streq (arg, "--count")) {
@@ -199,35 +386,101 @@ s_parse (int argc, char **argv, options_t *options, const char **verb)
         else if (streq (arg, "--idle")) {
             options->idle = (int) (number > 3600000 ? 3600000 : number);
         }
-        else {
-            fprintf (stderr, "zcqrs: unknown option '%s' (try --help)\n", arg);
-            return -1;
+    }
+    if (*verb && streq (*verb, "help")) {
+        //  zcqrs help [VERB]
+        help = true;
+        *verb = options->word_count ? options->words [0] : NULL;
+    }
+    if (help) {
+        bool known = false;
+        for (int index = 0; *verb && s_verbs [index].name; index++) {
+            known |= streq (*verb, s_verbs [index].name);
         }
+        s_usage (stdout, known ? *verb : NULL);
+        exit (0);
     }
     if (!*verb) {
-        s_usage (stderr);
+        s_usage (stderr, NULL);
         return -1;
     }
     return 0;
 }
 
-//  Print a reply as JSON; return the exit code its status means.
+//  A message's payload (command data, query result, event data) as
+//  one-line JSON (caller frees), "null" if it has none.
+static char *
+s_payload_json (zcq_msg_t *msg)
+{
+    char *json = zcq_msg_data_size (msg)
+                     ? zcq_json_from_msgpack (zcq_msg_data (msg), zcq_msg_data_size (msg))
+                     : NULL;
+    return json ? json : strdup ("null");
+}
+
+//  A message as a line for people (caller frees): a REPLY, RESULT or EVENT.
+static char *
+s_text (zcq_msg_t *msg)
+{
+    zcq_status_t status = zcq_msg_status (msg);
+    const char *reason = zcq_msg_reason (msg);
+    bool refused = reason && *reason;
+    char *payload = s_payload_json (msg);
+    char *line = NULL;
+    if (zcq_msg_type (msg) == ZCQ_MSG_REPLY) {
+        uint32_t count = zcq_msg_count (msg);
+        line = status == ZCQ_ACCEPTED
+                   ? zsys_sprintf ("accepted: version %" PRIu64 " at position %" PRIu64
+                                   " (%u event%s)",
+                                   zcq_msg_version (msg), zcq_msg_position (msg), count,
+                                   count == 1 ? "" : "s")
+                   : zsys_sprintf ("%s (stream at version %" PRIu64 "): %s",
+                                   zcq_status_name (status), zcq_msg_version (msg),
+                                   refused ? reason : "no reason given");
+    }
+    else if (zcq_msg_type (msg) == ZCQ_MSG_EVENT) {
+        time_t seconds = (time_t) (zcq_msg_time (msg) / 1000000);
+        struct tm utc;
+        gmtime_r (&seconds, &utc);
+        char when [32];
+        strftime (when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &utc);
+        line = zsys_sprintf ("%" PRIu64 "  %s v%" PRIu64 "  %s  %s  %s", zcq_msg_position (msg),
+                             zcq_msg_stream (msg), zcq_msg_version (msg), zcq_msg_name (msg),
+                             payload, when);
+    }
+    else {
+        line = refused
+                   ? zsys_sprintf ("%s at position %" PRIu64 ": %s", zcq_status_name (status),
+                                   zcq_msg_position (msg), reason)
+                   : zsys_sprintf ("%s at position %" PRIu64 ": %s", zcq_status_name (status),
+                                   zcq_msg_position (msg), payload);
+    }
+    free (payload);
+    return line;
+}
+
+//  Print an answer as JSON (or text); return the exit code its status means.
 static int
-s_print (zcq_msg_t *msg, const char *what)
+s_print (options_t *options, zcq_msg_t *msg, const char *what)
 {
     if (!msg) {
         fprintf (stderr, "zcqrs: no answer from %s in time\n", what);
         return EXIT_TIMEOUT;
     }
-    char *json = zcq_json_from_msg (msg);
-    printf ("%s\n", json);
+    char *line = options->text ? s_text (msg) : zcq_json_from_msg (msg);
+    printf ("%s\n", line);
     fflush (stdout);
-    free (json);
+    free (line);
     zcq_status_t status = zcq_msg_status (msg);
     if (status == ZCQ_OK || status == ZCQ_ACCEPTED) {
         return 0;
     }
-    fprintf (stderr, "zcqrs: %s: %s\n", zcq_status_name (status), zcq_msg_reason (msg));
+    if (!options->text) {
+        //  The reason once more on stderr, where a script's person looks
+        const char *reason = zcq_msg_reason (msg);
+        fprintf (stderr, "zcqrs: %s: %s\n", zcq_status_name (status),
+                 reason && *reason ? reason : "(the node gave no reason)");
+    }
     return EXIT_REFUSED;
 }
 
@@ -317,7 +570,7 @@ s_send (options_t *options)
             fprintf (stderr, "zcqrs: cannot send: %s\n", zcq_msg_error (command));
         }
         else {
-            code = s_print (reply, options->commands);
+            code = s_print (options, reply, options->commands);
         }
         zcq_msg_destroy (&reply);
         zcq_client_destroy (&client);
@@ -353,16 +606,22 @@ s_query (options_t *options)
         msgpack_sbuffer_destroy (&params);
         return EXIT_USAGE;
     }
-    //  Every --node, each possibly a comma-separated list: with more than
-    //  one, the client spreads the query over them (and skips a silent one)
+    //  Every --node (else every ZCQRS_NODES entry), each possibly a
+    //  comma-separated list: with more than one, the client spreads the
+    //  query over them (and skips a silent one)
+    const char *const *sources = options->node_count       ? options->nodes
+                                 : options->env_node_count ? options->env_nodes
+                                                           : NULL;
+    int source_count = options->node_count       ? options->node_count
+                       : options->env_node_count ? options->env_node_count
+                                                 : 1;
     zcq_client_t *client = zcq_client_new (options->commands);
     int added = 0;
     bool failed = !client;
     char *list = NULL;
-    for (int index = 0; !failed && index < (options->node_count ? options->node_count : 1);
-         index++) {
+    for (int index = 0; !failed && index < source_count; index++) {
         zstr_free (&list);
-        list = strdup (options->node_count ? options->nodes [index] : ZCQ_DEFAULT_QUERIES);
+        list = strdup (sources ? sources [index] : ZCQ_DEFAULT_QUERIES);
         for (char *save = NULL, *node = strtok_r (list, ",", &save); node && !failed;
              node = strtok_r (NULL, ",", &save)) {
             failed = zcq_client_add_query_node (client, node) < 0;
@@ -374,7 +633,7 @@ s_query (options_t *options)
         zcq_msg_t *result = zcq_client_query (client, added > 1 ? ZCQ_ANY_QUERY_NODE : 0,
                                               options->words [0], params.data, params.size,
                                               options->min_position, options->timeout);
-        code = s_print (result, added > 1 ? "the query nodes" : list);
+        code = s_print (options, result, added > 1 ? "the query nodes" : list);
         zcq_msg_destroy (&result);
     }
     zstr_free (&list);
@@ -383,11 +642,28 @@ s_query (options_t *options)
     return code;
 }
 
+//  The query nodes named with --node, else in ZCQRS_NODES, else the
+//  default two; their number in *count.
+static const char **
+s_nodes (options_t *options, int *count)
+{
+    if (options->node_count) {
+        *count = options->node_count;
+        return options->nodes;
+    }
+    if (options->env_node_count) {
+        *count = options->env_node_count;
+        return options->env_nodes;
+    }
+    *count = 2;
+    return s_default_nodes;
+}
+
 static int
 s_status (options_t *options)
 {
-    const char **nodes = options->node_count ? options->nodes : s_default_nodes;
-    int count = options->node_count ? options->node_count : 2;
+    int count = 0;
+    const char **nodes = s_nodes (options, &count);
     int code = 0;
     for (int index = -1; index < count; index++) {
         const char *endpoint = index < 0 ? options->commands : nodes [index];
@@ -396,13 +672,20 @@ s_status (options_t *options)
             return EXIT_USAGE;
         }
         zcq_msg_t *result = zcq_client_write_status (client, options->timeout);
-        if (result) {
+        if (result && options->text) {
+            char *line = s_text (result);
+            printf ("%s  %s\n", endpoint, line);
+            free (line);
+        }
+        else if (result) {
             char *json = zcq_json_from_msg (result);
             printf ("{\"endpoint\":\"%s\",%s\n", endpoint, json + 1);
             free (json);
         }
         else {
-            printf ("{\"endpoint\":\"%s\",\"status\":\"unreachable\"}\n", endpoint);
+            printf (options->text ? "%s  unreachable (no answer in time)\n"
+                                  : "{\"endpoint\":\"%s\",\"status\":\"unreachable\"}\n",
+                    endpoint);
             code = EXIT_TIMEOUT;
         }
         fflush (stdout);
@@ -412,9 +695,42 @@ s_status (options_t *options)
     return code;
 }
 
+//  0 if tail may start at --from; else say that it is past the head (the
+//  write node's status names it; no answer: go on and wait) and return
+//  EXIT_USAGE.
+static int
+s_tail_from_ok (options_t *options)
+{
+    if (options->from <= 1) {
+        return 0;
+    }
+    zcq_client_t *client = zcq_client_new (options->commands);
+    zcq_msg_t *status = client ? zcq_client_write_status (
+                            client, options->timeout < 2000 ? options->timeout : 2000)
+                               : NULL;
+    int code = 0;
+    //  A write node's status answer reflects its head
+    if (status && zcq_msg_status (status) == ZCQ_OK
+        && options->from > zcq_msg_position (status) + 1) {
+        fprintf (stderr,
+                 "zcqrs: position %" PRIu64 " is past the head of the log (%" PRIu64
+                 "): the next event will be at %" PRIu64 "; tail --from %" PRIu64
+                 " waits for it\n",
+                 options->from, zcq_msg_position (status), zcq_msg_position (status) + 1,
+                 zcq_msg_position (status) + 1);
+        code = EXIT_USAGE;
+    }
+    zcq_msg_destroy (&status);
+    zcq_client_destroy (&client);
+    return code;
+}
+
 static int
 s_tail (options_t *options)
 {
+    if (s_tail_from_ok (options) != 0) {
+        return EXIT_USAGE;
+    }
     zcq_feed_t *feed = zcq_feed_new (options->events, options->replay, options->from);
     if (!feed) {
         return EXIT_USAGE;
@@ -432,9 +748,9 @@ s_tail (options_t *options)
         zcq_msg_t *event;
         while ((options->count == 0 || printed < options->count)
                && (event = zcq_feed_next (feed))) {
-            char *json = zcq_json_from_msg (event);
-            printf ("%s\n", json);
-            free (json);
+            char *line = options->text ? s_text (event) : zcq_json_from_msg (event);
+            printf ("%s\n", line);
+            free (line);
             zcq_msg_destroy (&event);
             printed++;
             last_event = zclock_mono ();
@@ -497,8 +813,8 @@ s_secure (options_t *options)
     if (rc == 0) {
         rc = zcq_auth_identity_set (options->cert, options->server_key, &error);
     }
-    const char **nodes = options->node_count ? options->nodes : s_default_nodes;
-    int count = options->node_count ? options->node_count : 2;
+    int count = 0;
+    const char **nodes = s_nodes (options, &count);
     for (int index = 0; rc == 0 && options->query_key && index < count; index++) {
         rc = zcq_auth_identity_server (nodes [index], options->query_key, &error);
     }
@@ -509,19 +825,12 @@ s_secure (options_t *options)
     return rc;
 }
 
-int
-main (int argc, char **argv)
+//  Parse the flags over what the environment said, and run the verb.
+static int
+s_run (int argc, char **argv, options_t *options_p, const char **verb_p)
 {
-    options_t options = {
-        .commands = ZCQ_DEFAULT_COMMANDS,
-        .events = ZCQ_DEFAULT_EVENTS,
-        .replay = ZCQ_DEFAULT_REPLAY,
-        .timeout = 5000,
-        .expect = ZCQ_EXPECT_ANY,
-    };
-    const char *verb = NULL;
-    //  The CLI prints JSON on stdout; keep czmq's log lines off it
-    zsys_set_logstream (stderr);
+    options_t options = *options_p;
+    const char *verb = *verb_p;
     if (s_parse (argc, argv, &options, &verb) != 0) {
         return EXIT_USAGE;
     }
@@ -547,6 +856,30 @@ main (int argc, char **argv)
         return s_tail (&options);
     }
     fprintf (stderr,
-             "zcqrs: unknown command '%s' (send, delete, query, tail, status, keygen)\n", verb);
+             "zcqrs: unknown command '%s' (send, delete, query, tail, status, keygen; zcqrs "
+             "--help)\n",
+             verb);
     return EXIT_USAGE;
+}
+
+int
+main (int argc, char **argv)
+{
+    options_t options = {
+        .commands = ZCQ_DEFAULT_COMMANDS,
+        .events = ZCQ_DEFAULT_EVENTS,
+        .replay = ZCQ_DEFAULT_REPLAY,
+        .timeout = 5000,
+        .expect = ZCQ_EXPECT_ANY,
+    };
+    const char *verb = NULL;
+    //  The CLI prints JSON on stdout; keep czmq's log lines off it
+    zsys_set_logstream (stderr);
+    //  Text for a person at a terminal, JSON for everything else
+    options.text = isatty (STDOUT_FILENO);
+    char *nodes_text = NULL;
+    int code = s_environment (&options, &nodes_text) == 0 ? s_run (argc, argv, &options, &verb)
+                                                          : EXIT_USAGE;
+    free (nodes_text);
+    return code;
 }

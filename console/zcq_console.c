@@ -64,6 +64,7 @@ static const zcq_setting_t s_table [] = {
      .max = 60000,
      .arg = "MS",
      .help = "milliseconds a query, a command or a replay may take"},
+    ZCQ_SETTING_LOG_LEVEL ("console"),
     {.path = "console/security/cert",
      .arg = "FILE",
      .help = "the console's CURVE keypair (FILE and FILE_secret), a client key with the "

@@ -212,7 +212,8 @@ fuzz_kit_dealer (const char *endpoint)
     assert (dealer);
     zsock_set_linger (dealer, 0);
     if (zsock_connect (dealer, "%s", endpoint) != 0) {
-        fprintf (stderr, "fuzz: cannot connect to %s\n", endpoint);
+        fprintf (stderr, "fuzz: cannot connect to %s: %s\n", endpoint,
+                 zmq_strerror (zmq_errno ()));
         abort ();
     }
     return dealer;

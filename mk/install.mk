@@ -1,7 +1,7 @@
 #  Installing the library, the programs and what documents them.
 #
 #  make install   [PREFIX=/usr/local] [DESTDIR=] [BINDIR= LIBDIR= INCLUDEDIR=
-#                 PKGCONFIGDIR= MANDIR= SYSTEMDUNITDIR= DATADIR=]
+#                 PKGCONFIGDIR= MANDIR= SYSTEMDUNITDIR= DATADIR= BASHCOMPDIR=]
 #  make uninstall (the same variables): removes what install wrote, from the
 #                 list install keeps in DATADIR/zcqrs/install-manifest
 #
@@ -16,6 +16,7 @@
 #                    program's --help, with the description of man/NAME.h2m
 #    SYSTEMDUNITDIR  zcqrs-write.service, zcqrs-query@.service: deploy/systemd/
 #                    with @BINDIR@ replaced by where the programs went
+#    BASHCOMPDIR     zcqrs: bash completion of the CLI (deploy/zcqrs.bash-completion)
 #  Everything is made in $(BUILD)/install/ first; install only copies.
 #
 #  The installed programs link the shared library, while the build tree's
@@ -35,6 +36,7 @@ MANDIR         ?= $(DATADIR)/man
 PKGCONFIGDIR   ?= $(LIBDIR)/pkgconfig
 #  systemd reads units from PREFIX/lib/systemd/system for /usr and /usr/local
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+BASHCOMPDIR    ?= $(DATADIR)/bash-completion/completions
 MANIFEST       := $(DATADIR)/zcqrs/install-manifest
 
 #  The installed programs find libzcqrs.so.X in LIBDIR: through ld.so's own
@@ -122,6 +124,7 @@ install: programs $(STAGED)
 	@$(call INSTALL_FILE,$(STAGE)/zcqrs.pc,644,$(PKGCONFIGDIR))
 	@$(foreach name,$(PROGRAM_NAMES),$(call INSTALL_FILE,$(STAGE)/man/$(name).1,644,$(MANDIR)/man1) && ) true
 	@$(foreach unit,$(UNITS),$(call INSTALL_FILE,$(STAGE)/systemd/$(unit),644,$(SYSTEMDUNITDIR)) && ) true
+	@$(call INSTALL_FILE,deploy/zcqrs.bash-completion,644,$(BASHCOMPDIR),zcqrs)
 	@echo '$(MANIFEST)' >>'$(DESTDIR)$(MANIFEST).new'
 	@mv '$(DESTDIR)$(MANIFEST).new' '$(DESTDIR)$(MANIFEST)'
 	@if [ -z '$(DESTDIR)' ] && [ "$$(id -u)" -eq 0 ]; then ldconfig || true; fi

@@ -218,20 +218,21 @@ zcq_msg_destroy (zcq_msg_t **self_p)
         if (self->routing_id) {
             zframe_destroy (&self->routing_id);
         }
-        //  Plain free: the message goes, nothing needs nulling
-        free (self->error);
-        free (self->name);
-        free (self->stream);
-        free (self->data);
-        free (self->reason);
-        free (self->correlation);
-        free (self->leader);
-        free (self->user);
-        free (self->roles);
+        //  Most of these are NULL in most messages: no call for those
+        void *owned [] = {self->error,  self->name,   self->stream,
+                          self->data,   self->reason, self->correlation,
+                          self->leader, self->user,   self->roles};
+        for (size_t index = 0; index < sizeof (owned) / sizeof (owned [0]); index++) {
+            if (owned [index]) {
+                free (owned [index]);
+            }
+        }
         for (size_t index = 0; index < self->event_count; index++) {
             zframe_destroy (&self->events [index]);
         }
-        free (self->events);
+        if (self->events) {
+            free (self->events);
+        }
         s_spare_keep (self);
         *self_p = NULL;
     }
@@ -395,73 +396,37 @@ s_take_id (zcq_msg_t *self, const char *field, const msgpack_object *value)
     return 0;
 }
 
-#define SCRATCH_KEEP 65536 //  bytes of payload scratch a thread keeps between messages
-
-static pthread_key_t s_scratch_key; //  each thread's payload scratch
-static pthread_once_t s_scratch_once = PTHREAD_ONCE_INIT;
-
-static void
-s_scratch_free (void *buffer)
-{
-    msgpack_sbuffer_free ((msgpack_sbuffer *) buffer);
-}
-
-static void
-s_scratch_key_new (void)
-{
-    int rc = pthread_key_create (&s_scratch_key, s_scratch_free);
-    assert (rc == 0);
-    (void) rc;
-}
-
-//  This thread's scratch buffer for packing payloads: it keeps its memory
-//  from one message to the next (every event and query has a payload; a
-//  fresh buffer would allocate msgpack's 8 KiB first chunk each time), and
-//  goes when the thread ends.
-static msgpack_sbuffer *
-s_scratch (void)
-{
-    pthread_once (&s_scratch_once, s_scratch_key_new);
-    msgpack_sbuffer *buffer = (msgpack_sbuffer *) pthread_getspecific (s_scratch_key);
-    if (!buffer) {
-        buffer = msgpack_sbuffer_new ();
-        assert (buffer);
-        pthread_setspecific (s_scratch_key, buffer);
-    }
-    return buffer;
-}
-
 //  Keep a payload object as packed msgpack; maps only when must_be_map.
+//  body_size: bytes of the body the object was decoded from.
 static int
 s_take_payload (zcq_msg_t *self, const char *field, const msgpack_object *value,
-                bool must_be_map, size_t limit)
+                bool must_be_map, size_t limit, size_t body_size)
 {
     if (must_be_map && value->type != MSGPACK_OBJECT_MAP) {
         zcq_msg_set_error (self, ZCQ_INVALID, "field '%s' must be a map, got %s", field,
                            zcq_text_msgpack_type (value->type));
         return -1;
     }
-    //  Packed into this thread's scratch, then copied once, at its size
-    msgpack_sbuffer *buffer = s_scratch ();
-    msgpack_sbuffer_clear (buffer);
+    //  Packed again from the decoded object, into a buffer as large as the
+    //  body it came from (which holds it: packing again never takes more
+    //  bytes than it was read from, and the buffer would grow if it did),
+    //  then handed to the message as its data: one allocation, no copy
+    msgpack_sbuffer buffer = {0, (char *) malloc (body_size ? body_size : 1),
+                              body_size ? body_size : 1};
+    assert (buffer.data);
     msgpack_packer packer;
-    msgpack_packer_init (&packer, buffer, msgpack_sbuffer_write);
+    msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
     msgpack_pack_object (&packer, *value);
-    int rc = 0;
-    if (buffer->size > limit) {
+    if (buffer.size > limit) {
         zcq_msg_set_error (self, ZCQ_TOO_LARGE, "field '%s' is %zu bytes, limit is %zu", field,
-                           buffer->size, limit);
-        rc = -1;
+                           buffer.size, limit);
+        msgpack_sbuffer_destroy (&buffer);
+        return -1;
     }
-    else {
-        zcq_msg_set_data (self, buffer->data, buffer->size);
-    }
-    if (buffer->alloc > SCRATCH_KEEP) {
-        //  A big payload's memory is not kept
-        msgpack_sbuffer_destroy (buffer);
-        msgpack_sbuffer_init (buffer);
-    }
-    return rc;
+    free (self->data);
+    self->data = (byte *) buffer.data;
+    self->data_size = buffer.size;
+    return 0;
 }
 
 //  Read a status name.
@@ -709,12 +674,13 @@ s_key_is (const msgpack_object *key, s_key_t field)
 //  --- Decoding from the schema ------------------------------------------------
 
 static int s_take_fields (zcq_msg_t *self, const s_schema_t *schema,
-                          const msgpack_object_map *map, bool keys_are_strings, unsigned *seen);
+                          const msgpack_object_map *map, bool keys_are_strings, unsigned *seen,
+                          size_t body_size);
 
 //  Read one field's value; sets its bit in *seen (a nil id counts as absent).
 static int
 s_take_field (zcq_msg_t *self, const s_field_t *field, const msgpack_object *value,
-              unsigned *seen)
+              unsigned *seen, size_t body_size)
 {
     const char *name = field->label ? field->label : s_keys [field->key].name;
     uint64_t number = 0;
@@ -752,7 +718,8 @@ s_take_field (zcq_msg_t *self, const s_field_t *field, const msgpack_object *val
             break;
         case V_MAP:
         case V_OBJECT:
-            rc = s_take_payload (self, name, value, field->value == V_MAP, field->limit);
+            rc = s_take_payload (self, name, value, field->value == V_MAP, field->limit,
+                                 body_size);
             break;
         case V_STATUS:
             rc = s_take_status (self, name, value);
@@ -774,7 +741,8 @@ s_take_field (zcq_msg_t *self, const s_field_t *field, const msgpack_object *val
             }
             else {
                 unsigned meta_seen = 0;
-                rc = s_take_fields (self, &s_meta_schema, &value->via.map, false, &meta_seen);
+                rc = s_take_fields (self, &s_meta_schema, &value->via.map, false, &meta_seen,
+                                    body_size);
             }
             break;
     }
@@ -787,7 +755,7 @@ s_take_field (zcq_msg_t *self, const s_field_t *field, const msgpack_object *val
 //  must be; meta's others are ignored). Returns 0, or -1 at the first error.
 static int
 s_take_fields (zcq_msg_t *self, const s_schema_t *schema, const msgpack_object_map *map,
-               bool keys_are_strings, unsigned *seen)
+               bool keys_are_strings, unsigned *seen, size_t body_size)
 {
     size_t next = 0; //  the field to look at first
     for (uint32_t index = 0; index < map->size; index++) {
@@ -803,7 +771,8 @@ s_take_fields (zcq_msg_t *self, const s_schema_t *schema, const msgpack_object_m
         for (size_t step = 0; step < count; step++) {
             size_t field = (next + step) % count;
             if (s_key_is (key, schema->fields [field].key)) {
-                if (s_take_field (self, &schema->fields [field], &map->ptr [index].val, seen)) {
+                if (s_take_field (self, &schema->fields [field], &map->ptr [index].val, seen,
+                                  body_size)) {
                     return -1;
                 }
                 next = field + 1;
@@ -906,7 +875,7 @@ zcq_msg_decode_body (zcq_msg_type_t type, const void *body, size_t size)
     else {
         unsigned seen = 0;
         const s_schema_t *schema = &s_schemas [type];
-        s_take_fields (self, schema, &result.data.via.map, true, &seen);
+        s_take_fields (self, schema, &result.data.via.map, true, &seen, size);
         //  When several keys are missing, report the first in the spec's
         //  order (section 5.2, step 7), which is not the order of s_key_t
         static const s_key_t missing_order [] = {K_ID,       K_TYPE,    K_STREAM, K_STATUS,

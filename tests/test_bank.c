@@ -147,6 +147,13 @@ test_rules_reject_with_numbers (void **unused)
     zcq_bank_domain ()->state_destroy (fresh);
 
     void *state = s_account (100);
+    //  A field the command does not take is named, not dropped
+    s_refused (state, "Deposit", zcq_testkit_map ("amount=5", "extra=zzz", NULL), ZCQ_INVALID,
+               "unknown field 'extra' (it takes amount)");
+    s_refused (state, "CloseAccount", zcq_testkit_map ("force=true", NULL), ZCQ_INVALID,
+               "unknown field 'force' (it takes none)");
+    s_refused (state, "OpenAccount", zcq_testkit_map ("owner=bob", "x=1", NULL), ZCQ_INVALID,
+               "unknown field 'x' (it takes owner)");
     s_refused (state, "OpenAccount", zcq_testkit_map ("owner=bob", NULL), ZCQ_REJECTED,
                "account 'account-42' already exists");
     s_refused (state, "Withdraw", zcq_testkit_map ("amount=500", NULL), ZCQ_REJECTED,

@@ -67,7 +67,7 @@ status_is () {
 if deploy/cluster up --query-nodes 2 --dir "$dir/l" --build "$build" >/dev/null; then
     clusters="$clusters $dir/l"
     status_is "$dir/l" 0 "^query-2 .* running .*\"role\":\"query\""
-    deploy/cluster logs write --dir "$dir/l" | grep -q "^zcqrs-write ready" ||
+    deploy/cluster logs write --dir "$dir/l" | grep -q " zcqrs-write ready " ||
         fail "deploy/cluster logs write shows no ready line"
     deploy/cluster kill query-1 --dir "$dir/l"
     status_is "$dir/l" 1 "^query-1 .* down "

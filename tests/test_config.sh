@@ -3,8 +3,9 @@
 # an unknown key or section (in a file or --set) is refused with where it was
 # and the nearest known name, a bad value is fatal naming the setting and
 # what it accepts, a relative path in a file is taken from the file's
-# folder, and the shipped configs (deploy/config, deploy/hosts) name only
-# known settings.
+# folder, the shipped configs (deploy/config, deploy/hosts) name only
+# known settings, and every line a node prints starts with an ISO 8601 UTC
+# time with milliseconds and its level (the level setting leaves some out).
 #
 #   usage: sh tests/test_config.sh BUILD_DIR
 #
@@ -137,17 +138,31 @@ write
     replay = "ipc://$dir/replay"
     data = "write-data"
 EOF
-(cd "$dir/cwd" && exec timeout -k 2 60 "$build/zcqrs-write" --config ../conf/relative.zpl \
-    >"$dir/node.out" 2>&1) &
-pid=$!
-tries=0
-until timeout -k 2 5 "$build/zcqrs" --commands "ipc://$dir/commands" --timeout 500 status \
-        >/dev/null 2>&1; do
-    tries=$((tries + 1))
-    if [ "$tries" -ge 40 ]; then
-        break
-    fi
-done
+# start_relative [FLAGS...]: the write node of conf/relative.zpl, from
+# $dir/cwd, until it answers (output in $dir/node.out); sets pid
+start_relative () {
+    (cd "$dir/cwd" && exec timeout -k 2 60 "$build/zcqrs-write" --config ../conf/relative.zpl \
+        "$@" >"$dir/node.out" 2>&1) &
+    pid=$!
+    tries=0
+    until timeout -k 2 5 "$build/zcqrs" --commands "ipc://$dir/commands" --timeout 500 status \
+            >/dev/null 2>&1; do
+        tries=$((tries + 1))
+        [ "$tries" -ge 40 ] && break
+    done
+}
+
+# stop_relative: SIGTERM, and the node must exit 0
+stop_relative () {
+    kill -TERM "$pid" 2>/dev/null
+    wait "$pid"
+    code=$?
+    pid=""
+    checks=$((checks + 1))
+    [ "$code" -eq 0 ] || fail "the write node exited $code after SIGTERM"
+}
+
+start_relative
 checks=$((checks + 1))
 if [ ! -d "$dir/conf/write-data" ]; then
     fail "data = \"write-data\" in conf/relative.zpl did not make conf/write-data" \
@@ -155,12 +170,38 @@ if [ ! -d "$dir/conf/write-data" ]; then
 fi
 checks=$((checks + 1))
 [ -e "$dir/cwd/write-data" ] && fail "the relative path was taken from the node's folder"
-kill -TERM "$pid" 2>/dev/null
-wait "$pid"
-code=$?
-pid=""
+stop_relative
+
+# --- Logs: ISO 8601 UTC with milliseconds, a level word, every line -------------
+
+iso='^[0-9]\{4\}-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]\.[0-9]\{3\}Z'
+line="$iso \(error\|warning\|notice\|info\|debug\) "
 checks=$((checks + 1))
-[ "$code" -eq 0 ] || fail "the write node exited $code after SIGTERM"
+if grep -v -- "$line" "$dir/node.out" | grep -q .; then
+    fail "node output lines without a timestamp and level: $(grep -v -- "$line" "$dir/node.out")"
+fi
+for text in " info write node serving: " " notice zcqrs-write ready " " info stopped"; do
+    checks=$((checks + 1))
+    grep -q -- "$text" "$dir/node.out" || fail "the node's output lacks '$text': $(cat "$dir/node.out")"
+done
+start_relative --log-level warning
+stop_relative
+checks=$((checks + 1))
+grep -q " info " "$dir/node.out" && fail "--log-level warning still printed info lines"
+checks=$((checks + 1))
+grep -q " zcqrs-write ready " "$dir/node.out" || fail "--log-level warning hid the ready line"
+
+# A refusal at start: once, timestamped, on stderr
+run zcqrs-write --heartbeat abc --data "$dir/w" --commands "ipc://$dir/c"
+checks=$((checks + 1))
+count=$(grep -c "write/heartbeat" "$dir/err")
+[ "$count" -eq 1 ] || fail "the refused heartbeat was reported $count times: $err"
+checks=$((checks + 1))
+grep -q -- "$iso error zcqrs-write: cannot start: setting write/heartbeat" "$dir/err" ||
+    fail "the refusal is not one timestamped error line: $err"
+run zcqrs-write --log-level loud
+expect 1 "setting write/log_level must be 'error', 'warning', 'notice', 'info' or 'debug'" \
+    "a log level it does not know"
 
 if [ "$failures" -eq 0 ]; then
     echo "test_config: $checks checks passed"

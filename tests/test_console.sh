@@ -64,7 +64,7 @@ readonly_pid=$!
 readonly_url=""
 tries=0
 while [ -z "$readonly_url" ] && [ "$tries" -lt 100 ]; do
-    readonly_url=$(sed -n 's/^zcqrs-console ready http=\([^ ]*\).*/\1/p' "$dir/readonly.log" 2>/dev/null)
+    readonly_url=$(sed -n 's/^.* zcqrs-console ready http=\([^ ]*\).*/\1/p' "$dir/readonly.log" 2>/dev/null)
     [ -n "$readonly_url" ] || sleep 0.1
     tries=$((tries + 1))
 done

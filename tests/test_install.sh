@@ -73,6 +73,7 @@ listing () { (cd "$root" && find . ! -type d | sed 's|^\.||' | sort); }
         echo "$prefix/include/zcqrs/$header"
     done
     echo "$prefix/share/zcqrs/install-manifest"
+    echo "$prefix/share/bash-completion/completions/zcqrs"
 } | sort >"$tmp/expected"
 listing >"$tmp/installed"
 diff "$tmp/expected" "$tmp/installed" >"$tmp/tree.diff" \

@@ -229,10 +229,31 @@ test_pack_str_packs_a_string (void **state)
     msgpack_sbuffer_destroy (&buffer);
 }
 
+static void
+test_only_names_the_keys_it_does_not_take (void **state)
+{
+    (void) state;
+    static const char *const amount [] = {"amount", NULL};
+    static const char *const nothing [] = {NULL};
+    char reason [ZCQ_REASON_MAX];
+    s_map_t map = s_map (zcq_testkit_map ("amount=5", NULL));
+    assert_int_equal (zcq_map_only (&map.unpacked.data, amount, reason), 0);
+    assert_int_equal (zcq_map_only (&map.unpacked.data, nothing, reason), -1);
+    assert_string_equal (reason, "unknown field 'amount' (it takes none)");
+    s_map_free (&map);
+    map = s_map (zcq_testkit_map ("amount=5", "extra=zzz", "note=x", NULL));
+    assert_int_equal (zcq_map_only (&map.unpacked.data, amount, reason), -1);
+    assert_string_equal (reason, "unknown fields 'extra', 'note' (it takes amount)");
+    s_map_free (&map);
+    //  No map at all holds no unknown key
+    assert_int_equal (zcq_map_only (NULL, amount, reason), 0);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_only_names_the_keys_it_does_not_take),
         cmocka_unit_test (test_get_finds_keys_and_nothing_else),
         cmocka_unit_test (test_positive_accepts_positive_integers),
         cmocka_unit_test (test_positive_refuses_what_is_not),

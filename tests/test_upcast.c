@@ -186,6 +186,14 @@ test_current_and_newer_pass_as_they_are (void **unused)
     assert_int_equal (seen.schemas [0], 3);
     assert_string_equal (seen.json [0], "{\"amount\":5,\"rate\":2}");
     s_seen_free (&seen);
+    //  Hidden by its stream's deletion: nothing to raise, given as it is
+    event = s_stored ("CustomerRegistered", 1, zcq_testkit_map (NULL));
+    zcq_msg_set_deleted (event, 9);
+    s_upcast (&event, &seen);
+    assert_int_equal (seen.count, 1);
+    assert_int_equal (seen.schemas [0], 1);
+    assert_string_equal (seen.json [0], "{}");
+    s_seen_free (&seen);
     //  A type the domain never versioned
     event = s_stored ("EmailChanged", 1, zcq_testkit_map ("email=b@x.org", NULL));
     s_upcast (&event, &seen);

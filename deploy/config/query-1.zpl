@@ -21,7 +21,8 @@ query
     #   LevelDB folder of the read models (flag --data)
     data = "../../var/query-1"
     #   where the read models live: leveldb (in --data, durable) or memory (fastest reads;
-    #   rebuilt from the write node's replay at every start) (flag --storage)
+    #   at start loaded from its snapshot in --data, else rebuilt from the write node's
+    #   replay) (flag --storage)
     storage = "leveldb"
     #   storage memory: MiB the read models may hold; past it the node stops applying, says
     #   so in its log and status, and serves what it holds (flag --memory-limit)
@@ -48,6 +49,9 @@ query
     #   1: fold the log again into a second keyspace while the current read models serve,
     #   then switch (flag --rebuild)
     rebuild = 0
+    #   least severe log lines printed; every line starts with its ISO 8601 UTC time
+    #   (milliseconds) and level (flag --log-level)
+    log_level = "info"
     security
         #   CURVE keypair of the node (FILE and FILE_secret); with clients, its endpoint is
         #   secured, and its feed uses it towards the write node

@@ -57,6 +57,9 @@ write
     #   write group: Raft's election timeout (randomised 1-2x); a silent leader is replaced
     #   after about that long (flag --election)
     election = 1000
+    #   least severe log lines printed; every line starts with its ISO 8601 UTC time
+    #   (milliseconds) and level (flag --log-level)
+    log_level = "info"
     security
         #   CURVE keypair of the node (FILE and FILE_secret); with clients, its endpoints
         #   are secured

@@ -24,6 +24,7 @@
 #include "zcq_random.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -246,21 +247,31 @@ s_track (zcq_client_t *self, zcq_msg_t *reply)
 }
 
 //  The next message on sock, waiting until deadline (zclock_mono ms) at
-//  most; NULL if none came. A message already queued is taken at once,
-//  without a poll or a look at the clock (the usual case of a pipelined
-//  client); waiting costs one zmq_poll and no allocation.
+//  most; NULL if none came. The receive itself waits, with the time left
+//  as the socket's receive time-out: libzmq then sleeps on the socket's
+//  mailbox (a zmq_poll also asked for the socket's descriptor and events
+//  around the wait), and a message already queued comes at once either
+//  way. With queued_first (a pipelined client, whose replies are mostly
+//  there) it looks without waiting first, before it reads the clock;
+//  without (just after a send, when the answer cannot be there yet) it
+//  spares that look, a poll and a getpid system call in libzmq.
 static zcq_msg_t *
-s_recv_until (zsock_t *sock, int64_t deadline)
+s_recv_until (zsock_t *sock, int64_t deadline, bool queued_first)
 {
-    zcq_msg_t *msg = zcq_msg_recv_nowait (sock);
-    while (!msg && zmq_errno () == EAGAIN) {
+    zcq_msg_t *msg = queued_first ? zcq_msg_recv_nowait (sock) : NULL;
+    if (queued_first && !msg && zmq_errno () != EAGAIN) {
+        return NULL;
+    }
+    while (!msg) {
         int64_t left = deadline - zclock_mono ();
-        zmq_pollitem_t item = {zsock_resolve (sock), 0, ZMQ_POLLIN, 0};
-        if (left <= 0 || zmq_poll (&item, 1, (long) left) <= 0
-            || !(item.revents & ZMQ_POLLIN)) {
+        if (left <= 0 && queued_first) {
+            break; //  looked already
+        }
+        zsock_set_rcvtimeo (sock, left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int) left);
+        msg = zcq_msg_recv (sock);
+        if (!msg && (left <= 0 || zmq_errno () != EAGAIN)) {
             break;
         }
-        msg = zcq_msg_recv_nowait (sock);
     }
     return msg;
 }
@@ -272,8 +283,10 @@ s_wait_for (zsock_t *sock, zcq_msg_type_t want, const byte *id, size_t id_size, 
 {
     int64_t deadline = zclock_mono () + timeout_ms;
     zcq_msg_t *answer = NULL;
+    bool look_first = false; //  just sent: nothing is queued for us yet
     while (!answer) {
-        zcq_msg_t *msg = s_recv_until (sock, deadline);
+        zcq_msg_t *msg = s_recv_until (sock, deadline, look_first);
+        look_first = true; //  after one message, others may be queued
         if (!msg) {
             break;
         }
@@ -460,7 +473,10 @@ zcq_client_post (zcq_client_t *self, zcq_msg_t *command)
         msgpack_sbuffer_init (&self->body);
     }
     if (rc != 0) {
-        zsys_error ("client: cannot send command: %s", zcq_msg_error (command));
+        //  A valid command that did not go: the socket's reason
+        const char *reason = zcq_msg_error (command);
+        zsys_error ("client: cannot send command to '%s': %s", self->endpoint,
+                    reason && *reason ? reason : zmq_strerror (zmq_errno ()));
         return -1;
     }
     return 0;
@@ -476,7 +492,7 @@ zcq_client_recv_reply (zcq_client_t *self, int timeout_ms)
     int64_t deadline = zclock_mono () + timeout_ms;
     zcq_msg_t *reply = NULL;
     while (!reply) {
-        reply = s_recv_until (self->commands, deadline);
+        reply = s_recv_until (self->commands, deadline, true);
         if (!reply) {
             break;
         }

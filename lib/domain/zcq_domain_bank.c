@@ -197,6 +197,19 @@ s_decide (const void *state, const zcq_command_t *command, zcq_decision_t *decis
     const s_account_t *account = (const s_account_t *) state;
     assert (account);
     const char *type = command->type;
+    //  A field the command does not take is refused by name, not dropped
+    static const char *const s_owner [] = {"owner", NULL};
+    static const char *const s_amount [] = {"amount", NULL};
+    static const char *const s_nothing [] = {NULL};
+    const char *const *fields = streq (type, "OpenAccount")                           ? s_owner
+                                : streq (type, "Deposit") || streq (type, "Withdraw") ? s_amount
+                                : streq (type, "CloseAccount") ? s_nothing
+                                                               : NULL;
+    char unknown [ZCQ_REASON_MAX];
+    if (fields && zcq_map_only (command->data, fields, unknown) != 0) {
+        zcq_decision_invalid (decision, "%s", unknown);
+        return;
+    }
     if (streq (type, "OpenAccount")) {
         s_open_account (account, command, decision);
         return;

@@ -136,3 +136,52 @@ zcq_map_string (const msgpack_object *map, const char *key, size_t max_size, cha
     *value = copy;
     return 0;
 }
+
+int
+zcq_map_only (const msgpack_object *map, const char *const *keys, char *reason)
+{
+    assert (keys);
+    assert (reason);
+    if (!map || map->type != MSGPACK_OBJECT_MAP) {
+        return 0;
+    }
+    char unknown [ZCQ_REASON_MAX] = "";
+    int count = 0;
+    for (uint32_t index = 0; index < map->via.map.size; index++) {
+        const msgpack_object *key = &map->via.map.ptr [index].key;
+        bool known = false;
+        for (const char *const *name = keys; *name && key->type == MSGPACK_OBJECT_STR; name++) {
+            known |= key->via.str.size == strlen (*name)
+                     && memcmp (key->via.str.ptr, *name, key->via.str.size) == 0;
+        }
+        if (!known) {
+            char text [64];
+            if (key->type == MSGPACK_OBJECT_STR) {
+                int size = key->via.str.size > 40 ? 40 : (int) key->via.str.size;
+                snprintf (text, sizeof text, "'%.*s'%s", size, key->via.str.ptr,
+                          key->via.str.size > 40 ? "..." : "");
+            }
+            else {
+                s_describe (key, text, sizeof text); //  a key that is not text
+            }
+            size_t used = strlen (unknown);
+            snprintf (unknown + used, sizeof unknown - used, "%s%s", count ? ", " : "", text);
+            count++;
+        }
+    }
+    if (count == 0) {
+        return 0;
+    }
+    char takes [128] = "";
+    for (const char *const *name = keys; *name; name++) {
+        size_t used = strlen (takes);
+        snprintf (takes + used, sizeof takes - used, "%s%s", name == keys ? "" : ", ", *name);
+    }
+    int length = snprintf (reason, ZCQ_REASON_MAX, "unknown field%s %s (it takes %s)",
+                           count > 1 ? "s" : "", unknown, *keys ? takes : "none");
+    if (length >= ZCQ_REASON_MAX) {
+        //  Many long unknown names: say the reason was cut rather than end mid-word
+        memcpy (reason + ZCQ_REASON_MAX - 4, "...", 4);
+    }
+    return -1;
+}

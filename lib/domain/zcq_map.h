@@ -41,6 +41,13 @@ int
     zcq_map_string (const msgpack_object *map, const char *key, size_t max_size,
                     char **value, char *reason);
 
+//  Check that a map holds no key but those in keys (a NULL-terminated list;
+//  map may be NULL: no keys). Returns 0, or -1 with reason naming the keys
+//  it does not take and the ones it does ("unknown field 'extra' (it takes
+//  amount)").
+int
+    zcq_map_only (const msgpack_object *map, const char *const *keys, char *reason);
+
 #ifdef __cplusplus
 }
 #endif

@@ -146,7 +146,10 @@ zcq_upcast_msg (zcq_upcast_t *self, zcq_msg_t *msg, zcq_upcast_each_fn *fn, void
         return s_fail (self, "event %" PRIu64 " has data that is not one msgpack map",
                        zcq_msg_position (msg));
     }
-    int rc = zcq_upcast_event (self, &event, fn, arg);
+    //  An event whose data its stream's deletion erased has nothing to
+    //  raise: upcasters would read defaults into it (protocol 10.13)
+    int rc =
+        zcq_msg_deleted (msg) ? fn (&event, arg) : zcq_upcast_event (self, &event, fn, arg);
     msgpack_unpacked_destroy (&unpacked);
     return rc;
 }

@@ -53,8 +53,9 @@ int
     zcq_upcast_event (zcq_upcast_t *self, const zcq_event_t *event, zcq_upcast_each_fn *fn,
                       void *arg);
 
-//  The same for a decoded EVENT message. Returns -1 also if its data is not
-//  one msgpack map.
+//  The same for a decoded EVENT message; one whose data was erased by its
+//  stream's deletion (meta.deleted) is handed to fn as it is. Returns -1
+//  also if its data is not one msgpack map.
 int
     zcq_upcast_msg (zcq_upcast_t *self, zcq_msg_t *msg, zcq_upcast_each_fn *fn, void *arg);
 

@@ -5,6 +5,7 @@
 */
 
 #include "zcq_node.h"
+#include "zcq_logger.h"
 #include "zcq_settings.h"
 
 zactor_t *
@@ -37,7 +38,8 @@ zcq_node_ready (zsock_t *pipe, const char *summary)
 void
 zcq_node_failed (zsock_t *pipe, const char *reason)
 {
-    zsys_error ("%s", reason);
+    //  Not logged here: whoever started the node says it once (the node
+    //  programs print "cannot start: reason")
     zstr_sendf (pipe, "ERROR %s", reason);
 }
 
@@ -262,7 +264,16 @@ zcq_node_main (const char *program, zactor_fn *actor, const zcq_setting_t *setti
         zconfig_destroy (&config);
         return rc > 0 ? 0 : 2;
     }
-    zsys_set_logident (program);
+    //  Every line of the node's output timestamped, below the level left out
+    const char *level = NULL;
+    for (const zcq_setting_t *setting = settings; setting->path; setting++) {
+        const char *name = strrchr (setting->path, '/');
+        if (name && streq (name, "/log_level")) {
+            level = zcq_settings_text (config, settings, setting->path);
+        }
+    }
+    int chosen = zcq_logger_level (level ? level : "info");
+    zcq_logger_start (stdout, chosen >= 0 ? (zcq_log_level_t) chosen : ZCQ_LOG_INFO);
     char *message = NULL;
     //  Every value against the table before anything starts, so that a
     //  program whose actor reads its settings without zcq_settings (the
@@ -271,13 +282,12 @@ zcq_node_main (const char *program, zactor_fn *actor, const zcq_setting_t *setti
                          ? zcq_node_start (actor, config, &message)
                          : NULL;
     if (!node) {
-        fprintf (stderr, "%s: cannot start: %s\n", program, message);
+        zcq_logger_print (stderr, ZCQ_LOG_ERROR, "%s: cannot start: %s", program, message);
         free (message);
         zconfig_destroy (&config);
         return 1;
     }
-    printf ("%s ready %s\n", program, message);
-    fflush (stdout);
+    zcq_logger_print (NULL, ZCQ_LOG_NOTICE, "%s ready %s", program, message);
     free (message);
 
     //  Wait for a signal, or for the actor to report a fatal error

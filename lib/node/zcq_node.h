@@ -52,6 +52,17 @@ typedef struct {
     zcq_setting_file_t file;    //  whether its value is a path
 } zcq_setting_t;
 
+//  The row every node's table has for its log level, in section ("write"):
+//  zcq_node_main reads it, whatever the section, by its name log_level.
+#define ZCQ_SETTING_LOG_LEVEL(section)                                                      \
+    {.path = section "/log_level",                                                          \
+     .flag = "--log-level",                                                                 \
+     .fallback = "info",                                                                    \
+     .type = ZCQ_SETTING_CHOICE,                                                            \
+     .choices = "error|warning|notice|info|debug",                                          \
+     .help = "least severe log lines printed; every line starts with its ISO 8601 UTC time " \
+             "(milliseconds) and level"}
+
 //  Start a node actor with these settings (borrowed). Returns the actor once
 //  it serves, with its endpoint summary in *message; or NULL with the reason
 //  in *message. The caller frees *message.

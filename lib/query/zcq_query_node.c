@@ -74,7 +74,8 @@ static const zcq_setting_t s_table [] = {
      .type = ZCQ_SETTING_CHOICE,
      .choices = "leveldb|memory",
      .help = "where the read models live: leveldb (in --data, durable) or memory (fastest "
-             "reads; rebuilt from the write node's replay at every start)"},
+             "reads; at start loaded from its snapshot in --data, else rebuilt from the "
+             "write node's replay)"},
     {.path = "query/memory_limit",
      .flag = "--memory-limit",
      .fallback = "1024",
@@ -149,6 +150,7 @@ static const zcq_setting_t s_table [] = {
      .bare = "1",
      .help = "1: fold the log again into a second keyspace while the current read models "
              "serve, then switch"},
+    ZCQ_SETTING_LOG_LEVEL ("query"),
     {.path = "query/security/cert",
      .arg = "FILE",
      .help = "CURVE keypair of the node (FILE and FILE_secret); with clients, its endpoint is "
@@ -315,8 +317,10 @@ s_self_destroy (self_t **self_p)
 }
 
 //  Open the read-model store and its two generations: the serving one, at
-//  its stored position, and the one beside it. A memory store starts empty
-//  (position 0: the feed replays the log from 1) and needs no view cache.
+//  its stored position, and the one beside it. A memory store starts from
+//  its snapshot file when there is a whole one (at the snapshot's position),
+//  else empty (position 0: the feed replays the log from 1); it needs no
+//  view cache.
 static int
 s_open_models (self_t *self, const char *data, size_t memory_limit, char **error)
 {
@@ -728,7 +732,11 @@ s_answer (self_t *self, zcq_msg_t *query, int64_t waited)
     s_run_query (self, query);
     zcq_status_t said = zcq_result_status (self->answer);
     zcq_msg_set_status (result, said);
-    zcq_msg_set_reason (result, "%s", zcq_result_reason (self->answer));
+    const char *reason = zcq_result_reason (self->answer);
+    if (*reason) {
+        //  Most answers have none: no formatting for them
+        zcq_msg_set_reason (result, "%s", reason);
+    }
     size_t size;
     const byte *data = zcq_result_data (self->answer, &size);
     zcq_msg_set_data (result, data, size);

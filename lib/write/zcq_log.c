@@ -11,6 +11,7 @@
 #define RECORD_TAG     0x01          //  first byte of a group record (an EVENT body is a map)
 #define RECORD_HEADER  5             //  tag and be32 count, before the offsets
 #define DELETED_HIDDEN 0x01          //  after a "d:" value's be64: its events are hidden
+#define HIDE_EACH      64            //  a deleted stream's records compacted one by one
 
 //  Longest key: "s:" stream 0x00 be64(version)
 #define KEY_MAX (2 + ZCQ_MAX_STREAM + 1 + 8)
@@ -1022,14 +1023,22 @@ s_hide_in_record (zcq_log_t *self, zcq_iter_t *events, const char *stream, uint6
     return rc;
 }
 
-//  Compact what hiding a stream rewrites: the records from first to last
-//  (none if first is 0) and the stream's snapshot key.
+//  Compact what hiding a stream rewrites: its snapshot key and its records,
+//  each alone while they are few (count of them, the first HIDE_EACH in
+//  records), else the whole range from the first to the last. A stream's
+//  events may lie far apart: one range from the first to the last would
+//  rewrite every table of the log between them.
 static void
-s_compact_hidden (zcq_log_t *self, const char *stream, uint64_t first, uint64_t last)
+s_compact_hidden (zcq_log_t *self, const char *stream, const uint64_t *records, size_t count,
+                  uint64_t last)
 {
-    if (first) {
-        byte start [10], limit [10];
-        s_event_key (start, first);
+    byte start [10], limit [10];
+    for (size_t index = 0; index < count && count <= HIDE_EACH; index++) {
+        s_event_key (start, records [index]);
+        zcq_store_compact (self->store, start, sizeof start, start, sizeof start);
+    }
+    if (count > HIDE_EACH) {
+        s_event_key (start, records [0]);
         s_event_key (limit, last);
         zcq_store_compact (self->store, start, sizeof start, limit, sizeof limit);
     }
@@ -1048,7 +1057,9 @@ zcq_log_hide_stream (zcq_log_t *self, const char *stream, uint64_t tombstone)
     zcq_iter_t *index = zcq_iter_new (self->store, false);
     zcq_iter_t *events = zcq_iter_new (self->store, false);
     zcq_batch_t *batch = zcq_batch_new ();
-    uint64_t done = 0, first = 0, last = 0; //  the last record rewritten, the range
+    uint64_t done = 0, last = 0;  //  the last record rewritten
+    uint64_t records [HIDE_EACH]; //  the first records rewritten
+    size_t count = 0;             //  records rewritten
     int hidden = 0;
     if (!index || !events) {
         hidden = -1;
@@ -1072,8 +1083,11 @@ zcq_log_hide_stream (zcq_log_t *self, const char *stream, uint64_t tombstone)
                     break;
                 }
                 done = record;
-                first = first ? first : record;
                 last = record;
+                if (count < HIDE_EACH) {
+                    records [count] = record;
+                }
+                count++;
             }
             hidden += position < tombstone;
             zcq_iter_next (index);
@@ -1091,7 +1105,7 @@ zcq_log_hide_stream (zcq_log_t *self, const char *stream, uint64_t tombstone)
         //  tables and the write-ahead log. Before the write too, so that old
         //  and new never share the memtable: a table made from one keeps
         //  both, wherever it lands
-        s_compact_hidden (self, stream, first, last);
+        s_compact_hidden (self, stream, records, count, last);
         if (zcq_store_write (self->store, batch, true) != 0) {
             hidden = -1;
         }
@@ -1100,7 +1114,7 @@ zcq_log_hide_stream (zcq_log_t *self, const char *stream, uint64_t tombstone)
     if (hidden < 0) {
         return -1;
     }
-    s_compact_hidden (self, stream, first, last);
+    s_compact_hidden (self, stream, records, count, last);
     zsys_info ("log %s: stream '%s' deleted at position %" PRIu64 ": the data of its %d events "
                "is gone from the disk",
                zcq_store_path (self->store), stream, tombstone, hidden);

@@ -170,6 +170,7 @@ static const zcq_setting_t s_table [] = {
      .arg = "MS",
      .help = "write group: Raft's election timeout (randomised 1-2x); a silent leader is "
              "replaced after about that long"},
+    ZCQ_SETTING_LOG_LEVEL ("write"),
     {.path = "write/security/cert",
      .arg = "FILE",
      .help = "CURVE keypair of the node (FILE and FILE_secret); with clients, its endpoints "
