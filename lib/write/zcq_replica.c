@@ -48,6 +48,8 @@ typedef struct {
     zchunk_t *chunk;                    //  encoding scratch
     bool started;                       //  Raft was started (so it must be closed)
     bool closing;                       //  $TERM received: closing every handle
+    bool failed;                        //  the store refused a committed entry: this member
+                                        //  applies nothing more and never leads
 } self_t;
 
 const char *
@@ -85,7 +87,7 @@ s_check_role (self_t *self)
     if (state != RAFT_LEADER) {
         self->lead_term = 0;
     }
-    else if (!self->lead_term && !self->barrier_pending) {
+    else if (!self->lead_term && !self->barrier_pending && !self->failed) {
         //  A new leader applies every entry of earlier terms before it
         //  decides anything: a barrier of its own term, committed, does it
         self->barrier.data = self;
@@ -97,7 +99,8 @@ s_check_role (self_t *self)
     const char *address = NULL;
     raft_leader (raft, &leader, &address);
     zcq_replica_report_t report = {.what = ZCQ_REPLICA_ROLE};
-    report.role = self->lead_term           ? ZCQ_ROLE_LEADER
+    report.role = self->failed              ? ZCQ_ROLE_FAILED
+                  : self->lead_term         ? ZCQ_ROLE_LEADER
                   : state == RAFT_CANDIDATE ? ZCQ_ROLE_CANDIDATE
                                             : ZCQ_ROLE_FOLLOWER;
     report.term = raft->current_term;
@@ -120,7 +123,7 @@ s_barrier_done (struct raft_barrier *req, int status)
 {
     self_t *self = (self_t *) req->data;
     self->barrier_pending = false;
-    if (status == 0 && raft_state (&self->raft) == RAFT_LEADER) {
+    if (status == 0 && raft_state (&self->raft) == RAFT_LEADER && !self->failed) {
         self->lead_term = self->raft.current_term;
     }
     s_check_role (self);
@@ -191,6 +194,26 @@ s_propose (self_t *self, zcq_group_t *group, uint64_t term)
     }
 }
 
+//  The store could not take committed group `number`. libraft goes on to
+//  the next entry whatever apply returns, so a member that went on would
+//  silently lack the group: it stops instead (reported as role FAILED,
+//  which stops the node). Restarted, Raft applies its log again from the
+//  store's last group, and the leader sends what the member lacks.
+static int
+s_fail (self_t *self, uint64_t number, const char *why, int rc)
+{
+    if (!self->failed) {
+        zsys_error ("write group member %u: %s committed group %" PRIu64
+                    "; this member stops serving (restarted, it applies the group's log again "
+                    "from group %" PRIu64 ")",
+                    self->config.member, why, number, self->applied + 1);
+        self->failed = true;
+        self->lead_term = 0;
+    }
+    s_check_role (self);
+    return rc;
+}
+
 //  Raft applies a committed entry: write its batch into the store, with
 //  its number, unless the store has it already (Raft applies the whole log
 //  again after a restart).
@@ -200,6 +223,9 @@ s_fsm_apply (struct raft_fsm *fsm, const struct raft_buffer *buffer, void **resu
     self_t *self = (self_t *) fsm->data;
     *result = NULL;
     const byte *entry = (const byte *) buffer->base;
+    if (self->failed) {
+        return RAFT_IOERR; //  stopped: nothing more goes into the store
+    }
     if (buffer->len < ENTRY_HEADER || memcmp (entry, ENTRY_MAGIC, 4) != 0) {
         char start [9] = "";
         for (size_t index = 0; index < 4 && index < buffer->len; index++) {
@@ -213,24 +239,17 @@ s_fsm_apply (struct raft_fsm *fsm, const struct raft_buffer *buffer, void **resu
     uint64_t number = zcq_store_get_be64 (entry + 8);
     uint64_t size = zcq_store_get_be64 (entry + 24);
     if (size > buffer->len - ENTRY_HEADER) {
-        zsys_error ("write group member %u: committed group %" PRIu64 " is cut short",
-                    self->config.member, number);
-        return RAFT_MALFORMED;
+        return s_fail (self, number, "cut short:", RAFT_MALFORMED);
     }
     if (number <= self->applied) {
         return 0;
     }
     if (number != self->applied + 1) {
-        zsys_error ("write group member %u: committed group %" PRIu64 " follows group %" PRIu64
-                    " in the store; the store misses groups",
-                    self->config.member, number, self->applied);
-        return RAFT_CORRUPT;
+        return s_fail (self, number, "the store misses the groups before", RAFT_CORRUPT);
     }
     zcq_batch_t *batch = zcq_batch_decode (entry + ENTRY_HEADER, (size_t) size);
     if (!batch) {
-        zsys_error ("write group member %u: committed group %" PRIu64 " is damaged",
-                    self->config.member, number);
-        return RAFT_MALFORMED;
+        return s_fail (self, number, "damaged:", RAFT_MALFORMED);
     }
     byte value [8];
     zcq_store_put_be64 (value, number);
@@ -240,7 +259,7 @@ s_fsm_apply (struct raft_fsm *fsm, const struct raft_buffer *buffer, void **resu
     int rc = zcq_store_write (self->config.store, batch, false);
     zcq_batch_destroy (&batch);
     if (rc != 0) {
-        return RAFT_IOERR;
+        return s_fail (self, number, "the store failed to write", RAFT_IOERR);
     }
     self->applied = number;
     //  Every member forgets the same ids: ages are measured against the

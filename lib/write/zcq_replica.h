@@ -54,7 +54,7 @@ typedef struct {
 
 //  A member's role, as it reports it.
 typedef enum {
-    ZCQ_ROLE_FAILED = 0, //  Raft could not start (logged)
+    ZCQ_ROLE_FAILED = 0, //  Raft could not start, or the store refused a committed entry (logged)
     ZCQ_ROLE_FOLLOWER,   //  follows a leader, or knows none
     ZCQ_ROLE_CANDIDATE,  //  asks for votes
     ZCQ_ROLE_LEADER,     //  leads, and every entry of earlier terms is in its store

@@ -1620,6 +1620,19 @@ s_handle_replica (self_t *self)
         self->group.applied = report.applied;
         s_follow (self);
     }
+    else if (report.role == ZCQ_ROLE_FAILED) {
+        //  The store refused a committed entry (logged by the replica):
+        //  the node reads no more commands and stops (exit code 1)
+        self->group = report;
+        self->leading = false;
+        zpoller_destroy (&self->poller);
+        self->poller = zpoller_new (self->pipe, NULL);
+        zpoller_set_nonstop (self->poller, true);
+        zstr_sendf (self->pipe,
+                    "write group member %u: its store refused committed group %" PRIu64
+                    " (see the log)",
+                    self->member, report.applied + 1);
+    }
     else {
         bool was = self->leading;
         bool term = report.term != self->group.term;
