@@ -18,7 +18,7 @@ CFLAGS   ?= -O2 -g
 LIB_DIRS := $(sort $(dir $(wildcard lib/*/*.c)))
 INCLUDES := -Iprotocol -Ilib $(patsubst %/,-I%,$(LIB_DIRS))
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fPIC $(INCLUDES)
-LDLIBS   := -lczmq -lzmq -lmsgpackc -lleveldb -lmicrohttpd -lsodium -ldl -lpthread
+LDLIBS   := -lczmq -lzmq -lmsgpackc -lleveldb -lmicrohttpd -lsodium -lraft -luv -ldl -lpthread
 ifeq ($(SANITIZE),1)
 CFLAGS   += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=address,undefined
@@ -66,7 +66,7 @@ deps:
 run: deps
 	@$(MAKE) --no-print-directory programs
 	@SECURE=$(SECURE) CONSOLE_SEND=$(CONSOLE_SEND) ZCQRS_PORT_BASE=$(PORT_BASE) \
-	    deploy/run-local.sh
+	    WRITE_NODES=$(WRITE_NODES) deploy/run-local.sh
 
 test: deps
 	@$(MAKE) --no-print-directory format-check

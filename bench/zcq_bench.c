@@ -21,6 +21,10 @@
     node and of the clients; a soak of 10 M commands (1 M with --quick) with
     the write node's RSS at a tenth of it and at the end.
 
+    A write group of 3 (issue 15) beside the single node: closed loop of 1
+    and 32 clients, 64 x 8 pipelined, the failover time over several kills
+    of the leader, and the ratios to the single node's figures of the run.
+
     The read side, once per read-model backend (leveldb, memory), on a
     write node + 4 query nodes: query-node CPU per 1,000 events while the
     log fills, `account` queries on one node and spread over 1, 2, 4 nodes,
@@ -28,8 +32,8 @@
     writes/s and its lag at once), catch-up of a fresh node over the log.
 
     --only runs some of them (names: closed, pipelined, eight, half,
-    queries, log, async, group1, reads, soak), e.g. --only closed,soak, so
-    that one figure can be measured again in a few seconds.
+    queries, log, async, group1, reads, replicated, soak), e.g. --only
+    closed,soak, so that one figure can be measured again in a few seconds.
     =========================================================================
 */
 
@@ -189,12 +193,14 @@ s_repeat (s_bench_t *self, int workers, zcq_bench_work_fn *work, void *arg,
     return true;
 }
 
-//  Start a cluster and open the accounts; false on failure.
+//  Start a cluster (members > 1: a write group) and open the accounts;
+//  false on failure.
 static bool
-s_cluster_up (s_bench_t *self, const char *durability, int group, int query_nodes)
+s_cluster_start (s_bench_t *self, const char *durability, int group, int query_nodes,
+                 int members)
 {
-    zcq_bench_cluster_config_t config = {self->build, "bank", durability, group,
-                                         query_nodes, NULL,   NULL,       NULL};
+    zcq_bench_cluster_config_t config = {self->build, "bank", durability, group,  query_nodes,
+                                         NULL,        NULL,   NULL,       members};
     self->cluster = zcq_bench_cluster_new (&config, 20000);
     memset (self->versions, 0, sizeof (self->versions));
     memset (self->cpu_used, 0, sizeof (self->cpu_used));
@@ -204,6 +210,12 @@ s_cluster_up (s_bench_t *self, const char *durability, int group, int query_node
                                        (void *) zcq_bench_cluster_commands (self->cluster),
                                        ACCOUNTS, 8, self->versions)
                   == 0;
+}
+
+static bool
+s_cluster_up (s_bench_t *self, const char *durability, int group, int query_nodes)
+{
+    return s_cluster_start (self, durability, group, query_nodes, 0);
 }
 
 //  Closed loop with expected versions: 1, 8, 32, 64 clients. Returns the
@@ -804,7 +816,8 @@ s_soak (s_bench_t *self)
     }
     uint64_t total = self->quick ? 1000000 : 10000000;
     printf ("cluster: write node (sync), soak of %" PRIu64 " commands\n", total);
-    zcq_bench_cluster_config_t config = {self->build, "bank", "sync", 0, 0, NULL, NULL, NULL};
+    zcq_bench_cluster_config_t config = {self->build, "bank", "sync", 0, 0,
+                                         NULL,        NULL,   NULL,   0};
     self->cluster = zcq_bench_cluster_new (&config, 20000);
     memset (self->versions, 0, sizeof (self->versions));
     bool ok = self->cluster
@@ -853,6 +866,69 @@ s_soak (s_bench_t *self)
         }
     }
     zcq_bench_cluster_destroy (&self->cluster);
+    return ok;
+}
+
+//  Issue 15: a write group of 3 (Raft) beside the single write node of the
+//  same run: closed loop of 1 and 32 clients, 64 x 8 pipelined, and the
+//  failover time (kill of the leader -> first accepted command) over
+//  several kills
+static bool
+s_replicated (s_bench_t *self)
+{
+    if (!s_wanted (self, "replicated")) {
+        return true;
+    }
+    printf ("cluster: write group of 3 (sync) + 2 query nodes\n");
+    const char *scenario = "replicated, 3 members, sync";
+    bool ok = s_cluster_start (self, "sync", 0, 2, 3);
+    zcq_bench_closed_t closed = {
+        &zcq_bench_bank_driver, ok ? (void *) zcq_bench_cluster_commands (self->cluster) : NULL,
+        ACCOUNTS, self->versions, 0};
+    ok = ok
+         && s_repeat (self, 1, zcq_bench_closed_loop, &closed, scenario,
+                      "closed loop, 1 client", "commands/s", false)
+         && s_repeat (self, 32, zcq_bench_closed_loop, &closed, scenario,
+                      "closed loop, 32 clients", "commands/s", false)
+         && s_pipelined (self, scenario, 64, 8);
+    if (ok) {
+        s_node_usage (self, "nodes of the write group (the leader and 2 query nodes)");
+        zcq_bench_figure_t *failover =
+            zcq_bench_report_figure (self->report, scenario, "leader killed", "failover", "s");
+        int kills = self->quick ? 3 : 5;
+        printf ("  %s, failover ...", scenario);
+        for (int kill = 0; ok && kill < kills; kill++) {
+            double seconds = zcq_bench_cluster_failover (self->cluster, 20000);
+            ok = seconds >= 0;
+            if (ok) {
+                zcq_bench_figure_add (failover, seconds);
+                printf (" %.2f", seconds);
+                fflush (stdout);
+            }
+        }
+        printf (" s\n");
+        zcq_bench_figure_target (failover, false, 3, "issue 15");
+    }
+    zcq_bench_cluster_destroy (&self->cluster);
+    if (ok) {
+        //  (only when the single node's figures were measured in this run)
+        const char *ratios = "replicated / single write node (same run)";
+        zcq_bench_figure_t *ratio = zcq_bench_report_ratio (
+            self->report, ratios, "closed loop, 32 clients", "commands/s",
+            zcq_bench_report_find (self->report, scenario, "closed loop, 32 clients",
+                                   "commands/s"),
+            zcq_bench_report_find (self->report, "closed loop, sync, 1,000 accounts",
+                                   "32 clients", "commands/s"));
+        if (ratio) {
+            zcq_bench_figure_target (ratio, true, 0.6, "issue 15");
+        }
+        zcq_bench_report_ratio (
+            self->report, ratios, "64 clients x 8 in flight", "commands/s",
+            zcq_bench_report_find (self->report, scenario, "64 clients x 8 in flight",
+                                   "commands/s"),
+            zcq_bench_report_find (self->report, "pipelined 8 in flight, sync",
+                                   "64 clients x 8 in flight", "commands/s"));
+    }
     return ok;
 }
 
@@ -920,7 +996,7 @@ main (int argc, char **argv)
     bool ok = s_sync_cluster (&self)
               && s_variant_cluster (&self, "async", 0, "pipelined 8 in flight, async")
               && s_variant_cluster (&self, "sync", 1, "pipelined 8 in flight, sync, --group 1")
-              && s_read_side (&self) && s_soak (&self);
+              && s_read_side (&self) && s_replicated (&self) && s_soak (&self);
     s_group_gain (&self);
     zcq_bench_run_finish (&run, self.report, "results.json", "chart.svg");
     zcq_bench_report_destroy (&self.report);

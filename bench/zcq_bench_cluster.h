@@ -13,7 +13,8 @@
 
 #include <stdint.h>
 
-#define ZCQ_BENCH_MAX_QUERY 4 //  query nodes one cluster runs
+#define ZCQ_BENCH_MAX_QUERY   4 //  query nodes one cluster runs
+#define ZCQ_BENCH_MAX_MEMBERS 5 //  write group members one cluster runs
 
 typedef struct {
     const char *build;          //  folder of zcqrs-write and zcqrs-query
@@ -25,6 +26,7 @@ typedef struct {
                                    //  write node under (valgrind ...), or NULL
     const char *const *query_tool; //  the same for query nodes, or NULL
     const char *storage;           //  query nodes' --storage (NULL: their default)
+    int members;                   //  write group members (0 or 1: one write node)
 } zcq_bench_cluster_config_t;
 
 typedef struct _zcq_bench_cluster_t zcq_bench_cluster_t;
@@ -41,7 +43,16 @@ zcq_bench_cluster_t *
 void
     zcq_bench_cluster_destroy (zcq_bench_cluster_t **self_p);
 
-//  Endpoint of the write node's commands, and of query node `index`.
+//  A write group's failover: kill the leader (SIGKILL), time until a
+//  command is accepted by the group (its client has every member), then
+//  start the killed member again on its data and wait until it answers;
+//  the commands endpoint is the new leader's from then on. Returns the
+//  seconds from the kill to the accepted command, or -1 (printed why).
+double
+    zcq_bench_cluster_failover (zcq_bench_cluster_t *self, int ready_ms);
+
+//  Endpoint of the write node's commands (a write group's: its leader's),
+//  and of query node `index`.
 const char *
     zcq_bench_cluster_commands (zcq_bench_cluster_t *self);
 const char *
@@ -51,7 +62,8 @@ const char *
 int
     zcq_bench_cluster_query_nodes (zcq_bench_cluster_t *self);
 
-//  The write node's process, and query node `index`'s.
+//  The write node's process (a write group's: its leader's), and query
+//  node `index`'s.
 zcq_bench_proc_t *
     zcq_bench_cluster_write_proc (zcq_bench_cluster_t *self);
 zcq_bench_proc_t *

@@ -145,7 +145,8 @@ static double
 s_client_run (s_instr_t *self, const char *program, uint64_t count, bool closed,
               const char *profile)
 {
-    zcq_bench_cluster_config_t config = {self->build, "bank", "sync", 0, 0, NULL, NULL, NULL};
+    zcq_bench_cluster_config_t config = {self->build, "bank", "sync", 0, 0,
+                                         NULL,        NULL,   NULL,   0};
     zcq_bench_cluster_t *cluster = zcq_bench_cluster_new (&config, READY_MS);
     if (!cluster) {
         return -1;
@@ -184,7 +185,8 @@ s_write_run (s_instr_t *self, uint64_t count, const char *profile)
     char option [600];
     snprintf (option, sizeof (option), "--callgrind-out-file=%s", profile);
     const char *tool [] = {VALGRIND, "--tool=callgrind", "--trace-children=no", option, NULL};
-    zcq_bench_cluster_config_t config = {self->build, "bank", "sync", 0, 0, tool, NULL, NULL};
+    zcq_bench_cluster_config_t config = {self->build, "bank", "sync", 0, 0,
+                                         tool,        NULL,   NULL,   0};
     zcq_bench_cluster_t *cluster = zcq_bench_cluster_new (&config, READY_MS);
     uint64_t versions [ACCOUNTS] = {0};
     int rc = cluster ? 0 : -1;
@@ -241,7 +243,8 @@ s_query_cost (s_instr_t *self)
     //  The cluster starts added query nodes under this tool; the option
     //  word names the profile of the next run
     const char *tool [] = {VALGRIND, "--tool=callgrind", "--trace-children=no", option, NULL};
-    zcq_bench_cluster_config_t config = {self->build, "bank", "sync", 0, 0, NULL, tool, NULL};
+    zcq_bench_cluster_config_t config = {self->build, "bank", "sync", 0, 0,
+                                         NULL,        tool,   NULL,   0};
     zcq_bench_cluster_t *cluster = zcq_bench_cluster_new (&config, READY_MS);
     if (!cluster) {
         return -1;
@@ -293,8 +296,8 @@ s_live_run (s_instr_t *self, uint64_t count, int query_ms, uint64_t *queries,
     char option [700];
     snprintf (option, sizeof (option), "--callgrind-out-file=%s", profile);
     const char *tool [] = {VALGRIND, "--tool=callgrind", "--trace-children=no", option, NULL};
-    zcq_bench_cluster_config_t config = {self->build, "bank", "sync", 0,
-                                         1,           NULL,   tool,   self->storage};
+    zcq_bench_cluster_config_t config = {self->build, "bank", "sync",        0, 1,
+                                         NULL,        tool,   self->storage, 0};
     zcq_bench_cluster_t *cluster = zcq_bench_cluster_new (&config, READY_MS);
     uint64_t versions [ACCOUNTS] = {0};
     int rc = cluster ? 0 : -1;

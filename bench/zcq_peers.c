@@ -43,7 +43,7 @@ static void *
 s_zcqrs_start (const char *folder)
 {
     (void) folder; //  the cluster makes its own
-    zcq_bench_cluster_config_t config = {s_build, "store", "sync", 0, 0, NULL, NULL, NULL};
+    zcq_bench_cluster_config_t config = {s_build, "store", "sync", 0, 0, NULL, NULL, NULL, 0};
     return zcq_bench_cluster_new (&config, 20000);
 }
 
@@ -336,7 +336,7 @@ static bool
 s_measure_zcqrs_reads (const char *storage, zcq_bench_report_t *report, const char *scenario,
                        int runs, int warmup_ms, int measure_ms)
 {
-    zcq_bench_cluster_config_t config = {s_build, "bank", "sync", 0, 1, NULL, NULL, storage};
+    zcq_bench_cluster_config_t config = {s_build, "bank", "sync", 0, 1, NULL, NULL, storage, 0};
     zcq_bench_cluster_t *cluster = zcq_bench_cluster_new (&config, 20000);
     uint64_t versions [STREAMS] = {0}, head = 0, applied = 0;
     const char *commands = cluster ? zcq_bench_cluster_commands (cluster) : NULL;

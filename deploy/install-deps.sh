@@ -9,7 +9,7 @@ set -eu
 PACKAGES="build-essential pkg-config libzmq3-dev libczmq-dev libmsgpack-dev \
 libleveldb-dev libsodium-dev libcmocka-dev python3 python3-zmq python3-msgpack iproute2 procps \
 clang libclang-rt-14-dev clang-format help2man libmicrohttpd-dev chromium \
-python3-prometheus-client python3-mypy python3-pip python3-setuptools"
+python3-prometheus-client python3-mypy python3-pip python3-setuptools libraft-dev libuv1-dev"
 if [ "${1:-}" = "peers" ]; then
     PACKAGES="$PACKAGES redis-server libhiredis-dev nats-server libnats-dev postgresql-15 \
 libpq-dev valgrind"

@@ -24,6 +24,11 @@
 #                      (make run SECURE=1); the examples print the key flags
 #   CONSOLE_SEND=1     the console's send page may send commands (off
 #                      otherwise: make run CONSOLE_SEND=1)
+#   WRITE_NODES=3      a write group of 3 (or 5) members instead of one write
+#                      node (make run WRITE_NODES=3): write-1 on :5601-5603,
+#                      write-2 on :5631-5633, write-3 on :5661-5663, Raft on
+#                      :5606, :5636, :5666 (a member that dies is started
+#                      again like any node; the others carry on meanwhile)
 #
 # Ctrl-C (SIGINT) or SIGTERM stops exactly the nodes this script started
 # (deploy/cluster down: SIGTERM to the console, the query nodes, then the
@@ -90,6 +95,7 @@ secure=""
 [ "${SECURE:-0}" = 1 ] && secure=--secure
 console_flag=--console
 [ "${CONSOLE_SEND:-0}" = 1 ] && console_flag=--console-send
+write_nodes=${WRITE_NODES:-1}
 port_base=${ZCQRS_PORT_BASE:-5601}
 case $port_base in
     any) ports="" ;;
@@ -101,7 +107,7 @@ rm -f "$data/cluster.env"
 up=1
 # shellcheck disable=SC2086
 if ! "$cluster" up --query-nodes 2 --dir "$data" --build "$build" $ports $secure \
-        $console_flag >"$data/.up" 2>&1; then
+        $console_flag --write-nodes "$write_nodes" >"$data/.up" 2>&1; then
     up=0
     sed 's/^/    /' "$data/.up"
     if grep -q "is taken: " "$data/.up"; then
@@ -116,6 +122,8 @@ if ! "$cluster" up --query-nodes 2 --dir "$data" --build "$build" $ports $secure
 fi
 # shellcheck disable=SC1091
 . "$data/cluster.env"
+writers=write
+[ "$write_nodes" -gt 1 ] && writers=$(seq -f 'write-%g' 1 "$write_nodes" | tr '\n' ' ')
 set -- $queries
 # Flags the examples need when the ports are not the defaults: every
 # endpoint of this cluster, so that no example reaches another one
@@ -132,7 +140,7 @@ zcqrs local cluster is up
 $(cat "$data/.up")
 
 Console:  $console   (in a browser on this machine)
-Metrics:  $(for node in write query-1 query-2; do
+Metrics:  $(for node in $writers query-1 query-2; do
     grep ' ready .* metrics=' "$data/logs/$node.log" | tail -n 1 | sed 's/.* metrics=\([^ ]*\).*/\1/'
 done | tr '\n' ' ')
 
@@ -152,7 +160,7 @@ rm -f "$data/.up"
 # Watch the nodes until a signal arrives; start again one that dies
 crashes=""          # times (s since the epoch) of the restarts in the last minute
 while :; do
-    for node in write query-1 query-2 $([ -n "${console:-}" ] && echo console); do
+    for node in $writers query-1 query-2 $([ -n "${console:-}" ] && echo console); do
         pid=$(cat "$data/run/$node.pid" 2>/dev/null)
         state=$(ps -o stat= -p "${pid:-0}" 2>/dev/null)
         case $state in

@@ -104,7 +104,7 @@ $(STAGE)/zcqrs.pc: lib/zcqrs.h $(STAGE)/paths
 	    'Requires.private: libzmq' \
 	    'Cflags: -I$${includedir}/zcqrs' \
 	    'Libs: -L$${libdir} -lzcqrs' \
-	    'Libs.private: -lleveldb -lmicrohttpd -lsodium -ldl -lpthread' >$@
+	    'Libs.private: -lleveldb -lmicrohttpd -lsodium -lraft -luv -ldl -lpthread' >$@
 
 #  install FILE MODE DIR [NAME]: copy and note it in the manifest
 INSTALL_FILE = install -D -m $(2) $(1) '$(DESTDIR)$(3)/$(or $(4),$(notdir $(1)))' && \

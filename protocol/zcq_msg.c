@@ -51,6 +51,7 @@ struct _zcq_msg_t {
     uint64_t head;             //  last stored position
     uint32_t interval;         //  heartbeat interval, ms
     uint32_t retry_after;      //  REPLY busy/unavailable: ms to wait before a retry
+    char *leader;              //  REPLY not_leader: the leader's commands endpoint, or NULL
     uint64_t min_position;     //  QUERY read-your-writes bound
     uint32_t timeout;          //  QUERY wait bound, ms
     bool may_be_stale;         //  RESULT: the node is not following the write node
@@ -84,6 +85,7 @@ static const struct {
     [ZCQ_UNAVAILABLE] = {"unavailable", true},
     [ZCQ_BUSY] = {"busy", true},
     [ZCQ_FORBIDDEN] = {"forbidden", false},
+    [ZCQ_NOT_LEADER] = {"not_leader", true},
 };
 
 const char *
@@ -221,9 +223,9 @@ zcq_msg_destroy (zcq_msg_t **self_p)
             zframe_destroy (&self->routing_id);
         }
         //  Most of these are NULL in most messages: no call for those
-        void *owned [] = {self->error, self->name,   self->stream,
-                          self->data,  self->reason, self->correlation,
-                          self->user,  self->roles,  self->category};
+        void *owned [] = {self->error,  self->name,        self->stream, self->data,
+                          self->reason, self->correlation, self->leader, self->user,
+                          self->roles,  self->category};
         for (size_t index = 0; index < sizeof (owned) / sizeof (owned [0]); index++) {
             if (owned [index]) {
                 free (owned [index]);
@@ -527,6 +529,7 @@ typedef enum {
     K_TO,
     K_SINCE,
     K_DELETED,
+    K_LEADER,
     K_KEYS
 } s_key_t;
 
@@ -571,6 +574,7 @@ static const struct {
     [K_TO] = KEY ("to"),
     [K_SINCE] = KEY ("since"),
     [K_DELETED] = KEY ("deleted"),
+    [K_LEADER] = KEY ("leader"),
 };
 
 //  What a field's value is, which says how it is read, checked and written.
@@ -632,6 +636,7 @@ static const s_field_t s_reply [] = {
     {FIELD (K_POSITION, V_UINT64, P_OPTIONAL, position), .limit = INT64_MAX},
     {FIELD (K_COUNT, V_UINT32, P_OPTIONAL, count), .limit = UINT32_MAX},
     {FIELD (K_RETRY_AFTER, V_UINT32, P_IF_SET, retry_after), .limit = UINT32_MAX},
+    {FIELD (K_LEADER, V_TEXT, P_IF_SET, leader), .limit = ZCQ_MAX_ENDPOINT},
 };
 static const s_field_t s_event [] = {
     {FIELD (K_POSITION, V_UINT64, P_REQUIRED, position), .limit = INT64_MAX},
@@ -1399,6 +1404,7 @@ s_check_limits (zcq_msg_t *self)
         zcq_msg_set_error (self, ZCQ_TOO_LARGE, "category is over %d bytes", ZCQ_MAX_STREAM);
     }
     s_check_text (self, "correlation id", self->correlation, ZCQ_MAX_TEXT);
+    s_check_text (self, "leader endpoint", self->leader, ZCQ_MAX_ENDPOINT);
     return self->error_status == ZCQ_OK ? 0 : -1;
 }
 
@@ -1875,6 +1881,20 @@ zcq_msg_set_correlation (zcq_msg_t *self, const char *correlation)
 {
     assert (self);
     s_set_string (&self->correlation, correlation);
+}
+
+const char *
+zcq_msg_leader (zcq_msg_t *self)
+{
+    assert (self);
+    return self->leader ? self->leader : "";
+}
+
+void
+zcq_msg_set_leader (zcq_msg_t *self, const char *endpoint)
+{
+    assert (self);
+    s_set_string (&self->leader, endpoint);
 }
 
 const char *

@@ -34,6 +34,7 @@ extern "C" {
 #define ZCQ_MAX_NAME       128           //  bytes of a command, event or query name
 #define ZCQ_MAX_ID         64            //  bytes of a request id (commands: exactly 16)
 #define ZCQ_MAX_TEXT       4096          //  bytes of a reason or correlation id
+#define ZCQ_MAX_ENDPOINT   512           //  bytes of a REPLY's leader endpoint
 #define ZCQ_COMMAND_ID     16            //  bytes of a command id
 #define ZCQ_EXPECT_ANY     (-1)          //  expected version: do not check
 #define ZCQ_MAX_EVENTS     1000          //  events in one EVENTS reply
@@ -80,6 +81,7 @@ typedef enum {
     ZCQ_UNAVAILABLE,        //  "unavailable": storage failed; nothing stored, retry
     ZCQ_BUSY,               //  "busy": node saturated, retry later
     ZCQ_FORBIDDEN,          //  "forbidden": the peer's key lacks the role this needs
+    ZCQ_NOT_LEADER,         //  "not_leader": a write-group member that does not lead
     ZCQ_STATUSES            //  count, not a status
 } zcq_status_t;
 
@@ -421,6 +423,13 @@ uint32_t
     zcq_msg_retry_after (zcq_msg_t *self);
 void
     zcq_msg_set_retry_after (zcq_msg_t *self, uint32_t milliseconds);
+
+//  REPLY "not_leader": the commands endpoint of the write group's leader as
+//  the answering member knows it, "" when it knows none (absent on the wire).
+const char *
+    zcq_msg_leader (zcq_msg_t *self);
+void
+    zcq_msg_set_leader (zcq_msg_t *self, const char *endpoint);
 
 //  HEARTBEAT: milliseconds between heartbeats.
 uint32_t

@@ -11,6 +11,9 @@
 #    it breaks (so a PASS below means something).
 # 2. Every scenario once, in a fixed order (seed 1): write-kill, write-stop,
 #    query-kill, query-stop, query-restart, partition, disk-full.
+# 2b. A write group of 3: every group scenario once (seed 3): leader-kill,
+#    leader-stop, follower-kill, lose-two, restart-all; every member's log
+#    checked.
 # 3. A random mix of overlapping faults (seed 2). Skipped in an ASan build
 #    (BUILD_DIR name contains "asan"), where the nodes run several times
 #    slower: there the fixed set alone keeps the test near two minutes.
@@ -205,6 +208,8 @@ chaos () {
 
 chaos fixed --seed 1 --seconds 30 --query-nodes 3 \
     --scenarios write-kill,write-stop,query-kill,query-stop,query-restart,partition,disk-full,disk-full-restart,write-disk-full,write-kill
+chaos group --seed 3 --query-nodes 2 --write-nodes 3 \
+    --scenarios leader-kill,leader-stop,follower-kill,lose-two,restart-all
 case $build in
     *asan*) echo "test_chaos: ASan build: the random mix is left to the plain build" ;;
     *) chaos random --seed 2 --seconds 25 --query-nodes 3 --scenarios random ;;

@@ -473,6 +473,7 @@ test_status_names_both_ways_and_retryable (void **state)
         {ZCQ_UNAVAILABLE, "unavailable", true},
         {ZCQ_BUSY, "busy", true},
         {ZCQ_FORBIDDEN, "forbidden", false},
+        {ZCQ_NOT_LEADER, "not_leader", true},
     };
     assert_int_equal (sizeof table / sizeof table [0], ZCQ_STATUSES);
     for (size_t index = 0; index < sizeof table / sizeof table [0]; index++) {

@@ -84,6 +84,58 @@ test_get_put_delete (void **state)
     assert_int_equal (zcq_store_writes (fixture->store), 2);
 }
 
+//  A batch shipped as bytes (how a write group sends a group) is the same
+//  batch again; damaged bytes are refused, never half read.
+static void
+test_batch_encodes_and_decodes (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    s_put (fixture->store, "gone", "soon");
+    zcq_batch_t *batch = zcq_batch_new ();
+    zcq_batch_put (batch, "k", 1, "v1", 2);
+    zcq_batch_put (batch, "bin", 3, "\0\1\2", 3);
+    zcq_batch_put (batch, "empty", 5, "", 0);
+    zcq_batch_delete (batch, "gone", 4);
+    zchunk_t *chunk = zchunk_new (NULL, 0);
+    zcq_batch_encode (batch, chunk);
+    zcq_batch_destroy (&batch);
+    //  tag, be32 key size, key, be32 value size, value: 1+4+1+4+2 for "k"
+    assert_int_equal (zchunk_size (chunk), 12 + 15 + 14 + 9);
+
+    //  Every cut, and a bad tag, is refused
+    for (size_t size = 1; size < zchunk_size (chunk); size++) {
+        zcq_batch_t *cut = zcq_batch_decode (zchunk_data (chunk), size);
+        bool whole_parts = size == 12 || size == 27 || size == 41;
+        assert_true (whole_parts ? cut != NULL : cut == NULL);
+        zcq_batch_destroy (&cut);
+    }
+    byte wrong [12];
+    memcpy (wrong, zchunk_data (chunk), 12);
+    wrong [0] = 7;
+    assert_null (zcq_batch_decode (wrong, 12));
+
+    batch = zcq_batch_decode (zchunk_data (chunk), zchunk_size (chunk));
+    assert_non_null (batch);
+    assert_int_equal (zcq_batch_size (batch), 4);
+    assert_int_equal (zcq_store_write (fixture->store, batch, false), 0);
+    zcq_batch_destroy (&batch);
+    byte *value = NULL;
+    size_t size = 0;
+    assert_int_equal (zcq_store_get (fixture->store, "bin", 3, &value, &size), 0);
+    assert_int_equal (size, 3);
+    assert_memory_equal (value, "\0\1\2", 3);
+    free (value);
+    assert_int_equal (zcq_store_get (fixture->store, "empty", 5, &value, &size), 0);
+    assert_int_equal (size, 0);
+    free (value);
+    assert_int_equal (zcq_store_get (fixture->store, "gone", 4, &value, &size), 1);
+    //  No bytes are an empty batch
+    batch = zcq_batch_decode (NULL, 0);
+    assert_int_equal (zcq_batch_size (batch), 0);
+    zcq_batch_destroy (&batch);
+    zchunk_destroy (&chunk);
+}
+
 static void
 test_fault_seam_fails_whole_batches (void **state)
 {
@@ -336,6 +388,7 @@ main (void)
     zsys_set_logstream (stderr);
     const struct CMUnitTest tests [] = {
         cmocka_unit_test_setup_teardown (test_get_put_delete, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_batch_encodes_and_decodes, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_fault_seam_fails_whole_batches, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_iterator_orders_and_snapshot_holds, s_setup,

@@ -381,6 +381,11 @@ s_set_field (zcq_msg_t *msg, const char *key, const msgpack_object *value)
     else if (streq (key, "retry_after")) {
         zcq_msg_set_retry_after (msg, (uint32_t) s_int (value));
     }
+    else if (streq (key, "leader")) {
+        char *text = s_text (value);
+        zcq_msg_set_leader (msg, text);
+        zstr_free (&text);
+    }
     else if (streq (key, "meta")) {
         //  EVENT meta: command (the id), time, correlation, user
         assert_int_equal (value->type, MSGPACK_OBJECT_MAP);
@@ -465,6 +470,7 @@ s_compare (const vector_t *vector, zcq_msg_t *got, zcq_msg_t *want)
     S_SAME_TEXT (zcq_msg_reason);
     S_SAME_TEXT (zcq_msg_correlation);
     S_SAME_TEXT (zcq_msg_user);
+    S_SAME_TEXT (zcq_msg_leader);
     S_SAME_NUMBER (zcq_msg_expect);
     S_SAME_NUMBER (zcq_msg_status);
     S_SAME_NUMBER (zcq_msg_version);

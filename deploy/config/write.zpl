@@ -45,6 +45,18 @@ write
         #   seconds a command id is remembered for retries (0: no limit) (flag
         #   --ids-max-age)
         max_age = 604800
+    #   this node's number in its write group, 1..N (0: a single write node, no replication)
+    #   (flag --member)
+    member = 0
+    #   Raft address of every member of the write group, in member order (with --member)
+    #   (flag --raft)
+    #   raft = "HOST:PORT,..."
+    #   commands endpoint of every member, in member order: a follower names the leader's in
+    #   not_leader replies (flag --members)
+    #   members = "EP,..."
+    #   write group: Raft's election timeout (randomised 1-2x); a silent leader is replaced
+    #   after about that long (flag --election)
+    election = 1000
     #   least severe log lines printed; every line starts with its ISO 8601 UTC time
     #   (milliseconds) and level (flag --log-level)
     log_level = "info"

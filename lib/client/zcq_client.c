@@ -11,6 +11,11 @@
     a doubling back-off with jitter) and sends it again. The write node
     keeps one outcome per command id, so a retried command takes effect
     once, whichever copy arrived.
+
+    A client of a write group has every member's endpoint: it talks to one
+    at a time; "not_leader" moves it to the leader the reply names (at
+    once) or to the next member (after the hint), and so does an attempt
+    left unanswered. Each move counts as an attempt.
     =========================================================================
 */
 
@@ -30,9 +35,11 @@
 #define BACKOFF_MAX_MS   1000 //  longest pause before a retry
 #define SEND_TIMEOUT_MS  1000 //  longest a send may wait for a usable connection
 #define SKIP_MS          1000 //  a query node that did not answer is first passed over this long
+#define MAX_MEMBERS      9    //  write group members one client can address
 
 struct _zcq_client_t {
-    char *endpoint;                          //  write node's command endpoint
+    char *endpoint;                          //  the commands endpoint in use (owned)
+    zlist_t *members;                        //  every member's commands endpoint (owned)
     zsock_t *commands;                       //  DEALER to the write node
     int attempts;                            //  sends per request, first included
     uint64_t retries;                        //  resends so far
@@ -76,11 +83,27 @@ zcq_client_new (const char *commands_endpoint)
 {
     zcq_client_t *self = (zcq_client_t *) zmalloc (sizeof (zcq_client_t));
     assert (self);
-    self->endpoint = strdup (commands_endpoint ? commands_endpoint : ZCQ_DEFAULT_COMMANDS);
+    //  One endpoint, or a write group's members separated by commas
+    self->members = zlist_new ();
+    zlist_autofree (self->members);
+    const char *list = commands_endpoint ? commands_endpoint : ZCQ_DEFAULT_COMMANDS;
+    while (*list && zlist_size (self->members) < MAX_MEMBERS) {
+        size_t length = strcspn (list, ",");
+        char *member = zsys_sprintf ("%.*s", (int) length, list);
+        if (*member) {
+            zlist_append (self->members, member);
+        }
+        zstr_free (&member);
+        list += length + (list [length] == ',');
+    }
+    const char *first = (const char *) zlist_first (self->members);
+    self->endpoint = strdup (first ? first : "");
+    self->commands = first ? s_dealer (self->endpoint) : NULL;
     msgpack_sbuffer_init (&self->body);
-    self->commands = s_dealer (self->endpoint);
     self->send_timeout = SEND_TIMEOUT_MS;
     if (!self->commands) {
+        zlist_destroy (&self->members);
+        msgpack_sbuffer_destroy (&self->body);
         free (self->endpoint);
         free (self);
         return NULL;
@@ -98,6 +121,7 @@ zcq_client_destroy (zcq_client_t **self_p)
         zcq_client_t *self = *self_p;
         zsock_destroy (&self->commands);
         free (self->endpoint);
+        zlist_destroy (&self->members);
         msgpack_sbuffer_destroy (&self->body);
         for (int index = 0; index < self->query_nodes; index++) {
             zsock_destroy (&self->queries [index]);
@@ -313,6 +337,34 @@ s_pause (int64_t deadline, uint32_t hint, int *backoff)
     return true;
 }
 
+//  Talk to the member at endpoint from now on (NULL: the member after the
+//  one in use), on a new DEALER: whatever the old one held is dropped.
+static void
+s_move (zcq_client_t *self, const char *endpoint)
+{
+    char *next = NULL;
+    if (endpoint) {
+        next = strdup (endpoint);
+    }
+    else {
+        //  The member after ours in the list (the first after the last)
+        const char *member = (const char *) zlist_first (self->members);
+        while (member && !streq (member, self->endpoint)) {
+            member = (const char *) zlist_next (self->members);
+        }
+        member = member ? (const char *) zlist_next (self->members) : NULL;
+        if (!member) {
+            member = (const char *) zlist_first (self->members);
+        }
+        next = strdup (member ? member : self->endpoint);
+    }
+    free (self->endpoint);
+    self->endpoint = next;
+    zsock_destroy (&self->commands);
+    self->commands = s_dealer (self->endpoint);
+    self->send_timeout = SEND_TIMEOUT_MS;
+}
+
 zcq_msg_t *
 zcq_client_request (zcq_client_t *self, zcq_msg_t *command, int timeout_ms)
 {
@@ -352,15 +404,30 @@ zcq_client_request (zcq_client_t *self, zcq_msg_t *command, int timeout_ms)
         if (!reply) {
             //  No answer: the node may have died with our command queued.
             //  A new socket drops what the old one holds and reconnects
-            zsock_destroy (&self->commands);
-            self->commands = s_dealer (self->endpoint);
-            self->send_timeout = SEND_TIMEOUT_MS;
+            //  (to the next member of a write group)
+            s_move (self, NULL);
             if (attempt < self->attempts && s_pause (deadline, 0, &backoff)) {
                 continue;
             }
             return NULL;
         }
         zcq_status_t status = zcq_msg_status (reply);
+        if (zcq_msg_type (reply) == ZCQ_MSG_REPLY && status == ZCQ_NOT_LEADER
+            && attempt < self->attempts) {
+            //  Straight to the leader when the member names it; else the
+            //  next member, after the member's hint
+            const char *leader = zcq_msg_leader (reply);
+            bool named = *leader && !streq (leader, self->endpoint);
+            uint32_t hint = zcq_msg_retry_after (reply);
+            char *target = named ? strdup (leader) : NULL;
+            s_move (self, target);
+            free (target);
+            if (named || s_pause (deadline, hint, &backoff)) {
+                zcq_msg_destroy (&reply);
+                continue;
+            }
+            return reply;
+        }
         bool retryable = zcq_msg_type (reply) == ZCQ_MSG_REPLY
                          && (status == ZCQ_BUSY || status == ZCQ_UNAVAILABLE);
         if (retryable && attempt < self->attempts

@@ -23,8 +23,11 @@ extern "C" {
 
 typedef struct _zcq_client_t zcq_client_t;
 
-//  Create a client of the write node at endpoint (NULL: the default).
-//  Connecting is asynchronous: the first command waits for the link.
+//  Create a client of the write node at endpoint (NULL: the default), or
+//  of a write group: every member's commands endpoint, separated by commas
+//  ("tcp://a:5601,tcp://b:5601,tcp://c:5601"); commands then go to the
+//  leader, which not_leader replies name (zcq_client_request). Connecting
+//  is asynchronous: the first command waits for the link.
 zcq_client_t *
     zcq_client_new (const char *commands_endpoint);
 
@@ -53,7 +56,8 @@ zcq_msg_t *
 //  Send a command and wait up to timeout_ms in all for its reply, retrying
 //  with the same command id (Lazy Pirate): after a silent attempt it
 //  reconnects and resends; after "busy" or "unavailable" it waits and
-//  resends. Returns the REPLY (the last one if every attempt was refused;
+//  resends; after "not_leader" it resends at once to the leader the reply
+//  names, or to the next member after the hint. Returns the REPLY (the last one if every attempt was refused;
 //  or an ERROR naming what the node could not read), or NULL if no attempt
 //  was answered in time, or at once (logged) if the command cannot be
 //  encoded (zcq_msg_valid (command) false, zcq_msg_error says why). The

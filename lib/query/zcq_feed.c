@@ -15,12 +15,18 @@
 #define REPLAY_BACKOFF 200    //  ms before asking again after an empty or failed batch
 #define DEFAULT_BEAT   1000   //  ms between heartbeats until the write node says
 #define SUB_HWM        100000 //  default SUB receive queue, messages
+#define MEMBERS_MAX    9      //  write group members a feed can follow
 
 static const char *s_state_names [] = {"live", "repairing", "diverged"};
 
 struct _zcq_feed_t {
     zsock_t *sub;            //  SUB to the write node's PUB
-    char *events_endpoint;   //  what sub connects to
+    char *events_endpoint;   //  what sub connects to (the member followed)
+    char *replay_endpoint;   //  what dealer connects to (the member followed)
+    zlist_t *events_list;    //  a write group's members' PUB endpoints (owned)
+    zlist_t *replay_list;    //  and their replay endpoints, in the same order
+    size_t member;           //  index of the member followed
+    int64_t moved;           //  zclock_mono () of the last move to another member
     zsock_t *dealer;         //  DEALER to the write node's replay ROUTER
     zsock_t *monitor;        //  PAIR: connection events of the DEALER
     bool disconnected;       //  the DEALER lost its connection, not yet back
@@ -57,11 +63,73 @@ struct _zcq_feed_t {
 
 static void s_request (zcq_feed_t *self, uint32_t max);
 static void s_settle (zcq_feed_t *self);
+static void s_need_verify (zcq_feed_t *self);
 
 static void
 s_msg_destroy (void **item)
 {
     zcq_msg_destroy ((zcq_msg_t **) item);
+}
+
+//  The comma-separated endpoints of a list, as owned strings.
+static zlist_t *
+s_split (const char *list)
+{
+    zlist_t *items = zlist_new ();
+    zlist_autofree (items);
+    while (*list && zlist_size (items) < MEMBERS_MAX) {
+        size_t length = strcspn (list, ",");
+        char *item = zsys_sprintf ("%.*s", (int) length, list);
+        if (*item) {
+            zlist_append (items, item);
+        }
+        zstr_free (&item);
+        list += length + (list [length] == ',');
+    }
+    return items;
+}
+
+//  Connect sub and dealer to the member followed. Returns 0 or -1.
+static int
+s_connect (zcq_feed_t *self)
+{
+    zcq_auth_identity_apply (self->sub,
+                             self->events_endpoint); //  CURVE, when the thread has keys
+    zcq_auth_identity_apply (self->dealer, self->replay_endpoint);
+    return zsock_connect (self->sub, "%s", self->events_endpoint) == 0
+                   && zsock_connect (self->dealer, "%s", self->replay_endpoint) == 0
+               ? 0
+               : -1;
+}
+
+//  A write group: the member followed is silent or gone; follow the next
+//  one from the position applied (checked first, as after any reconnect).
+static void
+s_move (zcq_feed_t *self)
+{
+    size_t members = zlist_size (self->events_list);
+    zsock_disconnect (self->sub, "%s", self->events_endpoint);
+    zsock_disconnect (self->dealer, "%s", self->replay_endpoint);
+    self->member = (self->member + 1) % members;
+    char *events = (char *) zlist_first (self->events_list);
+    char *replay = (char *) zlist_first (self->replay_list);
+    for (size_t index = 0; index < self->member; index++) {
+        events = (char *) zlist_next (self->events_list);
+        replay = (char *) zlist_next (self->replay_list);
+    }
+    free (self->events_endpoint);
+    free (self->replay_endpoint);
+    self->events_endpoint = strdup (events);
+    self->replay_endpoint = strdup (replay);
+    zsys_warning ("feed: following write group member %zu of %zu now (%s)", self->member + 1,
+                  members, self->replay_endpoint);
+    if (s_connect (self) != 0) {
+        zsys_error ("feed: cannot connect to '%s' / '%s'", events, replay);
+    }
+    self->moved = zclock_mono ();
+    s_need_verify (self);
+    self->replaying = false;
+    self->retry_at = 0;
 }
 
 zcq_feed_t *
@@ -99,13 +167,22 @@ zcq_feed_new_filtered (const char *events_endpoint, const char *replay_endpoint,
     zsock_set_rcvhwm (self->sub, SUB_HWM);
     //  Filtered at the publisher, as far as topic prefixes can say it
     zcq_msg_filter_subscribe (self->filter, self->sub);
-    zcq_auth_identity_apply (self->sub, events_endpoint); //  CURVE, when the thread has keys
-    zcq_auth_identity_apply (self->dealer, replay_endpoint);
-    if (zsock_connect (self->sub, "%s", events_endpoint) != 0
-        || zsock_connect (self->dealer, "%s", replay_endpoint) != 0) {
+    //  A write group's members, separated by commas: follow the first
+    self->events_list = s_split (events_endpoint);
+    self->replay_list = s_split (replay_endpoint);
+    self->events_endpoint = strdup (
+        zlist_first (self->events_list) ? (char *) zlist_first (self->events_list) : "");
+    self->replay_endpoint = strdup (
+        zlist_first (self->replay_list) ? (char *) zlist_first (self->replay_list) : "");
+    if (zlist_size (self->events_list) != zlist_size (self->replay_list)
+        || s_connect (self) != 0) {
         zsys_error ("feed: cannot connect to '%s' / '%s'", events_endpoint, replay_endpoint);
         zsock_destroy (&self->sub);
         zsock_destroy (&self->dealer);
+        zlist_destroy (&self->events_list);
+        zlist_destroy (&self->replay_list);
+        free (self->events_endpoint);
+        free (self->replay_endpoint);
         zcq_msg_destroy (&self->filter);
         free (self);
         return NULL;
@@ -129,7 +206,6 @@ zcq_feed_new_filtered (const char *events_endpoint, const char *replay_endpoint,
             zsock_destroy (&self->monitor);
         }
     }
-    self->events_endpoint = strdup (events_endpoint);
     self->ready = zlistx_new ();
     self->early = zlistx_new ();
     zlistx_set_destructor (self->ready, s_msg_destroy);
@@ -161,6 +237,9 @@ zcq_feed_destroy (zcq_feed_t **self_p)
         zsock_destroy (&self->sub);
         zsock_destroy (&self->dealer);
         free (self->events_endpoint);
+        free (self->replay_endpoint);
+        zlist_destroy (&self->events_list);
+        zlist_destroy (&self->replay_list);
         zcq_msg_destroy (&self->filter);
         free (self);
         *self_p = NULL;
@@ -403,6 +482,12 @@ s_handle_events (zcq_feed_t *self, zcq_msg_t *reply)
     //  Every position below our from was committed before this answer was
     //  read: a head below it means the log lost them
     uint64_t taken = self->verify ? self->checked : self->replay_from - 1;
+    if (zcq_msg_head (reply) < taken && zlist_size (self->events_list) > 1) {
+        //  A write group's member may not have applied yet what another
+        //  one published (Raft commits on a majority first): ask again
+        self->retry_at = zclock_mono () + REPLAY_BACKOFF;
+        return;
+    }
     if (zcq_msg_head (reply) < taken) {
         char *why = zsys_sprintf ("the write node's log ends at position %" PRIu64
                                   ", below position %" PRIu64 " that this node already took "
@@ -625,6 +710,13 @@ zcq_feed_tick (zcq_feed_t *self)
         zsys_warning ("feed: write node silent for %" PRId64 " ms (%d heartbeats missed); "
                       "answers may be stale until it is back",
                       zclock_mono () - self->last_heard, self->silence);
+    }
+    //  A write group: a member silent (or gone) that long is left for the
+    //  next, and that one for the next after as long again
+    if (zlist_size (self->events_list) > 1 && (self->silent || self->disconnected)
+        && zclock_mono () - self->moved > self->silence * beat
+        && zclock_mono () - self->last_heard > self->silence * beat) {
+        s_move (self);
     }
     s_maybe_replay (self);
     s_settle (self);

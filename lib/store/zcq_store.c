@@ -534,6 +534,92 @@ zcq_batch_size (zcq_batch_t *self)
     return self->size;
 }
 
+//  The bytes of one put or delete: tag (1 put, 0 delete), be32 key size,
+//  key, and for a put be32 value size, value
+#define BATCH_PUT    1
+#define BATCH_DELETE 0
+
+static void
+s_encode_part (zchunk_t *chunk, const char *data, size_t size)
+{
+    byte length [4] = {(byte) (size >> 24), (byte) (size >> 16), (byte) (size >> 8),
+                       (byte) size};
+    zchunk_extend (chunk, length, 4);
+    zchunk_extend (chunk, data, size);
+}
+
+static void
+s_encode_put (void *arg, const char *key, size_t key_size, const char *value, size_t value_size)
+{
+    byte tag = BATCH_PUT;
+    zchunk_extend ((zchunk_t *) arg, &tag, 1);
+    s_encode_part ((zchunk_t *) arg, key, key_size);
+    s_encode_part ((zchunk_t *) arg, value, value_size);
+}
+
+static void
+s_encode_delete (void *arg, const char *key, size_t key_size)
+{
+    byte tag = BATCH_DELETE;
+    zchunk_extend ((zchunk_t *) arg, &tag, 1);
+    s_encode_part ((zchunk_t *) arg, key, key_size);
+}
+
+void
+zcq_batch_encode (zcq_batch_t *self, zchunk_t *chunk)
+{
+    assert (self);
+    assert (chunk);
+    leveldb_writebatch_iterate (self->batch, chunk, s_encode_put, s_encode_delete);
+}
+
+//  Read one be32-sized part at *offset; returns its size, or -1 if it runs
+//  past the end.
+static int64_t
+s_decode_part (const byte *data, size_t size, size_t *offset, const byte **part)
+{
+    if (size - *offset < 4) {
+        return -1;
+    }
+    const byte *at = data + *offset;
+    size_t length = ((size_t) at [0] << 24) | ((size_t) at [1] << 16) | ((size_t) at [2] << 8)
+                    | (size_t) at [3];
+    if (size - *offset - 4 < length) {
+        return -1;
+    }
+    *part = at + 4;
+    *offset += 4 + length;
+    return (int64_t) length;
+}
+
+zcq_batch_t *
+zcq_batch_decode (const byte *data, size_t size)
+{
+    assert (data || size == 0);
+    zcq_batch_t *self = zcq_batch_new ();
+    size_t offset = 0;
+    while (offset < size) {
+        byte tag = data [offset++];
+        const byte *key = NULL, *value = NULL;
+        int64_t key_size = s_decode_part (data, size, &offset, &key);
+        int64_t value_size = 0;
+        if (key_size >= 0 && tag == BATCH_PUT) {
+            value_size = s_decode_part (data, size, &offset, &value);
+        }
+        if (key_size < 0 || value_size < 0 || (tag != BATCH_PUT && tag != BATCH_DELETE)) {
+            zcq_batch_destroy (&self);
+            return NULL;
+        }
+        if (tag == BATCH_PUT) {
+            zcq_batch_put (self, key, (size_t) key_size, value, (size_t) value_size);
+        }
+        else {
+            zcq_batch_delete (self, key, (size_t) key_size);
+        }
+    }
+    return self;
+}
+
 //  --- Iterators --------------------------------------------------------------
 
 zcq_iter_t *

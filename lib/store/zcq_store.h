@@ -149,6 +149,16 @@ void
 size_t
     zcq_batch_size (zcq_batch_t *self);
 
+//  Append the batch's puts and deletes, in order, to chunk as bytes that
+//  zcq_batch_decode reads back (how a write group ships a batch).
+void
+    zcq_batch_encode (zcq_batch_t *self, zchunk_t *chunk);
+
+//  A new batch from the bytes of zcq_batch_encode (caller destroys), or
+//  NULL if they are damaged.
+zcq_batch_t *
+    zcq_batch_decode (const byte *data, size_t size);
+
 //  --- Iterators: ordered reads; with a snapshot, a fixed view of the data ---
 
 //  Create an iterator. With snapshot true it sees the store as it was now,

@@ -186,14 +186,6 @@ zcq_log_new (const char *path)
         rc = -1;
     }
     free (format);
-    uint64_t head = 0;
-    if (rc == 0) {
-        rc = zcq_store_get_number (store, "m:head", 6, &head);
-    }
-    uint64_t ids = 0;
-    if (rc == 0) {
-        rc = s_newest_sequence (store, &ids);
-    }
     if (rc != 0) {
         zcq_store_destroy (&store);
         return NULL;
@@ -201,17 +193,40 @@ zcq_log_new (const char *path)
     zcq_log_t *self = (zcq_log_t *) zmalloc (sizeof (zcq_log_t));
     assert (self);
     self->store = store;
-    self->head = head;
-    self->sealed_head = head;
-    self->staged_head = head;
-    self->newest_sequence = ids;
-    self->staged_sequence = ids;
     self->group = zcq_group_new ();
     msgpack_sbuffer_init (&self->buffer);
     self->keys = zhashx_new ();
     //  Every start: what a destroyed key leaves in the tables goes
     zcq_store_compact (self->store, "k:", 2, "k;", 2);
+    if (zcq_log_reload (self) != 0) {
+        zcq_log_destroy (&self);
+    }
     return self;
+}
+
+int
+zcq_log_reload (zcq_log_t *self)
+{
+    assert (self);
+    uint64_t head = 0, ids = 0;
+    if (zcq_store_get_number (self->store, "m:head", 6, &head) != 0
+        || s_newest_sequence (self->store, &ids) != 0) {
+        return -1;
+    }
+    zcq_log_follow (self, head, ids);
+    return 0;
+}
+
+void
+zcq_log_follow (zcq_log_t *self, uint64_t head, uint64_t sequence)
+{
+    assert (self);
+    zcq_group_clear (self->group);
+    self->head = head;
+    self->sealed_head = head;
+    self->staged_head = head;
+    self->newest_sequence = sequence;
+    self->staged_sequence = sequence;
 }
 
 void

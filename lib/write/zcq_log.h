@@ -62,6 +62,17 @@ typedef int (zcq_log_event_fn) (const byte *body, size_t size, void *arg);
 zcq_log_t *
     zcq_log_new (const char *path);
 
+//  Read the head and the newest command-id sequence again from the store
+//  (another thread wrote to it: a write group member's replication),
+//  dropping anything staged. Returns 0, or -1 on a storage error (logged).
+int
+    zcq_log_reload (zcq_log_t *self);
+
+//  Take head and newest command-id sequence as another writer of the store
+//  reports them (a write group follower), dropping anything staged.
+void
+    zcq_log_follow (zcq_log_t *self, uint64_t head, uint64_t sequence);
+
 //  Close the log, dropping any staged group; nulls the caller's pointer.
 void
     zcq_log_destroy (zcq_log_t **self_p);

@@ -30,6 +30,7 @@
 #include "zcq_node.h"
 #include "zcq_settings.h"
 #include "zcq_replay.h"
+#include "zcq_replica.h"
 #include "zcq_writer.h"
 
 #define RETRY_AFTER_MIN 1         //  ms: least retry hint in a busy reply
@@ -38,6 +39,7 @@
 #define IDS_UNLIMITED   10000000  //  ids the filter is sized for when retention has no limit
 #define IDS_MOST        100000000 //  ids the filter is ever sized for (about 300 MB)
 #define REPLY_BODY_MAX  (ZCQ_MAX_TEXT + 256) //  bytes of a REPLY body, reason included
+#define MEMBERS_MAX     9                    //  most members of a write group
 
 //  The write node's settings: the one place for their paths, flags,
 //  defaults, accepted values and help (README's configuration reference
@@ -140,6 +142,34 @@ static const zcq_setting_t s_table [] = {
      .max = INT64_MAX / 1000000,
      .arg = "SECONDS",
      .help = "seconds a command id is remembered for retries (0: no limit)"},
+    {.path = "write/member",
+     .flag = "--member",
+     .fallback = "0",
+     .type = ZCQ_SETTING_NUMBER,
+     .min = 0,
+     .max = MEMBERS_MAX,
+     .arg = "N",
+     .help = "this node's number in its write group, 1..N (0: a single write node, no "
+             "replication)"},
+    {.path = "write/raft",
+     .flag = "--raft",
+     .arg = "HOST:PORT,...",
+     .help = "Raft address of every member of the write group, in member order (with "
+             "--member)"},
+    {.path = "write/members",
+     .flag = "--members",
+     .arg = "EP,...",
+     .help = "commands endpoint of every member, in member order: a follower names the "
+             "leader's in not_leader replies"},
+    {.path = "write/election",
+     .flag = "--election",
+     .fallback = "1000",
+     .type = ZCQ_SETTING_NUMBER,
+     .min = 50,
+     .max = 60000,
+     .arg = "MS",
+     .help = "write group: Raft's election timeout (randomised 1-2x); a silent leader is "
+             "replaced after about that long"},
     ZCQ_SETTING_LOG_LEVEL ("write"),
     {.path = "write/security/cert",
      .arg = "FILE",
@@ -260,6 +290,16 @@ typedef struct {
     zcq_histogram_t *group_sizes;   //  commands per group written (count: groups)
     zcq_histogram_t *write_latency; //  us to write a group (batch + fdatasync)
     zcq_histogram_t *ack_latency;   //  us from receiving a command to its reply
+
+    //  Write group (write/member > 0): the writer above is a zcq_replica
+    unsigned member;               //  this member's number (0: single node)
+    int64_t election;              //  ms: Raft's election timeout
+    unsigned members;              //  members in the group
+    char *raft [MEMBERS_MAX];      //  each member's Raft address
+    char *endpoints [MEMBERS_MAX]; //  each member's commands endpoint, or NULL
+    uint64_t ids_capacity;         //  command ids the filter is sized for
+    bool leading;                  //  this member leads: it decides commands
+    zcq_replica_report_t group;    //  the replica's last ROLE report
 } self_t;
 
 //  The write node's counters and gauges as metrics: cells of self_t that
@@ -408,6 +448,10 @@ s_self_destroy (self_t **self_p)
         zsock_destroy (&self->events);
         zcq_log_destroy (&self->log);
         zstr_free (&self->replay_endpoint);
+        for (unsigned index = 0; index < MEMBERS_MAX; index++) {
+            zstr_free (&self->raft [index]);
+            zstr_free (&self->endpoints [index]);
+        }
         free (self);
         *self_p = NULL;
     }
@@ -417,6 +461,59 @@ static void
 s_know_id (const byte *id, uint64_t sequence, void *arg)
 {
     zcq_ids_add ((zcq_ids_t *) arg, id, sequence);
+}
+
+//  Split a comma-separated list into at most MEMBERS_MAX owned strings;
+//  returns how many, or MEMBERS_MAX + 1 if there are more.
+static unsigned
+s_split (const char *list, char **items)
+{
+    unsigned count = 0;
+    while (list && *list) {
+        const char *comma = strchr (list, ',');
+        size_t length = comma ? (size_t) (comma - list) : strlen (list);
+        if (count == MEMBERS_MAX) {
+            return MEMBERS_MAX + 1;
+        }
+        items [count] = (char *) zmalloc (length + 1);
+        memcpy (items [count++], list, length);
+        list = comma ? comma + 1 : NULL;
+    }
+    return count;
+}
+
+//  Read the write group's settings; returns NULL or what is wrong.
+static char *
+s_group_settings (self_t *self, zconfig_t *config)
+{
+    self->member = (unsigned) zcq_settings_number (config, s_table, "write/member");
+    self->election = zcq_settings_number (config, s_table, "write/election");
+    if (self->member == 0) {
+        self->leading = true; //  a single node decides everything
+        return NULL;
+    }
+    const char *raft = zcq_settings_text (config, s_table, "write/raft");
+    const char *endpoints = zcq_settings_text (config, s_table, "write/members");
+    self->members = s_split (raft, self->raft);
+    unsigned named = s_split (endpoints, self->endpoints);
+    if (self->members > MEMBERS_MAX || self->member > self->members) {
+        return zsys_sprintf ("setting write/raft must list the Raft address (host:port) of "
+                             "every member, at most %d, member %u among them; got '%s'",
+                             MEMBERS_MAX, self->member, raft ? raft : "");
+    }
+    for (unsigned index = 0; index < self->members; index++) {
+        if (!strchr (self->raft [index], ':')) {
+            return zsys_sprintf ("setting write/raft: member %u's address '%s' is not "
+                                 "host:port",
+                                 index + 1, self->raft [index]);
+        }
+    }
+    if (named && named != self->members) {
+        return zsys_sprintf ("setting write/members must list the commands endpoint of "
+                             "each of the %u members of write/raft, got %u",
+                             self->members, named);
+    }
+    return NULL;
 }
 
 //  Read the settings; returns NULL or what is wrong (caller frees).
@@ -453,7 +550,7 @@ s_settings (self_t *self, zconfig_t *config)
         zsys_warning ("write node: fault seam on, every %" PRIu64 "th event is not published",
                       self->drop_every);
     }
-    return NULL;
+    return s_group_settings (self, config);
 }
 
 //  Start the writer and the replay server threads.
@@ -465,7 +562,27 @@ s_start_threads (self_t *self, zconfig_t *config, zsock_t *replay)
         (uint64_t) zcq_settings_number (config, s_table, "write/ids/keep"),
         zcq_settings_number (config, s_table, "write/ids/max_age") * 1000000,
         zcq_log_newest_sequence (self->log)};
-    self->writer = zactor_new (zcq_writer_actor, &writer);
+    if (self->member) {
+        char folder [PATH_MAX];
+        snprintf (folder, sizeof (folder), "%s/raft",
+                  zcq_settings_text (config, s_table, "write/data"));
+        zcq_replica_config_t replica = {
+            zcq_log_store (self->log),
+            folder,
+            self->member,
+            self->members,
+            self->raft,
+            (unsigned) zcq_settings_number (config, s_table, "write/election"),
+            writer.keep_ids,
+            writer.max_age_us,
+            writer.newest_sequence};
+        self->writer = zactor_new (zcq_replica_actor, &replica);
+        //  Its first report says whether Raft started
+        zcq_replica_recv (self->writer, &self->group);
+    }
+    else {
+        self->writer = zactor_new (zcq_writer_actor, &writer);
+    }
     //  The socket moves to the replay thread: resolve its endpoint first
     self->replay_endpoint = zcq_endpoint_resolved (replay);
     zcq_replay_config_t server = {zcq_log_store (self->log), replay, &self->replays,
@@ -537,7 +654,8 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
     //  (and at most IDS_MOST: past it, more new ids are read from the log)
     int64_t keep = zcq_settings_number (config, s_table, "write/ids/keep");
     uint64_t capacity = keep > 0 ? (uint64_t) keep : IDS_UNLIMITED;
-    self->known = zcq_ids_new (capacity < IDS_MOST ? capacity : IDS_MOST);
+    self->ids_capacity = capacity < IDS_MOST ? capacity : IDS_MOST;
+    self->known = zcq_ids_new (self->ids_capacity);
     if (!self->known) {
         *error = zsys_sprintf ("cannot allocate the command-id filter for %" PRIu64 " ids",
                                capacity);
@@ -614,6 +732,12 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
     zhashx_set_key_duplicator (self->peers, NULL);
     zhashx_set_key_destructor (self->peers, NULL);
     s_start_threads (self, config, replay);
+    if (self->member && self->group.role == ZCQ_ROLE_FAILED) {
+        *error = zsys_sprintf ("write group member %u cannot start Raft on %s (see the log)",
+                               self->member, self->raft [self->member - 1]);
+        s_self_destroy (&self);
+        return NULL;
+    }
     self->poller = zpoller_new (self->pipe, self->commands, self->writer, NULL);
     //  The node stops on $TERM from its owner, not on SIGINT itself
     zpoller_set_nonstop (self->poller, true);
@@ -1146,6 +1270,38 @@ s_handle_command (self_t *self, zcq_msg_t *command)
     }
 }
 
+//  The write group's part of the status: one key for a single node, nine
+//  for a member.
+static void
+s_pack_group (self_t *self, msgpack_packer *pk)
+{
+    zcq_mpack_pack_str (pk, "group_role");
+    zcq_mpack_pack_str (pk, self->member ? zcq_role_name (self->group.role) : "single");
+    if (!self->member) {
+        return;
+    }
+    unsigned leader = self->group.leader;
+    const char *endpoint = leader && leader <= self->members && self->endpoints [leader - 1]
+                               ? self->endpoints [leader - 1]
+                               : "";
+    zcq_mpack_pack_str (pk, "group_member");
+    msgpack_pack_uint32 (pk, self->member);
+    zcq_mpack_pack_str (pk, "group_members");
+    msgpack_pack_uint32 (pk, self->members);
+    zcq_mpack_pack_str (pk, "group_term");
+    msgpack_pack_uint64 (pk, self->group.term);
+    zcq_mpack_pack_str (pk, "group_leader");
+    msgpack_pack_uint32 (pk, leader);
+    zcq_mpack_pack_str (pk, "group_leader_endpoint");
+    zcq_mpack_pack_str (pk, endpoint);
+    zcq_mpack_pack_str (pk, "group_committed");
+    msgpack_pack_uint64 (pk, self->group.committed);
+    zcq_mpack_pack_str (pk, "group_durable");
+    msgpack_pack_uint64 (pk, self->group.durable);
+    zcq_mpack_pack_str (pk, "group_applied");
+    msgpack_pack_uint64 (pk, self->group.applied);
+}
+
 //  Answer the write node's own query: "status".
 static void
 s_handle_query (self_t *self, zcq_msg_t *query)
@@ -1161,7 +1317,7 @@ s_handle_query (self_t *self, zcq_msg_t *query)
         msgpack_sbuffer_init (&buffer);
         msgpack_packer pk;
         msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
-        msgpack_pack_map (&pk, 25);
+        msgpack_pack_map (&pk, 25 + (self->member ? 9 : 1));
         zcq_mpack_pack_str (&pk, "role");
         zcq_mpack_pack_str (&pk, "write");
         zcq_mpack_pack_str (&pk, "domain");
@@ -1212,6 +1368,7 @@ s_handle_query (self_t *self, zcq_msg_t *query)
         zcq_histogram_pack (self->ack_latency, &pk);
         zcq_mpack_pack_str (&pk, "metrics");
         zcq_mpack_pack_str (&pk, zcq_metrics_url (self->metrics));
+        s_pack_group (self, &pk);
         zcq_msg_set_data (result, buffer.data, buffer.size);
         msgpack_sbuffer_destroy (&buffer);
     }
@@ -1249,11 +1406,46 @@ s_submit (self_t *self)
     zcq_histogram_observe (self->group_sizes, self->writing.count);
     self->in_writer = zcq_log_seal (self->log);
     self->write_started = zclock_usecs ();
-    zcq_writer_submit (self->writer, self->in_writer);
+    if (self->member) {
+        zcq_replica_submit (self->writer, self->in_writer, self->group.term);
+    }
+    else {
+        zcq_writer_submit (self->writer, self->in_writer);
+    }
     if (self->await_write) {
         self->await_write = false;
         zsock_signal (self->pipe, 0);
     }
+}
+
+//  A write group member that does not lead answers not_leader, naming the
+//  leader's commands endpoint when it knows one.
+static void
+s_refuse_not_leader (self_t *self, zcq_msg_t *command)
+{
+    zcq_msg_t *reply = zcq_msg_reply_to (command, ZCQ_NOT_LEADER);
+    unsigned leader = self->group.leader;
+    const char *endpoint = leader && leader <= self->members && self->endpoints [leader - 1]
+                               ? self->endpoints [leader - 1]
+                               : NULL;
+    if (endpoint) {
+        zcq_msg_set_leader (reply, endpoint);
+        zcq_msg_set_reason (reply,
+                            "member %u is a %s; the leader is member %u at %s; nothing was "
+                            "stored, send the same command id there",
+                            self->member, zcq_role_name (self->group.role), leader, endpoint);
+    }
+    else {
+        zcq_msg_set_retry_after (reply, (uint32_t) self->election / 2);
+        zcq_msg_set_reason (reply,
+                            "member %u is a %s and knows no leader%s; nothing was stored, "
+                            "retry with the same command id",
+                            self->member, zcq_role_name (self->group.role),
+                            leader ? " endpoint"
+                                   : " (an election is under way, or this "
+                                     "member is cut off from a majority)");
+    }
+    s_reply_now (self, &reply);
 }
 
 //  Take a received command in: decide it now if the staged group has room
@@ -1264,6 +1456,10 @@ s_submit (self_t *self)
 static bool
 s_admit (self_t *self, zcq_msg_t *command)
 {
+    if (!self->leading) {
+        s_refuse_not_leader (self, command);
+        return false;
+    }
     bool room = self->staged.count < self->group_max && zlistx_size (self->queue) == 0;
     const char *why = NULL;
     if (s_peer_waiting (self, command) >= self->client_max) {
@@ -1329,8 +1525,11 @@ s_release (self_t *self, s_pending_t *pending, bool stored)
     msgpack_sbuffer_init (&buffer);
     if (refusal) {
         zcq_msg_set_status (refusal, ZCQ_UNAVAILABLE);
-        zcq_msg_set_reason (refusal, "storage write failed; nothing was stored, retry with "
-                                     "the same command id");
+        zcq_msg_set_reason (
+            refusal, self->member ? "leadership lost before this command was committed; it "
+                                    "may or may not take effect: retry with the same command id"
+                                  : "storage write failed; nothing was stored, retry with "
+                                    "the same command id");
         zcq_msg_set_retry_after (refusal, s_retry_after (self));
     }
     int64_t now = zclock_usecs ();
@@ -1402,11 +1601,8 @@ s_forget_written (self_t *self)
 //  events (never acknowledge before the disk has it, never publish what
 //  might not be stored); on failure refuse it and the staged group too.
 static void
-s_handle_written (self_t *self)
+s_written (self_t *self, zcq_group_t *group, bool stored, uint64_t ids_kept, uint64_t oldest)
 {
-    zcq_group_t *group = NULL;
-    uint64_t ids_kept = 0, oldest = 0;
-    bool stored = zcq_writer_collect (self->writer, &group, &ids_kept, &oldest) == 0;
     zcq_ids_forget_below (self->known, oldest);
     assert (group == self->in_writer);
     self->write_usecs = zclock_usecs () - self->write_started;
@@ -1453,6 +1649,133 @@ s_handle_written (self_t *self)
     zcq_group_destroy (&group);
     self->in_writer = NULL;
     s_advance (self);
+}
+
+static void
+s_handle_written (self_t *self)
+{
+    zcq_group_t *group = NULL;
+    uint64_t ids_kept = 0, oldest = 0;
+    bool stored = zcq_writer_collect (self->writer, &group, &ids_kept, &oldest) == 0;
+    s_written (self, group, stored, ids_kept, oldest);
+}
+
+//  --- Write group --------------------------------------------------------------
+
+static int
+s_publish_stored (const byte *body, size_t size, void *arg)
+{
+    self_t *self = (self_t *) arg;
+    //  Under the topic the leader published it under (from its stream and
+    //  type), with its personal fields opened as the leader sends them
+    zcq_msg_t *event = zcq_msg_decode_body (ZCQ_MSG_EVENT, body, size);
+    byte topic [ZCQ_MAX_TOPIC];
+    size_t topic_size = zcq_msg_valid (event) ? zcq_msg_topic (event, topic) : 0;
+    zcq_msg_destroy (&event);
+    if (topic_size == 0) {
+        zsys_error ("write node: stored event of %zu bytes does not decode; not published",
+                    size);
+        return 0;
+    }
+    if (self->personal
+        && zcq_log_open_event (zcq_log_store (self->log), body, size, &self->sealed) == 1) {
+        body = (const byte *) self->sealed.data;
+        size = self->sealed.size;
+    }
+    zcq_msg_send_event_body (self->events, topic, topic_size, body, size);
+    zcq_metrics_add (&self->published, 1);
+    return 0;
+}
+
+//  A group another member proposed is in the store: take the new head and
+//  publish its events, as the leader did.
+static void
+s_follow (self_t *self)
+{
+    if (self->in_writer) {
+        return; //  our own group comes back first; the store is read then
+    }
+    uint64_t from = zcq_log_head (self->log) + 1;
+    if (zcq_log_reload (self->log) != 0) {
+        return;
+    }
+    zcq_metrics_set (&self->head, zcq_log_head (self->log));
+    while (from <= zcq_log_head (self->log)) {
+        int count =
+            zcq_log_read (self->log, from, ZCQ_MAX_EVENTS, 1024 * 1024, s_publish_stored, self);
+        if (count <= 0) {
+            break;
+        }
+        from += (uint64_t) count;
+    }
+    //  A deleted stream's events are hidden on every member, as the leader
+    //  hides them: the same rewrite of the same records, so the same bytes
+    zcq_log_hide_pending (self->log);
+}
+
+//  This member now leads, with every earlier entry in its store: rebuild
+//  what deciding needs from the store (it followed until now).
+static int
+s_take_lead (self_t *self)
+{
+    zcq_ids_t *known = zcq_ids_new (self->ids_capacity);
+    if (!known || zcq_log_reload (self->log) != 0
+        || zcq_log_visit_ids (self->log, s_know_id, known) != 0) {
+        zcq_ids_destroy (&known);
+        zsys_error ("write group member %u: cannot rebuild its state from the store; it "
+                    "does not take commands",
+                    self->member);
+        return -1;
+    }
+    zcq_ids_destroy (&self->known);
+    self->known = known;
+    zcq_aggregates_purge (self->cache);
+    zcq_metrics_set (&self->head, zcq_log_head (self->log));
+    return 0;
+}
+
+static void
+s_handle_replica (self_t *self)
+{
+    zcq_replica_report_t report;
+    if (zcq_replica_recv (self->writer, &report) != 0) {
+        return;
+    }
+    if (report.what == ZCQ_REPLICA_WRITTEN) {
+        s_written (self, report.group, report.rc == 0, 0, 0);
+        if (report.rc != 0) {
+            s_follow (self); //  the store may have moved on meanwhile
+        }
+    }
+    else if (report.what == ZCQ_REPLICA_APPLIED) {
+        self->group.applied = report.applied;
+        s_follow (self);
+    }
+    else if (report.role == ZCQ_ROLE_FAILED) {
+        //  The store refused a committed entry (logged by the replica):
+        //  the node reads no more commands and stops (exit code 1)
+        self->group = report;
+        self->leading = false;
+        zpoller_destroy (&self->poller);
+        self->poller = zpoller_new (self->pipe, NULL);
+        zpoller_set_nonstop (self->poller, true);
+        zstr_sendf (self->pipe,
+                    "write group member %u: its store refused committed group %" PRIu64
+                    " (see the log)",
+                    self->member, report.applied + 1);
+    }
+    else {
+        bool was = self->leading;
+        bool term = report.term != self->group.term;
+        bool lead = report.role == ZCQ_ROLE_LEADER;
+        self->group = report;
+        //  Leading anew (or in a new term), the store has what others wrote
+        self->leading = lead && (!was || term) ? s_take_lead (self) == 0 : lead && was;
+        if (was != self->leading || term) {
+            zsys_info ("write group member %u: %s in term %" PRIu64 ", leader %u", self->member,
+                       zcq_role_name (report.role), report.term, report.leader);
+        }
+    }
 }
 
 //  Drain what waits on the command socket, up to a group's worth, then
@@ -1559,7 +1882,12 @@ zcq_write_node_actor (zsock_t *pipe, void *args)
             s_handle_pipe (self);
         }
         else if (which == self->writer) {
-            s_handle_written (self);
+            if (self->member) {
+                s_handle_replica (self);
+            }
+            else {
+                s_handle_written (self);
+            }
         }
         else if (which == self->commands) {
             s_handle_commands (self);
@@ -1570,7 +1898,9 @@ zcq_write_node_actor (zsock_t *pipe, void *args)
     }
     //  Let the writer finish the group it has: its commands were decided
     //  and may be acknowledged by a restart's duplicate check, never lost
-    if (self->in_writer) {
+    //  (a write group member does not wait: without a majority its group
+    //  may never commit, and an unanswered command is retried)
+    if (self->in_writer && !self->member) {
         s_handle_written (self);
     }
     s_self_destroy (&self);

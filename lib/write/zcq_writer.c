@@ -5,42 +5,19 @@
 
 #include "zcq_writer.h"
 #include "zcq_event.h"
-#include "zcq_log.h"
-
-#define FORGET_LIMIT 4096 //  most command ids forgotten between two groups
+#include "zcq_retention.h"
 
 typedef struct {
     zcq_writer_config_t config; //  settings
-    uint64_t oldest;            //  oldest command-id sequence kept (0: unknown)
-    uint64_t newest;            //  newest command-id sequence stored
-    int64_t next_age_check;     //  zclock_mono () of the next look for expired ids
+    zcq_retention_t retention;  //  which command ids are kept
 } self_t;
-
-//  Forget command ids beyond the count or age limits; returns the number kept.
-static uint64_t
-s_retain (self_t *self)
-{
-    uint64_t keep = self->config.keep_ids ? self->config.keep_ids : UINT64_MAX;
-    int64_t before =
-        self->config.max_age_us ? zcq_event_now () - self->config.max_age_us : INT64_MIN;
-    //  Count is known without I/O; age needs a seek, so at most once a second
-    bool aged = self->config.max_age_us && zclock_mono () >= self->next_age_check;
-    if (aged) {
-        self->next_age_check = zclock_mono () + 1000;
-    }
-    bool due = self->oldest == 0 || aged || self->newest - self->oldest + 1 > keep;
-    if (due && self->newest) {
-        zcq_log_forget_ids (self->config.store, &self->oldest, self->newest, keep, before,
-                            FORGET_LIMIT);
-    }
-    return self->oldest && self->oldest <= self->newest ? self->newest - self->oldest + 1 : 0;
-}
 
 void
 zcq_writer_actor (zsock_t *pipe, void *args)
 {
-    self_t self = {*(zcq_writer_config_t *) args, 0, 0, 0};
-    self.newest = self.config.newest_sequence;
+    self_t self = {.config = *(zcq_writer_config_t *) args};
+    zcq_retention_init (&self.retention, self.config.keep_ids, self.config.max_age_us,
+                        self.config.newest_sequence);
     zsock_signal (pipe, 0);
     while (true) {
         char *command = NULL;
@@ -51,11 +28,10 @@ zcq_writer_actor (zsock_t *pipe, void *args)
         }
         zcq_group_t *group = (zcq_group_t *) pointer;
         int rc = zcq_store_write (self.config.store, zcq_group_batch (group), self.config.sync);
-        if (rc == 0 && zcq_group_sequence (group)) {
-            self.newest = zcq_group_sequence (group);
-        }
-        uint64_t kept = s_retain (&self);
-        zsock_send (pipe, "spi88", "WRITTEN", group, rc, kept, self.oldest);
+        uint64_t kept =
+            zcq_retention_apply (&self.retention, self.config.store,
+                                 rc == 0 ? zcq_group_sequence (group) : 0, zcq_event_now ());
+        zsock_send (pipe, "spi88", "WRITTEN", group, rc, kept, self.retention.oldest);
         zstr_free (&command);
     }
 }

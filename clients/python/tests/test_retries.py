@@ -29,7 +29,9 @@ class ScriptedNode:
     repeats): None for silence, else the status of a REPLY or RESULT;
     "stray:STATUS" sends a REPLY to another command id first."""
 
-    def __init__(self, endpoint, script, position=42, retry_after=0, curve_secret_key=None):
+    def __init__(self, endpoint, script, position=42, retry_after=0, curve_secret_key=None,
+                 leader=""):
+        self.leader = leader  # endpoint named in "not_leader" replies
         self.script = list(script)
         self.position = position
         self.retry_after = retry_after  # hint sent with "busy" replies
@@ -65,7 +67,9 @@ class ScriptedNode:
                 answer = protocol.Message("REPLY", id=request.id, status=status, version=1,
                                           position=self.position, count=1,
                                           retry_after=self.retry_after if status == "busy"
-                                          else 0)
+                                          else 0,
+                                          leader=self.leader if status == "not_leader"
+                                          else "")
             else:
                 answer = protocol.Message("RESULT", id=request.id, status=status,
                                           position=self.position, result={"echo": step})
@@ -112,6 +116,32 @@ class RetryTest(unittest.TestCase):
         self.assertEqual(len(node.received), 3)
         self.assertEqual(ids, {reply.id})
         self.assertEqual(len(connections), 3, "each attempt should come on a new socket")
+
+    def test_not_leader_goes_to_the_leader_it_names_with_the_same_id(self):
+        # A write group: the first member follows and names the third
+        members = ["ipc://%s/member-%d" % (self.dir, k) for k in (1, 2, 3)]
+        follower = ScriptedNode(members[0], ["not_leader"], leader=members[2])
+        silent = ScriptedNode(members[1], ["accepted"])
+        leader = ScriptedNode(members[2], ["accepted"])
+        self.nodes += [follower, silent, leader]
+        with Client(",".join(members), timeout=1.5, attempts=3) as client:
+            reply = client.send("Deposit", "acct-1", {"amount": 1})
+            self.assertEqual(reply.status, "accepted")
+            self.assertEqual(client.last_attempts, 2)
+            self.assertEqual(client.endpoints["commands"], members[2])
+        self.assertEqual([request.id for _, request in follower.received], [reply.id])
+        self.assertEqual([request.id for _, request in leader.received], [reply.id])
+        self.assertEqual(silent.received, [])
+
+    def test_not_leader_without_a_leader_tries_the_next_member(self):
+        members = ["ipc://%s/member-%d" % (self.dir, k) for k in (1, 2)]
+        candidate = ScriptedNode(members[0], ["not_leader"])
+        leader = ScriptedNode(members[1], ["accepted"])
+        self.nodes += [candidate, leader]
+        with Client(members, timeout=1.5, attempts=3) as client:
+            reply = client.send("Deposit", "acct-1", {"amount": 1})
+        self.assertEqual(reply.status, "accepted")
+        self.assertEqual(len(leader.received), 1)
 
     def test_busy_and_unavailable_are_retried_with_the_same_id(self):
         node = self.node(["busy", "unavailable", "accepted"])

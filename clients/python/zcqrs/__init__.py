@@ -10,8 +10,8 @@ Needs only Debian's python3-zmq and python3-msgpack.
 
 from .client import ANY_NODE, WRITE_NODE, Client, Node
 from .errors import (BadVersion, Busy, Conflict, DecodeError, EncodeError, Forbidden,
-                     Invalid, NotFound, ProtocolError, Rejected, RequestFailed, Stale,
-                     Timeout, TooLarge, Unavailable, Unknown, ZcqrsError)
+                     Invalid, NotFound, NotLeader, ProtocolError, Rejected, RequestFailed,
+                     Stale, Timeout, TooLarge, Unavailable, Unknown, ZcqrsError)
 from .protocol import Message
 from .subscription import Subscription
 
@@ -22,4 +22,4 @@ __version__ = "0.2.0"
 __all__ = ["__version__", "Client", "Subscription", "Message", "WRITE_NODE", "ANY_NODE",
            "Node", "ZcqrsError", "ProtocolError", "DecodeError", "EncodeError", "Timeout",
            "RequestFailed", "Rejected", "Conflict", "Invalid", "Unknown", "TooLarge",
-           "BadVersion", "NotFound", "Stale", "Unavailable", "Busy", "Forbidden"]
+           "BadVersion", "NotFound", "Stale", "Unavailable", "Busy", "Forbidden", "NotLeader"]

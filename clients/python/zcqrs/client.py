@@ -9,6 +9,11 @@ socket, opens a new one and sends the same request again; on ``busy`` or
 doubles from 20 ms to 1 s, with jitter) and sends it again. A command keeps
 its 16-byte id across every attempt, so the write node stores it at most once
 and answers a repeat with the first outcome.
+
+A client of a write group is given every member (``commands`` a list, or one
+string with commas): on ``not_leader`` it sends the command again at once to
+the leader the reply names, or to the next member after the hint, and an
+unanswered attempt also moves it to the next member.
 """
 
 from __future__ import annotations
@@ -61,14 +66,17 @@ class Client:
     its ZeroMQ context unless one is passed in.
     """
 
-    def __init__(self, commands: str = DEFAULT_COMMANDS,
+    def __init__(self, commands: Union[str, Sequence[str]] = DEFAULT_COMMANDS,
                  queries: Sequence[str] = DEFAULT_QUERIES, events: str = DEFAULT_EVENTS,
                  replay: str = DEFAULT_REPLAY, timeout: float = 5.0, attempts: int = 5,
                  consistent: bool = True, curve_server_key: Optional[Union[str, bytes]] = None,
                  curve_public_key: Optional[Union[str, bytes]] = None,
                  curve_secret_key: Optional[Union[str, bytes]] = None,
                  context: Optional[zmq.Context] = None) -> None:
-        self.endpoints = {"commands": commands, "events": events, "replay": replay}
+        if isinstance(commands, str):
+            commands = [member for member in commands.split(",") if member]
+        self.members = list(commands)  #: every write group member's commands endpoint
+        self.endpoints = {"commands": self.members[0], "events": events, "replay": replay}
         self.query_endpoints = list(queries)
         self.timeout = timeout
         self.attempts = max(1, attempts)
@@ -292,6 +300,18 @@ class Client:
             self._queries[node] = self.sockets.dealer(self.query_endpoints[node])
         return self._queries[node]
 
+    def _move(self, endpoint: Optional[str]) -> None:
+        """Talk to the write group member at endpoint from now on (None: the
+        member after the one in use), on a new socket."""
+        if self._commands is not None:
+            self._commands.close()
+            self._commands = None
+        if endpoint is None:
+            current = self.endpoints["commands"]
+            at = self.members.index(current) if current in self.members else -1
+            endpoint = self.members[(at + 1) % len(self.members)]
+        self.endpoints["commands"] = endpoint
+
     def _reset(self, node: Optional[Node]) -> None:
         """Close a socket that did not answer; the next use opens a new one.
 
@@ -299,9 +319,7 @@ class Client:
         commands are not: sending them again with their ids is safe).
         """
         if node is None or node == WRITE_NODE:
-            if self._commands is not None:
-                self._commands.close()
-                self._commands = None
+            self._move(None)
         else:
             if isinstance(node, str):
                 node = self.query_endpoints.index(node)
@@ -364,6 +382,15 @@ class Client:
                 raise Timeout("no answer to %s '%s' from %s in %.1f s (%d attempts)"
                               % (request.kind, request.fields.get("type") or request["name"],
                                  self._endpoint(target), budget, attempt))
+            if (kind == "commands" and answer.kind == "REPLY"
+                    and answer["status"] == "not_leader" and attempt < self.attempts):
+                # Straight to the leader it names; else the next member, after the hint
+                leader = answer.fields.get("leader", "")
+                named = bool(leader) and leader != self.endpoints["commands"]
+                self._move(leader if named else None)
+                if named or self._pause(deadline, answer.fields.get("retry_after", 0),
+                                        backoff):
+                    continue
             if (answer.kind == want and answer["status"] in retry and attempt < self.attempts
                     and self._pause(deadline, answer.fields.get("retry_after", 0), backoff)):
                 continue

@@ -104,10 +104,15 @@ class Forbidden(RequestFailed):
     """The client's key lacks the role the request needs; nothing was stored."""
 
 
+class NotLeader(RequestFailed):
+    """A write-group member that does not lead answered (retried at the leader before raising)."""
+
+
 _BY_STATUS: Dict[str, Type[RequestFailed]] = {
     "rejected": Rejected, "conflict": Conflict, "invalid": Invalid, "unknown": Unknown,
     "too_large": TooLarge, "bad_version": BadVersion, "not_found": NotFound,
     "stale": Stale, "unavailable": Unavailable, "busy": Busy, "forbidden": Forbidden,
+    "not_leader": NotLeader,
 }
 
 

@@ -23,6 +23,7 @@ MAX_STREAM = 256  # bytes of a stream name
 MAX_NAME = 128  # bytes of a command, event or query name
 MAX_ID = 64  # bytes of a request id
 MAX_TEXT = 4096  # bytes of a reason or correlation id
+MAX_ENDPOINT = 512  # bytes of a REPLY's leader endpoint
 MAX_USER = 128  # bytes of a user id (EVENT meta.user)
 COMMAND_ID = 16  # bytes of a command id
 MAX_EVENTS = 1000  # events in one EVENTS answer
@@ -39,7 +40,7 @@ STATUSES = {
     "ok": False, "accepted": False, "rejected": False, "conflict": False,
     "invalid": False, "unknown": False, "too_large": False, "bad_version": False,
     "not_found": False, "stale": True, "unavailable": True, "busy": True,
-    "forbidden": False,
+    "forbidden": False, "not_leader": True,
 }
 
 
@@ -55,7 +56,7 @@ FIELDS: Dict[str, Dict[str, Any]] = {
     "COMMAND": {"id": None, "type": "", "stream": "", "expect": None, "data": {},
                 "correlation": ""},
     "REPLY": {"id": None, "status": "ok", "reason": "", "version": 0, "position": 0,
-              "count": 0, "retry_after": 0},
+              "count": 0, "retry_after": 0, "leader": ""},
     "EVENT": {"position": 0, "stream": "", "version": 0, "type": "", "schema": 1,
               "data": {}, "meta": _META_DEFAULT},
     "HEARTBEAT": {"head": 0, "time": 0, "interval": 0},
@@ -327,6 +328,8 @@ class _Reader:
             fields[key] = value
         elif key in ("reason", "correlation"):
             fields[key] = self.string(key, value, MAX_TEXT, False)
+        elif key == "leader":
+            fields[key] = self.string(key, value, MAX_ENDPOINT, False)
         elif key == "meta":
             fields[key] = self.meta(value)
         elif key in ("count", "interval", "timeout", "retry_after"):
@@ -462,6 +465,10 @@ def _check_limits(message):
                           % (len(raw), MAX_TEXT))
     if raw and not is_text(raw):
         raise EncodeError("invalid", "correlation id must be UTF-8 without control characters")
+    leader = (fields.get("leader") or "").encode("utf-8")
+    if len(leader) > MAX_ENDPOINT:
+        raise EncodeError("too_large", "leader endpoint is %d bytes, limit is %d"
+                          % (len(leader), MAX_ENDPOINT))
 
 
 def encode_body(message):
@@ -482,6 +489,8 @@ def encode_body(message):
                 "version": f["version"], "position": f["position"], "count": f["count"]}
         if f["retry_after"]:
             body["retry_after"] = f["retry_after"]
+        if f.get("leader"):
+            body["leader"] = f["leader"]
     elif type == "EVENT":
         meta = dict(_META_DEFAULT, **f["meta"])
         wire_meta = {"command": meta["command"], "time": meta["time"]}

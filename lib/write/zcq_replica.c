@@ -1,0 +1,505 @@
+/*  =========================================================================
+    zcq_replica - a write group member's replication thread (see
+    zcq_replica.h)
+
+    The thread runs a libuv loop with the Raft instance on it. The actor's
+    pipe is a ZeroMQ socket, whose descriptor signals edges, not levels: it
+    is drained whenever it signals and before the loop sleeps (a prepare
+    handle), so that a message never waits for the next one.
+    =========================================================================
+*/
+
+#include "zcq_replica.h"
+#include "zcq_retention.h"
+
+#include <signal.h>
+#include <raft.h>
+#include <raft/uv.h>
+#include <uv.h>
+
+#define ENTRY_MAGIC "ZGR1"
+//  magic, member, number, term, batch size, newest command-id sequence, time
+#define ENTRY_HEADER (4 + 4 + 8 + 8 + 8 + 8 + 8)
+#define ENTRY_ALIGN  8  //  entries are padded to a multiple of this
+#define ROLE_CHECK   50 //  ms between looks at Raft's state
+
+typedef struct {
+    zsock_t *pipe;                      //  actor pipe
+    zcq_replica_config_t config;        //  settings (the caller's strings, read at start)
+    char *address;                      //  this member's Raft address (owned)
+    uv_loop_t loop;                     //  the thread's event loop
+    uv_poll_t poll;                     //  the pipe's descriptor
+    uv_prepare_t prepare;               //  drains the pipe before the loop sleeps
+    uv_timer_t timer;                   //  looks at Raft's state every ROLE_CHECK ms
+    struct raft_uv_transport transport; //  Raft's TCP transport
+    struct raft_io io;                  //  Raft's libuv I/O (its log segments)
+    struct raft_fsm fsm;                //  our state machine: the store
+    struct raft raft;                   //  the Raft instance
+    struct raft_barrier barrier;        //  a new leader's barrier
+    bool barrier_pending;               //  barrier proposed, not yet applied
+    struct raft_apply apply;            //  the proposal in flight
+    zcq_group_t *proposed;              //  its group, or NULL
+    uint64_t proposed_number;           //  its group number
+    uint64_t lead_term;                 //  term in which this member leads with every earlier
+                                        //  entry applied (0: does not lead)
+    uint64_t applied;                   //  number of the last group in the store ("m:group")
+    zcq_replica_report_t said;          //  the last ROLE report sent
+    zcq_retention_t retention;          //  which command ids the store keeps
+    zchunk_t *chunk;                    //  encoding scratch
+    bool started;                       //  Raft was started (so it must be closed)
+    bool closing;                       //  $TERM received: closing every handle
+    bool failed;                        //  the store refused a committed entry: this member
+                                        //  applies nothing more and never leads
+} self_t;
+
+const char *
+zcq_role_name (zcq_role_t role)
+{
+    static const char *names [] = {"failed", "follower", "candidate", "leader"};
+    return role <= ZCQ_ROLE_LEADER ? names [role] : "failed";
+}
+
+static void s_barrier_done (struct raft_barrier *req, int status);
+
+static void
+s_send (self_t *self, zcq_replica_report_t *report)
+{
+    zsock_send (self->pipe, "ipi48888i", (int) report->what, report->group, report->rc,
+                (uint32_t) report->role, report->term, report->committed, report->durable,
+                report->applied, (int) report->leader);
+}
+
+//  Hand the group in flight back, committed or not.
+static void
+s_written (self_t *self, zcq_group_t *group, int rc)
+{
+    zcq_replica_report_t report = {.what = ZCQ_REPLICA_WRITTEN, .group = group, .rc = rc};
+    report.applied = self->applied;
+    s_send (self, &report);
+}
+
+//  Report role, term, leader and progress if any changed.
+static void
+s_check_role (self_t *self)
+{
+    struct raft *raft = &self->raft;
+    int state = raft_state (raft);
+    if (state != RAFT_LEADER) {
+        self->lead_term = 0;
+    }
+    else if (!self->lead_term && !self->barrier_pending && !self->failed) {
+        //  A new leader applies every entry of earlier terms before it
+        //  decides anything: a barrier of its own term, committed, does it
+        self->barrier.data = self;
+        if (raft_barrier (raft, &self->barrier, s_barrier_done) == 0) {
+            self->barrier_pending = true;
+        }
+    }
+    raft_id leader = 0;
+    const char *address = NULL;
+    raft_leader (raft, &leader, &address);
+    zcq_replica_report_t report = {.what = ZCQ_REPLICA_ROLE};
+    report.role = self->failed              ? ZCQ_ROLE_FAILED
+                  : self->lead_term         ? ZCQ_ROLE_LEADER
+                  : state == RAFT_CANDIDATE ? ZCQ_ROLE_CANDIDATE
+                                            : ZCQ_ROLE_FOLLOWER;
+    report.term = raft->current_term;
+    //  A leader still applying earlier entries names no leader yet
+    report.leader = state == RAFT_LEADER && !self->lead_term ? 0 : (unsigned) leader;
+    report.committed = raft->commit_index;
+    report.durable = raft->last_stored;
+    report.applied = self->applied;
+    zcq_replica_report_t *said = &self->said;
+    if (report.role != said->role || report.term != said->term || report.leader != said->leader
+        || report.committed != said->committed || report.durable != said->durable
+        || report.applied != said->applied) {
+        self->said = report;
+        s_send (self, &report);
+    }
+}
+
+static void
+s_barrier_done (struct raft_barrier *req, int status)
+{
+    self_t *self = (self_t *) req->data;
+    self->barrier_pending = false;
+    if (status == 0 && raft_state (&self->raft) == RAFT_LEADER && !self->failed) {
+        self->lead_term = self->raft.current_term;
+    }
+    s_check_role (self);
+}
+
+static void
+s_applied (struct raft_apply *req, int status, void *result)
+{
+    (void) result;
+    self_t *self = (self_t *) req->data;
+    zcq_group_t *group = self->proposed;
+    self->proposed = NULL;
+    if (status != 0 && status != RAFT_SHUTDOWN) {
+        zsys_warning ("write group member %u: group %" PRIu64 " not committed (%s)",
+                      self->config.member, self->proposed_number, raft_strerror (status));
+    }
+    s_written (self, group, status == 0 ? 0 : -1);
+    s_check_role (self);
+}
+
+//  Propose a sealed group as one entry, or refuse it at once.
+static void
+s_propose (self_t *self, zcq_group_t *group, uint64_t term)
+{
+    assert (!self->proposed);
+    if (!self->lead_term || term != self->lead_term) {
+        s_written (self, group, -1);
+        return;
+    }
+    uint64_t number = self->applied + 1; //  one group in flight: the last is applied
+    //  The header, with the batch's size left for when it is known
+    byte header [ENTRY_HEADER] = {0};
+    memcpy (header, ENTRY_MAGIC, 4);
+    header [6] = (byte) (self->config.member >> 8);
+    header [7] = (byte) self->config.member;
+    zcq_store_put_be64 (header + 8, number);
+    zcq_store_put_be64 (header + 16, term);
+    zcq_store_put_be64 (header + 32, zcq_group_sequence (group));
+    zcq_store_put_be64 (header + 40, (uint64_t) zcq_group_time (group));
+    zchunk_set (self->chunk, header, ENTRY_HEADER);
+    zcq_batch_encode (zcq_group_batch (group), self->chunk);
+    zcq_store_put_be64 (zchunk_data (self->chunk) + 24,
+                        zchunk_size (self->chunk) - ENTRY_HEADER);
+    //  libraft 0.15 pads entries to 8 bytes when it sends several at once
+    //  and not when it stores them: an entry whose size is a multiple of 8
+    //  reads the same either way
+    static const byte padding [ENTRY_ALIGN] = {0};
+    size_t over = zchunk_size (self->chunk) % ENTRY_ALIGN;
+    if (over) {
+        zchunk_extend (self->chunk, padding, ENTRY_ALIGN - over);
+    }
+    struct raft_buffer buffer;
+    buffer.len = zchunk_size (self->chunk);
+    buffer.base = raft_malloc (buffer.len);
+    if (!buffer.base) {
+        s_written (self, group, -1);
+        return;
+    }
+    memcpy (buffer.base, zchunk_data (self->chunk), buffer.len);
+    self->apply.data = self;
+    self->proposed = group;
+    self->proposed_number = number;
+    int rc = raft_apply (&self->raft, &self->apply, &buffer, 1, s_applied);
+    if (rc != 0) {
+        raft_free (buffer.base);
+        self->proposed = NULL;
+        s_written (self, group, -1);
+    }
+}
+
+//  The store could not take committed group `number`. libraft goes on to
+//  the next entry whatever apply returns, so a member that went on would
+//  silently lack the group: it stops instead (reported as role FAILED,
+//  which stops the node). Restarted, Raft applies its log again from the
+//  store's last group, and the leader sends what the member lacks.
+static int
+s_fail (self_t *self, uint64_t number, const char *why, int rc)
+{
+    if (!self->failed) {
+        zsys_error ("write group member %u: %s committed group %" PRIu64
+                    "; this member stops serving (restarted, it applies the group's log again "
+                    "from group %" PRIu64 ")",
+                    self->config.member, why, number, self->applied + 1);
+        self->failed = true;
+        self->lead_term = 0;
+    }
+    s_check_role (self);
+    return rc;
+}
+
+//  Raft applies a committed entry: write its batch into the store, with
+//  its number, unless the store has it already (Raft applies the whole log
+//  again after a restart).
+static int
+s_fsm_apply (struct raft_fsm *fsm, const struct raft_buffer *buffer, void **result)
+{
+    self_t *self = (self_t *) fsm->data;
+    *result = NULL;
+    const byte *entry = (const byte *) buffer->base;
+    if (self->failed) {
+        return RAFT_IOERR; //  stopped: nothing more goes into the store
+    }
+    if (buffer->len < ENTRY_HEADER || memcmp (entry, ENTRY_MAGIC, 4) != 0) {
+        char start [9] = "";
+        for (size_t index = 0; index < 4 && index < buffer->len; index++) {
+            snprintf (start + 2 * index, 3, "%02x", entry [index]);
+        }
+        zsys_error ("write group member %u: a committed entry of %zu bytes (%s...) is not a "
+                    "group; passed over",
+                    self->config.member, buffer->len, start);
+        return 0;
+    }
+    uint64_t number = zcq_store_get_be64 (entry + 8);
+    uint64_t size = zcq_store_get_be64 (entry + 24);
+    if (size > buffer->len - ENTRY_HEADER) {
+        return s_fail (self, number, "cut short:", RAFT_MALFORMED);
+    }
+    if (number <= self->applied) {
+        return 0;
+    }
+    if (number != self->applied + 1) {
+        return s_fail (self, number, "the store misses the groups before", RAFT_CORRUPT);
+    }
+    zcq_batch_t *batch = zcq_batch_decode (entry + ENTRY_HEADER, (size_t) size);
+    if (!batch) {
+        return s_fail (self, number, "damaged:", RAFT_MALFORMED);
+    }
+    byte value [8];
+    zcq_store_put_be64 (value, number);
+    zcq_batch_put (batch, "m:group", 7, value, 8);
+    //  Not synced: the entry is fsync'ed in Raft's log, which is applied
+    //  again after a crash
+    int rc = zcq_store_write (self->config.store, batch, false);
+    zcq_batch_destroy (&batch);
+    if (rc != 0) {
+        return s_fail (self, number, "the store failed to write", RAFT_IOERR);
+    }
+    self->applied = number;
+    //  Every member forgets the same ids: ages are measured against the
+    //  group's own time, not this member's clock
+    zcq_retention_apply (&self->retention, self->config.store, zcq_store_get_be64 (entry + 32),
+                         (int64_t) zcq_store_get_be64 (entry + 40));
+    bool ours = self->proposed && number == self->proposed_number
+                && zcq_store_get_be64 (entry + 16) == self->lead_term
+                && (((unsigned) entry [6] << 8) | entry [7]) == self->config.member;
+    if (!ours) {
+        zcq_replica_report_t report = {.what = ZCQ_REPLICA_APPLIED, .applied = number};
+        s_send (self, &report);
+    }
+    return 0;
+}
+
+//  No Raft snapshots: the log is kept whole (README, "Write group").
+static int
+s_fsm_snapshot (struct raft_fsm *fsm, struct raft_buffer *bufs [], unsigned *count)
+{
+    (void) fsm;
+    (void) bufs;
+    (void) count;
+    return RAFT_NOTFOUND;
+}
+
+static int
+s_fsm_restore (struct raft_fsm *fsm, struct raft_buffer *buffer)
+{
+    (void) fsm;
+    (void) buffer;
+    return RAFT_NOTFOUND;
+}
+
+static void
+s_handle_closed (uv_handle_t *handle)
+{
+    (void) handle;
+}
+
+static void
+s_raft_closed (struct raft *raft)
+{
+    self_t *self = (self_t *) raft->data;
+    raft_uv_close (&self->io);
+    raft_uv_tcp_close (&self->transport);
+}
+
+//  Close every handle; the loop ends when they are closed.
+static void
+s_close (self_t *self)
+{
+    self->closing = true;
+    uv_poll_stop (&self->poll);
+    uv_close ((uv_handle_t *) &self->poll, s_handle_closed);
+    uv_close ((uv_handle_t *) &self->prepare, s_handle_closed);
+    uv_close ((uv_handle_t *) &self->timer, s_handle_closed);
+    if (self->started) {
+        raft_close (&self->raft, s_raft_closed);
+    }
+}
+
+static void
+s_drain (self_t *self)
+{
+    while (!self->closing && (zsock_events (self->pipe) & ZMQ_POLLIN)) {
+        char *command = NULL;
+        void *group = NULL;
+        uint64_t term = 0;
+        if (zsock_recv (self->pipe, "sp8", &command, &group, &term) < 0
+            || streq (command, "$TERM")) {
+            s_close (self);
+        }
+        else if (streq (command, "WRITE") && group) {
+            s_propose (self, (zcq_group_t *) group, term);
+        }
+        zstr_free (&command);
+    }
+}
+
+static void
+s_on_poll (uv_poll_t *handle, int status, int events)
+{
+    (void) status;
+    (void) events;
+    s_drain ((self_t *) handle->data);
+}
+
+static void
+s_on_prepare (uv_prepare_t *handle)
+{
+    s_drain ((self_t *) handle->data);
+}
+
+static void
+s_on_timer (uv_timer_t *handle)
+{
+    s_check_role ((self_t *) handle->data);
+}
+
+//  Set Raft up on the loop and start it. Returns 0, or -1 (logged).
+static int
+s_start (self_t *self)
+{
+    zcq_replica_config_t *config = &self->config;
+    self->address = strdup (config->addresses [config->member - 1]);
+    const char *error = NULL;
+    int rc = zsys_dir_create ("%s", config->folder);
+    if (rc != 0) {
+        error = "cannot create the folder";
+    }
+    else if ((rc = raft_uv_tcp_init (&self->transport, &self->loop)) != 0) {
+        error = raft_strerror (rc);
+    }
+    else if ((rc = raft_uv_init (&self->io, &self->loop, config->folder, &self->transport))
+             != 0) {
+        error = self->io.errmsg;
+    }
+    if (!error) {
+        self->fsm.version = 1;
+        self->fsm.data = self;
+        self->fsm.apply = s_fsm_apply;
+        self->fsm.snapshot = s_fsm_snapshot;
+        self->fsm.restore = s_fsm_restore;
+        rc = raft_init (&self->raft, &self->io, &self->fsm, config->member, self->address);
+        if (rc != 0) {
+            error = raft_errmsg (&self->raft);
+        }
+        self->raft.data = self;
+    }
+    if (!error) {
+        //  The same configuration on every member: bootstrapping a member
+        //  that has Raft state already is refused, and harmless
+        struct raft_configuration configuration;
+        raft_configuration_init (&configuration);
+        for (unsigned index = 0; index < config->members && rc == 0; index++) {
+            rc = raft_configuration_add (&configuration, index + 1, config->addresses [index],
+                                         RAFT_VOTER);
+        }
+        if (rc == 0) {
+            rc = raft_bootstrap (&self->raft, &configuration);
+        }
+        raft_configuration_close (&configuration);
+        if (rc != 0 && rc != RAFT_CANTBOOTSTRAP) {
+            error = raft_strerror (rc);
+        }
+    }
+    if (!error) {
+        raft_set_election_timeout (&self->raft, config->election);
+        raft_set_heartbeat_timeout (&self->raft,
+                                    config->election / 10 ? config->election / 10 : 1);
+        raft_set_snapshot_threshold (&self->raft, UINT_MAX);
+        raft_set_pre_vote (&self->raft, true);
+        if ((rc = raft_start (&self->raft)) != 0) {
+            error = raft_errmsg (&self->raft);
+        }
+        else {
+            self->started = true;
+        }
+    }
+    if (error) {
+        zsys_error ("write group member %u: cannot start Raft on %s in '%s': %s",
+                    config->member, self->address, config->folder, error);
+        return -1;
+    }
+    zsys_info ("write group member %u of %u: Raft on %s, log in '%s', last group %" PRIu64,
+               config->member, config->members, self->address, config->folder, self->applied);
+    return 0;
+}
+
+void
+zcq_replica_actor (zsock_t *pipe, void *args)
+{
+    self_t *self = (self_t *) zmalloc (sizeof (self_t));
+    assert (self);
+    self->pipe = pipe;
+    self->config = *(zcq_replica_config_t *) args;
+    self->chunk = zchunk_new (NULL, 4096);
+    zcq_store_get_number (self->config.store, "m:group", 7, &self->applied);
+    zcq_retention_init (&self->retention, self->config.keep_ids, self->config.max_age_us,
+                        self->config.newest_sequence);
+    //  Raft's transport writes to TCP peers that may be gone: that must be
+    //  an error it handles, not a SIGPIPE that ends the process
+    signal (SIGPIPE, SIG_IGN);
+    zsock_signal (pipe, 0);
+
+    uv_loop_init (&self->loop);
+    int rc = s_start (self);
+    if (rc != 0) {
+        zcq_replica_report_t report = {.what = ZCQ_REPLICA_ROLE, .role = ZCQ_ROLE_FAILED};
+        s_send (self, &report);
+        //  Wait for $TERM, then leave
+        char *command = zstr_recv (pipe);
+        zstr_free (&command);
+    }
+    else {
+        s_check_role (self);
+        uv_poll_init (&self->loop, &self->poll, zsock_fd (pipe));
+        self->poll.data = self;
+        uv_poll_start (&self->poll, UV_READABLE, s_on_poll);
+        uv_prepare_init (&self->loop, &self->prepare);
+        self->prepare.data = self;
+        uv_prepare_start (&self->prepare, s_on_prepare);
+        uv_timer_init (&self->loop, &self->timer);
+        self->timer.data = self;
+        uv_timer_start (&self->timer, s_on_timer, ROLE_CHECK, ROLE_CHECK);
+        uv_run (&self->loop, UV_RUN_DEFAULT);
+    }
+    uv_loop_close (&self->loop);
+    zchunk_destroy (&self->chunk);
+    free (self->address);
+    free (self);
+}
+
+void
+zcq_replica_submit (zactor_t *replica, zcq_group_t *group, uint64_t term)
+{
+    assert (replica);
+    assert (group);
+    zsock_send (replica, "sp8", "WRITE", group, term);
+}
+
+int
+zcq_replica_recv (zactor_t *replica, zcq_replica_report_t *report)
+{
+    assert (replica);
+    assert (report);
+    int what = 0, rc = 0, leader = 0;
+    uint32_t role = 0;
+    void *group = NULL;
+    memset (report, 0, sizeof (*report));
+    if (zsock_recv (replica, "ipi48888i", &what, &group, &rc, &role, &report->term,
+                    &report->committed, &report->durable, &report->applied, &leader)
+        < 0) {
+        return -1;
+    }
+    report->what = (zcq_replica_what_t) what;
+    report->group = (zcq_group_t *) group;
+    report->rc = rc;
+    report->role = (zcq_role_t) role;
+    report->leader = (unsigned) leader;
+    return 0;
+}
