@@ -46,6 +46,9 @@ struct _zcq_msg_t {
     uint32_t max;              //  REPLAY batch size
     uint64_t head;             //  last stored position
     uint32_t interval;         //  heartbeat interval, ms
+    char *cluster;             //  HEARTBEAT / EVENTS: the write node's cluster id
+    char *incarnation;         //  HEARTBEAT / EVENTS: its log's incarnation id
+    char *domain;              //  HEARTBEAT / EVENTS: its domain's name
     uint32_t retry_after;      //  REPLY busy/unavailable: ms to wait before a retry
     uint64_t min_position;     //  QUERY read-your-writes bound
     uint32_t timeout;          //  QUERY wait bound, ms
@@ -218,7 +221,8 @@ zcq_msg_destroy (zcq_msg_t **self_p)
         }
         //  Most of these are NULL in most messages: no call for those
         void *owned [] = {self->error,  self->name,        self->stream, self->data,
-                          self->reason, self->correlation, self->user,   self->roles};
+                          self->reason, self->correlation, self->user,   self->roles,
+                          self->cluster, self->incarnation, self->domain};
         for (size_t index = 0; index < sizeof (owned) / sizeof (owned [0]); index++) {
             if (owned [index]) {
                 free (owned [index]);
@@ -474,6 +478,9 @@ typedef enum {
     K_USER,
     K_SCHEMA,
     K_DELETED,
+    K_CLUSTER,
+    K_INCARNATION,
+    K_DOMAIN,
     K_KEYS
 } s_key_t;
 
@@ -514,6 +521,9 @@ static const struct {
     [K_USER] = KEY ("user"),
     [K_SCHEMA] = KEY ("schema"),
     [K_DELETED] = KEY ("deleted"),
+    [K_CLUSTER] = KEY ("cluster"),
+    [K_INCARNATION] = KEY ("incarnation"),
+    [K_DOMAIN] = KEY ("domain"),
 };
 
 //  What a field's value is, which says how it is read, checked and written.
@@ -600,6 +610,9 @@ static const s_field_t s_heartbeat [] = {
     {FIELD (K_HEAD, V_UINT64, P_REQUIRED, head), .limit = INT64_MAX},
     {FIELD (K_TIME, V_INT64, P_OPTIONAL, time)},
     {FIELD (K_INTERVAL, V_UINT32, P_OPTIONAL, interval), .limit = UINT32_MAX},
+    {FIELD (K_CLUSTER, V_TEXT, P_IF_SET, cluster), .limit = ZCQ_MAX_NAME},
+    {FIELD (K_INCARNATION, V_TEXT, P_IF_SET, incarnation), .limit = ZCQ_MAX_NAME},
+    {FIELD (K_DOMAIN, V_TEXT, P_IF_SET, domain), .limit = ZCQ_MAX_NAME},
 };
 static const s_field_t s_replay [] = {
     {FIELD (K_ID, V_ID, P_IF_SET, id)},
@@ -612,6 +625,9 @@ static const s_field_t s_events [] = {
     {FIELD (K_FROM, V_UINT64, P_REQUIRED, from), .limit = INT64_MAX},
     {FIELD (K_HEAD, V_UINT64, P_REQUIRED, head), .limit = INT64_MAX},
     {FIELD (K_COUNT, V_FRAMES, P_REQUIRED, count), .limit = UINT32_MAX},
+    {FIELD (K_CLUSTER, V_TEXT, P_IF_SET, cluster), .limit = ZCQ_MAX_NAME},
+    {FIELD (K_INCARNATION, V_TEXT, P_IF_SET, incarnation), .limit = ZCQ_MAX_NAME},
+    {FIELD (K_DOMAIN, V_TEXT, P_IF_SET, domain), .limit = ZCQ_MAX_NAME},
 };
 static const s_field_t s_query [] = {
     {FIELD (K_ID, V_ID, P_IF_SET, id)},
@@ -653,6 +669,7 @@ static const s_schema_t s_schemas [ZCQ_MSG_TYPES] = {
 static const s_schema_t s_meta_schema = {SCHEMA (s_meta)};
 
 #define B(key) (1u << (key))
+_Static_assert (K_KEYS <= 32, "the keys seen are bits of an unsigned");
 
 //  Where a field's value lives in the message.
 #define MEMBER(self, field, type) ((type *) ((char *) (self) + (field)->offset))
@@ -1532,8 +1549,9 @@ zcq_msg_set_id (zcq_msg_t *self, const void *id, size_t size)
 static void
 s_set_string (char **dest, const char *value)
 {
+    char *copy = value ? strdup (value) : NULL; //  before the free: value may be *dest
     zstr_free (dest);
-    *dest = value ? strdup (value) : NULL;
+    *dest = copy;
 }
 
 const char *
@@ -1741,6 +1759,37 @@ zcq_msg_set_correlation (zcq_msg_t *self, const char *correlation)
 {
     assert (self);
     s_set_string (&self->correlation, correlation);
+}
+
+const char *
+zcq_msg_cluster (zcq_msg_t *self)
+{
+    assert (self);
+    return self->cluster ? self->cluster : "";
+}
+
+const char *
+zcq_msg_incarnation (zcq_msg_t *self)
+{
+    assert (self);
+    return self->incarnation ? self->incarnation : "";
+}
+
+const char *
+zcq_msg_domain (zcq_msg_t *self)
+{
+    assert (self);
+    return self->domain ? self->domain : "";
+}
+
+void
+zcq_msg_set_origin (zcq_msg_t *self, const char *cluster, const char *incarnation,
+                    const char *domain)
+{
+    assert (self);
+    s_set_string (&self->cluster, cluster);
+    s_set_string (&self->incarnation, incarnation);
+    s_set_string (&self->domain, domain);
 }
 
 const char *

@@ -588,12 +588,15 @@ test_write_node_restart_is_noticed_reported_and_survived (void **state)
     const int nodes [] = {0, -1};
     s_assert_replicas_match_rebuild (cluster, 1, nodes);
 
-    //  Back with a wiped log: its positions now name other events. The node
-    //  notices, takes nothing more, and says so
+    //  Back with a wiped log: a new log, so another cluster, whose positions
+    //  name other events. The node notices, takes nothing more, and says so
     assert_int_equal (zcq_testkit_stop (&cluster->write), 0);
     zcq_testkit_rmtree (cluster->write_data);
     s_start_write (cluster, NULL, NULL);
-    s_await_status (cluster, 0, "state", "diverged", WAIT);
+    s_await_status (cluster, 0, "state", "refused", WAIT);
+    char *why = s_status_str (cluster, 0, "state_reason");
+    assert_non_null (strstr (why, "belongs to cluster"));
+    zstr_free (&why);
     cluster->deposits = 0;
     s_open_accounts (cluster);
     result = zcq_client_query (cluster->client, 0, "totals", NULL, 0, 0, WAIT);
@@ -624,9 +627,10 @@ test_replaced_log_is_refused_after_a_restart (void **state)
     s_open_accounts (cluster);
     assert_true (s_deposits (cluster, 500) > head);
 
-    //  Back, it checks the event it applied last before taking anything
+    //  Back, it knows the cluster it followed (its folder keeps it) and
+    //  takes nothing from the new one
     s_start_query (cluster, 0, NULL, NULL);
-    s_await_status (cluster, 0, "state", "diverged", WAIT);
+    s_await_status (cluster, 0, "state", "refused", WAIT);
     zcq_msg_t *result = s_builtin (cluster, 0, "checksum");
     assert_int_equal (zcq_msg_position (result), head);
     assert_true (zcq_msg_may_be_stale (result));
@@ -636,6 +640,43 @@ test_replaced_log_is_refused_after_a_restart (void **state)
     zcq_msg_destroy (&result);
     zstr_free (&before);
     zstr_free (&after);
+
+    //  Rebuilt on purpose, it follows the new cluster, to its head
+    assert_int_equal (zcq_testkit_stop (&cluster->query [0]), 0);
+    s_start_query (cluster, 0, "--rebuild", "1");
+    uint64_t new_head = s_deposits (cluster, 1);
+    s_await_status (cluster, 0, "state", "live", 4 * WAIT);
+    s_await_position (cluster, 0, new_head);
+    zcq_msg_t *write = zcq_client_write_status (cluster->client, WAIT);
+    assert_non_null (write);
+    char *cluster_id = zcq_testkit_str (zcq_msg_data (write), zcq_msg_data_size (write), "cluster");
+    char *followed = s_status_str (cluster, 0, "cluster");
+    assert_int_equal (strlen (cluster_id), 32);
+    assert_string_equal (followed, cluster_id);
+    zstr_free (&cluster_id);
+    zstr_free (&followed);
+    zcq_msg_destroy (&write);
+    s_cluster_destroy (&cluster);
+}
+
+//  A query node of another domain than its write node's takes nothing from
+//  it and says why, in its status and in every answer
+static void
+test_write_node_of_another_domain_is_refused (void **state)
+{
+    (void) state;
+    cluster_t *cluster = s_cluster_new (NULL, NULL);
+    s_open_accounts (cluster);
+    s_start_query (cluster, 0, "--domain", "store");
+    s_await_status (cluster, 0, "state", "refused", WAIT);
+    char *why = s_status_str (cluster, 0, "state_reason");
+    assert_non_null (strstr (why, "runs the domain 'bank', this query node the domain 'store'"));
+    zstr_free (&why);
+    assert_int_equal (s_status_int (cluster, 0, "applied"), 0);
+    zcq_msg_t *result = s_builtin (cluster, 0, "checksum");
+    assert_true (zcq_msg_may_be_stale (result));
+    assert_non_null (strstr (zcq_msg_reason (result), "runs the domain 'bank'"));
+    zcq_msg_destroy (&result);
     s_cluster_destroy (&cluster);
 }
 
@@ -740,6 +781,7 @@ main (void)
         cmocka_unit_test_teardown (test_late_joiner_on_a_long_log_converges_while_writes_go_on,
                                    s_teardown),
         cmocka_unit_test_teardown (test_read_your_writes_against_a_held_back_node, s_teardown),
+        cmocka_unit_test_teardown (test_write_node_of_another_domain_is_refused, s_teardown),
         cmocka_unit_test_teardown (test_write_node_restart_is_noticed_reported_and_survived,
                                    s_teardown),
         cmocka_unit_test_teardown (test_replaced_log_is_refused_after_a_restart, s_teardown),

@@ -4,6 +4,7 @@
 */
 
 #include "zcq_log.h"
+#include "zcq_random.h"
 
 #define LOG_FORMAT     "zcqrs-log-2" //  value of "m:format"
 #define LOG_FORMAT_OLD "zcqrs-log-1" //  the layout before: converted on open
@@ -25,7 +26,29 @@ struct _zcq_log_t {
     uint64_t staged_sequence; //  newest command-id sequence including staged
     zcq_group_t *group;       //  staged group
     msgpack_sbuffer buffer;   //  encoding scratch
+    char cluster [ZCQ_LOG_ID_TEXT];     //  "m:cluster": 32 hex digits, kept for the log's life
+    char incarnation [ZCQ_LOG_ID_TEXT]; //  "m:incarnation": new when a backup is restored
 };
+
+//  Read the identity at key (32 hex digits) into text; make and store a
+//  fresh random one when the log has none (a new log, or one from before
+//  cluster ids). Returns 0, or -1 after logging why.
+static int
+s_identity (zcq_store_t *store, const char *key, char text [ZCQ_LOG_ID_TEXT])
+{
+    byte *value = NULL;
+    size_t size = 0;
+    int rc = zcq_store_get (store, key, strlen (key), &value, &size);
+    if (rc == 0 && size == ZCQ_LOG_ID_TEXT - 1) {
+        memcpy (text, value, size);
+        text [size] = 0;
+    }
+    free (value);
+    if (rc == 1 || (rc == 0 && size != ZCQ_LOG_ID_TEXT - 1)) {
+        rc = zcq_log_new_identity (store, key, text);
+    }
+    return rc;
+}
 
 //  "e:" be64(position)
 static void
@@ -190,6 +213,13 @@ zcq_log_new (const char *path)
     if (rc == 0) {
         rc = s_newest_sequence (store, &ids);
     }
+    char cluster [ZCQ_LOG_ID_TEXT] = "", incarnation [ZCQ_LOG_ID_TEXT] = "";
+    if (rc == 0) {
+        rc = s_identity (store, "m:cluster", cluster);
+    }
+    if (rc == 0) {
+        rc = s_identity (store, "m:incarnation", incarnation);
+    }
     if (rc != 0) {
         zcq_store_destroy (&store);
         return NULL;
@@ -203,8 +233,42 @@ zcq_log_new (const char *path)
     self->newest_sequence = ids;
     self->staged_sequence = ids;
     self->group = zcq_group_new ();
+    memcpy (self->cluster, cluster, sizeof cluster);
+    memcpy (self->incarnation, incarnation, sizeof incarnation);
     msgpack_sbuffer_init (&self->buffer);
     return self;
+}
+
+int
+zcq_log_new_identity (zcq_store_t *store, const char *key, char text [ZCQ_LOG_ID_TEXT])
+{
+    byte raw [(ZCQ_LOG_ID_TEXT - 1) / 2];
+    if (zcq_random_fill (raw, sizeof raw, NULL) != 0) {
+        zsys_error ("log: no random bytes for its %s (%s)", key, strerror (errno));
+        return -1;
+    }
+    for (size_t index = 0; index < sizeof raw; index++) {
+        snprintf (text + 2 * index, 3, "%02x", raw [index]);
+    }
+    zcq_batch_t *batch = zcq_batch_new ();
+    zcq_batch_put (batch, key, strlen (key), text, ZCQ_LOG_ID_TEXT - 1);
+    int rc = zcq_store_write (store, batch, true);
+    zcq_batch_destroy (&batch);
+    return rc;
+}
+
+const char *
+zcq_log_cluster (zcq_log_t *self)
+{
+    assert (self);
+    return self->cluster;
+}
+
+const char *
+zcq_log_incarnation (zcq_log_t *self)
+{
+    assert (self);
+    return self->incarnation;
 }
 
 void

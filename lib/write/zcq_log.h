@@ -61,6 +61,24 @@ typedef int (zcq_log_event_fn) (const byte *body, size_t size, void *arg);
 zcq_log_t *
     zcq_log_new (const char *path);
 
+//  Bytes of a log identity as text: 32 hex digits and the NUL.
+#define ZCQ_LOG_ID_TEXT 33
+
+//  The log's cluster id, made with the log and kept for its life (a backup
+//  restored keeps it), and its incarnation id, made with the log and made
+//  anew when a backup is restored, so that query nodes tell the restored
+//  history from the one they followed (spec section 10.14). 32 hex digits.
+const char *
+    zcq_log_cluster (zcq_log_t *self);
+const char *
+    zcq_log_incarnation (zcq_log_t *self);
+
+//  Make a fresh random identity (32 hex digits into text) and store it at
+//  key ("m:cluster" or "m:incarnation") of a log's store, synced. Returns
+//  0, or -1 after logging why.
+int
+    zcq_log_new_identity (zcq_store_t *store, const char *key, char text [ZCQ_LOG_ID_TEXT]);
+
 //  Close the log, dropping any staged group; nulls the caller's pointer.
 void
     zcq_log_destroy (zcq_log_t **self_p);

@@ -34,6 +34,7 @@ s_serve (zcq_replay_config_t *config)
         int read = zcq_log_replay (config->store, zcq_msg_from (request), zcq_msg_max (request),
                                    REPLAY_BYTES, s_add_event, reply, &head);
         zcq_msg_set_head (reply, head);
+        zcq_msg_set_origin (reply, config->cluster, config->incarnation, config->domain);
         if (read < 0) {
             zcq_msg_destroy (&reply);
             reply = zcq_msg_reply_to (request, ZCQ_UNAVAILABLE);
@@ -58,6 +59,10 @@ zcq_replay_actor (zsock_t *pipe, void *args)
     uint64_t served = 0, events = 0; //  the counts when the owner keeps none
     config.served = config.served ? config.served : &served;
     config.events = config.events ? config.events : &events;
+    //  Ours: the owner's strings may go before we do
+    config.cluster = config.cluster ? strdup (config.cluster) : NULL;
+    config.incarnation = config.incarnation ? strdup (config.incarnation) : NULL;
+    config.domain = config.domain ? strdup (config.domain) : NULL;
     zpoller_t *poller = zpoller_new (pipe, config.socket, NULL);
     zpoller_set_nonstop (poller, true);
     zsock_signal (pipe, 0);
@@ -83,4 +88,7 @@ zcq_replay_actor (zsock_t *pipe, void *args)
     }
     zpoller_destroy (&poller);
     zsock_destroy (&config.socket);
+    free ((char *) config.cluster);
+    free ((char *) config.incarnation);
+    free ((char *) config.domain);
 }

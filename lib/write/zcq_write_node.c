@@ -463,7 +463,8 @@ s_start_threads (self_t *self, zconfig_t *config, zsock_t *replay)
     //  The socket moves to the replay thread: resolve its endpoint first
     self->replay_endpoint = zcq_endpoint_resolved (replay);
     zcq_replay_config_t server = {zcq_log_store (self->log), replay, &self->replays,
-                                  &self->replayed};
+                                  &self->replayed, zcq_log_cluster (self->log),
+                                  zcq_log_incarnation (self->log), self->domain->name};
     self->replay = zactor_new (zcq_replay_actor, &server);
     int delay = (int) zcq_settings_number (config, s_table, "write/fault/write_delay");
     if (delay > 0) {
@@ -1071,11 +1072,15 @@ s_handle_query (self_t *self, zcq_msg_t *query)
         msgpack_sbuffer_init (&buffer);
         msgpack_packer pk;
         msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
-        msgpack_pack_map (&pk, 25);
+        msgpack_pack_map (&pk, 27);
         zcq_mpack_pack_str (&pk, "role");
         zcq_mpack_pack_str (&pk, "write");
         zcq_mpack_pack_str (&pk, "domain");
         zcq_mpack_pack_str (&pk, self->domain->name);
+        zcq_mpack_pack_str (&pk, "cluster");
+        zcq_mpack_pack_str (&pk, zcq_log_cluster (self->log));
+        zcq_mpack_pack_str (&pk, "incarnation");
+        zcq_mpack_pack_str (&pk, zcq_log_incarnation (self->log));
         zcq_mpack_pack_str (&pk, "head");
         msgpack_pack_uint64 (&pk, zcq_log_head (self->log));
         zcq_mpack_pack_str (&pk, "durability");
@@ -1378,6 +1383,8 @@ s_heartbeat (self_t *self)
     zcq_msg_set_head (heartbeat, zcq_log_head (self->log));
     zcq_msg_set_time (heartbeat, zcq_event_now ());
     zcq_msg_set_interval (heartbeat, (uint32_t) self->heartbeat);
+    zcq_msg_set_origin (heartbeat, zcq_log_cluster (self->log), zcq_log_incarnation (self->log),
+                        self->domain->name);
     zcq_msg_send (heartbeat, self->events);
     zcq_msg_destroy (&heartbeat);
     self->next_heartbeat = zclock_mono () + self->heartbeat;

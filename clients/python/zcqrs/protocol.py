@@ -57,9 +57,11 @@ FIELDS: Dict[str, Dict[str, Any]] = {
               "count": 0, "retry_after": 0},
     "EVENT": {"position": 0, "stream": "", "version": 0, "type": "", "schema": 1,
               "data": {}, "meta": _META_DEFAULT},
-    "HEARTBEAT": {"head": 0, "time": 0, "interval": 0},
+    "HEARTBEAT": {"head": 0, "time": 0, "interval": 0, "cluster": "", "incarnation": "",
+                  "domain": ""},
     "REPLAY": {"id": None, "from": 0, "max": MAX_EVENTS},
-    "EVENTS": {"id": None, "from": 0, "head": 0, "count": 0, "events": []},
+    "EVENTS": {"id": None, "from": 0, "head": 0, "count": 0, "events": [], "cluster": "",
+               "incarnation": "", "domain": ""},
     "QUERY": {"id": None, "name": "", "params": {}, "min_position": 0, "timeout": 0},
     "RESULT": {"id": None, "status": "ok", "reason": "", "position": 0, "result": None},
     "ERROR": {"id": None, "status": "ok", "reason": ""},
@@ -316,6 +318,8 @@ class _Reader:
             fields[key] = value
         elif key in ("reason", "correlation"):
             fields[key] = self.string(key, value, MAX_TEXT, False)
+        elif key in ("cluster", "incarnation", "domain"):  # where a write node's words come from
+            fields[key] = self.string(key, value, MAX_NAME, False)
         elif key == "meta":
             fields[key] = self.meta(value)
         elif key in ("count", "interval", "timeout", "retry_after"):
@@ -486,11 +490,12 @@ def encode_body(message):
             body["schema"] = f["schema"]
         body.update({"data": f["data"] or {}, "meta": wire_meta})
     elif type == "HEARTBEAT":
-        body = {"head": f["head"], "time": f["time"], "interval": f["interval"]}
+        body = _with_origin(f, {"head": f["head"], "time": f["time"], "interval": f["interval"]})
     elif type == "REPLAY":
         body = _with_id(f, {"from": f["from"], "max": f["max"] or MAX_EVENTS})
     elif type == "EVENTS":
-        body = _with_id(f, {"from": f["from"], "head": f["head"], "count": len(f["events"])})
+        body = _with_origin(f, _with_id(f, {"from": f["from"], "head": f["head"],
+                                            "count": len(f["events"])}))
     elif type == "QUERY":
         body = _with_id(f, {"name": f["name"], "params": f["params"] or {},
                             "min_position": f["min_position"]})
@@ -512,6 +517,15 @@ def _with_id(fields, rest):
     """A body that carries the id first, only when one is set."""
     body = {"id": fields["id"]} if fields["id"] else {}
     body.update(rest)
+    return body
+
+
+def _with_origin(fields, body):
+    """HEARTBEAT and EVENTS: the write node's cluster, incarnation and
+    domain after the other keys, each only when set."""
+    for key in ("cluster", "incarnation", "domain"):
+        if fields.get(key):
+            body[key] = fields[key]
     return body
 
 
