@@ -760,19 +760,76 @@ s_nodes (options_t *options, int *count)
     return s_default_nodes;
 }
 
+//  The cluster id a status answer names (caller frees), "" when none.
+static char *
+s_cluster_of (zcq_msg_t *result)
+{
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    char *cluster = NULL;
+    if (zcq_msg_status (result) == ZCQ_OK
+        && zcq_mpack_unpack (zcq_msg_data (result), zcq_msg_data_size (result), &unpacked) == 0
+        && unpacked.data.type == MSGPACK_OBJECT_MAP) {
+        msgpack_object_map *map = &unpacked.data.via.map;
+        for (uint32_t index = 0; index < map->size && !cluster; index++) {
+            msgpack_object *key = &map->ptr [index].key, *value = &map->ptr [index].val;
+            if (key->type == MSGPACK_OBJECT_STR && key->via.str.size == 7
+                && memcmp (key->via.str.ptr, "cluster", 7) == 0
+                && value->type == MSGPACK_OBJECT_STR) {
+                cluster = strndup (value->via.str.ptr, value->via.str.size);
+            }
+        }
+    }
+    msgpack_unpacked_destroy (&unpacked);
+    return cluster ? cluster : strdup ("");
+}
+
+//  After status: warn when the nodes named belong to different clusters
+//  (another cluster's write node or query nodes on these ports), naming
+//  each node's cluster; nodes that named none are left out.
+static void
+s_warn_clusters (const char **endpoints, char **clusters, int count)
+{
+    const char *first = NULL;
+    bool mixed = false;
+    for (int index = 0; index < count; index++) {
+        if (*clusters [index]) {
+            mixed = mixed || (first && !streq (first, clusters [index]));
+            first = first ? first : clusters [index];
+        }
+    }
+    if (!mixed) {
+        return;
+    }
+    fprintf (stderr, "zcqrs: warning: these nodes belong to different clusters:\n");
+    for (int index = 0; index < count; index++) {
+        if (*clusters [index]) {
+            fprintf (stderr, "zcqrs:   %s  cluster %s\n", endpoints [index], clusters [index]);
+        }
+    }
+    fprintf (stderr, "zcqrs: give the endpoints of one cluster (--commands, --node, "
+                     "--events, --replay)\n");
+}
+
 static int
 s_status (options_t *options)
 {
     int count = 0;
     const char **nodes = s_nodes (options, &count);
     int code = 0;
+    const char **endpoints = (const char **) calloc ((size_t) count + 1, sizeof (char *));
+    char **clusters = (char **) calloc ((size_t) count + 1, sizeof (char *));
+    assert (endpoints && clusters);
     for (int index = -1; index < count; index++) {
         const char *endpoint = index < 0 ? options->commands : nodes [index];
         zcq_client_t *client = zcq_client_new (endpoint);
         if (!client) {
-            return EXIT_USAGE;
+            code = EXIT_USAGE;
+            break;
         }
         zcq_msg_t *result = zcq_client_write_status (client, options->timeout);
+        endpoints [index + 1] = endpoint;
+        clusters [index + 1] = result ? s_cluster_of (result) : strdup ("");
         if (result && options->text) {
             char *line = s_text (result);
             printf ("%s  %s\n", endpoint, line);
@@ -793,6 +850,18 @@ s_status (options_t *options)
         zcq_msg_destroy (&result);
         zcq_client_destroy (&client);
     }
+    int answered = 0;
+    while (answered < count + 1 && clusters [answered]) {
+        answered++;
+    }
+    if (code != EXIT_USAGE) {
+        s_warn_clusters (endpoints, clusters, answered);
+    }
+    for (int index = 0; index < answered; index++) {
+        free (clusters [index]);
+    }
+    free (clusters);
+    free (endpoints);
     return code;
 }
 

@@ -220,8 +220,8 @@ zcq_msg_destroy (zcq_msg_t **self_p)
             zframe_destroy (&self->routing_id);
         }
         //  Most of these are NULL in most messages: no call for those
-        void *owned [] = {self->error,  self->name,        self->stream, self->data,
-                          self->reason, self->correlation, self->user,   self->roles,
+        void *owned [] = {self->error,   self->name,        self->stream, self->data,
+                          self->reason,  self->correlation, self->user,   self->roles,
                           self->cluster, self->incarnation, self->domain};
         for (size_t index = 0; index < sizeof (owned) / sizeof (owned [0]); index++) {
             if (owned [index]) {
@@ -669,7 +669,7 @@ static const s_schema_t s_schemas [ZCQ_MSG_TYPES] = {
 static const s_schema_t s_meta_schema = {SCHEMA (s_meta)};
 
 #define B(key) (1u << (key))
-_Static_assert (K_KEYS <= 32, "the keys seen are bits of an unsigned");
+_Static_assert(K_KEYS <= 32, "the keys seen are bits of an unsigned");
 
 //  Where a field's value lives in the message.
 #define MEMBER(self, field, type) ((type *) ((char *) (self) + (field)->offset))

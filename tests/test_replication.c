@@ -649,7 +649,8 @@ test_replaced_log_is_refused_after_a_restart (void **state)
     s_await_position (cluster, 0, new_head);
     zcq_msg_t *write = zcq_client_write_status (cluster->client, WAIT);
     assert_non_null (write);
-    char *cluster_id = zcq_testkit_str (zcq_msg_data (write), zcq_msg_data_size (write), "cluster");
+    char *cluster_id =
+        zcq_testkit_str (zcq_msg_data (write), zcq_msg_data_size (write), "cluster");
     char *followed = s_status_str (cluster, 0, "cluster");
     assert_int_equal (strlen (cluster_id), 32);
     assert_string_equal (followed, cluster_id);
@@ -670,7 +671,8 @@ test_write_node_of_another_domain_is_refused (void **state)
     s_start_query (cluster, 0, "--domain", "store");
     s_await_status (cluster, 0, "state", "refused", WAIT);
     char *why = s_status_str (cluster, 0, "state_reason");
-    assert_non_null (strstr (why, "runs the domain 'bank', this query node the domain 'store'"));
+    assert_non_null (
+        strstr (why, "runs the domain 'bank', this query node the domain 'store'"));
     zstr_free (&why);
     assert_int_equal (s_status_int (cluster, 0, "applied"), 0);
     zcq_msg_t *result = s_builtin (cluster, 0, "checksum");

@@ -46,14 +46,14 @@ struct _zcq_feed_t {
     uint64_t heartbeats;     //  heartbeats received
     uint64_t checked;        //  position the owner applied last (0: none)
     byte fingerprint [ZCQ_FEED_FINGERPRINT]; //  of the event at checked
-    bool verify;       //  check checked against the write node's log first
-    uint64_t replayed; //  events received through replay
-    bool checks_origin;      //  zcq_feed_set_origin was called: deliver nothing unheard
-    bool heard_origin;       //  a HEARTBEAT or EVENTS of the right origin came
-    char *domain;            //  the domain this node runs, or NULL
-    char *cluster;           //  the write node's cluster id (expected, else first heard)
-    char *incarnation;       //  its incarnation id as first heard, or NULL
-    char *reason;            //  why the feed is diverged or refused, or NULL
+    bool verify;        //  check checked against the write node's log first
+    uint64_t replayed;  //  events received through replay
+    bool checks_origin; //  zcq_feed_set_origin was called: deliver nothing unheard
+    bool heard_origin;  //  a HEARTBEAT or EVENTS of the right origin came
+    char *domain;       //  the domain this node runs, or NULL
+    char *cluster;      //  the write node's cluster id (expected, else first heard)
+    char *incarnation;  //  its incarnation id as first heard, or NULL
+    char *reason;       //  why the feed is diverged or refused, or NULL
 };
 
 //  Diverged or refused: nothing more is taken from the write node.
@@ -468,10 +468,11 @@ s_origin_ok (zcq_feed_t *self, zcq_msg_t *msg)
     if (*incarnation && self->incarnation && !streq (incarnation, self->incarnation)
         && !s_stopped (self)) {
         //  Diverged, its heartbeats still count (as for any diverged feed)
-        char *why = zsys_sprintf ("the write node's log was restored from a backup (incarnation "
-                                  "%s, this node followed %s): positions it applied may name "
-                                  "other events now",
-                                  incarnation, self->incarnation);
+        char *why =
+            zsys_sprintf ("the write node's log was restored from a backup (incarnation "
+                          "%s, this node followed %s): positions it applied may name "
+                          "other events now",
+                          incarnation, self->incarnation);
         s_diverge (self, why);
         zstr_free (&why);
     }

@@ -795,15 +795,16 @@ s_answer (self_t *self, zcq_msg_t *query, int64_t waited)
     if (s_not_following (self) && !streq (zcq_msg_name (query), "status")) {
         //  Served all the same, saying that newer events may exist
         zcq_feed_t *feed = self->feed;
-        char *why = zcq_feed_state (feed) == ZCQ_FEED_REFUSED
-                        ? zsys_sprintf ("not following the write node: %s", zcq_feed_reason (feed))
-                    : zcq_feed_state (feed) == ZCQ_FEED_DIVERGED ? zsys_sprintf (
-                        "the write node's log is behind this node's (see its log); "
-                        "not following it")
-                    : zcq_feed_last_heard (feed)
-                        ? zsys_sprintf ("write node unreachable: silent for %" PRId64 " ms",
-                                        zclock_mono () - zcq_feed_last_heard (feed))
-                        : zsys_sprintf ("write node not reached since start");
+        char *why =
+            zcq_feed_state (feed) == ZCQ_FEED_REFUSED
+                ? zsys_sprintf ("not following the write node: %s", zcq_feed_reason (feed))
+            : zcq_feed_state (feed) == ZCQ_FEED_DIVERGED
+                ? zsys_sprintf ("the write node's log is behind this node's (see its log); "
+                                "not following it")
+            : zcq_feed_last_heard (feed)
+                ? zsys_sprintf ("write node unreachable: silent for %" PRId64 " ms",
+                                zclock_mono () - zcq_feed_last_heard (feed))
+                : zsys_sprintf ("write node not reached since start");
         zcq_msg_set_may_be_stale (result, true);
         if (*zcq_msg_reason (result)) {
             char *reason = strdup (zcq_msg_reason (result));

@@ -18,14 +18,14 @@
 #define KEY_MAX (2 + ZCQ_MAX_STREAM + 1 + 8)
 
 struct _zcq_log_t {
-    zcq_store_t *store;       //  LevelDB folder
-    uint64_t head;            //  last committed position
-    uint64_t sealed_head;     //  last position handed to a writer
-    uint64_t staged_head;     //  last position including staged events
-    uint64_t newest_sequence; //  newest committed command-id sequence
-    uint64_t staged_sequence; //  newest command-id sequence including staged
-    zcq_group_t *group;       //  staged group
-    msgpack_sbuffer buffer;   //  encoding scratch
+    zcq_store_t *store;                 //  LevelDB folder
+    uint64_t head;                      //  last committed position
+    uint64_t sealed_head;               //  last position handed to a writer
+    uint64_t staged_head;               //  last position including staged events
+    uint64_t newest_sequence;           //  newest committed command-id sequence
+    uint64_t staged_sequence;           //  newest command-id sequence including staged
+    zcq_group_t *group;                 //  staged group
+    msgpack_sbuffer buffer;             //  encoding scratch
     char cluster [ZCQ_LOG_ID_TEXT];     //  "m:cluster": 32 hex digits, kept for the log's life
     char incarnation [ZCQ_LOG_ID_TEXT]; //  "m:incarnation": new when a backup is restored
 };

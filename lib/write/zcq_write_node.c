@@ -462,9 +462,13 @@ s_start_threads (self_t *self, zconfig_t *config, zsock_t *replay)
     self->writer = zactor_new (zcq_writer_actor, &writer);
     //  The socket moves to the replay thread: resolve its endpoint first
     self->replay_endpoint = zcq_endpoint_resolved (replay);
-    zcq_replay_config_t server = {zcq_log_store (self->log), replay, &self->replays,
-                                  &self->replayed, zcq_log_cluster (self->log),
-                                  zcq_log_incarnation (self->log), self->domain->name};
+    zcq_replay_config_t server = {zcq_log_store (self->log),
+                                  replay,
+                                  &self->replays,
+                                  &self->replayed,
+                                  zcq_log_cluster (self->log),
+                                  zcq_log_incarnation (self->log),
+                                  self->domain->name};
     self->replay = zactor_new (zcq_replay_actor, &server);
     int delay = (int) zcq_settings_number (config, s_table, "write/fault/write_delay");
     if (delay > 0) {
