@@ -32,6 +32,7 @@ typedef struct {
     const char *nodes [16];        //  query nodes named with --node
     int node_count;                //  entries in nodes
     int timeout;                   //  ms to wait for an answer
+    bool timeout_set;              //  --timeout was given
     int64_t expect;                //  --expect
     const char *id;                //  --id HEX
     const char *correlation;       //  --correlation
@@ -64,7 +65,7 @@ typedef struct {
 } s_option_t;
 
 static const s_option_t s_options [] = {
-    {"--commands", "EP", " send delete query status tail ",
+    {"--commands", "EP", " send delete query status tail backup ",
      "write node commands [$ZCQRS_COMMANDS or " ZCQ_DEFAULT_COMMANDS "]"},
     {"--events", "EP", " tail ", "write node events [$ZCQRS_EVENTS or " ZCQ_DEFAULT_EVENTS "]"},
     {"--replay", "EP", " tail ", "write node replay [$ZCQRS_REPLAY or " ZCQ_DEFAULT_REPLAY "]"},
@@ -72,9 +73,9 @@ static const s_option_t s_options [] = {
      "query node; repeat it or give a comma list (query: spread over them, a silent one "
      "skipped; status: each) [$ZCQRS_NODES, comma-separated, or query: tcp://127.0.0.1:5611; "
      "status: :5611, :5612]"},
-    {"--timeout", "MS", " send delete query status tail ",
-     "how long to wait for an answer [5000]"},
-    {"--format", "json|text", " send delete query status tail ",
+    {"--timeout", "MS", " send delete query status tail backup ",
+     "how long to wait for an answer [5000; backup: 600000]"},
+    {"--format", "json|text", " send delete query status tail backup ",
      "one JSON line per answer or event, or text for people [text on a terminal, json "
      "otherwise]"},
     {"--expect", "N", " send delete ",
@@ -87,10 +88,10 @@ static const s_option_t s_options [] = {
      "first position to print, from 1 (the whole log) [none: new events only]"},
     {"--count", "N", " tail ", "stop after N events [0: never]"},
     {"--idle", "MS", " tail ", "stop once no event came for MS [0: never]"},
-    {"--cert", "FILE", " send delete query status tail ",
+    {"--cert", "FILE", " send delete query status tail backup ",
      "our keypair (a certificate with its FILE_secret), for a secured cluster; needs "
      "--server-key"},
-    {"--server-key", "KEY", " send delete query status tail ",
+    {"--server-key", "KEY", " send delete query status tail backup ",
      "the write node's public key: 40 Z85 characters or its certificate file"},
     {"--query-key", "KEY", " query status ", "the query nodes' public key [the --server-key]"},
     {"--dir", "DIR", " keygen ", "where keygen writes [.]"},
@@ -124,6 +125,11 @@ static const struct {
      "position the next event will take."},
     {"status", "[options] status [--node EP ...]",
      "Ask the write node and each query node for its status."},
+    {"backup", "[options] backup [NAME]",
+     "Have the write node copy its log, as one LevelDB snapshot sees it, into its backups\n"
+     "folder (write/backups) as NAME [write-TIME], while commands go on; prints where, and\n"
+     "the position it holds. To restore: stop the write node, put the copy in place of its\n"
+     "data folder, start it (README, Backup and restore)."},
     {"keygen", "keygen NAME [--dir DIR]",
      "Make a CURVE keypair: DIR/NAME.cert (public, share it) and DIR/NAME.cert_secret."},
     {NULL, NULL, NULL},
@@ -368,6 +374,7 @@ s_parse (int argc, char **argv, options_t *options, const char **verb)
         }
         else if (streq (arg, "--timeout")) {
             options->timeout = (int) (number > 3600000 ? 3600000 : number);
+            options->timeout_set = true;
         }
         else if (streq (arg, "--min-position")) {
             options->min_position = (uint64_t) number;
@@ -936,6 +943,42 @@ s_tail (options_t *options)
 }
 
 //  Write a new keypair: DIR/NAME.cert and DIR/NAME.cert_secret.
+//  Ask the write node for a backup (one attempt: a resent request would
+//  find the first one under way) and print its answer.
+static int
+s_backup (options_t *options)
+{
+    if (options->word_count > 1) {
+        fprintf (stderr, "zcqrs: backup takes at most a NAME (try --help)\n");
+        return EXIT_USAGE;
+    }
+    msgpack_sbuffer params;
+    msgpack_sbuffer_init (&params);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &params, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, options->word_count);
+    if (options->word_count == 1) {
+        zcq_mpack_pack_str (&pk, "name");
+        zcq_mpack_pack_str (&pk, options->words [0]);
+    }
+    int code = EXIT_USAGE;
+    zcq_client_t *client = zcq_client_new (options->commands);
+    if (client && s_handshake (options, options->commands, s_probe_wait (options)) != 0) {
+        code = EXIT_REFUSED;
+    }
+    else if (client) {
+        zcq_client_set_attempts (client, 1);
+        zcq_msg_t *result =
+            zcq_client_query (client, ZCQ_WRITE_NODE, "backup", params.data, params.size, 0,
+                              options->timeout_set ? options->timeout : 600000);
+        code = s_print (options, result, options->commands);
+        zcq_msg_destroy (&result);
+    }
+    zcq_client_destroy (&client);
+    msgpack_sbuffer_destroy (&params);
+    return code;
+}
+
 static int
 s_keygen (options_t *options)
 {
@@ -1025,10 +1068,14 @@ s_run (int argc, char **argv, options_t *options_p, const char **verb_p)
     if (streq (verb, "tail")) {
         return s_tail (&options);
     }
-    fprintf (stderr,
-             "zcqrs: unknown command '%s' (send, delete, query, tail, status, keygen; zcqrs "
-             "--help)\n",
-             verb);
+    if (streq (verb, "backup")) {
+        return s_backup (&options);
+    }
+    fprintf (
+        stderr,
+        "zcqrs: unknown command '%s' (send, delete, query, tail, status, backup, keygen; zcqrs "
+        "--help)\n",
+        verb);
     return EXIT_USAGE;
 }
 

@@ -178,7 +178,7 @@ wait_ready () {
 mkdir -p "$dir/data" || exit 1
 
 start write "$build/zcqrs-write" --commands "$commands" --events "$events" \
-    --replay "$replay" --data "$dir/data/write" --heartbeat 100
+    --replay "$replay" --data "$dir/data/write" --heartbeat 100 --backups "$dir/backups"
 pid_write=$last_pid
 wait_ready write "$pid_write"
 start query-1 "$build/zcqrs-query" --events "$events" --replay "$replay" \
@@ -334,6 +334,22 @@ cli status --node "$query1" --node "$nobody" --timeout 300
 if expect_rc 3 "status with one node missing"; then
     expect status unreachable "status of the missing node" 3
 fi
+
+# --- Backup ----------------------------------------------------------------------
+
+cli backup nightly
+if expect_rc 0 "backup nightly"; then
+    expect result.path "$dir/backups/nightly" "backup nightly"
+    checks=$((checks + 1))
+    [ -f "$dir/backups/nightly/CURRENT" ] || fail "backup nightly: no LevelDB folder there"
+fi
+cli backup nightly
+expect_rc 1 "the same backup name again" && expect status unavailable "the same backup name again" \
+    && expect_stderr_has "already exists" "the same backup name again"
+cli backup ../elsewhere
+expect_rc 1 "a backup name with a slash" && expect status invalid "a backup name with a slash"
+cli backup one two
+expect_rc 2 "backup with two names"
 
 # --- Cluster identity ------------------------------------------------------------
 

@@ -468,11 +468,18 @@ s_origin_ok (zcq_feed_t *self, zcq_msg_t *msg)
     if (*incarnation && self->incarnation && !streq (incarnation, self->incarnation)
         && !s_stopped (self)) {
         //  Diverged, its heartbeats still count (as for any diverged feed)
+        uint64_t head = zcq_msg_head (msg);
+        uint64_t taken = self->expected > 0 ? self->expected - 1 : 0;
+        char *lost = head < taken ? zsys_sprintf ("positions %" PRIu64 " to %" PRIu64
+                                                  " that this node applied are lost",
+                                                  head + 1, taken)
+                                  : strdup ("positions this node applied may name other "
+                                            "events now");
         char *why =
             zsys_sprintf ("the write node's log was restored from a backup (incarnation "
-                          "%s, this node followed %s): positions it applied may name "
-                          "other events now",
-                          incarnation, self->incarnation);
+                          "%s, this node followed %s), its head is %" PRIu64 ": %s",
+                          incarnation, self->incarnation, head, lost);
+        zstr_free (&lost);
         s_diverge (self, why);
         zstr_free (&why);
     }

@@ -167,21 +167,22 @@ s_convert (zcq_store_t *store)
     return rc;
 }
 
+//  An append-mostly log of small msgpack values: snappy costs more CPU
+//  than the disk it saves; larger tables mean fewer compactions. Reads
+//  are rare (a repeated or filtered command id, a stream not cached, a
+//  replay): no bloom filters (the write node filters new command ids
+//  itself, zcq_ids), larger blocks and a small cache keep the memory
+//  flat as the log grows. A backup is made with the same.
+static const zcq_store_options_t s_options = {.uncompressed = true,
+                                              .no_filter = true,
+                                              .file_size = 8 * 1024 * 1024,
+                                              .block_size = 16 * 1024,
+                                              .cache_size = 8 * 1024 * 1024};
+
 zcq_log_t *
 zcq_log_new (const char *path)
 {
-    //  An append-mostly log of small msgpack values: snappy costs more CPU
-    //  than the disk it saves; larger tables mean fewer compactions. Reads
-    //  are rare (a repeated or filtered command id, a stream not cached, a
-    //  replay): no bloom filters (the write node filters new command ids
-    //  itself, zcq_ids), larger blocks and a small cache keep the memory
-    //  flat as the log grows
-    zcq_store_options_t options = {.uncompressed = true,
-                                   .no_filter = true,
-                                   .file_size = 8 * 1024 * 1024,
-                                   .block_size = 16 * 1024,
-                                   .cache_size = 8 * 1024 * 1024};
-    zcq_store_t *store = zcq_store_open (path, &options);
+    zcq_store_t *store = zcq_store_open (path, &s_options);
     if (!store) {
         return NULL;
     }
@@ -220,6 +221,30 @@ zcq_log_new (const char *path)
     if (rc == 0) {
         rc = s_identity (store, "m:incarnation", incarnation);
     }
+    uint64_t backup_head = 0;
+    byte *marker = NULL;
+    size_t marker_size = 0;
+    bool restored = rc == 0 && zcq_store_get (store, "m:backup", 8, &marker, &marker_size) == 0;
+    if (restored && marker_size == 8) {
+        backup_head = zcq_store_get_be64 (marker);
+    }
+    free (marker);
+    if (restored) {
+        //  A backup put back (the marker zcq_log_backup wrote): a new
+        //  incarnation, so that query nodes do not mix the two histories
+        rc = zcq_log_new_identity (store, "m:incarnation", incarnation);
+        zcq_batch_t *batch = zcq_batch_new ();
+        zcq_batch_delete (batch, "m:backup", 8);
+        rc = rc == 0 ? zcq_store_write (store, batch, true) : rc;
+        zcq_batch_destroy (&batch);
+        if (rc == 0) {
+            zsys_warning ("log %s: restored from a backup taken at position %" PRIu64
+                          " (head %" PRIu64 "): new incarnation %s of cluster %s. Positions "
+                          "after %" PRIu64 " that the log held before are lost; query nodes "
+                          "that applied them go diverged and say which: rebuild those",
+                          path, backup_head, head, incarnation, cluster, backup_head);
+        }
+    }
     if (rc != 0) {
         zcq_store_destroy (&store);
         return NULL;
@@ -254,6 +279,63 @@ zcq_log_new_identity (zcq_store_t *store, const char *key, char text [ZCQ_LOG_ID
     zcq_batch_put (batch, key, strlen (key), text, ZCQ_LOG_ID_TEXT - 1);
     int rc = zcq_store_write (store, batch, true);
     zcq_batch_destroy (&batch);
+    return rc;
+}
+
+int
+zcq_log_backup (zcq_store_t *store, const char *path, uint64_t *head, char **error)
+{
+    assert (store && path && head && error);
+    struct stat there;
+    if (stat (path, &there) == 0) {
+        *error = zsys_sprintf ("'%s' already exists: a backup goes to a new folder", path);
+        return -1;
+    }
+    zcq_store_t *copy = zcq_store_open (path, &s_options);
+    zcq_iter_t *iter = copy ? zcq_iter_new (store, true) : NULL;
+    if (!iter) {
+        *error = zsys_sprintf ("cannot create the backup folder '%s'", path);
+        zcq_store_destroy (&copy);
+        return -1;
+    }
+    //  One snapshot, copied key by key in batches of about 4 MB; the marker
+    //  "m:backup" (the snapshot's head) goes last, with the sync
+    *head = 0;
+    int rc = 0;
+    size_t bytes = 0;
+    zcq_batch_t *batch = zcq_batch_new ();
+    for (zcq_iter_seek (iter, "", 0); rc == 0 && zcq_iter_valid (iter); zcq_iter_next (iter)) {
+        size_t key_size = 0, value_size = 0;
+        const byte *key = zcq_iter_key (iter, &key_size);
+        const byte *value = zcq_iter_value (iter, &value_size);
+        if (key_size == 6 && memcmp (key, "m:head", 6) == 0 && value_size == 8) {
+            *head = zcq_store_get_be64 (value);
+        }
+        zcq_batch_put (batch, key, key_size, value, value_size);
+        bytes += key_size + value_size;
+        if (bytes >= 4 * 1024 * 1024) {
+            bytes = 0;
+            rc = zcq_store_write (copy, batch, false);
+            zcq_batch_destroy (&batch);
+            batch = zcq_batch_new ();
+        }
+    }
+    zcq_iter_destroy (&iter);
+    byte marker [8];
+    zcq_store_put_be64 (marker, *head);
+    zcq_batch_put (batch, "m:backup", 8, marker, sizeof marker);
+    rc = rc == 0 ? zcq_store_write (copy, batch, true) : rc;
+    zcq_batch_destroy (&batch);
+    zcq_store_destroy (&copy);
+    if (rc != 0) {
+        *error = zsys_sprintf (
+            "writing the backup to '%s' failed; nothing usable is left there", path);
+        zdir_t *dir = zdir_new (path, NULL);
+        if (dir) {
+            zdir_remove (dir, true);
+            zdir_destroy (&dir);
+        }
+    }
     return rc;
 }
 

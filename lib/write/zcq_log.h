@@ -79,6 +79,15 @@ const char *
 int
     zcq_log_new_identity (zcq_store_t *store, const char *key, char text [ZCQ_LOG_ID_TEXT]);
 
+//  Copy the log in store, as one LevelDB snapshot sees it, into a new
+//  folder path (refused if it exists), while the log goes on taking
+//  groups; *head is the snapshot's last committed position. The copy is a
+//  log folder marked as a backup ("m:backup"): a write node that opens it
+//  gives it a new incarnation id and says which positions are lost. Safe
+//  on any thread (LevelDB). Returns 0, or -1 with *error set (caller frees).
+int
+    zcq_log_backup (zcq_store_t *store, const char *path, uint64_t *head, char **error);
+
 //  Close the log, dropping any staged group; nulls the caller's pointer.
 void
     zcq_log_destroy (zcq_log_t **self_p);
