@@ -34,6 +34,7 @@ typedef struct {
     const char *nodes [16];        //  query nodes named with --node
     int node_count;                //  entries in nodes
     int timeout;                   //  ms to wait for an answer
+    bool timeout_set;              //  --timeout was given
     int64_t expect;                //  --expect
     const char *id;                //  --id HEX
     const char *correlation;       //  --correlation
@@ -70,7 +71,7 @@ typedef struct {
 } s_option_t;
 
 static const s_option_t s_options [] = {
-    {"--commands", "EP", " send delete forget query status tail ",
+    {"--commands", "EP", " send delete forget query status tail backup ",
      "write node commands [$ZCQRS_COMMANDS or " ZCQ_DEFAULT_COMMANDS "]"},
     {"--events", "EP", " tail ", "write node events [$ZCQRS_EVENTS or " ZCQ_DEFAULT_EVENTS "]"},
     {"--replay", "EP", " tail ", "write node replay [$ZCQRS_REPLAY or " ZCQ_DEFAULT_REPLAY "]"},
@@ -78,9 +79,9 @@ static const s_option_t s_options [] = {
      "query node; repeat it or give a comma list (query: spread over them, a silent one "
      "skipped; status: each) [$ZCQRS_NODES, comma-separated, or query: tcp://127.0.0.1:5611; "
      "status: :5611, :5612]"},
-    {"--timeout", "MS", " send delete forget query status tail ",
-     "how long to wait for an answer [5000]"},
-    {"--format", "json|text", " send delete forget query status tail ",
+    {"--timeout", "MS", " send delete forget query status tail backup ",
+     "how long to wait for an answer [5000; backup: 600000]"},
+    {"--format", "json|text", " send delete forget query status tail backup ",
      "one JSON line per answer or event, or text for people [text on a terminal, json "
      "otherwise]"},
     {"--expect", "N", " send delete forget ",
@@ -103,10 +104,10 @@ static const s_option_t s_options [] = {
      "go on with new events once the log up to its head is printed"},
     {"--count", "N", " tail ", "stop after N events [0: never]"},
     {"--idle", "MS", " tail ", "stop once no event came for MS [0: never]"},
-    {"--cert", "FILE", " send delete forget query status tail ",
+    {"--cert", "FILE", " send delete forget query status tail backup ",
      "our keypair (a certificate with its FILE_secret), for a secured cluster; needs "
      "--server-key"},
-    {"--server-key", "KEY", " send delete forget query status tail ",
+    {"--server-key", "KEY", " send delete forget query status tail backup ",
      "the write node's public key: 40 Z85 characters or its certificate file"},
     {"--query-key", "KEY", " query status ", "the query nodes' public key [the --server-key]"},
     {"--dir", "DIR", " keygen ", "where keygen writes [.]"},
@@ -146,6 +147,11 @@ static const struct {
      "will take."},
     {"status", "[options] status [--node EP ...]",
      "Ask the write node and each query node for its status."},
+    {"backup", "[options] backup [NAME]",
+     "Have the write node copy its log, as one LevelDB snapshot sees it, into its backups\n"
+     "folder (write/backups) as NAME [write-TIME], while commands go on; prints where, and\n"
+     "the position it holds. To restore: stop the write node, put the copy in place of its\n"
+     "data folder, start it (README, Backup and restore)."},
     {"keygen", "keygen NAME [--dir DIR]",
      "Make a CURVE keypair: DIR/NAME.cert (public, share it) and DIR/NAME.cert_secret."},
     {NULL, NULL, NULL},
@@ -534,6 +540,7 @@ s_parse (int argc, char **argv, options_t *options, const char **verb)
         }
         else if (streq (arg, "--timeout")) {
             options->timeout = (int) (number > 3600000 ? 3600000 : number);
+            options->timeout_set = true;
         }
         else if (streq (arg, "--min-position")) {
             options->min_position = (uint64_t) number;
@@ -933,19 +940,76 @@ s_nodes (options_t *options, int *count)
     return s_default_nodes;
 }
 
+//  The cluster id a status answer names (caller frees), "" when none.
+static char *
+s_cluster_of (zcq_msg_t *result)
+{
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    char *cluster = NULL;
+    if (zcq_msg_status (result) == ZCQ_OK
+        && zcq_mpack_unpack (zcq_msg_data (result), zcq_msg_data_size (result), &unpacked) == 0
+        && unpacked.data.type == MSGPACK_OBJECT_MAP) {
+        msgpack_object_map *map = &unpacked.data.via.map;
+        for (uint32_t index = 0; index < map->size && !cluster; index++) {
+            msgpack_object *key = &map->ptr [index].key, *value = &map->ptr [index].val;
+            if (key->type == MSGPACK_OBJECT_STR && key->via.str.size == 7
+                && memcmp (key->via.str.ptr, "cluster", 7) == 0
+                && value->type == MSGPACK_OBJECT_STR) {
+                cluster = strndup (value->via.str.ptr, value->via.str.size);
+            }
+        }
+    }
+    msgpack_unpacked_destroy (&unpacked);
+    return cluster ? cluster : strdup ("");
+}
+
+//  After status: warn when the nodes named belong to different clusters
+//  (another cluster's write node or query nodes on these ports), naming
+//  each node's cluster; nodes that named none are left out.
+static void
+s_warn_clusters (const char **endpoints, char **clusters, int count)
+{
+    const char *first = NULL;
+    bool mixed = false;
+    for (int index = 0; index < count; index++) {
+        if (*clusters [index]) {
+            mixed = mixed || (first && !streq (first, clusters [index]));
+            first = first ? first : clusters [index];
+        }
+    }
+    if (!mixed) {
+        return;
+    }
+    fprintf (stderr, "zcqrs: warning: these nodes belong to different clusters:\n");
+    for (int index = 0; index < count; index++) {
+        if (*clusters [index]) {
+            fprintf (stderr, "zcqrs:   %s  cluster %s\n", endpoints [index], clusters [index]);
+        }
+    }
+    fprintf (stderr, "zcqrs: give the endpoints of one cluster (--commands, --node, "
+                     "--events, --replay)\n");
+}
+
 static int
 s_status (options_t *options)
 {
     int count = 0;
     const char **nodes = s_nodes (options, &count);
     int code = 0;
+    const char **endpoints = (const char **) calloc ((size_t) count + 1, sizeof (char *));
+    char **clusters = (char **) calloc ((size_t) count + 1, sizeof (char *));
+    assert (endpoints && clusters);
     for (int index = -1; index < count; index++) {
         const char *endpoint = index < 0 ? options->commands : nodes [index];
         zcq_client_t *client = zcq_client_new (endpoint);
         if (!client) {
-            return EXIT_USAGE;
+            code = EXIT_USAGE;
+            break;
         }
         zcq_msg_t *result = zcq_client_write_status (client, options->timeout);
+        endpoints [index + 1] = endpoint;
+        clusters [index + 1] = result ? s_cluster_of (result) : strdup ("");
         if (result && options->text) {
             char *line = s_text (result);
             printf ("%s  %s\n", endpoint, line);
@@ -966,6 +1030,18 @@ s_status (options_t *options)
         zcq_msg_destroy (&result);
         zcq_client_destroy (&client);
     }
+    int answered = 0;
+    while (answered < count + 1 && clusters [answered]) {
+        answered++;
+    }
+    if (code != EXIT_USAGE) {
+        s_warn_clusters (endpoints, clusters, answered);
+    }
+    for (int index = 0; index < answered; index++) {
+        free (clusters [index]);
+    }
+    free (clusters);
+    free (endpoints);
     return code;
 }
 
@@ -1064,6 +1140,42 @@ s_tail (options_t *options)
 }
 
 //  Write a new keypair: DIR/NAME.cert and DIR/NAME.cert_secret.
+//  Ask the write node for a backup (one attempt: a resent request would
+//  find the first one under way) and print its answer.
+static int
+s_backup (options_t *options)
+{
+    if (options->word_count > 1) {
+        fprintf (stderr, "zcqrs: backup takes at most a NAME (try --help)\n");
+        return EXIT_USAGE;
+    }
+    msgpack_sbuffer params;
+    msgpack_sbuffer_init (&params);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &params, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, options->word_count);
+    if (options->word_count == 1) {
+        zcq_mpack_pack_str (&pk, "name");
+        zcq_mpack_pack_str (&pk, options->words [0]);
+    }
+    int code = EXIT_USAGE;
+    zcq_client_t *client = zcq_client_new (options->commands);
+    if (client && s_handshake (options, options->commands, s_probe_wait (options)) != 0) {
+        code = EXIT_REFUSED;
+    }
+    else if (client) {
+        zcq_client_set_attempts (client, 1);
+        zcq_msg_t *result =
+            zcq_client_query (client, ZCQ_WRITE_NODE, "backup", params.data, params.size, 0,
+                              options->timeout_set ? options->timeout : 600000);
+        code = s_print (options, result, options->commands);
+        zcq_msg_destroy (&result);
+    }
+    zcq_client_destroy (&client);
+    msgpack_sbuffer_destroy (&params);
+    return code;
+}
+
 static int
 s_keygen (options_t *options)
 {
@@ -1150,6 +1262,9 @@ s_verb (options_t *options, const char *verb)
     }
     if (streq (verb, "tail")) {
         return s_tail (options);
+    }
+    if (streq (verb, "backup")) {
+        return s_backup (options);
     }
     fprintf (
         stderr,

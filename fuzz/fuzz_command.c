@@ -36,14 +36,16 @@ s_init (void)
     fuzz_kit_init (s_stop);
     s_dir = fuzz_kit_tmpdir ("command");
     assert (s_dir);
-    char bank [300], store [300];
+    char bank [300], store [300], backups [300];
     snprintf (bank, sizeof bank, "write/data=%s/bank", s_dir);
     snprintf (store, sizeof store, "write/data=%s/store", s_dir);
-    s_bank = fuzz_kit_node (zcq_write_node_actor, bank, "write/durability=async",
+    //  A "backup" query the fuzzer makes stays in the temporary folder
+    snprintf (backups, sizeof backups, "write/backups=%s/backups", s_dir);
+    s_bank = fuzz_kit_node (zcq_write_node_actor, bank, backups, "write/durability=async",
                             "write/domain=bank", "write/commands=" BANK,
                             "write/events=inproc://fuzz-command-bank-events",
                             "write/replay=inproc://fuzz-command-bank-replay", NULL);
-    s_store = fuzz_kit_node (zcq_write_node_actor, store, "write/durability=async",
+    s_store = fuzz_kit_node (zcq_write_node_actor, store, backups, "write/durability=async",
                              "write/domain=store", "write/commands=" STORE,
                              "write/events=inproc://fuzz-command-store-events",
                              "write/replay=inproc://fuzz-command-store-replay", NULL);

@@ -50,6 +50,9 @@ struct _zcq_msg_t {
     uint32_t max;              //  REPLAY batch size
     uint64_t head;             //  last stored position
     uint32_t interval;         //  heartbeat interval, ms
+    char *cluster;             //  HEARTBEAT / EVENTS: the write node's cluster id
+    char *incarnation;         //  HEARTBEAT / EVENTS: its log's incarnation id
+    char *domain;              //  HEARTBEAT / EVENTS: its domain's name
     uint32_t retry_after;      //  REPLY busy/unavailable: ms to wait before a retry
     char *leader;              //  REPLY not_leader: the leader's commands endpoint, or NULL
     uint64_t min_position;     //  QUERY read-your-writes bound
@@ -223,9 +226,10 @@ zcq_msg_destroy (zcq_msg_t **self_p)
             zframe_destroy (&self->routing_id);
         }
         //  Most of these are NULL in most messages: no call for those
-        void *owned [] = {self->error,  self->name,        self->stream, self->data,
-                          self->reason, self->correlation, self->leader, self->user,
-                          self->roles,  self->category};
+        void *owned [] = {self->error,  self->name,        self->stream,  self->data,
+                          self->reason, self->correlation, self->leader,  self->user,
+                          self->roles,  self->category,    self->cluster, self->incarnation,
+                          self->domain};
         for (size_t index = 0; index < sizeof (owned) / sizeof (owned [0]); index++) {
             if (owned [index]) {
                 free (owned [index]);
@@ -530,6 +534,9 @@ typedef enum {
     K_SINCE,
     K_DELETED,
     K_LEADER,
+    K_CLUSTER,
+    K_INCARNATION,
+    K_DOMAIN,
     K_KEYS
 } s_key_t;
 
@@ -575,6 +582,9 @@ static const struct {
     [K_SINCE] = KEY ("since"),
     [K_DELETED] = KEY ("deleted"),
     [K_LEADER] = KEY ("leader"),
+    [K_CLUSTER] = KEY ("cluster"),
+    [K_INCARNATION] = KEY ("incarnation"),
+    [K_DOMAIN] = KEY ("domain"),
 };
 
 //  What a field's value is, which says how it is read, checked and written.
@@ -663,6 +673,9 @@ static const s_field_t s_heartbeat [] = {
     {FIELD (K_HEAD, V_UINT64, P_REQUIRED, head), .limit = INT64_MAX},
     {FIELD (K_TIME, V_INT64, P_OPTIONAL, time)},
     {FIELD (K_INTERVAL, V_UINT32, P_OPTIONAL, interval), .limit = UINT32_MAX},
+    {FIELD (K_CLUSTER, V_TEXT, P_IF_SET, cluster), .limit = ZCQ_MAX_NAME},
+    {FIELD (K_INCARNATION, V_TEXT, P_IF_SET, incarnation), .limit = ZCQ_MAX_NAME},
+    {FIELD (K_DOMAIN, V_TEXT, P_IF_SET, domain), .limit = ZCQ_MAX_NAME},
 };
 //  The filter keys (stream, category, types) are sent only when set: an
 //  unfiltered REPLAY is byte for byte what it was before filters existed
@@ -684,6 +697,9 @@ static const s_field_t s_events [] = {
     {FIELD (K_TO, V_UINT64, P_IF_SET, to), .limit = INT64_MAX},
     {FIELD (K_HEAD, V_UINT64, P_REQUIRED, head), .limit = INT64_MAX},
     {FIELD (K_COUNT, V_FRAMES, P_REQUIRED, count), .limit = UINT32_MAX},
+    {FIELD (K_CLUSTER, V_TEXT, P_IF_SET, cluster), .limit = ZCQ_MAX_NAME},
+    {FIELD (K_INCARNATION, V_TEXT, P_IF_SET, incarnation), .limit = ZCQ_MAX_NAME},
+    {FIELD (K_DOMAIN, V_TEXT, P_IF_SET, domain), .limit = ZCQ_MAX_NAME},
 };
 static const s_field_t s_query [] = {
     {FIELD (K_ID, V_ID, P_IF_SET, id)},
@@ -724,7 +740,8 @@ static const s_schema_t s_schemas [ZCQ_MSG_TYPES] = {
 };
 static const s_schema_t s_meta_schema = {SCHEMA (s_meta)};
 
-#define B(key) (1u << (key))
+#define B(key) ((uint64_t) 1 << (key))
+_Static_assert(K_KEYS <= 64, "the keys seen are bits of a uint64_t");
 
 //  Where a field's value lives in the message.
 #define MEMBER(self, field, type) ((type *) ((char *) (self) + (field)->offset))
@@ -740,13 +757,13 @@ s_key_is (const msgpack_object *key, s_key_t field)
 //  --- Decoding from the schema ------------------------------------------------
 
 static int s_take_fields (zcq_msg_t *self, const s_schema_t *schema,
-                          const msgpack_object_map *map, bool keys_are_strings, unsigned *seen,
+                          const msgpack_object_map *map, bool keys_are_strings, uint64_t *seen,
                           size_t body_size);
 
 //  Read one field's value; sets its bit in *seen (a nil id counts as absent).
 static int
 s_take_field (zcq_msg_t *self, const s_field_t *field, const msgpack_object *value,
-              unsigned *seen, size_t body_size)
+              uint64_t *seen, size_t body_size)
 {
     const char *name = field->label ? field->label : s_keys [field->key].name;
     uint64_t number = 0;
@@ -809,7 +826,7 @@ s_take_field (zcq_msg_t *self, const s_field_t *field, const msgpack_object *val
                 rc = -1;
             }
             else {
-                unsigned meta_seen = 0;
+                uint64_t meta_seen = 0;
                 rc = s_take_fields (self, &s_meta_schema, &value->via.map, false, &meta_seen,
                                     body_size);
             }
@@ -824,7 +841,7 @@ s_take_field (zcq_msg_t *self, const s_field_t *field, const msgpack_object *val
 //  must be; meta's others are ignored). Returns 0, or -1 at the first error.
 static int
 s_take_fields (zcq_msg_t *self, const s_schema_t *schema, const msgpack_object_map *map,
-               bool keys_are_strings, unsigned *seen, size_t body_size)
+               bool keys_are_strings, uint64_t *seen, size_t body_size)
 {
     size_t next = 0; //  the field to look at first
     for (uint32_t index = 0; index < map->size; index++) {
@@ -853,10 +870,10 @@ s_take_fields (zcq_msg_t *self, const s_schema_t *schema, const msgpack_object_m
 }
 
 //  The keys a body must have, as bits of s_key_t.
-static unsigned
+static uint64_t
 s_required (const s_schema_t *schema)
 {
-    unsigned required = 0;
+    uint64_t required = 0;
     for (size_t field = 0; field < schema->count; field++) {
         if (schema->fields [field].presence == P_REQUIRED) {
             required |= B (schema->fields [field].key);
@@ -942,7 +959,7 @@ zcq_msg_decode_body (zcq_msg_type_t type, const void *body, size_t size)
                            zcq_msg_type_name (type), zcq_text_msgpack_type (result.data.type));
     }
     else {
-        unsigned seen = 0;
+        uint64_t seen = 0;
         const s_schema_t *schema = &s_schemas [type];
         s_take_fields (self, schema, &result.data.via.map, true, &seen, size);
         //  When several keys are missing, report the first in the spec's
@@ -950,7 +967,7 @@ zcq_msg_decode_body (zcq_msg_type_t type, const void *body, size_t size)
         static const s_key_t missing_order [] = {K_ID,       K_TYPE,    K_STREAM, K_STATUS,
                                                  K_POSITION, K_VERSION, K_FROM,   K_HEAD,
                                                  K_NAME,     K_COUNT,   K_DATA};
-        unsigned missing = s_required (schema) & ~seen;
+        uint64_t missing = s_required (schema) & ~seen;
         for (size_t index = 0; self->error_status == ZCQ_OK && missing
                                && index < sizeof (missing_order) / sizeof (missing_order [0]);
              index++) {
@@ -1672,8 +1689,9 @@ zcq_msg_set_id (zcq_msg_t *self, const void *id, size_t size)
 static void
 s_set_string (char **dest, const char *value)
 {
+    char *copy = value ? strdup (value) : NULL; //  before the free: value may be *dest
     zstr_free (dest);
-    *dest = value ? strdup (value) : NULL;
+    *dest = copy;
 }
 
 const char *
@@ -1895,6 +1913,37 @@ zcq_msg_set_leader (zcq_msg_t *self, const char *endpoint)
 {
     assert (self);
     s_set_string (&self->leader, endpoint);
+}
+
+const char *
+zcq_msg_cluster (zcq_msg_t *self)
+{
+    assert (self);
+    return self->cluster ? self->cluster : "";
+}
+
+const char *
+zcq_msg_incarnation (zcq_msg_t *self)
+{
+    assert (self);
+    return self->incarnation ? self->incarnation : "";
+}
+
+const char *
+zcq_msg_domain (zcq_msg_t *self)
+{
+    assert (self);
+    return self->domain ? self->domain : "";
+}
+
+void
+zcq_msg_set_origin (zcq_msg_t *self, const char *cluster, const char *incarnation,
+                    const char *domain)
+{
+    assert (self);
+    s_set_string (&self->cluster, cluster);
+    s_set_string (&self->incarnation, incarnation);
+    s_set_string (&self->domain, domain);
 }
 
 const char *

@@ -437,6 +437,21 @@ uint32_t
 void
     zcq_msg_set_interval (zcq_msg_t *self, uint32_t interval);
 
+//  HEARTBEAT and EVENTS: where they come from (section 10.14): the write
+//  node's cluster id and its log's incarnation id (32 hex digits each) and
+//  its domain's name; "" each when the sender did not say (a v1 peer from
+//  before cluster ids).
+const char *
+    zcq_msg_cluster (zcq_msg_t *self);
+const char *
+    zcq_msg_incarnation (zcq_msg_t *self);
+const char *
+    zcq_msg_domain (zcq_msg_t *self);
+//  Set all three (copied; NULL or "" leaves one off the wire).
+void
+    zcq_msg_set_origin (zcq_msg_t *self, const char *cluster, const char *incarnation,
+                        const char *domain);
+
 //  QUERY: lowest applied position the answer may reflect (0: any).
 uint64_t
     zcq_msg_min_position (zcq_msg_t *self);

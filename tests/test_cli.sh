@@ -67,6 +67,9 @@ replay=ipc://$dir/replay
 query1=ipc://$dir/queries-1
 query2=ipc://$dir/queries-2
 nobody=ipc://$dir/nobody
+other_commands=ipc://$dir/other-commands
+other_events=ipc://$dir/other-events
+other_replay=ipc://$dir/other-replay
 
 # --- Checks -------------------------------------------------------------------
 
@@ -175,7 +178,7 @@ wait_ready () {
 mkdir -p "$dir/data" || exit 1
 
 start write "$build/zcqrs-write" --commands "$commands" --events "$events" \
-    --replay "$replay" --data "$dir/data/write" --heartbeat 100
+    --replay "$replay" --data "$dir/data/write" --heartbeat 100 --backups "$dir/backups"
 pid_write=$last_pid
 wait_ready write "$pid_write"
 start query-1 "$build/zcqrs-query" --events "$events" --replay "$replay" \
@@ -359,6 +362,51 @@ cli status --node "$query1" --node "$nobody" --timeout 300
 if expect_rc 3 "status with one node missing"; then
     expect status unreachable "status of the missing node" 3
 fi
+
+# --- Backup ----------------------------------------------------------------------
+
+cli backup nightly
+if expect_rc 0 "backup nightly"; then
+    expect result.path "$dir/backups/nightly" "backup nightly"
+    checks=$((checks + 1))
+    [ -f "$dir/backups/nightly/CURRENT" ] || fail "backup nightly: no LevelDB folder there"
+fi
+cli backup nightly
+expect_rc 1 "the same backup name again" && expect status unavailable "the same backup name again" \
+    && expect_stderr_has "already exists" "the same backup name again"
+cli backup ../elsewhere
+expect_rc 1 "a backup name with a slash" && expect status invalid "a backup name with a slash"
+cli backup one two
+expect_rc 2 "backup with two names"
+
+# --- Cluster identity ------------------------------------------------------------
+
+# Every node says which cluster it is of: the write node its log's, a query
+# node the one it follows
+cli status --node "$query1"
+if expect_rc 0 "status for the cluster ids"; then
+    cluster=$(field result.cluster 1)
+    checks=$((checks + 1))
+    case $cluster in
+        [0-9a-f]*) [ ${#cluster} -eq 32 ] || fail "the write node's cluster id '$cluster'" ;;
+        *) fail "the write node's cluster id '$cluster'" ;;
+    esac
+    expect result.cluster "$cluster" "the query node follows the write node's cluster" 2
+    checks=$((checks + 1))
+    case $err in *"different clusters"*) fail "status of one cluster warned: $err" ;; esac
+fi
+# Another cluster's write node beside this cluster's query node: a warning
+# that names each node's cluster
+start other "$build/zcqrs-write" --commands "$other_commands" --events "$other_events" \
+    --replay "$other_replay" --data "$dir/data/other-write"
+pid_other=$last_pid
+wait_ready other "$pid_other"
+cli --commands "$other_commands" status --node "$query1"
+if expect_rc 0 "status of nodes of two clusters"; then
+    expect_stderr_has "these nodes belong to different clusters" "status of two clusters"
+    expect_stderr_has "$query1  cluster $cluster" "status of two clusters names each"
+fi
+kill "$pid_other" 2>/dev/null
 
 # --- Usage errors: exit code 2 ---------------------------------------------------
 

@@ -252,10 +252,19 @@ test_reopen_keeps_everything (void **state)
     //  Staged but never committed: lost with the close, as after a crash
     zcq_log_begin (fixture->log);
     s_stage (fixture->log, "a", 3, "Deposited");
+    char cluster [ZCQ_LOG_ID_TEXT], incarnation [ZCQ_LOG_ID_TEXT];
+    snprintf (cluster, sizeof cluster, "%s", zcq_log_cluster (fixture->log));
+    snprintf (incarnation, sizeof incarnation, "%s", zcq_log_incarnation (fixture->log));
+    assert_int_equal (strspn (cluster, "0123456789abcdef"), 32);
+    assert_int_equal (strspn (incarnation, "0123456789abcdef"), 32);
+    assert_string_not_equal (cluster, incarnation);
     zcq_log_destroy (&fixture->log);
 
+    //  The identity is the log's: the same after a reopen
     fixture->log = zcq_log_new (fixture->dir);
     assert_non_null (fixture->log);
+    assert_string_equal (zcq_log_cluster (fixture->log), cluster);
+    assert_string_equal (zcq_log_incarnation (fixture->log), incarnation);
     assert_int_equal (zcq_log_head (fixture->log), 2);
     uint64_t version;
     assert_int_equal (zcq_log_stream_version (fixture->log, "a", &version), 0);

@@ -24,15 +24,16 @@ python=/usr/bin/python3
 here=$(cd "$(dirname "$0")/.." && pwd)
 
 has_modules () {
-    [ -x "$python" ] && "$python" -c 'import zmq, msgpack, mypy' 2>/dev/null
+    [ -x "$python" ] && "$python" -c 'import zmq, msgpack, mypy, pip, setuptools' 2>/dev/null
 }
 
 if ! has_modules; then
-    echo "test_python: python3-zmq, python3-msgpack or python3-mypy missing; trying deploy/install-deps.sh"
+    echo "test_python: python3-zmq, -msgpack, -mypy, -pip or -setuptools missing; trying deploy/install-deps.sh"
     "$here/deploy/install-deps.sh" >/dev/null 2>&1
     if ! has_modules; then
-        echo "test_python: SKIPPED: $python cannot import zmq, msgpack and mypy, and" \
-             "deploy/install-deps.sh could not install python3-zmq python3-msgpack python3-mypy"
+        echo "test_python: SKIPPED: $python cannot import zmq, msgpack, mypy, pip and setuptools, and" \
+             "deploy/install-deps.sh could not install them (python3-zmq python3-msgpack" \
+             "python3-mypy python3-pip python3-setuptools)"
         exit 0
     fi
 fi

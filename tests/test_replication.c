@@ -588,12 +588,15 @@ test_write_node_restart_is_noticed_reported_and_survived (void **state)
     const int nodes [] = {0, -1};
     s_assert_replicas_match_rebuild (cluster, 1, nodes);
 
-    //  Back with a wiped log: its positions now name other events. The node
-    //  notices, takes nothing more, and says so
+    //  Back with a wiped log: a new log, so another cluster, whose positions
+    //  name other events. The node notices, takes nothing more, and says so
     assert_int_equal (zcq_testkit_stop (&cluster->write), 0);
     zcq_testkit_rmtree (cluster->write_data);
     s_start_write (cluster, NULL, NULL);
-    s_await_status (cluster, 0, "state", "diverged", WAIT);
+    s_await_status (cluster, 0, "state", "refused", WAIT);
+    char *why = s_status_str (cluster, 0, "state_reason");
+    assert_non_null (strstr (why, "belongs to cluster"));
+    zstr_free (&why);
     cluster->deposits = 0;
     s_open_accounts (cluster);
     result = zcq_client_query (cluster->client, 0, "totals", NULL, 0, 0, WAIT);
@@ -624,9 +627,10 @@ test_replaced_log_is_refused_after_a_restart (void **state)
     s_open_accounts (cluster);
     assert_true (s_deposits (cluster, 500) > head);
 
-    //  Back, it checks the event it applied last before taking anything
+    //  Back, it knows the cluster it followed (its folder keeps it) and
+    //  takes nothing from the new one
     s_start_query (cluster, 0, NULL, NULL);
-    s_await_status (cluster, 0, "state", "diverged", WAIT);
+    s_await_status (cluster, 0, "state", "refused", WAIT);
     zcq_msg_t *result = s_builtin (cluster, 0, "checksum");
     assert_int_equal (zcq_msg_position (result), head);
     assert_true (zcq_msg_may_be_stale (result));
@@ -636,6 +640,145 @@ test_replaced_log_is_refused_after_a_restart (void **state)
     zcq_msg_destroy (&result);
     zstr_free (&before);
     zstr_free (&after);
+
+    //  Rebuilt on purpose, it follows the new cluster, to its head
+    assert_int_equal (zcq_testkit_stop (&cluster->query [0]), 0);
+    s_start_query (cluster, 0, "--rebuild", "1");
+    uint64_t new_head = s_deposits (cluster, 1);
+    s_await_status (cluster, 0, "state", "live", 4 * WAIT);
+    s_await_position (cluster, 0, new_head);
+    zcq_msg_t *write = zcq_client_write_status (cluster->client, WAIT);
+    assert_non_null (write);
+    char *cluster_id =
+        zcq_testkit_str (zcq_msg_data (write), zcq_msg_data_size (write), "cluster");
+    char *followed = s_status_str (cluster, 0, "cluster");
+    assert_int_equal (strlen (cluster_id), 32);
+    assert_string_equal (followed, cluster_id);
+    zstr_free (&cluster_id);
+    zstr_free (&followed);
+    zcq_msg_destroy (&write);
+    s_cluster_destroy (&cluster);
+}
+
+//  A backup taken while commands flow, put back: the write node restarts
+//  at the backup's position as a new incarnation of the same cluster, the
+//  query node that applied more goes diverged naming the lost positions,
+//  and a rebuild follows the restored log
+static void
+test_backup_while_commands_flow_and_restore (void **state)
+{
+    (void) state;
+    cluster_t *cluster = s_cluster_new (NULL, NULL);
+    char backups [300], copy [400];
+    snprintf (backups, sizeof backups, "%s/backups", cluster->dir);
+    snprintf (copy, sizeof copy, "%s/b1", backups);
+    assert_int_equal (zcq_testkit_stop (&cluster->write), 0);
+    s_start_write (cluster, "--backups", backups);
+    s_start_query (cluster, 0, NULL, NULL);
+    s_open_accounts (cluster);
+    uint64_t before = s_deposits (cluster, 300);
+
+    //  Commands in flight while the backup is taken
+    for (int index = 0; index < 400; index++) {
+        s_post (cluster, "Deposit", (int) (cluster->deposits++ % ACCOUNTS), "amount=1");
+    }
+    zcq_client_t *admin = zcq_client_new (cluster->commands);
+    msgpack_sbuffer *params = zcq_testkit_map ("name=b1", NULL);
+    zcq_msg_t *result =
+        zcq_client_query (admin, ZCQ_WRITE_NODE, "backup", params->data, params->size, 0, WAIT);
+    assert_non_null (result);
+    assert_int_equal (zcq_msg_status (result), ZCQ_OK);
+    uint64_t saved = zcq_msg_position (result);
+    char *path = zcq_testkit_str (zcq_msg_data (result), zcq_msg_data_size (result), "path");
+    assert_string_equal (path, copy);
+    zstr_free (&path);
+    zcq_msg_destroy (&result);
+    //  The same name again: refused, the first copy untouched
+    result =
+        zcq_client_query (admin, ZCQ_WRITE_NODE, "backup", params->data, params->size, 0, WAIT);
+    assert_int_equal (zcq_msg_status (result), ZCQ_UNAVAILABLE);
+    assert_non_null (strstr (zcq_msg_reason (result), "already exists"));
+    zcq_msg_destroy (&result);
+    msgpack_sbuffer_free (params);
+    uint64_t head = 0;
+    for (int index = 0; index < 400; index++) {
+        uint64_t position = s_collect (cluster);
+        head = position > head ? position : head;
+    }
+    assert_true (saved >= before && saved <= head);
+    head = s_deposits (cluster, 200);
+    s_await_position (cluster, 0, head);
+    zcq_msg_t *status = zcq_client_write_status (admin, WAIT);
+    char *cluster_id =
+        zcq_testkit_str (zcq_msg_data (status), zcq_msg_data_size (status), "cluster");
+    char *incarnation =
+        zcq_testkit_str (zcq_msg_data (status), zcq_msg_data_size (status), "incarnation");
+    zcq_msg_destroy (&status);
+
+    //  Restore: stop, put the copy in place of the data folder, start
+    assert_int_equal (zcq_testkit_stop (&cluster->write), 0);
+    zcq_testkit_rmtree (cluster->write_data);
+    assert_int_equal (rename (copy, cluster->write_data), 0);
+    s_start_write (cluster, "--backups", backups);
+    status = zcq_client_write_status (admin, WAIT);
+    assert_non_null (status);
+    assert_int_equal (zcq_msg_position (status), saved);
+    char *restored_cluster =
+        zcq_testkit_str (zcq_msg_data (status), zcq_msg_data_size (status), "cluster");
+    char *restored_incarnation =
+        zcq_testkit_str (zcq_msg_data (status), zcq_msg_data_size (status), "incarnation");
+    assert_string_equal (restored_cluster, cluster_id);
+    assert_string_not_equal (restored_incarnation, incarnation);
+    zcq_msg_destroy (&status);
+    assert_true (
+        zcq_testkit_file_has (cluster->write.log, "restored from a backup taken at position"));
+
+    //  The query node applied past the backup: diverged, naming what is lost
+    s_await_status (cluster, 0, "state", "diverged", WAIT);
+    char *why = s_status_str (cluster, 0, "state_reason");
+    char *lost = zsys_sprintf ("positions %" PRIu64 " to %" PRIu64 " that this node applied "
+                               "are lost",
+                               saved + 1, head);
+    if (!strstr (why, "restored from a backup") || !strstr (why, lost)) {
+        fail_msg ("state_reason '%s' does not say '%s'", why, lost);
+    }
+    zstr_free (&lost);
+    zstr_free (&why);
+
+    //  Rebuilt, it follows the restored log
+    assert_int_equal (zcq_testkit_stop (&cluster->query [0]), 0);
+    s_start_query (cluster, 0, "--rebuild", "1");
+    uint64_t again = s_deposits (cluster, 10);
+    assert_true (again > saved);
+    s_await_status (cluster, 0, "state", "live", 4 * WAIT);
+    s_await_position (cluster, 0, again);
+    zstr_free (&cluster_id);
+    zstr_free (&incarnation);
+    zstr_free (&restored_cluster);
+    zstr_free (&restored_incarnation);
+    zcq_client_destroy (&admin);
+    s_cluster_destroy (&cluster);
+}
+
+//  A query node of another domain than its write node's takes nothing from
+//  it and says why, in its status and in every answer
+static void
+test_write_node_of_another_domain_is_refused (void **state)
+{
+    (void) state;
+    cluster_t *cluster = s_cluster_new (NULL, NULL);
+    s_open_accounts (cluster);
+    s_start_query (cluster, 0, "--domain", "store");
+    s_await_status (cluster, 0, "state", "refused", WAIT);
+    char *why = s_status_str (cluster, 0, "state_reason");
+    assert_non_null (
+        strstr (why, "runs the domain 'bank', this query node the domain 'store'"));
+    zstr_free (&why);
+    assert_int_equal (s_status_int (cluster, 0, "applied"), 0);
+    zcq_msg_t *result = s_builtin (cluster, 0, "checksum");
+    assert_true (zcq_msg_may_be_stale (result));
+    assert_non_null (strstr (zcq_msg_reason (result), "runs the domain 'bank'"));
+    zcq_msg_destroy (&result);
     s_cluster_destroy (&cluster);
 }
 
@@ -740,6 +883,8 @@ main (void)
         cmocka_unit_test_teardown (test_late_joiner_on_a_long_log_converges_while_writes_go_on,
                                    s_teardown),
         cmocka_unit_test_teardown (test_read_your_writes_against_a_held_back_node, s_teardown),
+        cmocka_unit_test_teardown (test_write_node_of_another_domain_is_refused, s_teardown),
+        cmocka_unit_test_teardown (test_backup_while_commands_flow_and_restore, s_teardown),
         cmocka_unit_test_teardown (test_write_node_restart_is_noticed_reported_and_survived,
                                    s_teardown),
         cmocka_unit_test_teardown (test_replaced_log_is_refused_after_a_restart, s_teardown),

@@ -297,6 +297,13 @@ s_set_field (zcq_msg_t *msg, const char *key, const msgpack_object *value)
         zcq_msg_set_user (msg, text);
         zstr_free (&text);
     }
+    else if (streq (key, "cluster") || streq (key, "incarnation") || streq (key, "domain")) {
+        char *text = s_text (value);
+        zcq_msg_set_origin (msg, streq (key, "cluster") ? text : zcq_msg_cluster (msg),
+                            streq (key, "incarnation") ? text : zcq_msg_incarnation (msg),
+                            streq (key, "domain") ? text : zcq_msg_domain (msg));
+        zstr_free (&text);
+    }
     else if (streq (key, "stream") || streq (key, "reason") || streq (key, "correlation")) {
         char *text = s_text (value);
         if (streq (key, "stream")) {
@@ -471,6 +478,9 @@ s_compare (const vector_t *vector, zcq_msg_t *got, zcq_msg_t *want)
     S_SAME_TEXT (zcq_msg_correlation);
     S_SAME_TEXT (zcq_msg_user);
     S_SAME_TEXT (zcq_msg_leader);
+    S_SAME_TEXT (zcq_msg_cluster);
+    S_SAME_TEXT (zcq_msg_incarnation);
+    S_SAME_TEXT (zcq_msg_domain);
     S_SAME_NUMBER (zcq_msg_expect);
     S_SAME_NUMBER (zcq_msg_status);
     S_SAME_NUMBER (zcq_msg_version);

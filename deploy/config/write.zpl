@@ -20,6 +20,9 @@ write
     metrics = "127.0.0.1:9601"
     #   LevelDB folder of the event log (flag --data)
     data = "../../var/write"
+    #   folder the 'backup' query (zcqrs backup NAME) writes each backup into, as DIR/NAME
+    #   (flag --backups)
+    backups = "var/backups"
     #   domain: bank, store, or the path of a domain .so (flag --domain)
     domain = "bank"
     #   sync: reply once the group is fdatasync'ed; async: once LevelDB has it (a machine

@@ -17,7 +17,7 @@
 #define SUB_HWM        100000 //  default SUB receive queue, messages
 #define MEMBERS_MAX    9      //  write group members a feed can follow
 
-static const char *s_state_names [] = {"live", "repairing", "diverged"};
+static const char *s_state_names [] = {"live", "repairing", "diverged", "refused"};
 
 struct _zcq_feed_t {
     zsock_t *sub;            //  SUB to the write node's PUB
@@ -59,7 +59,20 @@ struct _zcq_feed_t {
                              //  follow on one by one, which proves a live event next
     bool version_known;      //  stream_version is the stream's version at expected - 1
     uint64_t stream_version; //  by_stream: version of the stream's last event taken
+    bool checks_origin;      //  zcq_feed_set_origin was called: deliver nothing unheard
+    bool heard_origin;       //  a HEARTBEAT or EVENTS of the right origin came
+    char *domain;            //  the domain this node runs, or NULL
+    char *cluster;           //  the write node's cluster id (expected, else first heard)
+    char *incarnation;       //  its incarnation id as first heard, or NULL
+    char *reason;            //  why the feed is diverged or refused, or NULL
 };
+
+//  Diverged or refused: nothing more is taken from the write node.
+static bool
+s_stopped (zcq_feed_t *self)
+{
+    return self->state == ZCQ_FEED_DIVERGED || self->state == ZCQ_FEED_REFUSED;
+}
 
 static void s_request (zcq_feed_t *self, uint32_t max);
 static void s_settle (zcq_feed_t *self);
@@ -241,6 +254,10 @@ zcq_feed_destroy (zcq_feed_t **self_p)
         zlist_destroy (&self->events_list);
         zlist_destroy (&self->replay_list);
         zcq_msg_destroy (&self->filter);
+        free (self->domain);
+        free (self->cluster);
+        free (self->incarnation);
+        free (self->reason);
         free (self);
         *self_p = NULL;
     }
@@ -298,13 +315,24 @@ zcq_feed_set_replay_timeout (zcq_feed_t *self, int milliseconds)
     self->replay_timeout = milliseconds > 0 ? milliseconds : 1;
 }
 
+void
+zcq_feed_set_origin (zcq_feed_t *self, const char *domain, const char *cluster)
+{
+    assert (self);
+    self->checks_origin = true;
+    zstr_free (&self->domain);
+    zstr_free (&self->cluster);
+    self->domain = domain && *domain ? strdup (domain) : NULL;
+    self->cluster = cluster && *cluster ? strdup (cluster) : NULL;
+}
+
 //  --- The state machine ------------------------------------------------------
 
-//  Live or repairing, from what is missing; diverged is final.
+//  Live or repairing, from what is missing; diverged and refused are final.
 static void
 s_settle (zcq_feed_t *self)
 {
-    if (self->state == ZCQ_FEED_DIVERGED) {
+    if (s_stopped (self)) {
         return;
     }
     bool missing = self->replaying || zlistx_size (self->early) > 0
@@ -323,6 +351,8 @@ s_diverge (zcq_feed_t *self, const char *why)
     zsys_error ("feed: %s. Taking nothing more from it; once its log is right, restart this "
                 "node with --rebuild (or on an empty folder)",
                 why);
+    zstr_free (&self->reason);
+    self->reason = strdup (why);
     self->state = ZCQ_FEED_DIVERGED;
     self->replaying = false;
     self->verify = false;
@@ -335,7 +365,7 @@ s_diverge (zcq_feed_t *self, const char *why)
 static void
 s_need_verify (zcq_feed_t *self)
 {
-    if (self->checked && self->state != ZCQ_FEED_DIVERGED) {
+    if (self->checked && !s_stopped (self)) {
         self->verify = true;
     }
 }
@@ -366,7 +396,7 @@ s_request (zcq_feed_t *self, uint32_t max)
 static void
 s_maybe_replay (zcq_feed_t *self)
 {
-    if (self->state == ZCQ_FEED_DIVERGED || self->replaying || self->expected == 0
+    if (s_stopped (self) || self->replaying || self->expected == 0
         || zclock_mono () < self->retry_at) {
         return;
     }
@@ -412,7 +442,7 @@ static void
 s_accept (zcq_feed_t *self, zcq_msg_t *event, bool proven)
 {
     uint64_t position = s_position (event);
-    if (self->state == ZCQ_FEED_DIVERGED) {
+    if (s_stopped (self)) {
         zcq_msg_destroy (&event);
         return;
     }
@@ -555,6 +585,77 @@ s_handle_events (zcq_feed_t *self, zcq_msg_t *reply)
     }
 }
 
+//  A write node of another cluster or domain: take nothing from it, ever
+//  (this feed; a new one, after the node is pointed right, starts afresh).
+static void
+s_refuse (zcq_feed_t *self, char *why)
+{
+    zsys_error ("feed: refusing the write node: %s", why);
+    zstr_free (&self->reason);
+    self->reason = why;
+    self->state = ZCQ_FEED_REFUSED;
+    self->replaying = false;
+    self->verify = false;
+    zlistx_purge (self->early);
+    zlistx_purge (self->ready);
+}
+
+//  Is a HEARTBEAT or EVENTS from the write node we may follow (spec section
+//  10.14)? Its domain must be ours and its cluster the one we follow (the
+//  first one heard, when none was given); another incarnation of that
+//  cluster is its log restored from a backup: diverged. A sender that names
+//  no cluster or domain (from before cluster ids) is not checked on it.
+static bool
+s_origin_ok (zcq_feed_t *self, zcq_msg_t *msg)
+{
+    const char *domain = zcq_msg_domain (msg);
+    const char *cluster = zcq_msg_cluster (msg);
+    const char *incarnation = zcq_msg_incarnation (msg);
+    if (self->state == ZCQ_FEED_REFUSED) {
+        return false;
+    }
+    if (self->domain && *domain && !streq (domain, self->domain)) {
+        s_refuse (self, zsys_sprintf ("it runs the domain '%s', this query node the domain "
+                                      "'%s': start this node with --domain %s, or point it at "
+                                      "a write node of '%s'",
+                                      domain, self->domain, domain, self->domain));
+        return false;
+    }
+    if (*cluster && self->cluster && !streq (cluster, self->cluster)) {
+        s_refuse (self, zsys_sprintf ("it belongs to cluster %s, this query node follows "
+                                      "cluster %s: point it at that cluster's write node, or "
+                                      "start it on an empty folder to follow the other",
+                                      cluster, self->cluster));
+        return false;
+    }
+    if (*cluster && !self->cluster) {
+        self->cluster = strdup (cluster);
+    }
+    if (*incarnation && self->incarnation && !streq (incarnation, self->incarnation)
+        && !s_stopped (self)) {
+        //  Diverged, its heartbeats still count (as for any diverged feed)
+        uint64_t head = zcq_msg_head (msg);
+        uint64_t taken = self->expected > 0 ? self->expected - 1 : 0;
+        char *lost = head < taken ? zsys_sprintf ("positions %" PRIu64 " to %" PRIu64
+                                                  " that this node applied are lost",
+                                                  head + 1, taken)
+                                  : strdup ("positions this node applied may name other "
+                                            "events now");
+        char *why =
+            zsys_sprintf ("the write node's log was restored from a backup (incarnation "
+                          "%s, this node followed %s), its head is %" PRIu64 ": %s",
+                          incarnation, self->incarnation, head, lost);
+        zstr_free (&lost);
+        s_diverge (self, why);
+        zstr_free (&why);
+    }
+    if (*incarnation && !self->incarnation) {
+        self->incarnation = strdup (incarnation);
+    }
+    self->heard_origin = true;
+    return true;
+}
+
 static void
 s_handle_heartbeat (zcq_feed_t *self, zcq_msg_t *beat)
 {
@@ -568,7 +669,7 @@ s_handle_heartbeat (zcq_feed_t *self, zcq_msg_t *beat)
         self->head = head;
     }
     if (self->expected > 1 && head < self->expected - 1 && !self->replaying
-        && self->state != ZCQ_FEED_DIVERGED) {
+        && !s_stopped (self)) {
         //  A head below what we took: a heartbeat that waited in our queue
         //  while replay moved us on, or a write node that lost its log. A
         //  one-event REPLAY tells which (its answer's head is current).
@@ -651,11 +752,18 @@ zcq_feed_recv (zcq_feed_t *self, zsock_t *which)
         s_accept (self, msg, false);
     }
     else if (type == ZCQ_MSG_HEARTBEAT) {
-        s_handle_heartbeat (self, msg);
+        if (s_origin_ok (self, msg)) {
+            s_handle_heartbeat (self, msg);
+        }
         zcq_msg_destroy (&msg);
     }
     else if (type == ZCQ_MSG_EVENTS) {
-        s_handle_events (self, msg);
+        if (s_origin_ok (self, msg)) {
+            s_handle_events (self, msg);
+        }
+        else {
+            self->replaying = false;
+        }
         zcq_msg_destroy (&msg);
     }
     else if (type == ZCQ_MSG_ERROR) {
@@ -676,7 +784,7 @@ zcq_msg_t *
 zcq_feed_next (zcq_feed_t *self)
 {
     assert (self);
-    if (self->verify) {
+    if (self->verify || (self->checks_origin && !self->heard_origin)) {
         s_maybe_replay (self);
         return NULL; //  nothing until the log is known to be ours
     }
@@ -731,7 +839,7 @@ zcq_feed_rewind (zcq_feed_t *self, uint64_t next)
     self->next = next;
     self->expected = next;
     self->replaying = false;
-    if (next && self->state != ZCQ_FEED_DIVERGED) {
+    if (next && !s_stopped (self)) {
         s_request (self, ZCQ_MAX_EVENTS);
     }
     s_settle (self);
@@ -791,6 +899,27 @@ zcq_feed_state_name (zcq_feed_t *self)
 {
     assert (self);
     return s_state_names [self->state];
+}
+
+const char *
+zcq_feed_reason (zcq_feed_t *self)
+{
+    assert (self);
+    return self->reason ? self->reason : "";
+}
+
+const char *
+zcq_feed_cluster (zcq_feed_t *self)
+{
+    assert (self);
+    return self->cluster ? self->cluster : "";
+}
+
+const char *
+zcq_feed_incarnation (zcq_feed_t *self)
+{
+    assert (self);
+    return self->incarnation ? self->incarnation : "";
 }
 
 bool

@@ -14,8 +14,11 @@
                    log was wiped or restored from an older copy), or holds
                    another event where the owner's last applied one was
                    (replaced): nothing more is taken from it, since its
-                   positions now name other events. Left only by a new feed
-                   (restart, rebuild).
+                   positions now name other events; or it is another
+                   incarnation of its cluster (restored from a backup).
+                   Left only by a new feed (restart, rebuild).
+        refused    the write node is of another cluster or runs another
+                   domain (zcq_feed_set_origin): nothing is taken from it.
 
     Replay is credit-based: one REPLAY out at a time, and the next is sent
     as soon as the events ready for the owner are fewer than the credit
@@ -51,7 +54,8 @@ typedef struct _zcq_feed_t zcq_feed_t;
 typedef enum {
     ZCQ_FEED_LIVE = 0,
     ZCQ_FEED_REPAIRING,
-    ZCQ_FEED_DIVERGED
+    ZCQ_FEED_DIVERGED,
+    ZCQ_FEED_REFUSED //  the write node is of another cluster or domain: final
 } zcq_feed_state_t;
 
 //  Create a feed that delivers from position next (1: the whole log; 0: from
@@ -106,6 +110,26 @@ void
 //  known to be missing.
 void
     zcq_feed_set_replay_timeout (zcq_feed_t *self, int milliseconds);
+
+//  Check where the write node's words come from (spec section 10.14): a
+//  HEARTBEAT or EVENTS naming another domain than domain, or another
+//  cluster than cluster (NULL or "": the first one heard), makes the feed
+//  refused; another incarnation of that cluster than the first heard makes
+//  it diverged (a restored log). Until one of the right origin comes,
+//  zcq_feed_next delivers nothing. Call right after zcq_feed_new.
+void
+    zcq_feed_set_origin (zcq_feed_t *self, const char *domain, const char *cluster);
+
+//  Why the feed is diverged or refused, "" otherwise.
+const char *
+    zcq_feed_reason (zcq_feed_t *self);
+
+//  The write node's cluster and incarnation ids as heard (or given), ""
+//  until known.
+const char *
+    zcq_feed_cluster (zcq_feed_t *self);
+const char *
+    zcq_feed_incarnation (zcq_feed_t *self);
 
 //  The owner applied every event up to position, and the event there has
 //  this fingerprint. With check (at start), and after every reconnect or
@@ -167,7 +191,7 @@ uint32_t
 bool
     zcq_feed_reachable (zcq_feed_t *self);
 
-//  Current state, and its name: "live", "repairing" or "diverged".
+//  Current state, and its name: "live", "repairing", "diverged" or "refused".
 zcq_feed_state_t
     zcq_feed_state (zcq_feed_t *self);
 const char *

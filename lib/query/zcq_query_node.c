@@ -200,6 +200,7 @@ typedef struct {
     zcq_store_t *store;         //  read models + applied position
     zcq_projection_t *serving;  //  the read models queries are answered from
     zcq_feed_t *feed;           //  ordered events for serving
+    char *cluster;              //  "q:cluster": the cluster this folder follows, or NULL
     zcq_projection_t *spare;    //  the other keyspace: rebuilt, or swept
     zcq_feed_t *rebuild_feed;   //  ordered events for spare while it is rebuilt, else NULL
     bool sweeping;              //  the keyspace not serving still holds keys
@@ -304,6 +305,7 @@ s_self_destroy (self_t **self_p)
         zlistx_destroy (&self->parked);
         zpoller_destroy (&self->poller);
         zcq_feed_destroy (&self->feed);
+        zstr_free (&self->cluster);
         zcq_feed_destroy (&self->rebuild_feed);
         zcq_projection_destroy (&self->serving);
         zcq_projection_destroy (&self->spare);
@@ -388,6 +390,8 @@ s_feed_new (self_t *self, uint64_t next)
         zcq_feed_set_credit (feed, APPLY_BATCH);
         zcq_feed_set_silence (feed, self->silence);
         zcq_feed_set_replay_timeout (feed, self->replay_timeout);
+        //  A new feed (a rebuild) follows the cluster the old one heard
+        zcq_feed_set_origin (feed, self->domain->name, self->cluster);
     }
     return feed;
 }
@@ -436,6 +440,25 @@ s_feed_sock (zcq_feed_t *feed, void *which)
     return feed
            && (which == zcq_feed_events_sock (feed) || which == zcq_feed_replay_sock (feed)
                || (which && which == zcq_feed_monitor_sock (feed)));
+}
+
+//  The first time the feed learns the write node's cluster, the folder
+//  keeps it ("q:cluster"): from then on this node refuses a write node of
+//  another cluster, across restarts (spec section 10.14).
+static void
+s_keep_cluster (self_t *self)
+{
+    const char *cluster = zcq_feed_cluster (self->feed);
+    if (self->cluster || !*cluster) {
+        return;
+    }
+    zcq_batch_t *batch = zcq_batch_new ();
+    zcq_batch_put (batch, "q:cluster", 9, cluster, strlen (cluster));
+    if (zcq_store_write (self->store, batch, true) == 0) {
+        self->cluster = strdup (cluster);
+        zsys_info ("query node: following cluster %s", cluster);
+    }
+    zcq_batch_destroy (&batch);
 }
 
 //  Take what a readable feed socket holds, up to BURST_MAX messages: the
@@ -513,6 +536,15 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
         s_self_destroy (&self);
         return NULL;
     }
+    byte *cluster = NULL;
+    size_t cluster_size = 0;
+    //  A rebuild asked for follows whichever cluster it hears (the write
+    //  node's log was replaced on purpose, say)
+    if (!zcq_settings_number (config, s_table, "query/rebuild")
+        && zcq_store_get (self->store, "q:cluster", 9, &cluster, &cluster_size) == 0) {
+        self->cluster = strndup ((char *) cluster, cluster_size);
+    }
+    free (cluster);
     uint64_t applied = zcq_projection_applied (self->serving);
     self->feed = s_feed_new (self, applied + 1);
     if (!self->feed) {
@@ -573,7 +605,9 @@ s_send (self_t *self, zcq_msg_t *msg, const msgpack_sbuffer *body)
 static bool
 s_not_following (self_t *self)
 {
-    return !zcq_feed_reachable (self->feed) || zcq_feed_state (self->feed) == ZCQ_FEED_DIVERGED;
+    zcq_feed_state_t state = zcq_feed_state (self->feed);
+    return !zcq_feed_reachable (self->feed) || state == ZCQ_FEED_DIVERGED
+           || state == ZCQ_FEED_REFUSED;
 }
 
 static void
@@ -608,7 +642,7 @@ s_pack_status (self_t *self, msgpack_packer *pk)
     size_t bytes = 0, limit = 0;
     bool full = false;
     bool memory = zcq_store_memory (self->store, &bytes, &limit, &full);
-    msgpack_pack_map (pk, 24 + (self->rebuild_feed != NULL));
+    msgpack_pack_map (pk, 27 + (self->rebuild_feed != NULL));
     s_pack_text (pk, "role", "query");
     s_pack_text (pk, "domain", self->domain->name);
     s_pack_uint (pk, "projection_version", zcq_projection_version (self->serving));
@@ -632,6 +666,9 @@ s_pack_status (self_t *self, msgpack_packer *pk)
     s_pack_uint (pk, "head", head);
     s_pack_uint (pk, "lag", s_to_go (head, applied));
     s_pack_text (pk, "state", zcq_feed_state_name (feed));
+    s_pack_text (pk, "state_reason", zcq_feed_reason (feed));
+    s_pack_text (pk, "cluster", zcq_feed_cluster (feed));
+    s_pack_text (pk, "incarnation", zcq_feed_incarnation (feed));
     s_pack_text (pk, "write_node", zcq_feed_reachable (feed) ? "reachable" : "unreachable");
     zcq_mpack_pack_str (pk, "silent_ms");
     msgpack_pack_int64 (pk, heard ? zclock_mono () - heard : zclock_mono () - self->started);
@@ -758,13 +795,16 @@ s_answer (self_t *self, zcq_msg_t *query, int64_t waited)
     if (s_not_following (self) && !streq (zcq_msg_name (query), "status")) {
         //  Served all the same, saying that newer events may exist
         zcq_feed_t *feed = self->feed;
-        char *why = zcq_feed_state (feed) == ZCQ_FEED_DIVERGED ? zsys_sprintf (
-                        "the write node's log is behind this node's (see its log); "
-                        "not following it")
-                    : zcq_feed_last_heard (feed)
-                        ? zsys_sprintf ("write node unreachable: silent for %" PRId64 " ms",
-                                        zclock_mono () - zcq_feed_last_heard (feed))
-                        : zsys_sprintf ("write node not reached since start");
+        char *why =
+            zcq_feed_state (feed) == ZCQ_FEED_REFUSED
+                ? zsys_sprintf ("not following the write node: %s", zcq_feed_reason (feed))
+            : zcq_feed_state (feed) == ZCQ_FEED_DIVERGED
+                ? zsys_sprintf ("the write node's log is behind this node's (see its log); "
+                                "not following it")
+            : zcq_feed_last_heard (feed)
+                ? zsys_sprintf ("write node unreachable: silent for %" PRId64 " ms",
+                                zclock_mono () - zcq_feed_last_heard (feed))
+                : zsys_sprintf ("write node not reached since start");
         zcq_msg_set_may_be_stale (result, true);
         if (*zcq_msg_reason (result)) {
             char *reason = strdup (zcq_msg_reason (result));
@@ -993,11 +1033,13 @@ s_apply_rebuild (self_t *self)
         s_apply_batch (self, self->spare, feed);
     }
     uint64_t rebuilt = zcq_projection_applied (self->spare);
-    bool diverged = zcq_feed_state (self->feed) == ZCQ_FEED_DIVERGED;
+    bool diverged = zcq_feed_state (self->feed) == ZCQ_FEED_DIVERGED
+                    || zcq_feed_state (self->feed) == ZCQ_FEED_REFUSED;
     bool caught_up = rebuilt >= zcq_projection_applied (self->serving)
                      || (diverged && zcq_feed_state (feed) == ZCQ_FEED_LIVE
                          && rebuilt >= zcq_feed_head (feed));
-    if (!caught_up || zcq_feed_state (feed) == ZCQ_FEED_DIVERGED) {
+    if (!caught_up || zcq_feed_state (feed) == ZCQ_FEED_DIVERGED
+        || zcq_feed_state (feed) == ZCQ_FEED_REFUSED) {
         return;
     }
     if (zcq_projection_switch (self->spare, self->serving)) {
@@ -1149,6 +1191,7 @@ zcq_query_node_actor (zsock_t *pipe, void *args)
         }
         else if (s_feed_sock (self->feed, which)) {
             s_feed_drain (self->feed, (zsock_t *) which);
+            s_keep_cluster (self);
             s_apply (self);
         }
         else if (s_feed_sock (self->rebuild_feed, which)) {

@@ -5,6 +5,7 @@
 
 #include "zcq_log.h"
 #include "zcq_seal.h"
+#include "zcq_random.h"
 
 #define LOG_FORMAT     "zcqrs-log-2" //  value of "m:format"
 #define LOG_FORMAT_OLD "zcqrs-log-1" //  the layout before: converted on open
@@ -19,17 +20,39 @@
 #define KEY_MAX (2 + ZCQ_MAX_STREAM + 1 + 8)
 
 struct _zcq_log_t {
-    zcq_store_t *store;       //  LevelDB folder
-    uint64_t head;            //  last committed position
-    uint64_t sealed_head;     //  last position handed to a writer
-    uint64_t staged_head;     //  last position including staged events
-    uint64_t newest_sequence; //  newest committed command-id sequence
-    uint64_t staged_sequence; //  newest command-id sequence including staged
-    zcq_group_t *group;       //  staged group
-    msgpack_sbuffer buffer;   //  encoding scratch
-    zhashx_t *keys;           //  stream -> ZCQ_SEAL_KEY bytes: keys read or staged
-    bool sealing;             //  snapshots are sealed with their stream's key
+    zcq_store_t *store;                 //  LevelDB folder
+    uint64_t head;                      //  last committed position
+    uint64_t sealed_head;               //  last position handed to a writer
+    uint64_t staged_head;               //  last position including staged events
+    uint64_t newest_sequence;           //  newest committed command-id sequence
+    uint64_t staged_sequence;           //  newest command-id sequence including staged
+    zcq_group_t *group;                 //  staged group
+    msgpack_sbuffer buffer;             //  encoding scratch
+    zhashx_t *keys;                     //  stream -> ZCQ_SEAL_KEY bytes: keys read or staged
+    bool sealing;                       //  snapshots are sealed with their stream's key
+    char cluster [ZCQ_LOG_ID_TEXT];     //  "m:cluster": 32 hex digits, kept for the log's life
+    char incarnation [ZCQ_LOG_ID_TEXT]; //  "m:incarnation": new when a backup is restored
 };
+
+//  Read the identity at key (32 hex digits) into text; make and store a
+//  fresh random one when the log has none (a new log, or one from before
+//  cluster ids). Returns 0, or -1 after logging why.
+static int
+s_identity (zcq_store_t *store, const char *key, char text [ZCQ_LOG_ID_TEXT])
+{
+    byte *value = NULL;
+    size_t size = 0;
+    int rc = zcq_store_get (store, key, strlen (key), &value, &size);
+    if (rc == 0 && size == ZCQ_LOG_ID_TEXT - 1) {
+        memcpy (text, value, size);
+        text [size] = 0;
+    }
+    free (value);
+    if (rc == 1 || (rc == 0 && size != ZCQ_LOG_ID_TEXT - 1)) {
+        rc = zcq_log_new_identity (store, key, text);
+    }
+    return rc;
+}
 
 //  "e:" be64(position)
 static void
@@ -148,21 +171,22 @@ s_convert (zcq_store_t *store)
     return rc;
 }
 
+//  An append-mostly log of small msgpack values: snappy costs more CPU
+//  than the disk it saves; larger tables mean fewer compactions. Reads
+//  are rare (a repeated or filtered command id, a stream not cached, a
+//  replay): no bloom filters (the write node filters new command ids
+//  itself, zcq_ids), larger blocks and a small cache keep the memory
+//  flat as the log grows. A backup is made with the same.
+static const zcq_store_options_t s_options = {.uncompressed = true,
+                                              .no_filter = true,
+                                              .file_size = 8 * 1024 * 1024,
+                                              .block_size = 16 * 1024,
+                                              .cache_size = 8 * 1024 * 1024};
+
 zcq_log_t *
 zcq_log_new (const char *path)
 {
-    //  An append-mostly log of small msgpack values: snappy costs more CPU
-    //  than the disk it saves; larger tables mean fewer compactions. Reads
-    //  are rare (a repeated or filtered command id, a stream not cached, a
-    //  replay): no bloom filters (the write node filters new command ids
-    //  itself, zcq_ids), larger blocks and a small cache keep the memory
-    //  flat as the log grows
-    zcq_store_options_t options = {.uncompressed = true,
-                                   .no_filter = true,
-                                   .file_size = 8 * 1024 * 1024,
-                                   .block_size = 16 * 1024,
-                                   .cache_size = 8 * 1024 * 1024};
-    zcq_store_t *store = zcq_store_open (path, &options);
+    zcq_store_t *store = zcq_store_open (path, &s_options);
     if (!store) {
         return NULL;
     }
@@ -186,6 +210,41 @@ zcq_log_new (const char *path)
         rc = -1;
     }
     free (format);
+    uint64_t head = 0;
+    if (rc == 0) {
+        rc = zcq_store_get_number (store, "m:head", 6, &head);
+    }
+    char cluster [ZCQ_LOG_ID_TEXT] = "", incarnation [ZCQ_LOG_ID_TEXT] = "";
+    if (rc == 0) {
+        rc = s_identity (store, "m:cluster", cluster);
+    }
+    if (rc == 0) {
+        rc = s_identity (store, "m:incarnation", incarnation);
+    }
+    uint64_t backup_head = 0;
+    byte *marker = NULL;
+    size_t marker_size = 0;
+    bool restored = rc == 0 && zcq_store_get (store, "m:backup", 8, &marker, &marker_size) == 0;
+    if (restored && marker_size == 8) {
+        backup_head = zcq_store_get_be64 (marker);
+    }
+    free (marker);
+    if (restored) {
+        //  A backup put back (the marker zcq_log_backup wrote): a new
+        //  incarnation, so that query nodes do not mix the two histories
+        rc = zcq_log_new_identity (store, "m:incarnation", incarnation);
+        zcq_batch_t *batch = zcq_batch_new ();
+        zcq_batch_delete (batch, "m:backup", 8);
+        rc = rc == 0 ? zcq_store_write (store, batch, true) : rc;
+        zcq_batch_destroy (&batch);
+        if (rc == 0) {
+            zsys_warning ("log %s: restored from a backup taken at position %" PRIu64
+                          " (head %" PRIu64 "): new incarnation %s of cluster %s. Positions "
+                          "after %" PRIu64 " that the log held before are lost; query nodes "
+                          "that applied them go diverged and say which: rebuild those",
+                          path, backup_head, head, incarnation, cluster, backup_head);
+        }
+    }
     if (rc != 0) {
         zcq_store_destroy (&store);
         return NULL;
@@ -196,6 +255,8 @@ zcq_log_new (const char *path)
     self->group = zcq_group_new ();
     msgpack_sbuffer_init (&self->buffer);
     self->keys = zhashx_new ();
+    memcpy (self->cluster, cluster, sizeof cluster);
+    memcpy (self->incarnation, incarnation, sizeof incarnation);
     //  Every start: what a destroyed key leaves in the tables goes
     zcq_store_compact (self->store, "k:", 2, "k;", 2);
     if (zcq_log_reload (self) != 0) {
@@ -227,6 +288,95 @@ zcq_log_follow (zcq_log_t *self, uint64_t head, uint64_t sequence)
     self->staged_head = head;
     self->newest_sequence = sequence;
     self->staged_sequence = sequence;
+}
+
+int
+zcq_log_new_identity (zcq_store_t *store, const char *key, char text [ZCQ_LOG_ID_TEXT])
+{
+    byte raw [(ZCQ_LOG_ID_TEXT - 1) / 2];
+    if (zcq_random_fill (raw, sizeof raw, NULL) != 0) {
+        zsys_error ("log: no random bytes for its %s (%s)", key, strerror (errno));
+        return -1;
+    }
+    for (size_t index = 0; index < sizeof raw; index++) {
+        snprintf (text + 2 * index, 3, "%02x", raw [index]);
+    }
+    zcq_batch_t *batch = zcq_batch_new ();
+    zcq_batch_put (batch, key, strlen (key), text, ZCQ_LOG_ID_TEXT - 1);
+    int rc = zcq_store_write (store, batch, true);
+    zcq_batch_destroy (&batch);
+    return rc;
+}
+
+int
+zcq_log_backup (zcq_store_t *store, const char *path, uint64_t *head, char **error)
+{
+    assert (store && path && head && error);
+    struct stat there;
+    if (stat (path, &there) == 0) {
+        *error = zsys_sprintf ("'%s' already exists: a backup goes to a new folder", path);
+        return -1;
+    }
+    zcq_store_t *copy = zcq_store_open (path, &s_options);
+    zcq_iter_t *iter = copy ? zcq_iter_new (store, true) : NULL;
+    if (!iter) {
+        *error = zsys_sprintf ("cannot create the backup folder '%s'", path);
+        zcq_store_destroy (&copy);
+        return -1;
+    }
+    //  One snapshot, copied key by key in batches of about 4 MB; the marker
+    //  "m:backup" (the snapshot's head) goes last, with the sync
+    *head = 0;
+    int rc = 0;
+    size_t bytes = 0;
+    zcq_batch_t *batch = zcq_batch_new ();
+    for (zcq_iter_seek (iter, "", 0); rc == 0 && zcq_iter_valid (iter); zcq_iter_next (iter)) {
+        size_t key_size = 0, value_size = 0;
+        const byte *key = zcq_iter_key (iter, &key_size);
+        const byte *value = zcq_iter_value (iter, &value_size);
+        if (key_size == 6 && memcmp (key, "m:head", 6) == 0 && value_size == 8) {
+            *head = zcq_store_get_be64 (value);
+        }
+        zcq_batch_put (batch, key, key_size, value, value_size);
+        bytes += key_size + value_size;
+        if (bytes >= 4 * 1024 * 1024) {
+            bytes = 0;
+            rc = zcq_store_write (copy, batch, false);
+            zcq_batch_destroy (&batch);
+            batch = zcq_batch_new ();
+        }
+    }
+    zcq_iter_destroy (&iter);
+    byte marker [8];
+    zcq_store_put_be64 (marker, *head);
+    zcq_batch_put (batch, "m:backup", 8, marker, sizeof marker);
+    rc = rc == 0 ? zcq_store_write (copy, batch, true) : rc;
+    zcq_batch_destroy (&batch);
+    zcq_store_destroy (&copy);
+    if (rc != 0) {
+        *error = zsys_sprintf (
+            "writing the backup to '%s' failed; nothing usable is left there", path);
+        zdir_t *dir = zdir_new (path, NULL);
+        if (dir) {
+            zdir_remove (dir, true);
+            zdir_destroy (&dir);
+        }
+    }
+    return rc;
+}
+
+const char *
+zcq_log_cluster (zcq_log_t *self)
+{
+    assert (self);
+    return self->cluster;
+}
+
+const char *
+zcq_log_incarnation (zcq_log_t *self)
+{
+    assert (self);
+    return self->incarnation;
 }
 
 void

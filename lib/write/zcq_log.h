@@ -73,6 +73,33 @@ int
 void
     zcq_log_follow (zcq_log_t *self, uint64_t head, uint64_t sequence);
 
+//  Bytes of a log identity as text: 32 hex digits and the NUL.
+#define ZCQ_LOG_ID_TEXT 33
+
+//  The log's cluster id, made with the log and kept for its life (a backup
+//  restored keeps it), and its incarnation id, made with the log and made
+//  anew when a backup is restored, so that query nodes tell the restored
+//  history from the one they followed (spec section 10.14). 32 hex digits.
+const char *
+    zcq_log_cluster (zcq_log_t *self);
+const char *
+    zcq_log_incarnation (zcq_log_t *self);
+
+//  Make a fresh random identity (32 hex digits into text) and store it at
+//  key ("m:cluster" or "m:incarnation") of a log's store, synced. Returns
+//  0, or -1 after logging why.
+int
+    zcq_log_new_identity (zcq_store_t *store, const char *key, char text [ZCQ_LOG_ID_TEXT]);
+
+//  Copy the log in store, as one LevelDB snapshot sees it, into a new
+//  folder path (refused if it exists), while the log goes on taking
+//  groups; *head is the snapshot's last committed position. The copy is a
+//  log folder marked as a backup ("m:backup"): a write node that opens it
+//  gives it a new incarnation id and says which positions are lost. Safe
+//  on any thread (LevelDB). Returns 0, or -1 with *error set (caller frees).
+int
+    zcq_log_backup (zcq_store_t *store, const char *path, uint64_t *head, char **error);
+
 //  Close the log, dropping any staged group; nulls the caller's pointer.
 void
     zcq_log_destroy (zcq_log_t **self_p);

@@ -131,6 +131,7 @@ s_serve (zcq_replay_config_t *config)
                                                           s_add_event, &batch, &head);
         msgpack_sbuffer_destroy (&batch.opened);
         zcq_msg_set_head (reply, head);
+        zcq_msg_set_origin (reply, config->cluster, config->incarnation, config->domain);
         if (read < 0 || batch.failed) {
             zcq_msg_destroy (&reply);
             reply = zcq_msg_reply_to (request, ZCQ_UNAVAILABLE);
@@ -155,6 +156,10 @@ zcq_replay_actor (zsock_t *pipe, void *args)
     uint64_t served = 0, events = 0; //  the counts when the owner keeps none
     config.served = config.served ? config.served : &served;
     config.events = config.events ? config.events : &events;
+    //  Ours: the owner's strings may go before we do
+    config.cluster = config.cluster ? strdup (config.cluster) : NULL;
+    config.incarnation = config.incarnation ? strdup (config.incarnation) : NULL;
+    config.domain = config.domain ? strdup (config.domain) : NULL;
     zpoller_t *poller = zpoller_new (pipe, config.socket, NULL);
     zpoller_set_nonstop (poller, true);
     zsock_signal (pipe, 0);
@@ -180,4 +185,7 @@ zcq_replay_actor (zsock_t *pipe, void *args)
     }
     zpoller_destroy (&poller);
     zsock_destroy (&config.socket);
+    free ((char *) config.cluster);
+    free ((char *) config.incarnation);
+    free ((char *) config.domain);
 }

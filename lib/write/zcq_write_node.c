@@ -21,6 +21,7 @@
 
 #include "zcq_write_node.h"
 #include "zcq_aggregates.h"
+#include "zcq_auth.h"
 #include "zcq_domain.h"
 #include "zcq_endpoint.h"
 #include "zcq_event.h"
@@ -70,6 +71,13 @@ static const zcq_setting_t s_table [] = {
      .fallback = "var/write",
      .arg = "DIR",
      .help = "LevelDB folder of the event log",
+     .file = ZCQ_SETTING_FILE},
+    {.path = "write/backups",
+     .flag = "--backups",
+     .fallback = "var/backups",
+     .arg = "DIR",
+     .help =
+         "folder the 'backup' query (zcqrs backup NAME) writes each backup into, as DIR/NAME",
      .file = ZCQ_SETTING_FILE},
     {.path = "write/domain",
      .flag = "--domain",
@@ -280,6 +288,9 @@ typedef struct {
     bool terminated;             //  $TERM received
     bool await_write;            //  test seam: signal the pipe when the writer gets a group
     uint64_t accepted, rejected, conflicts, invalid, duplicates, busy, failures;
+    char *backups;            //  write/backups: where backups go
+    zactor_t *backup;         //  the thread copying a backup, or NULL
+    zcq_msg_t *backup_result; //  its RESULT (addressed to the asker), sent when done
 
     //  Metrics (zcq_metrics.h): a registry of cells of this struct, each
     //  written by one thread, and its HTTP server
@@ -423,6 +434,9 @@ s_self_destroy (self_t **self_p)
         zcq_metrics_destroy (&self->metrics);
         zactor_destroy (&self->writer);
         zactor_destroy (&self->replay);
+        zactor_destroy (&self->backup);
+        zcq_msg_destroy (&self->backup_result);
+        zstr_free (&self->backups);
         zcq_group_destroy (&self->in_writer);
         zcq_aggregates_destroy (&self->cache);
         zhashx_destroy (&self->ids);
@@ -585,8 +599,13 @@ s_start_threads (self_t *self, zconfig_t *config, zsock_t *replay)
     }
     //  The socket moves to the replay thread: resolve its endpoint first
     self->replay_endpoint = zcq_endpoint_resolved (replay);
-    zcq_replay_config_t server = {zcq_log_store (self->log), replay, &self->replays,
-                                  &self->replayed};
+    zcq_replay_config_t server = {zcq_log_store (self->log),
+                                  replay,
+                                  &self->replays,
+                                  &self->replayed,
+                                  zcq_log_cluster (self->log),
+                                  zcq_log_incarnation (self->log),
+                                  self->domain->name};
     self->replay = zactor_new (zcq_replay_actor, &server);
     int delay = (int) zcq_settings_number (config, s_table, "write/fault/write_delay");
     if (delay > 0) {
@@ -643,6 +662,7 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
         return NULL;
     }
     const char *data = zcq_settings_text (config, s_table, "write/data");
+    self->backups = strdup (zcq_settings_text (config, s_table, "write/backups"));
     self->log = zcq_log_new (data);
     if (!self->log) {
         *error = zsys_sprintf ("cannot open the event log in '%s'", data);
@@ -1303,13 +1323,166 @@ s_pack_group (self_t *self, msgpack_packer *pk)
 }
 
 //  Answer the write node's own query: "status".
+//  What the backup thread needs; read before zactor_new returns.
+typedef struct {
+    zcq_store_t *store; //  the log's store (LevelDB is thread-safe)
+    const char *path;   //  the new folder
+} s_backup_args_t;
+
+//  The backup thread: copies one snapshot of the log, says on its pipe how
+//  it went ("is8": 0 or -1, the path or what failed, the snapshot's head),
+//  then waits for $TERM.
+static void
+s_backup_actor (zsock_t *pipe, void *args)
+{
+    zcq_store_t *store = ((s_backup_args_t *) args)->store;
+    char *path = strdup (((s_backup_args_t *) args)->path);
+    zsock_signal (pipe, 0);
+    uint64_t head = 0;
+    char *error = NULL;
+    int rc = zcq_log_backup (store, path, &head, &error);
+    zsock_send (pipe, "is8", rc, rc == 0 ? path : error, head);
+    zstr_free (&error);
+    zstr_free (&path);
+    char *command = zstr_recv (pipe); //  $TERM
+    zstr_free (&command);
+}
+
+//  A backup name: letters, digits, '.', '_' and '-', not starting with '.'
+//  (so that it stays a folder of the backups folder).
+static bool
+s_backup_name_ok (const char *name)
+{
+    size_t size = strlen (name);
+    return size > 0 && size <= 128 && name [0] != '.'
+           && strspn (name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+                  == size;
+}
+
+//  QUERY "backup" {name: NAME}: start copying the log into write/backups/
+//  NAME (default: "write-" and the UTC time) on a thread of its own, while
+//  commands go on; the RESULT goes when it is done (s_backup_done). Returns
+//  a RESULT to send now (a refusal), or NULL when the backup started.
+static zcq_msg_t *
+s_backup_start (self_t *self, zcq_msg_t *query)
+{
+    zcq_msg_t *result = zcq_msg_reply_to (query, ZCQ_OK);
+    const char *roles = zcq_msg_roles (query);
+    char name [160] = "";
+    msgpack_unpacked params;
+    msgpack_unpacked_init (&params);
+    if (zcq_msg_data_size (query) > 0
+        && zcq_mpack_unpack (zcq_msg_data (query), zcq_msg_data_size (query), &params) == 0
+        && params.data.type == MSGPACK_OBJECT_MAP) {
+        for (uint32_t index = 0; index < params.data.via.map.size; index++) {
+            msgpack_object *key = &params.data.via.map.ptr [index].key;
+            msgpack_object *value = &params.data.via.map.ptr [index].val;
+            if (key->type == MSGPACK_OBJECT_STR && key->via.str.size == 4
+                && memcmp (key->via.str.ptr, "name", 4) == 0
+                && value->type == MSGPACK_OBJECT_STR) {
+                snprintf (name, sizeof name, "%.*s", (int) value->via.str.size,
+                          value->via.str.ptr);
+            }
+        }
+    }
+    msgpack_unpacked_destroy (&params);
+    if (!*name) {
+        time_t now = time (NULL);
+        struct tm utc;
+        gmtime_r (&now, &utc);
+        strftime (name, sizeof name, "write-%Y%m%dT%H%M%SZ", &utc);
+    }
+    if (roles && !zcq_auth_roles_allow (roles, ZCQ_ROLE_REPLICATE)) {
+        zcq_msg_set_status (result, ZCQ_FORBIDDEN);
+        zcq_msg_set_reason (result,
+                            "key '%s' may not take a backup: it needs the replicate "
+                            "role, its roles are '%s'",
+                            zcq_msg_user (query), roles);
+    }
+    else if (!s_backup_name_ok (name)) {
+        zcq_msg_set_status (result, ZCQ_INVALID);
+        zcq_msg_set_reason (result,
+                            "backup name '%s': use letters, digits, '.', '_' and '-' "
+                            "(not first), at most 128",
+                            name);
+    }
+    else if (self->backup) {
+        zcq_msg_set_status (result, ZCQ_BUSY);
+        zcq_msg_set_reason (result, "a backup is under way; ask again when it is done");
+    }
+    else {
+        char *path = zsys_sprintf ("%s/%s", self->backups, name);
+        zsys_dir_create ("%s", self->backups);
+        s_backup_args_t args = {zcq_log_store (self->log), path};
+        self->backup = zactor_new (s_backup_actor, &args);
+        zpoller_add (self->poller, self->backup);
+        zsys_info ("write node: backup to %s begun", path);
+        zstr_free (&path);
+        self->backup_result = result;
+        return NULL;
+    }
+    return result;
+}
+
+//  The backup thread is done: answer the asker with where the backup is,
+//  its head and the log's identity (or what failed).
+static void
+s_backup_done (self_t *self)
+{
+    int rc = -1;
+    char *text = NULL;
+    uint64_t head = 0;
+    zsock_recv (self->backup, "is8", &rc, &text, &head);
+    zpoller_remove (self->poller, self->backup);
+    zactor_destroy (&self->backup);
+    zcq_msg_t *result = self->backup_result;
+    self->backup_result = NULL;
+    if (rc == 0) {
+        zsys_info ("write node: backup to %s done, at position %" PRIu64, text, head);
+        msgpack_sbuffer buffer;
+        msgpack_sbuffer_init (&buffer);
+        msgpack_packer pk;
+        msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+        msgpack_pack_map (&pk, 4);
+        zcq_mpack_pack_str (&pk, "path");
+        zcq_mpack_pack_str (&pk, text ? text : "");
+        zcq_mpack_pack_str (&pk, "head");
+        msgpack_pack_uint64 (&pk, head);
+        zcq_mpack_pack_str (&pk, "cluster");
+        zcq_mpack_pack_str (&pk, zcq_log_cluster (self->log));
+        zcq_mpack_pack_str (&pk, "incarnation");
+        zcq_mpack_pack_str (&pk, zcq_log_incarnation (self->log));
+        zcq_msg_set_data (result, buffer.data, buffer.size);
+        msgpack_sbuffer_destroy (&buffer);
+        zcq_msg_set_position (result, head);
+    }
+    else {
+        zsys_error ("write node: backup failed: %s", text ? text : "the thread said nothing");
+        zcq_msg_set_status (result, ZCQ_UNAVAILABLE);
+        zcq_msg_set_reason (result, "backup failed: %s", text ? text : "no reason");
+    }
+    zstr_free (&text);
+    s_send (result, self->commands);
+    zcq_msg_destroy (&result);
+}
+
 static void
 s_handle_query (self_t *self, zcq_msg_t *query)
 {
+    if (streq (zcq_msg_name (query), "backup")) {
+        zcq_msg_t *refusal = s_backup_start (self, query);
+        if (refusal) {
+            s_send (refusal, self->commands);
+            zcq_msg_destroy (&refusal);
+        }
+        return;
+    }
     zcq_msg_t *result = zcq_msg_reply_to (query, ZCQ_OK);
     if (!streq (zcq_msg_name (query), "status")) {
         zcq_msg_set_status (result, ZCQ_UNKNOWN_TYPE);
-        zcq_msg_set_reason (result, "the write node answers only the 'status' query, not '%s'",
+        zcq_msg_set_reason (result,
+                            "the write node answers only the 'status' and 'backup' "
+                            "queries, not '%s'",
                             zcq_msg_name (query));
     }
     else {
@@ -1317,11 +1490,15 @@ s_handle_query (self_t *self, zcq_msg_t *query)
         msgpack_sbuffer_init (&buffer);
         msgpack_packer pk;
         msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
-        msgpack_pack_map (&pk, 25 + (self->member ? 9 : 1));
+        msgpack_pack_map (&pk, 27 + (self->member ? 9 : 1));
         zcq_mpack_pack_str (&pk, "role");
         zcq_mpack_pack_str (&pk, "write");
         zcq_mpack_pack_str (&pk, "domain");
         zcq_mpack_pack_str (&pk, self->domain->name);
+        zcq_mpack_pack_str (&pk, "cluster");
+        zcq_mpack_pack_str (&pk, zcq_log_cluster (self->log));
+        zcq_mpack_pack_str (&pk, "incarnation");
+        zcq_mpack_pack_str (&pk, zcq_log_incarnation (self->log));
         zcq_mpack_pack_str (&pk, "head");
         msgpack_pack_uint64 (&pk, zcq_log_head (self->log));
         zcq_mpack_pack_str (&pk, "durability");
@@ -1816,6 +1993,8 @@ s_heartbeat (self_t *self)
     zcq_msg_set_head (heartbeat, zcq_log_head (self->log));
     zcq_msg_set_time (heartbeat, zcq_event_now ());
     zcq_msg_set_interval (heartbeat, (uint32_t) self->heartbeat);
+    zcq_msg_set_origin (heartbeat, zcq_log_cluster (self->log), zcq_log_incarnation (self->log),
+                        self->domain->name);
     zcq_msg_send (heartbeat, self->events);
     zcq_msg_destroy (&heartbeat);
     self->next_heartbeat = zclock_mono () + self->heartbeat;
@@ -1891,6 +2070,9 @@ zcq_write_node_actor (zsock_t *pipe, void *args)
         }
         else if (which == self->commands) {
             s_handle_commands (self);
+        }
+        else if (self->backup && which == self->backup) {
+            s_backup_done (self);
         }
         if (zclock_mono () >= self->next_heartbeat) {
             s_heartbeat (self);

@@ -59,10 +59,12 @@ FIELDS: Dict[str, Dict[str, Any]] = {
               "count": 0, "retry_after": 0, "leader": ""},
     "EVENT": {"position": 0, "stream": "", "version": 0, "type": "", "schema": 1,
               "data": {}, "meta": _META_DEFAULT},
-    "HEARTBEAT": {"head": 0, "time": 0, "interval": 0},
+    "HEARTBEAT": {"head": 0, "time": 0, "interval": 0, "cluster": "", "incarnation": "",
+                  "domain": ""},
     "REPLAY": {"id": None, "from": 0, "max": MAX_EVENTS, "stream": "", "category": "",
                "types": [], "since": 0},
-    "EVENTS": {"id": None, "from": 0, "to": 0, "head": 0, "count": 0, "events": []},
+    "EVENTS": {"id": None, "from": 0, "to": 0, "head": 0, "count": 0, "events": [],
+               "cluster": "", "incarnation": "", "domain": ""},
     "QUERY": {"id": None, "name": "", "params": {}, "min_position": 0, "timeout": 0},
     "RESULT": {"id": None, "status": "ok", "reason": "", "position": 0, "result": None},
     "ERROR": {"id": None, "status": "ok", "reason": ""},
@@ -330,6 +332,8 @@ class _Reader:
             fields[key] = self.string(key, value, MAX_TEXT, False)
         elif key == "leader":
             fields[key] = self.string(key, value, MAX_ENDPOINT, False)
+        elif key in ("cluster", "incarnation", "domain"):  # where a write node's words come from
+            fields[key] = self.string(key, value, MAX_NAME, False)
         elif key == "meta":
             fields[key] = self.meta(value)
         elif key in ("count", "interval", "timeout", "retry_after"):
@@ -506,7 +510,7 @@ def encode_body(message):
             body["schema"] = f["schema"]
         body.update({"data": f["data"] or {}, "meta": wire_meta})
     elif type == "HEARTBEAT":
-        body = {"head": f["head"], "time": f["time"], "interval": f["interval"]}
+        body = _with_origin(f, {"head": f["head"], "time": f["time"], "interval": f["interval"]})
     elif type == "REPLAY":
         body = _with_id(f, {"from": f["from"], "max": f["max"] or MAX_EVENTS})
         for key in ("stream", "category", "types", "since"):  # the filter, only when set
@@ -517,6 +521,7 @@ def encode_body(message):
         if f["to"]:  # only a filtered batch says it
             body["to"] = f["to"]
         body.update({"head": f["head"], "count": len(f["events"])})
+        body = _with_origin(f, body)
     elif type == "QUERY":
         body = _with_id(f, {"name": f["name"], "params": f["params"] or {},
                             "min_position": f["min_position"]})
@@ -538,6 +543,15 @@ def _with_id(fields, rest):
     """A body that carries the id first, only when one is set."""
     body = {"id": fields["id"]} if fields["id"] else {}
     body.update(rest)
+    return body
+
+
+def _with_origin(fields, body):
+    """HEARTBEAT and EVENTS: the write node's cluster, incarnation and
+    domain after the other keys, each only when set."""
+    for key in ("cluster", "incarnation", "domain"):
+        if fields.get(key):
+            body[key] = fields[key]
     return body
 
 
