@@ -1888,6 +1888,10 @@ s_follow (self_t *self)
     //  A deleted stream's events are hidden on every member, as the leader
     //  hides them: the same rewrite of the same records, so the same bytes
     zcq_log_hide_pending (self->log);
+    //  And a forgotten stream's key is destroyed on every member: the group
+    //  brought its "f:" mark, not the key's deletion (the leader deletes the
+    //  key once the group is durable)
+    zcq_log_forget_pending (self->log);
 }
 
 //  This member now leads, with every earlier entry in its store: rebuild
