@@ -251,7 +251,9 @@ def valid_vectors():
           frames("COMMAND", twice), "COMMAND", fields, frames("COMMAND", payload))
 
     for status in STATUS_USES["REPLY"]:
-        decided = status in ("accepted", "rejected", "conflict")
+        # A domain's invalid is decided against the stream (spec 6.2); an undecodable
+        # command's is not (reply-nil-id)
+        decided = status in ("accepted", "rejected", "conflict", "invalid")
         both("REPLY", reply(status=status, reason=REASONS[status],
                             version=1 if status == "accepted" else 3 if decided else 0,
                             position=1 if status == "accepted" else 3 if decided else 0,
@@ -668,10 +670,100 @@ def invalid_vectors():
         "field 'reason' must be UTF-8 without control characters")
 
 
+# --- Filtered subscriptions: REPLAY filters, EVENTS `to`, PUB topics -------------
+
+
+def published(name, description, topic, message, type, fields=None, status=None, reason=None,
+              id=None):
+    """A message as a SUB receives it: its topic frame (section 10.5), then its frames."""
+    wire = [topic] + frames(type, message)
+    if fields is not None:
+        vector = {"description": description, "valid": True, "published": True,
+                  "frames": [frame.hex() for frame in wire],
+                  "message": {"type": type, "fields": fields}}
+    else:
+        vector = {"description": description, "valid": False, "published": True,
+                  "frames": [frame.hex() for frame in wire],
+                  "error": {"status": status, "reason": reason, "type": type,
+                            "id": hexid(id)}}
+    VECTORS.append((name, vector))
+
+
+def filter_vectors():
+    def replay_fields(id=None, start=1, max=1000, stream="", category="", types=(), since=0):
+        return {"id": hexid(id), "from": start, "max": max, "stream": stream,
+                "category": category, "types": list(types), "since": since}
+
+    types = ["MoneyDeposited", "MoneyWithdrawn"]
+    valid("replay-filtered", "REPLAY with a filter: one stream, of one category, two event "
+          "types (each key sent only when set)",
+          frames("REPLAY", body(("id", QID), ("from", 5), ("max", 100), ("stream", "acct-1"),
+                                ("category", "acct"), ("types", types))),
+          "REPLAY", replay_fields(QID, 5, 100, "acct-1", "acct", types))
+    valid("replay-category", "REPLAY of a category only",
+          frames("REPLAY", body(("from", 1), ("max", 1000), ("category", "acct"))),
+          "REPLAY", replay_fields(category="acct"))
+    valid("replay-since", "REPLAY that starts at a time: the first position whose event was "
+          "decided at or after 'since' (us since the epoch), when above 'from'",
+          frames("REPLAY", body(("from", 1), ("max", 1000), ("since", 1700000000000000))),
+          "REPLAY", replay_fields(since=1700000000000000))
+
+    deposit, deposit_fields = event(position=4, version=2, type="MoneyDeposited",
+                                    data={"amount": 250})
+    valid("events-filtered", "A filtered EVENTS: positions 1 to 9 looked at (to), one event "
+          "taken",
+          frames("EVENTS", body(("id", QID), ("from", 1), ("to", 9), ("head", 12),
+                                ("count", 1)), deposit),
+          "EVENTS", {"id": hexid(QID), "from": 1, "to": 9, "head": 12, "count": 1,
+                     "events": [deposit_fields]})
+    valid("events-filtered-none", "A filtered EVENTS that took no event of positions 5 to 12 "
+          "(to says so)",
+          frames("EVENTS", body(("from", 5), ("to", 12), ("head", 12), ("count", 0))),
+          "EVENTS", {"id": None, "from": 5, "to": 12, "head": 12, "count": 0, "events": []})
+
+    def bad(name, description, payload, reason, status="invalid"):
+        invalid(name, description, frames("REPLAY", payload), status, reason, "REPLAY")
+
+    bad("replay-category-integer", "REPLAY whose category is an integer",
+        body(("from", 1), ("category", 7)), "field 'category' must be a string, got integer")
+    bad("replay-since-string", "REPLAY whose since is a string",
+        body(("from", 1), ("since", "-10m")), "field 'since' must be an integer, got string")
+    bad("replay-stream-257-bytes", "REPLAY filter on a stream name over 256 bytes",
+        body(("from", 1), ("stream", "s" * 257)), "field 'stream' is 257 bytes, limit is 256",
+        status="too_large")
+    bad("replay-types-17", "REPLAY with 17 event types, one over the limit",
+        body(("from", 1), ("types", ["T%d" % n for n in range(17)])),
+        "field 'types' has 17 entries, limit is 16")
+    bad("replay-types-empty-name", "REPLAY whose types holds an empty name",
+        body(("from", 1), ("types", ["A", ""])), "field 'types' must not be empty")
+    bad("replay-types-string", "REPLAY whose types is a string, not an array",
+        body(("from", 1), ("types", "MoneyDeposited")),
+        "field 'types' must be an array, got string")
+
+    published("published-event", "An EVENT as a SUB receives it: the topic frame 'ZCQ1E' "
+              "category NUL stream NUL type NUL, then the message",
+              b"ZCQ1Eacct\x00acct-1\x00MoneyDeposited\x00", deposit, "EVENT", deposit_fields)
+    ledger, ledger_fields = event(stream="ledger", type="Opened", data={}, command=None, time=5)
+    published("published-event-no-dash", "An EVENT of a stream without '-': its category is "
+              "its whole name", b"ZCQ1Eledger\x00ledger\x00Opened\x00", ledger, "EVENT",
+              ledger_fields)
+    published("published-event-wrong-topic", "An EVENT published under another stream's "
+              "topic", b"ZCQ1Eacct\x00acct-2\x00MoneyDeposited\x00", deposit, "EVENT",
+              status="invalid", reason="the topic frame of a published EVENT does not match it",
+              id=ID16)
+    beat, beat_fields = heartbeat(head=12)
+    published("published-heartbeat", "A HEARTBEAT as a SUB receives it: topic 'ZCQ1H', then "
+              "the message", b"ZCQ1H", beat, "HEARTBEAT", beat_fields)
+    published("published-replay", "A REPLAY on PUB: only EVENT and HEARTBEAT are published",
+              b"ZCQ1H", body(("from", 1), ("max", 1000)), "REPLAY", status="invalid",
+              reason="a REPLAY is not published")
+
+
 def main():
     target = sys.argv[1] if len(sys.argv) > 1 else HERE
     valid_vectors()
     invalid_vectors()
+    filter_vectors()
     names = [name for name, _ in VECTORS]
     assert len(names) == len(set(names)), "two vectors with one name"
     for stale in os.listdir(target):
