@@ -28,7 +28,7 @@ for run in 1 2 3; do
         --replay "ipc://$dir/r" --data "$dir/write" >"$dir/write.log" 2>&1 &
     write=$!
     pids="$write"
-    "$bench" load "ipc://$dir/c" "$streams" 0 || exit 1
+    "$bench" open "ipc://$dir/c" "$streams" || exit 1
     "$bench" sub "ipc://$dir/e" "ipc://$dir/r" 3000 acct-42 >"$dir/one.out" &
     one=$!
     "$bench" sub "ipc://$dir/e" "ipc://$dir/r" 3000 >"$dir/all.out" &
@@ -41,7 +41,7 @@ for run in 1 2 3; do
         [ $tries -gt 200 ] && { echo "filtered: the subscribers never joined" >&2; exit 1; }
         sleep 0.05
     done
-    "$bench" load "ipc://$dir/c" "$streams" "$deposits" || exit 1
+    "$bench" deposit "ipc://$dir/c" "$streams" "$deposits" || exit 1
     wait "$one" "$all"
     kill "$write" 2>/dev/null && wait "$write" 2>/dev/null
     pids=""

@@ -1,9 +1,11 @@
 /*  =========================================================================
     zcq_filtered - what a filtered subscription costs its subscriber
 
-        zcq_filtered load COMMANDS STREAMS DEPOSITS
-            open STREAMS bank accounts (acct-0 .. acct-STREAMS-1), then send
-            DEPOSITS deposits spread over them in turn; pipelined, 256 out
+        zcq_filtered open COMMANDS STREAMS
+            open STREAMS bank accounts (acct-0 .. acct-STREAMS-1)
+        zcq_filtered deposit COMMANDS STREAMS DEPOSITS
+            send DEPOSITS deposits spread over those accounts in turn;
+            both pipelined, 256 commands out
         zcq_filtered sub EVENTS REPLAY IDLE_MS [STREAM]
             follow the log live (one stream, or everything), print "ready"
             once the write node is heard, and, after IDLE_MS without an
@@ -63,6 +65,7 @@ s_send (zcq_client_t *client, const char *type, const char *data, size_t data_si
     return 0;
 }
 
+//  Open the accounts (deposits 0), or deposit into them.
 static int
 s_load (const char *commands, uint64_t streams, uint64_t deposits)
 {
@@ -72,10 +75,9 @@ s_load (const char *commands, uint64_t streams, uint64_t deposits)
                                 "bench";
     static const char deposit [] = "\x81\xa6"
                                    "amount\x01";
-    int rc = s_send (client, "OpenAccount", open, sizeof (open) - 1, streams, streams);
-    if (rc == 0) {
-        rc = s_send (client, "Deposit", deposit, sizeof (deposit) - 1, deposits, streams);
-    }
+    int rc = deposits == 0
+                 ? s_send (client, "OpenAccount", open, sizeof (open) - 1, streams, streams)
+                 : s_send (client, "Deposit", deposit, sizeof (deposit) - 1, deposits, streams);
     zcq_client_destroy (&client);
     return rc == 0 ? 0 : 1;
 }
@@ -132,13 +134,17 @@ int
 main (int argc, char **argv)
 {
     zsys_init ();
-    if (argc == 5 && streq (argv [1], "load")) {
+    if (argc == 4 && streq (argv [1], "open")) {
+        return s_load (argv [2], strtoull (argv [3], NULL, 10), 0);
+    }
+    if (argc == 5 && streq (argv [1], "deposit") && strtoull (argv [4], NULL, 10) > 0) {
         return s_load (argv [2], strtoull (argv [3], NULL, 10), strtoull (argv [4], NULL, 10));
     }
     if ((argc == 5 || argc == 6) && streq (argv [1], "sub")) {
         return s_sub (argv [2], argv [3], atoi (argv [4]), argc == 6 ? argv [5] : NULL);
     }
-    fprintf (stderr, "usage: zcq_filtered load COMMANDS STREAMS DEPOSITS\n"
+    fprintf (stderr, "usage: zcq_filtered open COMMANDS STREAMS\n"
+                     "       zcq_filtered deposit COMMANDS STREAMS DEPOSITS\n"
                      "       zcq_filtered sub EVENTS REPLAY IDLE_MS [STREAM]\n");
     return 2;
 }
