@@ -759,11 +759,53 @@ def filter_vectors():
               reason="a REPLAY is not published")
 
 
+# --- Write group (section 10.14's not_leader) and a write node's origin ---------
+
+CLUSTER = "6b1f0c2a9d3e4f5061728394a5b6c7d8"
+INCARNATION = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+
+
+def group_and_origin_vectors():
+    for name, description, reason, retry, leader in (
+            ("reply-not-leader", "REPLY with status 'not_leader' from a follower that knows "
+             "the leader's commands endpoint", 'this member follows; the leader is member 2 at tcp://127.0.0.1:5571; nothing was stored, send the same command id there', 20, "tcp://127.0.0.1:5571"),
+            ("reply-not-leader-no-leader", "REPLY 'not_leader' from a member that knows no "
+             "leader yet (an election is under way): no leader key", 'no leader is known (an election is under way); nothing was stored, retry with the same command id', 200, "")):
+        pairs = [("id", ID16), ("status", "not_leader"), ("reason", reason), ("version", 0),
+                 ("position", 0), ("count", 0), ("retry_after", retry)]
+        if leader:
+            pairs.append(("leader", leader))
+        valid(name, description, frames("REPLY", body(*pairs)), "REPLY",
+              {"id": ID16.hex(), "status": "not_leader", "reason": reason, "version": 0,
+               "position": 0, "count": 0, "retry_after": retry, "leader": leader})
+    invalid("reply-leader-integer", "A leader endpoint that is not a string",
+            frames("REPLY", body(("status", "not_leader"), ("leader", 5))), "invalid",
+            "field 'leader' must be a string, got integer", "REPLY")
+    invalid("reply-leader-513-bytes", "A leader endpoint over 512 bytes",
+            frames("REPLY", body(("status", "not_leader"), ("leader", "t" * 513))),
+            "too_large", "field 'leader' is 513 bytes, limit is 512", "REPLY")
+    origin = [("cluster", CLUSTER), ("incarnation", INCARNATION)]
+    valid("heartbeat-origin", "A heartbeat that says where it comes from: the write node's "
+          "cluster id, its log's incarnation id (32 hex digits each) and its domain (section "
+          "10.14)",
+          frames("HEARTBEAT", body(("head", 42), ("time", 1700000000000000), ("interval", 1000),
+                                   *origin, ("domain", "bank"))), "HEARTBEAT",
+          {"head": 42, "time": 1700000000000000, "interval": 1000, "cluster": CLUSTER,
+           "incarnation": INCARNATION, "domain": "bank"})
+    valid("events-origin", "An empty EVENTS that says where it comes from (cluster, "
+          "incarnation and domain after count)",
+          frames("EVENTS", body(("id", bytes([1, 2, 3, 4])), ("from", 7), ("head", 9),
+                                ("count", 0), *origin, ("domain", "store"))), "EVENTS",
+          {"id": "01020304", "from": 7, "head": 9, "count": 0, "events": [], "cluster": CLUSTER,
+           "incarnation": INCARNATION, "domain": "store"})
+
+
 def main():
     target = sys.argv[1] if len(sys.argv) > 1 else HERE
     valid_vectors()
     invalid_vectors()
     filter_vectors()
+    group_and_origin_vectors()
     names = [name for name, _ in VECTORS]
     assert len(names) == len(set(names)), "two vectors with one name"
     for stale in os.listdir(target):
