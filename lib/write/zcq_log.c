@@ -32,6 +32,8 @@ struct _zcq_log_t {
     bool sealing;                       //  snapshots are sealed with their stream's key
     char cluster [ZCQ_LOG_ID_TEXT];     //  "m:cluster": 32 hex digits, kept for the log's life
     char incarnation [ZCQ_LOG_ID_TEXT]; //  "m:incarnation": new when a backup is restored
+    bool member;                        //  a write group member's log (see set_group_member)
+    bool settled;                       //  member: a group brought the group's identity
 };
 
 //  Read the identity at key (32 hex digits) into text; make and store a
@@ -275,7 +277,36 @@ zcq_log_reload (zcq_log_t *self)
         return -1;
     }
     zcq_log_follow (self, head, ids);
+    if (self->member) {
+        //  The group's identity came with the groups (zcq_log_carry_identity)
+        byte *group = NULL;
+        size_t size = 0;
+        self->settled = zcq_store_get (self->store, "m:group", 7, &group, &size) == 0;
+        free (group);
+        if (s_identity (self->store, "m:cluster", self->cluster) != 0
+            || s_identity (self->store, "m:incarnation", self->incarnation) != 0) {
+            return -1;
+        }
+    }
     return 0;
+}
+
+void
+zcq_log_set_group_member (zcq_log_t *self)
+{
+    assert (self);
+    self->member = true;
+    zcq_log_reload (self);
+}
+
+void
+zcq_log_carry_identity (zcq_log_t *self, zcq_group_t *group)
+{
+    assert (self);
+    assert (group);
+    zcq_batch_t *batch = zcq_group_batch (group);
+    zcq_batch_put (batch, "m:cluster", 9, self->cluster, ZCQ_LOG_ID_TEXT - 1);
+    zcq_batch_put (batch, "m:incarnation", 13, self->incarnation, ZCQ_LOG_ID_TEXT - 1);
 }
 
 void
@@ -369,14 +400,14 @@ const char *
 zcq_log_cluster (zcq_log_t *self)
 {
     assert (self);
-    return self->cluster;
+    return self->member && !self->settled ? "" : self->cluster;
 }
 
 const char *
 zcq_log_incarnation (zcq_log_t *self)
 {
     assert (self);
-    return self->incarnation;
+    return self->member && !self->settled ? "" : self->incarnation;
 }
 
 void
@@ -778,6 +809,8 @@ zcq_log_sealed (zcq_log_t *self, zcq_group_t *group, bool stored)
     if (stored) {
         self->head = zcq_group_head (group);
         self->newest_sequence = zcq_group_sequence (group);
+        //  A member's own group, committed, brought the group's identity
+        self->settled = self->settled || self->member;
     }
     else {
         //  What is staged now was decided on top of the lost group

@@ -85,6 +85,20 @@ const char *
 const char *
     zcq_log_incarnation (zcq_log_t *self);
 
+//  This log is a write group member's: its cluster and incarnation ids are
+//  the group's, which the leader carries in every group it proposes
+//  (zcq_log_carry_identity) and every member takes with it (read again by
+//  zcq_log_reload); until the first group is applied (no "m:group" yet)
+//  zcq_log_cluster and zcq_log_incarnation give "" (not said), so a query
+//  node never learns a member's own, soon replaced, ids.
+void
+    zcq_log_set_group_member (zcq_log_t *self);
+
+//  Put this log's cluster and incarnation ids into a group's batch (a
+//  write group leader's proposal), so that every member holds the same.
+void
+    zcq_log_carry_identity (zcq_log_t *self, zcq_group_t *group);
+
 //  Make a fresh random identity (32 hex digits into text) and store it at
 //  key ("m:cluster" or "m:incarnation") of a log's store, synced. Returns
 //  0, or -1 after logging why.

@@ -599,13 +599,12 @@ s_start_threads (self_t *self, zconfig_t *config, zsock_t *replay)
     }
     //  The socket moves to the replay thread: resolve its endpoint first
     self->replay_endpoint = zcq_endpoint_resolved (replay);
-    zcq_replay_config_t server = {zcq_log_store (self->log),
-                                  replay,
-                                  &self->replays,
-                                  &self->replayed,
-                                  zcq_log_cluster (self->log),
-                                  zcq_log_incarnation (self->log),
-                                  self->domain->name};
+    zcq_replay_config_t server = {
+        zcq_log_store (self->log), replay, &self->replays, &self->replayed,
+        //  A member's ids are the group's, which come
+        //  later: its heartbeats say them, not replay
+        self->member ? NULL : zcq_log_cluster (self->log),
+        self->member ? NULL : zcq_log_incarnation (self->log), self->domain->name};
     self->replay = zactor_new (zcq_replay_actor, &server);
     int delay = (int) zcq_settings_number (config, s_table, "write/fault/write_delay");
     if (delay > 0) {
@@ -668,6 +667,9 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
         *error = zsys_sprintf ("cannot open the event log in '%s'", data);
         s_self_destroy (&self);
         return NULL;
+    }
+    if (self->member) {
+        zcq_log_set_group_member (self->log);
     }
     //  Sized for the ids retention keeps; with no limit, for as many as
     //  the default keeps (beyond them, more new ids are read from the log)
@@ -1584,6 +1586,7 @@ s_submit (self_t *self)
     self->in_writer = zcq_log_seal (self->log);
     self->write_started = zclock_usecs ();
     if (self->member) {
+        zcq_log_carry_identity (self->log, self->in_writer);
         zcq_replica_submit (self->writer, self->in_writer, self->group.term);
     }
     else {
