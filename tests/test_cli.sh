@@ -433,6 +433,25 @@ usage tail --since -5x
 usage tail --from 1 --since -1m
 usage status --timeout soon
 
+# --- forget: the owner's key destroyed; the account stays, its owner forgotten --
+
+cli forget acc-1
+expect_rc 0 "forget acc-1" && expect status accepted "forget acc-1"
+forgotten=$(field position)
+cli forget
+expect_rc 2 "forget without a stream"
+cli forget acc-none
+expect_rc 1 "forget a stream that does not exist" &&
+    expect reason "stream 'acc-none' does not exist" "forget acc-none"
+cli query account id=acc-1 --node "$query1" --min-position "$forgotten"
+expect_rc 0 "account of a forgotten owner" && expect result.owner null "forgotten owner" &&
+    expect result.forgotten '["owner"]' "forgotten owner"
+cli tail --from 1 --count 1
+checks=$((checks + 1))
+expect_rc 0 "tail of a forgotten owner's event" && case $(field data.owner) in
+    alice | null | "<missing>") fail "tail shows the forgotten owner as '$(field data.owner)'" ;;
+esac
+
 # --- Habits from other CLIs: version, help per verb, option errors, hints ------
 
 cli --version
