@@ -88,16 +88,8 @@ test_deleted_account_is_gone_everywhere (void **unused)
     //  Snapshots every 2 events: the deleted stream has one to erase too
     assert_int_equal (zcq_testkit_cluster_start_write (&cluster, "bank", "--snapshot", "2"), 0);
     assert_int_equal (zcq_testkit_cluster_start_query (&cluster, 0, 1, "bank", NULL, NULL), 0);
-    s_send (&cluster, ZCQ_ACCEPTED, "OpenAccount", "acct-secret",
-            zcq_testkit_map ("owner=" SECRET, NULL));
-    s_send (&cluster, ZCQ_ACCEPTED, "OpenAccount", "acct-keep",
-            zcq_testkit_map ("owner=keeper", NULL));
-    s_send (&cluster, ZCQ_ACCEPTED, "Deposit", "acct-secret",
-            zcq_testkit_map ("amount=250", NULL));
-    s_send (&cluster, ZCQ_ACCEPTED, "Deposit", "acct-keep",
-            zcq_testkit_map ("amount=40", NULL));
-    uint64_t position = s_send (&cluster, ZCQ_ACCEPTED, "Deposit", "acct-secret",
-                                zcq_testkit_map ("amount=5", NULL));
+    uint64_t position = zcq_testkit_two_accounts (&cluster, SECRET, "keeper");
+    assert_true (position > 0);
     //  One group each: more records than the write node compacts one by one
     for (int deposit = 0; deposit < 70; deposit++) {
         position = s_send (&cluster, ZCQ_ACCEPTED, "Deposit", "acct-secret",

@@ -104,16 +104,8 @@ test_forgotten_owner_is_ciphertext_everywhere (void **unused)
     //  Snapshots every 2 events: the account state is sealed as well
     assert_int_equal (zcq_testkit_cluster_start_write (&cluster, "bank", "--snapshot", "2"), 0);
     assert_int_equal (zcq_testkit_cluster_start_query (&cluster, 0, 1, "bank", NULL, NULL), 0);
-    s_send (&cluster, ZCQ_ACCEPTED, "OpenAccount", "acct-secret",
-            zcq_testkit_map ("owner=" SECRET, NULL));
-    s_send (&cluster, ZCQ_ACCEPTED, "OpenAccount", "acct-keep",
-            zcq_testkit_map ("owner=" KEEPER, NULL));
-    s_send (&cluster, ZCQ_ACCEPTED, "Deposit", "acct-secret",
-            zcq_testkit_map ("amount=250", NULL));
-    s_send (&cluster, ZCQ_ACCEPTED, "Deposit", "acct-keep",
-            zcq_testkit_map ("amount=40", NULL));
-    uint64_t position = s_send (&cluster, ZCQ_ACCEPTED, "Deposit", "acct-secret",
-                                zcq_testkit_map ("amount=5", NULL));
+    uint64_t position = zcq_testkit_two_accounts (&cluster, SECRET, KEEPER);
+    assert_true (position > 0);
 
     //  While the key lives: queries and replay read the owner
     char *json =

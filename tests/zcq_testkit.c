@@ -533,6 +533,34 @@ zcq_testkit_send (zcq_testkit_cluster_t *self, zcq_status_t status, const char *
     return reply;
 }
 
+uint64_t
+zcq_testkit_two_accounts (zcq_testkit_cluster_t *self, const char *secret, const char *keeper)
+{
+    char *secret_word = zsys_sprintf ("owner=%s", secret);
+    char *keeper_word = zsys_sprintf ("owner=%s", keeper);
+    const struct {
+        const char *type, *stream, *word;
+    } commands [] = {{"OpenAccount", "acct-secret", secret_word},
+                     {"OpenAccount", "acct-keep", keeper_word},
+                     {"Deposit", "acct-secret", "amount=250"},
+                     {"Deposit", "acct-keep", "amount=40"},
+                     {"Deposit", "acct-secret", "amount=5"}};
+    uint64_t position = 0;
+    for (size_t index = 0; index < sizeof (commands) / sizeof (commands [0]); index++) {
+        zcq_msg_t *reply = zcq_testkit_send (self, ZCQ_ACCEPTED, commands [index].type,
+                                             commands [index].stream,
+                                             zcq_testkit_map (commands [index].word, NULL));
+        position = reply ? zcq_msg_position (reply) : 0;
+        zcq_msg_destroy (&reply);
+        if (!position) {
+            break;
+        }
+    }
+    zstr_free (&secret_word);
+    zstr_free (&keeper_word);
+    return position;
+}
+
 char *
 zcq_testkit_query_json (zcq_testkit_cluster_t *self, int index, const char *name,
                         msgpack_sbuffer *params, uint64_t position)

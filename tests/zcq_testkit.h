@@ -195,6 +195,14 @@ zcq_msg_t *
     zcq_testkit_send (zcq_testkit_cluster_t *self, zcq_status_t status, const char *type,
                       const char *stream, msgpack_sbuffer *data);
 
+//  The erasure tests' accounts on a bank cluster: acct-secret (owner
+//  `secret`) and acct-keep (owner `keeper`) opened, then 250 deposited to
+//  the first, 40 to the second and 5 to the first. Returns the position of
+//  the last deposit, or 0 if a command was not accepted (logged).
+uint64_t
+    zcq_testkit_two_accounts (zcq_testkit_cluster_t *self, const char *secret,
+                              const char *keeper);
+
 //  A query's answer (params: a packed map or NULL; taken and freed) from
 //  query node index, at least at position, as JSON (caller frees), or NULL
 //  if no answer came or its status is not ok.
