@@ -277,8 +277,10 @@ zcq_log_reload (zcq_log_t *self)
         return -1;
     }
     zcq_log_follow (self, head, ids);
-    if (self->member) {
-        //  The group's identity came with the groups (zcq_log_carry_identity)
+    if (self->member && !self->settled) {
+        //  The group's identity comes with the first group applied
+        //  (zcq_log_carry_identity) and stays: read it until then only, not
+        //  on every group a follower applies
         byte *group = NULL;
         size_t size = 0;
         self->settled = zcq_store_get (self->store, "m:group", 7, &group, &size) == 0;
