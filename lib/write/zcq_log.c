@@ -293,12 +293,12 @@ zcq_log_reload (zcq_log_t *self)
     return 0;
 }
 
-void
+int
 zcq_log_set_group_member (zcq_log_t *self)
 {
     assert (self);
     self->member = true;
-    zcq_log_reload (self);
+    return zcq_log_reload (self);
 }
 
 void

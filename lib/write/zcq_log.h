@@ -90,8 +90,9 @@ const char *
 //  (zcq_log_carry_identity) and every member takes with it (read again by
 //  zcq_log_reload); until the first group is applied (no "m:group" yet)
 //  zcq_log_cluster and zcq_log_incarnation give "" (not said), so a query
-//  node never learns a member's own, soon replaced, ids.
-void
+//  node never learns a member's own, soon replaced, ids. Returns 0, or -1
+//  when the reload of the log's state failed (as zcq_log_reload).
+int
     zcq_log_set_group_member (zcq_log_t *self);
 
 //  Put this log's cluster and incarnation ids into a group's batch (a

@@ -668,8 +668,11 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
         s_self_destroy (&self);
         return NULL;
     }
-    if (self->member) {
-        zcq_log_set_group_member (self->log);
+    if (self->member && zcq_log_set_group_member (self->log) != 0) {
+        *error =
+            zsys_sprintf ("cannot read the event log in '%s' as a write group member's", data);
+        s_self_destroy (&self);
+        return NULL;
     }
     //  Sized for the ids retention keeps; with no limit, for as many as
     //  the default keeps (beyond them, more new ids are read from the log)
