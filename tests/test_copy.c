@@ -75,30 +75,11 @@ s_copy_destroy (copy_t **self_p)
     *self_p = NULL;
 }
 
-//  Every key and value of a store, as one chunk.
-static zchunk_t *
-s_all (zcq_store_t *store)
-{
-    zchunk_t *chunk = zchunk_new (NULL, 0);
-    zcq_iter_t *iter = zcq_iter_new (store, false);
-    for (zcq_iter_seek (iter, "", 0); zcq_iter_valid (iter); zcq_iter_next (iter)) {
-        size_t key_size, value_size;
-        const byte *key = zcq_iter_key (iter, &key_size);
-        const byte *value = zcq_iter_value (iter, &value_size);
-        zchunk_extend (chunk, &key_size, sizeof (key_size));
-        zchunk_extend (chunk, key, key_size);
-        zchunk_extend (chunk, &value_size, sizeof (value_size));
-        zchunk_extend (chunk, value, value_size);
-    }
-    zcq_iter_destroy (&iter);
-    return chunk;
-}
-
 static void
 s_assert_same (zcq_store_t *one, zcq_store_t *other)
 {
-    zchunk_t *first = s_all (one);
-    zchunk_t *second = s_all (other);
+    zchunk_t *first = zcq_testkit_store_chunk (one);
+    zchunk_t *second = zcq_testkit_store_chunk (other);
     assert_int_equal (zchunk_size (first), zchunk_size (second));
     assert_memory_equal (zchunk_data (first), zchunk_data (second), zchunk_size (first));
     zchunk_destroy (&first);

@@ -21,7 +21,6 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <sys/wait.h>
 
 #define WAIT     10000 //  ms any single wait may take at most
@@ -275,20 +274,7 @@ s_folder (group_t *group, int index)
     snprintf (path, sizeof (path), "%s/member-%d", group->dir, index + 1);
     zcq_store_t *store = zcq_store_new (path);
     assert_non_null (store);
-    zchunk_t *chunk = zchunk_new (NULL, 0);
-    zcq_iter_t *iter = zcq_iter_new (store, false);
-    zcq_iter_seek (iter, "", 0);
-    while (zcq_iter_valid (iter)) {
-        size_t key_size, value_size;
-        const byte *key = zcq_iter_key (iter, &key_size);
-        const byte *value = zcq_iter_value (iter, &value_size);
-        zchunk_extend (chunk, &key_size, sizeof (key_size));
-        zchunk_extend (chunk, key, key_size);
-        zchunk_extend (chunk, &value_size, sizeof (value_size));
-        zchunk_extend (chunk, value, value_size);
-        zcq_iter_next (iter);
-    }
-    zcq_iter_destroy (&iter);
+    zchunk_t *chunk = zcq_testkit_store_chunk (store);
     zcq_store_destroy (&store);
     return chunk;
 }
@@ -741,27 +727,6 @@ s_teardown_full_member (void **state)
     return 0;
 }
 
-//  Fill the file system at dir up to `leave` free bytes.
-static void
-s_fill (const char *dir, size_t leave)
-{
-    struct statvfs info;
-    assert_int_equal (statvfs (dir, &info), 0);
-    size_t free_bytes = (size_t) info.f_bavail * info.f_bsize;
-    char path [600];
-    snprintf (path, sizeof (path), "%s/filler", dir);
-    FILE *file = fopen (path, "w");
-    assert_non_null (file);
-    static char block [4096];
-    for (size_t written = 0; written + sizeof (block) + leave <= free_bytes;
-         written += sizeof (block)) {
-        if (fwrite (block, sizeof (block), 1, file) != 1) {
-            break;
-        }
-    }
-    fclose (file);
-}
-
 //  A member whose store refuses a committed entry (its disk is full) stops
 //  (role failed, exit code 1) rather than go on without the group; the
 //  others go on. Restarted with room, it applies the group's log again from
@@ -782,7 +747,7 @@ test_a_member_whose_store_refuses_stops (void **state)
     zcq_client_set_attempts (client, 20);
     char folder [300];
     snprintf (folder, sizeof (folder), "%s/member-%d", group->dir, FULL_MEMBER + 1);
-    s_fill (folder, 16 * 1024);
+    assert_int_equal (zcq_testkit_fill (folder, 16 * 1024), 0);
     msgpack_sbuffer *open = zcq_testkit_map ("owner=ann", NULL);
     msgpack_sbuffer *deposit = zcq_testkit_map ("amount=1", NULL);
     uint64_t head = 0;
