@@ -52,6 +52,8 @@ typedef struct {
     zcq_retention_t retention;          //  which command ids the store keeps
     zchunk_t *chunk;                    //  encoding scratch
     zactor_t *copy;                     //  the copy server (zcq_copy), or NULL
+    bool copied;                        //  a store was copied while Raft started: said
+                                        //  (APPLIED) after the first ROLE report
     bool started;                       //  Raft was started (so it must be closed)
     bool closing;                       //  $TERM received: closing every handle
     bool failed;                        //  the store refused a committed entry: this member
@@ -364,8 +366,14 @@ s_copy (self_t *self, unsigned taker, uint64_t group)
             self->applied = copied;
             zsys_info ("write group member %u: copied member %u's store, group %" PRIu64,
                        config->member, member, copied);
-            zcq_replica_report_t report = {.what = ZCQ_REPLICA_APPLIED, .applied = copied};
-            s_send (self, &report);
+            //  The owner reads the store again (its first report is ROLE)
+            if (self->started) {
+                zcq_replica_report_t report = {.what = ZCQ_REPLICA_APPLIED, .applied = copied};
+                s_send (self, &report);
+            }
+            else {
+                self->copied = true;
+            }
             return 0;
         }
     }
@@ -581,6 +589,11 @@ zcq_replica_actor (zsock_t *pipe, void *args)
     }
     else {
         s_check_role (self);
+        if (self->copied) {
+            zcq_replica_report_t report = {.what = ZCQ_REPLICA_APPLIED,
+                                           .applied = self->applied};
+            s_send (self, &report);
+        }
         uv_poll_init (&self->loop, &self->poll, zsock_fd (pipe));
         self->poll.data = self;
         uv_poll_start (&self->poll, UV_READABLE, s_on_poll);
