@@ -12,7 +12,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <fcntl.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 typedef struct {
@@ -221,27 +220,6 @@ s_count (const char *key, const byte *value, size_t size, void *arg)
     return zlistx_size (keys) >= 3;
 }
 
-//  Fill the file system under path to leave about `leave` bytes free.
-static void
-s_fill (const char *path, size_t leave)
-{
-    struct statvfs fs;
-    assert_int_equal (statvfs (path, &fs), 0);
-    size_t free_bytes = (size_t) fs.f_bavail * fs.f_frsize;
-    char filler [512];
-    snprintf (filler, sizeof (filler), "%s/filler", path);
-    int fd = open (filler, O_CREAT | O_WRONLY | O_TRUNC, 0600);
-    assert_true (fd >= 0);
-    static char block [4096];
-    for (size_t written = 0; written + sizeof (block) + leave <= free_bytes;
-         written += sizeof (block)) {
-        if (write (fd, block, sizeof (block)) != (ssize_t) sizeof (block)) {
-            break;
-        }
-    }
-    close (fd);
-}
-
 //  A real full disk needs a small file system of our own: a 4 MiB tmpfs
 //  (root only). Teardown unmounts it whatever the test did.
 static int
@@ -293,7 +271,7 @@ test_full_disk_loses_no_later_write (void **state)
 
     //  Leave 16 KiB: a 200 KiB value is written in part, then ENOSPC, and
     //  LevelDB's log ends in a torn record
-    s_fill (dir, 16 * 1024);
+    assert_int_equal (zcq_testkit_fill (dir, 16 * 1024), 0);
     static char big [200 * 1024];
     zcq_batch_clear (batch);
     zcq_batch_put (batch, "big", 3, big, sizeof (big));

@@ -17,11 +17,15 @@
 #include <cmocka.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <dirent.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 #define WAIT     10000 //  ms any single wait may take at most
 #define MEMBERS  3
+#define ROUNDS   1600 //  groups of the long run (test_the_raft_log_stays_bounded)
 #define FAILOVER 5000 //  ms a new leader may take (the target is 3 s: make bench measures it)
 
 typedef struct {
@@ -31,7 +35,10 @@ typedef struct {
     char commands [MEMBERS][128];      //  each member's commands endpoint
     zcq_testkit_node_t node [MEMBERS]; //  the processes
     zcq_client_t *client [MEMBERS];    //  a client of each member
+    char copies [MEMBERS * 128];       //  --copy list
     const char *keep;                  //  --keep-ids, or NULL: the default
+    const char *snapshot;              //  --raft-snapshot, or NULL: the default
+    const char *trailing;              //  --raft-trailing, or NULL: the default
 } group_t;
 
 //  A TCP port on 127.0.0.1 that is free now (the kernel's pick).
@@ -60,15 +67,36 @@ s_start (group_t *group, int index)
     zcq_testkit_start (&group->node [index], group->dir, "zcqrs-write", "--member", member,
                        "--raft", group->raft, "--members", group->endpoints, "--commands",
                        group->commands [index], "--events", events, "--replay", replay,
-                       "--data", data, group->keep ? "--keep-ids" : NULL, group->keep, NULL);
+                       "--data", data, "--copy", group->copies, "--raft-snapshot",
+                       group->snapshot ? group->snapshot : "4096", "--raft-trailing",
+                       group->trailing ? group->trailing : "1024", "--raft-segment", "65536",
+                       group->keep ? "--keep-ids" : NULL, group->keep, NULL);
     assert_int_equal (zcq_testkit_wait_ready (group->commands [index], WAIT), 0);
 }
 
+//  A group whose members take a Raft snapshot every `snapshot` entries
+//  and keep `trailing` behind it (NULL: the defaults), keeping `keep`
+//  command ids (NULL: the default).
+static group_t *s_group_make (const char *keep, const char *snapshot, const char *trailing);
+
 static group_t *
-s_group_new_keeping (const char *keep)
+s_group_new_with (const char *keep, const char *snapshot, const char *trailing)
+{
+    group_t *group = s_group_make (keep, snapshot, trailing);
+    for (int index = 0; index < MEMBERS; index++) {
+        s_start (group, index);
+    }
+    return group;
+}
+
+//  The same, with nothing started yet.
+static group_t *
+s_group_make (const char *keep, const char *snapshot, const char *trailing)
 {
     group_t *group = (group_t *) zmalloc (sizeof (group_t));
     group->keep = keep;
+    group->snapshot = snapshot;
+    group->trailing = trailing;
     group->dir = zcq_testkit_tmpdir ("write-group");
     for (int index = 0; index < MEMBERS; index++) {
         snprintf (group->commands [index], 128, "ipc://%s/commands-%d", group->dir, index + 1);
@@ -77,13 +105,21 @@ s_group_new_keeping (const char *keep)
         strcat (group->raft, item);
         snprintf (item, sizeof (item), "%s%s", index ? "," : "", group->commands [index]);
         strcat (group->endpoints, item);
+        snprintf (item, sizeof (item), "%sipc://%s/copy-%d", index ? "," : "", group->dir,
+                  index + 1);
+        strcat (group->copies, item);
     }
     for (int index = 0; index < MEMBERS; index++) {
-        s_start (group, index);
         group->client [index] = zcq_client_new (group->commands [index]);
         zcq_client_set_attempts (group->client [index], 1);
     }
     return group;
+}
+
+static group_t *
+s_group_new_keeping (const char *keep)
+{
+    return s_group_new_with (keep, NULL, NULL);
 }
 
 static group_t *
@@ -238,20 +274,7 @@ s_folder (group_t *group, int index)
     snprintf (path, sizeof (path), "%s/member-%d", group->dir, index + 1);
     zcq_store_t *store = zcq_store_new (path);
     assert_non_null (store);
-    zchunk_t *chunk = zchunk_new (NULL, 0);
-    zcq_iter_t *iter = zcq_iter_new (store, false);
-    zcq_iter_seek (iter, "", 0);
-    while (zcq_iter_valid (iter)) {
-        size_t key_size, value_size;
-        const byte *key = zcq_iter_key (iter, &key_size);
-        const byte *value = zcq_iter_value (iter, &value_size);
-        zchunk_extend (chunk, &key_size, sizeof (key_size));
-        zchunk_extend (chunk, key, key_size);
-        zchunk_extend (chunk, &value_size, sizeof (value_size));
-        zchunk_extend (chunk, value, value_size);
-        zcq_iter_next (iter);
-    }
-    zcq_iter_destroy (&iter);
+    zchunk_t *chunk = zcq_testkit_store_chunk (store);
     zcq_store_destroy (&store);
     return chunk;
 }
@@ -520,6 +543,271 @@ test_a_query_node_moves_to_another_member (void **state)
     s_group_destroy (&group);
 }
 
+//  Bytes on disk of a member's Raft folder (log segments, snapshots, term
+//  and vote); *snapshots: how many snapshot files it holds.
+static size_t
+s_raft_bytes (group_t *group, int index, int *snapshots)
+{
+    char path [300];
+    snprintf (path, sizeof (path), "%s/member-%d/raft", group->dir, index + 1);
+    DIR *dir = opendir (path);
+    assert_non_null (dir);
+    size_t bytes = 0;
+    *snapshots = 0;
+    struct dirent *entry;
+    while ((entry = readdir (dir))) {
+        char file [600];
+        snprintf (file, sizeof (file), "%s/%s", path, entry->d_name);
+        struct stat info;
+        if (stat (file, &info) == 0 && S_ISREG (info.st_mode)) {
+            bytes += (size_t) info.st_blocks * 512;
+            *snapshots += strncmp (entry->d_name, "snapshot-", 9) == 0
+                          && !strstr (entry->d_name, ".meta");
+        }
+    }
+    closedir (dir);
+    return bytes;
+}
+
+//  How many times the members' log (one file for all) holds text.
+static int
+s_log_count (group_t *group, const char *text)
+{
+    char *log = zsys_sprintf ("%s/zcqrs-write.log", group->dir);
+    zfile_t *file = zfile_new (NULL, log);
+    zchunk_t *chunk =
+        file && zfile_input (file) == 0 ? zfile_read (file, 64 * 1024 * 1024, 0) : NULL;
+    int count = 0;
+    if (chunk) {
+        zchunk_extend (chunk, "", 1);
+        for (const char *at = strstr ((char *) zchunk_data (chunk), text); at;
+             at = strstr (at + 1, text)) {
+            count++;
+        }
+    }
+    zchunk_destroy (&chunk);
+    zfile_destroy (&file);
+    zstr_free (&log);
+    return count;
+}
+
+static bool
+s_log_says (group_t *group, const char *text)
+{
+    return s_log_count (group, text) > 0;
+}
+
+//  A member wiped while the others go on past several Raft snapshots (the
+//  entries it lacks are deleted) rejoins: the leader sends a snapshot, the
+//  member copies a store holding it from a member, Raft applies the rest.
+//  Then every member restarts on its own snapshot and the log goes on.
+static void
+test_a_wiped_member_rejoins_past_raft_snapshots (void **state)
+{
+    (void) state;
+    group_t *group = s_group_new_with (NULL, "8", "4");
+    int leader = s_leader (group, -1, WAIT);
+    assert_true (leader >= 0);
+    s_await (group, "group_leader", (uint64_t) leader + 1);
+    s_expect (group, leader, ZCQ_ACCEPTED, "OpenAccount", "acc-1", "owner=ann");
+    for (int round = 0; round < 10; round++) {
+        s_expect (group, leader, ZCQ_ACCEPTED, "Deposit", "acc-1", "amount=1");
+    }
+    int wiped = (leader + 1) % MEMBERS;
+    zcq_testkit_kill (&group->node [wiped]);
+    char path [300];
+    snprintf (path, sizeof (path), "%s/member-%d", group->dir, wiped + 1);
+    zcq_testkit_rmtree (path);
+    uint64_t head = 0;
+    for (int round = 0; round < 40; round++) {
+        head = s_expect (group, leader, ZCQ_ACCEPTED, "Deposit", "acc-1", "amount=2");
+    }
+    assert_int_equal (head, 51);
+    int snapshots = 0;
+    s_raft_bytes (group, leader, &snapshots);
+    assert_true (snapshots > 0);
+    assert_false (s_log_says (group, "copied member"));
+
+    s_start (group, wiped);
+    s_await (group, "head", head);
+    assert_int_equal (s_log_count (group, "copied member"), 1);
+    //  A member that lost its store but not its Raft folder restores its
+    //  own snapshot at start, which its store does not reach: it copies too
+    int lost = MEMBERS - leader - wiped; //  the third member (indexes 0, 1, 2)
+    assert_int_equal (zcq_testkit_stop (&group->node [lost]), 0);
+    char command [700];
+    snprintf (command, sizeof (command),
+              "find %s/member-%d -mindepth 1 -maxdepth 1 ! -name raft -exec rm -rf {} +",
+              group->dir, lost + 1);
+    assert_int_equal (system (command), 0);
+    s_start (group, lost);
+    s_await (group, "head", head);
+    assert_int_equal (s_log_count (group, "copied member"), 2);
+    //  Restarted, each member restores its own snapshot, which its store
+    //  reaches: nothing is copied, the log goes on
+    s_group_stop (group);
+    for (int index = 0; index < MEMBERS; index++) {
+        s_start (group, index);
+    }
+    leader = s_leader (group, -1, WAIT);
+    assert_true (leader >= 0);
+    head = s_expect (group, leader, ZCQ_ACCEPTED, "Deposit", "acc-1", "amount=3");
+    assert_int_equal (head, 52);
+    s_await (group, "head", head);
+    s_assert_same_logs (group);
+    s_group_destroy (&group);
+}
+
+//  Over a long run the Raft log's disk use stays bounded: each snapshot
+//  lets Raft delete the segments before it (all but the trailing entries).
+static void
+test_the_raft_log_stays_bounded (void **state)
+{
+    (void) state;
+    group_t *group = s_group_new_with (NULL, "64", "32");
+    int leader = s_leader (group, -1, WAIT);
+    assert_true (leader >= 0);
+    s_expect (group, leader, ZCQ_ACCEPTED, "OpenAccount", "acc-1", "owner=ann");
+    size_t early = 0, most = 0;
+    int snapshots = 0;
+    for (int round = 1; round <= ROUNDS; round++) {
+        s_expect (group, leader, ZCQ_ACCEPTED, "Deposit", "acc-1", "amount=1");
+        if (round % (ROUNDS / 8) == 0) {
+            size_t bytes = s_raft_bytes (group, leader, &snapshots);
+            early = early ? early : bytes;
+            most = bytes > most ? bytes : most;
+            printf ("test_write_group: after %d groups the leader's Raft folder holds %zu "
+                    "bytes (%d snapshots)\n",
+                    round, bytes, snapshots);
+        }
+    }
+    int64_t ledger = 0;
+    char path [300];
+    snprintf (path, sizeof (path), "%s/member-%d", group->dir, leader + 1);
+    zdir_t *store = zdir_new (path, "-");
+    ledger = store ? (int64_t) zdir_cursize (store) : 0;
+    zdir_destroy (&store);
+    printf (
+        "test_write_group: most %zu bytes, first look %zu; the member's whole folder %" PRId64
+        " bytes\n",
+        most, early, ledger);
+    //  Bounded: it grows no further after the first look (a segment's worth
+    //  of slack), while the log itself grew eightfold
+    assert_true (most <= early + 2 * 65536);
+    s_await (group, "head", ROUNDS + 1);
+    s_assert_same_logs (group);
+    s_group_destroy (&group);
+}
+
+//  A member's own small disk for test_a_member_whose_store_refuses_stops:
+//  its folder is a 4 MiB tmpfs (root only), its Raft folder inside is
+//  bound to the ordinary disk, so that its store fills up and Raft's log
+//  does not. Teardown unmounts both whatever the test did.
+#define FULL_MEMBER 2 //  index of the member whose disk fills up
+
+static int
+s_setup_full_member (void **state)
+{
+    group_t *group = s_group_make (NULL, NULL, NULL);
+    char command [1200];
+    snprintf (command, sizeof (command),
+              "mkdir -p %s/member-%d %s/raft-%d && mount -t tmpfs -o size=4m zcq-test "
+              "%s/member-%d 2>/dev/null && mkdir %s/member-%d/raft && mount --bind %s/raft-%d "
+              "%s/member-%d/raft",
+              group->dir, FULL_MEMBER + 1, group->dir, FULL_MEMBER + 1, group->dir,
+              FULL_MEMBER + 1, group->dir, FULL_MEMBER + 1, group->dir, FULL_MEMBER + 1,
+              group->dir, FULL_MEMBER + 1);
+    if (system (command) != 0) {
+        snprintf (command, sizeof (command), "umount %s/member-%d 2>/dev/null", group->dir,
+                  FULL_MEMBER + 1);
+        if (system (command) != 0) {
+            //  nothing was mounted
+        }
+        s_group_destroy (&group);
+    }
+    *state = group;
+    return 0;
+}
+
+static int
+s_teardown_full_member (void **state)
+{
+    group_t *group = (group_t *) *state;
+    if (group) {
+        for (int index = 0; index < MEMBERS; index++) {
+            zcq_testkit_kill (&group->node [index]);
+        }
+        char command [700];
+        snprintf (command, sizeof (command), "umount %s/member-%d/raft; umount %s/member-%d",
+                  group->dir, FULL_MEMBER + 1, group->dir, FULL_MEMBER + 1);
+        if (system (command) != 0) {
+            fprintf (stderr, "could not unmount %s/member-%d\n", group->dir, FULL_MEMBER + 1);
+        }
+        s_group_destroy (&group);
+    }
+    return 0;
+}
+
+//  A member whose store refuses a committed entry (its disk is full) stops
+//  (role failed, exit code 1) rather than go on without the group; the
+//  others go on. Restarted with room, it applies the group's log again from
+//  its store's last group and holds the same log as the others.
+static void
+test_a_member_whose_store_refuses_stops (void **state)
+{
+    group_t *group = (group_t *) *state;
+    if (!group) {
+        skip (); //  not root: no small disk of its own
+    }
+    for (int index = 0; index < MEMBERS; index++) {
+        s_start (group, index);
+    }
+    int leader = s_leader (group, -1, WAIT);
+    assert_true (leader >= 0);
+    zcq_client_t *client = zcq_client_new (group->endpoints);
+    zcq_client_set_attempts (client, 20);
+    char folder [300];
+    snprintf (folder, sizeof (folder), "%s/member-%d", group->dir, FULL_MEMBER + 1);
+    assert_int_equal (zcq_testkit_fill (folder, 16 * 1024), 0);
+    msgpack_sbuffer *open = zcq_testkit_map ("owner=ann", NULL);
+    msgpack_sbuffer *deposit = zcq_testkit_map ("amount=1", NULL);
+    uint64_t head = 0;
+    bool stopped = false;
+    for (int round = 0; round < 400 && !stopped; round++) {
+        zcq_msg_t *reply = zcq_client_send (client, round ? "Deposit" : "OpenAccount", "acc-1",
+                                            ZCQ_EXPECT_ANY, round ? deposit->data : open->data,
+                                            round ? deposit->size : open->size, 3 * WAIT);
+        assert_non_null (reply);
+        assert_int_equal (zcq_msg_status (reply), ZCQ_ACCEPTED);
+        assert_int_equal (zcq_msg_position (reply), ++head);
+        zcq_msg_destroy (&reply);
+        if (round % 10 == 9) {
+            zcq_msg_t *status = s_status (group, FULL_MEMBER, 500);
+            stopped = !status;
+            zcq_msg_destroy (&status);
+        }
+    }
+    msgpack_sbuffer_free (open);
+    msgpack_sbuffer_free (deposit);
+    zcq_client_destroy (&client);
+    assert_true (stopped);
+    int status = zcq_testkit_wait_exit (&group->node [FULL_MEMBER], WAIT);
+    assert_true (WIFEXITED (status));
+    assert_int_equal (WEXITSTATUS (status), 1);
+    assert_true (s_log_says (group, "this member stops serving"));
+    printf ("test_write_group: member %d's full disk refused a committed group; it stopped "
+            "(exit 1) at head %" PRIu64 "\n",
+            FULL_MEMBER + 1, head);
+
+    //  With room again it applies the log from its store's last group
+    char filler [400];
+    snprintf (filler, sizeof (filler), "%s/filler", folder);
+    assert_int_equal (unlink (filler), 0);
+    s_start (group, FULL_MEMBER);
+    s_await (group, "head", head);
+    s_assert_same_logs (group);
+}
+
 int
 main (void)
 {
@@ -531,6 +819,10 @@ main (void)
         cmocka_unit_test (test_a_stopped_leader_is_replaced_and_steps_down),
         cmocka_unit_test (test_a_client_of_every_member_follows_the_leader),
         cmocka_unit_test (test_a_query_node_moves_to_another_member),
+        cmocka_unit_test (test_a_wiped_member_rejoins_past_raft_snapshots),
+        cmocka_unit_test (test_the_raft_log_stays_bounded),
+        cmocka_unit_test_setup_teardown (test_a_member_whose_store_refuses_stops,
+                                         s_setup_full_member, s_teardown_full_member),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

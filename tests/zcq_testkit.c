@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -613,4 +614,48 @@ zcq_testkit_event (zcq_msg_t *events, size_t index)
         zcq_msg_destroy (&event);
     }
     return event;
+}
+
+zchunk_t *
+zcq_testkit_store_chunk (zcq_store_t *store)
+{
+    assert (store);
+    zchunk_t *chunk = zchunk_new (NULL, 0);
+    zcq_iter_t *iter = zcq_iter_new (store, false);
+    for (zcq_iter_seek (iter, "", 0); iter && zcq_iter_valid (iter); zcq_iter_next (iter)) {
+        size_t key_size, value_size;
+        const byte *key = zcq_iter_key (iter, &key_size);
+        const byte *value = zcq_iter_value (iter, &value_size);
+        zchunk_extend (chunk, &key_size, sizeof (key_size));
+        zchunk_extend (chunk, key, key_size);
+        zchunk_extend (chunk, &value_size, sizeof (value_size));
+        zchunk_extend (chunk, value, value_size);
+    }
+    zcq_iter_destroy (&iter);
+    return chunk;
+}
+
+int
+zcq_testkit_fill (const char *path, size_t leave)
+{
+    struct statvfs fs;
+    if (statvfs (path, &fs) != 0) {
+        return -1;
+    }
+    size_t free_bytes = (size_t) fs.f_bavail * fs.f_frsize;
+    char filler [512];
+    snprintf (filler, sizeof (filler), "%s/filler", path);
+    int fd = open (filler, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+    if (fd < 0) {
+        return -1;
+    }
+    static char block [4096];
+    for (size_t written = 0; written + sizeof (block) + leave <= free_bytes;
+         written += sizeof (block)) {
+        if (write (fd, block, sizeof (block)) != (ssize_t) sizeof (block)) {
+            break;
+        }
+    }
+    close (fd);
+    return 0;
 }

@@ -233,4 +233,15 @@ bool
 bool
     zcq_testkit_files_gone (const char *path, const void *bytes, size_t length);
 
+//  Every key and value of a store, in key order, as one chunk (two stores
+//  hold the same data if their chunks are the same). The caller destroys it.
+zchunk_t *
+    zcq_testkit_store_chunk (zcq_store_t *store);
+
+//  Fill the file system under path (a small tmpfs of the test's own) with a
+//  file "filler" in it, to leave about `leave` bytes free. Returns 0, or -1
+//  if the file system cannot be read or the file made.
+int
+    zcq_testkit_fill (const char *path, size_t leave);
+
 #endif

@@ -60,6 +60,20 @@ write
     #   write group: Raft's election timeout (randomised 1-2x); a silent leader is replaced
     #   after about that long (flag --election)
     election = 1000
+    #   write group: copy endpoint of every member, in member order; a member whose store
+    #   lacks what a Raft snapshot covers (an empty folder) copies a store there (flag
+    #   --copy)
+    #   copy = "EP,..."
+    #   write group: Raft entries (groups) between snapshots of a member's Raft log, after
+    #   which the entries before are deleted (0: never, the log grows) (flag
+    #   --raft-snapshot)
+    raft_snapshot = 4096
+    #   write group: Raft entries kept behind a snapshot, so that a member that little
+    #   behind catches up from entries, not a copy of a whole store (flag --raft-trailing)
+    raft_trailing = 1024
+    #   write group: size of one Raft log segment file (a snapshot deletes whole segments
+    #   only, so the log keeps up to about one more than it needs) (flag --raft-segment)
+    raft_segment = 8388608
     #   least severe log lines printed; every line starts with its ISO 8601 UTC time
     #   (milliseconds) and level (flag --log-level)
     log_level = "info"

@@ -884,6 +884,14 @@ zcq_log_newest_sequence (zcq_log_t *self)
     return self->newest_sequence;
 }
 
+int
+zcq_log_stored_sequence (zcq_store_t *store, uint64_t *sequence)
+{
+    assert (store);
+    assert (sequence);
+    return s_newest_sequence (store, sequence);
+}
+
 void
 zcq_log_begin (zcq_log_t *self)
 {

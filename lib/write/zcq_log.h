@@ -218,6 +218,11 @@ int
 uint64_t
     zcq_log_newest_sequence (zcq_log_t *self);
 
+//  The same, read from a store (a write group member's replication thread,
+//  after it copied another member's store). Returns 0, or -1 (logged).
+int
+    zcq_log_stored_sequence (zcq_store_t *store, uint64_t *sequence);
+
 //  Drop the staged group.
 void
     zcq_log_abort (zcq_log_t *self);

@@ -10,6 +10,8 @@
 */
 
 #include "zcq_replica.h"
+#include "zcq_copy.h"
+#include "zcq_log.h"
 #include "zcq_retention.h"
 
 #include <signal.h>
@@ -19,9 +21,12 @@
 
 #define ENTRY_MAGIC "ZGR1"
 //  magic, member, number, term, batch size, newest command-id sequence, time
-#define ENTRY_HEADER (4 + 4 + 8 + 8 + 8 + 8 + 8)
-#define ENTRY_ALIGN  8  //  entries are padded to a multiple of this
-#define ROLE_CHECK   50 //  ms between looks at Raft's state
+#define ENTRY_HEADER   (4 + 4 + 8 + 8 + 8 + 8 + 8)
+#define ENTRY_ALIGN    8  //  entries are padded to a multiple of this
+#define ROLE_CHECK     50 //  ms between looks at Raft's state
+#define SNAPSHOT_MAGIC "ZSN1"
+#define SNAPSHOT_SIZE  (4 + 4 + 8 + 8) //  magic, member, group, newest command-id sequence
+#define COPY_WAIT      5000 //  ms a copy waits for each answer of the member it copies
 
 typedef struct {
     zsock_t *pipe;                      //  actor pipe
@@ -46,6 +51,9 @@ typedef struct {
     zcq_replica_report_t said;          //  the last ROLE report sent
     zcq_retention_t retention;          //  which command ids the store keeps
     zchunk_t *chunk;                    //  encoding scratch
+    zactor_t *copy;                     //  the copy server (zcq_copy), or NULL
+    bool copied;                        //  a store was copied while Raft started: said
+                                        //  (APPLIED) after the first ROLE report
     bool started;                       //  Raft was started (so it must be closed)
     bool closing;                       //  $TERM received: closing every handle
     bool failed;                        //  the store refused a committed entry: this member
@@ -276,22 +284,127 @@ s_fsm_apply (struct raft_fsm *fsm, const struct raft_buffer *buffer, void **resu
     return 0;
 }
 
-//  No Raft snapshots: the log is kept whole (README, "Write group").
+//  Raft snapshots. The state machine's state is the store, which every
+//  member holds already and keeps on disk: a snapshot need not carry it.
+//  Ours says which group the store had applied at the snapshot's index
+//  (and who took it, and the newest command-id sequence), so that Raft may
+//  delete the entries before it (all but write/raft_trailing of them).
+//  Writes of committed entries are not synced (s_fsm_apply: Raft's log
+//  holds them), so the store is synced first: once their entries are gone,
+//  the store is the only copy a crash may not take.
 static int
 s_fsm_snapshot (struct raft_fsm *fsm, struct raft_buffer *bufs [], unsigned *count)
 {
-    (void) fsm;
-    (void) bufs;
-    (void) count;
-    return RAFT_NOTFOUND;
+    self_t *self = (self_t *) fsm->data;
+    if (self->failed) {
+        return RAFT_IOERR;
+    }
+    byte value [8];
+    zcq_store_put_be64 (value, self->applied);
+    zcq_batch_t *batch = zcq_batch_new ();
+    zcq_batch_put (batch, "m:group", 7, value, 8);
+    int rc = zcq_store_write (self->config.store, batch, true);
+    zcq_batch_destroy (&batch);
+    if (rc != 0) {
+        zsys_warning ("write group member %u: no Raft snapshot (the store cannot sync)",
+                      self->config.member);
+        return RAFT_IOERR;
+    }
+    struct raft_buffer *buffer = (struct raft_buffer *) raft_malloc (sizeof (*buffer));
+    byte *data = buffer ? (byte *) raft_calloc (1, SNAPSHOT_SIZE) : NULL;
+    if (!data) {
+        raft_free (buffer);
+        return RAFT_NOMEM;
+    }
+    memcpy (data, SNAPSHOT_MAGIC, 4);
+    data [6] = (byte) (self->config.member >> 8);
+    data [7] = (byte) self->config.member;
+    zcq_store_put_be64 (data + 8, self->applied);
+    zcq_store_put_be64 (data + 16, self->retention.newest);
+    buffer->base = data;
+    buffer->len = SNAPSHOT_SIZE;
+    *bufs = buffer;
+    *count = 1;
+    return 0;
 }
 
+//  Copy a store holding group `group` from a member: the one that took the
+//  snapshot first (it has it), then the others. Returns 0, or -1 (logged).
+//  It runs on Raft's loop, which waits meanwhile: the others go on without
+//  this member, which answers its leader once the copy is in.
+static int
+s_copy (self_t *self, unsigned taker, uint64_t group)
+{
+    zcq_replica_config_t *config = &self->config;
+    if (!config->copies) {
+        zsys_error ("write group member %u: its store lacks groups %" PRIu64 " to %" PRIu64
+                    " of a Raft snapshot, and it has no write/copy list to copy them from",
+                    config->member, self->applied + 1, group);
+        return -1;
+    }
+    zsys_info ("write group member %u: its store has group %" PRIu64 "; it copies a store "
+               "holding a Raft snapshot's group %" PRIu64 " from a member",
+               config->member, self->applied, group);
+    //  Step 0 asks the taker, steps 1..members each member in turn
+    for (unsigned step = 0; step <= config->members; step++) {
+        unsigned member = step == 0 ? taker : step;
+        if (member < 1 || member > config->members || member == config->member
+            || (step > 0 && member == taker)) {
+            continue;
+        }
+        uint64_t copied = 0;
+        int rc = zcq_copy_fetch (config->store, config->copies [member - 1], group, COPY_WAIT,
+                                 &copied);
+        if (rc < 0) {
+            self->applied = 0; //  cut short: the store says so ("m:group" is gone)
+        }
+        if (rc == 0) {
+            uint64_t sequence = 0;
+            zcq_log_stored_sequence (config->store, &sequence);
+            zcq_retention_init (&self->retention, config->keep_ids, config->max_age_us,
+                                sequence);
+            self->applied = copied;
+            zsys_info ("write group member %u: copied member %u's store, group %" PRIu64,
+                       config->member, member, copied);
+            //  The owner reads the store again (its first report is ROLE)
+            if (self->started) {
+                zcq_replica_report_t report = {.what = ZCQ_REPLICA_APPLIED, .applied = copied};
+                s_send (self, &report);
+            }
+            else {
+                self->copied = true;
+            }
+            return 0;
+        }
+    }
+    return -1;
+}
+
+//  Raft restores a snapshot: at start (its own, which the store reaches:
+//  nothing to do) or sent by the leader to a member whose log lacks the
+//  entries it deleted. A store that does not reach the snapshot's group is
+//  copied from a member first; the entries after the snapshot then follow
+//  as usual (those the copy holds already are skipped by number).
 static int
 s_fsm_restore (struct raft_fsm *fsm, struct raft_buffer *buffer)
 {
-    (void) fsm;
-    (void) buffer;
-    return RAFT_NOTFOUND;
+    self_t *self = (self_t *) fsm->data;
+    const byte *data = (const byte *) buffer->base;
+    if (self->failed) {
+        return RAFT_IOERR;
+    }
+    if (buffer->len < SNAPSHOT_SIZE || memcmp (data, SNAPSHOT_MAGIC, 4) != 0) {
+        zsys_error ("write group member %u: a Raft snapshot of %zu bytes is not ours",
+                    self->config.member, buffer->len);
+        return RAFT_MALFORMED;
+    }
+    unsigned taker = ((unsigned) data [6] << 8) | data [7];
+    uint64_t group = zcq_store_get_be64 (data + 8);
+    if (self->applied < group && s_copy (self, taker, group) != 0) {
+        return RAFT_IOERR; //  the leader sends the snapshot again later
+    }
+    raft_free (buffer->base); //  ours once restored
+    return 0;
 }
 
 static void
@@ -378,6 +491,23 @@ s_start (self_t *self)
              != 0) {
         error = self->io.errmsg;
     }
+    else if (config->segment_size) {
+        raft_uv_set_segment_size (&self->io, config->segment_size);
+    }
+    if (!error && config->copies) {
+        const char *endpoint = config->copies [config->member - 1];
+        zsock_t *router = zsock_new (ZMQ_ROUTER);
+        if (!router || zsock_bind (router, "%s", endpoint) < 0) {
+            zsys_error ("write group member %u: cannot bind copy endpoint '%s' (%s)",
+                        config->member, endpoint, zmq_strerror (zmq_errno ()));
+            zsock_destroy (&router);
+            error = "no copy server";
+        }
+        else {
+            zcq_copy_config_t copy = {config->store, router};
+            self->copy = zactor_new (zcq_copy_actor, &copy);
+        }
+    }
     if (!error) {
         self->fsm.version = 1;
         self->fsm.data = self;
@@ -411,7 +541,9 @@ s_start (self_t *self)
         raft_set_election_timeout (&self->raft, config->election);
         raft_set_heartbeat_timeout (&self->raft,
                                     config->election / 10 ? config->election / 10 : 1);
-        raft_set_snapshot_threshold (&self->raft, UINT_MAX);
+        raft_set_snapshot_threshold (
+            &self->raft, config->snapshot_every ? config->snapshot_every : UINT_MAX);
+        raft_set_snapshot_trailing (&self->raft, config->snapshot_trailing);
         raft_set_pre_vote (&self->raft, true);
         if ((rc = raft_start (&self->raft)) != 0) {
             error = raft_errmsg (&self->raft);
@@ -457,6 +589,11 @@ zcq_replica_actor (zsock_t *pipe, void *args)
     }
     else {
         s_check_role (self);
+        if (self->copied) {
+            zcq_replica_report_t report = {.what = ZCQ_REPLICA_APPLIED,
+                                           .applied = self->applied};
+            s_send (self, &report);
+        }
         uv_poll_init (&self->loop, &self->poll, zsock_fd (pipe));
         self->poll.data = self;
         uv_poll_start (&self->poll, UV_READABLE, s_on_poll);
@@ -469,6 +606,7 @@ zcq_replica_actor (zsock_t *pipe, void *args)
         uv_run (&self->loop, UV_RUN_DEFAULT);
     }
     uv_loop_close (&self->loop);
+    zactor_destroy (&self->copy);
     zchunk_destroy (&self->chunk);
     free (self->address);
     free (self);

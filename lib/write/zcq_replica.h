@@ -11,7 +11,8 @@
     and the groups it stored that another member proposed.
 
         zcq_replica_config_t config = {store, "var/write/raft", 1, 3, addresses, 1000,
-                                       keep_ids, max_age_us, sequence};
+                                       keep_ids, max_age_us, sequence, copies, 4096,
+                                       1024, 0};
         zactor_t *replica = zactor_new (zcq_replica_actor, &config);
         zcq_replica_recv (replica, &report);      //  first: ROLE, or FAILED
         zcq_replica_submit (replica, group, term); //  the replica owns it now
@@ -26,6 +27,13 @@
     ages measured against the group's time. The store's
     "m:group" key holds the number of the last group applied, in the same
     batch, so an entry Raft applies again after a restart is skipped.
+
+    A Raft snapshot is "ZSN1", be32 member (who took it), be64 number of
+    the last group applied and be64 newest command-id sequence: small,
+    because the state it stands for is the store every member holds. A
+    member that restores one its store does not reach (an empty folder, or
+    one behind the leader's kept entries) first copies a whole store that
+    does from a member (zcq_copy), then Raft applies the entries after it.
     =========================================================================
 */
 
@@ -50,6 +58,11 @@ typedef struct {
     uint64_t keep_ids;       //  most command ids kept (0: no limit)
     int64_t max_age_us;      //  command ids older than this are forgotten (0: never)
     uint64_t newest_sequence; //  retention sequence of the newest command id on disk
+    char **copies;            //  copy endpoint (zcq_copy) of each member, in member order,
+                              //  or NULL: a member lacking what a snapshot covers stops
+    unsigned snapshot_every;  //  Raft entries between snapshots of this member's log (0: none)
+    unsigned snapshot_trailing; //  entries kept behind a snapshot for members a little behind
+    size_t segment_size;        //  bytes of one Raft log segment file (0: libraft's 8 MiB)
 } zcq_replica_config_t;
 
 //  A member's role, as it reports it.

@@ -178,6 +178,38 @@ static const zcq_setting_t s_table [] = {
      .arg = "MS",
      .help = "write group: Raft's election timeout (randomised 1-2x); a silent leader is "
              "replaced after about that long"},
+    {.path = "write/copy",
+     .flag = "--copy",
+     .arg = "EP,...",
+     .help = "write group: copy endpoint of every member, in member order; a member whose "
+             "store lacks what a Raft snapshot covers (an empty folder) copies a store there"},
+    {.path = "write/raft_snapshot",
+     .flag = "--raft-snapshot",
+     .fallback = "4096",
+     .type = ZCQ_SETTING_NUMBER,
+     .min = 0,
+     .max = INT32_MAX,
+     .arg = "ENTRIES",
+     .help = "write group: Raft entries (groups) between snapshots of a member's Raft log, "
+             "after which the entries before are deleted (0: never, the log grows)"},
+    {.path = "write/raft_trailing",
+     .flag = "--raft-trailing",
+     .fallback = "1024",
+     .type = ZCQ_SETTING_NUMBER,
+     .min = 0,
+     .max = INT32_MAX,
+     .arg = "ENTRIES",
+     .help = "write group: Raft entries kept behind a snapshot, so that a member that "
+             "little behind catches up from entries, not a copy of a whole store"},
+    {.path = "write/raft_segment",
+     .flag = "--raft-segment",
+     .fallback = "8388608",
+     .type = ZCQ_SETTING_NUMBER,
+     .min = 65536,
+     .max = INT32_MAX,
+     .arg = "BYTES",
+     .help = "write group: size of one Raft log segment file (a snapshot deletes whole "
+             "segments only, so the log keeps up to about one more than it needs)"},
     ZCQ_SETTING_LOG_LEVEL ("write"),
     {.path = "write/security/cert",
      .arg = "FILE",
@@ -308,6 +340,7 @@ typedef struct {
     unsigned members;              //  members in the group
     char *raft [MEMBERS_MAX];      //  each member's Raft address
     char *endpoints [MEMBERS_MAX]; //  each member's commands endpoint, or NULL
+    char *copies [MEMBERS_MAX];    //  each member's copy endpoint (write/copy), or NULL
     uint64_t ids_capacity;         //  command ids the filter is sized for
     bool leading;                  //  this member leads: it decides commands
     zcq_replica_report_t group;    //  the replica's last ROLE report
@@ -465,6 +498,7 @@ s_self_destroy (self_t **self_p)
         for (unsigned index = 0; index < MEMBERS_MAX; index++) {
             zstr_free (&self->raft [index]);
             zstr_free (&self->endpoints [index]);
+            zstr_free (&self->copies [index]);
         }
         free (self);
         *self_p = NULL;
@@ -526,6 +560,12 @@ s_group_settings (self_t *self, zconfig_t *config)
         return zsys_sprintf ("setting write/members must list the commands endpoint of "
                              "each of the %u members of write/raft, got %u",
                              self->members, named);
+    }
+    unsigned copies = s_split (zcq_settings_text (config, s_table, "write/copy"), self->copies);
+    if (copies && copies != self->members) {
+        return zsys_sprintf ("setting write/copy must list the copy endpoint of each of the "
+                             "%u members of write/raft, got %u",
+                             self->members, copies);
     }
     return NULL;
 }
@@ -589,7 +629,11 @@ s_start_threads (self_t *self, zconfig_t *config, zsock_t *replay)
             (unsigned) zcq_settings_number (config, s_table, "write/election"),
             writer.keep_ids,
             writer.max_age_us,
-            writer.newest_sequence};
+            writer.newest_sequence,
+            self->copies [0] ? self->copies : NULL,
+            (unsigned) zcq_settings_number (config, s_table, "write/raft_snapshot"),
+            (unsigned) zcq_settings_number (config, s_table, "write/raft_trailing"),
+            (size_t) zcq_settings_number (config, s_table, "write/raft_segment")};
         self->writer = zactor_new (zcq_replica_actor, &replica);
         //  Its first report says whether Raft started
         zcq_replica_recv (self->writer, &self->group);
