@@ -1,8 +1,8 @@
 /*  =========================================================================
     test_view - a domain's view on read models: keyspaces side by side in
     one real store (LevelDB, then memory), the cache of committed values (which must never
-    serve what the store does not hold), the checksum and clearing a
-    keyspace. The overlay and scans are covered in test_store.
+    serve what the store does not hold), reads that lend (peek) and reads
+    that copy (get), the checksum and clearing a keyspace. The overlay and scans are covered in test_store.
     =========================================================================
 */
 
@@ -185,6 +185,53 @@ test_clear_empties_one_keyspace_in_slices (void **state)
     zcq_view_destroy (&other);
 }
 
+//  Peek at key, expecting rc and (rc 0) the bytes of expected.
+static void
+s_assert_peek (zcq_view_t *view, const char *key, int rc, const char *expected)
+{
+    const byte *value = (const byte *) "unset";
+    size_t size = 99;
+    assert_int_equal (zcq_view_peek (view, key, &value, &size), rc);
+    if (rc == 0) {
+        assert_int_equal (size, strlen (expected));
+        assert_memory_equal (value, expected, size);
+    }
+    else {
+        assert_null (value);
+        assert_int_equal (size, 0);
+    }
+}
+
+static void
+test_peek_lends_what_get_copies (void **state)
+{
+    zcq_testkit_models_t *models = (zcq_testkit_models_t *) *state;
+    for (int cached = 0; cached < 2; cached++) {
+        zcq_view_set_cache (models->view, cached ? 100 : 0);
+        zcq_view_put (models->view, "a", "stored", 6);
+        zcq_view_put (models->view, "gone", "x", 1);
+        s_write (models, models->view);
+        zcq_view_delete (models->view, "gone");
+        s_write (models, models->view);
+        //  From the store (and, cached, the cache on the second look)
+        s_assert_peek (models->view, "a", 0, "stored");
+        s_assert_peek (models->view, "a", 0, "stored");
+        s_assert_peek (models->view, "gone", 1, NULL);
+        s_assert_peek (models->view, "never", 1, NULL);
+        //  Buffered writes first, empty values too
+        zcq_view_put (models->view, "a", "pending", 7);
+        zcq_view_put (models->view, "empty", "", 0);
+        s_assert_peek (models->view, "a", 0, "pending");
+        s_assert_peek (models->view, "empty", 0, "");
+        zcq_view_delete (models->view, "a");
+        s_assert_peek (models->view, "a", 1, NULL);
+        s_assert_value (models->view, "empty", "");
+        zcq_view_rollback (models->view);
+        s_assert_peek (models->view, "a", 0, "stored");
+        s_assert_value (models->view, "a", "stored");
+    }
+}
+
 int
 main (void)
 {
@@ -196,6 +243,7 @@ main (void)
         ZCQ_TESTKIT_MODELS_TEST (test_cache_is_bounded),
         ZCQ_TESTKIT_MODELS_TEST (test_checksum_depends_on_content_not_keyspace),
         ZCQ_TESTKIT_MODELS_TEST (test_clear_empties_one_keyspace_in_slices),
+        ZCQ_TESTKIT_MODELS_TEST (test_peek_lends_what_get_copies),
     };
     return ZCQ_TESTKIT_RUN_ON_BOTH_BACKENDS (tests);
 }

@@ -32,6 +32,9 @@ struct _zcq_view_t {
     zhashx_t *committing;              //  key -> s_change_t, in the caller's batch
     zhashx_t *cache;                   //  key -> s_change_t, as stored
     size_t cache_max;                  //  most entries in cache (0: no cache)
+    byte *peeked;                      //  a value zcq_view_peek read from the store, owned
+    char *key;                         //  scratch store key, key_capacity bytes
+    size_t key_capacity;               //  bytes allocated for key
 };
 
 static void
@@ -102,6 +105,8 @@ zcq_view_destroy (zcq_view_t **self_p)
         zhashx_destroy (&self->overlay);
         zhashx_destroy (&self->committing);
         zhashx_destroy (&self->cache);
+        free (self->peeked);
+        free (self->key);
         free (self);
         *self_p = NULL;
     }
@@ -118,6 +123,24 @@ s_store_key (zcq_view_t *self, const char *key, size_t *size)
     memcpy (full + self->prefix_size, key, length + 1);
     *size = self->prefix_size + length;
     return full;
+}
+
+//  The store key for a read-model key in the view's scratch (borrowed,
+//  valid until the next call): no allocation per key read or committed.
+static const char *
+s_scratch_key (zcq_view_t *self, const char *key, size_t *size)
+{
+    size_t length = strlen (key);
+    if (self->prefix_size + length + 1 > self->key_capacity) {
+        self->key_capacity = 2 * (self->prefix_size + length + 1);
+        free (self->key);
+        self->key = (char *) malloc (self->key_capacity);
+        assert (self->key);
+        memcpy (self->key, self->prefix, self->prefix_size);
+    }
+    memcpy (self->key + self->prefix_size, key, length + 1);
+    *size = self->prefix_size + length;
+    return self->key;
 }
 
 //  A new change: a put of a copy of value, or a delete when value is NULL.
@@ -150,35 +173,62 @@ s_cache_put (zcq_view_t *self, const char *key, s_change_t *change)
 }
 
 int
-zcq_view_get (zcq_view_t *self, const char *key, byte **value, size_t *size)
+zcq_view_peek (zcq_view_t *self, const char *key, const byte **value, size_t *size)
 {
     assert (self);
     assert (key);
+    assert (value && size);
     s_change_t *change = (s_change_t *) zhashx_lookup (self->overlay, key);
     if (!change && self->cache_max) {
         change = (s_change_t *) zhashx_lookup (self->cache, key);
     }
     if (change) {
-        if (change->deleted) {
-            *value = NULL;
-            *size = 0;
-            return 1;
-        }
-        *value = (byte *) malloc (change->size + 1);
-        assert (*value);
-        memcpy (*value, change->value, change->size);
-        (*value) [change->size] = 0;
-        *size = change->size;
-        return 0;
+        *value = change->deleted ? NULL : change->value;
+        *size = change->deleted ? 0 : change->size;
+        return change->deleted ? 1 : 0;
     }
     size_t key_size;
-    char *full = s_store_key (self, key, &key_size);
-    int rc = zcq_store_get (self->store, full, key_size, value, size);
-    free (full);
+    const char *full = s_scratch_key (self, key, &key_size);
+    //  The memory backend lends its bytes, and keeps no cache
+    int rc = zcq_store_lend (self->store, full, key_size, value, size);
+    if (rc != 2) {
+        return rc;
+    }
+    free (self->peeked);
+    self->peeked = NULL;
+    rc = zcq_store_get (self->store, full, key_size, &self->peeked, size);
+    *value = self->peeked;
     //  What the store holds (or lacks) is worth remembering, unless a batch
-    //  that changes this key is still on its way to the store
+    //  that changes this key is still on its way to the store; the cache
+    //  then owns the value read
     if (rc >= 0 && self->cache_max && !zhashx_lookup (self->committing, key)) {
-        s_cache_put (self, key, s_change_new (rc == 0 ? *value : NULL, rc == 0 ? *size : 0));
+        change = (s_change_t *) zmalloc (sizeof (s_change_t));
+        assert (change);
+        change->deleted = rc == 1;
+        change->value = self->peeked;
+        change->size = rc == 0 ? *size : 0;
+        change->capacity = rc == 0 ? *size + 1 : 0;
+        self->peeked = NULL;
+        s_cache_put (self, key, change);
+    }
+    return rc;
+}
+
+int
+zcq_view_get (zcq_view_t *self, const char *key, byte **value, size_t *size)
+{
+    assert (self);
+    assert (value && size);
+    const byte *found = NULL;
+    int rc = zcq_view_peek (self, key, &found, size);
+    *value = NULL;
+    if (rc == 0) {
+        *value = (byte *) malloc (*size + 1);
+        assert (*value);
+        if (*size) {
+            memcpy (*value, found, *size);
+        }
+        (*value) [*size] = 0;
     }
     return rc;
 }
@@ -266,14 +316,13 @@ zcq_view_commit (zcq_view_t *self, zcq_batch_t *batch)
     while (change) {
         const char *key = (const char *) zhashx_cursor (self->overlay);
         size_t key_size;
-        char *full = s_store_key (self, key, &key_size);
+        const char *full = s_scratch_key (self, key, &key_size);
         if (change->deleted) {
             zcq_batch_delete (batch, full, key_size);
         }
         else {
             zcq_batch_put (batch, full, key_size, change->value, change->size);
         }
-        free (full);
         zhashx_delete (self->cache, key);
         change = (s_change_t *) zhashx_next (self->overlay);
     }
