@@ -385,6 +385,19 @@ s_record_write (void *data, const char *bytes, size_t size)
     return 0;
 }
 
+//  Append bytes that are already packed msgpack to a packer.
+static void
+s_pack_raw (msgpack_packer *packer, const void *data, size_t size)
+{
+    if (size) {
+        packer->callback (packer->data, (const char *) data, size);
+    }
+}
+
+//  A string known when compiled, packed as a fixstr (its header byte
+//  written with it, as "\xa5" "owner"): one write, no strlen.
+#define S_PACK_FIXSTR(packer, packed) s_pack_raw (packer, packed, sizeof (packed) - 1)
+
 //  An owner, or nil once forgotten.
 static void
 s_pack_owner (msgpack_packer *packer, const char *owner)
@@ -405,13 +418,24 @@ s_account_store (zcq_view_t *view, const char *stream, const s_account_t *accoun
     msgpack_packer packer;
     msgpack_packer_init (&packer, &record, s_record_write);
     msgpack_pack_map (&packer, 4);
-    zcq_mpack_pack_str (&packer, "owner");
+    S_PACK_FIXSTR (&packer, "\xa5"
+                            "owner");
     s_pack_owner (&packer, account->owner);
-    zcq_mpack_pack_str (&packer, "balance");
+    S_PACK_FIXSTR (&packer, "\xa7"
+                            "balance");
     msgpack_pack_int64 (&packer, account->balance);
-    zcq_mpack_pack_str (&packer, "status");
-    zcq_mpack_pack_str (&packer, account->closed ? "closed" : "open");
-    zcq_mpack_pack_str (&packer, "version");
+    S_PACK_FIXSTR (&packer, "\xa6"
+                            "status");
+    if (account->closed) {
+        S_PACK_FIXSTR (&packer, "\xa6"
+                                "closed");
+    }
+    else {
+        S_PACK_FIXSTR (&packer, "\xa4"
+                                "open");
+    }
+    S_PACK_FIXSTR (&packer, "\xa7"
+                            "version");
     msgpack_pack_uint64 (&packer, version);
     s_key_t key;
     zcq_view_put (view, s_account_key (key, stream), record.data, record.size);
@@ -445,13 +469,17 @@ static void
 s_totals_pack (msgpack_packer *packer, const s_totals_t *totals)
 {
     msgpack_pack_map (packer, 4);
-    zcq_mpack_pack_str (packer, "accounts");
+    S_PACK_FIXSTR (packer, "\xa8"
+                           "accounts");
     msgpack_pack_uint64 (packer, totals->accounts);
-    zcq_mpack_pack_str (packer, "open_accounts");
+    S_PACK_FIXSTR (packer, "\xad"
+                           "open_accounts");
     msgpack_pack_uint64 (packer, totals->open_accounts);
-    zcq_mpack_pack_str (packer, "balance");
+    S_PACK_FIXSTR (packer, "\xa7"
+                           "balance");
     msgpack_pack_int64 (packer, totals->balance);
-    zcq_mpack_pack_str (packer, "events");
+    S_PACK_FIXSTR (packer, "\xa6"
+                           "events");
     msgpack_pack_uint64 (packer, totals->events);
 }
 
@@ -585,15 +613,6 @@ s_project (zcq_view_t *view, const zcq_event_t *event)
 }
 
 //  --- Queries -----------------------------------------------------------------
-
-//  Append bytes that are already packed msgpack to a packer.
-static void
-s_pack_raw (msgpack_packer *packer, const void *data, size_t size)
-{
-    if (size) {
-        packer->callback (packer->data, (const char *) data, size);
-    }
-}
 
 static void
 s_query_account (zcq_view_t *view, const msgpack_object *params, zcq_result_t *answer)
