@@ -239,6 +239,32 @@ s_read_bytes (s_reader_t *reader, msgpack_object *object, uint64_t length,
     return 0;
 }
 
+//  The commonest objects, a fixstr or a positive fixint, read without a
+//  call (most keys and many values are); false for anything else.
+static inline bool
+s_read_small (s_reader_t *reader, msgpack_object *object)
+{
+    if (reader->offset >= reader->size) {
+        return false;
+    }
+    uint8_t head = reader->bytes [reader->offset];
+    if (head <= 0x7f) {
+        object->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+        object->via.u64 = head;
+        reader->offset++;
+        return true;
+    }
+    size_t length = head & 0x1f;
+    if ((head & 0xe0) == 0xa0 && length < reader->size - reader->offset) {
+        object->type = MSGPACK_OBJECT_STR;
+        object->via.str.size = (uint32_t) length;
+        object->via.str.ptr = (const char *) reader->bytes + reader->offset + 1;
+        reader->offset += 1 + length;
+        return true;
+    }
+    return false;
+}
+
 //  A map of pairs, which take pool slots next to each other.
 static int
 s_read_map (s_reader_t *reader, msgpack_object *object, uint64_t pairs, int depth)
@@ -249,8 +275,10 @@ s_read_map (s_reader_t *reader, msgpack_object *object, uint64_t pairs, int dept
     msgpack_object_kv *slots = reader->pool + reader->used;
     reader->used += (size_t) pairs;
     for (uint64_t index = 0; index < pairs; index++) {
-        if (s_read_object (reader, &slots [index].key, depth + 1)
-            || s_read_object (reader, &slots [index].val, depth + 1)) {
+        if ((!s_read_small (reader, &slots [index].key)
+             && s_read_object (reader, &slots [index].key, depth + 1))
+            || (!s_read_small (reader, &slots [index].val)
+                && s_read_object (reader, &slots [index].val, depth + 1))) {
             return -1;
         }
     }
