@@ -101,22 +101,31 @@ test_cache_serves_only_what_was_written (void **state)
     assert_int_equal (zcq_store_get (models->store, "r:k", 3, &value, &size), 1);
 }
 
+//  Write count keys in one batch through a cache of max values: it never
+//  holds more, and every key reads back.
 static void
-test_cache_is_bounded (void **state)
+s_write_more_than_the_cache (zcq_testkit_models_t *models, size_t max, int count)
 {
-    zcq_testkit_models_t *models = (zcq_testkit_models_t *) *state;
-    zcq_view_set_cache (models->view, 10);
+    zcq_view_set_cache (models->view, max);
     char key [16];
-    for (int index = 0; index < 25; index++) {
+    for (int index = 0; index < count; index++) {
         snprintf (key, sizeof (key), "k%d", index);
         zcq_view_put (models->view, key, key, strlen (key));
     }
     s_write (models, models->view);
-    assert_true (zcq_view_cached (models->view) <= 10);
-    for (int index = 0; index < 25; index++) {
+    assert_true (zcq_view_cached (models->view) <= max);
+    for (int index = 0; index < count; index++) {
         snprintf (key, sizeof (key), "k%d", index);
         s_assert_value (models->view, key, key);
+        assert_true (zcq_view_cached (models->view) <= max);
     }
+}
+
+static void
+test_cache_is_bounded (void **state)
+{
+    zcq_testkit_models_t *models = (zcq_testkit_models_t *) *state;
+    s_write_more_than_the_cache (models, 10, 25);
     zcq_view_set_cache (models->view, 0);
     assert_int_equal (zcq_view_cached (models->view), 0);
 }
@@ -273,19 +282,7 @@ test_a_key_changed_while_its_batch_is_written_stays_pending (void **state)
     s_assert_value (models->view, "b", "b");
 
     //  A batch larger than the cache leaves nothing cached but stays right
-    zcq_view_set_cache (models->view, 3);
-    char key [16];
-    for (int index = 0; index < 5; index++) {
-        snprintf (key, sizeof (key), "n%d", index);
-        zcq_view_put (models->view, key, key, strlen (key));
-    }
-    s_write (models, models->view);
-    assert_true (zcq_view_cached (models->view) <= 3);
-    for (int index = 0; index < 5; index++) {
-        snprintf (key, sizeof (key), "n%d", index);
-        s_assert_value (models->view, key, key);
-        assert_true (zcq_view_cached (models->view) <= 3);
-    }
+    s_write_more_than_the_cache (models, 3, 5);
 }
 
 int
