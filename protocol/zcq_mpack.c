@@ -5,6 +5,7 @@
 
 #include "zcq_mpack.h"
 
+#include <assert.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -197,6 +198,195 @@ zcq_mpack_unpack (const void *data, size_t size, msgpack_unpacked *result)
     msgpack_unpacked_destroy (result);
     msgpack_unpacked_init (result);
     return -1;
+}
+
+//  Where zcq_mpack_unpack_pool is in its bytes and its pool.
+typedef struct {
+    const uint8_t *bytes;    //  the packed object
+    size_t size;             //  bytes in it
+    size_t offset;           //  next byte to read
+    msgpack_object_kv *pool; //  pairs for maps
+    size_t pool_size;        //  pairs in pool
+    size_t used;             //  pairs taken
+} s_reader_t;
+
+static int s_read_object (s_reader_t *reader, msgpack_object *object, int depth);
+
+//  Take a length of width bytes; -1 if they are not there.
+static int
+s_read_length (s_reader_t *reader, int width, uint64_t *length)
+{
+    if ((size_t) width > reader->size - reader->offset) {
+        return -1;
+    }
+    *length = s_be (reader->bytes + reader->offset, width);
+    reader->offset += (size_t) width;
+    return 0;
+}
+
+//  A str or bin of length bytes, pointing into the input.
+static int
+s_read_bytes (s_reader_t *reader, msgpack_object *object, uint64_t length,
+              msgpack_object_type type)
+{
+    if (length > reader->size - reader->offset) {
+        return -1;
+    }
+    object->type = type;
+    object->via.str.size = (uint32_t) length; //  str and bin share the layout
+    object->via.str.ptr = (const char *) reader->bytes + reader->offset;
+    reader->offset += (size_t) length;
+    return 0;
+}
+
+//  The commonest objects, a fixstr or a positive fixint, read without a
+//  call (most keys and many values are); false for anything else.
+static inline bool
+s_read_small (s_reader_t *reader, msgpack_object *object)
+{
+    if (reader->offset >= reader->size) {
+        return false;
+    }
+    uint8_t head = reader->bytes [reader->offset];
+    if (head <= 0x7f) {
+        object->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+        object->via.u64 = head;
+        reader->offset++;
+        return true;
+    }
+    size_t length = head & 0x1f;
+    if ((head & 0xe0) == 0xa0 && length < reader->size - reader->offset) {
+        object->type = MSGPACK_OBJECT_STR;
+        object->via.str.size = (uint32_t) length;
+        object->via.str.ptr = (const char *) reader->bytes + reader->offset + 1;
+        reader->offset += 1 + length;
+        return true;
+    }
+    return false;
+}
+
+//  A map of pairs, which take pool slots next to each other.
+static int
+s_read_map (s_reader_t *reader, msgpack_object *object, uint64_t pairs, int depth)
+{
+    if (depth >= ZCQ_MPACK_DEPTH || pairs > reader->pool_size - reader->used) {
+        return -1;
+    }
+    msgpack_object_kv *slots = reader->pool + reader->used;
+    reader->used += (size_t) pairs;
+    for (uint64_t index = 0; index < pairs; index++) {
+        if ((!s_read_small (reader, &slots [index].key)
+             && s_read_object (reader, &slots [index].key, depth + 1))
+            || (!s_read_small (reader, &slots [index].val)
+                && s_read_object (reader, &slots [index].val, depth + 1))) {
+            return -1;
+        }
+    }
+    object->type = MSGPACK_OBJECT_MAP;
+    object->via.map.size = (uint32_t) pairs;
+    object->via.map.ptr = slots;
+    return 0;
+}
+
+//  A signed integer as msgpack-c types it: positive when it is not negative.
+static void
+s_signed (msgpack_object *object, int64_t value)
+{
+    if (value >= 0) {
+        object->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+        object->via.u64 = (uint64_t) value;
+    }
+    else {
+        object->type = MSGPACK_OBJECT_NEGATIVE_INTEGER;
+        object->via.i64 = value;
+    }
+}
+
+static int
+s_read_object (s_reader_t *reader, msgpack_object *object, int depth)
+{
+    if (reader->offset >= reader->size) {
+        return -1;
+    }
+    uint8_t head = reader->bytes [reader->offset++];
+    uint64_t number = 0;
+    if (head <= 0x7f) {
+        object->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+        object->via.u64 = head;
+        return 0;
+    }
+    if (head >= 0xe0) {
+        s_signed (object, (int8_t) head);
+        return 0;
+    }
+    if (head >= 0xa0 && head <= 0xbf) {
+        return s_read_bytes (reader, object, head & 0x1f, MSGPACK_OBJECT_STR);
+    }
+    if (head >= 0x80 && head <= 0x8f) {
+        return s_read_map (reader, object, head & 0x0f, depth);
+    }
+    switch (head) {
+        case 0xc0:
+            object->type = MSGPACK_OBJECT_NIL;
+            return 0;
+        case 0xc2:
+        case 0xc3:
+            object->type = MSGPACK_OBJECT_BOOLEAN;
+            object->via.boolean = head == 0xc3;
+            return 0;
+        case 0xcc:
+        case 0xcd:
+        case 0xce:
+        case 0xcf:
+            if (s_read_length (reader, 1 << (head - 0xcc), &number)) {
+                return -1;
+            }
+            object->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+            object->via.u64 = number;
+            return 0;
+        case 0xd0:
+        case 0xd1:
+        case 0xd2:
+        case 0xd3: {
+            int width = 1 << (head - 0xd0);
+            if (s_read_length (reader, width, &number)) {
+                return -1;
+            }
+            //  Sign-extend the width-byte two's complement number
+            int shift = 64 - 8 * width;
+            s_signed (object, (int64_t) (number << shift) >> shift);
+            return 0;
+        }
+        case 0xc4:
+        case 0xc5:
+        case 0xc6:
+            return s_read_length (reader, 1 << (head - 0xc4), &number)
+                       ? -1
+                       : s_read_bytes (reader, object, number, MSGPACK_OBJECT_BIN);
+        case 0xd9:
+        case 0xda:
+        case 0xdb:
+            return s_read_length (reader, 1 << (head - 0xd9), &number)
+                       ? -1
+                       : s_read_bytes (reader, object, number, MSGPACK_OBJECT_STR);
+        case 0xde:
+        case 0xdf:
+            return s_read_length (reader, head == 0xde ? 2 : 4, &number)
+                       ? -1
+                       : s_read_map (reader, object, number, depth);
+        default:
+            return -1; //  arrays, floats, exts, 0xc1: zcq_mpack_unpack's
+    }
+}
+
+int
+zcq_mpack_unpack_pool (const void *data, size_t size, msgpack_object_kv *pool, size_t pool_size,
+                       msgpack_object *result)
+{
+    assert (result);
+    s_reader_t reader = {
+        (const uint8_t *) data, data ? size : 0, 0, pool, pool ? pool_size : 0, 0};
+    return s_read_object (&reader, result, 0) == 0 && reader.offset == reader.size ? 0 : -1;
 }
 
 void

@@ -9,6 +9,10 @@
     follow; this walks the headers (no allocation) and refuses anything
     else, so that a decoder never asks for more memory than its input size
     justifies.
+
+    It also unpacks, without allocating, the flat maps that events and read
+    models mostly are (zcq_mpack_unpack_pool), leaving anything else to
+    msgpack-c.
     =========================================================================
 */
 
@@ -40,6 +44,20 @@ bool
 //  one object.
 int
     zcq_mpack_unpack (const void *data, size_t size, msgpack_unpacked *result);
+
+//  Unpack bytes that are exactly one msgpack object made of maps and
+//  scalars (nil, booleans, integers, str, bin) into *result WITHOUT
+//  allocating: its strings point into data, and the pairs of its maps are
+//  taken from the caller's pool (pool_size of them), so the object lives
+//  as long as both. For events and read models decoded by the thousand.
+//  Returns 0, or -1 if the bytes hold anything else (an array, a float, an
+//  ext, more pairs than the pool holds, maps nested more than
+//  ZCQ_MPACK_DEPTH deep, truncated or trailing bytes, the never-used byte
+//  0xc1): then zcq_mpack_unpack gives the same object, or the error.
+#define ZCQ_MPACK_DEPTH 8 //  nested maps zcq_mpack_unpack_pool reads
+int
+    zcq_mpack_unpack_pool (const void *data, size_t size, msgpack_object_kv *pool,
+                           size_t pool_size, msgpack_object *result);
 
 //  Pack a C string as a msgpack str.
 void

@@ -913,6 +913,8 @@ s_check_rules (zcq_msg_t *self)
     }
 }
 
+#define DECODE_PAIRS 64 //  map pairs a body decodes into on the stack
+
 zcq_msg_t *
 zcq_msg_decode_body (zcq_msg_type_t type, const void *body, size_t size)
 {
@@ -926,22 +928,30 @@ zcq_msg_decode_body (zcq_msg_type_t type, const void *body, size_t size)
                            zcq_msg_type_name (type), size, ZCQ_MAX_BODY);
         return self;
     }
-    //  One zone on the stack, its first chunk sized to the body: a message
-    //  decodes with one allocation instead of msgpack's default 8 KiB chunk
+    //  Most bodies (every EVENT of a flat payload) are maps of maps and
+    //  scalars: their objects go into a pool on the stack, no allocation
+    msgpack_object_kv pool [DECODE_PAIRS];
+    msgpack_unpacked result;
+    size_t offset = size;
+    msgpack_unpack_return ret = MSGPACK_UNPACK_SUCCESS;
+    bool pooled = zcq_mpack_unpack_pool (body, size, pool, DECODE_PAIRS, &result.data) == 0;
+    //  Else one zone on the stack, its first chunk sized to the body: a
+    //  message decodes with one allocation instead of msgpack's default 8 KiB
     msgpack_zone zone;
-    if (!msgpack_zone_init (&zone, 256 + 2 * size)) {
+    if (!pooled && !msgpack_zone_init (&zone, 256 + 2 * size)) {
         zcq_msg_set_error (self, ZCQ_UNAVAILABLE, "out of memory decoding %s",
                            zcq_msg_type_name (type));
         return self;
     }
-    msgpack_unpacked result;
-    size_t offset = 0;
-    //  Headers that declare more than the bytes can hold are truncated, and
-    //  msgpack-c would allocate what they declare: refuse before it does
-    msgpack_unpack_return ret =
-        zcq_mpack_plausible (body, size)
-            ? msgpack_unpack ((const char *) body, size, &offset, &zone, &result.data)
-            : MSGPACK_UNPACK_CONTINUE;
+    if (!pooled) {
+        //  Headers that declare more than the bytes can hold are truncated,
+        //  and msgpack-c would allocate what they declare: refuse before it
+        //  does
+        offset = 0;
+        ret = zcq_mpack_plausible (body, size)
+                  ? msgpack_unpack ((const char *) body, size, &offset, &zone, &result.data)
+                  : MSGPACK_UNPACK_CONTINUE;
+    }
     if (ret == MSGPACK_UNPACK_EXTRA_BYTES) {
         ret = MSGPACK_UNPACK_SUCCESS; //  reported below, naming the extra bytes
     }
@@ -982,7 +992,9 @@ zcq_msg_decode_body (zcq_msg_type_t type, const void *body, size_t size)
             s_check_rules (self);
         }
     }
-    msgpack_zone_destroy (&zone);
+    if (!pooled) {
+        msgpack_zone_destroy (&zone);
+    }
     return self;
 }
 

@@ -120,6 +120,118 @@ test_one_map_is_told_without_unpacking (void **state)
     msgpack_unpacked_destroy (&unpacked);
 }
 
+//  Both unpackers, on the same bytes: the pool's object must be msgpack-c's.
+static void
+s_assert_same (const void *data, size_t size)
+{
+    msgpack_object_kv pool [32];
+    msgpack_object fast;
+    msgpack_unpacked slow;
+    assert_int_equal (zcq_mpack_unpack_pool (data, size, pool, 32, &fast), 0);
+    assert_int_equal (zcq_mpack_unpack (data, size, &slow), 0);
+    assert_true (msgpack_object_equal (fast, slow.data));
+    msgpack_unpacked_destroy (&slow);
+}
+
+static void
+test_pool_unpacks_maps_without_allocating (void **state)
+{
+    (void) state;
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer packer;
+    msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
+    //  Every integer width either sign, strings and bins of each length
+    //  form, nil, booleans, nested and empty maps
+    msgpack_pack_map (&packer, 19);
+    const int64_t numbers [] = {0,  5,   127, 128,  255,  256,    65535,  65536,
+                                -1, -32, -33, -128, -129, -32768, -32769, INT64_MIN};
+    for (size_t index = 0; index < sizeof numbers / sizeof numbers [0]; index++) {
+        msgpack_pack_int64 (&packer, (int64_t) index);
+        msgpack_pack_int64 (&packer, numbers [index]);
+    }
+    zcq_mpack_pack_str (&packer, "big");
+    msgpack_pack_uint64 (&packer, UINT64_MAX);
+    char text [300];
+    memset (text, 'x', sizeof text);
+    msgpack_pack_str (&packer, 40);
+    msgpack_pack_str_body (&packer, text, 40);
+    msgpack_pack_str (&packer, sizeof text);
+    msgpack_pack_str_body (&packer, text, sizeof text);
+    msgpack_pack_bin (&packer, 3);
+    msgpack_pack_bin_body (&packer, "\x00\x01\x02", 3);
+    msgpack_pack_map (&packer, 3);
+    msgpack_pack_nil (&packer);
+    msgpack_pack_true (&packer);
+    msgpack_pack_false (&packer);
+    msgpack_pack_map (&packer, 0);
+    zcq_mpack_pack_str (&packer, "");
+    msgpack_pack_map (&packer, 1);
+    zcq_mpack_pack_str (&packer, "deep");
+    msgpack_pack_int8 (&packer, -7);
+    s_assert_same (buffer.data, buffer.size);
+    //  Every cut of it is refused by both
+    msgpack_object_kv pool [32];
+    msgpack_object object;
+    for (size_t size = 0; size < buffer.size; size++) {
+        assert_int_equal (zcq_mpack_unpack_pool (buffer.data, size, pool, 32, &object), -1);
+    }
+    //  A pool one pair short is refused, so is a byte after the object
+    assert_int_equal (zcq_mpack_unpack_pool (buffer.data, buffer.size, pool, 22, &object), -1);
+    assert_int_equal (zcq_mpack_unpack_pool (buffer.data, buffer.size, pool, 23, &object), 0);
+    msgpack_pack_nil (&packer);
+    assert_int_equal (zcq_mpack_unpack_pool (buffer.data, buffer.size, pool, 32, &object), -1);
+    msgpack_sbuffer_destroy (&buffer);
+    //  Plain scalars and the empty map
+    s_assert_same ("\x80", 1);
+    s_assert_same ("\xc0", 1);
+    s_assert_same ("\xd0\x05", 2); //  an int8 that is not negative is positive
+    s_assert_same ("\xde\x00\x01\xa1"
+                   "a\x01",
+                   6);
+}
+
+static void
+test_pool_leaves_the_rest_to_msgpack (void **state)
+{
+    (void) state;
+    msgpack_object_kv pool [4];
+    msgpack_object object;
+    const char *refused [] = {"\x81\xa1"
+                              "a\x90", //  an array
+                              "\x81\xa1"
+                              "a\xca\x00\x00\x00\x00", //  a float
+                              "\x81\xa1"
+                              "a\xd4\x01\x00", //  an ext
+                              "\x81\xa1"
+                              "a\xc1", //  never used
+                              "\x81\xa1"
+                              "a\x81\xa1"
+                              "b\x81\xa1"
+                              "c\x81\xa1"
+                              "d\x80", //  four maps in four: the pool is full
+                              NULL};
+    const size_t sizes [] = {4, 8, 6, 4, 13};
+    for (size_t index = 0; refused [index]; index++) {
+        assert_int_equal (
+            zcq_mpack_unpack_pool (refused [index], sizes [index], pool, 3, &object), -1);
+    }
+    //  Deeper than ZCQ_MPACK_DEPTH
+    char deep [2 * ZCQ_MPACK_DEPTH + 1];
+    for (int level = 0; level < ZCQ_MPACK_DEPTH; level++) {
+        deep [2 * level] = (char) 0x81;
+        deep [2 * level + 1] = (char) 0xc0;
+    }
+    deep [2 * ZCQ_MPACK_DEPTH] = (char) 0x80;
+    msgpack_object_kv big [ZCQ_MPACK_DEPTH + 1];
+    assert_int_equal (
+        zcq_mpack_unpack_pool (deep, sizeof deep, big, ZCQ_MPACK_DEPTH + 1, &object), -1);
+    assert_int_equal (
+        zcq_mpack_unpack_pool (deep + 2, sizeof deep - 2, big, ZCQ_MPACK_DEPTH + 1, &object),
+        0);
+    assert_int_equal (zcq_mpack_unpack_pool (NULL, 0, pool, 4, &object), -1);
+}
+
 int
 main (void)
 {
@@ -128,6 +240,8 @@ main (void)
         cmocka_unit_test (test_headers_that_promise_too_much_fail),
         cmocka_unit_test (test_regression_map32_count_oom),
         cmocka_unit_test (test_one_map_is_told_without_unpacking),
+        cmocka_unit_test (test_pool_unpacks_maps_without_allocating),
+        cmocka_unit_test (test_pool_leaves_the_rest_to_msgpack),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

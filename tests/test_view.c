@@ -1,8 +1,8 @@
 /*  =========================================================================
     test_view - a domain's view on read models: keyspaces side by side in
     one real store (LevelDB, then memory), the cache of committed values (which must never
-    serve what the store does not hold), the checksum and clearing a
-    keyspace. The overlay and scans are covered in test_store.
+    serve what the store does not hold), reads that lend (peek) and reads
+    that copy (get), the checksum and clearing a keyspace. The overlay and scans are covered in test_store.
     =========================================================================
 */
 
@@ -101,22 +101,31 @@ test_cache_serves_only_what_was_written (void **state)
     assert_int_equal (zcq_store_get (models->store, "r:k", 3, &value, &size), 1);
 }
 
+//  Write count keys in one batch through a cache of max values: it never
+//  holds more, and every key reads back.
 static void
-test_cache_is_bounded (void **state)
+s_write_more_than_the_cache (zcq_testkit_models_t *models, size_t max, int count)
 {
-    zcq_testkit_models_t *models = (zcq_testkit_models_t *) *state;
-    zcq_view_set_cache (models->view, 10);
+    zcq_view_set_cache (models->view, max);
     char key [16];
-    for (int index = 0; index < 25; index++) {
+    for (int index = 0; index < count; index++) {
         snprintf (key, sizeof (key), "k%d", index);
         zcq_view_put (models->view, key, key, strlen (key));
     }
     s_write (models, models->view);
-    assert_true (zcq_view_cached (models->view) <= 10);
-    for (int index = 0; index < 25; index++) {
+    assert_true (zcq_view_cached (models->view) <= max);
+    for (int index = 0; index < count; index++) {
         snprintf (key, sizeof (key), "k%d", index);
         s_assert_value (models->view, key, key);
+        assert_true (zcq_view_cached (models->view) <= max);
     }
+}
+
+static void
+test_cache_is_bounded (void **state)
+{
+    zcq_testkit_models_t *models = (zcq_testkit_models_t *) *state;
+    s_write_more_than_the_cache (models, 10, 25);
     zcq_view_set_cache (models->view, 0);
     assert_int_equal (zcq_view_cached (models->view), 0);
 }
@@ -185,6 +194,97 @@ test_clear_empties_one_keyspace_in_slices (void **state)
     zcq_view_destroy (&other);
 }
 
+//  Peek at key, expecting rc and (rc 0) the bytes of expected.
+static void
+s_assert_peek (zcq_view_t *view, const char *key, int rc, const char *expected)
+{
+    const byte *value = (const byte *) "unset";
+    size_t size = 99;
+    assert_int_equal (zcq_view_peek (view, key, &value, &size), rc);
+    if (rc == 0) {
+        assert_int_equal (size, strlen (expected));
+        assert_memory_equal (value, expected, size);
+    }
+    else {
+        assert_null (value);
+        assert_int_equal (size, 0);
+    }
+}
+
+static void
+test_peek_lends_what_get_copies (void **state)
+{
+    zcq_testkit_models_t *models = (zcq_testkit_models_t *) *state;
+    for (int cached = 0; cached < 2; cached++) {
+        zcq_view_set_cache (models->view, cached ? 100 : 0);
+        zcq_view_put (models->view, "a", "stored", 6);
+        zcq_view_put (models->view, "gone", "x", 1);
+        s_write (models, models->view);
+        zcq_view_delete (models->view, "gone");
+        s_write (models, models->view);
+        //  From the store (and, cached, the cache on the second look)
+        s_assert_peek (models->view, "a", 0, "stored");
+        s_assert_peek (models->view, "a", 0, "stored");
+        s_assert_peek (models->view, "gone", 1, NULL);
+        s_assert_peek (models->view, "never", 1, NULL);
+        //  Buffered writes first, empty values too
+        zcq_view_put (models->view, "a", "pending", 7);
+        zcq_view_put (models->view, "empty", "", 0);
+        s_assert_peek (models->view, "a", 0, "pending");
+        s_assert_peek (models->view, "empty", 0, "");
+        zcq_view_delete (models->view, "a");
+        s_assert_peek (models->view, "a", 1, NULL);
+        s_assert_value (models->view, "empty", "");
+        zcq_view_rollback (models->view);
+        s_assert_peek (models->view, "a", 0, "stored");
+        s_assert_value (models->view, "a", "stored");
+    }
+}
+
+static void
+test_a_key_changed_while_its_batch_is_written_stays_pending (void **state)
+{
+    zcq_testkit_models_t *models = (zcq_testkit_models_t *) *state;
+    zcq_view_set_cache (models->view, 100);
+    zcq_view_put (models->view, "k", "one", 3);
+    zcq_batch_t *batch = zcq_batch_new ();
+    zcq_view_commit (models->view, batch);
+    assert_int_equal (zcq_view_pending (models->view), 0);
+    //  Changed again before the batch is written: reads see the change,
+    //  and it is pending once written
+    zcq_view_put (models->view, "k", "two", 3);
+    assert_int_equal (zcq_store_write (models->store, batch, false), 0);
+    zcq_batch_destroy (&batch);
+    zcq_view_written (models->view);
+    assert_int_equal (zcq_view_pending (models->view), 1);
+    assert_int_equal (zcq_view_cached (models->view), 0);
+    s_assert_value (models->view, "k", "two");
+    //  Rolled back, it reads as stored
+    zcq_view_rollback (models->view);
+    assert_int_equal (zcq_view_pending (models->view), 0);
+    s_assert_value (models->view, "k", "one");
+    //  (the memory backend lends its values and caches none)
+    assert_true (zcq_view_cached (models->view) <= 1);
+
+    //  Committed twice without being told written: the first batch's
+    //  keys are not known to be stored, and are read from the store
+    zcq_view_put (models->view, "a", "never", 5);
+    batch = zcq_batch_new ();
+    zcq_view_commit (models->view, batch);
+    zcq_batch_destroy (&batch);
+    zcq_view_put (models->view, "b", "b", 1);
+    batch = zcq_batch_new ();
+    zcq_view_commit (models->view, batch);
+    assert_int_equal (zcq_store_write (models->store, batch, false), 0);
+    zcq_batch_destroy (&batch);
+    zcq_view_written (models->view);
+    s_assert_value (models->view, "a", "");
+    s_assert_value (models->view, "b", "b");
+
+    //  A batch larger than the cache leaves nothing cached but stays right
+    s_write_more_than_the_cache (models, 3, 5);
+}
+
 int
 main (void)
 {
@@ -196,6 +296,8 @@ main (void)
         ZCQ_TESTKIT_MODELS_TEST (test_cache_is_bounded),
         ZCQ_TESTKIT_MODELS_TEST (test_checksum_depends_on_content_not_keyspace),
         ZCQ_TESTKIT_MODELS_TEST (test_clear_empties_one_keyspace_in_slices),
+        ZCQ_TESTKIT_MODELS_TEST (test_peek_lends_what_get_copies),
+        ZCQ_TESTKIT_MODELS_TEST (test_a_key_changed_while_its_batch_is_written_stays_pending),
     };
     return ZCQ_TESTKIT_RUN_ON_BOTH_BACKENDS (tests);
 }

@@ -272,43 +272,87 @@ s_decide (const void *state, const zcq_command_t *command, zcq_decision_t *decis
 
 //  --- Read models -------------------------------------------------------------
 
-//  Read a packed map from the view. Returns 0, 1 if absent, -1 on a storage
-//  error or a value that is not a map (logged). On 0, the map's strings
-//  point into *value, which the caller frees after destroying the map.
+//  A read model as the view holds it: its map, its pairs in a pool on the
+//  stack (a record is a flat map), or unpacked by msgpack-c when the pool
+//  cannot hold it.
+#define RECORD_PAIRS 8 //  pairs a record unpacks into without allocating
+typedef struct {
+    msgpack_object map;                     //  the record's map
+    msgpack_object_kv pairs [RECORD_PAIRS]; //  its pairs, when it fits
+    msgpack_unpacked unpacked;              //  else msgpack-c's object
+} s_read_t;
+
+//  Read a packed map from the view, without copying it. Returns 0, 1 if
+//  absent, -1 on a storage error or a value that is not a map (logged). On
+//  0, read->map points into the view's bytes, which stay valid until the
+//  next call on the view; destroy with s_read_done.
 static int
-s_read_map (zcq_view_t *view, const char *key, msgpack_unpacked *map, byte **value)
+s_read_map (zcq_view_t *view, const char *key, s_read_t *read)
 {
+    const byte *value;
     size_t size;
-    int rc = zcq_view_get (view, key, value, &size);
-    if (rc == 0
-        && (zcq_mpack_unpack (*value, size, map) || map->data.type != MSGPACK_OBJECT_MAP)) {
+    msgpack_unpacked_init (&read->unpacked);
+    int rc = zcq_view_peek (view, key, &value, &size);
+    if (rc == 0 && zcq_mpack_unpack_pool (value, size, read->pairs, RECORD_PAIRS, &read->map)) {
+        if (zcq_mpack_unpack (value, size, &read->unpacked) == 0) {
+            read->map = read->unpacked.data;
+        }
+        else {
+            read->map.type = MSGPACK_OBJECT_NIL;
+        }
+    }
+    if (rc == 0 && read->map.type != MSGPACK_OBJECT_MAP) {
         zsys_error ("bank: read model '%s' is not a msgpack map", key);
-        msgpack_unpacked_destroy (map);
-        free (*value);
+        msgpack_unpacked_destroy (&read->unpacked);
         rc = -1;
     }
     return rc;
+}
+
+static void
+s_read_done (s_read_t *read)
+{
+    msgpack_unpacked_destroy (&read->unpacked);
+}
+
+//  Keys of the read models, built on the stack: no allocation per event
+#define ACCOUNT_PREFIX "account/"
+#define OWNER_PREFIX   "by-owner/"
+#define HASH_HEX       32 //  hex digits of an owner's hash
+#define KEY_MAX        (sizeof OWNER_PREFIX + HASH_HEX + 1 + ZCQ_MAX_STREAM + 1)
+typedef char s_key_t [KEY_MAX];
+
+//  "account/<stream>" in key; returns key. Streams are at most
+//  ZCQ_MAX_STREAM bytes (the codec and the query's parameter check).
+static const char *
+s_account_key (s_key_t key, const char *stream)
+{
+    size_t length = strlen (stream);
+    assert (length <= ZCQ_MAX_STREAM);
+    memcpy (key, ACCOUNT_PREFIX, sizeof ACCOUNT_PREFIX - 1);
+    memcpy (key + sizeof ACCOUNT_PREFIX - 1, stream, length + 1);
+    return key;
 }
 
 //  Load an account record and its version. Returns 0, 1 if absent, -1 on error.
 static int
 s_account_load (zcq_view_t *view, const char *stream, s_account_t *account, uint64_t *version)
 {
-    char *key = zsys_sprintf ("account/%s", stream);
-    msgpack_unpacked record;
-    byte *value;
-    int rc = s_read_map (view, key, &record, &value);
+    s_key_t key;
+    s_account_key (key, stream);
+    s_read_t record;
+    int rc = s_read_map (view, key, &record);
     if (rc == 0) {
         char reason [ZCQ_REASON_MAX];
         uint64_t balance;
-        const msgpack_object *status = zcq_map_get (&record.data, "status");
-        const msgpack_object *owner = zcq_map_get (&record.data, "owner");
+        const msgpack_object *status = zcq_map_get (&record.map, "status");
+        const msgpack_object *owner = zcq_map_get (&record.map, "owner");
         bool forgotten = owner && owner->type == MSGPACK_OBJECT_NIL;
         if ((!forgotten
-             && zcq_map_string (&record.data, "owner", OWNER_MAX, &account->owner, reason))
-            || zcq_map_uint (&record.data, "balance", 0, &balance, reason)
-            || balance > INT64_MAX || zcq_map_uint (&record.data, "version", 0, version, reason)
-            || !status || status->type != MSGPACK_OBJECT_STR) {
+             && zcq_map_string (&record.map, "owner", OWNER_MAX, &account->owner, reason))
+            || zcq_map_uint (&record.map, "balance", 0, &balance, reason) || balance > INT64_MAX
+            || zcq_map_uint (&record.map, "version", 0, version, reason) || !status
+            || status->type != MSGPACK_OBJECT_STR) {
             zsys_error ("bank: read model '%s' is damaged", key);
             rc = -1;
         }
@@ -318,12 +362,41 @@ s_account_load (zcq_view_t *view, const char *stream, s_account_t *account, uint
             account->closed =
                 status->via.str.size == 6 && memcmp (status->via.str.ptr, "closed", 6) == 0;
         }
-        msgpack_unpacked_destroy (&record);
-        free (value);
+        s_read_done (&record);
     }
-    free (key);
     return rc;
 }
+
+//  A record packed on the stack: a put without allocation. A record is
+//  bounded (an owner is at most OWNER_MAX bytes), so it always fits.
+#define RECORD_MAX 512 //  bytes of a packed record
+typedef struct {
+    char data [RECORD_MAX]; //  packed bytes
+    size_t size;            //  bytes in data
+} s_record_t;
+
+static int
+s_record_write (void *data, const char *bytes, size_t size)
+{
+    s_record_t *record = (s_record_t *) data;
+    assert (size <= RECORD_MAX - record->size); //  records are bounded (see above)
+    memcpy (record->data + record->size, bytes, size);
+    record->size += size;
+    return 0;
+}
+
+//  Append bytes that are already packed msgpack to a packer.
+static void
+s_pack_raw (msgpack_packer *packer, const void *data, size_t size)
+{
+    if (size) {
+        packer->callback (packer->data, (const char *) data, size);
+    }
+}
+
+//  A string known when compiled, packed as a fixstr (its header byte
+//  written with it, as "\xa5" "owner"): one write, no strlen.
+#define S_PACK_FIXSTR(packer, packed) s_pack_raw (packer, packed, sizeof (packed) - 1)
 
 //  An owner, or nil once forgotten.
 static void
@@ -341,23 +414,31 @@ static void
 s_account_store (zcq_view_t *view, const char *stream, const s_account_t *account,
                  uint64_t version)
 {
-    msgpack_sbuffer buffer;
-    msgpack_sbuffer_init (&buffer);
+    s_record_t record = {.size = 0};
     msgpack_packer packer;
-    msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
+    msgpack_packer_init (&packer, &record, s_record_write);
     msgpack_pack_map (&packer, 4);
-    zcq_mpack_pack_str (&packer, "owner");
+    S_PACK_FIXSTR (&packer, "\xa5"
+                            "owner");
     s_pack_owner (&packer, account->owner);
-    zcq_mpack_pack_str (&packer, "balance");
+    S_PACK_FIXSTR (&packer, "\xa7"
+                            "balance");
     msgpack_pack_int64 (&packer, account->balance);
-    zcq_mpack_pack_str (&packer, "status");
-    zcq_mpack_pack_str (&packer, account->closed ? "closed" : "open");
-    zcq_mpack_pack_str (&packer, "version");
+    S_PACK_FIXSTR (&packer, "\xa6"
+                            "status");
+    if (account->closed) {
+        S_PACK_FIXSTR (&packer, "\xa6"
+                                "closed");
+    }
+    else {
+        S_PACK_FIXSTR (&packer, "\xa4"
+                                "open");
+    }
+    S_PACK_FIXSTR (&packer, "\xa7"
+                            "version");
     msgpack_pack_uint64 (&packer, version);
-    char *key = zsys_sprintf ("account/%s", stream);
-    zcq_view_put (view, key, buffer.data, buffer.size);
-    free (key);
-    msgpack_sbuffer_destroy (&buffer);
+    s_key_t key;
+    zcq_view_put (view, s_account_key (key, stream), record.data, record.size);
 }
 
 //  Load the totals (zeros when absent). Returns 0 or -1 on error.
@@ -365,23 +446,20 @@ static int
 s_totals_load (zcq_view_t *view, s_totals_t *totals)
 {
     memset (totals, 0, sizeof (s_totals_t));
-    msgpack_unpacked record;
-    byte *value;
-    int rc = s_read_map (view, "totals", &record, &value);
+    s_read_t record;
+    int rc = s_read_map (view, "totals", &record);
     if (rc == 0) {
         char reason [ZCQ_REASON_MAX];
         uint64_t balance = 0;
-        if (zcq_map_uint (&record.data, "accounts", 0, &totals->accounts, reason)
-            || zcq_map_uint (&record.data, "open_accounts", 0, &totals->open_accounts, reason)
-            || zcq_map_uint (&record.data, "balance", 0, &balance, reason)
-            || balance > INT64_MAX
-            || zcq_map_uint (&record.data, "events", 0, &totals->events, reason)) {
+        if (zcq_map_uint (&record.map, "accounts", 0, &totals->accounts, reason)
+            || zcq_map_uint (&record.map, "open_accounts", 0, &totals->open_accounts, reason)
+            || zcq_map_uint (&record.map, "balance", 0, &balance, reason) || balance > INT64_MAX
+            || zcq_map_uint (&record.map, "events", 0, &totals->events, reason)) {
             zsys_error ("bank: read model 'totals' is damaged");
             rc = -1;
         }
         totals->balance = (int64_t) balance;
-        msgpack_unpacked_destroy (&record);
-        free (value);
+        s_read_done (&record);
     }
     return rc == 1 ? 0 : rc;
 }
@@ -391,26 +469,28 @@ static void
 s_totals_pack (msgpack_packer *packer, const s_totals_t *totals)
 {
     msgpack_pack_map (packer, 4);
-    zcq_mpack_pack_str (packer, "accounts");
+    S_PACK_FIXSTR (packer, "\xa8"
+                           "accounts");
     msgpack_pack_uint64 (packer, totals->accounts);
-    zcq_mpack_pack_str (packer, "open_accounts");
+    S_PACK_FIXSTR (packer, "\xad"
+                           "open_accounts");
     msgpack_pack_uint64 (packer, totals->open_accounts);
-    zcq_mpack_pack_str (packer, "balance");
+    S_PACK_FIXSTR (packer, "\xa7"
+                           "balance");
     msgpack_pack_int64 (packer, totals->balance);
-    zcq_mpack_pack_str (packer, "events");
+    S_PACK_FIXSTR (packer, "\xa6"
+                           "events");
     msgpack_pack_uint64 (packer, totals->events);
 }
 
 static void
 s_totals_store (zcq_view_t *view, const s_totals_t *totals)
 {
-    msgpack_sbuffer buffer;
-    msgpack_sbuffer_init (&buffer);
+    s_record_t record = {.size = 0};
     msgpack_packer packer;
-    msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
+    msgpack_packer_init (&packer, &record, s_record_write);
     s_totals_pack (&packer, totals);
-    zcq_view_put (view, "totals", buffer.data, buffer.size);
-    msgpack_sbuffer_destroy (&buffer);
+    zcq_view_put (view, "totals", record.data, record.size);
 }
 
 //  Return the owner index prefix "by-owner/<hash>/", hash the 32 hex
@@ -420,13 +500,11 @@ s_totals_store (zcq_view_t *view, const s_totals_t *totals)
 static char *
 s_owner_prefix (const char *owner)
 {
-    byte hash [16];
+    byte hash [HASH_HEX / 2];
     crypto_generichash (hash, sizeof hash, (const byte *) owner, strlen (owner), NULL, 0);
-    char hex [sizeof hash * 2 + 1];
-    for (size_t index = 0; index < sizeof hash; index++) {
-        snprintf (hex + index * 2, 3, "%02x", hash [index]);
-    }
-    return zsys_sprintf ("by-owner/%s/", hex);
+    char hex [HASH_HEX + 1];
+    sodium_bin2hex (hex, sizeof hex, hash, sizeof hash);
+    return zsys_sprintf (OWNER_PREFIX "%s/", hex);
 }
 
 //  Drop an account's owner entry and its owner (now NULL).
@@ -471,9 +549,8 @@ s_forget (zcq_view_t *view, const char *stream)
     int rc = s_account_load (view, stream, &account, &version);
     if (rc == 0 && s_totals_load (view, &totals) == 0) {
         s_drop_owner (view, stream, &account);
-        char *key = zsys_sprintf ("account/%s", stream);
-        zcq_view_delete (view, key);
-        zstr_free (&key);
+        s_key_t key;
+        zcq_view_delete (view, s_account_key (key, stream));
         totals.accounts--;
         totals.open_accounts -= !account.closed;
         totals.balance -= totals.balance < INT64_MAX ? account.balance : 0;
@@ -536,15 +613,6 @@ s_project (zcq_view_t *view, const zcq_event_t *event)
 }
 
 //  --- Queries -----------------------------------------------------------------
-
-//  Append bytes that are already packed msgpack to a packer.
-static void
-s_pack_raw (msgpack_packer *packer, const void *data, size_t size)
-{
-    if (size) {
-        packer->callback (packer->data, (const char *) data, size);
-    }
-}
 
 static void
 s_query_account (zcq_view_t *view, const msgpack_object *params, zcq_result_t *answer)

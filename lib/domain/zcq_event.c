@@ -5,38 +5,66 @@
 
 #include "zcq_event.h"
 
+#include "zcq_mpack.h"
+
 #include <time.h>
 
 //  The packed form of an empty map, for events stored without data.
 static const char s_empty_map [1] = {(char) 0x80};
 
-int
-zcq_event_from_msg (zcq_event_t *event, zcq_msg_t *msg, msgpack_unpacked *unpacked)
+//  The event's fields but its data, from msg.
+static void
+s_fields (zcq_event_t *event, zcq_msg_t *msg)
 {
-    assert (event);
-    assert (msg);
-    assert (unpacked);
-    const void *data = zcq_msg_data (msg);
-    size_t size = zcq_msg_data_size (msg);
-    if (size == 0) {
-        data = s_empty_map;
-        size = sizeof (s_empty_map);
-    }
-    if (zcq_mpack_unpack (data, size, unpacked) != 0) {
-        return -1;
-    }
-    if (unpacked->data.type != MSGPACK_OBJECT_MAP) {
-        msgpack_unpacked_destroy (unpacked);
-        return -1;
-    }
     event->type = zcq_msg_name (msg);
     event->stream = zcq_msg_stream (msg);
     event->version = zcq_msg_version (msg);
     event->position = zcq_msg_position (msg);
     event->time = zcq_msg_time (msg);
     event->schema = zcq_msg_schema (msg);
-    event->data = &unpacked->data;
+}
+
+//  The packed data of msg (an empty map for none).
+static const void *
+s_data (zcq_msg_t *msg, size_t *size)
+{
+    *size = zcq_msg_data_size (msg);
+    if (*size == 0) {
+        *size = sizeof (s_empty_map);
+        return s_empty_map;
+    }
+    return zcq_msg_data (msg);
+}
+
+int
+zcq_event_from_msg (zcq_event_t *event, zcq_msg_t *msg, zcq_event_data_t *data)
+{
+    assert (event);
+    assert (msg);
+    assert (data);
+    size_t size;
+    const void *bytes = s_data (msg, &size);
+    msgpack_unpacked_init (&data->unpacked);
+    if (zcq_mpack_unpack_pool (bytes, size, data->pairs, ZCQ_EVENT_PAIRS, &data->data) != 0) {
+        if (zcq_mpack_unpack (bytes, size, &data->unpacked) != 0) {
+            return -1;
+        }
+        data->data = data->unpacked.data;
+    }
+    if (data->data.type != MSGPACK_OBJECT_MAP) {
+        msgpack_unpacked_destroy (&data->unpacked);
+        return -1;
+    }
+    s_fields (event, msg);
+    event->data = &data->data;
     return 0;
+}
+
+void
+zcq_event_data_destroy (zcq_event_data_t *data)
+{
+    assert (data);
+    msgpack_unpacked_destroy (&data->unpacked);
 }
 
 int64_t

@@ -13,12 +13,26 @@
 extern "C" {
 #endif
 
-//  Fill event from msg (a valid EVENT), unpacking its data into *unpacked.
-//  The event borrows from msg and unpacked: keep both until done, then
-//  msgpack_unpacked_destroy (unpacked). Returns 0, or -1 if the data is not
-//  one msgpack map (unpacked is then already destroyed).
+//  An event's data unpacked without allocating when it can be: its pairs
+//  in pairs, else msgpack-c's object in unpacked.
+#define ZCQ_EVENT_PAIRS 16 //  pairs of event data unpacked in place
+typedef struct {
+    msgpack_object data;                       //  the event's data, a map
+    msgpack_object_kv pairs [ZCQ_EVENT_PAIRS]; //  its pairs, when they fit
+    msgpack_unpacked unpacked;                 //  else unpacked by msgpack-c
+} zcq_event_data_t;
+
+//  Fill event from msg (a valid EVENT), its data in *data: in place (no
+//  allocation) when it is a map of at most ZCQ_EVENT_PAIRS pairs of maps
+//  and scalars, else unpacked by msgpack-c. The event borrows from msg and
+//  data: keep both until done, then zcq_event_data_destroy (data). Returns
+//  0, or -1 if the data is not one msgpack map (nothing to destroy then).
 int
-    zcq_event_from_msg (zcq_event_t *event, zcq_msg_t *msg, msgpack_unpacked *unpacked);
+    zcq_event_from_msg (zcq_event_t *event, zcq_msg_t *msg, zcq_event_data_t *data);
+
+//  Free what zcq_event_from_msg unpacked (nothing when it was in place).
+void
+    zcq_event_data_destroy (zcq_event_data_t *data);
 
 //  Current time in microseconds since the Unix epoch.
 int64_t

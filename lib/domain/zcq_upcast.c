@@ -139,9 +139,9 @@ zcq_upcast_msg (zcq_upcast_t *self, zcq_msg_t *msg, zcq_upcast_each_fn *fn, void
 {
     assert (self);
     assert (msg);
-    msgpack_unpacked unpacked;
+    zcq_event_data_t data;
     zcq_event_t event;
-    if (zcq_event_from_msg (&event, msg, &unpacked) != 0) {
+    if (zcq_event_from_msg (&event, msg, &data) != 0) {
         self->error [0] = 0;
         return s_fail (self, "event %" PRIu64 " has data that is not one msgpack map",
                        zcq_msg_position (msg));
@@ -150,7 +150,7 @@ zcq_upcast_msg (zcq_upcast_t *self, zcq_msg_t *msg, zcq_upcast_each_fn *fn, void
     //  raise: upcasters would read defaults into it (protocol 10.13)
     int rc =
         zcq_msg_deleted (msg) ? fn (&event, arg) : zcq_upcast_event (self, &event, fn, arg);
-    msgpack_unpacked_destroy (&unpacked);
+    zcq_event_data_destroy (&data);
     return rc;
 }
 

@@ -30,6 +30,13 @@ typedef int (zcq_view_scan_fn) (const char *key, const byte *value, size_t size,
 int
     zcq_view_get (zcq_view_t *self, const char *key, byte **value, size_t *size);
 
+//  Read a read-model value without copying it: *value is borrowed, valid
+//  until the next call on the view, and not NUL-terminated. For a domain's
+//  projection, which reads a few values per event. Returns 0, 1 if absent
+//  (*value NULL), -1 on storage error.
+int
+    zcq_view_peek (zcq_view_t *self, const char *key, const byte **value, size_t *size);
+
 //  Write or replace a value; buffered until zcq_view_commit.
 void
     zcq_view_put (zcq_view_t *self, const char *key, const void *value, size_t size);

@@ -6,6 +6,12 @@
     levels. Level 0 is also linked backwards for zcq_memstore_prev. An
     entry is one allocation (links, then key bytes) and its value another,
     which a put of a value that fits reuses.
+
+    A hash index beside the list (open addressing, linear probing, at most
+    3/4 full) finds an entry by its key without walking the list: reads
+    and puts of keys that exist (a read model updated event after event)
+    take one hash and mostly one key comparison; only new keys and deletes
+    walk the list, for its order.
     =========================================================================
 */
 
@@ -14,11 +20,13 @@
 
 #include <unistd.h>
 
-#define HEIGHT_MAX     16                 //  levels: 4^16 entries before searches slow down
-#define ALLOC_COST     16                 //  bytes malloc keeps beside each allocation
-#define SNAPSHOT_MAGIC "ZCQMEM1\n"        //  first 8 bytes of a snapshot file
-#define DIGEST_SIZE    20                 //  SHA-1 at the end of a snapshot file
-#define ENTRY_MAX      (64 * 1024 * 1024) //  bytes of a key or value a snapshot may hold
+#define HEIGHT_MAX     16                    //  levels: 4^16 entries before searches slow down
+#define ALLOC_COST     16                    //  bytes malloc keeps beside each allocation
+#define SNAPSHOT_MAGIC "ZCQMEM1\n"           //  first 8 bytes of a snapshot file
+#define DIGEST_SIZE    20                    //  SHA-1 at the end of a snapshot file
+#define ENTRY_MAX      (64 * 1024 * 1024)    //  bytes of a key or value a snapshot may hold
+#define SLOTS_MIN      64                    //  slots of the hash index at first
+#define SLOT_COST      (3 * sizeof (void *)) //  an entry's share of the index: at most 8/3 slots
 
 struct _zcq_memstore_entry_t {
     byte *value;                   //  value bytes (one allocation)
@@ -26,17 +34,20 @@ struct _zcq_memstore_entry_t {
     size_t capacity;               //  bytes allocated for value
     zcq_memstore_entry_t *prev;    //  entry before on level 0, NULL for the first
     size_t key_size;               //  bytes of key, after the links
+    uint64_t hash;                 //  of the key, for the hash index
     int height;                    //  levels the entry is on
     zcq_memstore_entry_t *next []; //  next entry on each level, then the key
 };
 
 struct _zcq_memstore_t {
-    zcq_memstore_entry_t *head; //  entry before the first, on every level, no key
-    int height;                 //  levels in use
-    size_t keys;                //  entries held
-    size_t bytes;               //  bytes held, as s_cost counts them
-    size_t limit;               //  most bytes (0: no limit)
-    uint32_t seed;              //  xorshift state for entry heights
+    zcq_memstore_entry_t *head;   //  entry before the first, on every level, no key
+    int height;                   //  levels in use
+    size_t keys;                  //  entries held
+    size_t bytes;                 //  bytes held, as s_cost counts them
+    size_t limit;                 //  most bytes (0: no limit)
+    uint32_t seed;                //  xorshift state for entry heights
+    zcq_memstore_entry_t **slots; //  the hash index: entries or NULL
+    size_t slot_count;            //  slots, a power of 2
 };
 
 static byte *
@@ -50,7 +61,84 @@ static size_t
 s_cost (int height, size_t key_size)
 {
     return sizeof (zcq_memstore_entry_t) + (size_t) height * sizeof (void *) + key_size
-           + 2 * ALLOC_COST;
+           + 2 * ALLOC_COST + SLOT_COST;
+}
+
+//  FNV-1a of the key bytes.
+static uint64_t
+s_hash (const void *key, size_t key_size)
+{
+    const byte *bytes = (const byte *) key;
+    uint64_t hash = 14695981039346656037ull;
+    for (size_t index = 0; index < key_size; index++) {
+        hash = (hash ^ bytes [index]) * 1099511628211ull;
+    }
+    return hash;
+}
+
+//  The slot of key in the index: its entry's, or the empty one where it
+//  would go.
+static size_t
+s_slot (zcq_memstore_t *self, const void *key, size_t key_size, uint64_t hash)
+{
+    size_t mask = self->slot_count - 1;
+    size_t slot = (size_t) hash & mask;
+    zcq_memstore_entry_t *entry;
+    while ((entry = self->slots [slot])
+           && (entry->hash != hash || entry->key_size != key_size
+               || (key_size && memcmp (s_key (entry), key, key_size) != 0))) {
+        slot = (slot + 1) & mask;
+    }
+    return slot;
+}
+
+//  Put a new entry into the index, which grows to stay at most 3/4 full.
+static void
+s_index_add (zcq_memstore_t *self, zcq_memstore_entry_t *entry)
+{
+    if ((self->keys + 1) * 4 > self->slot_count * 3) {
+        size_t count = self->slot_count ? 2 * self->slot_count : SLOTS_MIN;
+        free (self->slots);
+        self->slots = (zcq_memstore_entry_t **) calloc (count, sizeof (zcq_memstore_entry_t *));
+        assert (self->slots);
+        self->slot_count = count;
+        for (zcq_memstore_entry_t *at = self->head->next [0]; at; at = at->next [0]) {
+            self->slots [s_slot (self, s_key (at), at->key_size, at->hash)] = at;
+        }
+    }
+    self->slots [s_slot (self, s_key (entry), entry->key_size, entry->hash)] = entry;
+}
+
+//  Take an entry out of the index, moving back the ones after it that
+//  would no longer be found (linear probing keeps no tombstones).
+static void
+s_index_remove (zcq_memstore_t *self, zcq_memstore_entry_t *entry)
+{
+    size_t mask = self->slot_count - 1;
+    size_t hole = s_slot (self, s_key (entry), entry->key_size, entry->hash);
+    assert (self->slots [hole] == entry);
+    self->slots [hole] = NULL;
+    for (size_t slot = (hole + 1) & mask; self->slots [slot]; slot = (slot + 1) & mask) {
+        size_t home = (size_t) self->slots [slot]->hash & mask;
+        //  Move it into the hole unless its home lies after the hole, up to it
+        bool stays =
+            hole <= slot ? (home > hole && home <= slot) : (home > hole || home <= slot);
+        if (!stays) {
+            self->slots [hole] = self->slots [slot];
+            self->slots [slot] = NULL;
+            hole = slot;
+        }
+    }
+}
+
+//  The entry of exactly key, through the index, or NULL.
+static zcq_memstore_entry_t *
+s_get (zcq_memstore_t *self, const void *key, size_t key_size)
+{
+    if (self->slot_count == 0) {
+        return NULL;
+    }
+    return self->slots [s_slot (self, key, key_size, s_hash (key, key_size))];
 }
 
 static zcq_memstore_entry_t *
@@ -92,6 +180,7 @@ zcq_memstore_destroy (zcq_memstore_t **self_p)
             free (entry);
             entry = next;
         }
+        free (self->slots);
         free (self);
         *self_p = NULL;
     }
@@ -126,20 +215,12 @@ s_find (zcq_memstore_t *self, const void *key, size_t key_size, zcq_memstore_ent
     return at->next [0];
 }
 
-//  The entry of exactly key, or NULL.
-static zcq_memstore_entry_t *
-s_lookup (zcq_memstore_t *self, const void *key, size_t key_size, zcq_memstore_entry_t **before)
-{
-    zcq_memstore_entry_t *entry = s_find (self, key, key_size, before);
-    return entry && s_compare (entry, key, key_size) == 0 ? entry : NULL;
-}
-
 const byte *
 zcq_memstore_get (zcq_memstore_t *self, const void *key, size_t key_size, size_t *size)
 {
     assert (self);
     assert (size);
-    zcq_memstore_entry_t *entry = s_lookup (self, key, key_size, NULL);
+    zcq_memstore_entry_t *entry = s_get (self, key, key_size);
     *size = entry ? entry->size : 0;
     return entry ? (entry->value ? entry->value : (const byte *) "") : NULL;
 }
@@ -183,12 +264,13 @@ s_set_value (zcq_memstore_entry_t *entry, const void *value, size_t size)
 static void
 s_put (zcq_memstore_t *self, const void *key, size_t key_size, const void *value, size_t size)
 {
-    zcq_memstore_entry_t *before [HEIGHT_MAX];
-    zcq_memstore_entry_t *entry = s_lookup (self, key, key_size, before);
+    zcq_memstore_entry_t *entry = s_get (self, key, key_size);
     if (entry) {
         self->bytes += s_set_value (entry, value, size);
         return;
     }
+    zcq_memstore_entry_t *before [HEIGHT_MAX];
+    s_find (self, key, key_size, before);
     int height = s_height (self);
     for (int level = self->height; level < height; level++) {
         before [level] = self->head;
@@ -197,6 +279,7 @@ s_put (zcq_memstore_t *self, const void *key, size_t key_size, const void *value
         self->height = height;
     }
     entry = s_entry_new (height, key, key_size);
+    entry->hash = s_hash (key, key_size);
     for (int level = 0; level < height; level++) {
         entry->next [level] = before [level]->next [level];
         before [level]->next [level] = entry;
@@ -206,17 +289,20 @@ s_put (zcq_memstore_t *self, const void *key, size_t key_size, const void *value
         entry->next [0]->prev = entry;
     }
     self->bytes += s_cost (height, key_size) + s_set_value (entry, value, size);
+    s_index_add (self, entry);
     self->keys++;
 }
 
 static void
 s_delete (zcq_memstore_t *self, const void *key, size_t key_size)
 {
-    zcq_memstore_entry_t *before [HEIGHT_MAX];
-    zcq_memstore_entry_t *entry = s_lookup (self, key, key_size, before);
+    zcq_memstore_entry_t *entry = s_get (self, key, key_size);
     if (!entry) {
         return;
     }
+    zcq_memstore_entry_t *before [HEIGHT_MAX];
+    s_find (self, key, key_size, before);
+    s_index_remove (self, entry);
     for (int level = 0; level < entry->height; level++) {
         before [level]->next [level] = entry->next [level];
     }
@@ -241,7 +327,7 @@ s_bytes_after (zcq_memstore_t *self, const zcq_memstore_change_t *changes, size_
     ptrdiff_t delta = 0;
     for (size_t index = 0; index < count; index++) {
         const zcq_memstore_change_t *change = &changes [index];
-        zcq_memstore_entry_t *entry = s_lookup (self, change->key, change->key_size, NULL);
+        zcq_memstore_entry_t *entry = s_get (self, change->key, change->key_size);
         if (change->value && entry) {
             delta += change->size > entry->capacity
                          ? (ptrdiff_t) change->size - (ptrdiff_t) entry->capacity

@@ -304,6 +304,22 @@ s_copy (const byte *data, size_t size)
 }
 
 int
+zcq_store_lend (zcq_store_t *self, const void *key, size_t key_size, const byte **value,
+                size_t *size)
+{
+    assert (self);
+    assert (value && size);
+    if (!self->memory) {
+        return 2;
+    }
+    *value = zcq_memstore_get (self->memory, key, key_size, size);
+    if (!*value) {
+        *size = 0;
+    }
+    return *value ? 0 : 1;
+}
+
+int
 zcq_store_get (zcq_store_t *self, const void *key, size_t key_size, byte **value, size_t *size)
 {
     assert (self);

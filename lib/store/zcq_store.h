@@ -80,6 +80,14 @@ int
     zcq_store_get (zcq_store_t *self, const void *key, size_t key_size, byte **value,
                    size_t *size);
 
+//  Read a key without copying it, where the backend can: the memory
+//  backend lends its own bytes (*value borrowed until the next write to the
+//  store, not NUL-terminated). Returns 0 with *value set, 1 if the key is
+//  absent, or 2 if the backend cannot lend (LevelDB: use zcq_store_get).
+int
+    zcq_store_lend (zcq_store_t *self, const void *key, size_t key_size, const byte **value,
+                    size_t *size);
+
 //  Apply a batch atomically. With sync, returns only once the data is on
 //  disk (fdatasync). Returns 0, or -1 on failure, when nothing was applied.
 int

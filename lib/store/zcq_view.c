@@ -2,13 +2,16 @@
     zcq_view - a domain's handle on its read models (see zcq_view.h)
 
     Read-model keys live under "r:" (or another keyspace prefix) in the
-    query node's LevelDB, apart from the node's own keys. Pending writes sit
-    in an overlay (key -> change) so that several events projected into one
-    batch see each other's writes. A commit moves the overlay aside until
-    the caller says the batch is written; only then do its values enter the
-    cache, which also remembers what reads found (or did not find) in the
-    store. The view is the only writer of its keyspace, so the cache stays
-    true to the store.
+    query node's store, apart from the node's own keys. One table holds
+    what the view knows of its keys, each entry in one of three states:
+    pending (written since the last commit, so that several events
+    projected into one batch see each other's writes), committing (in the
+    caller's batch, until it says the batch is written or rolls it back)
+    and stored (the cache: what the store holds, or that it holds nothing,
+    bounded by cache_max). A key keeps its entry from state to state, so
+    that an account touched batch after batch is hashed and allocated
+    once, not at every put, commit and write. The view is the only writer
+    of its keyspace, so stored entries stay true to the store.
     =========================================================================
 */
 
@@ -17,41 +20,65 @@
 #define VIEW_PREFIX     "r:" //  default keyspace of the read models
 #define VIEW_PREFIX_MAX 15   //  bytes of a keyspace prefix at most
 
+typedef enum {
+    S_STORED,     //  as the store holds it (a cache entry)
+    S_PENDING,    //  changed since the last commit
+    S_COMMITTING, //  in the caller's batch
+} s_state_t;
+
 typedef struct {
-    bool deleted;    //  true: a delete; false: a put
-    byte *value;     //  value of a put
+    s_state_t state; //  see above
+    bool deleted;    //  true: absent (a delete); false: value holds it
+    bool in_pending; //  listed in pending
+    bool in_batch;   //  listed in committing
+    byte *value;     //  value bytes, owned
     size_t size;     //  bytes in value
     size_t capacity; //  bytes allocated for value
-} s_change_t;
+    const char *key; //  the table's copy of the key (borrowed from it)
+} s_entry_t;
+
+//  Entries in the order they became pending or committing.
+typedef struct {
+    s_entry_t **entries; //  borrowed from the table
+    size_t count;        //  entries listed
+    size_t capacity;     //  slots allocated
+} s_list_t;
 
 struct _zcq_view_t {
     zcq_store_t *store;                //  read-model store (borrowed)
     char prefix [VIEW_PREFIX_MAX + 1]; //  keyspace prefix in the store
     size_t prefix_size;                //  bytes in prefix
-    zhashx_t *overlay;                 //  key -> s_change_t, not yet committed
-    zhashx_t *committing;              //  key -> s_change_t, in the caller's batch
-    zhashx_t *cache;                   //  key -> s_change_t, as stored
-    size_t cache_max;                  //  most entries in cache (0: no cache)
+    zhashx_t *entries;                 //  key -> s_entry_t, every state
+    s_list_t pending;                  //  entries pending, not yet committed
+    s_list_t committing;               //  entries in the caller's batch
+    size_t stored;                     //  entries stored (the cache's size)
+    size_t cache_max;                  //  most stored entries (0: no cache)
+    byte *peeked;                      //  a value zcq_view_peek read from the store, owned
+    char *key;                         //  scratch store key, key_capacity bytes
+    size_t key_capacity;               //  bytes allocated for key
 };
 
 static void
-s_change_destroy (void **item)
+s_entry_destroy (void **item)
 {
-    s_change_t *change = (s_change_t *) *item;
-    if (change) {
-        free (change->value);
-        free (change);
+    s_entry_t *entry = (s_entry_t *) *item;
+    if (entry) {
+        free (entry->value);
+        free (entry);
         *item = NULL;
     }
 }
 
-static zhashx_t *
-s_changes_new (void)
+static void
+s_list_add (s_list_t *list, s_entry_t *entry)
 {
-    zhashx_t *changes = zhashx_new ();
-    assert (changes);
-    zhashx_set_destructor (changes, s_change_destroy);
-    return changes;
+    if (list->count == list->capacity) {
+        list->capacity = list->capacity ? 2 * list->capacity : 64;
+        list->entries =
+            (s_entry_t **) realloc (list->entries, list->capacity * sizeof (s_entry_t *));
+        assert (list->entries);
+    }
+    list->entries [list->count++] = entry;
 }
 
 zcq_view_t *
@@ -70,9 +97,9 @@ zcq_view_new_keyspace (zcq_store_t *store, const char *prefix)
     self->store = store;
     strcpy (self->prefix, prefix);
     self->prefix_size = strlen (prefix);
-    self->overlay = s_changes_new ();
-    self->committing = s_changes_new ();
-    self->cache = s_changes_new ();
+    self->entries = zhashx_new ();
+    assert (self->entries);
+    zhashx_set_destructor (self->entries, s_entry_destroy);
     return self;
 }
 
@@ -83,13 +110,37 @@ zcq_view_keyspace (zcq_view_t *self)
     return self->prefix;
 }
 
+//  Forget every stored entry (the cache); pending and committing ones stay.
+static void
+s_drop_stored (zcq_view_t *self)
+{
+    if (self->stored == 0) {
+        return;
+    }
+    if (self->pending.count == 0 && self->committing.count == 0) {
+        zhashx_purge (self->entries);
+    }
+    else {
+        zlistx_t *keys = zhashx_keys (self->entries);
+        for (const char *key = (const char *) zlistx_first (keys); key;
+             key = (const char *) zlistx_next (keys)) {
+            s_entry_t *entry = (s_entry_t *) zhashx_lookup (self->entries, key);
+            if (entry->state == S_STORED) {
+                zhashx_delete (self->entries, key);
+            }
+        }
+        zlistx_destroy (&keys);
+    }
+    self->stored = 0;
+}
+
 void
 zcq_view_set_cache (zcq_view_t *self, size_t max)
 {
     assert (self);
     self->cache_max = max;
-    if (max == 0) {
-        zhashx_purge (self->cache);
+    if (self->stored > max) {
+        s_drop_stored (self);
     }
 }
 
@@ -99,9 +150,11 @@ zcq_view_destroy (zcq_view_t **self_p)
     assert (self_p);
     if (*self_p) {
         zcq_view_t *self = *self_p;
-        zhashx_destroy (&self->overlay);
-        zhashx_destroy (&self->committing);
-        zhashx_destroy (&self->cache);
+        zhashx_destroy (&self->entries);
+        free (self->pending.entries);
+        free (self->committing.entries);
+        free (self->peeked);
+        free (self->key);
         free (self);
         *self_p = NULL;
     }
@@ -120,67 +173,147 @@ s_store_key (zcq_view_t *self, const char *key, size_t *size)
     return full;
 }
 
-//  A new change: a put of a copy of value, or a delete when value is NULL.
-static s_change_t *
-s_change_new (const void *value, size_t size)
+//  The store key for a read-model key in the view's scratch (borrowed,
+//  valid until the next call): no allocation per key read or committed.
+static const char *
+s_scratch_key (zcq_view_t *self, const char *key, size_t *size)
 {
-    s_change_t *change = (s_change_t *) zmalloc (sizeof (s_change_t));
-    assert (change);
-    change->deleted = value == NULL;
-    if (value) {
-        change->capacity = size ? size : 1;
-        change->value = (byte *) malloc (change->capacity);
-        assert (change->value);
-        if (size) {
-            memcpy (change->value, value, size);
-        }
-        change->size = size;
+    size_t length = strlen (key);
+    if (self->prefix_size + length + 1 > self->key_capacity) {
+        self->key_capacity = 2 * (self->prefix_size + length + 1);
+        free (self->key);
+        self->key = (char *) malloc (self->key_capacity);
+        assert (self->key);
+        memcpy (self->key, self->prefix, self->prefix_size);
     }
-    return change;
+    memcpy (self->key + self->prefix_size, key, length + 1);
+    *size = self->prefix_size + length;
+    return self->key;
 }
 
-//  Remember a value as stored (a cache insert; the cache is emptied when full).
-static void
-s_cache_put (zcq_view_t *self, const char *key, s_change_t *change)
+//  A new entry for key in the table, absent and stored until told otherwise.
+static s_entry_t *
+s_entry_new (zcq_view_t *self, const char *key)
 {
-    if (zhashx_size (self->cache) >= self->cache_max) {
-        zhashx_purge (self->cache);
+    s_entry_t *entry = (s_entry_t *) zmalloc (sizeof (s_entry_t));
+    assert (entry);
+    entry->deleted = true;
+    int rc = zhashx_insert (self->entries, key, entry);
+    assert (rc == 0);
+    entry->key = (const char *) zhashx_cursor (self->entries);
+    return entry;
+}
+
+//  Make room for one more stored entry: the cache is emptied when full.
+static void
+s_room_for_stored (zcq_view_t *self)
+{
+    if (self->stored >= self->cache_max) {
+        s_drop_stored (self);
     }
-    zhashx_update (self->cache, key, change);
+}
+
+//  Set an entry's value (a copy of size bytes; NULL: deleted), reusing its
+//  buffer when the value fits.
+static void
+s_entry_set (s_entry_t *entry, const void *value, size_t size)
+{
+    entry->deleted = value == NULL;
+    entry->size = value ? size : 0;
+    if (!value) {
+        return;
+    }
+    if (size > entry->capacity || !entry->value) {
+        free (entry->value);
+        entry->capacity = size ? size : 1;
+        entry->value = (byte *) malloc (entry->capacity);
+        assert (entry->value);
+    }
+    if (size) {
+        memcpy (entry->value, value, size);
+    }
+}
+
+int
+zcq_view_peek (zcq_view_t *self, const char *key, const byte **value, size_t *size)
+{
+    assert (self);
+    assert (key);
+    assert (value && size);
+    s_entry_t *entry = (s_entry_t *) zhashx_lookup (self->entries, key);
+    if (entry) {
+        *value = entry->deleted ? NULL : entry->value;
+        *size = entry->deleted ? 0 : entry->size;
+        return entry->deleted ? 1 : 0;
+    }
+    size_t key_size;
+    const char *full = s_scratch_key (self, key, &key_size);
+    //  The memory backend lends its bytes, and keeps no cache
+    int rc = zcq_store_lend (self->store, full, key_size, value, size);
+    if (rc != 2) {
+        return rc;
+    }
+    free (self->peeked);
+    self->peeked = NULL;
+    rc = zcq_store_get (self->store, full, key_size, &self->peeked, size);
+    *value = self->peeked;
+    //  What the store holds (or lacks) is worth remembering: the cache
+    //  then owns the value read
+    if (rc >= 0 && self->cache_max) {
+        s_room_for_stored (self);
+        entry = s_entry_new (self, key);
+        entry->deleted = rc == 1;
+        entry->value = self->peeked;
+        entry->size = rc == 0 ? *size : 0;
+        entry->capacity = rc == 0 ? *size + 1 : 0;
+        self->peeked = NULL;
+        self->stored++;
+    }
+    return rc;
 }
 
 int
 zcq_view_get (zcq_view_t *self, const char *key, byte **value, size_t *size)
 {
     assert (self);
-    assert (key);
-    s_change_t *change = (s_change_t *) zhashx_lookup (self->overlay, key);
-    if (!change && self->cache_max) {
-        change = (s_change_t *) zhashx_lookup (self->cache, key);
-    }
-    if (change) {
-        if (change->deleted) {
-            *value = NULL;
-            *size = 0;
-            return 1;
-        }
-        *value = (byte *) malloc (change->size + 1);
+    assert (value && size);
+    const byte *found = NULL;
+    int rc = zcq_view_peek (self, key, &found, size);
+    *value = NULL;
+    if (rc == 0) {
+        *value = (byte *) malloc (*size + 1);
         assert (*value);
-        memcpy (*value, change->value, change->size);
-        (*value) [change->size] = 0;
-        *size = change->size;
-        return 0;
-    }
-    size_t key_size;
-    char *full = s_store_key (self, key, &key_size);
-    int rc = zcq_store_get (self->store, full, key_size, value, size);
-    free (full);
-    //  What the store holds (or lacks) is worth remembering, unless a batch
-    //  that changes this key is still on its way to the store
-    if (rc >= 0 && self->cache_max && !zhashx_lookup (self->committing, key)) {
-        s_cache_put (self, key, s_change_new (rc == 0 ? *value : NULL, rc == 0 ? *size : 0));
+        if (*size) {
+            memcpy (*value, found, *size);
+        }
+        (*value) [*size] = 0;
     }
     return rc;
+}
+
+//  The entry of a key about to change: made pending (and listed) once.
+static s_entry_t *
+s_pending (zcq_view_t *self, const char *key)
+{
+    s_entry_t *entry = (s_entry_t *) zhashx_lookup (self->entries, key);
+    if (!entry) {
+        entry = s_entry_new (self, key);
+        entry->state = S_PENDING;
+    }
+    else if (entry->state == S_STORED) {
+        entry->state = S_PENDING;
+        self->stored--;
+    }
+    else if (entry->state == S_COMMITTING) {
+        //  Changed again before its batch was written: it stays listed as
+        //  committing, and zcq_view_written leaves it pending
+        entry->state = S_PENDING;
+    }
+    if (!entry->in_pending) {
+        s_list_add (&self->pending, entry);
+        entry->in_pending = true;
+    }
+    return entry;
 }
 
 void
@@ -188,17 +321,9 @@ zcq_view_put (zcq_view_t *self, const char *key, const void *value, size_t size)
 {
     assert (self);
     assert (key);
-    //  A key put again in the same batch (a total, an account touched by
-    //  many events) reuses its buffer: no allocation per event
-    s_change_t *change = (s_change_t *) zhashx_lookup (self->overlay, key);
-    if (change && !change->deleted && size <= change->capacity) {
-        if (size) {
-            memcpy (change->value, value, size);
-        }
-        change->size = size;
-        return;
-    }
-    zhashx_update (self->overlay, key, s_change_new (value ? value : "", size));
+    //  A key put again (a total, an account touched by many events)
+    //  reuses its entry and its buffer: no allocation per event
+    s_entry_set (s_pending (self, key), value ? value : "", size);
 }
 
 void
@@ -206,7 +331,7 @@ zcq_view_delete (zcq_view_t *self, const char *key)
 {
     assert (self);
     assert (key);
-    zhashx_update (self->overlay, key, s_change_new (NULL, 0));
+    s_entry_set (s_pending (self, key), NULL, 0);
 }
 
 int
@@ -257,72 +382,104 @@ zcq_view_scan (zcq_view_t *self, const char *prefix, const char *start, zcq_view
     return visited;
 }
 
+//  Drop the entries of a list from the table, but those pending again
+//  (listed there too) when keep_pending; empties the list.
+static void
+s_list_drop (zcq_view_t *self, s_list_t *list, bool keep_pending)
+{
+    for (size_t index = 0; index < list->count; index++) {
+        s_entry_t *entry = list->entries [index];
+        if (keep_pending && entry->in_pending) {
+            entry->in_batch = false;
+        }
+        else {
+            zhashx_delete (self->entries, entry->key);
+        }
+    }
+    list->count = 0;
+}
+
 void
 zcq_view_commit (zcq_view_t *self, zcq_batch_t *batch)
 {
     assert (self);
     assert (batch);
-    s_change_t *change = (s_change_t *) zhashx_first (self->overlay);
-    while (change) {
-        const char *key = (const char *) zhashx_cursor (self->overlay);
+    //  A batch committed before and never said written nor rolled back:
+    //  what it holds is not known to be stored
+    s_list_drop (self, &self->committing, true);
+    for (size_t index = 0; index < self->pending.count; index++) {
+        s_entry_t *entry = self->pending.entries [index];
         size_t key_size;
-        char *full = s_store_key (self, key, &key_size);
-        if (change->deleted) {
+        const char *full = s_scratch_key (self, entry->key, &key_size);
+        if (entry->deleted) {
             zcq_batch_delete (batch, full, key_size);
         }
         else {
-            zcq_batch_put (batch, full, key_size, change->value, change->size);
+            zcq_batch_put (batch, full, key_size, entry->value, entry->size);
         }
-        free (full);
-        zhashx_delete (self->cache, key);
-        change = (s_change_t *) zhashx_next (self->overlay);
+        entry->state = S_COMMITTING;
+        entry->in_pending = false;
+        entry->in_batch = true;
     }
-    //  The overlay becomes the batch in flight; a fresh one buffers what follows
-    zhashx_destroy (&self->committing);
-    self->committing = self->overlay;
-    self->overlay = s_changes_new ();
+    //  The pending list becomes the batch in flight
+    s_list_t swap = self->committing;
+    self->committing = self->pending;
+    self->pending = swap;
 }
 
 void
 zcq_view_written (zcq_view_t *self)
 {
     assert (self);
-    if (self->cache_max) {
-        //  Hand each change over to the cache: the batch no longer owns it
-        zhashx_set_destructor (self->committing, NULL);
-        s_change_t *change = (s_change_t *) zhashx_first (self->committing);
-        while (change) {
-            s_cache_put (self, (const char *) zhashx_cursor (self->committing), change);
-            change = (s_change_t *) zhashx_next (self->committing);
+    if (self->cache_max == 0 || self->committing.count > self->cache_max) {
+        s_list_drop (self, &self->committing, true);
+        return;
+    }
+    if (self->stored + self->committing.count > self->cache_max) {
+        s_drop_stored (self);
+    }
+    //  Each entry of the batch is now what the store holds, unless it was
+    //  changed again since (then it stays pending)
+    for (size_t index = 0; index < self->committing.count; index++) {
+        s_entry_t *entry = self->committing.entries [index];
+        entry->in_batch = false;
+        if (entry->state == S_COMMITTING) {
+            entry->state = S_STORED;
+            self->stored++;
         }
-        zhashx_purge (self->committing);
-        zhashx_set_destructor (self->committing, s_change_destroy);
     }
-    else {
-        zhashx_purge (self->committing);
-    }
+    self->committing.count = 0;
 }
 
 void
 zcq_view_rollback (zcq_view_t *self)
 {
     assert (self);
-    zhashx_purge (self->overlay);
-    zhashx_purge (self->committing);
+    //  Entries pending and committing both: dropped once, from the pending
+    //  list (the committing one forgets them first)
+    for (size_t index = 0; index < self->committing.count; index++) {
+        s_entry_t *entry = self->committing.entries [index];
+        entry->in_batch = false;
+        if (!entry->in_pending) {
+            zhashx_delete (self->entries, entry->key);
+        }
+    }
+    self->committing.count = 0;
+    s_list_drop (self, &self->pending, false);
 }
 
 size_t
 zcq_view_pending (zcq_view_t *self)
 {
     assert (self);
-    return zhashx_size (self->overlay);
+    return self->pending.count;
 }
 
 size_t
 zcq_view_cached (zcq_view_t *self)
 {
     assert (self);
-    return zhashx_size (self->cache);
+    return self->stored;
 }
 
 //  Feed one length-prefixed field into the digest.
@@ -369,7 +526,7 @@ int
 zcq_view_clear (zcq_view_t *self, size_t max)
 {
     assert (self);
-    zhashx_purge (self->cache);
+    s_drop_stored (self);
     zcq_iter_t *iter = zcq_iter_new (self->store, false);
     if (!iter) {
         return -1;

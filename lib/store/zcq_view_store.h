@@ -45,8 +45,10 @@ void
     zcq_view_destroy (zcq_view_t **self_p);
 
 //  Move the buffered changes into batch (which the caller writes together
-//  with its own keys); they are no longer pending. Cached values of those
-//  keys are dropped until zcq_view_written says the batch is stored.
+//  with its own keys); they are no longer pending. Reads see them until
+//  zcq_view_written says the batch is stored (then they are cached) or
+//  zcq_view_rollback drops them; a second commit before either drops the
+//  first batch's.
 void
     zcq_view_commit (zcq_view_t *self, zcq_batch_t *batch);
 
