@@ -14,6 +14,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <setjmp.h>
+#include <stddef.h>
+#include <cmocka.h>
 
 #define MAX_STARTED 64
 
@@ -414,11 +417,13 @@ int
 zcq_testkit_cluster_start_write (zcq_testkit_cluster_t *self, const char *domain,
                                  const char *flag, const char *value)
 {
-    char data [300];
+    char data [300], backups [300];
     snprintf (data, sizeof data, "%s/write", self->dir);
+    snprintf (backups, sizeof backups, "%s/backups", self->dir);
     zcq_testkit_start (&self->write, self->dir, "zcqrs-write", "--commands", self->commands,
                        "--events", self->events, "--replay", self->replay, "--data", data,
-                       "--domain", domain, "--heartbeat", "200", flag, value, NULL);
+                       "--backups", backups, "--domain", domain, "--heartbeat", "200", flag,
+                       value, NULL);
     s_cluster_client (self);
     return zcq_testkit_wait_ready (self->commands, CLUSTER_WAIT);
 }
@@ -531,6 +536,17 @@ zcq_testkit_send (zcq_testkit_cluster_t *self, zcq_status_t status, const char *
         zcq_msg_destroy (&reply);
     }
     return reply;
+}
+
+uint64_t
+zcq_testkit_position (zcq_testkit_cluster_t *self, zcq_status_t status, const char *type,
+                      const char *stream, msgpack_sbuffer *data)
+{
+    zcq_msg_t *reply = zcq_testkit_send (self, status, type, stream, data);
+    assert_non_null (reply);
+    uint64_t position = zcq_msg_position (reply);
+    zcq_msg_destroy (&reply);
+    return position;
 }
 
 uint64_t

@@ -21,7 +21,10 @@
     An entry is "ZGR1", be32 member, be64 group number, be64 term (of its
     proposer), be64 size of the batch, be64 newest command-id sequence and
     be64 time (us) of the group, then the group's batch (zcq_batch_encode),
-    padded with zeros to a multiple of 8 bytes. After each entry, every
+    then, when the group made new stream keys, be64 size and the key
+    batch (zcq_group_keys), which every member writes, synced, into its
+    key table before the group's batch goes into its store; then zeros to
+    a multiple of 8 bytes. After each entry, every
     member forgets old command ids as a single node does (zcq_retention),
     ages measured against the group's time. The store's
     "m:group" key holds the number of the last group applied, in the same
@@ -50,6 +53,7 @@ typedef struct {
     uint64_t keep_ids;       //  most command ids kept (0: no limit)
     int64_t max_age_us;      //  command ids older than this are forgotten (0: never)
     uint64_t newest_sequence; //  retention sequence of the newest command id on disk
+    zcq_store_t *keys;       //  the key table's store: an entry's new keys go there first
 } zcq_replica_config_t;
 
 //  A member's role, as it reports it.
