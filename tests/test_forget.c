@@ -67,23 +67,13 @@ s_replayed_owner (zcq_testkit_cluster_t *cluster, size_t index, char **owner)
 }
 
 //  The stream key in the write node's key table now (write-keys, beside
-//  its data folder), read from a copy of the folder (the node holds its
-//  lock): zcq_keys_find's answer.
+//  its data folder): zcq_keys_find's answer.
 static int
 s_table_key (zcq_testkit_cluster_t *cluster, const char *stream, byte key [ZCQ_SEAL_KEY])
 {
-    char *command =
-        zsys_sprintf ("cp -r '%s/write-keys' '%s/keys-copy'", cluster->dir, cluster->dir);
-    assert_int_equal (system (command), 0);
-    zstr_free (&command);
-    char *path = zsys_sprintf ("%s/keys-copy", cluster->dir);
-    zcq_store_t *store = zcq_store_new (path);
-    assert_non_null (store);
-    int rc = zcq_keys_find (store, stream, key);
-    zcq_store_destroy (&store);
-    zcq_testkit_rmtree (path);
-    zstr_free (&path);
-    return rc;
+    char path [300];
+    snprintf (path, sizeof path, "%s/write-keys", cluster->dir);
+    return zcq_testkit_table_key (path, stream, key);
 }
 
 //  A backup of the write node's data taken by its "backup" query (as

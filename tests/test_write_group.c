@@ -398,23 +398,13 @@ s_members_lose (group_t *group, const void *bytes, size_t length)
     }
 }
 
-//  A stream's key in member index's key table, read from a copy of the
-//  folder (the member holds its lock). Returns zcq_keys_find's answer.
+//  A stream's key in member index's key table: zcq_keys_find's answer.
 static int
 s_member_key (group_t *group, int index, const char *stream, byte key [ZCQ_SEAL_KEY])
 {
-    char *command = zsys_sprintf ("cp -r '%s/member-%d-keys' '%s/keys-copy'", group->dir,
-                                  index + 1, group->dir);
-    assert_int_equal (system (command), 0);
-    zstr_free (&command);
-    char *path = zsys_sprintf ("%s/keys-copy", group->dir);
-    zcq_store_t *store = zcq_store_new (path);
-    assert_non_null (store);
-    int rc = zcq_keys_find (store, stream, key);
-    zcq_store_destroy (&store);
-    zcq_testkit_rmtree (path);
-    zstr_free (&path);
-    return rc;
+    char path [300];
+    snprintf (path, sizeof path, "%s/member-%d-keys", group->dir, index + 1);
+    return zcq_testkit_table_key (path, stream, key);
 }
 
 //  A personal field in a group: every member's key table gets the

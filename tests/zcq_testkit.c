@@ -4,6 +4,7 @@
 */
 
 #include "zcq_testkit.h"
+#include "zcq_keys.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -547,6 +548,22 @@ zcq_testkit_position (zcq_testkit_cluster_t *self, zcq_status_t status, const ch
     uint64_t position = zcq_msg_position (reply);
     zcq_msg_destroy (&reply);
     return position;
+}
+
+int
+zcq_testkit_table_key (const char *folder, const char *stream, byte key [ZCQ_SEAL_KEY])
+{
+    char *copy = zsys_sprintf ("%s.copy", folder);
+    char *command = zsys_sprintf ("cp -r '%s' '%s'", folder, copy);
+    assert_int_equal (system (command), 0);
+    zstr_free (&command);
+    zcq_store_t *store = zcq_store_new (copy);
+    assert_non_null (store);
+    int rc = zcq_keys_find (store, stream, key);
+    zcq_store_destroy (&store);
+    zcq_testkit_rmtree (copy);
+    zstr_free (&copy);
+    return rc;
 }
 
 uint64_t

@@ -202,6 +202,12 @@ uint64_t
     zcq_testkit_position (zcq_testkit_cluster_t *self, zcq_status_t status, const char *type,
                           const char *stream, msgpack_sbuffer *data);
 
+//  A stream's key in the key table in folder (a write node's, which holds
+//  its lock: read from a copy, folder.copy, removed after). Returns
+//  zcq_keys_find's answer: 0 with the key, 1 if the stream has none.
+int
+    zcq_testkit_table_key (const char *folder, const char *stream, byte key [32]);
+
 //  The erasure tests' accounts on a bank cluster: acct-secret (owner
 //  `secret`) and acct-keep (owner `keeper`) opened, then 250 deposited to
 //  the first, 40 to the second and 5 to the first. Returns the position of
