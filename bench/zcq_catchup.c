@@ -23,7 +23,7 @@
 static int
 s_make_log (const char *dir, uint64_t total)
 {
-    zcq_log_t *log = zcq_log_new (dir);
+    zcq_log_t *log = zcq_log_new (dir, NULL);
     if (!log) {
         return 1;
     }

@@ -1186,6 +1186,16 @@ s_keygen (options_t *options)
         fprintf (stderr, "zcqrs: keygen needs one NAME of letters, digits, '-', '_', '.'\n");
         return EXIT_USAGE;
     }
+    //  The name becomes the user id of the key's connections, which every
+    //  event it appends records (meta.user): no longer than that may be
+    size_t length = strlen (options->words [0]);
+    if (length > ZCQ_MAX_USER) {
+        fprintf (stderr,
+                 "zcqrs: keygen NAME '%.40s...' is %zu bytes; at most %d (it becomes the key's "
+                 "user id, which events record)\n",
+                 options->words [0], length, ZCQ_MAX_USER);
+        return EXIT_USAGE;
+    }
     const char *dir = options->dir ? options->dir : ".";
     char *path = zsys_sprintf ("%s/%s.cert", dir, options->words [0]);
     char *error = NULL;

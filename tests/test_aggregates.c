@@ -3,14 +3,16 @@
     in a temporary folder: a cold load folds every stored event, a snapshot
     shortens the fold, a snapshot the domain cannot load is passed over,
     the least recently used state is evicted but never one that holds
-    events not yet on disk, purge drops every state, and a stored event
-    that does not decode caches nothing
+    events not yet on disk, purge drops every state, a stored event
+    that does not decode caches nothing, and a forgotten stream's state
+    leaves the memory with its personal values once its key is destroyed
     =========================================================================
 */
 
 #include "zcq_testkit.h"
 #include "zcq_aggregates.h"
 #include "zcq_log.h"
+#include "zcq_seal.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -102,7 +104,7 @@ static int
 s_setup (void **state)
 {
     char *dir = zcq_testkit_tmpdir ("aggregates");
-    *state = zcq_log_new (dir);
+    *state = zcq_log_new (dir, NULL);
     free (dir);
     assert_non_null (*state);
     return 0;
@@ -388,6 +390,141 @@ test_undecodable_event_caches_nothing (void **state)
     zcq_aggregates_destroy (&cache);
 }
 
+//  Stage one event of the bank on stream, as the write node does: stored
+//  with its personal fields sealed under the stream's key, folded in plain.
+//  Returns its position.
+static uint64_t
+s_bank_event (zcq_aggregates_t *cache, zcq_log_t *log, const zcq_aggregate_t *aggregate,
+              const char *type, msgpack_sbuffer *data)
+{
+    zcq_msg_t *event = zcq_msg_new (ZCQ_MSG_EVENT);
+    byte id [ZCQ_COMMAND_ID] = {9};
+    zcq_msg_set_id (event, id, sizeof (id));
+    zcq_msg_set_stream (event, aggregate->stream);
+    zcq_msg_set_name (event, type);
+    zcq_msg_set_time (event, zcq_event_now ());
+    zcq_msg_set_version (event, aggregate->version + 1);
+    msgpack_unpacked plain;
+    zcq_testkit_unpack (data->data, data->size, &plain);
+    msgpack_sbuffer sealed;
+    msgpack_sbuffer_init (&sealed);
+    byte key [ZCQ_SEAL_KEY];
+    assert_int_equal (zcq_log_stream_key (log, aggregate->stream, true, key), 0);
+    if (zcq_seal_data (&plain.data, zcq_domain_personal_fields (zcq_bank_domain ()), key,
+                       aggregate->stream, &sealed)
+        > 0) {
+        zcq_msg_set_data (event, (const byte *) sealed.data, sealed.size);
+    }
+    else {
+        zcq_msg_set_data (event, (const byte *) data->data, data->size);
+    }
+    uint64_t position = zcq_log_stage_event (log, event);
+    assert_true (position > 0);
+    zcq_msg_set_data (event, (const byte *) data->data, data->size);
+    zcq_aggregates_evolve (cache, aggregate, event);
+    zcq_aggregates_staged (cache, aggregate);
+    msgpack_unpacked_destroy (&plain);
+    msgpack_sbuffer_destroy (&sealed);
+    msgpack_sbuffer_free (data);
+    zcq_msg_destroy (&event);
+    return position;
+}
+
+//  True if the cached state of stream, as the domain saves it, holds text.
+static bool
+s_state_holds (zcq_aggregates_t *cache, const char *stream, const char *text)
+{
+    const zcq_aggregate_t *aggregate = zcq_aggregates_get (cache, stream);
+    assert_non_null (aggregate);
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer packer;
+    msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
+    assert_int_equal (zcq_bank_domain ()->state_save (aggregate->state, &packer), 0);
+    bool holds = memmem (buffer.data, buffer.size, text, strlen (text)) != NULL;
+    msgpack_sbuffer_destroy (&buffer);
+    return holds;
+}
+
+//  Forget a stream, as the write node does: $StreamForgotten staged and
+//  written, then the key destroyed and the cache told.
+static void
+s_forget (zcq_aggregates_t *cache, zcq_log_t *log, const char *stream)
+{
+    const zcq_aggregate_t *aggregate = zcq_aggregates_get (cache, stream);
+    uint64_t position =
+        s_bank_event (cache, log, aggregate, ZCQ_STREAM_FORGOTTEN, zcq_testkit_map (NULL));
+    zcq_log_stage_forgotten (log, stream, position);
+    assert_int_equal (zcq_log_commit (log, true), 0);
+    assert_int_equal (zcq_log_forget_key (log, stream, position), 0);
+}
+
+static void
+test_forgotten_state_leaves_the_memory (void **unused)
+{
+    (void) unused;
+    char *dir = zcq_testkit_tmpdir ("aggregates-forget");
+    char *data = zsys_sprintf ("%s/write", dir), *path = zsys_sprintf ("%s/keys", dir);
+    char *error = NULL;
+    zcq_keys_t *keys = zcq_keys_new (path, data, &error);
+    assert_non_null (keys);
+    zcq_log_t *log = zcq_log_new (data, keys);
+    assert_non_null (log);
+    zcq_log_set_sealing (log, true);
+    zcq_aggregates_t *cache = zcq_aggregates_new (zcq_bank_domain (), log, 10, 0);
+    const char *secret = "Jr5Wc2Pv8Ym1Tq";
+    char word [64];
+    snprintf (word, sizeof word, "owner=%s", secret);
+    for (int index = 0; index < 2; index++) {
+        const char *stream = index ? "acct-2" : "acct-1";
+        const zcq_aggregate_t *account = zcq_aggregates_get (cache, stream);
+        s_bank_event (cache, log, account, "AccountOpened", zcq_testkit_map (word, NULL));
+        account = zcq_aggregates_get (cache, stream);
+        s_bank_event (cache, log, account, "MoneyDeposited",
+                      zcq_testkit_map ("amount=5", NULL));
+        assert_int_equal (zcq_log_commit (log, true), 0);
+        //  Cached in plain (the check can fail: it finds it there)
+        assert_true (s_state_holds (cache, stream, secret));
+    }
+    assert_false (zcq_testkit_files_hold (data, secret));
+
+    //  Forgotten: the state is folded again, the owner nil
+    uint64_t folded = zcq_aggregates_folded (cache);
+    s_forget (cache, log, "acct-1");
+    zcq_aggregates_forgotten (cache, "acct-1");
+    assert_false (s_state_holds (cache, "acct-1", secret));
+    assert_true (zcq_aggregates_folded (cache) > folded);
+    assert_int_equal (zcq_aggregates_get (cache, "acct-1")->version, 3);
+
+    //  A command on the stream staged before the key went pins the state:
+    //  it is dropped at the first use once that command is on disk
+    const zcq_aggregate_t *account = zcq_aggregates_get (cache, "acct-2");
+    uint64_t position =
+        s_bank_event (cache, log, account, ZCQ_STREAM_FORGOTTEN, zcq_testkit_map (NULL));
+    zcq_log_stage_forgotten (log, "acct-2", position);
+    zcq_group_t *group = zcq_log_seal (log); //  written while the next is decided
+    account = zcq_aggregates_get (cache, "acct-2");
+    s_bank_event (cache, log, account, "MoneyDeposited", zcq_testkit_map ("amount=1", NULL));
+    assert_int_equal (zcq_store_write (zcq_log_store (log), zcq_group_batch (group), true), 0);
+    zcq_log_sealed (log, group, true);
+    zcq_group_destroy (&group);
+    assert_int_equal (zcq_log_forget_key (log, "acct-2", position), 0);
+    zcq_aggregates_forgotten (cache, "acct-2");
+    assert_true (s_state_holds (cache, "acct-2", secret)); //  pinned: its event is not on disk
+    assert_int_equal (zcq_log_commit (log, true), 0);
+    assert_false (s_state_holds (cache, "acct-2", secret));
+    assert_int_equal (zcq_aggregates_get (cache, "acct-2")->version, 4);
+
+    zcq_aggregates_destroy (&cache);
+    zcq_log_destroy (&log);
+    zcq_keys_destroy (&keys);
+    zcq_testkit_rmtree (dir);
+    zstr_free (&data);
+    zstr_free (&path);
+    zstr_free (&error);
+    free (dir);
+}
+
 int
 main (void)
 {
@@ -402,6 +539,7 @@ main (void)
         LOG_TEST (test_state_with_staged_events_is_never_evicted),
         LOG_TEST (test_purge_drops_every_state),
         LOG_TEST (test_undecodable_event_caches_nothing),
+        cmocka_unit_test (test_forgotten_state_leaves_the_memory),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -554,6 +554,15 @@ mkdir -p "$dir/keys/allowed"
 for name in secure-write alice eve; do
     "$build/zcqrs" keygen "$name" --dir "$dir/keys" >/dev/null || fail "keygen $name"
 done
+# A name over 128 bytes (the user id events record) is refused by name; 128 is taken
+long=$(printf 'k%.0s' $(seq 1 129))
+cli keygen "$long" --dir "$dir/keys"
+if expect_rc 2 "keygen of a 129-byte name"; then
+    expect_stderr_has "is 129 bytes; at most 128" "keygen of a 129-byte name"
+fi
+[ ! -e "$dir/keys/$long.cert" ] || fail "keygen of a 129-byte name wrote a certificate"
+cli keygen "${long%k}" --dir "$dir/keys"
+expect_rc 0 "keygen of a 128-byte name"
 cp "$dir/keys/alice.cert" "$dir/keys/allowed/"
 secure_commands=ipc://$dir/secure-commands
 cat >"$dir/secure.zpl" <<EOF

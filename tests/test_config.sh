@@ -117,6 +117,10 @@ run zcqrs-write --durability fast --data "$dir/w" --commands "ipc://$dir/c"
 expect 1 "setting write/durability must be 'sync' or 'async', got 'fast'" "a durability it does not know"
 run zcqrs-query --set query/wait=-1 --data "$dir/q"
 expect 1 "setting query/wait must be a whole number" "a negative wait"
+run zcqrs-write --keys "$dir/w/keys" --data "$dir/w" --commands "ipc://$dir/c"
+expect 1 "setting write/keys: '$dir/w/keys' is inside the data folder" "a key folder inside the data folder"
+run zcqrs-write --keys "$dir/w" --data "$dir/w" --commands "ipc://$dir/c"
+expect 1 "setting write/keys: '$dir/w' is the same folder as the data folder" "the data folder as key folder"
 
 # --- The shipped configs name only known settings -------------------------------
 

@@ -218,7 +218,7 @@ test_kill_under_load_loses_nothing (void **state)
     assert_int_equal (zcq_testkit_stop (&fixture->node), 0);
 
     //  Read the log straight from its LevelDB folder
-    zcq_log_t *log = zcq_log_new (fixture->data);
+    zcq_log_t *log = zcq_log_new (fixture->data, NULL);
     assert_non_null (log);
     s_scan_t scan = {1, zhashx_new (), zhashx_new (), 0};
     zhashx_set_destructor (scan.commands, s_free_found);

@@ -22,18 +22,6 @@
 //  repeated run in it, so LevelDB's compression keeps it literal)
 #define SECRET "Zq7Xw3Plm9KvQ"
 
-//  Send a command; check its status; return the reply's position.
-static uint64_t
-s_send (zcq_testkit_cluster_t *cluster, zcq_status_t status, const char *type,
-        const char *stream, msgpack_sbuffer *data)
-{
-    zcq_msg_t *reply = zcq_testkit_send (cluster, status, type, stream, data);
-    assert_non_null (reply);
-    uint64_t position = zcq_msg_position (reply);
-    zcq_msg_destroy (&reply);
-    return position;
-}
-
 //  Query node index: a query's RESULT at least at position (asserted).
 static zcq_msg_t *
 s_query (zcq_testkit_cluster_t *cluster, int node, const char *name, msgpack_sbuffer *params,
@@ -92,8 +80,8 @@ test_deleted_account_is_gone_everywhere (void **unused)
     assert_true (position > 0);
     //  One group each: more records than the write node compacts one by one
     for (int deposit = 0; deposit < 70; deposit++) {
-        position = s_send (&cluster, ZCQ_ACCEPTED, "Deposit", "acct-secret",
-                           zcq_testkit_map ("amount=1", NULL));
+        position = zcq_testkit_position (&cluster, ZCQ_ACCEPTED, "Deposit", "acct-secret",
+                                         zcq_testkit_map ("amount=1", NULL));
     }
     zcq_msg_t *result =
         s_query (&cluster, 0, "account", zcq_testkit_map ("id=acct-secret", NULL), position);
@@ -107,18 +95,18 @@ test_deleted_account_is_gone_everywhere (void **unused)
     assert_true (zcq_testkit_files_hold (path, SECRET));
 
     //  Delete it: a tombstone at the next position and version
-    s_send (&cluster, ZCQ_REJECTED, ZCQ_DELETE_STREAM, "acct-never", NULL);
+    zcq_testkit_position (&cluster, ZCQ_REJECTED, ZCQ_DELETE_STREAM, "acct-never", NULL);
     uint64_t tombstone =
-        s_send (&cluster, ZCQ_ACCEPTED, ZCQ_DELETE_STREAM, "acct-secret", NULL);
+        zcq_testkit_position (&cluster, ZCQ_ACCEPTED, ZCQ_DELETE_STREAM, "acct-secret", NULL);
     assert_int_equal (tombstone, position + 1); //  the refusal took no position
     //  From now on the stream takes no command, not even a new start
-    s_send (&cluster, ZCQ_REJECTED, "Deposit", "acct-secret",
-            zcq_testkit_map ("amount=1", NULL));
-    s_send (&cluster, ZCQ_REJECTED, ZCQ_DELETE_STREAM, "acct-secret", NULL);
-    s_send (&cluster, ZCQ_REJECTED, "OpenAccount", "acct-secret",
-            zcq_testkit_map ("owner=mallory", NULL));
-    uint64_t head = s_send (&cluster, ZCQ_ACCEPTED, "Deposit", "acct-keep",
-                            zcq_testkit_map ("amount=2", NULL));
+    zcq_testkit_position (&cluster, ZCQ_REJECTED, "Deposit", "acct-secret",
+                          zcq_testkit_map ("amount=1", NULL));
+    zcq_testkit_position (&cluster, ZCQ_REJECTED, ZCQ_DELETE_STREAM, "acct-secret", NULL);
+    zcq_testkit_position (&cluster, ZCQ_REJECTED, "OpenAccount", "acct-secret",
+                          zcq_testkit_map ("owner=mallory", NULL));
+    uint64_t head = zcq_testkit_position (&cluster, ZCQ_ACCEPTED, "Deposit", "acct-keep",
+                                          zcq_testkit_map ("amount=2", NULL));
 
     //  The query node dropped it, and its share of the totals
     result = s_query (&cluster, 0, "account", zcq_testkit_map ("id=acct-secret", NULL), head);
@@ -180,8 +168,8 @@ test_deleted_account_is_gone_everywhere (void **unused)
     //  A restarted write node still refuses the stream
     assert_int_equal (zcq_testkit_stop (&cluster.write), 0);
     assert_int_equal (zcq_testkit_cluster_start_write (&cluster, "bank", "--snapshot", "2"), 0);
-    s_send (&cluster, ZCQ_REJECTED, "Deposit", "acct-secret",
-            zcq_testkit_map ("amount=1", NULL));
+    zcq_testkit_position (&cluster, ZCQ_REJECTED, "Deposit", "acct-secret",
+                          zcq_testkit_map ("amount=1", NULL));
     assert_int_equal (zcq_testkit_cluster_stop (&cluster), 0);
     zcq_testkit_cluster_destroy (&cluster);
 }
@@ -203,9 +191,10 @@ test_deleted_store_stream_is_gone_everywhere (void **unused)
                              "\"" SECRET "\"}},{\"type\":\"Noted\"}]}",
                              events, &error),
         0);
-    s_send (&cluster, ZCQ_ACCEPTED, "Append", "notes-1", events);
+    zcq_testkit_position (&cluster, ZCQ_ACCEPTED, "Append", "notes-1", events);
     //  Deleted in the same batch a query node applies: found by version
-    uint64_t tombstone = s_send (&cluster, ZCQ_ACCEPTED, ZCQ_DELETE_STREAM, "notes-1", NULL);
+    uint64_t tombstone =
+        zcq_testkit_position (&cluster, ZCQ_ACCEPTED, ZCQ_DELETE_STREAM, "notes-1", NULL);
     assert_int_equal (tombstone, 3);
     zcq_msg_t *result =
         s_query (&cluster, 0, "stream", zcq_testkit_map ("stream=notes-1", NULL), tombstone);
@@ -220,7 +209,7 @@ test_deleted_store_stream_is_gone_everywhere (void **unused)
     events = msgpack_sbuffer_new ();
     assert_int_equal (
         zcq_json_to_msgpack ("{\"events\":[{\"type\":\"Noted\"}]}", events, &error), 0);
-    s_send (&cluster, ZCQ_REJECTED, "Append", "notes-1", events);
+    zcq_testkit_position (&cluster, ZCQ_REJECTED, "Append", "notes-1", events);
     assert_int_equal (zcq_testkit_cluster_stop (&cluster), 0);
     zcq_testkit_cluster_destroy (&cluster);
 }

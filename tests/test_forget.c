@@ -13,7 +13,8 @@
 
 #include "zcq_testkit.h"
 #include "zcq_seal.h"
-#include "zcq_log.h"
+#include "zcq_keys.h"
+#include "zcq_client.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,18 +27,6 @@
 //  Owners no other byte of the test holds (no repeated run in them)
 #define SECRET "Hv4Rq8Tzn2WxLp"
 #define KEEPER "Mb6Yk1Dsj5FoCe"
-
-//  Send a command; check its status; return the reply's position.
-static uint64_t
-s_send (zcq_testkit_cluster_t *cluster, zcq_status_t status, const char *type,
-        const char *stream, msgpack_sbuffer *data)
-{
-    zcq_msg_t *reply = zcq_testkit_send (cluster, status, type, stream, data);
-    assert_non_null (reply);
-    uint64_t position = zcq_msg_position (reply);
-    zcq_msg_destroy (&reply);
-    return position;
-}
 
 //  A query's answer on query node index at least at position, as JSON.
 static char *
@@ -77,22 +66,34 @@ s_replayed_owner (zcq_testkit_cluster_t *cluster, size_t index, char **owner)
     return type;
 }
 
-//  A copy of the write node's folder now (a backup), and the stream key
-//  read from it: zcq_log_find_key's answer.
+//  The stream key in the write node's key table now (write-keys, beside
+//  its data folder): zcq_keys_find's answer.
 static int
-s_backup_key (zcq_testkit_cluster_t *cluster, const char *stream, byte key [ZCQ_SEAL_KEY])
+s_table_key (zcq_testkit_cluster_t *cluster, const char *stream, byte key [ZCQ_SEAL_KEY])
 {
-    char *command = zsys_sprintf ("cp -r '%s/write' '%s/backup'", cluster->dir, cluster->dir);
-    assert_int_equal (system (command), 0);
-    zstr_free (&command);
-    char *path = zsys_sprintf ("%s/backup", cluster->dir);
-    zcq_store_t *store = zcq_store_new (path);
-    assert_non_null (store);
-    int rc = zcq_log_find_key (store, stream, key);
-    zcq_store_destroy (&store);
-    zcq_testkit_rmtree (path);
-    zstr_free (&path);
-    return rc;
+    char path [300];
+    snprintf (path, sizeof path, "%s/write-keys", cluster->dir);
+    return zcq_testkit_table_key (path, stream, key);
+}
+
+//  A backup of the write node's data taken by its "backup" query (as
+//  zcqrs backup NAME does); returns its folder, dir/backups/NAME (caller
+//  frees).
+static char *
+s_backup (zcq_testkit_cluster_t *cluster, const char *name)
+{
+    char param [64];
+    snprintf (param, sizeof param, "name=%s", name);
+    msgpack_sbuffer *params = zcq_testkit_map (param, NULL);
+    zcq_msg_t *result = zcq_client_query (cluster->client, ZCQ_WRITE_NODE, "backup",
+                                          params->data, params->size, 0, WAIT);
+    msgpack_sbuffer_free (params);
+    assert_non_null (result);
+    assert_int_equal (zcq_msg_status (result), ZCQ_OK);
+    char *path = zcq_testkit_str (zcq_msg_data (result), zcq_msg_data_size (result), "path");
+    zcq_msg_destroy (&result);
+    assert_non_null (path);
+    return path;
 }
 
 static void
@@ -124,10 +125,19 @@ test_forgotten_owner_is_ciphertext_everywhere (void **unused)
     assert_false (zcq_testkit_files_hold (path, KEEPER));
     snprintf (path, sizeof path, "%s/query-1", cluster.dir);
     assert_true (zcq_testkit_files_hold (path, SECRET));
+    //  The key is in the key table, beside the data folder, and in no file
+    //  of the data folder (the search finds it where it is)
     byte key [ZCQ_SEAL_KEY];
-    assert_int_equal (s_backup_key (&cluster, "acct-secret", key), 0);
-    snprintf (path, sizeof path, "%s/write", cluster.dir);
+    assert_int_equal (s_table_key (&cluster, "acct-secret", key), 0);
+    snprintf (path, sizeof path, "%s/write-keys", cluster.dir);
     assert_true (zcq_testkit_files_hold_bytes (path, key, sizeof key));
+    snprintf (path, sizeof path, "%s/write", cluster.dir);
+    assert_false (zcq_testkit_files_hold_bytes (path, key, sizeof key));
+    //  A backup of the data, taken before the forget: no key, no owner
+    char *backup = s_backup (&cluster, "before-forget");
+    assert_true (zcq_testkit_files_hold (backup, "zcqrs-log-3"));
+    assert_false (zcq_testkit_files_hold_bytes (backup, key, sizeof key));
+    assert_false (zcq_testkit_files_hold (backup, SECRET));
 
     //  Bad input, refused by name: a stream that does not exist
     zcq_msg_t *reply =
@@ -137,20 +147,21 @@ test_forgotten_owner_is_ciphertext_everywhere (void **unused)
     zcq_msg_destroy (&reply);
 
     //  Forget: the node's event at the next position
-    uint64_t forgotten = s_send (&cluster, ZCQ_ACCEPTED, ZCQ_FORGET, "acct-secret", NULL);
+    uint64_t forgotten =
+        zcq_testkit_position (&cluster, ZCQ_ACCEPTED, ZCQ_FORGET, "acct-secret", NULL);
     assert_int_equal (forgotten, position + 1);
     //  The stream goes on: a deposit, and the balance folded without the owner
-    uint64_t head = s_send (&cluster, ZCQ_ACCEPTED, "Deposit", "acct-secret",
-                            zcq_testkit_map ("amount=1", NULL));
-    s_send (&cluster, ZCQ_REJECTED, "Withdraw", "acct-secret",
-            zcq_testkit_map ("amount=257", NULL));
-    head = s_send (&cluster, ZCQ_ACCEPTED, "Withdraw", "acct-secret",
-                   zcq_testkit_map ("amount=256", NULL));
+    uint64_t head = zcq_testkit_position (&cluster, ZCQ_ACCEPTED, "Deposit", "acct-secret",
+                                          zcq_testkit_map ("amount=1", NULL));
+    zcq_testkit_position (&cluster, ZCQ_REJECTED, "Withdraw", "acct-secret",
+                          zcq_testkit_map ("amount=257", NULL));
+    head = zcq_testkit_position (&cluster, ZCQ_ACCEPTED, "Withdraw", "acct-secret",
+                                 zcq_testkit_map ("amount=256", NULL));
 
     //  No new key: nothing personal came since (a snapshot of the state
     //  cached before the forget, sealed under a new one, would hold the owner)
     byte later [ZCQ_SEAL_KEY];
-    assert_int_equal (s_backup_key (&cluster, "acct-secret", later), 1);
+    assert_int_equal (s_table_key (&cluster, "acct-secret", later), 1);
 
     //  Queries show the owner forgotten; the other account reads as before
     json = s_query (&cluster, 0, "account", zcq_testkit_map ("id=acct-secret", NULL), head);
@@ -183,7 +194,8 @@ test_forgotten_owner_is_ciphertext_everywhere (void **unused)
     zcq_msg_destroy (&event);
     zcq_msg_destroy (&events);
 
-    //  Within seconds: the key is in no file of any node, the owner in no
+    //  Within seconds: the key is in no file of any node (the key table
+    //  and the data folder included) nor of the backup, the owner in no
     //  file of the query node (its read models rewritten and compacted)
     assert_true (zcq_testkit_files_gone (cluster.dir, key, sizeof key));
     assert_true (zcq_testkit_files_gone (cluster.dir, SECRET, strlen (SECRET)));
@@ -203,15 +215,40 @@ test_forgotten_owner_is_ciphertext_everywhere (void **unused)
     //  unforgotten stream still reads fine
     assert_int_equal (zcq_testkit_stop (&cluster.write), 0);
     assert_int_equal (zcq_testkit_cluster_start_write (&cluster, "bank", "--snapshot", "2"), 0);
-    s_send (&cluster, ZCQ_REJECTED, "Withdraw", "acct-secret",
-            zcq_testkit_map ("amount=1", NULL));
-    s_send (&cluster, ZCQ_ACCEPTED, "Withdraw", "acct-keep",
-            zcq_testkit_map ("amount=40", NULL));
+    zcq_testkit_position (&cluster, ZCQ_REJECTED, "Withdraw", "acct-secret",
+                          zcq_testkit_map ("amount=1", NULL));
+    zcq_testkit_position (&cluster, ZCQ_ACCEPTED, "Withdraw", "acct-keep",
+                          zcq_testkit_map ("amount=40", NULL));
     assert_int_equal (s_replayed_owner (&cluster, 1, &owner), MSGPACK_OBJECT_STR);
     assert_string_equal (owner, KEEPER);
     zstr_free (&owner);
     assert_false (zcq_testkit_files_hold (cluster.dir, SECRET));
     assert_false (zcq_testkit_files_hold_bytes (cluster.dir, key, sizeof key));
+
+    //  The data backup from before the forget put back (the key table
+    //  stays): the $Forget is lost with the positions after the backup, but
+    //  the owner stays ciphertext and reads as forgotten
+    assert_int_equal (zcq_testkit_stop (&cluster.write), 0);
+    snprintf (path, sizeof path, "%s/write", cluster.dir);
+    zcq_testkit_rmtree (path);
+    assert_int_equal (rename (backup, path), 0);
+    assert_int_equal (zcq_testkit_cluster_start_write (&cluster, "bank", "--snapshot", "2"), 0);
+    assert_int_equal (s_replayed_owner (&cluster, 0, NULL), MSGPACK_OBJECT_EXT);
+    assert_int_equal (s_replayed_owner (&cluster, 1, &owner), MSGPACK_OBJECT_STR);
+    assert_string_equal (owner, KEEPER);
+    zstr_free (&owner);
+    assert_int_equal (zcq_testkit_stop (&cluster.query [1]), 0);
+    assert_int_equal (zcq_testkit_cluster_start_query (&cluster, 1, 3, "bank", NULL, NULL), 0);
+    json = s_query (&cluster, 1, "account", zcq_testkit_map ("id=acct-secret", NULL), position);
+    assert_non_null (strstr (json, "\"owner\":null"));
+    assert_non_null (strstr (json, "\"forgotten\":[\"owner\"]"));
+    zstr_free (&json);
+    //  The stream goes on
+    zcq_testkit_position (&cluster, ZCQ_ACCEPTED, "Deposit", "acct-secret",
+                          zcq_testkit_map ("amount=3", NULL));
+    assert_false (zcq_testkit_files_hold (cluster.dir, SECRET));
+    assert_false (zcq_testkit_files_hold_bytes (cluster.dir, key, sizeof key));
+    zstr_free (&backup);
     assert_int_equal (zcq_testkit_cluster_stop (&cluster), 0);
     zcq_testkit_cluster_destroy (&cluster);
 }

@@ -24,7 +24,7 @@ s_setup (void **state)
 {
     fixture_t *fixture = (fixture_t *) zmalloc (sizeof (fixture_t));
     fixture->dir = zcq_testkit_tmpdir ("log");
-    fixture->log = zcq_log_new (fixture->dir);
+    fixture->log = zcq_log_new (fixture->dir, NULL);
     assert_non_null (fixture->log);
     *state = fixture;
     return 0;
@@ -261,7 +261,7 @@ test_reopen_keeps_everything (void **state)
     zcq_log_destroy (&fixture->log);
 
     //  The identity is the log's: the same after a reopen
-    fixture->log = zcq_log_new (fixture->dir);
+    fixture->log = zcq_log_new (fixture->dir, NULL);
     assert_non_null (fixture->log);
     assert_string_equal (zcq_log_cluster (fixture->log), cluster);
     assert_string_equal (zcq_log_incarnation (fixture->log), incarnation);
@@ -287,7 +287,7 @@ test_refuses_a_folder_that_is_not_a_log (void **state)
     zcq_batch_destroy (&batch);
     zcq_store_destroy (&store);
 
-    zcq_log_t *log = zcq_log_new (dir);
+    zcq_log_t *log = zcq_log_new (dir, NULL);
     assert_null (log);
     zcq_testkit_rmtree (dir);
     free (dir);
@@ -358,7 +358,7 @@ test_retention_records_are_per_group (void **state)
 
     //  Reopened, the walk starts where it stopped
     zcq_log_destroy (&fixture->log);
-    fixture->log = zcq_log_new (fixture->dir);
+    fixture->log = zcq_log_new (fixture->dir, NULL);
     assert_non_null (fixture->log);
     assert_int_equal (zcq_log_newest_sequence (fixture->log), 5);
     store = zcq_log_store (fixture->log);
@@ -432,7 +432,7 @@ test_old_layout_is_converted (void **state)
     zcq_batch_destroy (&batch);
     zcq_store_destroy (&store);
 
-    zcq_log_t *log = zcq_log_new (dir);
+    zcq_log_t *log = zcq_log_new (dir, NULL);
     assert_non_null (log);
     assert_int_equal (zcq_log_head (log), 1);
     assert_int_equal (zcq_log_newest_sequence (log), 1);
@@ -449,7 +449,7 @@ test_old_layout_is_converted (void **state)
     size_t size = 0;
     assert_int_equal (zcq_store_get (zcq_log_store (log), "v:a", 3, &stored, &size), 1);
     assert_int_equal (zcq_store_get (zcq_log_store (log), "m:format", 8, &stored, &size), 0);
-    assert_memory_equal (stored, "zcqrs-log-2", 11);
+    assert_memory_equal (stored, "zcqrs-log-3", 11);
     free (stored);
     zcq_log_destroy (&log);
     zcq_testkit_rmtree (dir);

@@ -3,10 +3,12 @@
     (Raft on 127.0.0.1 TCP ports, commands on ipc://, real LevelDB folders):
     followers hold the leader's very log and answer not_leader; a killed or
     stopped leader is replaced; a retried command id has one outcome; a
-    member started on an empty folder catches up
+    member started on an empty folder catches up; a forgotten stream's key
+    is destroyed on every member
     =========================================================================
 */
 
+#include "zcq_keys.h"
 #include "zcq_store.h"
 #include "zcq_testkit.h"
 
@@ -22,6 +24,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <dirent.h>
 
 #define WAIT     10000 //  ms any single wait may take at most
 #define MEMBERS  3
@@ -370,6 +373,111 @@ test_followers_hold_the_leaders_log (void **state)
     s_group_destroy (&group);
 }
 
+//  True if a file of the LevelDB folder path (its own files, not the Raft
+//  log in its raft/ folder: README, "Write group", says what that keeps)
+//  holds these bytes.
+static bool
+s_store_holds (const char *path, const void *bytes, size_t length)
+{
+    DIR *dir = opendir (path);
+    assert_non_null (dir);
+    bool found = false;
+    struct dirent *entry;
+    while (!found && (entry = readdir (dir))) {
+        char *child = zsys_sprintf ("%s/%s", path, entry->d_name);
+        struct stat info;
+        if (stat (child, &info) == 0 && S_ISREG (info.st_mode)) {
+            found = zcq_testkit_files_hold_bytes (child, bytes, length);
+        }
+        zstr_free (&child);
+    }
+    closedir (dir);
+    return found;
+}
+
+//  Poll (bounded) until neither the key table nor the data folder of any
+//  member holds these bytes; true once none does.
+static bool
+s_members_lose (group_t *group, const void *bytes, size_t length)
+{
+    int64_t deadline = zclock_mono () + WAIT;
+    while (true) {
+        bool held = false;
+        for (int index = 0; index < MEMBERS && !held; index++) {
+            char path [300];
+            snprintf (path, sizeof path, "%s/member-%d", group->dir, index + 1);
+            held = s_store_holds (path, bytes, length);
+            snprintf (path, sizeof path, "%s/member-%d-keys", group->dir, index + 1);
+            held = held || s_store_holds (path, bytes, length);
+        }
+        if (!held) {
+            return true;
+        }
+        if (zclock_mono () > deadline) {
+            return false;
+        }
+        zclock_sleep (20); //  a poll of the files
+    }
+}
+
+//  A stream's key in member index's key table: zcq_keys_find's answer.
+static int
+s_member_key (group_t *group, int index, const char *stream, byte key [ZCQ_SEAL_KEY])
+{
+    char path [300];
+    snprintf (path, sizeof path, "%s/member-%d-keys", group->dir, index + 1);
+    return zcq_testkit_table_key (path, stream, key);
+}
+
+//  A personal field in a group: every member's key table gets the
+//  stream's key through the replicated log (its data folder never does,
+//  nor the owner in plain); a $Forget on the leader destroys it on every
+//  member, followers included (they destroy it when they apply the
+//  forget's group: the group carries the "f:" mark, not the deletion)
+static void
+test_a_forget_destroys_the_key_on_every_member (void **state)
+{
+    (void) state;
+    group_t *group = s_group_new ();
+    int leader = s_leader (group, -1, WAIT);
+    assert_true (leader >= 0);
+    s_await (group, "group_leader", (uint64_t) leader + 1);
+    const char *secret = "Qw7Nd3Kx9Vb2Hs";
+    char word [64];
+    snprintf (word, sizeof word, "owner=%s", secret);
+    s_expect (group, leader, ZCQ_ACCEPTED, "OpenAccount", "acct-secret", word);
+    s_expect (group, leader, ZCQ_ACCEPTED, "OpenAccount", "acct-keep", "owner=Zp4Lm8Rt");
+    uint64_t head =
+        s_expect (group, leader, ZCQ_ACCEPTED, "Deposit", "acct-secret", "amount=5");
+    s_await (group, "head", head);
+    byte key [ZCQ_SEAL_KEY], other [ZCQ_SEAL_KEY];
+    assert_int_equal (s_member_key (group, 0, "acct-secret", key), 0);
+    for (int index = 1; index < MEMBERS; index++) {
+        assert_int_equal (s_member_key (group, index, "acct-secret", other), 0);
+        assert_memory_equal (other, key, ZCQ_SEAL_KEY);
+    }
+    char path [300];
+    for (int index = 0; index < MEMBERS; index++) {
+        snprintf (path, sizeof path, "%s/member-%d", group->dir, index + 1);
+        assert_false (s_store_holds (path, key, sizeof key));
+        assert_false (zcq_testkit_files_hold (path, secret));
+        snprintf (path, sizeof path, "%s/member-%d-keys", group->dir, index + 1);
+        assert_true (s_store_holds (path, key, sizeof key)); //  the search finds it there
+    }
+
+    head = s_expect (group, leader, ZCQ_ACCEPTED, "$Forget", "acct-secret", NULL);
+    s_await (group, "head", head);
+    assert_true (s_members_lose (group, key, sizeof key));
+    for (int index = 0; index < MEMBERS; index++) {
+        assert_int_equal (s_member_key (group, index, "acct-secret", other), 1);
+        assert_int_equal (s_member_key (group, index, "acct-keep", other), 0);
+        snprintf (path, sizeof path, "%s/member-%d", group->dir, index + 1);
+        assert_false (zcq_testkit_files_hold (path, secret));
+    }
+    s_assert_same_logs (group);
+    s_group_destroy (&group);
+}
+
 static void
 test_a_killed_leader_is_replaced_and_a_retry_has_one_outcome (void **state)
 {
@@ -618,6 +726,8 @@ test_a_wiped_member_rejoins_past_raft_snapshots (void **state)
     char path [300];
     snprintf (path, sizeof (path), "%s/member-%d", group->dir, wiped + 1);
     zcq_testkit_rmtree (path);
+    snprintf (path, sizeof (path), "%s/member-%d-keys", group->dir, wiped + 1);
+    zcq_testkit_rmtree (path); //  a new machine: no key table either
     uint64_t head = 0;
     for (int round = 0; round < 40; round++) {
         head = s_expect (group, leader, ZCQ_ACCEPTED, "Deposit", "acc-1", "amount=2");
@@ -631,6 +741,11 @@ test_a_wiped_member_rejoins_past_raft_snapshots (void **state)
     s_start (group, wiped);
     s_await (group, "head", head);
     assert_int_equal (s_log_count (group, "copied member"), 1);
+    //  The copy brought the key table: the owner's key is the group's
+    byte key [ZCQ_SEAL_KEY], copied [ZCQ_SEAL_KEY];
+    assert_int_equal (s_member_key (group, leader, "acc-1", key), 0);
+    assert_int_equal (s_member_key (group, wiped, "acc-1", copied), 0);
+    assert_memory_equal (copied, key, ZCQ_SEAL_KEY);
     //  A member that lost its store but not its Raft folder restores its
     //  own snapshot at start, which its store does not reach: it copies too
     int lost = MEMBERS - leader - wiped; //  the third member (indexes 0, 1, 2)
@@ -815,6 +930,7 @@ main (void)
     zsys_set_logstream (stderr);
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_followers_hold_the_leaders_log),
+        cmocka_unit_test (test_a_forget_destroys_the_key_on_every_member),
         cmocka_unit_test (test_a_killed_leader_is_replaced_and_a_retry_has_one_outcome),
         cmocka_unit_test (test_a_stopped_leader_is_replaced_and_steps_down),
         cmocka_unit_test (test_a_client_of_every_member_follows_the_leader),

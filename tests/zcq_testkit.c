@@ -4,6 +4,7 @@
 */
 
 #include "zcq_testkit.h"
+#include "zcq_keys.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -15,6 +16,9 @@
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <setjmp.h>
+#include <stddef.h>
+#include <cmocka.h>
 
 #define MAX_STARTED 64
 
@@ -415,11 +419,13 @@ int
 zcq_testkit_cluster_start_write (zcq_testkit_cluster_t *self, const char *domain,
                                  const char *flag, const char *value)
 {
-    char data [300];
+    char data [300], backups [300];
     snprintf (data, sizeof data, "%s/write", self->dir);
+    snprintf (backups, sizeof backups, "%s/backups", self->dir);
     zcq_testkit_start (&self->write, self->dir, "zcqrs-write", "--commands", self->commands,
                        "--events", self->events, "--replay", self->replay, "--data", data,
-                       "--domain", domain, "--heartbeat", "200", flag, value, NULL);
+                       "--backups", backups, "--domain", domain, "--heartbeat", "200", flag,
+                       value, NULL);
     s_cluster_client (self);
     return zcq_testkit_wait_ready (self->commands, CLUSTER_WAIT);
 }
@@ -532,6 +538,33 @@ zcq_testkit_send (zcq_testkit_cluster_t *self, zcq_status_t status, const char *
         zcq_msg_destroy (&reply);
     }
     return reply;
+}
+
+uint64_t
+zcq_testkit_position (zcq_testkit_cluster_t *self, zcq_status_t status, const char *type,
+                      const char *stream, msgpack_sbuffer *data)
+{
+    zcq_msg_t *reply = zcq_testkit_send (self, status, type, stream, data);
+    assert_non_null (reply);
+    uint64_t position = zcq_msg_position (reply);
+    zcq_msg_destroy (&reply);
+    return position;
+}
+
+int
+zcq_testkit_table_key (const char *folder, const char *stream, byte key [ZCQ_SEAL_KEY])
+{
+    char *copy = zsys_sprintf ("%s.copy", folder);
+    char *command = zsys_sprintf ("cp -r '%s' '%s'", folder, copy);
+    assert_int_equal (system (command), 0);
+    zstr_free (&command);
+    zcq_store_t *store = zcq_store_new (copy);
+    assert_non_null (store);
+    int rc = zcq_keys_find (store, stream, key);
+    zcq_store_destroy (&store);
+    zcq_testkit_rmtree (copy);
+    zstr_free (&copy);
+    return rc;
 }
 
 uint64_t

@@ -165,7 +165,8 @@ typedef struct {
 void
     zcq_testkit_cluster_init (zcq_testkit_cluster_t *self, const char *tag);
 
-//  Start the write node (data in dir/write) with a domain (a name, or a
+//  Start the write node (data in dir/write, its keys in dir/write-keys,
+//  backups in dir/backups) with a domain (a name, or a
 //  path to a .so) and one more flag and its value (NULL: none); wait until
 //  it answers. Returns 0, or -1 if it did not answer in timeout_ms.
 int
@@ -194,6 +195,18 @@ void
 zcq_msg_t *
     zcq_testkit_send (zcq_testkit_cluster_t *self, zcq_status_t status, const char *type,
                       const char *stream, msgpack_sbuffer *data);
+
+//  The same for a test that needs only the reply's position: the reply
+//  must come with this status (a cmocka failure otherwise).
+uint64_t
+    zcq_testkit_position (zcq_testkit_cluster_t *self, zcq_status_t status, const char *type,
+                          const char *stream, msgpack_sbuffer *data);
+
+//  A stream's key in the key table in folder (a write node's, which holds
+//  its lock: read from a copy, folder.copy, removed after). Returns
+//  zcq_keys_find's answer: 0 with the key, 1 if the stream has none.
+int
+    zcq_testkit_table_key (const char *folder, const char *stream, byte key [32]);
 
 //  The erasure tests' accounts on a bank cluster: acct-secret (owner
 //  `secret`) and acct-keep (owner `keeper`) opened, then 250 deposited to

@@ -20,6 +20,10 @@ write
     metrics = "127.0.0.1:9601"
     #   LevelDB folder of the event log (flag --data)
     data = "../../var/write"
+    #   LevelDB folder of the stream keys (crypto-shredding), never inside the data folder
+    #   nor in its backups; unset: the data folder's path and '-keys' (e.g. var/write-keys)
+    #   (flag --keys)
+    #   keys = "DIR"
     #   folder the 'backup' query (zcqrs backup NAME) writes each backup into, as DIR/NAME
     #   (flag --backups)
     backups = "var/backups"

@@ -281,6 +281,15 @@ s_load (zcq_aggregates_t *self, const char *stream)
 //  is not pinned. Pinned states sit near the end of the list (the write
 //  node keeps the cache over twice its group size), so the walk is short;
 //  if all are pinned the cache grows a little.
+//  Drop an entry and its state.
+static void
+s_drop (zcq_aggregates_t *self, s_entry_t *entry)
+{
+    zhashx_delete (self->entries, entry->stream);
+    s_state_destroy (self, entry->aggregate.state);
+    zlistx_delete (self->lru, entry->handle);
+}
+
 static void
 s_evict (zcq_aggregates_t *self)
 {
@@ -290,10 +299,22 @@ s_evict (zcq_aggregates_t *self)
         oldest = (s_entry_t *) zlistx_next (self->lru);
     }
     if (oldest) {
-        zhashx_delete (self->entries, oldest->stream);
-        s_state_destroy (self, oldest->aggregate.state);
-        zlistx_delete (self->lru, oldest->handle);
+        s_drop (self, oldest);
     }
+}
+
+//  A forgotten stream's state holds what its personal fields held, in
+//  plain: once nothing staged pins it (its key is destroyed by then), it
+//  is dropped, to be folded again from the log, where they read as nil.
+//  Returns true if it was dropped.
+static bool
+s_drop_forgotten (zcq_aggregates_t *self, s_entry_t *entry)
+{
+    if (!entry->forgotten || entry->staged > zcq_log_head (self->log)) {
+        return false;
+    }
+    s_drop (self, entry);
+    return true;
 }
 
 const zcq_aggregate_t *
@@ -302,7 +323,7 @@ zcq_aggregates_get (zcq_aggregates_t *self, const char *stream)
     assert (self);
     assert (stream);
     s_entry_t *entry = (s_entry_t *) zhashx_lookup (self->entries, stream);
-    if (entry) {
+    if (entry && !s_drop_forgotten (self, entry)) {
         zlistx_move_end (self->lru, entry->handle);
         return &entry->aggregate;
     }
@@ -347,9 +368,9 @@ s_snapshot (zcq_aggregates_t *self, s_entry_t *entry)
     msgpack_sbuffer_init (&buffer);
     msgpack_packer packer;
     msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
-    if (self->domain->state_save (entry->aggregate.state, &packer) == 0) {
-        zcq_log_stage_state (self->log, entry->stream, entry->aggregate.version, buffer.data,
-                             buffer.size);
+    if (self->domain->state_save (entry->aggregate.state, &packer) == 0
+        && zcq_log_stage_state (self->log, entry->stream, entry->aggregate.version, buffer.data,
+                                buffer.size)) {
         self->snapshots++;
     }
     msgpack_sbuffer_destroy (&buffer);
@@ -366,6 +387,17 @@ zcq_aggregates_staged (zcq_aggregates_t *self, const zcq_aggregate_t *aggregate)
         s_snapshot (self, entry);
     }
     entry->noted = entry->aggregate.version;
+}
+
+void
+zcq_aggregates_forgotten (zcq_aggregates_t *self, const char *stream)
+{
+    assert (self);
+    assert (stream);
+    s_entry_t *entry = (s_entry_t *) zhashx_lookup (self->entries, stream);
+    if (entry) {
+        s_drop_forgotten (self, entry);
+    }
 }
 
 void

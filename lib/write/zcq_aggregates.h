@@ -80,6 +80,14 @@ void
 void
     zcq_aggregates_staged (zcq_aggregates_t *self, const zcq_aggregate_t *aggregate);
 
+//  A stream's key was destroyed ($Forget): drop its state, which may hold
+//  what its personal fields held in plain, so that its next use folds it
+//  again from the log (where they read as nil). A state that events staged
+//  since still pin is dropped at its first zcq_aggregates_get once they
+//  are on disk.
+void
+    zcq_aggregates_forgotten (zcq_aggregates_t *self, const char *stream);
+
 //  Drop every state (after a failed write some hold events that never
 //  reached the disk); each is loaded again on its next use.
 void

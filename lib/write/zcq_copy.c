@@ -16,9 +16,11 @@
 //  The server: at most one copy at a time, on one snapshot of the store.
 typedef struct {
     zcq_store_t *store; //  the member's store
+    zcq_store_t *keys;  //  the member's key table, or NULL
     zsock_t *router;    //  bound ROUTER
     zframe_t *peer;     //  routing id of the member copying now, or NULL
     zcq_iter_t *iter;   //  its snapshot, at the next key to send
+    bool in_keys;       //  iter is on the key table's snapshot (after the store's)
     uint64_t group;     //  the group that snapshot holds last
     int64_t active;     //  zclock_mono () of its last request
     zchunk_t *chunk;    //  encoding scratch
@@ -53,14 +55,30 @@ s_end (s_server_t *self)
 {
     zframe_destroy (&self->peer);
     zcq_iter_destroy (&self->iter);
+    self->in_keys = false;
 }
 
-//  Send the copier the next chunk of its snapshot, or DONE.
+//  Send the copier the next chunk of its snapshot (CHUNK), then of the
+//  key table's (KEYS), or DONE. The key table's snapshot is taken once the
+//  store's is sent, so it holds every key the copied events were sealed
+//  with: a key is written before the first group that seals with it.
 static void
 s_next (s_server_t *self)
 {
     zcq_batch_t *batch = zcq_batch_new ();
     size_t bytes = 0;
+    if (!zcq_iter_valid (self->iter) && !self->in_keys && self->keys) {
+        zcq_iter_destroy (&self->iter);
+        self->iter = zcq_iter_new (self->keys, true);
+        self->in_keys = true;
+        if (!self->iter) {
+            zsys_error ("copy: cannot read the key table; the copy is given up");
+            zcq_batch_destroy (&batch);
+            s_end (self);
+            return;
+        }
+        zcq_iter_seek (self->iter, "", 0);
+    }
     while (zcq_iter_valid (self->iter) && bytes < COPY_CHUNK) {
         size_t key_size, value_size;
         const byte *key = zcq_iter_key (self->iter, &key_size);
@@ -72,15 +90,21 @@ s_next (s_server_t *self)
         zcq_iter_next (self->iter);
     }
     zframe_t *peer = zframe_dup (self->peer);
-    if (zcq_batch_size (batch) == 0) {
+    if (zcq_batch_size (batch) == 0 && (self->in_keys || !self->keys)) {
         s_reply (self, peer, "DONE", self->group, NULL);
         zsys_info ("copy: a member copied this store at group %" PRIu64, self->group);
         s_end (self);
     }
+    else if (zcq_batch_size (batch) == 0) {
+        zframe_destroy (&peer);
+        zcq_batch_destroy (&batch);
+        s_next (self); //  the store is sent: on to the key table
+        return;
+    }
     else {
         zchunk_set (self->chunk, NULL, 0);
         zcq_batch_encode (batch, self->chunk);
-        s_reply (self, peer, "CHUNK", self->group, self->chunk);
+        s_reply (self, peer, self->in_keys ? "KEYS" : "CHUNK", self->group, self->chunk);
     }
     zcq_batch_destroy (&batch);
 }
@@ -156,6 +180,7 @@ zcq_copy_actor (zsock_t *pipe, void *args)
 {
     zcq_copy_config_t *config = (zcq_copy_config_t *) args;
     s_server_t self = {.store = config->store,
+                       .keys = config->keys,
                        .router = config->socket,
                        .chunk = zchunk_new (NULL, COPY_CHUNK)};
     zsock_signal (pipe, 0);
@@ -225,8 +250,8 @@ s_request (zsock_t *dealer, const char *what, uint64_t at_least)
 }
 
 int
-zcq_copy_fetch (zcq_store_t *store, const char *endpoint, uint64_t at_least, int timeout_ms,
-                uint64_t *group)
+zcq_copy_fetch (zcq_store_t *store, zcq_store_t *keys, const char *endpoint, uint64_t at_least,
+                int timeout_ms, uint64_t *group)
 {
     assert (store);
     assert (endpoint);
@@ -260,7 +285,7 @@ zcq_copy_fetch (zcq_store_t *store, const char *endpoint, uint64_t at_least, int
                 why = streq (what, "BUSY") ? "busy" : "behind";
             }
             else if (streq (what, "CHUNK") && data && held >= at_least) {
-                if (!started && s_wipe (store) != 0) {
+                if (!started && (s_wipe (store) != 0 || (keys && s_wipe (keys) != 0))) {
                     why = "cannot empty the store";
                     started = true;
                 }
@@ -274,6 +299,15 @@ zcq_copy_fetch (zcq_store_t *store, const char *endpoint, uint64_t at_least, int
                     zcq_batch_destroy (&batch);
                 }
             }
+            else if (streq (what, "KEYS") && data && started && keys && held >= at_least) {
+                //  Synced: the key table must hold the keys before "m:group"
+                //  says the store is whole
+                zcq_batch_t *batch = zcq_batch_decode (zframe_data (data), zframe_size (data));
+                more = batch && zcq_store_write (keys, batch, true) == 0
+                       && s_request (dealer, "NEXT", at_least) == 0;
+                why = batch ? "cannot write the key table or ask again" : "a damaged chunk";
+                zcq_batch_destroy (&batch);
+            }
             else if (streq (what, "DONE") && started && held >= at_least) {
                 byte value [8];
                 zcq_store_put_be64 (value, held);
@@ -282,6 +316,11 @@ zcq_copy_fetch (zcq_store_t *store, const char *endpoint, uint64_t at_least, int
                 if (zcq_store_write (store, batch, true) == 0) {
                     *group = held;
                     rc = 0;
+                    if (keys) {
+                        //  The keys wiped and not copied (streams forgotten
+                        //  since) leave the table's files too
+                        zcq_store_compact (keys, NULL, 0, NULL, 0);
+                    }
                 }
                 else {
                     why = "cannot write the group number";

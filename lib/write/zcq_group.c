@@ -63,6 +63,7 @@ s_strings_at (s_strings_t *self, size_t index, size_t *size)
 
 struct _zcq_group_t {
     zcq_batch_t *batch; //  writes of the group
+    zcq_batch_t *keys;  //  new stream keys, for the key table (written first)
     s_strings_t bodies; //  event bodies, in log order
     s_strings_t topics; //  their PUB topics
     uint64_t head;      //  last position once written
@@ -79,6 +80,7 @@ zcq_group_new (void)
     zcq_group_t *self = (zcq_group_t *) zmalloc (sizeof (zcq_group_t));
     assert (self);
     self->batch = zcq_batch_new ();
+    self->keys = zcq_batch_new ();
     s_strings_init (&self->bodies);
     s_strings_init (&self->topics);
     return self;
@@ -91,6 +93,7 @@ zcq_group_destroy (zcq_group_t **self_p)
     if (*self_p) {
         zcq_group_t *self = *self_p;
         zcq_batch_destroy (&self->batch);
+        zcq_batch_destroy (&self->keys);
         free (self->bodies.bytes);
         free (self->bodies.offsets);
         free (self->topics.bytes);
@@ -106,6 +109,25 @@ zcq_group_batch (zcq_group_t *self)
 {
     assert (self);
     return self->batch;
+}
+
+zcq_batch_t *
+zcq_group_keys (zcq_group_t *self)
+{
+    assert (self);
+    return self->keys;
+}
+
+int
+zcq_group_write_keys (zcq_group_t *self, zcq_store_t *keys)
+{
+    assert (self);
+    if (zcq_batch_size (self->keys) == 0) {
+        return 0;
+    }
+    //  Synced whatever the durability: an event on disk sealed with a key
+    //  that a crash took would be forgotten without a $Forget
+    return keys ? zcq_store_write (keys, self->keys, true) : -1;
 }
 
 void
@@ -203,6 +225,7 @@ zcq_group_clear (zcq_group_t *self)
     self->id_count = 0;
     self->time = 0;
     zcq_batch_clear (self->batch);
+    zcq_batch_clear (self->keys);
     self->bodies.used = self->bodies.count = 0;
     self->topics.used = self->topics.count = 0;
     self->head = 0;

@@ -4,6 +4,8 @@
     bodies of its events for publishing once the batch is on disk, and the
     command ids it stores outcomes for (its record in the retention order)
 
+    New stream keys travel beside the batch, for the key table.
+
     A group is built on the deciding thread (zcq_log stages into it), then
     handed whole to the writing thread, then back for replies and publishing:
     one owner at a time, never shared.
@@ -32,6 +34,18 @@ void
 //  The batch of writes (borrowed).
 zcq_batch_t *
     zcq_group_batch (zcq_group_t *self);
+
+//  The puts of the new stream keys the group seals with (borrowed): they go
+//  to the key table (zcq_keys), never to the log's store.
+zcq_batch_t *
+    zcq_group_keys (zcq_group_t *self);
+
+//  Write the group's new keys into the key table keys, synced, before the
+//  group's batch is written (a write that fails leaves keys no event uses,
+//  found again by the next group). Returns 0 (also when there are none),
+//  or -1 if they could not be written (then the group must not be).
+int
+    zcq_group_write_keys (zcq_group_t *self, zcq_store_t *keys);
 
 //  Keep a copy of one event's packed body, in log order, with the topic it
 //  is published under (zcq_msg_topic).

@@ -7,8 +7,9 @@
 #include "zcq_seal.h"
 #include "zcq_random.h"
 
-#define LOG_FORMAT     "zcqrs-log-2" //  value of "m:format"
-#define LOG_FORMAT_OLD "zcqrs-log-1" //  the layout before: converted on open
+#define LOG_FORMAT     "zcqrs-log-3" //  value of "m:format"
+#define LOG_FORMAT_2   "zcqrs-log-2" //  keys in the log's store: moved to the key table on open
+#define LOG_FORMAT_OLD "zcqrs-log-1" //  the layout before that: converted on open
 #define ORDER_HEADER   8             //  bytes of a retention record before its ids
 #define RECORD_TAG     0x01          //  first byte of a group record (an EVENT body is a map)
 #define RECORD_HEADER  5             //  tag and be32 count, before the offsets
@@ -29,6 +30,7 @@ struct _zcq_log_t {
     zcq_group_t *group;                 //  staged group
     msgpack_sbuffer buffer;             //  encoding scratch
     zhashx_t *keys;                     //  stream -> ZCQ_SEAL_KEY bytes: keys read or staged
+    zcq_keys_t *table;                  //  the key table (borrowed; NULL: none, no sealing)
     bool sealing;                       //  snapshots are sealed with their stream's key
     char cluster [ZCQ_LOG_ID_TEXT];     //  "m:cluster": 32 hex digits, kept for the log's life
     char incarnation [ZCQ_LOG_ID_TEXT]; //  "m:incarnation": new when a backup is restored
@@ -140,7 +142,7 @@ static int
 s_convert (zcq_store_t *store)
 {
     zsys_notice ("log %s: converting from layout %s to %s", zcq_store_path (store),
-                 LOG_FORMAT_OLD, LOG_FORMAT);
+                 LOG_FORMAT_OLD, LOG_FORMAT_2);
     int rc = 0;
     uint64_t dropped = 0;
     bool done = false;
@@ -161,16 +163,50 @@ s_convert (zcq_store_t *store)
         zcq_iter_destroy (&iter);
         dropped += zcq_batch_size (batch);
         if (done) {
-            zcq_batch_put (batch, "m:format", 8, LOG_FORMAT, strlen (LOG_FORMAT));
+            zcq_batch_put (batch, "m:format", 8, LOG_FORMAT_2, strlen (LOG_FORMAT_2));
         }
         rc = zcq_store_write (store, batch, true);
         zcq_batch_destroy (&batch);
     }
     if (rc == 0) {
         zsys_notice ("log %s: converted to %s (%" PRIu64 " stream version keys dropped)",
-                     zcq_store_path (store), LOG_FORMAT, dropped);
+                     zcq_store_path (store), LOG_FORMAT_2, dropped);
     }
     return rc;
+}
+
+//  Convert a folder of layout zcqrs-log-2, which kept the stream keys
+//  ("k:") in the log's own store, in place: the keys move into the key
+//  table (zcq_keys_take: synced there first, then deleted here in the batch
+//  that writes the new format, and the range compacted), so that no copy of
+//  the data holds them. Without a key table, a folder that holds keys is
+//  refused: read without them, its sealed values would pass for forgotten.
+//  Returns 0 or -1.
+static int
+s_convert_keys (zcq_store_t *store, zcq_keys_t *keys)
+{
+    bool held = false;
+    if (zcq_keys_held (store, &held) != 0) {
+        return -1;
+    }
+    if (held && !keys) {
+        zsys_error ("log %s: layout %s holds stream keys; it is opened only with a key "
+                    "table to move them into (setting write/keys)",
+                    zcq_store_path (store), LOG_FORMAT_2);
+        return -1;
+    }
+    zcq_batch_t *batch = zcq_batch_new ();
+    zcq_batch_put (batch, "m:format", 8, LOG_FORMAT, strlen (LOG_FORMAT));
+    int moved =
+        held ? zcq_keys_take (keys, store, batch) : zcq_store_write (store, batch, true);
+    zcq_batch_destroy (&batch);
+    if (moved >= 0) {
+        zsys_notice ("log %s: converted from %s to %s: %d stream keys moved to the key table "
+                     "in '%s'",
+                     zcq_store_path (store), LOG_FORMAT_2, LOG_FORMAT, moved,
+                     keys ? zcq_store_path (zcq_keys_store (keys)) : "(none)");
+    }
+    return moved >= 0 ? 0 : -1;
 }
 
 //  An append-mostly log of small msgpack values: snappy costs more CPU
@@ -186,7 +222,7 @@ static const zcq_store_options_t s_options = {.uncompressed = true,
                                               .cache_size = 8 * 1024 * 1024};
 
 zcq_log_t *
-zcq_log_new (const char *path)
+zcq_log_new (const char *path, zcq_keys_t *keys)
 {
     zcq_store_t *store = zcq_store_open (path, &s_options);
     if (!store) {
@@ -205,6 +241,10 @@ zcq_log_new (const char *path)
     }
     else if (rc == 0 && streq ((char *) format, LOG_FORMAT_OLD)) {
         rc = s_convert (store);
+        rc = rc == 0 ? s_convert_keys (store, keys) : rc;
+    }
+    else if (rc == 0 && streq ((char *) format, LOG_FORMAT_2)) {
+        rc = s_convert_keys (store, keys);
     }
     else if (rc == 0 && !streq ((char *) format, LOG_FORMAT)) {
         zsys_error ("log %s: folder holds '%s', not an event log of this layout (%s)", path,
@@ -257,10 +297,9 @@ zcq_log_new (const char *path)
     self->group = zcq_group_new ();
     msgpack_sbuffer_init (&self->buffer);
     self->keys = zhashx_new ();
+    self->table = keys;
     memcpy (self->cluster, cluster, sizeof cluster);
     memcpy (self->incarnation, incarnation, sizeof incarnation);
-    //  Every start: what a destroyed key leaves in the tables goes
-    zcq_store_compact (self->store, "k:", 2, "k;", 2);
     if (zcq_log_reload (self) != 0) {
         zcq_log_destroy (&self);
     }
@@ -434,6 +473,13 @@ zcq_log_store (zcq_log_t *self)
     return self->store;
 }
 
+zcq_store_t *
+zcq_log_keys (zcq_log_t *self)
+{
+    assert (self);
+    return self->table ? zcq_keys_store (self->table) : NULL;
+}
+
 uint64_t
 zcq_log_head (zcq_log_t *self)
 {
@@ -552,18 +598,24 @@ zcq_log_stage_outcome (zcq_log_t *self, const byte *command_id, const void *body
     ++self->staged_sequence;
 }
 
-void
+bool
 zcq_log_stage_state (zcq_log_t *self, const char *stream, uint64_t version, const void *state,
                      size_t size)
 {
     assert (self);
+    byte stream_key [ZCQ_SEAL_KEY];
+    if (self->sealing && zcq_log_stream_key (self, stream, false, stream_key) != 0) {
+        //  A stream without a key (none yet, forgotten, or not readable)
+        //  gets none for a snapshot, and no snapshot is stored in plain:
+        //  its state is folded from its events instead
+        return false;
+    }
     self->buffer.size = 0;
     msgpack_packer packer;
     msgpack_packer_init (&packer, &self->buffer, msgpack_sbuffer_write);
     msgpack_pack_array (&packer, 2);
     msgpack_pack_uint64 (&packer, version);
-    byte stream_key [ZCQ_SEAL_KEY];
-    if (self->sealing && zcq_log_stream_key (self, stream, true, stream_key) == 0) {
+    if (self->sealing) {
         //  A state may hold what personal fields held: sealed like them
         zcq_seal_pack_bytes (&packer, state, size, stream_key, stream);
     }
@@ -575,6 +627,7 @@ zcq_log_stage_state (zcq_log_t *self, const char *stream, uint64_t version, cons
     size_t key_size = s_tagged_key (key, 'a', stream, strnlen (stream, ZCQ_MAX_STREAM));
     zcq_batch_put (zcq_group_batch (self->group), key, key_size, self->buffer.data,
                    self->buffer.size);
+    return true;
 }
 
 int
@@ -832,7 +885,8 @@ zcq_log_commit (zcq_log_t *self, bool sync)
         return 0;
     }
     zcq_group_t *group = zcq_log_seal (self);
-    int rc = zcq_store_write (self->store, zcq_group_batch (group), sync);
+    int rc = zcq_group_write_keys (group, zcq_log_keys (self));
+    rc = rc == 0 ? zcq_store_write (self->store, zcq_group_batch (group), sync) : rc;
     zcq_log_sealed (self, group, rc == 0);
     zcq_group_destroy (&group);
     return rc;
@@ -1447,26 +1501,6 @@ zcq_log_set_sealing (zcq_log_t *self, bool sealing)
 }
 
 int
-zcq_log_find_key (zcq_store_t *store, const char *stream, byte key [ZCQ_SEAL_KEY])
-{
-    byte name [KEY_MAX];
-    size_t name_size = s_tagged_key (name, 'k', stream, strnlen (stream, ZCQ_MAX_STREAM));
-    byte *value = NULL;
-    size_t size = 0;
-    int rc = zcq_store_get (store, name, name_size, &value, &size);
-    if (rc == 0 && size != ZCQ_SEAL_KEY) {
-        zsys_error ("log %s: the key of stream '%s' is damaged", zcq_store_path (store),
-                    stream);
-        rc = -1;
-    }
-    if (rc == 0) {
-        memcpy (key, value, ZCQ_SEAL_KEY);
-    }
-    free (value);
-    return rc;
-}
-
-int
 zcq_log_stream_key (zcq_log_t *self, const char *stream, bool create, byte key [ZCQ_SEAL_KEY])
 {
     assert (self);
@@ -1477,13 +1511,12 @@ zcq_log_stream_key (zcq_log_t *self, const char *stream, bool create, byte key [
         memcpy (key, known, ZCQ_SEAL_KEY);
         return 0;
     }
-    rc = zcq_log_find_key (self->store, stream, key);
-    if (rc == 1 && create) {
-        //  Stored with the group of the first event it seals, never before
+    rc = self->table ? zcq_keys_find (zcq_keys_store (self->table), stream, key) : 1;
+    if (rc == 1 && create && self->table) {
+        //  Into the key table with the group of the first event it seals,
+        //  just before it (zcq_group_write_keys), never before
         zcq_seal_key_new (key);
-        byte name [KEY_MAX];
-        size_t name_size = s_tagged_key (name, 'k', stream, strnlen (stream, ZCQ_MAX_STREAM));
-        zcq_batch_put (zcq_group_batch (self->group), name, name_size, key, ZCQ_SEAL_KEY);
+        zcq_keys_stage (zcq_group_keys (self->group), stream, key);
         rc = 0;
     }
     if (rc == 0) {
@@ -1507,15 +1540,12 @@ zcq_log_stage_forgotten (zcq_log_t *self, const char *stream, uint64_t position)
     zcq_batch_put (zcq_group_batch (self->group), key, key_size, value, sizeof value);
 }
 
-//  Compact a stream's key and snapshot records.
+//  Compact a stream's snapshot record.
 static void
-s_compact_key (zcq_log_t *self, const char *stream)
+s_compact_snapshot (zcq_log_t *self, const char *stream)
 {
     byte key [KEY_MAX];
-    size_t length = strnlen (stream, ZCQ_MAX_STREAM);
-    size_t key_size = s_tagged_key (key, 'k', stream, length);
-    zcq_store_compact (self->store, key, key_size, key, key_size);
-    key_size = s_tagged_key (key, 'a', stream, length);
+    size_t key_size = s_tagged_key (key, 'a', stream, strnlen (stream, ZCQ_MAX_STREAM));
     zcq_store_compact (self->store, key, key_size, key, key_size);
 }
 
@@ -1525,24 +1555,28 @@ zcq_log_forget_key (zcq_log_t *self, const char *stream, uint64_t position)
     assert (self);
     assert (stream);
     zhashx_delete (self->keys, stream);
+    //  The key first (in its own table), then the snapshot and the done
+    //  mark here: cut short in between, it is all done again
+    if (self->table && zcq_keys_shred (self->table, stream, position) != 0) {
+        return -1;
+    }
     byte key [KEY_MAX], value [9];
     size_t length = strnlen (stream, ZCQ_MAX_STREAM);
     zcq_batch_t *batch = zcq_batch_new ();
-    zcq_batch_delete (batch, key, s_tagged_key (key, 'k', stream, length));
     zcq_batch_delete (batch, key, s_tagged_key (key, 'a', stream, length));
     zcq_store_put_be64 (value, position);
     value [8] = FORGOTTEN_DONE;
     zcq_batch_put (batch, key, s_tagged_key (key, 'f', stream, length), value, sizeof value);
     //  Compacted before the write and after it, as hiding a stream is: a
-    //  deletion that shares a memtable with the key's value keeps both in
-    //  the table made from it
-    s_compact_key (self, stream);
+    //  deletion that shares a memtable with the snapshot's value keeps both
+    //  in the table made from it
+    s_compact_snapshot (self, stream);
     int rc = zcq_store_write (self->store, batch, true);
     zcq_batch_destroy (&batch);
     if (rc != 0) {
         return -1;
     }
-    s_compact_key (self, stream);
+    s_compact_snapshot (self, stream);
     zsys_info ("log %s: stream '%s' forgotten at position %" PRIu64 ": its key is destroyed",
                zcq_store_path (self->store), stream, position);
     return 0;
@@ -1565,18 +1599,17 @@ zcq_log_forget_pending (zcq_log_t *self)
 }
 
 int
-zcq_log_open_event (zcq_store_t *store, const byte *body, size_t size, msgpack_sbuffer *out)
+zcq_log_open_event (zcq_store_t *keys, const byte *body, size_t size, msgpack_sbuffer *out)
 {
-    assert (store);
     assert (out);
-    if (!zcq_seal_maybe (body, size)) {
+    if (!keys || !zcq_seal_maybe (body, size)) {
         return 0;
     }
     zcq_msg_t *event = zcq_msg_decode_body (ZCQ_MSG_EVENT, body, size);
     int rc = 0;
     if (zcq_msg_valid (event) && zcq_msg_data_size (event) > 0) {
         byte key [ZCQ_SEAL_KEY];
-        int found = zcq_log_find_key (store, zcq_msg_stream (event), key);
+        int found = zcq_keys_find (keys, zcq_msg_stream (event), key);
         msgpack_sbuffer data;
         msgpack_sbuffer_init (&data);
         if (found < 0) {

@@ -7,7 +7,7 @@
     on failure the positions it took are handed out again. Key layout (see
     protocol/zcqrs-v1.md, "On-disk layout"):
 
-        "m:format"                        -> "zcqrs-log-2"
+        "m:format"                        -> "zcqrs-log-3"
         "m:head"                          -> be64 last position
         "m:forgotten"                     -> be64 oldest command-id sequence kept,
                                              when retention stopped inside a record
@@ -28,8 +28,12 @@
     Each command writes two keys (stream index, outcome; one more index
     key per further event), each group three more (its events, head,
     retention record) and its snapshots.
-    A folder of the layout before (zcqrs-log-1: a "v:" key per stream
-    updated by every event, a "t:" key per id) is converted on open.
+    The stream keys are not here: they live in the key table (zcq_keys), a
+    folder of its own, so that no copy of this store holds one.
+    A folder of the layouts before is converted on open: zcqrs-log-2 kept
+    the stream keys here ("k:" stream), which move into the key table;
+    zcqrs-log-1 also had a "v:" key per stream updated by every event and
+    a "t:" key per id.
 
     Group commit in two steps, so that one thread can decide the next group
     while another writes this one: zcq_log_seal hands the staged group over
@@ -46,6 +50,7 @@
 #include "zcq_msg.h"
 #include "zcq_store.h"
 #include "zcq_seal.h"
+#include "zcq_keys.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -57,10 +62,13 @@ typedef struct _zcq_log_t zcq_log_t;
 //  to go on, non-zero to stop.
 typedef int (zcq_log_event_fn) (const byte *body, size_t size, void *arg);
 
-//  Open (or create) the log in folder path. Returns NULL, after logging
-//  why, if the folder cannot be opened or holds something else.
+//  Open (or create) the log in folder path, sealing with the stream keys
+//  of key table keys (borrowed, must outlive the log; NULL: none, nothing
+//  is sealed, and a folder of the layout that kept keys is refused).
+//  Returns NULL, after logging why, if the folder cannot be opened or
+//  holds something else.
 zcq_log_t *
-    zcq_log_new (const char *path);
+    zcq_log_new (const char *path, zcq_keys_t *keys);
 
 //  Read the head and the newest command-id sequence again from the store
 //  (another thread wrote to it: a write group member's replication),
@@ -123,6 +131,11 @@ void
 zcq_store_t *
     zcq_log_store (zcq_log_t *self);
 
+//  The key table's store (borrowed; NULL without one), for readers that
+//  open sealed values on other threads (zcq_log_open_event).
+zcq_store_t *
+    zcq_log_keys (zcq_log_t *self);
+
 //  Last committed position (0 for an empty log).
 uint64_t
     zcq_log_head (zcq_log_t *self);
@@ -165,8 +178,10 @@ void
                            size_t size, int64_t time);
 
 //  Stage a snapshot of a stream's aggregate state after version events
-//  (state is the domain's packed state).
-void
+//  (state is the domain's packed state). With sealing, it is sealed under
+//  the stream's key, and not staged when the stream has none. Returns
+//  true if it was staged.
+bool
     zcq_log_stage_state (zcq_log_t *self, const char *stream, uint64_t version,
                          const void *state, size_t size);
 
@@ -299,22 +314,17 @@ int
     zcq_log_hide_pending (zcq_log_t *self);
 
 //  --- Stream keys (crypto-shredding, protocol section 10.14) -------------
-//  A stream's key is "k:" stream -> ZCQ_SEAL_KEY bytes, written with the
-//  group of the first event it seals; "f:" stream -> be64(position of
-//  $StreamForgotten) [+ 0x01 once its key is destroyed].
+//  A stream's key is in the key table (zcq_keys), written just before the
+//  group of the first event it seals; here, "f:" stream -> be64(position
+//  of $StreamForgotten) [+ 0x01 once its key is destroyed].
 
 //  Seal snapshots with their stream's key (a domain with personal fields).
 void
     zcq_log_set_sealing (zcq_log_t *self, bool sealing);
 
-//  Read a stream's key from a store (any thread). Returns 0 with it in
-//  key, 1 if the stream has none (never sealed, or forgotten), -1 on error.
-int
-    zcq_log_find_key (zcq_store_t *store, const char *stream, byte key [ZCQ_SEAL_KEY]);
-
-//  A stream's key, from the keys read or staged before, else the store;
-//  with create, a stream without one gets a new one, staged with the
-//  current group. Returns 0 with it in key, 1 if there is none, -1 on error.
+//  A stream's key, from the keys read or staged before, else the key
+//  table; with create, a stream without one gets a new one, staged with
+//  the current group (zcq_group_keys). Returns 0 with it in key, 1 if there is none, -1 on error.
 int
     zcq_log_stream_key (zcq_log_t *self, const char *stream, bool create,
                         byte key [ZCQ_SEAL_KEY]);
@@ -324,8 +334,8 @@ int
 void
     zcq_log_stage_forgotten (zcq_log_t *self, const char *stream, uint64_t position);
 
-//  Destroy a forgotten stream's key and snapshot (synced) and compact
-//  their keys so that no table keeps them. Returns 0 or -1 (nothing
+//  Destroy a forgotten stream's key (zcq_keys_shred) and snapshot (synced)
+//  and compact them so that no table keeps them. Returns 0 or -1 (nothing
 //  written; zcq_log_forget_pending does it again).
 int
     zcq_log_forget_key (zcq_log_t *self, const char *stream, uint64_t position);
@@ -336,10 +346,11 @@ int
     zcq_log_forget_pending (zcq_log_t *self);
 
 //  An EVENT body with its sealed values opened with its stream's key from
-//  store (or nil, the key gone). Returns 1 with the new body in out, 0 if
-//  the body is to be sent as it is (nothing sealed), -1 on a storage error.
+//  the key table's store keys (any thread). Returns 1 with the new body in
+//  out, 0 if the body is to be sent as it is (nothing sealed, no key table,
+//  or the key gone: sealed as stored), -1 on a storage error.
 int
-    zcq_log_open_event (zcq_store_t *store, const byte *body, size_t size,
+    zcq_log_open_event (zcq_store_t *keys, const byte *body, size_t size,
                         msgpack_sbuffer *out);
 
 #ifdef __cplusplus

@@ -12,7 +12,7 @@
 #define REPLAY_SCAN  100000            //  most positions one filtered REPLAY looks at
 
 typedef struct {
-    zcq_store_t *store;     //  the log's, for the stream keys
+    zcq_store_t *keys;      //  the key table's, for the stream keys
     zcq_msg_t *reply;       //  EVENTS being filled
     msgpack_sbuffer opened; //  scratch: a body with its personal fields opened
     int failed;             //  a key could not be read
@@ -25,7 +25,7 @@ static int
 s_add_event (const byte *body, size_t size, void *arg)
 {
     s_batch_t *batch = (s_batch_t *) arg;
-    int opened = zcq_log_open_event (batch->store, body, size, &batch->opened);
+    int opened = zcq_log_open_event (batch->keys, body, size, &batch->opened);
     if (opened < 0) {
         batch->failed = 1;
         return 1;
@@ -123,7 +123,7 @@ s_serve (zcq_replay_config_t *config)
         zcq_msg_t *reply = zcq_msg_reply_to (request, ZCQ_OK);
         zcq_msg_set_from (reply, zcq_msg_from (request));
         uint64_t head = 0;
-        s_batch_t batch = {config->store, reply, {0, NULL, 0}, 0};
+        s_batch_t batch = {config->keys, reply, {0, NULL, 0}, 0};
         msgpack_sbuffer_init (&batch.opened);
         int read = s_filtered (request) ? s_read_filtered (config, request, &batch, &head)
                                         : zcq_log_replay (config->store, zcq_msg_from (request),

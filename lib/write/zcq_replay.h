@@ -32,6 +32,7 @@ typedef struct {
     const char *cluster;     //  said in every EVENTS (spec section 10.14): the log's
     const char *incarnation; //  cluster and incarnation ids and the domain's name,
     const char *domain;      //  copied by the actor; NULL: not said
+    zcq_store_t *keys;  //  the key table's store, to open sealed values (NULL: none)
 } zcq_replay_config_t;
 
 //  The actor. Answers "$TERM" on its pipe and "SERVED" with the number of

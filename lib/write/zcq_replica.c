@@ -175,6 +175,16 @@ s_propose (self_t *self, zcq_group_t *group, uint64_t term)
     zcq_batch_encode (zcq_group_batch (group), self->chunk);
     zcq_store_put_be64 (zchunk_data (self->chunk) + 24,
                         zchunk_size (self->chunk) - ENTRY_HEADER);
+    if (zcq_batch_size (zcq_group_keys (group)) > 0) {
+        //  The new stream keys after the batch, with their size: every
+        //  member's key table gets them (an entry without keys ends in
+        //  fewer than 8 bytes of padding)
+        size_t at = zchunk_size (self->chunk);
+        byte size [8] = {0};
+        zchunk_extend (self->chunk, size, sizeof size);
+        zcq_batch_encode (zcq_group_keys (group), self->chunk);
+        zcq_store_put_be64 (zchunk_data (self->chunk) + at, zchunk_size (self->chunk) - at - 8);
+    }
     //  libraft 0.15 pads entries to 8 bytes when it sends several at once
     //  and not when it stores them: an entry whose size is a multiple of 8
     //  reads the same either way
@@ -254,6 +264,24 @@ s_fsm_apply (struct raft_fsm *fsm, const struct raft_buffer *buffer, void **resu
     }
     if (number != self->applied + 1) {
         return s_fail (self, number, "the store misses the groups before", RAFT_CORRUPT);
+    }
+    size_t rest = buffer->len - ENTRY_HEADER - (size_t) size;
+    const byte *keys = entry + ENTRY_HEADER + size;
+    uint64_t keys_size = rest >= 8 ? zcq_store_get_be64 (keys) : 0;
+    if (keys_size > rest - (rest >= 8 ? 8 : rest)) {
+        return s_fail (self, number, "cut short:", RAFT_MALFORMED);
+    }
+    if (keys_size > 0) {
+        //  The group's new keys, synced before the group: an event in the
+        //  store is never sealed with a key a crash could take
+        zcq_batch_t *added = zcq_batch_decode (keys + 8, (size_t) keys_size);
+        int written =
+            added && self->config.keys ? zcq_store_write (self->config.keys, added, true) : -1;
+        zcq_batch_destroy (&added);
+        if (written != 0) {
+            return s_fail (self, number, "the key table failed to write the keys of",
+                           RAFT_IOERR);
+        }
     }
     zcq_batch_t *batch = zcq_batch_decode (entry + ENTRY_HEADER, (size_t) size);
     if (!batch) {
@@ -353,8 +381,8 @@ s_copy (self_t *self, unsigned taker, uint64_t group)
             continue;
         }
         uint64_t copied = 0;
-        int rc = zcq_copy_fetch (config->store, config->copies [member - 1], group, COPY_WAIT,
-                                 &copied);
+        int rc = zcq_copy_fetch (config->store, config->keys, config->copies [member - 1],
+                                 group, COPY_WAIT, &copied);
         if (rc < 0) {
             self->applied = 0; //  cut short: the store says so ("m:group" is gone)
         }
@@ -504,7 +532,7 @@ s_start (self_t *self)
             error = "no copy server";
         }
         else {
-            zcq_copy_config_t copy = {config->store, router};
+            zcq_copy_config_t copy = {config->store, config->keys, router};
             self->copy = zactor_new (zcq_copy_actor, &copy);
         }
     }

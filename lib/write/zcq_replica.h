@@ -22,7 +22,10 @@
     An entry is "ZGR1", be32 member, be64 group number, be64 term (of its
     proposer), be64 size of the batch, be64 newest command-id sequence and
     be64 time (us) of the group, then the group's batch (zcq_batch_encode),
-    padded with zeros to a multiple of 8 bytes. After each entry, every
+    then, when the group made new stream keys, be64 size and the key
+    batch (zcq_group_keys), which every member writes, synced, into its
+    key table before the group's batch goes into its store; then zeros to
+    a multiple of 8 bytes. After each entry, every
     member forgets old command ids as a single node does (zcq_retention),
     ages measured against the group's time. The store's
     "m:group" key holds the number of the last group applied, in the same
@@ -63,6 +66,7 @@ typedef struct {
     unsigned snapshot_every;  //  Raft entries between snapshots of this member's log (0: none)
     unsigned snapshot_trailing; //  entries kept behind a snapshot for members a little behind
     size_t segment_size;        //  bytes of one Raft log segment file (0: libraft's 8 MiB)
+    zcq_store_t *keys;       //  the key table's store: an entry's new keys go there first
 } zcq_replica_config_t;
 
 //  A member's role, as it reports it.

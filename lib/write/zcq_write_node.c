@@ -72,6 +72,13 @@ static const zcq_setting_t s_table [] = {
      .arg = "DIR",
      .help = "LevelDB folder of the event log",
      .file = ZCQ_SETTING_FILE},
+    {.path = "write/keys",
+     .flag = "--keys",
+     .arg = "DIR",
+     .help = "LevelDB folder of the stream keys (crypto-shredding), never inside the data "
+             "folder nor in its backups; unset: the data folder's path and '-keys' (e.g. "
+             "var/write-keys)",
+     .file = ZCQ_SETTING_FILE},
     {.path = "write/backups",
      .flag = "--backups",
      .fallback = "var/backups",
@@ -285,6 +292,7 @@ typedef struct {
     char *replay_endpoint;       //  where the replay server is bound (resolved)
     zpoller_t *poller;           //  pipe, commands, writer
     zcq_log_t *log;              //  event log (this thread stages, the writer writes)
+    zcq_keys_t *keys;            //  key table (the log seals with it; readers share its store)
     const zcq_domain_t *domain;  //  decide / evolve
     zcq_decision_t *decision;    //  scratch decision
     zcq_aggregates_t *cache;     //  aggregate cache: each stream's state
@@ -494,6 +502,7 @@ s_self_destroy (self_t **self_p)
         zsock_destroy (&self->commands);
         zsock_destroy (&self->events);
         zcq_log_destroy (&self->log);
+        zcq_keys_destroy (&self->keys);
         zstr_free (&self->replay_endpoint);
         for (unsigned index = 0; index < MEMBERS_MAX; index++) {
             zstr_free (&self->raft [index]);
@@ -612,10 +621,12 @@ static void
 s_start_threads (self_t *self, zconfig_t *config, zsock_t *replay)
 {
     zcq_writer_config_t writer = {
-        zcq_log_store (self->log), self->sync,
+        zcq_log_store (self->log),
+        self->sync,
         (uint64_t) zcq_settings_number (config, s_table, "write/ids/keep"),
         zcq_settings_number (config, s_table, "write/ids/max_age") * 1000000,
-        zcq_log_newest_sequence (self->log)};
+        zcq_log_newest_sequence (self->log),
+        zcq_log_keys (self->log)};
     if (self->member) {
         char folder [PATH_MAX];
         snprintf (folder, sizeof (folder), "%s/raft",
@@ -633,7 +644,8 @@ s_start_threads (self_t *self, zconfig_t *config, zsock_t *replay)
             self->copies [0] ? self->copies : NULL,
             (unsigned) zcq_settings_number (config, s_table, "write/raft_snapshot"),
             (unsigned) zcq_settings_number (config, s_table, "write/raft_trailing"),
-            (size_t) zcq_settings_number (config, s_table, "write/raft_segment")};
+            (size_t) zcq_settings_number (config, s_table, "write/raft_segment"),
+            writer.keys};
         self->writer = zactor_new (zcq_replica_actor, &replica);
         //  Its first report says whether Raft started
         zcq_replica_recv (self->writer, &self->group);
@@ -643,12 +655,13 @@ s_start_threads (self_t *self, zconfig_t *config, zsock_t *replay)
     }
     //  The socket moves to the replay thread: resolve its endpoint first
     self->replay_endpoint = zcq_endpoint_resolved (replay);
-    zcq_replay_config_t server = {
-        zcq_log_store (self->log), replay, &self->replays, &self->replayed,
-        //  A member's ids are the group's, which come
-        //  later: its heartbeats say them, not replay
-        self->member ? NULL : zcq_log_cluster (self->log),
-        self->member ? NULL : zcq_log_incarnation (self->log), self->domain->name};
+    zcq_replay_config_t server = {zcq_log_store (self->log), replay, &self->replays,
+                                  &self->replayed,
+                                  //  A member's ids are the group's, which come
+                                  //  later: its heartbeats say them, not replay
+                                  self->member ? NULL : zcq_log_cluster (self->log),
+                                  self->member ? NULL : zcq_log_incarnation (self->log),
+                                  self->domain->name, zcq_log_keys (self->log)};
     self->replay = zactor_new (zcq_replay_actor, &server);
     int delay = (int) zcq_settings_number (config, s_table, "write/fault/write_delay");
     if (delay > 0) {
@@ -706,7 +719,15 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
     }
     const char *data = zcq_settings_text (config, s_table, "write/data");
     self->backups = strdup (zcq_settings_text (config, s_table, "write/backups"));
-    self->log = zcq_log_new (data);
+    const char *keys = zcq_settings_text (config, s_table, "write/keys");
+    char *keys_default = keys ? NULL : zsys_sprintf ("%s-keys", data);
+    self->keys = zcq_keys_new (keys ? keys : keys_default, data, error);
+    zstr_free (&keys_default);
+    if (!self->keys) {
+        s_self_destroy (&self);
+        return NULL;
+    }
+    self->log = zcq_log_new (data, self->keys);
     if (!self->log) {
         *error = zsys_sprintf ("cannot open the event log in '%s'", data);
         s_self_destroy (&self);
@@ -715,6 +736,12 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
     if (self->member && zcq_log_set_group_member (self->log) != 0) {
         *error =
             zsys_sprintf ("cannot read the event log in '%s' as a write group member's", data);
+        s_self_destroy (&self);
+        return NULL;
+    }
+    //  A key table serves one log: a member learns the group's cluster
+    //  with its first group, and binds at its next start
+    if (zcq_keys_bind (self->keys, zcq_log_cluster (self->log), error) != 0) {
         s_self_destroy (&self);
         return NULL;
     }
@@ -1819,6 +1846,7 @@ s_forget_written (self_t *self)
     while (forgotten && zcq_msg_position (forgotten) <= zcq_log_head (self->log)) {
         zcq_log_forget_key (self->log, zcq_msg_stream (forgotten),
                             zcq_msg_position (forgotten));
+        zcq_aggregates_forgotten (self->cache, zcq_msg_stream (forgotten));
         zlistx_delete (self->forgets, zlistx_cursor (self->forgets));
         forgotten = (zcq_msg_t *) zlistx_first (self->forgets);
     }
@@ -1853,7 +1881,7 @@ s_written (self_t *self, zcq_group_t *group, bool stored, uint64_t ids_kept, uin
             //  Published with the personal fields opened (section 10.14): the
             //  PUB admits the replicate role only
             if (self->personal
-                && zcq_log_open_event (zcq_log_store (self->log), body, size, &self->sealed)
+                && zcq_log_open_event (zcq_log_keys (self->log), body, size, &self->sealed)
                        == 1) {
                 body = (const byte *) self->sealed.data;
                 size = self->sealed.size;
@@ -1905,7 +1933,7 @@ s_publish_stored (const byte *body, size_t size, void *arg)
         return 0;
     }
     if (self->personal
-        && zcq_log_open_event (zcq_log_store (self->log), body, size, &self->sealed) == 1) {
+        && zcq_log_open_event (zcq_log_keys (self->log), body, size, &self->sealed) == 1) {
         body = (const byte *) self->sealed.data;
         size = self->sealed.size;
     }

@@ -27,7 +27,10 @@ zcq_writer_actor (zsock_t *pipe, void *args)
             break;
         }
         zcq_group_t *group = (zcq_group_t *) pointer;
-        int rc = zcq_store_write (self.config.store, zcq_group_batch (group), self.config.sync);
+        int rc = zcq_group_write_keys (group, self.config.keys);
+        rc = rc == 0 ? zcq_store_write (self.config.store, zcq_group_batch (group),
+                                        self.config.sync)
+                     : rc;
         uint64_t kept =
             zcq_retention_apply (&self.retention, self.config.store,
                                  rc == 0 ? zcq_group_sequence (group) : 0, zcq_event_now ());

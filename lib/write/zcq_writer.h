@@ -32,6 +32,7 @@ typedef struct {
     uint64_t keep_ids;   //  most command ids kept (0: no limit)
     int64_t max_age_us;  //  command ids older than this are forgotten (0: never)
     uint64_t newest_sequence; //  retention sequence of the newest command id on disk
+    zcq_store_t *keys;   //  the key table's store: a group's new keys go there first
 } zcq_writer_config_t;
 
 //  The actor. Takes zcq_writer_submit's message; answers each with one
