@@ -32,6 +32,7 @@
 #include "zcq_settings.h"
 #include "zcq_replay.h"
 #include "zcq_replica.h"
+#include "zcq_waiter.h"
 #include "zcq_writer.h"
 
 #define RETRY_AFTER_MIN 1         //  ms: least retry hint in a busy reply
@@ -255,7 +256,7 @@ typedef struct {
     zactor_t *writer;            //  writing thread
     zactor_t *replay;            //  replay server thread
     char *replay_endpoint;       //  where the replay server is bound (resolved)
-    zpoller_t *poller;           //  pipe, commands, writer
+    zcq_waiter_t *waiter;        //  pipe, commands, writer (and a backup)
     zcq_log_t *log;              //  event log (this thread stages, the writer writes)
     const zcq_domain_t *domain;  //  decide / evolve
     zcq_decision_t *decision;    //  scratch decision
@@ -461,7 +462,7 @@ s_self_destroy (self_t **self_p)
         s_pending_destroy (&self->staged);
         s_pending_destroy (&self->writing);
         zcq_decision_destroy (&self->decision);
-        zpoller_destroy (&self->poller);
+        zcq_waiter_destroy (&self->waiter);
         zsock_destroy (&self->commands);
         zsock_destroy (&self->events);
         zcq_log_destroy (&self->log);
@@ -764,9 +765,16 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
         s_self_destroy (&self);
         return NULL;
     }
-    self->poller = zpoller_new (self->pipe, self->commands, self->writer, NULL);
-    //  The node stops on $TERM from its owner, not on SIGINT itself
-    zpoller_set_nonstop (self->poller, true);
+    //  The node stops on $TERM from its owner, not on SIGINT itself (the
+    //  waiter returns on a signal; the loop waits again)
+    self->waiter = zcq_waiter_new ();
+    if (zcq_waiter_add (self->waiter, self->pipe) != 0
+        || zcq_waiter_add (self->waiter, self->commands) != 0
+        || zcq_waiter_add (self->waiter, self->writer) != 0) {
+        *error = strdup ("cannot watch the write node's sockets");
+        s_self_destroy (&self);
+        return NULL;
+    }
     self->next_heartbeat = zclock_mono ();
     return self;
 }
@@ -1442,7 +1450,9 @@ s_backup_start (self_t *self, zcq_msg_t *query)
         zsys_dir_create ("%s", self->backups);
         s_backup_args_t args = {zcq_log_store (self->log), path};
         self->backup = zactor_new (s_backup_actor, &args);
-        zpoller_add (self->poller, self->backup);
+        int rc = zcq_waiter_add (self->waiter, self->backup);
+        assert (rc == 0); //  four sockets of ZCQ_WAITER_MAX, each with its ZMQ_FD
+        (void) rc;
         zsys_info ("write node: backup to %s begun", path);
         zstr_free (&path);
         self->backup_result = result;
@@ -1460,7 +1470,7 @@ s_backup_done (self_t *self)
     char *text = NULL;
     uint64_t head = 0;
     zsock_recv (self->backup, "is8", &rc, &text, &head);
-    zpoller_remove (self->poller, self->backup);
+    zcq_waiter_remove (self->waiter, self->backup);
     zactor_destroy (&self->backup);
     zcq_msg_t *result = self->backup_result;
     self->backup_result = NULL;
@@ -1975,9 +1985,8 @@ s_handle_replica (self_t *self)
         //  the node reads no more commands and stops (exit code 1)
         self->group = report;
         self->leading = false;
-        zpoller_destroy (&self->poller);
-        self->poller = zpoller_new (self->pipe, NULL);
-        zpoller_set_nonstop (self->poller, true);
+        zcq_waiter_remove (self->waiter, self->commands);
+        zcq_waiter_remove (self->waiter, self->writer);
         zstr_sendf (self->pipe,
                     "write group member %u: its store refused committed group %" PRIu64
                     " (see the log)",
@@ -2099,7 +2108,7 @@ zcq_write_node_actor (zsock_t *pipe, void *args)
 
     while (!self->terminated) {
         int64_t wait = self->next_heartbeat - zclock_mono ();
-        void *which = zpoller_wait (self->poller, wait > 0 ? (int) wait : 0);
+        void *which = zcq_waiter_wait (self->waiter, wait > 0 ? (int) wait : 0);
         if (which == self->pipe) {
             s_handle_pipe (self);
         }
@@ -2117,6 +2126,11 @@ zcq_write_node_actor (zsock_t *pipe, void *args)
         else if (self->backup && which == self->backup) {
             s_backup_done (self);
         }
+        //  Replies may have gone out on the commands socket and a group to
+        //  the writer: either may hold messages now that its fd will not
+        //  announce (the socket read was marked by the wait itself)
+        zcq_waiter_touched (self->waiter, self->commands);
+        zcq_waiter_touched (self->waiter, self->writer);
         if (zclock_mono () >= self->next_heartbeat) {
             s_heartbeat (self);
         }
