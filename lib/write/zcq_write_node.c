@@ -2126,11 +2126,15 @@ zcq_write_node_actor (zsock_t *pipe, void *args)
         else if (self->backup && which == self->backup) {
             s_backup_done (self);
         }
-        //  Replies may have gone out on the commands socket and a group to
-        //  the writer: either may hold messages now that its fd will not
-        //  announce (the socket read was marked by the wait itself)
+        //  Replies may have gone out on the commands socket: a send may
+        //  take in what its fd announced (the socket read was marked by the
+        //  wait itself). A single node's writer answers only the group it
+        //  was sent, after the send, so its fd announces the answer; a
+        //  write group's replica also reports on its own, at any time
         zcq_waiter_touched (self->waiter, self->commands);
-        zcq_waiter_touched (self->waiter, self->writer);
+        if (self->member) {
+            zcq_waiter_touched (self->waiter, self->writer);
+        }
         if (zclock_mono () >= self->next_heartbeat) {
             s_heartbeat (self);
         }
