@@ -32,6 +32,7 @@
 #include "zcq_settings.h"
 #include "zcq_replay.h"
 #include "zcq_replica.h"
+#include "zcq_waiter.h"
 #include "zcq_writer.h"
 
 #define RETRY_AFTER_MIN 1         //  ms: least retry hint in a busy reply
@@ -255,7 +256,9 @@ zcq_write_node_settings (void)
 }
 
 //  A client connection with commands in the node: counted while any of its
-//  commands is queued or waits for a write, then forgotten.
+//  commands is queued or waits for a write; kept idle (waiting 0) until the
+//  next heartbeat forgets it, so that a closed-loop client's connection is
+//  not made and forgotten again for every command.
 typedef struct {
     byte id [256];  //  ROUTER routing id (ZeroMQ's are at most 255 bytes)
     size_t size;    //  bytes in id
@@ -281,6 +284,8 @@ typedef struct {
     size_t slots;           //  replies allocated
     msgpack_sbuffer bodies; //  their REPLY bodies, back to back
     uint64_t number;        //  which group (its ids in self->ids say so)
+    bool sealed;            //  an event of the group has personal fields sealed: only
+                            //  then are its events opened before publishing
 } s_pending_t;
 
 typedef struct {
@@ -290,7 +295,7 @@ typedef struct {
     zactor_t *writer;            //  writing thread
     zactor_t *replay;            //  replay server thread
     char *replay_endpoint;       //  where the replay server is bound (resolved)
-    zpoller_t *poller;           //  pipe, commands, writer
+    zcq_waiter_t *waiter;        //  pipe, commands, writer (and a backup)
     zcq_log_t *log;              //  event log (this thread stages, the writer writes)
     zcq_keys_t *keys;            //  key table (the log seals with it; readers share its store)
     const zcq_domain_t *domain;  //  decide / evolve
@@ -498,7 +503,7 @@ s_self_destroy (self_t **self_p)
         s_pending_destroy (&self->staged);
         s_pending_destroy (&self->writing);
         zcq_decision_destroy (&self->decision);
-        zpoller_destroy (&self->poller);
+        zcq_waiter_destroy (&self->waiter);
         zsock_destroy (&self->commands);
         zsock_destroy (&self->events);
         zcq_log_destroy (&self->log);
@@ -834,9 +839,16 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
         s_self_destroy (&self);
         return NULL;
     }
-    self->poller = zpoller_new (self->pipe, self->commands, self->writer, NULL);
-    //  The node stops on $TERM from its owner, not on SIGINT itself
-    zpoller_set_nonstop (self->poller, true);
+    //  The node stops on $TERM from its owner, not on SIGINT itself (the
+    //  waiter returns on a signal; the loop waits again)
+    self->waiter = zcq_waiter_new ();
+    if (zcq_waiter_add (self->waiter, self->pipe) != 0
+        || zcq_waiter_add (self->waiter, self->commands) != 0
+        || zcq_waiter_add (self->waiter, self->writer) != 0) {
+        *error = strdup ("cannot watch the write node's sockets");
+        s_self_destroy (&self);
+        return NULL;
+    }
     self->next_heartbeat = zclock_mono ();
     return self;
 }
@@ -904,42 +916,55 @@ s_peer (self_t *self, zcq_msg_t *msg, bool create)
     return peer;
 }
 
-//  Commands of this client in the node.
-static size_t
-s_peer_waiting (self_t *self, zcq_msg_t *command)
-{
-    s_peer_t *peer = s_peer (self, command, false);
-    return peer ? peer->waiting : 0;
-}
-
-//  Count one command out of its peer; the peer is forgotten at zero.
+//  Count one command out of its peer (it stays, idle at zero, until the
+//  next heartbeat's s_peers_forget).
 static void
-s_peer_done (self_t *self, s_peer_t *peer)
+s_peer_done (s_peer_t *peer)
 {
-    if (peer && --peer->waiting == 0) {
-        zhashx_delete (self->peers, peer);
-        free (peer);
+    if (peer) {
+        assert (peer->waiting > 0);
+        peer->waiting--;
     }
 }
 
-//  Count a command in or out of its client's commands in the node.
+//  Forget the peers with nothing in the node: the table holds at most the
+//  connections busy now and those seen since the last heartbeat.
 static void
-s_peer_count (self_t *self, zcq_msg_t *msg, bool in)
+s_peers_forget (self_t *self)
 {
-    s_peer_t *peer = s_peer (self, msg, in);
-    if (in && peer) {
-        peer->waiting++;
+    size_t idle = 0;
+    s_peer_t *peer = (s_peer_t *) zhashx_first (self->peers);
+    while (peer) {
+        idle += peer->waiting == 0;
+        peer = (s_peer_t *) zhashx_next (self->peers);
     }
-    else if (!in) {
-        s_peer_done (self, peer);
+    if (idle == 0) {
+        return;
     }
+    //  Collected first: the table is not changed while it is walked
+    s_peer_t **forget = (s_peer_t **) malloc (idle * sizeof (s_peer_t *));
+    assert (forget);
+    size_t count = 0;
+    for (peer = (s_peer_t *) zhashx_first (self->peers); peer;
+         peer = (s_peer_t *) zhashx_next (self->peers)) {
+        if (peer->waiting == 0) {
+            forget [count++] = peer;
+        }
+    }
+    for (size_t index = 0; index < count; index++) {
+        zhashx_delete (self->peers, forget [index]);
+        free (forget [index]);
+    }
+    free (forget);
 }
 
 //  Add a reply to the staged group with this body (copied, or encoded
-//  from reply when body is NULL); returns its index or -1 if the reply
-//  cannot be encoded (then nothing is added).
+//  from reply when body is NULL), for peer (NULL: the reply's, looked up
+//  or made); returns its index or -1 if the reply cannot be encoded (then
+//  nothing is added).
 static int
-s_pending_add (self_t *self, zcq_msg_t *reply, const void *body, size_t size, bool stored)
+s_pending_add (self_t *self, zcq_msg_t *reply, s_peer_t *peer, const void *body, size_t size,
+               bool stored)
 {
     s_pending_t *pending = &self->staged;
     size_t offset = pending->bodies.size;
@@ -957,7 +982,7 @@ s_pending_add (self_t *self, zcq_msg_t *reply, const void *body, size_t size, bo
         assert (pending->replies);
     }
     s_reply_t *entry = &pending->replies [pending->count];
-    entry->peer = s_peer (self, reply, true);
+    entry->peer = peer ? peer : s_peer (self, reply, true);
     if (entry->peer) {
         entry->peer->waiting++;
     }
@@ -970,15 +995,16 @@ s_pending_add (self_t *self, zcq_msg_t *reply, const void *body, size_t size, bo
     return (int) pending->count++;
 }
 
-//  Keep a reply for the staged group: sent once that group is on disk.
-//  Stored with the group when store is true (decided outcomes), not for
-//  repeats of a command already in flight. Takes ownership of the reply:
-//  its body is encoded here, once, for the disk and for the client.
+//  Keep a reply for the staged group: sent once that group is on disk to
+//  peer (NULL: the reply's). Stored with the group when store is true
+//  (decided outcomes), not for repeats of a command already in flight.
+//  Takes ownership of the reply: its body is encoded here, once, for the
+//  disk and for the client.
 static void
-s_reply_after_commit (self_t *self, zcq_msg_t **reply_p, bool store)
+s_reply_after_commit (self_t *self, zcq_msg_t **reply_p, s_peer_t *peer, bool store)
 {
     zcq_msg_t *reply = *reply_p;
-    int index = s_pending_add (self, reply, NULL, 0, store);
+    int index = s_pending_add (self, reply, peer, NULL, 0, store);
     if (index < 0) {
         //  A broken invariant, not bad input: our own reply would not encode
         zsys_error ("write node: cannot encode a reply: %s", zcq_msg_error (reply));
@@ -1091,9 +1117,11 @@ s_seal (self_t *self, const char *stream, const byte *data, size_t size)
 }
 
 //  If a decided event holds a personal field, read its stream's key, or
-//  make one (staged with the group). Returns 0, or -1 on a storage error.
+//  make one (staged with the group), and say so in *wanted (then s_append
+//  seals; else it need not look at the events' fields again). Returns 0,
+//  or -1 on a storage error.
 static int
-s_key_events (self_t *self, const char *stream)
+s_key_events (self_t *self, const char *stream, bool *wanted_p)
 {
     bool wanted = false;
     for (size_t index = 0;
@@ -1106,14 +1134,17 @@ s_key_events (self_t *self, const char *stream)
             msgpack_unpacked_destroy (&unpacked);
         }
     }
+    *wanted_p = wanted;
     byte key [ZCQ_SEAL_KEY];
     return wanted && zcq_log_stream_key (self->log, stream, true, key) != 0 ? -1 : 0;
 }
 
 //  Stage the decided events of an accepted command and fold them into the
-//  cached state. Fills the reply's version, position and count.
+//  cached state, sealing their personal fields if seal (s_key_events found
+//  some). Fills the reply's version, position and count.
 static void
-s_append (self_t *self, zcq_msg_t *command, const zcq_aggregate_t *aggregate, zcq_msg_t *reply)
+s_append (self_t *self, zcq_msg_t *command, const zcq_aggregate_t *aggregate, bool seal,
+          zcq_msg_t *reply)
 {
     size_t count = zcq_decision_count (self->decision);
     zcq_msg_t *event = zcq_msg_new (ZCQ_MSG_EVENT);
@@ -1132,9 +1163,9 @@ s_append (self_t *self, zcq_msg_t *command, const zcq_aggregate_t *aggregate, zc
         zcq_msg_set_schema (event, zcq_domain_event_schema (self->domain, type));
         //  Personal fields leave the node's memory sealed, never in plain
         zcq_msg_set_data (event, data, size);
-        if (self->personal && *type != '$'
-            && s_seal (self, aggregate->stream, data, size) > 0) {
+        if (seal && *type != '$' && s_seal (self, aggregate->stream, data, size) > 0) {
             zcq_msg_set_data (event, (const byte *) self->sealed.data, self->sealed.size);
+            self->staged.sealed = true;
         }
         uint64_t position = zcq_log_stage_event (self->log, event);
         //  Limits were checked by s_check_events, the user id by the codec
@@ -1211,9 +1242,10 @@ s_stored_outcome (self_t *self, zcq_msg_t *reply, const byte *stored, size_t siz
     return damage;
 }
 
-//  Handle one valid COMMAND: repeat, refuse, or decide and stage.
+//  Handle one valid COMMAND from peer (NULL: looked up if it is kept):
+//  repeat, refuse, or decide and stage.
 static void
-s_handle_command (self_t *self, zcq_msg_t *command)
+s_handle_command (self_t *self, zcq_msg_t *command, s_peer_t *peer)
 {
     //  A command id maps to exactly one outcome: a repeat gets the first
     //  outcome, whether it is still in flight or already on disk
@@ -1226,7 +1258,7 @@ s_handle_command (self_t *self, zcq_msg_t *command)
         size_t size = original->size <= sizeof (body) ? original->size : 0;
         memcpy (body, in->bodies.data + original->body, size);
         zcq_metrics_add (&self->duplicates, 1);
-        s_pending_add (self, command, body, size, false);
+        s_pending_add (self, command, peer, body, size, false);
         return;
     }
     zcq_msg_t *reply = zcq_msg_reply_to (command, ZCQ_ACCEPTED);
@@ -1295,7 +1327,7 @@ s_handle_command (self_t *self, zcq_msg_t *command)
         zcq_msg_set_version (reply, aggregate->version);
         zcq_msg_set_position (reply, zcq_log_staged_head (self->log));
         zcq_metrics_add (&self->rejected, 1);
-        s_reply_after_commit (self, &reply, true);
+        s_reply_after_commit (self, &reply, peer, true);
         return;
     }
     int64_t expect = zcq_msg_expect (command);
@@ -1307,7 +1339,7 @@ s_handle_command (self_t *self, zcq_msg_t *command)
         zcq_msg_set_version (reply, aggregate->version);
         zcq_msg_set_position (reply, zcq_log_staged_head (self->log));
         zcq_metrics_add (&self->conflicts, 1);
-        s_reply_after_commit (self, &reply, true);
+        s_reply_after_commit (self, &reply, peer, true);
         return;
     }
     //  The codec checked that data is one map (or absent)
@@ -1336,23 +1368,24 @@ s_handle_command (self_t *self, zcq_msg_t *command)
     zcq_status_t status = zcq_decision_status (self->decision);
     zcq_msg_set_version (reply, aggregate->version);
     zcq_msg_set_position (reply, zcq_log_staged_head (self->log));
+    bool seal = false;
     if (status == ZCQ_ACCEPTED && s_check_events (self, reply, deleting || forgetting) == 0
-        && s_key_events (self, aggregate->stream) != 0) {
+        && s_key_events (self, aggregate->stream, &seal) != 0) {
         zcq_msg_set_status (reply, ZCQ_UNAVAILABLE);
         zcq_msg_set_reason (reply, "cannot read the key of stream '%s'; nothing was stored",
                             aggregate->stream);
         s_reply_now (self, &reply);
     }
     else if (status == ZCQ_ACCEPTED && zcq_msg_status (reply) == ZCQ_ACCEPTED) {
-        s_append (self, command, aggregate, reply);
+        s_append (self, command, aggregate, seal, reply);
         zcq_metrics_add (&self->accepted, 1);
-        s_reply_after_commit (self, &reply, true);
+        s_reply_after_commit (self, &reply, peer, true);
     }
     else if (status == ZCQ_REJECTED) {
         zcq_msg_set_status (reply, ZCQ_REJECTED);
         zcq_msg_set_reason (reply, "%s", zcq_decision_reason (self->decision));
         zcq_metrics_add (&self->rejected, 1);
-        s_reply_after_commit (self, &reply, true);
+        s_reply_after_commit (self, &reply, peer, true);
     }
     else {
         //  Malformed data (or events over the limits) change nothing and are
@@ -1491,7 +1524,9 @@ s_backup_start (self_t *self, zcq_msg_t *query)
         zsys_dir_create ("%s", self->backups);
         s_backup_args_t args = {zcq_log_store (self->log), path};
         self->backup = zactor_new (s_backup_actor, &args);
-        zpoller_add (self->poller, self->backup);
+        int rc = zcq_waiter_add (self->waiter, self->backup);
+        assert (rc == 0); //  four sockets of ZCQ_WAITER_MAX, each with its ZMQ_FD
+        (void) rc;
         zsys_info ("write node: backup to %s begun", path);
         zstr_free (&path);
         self->backup_result = result;
@@ -1509,7 +1544,7 @@ s_backup_done (self_t *self)
     char *text = NULL;
     uint64_t head = 0;
     zsock_recv (self->backup, "is8", &rc, &text, &head);
-    zpoller_remove (self->poller, self->backup);
+    zcq_waiter_remove (self->waiter, self->backup);
     zactor_destroy (&self->backup);
     zcq_msg_t *result = self->backup_result;
     self->backup_result = NULL;
@@ -1716,7 +1751,8 @@ s_admit (self_t *self, zcq_msg_t *command)
     }
     bool room = self->staged.count < self->group_max && zlistx_size (self->queue) == 0;
     const char *why = NULL;
-    if (s_peer_waiting (self, command) >= self->client_max) {
+    s_peer_t *peer = s_peer (self, command, true);
+    if (peer && peer->waiting >= self->client_max) {
         why = "this connection has too many commands waiting";
     }
     else if (!room && zlistx_size (self->queue) >= self->queue_max) {
@@ -1736,11 +1772,13 @@ s_admit (self_t *self, zcq_msg_t *command)
         return false;
     }
     if (room) {
-        s_handle_command (self, command);
+        s_handle_command (self, command, peer);
         return false;
     }
     zlistx_add_end (self->queue, command);
-    s_peer_count (self, command, true);
+    if (peer) {
+        peer->waiting++;
+    }
     return true;
 }
 
@@ -1750,8 +1788,11 @@ s_drain_queue (self_t *self)
 {
     while (zlistx_size (self->queue) && self->staged.count < self->group_max) {
         zcq_msg_t *command = (zcq_msg_t *) zlistx_detach (self->queue, NULL);
-        s_peer_count (self, command, false);
-        s_handle_command (self, command);
+        //  Decided before it is counted out of the queue: its peer, still
+        //  counting it, is not forgotten in between
+        s_peer_t *peer = s_peer (self, command, false);
+        s_handle_command (self, command, peer);
+        s_peer_done (peer);
         zcq_msg_destroy (&command);
     }
 }
@@ -1815,10 +1856,11 @@ s_release (self_t *self, s_pending_t *pending, bool stored)
                           "is full",
                           zmq_strerror (zmq_errno ()));
         }
-        s_peer_done (self, reply->peer);
+        s_peer_done (reply->peer);
     }
     pending->count = 0;
     pending->bodies.size = 0;
+    pending->sealed = false;
     msgpack_sbuffer_destroy (&buffer);
     zcq_msg_destroy (&refusal);
 }
@@ -1866,6 +1908,9 @@ s_written (self_t *self, zcq_group_t *group, bool stored, uint64_t ids_kept, uin
     zcq_log_sealed (self->log, group, stored);
     if (stored) {
         zcq_metrics_set (&self->head, zcq_log_head (self->log));
+        //  Only a group with sealed fields has events to open (a scan of
+        //  every body's bytes otherwise)
+        bool sealed = self->writing.sealed;
         s_release (self, &self->writing, true);
         s_hide_written (self);
         s_forget_written (self);
@@ -1880,7 +1925,7 @@ s_written (self_t *self, zcq_group_t *group, bool stored, uint64_t ids_kept, uin
             const byte *topic = zcq_group_topic (group, index, &topic_size);
             //  Published with the personal fields opened (section 10.14): the
             //  PUB admits the replicate role only
-            if (self->personal
+            if (sealed
                 && zcq_log_open_event (zcq_log_keys (self->log), body, size, &self->sealed)
                        == 1) {
                 body = (const byte *) self->sealed.data;
@@ -2015,9 +2060,8 @@ s_handle_replica (self_t *self)
         //  the node reads no more commands and stops (exit code 1)
         self->group = report;
         self->leading = false;
-        zpoller_destroy (&self->poller);
-        self->poller = zpoller_new (self->pipe, NULL);
-        zpoller_set_nonstop (self->poller, true);
+        zcq_waiter_remove (self->waiter, self->commands);
+        zcq_waiter_remove (self->waiter, self->writer);
         zstr_sendf (self->pipe,
                     "write group member %u: its store refused committed group %" PRIu64
                     " (see the log)",
@@ -2079,6 +2123,7 @@ s_heartbeat (self_t *self)
                         self->domain->name);
     zcq_msg_send (heartbeat, self->events);
     zcq_msg_destroy (&heartbeat);
+    s_peers_forget (self);
     self->next_heartbeat = zclock_mono () + self->heartbeat;
 }
 
@@ -2138,7 +2183,7 @@ zcq_write_node_actor (zsock_t *pipe, void *args)
 
     while (!self->terminated) {
         int64_t wait = self->next_heartbeat - zclock_mono ();
-        void *which = zpoller_wait (self->poller, wait > 0 ? (int) wait : 0);
+        void *which = zcq_waiter_wait (self->waiter, wait > 0 ? (int) wait : 0);
         if (which == self->pipe) {
             s_handle_pipe (self);
         }
@@ -2155,6 +2200,15 @@ zcq_write_node_actor (zsock_t *pipe, void *args)
         }
         else if (self->backup && which == self->backup) {
             s_backup_done (self);
+        }
+        //  Replies may have gone out on the commands socket: a send may
+        //  take in what its fd announced (the socket read was marked by the
+        //  wait itself). A single node's writer answers only the group it
+        //  was sent, after the send, so its fd announces the answer; a
+        //  write group's replica also reports on its own, at any time
+        zcq_waiter_touched (self->waiter, self->commands);
+        if (self->member) {
+            zcq_waiter_touched (self->waiter, self->writer);
         }
         if (zclock_mono () >= self->next_heartbeat) {
             s_heartbeat (self);
