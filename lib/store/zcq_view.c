@@ -32,6 +32,8 @@ struct _zcq_view_t {
     zhashx_t *committing;              //  key -> s_change_t, in the caller's batch
     zhashx_t *cache;                   //  key -> s_change_t, as stored
     size_t cache_max;                  //  most entries in cache (0: no cache)
+    zhashx_t *touched;                 //  set: keys commits wrote, or NULL (borrowed)
+    zlistx_t *reads;                   //  what reads asked for, or NULL (borrowed)
 };
 
 static void
@@ -154,6 +156,9 @@ zcq_view_get (zcq_view_t *self, const char *key, byte **value, size_t *size)
 {
     assert (self);
     assert (key);
+    if (self->reads) {
+        zlistx_add_end (self->reads, zsys_sprintf ("=%s", key));
+    }
     s_change_t *change = (s_change_t *) zhashx_lookup (self->overlay, key);
     if (!change && self->cache_max) {
         change = (s_change_t *) zhashx_lookup (self->cache, key);
@@ -216,6 +221,9 @@ zcq_view_scan (zcq_view_t *self, const char *prefix, const char *start, zcq_view
     assert (self);
     assert (prefix);
     assert (fn);
+    if (self->reads) {
+        zlistx_add_end (self->reads, zsys_sprintf ("*%s", prefix));
+    }
     size_t prefix_size;
     char *full_prefix = s_store_key (self, prefix, &prefix_size);
     size_t start_size = prefix_size;
@@ -275,6 +283,9 @@ zcq_view_commit (zcq_view_t *self, zcq_batch_t *batch)
         }
         free (full);
         zhashx_delete (self->cache, key);
+        if (self->touched) {
+            zhashx_insert (self->touched, key, (void *) "");
+        }
         change = (s_change_t *) zhashx_next (self->overlay);
     }
     //  The overlay becomes the batch in flight; a fresh one buffers what follows
@@ -309,6 +320,42 @@ zcq_view_rollback (zcq_view_t *self)
     assert (self);
     zhashx_purge (self->overlay);
     zhashx_purge (self->committing);
+}
+
+void
+zcq_view_track (zcq_view_t *self, zhashx_t *touched)
+{
+    assert (self);
+    self->touched = touched;
+}
+
+void
+zcq_view_record (zcq_view_t *self, zlistx_t *reads)
+{
+    assert (self);
+    self->reads = reads;
+}
+
+bool
+zcq_view_reads_touched (zlistx_t *reads, zhashx_t *touched)
+{
+    assert (reads);
+    assert (touched);
+    for (const char *read = (const char *) zlistx_first (reads); read;
+         read = (const char *) zlistx_next (reads)) {
+        if (*read == '=' && zhashx_lookup (touched, read + 1)) {
+            return true;
+        }
+        if (*read == '*') {
+            size_t size = strlen (read + 1);
+            for (void *item = zhashx_first (touched); item; item = zhashx_next (touched)) {
+                if (strncmp ((const char *) zhashx_cursor (touched), read + 1, size) == 0) {
+                    return true;
+                }
+            }
+        }
+    }
+    return false;
 }
 
 size_t
