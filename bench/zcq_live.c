@@ -16,18 +16,8 @@
     =========================================================================
 */
 
+#include "zcq_bench_proc.h"
 #include "zcqrs.h"
-
-#include <sys/resource.h>
-
-static int64_t
-s_cpu_us (void)
-{
-    struct rusage usage;
-    getrusage (RUSAGE_SELF, &usage);
-    return (int64_t) usage.ru_utime.tv_sec * 1000000 + usage.ru_utime.tv_usec
-           + (int64_t) usage.ru_stime.tv_sec * 1000000 + usage.ru_stime.tv_usec;
-}
 
 static int
 s_watch (const char *queries, int watches, int idle)
@@ -38,21 +28,20 @@ s_watch (const char *queries, int watches, int idle)
     }
     for (int index = 0; index < watches; index++) {
         char word [40];
-        snprintf (word, sizeof (word), "acct-%d", index);
-        //  {"id": word}
+        snprintf (word, sizeof (word), "id=acct-%d", index);
+        const char *words [] = {word};
         msgpack_sbuffer params;
         msgpack_sbuffer_init (&params);
-        msgpack_packer packer;
-        msgpack_packer_init (&packer, &params, msgpack_sbuffer_write);
-        msgpack_pack_map (&packer, 1);
-        zcq_mpack_pack_str (&packer, "id");
-        zcq_mpack_pack_str (&packer, word);
+        char *error = NULL;
+        zcq_words_pack (&params, 1, words, &error); //  a word we made: it packs
+        zstr_free (&error);
         zcq_watcher_watch (watcher, "account", params.data, params.size);
         msgpack_sbuffer_destroy (&params);
     }
     int first = 0;
     uint64_t updates = 0;
-    int64_t started = 0, last = 0, cpu = 0, heard = zclock_mono ();
+    int64_t started = 0, last = 0, heard = zclock_mono ();
+    double cpu = 0;
     while (!zsys_interrupted) {
         zcq_msg_t *update = zcq_watcher_recv (watcher, NULL, 50);
         if (update && zcq_msg_seq (update) == 0) {
@@ -65,7 +54,7 @@ s_watch (const char *queries, int watches, int idle)
             if (++first == watches) {
                 printf ("ready\n");
                 fflush (stdout);
-                cpu = s_cpu_us ();
+                cpu = zcq_bench_own_cpu ();
             }
         }
         else if (update) {
@@ -84,7 +73,8 @@ s_watch (const char *queries, int watches, int idle)
     }
     double seconds = updates > 1 ? (double) (last - started) / 1000.0 : 0.0;
     printf ("updates %" PRIu64 " seconds %.2f per_second %.0f cpu_ms %.1f\n", updates, seconds,
-            seconds > 0 ? (double) updates / seconds : 0.0, (s_cpu_us () - cpu) / 1000.0);
+            seconds > 0 ? (double) updates / seconds : 0.0,
+            (zcq_bench_own_cpu () - cpu) * 1000.0);
     zcq_watcher_destroy (&watcher);
     return 0;
 }

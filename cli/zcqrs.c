@@ -814,17 +814,30 @@ s_handshake (options_t *options, const char *endpoint, int wait_ms)
     return code;
 }
 
+//  A verb's first `skip` words (what they are: "TYPE and STREAM"), then its
+//  payload (s_payload) into payload, which it initialises and, on failure,
+//  destroys. Returns 0, or EXIT_USAGE after saying why.
+static int
+s_verb_payload (options_t *options, const char *verb, int skip, const char *words,
+                msgpack_sbuffer *payload)
+{
+    if (options->word_count < skip) {
+        fprintf (stderr, "zcqrs: %s needs %s (try --help)\n", verb, words);
+        return EXIT_USAGE;
+    }
+    msgpack_sbuffer_init (payload);
+    if (s_payload (options, skip, payload) != 0) {
+        msgpack_sbuffer_destroy (payload);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
 static int
 s_send (options_t *options)
 {
-    if (options->word_count < 2) {
-        fprintf (stderr, "zcqrs: send needs TYPE and STREAM (try --help)\n");
-        return EXIT_USAGE;
-    }
     msgpack_sbuffer data;
-    msgpack_sbuffer_init (&data);
-    if (s_payload (options, 2, &data) != 0) {
-        msgpack_sbuffer_destroy (&data);
+    if (s_verb_payload (options, "send", 2, "TYPE and STREAM", &data) != 0) {
         return EXIT_USAGE;
     }
     zcq_msg_t *command = zcq_client_command (options->words [0], options->words [1],
@@ -883,14 +896,8 @@ s_stream_command (options_t *options, const char *verb, const char *type)
 static int
 s_query (options_t *options)
 {
-    if (options->word_count < 1) {
-        fprintf (stderr, "zcqrs: query needs a NAME (try --help)\n");
-        return EXIT_USAGE;
-    }
     msgpack_sbuffer params;
-    msgpack_sbuffer_init (&params);
-    if (s_payload (options, 1, &params) != 0) {
-        msgpack_sbuffer_destroy (&params);
+    if (s_verb_payload (options, "query", 1, "a NAME", &params) != 0) {
         return EXIT_USAGE;
     }
     //  Every --node (else every ZCQRS_NODES entry), each possibly a
@@ -1155,14 +1162,8 @@ s_tail (options_t *options)
 static int
 s_watch (options_t *options)
 {
-    if (options->word_count < 1) {
-        fprintf (stderr, "zcqrs: watch needs a query NAME (try --help)\n");
-        return EXIT_USAGE;
-    }
     msgpack_sbuffer params;
-    msgpack_sbuffer_init (&params);
-    if (s_payload (options, 1, &params) != 0) {
-        msgpack_sbuffer_destroy (&params);
+    if (s_verb_payload (options, "watch", 1, "a query NAME", &params) != 0) {
         return EXIT_USAGE;
     }
     const char *first = options->node_count       ? options->nodes [0]

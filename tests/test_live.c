@@ -81,6 +81,36 @@ s_until (zcq_watcher_t *watcher, uint64_t position, int *skipped)
     return NULL;
 }
 
+//  A write node and query node 0 (with one more flag and its value, or
+//  NULL) in a fresh cluster named after tag.
+static void
+s_cluster (zcq_testkit_cluster_t *cluster, const char *tag, const char *flag, const char *value)
+{
+    zcq_testkit_cluster_init (cluster, tag);
+    assert_int_equal (zcq_testkit_cluster_start_write (cluster, "bank", NULL, NULL), 0);
+    assert_int_equal (zcq_testkit_cluster_start_query (cluster, 0, 1, "bank", flag, value), 0);
+}
+
+//  A watcher of "account" acc-1 on query node 0, acc-1 opened first; the
+//  updates up to the opening taken (not stale: the write node is up), the
+//  seq of the last in *seq unless it is NULL.
+static zcq_watcher_t *
+s_opened_and_watched (zcq_testkit_cluster_t *cluster, uint64_t *seq)
+{
+    uint64_t opened =
+        s_send (cluster, "OpenAccount", "acc-1", zcq_testkit_map ("owner=ann", NULL));
+    zcq_watcher_t *watcher = zcq_watcher_new (cluster->queries [0]);
+    assert_non_null (watcher);
+    s_watch_account (watcher, "acc-1");
+    zcq_msg_t *update = s_until (watcher, opened, NULL);
+    assert_false (zcq_msg_may_be_stale (update));
+    if (seq) {
+        *seq = zcq_msg_seq (update);
+    }
+    zcq_msg_destroy (&update);
+    return watcher;
+}
+
 //  A field of the query node's "status" answer, in its "live" map.
 static int64_t
 s_live_status (zcq_testkit_cluster_t *cluster, int node, const char *field)
@@ -104,9 +134,7 @@ test_updates_equal_fresh_queries (void **unused)
 {
     (void) unused;
     zcq_testkit_cluster_t cluster;
-    zcq_testkit_cluster_init (&cluster, "live-equal");
-    assert_int_equal (zcq_testkit_cluster_start_write (&cluster, "bank", NULL, NULL), 0);
-    assert_int_equal (zcq_testkit_cluster_start_query (&cluster, 0, 1, "bank", NULL, NULL), 0);
+    s_cluster (&cluster, "live-equal", NULL, NULL);
     zcq_watcher_t *watcher = zcq_watcher_new (cluster.queries [0]);
     assert_non_null (watcher);
     int watch = s_watch_account (watcher, "acc-1");
@@ -171,20 +199,12 @@ test_one_update_per_batch (void **unused)
 {
     (void) unused;
     zcq_testkit_cluster_t cluster;
-    zcq_testkit_cluster_init (&cluster, "live-batch");
-    assert_int_equal (zcq_testkit_cluster_start_write (&cluster, "bank", NULL, NULL), 0);
     //  Every event held a second before it is applied: what arrives
     //  meanwhile is applied in one batch
-    assert_int_equal (zcq_testkit_cluster_start_query (&cluster, 0, 1, "bank",
-                                                       "--fault-apply-delay-ms", "1000"),
-                      0);
-    uint64_t opened =
-        s_send (&cluster, "OpenAccount", "acc-1", zcq_testkit_map ("owner=ann", NULL));
-    zcq_watcher_t *watcher = zcq_watcher_new (cluster.queries [0]);
-    s_watch_account (watcher, "acc-1");
-    zcq_msg_t *update = s_until (watcher, opened, NULL);
-    uint64_t seq = zcq_msg_seq (update);
-    zcq_msg_destroy (&update);
+    s_cluster (&cluster, "live-batch", "--fault-apply-delay-ms", "1000");
+    uint64_t seq = 0;
+    zcq_watcher_t *watcher = s_opened_and_watched (&cluster, &seq);
+    zcq_msg_t *update = NULL;
     zcq_client_t *client = zcq_client_new (cluster.commands);
     msgpack_sbuffer *data = zcq_testkit_map ("amount=3", NULL);
     uint64_t last = 0;
@@ -219,14 +239,9 @@ test_slow_reader_gets_the_latest (void **unused)
 {
     (void) unused;
     zcq_testkit_cluster_t cluster;
-    zcq_testkit_cluster_init (&cluster, "live-slow");
-    assert_int_equal (zcq_testkit_cluster_start_write (&cluster, "bank", NULL, NULL), 0);
-    assert_int_equal (zcq_testkit_cluster_start_query (&cluster, 0, 1, "bank", NULL, NULL), 0);
-    s_send (&cluster, "OpenAccount", "acc-1", zcq_testkit_map ("owner=ann", NULL));
-    zcq_watcher_t *watcher = zcq_watcher_new (cluster.queries [0]);
-    s_watch_account (watcher, "acc-1");
-    zcq_msg_t *update = s_next (watcher, NULL);
-    zcq_msg_destroy (&update);
+    s_cluster (&cluster, "live-slow", NULL, NULL);
+    zcq_watcher_t *watcher = s_opened_and_watched (&cluster, NULL);
+    zcq_msg_t *update = NULL;
     int64_t evaluations = s_live_status (&cluster, 0, "evaluations");
 
     //  30 changes, each its own batch, while the watcher reads nothing
@@ -274,10 +289,7 @@ test_caps_and_refusals (void **unused)
 {
     (void) unused;
     zcq_testkit_cluster_t cluster;
-    zcq_testkit_cluster_init (&cluster, "live-caps");
-    assert_int_equal (zcq_testkit_cluster_start_write (&cluster, "bank", NULL, NULL), 0);
-    assert_int_equal (
-        zcq_testkit_cluster_start_query (&cluster, 0, 1, "bank", "--watch-max", "3"), 0);
+    s_cluster (&cluster, "live-caps", "--watch-max", "3");
     zcq_watcher_t *first = zcq_watcher_new (cluster.queries [0]);
     zcq_watcher_t *second = zcq_watcher_new (cluster.queries [0]);
     s_watch_account (first, "acc-1");
@@ -343,10 +355,7 @@ test_silent_client_expires (void **unused)
 {
     (void) unused;
     zcq_testkit_cluster_t cluster;
-    zcq_testkit_cluster_init (&cluster, "live-expire");
-    assert_int_equal (zcq_testkit_cluster_start_write (&cluster, "bank", NULL, NULL), 0);
-    assert_int_equal (
-        zcq_testkit_cluster_start_query (&cluster, 0, 1, "bank", "--watch-lease", "500"), 0);
+    s_cluster (&cluster, "live-expire", "--watch-lease", "500");
     //  A client that watches, takes its update and goes silent (no renewal)
     zsock_t *dealer = zsock_new_dealer (cluster.queries [0]);
     assert_non_null (dealer);
@@ -402,16 +411,10 @@ test_restarted_node_is_watched_again (void **unused)
 {
     (void) unused;
     zcq_testkit_cluster_t cluster;
-    zcq_testkit_cluster_init (&cluster, "live-restart");
-    assert_int_equal (zcq_testkit_cluster_start_write (&cluster, "bank", NULL, NULL), 0);
-    assert_int_equal (
-        zcq_testkit_cluster_start_query (&cluster, 0, 1, "bank", "--watch-lease", "600"), 0);
-    s_send (&cluster, "OpenAccount", "acc-1", zcq_testkit_map ("owner=ann", NULL));
-    zcq_watcher_t *watcher = zcq_watcher_new (cluster.queries [0]);
-    s_watch_account (watcher, "acc-1");
-    zcq_msg_t *update = s_next (watcher, NULL);
+    s_cluster (&cluster, "live-restart", "--watch-lease", "600");
+    zcq_watcher_t *watcher = s_opened_and_watched (&cluster, NULL);
     char *before = strdup (zcq_watcher_incarnation (watcher));
-    zcq_msg_destroy (&update);
+    zcq_msg_t *update = NULL;
 
     assert_int_equal (zcq_testkit_stop (&cluster.query [0]), 0);
     assert_int_equal (
@@ -434,15 +437,9 @@ test_updates_say_may_be_stale (void **unused)
 {
     (void) unused;
     zcq_testkit_cluster_t cluster;
-    zcq_testkit_cluster_init (&cluster, "live-stale");
-    assert_int_equal (zcq_testkit_cluster_start_write (&cluster, "bank", NULL, NULL), 0);
-    assert_int_equal (zcq_testkit_cluster_start_query (&cluster, 0, 1, "bank", NULL, NULL), 0);
-    s_send (&cluster, "OpenAccount", "acc-1", zcq_testkit_map ("owner=ann", NULL));
-    zcq_watcher_t *watcher = zcq_watcher_new (cluster.queries [0]);
-    s_watch_account (watcher, "acc-1");
-    zcq_msg_t *update = s_next (watcher, NULL);
-    assert_false (zcq_msg_may_be_stale (update));
-    zcq_msg_destroy (&update);
+    s_cluster (&cluster, "live-stale", NULL, NULL);
+    zcq_watcher_t *watcher = s_opened_and_watched (&cluster, NULL);
+    zcq_msg_t *update = NULL;
     //  The write node goes: the same result, now said to be maybe stale
     assert_int_equal (zcq_testkit_stop (&cluster.write), 0);
     update = s_next (watcher, NULL);
