@@ -1117,11 +1117,18 @@ s_apply (self_t *self)
         || zclock_mono () < self->apply_resume) {
         return;
     }
-    size_t count;
-    //  With live queries, the batch says which read-model keys it wrote
-    bool watched = zcq_watches_size (self->watches) > 0;
-    zcq_view_track (zcq_projection_view (self->serving), watched ? self->touched : NULL);
-    while ((count = s_apply_batch (self, self->serving, self->feed)) > 0) {
+    zcq_view_t *view = zcq_projection_view (self->serving);
+    while (true) {
+        //  With live queries, the batch says which read-model keys it wrote
+        //  (asked before each batch: a WATCH may come between two)
+        bool watched = zcq_watches_size (self->watches) > 0;
+        zcq_view_track (view, watched ? self->touched : NULL);
+        size_t count = s_apply_batch (self, self->serving, self->feed);
+        zcq_view_track (view, NULL);
+        if (count == 0) {
+            zhashx_purge (self->touched); //  a failed batch's keys: it comes again
+            break;
+        }
         zcq_metrics_add (&self->events_applied, count);
         if (watched) {
             zcq_watches_changed (self->watches, self->touched);
@@ -1130,7 +1137,6 @@ s_apply (self_t *self)
         s_release_parked (self);
         s_serve_queries (self);
     }
-    zcq_view_track (zcq_projection_view (self->serving), NULL);
 }
 
 //  One batch a call for the rebuild, so that live events and queries of the
