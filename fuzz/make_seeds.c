@@ -232,7 +232,10 @@ main (int argc, char **argv)
     zcq_msg_set_id (all [ZCQ_MSG_UPDATE], "w0", 2);
     zcq_msg_set_seq (all [ZCQ_MSG_UPDATE], 2);
     zcq_msg_set_position (all [ZCQ_MSG_UPDATE], 7);
-    zcq_msg_set_data (all [ZCQ_MSG_UPDATE], "\x81\xa7" "balance\x05", 10);
+    zcq_msg_set_data (all [ZCQ_MSG_UPDATE],
+                      "\x81\xa7"
+                      "balance\x05",
+                      10);
     zcq_msg_set_lease (all [ZCQ_MSG_UPDATE], 10000);
     all [ZCQ_MSG_ACK] = zcq_msg_new (ZCQ_MSG_ACK);
     zcq_msg_set_id (all [ZCQ_MSG_ACK], "w0", 2);
