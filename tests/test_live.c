@@ -243,6 +243,8 @@ test_slow_reader_gets_the_latest (void **unused)
     zcq_watcher_t *watcher = s_opened_and_watched (&cluster, NULL);
     zcq_msg_t *update = NULL;
     int64_t evaluations = s_live_status (&cluster, 0, "evaluations");
+    //  (updates before the opening was applied, "not_found", count too)
+    int64_t sent = s_live_status (&cluster, 0, "updates");
 
     //  30 changes, each its own batch, while the watcher reads nothing
     uint64_t last = 0;
@@ -259,13 +261,13 @@ test_slow_reader_gets_the_latest (void **unused)
     //  The node ran the query for each change but holds one result: the
     //  update in flight (the first change) and the latest, nothing between
     assert_true (s_live_status (&cluster, 0, "evaluations") - evaluations >= 30);
-    assert_true (s_live_status (&cluster, 0, "updates") <= 2);
+    assert_true (s_live_status (&cluster, 0, "updates") - sent <= 1);
     int skipped = 0;
     update = s_until (watcher, last, &skipped);
     assert_true (skipped <= 1);
     assert_int_equal (s_balance (update), 60);
     zcq_msg_destroy (&update);
-    assert_true (s_live_status (&cluster, 0, "updates") <= 3);
+    assert_true (s_live_status (&cluster, 0, "updates") - sent <= 2);
     assert_null (zcq_watcher_recv (watcher, NULL, 300));
     zcq_watcher_destroy (&watcher);
     zcq_testkit_cluster_destroy (&cluster);
