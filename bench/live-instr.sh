@@ -8,16 +8,8 @@
 set -u
 build=${1:-build}
 deposits=${2:-10000}
-dir=$(mktemp -d "${TMPDIR:-/tmp}/zcq-live-instr.XXXXXX") || exit 1
-pids=""
-cleanup () {
-    for pid in $pids; do
-        kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-    done
-    rm -rf "$dir"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+. "$(dirname "$0")/lib.sh"
+bench_init live-instr
 c="ipc://$dir/c"
 e="ipc://$dir/e"
 r="ipc://$dir/r"

@@ -17,16 +17,8 @@ set -u
 build=${1:-build}
 deposits=${2:-100000}
 watches=1000
-dir=$(mktemp -d "${TMPDIR:-/tmp}/zcq-live.XXXXXX") || exit 1
-pids=""
-cleanup () {
-    for pid in $pids; do
-        kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-    done
-    rm -rf "$dir"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+. "$(dirname "$0")/lib.sh"
+bench_init live
 
 filtered="$build/bench/zcq_filtered" # opens accounts and deposits (bench/zcq_filtered.c)
 live="$build/bench/zcq_live"
