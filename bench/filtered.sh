@@ -9,16 +9,8 @@ set -u
 build=${1:-build}
 deposits=${2:-100000}
 streams=10000
-dir=$(mktemp -d "${TMPDIR:-/tmp}/zcq-filtered.XXXXXX") || exit 1
-pids=""
-cleanup () {
-    for pid in $pids; do
-        kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-    done
-    rm -rf "$dir"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+. "$(dirname "$0")/lib.sh"
+bench_init filtered
 
 bench="$build/bench/zcq_filtered"
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $streams streams, $deposits deposits a run"

@@ -8,6 +8,8 @@
               [--min-position P]
         zcqrs tail [--stream S] [--category C] [--type T ...]
                    [--from POSITION | --since TIME] [--follow] [--count N] [--idle MS]
+        zcqrs watch NAME [param=value ... | --json OBJECT] [--node EP] [--count N]
+                    [--idle MS]
         zcqrs status [--node ENDPOINT ...]
         zcqrs keygen NAME [--dir DIR]
 
@@ -75,13 +77,13 @@ static const s_option_t s_options [] = {
      "write node commands [$ZCQRS_COMMANDS or " ZCQ_DEFAULT_COMMANDS "]"},
     {"--events", "EP", " tail ", "write node events [$ZCQRS_EVENTS or " ZCQ_DEFAULT_EVENTS "]"},
     {"--replay", "EP", " tail ", "write node replay [$ZCQRS_REPLAY or " ZCQ_DEFAULT_REPLAY "]"},
-    {"--node", "EP", " query status ",
+    {"--node", "EP", " query status watch ",
      "query node; repeat it or give a comma list (query: spread over them, a silent one "
-     "skipped; status: each) [$ZCQRS_NODES, comma-separated, or query: tcp://127.0.0.1:5611; "
-     "status: :5611, :5612]"},
+     "skipped; status: each; watch: the first) [$ZCQRS_NODES, comma-separated, or query and "
+     "watch: tcp://127.0.0.1:5611; status: :5611, :5612]"},
     {"--timeout", "MS", " send delete forget query status tail backup ",
      "how long to wait for an answer [5000; backup: 600000]"},
-    {"--format", "json|text", " send delete forget query status tail backup ",
+    {"--format", "json|text", " send delete forget query status tail backup watch ",
      "one JSON line per answer or event, or text for people [text on a terminal, json "
      "otherwise]"},
     {"--expect", "N", " send delete forget ",
@@ -102,16 +104,18 @@ static const s_option_t s_options [] = {
      ".123; no zone: UTC) or relative to now (-30s, -10m, -2h, -1d)"},
     {"--follow", NULL, " tail ",
      "go on with new events once the log up to its head is printed"},
-    {"--count", "N", " tail ", "stop after N events [0: never]"},
-    {"--idle", "MS", " tail ", "stop once no event came for MS [0: never]"},
-    {"--cert", "FILE", " send delete forget query status tail backup ",
+    {"--count", "N", " tail watch ", "stop after N events (watch: results) [0: never]"},
+    {"--idle", "MS", " tail watch ",
+     "stop once no event (watch: no new result) came for MS [0: never]"},
+    {"--cert", "FILE", " send delete forget query status tail backup watch ",
      "our keypair (a certificate with its FILE_secret), for a secured cluster; needs "
      "--server-key"},
-    {"--server-key", "KEY", " send delete forget query status tail backup ",
+    {"--server-key", "KEY", " send delete forget query status tail backup watch ",
      "the write node's public key: 40 Z85 characters or its certificate file"},
-    {"--query-key", "KEY", " query status ", "the query nodes' public key [the --server-key]"},
+    {"--query-key", "KEY", " query status watch ",
+     "the query nodes' public key [the --server-key]"},
     {"--dir", "DIR", " keygen ", "where keygen writes [.]"},
-    {"--json", "OBJECT", " send query ",
+    {"--json", "OBJECT", " send query watch ",
      "command data or query params as one JSON object, for values field=value cannot say "
      "(arrays, nested maps): e.g. the store domain's Append --json "
      "'{\"events\":[{\"type\":\"A\"}]}'"},
@@ -145,6 +149,12 @@ static const struct {
      "head (with --follow, then the new ones); gaps are repaired by replay, filtered by the\n"
      "write node. A position past the head is refused, with the position the next event\n"
      "will take."},
+    {"watch",
+     "[options] watch NAME [param=value ... | --json OBJECT] [--node EP] [--count N] [--idle "
+     "MS]",
+     "Watch a named query on a query node: print its result at once, then again each time\n"
+     "the log changes it, each with the position it reflects (a slow reader skips to the\n"
+     "latest); goes on after a restart of the node. Ctrl-C ends it."},
     {"status", "[options] status [--node EP ...]",
      "Ask the write node and each query node for its status."},
     {"backup", "[options] backup [NAME]",
@@ -804,17 +814,30 @@ s_handshake (options_t *options, const char *endpoint, int wait_ms)
     return code;
 }
 
+//  A verb's first `skip` words (what they are: "TYPE and STREAM"), then its
+//  payload (s_payload) into payload, which it initialises and, on failure,
+//  destroys. Returns 0, or EXIT_USAGE after saying why.
+static int
+s_verb_payload (options_t *options, const char *verb, int skip, const char *words,
+                msgpack_sbuffer *payload)
+{
+    if (options->word_count < skip) {
+        fprintf (stderr, "zcqrs: %s needs %s (try --help)\n", verb, words);
+        return EXIT_USAGE;
+    }
+    msgpack_sbuffer_init (payload);
+    if (s_payload (options, skip, payload) != 0) {
+        msgpack_sbuffer_destroy (payload);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
 static int
 s_send (options_t *options)
 {
-    if (options->word_count < 2) {
-        fprintf (stderr, "zcqrs: send needs TYPE and STREAM (try --help)\n");
-        return EXIT_USAGE;
-    }
     msgpack_sbuffer data;
-    msgpack_sbuffer_init (&data);
-    if (s_payload (options, 2, &data) != 0) {
-        msgpack_sbuffer_destroy (&data);
+    if (s_verb_payload (options, "send", 2, "TYPE and STREAM", &data) != 0) {
         return EXIT_USAGE;
     }
     zcq_msg_t *command = zcq_client_command (options->words [0], options->words [1],
@@ -873,14 +896,8 @@ s_stream_command (options_t *options, const char *verb, const char *type)
 static int
 s_query (options_t *options)
 {
-    if (options->word_count < 1) {
-        fprintf (stderr, "zcqrs: query needs a NAME (try --help)\n");
-        return EXIT_USAGE;
-    }
     msgpack_sbuffer params;
-    msgpack_sbuffer_init (&params);
-    if (s_payload (options, 1, &params) != 0) {
-        msgpack_sbuffer_destroy (&params);
+    if (s_verb_payload (options, "query", 1, "a NAME", &params) != 0) {
         return EXIT_USAGE;
     }
     //  Every --node (else every ZCQRS_NODES entry), each possibly a
@@ -1139,6 +1156,60 @@ s_tail (options_t *options)
     return 0;
 }
 
+//  Watch a query on one query node (the first --node, else the first of
+//  ZCQRS_NODES, else the default) and print each result until Ctrl-C,
+//  --count results or --idle ms without one. A refused watch exits 1.
+static int
+s_watch (options_t *options)
+{
+    msgpack_sbuffer params;
+    if (s_verb_payload (options, "watch", 1, "a query NAME", &params) != 0) {
+        return EXIT_USAGE;
+    }
+    const char *first = options->node_count       ? options->nodes [0]
+                        : options->env_node_count ? options->env_nodes [0]
+                                                  : ZCQ_DEFAULT_QUERIES;
+    char *node = strndup (first, strcspn (first, ","));
+    int code = EXIT_USAGE;
+    zcq_watcher_t *watcher = zcq_watcher_new (node);
+    if (watcher && s_handshake (options, node, s_probe_wait (options)) != 0) {
+        code = EXIT_REFUSED;
+    }
+    else if (watcher
+             && zcq_watcher_watch (watcher, options->words [0], params.data, params.size)
+                    >= 0) {
+        code = 0;
+        int64_t printed = 0;
+        int64_t last = zclock_mono ();
+        while (!zsys_interrupted && (options->count == 0 || printed < options->count)) {
+            zcq_msg_t *update = zcq_watcher_recv (watcher, NULL, 200);
+            if (update && zcq_msg_seq (update) == 0) {
+                code = s_print (options, update, node); //  refused: says why
+                zcq_msg_destroy (&update);
+                break;
+            }
+            if (update) {
+                char *line = options->text ? s_text (update) : zcq_json_from_msg (update);
+                printf ("%s%s\n", line,
+                        options->text && zcq_msg_may_be_stale (update) ? " (may be stale)"
+                                                                       : "");
+                fflush (stdout);
+                free (line);
+                zcq_msg_destroy (&update);
+                printed++;
+                last = zclock_mono ();
+            }
+            else if (options->idle && zclock_mono () - last >= options->idle) {
+                break;
+            }
+        }
+    }
+    zcq_watcher_destroy (&watcher);
+    free (node);
+    msgpack_sbuffer_destroy (&params);
+    return code;
+}
+
 //  Write a new keypair: DIR/NAME.cert and DIR/NAME.cert_secret.
 //  Ask the write node for a backup (one attempt: a resent request would
 //  find the first one under way) and print its answer.
@@ -1276,11 +1347,14 @@ s_verb (options_t *options, const char *verb)
     if (streq (verb, "backup")) {
         return s_backup (options);
     }
-    fprintf (
-        stderr,
-        "zcqrs: unknown command '%s' (send, delete, forget, query, tail, status, keygen; zcqrs "
-        "--help)\n",
-        verb);
+    if (streq (verb, "watch")) {
+        return s_watch (options);
+    }
+    fprintf (stderr,
+             "zcqrs: unknown command '%s' (send, delete, forget, query, tail, watch, status, "
+             "keygen; "
+             "zcqrs --help)\n",
+             verb);
     return EXIT_USAGE;
 }
 

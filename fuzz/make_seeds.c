@@ -225,6 +225,23 @@ main (int argc, char **argv)
     all [ZCQ_MSG_ERROR] = zcq_msg_new (ZCQ_MSG_ERROR);
     zcq_msg_set_status (all [ZCQ_MSG_ERROR], ZCQ_FORBIDDEN);
     zcq_msg_set_reason (all [ZCQ_MSG_ERROR], "key 'bob' may not send COMMAND");
+    all [ZCQ_MSG_WATCH] = s_query ("account", "id", "acct-1", 0);
+    zcq_msg_set_type (all [ZCQ_MSG_WATCH], ZCQ_MSG_WATCH);
+    zcq_msg_set_id (all [ZCQ_MSG_WATCH], "w0", 2);
+    all [ZCQ_MSG_UPDATE] = zcq_msg_new (ZCQ_MSG_UPDATE);
+    zcq_msg_set_id (all [ZCQ_MSG_UPDATE], "w0", 2);
+    zcq_msg_set_seq (all [ZCQ_MSG_UPDATE], 2);
+    zcq_msg_set_position (all [ZCQ_MSG_UPDATE], 7);
+    zcq_msg_set_data (all [ZCQ_MSG_UPDATE],
+                      "\x81\xa7"
+                      "balance\x05",
+                      10);
+    zcq_msg_set_lease (all [ZCQ_MSG_UPDATE], 10000);
+    all [ZCQ_MSG_ACK] = zcq_msg_new (ZCQ_MSG_ACK);
+    zcq_msg_set_id (all [ZCQ_MSG_ACK], "w0", 2);
+    zcq_msg_set_seq (all [ZCQ_MSG_ACK], 2);
+    all [ZCQ_MSG_UNWATCH] = zcq_msg_new (ZCQ_MSG_UNWATCH);
+    zcq_msg_set_id (all [ZCQ_MSG_UNWATCH], "w0", 2);
     for (int type = ZCQ_MSG_COMMAND; type < ZCQ_MSG_TYPES; type++) {
         s_save_msg ("fuzz_msg", zcq_msg_type_name ((zcq_msg_type_t) type), all [type], -1);
         //  the body alone, first byte choosing the type

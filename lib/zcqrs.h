@@ -6,6 +6,7 @@
 
     - the message codec (protocol/zcqrs-v1.md is the wire protocol);
     - the client: commands with retries, queries with read-your-writes,
+      live queries (a query's result each time it changes),
       ordered and gap-free subscriptions to the log, CURVE keys, and the
       JSON and "field=value" forms the CLI reads and prints;
     - the domain API: decide / evolve / project / query, the view handle a
@@ -32,6 +33,7 @@
 
 //  The client
 #include "zcq_client.h"
+#include "zcq_watcher.h"
 #include "zcq_feed.h"
 #include "zcq_auth.h"
 #include "zcq_json.h"

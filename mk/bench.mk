@@ -21,13 +21,20 @@ PEERS_OBJ     := $(BUILD)/obj/bench/zcq_peers.o $(BUILD)/obj/bench/zcq_peer_redi
 BENCH_MODE    := $(if $(QUICK),--quick,)
 BENCH_REV     := $(shell git rev-parse --short HEAD 2>/dev/null)
 
-.PHONY: bench bench-peers bench-instr bench-deps bench-filtered
+.PHONY: bench bench-peers bench-instr bench-deps bench-filtered bench-live
 
 #  make bench-filtered [QUICK=1]: CPU of a subscriber to one stream among
 #  10,000 against one to everything, over the same load (bench/filtered.sh)
 bench-filtered: deps
 	@$(MAKE) --no-print-directory programs $(BUILD)/bench/zcq_filtered
 	@sh bench/filtered.sh $(BUILD) $(if $(QUICK),20000,100000)
+
+#  make bench-live [QUICK=1]: 1,000 live queries on one query node under a
+#  command load and a catch-up: updates delivered per second, and the query
+#  node's wall time, CPU and apply rate with and without them (bench/live.sh)
+bench-live: deps
+	@$(MAKE) --no-print-directory programs $(BUILD)/bench/zcq_filtered $(BUILD)/bench/zcq_live
+	@sh bench/live.sh $(BUILD) $(if $(QUICK),20000,100000)
 
 bench: deps
 	@$(MAKE) --no-print-directory programs $(BUILD)/bench/zcq_bench
@@ -56,7 +63,7 @@ $(BUILD)/obj/bench/%.o: bench/%.c $(HEADERS) $(BENCH_HEADERS)
 $(BUILD)/obj/bench/zcq_peer_pg.o: CFLAGS += -I/usr/include/postgresql
 
 $(BUILD)/bench/zcq_bench $(BUILD)/bench/zcq_instr $(BUILD)/bench/zcq_catchup \
-        $(BUILD)/bench/zcq_filtered: $(BUILD)/bench/%: \
+        $(BUILD)/bench/zcq_filtered $(BUILD)/bench/zcq_live: $(BUILD)/bench/%: \
         $(BUILD)/obj/bench/%.o \
         $(BENCH_OBJ) $(BUILD)/libzcqrs.a
 	@mkdir -p $(dir $@)

@@ -57,18 +57,29 @@ struct _zcq_msg_t {
     char *leader;              //  REPLY not_leader: the leader's commands endpoint, or NULL
     uint64_t min_position;     //  QUERY read-your-writes bound
     uint32_t timeout;          //  QUERY wait bound, ms
-    bool may_be_stale;         //  RESULT: the node is not following the write node
+    bool may_be_stale;         //  RESULT / UPDATE: the node is not following the write node
+    uint64_t seq;              //  UPDATE / ACK: the watch's result number
+    uint32_t lease;            //  UPDATE: ms the node keeps a silent client's watches
     zframe_t **events;         //  EVENTS body frames, in order
     size_t event_count;        //  frames in events
     size_t event_alloc;        //  slots allocated in events
 };
 
 static const char *s_type_names [ZCQ_MSG_TYPES] = {
-    [ZCQ_MSG_UNKNOWN] = "UNKNOWN",     [ZCQ_MSG_COMMAND] = "COMMAND",
-    [ZCQ_MSG_REPLY] = "REPLY",         [ZCQ_MSG_EVENT] = "EVENT",
-    [ZCQ_MSG_HEARTBEAT] = "HEARTBEAT", [ZCQ_MSG_REPLAY] = "REPLAY",
-    [ZCQ_MSG_EVENTS] = "EVENTS",       [ZCQ_MSG_QUERY] = "QUERY",
-    [ZCQ_MSG_RESULT] = "RESULT",       [ZCQ_MSG_ERROR] = "ERROR",
+    [ZCQ_MSG_UNKNOWN] = "UNKNOWN",
+    [ZCQ_MSG_COMMAND] = "COMMAND",
+    [ZCQ_MSG_REPLY] = "REPLY",
+    [ZCQ_MSG_EVENT] = "EVENT",
+    [ZCQ_MSG_HEARTBEAT] = "HEARTBEAT",
+    [ZCQ_MSG_REPLAY] = "REPLAY",
+    [ZCQ_MSG_EVENTS] = "EVENTS",
+    [ZCQ_MSG_QUERY] = "QUERY",
+    [ZCQ_MSG_RESULT] = "RESULT",
+    [ZCQ_MSG_ERROR] = "ERROR",
+    [ZCQ_MSG_WATCH] = "WATCH",
+    [ZCQ_MSG_UPDATE] = "UPDATE",
+    [ZCQ_MSG_ACK] = "ACK",
+    [ZCQ_MSG_UNWATCH] = "UNWATCH",
 };
 
 static const struct {
@@ -537,6 +548,8 @@ typedef enum {
     K_CLUSTER,
     K_INCARNATION,
     K_DOMAIN,
+    K_SEQ,
+    K_LEASE,
     K_KEYS
 } s_key_t;
 
@@ -585,6 +598,8 @@ static const struct {
     [K_CLUSTER] = KEY ("cluster"),
     [K_INCARNATION] = KEY ("incarnation"),
     [K_DOMAIN] = KEY ("domain"),
+    [K_SEQ] = KEY ("seq"),
+    [K_LEASE] = KEY ("lease"),
 };
 
 //  What a field's value is, which says how it is read, checked and written.
@@ -718,6 +733,32 @@ static const s_field_t s_result [] = {
     {FIELD (K_RESULT, V_OBJECT, P_OPTIONAL, data), .limit = ZCQ_MAX_BODY},
     {FIELD (K_MAY_BE_STALE, V_BOOL, P_IF_SET, may_be_stale)},
 };
+//  Live queries (section 10.15): a WATCH is a QUERY that stays; each UPDATE
+//  is a RESULT with its number, sent one at a time until the client ACKs it
+static const s_field_t s_watch [] = {
+    {FIELD (K_ID, V_ID, P_REQUIRED, id)},
+    {FIELD (K_NAME, V_NAME, P_REQUIRED, name), .limit = ZCQ_MAX_NAME},
+    {FIELD (K_PARAMS, V_MAP, P_OPTIONAL, data), .limit = ZCQ_MAX_DATA},
+};
+//  An UPDATE's id is nil when it answers a request whose id could not be read
+static const s_field_t s_update [] = {
+    {FIELD (K_ID, V_ID, P_OPTIONAL, id)},
+    {FIELD (K_SEQ, V_UINT64, P_REQUIRED, seq), .limit = INT64_MAX},
+    {FIELD (K_STATUS, V_STATUS, P_REQUIRED, status)},
+    {FIELD (K_REASON, V_TEXT, P_OPTIONAL, reason), .limit = ZCQ_MAX_TEXT},
+    {FIELD (K_POSITION, V_UINT64, P_OPTIONAL, position), .limit = INT64_MAX},
+    {FIELD (K_RESULT, V_OBJECT, P_OPTIONAL, data), .limit = ZCQ_MAX_BODY},
+    {FIELD (K_MAY_BE_STALE, V_BOOL, P_IF_SET, may_be_stale)},
+    {FIELD (K_LEASE, V_UINT32, P_IF_SET, lease), .limit = UINT32_MAX},
+    {FIELD (K_INCARNATION, V_TEXT, P_IF_SET, incarnation), .limit = ZCQ_MAX_NAME},
+};
+static const s_field_t s_ack [] = {
+    {FIELD (K_ID, V_ID, P_REQUIRED, id)},
+    {FIELD (K_SEQ, V_UINT64, P_OPTIONAL, seq), .limit = INT64_MAX},
+};
+static const s_field_t s_unwatch [] = {
+    {FIELD (K_ID, V_ID, P_REQUIRED, id)},
+};
 static const s_field_t s_error [] = {
     {FIELD (K_ID, V_ID, P_IF_SET, id)},
     {FIELD (K_STATUS, V_STATUS, P_REQUIRED, status)},
@@ -736,7 +777,9 @@ static const s_schema_t s_schemas [ZCQ_MSG_TYPES] = {
     [ZCQ_MSG_EVENT] = {SCHEMA (s_event)},     [ZCQ_MSG_HEARTBEAT] = {SCHEMA (s_heartbeat)},
     [ZCQ_MSG_REPLAY] = {SCHEMA (s_replay)},   [ZCQ_MSG_EVENTS] = {SCHEMA (s_events)},
     [ZCQ_MSG_QUERY] = {SCHEMA (s_query)},     [ZCQ_MSG_RESULT] = {SCHEMA (s_result)},
-    [ZCQ_MSG_ERROR] = {SCHEMA (s_error)},
+    [ZCQ_MSG_ERROR] = {SCHEMA (s_error)},     [ZCQ_MSG_WATCH] = {SCHEMA (s_watch)},
+    [ZCQ_MSG_UPDATE] = {SCHEMA (s_update)},   [ZCQ_MSG_ACK] = {SCHEMA (s_ack)},
+    [ZCQ_MSG_UNWATCH] = {SCHEMA (s_unwatch)},
 };
 static const s_schema_t s_meta_schema = {SCHEMA (s_meta)};
 
@@ -974,9 +1017,9 @@ zcq_msg_decode_body (zcq_msg_type_t type, const void *body, size_t size)
         s_take_fields (self, schema, &result.data.via.map, true, &seen, size);
         //  When several keys are missing, report the first in the spec's
         //  order (section 5.2, step 7), which is not the order of s_key_t
-        static const s_key_t missing_order [] = {K_ID,       K_TYPE,    K_STREAM, K_STATUS,
-                                                 K_POSITION, K_VERSION, K_FROM,   K_HEAD,
-                                                 K_NAME,     K_COUNT,   K_DATA};
+        static const s_key_t missing_order [] = {K_ID,     K_TYPE,     K_STREAM,  K_SEQ,
+                                                 K_STATUS, K_POSITION, K_VERSION, K_FROM,
+                                                 K_HEAD,   K_NAME,     K_COUNT,   K_DATA};
         uint64_t missing = s_required (schema) & ~seen;
         for (size_t index = 0; self->error_status == ZCQ_OK && missing
                                && index < sizeof (missing_order) / sizeof (missing_order [0]);
@@ -1419,7 +1462,8 @@ s_check_limits (zcq_msg_t *self)
     if (self->name && strlen (self->name) > ZCQ_MAX_NAME) {
         zcq_msg_set_error (self, ZCQ_TOO_LARGE, "name is over %d bytes", ZCQ_MAX_NAME);
     }
-    if (self->data_size > ZCQ_MAX_DATA && self->type != ZCQ_MSG_RESULT) {
+    if (self->data_size > ZCQ_MAX_DATA && self->type != ZCQ_MSG_RESULT
+        && self->type != ZCQ_MSG_UPDATE) {
         zcq_msg_set_error (self, ZCQ_TOO_LARGE, "data is %zu bytes, limit is %d",
                            self->data_size, ZCQ_MAX_DATA);
     }
@@ -1598,6 +1642,11 @@ zcq_msg_reply_to (zcq_msg_t *request, zcq_status_t status)
                 break;
             case ZCQ_MSG_REPLAY:
                 type = status == ZCQ_OK ? ZCQ_MSG_EVENTS : ZCQ_MSG_ERROR;
+                break;
+            case ZCQ_MSG_WATCH:
+            case ZCQ_MSG_ACK:
+            case ZCQ_MSG_UNWATCH:
+                type = ZCQ_MSG_UPDATE;
                 break;
             default:
                 type = ZCQ_MSG_ERROR;
@@ -2075,6 +2124,34 @@ zcq_msg_set_may_be_stale (zcq_msg_t *self, bool may_be_stale)
 {
     assert (self);
     self->may_be_stale = may_be_stale;
+}
+
+uint64_t
+zcq_msg_seq (zcq_msg_t *self)
+{
+    assert (self);
+    return self->seq;
+}
+
+void
+zcq_msg_set_seq (zcq_msg_t *self, uint64_t seq)
+{
+    assert (self);
+    self->seq = seq;
+}
+
+uint32_t
+zcq_msg_lease (zcq_msg_t *self)
+{
+    assert (self);
+    return self->lease;
+}
+
+void
+zcq_msg_set_lease (zcq_msg_t *self, uint32_t lease)
+{
+    assert (self);
+    self->lease = lease;
 }
 
 uint32_t

@@ -63,6 +63,10 @@ typedef enum {
     ZCQ_MSG_QUERY,          //  client -> query node (or write node): a named query
     ZCQ_MSG_RESULT,         //  query node -> client: the answer and its position
     ZCQ_MSG_ERROR,          //  any node -> peer: a message it could not read at all
+    ZCQ_MSG_WATCH,          //  client -> query node: keep me told of a query's result
+    ZCQ_MSG_UPDATE,         //  query node -> client: a watched query's result, or a refusal
+    ZCQ_MSG_ACK,            //  client -> query node: update taken (send the next); renewal
+    ZCQ_MSG_UNWATCH,        //  client -> query node: stop watching
     ZCQ_MSG_TYPES           //  count, not a type
 } zcq_msg_type_t;
 
@@ -464,9 +468,26 @@ uint32_t
 void
     zcq_msg_set_timeout (zcq_msg_t *self, uint32_t timeout);
 
-//  RESULT: true when the answering query node is not following the write
-//  node (silent past its limit, or its log is behind the node): the answer
-//  may miss committed events. Sent only when true.
+//  UPDATE: the watch's result number (1, 2, ...; 0: the watch is not, or no
+//  longer, held: a refusal); ACK: the update taken (0: a renewal only).
+uint64_t
+    zcq_msg_seq (zcq_msg_t *self);
+void
+    zcq_msg_set_seq (zcq_msg_t *self, uint64_t seq);
+
+//  UPDATE: milliseconds the node keeps a client's watches after it last
+//  heard from it (0: absent on the wire).
+uint32_t
+    zcq_msg_lease (zcq_msg_t *self);
+void
+    zcq_msg_set_lease (zcq_msg_t *self, uint32_t lease);
+
+//  UPDATE: the query node's incarnation (32 hex digits, new at every start
+//  of the node), read and set with zcq_msg_incarnation / zcq_msg_set_origin.
+
+//  RESULT and UPDATE: true when the answering query node is not following
+//  the write node (silent past its limit, or its log is behind the node):
+//  the answer may miss committed events. Sent only when true.
 bool
     zcq_msg_may_be_stale (zcq_msg_t *self);
 void

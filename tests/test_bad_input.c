@@ -344,12 +344,30 @@ test_query_endpoint_names_every_problem (void **state)
     s_check (&answer, ZCQ_MSG_RESULT, ZCQ_INVALID, "'id'");
     answer = s_exchange (fixture->dealer, S ("ZCQ1"), S ("COMMAND"), S ("\x80"), NULL);
     s_check (&answer, ZCQ_MSG_ERROR, ZCQ_UNKNOWN_TYPE,
-             "query endpoint takes QUERY, not COMMAND");
+             "query endpoint takes QUERY or WATCH or ACK or UNWATCH, not COMMAND");
     answer =
         s_exchange (fixture->dealer, S ("ZCQ1"), S ("HEARTBEAT"), S ("\x81\xa4head\x01"), NULL);
-    s_check (&answer, ZCQ_MSG_ERROR, ZCQ_UNKNOWN_TYPE, "takes QUERY, not HEARTBEAT");
+    s_check (&answer, ZCQ_MSG_ERROR, ZCQ_UNKNOWN_TYPE,
+             "takes QUERY or WATCH or ACK or UNWATCH, not HEARTBEAT");
     answer = s_exchange (fixture->dealer, S ("ZCQ9"), S ("QUERY"), S ("\x80"), NULL);
     s_check (&answer, ZCQ_MSG_ERROR, ZCQ_BAD_VERSION, "speaks 'ZCQ1'");
+    //  Live queries: what does not decode gets an UPDATE with the error, seq 0
+    answer =
+        s_exchange (fixture->dealer, S ("ZCQ1"), S ("WATCH"), S ("\x81\xa4name\xa4nope"), NULL);
+    assert_int_equal (zcq_msg_seq (answer), 0);
+    s_check (&answer, ZCQ_MSG_UPDATE, ZCQ_INVALID, "WATCH is missing field 'id'");
+    answer = s_exchange (fixture->dealer, S ("ZCQ1"), S ("WATCH"),
+                         S ("\x82\xa2id\xc4\x01w\xa4name\xa4nope"), NULL);
+    s_check (&answer, ZCQ_MSG_UPDATE, ZCQ_UNKNOWN_TYPE, "unknown query 'nope'");
+    answer = s_exchange (fixture->dealer, S ("ZCQ1"), S ("ACK"),
+                         S ("\x82\xa2id\xc4\x01w\xa3seq\xa1x"), NULL);
+    s_check (&answer, ZCQ_MSG_UPDATE, ZCQ_INVALID,
+             "field 'seq' must be a non-negative integer");
+    answer = s_exchange (fixture->dealer, S ("ZCQ1"), S ("UNWATCH"), S ("\x81\xa2id\xc4\x01w"),
+                         NULL);
+    s_check (&answer, ZCQ_MSG_UPDATE, ZCQ_NOT_FOUND, "no such watch");
+    answer = s_exchange (fixture->dealer, S ("ZCQ1"), S ("UPDATE"), S ("\x80"), NULL);
+    s_check (&answer, ZCQ_MSG_ERROR, ZCQ_UNKNOWN_TYPE, "not UPDATE");
 
     //  A REQ peer (empty delimiter) gets its answer too
     zsock_t *req = zsock_new (ZMQ_REQ);

@@ -452,6 +452,56 @@ expect_rc 0 "tail of a forgotten owner's event" && case $(field data.owner) in
     alice | null | "<missing>") fail "tail shows the forgotten owner as '$(field data.owner)'" ;;
 esac
 
+# --- watch: a live query's result at once with its position, then each change --
+
+cli watch account id=acc-1 --node "$query1" --count 1
+expect_rc 0 "watch account" && expect status ok "watch account" && expect seq 1 "watch account"
+: >"$dir/watch.out" # there before the watcher writes: the loop below reads it
+timeout -k 2 15 "$build/zcqrs" watch account id=acc-1 --node "$query1" --count 2 \
+    >"$dir/watch.out" 2>"$dir/watch.err" &
+watcher=$!
+tries=0
+while [ "$(wc -l <"$dir/watch.out")" -lt 1 ] && [ "$tries" -lt 100 ]; do
+    sleep 0.1   # polling for the first line, bounded
+    tries=$((tries + 1))
+done
+cli send Deposit acc-1 amount=5
+deposited=$(field position)
+wait "$watcher"
+rc=$?
+out=$(cat "$dir/watch.out")
+err=$(cat "$dir/watch.err")
+if expect_rc 0 "watch until a change"; then
+    expect seq 2 "watch: the second result" 2
+    expect position "$deposited" "watch: the deposit's position" 2
+fi
+# Ctrl-C (SIGINT) ends a watch, exit 0
+: >"$dir/watch.out"
+"$build/zcqrs" watch account id=acc-1 --node "$query1" >"$dir/watch.out" 2>"$dir/watch.err" &
+watcher=$!
+tries=0
+while [ "$(wc -l <"$dir/watch.out")" -lt 1 ] && [ "$tries" -lt 100 ]; do
+    sleep 0.1   # polling for the first line, bounded
+    tries=$((tries + 1))
+done
+kill -INT "$watcher"
+tries=0
+while alive "$watcher" && [ "$tries" -lt 50 ]; do
+    sleep 0.1
+    tries=$((tries + 1))
+done
+alive "$watcher" && kill -KILL "$watcher"
+wait "$watcher"
+rc=$?
+out=$(cat "$dir/watch.out")
+err=$(cat "$dir/watch.err")
+expect_rc 0 "watch ended by Ctrl-C"
+cli watch nope --node "$query1"
+expect_rc 1 "watch an unknown query" && expect reason "unknown query 'nope' for domain 'bank'" \
+    "watch an unknown query"
+cli watch
+expect_rc 2 "watch without a query name"
+
 # --- Habits from other CLIs: version, help per verb, option errors, hints ------
 
 cli --version
@@ -503,6 +553,8 @@ if command -v bash >/dev/null 2>&1; then
     }
     checks=$((checks + 1))
     [ "$(complete_words st)" = "status" ] || fail "completion of 'st': '$(complete_words st)'"
+    checks=$((checks + 1))
+    [ "$(complete_words wa)" = "watch" ] || fail "completion of 'wa': '$(complete_words wa)'"
     checks=$((checks + 1))
     case " $(complete_words tail --)" in
         *" --from "*) case " $(complete_words tail --)" in

@@ -356,6 +356,25 @@ static const s_field_t s_error_body [] = {
     {"reason", V_CORRELATION},
     {NULL, V_NONE},
 };
+static const s_field_t s_watch_body [] = {
+    {"id", V_SHORT_ID},
+    {"name", V_ACCOUNT},
+    {"params", V_PARAMS},
+    {NULL, V_NONE},
+};
+static const s_field_t s_update_body [] = {
+    {"id", V_SHORT_ID},   {"seq", V_THREE},    {"status", V_OK},      {"reason", V_EMPTY_TEXT},
+    {"position", V_NINE}, {"result", V_ARRAY}, {"lease", V_INTERVAL}, {NULL, V_NONE},
+};
+static const s_field_t s_ack_body [] = {
+    {"id", V_SHORT_ID},
+    {"seq", V_THREE},
+    {NULL, V_NONE},
+};
+static const s_field_t s_unwatch_body [] = {
+    {"id", V_SHORT_ID},
+    {NULL, V_NONE},
+};
 
 static const s_field_t *
 s_body_of (zcq_msg_type_t type)
@@ -379,6 +398,14 @@ s_body_of (zcq_msg_type_t type)
             return s_result_body;
         case ZCQ_MSG_ERROR:
             return s_error_body;
+        case ZCQ_MSG_WATCH:
+            return s_watch_body;
+        case ZCQ_MSG_UPDATE:
+            return s_update_body;
+        case ZCQ_MSG_ACK:
+            return s_ack_body;
+        case ZCQ_MSG_UNWATCH:
+            return s_unwatch_body;
         default:
             return NULL;
     }
@@ -432,8 +459,8 @@ test_type_names_both_ways (void **state)
 {
     (void) state;
     static const char *names [] = {
-        NULL,     "COMMAND", "REPLY", "EVENT",  "HEARTBEAT",
-        "REPLAY", "EVENTS",  "QUERY", "RESULT", "ERROR",
+        NULL,    "COMMAND", "REPLY", "EVENT", "HEARTBEAT", "REPLAY", "EVENTS",
+        "QUERY", "RESULT",  "ERROR", "WATCH", "UPDATE",    "ACK",    "UNWATCH",
     };
     for (int type = ZCQ_MSG_COMMAND; type < ZCQ_MSG_TYPES; type++) {
         assert_string_equal (zcq_msg_type_name ((zcq_msg_type_t) type), names [type]);
@@ -2014,6 +2041,11 @@ test_reply_to_each_request_type (void **state)
         {ZCQ_MSG_EVENTS, ZCQ_UNKNOWN_TYPE, ZCQ_MSG_ERROR},
         {ZCQ_MSG_RESULT, ZCQ_UNKNOWN_TYPE, ZCQ_MSG_ERROR},
         {ZCQ_MSG_ERROR, ZCQ_UNKNOWN_TYPE, ZCQ_MSG_ERROR},
+        {ZCQ_MSG_WATCH, ZCQ_OK, ZCQ_MSG_UPDATE},
+        {ZCQ_MSG_WATCH, ZCQ_BUSY, ZCQ_MSG_UPDATE},
+        {ZCQ_MSG_ACK, ZCQ_NOT_FOUND, ZCQ_MSG_UPDATE},
+        {ZCQ_MSG_UNWATCH, ZCQ_NOT_FOUND, ZCQ_MSG_UPDATE},
+        {ZCQ_MSG_UPDATE, ZCQ_UNKNOWN_TYPE, ZCQ_MSG_ERROR},
         {ZCQ_MSG_UNKNOWN, ZCQ_INVALID, ZCQ_MSG_ERROR},
     };
     zframe_t *routing_id = zframe_new ("\x00\x6b\x8b\x45\x67", 5);

@@ -588,6 +588,12 @@ test_cli_keygen_and_secured_calls (void **state)
                              "--query-key", cluster->keys.query, "query", "account",
                              "id=acct-cli", "--min-position", "1", NULL),
                       0);
+    //  ... and a live query over CURVE: its first result, then it ends
+    assert_int_equal (s_cli (cluster->dir, "--node", cluster->queries, "--cert",
+                             cluster->keys.alice, "--server-key", cluster->keys.write,
+                             "--query-key", cluster->keys.query, "watch", "account",
+                             "id=acct-cli", "--count", "1", NULL),
+                      0);
     //  carol's key is in no folder: refused at the handshake, which the CLI
     //  says at once (exit 1, the node refused) instead of timing out
     int64_t started = zclock_mono ();

@@ -388,6 +388,16 @@ s_set_field (zcq_msg_t *msg, const char *key, const msgpack_object *value)
     else if (streq (key, "retry_after")) {
         zcq_msg_set_retry_after (msg, (uint32_t) s_int (value));
     }
+    else if (streq (key, "seq")) {
+        zcq_msg_set_seq (msg, (uint64_t) s_int (value));
+    }
+    else if (streq (key, "lease")) {
+        zcq_msg_set_lease (msg, (uint32_t) s_int (value));
+    }
+    else if (streq (key, "may_be_stale")) {
+        assert_int_equal (value->type, MSGPACK_OBJECT_BOOLEAN);
+        zcq_msg_set_may_be_stale (msg, value->via.boolean);
+    }
     else if (streq (key, "leader")) {
         char *text = s_text (value);
         zcq_msg_set_leader (msg, text);
@@ -452,7 +462,9 @@ s_payload (zcq_msg_t *msg, const byte **data, size_t *size)
     *data = zcq_msg_data (msg);
     *size = zcq_msg_data_size (msg);
     if (*size == 0) {
-        *data = zcq_msg_type (msg) == ZCQ_MSG_RESULT ? &nil : &empty_map;
+        *data = zcq_msg_type (msg) == ZCQ_MSG_RESULT || zcq_msg_type (msg) == ZCQ_MSG_UPDATE
+                    ? &nil
+                    : &empty_map;
         *size = 1;
     }
 }
@@ -496,6 +508,9 @@ s_compare (const vector_t *vector, zcq_msg_t *got, zcq_msg_t *want)
     S_SAME_NUMBER (zcq_msg_min_position);
     S_SAME_NUMBER (zcq_msg_timeout);
     S_SAME_NUMBER (zcq_msg_retry_after);
+    S_SAME_NUMBER (zcq_msg_seq);
+    S_SAME_NUMBER (zcq_msg_lease);
+    S_SAME_NUMBER (zcq_msg_may_be_stale);
     S_SAME_NUMBER (zcq_msg_event_count);
     S_SAME_NUMBER (zcq_msg_to);
     S_SAME_NUMBER (zcq_msg_since);

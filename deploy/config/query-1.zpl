@@ -49,6 +49,16 @@ query
     #   1: fold the log again into a second keyspace while the current read models serve,
     #   then switch (flag --rebuild)
     rebuild = 0
+    #   live queries (WATCH) the node holds at most, for all clients (0: none); one more is
+    #   refused busy (flag --watch-max)
+    watch_max = 10000
+    #   live queries one client (connection) may hold on the node; one more is refused busy
+    #   (at most 10000: each has one update in flight, far below the socket's per-peer
+    #   queue) (flag --watch-client-max)
+    watch_client_max = 1000
+    #   milliseconds a silent client keeps its live queries (clients renew every third of
+    #   it) (flag --watch-lease)
+    watch_lease = 10000
     #   least severe log lines printed; every line starts with its ISO 8601 UTC time
     #   (milliseconds) and level (flag --log-level)
     log_level = "info"

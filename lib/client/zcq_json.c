@@ -261,7 +261,15 @@ zcq_json_from_msg (zcq_msg_t *msg)
             s_key (out, "count", false);
             fprintf (out, "%u", zcq_msg_count (msg));
         }
-        else if (type == ZCQ_MSG_RESULT) {
+        else if (type == ZCQ_MSG_RESULT || type == ZCQ_MSG_UPDATE) {
+            if (type == ZCQ_MSG_UPDATE) {
+                s_key (out, "seq", false);
+                fprintf (out, "%" PRIu64, zcq_msg_seq (msg));
+            }
+            if (zcq_msg_may_be_stale (msg)) {
+                s_key (out, "may_be_stale", false);
+                fputs ("true", out);
+            }
             s_key (out, "position", false);
             fprintf (out, "%" PRIu64, zcq_msg_position (msg));
             s_key (out, "result", false);

@@ -51,8 +51,10 @@ s_thread_peers (void)
 static unsigned
 s_role_needed (zcq_msg_type_t type)
 {
-    return type == ZCQ_MSG_COMMAND  ? ZCQ_ROLE_COMMANDS
-           : type == ZCQ_MSG_QUERY  ? ZCQ_ROLE_QUERY
+    return type == ZCQ_MSG_COMMAND ? ZCQ_ROLE_COMMANDS
+           : type == ZCQ_MSG_QUERY || type == ZCQ_MSG_WATCH || type == ZCQ_MSG_ACK
+                   || type == ZCQ_MSG_UNWATCH
+               ? ZCQ_ROLE_QUERY
            : type == ZCQ_MSG_REPLAY ? ZCQ_ROLE_REPLICATE
                                     : 0;
 }

@@ -25,6 +25,7 @@
 #include "zcq_settings.h"
 #include "zcq_store.h"
 #include "zcq_view_store.h"
+#include "zcq_watches.h"
 
 #define APPLY_BATCH  10000 //  most events per LevelDB batch
 #define APPLY_SLICE  1000  //  most events per batch while queries wait
@@ -150,6 +151,32 @@ static const zcq_setting_t s_table [] = {
      .bare = "1",
      .help = "1: fold the log again into a second keyspace while the current read models "
              "serve, then switch"},
+    {.path = "query/watch_max",
+     .flag = "--watch-max",
+     .fallback = "10000",
+     .type = ZCQ_SETTING_NUMBER,
+     .min = 0,
+     .max = 1000000,
+     .help = "live queries (WATCH) the node holds at most, for all clients (0: none); one "
+             "more is refused busy"},
+    {.path = "query/watch_client_max",
+     .flag = "--watch-client-max",
+     .fallback = "1000",
+     .type = ZCQ_SETTING_NUMBER,
+     .min = 1,
+     .max = 10000,
+     .help = "live queries one client (connection) may hold on the node; one more is refused "
+             "busy (at most 10000: each has one update in flight, far below the socket's "
+             "per-peer queue)"},
+    {.path = "query/watch_lease",
+     .flag = "--watch-lease",
+     .fallback = "10000",
+     .type = ZCQ_SETTING_NUMBER,
+     .min = 100,
+     .max = 3600000,
+     .arg = "MS",
+     .help = "milliseconds a silent client keeps its live queries (clients renew every "
+             "third of it)"},
     ZCQ_SETTING_LOG_LEVEL ("query"),
     {.path = "query/security/cert",
      .arg = "FILE",
@@ -207,6 +234,9 @@ typedef struct {
     zcq_result_t *answer;       //  scratch answer
     const zcq_domain_t *domain; //  project / query
     zlistx_t *parked;           //  s_parked_t, oldest first
+    zcq_watches_t *watches;     //  live queries
+    zhashx_t *touched;          //  set: read-model keys the last batch wrote, for watches
+    bool was_stale;             //  answers said may_be_stale at the last tick
     int64_t next_deadline;      //  earliest deadline of a parked query, or INT64_MAX
     int wait;                   //  default ms to wait for min_position
     int cache;                  //  read-model values cached per view
@@ -243,6 +273,8 @@ typedef struct {
     uint64_t answers [ZCQ_STATUSES]; //  queries answered since start, by status
     uint64_t applied, head, lag;     //  positions, as of the last tick
     uint64_t reachable;              //  1: the write node is heard from, as of the last tick
+    uint64_t watching;               //  live queries held, as of the last tick
+    uint64_t watch_updates;          //  live-query updates sent, as of the last tick
     zcq_histogram_t *query_latency;  //  us from receiving a query to its answer
 } self_t;
 
@@ -281,6 +313,10 @@ static const zcq_metric_t s_metrics [] = {
     {true, "zcqrs_write_node_reachable", NULL,
      "1 while the write node is heard from within the silence limit, else 0.",
      offsetof (self_t, reachable)},
+    {true, "zcqrs_live_queries", NULL, "Live queries (WATCH) held.",
+     offsetof (self_t, watching)},
+    {false, "zcqrs_live_updates_total", NULL, "Live-query results (UPDATE) sent.",
+     offsetof (self_t, watch_updates)},
     {.name = NULL},
 };
 
@@ -303,6 +339,8 @@ s_self_destroy (self_t **self_p)
         self_t *self = *self_p;
         zcq_metrics_destroy (&self->metrics); //  its thread reads self: first
         zlistx_destroy (&self->parked);
+        zcq_watches_destroy (&self->watches);
+        zhashx_destroy (&self->touched);
         zpoller_destroy (&self->poller);
         zcq_feed_destroy (&self->feed);
         zstr_free (&self->cluster);
@@ -488,6 +526,8 @@ s_metrics_new (self_t *self, const char *address, char **error)
     return address ? zcq_metrics_serve (self->metrics, address, error) : 0;
 }
 
+static zcq_watches_eval_fn s_watch_eval;
+
 static self_t *
 s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
 {
@@ -575,6 +615,12 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
         return NULL;
     }
     self->answer = zcq_result_new ();
+    self->watches = zcq_watches_new (
+        self->queries, s_watch_eval, self,
+        (size_t) zcq_settings_number (config, s_table, "query/watch_max"),
+        (size_t) zcq_settings_number (config, s_table, "query/watch_client_max"),
+        (uint32_t) zcq_settings_number (config, s_table, "query/watch_lease"));
+    self->touched = zhashx_new ();
     self->parked = zlistx_new ();
     zlistx_set_destructor (self->parked, s_parked_destroy);
     self->poller = zpoller_new (pipe, self->queries, NULL);
@@ -642,7 +688,7 @@ s_pack_status (self_t *self, msgpack_packer *pk)
     size_t bytes = 0, limit = 0;
     bool full = false;
     bool memory = zcq_store_memory (self->store, &bytes, &limit, &full);
-    msgpack_pack_map (pk, 27 + (self->rebuild_feed != NULL));
+    msgpack_pack_map (pk, 28 + (self->rebuild_feed != NULL));
     s_pack_text (pk, "role", "query");
     s_pack_text (pk, "domain", self->domain->name);
     s_pack_uint (pk, "projection_version", zcq_projection_version (self->serving));
@@ -687,6 +733,13 @@ s_pack_status (self_t *self, msgpack_packer *pk)
     s_pack_uint (pk, "stale", self->answers [ZCQ_STALE]);
     s_pack_uint (pk, "waiting", zlistx_size (self->parked));
     s_pack_uint (pk, "write_failures", self->failures);
+    zcq_mpack_pack_str (pk, "live");
+    msgpack_pack_map (pk, 5);
+    s_pack_uint (pk, "watches", zcq_watches_size (self->watches));
+    s_pack_uint (pk, "updates", zcq_watches_sent (self->watches));
+    s_pack_uint (pk, "evaluations", zcq_watches_evaluations (self->watches));
+    s_pack_uint (pk, "expired", zcq_watches_expired (self->watches));
+    s_pack_text (pk, "incarnation", zcq_watches_incarnation (self->watches));
     zcq_mpack_pack_str (pk, "uptime_ms");
     msgpack_pack_int64 (pk, zclock_mono () - self->started);
     zcq_mpack_pack_str (pk, "query_latency");
@@ -759,13 +812,14 @@ s_answered (self_t *self, zcq_msg_t *query, zcq_msg_t *answer)
     zcq_histogram_observe (self->query_latency, waited > 0 ? (uint64_t) waited : 0);
 }
 
-//  Answer a query now, at the applied position; "stale" when that is below
-//  the min_position it asked for (after waiting waited ms).
+//  Fill an answer (a RESULT, or an UPDATE of a live query) to a query (or
+//  WATCH) at the applied position: status, reason, data, position and
+//  may_be_stale; "stale" when the position is below the min_position it
+//  asked for (after waiting waited ms).
 static void
-s_answer (self_t *self, zcq_msg_t *query, int64_t waited)
+s_fill_answer (self_t *self, zcq_msg_t *query, int64_t waited, zcq_msg_t *result)
 {
     uint64_t applied = zcq_projection_applied (self->serving);
-    zcq_msg_t *result = zcq_msg_reply_to (query, ZCQ_OK);
     s_run_query (self, query);
     zcq_status_t said = zcq_result_status (self->answer);
     zcq_msg_set_status (result, said);
@@ -816,6 +870,15 @@ s_answer (self_t *self, zcq_msg_t *query, int64_t waited)
         }
         zstr_free (&why);
     }
+}
+
+//  Answer a query now, at the applied position (s_fill_answer).
+static void
+s_answer (self_t *self, zcq_msg_t *query, int64_t waited)
+{
+    uint64_t applied = zcq_projection_applied (self->serving);
+    zcq_msg_t *result = zcq_msg_reply_to (query, ZCQ_OK);
+    s_fill_answer (self, query, waited, result);
     //  Encoded once: to know it fits, then sent as it is
     msgpack_sbuffer body;
     msgpack_sbuffer_init (&body);
@@ -850,6 +913,43 @@ s_refuse (self_t *self, zcq_msg_t *query, zcq_status_t status, const char *reaso
     zcq_msg_destroy (&reply);
 }
 
+//  Evaluate a live query for zcq_watches: the answer a QUERY without
+//  min_position would get now, with the keys it read.
+static void
+s_watch_eval (void *arg, zcq_msg_t *watch, zcq_msg_t *update, zlistx_t *reads)
+{
+    self_t *self = (self_t *) arg;
+    zcq_view_t *view = zcq_projection_view (self->serving);
+    zcq_view_record (view, reads);
+    s_fill_answer (self, watch, 0, update);
+    zcq_view_record (view, NULL);
+}
+
+//  A WATCH, ACK or UNWATCH (takes ownership). Only the domain's queries may
+//  be watched: "status" changes with every heartbeat.
+static void
+s_handle_watch (self_t *self, zcq_msg_t **msg_p)
+{
+    zcq_msg_t *msg = *msg_p;
+    if (zcq_msg_type (msg) == ZCQ_MSG_WATCH
+        && !zcq_domain_has_query (self->domain, zcq_msg_name (msg))) {
+        bool builtin =
+            streq (zcq_msg_name (msg), "status") || streq (zcq_msg_name (msg), "checksum");
+        char *reason =
+            builtin ? zsys_sprintf ("query '%s' cannot be watched: only the domain's queries "
+                                    "can",
+                                    zcq_msg_name (msg))
+                    : zsys_sprintf ("unknown query '%s' for domain '%s'", zcq_msg_name (msg),
+                                    self->domain->name);
+        zcq_watches_refuse (self->watches, msg, builtin ? ZCQ_INVALID : ZCQ_UNKNOWN_TYPE,
+                            reason);
+        zstr_free (&reason);
+        zcq_msg_destroy (msg_p);
+        return;
+    }
+    zcq_watches_handle (self->watches, msg_p);
+}
+
 //  Take one message from the query socket.
 static void
 s_handle_query (self_t *self)
@@ -859,9 +959,15 @@ s_handle_query (self_t *self)
         return;
     }
     zcq_msg_set_time (query, zclock_usecs ()); //  received: its latency starts
-    if (zcq_endpoint_refuse (query, self->queries, "query",
-                             ZCQ_ENDPOINT_TAKES (ZCQ_MSG_QUERY))) {
+    if (zcq_endpoint_refuse (
+            query, self->queries, "query",
+            ZCQ_ENDPOINT_TAKES (ZCQ_MSG_QUERY) | ZCQ_ENDPOINT_TAKES (ZCQ_MSG_WATCH)
+                | ZCQ_ENDPOINT_TAKES (ZCQ_MSG_ACK) | ZCQ_ENDPOINT_TAKES (ZCQ_MSG_UNWATCH))) {
         zcq_msg_destroy (&query);
+        return;
+    }
+    if (zcq_msg_type (query) != ZCQ_MSG_QUERY) {
+        s_handle_watch (self, &query);
         return;
     }
     const char *name = zcq_msg_name (query);
@@ -1011,9 +1117,23 @@ s_apply (self_t *self)
         || zclock_mono () < self->apply_resume) {
         return;
     }
-    size_t count;
-    while ((count = s_apply_batch (self, self->serving, self->feed)) > 0) {
+    zcq_view_t *view = zcq_projection_view (self->serving);
+    while (true) {
+        //  With live queries, the batch says which read-model keys it wrote
+        //  (asked before each batch: a WATCH may come between two)
+        bool watched = zcq_watches_size (self->watches) > 0;
+        zcq_view_track (view, watched ? self->touched : NULL);
+        size_t count = s_apply_batch (self, self->serving, self->feed);
+        zcq_view_track (view, NULL);
+        if (count == 0) {
+            zhashx_purge (self->touched); //  a failed batch's keys: it comes again
+            break;
+        }
         zcq_metrics_add (&self->events_applied, count);
+        if (watched) {
+            zcq_watches_changed (self->watches, self->touched);
+            zhashx_purge (self->touched);
+        }
         s_release_parked (self);
         s_serve_queries (self);
     }
@@ -1055,6 +1175,7 @@ s_apply_rebuild (self_t *self)
     self->spare = old;
     self->sweeping = true; //  the old models go, a slice at a time
     s_release_parked (self);
+    zcq_watches_changed (self->watches, NULL); //  every read model may differ
 }
 
 //  Delete a slice of the keyspace that no longer serves.
@@ -1143,6 +1264,21 @@ s_snapshot (self_t *self, bool force)
     }
 }
 
+//  Live queries at the tick: expire silent clients; when the node starts or
+//  stops following the write node, every result's may_be_stale changes.
+static void
+s_watch_tick (self_t *self)
+{
+    zcq_watches_tick (self->watches);
+    bool stale = s_not_following (self);
+    if (stale != self->was_stale) {
+        self->was_stale = stale;
+        zcq_watches_changed (self->watches, NULL);
+    }
+    zcq_metrics_set (&self->watching, zcq_watches_size (self->watches));
+    zcq_metrics_set (&self->watch_updates, zcq_watches_sent (self->watches));
+}
+
 static void
 s_handle_pipe (self_t *self)
 {
@@ -1207,6 +1343,7 @@ zcq_query_node_actor (zsock_t *pipe, void *args)
             s_sweep (self);
             s_progress (self);
             s_snapshot (self, false);
+            s_watch_tick (self);
             next_tick = zclock_mono () + TICK;
         }
         if (zclock_mono () >= self->next_deadline) {

@@ -56,6 +56,8 @@ struct _zcq_view_t {
     byte *peeked;                      //  a value zcq_view_peek read from the store, owned
     char *key;                         //  scratch store key, key_capacity bytes
     size_t key_capacity;               //  bytes allocated for key
+    zhashx_t *touched;                 //  set: keys commits wrote, or NULL (borrowed)
+    zlistx_t *reads;                   //  what reads asked for, or NULL (borrowed)
 };
 
 static void
@@ -240,6 +242,9 @@ zcq_view_peek (zcq_view_t *self, const char *key, const byte **value, size_t *si
     assert (self);
     assert (key);
     assert (value && size);
+    if (self->reads) {
+        zlistx_add_end (self->reads, zsys_sprintf ("=%s", key));
+    }
     s_entry_t *entry = (s_entry_t *) zhashx_lookup (self->entries, key);
     if (entry) {
         *value = entry->deleted ? NULL : entry->value;
@@ -341,6 +346,9 @@ zcq_view_scan (zcq_view_t *self, const char *prefix, const char *start, zcq_view
     assert (self);
     assert (prefix);
     assert (fn);
+    if (self->reads) {
+        zlistx_add_end (self->reads, zsys_sprintf ("*%s", prefix));
+    }
     size_t prefix_size;
     char *full_prefix = s_store_key (self, prefix, &prefix_size);
     size_t start_size = prefix_size;
@@ -420,6 +428,9 @@ zcq_view_commit (zcq_view_t *self, zcq_batch_t *batch)
         entry->state = S_COMMITTING;
         entry->in_pending = false;
         entry->in_batch = true;
+        if (self->touched) {
+            zhashx_insert (self->touched, entry->key, (void *) "");
+        }
     }
     //  The pending list becomes the batch in flight
     s_list_t swap = self->committing;
@@ -466,6 +477,42 @@ zcq_view_rollback (zcq_view_t *self)
     }
     self->committing.count = 0;
     s_list_drop (self, &self->pending, false);
+}
+
+void
+zcq_view_track (zcq_view_t *self, zhashx_t *touched)
+{
+    assert (self);
+    self->touched = touched;
+}
+
+void
+zcq_view_record (zcq_view_t *self, zlistx_t *reads)
+{
+    assert (self);
+    self->reads = reads;
+}
+
+bool
+zcq_view_reads_touched (zlistx_t *reads, zhashx_t *touched)
+{
+    assert (reads);
+    assert (touched);
+    for (const char *read = (const char *) zlistx_first (reads); read;
+         read = (const char *) zlistx_next (reads)) {
+        if (*read == '=' && zhashx_lookup (touched, read + 1)) {
+            return true;
+        }
+        if (*read == '*') {
+            size_t size = strlen (read + 1);
+            for (void *item = zhashx_first (touched); item; item = zhashx_next (touched)) {
+                if (strncmp ((const char *) zhashx_cursor (touched), read + 1, size) == 0) {
+                    return true;
+                }
+            }
+        }
+    }
+    return false;
 }
 
 size_t

@@ -61,6 +61,24 @@ void
 void
     zcq_view_rollback (zcq_view_t *self);
 
+//  Change detection for live queries. With a set (a zhashx, values
+//  ignored), every key a commit writes or deletes is inserted into it
+//  until called with NULL; the set stays the caller's, who empties it.
+void
+    zcq_view_track (zcq_view_t *self, zhashx_t *touched);
+
+//  With a list (of strings, destructor set by the caller), every read adds
+//  what it asked for until called with NULL: "=KEY" for a get, "*PREFIX"
+//  for a scan (whatever key the scan visited or did not find).
+void
+    zcq_view_record (zcq_view_t *self, zlistx_t *reads);
+
+//  True if a write of one of the touched keys (zcq_view_track) could change
+//  what the recorded reads (zcq_view_record) found: a key read, or a key
+//  under a prefix scanned.
+bool
+    zcq_view_reads_touched (zlistx_t *reads, zhashx_t *touched);
+
 //  Number of changes buffered since the last commit or rollback.
 size_t
     zcq_view_pending (zcq_view_t *self);

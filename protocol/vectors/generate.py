@@ -800,12 +800,106 @@ def group_and_origin_vectors():
            "incarnation": INCARNATION, "domain": "store"})
 
 
+# --- Live queries (section 10.15): WATCH, UPDATE, ACK, UNWATCH ----------------------
+
+NODE = "3c5e7a9b1d2f40618293a4b5c6d7e8f9"  # a query node's incarnation
+WID = b"w0"
+
+
+def update(id=WID, seq=1, status="ok", reason="", position=8, value=None, stale=False,
+           lease=10000, incarnation=NODE):
+    pairs = [("id", id), ("seq", seq), ("status", status), ("reason", reason),
+             ("position", position), ("result", value)]
+    if stale:
+        pairs.append(("may_be_stale", True))
+    if lease:
+        pairs.append(("lease", lease))
+    if incarnation:
+        pairs.append(("incarnation", incarnation))
+    return body(*pairs), {"id": hexid(id), "seq": seq, "status": status, "reason": reason,
+                          "position": position, "result": value, "may_be_stale": stale,
+                          "lease": lease, "incarnation": incarnation}
+
+
+def live_vectors():
+    account = {"id": "acct-1", "owner": "alice", "balance": 250, "status": "open"}
+    both("WATCH", (body(("id", WID), ("name", "account"), ("params", {"id": "acct-1"})),
+                   {"id": hexid(WID), "name": "account", "params": {"id": "acct-1"}}),
+         "watch-account", "WATCH the account query of acct-1 under watch id 'w0'")
+    valid("watch-no-params", "A WATCH without params: an encoder writes params {}",
+          frames("WATCH", body(("id", WID), ("name", "totals"))), "WATCH",
+          {"id": hexid(WID), "name": "totals", "params": {}},
+          frames("WATCH", body(("id", WID), ("name", "totals"), ("params", {}))))
+    both("UPDATE", update(value=account), "update-first",
+         "The first UPDATE of a watch: its current result at once (seq 1), the node's lease "
+         "and incarnation")
+    both("UPDATE", update(seq=7, status="not_found", reason="account 'acct-9' does not exist",
+                          position=12),
+         "update-not-found-result", "A result that says not_found is a result (seq 7): the "
+         "watch is held, and a later UPDATE says when the account exists")
+    both("UPDATE", update(seq=3, value=account, stale=True,
+                          reason="may be stale: write node unreachable: silent for 3012 ms"),
+         "update-may-be-stale", "An UPDATE from a node that is not following the write node")
+    both("UPDATE", update(seq=0, status="busy", position=8,
+                          reason="this query node holds 10000 live queries, its limit "
+                          "(query/watch_max); retry later or watch on another node"),
+         "update-refused-busy", "A WATCH refused at the node's cap: seq 0, the watch is not held")
+    both("UPDATE", update(seq=0, status="not_found", position=0,
+                          reason="no such watch on this query node (it expired, was never "
+                          "made, or the node restarted): WATCH again"),
+         "update-no-such-watch", "The answer to an ACK or UNWATCH of a watch the node does not "
+         "hold (seq 0)")
+    both("UPDATE", update(seq=INT64_MAX, value=1, lease=0, incarnation=""),
+         "update-seq-at-limit", "seq at its limit, 2^63-1; no lease or incarnation keys")
+    both("ACK", (body(("id", WID), ("seq", 3)), {"id": hexid(WID), "seq": 3}),
+         "ack", "ACK of update 3: the node may send the next")
+    both("ACK", (body(("id", WID), ("seq", 0)), {"id": hexid(WID), "seq": 0}),
+         "ack-renewal", "ACK with seq 0: a renewal of the client's lease only")
+    valid("ack-no-seq", "An ACK without seq is a renewal; an encoder writes seq 0",
+          frames("ACK", body(("id", WID))), "ACK", {"id": hexid(WID), "seq": 0},
+          frames("ACK", body(("id", WID), ("seq", 0))))
+    both("UNWATCH", (body(("id", WID)), {"id": hexid(WID)}), "unwatch", "Stop watch 'w0'")
+
+    def bad(name, description, type, payload, reason, status="invalid", id=None):
+        invalid(name, description, frames(type, payload), status, reason, type, id)
+
+    bad("watch-missing-id", "A WATCH needs the watch's id", "WATCH",
+        body(("name", "account")), "WATCH is missing field 'id'")
+    bad("watch-id-nil", "A nil id is no id", "WATCH",
+        body(("id", None), ("name", "account")), "WATCH is missing field 'id'")
+    bad("watch-missing-name", "A WATCH needs a query name", "WATCH", body(("id", WID)),
+        "WATCH is missing field 'name'", id=WID)
+    bad("watch-params-array", "params must be a map", "WATCH",
+        body(("id", WID), ("name", "account"), ("params", ["acct-1"])),
+        "field 'params' must be a map, got array", id=WID)
+    bad("update-missing-seq", "seq is required in an UPDATE", "UPDATE",
+        body(("id", WID), ("status", "ok")), "UPDATE is missing field 'seq'", id=WID)
+    both("UPDATE", update(id=None, seq=0, status="invalid", position=3,
+                          reason="WATCH is missing field 'id'"),
+         "update-invalid-watch", "The answer to a WATCH whose id could not be read: id nil, "
+         "seq 0, the decoder's status and reason")
+    bad("update-seq-negative", "A negative seq", "UPDATE",
+        body(("id", WID), ("seq", -1), ("status", "ok")),
+        "field 'seq' must be a non-negative integer, got -1", id=WID)
+    bad("ack-seq-2-63", "seq past its limit, 2^63", "ACK",
+        body(("id", WID), ("seq", 1 << 63)),
+        "field 'seq' is 9223372036854775808, limit is 9223372036854775807", id=WID)
+    bad("ack-missing-id", "An ACK needs the watch's id", "ACK", body(("seq", 1)),
+        "ACK is missing field 'id'")
+    bad("update-lease-2-32", "lease over 2^32-1", "UPDATE",
+        body(("id", WID), ("seq", 1), ("status", "ok"), ("lease", 1 << 32)),
+        "field 'lease' is 4294967296, limit is 4294967295", id=WID)
+    bad("unwatch-id-string", "An id is binary, not a string", "UNWATCH", body(("id", "w0")),
+        "field 'id' must be binary")
+
+
 def main():
     target = sys.argv[1] if len(sys.argv) > 1 else HERE
     valid_vectors()
     invalid_vectors()
     filter_vectors()
     group_and_origin_vectors()
+    live_vectors()
     names = [name for name, _ in VECTORS]
     assert len(names) == len(set(names)), "two vectors with one name"
     for stale in os.listdir(target):

@@ -29,10 +29,11 @@ class Cluster:
     """A write node and ``query_nodes`` query nodes of one domain.
 
     ``commands``, ``events``, ``replay`` and ``queries`` (a list) are their
-    endpoints; ``write_args`` are extra flags of the write node.
+    endpoints; ``write_args`` and ``query_args`` are extra flags of the write
+    node and of each query node.
     """
 
-    def __init__(self, domain="bank", query_nodes=1, write_args=()):
+    def __init__(self, domain="bank", query_nodes=1, write_args=(), query_args=()):
         self.dir = tempfile.mkdtemp(prefix="zcq-py.")
         self.domain = domain
         self.commands = "ipc://%s/commands" % self.dir
@@ -40,13 +41,14 @@ class Cluster:
         self.replay = "ipc://%s/replay" % self.dir
         self.queries = ["ipc://%s/queries-%d" % (self.dir, n + 1) for n in range(query_nodes)]
         self.processes = {}  # name -> Popen
+        self.commands_of = {}  # name -> (program, args), to restart it
         try:
             self._start("write", "zcqrs-write", "--commands", self.commands, "--events",
                         self.events, "--replay", self.replay, "--heartbeat", "100",
                         *write_args)
             for index, endpoint in enumerate(self.queries):
                 self._start("query-%d" % (index + 1), "zcqrs-query", "--events", self.events,
-                            "--replay", self.replay, "--queries", endpoint)
+                            "--replay", self.replay, "--queries", endpoint, *query_args)
             for name in self.processes:
                 self._wait_ready(name)
         except BaseException:
@@ -54,7 +56,8 @@ class Cluster:
             raise
 
     def _start(self, name, program, *args):
-        log = open(os.path.join(self.dir, name + ".log"), "wb")
+        self.commands_of[name] = (program, args)
+        log = open(os.path.join(self.dir, name + ".log"), "ab")
         self.processes[name] = subprocess.Popen(
             [os.path.join(BUILD, program), "--data", os.path.join(self.dir, name),
              "--domain", self.domain] + list(args),
@@ -77,6 +80,19 @@ class Cluster:
             time.sleep(0.05)
         raise RuntimeError("%s node not ready in %.0f s:\n%s" % (name, READY_WAIT,
                                                                   self.log(name)))
+
+    def restart(self, name):
+        """Stop a node (TERM) and start it again on the same folder and flags;
+        waits until it is ready again."""
+        process = self.processes[name]
+        process.terminate()
+        process.wait(5)
+        with open(os.path.join(self.dir, name + ".log"), "a") as log:
+            log.write("--- restarted ---\n")
+        self._start(name, *self.commands_of[name][:1], *self.commands_of[name][1])
+        deadline = time.monotonic() + READY_WAIT
+        while self.log(name).count(" ready ") < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def pause(self, name):
         """Stop a node (SIGSTOP): it neither reads nor answers until resumed."""

@@ -14,12 +14,13 @@ from .errors import (BadVersion, Busy, Conflict, DecodeError, EncodeError, Forbi
                      Stale, Timeout, TooLarge, Unavailable, Unknown, ZcqrsError)
 from .protocol import Message
 from .subscription import Subscription
+from .watcher import Watcher
 
 #: The version of this package: that of the zcqrs C library and nodes it
 #: ships with (lib/zcqrs.h, ZCQRS_VERSION_*)
 __version__ = "0.2.0"
 
-__all__ = ["__version__", "Client", "Subscription", "Message", "WRITE_NODE", "ANY_NODE",
+__all__ = ["__version__", "Client", "Subscription", "Watcher", "Message", "WRITE_NODE", "ANY_NODE",
            "Node", "ZcqrsError", "ProtocolError", "DecodeError", "EncodeError", "Timeout",
            "RequestFailed", "Rejected", "Conflict", "Invalid", "Unknown", "TooLarge",
            "BadVersion", "NotFound", "Stale", "Unavailable", "Busy", "Forbidden", "NotLeader"]

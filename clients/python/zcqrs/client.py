@@ -30,6 +30,7 @@ from . import protocol
 from .errors import Timeout, error_for
 from .sockets import Sockets, answers, receive, send
 from .subscription import Subscription
+from .watcher import Watcher
 
 DEFAULT_COMMANDS = "tcp://127.0.0.1:5601"
 DEFAULT_EVENTS = "tcp://127.0.0.1:5602"
@@ -91,6 +92,7 @@ class Client:
         self._queries: Dict[int, zmq.Socket] = {}  # query node index -> DEALER
         self._early: List[protocol.Message] = []  # replies to posted commands met early
         self._subscriptions: List[Subscription] = []  # closed with the client
+        self._watchers: List[Watcher] = []  # closed with the client
         self._next_node = 0  # where spreading (ANY_NODE) starts next: round robin
         #: query node index -> monotonic time it is passed over until
         self._skip_until: Dict[int, float] = {}
@@ -106,6 +108,9 @@ class Client:
         for subscription in self._subscriptions:
             subscription.close()
         self._subscriptions.clear()
+        for watcher in self._watchers:
+            watcher.close()
+        self._watchers.clear()
         if self._commands is not None:
             self._commands.close()
             self._commands = None
@@ -280,6 +285,15 @@ class Client:
                                     since=since or 0)
         self._subscriptions.append(subscription)
         return subscription
+
+    # --- Live queries -----------------------------------------------------------
+
+    def watcher(self, node: int = 0) -> Watcher:
+        """A :class:`~zcqrs.watcher.Watcher` of live queries on query node
+        ``node`` (an index into ``queries``), closed with the client."""
+        watcher = Watcher(self.sockets, self.query_endpoints[node])
+        self._watchers.append(watcher)
+        return watcher
 
     # --- Inside ---------------------------------------------------------------
 

@@ -33,7 +33,7 @@ INT64_MAX = (1 << 63) - 1
 UINT32_MAX = (1 << 32) - 1
 
 TYPES = ("COMMAND", "REPLY", "EVENT", "HEARTBEAT", "REPLAY", "EVENTS", "QUERY",
-         "RESULT", "ERROR")
+         "RESULT", "ERROR", "WATCH", "UPDATE", "ACK", "UNWATCH")
 
 #: Status wire names, each with whether the same request can succeed later.
 STATUSES = {
@@ -68,6 +68,12 @@ FIELDS: Dict[str, Dict[str, Any]] = {
     "QUERY": {"id": None, "name": "", "params": {}, "min_position": 0, "timeout": 0},
     "RESULT": {"id": None, "status": "ok", "reason": "", "position": 0, "result": None},
     "ERROR": {"id": None, "status": "ok", "reason": ""},
+    # Live queries (spec section 10.15)
+    "WATCH": {"id": None, "name": "", "params": {}},
+    "UPDATE": {"id": None, "seq": 0, "status": "ok", "reason": "", "position": 0,
+               "result": None, "may_be_stale": False, "lease": 0, "incarnation": ""},
+    "ACK": {"id": None, "seq": 0},
+    "UNWATCH": {"id": None},
 }
 
 # Keys each type reads from its body, and those it requires
@@ -81,9 +87,13 @@ _REQUIRED = {
     "QUERY": {"name"},
     "RESULT": {"status"},
     "ERROR": {"status"},
+    "WATCH": {"id", "name"},
+    "UPDATE": {"seq", "status"},
+    "ACK": {"id"},
+    "UNWATCH": {"id"},
 }
 # The order in which a missing key is reported (spec section 5.2, step 7)
-_MISSING_ORDER = ("id", "type", "stream", "status", "position", "version", "from",
+_MISSING_ORDER = ("id", "type", "stream", "seq", "status", "position", "version", "from",
                   "head", "name", "count", "data")
 
 
@@ -336,7 +346,12 @@ class _Reader:
             fields[key] = self.string(key, value, MAX_NAME, False)
         elif key == "meta":
             fields[key] = self.meta(value)
-        elif key in ("count", "interval", "timeout", "retry_after"):
+        elif key == "may_be_stale":
+            if not isinstance(value, bool):
+                self.fail("invalid", "field 'may_be_stale' must be a boolean, got %s"
+                          % _kind(value))
+            fields[key] = value
+        elif key in ("count", "interval", "timeout", "retry_after", "lease"):
             fields[key] = self.uint(key, value, UINT32_MAX)
         elif key == "schema":  # the version of the event type's data; 0 reads as 1
             fields[key] = self.uint(key, value, UINT32_MAX) or 1
@@ -344,7 +359,7 @@ class _Reader:
             fields[key] = self.uint(key, value, MAX_EVENTS)
         elif key in ("time", "since"):
             fields[key] = self.int(key, value)
-        else:  # version, position, from, head, min_position
+        else:  # version, position, from, head, min_position, seq
             fields[key] = self.uint(key, value, INT64_MAX)
         return True
 
@@ -530,6 +545,18 @@ def encode_body(message):
     elif type == "RESULT":
         body = {"id": f["id"], "status": f["status"], "reason": f["reason"],
                 "position": f["position"], "result": f["result"]}
+    elif type == "WATCH":
+        body = {"id": f["id"], "name": f["name"], "params": f["params"] or {}}
+    elif type == "UPDATE":
+        body = {"id": f["id"], "seq": f["seq"], "status": f["status"], "reason": f["reason"],
+                "position": f["position"], "result": f["result"]}
+        for key in ("may_be_stale", "lease", "incarnation"):  # only when set
+            if f[key]:
+                body[key] = f[key]
+    elif type == "ACK":
+        body = {"id": f["id"], "seq": f["seq"]}
+    elif type == "UNWATCH":
+        body = {"id": f["id"]}
     else:  # ERROR
         body = _with_id(f, {"status": f["status"], "reason": f["reason"]})
     packed = _pack(body)
