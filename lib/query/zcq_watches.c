@@ -175,7 +175,10 @@ s_same (zcq_msg_t *one, zcq_msg_t *other)
     return zcq_msg_status (one) == zcq_msg_status (other)
            && zcq_msg_may_be_stale (one) == zcq_msg_may_be_stale (other)
            && zcq_msg_data_size (one) == zcq_msg_data_size (other)
-           && memcmp (zcq_msg_data (one), zcq_msg_data (other), zcq_msg_data_size (one)) == 0;
+           //  no result (not_found, a refusal) has no data: memcmp takes no NULL
+           && (zcq_msg_data_size (one) == 0
+               || memcmp (zcq_msg_data (one), zcq_msg_data (other), zcq_msg_data_size (one))
+                      == 0);
 }
 
 //  Run a watch's query; keep the result if it changed, and send it if the
