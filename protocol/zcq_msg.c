@@ -733,7 +733,7 @@ static const s_field_t s_result [] = {
     {FIELD (K_RESULT, V_OBJECT, P_OPTIONAL, data), .limit = ZCQ_MAX_BODY},
     {FIELD (K_MAY_BE_STALE, V_BOOL, P_IF_SET, may_be_stale)},
 };
-//  Live queries (section 10.15): a WATCH is a QUERY that stays; each UPDATE
+//  Live queries (section 10.17): a WATCH is a QUERY that stays; each UPDATE
 //  is a RESULT with its number, sent one at a time until the client ACKs it
 static const s_field_t s_watch [] = {
     {FIELD (K_ID, V_ID, P_REQUIRED, id)},

@@ -441,7 +441,7 @@ uint32_t
 void
     zcq_msg_set_interval (zcq_msg_t *self, uint32_t interval);
 
-//  HEARTBEAT and EVENTS: where they come from (section 10.14): the write
+//  HEARTBEAT and EVENTS: where they come from (section 10.16): the write
 //  node's cluster id and its log's incarnation id (32 hex digits each) and
 //  its domain's name; "" each when the sender did not say (a v1 peer from
 //  before cluster ids).

@@ -1,5 +1,5 @@
 /*  =========================================================================
-    test_live - live queries (spec section 10.15) on real node processes: each
+    test_live - live queries (spec section 10.17) on real node processes: each
     update equals a fresh query at its position; many events in one batch
     give one update; a slow reader gets the latest result, not a queue;
     caps and refusals by name; a silent client's watches expire; a client

@@ -1,5 +1,5 @@
 /*  =========================================================================
-    zcq_watcher - live queries on one query node (spec section 10.15)
+    zcq_watcher - live queries on one query node (spec section 10.17)
 
     A watcher holds one DEALER to a query node and any number of watches:
     named queries with their params whose result the node sends at once

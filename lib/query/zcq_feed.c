@@ -601,7 +601,7 @@ s_refuse (zcq_feed_t *self, char *why)
 }
 
 //  Is a HEARTBEAT or EVENTS from the write node we may follow (spec section
-//  10.14)? Its domain must be ours and its cluster the one we follow (the
+//  10.16)? Its domain must be ours and its cluster the one we follow (the
 //  first one heard, when none was given); another incarnation of that
 //  cluster is its log restored from a backup: diverged. A sender that names
 //  no cluster or domain (from before cluster ids) is not checked on it.

@@ -111,7 +111,7 @@ void
 void
     zcq_feed_set_replay_timeout (zcq_feed_t *self, int milliseconds);
 
-//  Check where the write node's words come from (spec section 10.14): a
+//  Check where the write node's words come from (spec section 10.16): a
 //  HEARTBEAT or EVENTS naming another domain than domain, or another
 //  cluster than cluster (NULL or "": the first one heard), makes the feed
 //  refused; another incarnation of that cluster than the first heard makes

@@ -482,7 +482,7 @@ s_feed_sock (zcq_feed_t *feed, void *which)
 
 //  The first time the feed learns the write node's cluster, the folder
 //  keeps it ("q:cluster"): from then on this node refuses a write node of
-//  another cluster, across restarts (spec section 10.14).
+//  another cluster, across restarts (spec section 10.16).
 static void
 s_keep_cluster (self_t *self)
 {

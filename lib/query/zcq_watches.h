@@ -1,5 +1,5 @@
 /*  =========================================================================
-    zcq_watches - a query node's live queries (spec section 10.15)
+    zcq_watches - a query node's live queries (spec section 10.17)
 
     A client WATCHes a named query with its params on the query endpoint;
     the node answers with an UPDATE of the current result at once, then with

@@ -87,7 +87,7 @@ void
 //  The log's cluster id, made with the log and kept for its life (a backup
 //  restored keeps it), and its incarnation id, made with the log and made
 //  anew when a backup is restored, so that query nodes tell the restored
-//  history from the one they followed (spec section 10.14). 32 hex digits.
+//  history from the one they followed (spec section 10.16). 32 hex digits.
 const char *
     zcq_log_cluster (zcq_log_t *self);
 const char *

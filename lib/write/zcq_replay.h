@@ -29,7 +29,7 @@ typedef struct {
     uint64_t *served;   //  REPLAY requests answered: a metrics cell only the actor
                         //  writes (zcq_metrics.h), or NULL
     uint64_t *events;   //  events sent in those answers: the same kind of cell, or NULL
-    const char *cluster;     //  said in every EVENTS (spec section 10.14): the log's
+    const char *cluster;     //  said in every EVENTS (spec section 10.16): the log's
     const char *incarnation; //  cluster and incarnation ids and the domain's name,
     const char *domain;      //  copied by the actor; NULL: not said
     zcq_store_t *keys;  //  the key table's store, to open sealed values (NULL: none)

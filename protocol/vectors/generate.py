@@ -759,7 +759,7 @@ def filter_vectors():
               reason="a REPLAY is not published")
 
 
-# --- Write group (section 10.14's not_leader) and a write node's origin ---------
+# --- Write group (section 10.15's not_leader) and a write node's origin ---------
 
 CLUSTER = "6b1f0c2a9d3e4f5061728394a5b6c7d8"
 INCARNATION = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
@@ -787,7 +787,7 @@ def group_and_origin_vectors():
     origin = [("cluster", CLUSTER), ("incarnation", INCARNATION)]
     valid("heartbeat-origin", "A heartbeat that says where it comes from: the write node's "
           "cluster id, its log's incarnation id (32 hex digits each) and its domain (section "
-          "10.14)",
+          "10.16)",
           frames("HEARTBEAT", body(("head", 42), ("time", 1700000000000000), ("interval", 1000),
                                    *origin, ("domain", "bank"))), "HEARTBEAT",
           {"head": 42, "time": 1700000000000000, "interval": 1000, "cluster": CLUSTER,
@@ -800,7 +800,7 @@ def group_and_origin_vectors():
            "incarnation": INCARNATION, "domain": "store"})
 
 
-# --- Live queries (section 10.15): WATCH, UPDATE, ACK, UNWATCH ----------------------
+# --- Live queries (section 10.17): WATCH, UPDATE, ACK, UNWATCH ----------------------
 
 NODE = "3c5e7a9b1d2f40618293a4b5c6d7e8f9"  # a query node's incarnation
 WID = b"w0"

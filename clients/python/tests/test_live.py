@@ -1,4 +1,4 @@
-"""Live queries from Python (spec section 10.15) against real nodes: the
+"""Live queries from Python (spec section 10.17) against real nodes: the
 current result at once, then each change, each equal to a query at its
 position; refusals; a restarted query node watched again by itself.
 

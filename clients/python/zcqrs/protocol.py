@@ -68,7 +68,7 @@ FIELDS: Dict[str, Dict[str, Any]] = {
     "QUERY": {"id": None, "name": "", "params": {}, "min_position": 0, "timeout": 0},
     "RESULT": {"id": None, "status": "ok", "reason": "", "position": 0, "result": None},
     "ERROR": {"id": None, "status": "ok", "reason": ""},
-    # Live queries (spec section 10.15)
+    # Live queries (spec section 10.17)
     "WATCH": {"id": None, "name": "", "params": {}},
     "UPDATE": {"id": None, "seq": 0, "status": "ok", "reason": "", "position": 0,
                "result": None, "may_be_stale": False, "lease": 0, "incarnation": ""},

@@ -1,4 +1,4 @@
-"""Live queries on one query node (spec section 10.15).
+"""Live queries on one query node (spec section 10.17).
 
 A :class:`Watcher` holds one DEALER to a query node and any number of
 watches: named queries with their params whose result the node sends at
