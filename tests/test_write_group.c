@@ -44,21 +44,6 @@ typedef struct {
     const char *trailing;              //  --raft-trailing, or NULL: the default
 } group_t;
 
-//  A TCP port on 127.0.0.1 that is free now (the kernel's pick).
-static int
-s_free_port (void)
-{
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    assert_true (fd >= 0);
-    struct sockaddr_in address = {.sin_family = AF_INET};
-    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    assert_int_equal (bind (fd, (struct sockaddr *) &address, sizeof (address)), 0);
-    socklen_t size = sizeof (address);
-    assert_int_equal (getsockname (fd, (struct sockaddr *) &address, &size), 0);
-    close (fd);
-    return ntohs (address.sin_port);
-}
-
 static void
 s_start (group_t *group, int index)
 {
@@ -104,7 +89,8 @@ s_group_make (const char *keep, const char *snapshot, const char *trailing)
     for (int index = 0; index < MEMBERS; index++) {
         snprintf (group->commands [index], 128, "ipc://%s/commands-%d", group->dir, index + 1);
         char item [160];
-        snprintf (item, sizeof (item), "%s127.0.0.1:%d", index ? "," : "", s_free_port ());
+        snprintf (item, sizeof (item), "%s127.0.0.1:%d", index ? "," : "",
+                  zcq_testkit_free_port ());
         strcat (group->raft, item);
         snprintf (item, sizeof (item), "%s%s", index ? "," : "", group->commands [index]);
         strcat (group->endpoints, item);

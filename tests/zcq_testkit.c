@@ -6,12 +6,15 @@
 #include "zcq_testkit.h"
 #include "zcq_keys.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
@@ -65,6 +68,20 @@ zcq_testkit_tmpdir (const char *tag)
     char *made = mkdtemp (path);
     assert (made);
     return path;
+}
+
+int
+zcq_testkit_free_port (void)
+{
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    assert_true (fd >= 0);
+    struct sockaddr_in address = {.sin_family = AF_INET};
+    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    assert_int_equal (bind (fd, (struct sockaddr *) &address, sizeof (address)), 0);
+    socklen_t size = sizeof (address);
+    assert_int_equal (getsockname (fd, (struct sockaddr *) &address, &size), 0);
+    close (fd);
+    return ntohs (address.sin_port);
 }
 
 void

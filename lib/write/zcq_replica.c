@@ -12,6 +12,7 @@
 #include "zcq_replica.h"
 #include "zcq_copy.h"
 #include "zcq_log.h"
+#include "zcq_replica_tcp.h"
 #include "zcq_retention.h"
 
 #include <signal.h>
@@ -26,38 +27,41 @@
 #define ROLE_CHECK     50 //  ms between looks at Raft's state
 #define SNAPSHOT_MAGIC "ZSN1"
 #define SNAPSHOT_SIZE  (4 + 4 + 8 + 8) //  magic, member, group, newest command-id sequence
-#define COPY_WAIT      5000 //  ms a copy waits for each answer of the member it copies
+#define COPY_WAIT_MIN  1000            //  ms a copy waits at least for each answer of a member
 
 typedef struct {
-    zsock_t *pipe;                      //  actor pipe
-    zcq_replica_config_t config;        //  settings (the caller's strings, read at start)
-    char *address;                      //  this member's Raft address (owned)
-    uv_loop_t loop;                     //  the thread's event loop
-    uv_poll_t poll;                     //  the pipe's descriptor
-    uv_prepare_t prepare;               //  drains the pipe before the loop sleeps
-    uv_timer_t timer;                   //  looks at Raft's state every ROLE_CHECK ms
-    struct raft_uv_transport transport; //  Raft's TCP transport
-    struct raft_io io;                  //  Raft's libuv I/O (its log segments)
-    struct raft_fsm fsm;                //  our state machine: the store
-    struct raft raft;                   //  the Raft instance
-    struct raft_barrier barrier;        //  a new leader's barrier
-    bool barrier_pending;               //  barrier proposed, not yet applied
-    struct raft_apply apply;            //  the proposal in flight
-    zcq_group_t *proposed;              //  its group, or NULL
-    uint64_t proposed_number;           //  its group number
-    uint64_t lead_term;                 //  term in which this member leads with every earlier
-                                        //  entry applied (0: does not lead)
-    uint64_t applied;                   //  number of the last group in the store ("m:group")
-    zcq_replica_report_t said;          //  the last ROLE report sent
-    zcq_retention_t retention;          //  which command ids the store keeps
-    zchunk_t *chunk;                    //  encoding scratch
-    zactor_t *copy;                     //  the copy server (zcq_copy), or NULL
-    bool copied;                        //  a store was copied while Raft started: said
-                                        //  (APPLIED) after the first ROLE report
-    bool started;                       //  Raft was started (so it must be closed)
-    bool closing;                       //  $TERM received: closing every handle
-    bool failed;                        //  the store refused a committed entry: this member
-                                        //  applies nothing more and never leads
+    zsock_t *pipe;               //  actor pipe
+    zcq_replica_config_t config; //  settings (the caller's strings, read at start)
+    char *address;               //  this member's Raft address (owned)
+    uv_loop_t loop;              //  the thread's event loop
+    uv_poll_t poll;              //  the pipe's descriptor
+    uv_prepare_t prepare;        //  drains the pipe before the loop sleeps
+    uv_timer_t timer;            //  looks at Raft's state every ROLE_CHECK ms
+    zcq_replica_tcp_t *tcp;      //  Raft's TCP transport
+    struct raft_io io;           //  Raft's libuv I/O (its log segments)
+    struct raft_fsm fsm;         //  our state machine: the store
+    struct raft raft;            //  the Raft instance
+    struct raft_barrier barrier; //  a new leader's barrier
+    bool barrier_pending;        //  barrier proposed, not yet applied
+    struct raft_apply apply;     //  the proposal in flight
+    zcq_group_t *proposed;       //  its group, or NULL
+    uint64_t proposed_number;    //  its group number
+    uint64_t lead_term;          //  term in which this member leads with every earlier
+                                 //  entry applied (0: does not lead)
+    uint64_t applied;            //  number of the last group in the store ("m:group")
+    zcq_replica_report_t said;   //  the last ROLE report sent
+    zcq_retention_t retention;   //  which command ids the store keeps
+    zchunk_t *chunk;             //  encoding scratch
+    zactor_t *copy;              //  the copy server (zcq_copy), or NULL
+    bool copied;                 //  a store was copied while Raft started: said
+                                 //  (APPLIED) after the first ROLE report
+    unsigned copy_failed;        //  the member a copy last failed to get an answer
+                                 //  from (0: none); asked last next time
+    int64_t copy_failed_at;      //  when (zclock_mono, ms)
+    bool started;                //  Raft was started (so it must be closed)
+    bool closing;                //  $TERM received: closing every handle
+    bool failed;                 //  the store refused a committed entry: this member
+                                 //  applies nothing more and never leads
 } self_t;
 
 const char *
@@ -356,10 +360,45 @@ s_fsm_snapshot (struct raft_fsm *fsm, struct raft_buffer *bufs [], unsigned *cou
     return 0;
 }
 
-//  Copy a store holding group `group` from a member: the one that took the
-//  snapshot first (it has it), then the others. Returns 0, or -1 (logged).
-//  It runs on Raft's loop, which waits meanwhile: the others go on without
-//  this member, which answers its leader once the copy is in.
+//  The next member a copy asks (0 when every one was asked): the leader
+//  first (it has the snapshot's group, and it is the one that
+//  answers when the group works), then the snapshot's taker, then the
+//  others in member order; a member that just failed to answer comes last.
+//  `asked` holds a bit per member already asked.
+static unsigned
+s_copy_source (self_t *self, unsigned taker, uint64_t *asked)
+{
+    zcq_replica_config_t *config = &self->config;
+    raft_id leader = 0;
+    const char *address = NULL;
+    raft_leader (&self->raft, &leader, &address);
+    int64_t recent = 10 * (int64_t) config->election; //  ms a failure counts as recent
+    bool failed_recently = self->copy_failed && zclock_mono () - self->copy_failed_at < recent;
+    for (unsigned pass = 0; pass < 4; pass++) {
+        for (unsigned member = 1; member <= config->members; member++) {
+            bool last = failed_recently && member == self->copy_failed;
+            bool fits = pass == 0   ? member == leader && !last
+                        : pass == 1 ? member == taker && !last
+                        : pass == 2 ? !last
+                                    : true;
+            if (fits && member != config->member && !(*asked & (1ull << member))) {
+                *asked |= 1ull << member;
+                return member;
+            }
+        }
+    }
+    return 0;
+}
+
+//  Copy a store holding group `group` from a member (s_copy_source says
+//  which first). Returns 0, or -1 (logged).
+//  It runs on Raft's loop, which waits meanwhile: this member neither
+//  answers its leader nor votes until the copy is in. So each answer is
+//  waited for about an election timeout, not longer: a member cut off
+//  meanwhile (the old leader, typically) costs that much, and the next
+//  one is asked. (libraft 0.15 restores a snapshot synchronously, and a
+//  failed restore has already replaced the member's log: the copy cannot
+//  leave the loop without leaving Raft's contract.)
 static int
 s_copy (self_t *self, unsigned taker, uint64_t group)
 {
@@ -373,37 +412,36 @@ s_copy (self_t *self, unsigned taker, uint64_t group)
     zsys_info ("write group member %u: its store has group %" PRIu64 "; it copies a store "
                "holding a Raft snapshot's group %" PRIu64 " from a member",
                config->member, self->applied, group);
-    //  Step 0 asks the taker, steps 1..members each member in turn
-    for (unsigned step = 0; step <= config->members; step++) {
-        unsigned member = step == 0 ? taker : step;
-        if (member < 1 || member > config->members || member == config->member
-            || (step > 0 && member == taker)) {
-            continue;
-        }
+    int wait = config->election > COPY_WAIT_MIN ? (int) config->election : COPY_WAIT_MIN;
+    uint64_t asked = 0;
+    unsigned member;
+    while ((member = s_copy_source (self, taker, &asked)) != 0) {
         uint64_t copied = 0;
         int rc = zcq_copy_fetch (config->store, config->keys, config->copies [member - 1],
-                                 group, COPY_WAIT, &copied);
+                                 group, wait, &copied);
         if (rc < 0) {
             self->applied = 0; //  cut short: the store says so ("m:group" is gone)
         }
-        if (rc == 0) {
-            uint64_t sequence = 0;
-            zcq_log_stored_sequence (config->store, &sequence);
-            zcq_retention_init (&self->retention, config->keep_ids, config->max_age_us,
-                                sequence);
-            self->applied = copied;
-            zsys_info ("write group member %u: copied member %u's store, group %" PRIu64,
-                       config->member, member, copied);
-            //  The owner reads the store again (its first report is ROLE)
-            if (self->started) {
-                zcq_replica_report_t report = {.what = ZCQ_REPLICA_APPLIED, .applied = copied};
-                s_send (self, &report);
-            }
-            else {
-                self->copied = true;
-            }
-            return 0;
+        if (rc != 0) {
+            self->copy_failed = member;
+            self->copy_failed_at = zclock_mono ();
+            continue;
         }
+        uint64_t sequence = 0;
+        zcq_log_stored_sequence (config->store, &sequence);
+        zcq_retention_init (&self->retention, config->keep_ids, config->max_age_us, sequence);
+        self->applied = copied;
+        zsys_info ("write group member %u: copied member %u's store, group %" PRIu64,
+                   config->member, member, copied);
+        //  The owner reads the store again (its first report is ROLE)
+        if (self->started) {
+            zcq_replica_report_t report = {.what = ZCQ_REPLICA_APPLIED, .applied = copied};
+            s_send (self, &report);
+        }
+        else {
+            self->copied = true;
+        }
+        return 0;
     }
     return -1;
 }
@@ -446,7 +484,7 @@ s_raft_closed (struct raft *raft)
 {
     self_t *self = (self_t *) raft->data;
     raft_uv_close (&self->io);
-    raft_uv_tcp_close (&self->transport);
+    zcq_replica_tcp_destroy (&self->tcp);
 }
 
 //  Close every handle; the loop ends when they are closed.
@@ -512,15 +550,23 @@ s_start (self_t *self)
     if (rc != 0) {
         error = "cannot create the folder";
     }
-    else if ((rc = raft_uv_tcp_init (&self->transport, &self->loop)) != 0) {
-        error = raft_strerror (rc);
+    //  A connection that stalls (a cut link drops packets) fails after two
+    //  election timeouts, not after TCP's minutes of retransmissions
+    else if (!(self->tcp = zcq_replica_tcp_new (&self->loop, 2 * config->election))) {
+        error = "no TCP transport";
     }
-    else if ((rc = raft_uv_init (&self->io, &self->loop, config->folder, &self->transport))
+    else if ((rc = raft_uv_init (&self->io, &self->loop, config->folder,
+                                 zcq_replica_tcp_transport (self->tcp)))
              != 0) {
         error = self->io.errmsg;
     }
-    else if (config->segment_size) {
-        raft_uv_set_segment_size (&self->io, config->segment_size);
+    else {
+        //  and Raft connects again soon after, within one election timeout
+        raft_uv_set_connect_retry_delay (&self->io,
+                                         config->election / 4 ? config->election / 4 : 1);
+        if (config->segment_size) {
+            raft_uv_set_segment_size (&self->io, config->segment_size);
+        }
     }
     if (!error && config->copies) {
         const char *endpoint = config->copies [config->member - 1];
