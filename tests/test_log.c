@@ -210,6 +210,28 @@ test_replies_are_stored_with_the_group (void **state)
     free (stored);
 }
 
+//  A sealed group tells whether it records a forget: the one that stages
+//  the "f:" record does, an ordinary group does not.
+static void
+test_a_group_tells_if_it_forgets (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    zcq_log_begin (fixture->log);
+    s_stage (fixture->log, "a", 1, "Opened");
+    zcq_group_t *group = zcq_log_seal (fixture->log);
+    assert_false (zcq_log_batch_forgets (zcq_group_batch (group)));
+    zcq_log_sealed (fixture->log, group, false);
+    zcq_group_destroy (&group);
+
+    zcq_log_begin (fixture->log);
+    s_stage (fixture->log, "a", 1, "Opened");
+    zcq_log_stage_forgotten (fixture->log, "a", 1);
+    group = zcq_log_seal (fixture->log);
+    assert_true (zcq_log_batch_forgets (zcq_group_batch (group)));
+    zcq_log_sealed (fixture->log, group, false);
+    zcq_group_destroy (&group);
+}
+
 static void
 test_failed_write_leaves_nothing (void **state)
 {
@@ -483,6 +505,7 @@ main (void)
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_replies_are_stored_with_the_group, s_setup,
                                          s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_group_tells_if_it_forgets, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_failed_write_leaves_nothing, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_reopen_keeps_everything, s_setup, s_teardown),
         cmocka_unit_test (test_refuses_a_folder_that_is_not_a_log),

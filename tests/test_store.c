@@ -128,6 +128,13 @@ test_batch_encodes_and_decodes (void **state)
     assert_int_equal (size, 0);
     free (value);
     assert_int_equal (zcq_store_get (fixture->store, "gone", 4, &value, &size), 1);
+    //  A decoded batch tells which key prefixes it puts; a delete is no put
+    batch = zcq_batch_decode (zchunk_data (chunk), zchunk_size (chunk));
+    assert_true (zcq_batch_puts_prefix (batch, "bi", 2));
+    assert_true (zcq_batch_puts_prefix (batch, "empty", 5));
+    assert_false (zcq_batch_puts_prefix (batch, "go", 2));
+    assert_false (zcq_batch_puts_prefix (batch, "kk", 2));
+    zcq_batch_destroy (&batch);
     //  No bytes are an empty batch
     batch = zcq_batch_decode (NULL, 0);
     assert_int_equal (zcq_batch_size (batch), 0);

@@ -30,6 +30,7 @@
 #define MEMBERS  3
 #define ROUNDS   1600 //  groups of the long run (test_the_raft_log_stays_bounded)
 #define FAILOVER 5000 //  ms a new leader may take (the target is 3 s: make bench measures it)
+#define PURGE    5000 //  ms a forget may take to leave every file of a member (Raft log too)
 
 typedef struct {
     char *dir;                         //  temporary folder
@@ -360,8 +361,7 @@ test_followers_hold_the_leaders_log (void **state)
 }
 
 //  True if a file of the LevelDB folder path (its own files, not the Raft
-//  log in its raft/ folder: README, "Write group", says what that keeps)
-//  holds these bytes.
+//  log in its raft/ folder, searched apart) holds these bytes.
 static bool
 s_store_holds (const char *path, const void *bytes, size_t length)
 {
@@ -381,29 +381,65 @@ s_store_holds (const char *path, const void *bytes, size_t length)
     return found;
 }
 
-//  Poll (bounded) until neither the key table nor the data folder of any
-//  member holds these bytes; true once none does.
+//  True if any file of member index's folders (its data folder with its
+//  Raft log in raft/, and its key table) holds these bytes.
 static bool
-s_members_lose (group_t *group, const void *bytes, size_t length)
+s_member_holds (group_t *group, int index, const void *bytes, size_t length)
 {
-    int64_t deadline = zclock_mono () + WAIT;
+    char path [300];
+    snprintf (path, sizeof path, "%s/member-%d", group->dir, index + 1);
+    bool held = zcq_testkit_files_hold_bytes (path, bytes, length);
+    snprintf (path, sizeof path, "%s/member-%d-keys", group->dir, index + 1);
+    return held || zcq_testkit_files_hold_bytes (path, bytes, length);
+}
+
+//  Poll (bounded by PURGE ms) until no file of any member but `except`
+//  (-1: none) holds the key or the text; true once none does. Prints how
+//  long it took.
+static bool
+s_members_lose (group_t *group, int except, const byte key [ZCQ_SEAL_KEY], const char *text)
+{
+    int64_t start = zclock_mono ();
     while (true) {
-        bool held = false;
-        for (int index = 0; index < MEMBERS && !held; index++) {
-            char path [300];
-            snprintf (path, sizeof path, "%s/member-%d", group->dir, index + 1);
-            held = s_store_holds (path, bytes, length);
-            snprintf (path, sizeof path, "%s/member-%d-keys", group->dir, index + 1);
-            held = held || s_store_holds (path, bytes, length);
+        int held = -1;
+        for (int index = 0; index < MEMBERS && held < 0; index++) {
+            if (index != except
+                && (s_member_holds (group, index, key, ZCQ_SEAL_KEY)
+                    || s_member_holds (group, index, text, strlen (text)))) {
+                held = index;
+            }
         }
-        if (!held) {
+        if (held < 0) {
+            printf ("test_write_group: the forgotten key left every file (Raft logs "
+                    "included) after %" PRId64 " ms\n",
+                    zclock_mono () - start);
             return true;
         }
-        if (zclock_mono () > deadline) {
+        if (zclock_mono () - start > PURGE) {
+            fprintf (stderr, "member %d still holds the forgotten stream's key or owner\n",
+                     held + 1);
             return false;
         }
         zclock_sleep (20); //  a poll of the files
     }
+}
+
+static int s_log_count (group_t *group, const char *text);
+static bool s_log_says (group_t *group, const char *text);
+
+//  Poll (bounded) until `count` purges of a forget's entry from a Raft log
+//  have ended, as the members' log says.
+static bool
+s_purges_end (group_t *group, int count)
+{
+    int64_t deadline = zclock_mono () + WAIT;
+    while (s_log_count (group, "holds no entry up to the forget") < count) {
+        if (zclock_mono () > deadline) {
+            return false;
+        }
+        zclock_sleep (20); //  a poll of the log
+    }
+    return true;
 }
 
 //  A stream's key in member index's key table: zcq_keys_find's answer.
@@ -415,23 +451,47 @@ s_member_key (group_t *group, int index, const char *stream, byte key [ZCQ_SEAL_
     return zcq_testkit_table_key (path, stream, key);
 }
 
+//  A new group whose members all know their leader (*leader: its index),
+//  and the stream opened with the secret as its owner.
+static group_t *
+s_group_with_owner (int *leader, const char *stream, const char *secret)
+{
+    group_t *group = s_group_new ();
+    *leader = s_leader (group, -1, WAIT);
+    assert_true (*leader >= 0);
+    s_await (group, "group_leader", (uint64_t) *leader + 1);
+    char word [64];
+    snprintf (word, sizeof word, "owner=%s", secret);
+    s_expect (group, *leader, ZCQ_ACCEPTED, "OpenAccount", stream, word);
+    return group;
+}
+
+//  The log goes on after a forget (a deposit to stream reaches every
+//  member), every member holds the same folder; the group is destroyed.
+static void
+s_group_goes_on (group_t **group_p, int leader, const char *stream)
+{
+    group_t *group = *group_p;
+    uint64_t head = s_expect (group, leader, ZCQ_ACCEPTED, "Deposit", stream, "amount=1");
+    s_await (group, "head", head);
+    s_assert_same_logs (group);
+    s_group_destroy (group_p);
+}
+
 //  A personal field in a group: every member's key table gets the
 //  stream's key through the replicated log (its data folder never does,
 //  nor the owner in plain); a $Forget on the leader destroys it on every
 //  member, followers included (they destroy it when they apply the
-//  forget's group: the group carries the "f:" mark, not the deletion)
+//  forget's group: the group carries the "f:" mark, not the deletion),
+//  and within seconds no member's Raft log holds the entry that carried
+//  the key either (each member purges its log up to the forget's entry)
 static void
 test_a_forget_destroys_the_key_on_every_member (void **state)
 {
     (void) state;
-    group_t *group = s_group_new ();
-    int leader = s_leader (group, -1, WAIT);
-    assert_true (leader >= 0);
-    s_await (group, "group_leader", (uint64_t) leader + 1);
     const char *secret = "Qw7Nd3Kx9Vb2Hs";
-    char word [64];
-    snprintf (word, sizeof word, "owner=%s", secret);
-    s_expect (group, leader, ZCQ_ACCEPTED, "OpenAccount", "acct-secret", word);
+    int leader = -1;
+    group_t *group = s_group_with_owner (&leader, "acct-secret", secret);
     s_expect (group, leader, ZCQ_ACCEPTED, "OpenAccount", "acct-keep", "owner=Zp4Lm8Rt");
     uint64_t head =
         s_expect (group, leader, ZCQ_ACCEPTED, "Deposit", "acct-secret", "amount=5");
@@ -451,17 +511,59 @@ test_a_forget_destroys_the_key_on_every_member (void **state)
         assert_true (s_store_holds (path, key, sizeof key)); //  the search finds it there
     }
 
+    //  The Raft log holds the key's entry: the search can find it there
+    snprintf (path, sizeof path, "%s/member-%d/raft", group->dir, leader + 1);
+    assert_true (zcq_testkit_files_hold_bytes (path, key, sizeof key));
+
     head = s_expect (group, leader, ZCQ_ACCEPTED, "$Forget", "acct-secret", NULL);
     s_await (group, "head", head);
-    assert_true (s_members_lose (group, key, sizeof key));
+    assert_true (s_members_lose (group, -1, key, secret));
     for (int index = 0; index < MEMBERS; index++) {
         assert_int_equal (s_member_key (group, index, "acct-secret", other), 1);
         assert_int_equal (s_member_key (group, index, "acct-keep", other), 0);
         snprintf (path, sizeof path, "%s/member-%d", group->dir, index + 1);
         assert_false (zcq_testkit_files_hold (path, secret));
     }
-    s_assert_same_logs (group);
-    s_group_destroy (&group);
+    //  Each member's purge ended (it takes the configured snapshots again)
+    assert_true (s_purges_end (group, MEMBERS));
+    assert_false (s_log_says (group, "they go with a later snapshot"));
+    s_group_goes_on (&group, leader, "acct-keep");
+}
+
+//  A member stopped before a forget and started after it: once it has
+//  caught up (by the forget's entry, or by a snapshot and a store copy
+//  when the leader kept too few entries), its Raft log no longer holds the
+//  entry that carried the key, nor does any other file of it.
+static void
+test_a_member_back_after_a_forget_purges_its_raft_log (void **state)
+{
+    (void) state;
+    const char *secret = "Jr5Tb8Wq2Mz6Yc";
+    int leader = -1;
+    group_t *group = s_group_with_owner (&leader, "acct-away", secret);
+    uint64_t head = s_expect (group, leader, ZCQ_ACCEPTED, "Deposit", "acct-away", "amount=5");
+    s_await (group, "head", head);
+    byte key [ZCQ_SEAL_KEY];
+    assert_int_equal (s_member_key (group, leader, "acct-away", key), 0);
+
+    int away = (leader + 1) % MEMBERS;
+    assert_int_equal (zcq_testkit_stop (&group->node [away]), 0);
+    char path [300];
+    snprintf (path, sizeof path, "%s/member-%d/raft", group->dir, away + 1);
+    assert_true (zcq_testkit_files_hold_bytes (path, key, sizeof key));
+    head = s_expect (group, leader, ZCQ_ACCEPTED, "$Forget", "acct-away", NULL);
+    s_await (group, "head", head);
+    assert_true (s_members_lose (group, away, key, secret));
+    //  Away all along: its Raft log still holds the key's entry
+    assert_true (zcq_testkit_files_hold_bytes (path, key, sizeof key));
+
+    s_start (group, away);
+    s_await (group, "head", head);
+    assert_true (s_members_lose (group, -1, key, secret));
+    byte none [ZCQ_SEAL_KEY];
+    assert_int_equal (s_member_key (group, away, "acct-away", none), 1);
+    assert_true (s_purges_end (group, MEMBERS - 1));
+    s_group_goes_on (&group, leader, "acct-away");
 }
 
 static void
@@ -917,6 +1019,7 @@ main (void)
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_followers_hold_the_leaders_log),
         cmocka_unit_test (test_a_forget_destroys_the_key_on_every_member),
+        cmocka_unit_test (test_a_member_back_after_a_forget_purges_its_raft_log),
         cmocka_unit_test (test_a_killed_leader_is_replaced_and_a_retry_has_one_outcome),
         cmocka_unit_test (test_a_stopped_leader_is_replaced_and_steps_down),
         cmocka_unit_test (test_a_client_of_every_member_follows_the_leader),

@@ -550,6 +550,42 @@ zcq_batch_size (zcq_batch_t *self)
     return self->size;
 }
 
+//  What zcq_batch_puts_prefix looks for, and whether it found it.
+typedef struct {
+    const char *prefix; //  the key's first bytes
+    size_t size;        //  bytes of prefix
+    bool found;         //  a put's key starts with them
+} s_prefix_t;
+
+static void
+s_prefix_put (void *arg, const char *key, size_t key_size, const char *value, size_t value_size)
+{
+    (void) value;
+    (void) value_size;
+    s_prefix_t *look = (s_prefix_t *) arg;
+    if (key_size >= look->size && memcmp (key, look->prefix, look->size) == 0) {
+        look->found = true;
+    }
+}
+
+static void
+s_prefix_delete (void *arg, const char *key, size_t key_size)
+{
+    (void) arg;
+    (void) key;
+    (void) key_size;
+}
+
+bool
+zcq_batch_puts_prefix (zcq_batch_t *self, const void *prefix, size_t size)
+{
+    assert (self);
+    assert (prefix || size == 0);
+    s_prefix_t look = {(const char *) prefix, size, false};
+    leveldb_writebatch_iterate (self->batch, &look, s_prefix_put, s_prefix_delete);
+    return look.found;
+}
+
 //  The bytes of one put or delete: tag (1 put, 0 delete), be32 key size,
 //  key, and for a put be32 value size, value
 #define BATCH_PUT    1

@@ -157,6 +157,11 @@ void
 size_t
     zcq_batch_size (zcq_batch_t *self);
 
+//  True if the batch puts a key that starts with prefix (size bytes); its
+//  deletes do not count.
+bool
+    zcq_batch_puts_prefix (zcq_batch_t *self, const void *prefix, size_t size);
+
 //  Append the batch's puts and deletes, in order, to chunk as bytes that
 //  zcq_batch_decode reads back (how a write group ships a batch).
 void

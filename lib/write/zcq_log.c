@@ -1540,6 +1540,13 @@ zcq_log_stage_forgotten (zcq_log_t *self, const char *stream, uint64_t position)
     zcq_batch_put (zcq_group_batch (self->group), key, key_size, value, sizeof value);
 }
 
+bool
+zcq_log_batch_forgets (zcq_batch_t *batch)
+{
+    assert (batch);
+    return zcq_batch_puts_prefix (batch, "f:", 2);
+}
+
 //  Compact a stream's snapshot record.
 static void
 s_compact_snapshot (zcq_log_t *self, const char *stream)

@@ -334,6 +334,11 @@ int
 void
     zcq_log_stage_forgotten (zcq_log_t *self, const char *stream, uint64_t position);
 
+//  True if a group's batch records a forget (stages an "f:" record): a
+//  write group member that applies it purges its Raft log (zcq_replica).
+bool
+    zcq_log_batch_forgets (zcq_batch_t *batch);
+
 //  Destroy a forgotten stream's key (zcq_keys_shred) and snapshot (synced)
 //  and compact them so that no table keeps them. Returns 0 or -1 (nothing
 //  written; zcq_log_forget_pending does it again).

@@ -15,6 +15,7 @@
 #include "zcq_replica_tcp.h"
 #include "zcq_retention.h"
 
+#include <dirent.h>
 #include <signal.h>
 #include <raft.h>
 #include <raft/uv.h>
@@ -28,11 +29,20 @@
 #define SNAPSHOT_MAGIC "ZSN1"
 #define SNAPSHOT_SIZE  (4 + 4 + 8 + 8) //  magic, member, group, newest command-id sequence
 #define COPY_WAIT_MIN  1000            //  ms a copy waits at least for each answer of a member
+#define INSTALL_WAIT   4 //  election timeouts a leader waits for a snapshot's answer
+//  Purging a forget's entry from the Raft log (see s_purge_begin)
+#define PURGE_TRAILING_LEADER   16  //  entries a leader keeps behind each snapshot meanwhile
+#define PURGE_TRAILING_FOLLOWER 1   //  and a follower
+#define PURGE_BARRIERS          40  //  most barriers a leader proposes for one forget
+#define PURGE_TICKS             200 //  ROLE_CHECK ticks after which a member gives up (10 s)
+//  barriers a leader proposes for a follower that has just reached the forget's entry
+#define PURGE_NUDGES 4
 
 typedef struct {
     zsock_t *pipe;               //  actor pipe
     zcq_replica_config_t config; //  settings (the caller's strings, read at start)
     char *address;               //  this member's Raft address (owned)
+    char *folder;                //  Raft's folder (owned: the caller's is gone)
     uv_loop_t loop;              //  the thread's event loop
     uv_poll_t poll;              //  the pipe's descriptor
     uv_prepare_t prepare;        //  drains the pipe before the loop sleeps
@@ -43,6 +53,16 @@ typedef struct {
     struct raft raft;            //  the Raft instance
     struct raft_barrier barrier; //  a new leader's barrier
     bool barrier_pending;        //  barrier proposed, not yet applied
+    struct raft_barrier nudge;   //  a barrier that keeps entries (and snapshots)
+                                 //  coming while a forget's entry is purged
+    bool nudge_pending;          //  nudge proposed, not yet applied
+    uint64_t purge_index;        //  Raft index of the last forget applied whose entry
+                                 //  this member's Raft folder may hold (0: none)
+    unsigned purge_barriers;     //  nudges proposed for it
+    unsigned purge_ticks;        //  ROLE_CHECK ticks since it was applied
+    uint64_t forgot_index;       //  Raft index of the last forget applied (0: none)
+    uint64_t lagging;            //  leader: bit per member seen below forgot_index
+    unsigned nudges;             //  leader: nudges still owed to followers
     struct raft_apply apply;     //  the proposal in flight
     zcq_group_t *proposed;       //  its group, or NULL
     uint64_t proposed_number;    //  its group number
@@ -216,6 +236,176 @@ s_propose (self_t *self, zcq_group_t *group, uint64_t term)
     }
 }
 
+//  Raft's snapshot settings as configured (write/raft_snapshot and
+//  write/raft_trailing).
+static void
+s_snapshot_settings (self_t *self)
+{
+    zcq_replica_config_t *config = &self->config;
+    raft_set_snapshot_threshold (&self->raft,
+                                 config->snapshot_every ? config->snapshot_every : UINT_MAX);
+    raft_set_snapshot_trailing (&self->raft, config->snapshot_trailing);
+}
+
+//  The entries a member keeps behind each snapshot while it purges a
+//  forget's entry: a follower one; a leader PURGE_TRAILING_LEADER, and
+//  more while a member it hears from needs older ones (it would get a
+//  snapshot and copy a store instead, and a member busy with a snapshot
+//  of its own drops the leader's).
+static unsigned
+s_purge_trailing (self_t *self, bool leads)
+{
+    if (!leads) {
+        return PURGE_TRAILING_FOLLOWER;
+    }
+    struct raft *raft = &self->raft;
+    raft_index last = raft_last_index (raft);
+    uint64_t trailing = PURGE_TRAILING_LEADER;
+    for (unsigned index = 0; index < raft->configuration.n; index++) {
+        struct raft_progress *progress = &raft->leader_state.progress [index];
+        if (raft->configuration.servers [index].id != self->config.member
+            && progress->recent_recv && progress->match_index < last
+            && last - progress->match_index + PURGE_TRAILING_LEADER > trailing) {
+            trailing = last - progress->match_index + PURGE_TRAILING_LEADER;
+        }
+    }
+    if (trailing > self->config.snapshot_trailing) {
+        trailing = self->config.snapshot_trailing;
+    }
+    return trailing > 0 ? (unsigned) trailing : 1; //  0 would mean "replace the log"
+}
+
+//  True if this member leads, every earlier entry applied.
+static bool
+s_leads (self_t *self)
+{
+    return raft_state (&self->raft) == RAFT_LEADER && self->lead_term && !self->failed;
+}
+
+//  A group that records a forget is being applied, at Raft index
+//  last_applied + 1. Its stream's key is in an earlier entry of the Raft
+//  log (new keys travel in plain beside the sealed batch), which libraft
+//  deletes only behind a snapshot: so until the forget's entry is behind a
+//  snapshot and every closed segment up to it is gone (s_purge_tick),
+//  this member takes a snapshot at every apply and keeps few entries
+//  behind it. A leader keeps a few more, so that a follower a little
+//  behind still gets entries rather than a snapshot and a store copy.
+static void
+s_purge_begin (self_t *self)
+{
+    uint64_t index = self->raft.last_applied + 1;
+    self->purge_index = index;
+    self->forgot_index = index;
+    self->purge_barriers = 0;
+    self->purge_ticks = 0;
+    self->nudges = PURGE_NUDGES;
+    raft_set_snapshot_threshold (&self->raft, 1);
+    raft_set_snapshot_trailing (&self->raft, s_purge_trailing (self, s_leads (self)));
+    zsys_info ("write group member %u: a forget at Raft index %" PRIu64
+               "; its Raft log is purged up to it",
+               self->config.member, index);
+}
+
+//  True if this member's Raft folder may still hold entries up to index:
+//  no snapshot reaches it yet (the segment that holds it may be open), or
+//  a closed segment ("FIRST-LAST") starts at or before it. Segments opened
+//  after the snapshot that reaches it hold only later entries.
+static bool
+s_raft_holds (self_t *self, uint64_t index)
+{
+    if (self->raft.log.snapshot.last_index < index) {
+        return true;
+    }
+    DIR *dir = opendir (self->folder);
+    if (!dir) {
+        return true;
+    }
+    bool holds = false;
+    struct dirent *entry;
+    while (!holds && (entry = readdir (dir))) {
+        unsigned long long first = 0, last = 0;
+        char rest = 0;
+        if (sscanf (entry->d_name, "%llu-%llu%c", &first, &last, &rest) == 2
+            && first <= index) {
+            holds = true;
+        }
+    }
+    closedir (dir);
+    return holds;
+}
+
+static void
+s_nudged (struct raft_barrier *req, int status)
+{
+    (void) status;
+    ((self_t *) req->data)->nudge_pending = false;
+}
+
+//  Every ROLE_CHECK: go on purging a forget's entry, or end it once the
+//  Raft folder no longer holds it. Snapshots need applied entries: a
+//  leader proposes barriers meanwhile (at most PURGE_BARRIERS, one a
+//  tick), and PURGE_NUDGES more whenever a follower it saw behind the
+//  forget has reached it (a member back after the forget applies it then,
+//  and purges as every member did).
+static void
+s_purge_tick (self_t *self)
+{
+    bool leads = s_leads (self);
+    bool nudge = false;
+    if (leads && self->forgot_index) {
+        struct raft *raft = &self->raft;
+        for (unsigned index = 0; index < raft->configuration.n; index++) {
+            raft_id id = raft->configuration.servers [index].id;
+            uint64_t bit = id < 64 ? (uint64_t) 1 << id : 0;
+            if (id == self->config.member || !bit) {
+                continue;
+            }
+            if (raft->leader_state.progress [index].match_index < self->forgot_index) {
+                self->lagging |= bit;
+            }
+            else if (self->lagging & bit) {
+                self->lagging &= ~bit;
+                self->nudges = PURGE_NUDGES;
+            }
+        }
+    }
+    if (self->purge_index) {
+        self->purge_ticks++;
+        if (!s_raft_holds (self, self->purge_index)) {
+            zsys_info ("write group member %u: its Raft log holds no entry up to the forget "
+                       "at index %" PRIu64 " any more",
+                       self->config.member, self->purge_index);
+            self->purge_index = 0;
+            s_snapshot_settings (self);
+        }
+        else if (self->purge_ticks > PURGE_TICKS) {
+            zsys_warning ("write group member %u: its Raft log still holds entries up to "
+                          "the forget at index %" PRIu64 "; they go with a later snapshot",
+                          self->config.member, self->purge_index);
+            self->purge_index = 0;
+            s_snapshot_settings (self);
+        }
+        else {
+            //  The role may have changed since the forget
+            raft_set_snapshot_trailing (&self->raft, s_purge_trailing (self, leads));
+            if (leads && self->purge_barriers < PURGE_BARRIERS) {
+                nudge = true;
+            }
+        }
+    }
+    if (leads && !nudge && self->nudges > 0 && !self->nudge_pending) {
+        self->nudges--;
+        nudge = true;
+    }
+    if (nudge && !self->nudge_pending) {
+        self->nudge.data = self;
+        if (raft_barrier (&self->raft, &self->nudge, s_nudged) == 0) {
+            self->nudge_pending = true;
+            self->purge_barriers += self->purge_index ? 1 : 0;
+        }
+    }
+}
+
 //  The store could not take committed group `number`. libraft goes on to
 //  the next entry whatever apply returns, so a member that went on would
 //  silently lack the group: it stops instead (reported as role FAILED,
@@ -264,6 +454,12 @@ s_fsm_apply (struct raft_fsm *fsm, const struct raft_buffer *buffer, void **resu
         return s_fail (self, number, "cut short:", RAFT_MALFORMED);
     }
     if (number <= self->applied) {
+        //  Applied before a restart: a forget's entry is purged all the same
+        zcq_batch_t *again = zcq_batch_decode (entry + ENTRY_HEADER, (size_t) size);
+        if (again && zcq_log_batch_forgets (again)) {
+            s_purge_begin (self);
+        }
+        zcq_batch_destroy (&again);
         return 0;
     }
     if (number != self->applied + 1) {
@@ -291,6 +487,7 @@ s_fsm_apply (struct raft_fsm *fsm, const struct raft_buffer *buffer, void **resu
     if (!batch) {
         return s_fail (self, number, "damaged:", RAFT_MALFORMED);
     }
+    bool forgets = zcq_log_batch_forgets (batch);
     byte value [8];
     zcq_store_put_be64 (value, number);
     zcq_batch_put (batch, "m:group", 7, value, 8);
@@ -302,6 +499,9 @@ s_fsm_apply (struct raft_fsm *fsm, const struct raft_buffer *buffer, void **resu
         return s_fail (self, number, "the store failed to write", RAFT_IOERR);
     }
     self->applied = number;
+    if (forgets) {
+        s_purge_begin (self);
+    }
     //  Every member forgets the same ids: ages are measured against the
     //  group's own time, not this member's clock
     zcq_retention_apply (&self->retention, self->config.store, zcq_store_get_be64 (entry + 32),
@@ -536,7 +736,9 @@ s_on_prepare (uv_prepare_t *handle)
 static void
 s_on_timer (uv_timer_t *handle)
 {
-    s_check_role ((self_t *) handle->data);
+    self_t *self = (self_t *) handle->data;
+    s_check_role (self);
+    s_purge_tick (self);
 }
 
 //  Set Raft up on the loop and start it. Returns 0, or -1 (logged).
@@ -545,6 +747,7 @@ s_start (self_t *self)
 {
     zcq_replica_config_t *config = &self->config;
     self->address = strdup (config->addresses [config->member - 1]);
+    self->folder = strdup (config->folder);
     const char *error = NULL;
     int rc = zsys_dir_create ("%s", config->folder);
     if (rc != 0) {
@@ -615,9 +818,13 @@ s_start (self_t *self)
         raft_set_election_timeout (&self->raft, config->election);
         raft_set_heartbeat_timeout (&self->raft,
                                     config->election / 10 ? config->election / 10 : 1);
-        raft_set_snapshot_threshold (
-            &self->raft, config->snapshot_every ? config->snapshot_every : UINT_MAX);
-        raft_set_snapshot_trailing (&self->raft, config->snapshot_trailing);
+        s_snapshot_settings (self);
+        //  A follower busy with a snapshot of its own drops the leader's
+        //  snapshot unanswered, and the leader sends it again after this
+        //  timeout (libraft's default is 30 s): members purging a forget's
+        //  entry take a snapshot at every apply (s_purge_begin), so a
+        //  member that comes back meanwhile would wait that long
+        raft_set_install_snapshot_timeout (&self->raft, INSTALL_WAIT * config->election);
         raft_set_pre_vote (&self->raft, true);
         if ((rc = raft_start (&self->raft)) != 0) {
             error = raft_errmsg (&self->raft);
@@ -683,6 +890,7 @@ zcq_replica_actor (zsock_t *pipe, void *args)
     zactor_destroy (&self->copy);
     zchunk_destroy (&self->chunk);
     free (self->address);
+    free (self->folder);
     free (self);
 }
 

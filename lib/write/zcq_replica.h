@@ -37,6 +37,11 @@
     member that restores one its store does not reach (an empty folder, or
     one behind the leader's kept entries) first copies a whole store that
     does from a member (zcq_copy), then Raft applies the entries after it.
+
+    A member that applies a group recording a forget purges its Raft log up
+    to that entry (the key's entry is older): a snapshot at every apply,
+    few entries kept behind it, the leader's barriers keeping entries
+    coming, until no closed segment holds it (protocol section 10.15).
     =========================================================================
 */
 
