@@ -43,14 +43,17 @@ typedef struct _zcq_replica_tcp_t zcq_replica_tcp_t;
 //  user_timeout_ms (at least 1) of unacknowledged data or unanswered
 //  keepalive probes. Returns NULL if libraft's transport cannot be made
 //  (logged).
-zcq_replica_tcp_t *zcq_replica_tcp_new (uv_loop_t *loop, unsigned user_timeout_ms);
+zcq_replica_tcp_t *
+    zcq_replica_tcp_new (uv_loop_t *loop, unsigned user_timeout_ms);
 
 //  The transport to give raft_uv_init; borrowed, valid until destroy.
-struct raft_uv_transport *zcq_replica_tcp_transport (zcq_replica_tcp_t *self);
+struct raft_uv_transport *
+    zcq_replica_tcp_transport (zcq_replica_tcp_t *self);
 
 //  Destroy the transport: after Raft closed it (raft_close's callback), or
 //  if Raft never used it; safe to call twice; nulls the caller's pointer.
-void zcq_replica_tcp_destroy (zcq_replica_tcp_t **self_p);
+void
+    zcq_replica_tcp_destroy (zcq_replica_tcp_t **self_p);
 
 #ifdef __cplusplus
 }
