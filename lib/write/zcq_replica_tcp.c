@@ -25,6 +25,7 @@ struct _zcq_replica_tcp_t {
     unsigned user_timeout;           //  ms: TCP_USER_TIMEOUT of every connection
     raft_uv_accept_cb accept;        //  Raft's callback for accepted connections
     raft_uv_transport_close_cb done; //  Raft's callback once the transport is closed
+    bool warned;                     //  a connection could not be tuned: said once
 };
 
 //  One connect request of Raft's, passed on to the inner transport
@@ -53,12 +54,11 @@ s_tune (zcq_replica_tcp_t *self, struct uv_stream_s *stream)
         || uv_tcp_keepalive ((uv_tcp_t *) stream, 1, KEEPALIVE_IDLE) != 0
         || setsockopt (fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval) != 0
         || setsockopt (fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count) != 0) {
-        static bool said = false;
-        if (!said) {
+        if (!self->warned) {
             zsys_warning ("write group: cannot set a Raft connection's TCP timeouts (%s); "
                           "a cut peer may then be noticed only after minutes",
                           strerror (errno));
-            said = true;
+            self->warned = true;
         }
     }
 }
