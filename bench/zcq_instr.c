@@ -243,8 +243,8 @@ s_query_cost (s_instr_t *self)
     //  The cluster starts added query nodes under this tool; the option
     //  word names the profile of the next run
     const char *tool [] = {VALGRIND, "--tool=callgrind", "--trace-children=no", option, NULL};
-    zcq_bench_cluster_config_t config = {self->build, "bank", "sync", 0, 0,
-                                         NULL,        tool,   NULL,   0};
+    zcq_bench_cluster_config_t config = {self->build, "bank", "sync",        0, 0,
+                                         NULL,        tool,   self->storage, 0};
     zcq_bench_cluster_t *cluster = zcq_bench_cluster_new (&config, READY_MS);
     if (!cluster) {
         return -1;
