@@ -2,9 +2,9 @@
     test_replica_tcp - Raft's TCP transport, wrapped (zcq_replica_tcp): the
     transport is driven as libraft drives it (init, listen, connect, close)
     on a real loop and a real 127.0.0.1 port; both ends of a connection it
-    makes carry TCP_USER_TIMEOUT and keepalive, the callbacks reach the
-    caller with its own request and transport, a refused connect is
-    reported, and closing leaves nothing on the loop
+    makes carry TCP_USER_TIMEOUT, keepalive and TCP_NODELAY, the callbacks
+    reach the caller with its own request and transport, a refused connect
+    is reported, and closing leaves nothing on the loop
     =========================================================================
 */
 
@@ -171,6 +171,10 @@ s_assert_tuned (uv_stream_t *stream)
     size = sizeof count;
     assert_int_equal (getsockopt (fd, IPPROTO_TCP, TCP_KEEPCNT, &count, &size), 0);
     assert_true (count >= 2); //  enough probes for the user timeout to decide
+    int nodelay = 0;
+    size = sizeof nodelay;
+    assert_int_equal (getsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &nodelay, &size), 0);
+    assert_int_equal (nodelay, 1); //  no message waits for the peer's delayed ACK
 }
 
 static void

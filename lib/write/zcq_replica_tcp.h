@@ -16,7 +16,10 @@
     TCP_USER_TIMEOUT (data unacknowledged that long closes the connection)
     and TCP keepalive (an idle connection is probed every second), so a
     dead connection fails within user_timeout_ms, and Raft connects again
-    (raft_uv_set_connect_retry_delay says how soon).
+    (raft_uv_set_connect_retry_delay says how soon). It also sets
+    TCP_NODELAY, which libraft does not: with Nagle's algorithm a Raft
+    message written behind an unacknowledged one waits for the peer's
+    delayed ACK (40 ms on Linux).
 
         zcq_replica_tcp_t *tcp = zcq_replica_tcp_new (&loop, 2000);
         raft_uv_init (&io, &loop, folder, zcq_replica_tcp_transport (tcp));
