@@ -44,8 +44,7 @@ query
     #   milliseconds a replay request may go unanswered before the feed gives it up (it asks
     #   again once an event is known to be missing) (flag --replay-timeout)
     replay_timeout = 2000
-    #   read-model values kept in memory (both storages; on memory only the values of keys
-    #   written, whose entries a batch then reuses) (flag --cache)
+    #   read-model values kept in memory (flag --cache)
     cache = 100000
     #   1: fold the log again into a second keyspace while the current read models serve,
     #   then switch (flag --rebuild)

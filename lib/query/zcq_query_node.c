@@ -140,8 +140,7 @@ static const zcq_setting_t s_table [] = {
      .type = ZCQ_SETTING_NUMBER,
      .min = 0,
      .max = INT32_MAX,
-     .help = "read-model values kept in memory (both storages; on memory only the values of "
-             "keys written, whose entries a batch then reuses)"},
+     .help = "read-model values kept in memory"},
     {.path = "query/rebuild",
      .flag = "--rebuild",
      .fallback = "0",
