@@ -359,11 +359,8 @@ s_self_destroy (self_t **self_p)
 //  Open the read-model store and its two generations: the serving one, at
 //  its stored position, and the one beside it. A memory store starts from
 //  its snapshot file when there is a whole one (at the snapshot's position),
-//  else empty (position 0: the feed replays the log from 1). Both backends
-//  get the view cache: on memory it holds no read the store could lend, but
-//  it keeps the entries of keys written batch after batch (an account, the
-//  totals), which a view without a cache allocates, hashes and frees again
-//  at every batch.
+//  else empty (position 0: the feed replays the log from 1); it needs no
+//  view cache.
 static int
 s_open_models (self_t *self, const char *data, size_t memory_limit, char **error)
 {
@@ -397,8 +394,6 @@ s_open_models (self_t *self, const char *data, size_t memory_limit, char **error
         return -1;
     }
     self->spare = zcq_projection_new_beside (self->serving);
-    zcq_view_set_cache (zcq_projection_view (self->serving), (size_t) self->cache);
-    zcq_view_set_cache (zcq_projection_view (self->spare), (size_t) self->cache);
     if (self->memory) {
         self->snapshot_at = zclock_mono ();
         self->snapshot_position = zcq_projection_applied (self->serving);
@@ -414,7 +409,10 @@ s_open_models (self_t *self, const char *data, size_t memory_limit, char **error
                        "rebuilt from the write node's replay, from position 1",
                        memory_limit / (1024 * 1024));
         }
+        return 0;
     }
+    zcq_view_set_cache (zcq_projection_view (self->serving), (size_t) self->cache);
+    zcq_view_set_cache (zcq_projection_view (self->spare), (size_t) self->cache);
     return 0;
 }
 
