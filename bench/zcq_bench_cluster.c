@@ -6,6 +6,7 @@
 #include "zcq_bench_cluster.h"
 
 #include "zcqrs.h"
+#include "zcq_endpoint.h"
 
 #include <signal.h>
 
@@ -32,7 +33,7 @@ struct _zcq_bench_cluster_t {
 static void
 s_endpoint (char *endpoint, size_t size)
 {
-    snprintf (endpoint, size, "tcp://127.0.0.1:%d", zcq_bench_free_port ());
+    snprintf (endpoint, size, "tcp://127.0.0.1:%d", zcq_endpoint_free_port ());
 }
 
 //  Build argv: tool words, then the program, then the words (NULL-ended).
@@ -126,7 +127,7 @@ s_start_group (zcq_bench_cluster_t *self, int ready_ms)
         s_endpoint (self->member_replay [index], 64);
         char item [96];
         snprintf (item, sizeof (item), "%s127.0.0.1:%d", index ? "," : "",
-                  zcq_bench_free_port ());
+                  zcq_endpoint_free_port ());
         strcat (self->raft, item);
         snprintf (item, sizeof (item), "%s%s", index ? "," : "", self->member_commands [index]);
         strcat (self->members, item);

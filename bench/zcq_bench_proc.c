@@ -408,28 +408,6 @@ zcq_bench_proc_print_log (zcq_bench_proc_t *self)
     }
 }
 
-int
-zcq_bench_free_port (void)
-{
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) {
-        return -1;
-    }
-    struct sockaddr_in address;
-    memset (&address, 0, sizeof (address));
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    address.sin_port = 0;
-    socklen_t size = sizeof (address);
-    int port = -1;
-    if (bind (fd, (struct sockaddr *) &address, sizeof (address)) == 0
-        && getsockname (fd, (struct sockaddr *) &address, &size) == 0) {
-        port = ntohs (address.sin_port);
-    }
-    close (fd);
-    return port;
-}
-
 char *
 zcq_bench_tmpdir (const char *tag)
 {

@@ -75,11 +75,6 @@ void
 int
     zcq_bench_proc_kill_all (void);
 
-//  A TCP port on 127.0.0.1 that nothing listens on now (the kernel picks
-//  it). Returns the port, or -1.
-int
-    zcq_bench_free_port (void);
-
 //  Make a fresh folder under $TMPDIR (or /tmp) named after tag; returns
 //  its path (caller frees), or NULL. A folder not removed with
 //  zcq_bench_rmtree is removed at exit or when the benchmark is stopped

@@ -25,6 +25,7 @@
 #include "zcq_bench_report.h"
 #include "zcq_bench_run.h"
 #include "zcq_bench_zcqrs.h"
+#include "zcq_endpoint.h"
 #include "zcq_peers.h"
 
 #include "zcqrs.h"
@@ -114,7 +115,7 @@ zcq_peer_server_new (int stop_signal)
     zcq_peer_server_t *server = (zcq_peer_server_t *) zmalloc (sizeof (zcq_peer_server_t));
     assert (server);
     server->stop_signal = stop_signal;
-    server->port = zcq_bench_free_port ();
+    server->port = zcq_endpoint_free_port ();
     return server;
 }
 

@@ -6,12 +6,14 @@
 */
 
 #include "zcq_testkit.h"
+#include "zcq_endpoint.h"
 
 #include "../bench/zcq_bench_latency.h"
 #include "../bench/zcq_bench_load.h"
 #include "../bench/zcq_bench_proc.h"
 #include "../bench/zcq_bench_report.h"
 
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -384,7 +386,27 @@ test_processes_are_stopped_by_pid (void **state)
     assert_null (proc);
     assert_null (zcq_bench_proc_start (sleeper, "/nonexistent/dir/log", NULL));
 
-    assert_true (zcq_bench_free_port () > 0);
+    //  Free ports lie outside the kernel's ephemeral range (no outgoing
+    //  connection can take one before a node binds it) and a node binds them
+    int low = 32768, high = 60999;
+    FILE *range = fopen ("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    if (range) {
+        assert_int_equal (fscanf (range, "%d %d", &low, &high), 2);
+        fclose (range);
+    }
+    for (int round = 0; round < 20; round++) {
+        int port = zcq_endpoint_free_port ();
+        assert_true (port > 1023 && port < 65536);
+        assert_true (port < low || port > high);
+        //  (a plain socket: a ZeroMQ one would start CZMQ's signal handling,
+        //  which the next test's SIGTERM must not meet)
+        int fd = socket (AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in address = {.sin_family = AF_INET,
+                                      .sin_port = htons ((uint16_t) port)};
+        address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+        assert_int_equal (bind (fd, (struct sockaddr *) &address, sizeof (address)), 0);
+        close (fd);
+    }
     zcq_testkit_rmtree (dir);
     zstr_free (&log);
     free (dir);

@@ -4,6 +4,7 @@
 */
 
 #include "zcq_testkit.h"
+#include "zcq_endpoint.h"
 #include "zcq_keys.h"
 
 #include <arpa/inet.h>
@@ -73,15 +74,9 @@ zcq_testkit_tmpdir (const char *tag)
 int
 zcq_testkit_free_port (void)
 {
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    assert_true (fd >= 0);
-    struct sockaddr_in address = {.sin_family = AF_INET};
-    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    assert_int_equal (bind (fd, (struct sockaddr *) &address, sizeof (address)), 0);
-    socklen_t size = sizeof (address);
-    assert_int_equal (getsockname (fd, (struct sockaddr *) &address, &size), 0);
-    close (fd);
-    return ntohs (address.sin_port);
+    int port = zcq_endpoint_free_port ();
+    assert_true (port > 0);
+    return port;
 }
 
 void

@@ -24,7 +24,8 @@ char *
 void
     zcq_testkit_rmtree (const char *path);
 
-//  A TCP port on 127.0.0.1 that is free now (the kernel's pick).
+//  A TCP port free now, outside the ephemeral range (zcq_endpoint_free_port);
+//  asserts that there is one.
 int
     zcq_testkit_free_port (void);
 

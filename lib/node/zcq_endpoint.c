@@ -8,7 +8,9 @@
 #include "zcq_auth.h"
 #include "zcq_blocklist.h"
 
+#include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -207,4 +209,78 @@ zcq_endpoint_resolved (zsock_t *sock)
 {
     char *endpoint = zsock_last_endpoint (sock);
     return endpoint ? endpoint : strdup ("?");
+}
+
+//  Lowest port a free port is picked from below the ephemeral range, the
+//  least number of ports a range must hold to pick from it, and tries.
+#define FREE_PORT_LOW   20000
+#define FREE_PORT_SPAN  1000
+#define FREE_PORT_TRIES 200
+
+//  The kernel's ephemeral range (Linux's default when it cannot be read).
+static void
+s_ephemeral_range (int *low, int *high)
+{
+    *low = 32768;
+    *high = 60999;
+    FILE *file = fopen ("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    if (file) {
+        int first, last;
+        if (fscanf (file, "%d %d", &first, &last) == 2 && first <= last) {
+            *low = first;
+            *high = last;
+        }
+        fclose (file);
+    }
+}
+
+//  Port bound on every address now, as ZeroMQ binds (SO_REUSEADDR: a
+//  connection left in TIME_WAIT does not count), 0 for any the kernel picks;
+//  returns the port bound, or -1 if it is taken.
+static int
+s_try_port (int port)
+{
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) {
+        return -1;
+    }
+    int on = 1;
+    setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof (on));
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons ((uint16_t) port)};
+    address.sin_addr.s_addr = htonl (INADDR_ANY);
+    socklen_t size = sizeof (address);
+    int bound = bind (fd, (struct sockaddr *) &address, sizeof (address)) == 0
+                        && listen (fd, 1) == 0
+                        && getsockname (fd, (struct sockaddr *) &address, &size) == 0
+                    ? ntohs (address.sin_port)
+                    : -1;
+    close (fd);
+    return bound;
+}
+
+int
+zcq_endpoint_free_port (void)
+{
+    static atomic_uint calls;
+    int ephemeral_low, ephemeral_high;
+    s_ephemeral_range (&ephemeral_low, &ephemeral_high);
+    //  Below the ephemeral range if it leaves room there, else above it
+    int low = FREE_PORT_LOW, high = ephemeral_low; //  high exclusive
+    if (high - low < FREE_PORT_SPAN) {
+        low = ephemeral_high + 1;
+        high = 65536;
+    }
+    if (high - low < FREE_PORT_SPAN) {
+        return s_try_port (0); //  every port is ephemeral: the kernel's pick
+    }
+    unsigned seed = (unsigned) zclock_usecs () ^ ((unsigned) getpid () << 16)
+                    ^ (atomic_fetch_add (&calls, 1) * 2654435761u);
+    for (int tries = 0; tries < FREE_PORT_TRIES; tries++) {
+        int port =
+            s_try_port (low + (int) ((unsigned) rand_r (&seed) % (unsigned) (high - low)));
+        if (port > 0) {
+            return port;
+        }
+    }
+    return -1;
 }
