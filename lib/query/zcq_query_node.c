@@ -39,6 +39,8 @@
 #define BURST_MAX    1000  //  messages taken from a feed socket per wake-up
 #define QUERY_BURST  256   //  queries taken from the query socket per wake-up
 
+#define MEMTABLE (2 * 1024 * 1024) //  bytes of LevelDB memtable of the read models
+
 //  The query node's settings: the one place for their paths, flags,
 //  defaults, accepted values and help (README's configuration reference
 //  and zcqrs-query --help are made from it).
@@ -381,9 +383,16 @@ s_open_models (self_t *self, const char *data, size_t memory_limit, char **error
             return -1;
         }
     }
-    if (!self->store) {
-        self->store =
-            self->memory ? zcq_store_new_memory ("memory", memory_limit) : zcq_store_new (data);
+    if (!self->store && self->memory) {
+        self->store = zcq_store_new_memory ("memory", memory_limit);
+    }
+    else if (!self->store) {
+        //  A small memtable: read models are few keys written again and
+        //  again, each write an insert into LevelDB's skip list, whose
+        //  walk misses the CPU caches more the larger it grows; flushed
+        //  often, the overwritten values go at the next compaction
+        zcq_store_options_t tuning = {.write_buffer = MEMTABLE};
+        self->store = zcq_store_open (data, &tuning);
     }
     if (!self->store) {
         *error = zsys_sprintf ("cannot open the read-model store in '%s'", data);
