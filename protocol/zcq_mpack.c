@@ -20,11 +20,60 @@ s_be (const uint8_t *data, int width)
     return value;
 }
 
+//  True if an element with this head, its length (width-prefixed heads)
+//  and its first payload bytes (at, skip of them; fixed-size integers) is
+//  written the way msgpack-c packs the object it decodes to: the smallest
+//  form, unsigned for what is not negative. Floats and extensions are never
+//  counted as such (rare in payloads: they are packed again instead).
+static bool
+s_packs_alike (uint8_t head, uint64_t length, const uint8_t *at)
+{
+    switch (head) {
+        case 0xcc:
+            return at [0] >= 0x80;
+        case 0xcd:
+            return s_be (at, 2) > 0xff;
+        case 0xce:
+            return s_be (at, 4) > 0xffff;
+        case 0xcf:
+            return s_be (at, 8) > 0xffffffffu;
+        case 0xd0:
+            return (int8_t) at [0] < -32;
+        case 0xd1:
+            return (int16_t) s_be (at, 2) < -128;
+        case 0xd2:
+            return (int32_t) s_be (at, 4) < -32768;
+        case 0xd3:
+            return (int64_t) s_be (at, 8) < INT32_MIN;
+        case 0xd9:
+            return length > 31;
+        case 0xc5:
+        case 0xda:
+            return length > 0xff;
+        case 0xc6:
+        case 0xdb:
+            return length > 0xffff;
+        case 0xdc:
+        case 0xde:
+            return length > 15;
+        case 0xdd:
+        case 0xdf:
+            return length > 0xffff;
+        case 0xc4:
+            return true; //  bin8: any length below 256
+        default:
+            //  Floats, extensions; the single-byte heads are checked by the
+            //  caller
+            return false;
+    }
+}
+
 //  Walk the first object in data: false if its headers promise more than
-//  size bytes (or, when strict, it holds the never-used byte 0xc1); else
+//  size bytes (or, when strict, it holds the never-used byte 0xc1; when
+//  alike, an element msgpack-c would pack otherwise, s_packs_alike); else
 //  true with the bytes it takes in *used.
 static bool
-s_walk (const void *data, size_t size, bool strict, size_t *used)
+s_walk_as (const void *data, size_t size, bool strict, bool alike, size_t *used)
 {
     const uint8_t *bytes = (const uint8_t *) data;
     size_t offset = 0;
@@ -40,6 +89,11 @@ s_walk (const void *data, size_t size, bool strict, size_t *used)
         int width = 0;         //  bytes of a length that follows the head
         if (strict && head == 0xc1) {
             return false;
+        }
+        bool single = head <= 0xbf || head >= 0xe0 || (head >= 0xc0 && head <= 0xc3);
+        if (alike && !single && head != 0xc4 && !(head >= 0xcc && head <= 0xd3)
+            && !(head >= 0xd9 && head <= 0xdf) && head != 0xc5 && head != 0xc6) {
+            return false; //  float, extension
         }
         if (head <= 0x7f || head >= 0xe0 || (head >= 0xc0 && head <= 0xc3)) {
             //  fixint, negative fixint, nil, (never used), false, true
@@ -133,6 +187,9 @@ s_walk (const void *data, size_t size, bool strict, size_t *used)
             uint64_t length = width ? s_be (bytes + offset, width) : 0;
             offset += (size_t) width;
             left -= (size_t) width;
+            if (alike && skip <= left && !s_packs_alike (head, length, bytes + offset)) {
+                return false;
+            }
             if (head == 0xdc || head == 0xdd) {
                 children = length;
             }
@@ -159,6 +216,12 @@ s_walk (const void *data, size_t size, bool strict, size_t *used)
     return true;
 }
 
+static bool
+s_walk (const void *data, size_t size, bool strict, size_t *used)
+{
+    return s_walk_as (data, size, strict, false, used);
+}
+
 bool
 zcq_mpack_plausible (const void *data, size_t size)
 {
@@ -175,6 +238,13 @@ zcq_mpack_is_map (const void *data, size_t size)
            && ((bytes [0] >= 0x80 && bytes [0] <= 0x8f) || bytes [0] == 0xde
                || bytes [0] == 0xdf)
            && s_walk (data, size, true, &used) && used == size;
+}
+
+size_t
+zcq_mpack_object_size (const void *data, size_t size)
+{
+    size_t used = 0;
+    return data && size > 0 && s_walk_as (data, size, true, true, &used) ? used : 0;
 }
 
 int

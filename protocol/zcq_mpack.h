@@ -39,6 +39,13 @@ bool
 bool
     zcq_mpack_is_map (const void *data, size_t size);
 
+//  Bytes taken by the first object in data if it is well formed (as
+//  zcq_mpack_is_map checks it), fits in size, and is written as msgpack-c
+//  packs the object it decodes to (smallest forms, no floats or
+//  extensions): those bytes can stand for the object packed again. Else 0.
+size_t
+    zcq_mpack_object_size (const void *data, size_t size);
+
 //  Unpack packed msgpack bytes into result (caller destroys it with
 //  msgpack_unpacked_destroy). Returns 0, or -1 if the bytes are not exactly
 //  one object.

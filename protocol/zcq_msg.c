@@ -60,9 +60,10 @@ struct _zcq_msg_t {
     bool may_be_stale;         //  RESULT / UPDATE: the node is not following the write node
     uint64_t seq;              //  UPDATE / ACK: the watch's result number
     uint32_t lease;            //  UPDATE: ms the node keeps a silent client's watches
-    zframe_t **events;         //  EVENTS body frames, in order
-    size_t event_count;        //  frames in events
-    size_t event_alloc;        //  slots allocated in events
+    zmq_msg_t *bodies;         //  EVENTS bodies, in order: the parts received, or copies
+    size_t event_count;        //  parts in bodies
+    size_t event_alloc;        //  slots allocated in bodies
+    zframe_t **events;         //  frames made of bodies when zcq_msg_event_frame asks, or NULL
 };
 
 static const char *s_type_names [ZCQ_MSG_TYPES] = {
@@ -251,11 +252,13 @@ zcq_msg_destroy (zcq_msg_t **self_p)
         }
         free (self->types);
         for (size_t index = 0; index < self->event_count; index++) {
-            zframe_destroy (&self->events [index]);
+            zmq_msg_close (&self->bodies [index]);
+            if (self->events) {
+                zframe_destroy (&self->events [index]);
+            }
         }
-        if (self->events) {
-            free (self->events);
-        }
+        free (self->bodies);
+        free (self->events);
         s_spare_keep (self);
         *self_p = NULL;
     }
@@ -419,27 +422,52 @@ s_take_id (zcq_msg_t *self, const char *field, const msgpack_object *value)
     return 0;
 }
 
+//  The body a message is decoded from: where its payloads' bytes are.
+typedef struct {
+    const byte *bytes; //  the packed body
+    size_t size;       //  bytes in it
+} s_body_t;
+
 //  Keep a payload object as packed msgpack; maps only when must_be_map.
-//  body_size: bytes of the body the object was decoded from.
+//  key is the object's key in a map of the body, whose packed bytes the
+//  object follows. The payload's bytes are copied as they are in the body
+//  (they were read whole already); a key that does not point into the body
+//  (msgpack-c copied it) has the object packed again instead.
 static int
-s_take_payload (zcq_msg_t *self, const char *field, const msgpack_object *value,
-                bool must_be_map, size_t limit, size_t body_size)
+s_take_payload (zcq_msg_t *self, const char *field, const msgpack_object *key,
+                const msgpack_object *value, bool must_be_map, size_t limit,
+                const s_body_t *body)
 {
     if (must_be_map && value->type != MSGPACK_OBJECT_MAP) {
         zcq_msg_set_error (self, ZCQ_INVALID, "field '%s' must be a map, got %s", field,
                            zcq_text_msgpack_type (value->type));
         return -1;
     }
-    //  Packed again from the decoded object, into a buffer as large as the
-    //  body it came from (which holds it: packing again never takes more
-    //  bytes than it was read from, and the buffer would grow if it did),
-    //  then handed to the message as its data: one allocation, no copy
-    msgpack_sbuffer buffer = {0, (char *) malloc (body_size ? body_size : 1),
-                              body_size ? body_size : 1};
-    assert (buffer.data);
-    msgpack_packer packer;
-    msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
-    msgpack_pack_object (&packer, *value);
+    const byte *start = key->type == MSGPACK_OBJECT_STR
+                            ? (const byte *) key->via.str.ptr + key->via.str.size
+                            : NULL;
+    bool inside = start && start > body->bytes && start < body->bytes + body->size;
+    size_t raw =
+        inside ? zcq_mpack_object_size (start, body->size - (size_t) (start - body->bytes)) : 0;
+    msgpack_sbuffer buffer = {0, NULL, 0};
+    if (raw > 0) {
+        buffer.data = (char *) malloc (raw);
+        assert (buffer.data);
+        memcpy (buffer.data, start, raw);
+        buffer.size = buffer.alloc = raw;
+    }
+    else {
+        //  Packed again from the decoded object, into a buffer as large as
+        //  the body it came from (packing again never takes more bytes than
+        //  it was read from, and the buffer would grow if it did)
+        size_t room = body->size ? body->size : 1;
+        buffer.data = (char *) malloc (room);
+        assert (buffer.data);
+        buffer.alloc = room;
+        msgpack_packer packer;
+        msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
+        msgpack_pack_object (&packer, *value);
+    }
     if (buffer.size > limit) {
         zcq_msg_set_error (self, ZCQ_TOO_LARGE, "field '%s' is %zu bytes, limit is %zu", field,
                            buffer.size, limit);
@@ -801,12 +829,12 @@ s_key_is (const msgpack_object *key, s_key_t field)
 
 static int s_take_fields (zcq_msg_t *self, const s_schema_t *schema,
                           const msgpack_object_map *map, bool keys_are_strings, uint64_t *seen,
-                          size_t body_size);
+                          const s_body_t *body);
 
 //  Read one field's value; sets its bit in *seen (a nil id counts as absent).
 static int
-s_take_field (zcq_msg_t *self, const s_field_t *field, const msgpack_object *value,
-              uint64_t *seen, size_t body_size)
+s_take_field (zcq_msg_t *self, const s_field_t *field, const msgpack_object *key,
+              const msgpack_object *value, uint64_t *seen, const s_body_t *body)
 {
     const char *name = field->label ? field->label : s_keys [field->key].name;
     uint64_t number = 0;
@@ -844,8 +872,8 @@ s_take_field (zcq_msg_t *self, const s_field_t *field, const msgpack_object *val
             break;
         case V_MAP:
         case V_OBJECT:
-            rc = s_take_payload (self, name, value, field->value == V_MAP, field->limit,
-                                 body_size);
+            rc = s_take_payload (self, name, key, value, field->value == V_MAP, field->limit,
+                                 body);
             break;
         case V_STATUS:
             rc = s_take_status (self, name, value);
@@ -871,7 +899,7 @@ s_take_field (zcq_msg_t *self, const s_field_t *field, const msgpack_object *val
             else {
                 uint64_t meta_seen = 0;
                 rc = s_take_fields (self, &s_meta_schema, &value->via.map, false, &meta_seen,
-                                    body_size);
+                                    body);
             }
             break;
     }
@@ -884,7 +912,7 @@ s_take_field (zcq_msg_t *self, const s_field_t *field, const msgpack_object *val
 //  must be; meta's others are ignored). Returns 0, or -1 at the first error.
 static int
 s_take_fields (zcq_msg_t *self, const s_schema_t *schema, const msgpack_object_map *map,
-               bool keys_are_strings, uint64_t *seen, size_t body_size)
+               bool keys_are_strings, uint64_t *seen, const s_body_t *body)
 {
     size_t next = 0; //  the field to look at first
     for (uint32_t index = 0; index < map->size; index++) {
@@ -900,8 +928,8 @@ s_take_fields (zcq_msg_t *self, const s_schema_t *schema, const msgpack_object_m
         for (size_t step = 0; step < count; step++) {
             size_t field = (next + step) % count;
             if (s_key_is (key, schema->fields [field].key)) {
-                if (s_take_field (self, &schema->fields [field], &map->ptr [index].val, seen,
-                                  body_size)) {
+                if (s_take_field (self, &schema->fields [field], key, &map->ptr [index].val,
+                                  seen, body)) {
                     return -1;
                 }
                 next = field + 1;
@@ -1014,7 +1042,8 @@ zcq_msg_decode_body (zcq_msg_type_t type, const void *body, size_t size)
     else {
         uint64_t seen = 0;
         const s_schema_t *schema = &s_schemas [type];
-        s_take_fields (self, schema, &result.data.via.map, true, &seen, size);
+        s_body_t whole = {(const byte *) body, size};
+        s_take_fields (self, schema, &result.data.via.map, true, &seen, &whole);
         //  When several keys are missing, report the first in the spec's
         //  order (section 5.2, step 7), which is not the order of s_key_t
         static const s_key_t missing_order [] = {K_ID,     K_TYPE,     K_STREAM,  K_SEQ,
@@ -1047,10 +1076,12 @@ typedef struct {
     size_t size;
 } s_frame_t;
 
+static void s_take_event (zcq_msg_t *self, zmq_msg_t *part);
+
 //  Decode frames that carry no envelope (signature first): the rules of
 //  zcq_msg_decode, shared by the zmsg path and the raw receive path.
 static zcq_msg_t *
-s_decode_frames (const s_frame_t *frames, size_t count)
+s_decode_frames (const s_frame_t *frames, zmq_msg_t *parts, size_t count)
 {
     zcq_msg_t *self = NULL;
     const s_frame_t *signature = count > 0 ? &frames [0] : NULL;
@@ -1094,7 +1125,12 @@ s_decode_frames (const s_frame_t *frames, size_t count)
                                        self->count, extra);
                 }
                 for (size_t index = 3; zcq_msg_valid (self) && index < count; index++) {
-                    zcq_msg_add_event (self, frames [index].data, frames [index].size);
+                    if (parts) {
+                        s_take_event (self, &parts [index]); //  no copy
+                    }
+                    else {
+                        zcq_msg_add_event (self, frames [index].data, frames [index].size);
+                    }
                 }
             }
             else if (extra) {
@@ -1112,7 +1148,7 @@ s_decode_frames (const s_frame_t *frames, size_t count)
 static zcq_msg_t *
 s_decode_published (const s_frame_t *frames, size_t count)
 {
-    zcq_msg_t *self = s_decode_frames (frames + (count ? 1 : 0), count ? count - 1 : 0);
+    zcq_msg_t *self = s_decode_frames (frames + (count ? 1 : 0), NULL, count ? count - 1 : 0);
     if (zcq_msg_valid (self)) {
         byte topic [ZCQ_MAX_TOPIC];
         size_t size = zcq_msg_topic (self, topic);
@@ -1162,7 +1198,7 @@ zcq_msg_decode (zmsg_t **zmsg_p)
     assert (zmsg_p && *zmsg_p);
     size_t count;
     s_frame_t *frames = s_zmsg_frames (*zmsg_p, &count);
-    zcq_msg_t *self = s_decode_frames (frames, count);
+    zcq_msg_t *self = s_decode_frames (frames, NULL, count);
     free (frames);
     zmsg_destroy (zmsg_p);
     return self;
@@ -1229,7 +1265,7 @@ s_recv (zsock_t *sock, int flags)
         }
         self = socket_type == ZMQ_SUB && count > 0
                    ? s_decode_published (frames, count)
-                   : s_decode_frames (frames + first, count - first);
+                   : s_decode_frames (frames + first, parts + first, count - first);
         self->routing_id = routing_id;
         self->delimiter = delimiter;
         //  Who the peer is, as the ZAP handler said at the handshake: every
@@ -1519,8 +1555,8 @@ zcq_msg_encode (zcq_msg_t *self)
         zmsg_addstr (zmsg, zcq_msg_type_name (self->type));
         zmsg_addmem (zmsg, buffer.data, buffer.size);
         for (size_t index = 0; index < self->event_count; index++) {
-            zmsg_addmem (zmsg, zframe_data (self->events [index]),
-                         zframe_size (self->events [index]));
+            zmsg_addmem (zmsg, zmq_msg_data (&self->bodies [index]),
+                         zmq_msg_size (&self->bodies [index]));
         }
     }
     msgpack_sbuffer_destroy (&buffer);
@@ -1588,8 +1624,8 @@ zcq_msg_send_encoded (zcq_msg_t *self, zsock_t *sock, const msgpack_sbuffer *bod
         s_send_head (handle, zcq_msg_type_name (self->type));
         rc = s_send_frame (handle, body->data, body->size, self->event_count > 0);
         for (size_t index = 0; rc == 0 && index < self->event_count; index++) {
-            rc = s_send_frame (handle, zframe_data (self->events [index]),
-                               zframe_size (self->events [index]),
+            rc = s_send_frame (handle, zmq_msg_data (&self->bodies [index]),
+                               zmq_msg_size (&self->bodies [index]),
                                index + 1 < self->event_count);
         }
     }
@@ -2179,20 +2215,78 @@ zframe_t *
 zcq_msg_event_frame (zcq_msg_t *self, size_t index)
 {
     assert (self);
-    return index < self->event_count ? self->events [index] : NULL;
+    if (index >= self->event_count) {
+        return NULL;
+    }
+    if (!self->events) {
+        //  Made once, when first asked: the feed reads bodies in place
+        self->events = (zframe_t **) malloc (self->event_count * sizeof (zframe_t *));
+        assert (self->events);
+        for (size_t body = 0; body < self->event_count; body++) {
+            self->events [body] = zframe_new (zmq_msg_data (&self->bodies [body]),
+                                              zmq_msg_size (&self->bodies [body]));
+        }
+    }
+    return self->events [index];
+}
+
+const byte *
+zcq_msg_event_body (zcq_msg_t *self, size_t index, size_t *size)
+{
+    assert (self);
+    assert (size);
+    if (index >= self->event_count) {
+        *size = 0;
+        return NULL;
+    }
+    *size = zmq_msg_size (&self->bodies [index]);
+    return (const byte *) zmq_msg_data (&self->bodies [index]);
+}
+
+//  A slot for one more body at the end, initialised empty.
+static zmq_msg_t *
+s_body_slot (zcq_msg_t *self)
+{
+    if (self->events) {
+        //  Frames made before: made again, with this one, when asked
+        for (size_t index = 0; index < self->event_count; index++) {
+            zframe_destroy (&self->events [index]);
+        }
+        free (self->events);
+        self->events = NULL;
+    }
+    if (self->event_count == self->event_alloc) {
+        self->event_alloc = self->event_alloc ? self->event_alloc * 2 : 16;
+        self->bodies =
+            (zmq_msg_t *) realloc (self->bodies, self->event_alloc * sizeof (zmq_msg_t));
+        assert (self->bodies);
+    }
+    return &self->bodies [self->event_count++];
 }
 
 void
 zcq_msg_add_event (zcq_msg_t *self, const void *body, size_t size)
 {
     assert (self);
-    if (self->event_count == self->event_alloc) {
-        self->event_alloc = self->event_alloc ? self->event_alloc * 2 : 16;
-        self->events =
-            (zframe_t **) realloc (self->events, self->event_alloc * sizeof (zframe_t *));
-        assert (self->events);
+    zmq_msg_t *slot = s_body_slot (self);
+    int rc = zmq_msg_init_size (slot, size);
+    assert (rc == 0);
+    (void) rc;
+    if (size) {
+        memcpy (zmq_msg_data (slot), body, size);
     }
-    self->events [self->event_count++] = zframe_new (body, size);
+}
+
+//  Append a received part as one body, without copying it (the part is
+//  left empty).
+static void
+s_take_event (zcq_msg_t *self, zmq_msg_t *part)
+{
+    zmq_msg_t *slot = s_body_slot (self);
+    zmq_msg_init (slot);
+    int rc = zmq_msg_move (slot, part);
+    assert (rc == 0);
+    (void) rc;
 }
 
 uint64_t

@@ -499,6 +499,10 @@ size_t
 //  Return the i-th event body frame (borrowed), or NULL past the end.
 zframe_t *
     zcq_msg_event_frame (zcq_msg_t *self, size_t index);
+//  Return the i-th event body's bytes (borrowed, *size of them), or NULL
+//  past the end: the body as it was received, without a frame made of it.
+const byte *
+    zcq_msg_event_body (zcq_msg_t *self, size_t index, size_t *size);
 //  Append one packed EVENT body (copied).
 void
     zcq_msg_add_event (zcq_msg_t *self, const void *body, size_t size);

@@ -120,6 +120,120 @@ test_one_map_is_told_without_unpacking (void **state)
     msgpack_unpacked_destroy (&unpacked);
 }
 
+//  zcq_mpack_object_size counts the bytes of what msgpack-c packs, and of
+//  nothing that msgpack-c would pack otherwise once decoded: the bytes it
+//  counts are what unpacking and packing again would give.
+static void
+test_object_size_is_what_packs_alike (void **state)
+{
+    (void) state;
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
+    static const int64_t numbers [] = {0,
+                                       1,
+                                       31,
+                                       -1,
+                                       -32,
+                                       -33,
+                                       -128,
+                                       -129,
+                                       127,
+                                       128,
+                                       255,
+                                       256,
+                                       -32768,
+                                       -32769,
+                                       65535,
+                                       65536,
+                                       INT32_MIN,
+                                       (int64_t) INT32_MIN - 1,
+                                       4294967295LL,
+                                       4294967296LL,
+                                       INT64_MAX,
+                                       INT64_MIN};
+    static const size_t lengths [] = {0, 1, 31, 32, 255, 256, 65535, 65536};
+    char *text = (char *) calloc (1, 65536);
+    assert_non_null (text);
+    for (int kind = 0; kind < 4; kind++) {
+        size_t count = kind == 0 ? sizeof (numbers) / sizeof (numbers [0])
+                                 : sizeof (lengths) / sizeof (lengths [0]);
+        for (size_t index = 0; index < count; index++) {
+            msgpack_sbuffer_clear (&buffer);
+            if (kind == 0) {
+                msgpack_pack_int64 (&pk, numbers [index]);
+            }
+            else if (kind == 1) {
+                msgpack_pack_str (&pk, lengths [index]);
+                msgpack_pack_str_body (&pk, text, lengths [index]);
+            }
+            else if (kind == 2) {
+                msgpack_pack_bin (&pk, lengths [index]);
+                msgpack_pack_bin_body (&pk, text, lengths [index]);
+            }
+            else {
+                size_t pairs = lengths [index] > 300 ? 300 : lengths [index];
+                msgpack_pack_map (&pk, (uint32_t) (pairs ? 16 + pairs % 2 : 15));
+                for (size_t pair = 0; pair < (pairs ? 16 + pairs % 2 : 15); pair++) {
+                    msgpack_pack_uint64 (&pk, pair);
+                    msgpack_pack_nil (&pk);
+                }
+            }
+            assert_int_equal (zcq_mpack_object_size (buffer.data, buffer.size), buffer.size);
+            //  Unpacked and packed again: the same bytes
+            msgpack_unpacked unpacked;
+            assert_int_equal (zcq_mpack_unpack (buffer.data, buffer.size, &unpacked), 0);
+            msgpack_sbuffer again;
+            msgpack_sbuffer_init (&again);
+            msgpack_packer repack;
+            msgpack_packer_init (&repack, &again, msgpack_sbuffer_write);
+            msgpack_pack_object (&repack, unpacked.data);
+            assert_int_equal (again.size, buffer.size);
+            assert_memory_equal (again.data, buffer.data, buffer.size);
+            msgpack_sbuffer_destroy (&again);
+            msgpack_unpacked_destroy (&unpacked);
+        }
+    }
+    free (text);
+    msgpack_sbuffer_destroy (&buffer);
+    //  Only the first object counts
+    assert_int_equal (zcq_mpack_object_size ("\x81\xa1"
+                                             "a\x05\x07",
+                                             5),
+                      4);
+    //  Wider than needed, signed for what is not negative, floats and
+    //  extensions, cut short, never valid: 0
+    static const struct {
+        const char *bytes;
+        size_t size;
+    } others [] = {{"\xcc\x05", 2},
+                   {"\xcd\x00\x05", 3},
+                   {"\xd0\x05", 2},
+                   {"\xd0\xf0", 2},
+                   {"\xd1\xff\xa0", 3},
+                   {"\xd9\x01"
+                    "a",
+                    3},
+                   {"\xde\x00\x01\xa1"
+                    "a\x05",
+                    6},
+                   {"\xdc\x00\x00", 3},
+                   {"\xca\x00\x00\x00\x00", 5},
+                   {"\xd4\x01\x00", 3},
+                   {"\x81\xa1"
+                    "a\xcc\x05",
+                    5},
+                   {"\x81\xa1"
+                    "a",
+                    3},
+                   {"\xc1", 1},
+                   {"", 0}};
+    for (size_t index = 0; index < sizeof (others) / sizeof (others [0]); index++) {
+        assert_int_equal (zcq_mpack_object_size (others [index].bytes, others [index].size), 0);
+    }
+}
+
 //  Both unpackers, on the same bytes: the pool's object must be msgpack-c's.
 static void
 s_assert_same (const void *data, size_t size)
@@ -240,6 +354,7 @@ main (void)
         cmocka_unit_test (test_headers_that_promise_too_much_fail),
         cmocka_unit_test (test_regression_map32_count_oom),
         cmocka_unit_test (test_one_map_is_told_without_unpacking),
+        cmocka_unit_test (test_object_size_is_what_packs_alike),
         cmocka_unit_test (test_pool_unpacks_maps_without_allocating),
         cmocka_unit_test (test_pool_leaves_the_rest_to_msgpack),
     };

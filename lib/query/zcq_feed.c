@@ -541,9 +541,9 @@ s_handle_events (zcq_feed_t *self, zcq_msg_t *reply)
     covered = covered < zcq_msg_head (reply) ? covered : zcq_msg_head (reply);
     bool whole = true; //  every event frame decoded
     for (size_t index = 0; index < count; index++) {
-        zframe_t *frame = zcq_msg_event_frame (reply, index);
-        zcq_msg_t *event =
-            zcq_msg_decode_body (ZCQ_MSG_EVENT, zframe_data (frame), zframe_size (frame));
+        size_t size;
+        const byte *body = zcq_msg_event_body (reply, index, &size);
+        zcq_msg_t *event = zcq_msg_decode_body (ZCQ_MSG_EVENT, body, size);
         if (!zcq_msg_valid (event)) {
             zsys_error ("feed: replayed event does not decode: %s", zcq_msg_error (event));
             zcq_msg_destroy (&event);
@@ -727,18 +727,10 @@ s_handle_monitor (zcq_feed_t *self)
     }
 }
 
-void
-zcq_feed_recv (zcq_feed_t *self, zsock_t *which)
+//  Handle one message received on a feed socket (takes ownership).
+static void
+s_take (zcq_feed_t *self, zsock_t *which, zcq_msg_t *msg)
 {
-    assert (self);
-    if (which == self->monitor) {
-        s_handle_monitor (self);
-        return;
-    }
-    zcq_msg_t *msg = zcq_msg_recv (which);
-    if (!msg) {
-        return;
-    }
     if (self->silent) {
         s_on_return (self);
     }
@@ -778,6 +770,35 @@ zcq_feed_recv (zcq_feed_t *self, zsock_t *which)
     }
     s_maybe_replay (self);
     s_settle (self);
+}
+
+void
+zcq_feed_recv (zcq_feed_t *self, zsock_t *which)
+{
+    assert (self);
+    if (which == self->monitor) {
+        s_handle_monitor (self);
+        return;
+    }
+    zcq_msg_t *msg = zcq_msg_recv (which);
+    if (msg) {
+        s_take (self, which, msg);
+    }
+}
+
+bool
+zcq_feed_recv_ready (zcq_feed_t *self, zsock_t *which)
+{
+    assert (self);
+    if (which == self->monitor) {
+        s_handle_monitor (self);
+        return false;
+    }
+    zcq_msg_t *msg = zcq_msg_recv_nowait (which);
+    if (msg) {
+        s_take (self, which, msg);
+    }
+    return msg != NULL;
 }
 
 zcq_msg_t *

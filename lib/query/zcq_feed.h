@@ -150,6 +150,13 @@ void
 void
     zcq_feed_recv (zcq_feed_t *self, zsock_t *which);
 
+//  Read one message from a feed socket if it holds one, without waiting.
+//  Returns true if a message was taken (false also for the monitor socket,
+//  whose one event is handled): call it again until it returns false to
+//  drain a burst without asking the socket whether it is readable first.
+bool
+    zcq_feed_recv_ready (zcq_feed_t *self, zsock_t *which);
+
 //  Take the next event in order (a valid EVENT; the caller destroys it), or
 //  NULL if none is ready.
 zcq_msg_t *

@@ -39,6 +39,8 @@
 #define BURST_MAX    1000  //  messages taken from a feed socket per wake-up
 #define QUERY_BURST  256   //  queries taken from the query socket per wake-up
 
+#define MEMTABLE (2 * 1024 * 1024) //  bytes of LevelDB memtable of the read models
+
 //  The query node's settings: the one place for their paths, flags,
 //  defaults, accepted values and help (README's configuration reference
 //  and zcqrs-query --help are made from it).
@@ -381,9 +383,16 @@ s_open_models (self_t *self, const char *data, size_t memory_limit, char **error
             return -1;
         }
     }
-    if (!self->store) {
-        self->store =
-            self->memory ? zcq_store_new_memory ("memory", memory_limit) : zcq_store_new (data);
+    if (!self->store && self->memory) {
+        self->store = zcq_store_new_memory ("memory", memory_limit);
+    }
+    else if (!self->store) {
+        //  A small memtable: read models are few keys written again and
+        //  again, each write an insert into LevelDB's skip list, whose
+        //  walk misses the CPU caches more the larger it grows; flushed
+        //  often, the overwritten values go at the next compaction
+        zcq_store_options_t tuning = {.write_buffer = MEMTABLE};
+        self->store = zcq_store_open (data, &tuning);
     }
     if (!self->store) {
         *error = zsys_sprintf ("cannot open the read-model store in '%s'", data);
@@ -505,10 +514,12 @@ s_keep_cluster (self_t *self)
 static void
 s_feed_drain (zcq_feed_t *feed, zsock_t *which)
 {
+    //  Received without waiting until the socket is empty: asking it
+    //  whether it is readable before each message cost as much again
     int taken = 0;
-    do {
-        zcq_feed_recv (feed, which);
-    } while (++taken < BURST_MAX && (zsock_events (which) & ZMQ_POLLIN));
+    while (taken < BURST_MAX && zcq_feed_recv_ready (feed, which)) {
+        taken++;
+    }
 }
 
 //  The registry of the node's metrics, served on address unless it is NULL.
@@ -950,14 +961,10 @@ s_handle_watch (self_t *self, zcq_msg_t **msg_p)
     zcq_watches_handle (self->watches, msg_p);
 }
 
-//  Take one message from the query socket.
+//  One message received on the query socket (takes ownership).
 static void
-s_handle_query (self_t *self)
+s_handle_query (self_t *self, zcq_msg_t *query)
 {
-    zcq_msg_t *query = zcq_msg_recv (self->queries);
-    if (!query) {
-        return;
-    }
     zcq_msg_set_time (query, zclock_usecs ()); //  received: its latency starts
     if (zcq_endpoint_refuse (
             query, self->queries, "query",
@@ -1016,9 +1023,13 @@ s_handle_query (self_t *self)
 static void
 s_serve_queries (self_t *self)
 {
+    //  Received without waiting until the socket is empty, not asked
+    //  whether it is readable before each one
+    zcq_msg_t *query;
     int taken = 0;
-    while (taken++ < QUERY_BURST && (zsock_events (self->queries) & ZMQ_POLLIN)) {
-        s_handle_query (self);
+    while (taken < QUERY_BURST && (query = zcq_msg_recv_nowait (self->queries))) {
+        taken++;
+        s_handle_query (self, query);
     }
 }
 

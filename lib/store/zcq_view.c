@@ -49,6 +49,8 @@ struct _zcq_view_t {
     char prefix [VIEW_PREFIX_MAX + 1]; //  keyspace prefix in the store
     size_t prefix_size;                //  bytes in prefix
     zhashx_t *entries;                 //  key -> s_entry_t, every state
+    s_entry_t *recent [2];             //  entries last found or made in entries, or NULL
+    size_t recent_next;                //  the slot of recent the next one takes
     s_list_t pending;                  //  entries pending, not yet committed
     s_list_t committing;               //  entries in the caller's batch
     size_t stored;                     //  entries stored (the cache's size)
@@ -112,6 +114,39 @@ zcq_view_keyspace (zcq_view_t *self)
     return self->prefix;
 }
 
+//  Remember an entry found or made: a projection reads a key and then
+//  writes it (an account, the totals), and each lookup in the table hashes
+//  and compares the whole key.
+static void
+s_recent_keep (zcq_view_t *self, s_entry_t *entry)
+{
+    self->recent [self->recent_next] = entry;
+    self->recent_next = (self->recent_next + 1) % 2;
+}
+
+//  Forget the recent entries: any entry may be leaving the table.
+static void
+s_recent_forget (zcq_view_t *self)
+{
+    self->recent [0] = self->recent [1] = NULL;
+}
+
+//  The entry for key in the table, or NULL.
+static s_entry_t *
+s_entry_find (zcq_view_t *self, const char *key)
+{
+    for (size_t slot = 0; slot < 2; slot++) {
+        if (self->recent [slot] && streq (self->recent [slot]->key, key)) {
+            return self->recent [slot];
+        }
+    }
+    s_entry_t *entry = (s_entry_t *) zhashx_lookup (self->entries, key);
+    if (entry) {
+        s_recent_keep (self, entry);
+    }
+    return entry;
+}
+
 //  Forget every stored entry (the cache); pending and committing ones stay.
 static void
 s_drop_stored (zcq_view_t *self)
@@ -119,6 +154,7 @@ s_drop_stored (zcq_view_t *self)
     if (self->stored == 0) {
         return;
     }
+    s_recent_forget (self);
     if (self->pending.count == 0 && self->committing.count == 0) {
         zhashx_purge (self->entries);
     }
@@ -203,6 +239,7 @@ s_entry_new (zcq_view_t *self, const char *key)
     int rc = zhashx_insert (self->entries, key, entry);
     assert (rc == 0);
     entry->key = (const char *) zhashx_cursor (self->entries);
+    s_recent_keep (self, entry);
     return entry;
 }
 
@@ -245,7 +282,7 @@ zcq_view_peek (zcq_view_t *self, const char *key, const byte **value, size_t *si
     if (self->reads) {
         zlistx_add_end (self->reads, zsys_sprintf ("=%s", key));
     }
-    s_entry_t *entry = (s_entry_t *) zhashx_lookup (self->entries, key);
+    s_entry_t *entry = s_entry_find (self, key);
     if (entry) {
         *value = entry->deleted ? NULL : entry->value;
         *size = entry->deleted ? 0 : entry->size;
@@ -300,7 +337,7 @@ zcq_view_get (zcq_view_t *self, const char *key, byte **value, size_t *size)
 static s_entry_t *
 s_pending (zcq_view_t *self, const char *key)
 {
-    s_entry_t *entry = (s_entry_t *) zhashx_lookup (self->entries, key);
+    s_entry_t *entry = s_entry_find (self, key);
     if (!entry) {
         entry = s_entry_new (self, key);
         entry->state = S_PENDING;
@@ -395,6 +432,7 @@ zcq_view_scan (zcq_view_t *self, const char *prefix, const char *start, zcq_view
 static void
 s_list_drop (zcq_view_t *self, s_list_t *list, bool keep_pending)
 {
+    s_recent_forget (self);
     for (size_t index = 0; index < list->count; index++) {
         s_entry_t *entry = list->entries [index];
         if (keep_pending && entry->in_pending) {
@@ -468,6 +506,7 @@ zcq_view_rollback (zcq_view_t *self)
     assert (self);
     //  Entries pending and committing both: dropped once, from the pending
     //  list (the committing one forgets them first)
+    s_recent_forget (self);
     for (size_t index = 0; index < self->committing.count; index++) {
         s_entry_t *entry = self->committing.entries [index];
         entry->in_batch = false;
