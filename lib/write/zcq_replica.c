@@ -180,20 +180,8 @@ s_check_role (self_t *self)
 {
     struct raft *raft = &self->raft;
     int state = raft_state (raft);
-    if (state != RAFT_LEADER) {
-        if (self->lead_term) {
-            s_suspend (self);
-        }
-    }
-    else if (!self->lead_term && !self->barrier_pending && !self->failed && !self->flights) {
-        //  A new leader applies every entry of earlier terms before it
-        //  decides anything: a barrier of its own term, committed, does it
-        //  (also after a failed proposal, once libraft is done with every
-        //  proposal of the lead before)
-        self->barrier.data = self;
-        if (raft_barrier (raft, &self->barrier, s_barrier_done) == 0) {
-            self->barrier_pending = true;
-        }
+    if (state != RAFT_LEADER && self->lead_term) {
+        s_suspend (self);
     }
     raft_id leader = 0;
     const char *address = NULL;
@@ -216,6 +204,26 @@ s_check_role (self_t *self)
         || report.applied != said->applied || report.lead != said->lead) {
         self->said = report;
         s_send (self, &report);
+    }
+}
+
+//  A new leader applies every entry of earlier terms before it decides
+//  anything: a barrier of its own term, committed, does it (also after a
+//  failed proposal, once libraft is done with every proposal of the lead
+//  before). Proposed from the timer only, never from within libraft's
+//  callbacks: a leader stepping down fails its requests while it is still
+//  in the leader state, and a barrier proposed then would be failed with
+//  them, proposed again, and so on.
+static void
+s_lead_check (self_t *self)
+{
+    struct raft *raft = &self->raft;
+    if (raft_state (raft) == RAFT_LEADER && !self->lead_term && !self->barrier_pending
+        && !self->failed && !self->flights) {
+        self->barrier.data = self;
+        if (raft_barrier (raft, &self->barrier, s_barrier_done) == 0) {
+            self->barrier_pending = true;
+        }
     }
 }
 
@@ -842,6 +850,7 @@ static void
 s_on_timer (uv_timer_t *handle)
 {
     self_t *self = (self_t *) handle->data;
+    s_lead_check (self);
     s_check_role (self);
     s_purge_tick (self);
 }

@@ -1432,7 +1432,7 @@ s_handle_command (self_t *self, zcq_msg_t *command, s_peer_t *peer)
     }
 }
 
-//  The write group's part of the status: one key for a single node, nine
+//  The write group's part of the status: one key for a single node, ten
 //  for a member.
 static void
 s_pack_group (self_t *self, msgpack_packer *pk)
@@ -1462,6 +1462,8 @@ s_pack_group (self_t *self, msgpack_packer *pk)
     msgpack_pack_uint64 (pk, self->group.durable);
     zcq_mpack_pack_str (pk, "group_applied");
     msgpack_pack_uint64 (pk, self->group.applied);
+    zcq_mpack_pack_str (pk, "group_in_flight");
+    msgpack_pack_uint64 (pk, self->flights);
 }
 
 //  Answer the write node's own query: "status".
@@ -1634,7 +1636,7 @@ s_handle_query (self_t *self, zcq_msg_t *query)
         msgpack_sbuffer_init (&buffer);
         msgpack_packer pk;
         msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
-        msgpack_pack_map (&pk, 27 + (self->member ? 9 : 1));
+        msgpack_pack_map (&pk, 27 + (self->member ? 10 : 1));
         zcq_mpack_pack_str (&pk, "role");
         zcq_mpack_pack_str (&pk, "write");
         zcq_mpack_pack_str (&pk, "domain");
