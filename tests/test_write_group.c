@@ -3,8 +3,9 @@
     (Raft on 127.0.0.1 TCP ports, commands on ipc://, real LevelDB folders):
     followers hold the leader's very log and answer not_leader; a killed or
     stopped leader is replaced; a retried command id has one outcome; a
-    member started on an empty folder catches up; a forgotten stream's key
-    is destroyed on every member
+    leader deposed with several groups in Raft answers every one of them
+    unavailable; a member started on an empty folder catches up; a
+    forgotten stream's key is destroyed on every member
     =========================================================================
 */
 
@@ -31,6 +32,7 @@
 #define ROUNDS   1600 //  groups of the long run (test_the_raft_log_stays_bounded)
 #define FAILOVER 5000 //  ms a new leader may take (the target is 3 s: make bench measures it)
 #define PURGE    5000 //  ms a forget may take to leave every file of a member (Raft log too)
+#define GROUPS   4    //  most groups a leader has in Raft at once (ZCQ_REPLICA_IN_FLIGHT)
 
 typedef struct {
     char *dir;                         //  temporary folder
@@ -43,6 +45,7 @@ typedef struct {
     const char *keep;                  //  --keep-ids, or NULL: the default
     const char *snapshot;              //  --raft-snapshot, or NULL: the default
     const char *trailing;              //  --raft-trailing, or NULL: the default
+    const char *election;              //  --election, or NULL: the default
 } group_t;
 
 static void
@@ -59,6 +62,7 @@ s_start (group_t *group, int index)
                        "--data", data, "--copy", group->copies, "--raft-snapshot",
                        group->snapshot ? group->snapshot : "4096", "--raft-trailing",
                        group->trailing ? group->trailing : "1024", "--raft-segment", "65536",
+                       "--election", group->election ? group->election : "1000",
                        group->keep ? "--keep-ids" : NULL, group->keep, NULL);
     assert_int_equal (zcq_testkit_wait_ready (group->commands [index], WAIT), 0);
 }
@@ -644,6 +648,113 @@ test_a_stopped_leader_is_replaced_and_steps_down (void **state)
     s_group_destroy (&group);
 }
 
+//  Wait until member index's status has key at value.
+static void
+s_await_member (group_t *group, int index, const char *key, int64_t value)
+{
+    int64_t deadline = zclock_mono () + WAIT;
+    int64_t seen = -1;
+    while (seen != value && zclock_mono () < deadline) {
+        zcq_msg_t *status = s_status (group, index, 500);
+        seen = status ? s_status_int (status, key) : -1;
+        zcq_msg_destroy (&status);
+        if (seen != value) {
+            zclock_sleep (5);
+        }
+    }
+    if (seen != value) {
+        fail_msg ("member %d has %s %" PRId64 ", not %" PRId64, index + 1, key, seen, value);
+    }
+}
+
+//  A leader pipelines groups through Raft. Cut off from its followers
+//  (stopped) with GROUPS groups in Raft and one more staged, none can
+//  commit: it steps down after an election timeout and answers every one
+//  of them unavailable, none accepted. Each command retried with its id at
+//  the next leader then has exactly one outcome, at dense positions,
+//  whatever Raft made of the deposed leader's entries.
+static void
+test_a_deposed_leader_refuses_every_group_in_flight (void **state)
+{
+    (void) state;
+    group_t *group = s_group_make (NULL, NULL, NULL);
+    group->election = "2000"; //  room to put GROUPS groups in Raft before it steps down
+    for (int index = 0; index < MEMBERS; index++) {
+        s_start (group, index);
+    }
+    int leader = s_leader (group, -1, WAIT);
+    assert_true (leader >= 0);
+    s_expect (group, leader, ZCQ_ACCEPTED, "OpenAccount", "acc-1", "owner=ann");
+    s_await (group, "head", 1);
+    for (int index = 0; index < MEMBERS; index++) {
+        if (index != leader) {
+            kill (group->node [index].pid, SIGSTOP);
+        }
+    }
+    //  Each command its own group: the next is sent once the one before is
+    //  in Raft; the last, beyond the most in flight, waits staged
+    zcq_client_t *poster = zcq_client_new (group->commands [leader]);
+    assert_non_null (poster);
+    zcq_msg_t *commands [GROUPS + 1];
+    for (int index = 0; index <= GROUPS; index++) {
+        commands [index] = s_command ("Deposit", "acc-1", "amount=1");
+        assert_int_equal (zcq_client_post (poster, commands [index]), 0);
+        if (index < GROUPS) {
+            s_await_member (group, leader, "group_in_flight", index + 1);
+        }
+    }
+    s_await_member (group, leader, "in_flight", GROUPS + 1); //  commands: the last staged
+    s_await_member (group, leader, "group_in_flight", GROUPS);
+    for (int index = 0; index <= GROUPS; index++) {
+        zcq_msg_t *reply = zcq_client_recv_reply (poster, 3 * WAIT);
+        assert_non_null (reply);
+        if (zcq_msg_status (reply) != ZCQ_UNAVAILABLE) {
+            fail_msg ("a command of the deposed leader was answered %s (%s)",
+                      zcq_status_name (zcq_msg_status (reply)), zcq_msg_reason (reply));
+        }
+        zcq_msg_destroy (&reply);
+    }
+    zcq_client_destroy (&poster);
+    s_await_member (group, leader, "group_in_flight", 0);
+    s_await_member (group, leader, "in_flight", 0);
+    for (int index = 0; index < MEMBERS; index++) {
+        if (index != leader) {
+            kill (group->node [index].pid, SIGCONT);
+        }
+    }
+
+    zcq_client_t *client = zcq_client_new (group->endpoints);
+    assert_non_null (client);
+    zcq_client_set_attempts (client, 40);
+    uint64_t positions [GROUPS + 1], seen = 0;
+    for (int round = 0; round < 2; round++) {
+        for (int index = 0; index <= GROUPS; index++) {
+            zcq_msg_t *reply = zcq_client_request (client, commands [index], 3 * WAIT);
+            assert_non_null (reply);
+            assert_int_equal (zcq_msg_status (reply), ZCQ_ACCEPTED);
+            uint64_t position = zcq_msg_position (reply);
+            zcq_msg_destroy (&reply);
+            if (round == 0) {
+                //  Dense: positions 2 to GROUPS + 2, each once
+                assert_in_range (position, 2, GROUPS + 2);
+                assert_false (seen & (1u << position));
+                seen |= 1u << position;
+                positions [index] = position;
+            }
+            else {
+                assert_int_equal (position, positions [index]); //  one outcome
+            }
+        }
+    }
+    for (int index = 0; index <= GROUPS; index++) {
+        zcq_msg_destroy (&commands [index]);
+    }
+    zcq_client_destroy (&client);
+    s_await (group, "head", GROUPS + 2);
+    s_assert_same_logs (group);
+    s_group_destroy (&group);
+}
+
 //  A client given every member goes to the leader, and after the leader's
 //  death to the next one, within its retries: every command accepted once.
 static void
@@ -1022,6 +1133,7 @@ main (void)
         cmocka_unit_test (test_a_member_back_after_a_forget_purges_its_raft_log),
         cmocka_unit_test (test_a_killed_leader_is_replaced_and_a_retry_has_one_outcome),
         cmocka_unit_test (test_a_stopped_leader_is_replaced_and_steps_down),
+        cmocka_unit_test (test_a_deposed_leader_refuses_every_group_in_flight),
         cmocka_unit_test (test_a_client_of_every_member_follows_the_leader),
         cmocka_unit_test (test_a_query_node_moves_to_another_member),
         cmocka_unit_test (test_a_wiped_member_rejoins_past_raft_snapshots),

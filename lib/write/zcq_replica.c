@@ -38,6 +38,19 @@
 //  barriers a leader proposes for a follower that has just reached the forget's entry
 #define PURGE_NUDGES 4
 
+#define FLIGHTS ZCQ_REPLICA_IN_FLIGHT //  most proposals at once
+
+//  A group proposed as a Raft entry: reported back (its group handed back)
+//  in the order proposed; the slot is free once libraft has called back too.
+typedef struct {
+    struct raft_apply apply; //  libraft's request (its data: this slot)
+    void *self;              //  the replica (self_t)
+    zcq_group_t *group;      //  the group, until it is handed back (then NULL)
+    uint64_t number;         //  its group number
+    bool called;             //  libraft called back: the entry is applied, or failed
+    int status;              //  libraft's status (0: committed and applied)
+} s_flight_t;
+
 typedef struct {
     zsock_t *pipe;               //  actor pipe
     zcq_replica_config_t config; //  settings (the caller's strings, read at start)
@@ -63,11 +76,14 @@ typedef struct {
     uint64_t forgot_index;       //  Raft index of the last forget applied (0: none)
     uint64_t lagging;            //  leader: bit per member seen below forgot_index
     unsigned nudges;             //  leader: nudges still owed to followers
-    struct raft_apply apply;     //  the proposal in flight
-    zcq_group_t *proposed;       //  its group, or NULL
-    uint64_t proposed_number;    //  its group number
+    s_flight_t flight [FLIGHTS]; //  the proposals, oldest first from
+    size_t flight_head;          //  this slot
+    size_t flights;              //  slots in use (proposals not handed back or not
+                                 //  called back)
     uint64_t lead_term;          //  term in which this member leads with every earlier
                                  //  entry applied (0: does not lead)
+    uint64_t lead;               //  which lead that is (see ZCQ_REPLICA_ROLE; 0: none)
+    uint64_t leads;              //  leads begun since start
     uint64_t applied;            //  number of the last group in the store ("m:group")
     zcq_replica_report_t said;   //  the last ROLE report sent
     zcq_retention_t retention;   //  which command ids the store keeps
@@ -96,12 +112,12 @@ static void s_barrier_done (struct raft_barrier *req, int status);
 static void
 s_send (self_t *self, zcq_replica_report_t *report)
 {
-    zsock_send (self->pipe, "ipi48888i", (int) report->what, report->group, report->rc,
+    zsock_send (self->pipe, "ipi488888i", (int) report->what, report->group, report->rc,
                 (uint32_t) report->role, report->term, report->committed, report->durable,
-                report->applied, (int) report->leader);
+                report->applied, report->lead, (int) report->leader);
 }
 
-//  Hand the group in flight back, committed or not.
+//  Hand a submitted group back, committed or not.
 static void
 s_written (self_t *self, zcq_group_t *group, int rc)
 {
@@ -110,22 +126,62 @@ s_written (self_t *self, zcq_group_t *group, int rc)
     s_send (self, &report);
 }
 
+//  Hand the proposals back in the order they were submitted: each one
+//  committed and applied as it comes (0); a failed one refused (-1), and
+//  with it the lead: every later proposal was decided on top of it, so
+//  they are refused at once whatever becomes of their entries (an entry
+//  that commits all the same is applied as another member's, APPLIED),
+//  and so is every submission until a barrier begins a new lead. Slots
+//  are freed once libraft has called back too.
+static void
+s_report (self_t *self)
+{
+    for (size_t index = 0; index < self->flights; index++) {
+        s_flight_t *flight = &self->flight [(self->flight_head + index) % FLIGHTS];
+        if (!flight->group) {
+            continue; //  handed back before
+        }
+        int rc = -1;
+        if (flight->called && flight->status == 0 && self->lead_term) {
+            rc = 0;
+        }
+        else if (!flight->called && self->lead_term) {
+            break; //  not committed yet: neither is any later one
+        }
+        if (rc != 0) {
+            self->lead_term = 0;
+        }
+        zcq_group_t *group = flight->group;
+        flight->group = NULL;
+        s_written (self, group, rc);
+    }
+    while (self->flights) {
+        s_flight_t *flight = &self->flight [self->flight_head];
+        if (flight->group || !flight->called) {
+            break;
+        }
+        self->flight_head = (self->flight_head + 1) % FLIGHTS;
+        self->flights--;
+    }
+}
+
+//  This member leads no more as it did (lost the lead, or a proposal
+//  failed): every proposal not handed back yet is refused, in order.
+static void
+s_suspend (self_t *self)
+{
+    self->lead_term = 0;
+    s_report (self);
+}
+
 //  Report role, term, leader and progress if any changed.
 static void
 s_check_role (self_t *self)
 {
     struct raft *raft = &self->raft;
     int state = raft_state (raft);
-    if (state != RAFT_LEADER) {
-        self->lead_term = 0;
-    }
-    else if (!self->lead_term && !self->barrier_pending && !self->failed) {
-        //  A new leader applies every entry of earlier terms before it
-        //  decides anything: a barrier of its own term, committed, does it
-        self->barrier.data = self;
-        if (raft_barrier (raft, &self->barrier, s_barrier_done) == 0) {
-            self->barrier_pending = true;
-        }
+    if (state != RAFT_LEADER && self->lead_term) {
+        s_suspend (self);
     }
     raft_id leader = 0;
     const char *address = NULL;
@@ -141,12 +197,33 @@ s_check_role (self_t *self)
     report.committed = raft->commit_index;
     report.durable = raft->last_stored;
     report.applied = self->applied;
+    report.lead = self->lead_term ? self->lead : 0;
     zcq_replica_report_t *said = &self->said;
     if (report.role != said->role || report.term != said->term || report.leader != said->leader
         || report.committed != said->committed || report.durable != said->durable
-        || report.applied != said->applied) {
+        || report.applied != said->applied || report.lead != said->lead) {
         self->said = report;
         s_send (self, &report);
+    }
+}
+
+//  A new leader applies every entry of earlier terms before it decides
+//  anything: a barrier of its own term, committed, does it (also after a
+//  failed proposal, once libraft is done with every proposal of the lead
+//  before). Proposed from the timer only, never from within libraft's
+//  callbacks: a leader stepping down fails its requests while it is still
+//  in the leader state, and a barrier proposed then would be failed with
+//  them, proposed again, and so on.
+static void
+s_lead_check (self_t *self)
+{
+    struct raft *raft = &self->raft;
+    if (raft_state (raft) == RAFT_LEADER && !self->lead_term && !self->barrier_pending
+        && !self->failed && !self->flights) {
+        self->barrier.data = self;
+        if (raft_barrier (raft, &self->barrier, s_barrier_done) == 0) {
+            self->barrier_pending = true;
+        }
     }
 }
 
@@ -155,8 +232,10 @@ s_barrier_done (struct raft_barrier *req, int status)
 {
     self_t *self = (self_t *) req->data;
     self->barrier_pending = false;
-    if (status == 0 && raft_state (&self->raft) == RAFT_LEADER && !self->failed) {
+    if (status == 0 && raft_state (&self->raft) == RAFT_LEADER && !self->failed
+        && !self->flights) {
         self->lead_term = self->raft.current_term;
+        self->lead = ++self->leads;
     }
     s_check_role (self);
 }
@@ -165,27 +244,53 @@ static void
 s_applied (struct raft_apply *req, int status, void *result)
 {
     (void) result;
-    self_t *self = (self_t *) req->data;
-    zcq_group_t *group = self->proposed;
-    self->proposed = NULL;
+    s_flight_t *flight = (s_flight_t *) req->data;
+    self_t *self = (self_t *) flight->self;
+    flight->called = true;
+    flight->status = status;
     if (status != 0 && status != RAFT_SHUTDOWN) {
         zsys_warning ("write group member %u: group %" PRIu64 " not committed (%s)",
-                      self->config.member, self->proposed_number, raft_strerror (status));
+                      self->config.member, flight->number, raft_strerror (status));
     }
-    s_written (self, group, status == 0 ? 0 : -1);
+    s_report (self);
     s_check_role (self);
 }
 
-//  Propose a sealed group as one entry, or refuse it at once.
+//  Refuse a group proposed in this lead that libraft did not take: it, and
+//  with it the lead (s_report).
 static void
-s_propose (self_t *self, zcq_group_t *group, uint64_t term)
+s_propose_failed (self_t *self, zcq_group_t *group)
 {
-    assert (!self->proposed);
-    if (!self->lead_term || term != self->lead_term) {
+    s_suspend (self);
+    s_written (self, group, -1);
+    s_check_role (self);
+}
+
+//  Propose a sealed group as one entry, after those in flight, or refuse
+//  it at once: decided under another lead (in the lead before, on top of
+//  groups refused since, or while not leading).
+static void
+s_propose (self_t *self, zcq_group_t *group, uint64_t lead)
+{
+    if (!self->lead_term || lead != self->lead) {
+        //  (a lead that ended handed every proposal back, and one that
+        //  begins has none before this: the order holds)
         s_written (self, group, -1);
         return;
     }
-    uint64_t number = self->applied + 1; //  one group in flight: the last is applied
+    if (self->flights == FLIGHTS) {
+        zsys_error ("write group member %u: more than %d groups submitted at once",
+                    self->config.member, ZCQ_REPLICA_IN_FLIGHT);
+        s_propose_failed (self, group);
+        return;
+    }
+    //  The next number after the groups in flight (all of this lead: it
+    //  began with none), or after the last applied
+    uint64_t term = self->lead_term;
+    uint64_t number =
+        self->flights
+            ? self->flight [(self->flight_head + self->flights - 1) % FLIGHTS].number + 1
+            : self->applied + 1;
     //  The header, with the batch's size left for when it is known
     byte header [ENTRY_HEADER] = {0};
     memcpy (header, ENTRY_MAGIC, 4);
@@ -221,18 +326,19 @@ s_propose (self_t *self, zcq_group_t *group, uint64_t term)
     buffer.len = zchunk_size (self->chunk);
     buffer.base = raft_malloc (buffer.len);
     if (!buffer.base) {
-        s_written (self, group, -1);
+        s_propose_failed (self, group);
         return;
     }
     memcpy (buffer.base, zchunk_data (self->chunk), buffer.len);
-    self->apply.data = self;
-    self->proposed = group;
-    self->proposed_number = number;
-    int rc = raft_apply (&self->raft, &self->apply, &buffer, 1, s_applied);
+    s_flight_t *flight = &self->flight [(self->flight_head + self->flights) % FLIGHTS];
+    *flight = (s_flight_t){.self = self, .group = group, .number = number};
+    flight->apply.data = flight;
+    self->flights++;
+    int rc = raft_apply (&self->raft, &flight->apply, &buffer, 1, s_applied);
     if (rc != 0) {
         raft_free (buffer.base);
-        self->proposed = NULL;
-        s_written (self, group, -1);
+        self->flights--;
+        s_propose_failed (self, group);
     }
 }
 
@@ -420,7 +526,7 @@ s_fail (self_t *self, uint64_t number, const char *why, int rc)
                     "from group %" PRIu64 ")",
                     self->config.member, why, number, self->applied + 1);
         self->failed = true;
-        self->lead_term = 0;
+        s_suspend (self);
     }
     s_check_role (self);
     return rc;
@@ -506,7 +612,14 @@ s_fsm_apply (struct raft_fsm *fsm, const struct raft_buffer *buffer, void **resu
     //  group's own time, not this member's clock
     zcq_retention_apply (&self->retention, self->config.store, zcq_store_get_be64 (entry + 32),
                          (int64_t) zcq_store_get_be64 (entry + 40));
-    bool ours = self->proposed && number == self->proposed_number
+    //  Ours: the oldest proposal not handed back, of this lead (entries
+    //  are applied in order; one refused meanwhile is another member's)
+    s_flight_t *oldest = NULL;
+    for (size_t index = 0; index < self->flights && !oldest; index++) {
+        s_flight_t *flight = &self->flight [(self->flight_head + index) % FLIGHTS];
+        oldest = flight->group ? flight : NULL;
+    }
+    bool ours = oldest && self->lead_term && number == oldest->number
                 && zcq_store_get_be64 (entry + 16) == self->lead_term
                 && (((unsigned) entry [6] << 8) | entry [7]) == self->config.member;
     if (!ours) {
@@ -707,13 +820,13 @@ s_drain (self_t *self)
     while (!self->closing && (zsock_events (self->pipe) & ZMQ_POLLIN)) {
         char *command = NULL;
         void *group = NULL;
-        uint64_t term = 0;
-        if (zsock_recv (self->pipe, "sp8", &command, &group, &term) < 0
+        uint64_t lead = 0;
+        if (zsock_recv (self->pipe, "sp8", &command, &group, &lead) < 0
             || streq (command, "$TERM")) {
             s_close (self);
         }
         else if (streq (command, "WRITE") && group) {
-            s_propose (self, (zcq_group_t *) group, term);
+            s_propose (self, (zcq_group_t *) group, lead);
         }
         zstr_free (&command);
     }
@@ -737,6 +850,7 @@ static void
 s_on_timer (uv_timer_t *handle)
 {
     self_t *self = (self_t *) handle->data;
+    s_lead_check (self);
     s_check_role (self);
     s_purge_tick (self);
 }
@@ -895,11 +1009,11 @@ zcq_replica_actor (zsock_t *pipe, void *args)
 }
 
 void
-zcq_replica_submit (zactor_t *replica, zcq_group_t *group, uint64_t term)
+zcq_replica_submit (zactor_t *replica, zcq_group_t *group, uint64_t lead)
 {
     assert (replica);
     assert (group);
-    zsock_send (replica, "sp8", "WRITE", group, term);
+    zsock_send (replica, "sp8", "WRITE", group, lead);
 }
 
 int
@@ -911,8 +1025,9 @@ zcq_replica_recv (zactor_t *replica, zcq_replica_report_t *report)
     uint32_t role = 0;
     void *group = NULL;
     memset (report, 0, sizeof (*report));
-    if (zsock_recv (replica, "ipi48888i", &what, &group, &rc, &role, &report->term,
-                    &report->committed, &report->durable, &report->applied, &leader)
+    if (zsock_recv (replica, "ipi488888i", &what, &group, &rc, &role, &report->term,
+                    &report->committed, &report->durable, &report->applied, &report->lead,
+                    &leader)
         < 0) {
         return -1;
     }

@@ -5,17 +5,21 @@
     writes each committed entry's batch into its own store, in order
 
     It stands where zcq_writer stands on a single node: the deciding thread
-    submits one sealed group at a time and gets it back once its entry is
-    committed and in the store (or refused: this member does not lead, or
-    lost the lead before the entry committed). It also reports role changes
-    and the groups it stored that another member proposed.
+    submits sealed groups, up to ZCQ_REPLICA_IN_FLIGHT at once, and gets
+    each back, in order, once its entry is committed and in the store (or
+    refused: this member does not lead, lost the lead before the entry
+    committed, or refused a group before it in the same lead). Several
+    groups in flight share Raft's round trips: the next group's entry goes
+    out while the previous one's is fsync'ed and acknowledged. It also
+    reports role changes and the groups it stored that another member
+    proposed.
 
         zcq_replica_config_t config = {store, "var/write/raft", 1, 3, addresses, 1000,
                                        keep_ids, max_age_us, sequence, copies, 4096,
                                        1024, 0};
         zactor_t *replica = zactor_new (zcq_replica_actor, &config);
         zcq_replica_recv (replica, &report);      //  first: ROLE, or FAILED
-        zcq_replica_submit (replica, group, term); //  the replica owns it now
+        zcq_replica_submit (replica, group, report.lead); //  the replica owns it now
         ...                                        //  replica becomes readable
         zcq_replica_recv (replica, &report);       //  WRITTEN: the group is ours again
 
@@ -82,6 +86,9 @@ typedef enum {
     ZCQ_ROLE_LEADER,     //  leads, and every entry of earlier terms is in its store
 } zcq_role_t;
 
+//  Most groups submitted and not yet handed back.
+#define ZCQ_REPLICA_IN_FLIGHT 4
+
 //  Fixed names of the roles ("leader", ...).
 const char *
     zcq_role_name (zcq_role_t role);
@@ -103,17 +110,24 @@ typedef struct {
     uint64_t committed;      //  ROLE: Raft's commit index
     uint64_t durable;        //  ROLE: last Raft entry fsync'ed on this member
     uint64_t applied;        //  number of the last group in the store
+    uint64_t lead;           //  ROLE: which lead this is when it leads (0: none): a new
+                             //  number whenever it begins to lead, also within a term
+                             //  (a refused group ends a lead)
 } zcq_replica_report_t;
 
 //  The actor. Takes zcq_replica_submit's message; answers each with one
-//  WRITTEN report, in order, and sends other reports between them.
+//  WRITTEN report, in the order submitted, and sends other reports between
+//  them. Once one is refused, so is every group submitted before the next
+//  lead (they were decided on top of it).
 void
     zcq_replica_actor (zsock_t *pipe, void *args);
 
-//  Hand a sealed group over, decided while leading in term (the term of the
-//  last ROLE leader report): a group decided in an earlier term is refused.
+//  Hand a sealed group over (the replica owns it until its WRITTEN report),
+//  decided while leading as lead (of the last ROLE leader report), after
+//  the groups in flight: a group of another lead is refused. At most
+//  ZCQ_REPLICA_IN_FLIGHT may be in flight.
 void
-    zcq_replica_submit (zactor_t *replica, zcq_group_t *group, uint64_t term);
+    zcq_replica_submit (zactor_t *replica, zcq_group_t *group, uint64_t lead);
 
 //  Receive one report (call when the actor is readable). Returns 0, or -1
 //  if the actor is gone.

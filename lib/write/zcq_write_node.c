@@ -286,7 +286,15 @@ typedef struct {
     uint64_t number;        //  which group (its ids in self->ids say so)
     bool sealed;            //  an event of the group has personal fields sealed: only
                             //  then are its events opened before publishing
+    zcq_group_t *group;     //  in flight: its sealed group, which the writer has
+    int64_t submitted;      //  in flight: zclock_usecs () when the writer got it
+    uint64_t lead;          //  in flight in a write group: the lead it was decided in
+    bool dropped;           //  in flight: answered unavailable already (a group before it
+                            //  failed, or its lead ended); its return is only freed
 } s_pending_t;
+
+//  Most groups in flight at once (a single node's writer takes one)
+#define FLIGHTS ZCQ_REPLICA_IN_FLIGHT
 
 typedef struct {
     zsock_t *pipe;               //  actor pipe
@@ -303,9 +311,13 @@ typedef struct {
     zcq_aggregates_t *cache;     //  aggregate cache: each stream's state
     size_t cache_max;            //  aggregates kept
     s_pending_t staged;          //  replies of the group being decided
-    s_pending_t writing;         //  replies of the group the writer has
-    zcq_group_t *in_writer;      //  the group the writer has, or NULL
-    zhashx_t *ids;               //  command id (16 bytes) -> its reply, staged or writing
+    s_pending_t ring [FLIGHTS];  //  replies of the groups the writer has, in the order
+                                 //  handed over, the oldest at
+    size_t flight_head;          //  this index
+    size_t flights;              //  groups the writer has
+    size_t flight_max;           //  most it takes: 1, or a write group replica's
+                                 //  ZCQ_REPLICA_IN_FLIGHT
+    zhashx_t *ids;               //  command id (16 bytes) -> its reply, staged or in flight
     zcq_ids_t *known;            //  command ids the log may hold: most new ids need no read
     uint64_t id_reads;           //  command ids looked up in the log (the filter said maybe)
     zhashx_t *peers;             //  s_peer_t by routing id: connections with commands here
@@ -325,7 +337,6 @@ typedef struct {
     int heartbeat;               //  ms between heartbeats
     int64_t next_heartbeat;      //  zclock_mono () of the next heartbeat
     int64_t started;             //  zclock_mono () at start
-    int64_t write_started;       //  zclock_usecs () when the writer got its group
     int64_t write_usecs;         //  how long the last write took
     uint64_t drop_every;         //  fault seam: drop every N-th published event (0: none)
     uint64_t published;          //  events handed to PUB (or dropped by the seam)
@@ -469,6 +480,17 @@ s_id_entry (s_pending_t *pending, size_t index)
     return (void *) (uintptr_t) (((pending->number & 0xffffffff) << 32) | (index + 1));
 }
 
+//  Commands in the node waiting for a write: staged or in flight.
+static size_t
+s_in_node (self_t *self)
+{
+    size_t count = self->staged.count;
+    for (size_t index = 0; index < self->flights; index++) {
+        count += self->ring [(self->flight_head + index) % FLIGHTS].count;
+    }
+    return count;
+}
+
 static void
 s_self_destroy (self_t **self_p)
 {
@@ -483,7 +505,9 @@ s_self_destroy (self_t **self_p)
         zactor_destroy (&self->backup);
         zcq_msg_destroy (&self->backup_result);
         zstr_free (&self->backups);
-        zcq_group_destroy (&self->in_writer);
+        for (size_t index = 0; index < FLIGHTS; index++) {
+            zcq_group_destroy (&self->ring [index].group);
+        }
         zcq_aggregates_destroy (&self->cache);
         zhashx_destroy (&self->ids);
         zcq_ids_destroy (&self->known);
@@ -501,7 +525,9 @@ s_self_destroy (self_t **self_p)
         zlistx_destroy (&self->forgets);
         msgpack_sbuffer_destroy (&self->sealed);
         s_pending_destroy (&self->staged);
-        s_pending_destroy (&self->writing);
+        for (size_t index = 0; index < FLIGHTS; index++) {
+            s_pending_destroy (&self->ring [index]);
+        }
         zcq_decision_destroy (&self->decision);
         zcq_waiter_destroy (&self->waiter);
         zsock_destroy (&self->commands);
@@ -820,7 +846,12 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
     self->forgets = zlistx_new ();
     zlistx_set_destructor (self->forgets, s_msg_destroy);
     s_pending_init (&self->staged, ++self->numbers);
-    s_pending_init (&self->writing, ++self->numbers);
+    for (size_t index = 0; index < FLIGHTS; index++) {
+        s_pending_init (&self->ring [index], ++self->numbers);
+    }
+    //  A write group's replica pipelines groups through Raft: the next
+    //  group goes out while the one before is fsync'ed and acknowledged
+    self->flight_max = self->member ? ZCQ_REPLICA_IN_FLIGHT : 1;
     self->ids = zhashx_new ();
     zhashx_set_key_hasher (self->ids, s_id_hash);
     zhashx_set_key_comparator (self->ids, s_id_compare);
@@ -1031,9 +1062,11 @@ s_pending_find (self_t *self, const byte *id, s_pending_t **pending_p)
     }
     uint64_t number = (uint64_t) value >> 32;
     size_t index = (size_t) (value & 0xffffffff) - 1;
-    s_pending_t *pending = number == (self->staged.number & 0xffffffff)    ? &self->staged
-                           : number == (self->writing.number & 0xffffffff) ? &self->writing
-                                                                           : NULL;
+    s_pending_t *pending = number == (self->staged.number & 0xffffffff) ? &self->staged : NULL;
+    for (size_t at = 0; at < self->flights && !pending; at++) {
+        s_pending_t *flight = &self->ring [(self->flight_head + at) % FLIGHTS];
+        pending = number == (flight->number & 0xffffffff) ? flight : NULL;
+    }
     if (!pending || index >= pending->count) {
         return NULL;
     }
@@ -1399,7 +1432,7 @@ s_handle_command (self_t *self, zcq_msg_t *command, s_peer_t *peer)
     }
 }
 
-//  The write group's part of the status: one key for a single node, nine
+//  The write group's part of the status: one key for a single node, ten
 //  for a member.
 static void
 s_pack_group (self_t *self, msgpack_packer *pk)
@@ -1429,6 +1462,8 @@ s_pack_group (self_t *self, msgpack_packer *pk)
     msgpack_pack_uint64 (pk, self->group.durable);
     zcq_mpack_pack_str (pk, "group_applied");
     msgpack_pack_uint64 (pk, self->group.applied);
+    zcq_mpack_pack_str (pk, "group_in_flight");
+    msgpack_pack_uint64 (pk, self->flights);
 }
 
 //  Answer the write node's own query: "status".
@@ -1601,7 +1636,7 @@ s_handle_query (self_t *self, zcq_msg_t *query)
         msgpack_sbuffer_init (&buffer);
         msgpack_packer pk;
         msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
-        msgpack_pack_map (&pk, 27 + (self->member ? 9 : 1));
+        msgpack_pack_map (&pk, 27 + (self->member ? 10 : 1));
         zcq_mpack_pack_str (&pk, "role");
         zcq_mpack_pack_str (&pk, "write");
         zcq_mpack_pack_str (&pk, "domain");
@@ -1635,7 +1670,7 @@ s_handle_query (self_t *self, zcq_msg_t *query)
         zcq_mpack_pack_str (&pk, "grouped_commands");
         msgpack_pack_uint64 (&pk, zcq_histogram_sum (self->group_sizes));
         zcq_mpack_pack_str (&pk, "in_flight");
-        msgpack_pack_uint64 (&pk, self->staged.count + self->writing.count);
+        msgpack_pack_uint64 (&pk, s_in_node (self));
         zcq_mpack_pack_str (&pk, "last_write_us");
         msgpack_pack_int64 (&pk, self->write_usecs);
         zcq_mpack_pack_str (&pk, "events_folded");
@@ -1669,37 +1704,45 @@ s_handle_query (self_t *self, zcq_msg_t *query)
 
 static void s_release (self_t *self, s_pending_t *pending, bool stored);
 
-//  Hand the staged group to the writer if it is idle and there is one.
-//  Replies that need no write (repeats of commands already on disk before
-//  the staged group) go out at once.
+//  Hand the staged group to the writer if it takes one more and there is
+//  one. Replies that need no write (repeats of commands of the groups in
+//  flight before) go out at once when those are written.
 static void
 s_submit (self_t *self)
 {
-    if (self->in_writer || self->staged.count == 0) {
+    if (self->flights == self->flight_max || self->staged.count == 0) {
         return;
     }
-    s_pending_t swap = self->writing;
-    self->writing = self->staged;
+    bool empty = zcq_log_staged_size (self->log) == 0;
+    if (empty && self->flights) {
+        return; //  only repeats: answered once the groups before are written
+    }
+    s_pending_t *pending = &self->ring [(self->flight_head + self->flights) % FLIGHTS];
+    s_pending_t swap = *pending;
+    *pending = self->staged;
     self->staged = swap;
     self->staged.number = ++self->numbers;
-    if (zcq_log_staged_size (self->log) == 0) {
-        //  Only repeats of outcomes in the group being written before:
-        //  nothing to write
-        zcq_group_t *empty = zcq_log_seal (self->log);
-        zcq_log_sealed (self->log, empty, true);
-        zcq_group_destroy (&empty);
-        s_release (self, &self->writing, true);
+    if (empty) {
+        //  Only repeats of outcomes in the groups written before: nothing
+        //  to write
+        zcq_group_t *group = zcq_log_seal (self->log);
+        zcq_log_sealed (self->log, group, true);
+        zcq_group_destroy (&group);
+        s_release (self, pending, true);
         return;
     }
-    zcq_histogram_observe (self->group_sizes, self->writing.count);
-    self->in_writer = zcq_log_seal (self->log);
-    self->write_started = zclock_usecs ();
+    zcq_histogram_observe (self->group_sizes, pending->count);
+    pending->group = zcq_log_seal (self->log);
+    pending->submitted = zclock_usecs ();
+    pending->lead = self->group.lead;
+    pending->dropped = false;
+    self->flights++;
     if (self->member) {
-        zcq_log_carry_identity (self->log, self->in_writer);
-        zcq_replica_submit (self->writer, self->in_writer, self->group.term);
+        zcq_log_carry_identity (self->log, pending->group);
+        zcq_replica_submit (self->writer, pending->group, pending->lead);
     }
     else {
-        zcq_writer_submit (self->writer, self->in_writer);
+        zcq_writer_submit (self->writer, pending->group);
     }
     if (self->await_write) {
         self->await_write = false;
@@ -1761,11 +1804,10 @@ s_admit (self_t *self, zcq_msg_t *command)
     if (why) {
         zcq_msg_t *reply = zcq_msg_reply_to (command, ZCQ_BUSY);
         uint32_t hint = s_retry_after (self);
-        zcq_msg_set_reason (
-            reply,
-            "%s (%zu commands in the node); nothing was stored, retry with "
-            "the same command id after %u ms",
-            why, zlistx_size (self->queue) + self->staged.count + self->writing.count, hint);
+        zcq_msg_set_reason (reply,
+                            "%s (%zu commands in the node); nothing was stored, retry with "
+                            "the same command id after %u ms",
+                            why, zlistx_size (self->queue) + s_in_node (self), hint);
         zcq_msg_set_retry_after (reply, hint);
         zcq_metrics_add (&self->busy, 1);
         s_reply_now (self, &reply);
@@ -1791,15 +1833,19 @@ s_drain_queue (self_t *self)
         //  Decided before it is counted out of the queue: its peer, still
         //  counting it, is not forgotten in between
         s_peer_t *peer = s_peer (self, command, false);
-        s_handle_command (self, command, peer);
+        if (self->leading) {
+            s_handle_command (self, command, peer);
+        }
+        else {
+            s_refuse_not_leader (self, command); //  a write group member that lost the lead
+        }
         s_peer_done (peer);
         zcq_msg_destroy (&command);
     }
 }
 
-//  Hand the staged group over when the writer is idle, then refill it from
-//  the queue (and hand that over too if the writer is still idle: the
-//  group needed no write).
+//  Hand the staged group over when the writer takes one, then refill it
+//  from the queue (and hand that over too if the writer takes one more).
 static void
 s_advance (self_t *self)
 {
@@ -1894,15 +1940,42 @@ s_forget_written (self_t *self)
     }
 }
 
-//  The writer finished a group: reply to its commands, then publish its
-//  events (never acknowledge before the disk has it, never publish what
-//  might not be stored); on failure refuse it and the staged group too.
+//  Answer every group in flight, and the staged group, as unavailable:
+//  they were decided on top of a group that failed, or in a lead that
+//  ended. Their returns are only freed.
+static void
+s_drop_flights (self_t *self)
+{
+    for (size_t index = 0; index < self->flights; index++) {
+        s_pending_t *pending = &self->ring [(self->flight_head + index) % FLIGHTS];
+        if (!pending->dropped) {
+            s_release (self, pending, false);
+            pending->dropped = true;
+        }
+    }
+    s_release (self, &self->staged, false);
+}
+
+//  The writer finished the oldest group in flight: reply to its commands,
+//  then publish its events (never acknowledge before the disk has it,
+//  never publish what might not be stored); on failure refuse it and the
+//  groups decided after it too.
 static void
 s_written (self_t *self, zcq_group_t *group, bool stored, uint64_t ids_kept, uint64_t oldest)
 {
     zcq_ids_forget_below (self->known, oldest);
-    assert (group == self->in_writer);
-    self->write_usecs = zclock_usecs () - self->write_started;
+    assert (self->flights);
+    s_pending_t *pending = &self->ring [self->flight_head];
+    assert (group == pending->group);
+    pending->group = NULL;
+    self->flight_head = (self->flight_head + 1) % FLIGHTS;
+    self->flights--;
+    if (pending->dropped) {
+        zcq_group_destroy (&group); //  answered already; what became of it is in the store
+        s_advance (self);
+        return;
+    }
+    self->write_usecs = zclock_usecs () - pending->submitted;
     zcq_histogram_observe (self->write_latency, (uint64_t) self->write_usecs);
     self->ids_kept = ids_kept;
     zcq_log_sealed (self->log, group, stored);
@@ -1910,8 +1983,8 @@ s_written (self_t *self, zcq_group_t *group, bool stored, uint64_t ids_kept, uin
         zcq_metrics_set (&self->head, zcq_log_head (self->log));
         //  Only a group with sealed fields has events to open (a scan of
         //  every body's bytes otherwise)
-        bool sealed = self->writing.sealed;
-        s_release (self, &self->writing, true);
+        bool sealed = pending->sealed;
+        s_release (self, pending, true);
         s_hide_written (self);
         s_forget_written (self);
         size_t count = zcq_group_count (group);
@@ -1939,15 +2012,17 @@ s_written (self_t *self, zcq_group_t *group, bool stored, uint64_t ids_kept, uin
         zcq_metrics_add (&self->failures, 1);
         zsys_error ("write node: group of %zu commands not stored; it and the %zu commands "
                     "decided after it are refused as unavailable",
-                    self->writing.count, self->staged.count);
-        s_release (self, &self->writing, false);
-        s_release (self, &self->staged, false);
+                    pending->count, s_in_node (self));
+        s_release (self, pending, false);
+        s_drop_flights (self);
+        //  A write group member leads again only in a new lead, from what
+        //  is committed (s_take_lead)
+        self->leading = self->member ? false : self->leading;
         zcq_aggregates_purge (self->cache);
         zlistx_purge (self->hides); //  their tombstones were refused with the rest
         zlistx_purge (self->forgets);
     }
     zcq_group_destroy (&group);
-    self->in_writer = NULL;
     s_advance (self);
 }
 
@@ -1992,8 +2067,8 @@ s_publish_stored (const byte *body, size_t size, void *arg)
 static void
 s_follow (self_t *self)
 {
-    if (self->in_writer) {
-        return; //  our own group comes back first; the store is read then
+    if (self->flights) {
+        return; //  our own groups come back first; the store is read then
     }
     uint64_t from = zcq_log_head (self->log) + 1;
     if (zcq_log_reload (self->log) != 0) {
@@ -2018,10 +2093,15 @@ s_follow (self_t *self)
 }
 
 //  This member now leads, with every earlier entry in its store: rebuild
-//  what deciding needs from the store (it followed until now).
+//  what deciding needs from the store (it followed until now). Groups
+//  still in flight from a lead before are refused by the replica, and
+//  what is staged was decided with them: answered unavailable now.
 static int
 s_take_lead (self_t *self)
 {
+    s_drop_flights (self);
+    zlistx_purge (self->hides);
+    zlistx_purge (self->forgets);
     zcq_ids_t *known = zcq_ids_new (self->ids_capacity);
     if (!known || zcq_log_reload (self->log) != 0
         || zcq_log_visit_ids (self->log, s_know_id, known) != 0) {
@@ -2047,7 +2127,7 @@ s_handle_replica (self_t *self)
     }
     if (report.what == ZCQ_REPLICA_WRITTEN) {
         s_written (self, report.group, report.rc == 0, 0, 0);
-        if (report.rc != 0) {
+        if (!self->leading) {
             s_follow (self); //  the store may have moved on meanwhile
         }
     }
@@ -2071,9 +2151,10 @@ s_handle_replica (self_t *self)
         bool was = self->leading;
         bool term = report.term != self->group.term;
         bool lead = report.role == ZCQ_ROLE_LEADER;
+        bool anew = report.lead != self->group.lead;
         self->group = report;
-        //  Leading anew (or in a new term), the store has what others wrote
-        self->leading = lead && (!was || term) ? s_take_lead (self) == 0 : lead && was;
+        //  Leading anew (or in a new lead), the store has what others wrote
+        self->leading = lead && (!was || anew) ? s_take_lead (self) == 0 : lead && was;
         if (was != self->leading || term) {
             zsys_info ("write group member %u: %s in term %" PRIu64 ", leader %u", self->member,
                        zcq_role_name (report.role), report.term, report.leader);
@@ -2146,7 +2227,7 @@ s_handle_pipe (self_t *self)
     }
     else if (streq (command, "AWAIT-WRITE")) {
         //  Test seam: signal once the writer holds a group (now, if it does)
-        if (self->in_writer) {
+        if (self->flights) {
             zsock_signal (self->pipe, 0);
         }
         else {
@@ -2218,7 +2299,7 @@ zcq_write_node_actor (zsock_t *pipe, void *args)
     //  and may be acknowledged by a restart's duplicate check, never lost
     //  (a write group member does not wait: without a majority its group
     //  may never commit, and an unanswered command is retried)
-    if (self->in_writer && !self->member) {
+    if (self->flights && !self->member) {
         s_handle_written (self);
     }
     s_self_destroy (&self);
