@@ -10,6 +10,7 @@
 */
 
 #include "zcq_keys.h"
+#include "zcq_replica.h"
 #include "zcq_store.h"
 #include "zcq_testkit.h"
 
@@ -32,7 +33,7 @@
 #define ROUNDS   1600 //  groups of the long run (test_the_raft_log_stays_bounded)
 #define FAILOVER 5000 //  ms a new leader may take (the target is 3 s: make bench measures it)
 #define PURGE    5000 //  ms a forget may take to leave every file of a member (Raft log too)
-#define GROUPS   4    //  most groups a leader has in Raft at once (ZCQ_REPLICA_IN_FLIGHT)
+#define GROUPS   ZCQ_REPLICA_IN_FLIGHT //  most groups a leader has in Raft at once
 
 typedef struct {
     char *dir;                         //  temporary folder

@@ -87,7 +87,7 @@ typedef enum {
 } zcq_role_t;
 
 //  Most groups submitted and not yet handed back.
-#define ZCQ_REPLICA_IN_FLIGHT 4
+#define ZCQ_REPLICA_IN_FLIGHT 2
 
 //  Fixed names of the roles ("leader", ...).
 const char *
