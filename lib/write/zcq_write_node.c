@@ -298,7 +298,7 @@ typedef struct {
     zcq_writer_t *group_writer;  //  single node: writes the groups, on this thread
     zactor_t *replay;            //  replay server thread
     char *replay_endpoint;       //  where the replay server is bound (resolved)
-    zcq_waiter_t *waiter;        //  pipe, commands, writer (and a backup)
+    zcq_waiter_t *waiter;        //  pipe, commands, a replica (and a backup)
     zcq_log_t *log;              //  event log (this thread stages, the writer writes)
     zcq_keys_t *keys;            //  key table (the log seals with it; readers share its store)
     const zcq_domain_t *domain;  //  decide / evolve
