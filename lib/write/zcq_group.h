@@ -7,8 +7,9 @@
     New stream keys travel beside the batch, for the key table.
 
     A group is built on the deciding thread (zcq_log stages into it), then
-    handed whole to the writing thread, then back for replies and publishing:
-    one owner at a time, never shared.
+    written there (a single node) or handed whole to the replica thread (a
+    write group member) and back for replies and publishing: one owner at
+    a time, never shared.
     =========================================================================
 */
 

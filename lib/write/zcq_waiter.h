@@ -1,6 +1,6 @@
 /*  =========================================================================
     zcq_waiter - waits on a few ZeroMQ sockets with few system calls: the
-    write node's loop (pipe, commands, writer, a backup)
+    write node's loop (pipe, commands, a replica, a backup)
 
     zpoller asks libzmq for every socket's events before and after each
     poll (a system call or two each, every wake-up). The waiter asks only

@@ -1,16 +1,18 @@
 /*  =========================================================================
     zcq_write_node - the command side (see zcq_write_node.h)
 
-    Three threads, each owning its state, passing messages:
+    Two threads, each owning its state, passing messages:
     - this actor decides: it drains waiting commands (into a bounded queue
       when the next group is full, "busy" beyond it), decides each in order
       against in-memory aggregate state (a later command sees the events of
-      an earlier one, also across groups not yet written), stages events,
-      stream index, head and command replies into the staged group;
-    - the writer (zcq_writer) writes one sealed group at a time as ONE
-      LevelDB batch (synced in sync mode) while the next group is decided;
-      when it reports the group written, this actor replies to its commands
-      and only then publishes its events;
+      an earlier one), stages events, stream index, head and command
+      replies into the staged group; then it writes that group itself
+      (zcq_writer) as ONE LevelDB batch (synced in sync mode) while ZeroMQ
+      queues the commands that come meanwhile, replies to the group's
+      commands and only then publishes its events. Writing on a thread of
+      its own cost two wake-ups a group, more than the deciding it let run
+      beside the fsync (issue 13); a write group member still hands its
+      groups to its replica thread (zcq_replica);
     - the replay server (zcq_replay) answers REPLAY from LevelDB snapshots.
     A failed write acknowledges nothing: every command of the failed group,
     and of the group staged on top of it, gets "unavailable"; the aggregate
@@ -300,10 +302,11 @@ typedef struct {
     zsock_t *pipe;               //  actor pipe
     zsock_t *commands;           //  ROUTER: COMMAND, QUERY "status"
     zsock_t *events;             //  PUB: EVENT, HEARTBEAT
-    zactor_t *writer;            //  writing thread
+    zactor_t *writer;            //  write group: the replica thread (NULL: single node)
+    zcq_writer_t *group_writer;  //  single node: writes the groups, on this thread
     zactor_t *replay;            //  replay server thread
     char *replay_endpoint;       //  where the replay server is bound (resolved)
-    zcq_waiter_t *waiter;        //  pipe, commands, writer (and a backup)
+    zcq_waiter_t *waiter;        //  pipe, commands, a replica (and a backup)
     zcq_log_t *log;              //  event log (this thread stages, the writer writes)
     zcq_keys_t *keys;            //  key table (the log seals with it; readers share its store)
     const zcq_domain_t *domain;  //  decide / evolve
@@ -501,6 +504,7 @@ s_self_destroy (self_t **self_p)
         //  some: stop them, and the writer, which may hold a group, first
         zcq_metrics_destroy (&self->metrics);
         zactor_destroy (&self->writer);
+        zcq_writer_destroy (&self->group_writer);
         zactor_destroy (&self->replay);
         zactor_destroy (&self->backup);
         zcq_msg_destroy (&self->backup_result);
@@ -682,7 +686,7 @@ s_start_threads (self_t *self, zconfig_t *config, zsock_t *replay)
         zcq_replica_recv (self->writer, &self->group);
     }
     else {
-        self->writer = zactor_new (zcq_writer_actor, &writer);
+        self->group_writer = zcq_writer_new (&writer);
     }
     //  The socket moves to the replay thread: resolve its endpoint first
     self->replay_endpoint = zcq_endpoint_resolved (replay);
@@ -875,7 +879,7 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
     self->waiter = zcq_waiter_new ();
     if (zcq_waiter_add (self->waiter, self->pipe) != 0
         || zcq_waiter_add (self->waiter, self->commands) != 0
-        || zcq_waiter_add (self->waiter, self->writer) != 0) {
+        || (self->writer && zcq_waiter_add (self->waiter, self->writer) != 0)) {
         *error = strdup ("cannot watch the write node's sockets");
         s_self_destroy (&self);
         return NULL;
@@ -1704,9 +1708,11 @@ s_handle_query (self_t *self, zcq_msg_t *query)
 
 static void s_release (self_t *self, s_pending_t *pending, bool stored);
 
-//  Hand the staged group to the writer if it takes one more and there is
-//  one. Replies that need no write (repeats of commands of the groups in
-//  flight before) go out at once when those are written.
+//  Seal the staged group for writing if the writer takes one more and
+//  there is one: a write group member hands it to its replica thread, a
+//  single node writes it from the main loop (s_write_sealed). Replies that
+//  need no write (repeats of commands of the groups in flight before) go
+//  out at once when those are written.
 static void
 s_submit (self_t *self)
 {
@@ -1740,9 +1746,6 @@ s_submit (self_t *self)
     if (self->member) {
         zcq_log_carry_identity (self->log, pending->group);
         zcq_replica_submit (self->writer, pending->group, pending->lead);
-    }
-    else {
-        zcq_writer_submit (self->writer, pending->group);
     }
     if (self->await_write) {
         self->await_write = false;
@@ -2026,13 +2029,28 @@ s_written (self_t *self, zcq_group_t *group, bool stored, uint64_t ids_kept, uin
     s_advance (self);
 }
 
+static void s_take_commands (self_t *self);
+
+//  Single node: write the sealed groups here, one batch each, replying and
+//  publishing after each (s_written may seal the next, from the queue).
+//  Only then are the command ids the retention limits name forgotten: a
+//  reply does not wait for that. Before the next group from the queue is
+//  written, what came meanwhile is taken in (or answered busy) at once.
 static void
-s_handle_written (self_t *self)
+s_write_sealed (self_t *self)
 {
-    zcq_group_t *group = NULL;
-    uint64_t ids_kept = 0, oldest = 0;
-    bool stored = zcq_writer_collect (self->writer, &group, &ids_kept, &oldest) == 0;
-    s_written (self, group, stored, ids_kept, oldest);
+    while (self->flights && !self->member) {
+        zcq_group_t *group = self->ring [self->flight_head].group;
+        bool stored = zcq_writer_write (self->group_writer, group) == 0;
+        uint64_t sequence = stored ? zcq_group_sequence (group) : 0;
+        s_written (self, group, stored, self->ids_kept, 0);
+        uint64_t oldest = 0;
+        self->ids_kept = zcq_writer_retain (self->group_writer, sequence, &oldest);
+        zcq_ids_forget_below (self->known, oldest);
+        if (self->flights) {
+            s_take_commands (self);
+        }
+    }
 }
 
 //  --- Write group --------------------------------------------------------------
@@ -2162,12 +2180,18 @@ s_handle_replica (self_t *self)
     }
 }
 
-//  Drain what waits on the command socket, up to a group's worth, then
-//  hand the staged group to the writer if it is idle.
+//  Take in what waits on the command socket. A single node takes in whole
+//  what came while it wrote: a group's worth decided, a queue's worth
+//  queued, the rest answered busy (as when the write was on a thread of its
+//  own), so that the ZeroMQ queues never stand in for the node's bounded
+//  ones; at most a connection's queue more is read, to answer it busy,
+//  before the loop looks at its pipe again. A write group member, whose
+//  replica writes meanwhile, reads up to a group's worth at a time.
 static void
-s_handle_commands (self_t *self)
+s_take_commands (self_t *self)
 {
-    for (size_t count = 0; count < self->group_max; count++) {
+    size_t most = self->member ? self->group_max : self->group_max + self->queue_max + RECV_HWM;
+    for (size_t count = 0; count < most; count++) {
         //  What is queued, without asking for the socket's events first
         //  (that was a system-call-free but costly look per command)
         zcq_msg_t *msg = zcq_msg_recv_nowait (self->commands);
@@ -2190,6 +2214,14 @@ s_handle_commands (self_t *self)
         }
         zcq_msg_destroy (&msg);
     }
+}
+
+//  Commands are waiting: take them in, then seal the staged group for
+//  writing.
+static void
+s_handle_commands (self_t *self)
+{
+    s_take_commands (self);
     s_advance (self);
 }
 
@@ -2226,13 +2258,10 @@ s_handle_pipe (self_t *self)
         zsock_signal (self->pipe, 0);
     }
     else if (streq (command, "AWAIT-WRITE")) {
-        //  Test seam: signal once the writer holds a group (now, if it does)
-        if (self->flights) {
-            zsock_signal (self->pipe, 0);
-        }
-        else {
-            self->await_write = true;
-        }
+        //  Test seam: signal now, and again when the next group is sealed
+        //  for writing (just before its write begins)
+        self->await_write = true;
+        zsock_signal (self->pipe, 0);
     }
     zstr_free (&command);
     zstr_free (&argument);
@@ -2268,13 +2297,8 @@ zcq_write_node_actor (zsock_t *pipe, void *args)
         if (which == self->pipe) {
             s_handle_pipe (self);
         }
-        else if (which == self->writer) {
-            if (self->member) {
-                s_handle_replica (self);
-            }
-            else {
-                s_handle_written (self);
-            }
+        else if (self->writer && which == self->writer) {
+            s_handle_replica (self);
         }
         else if (which == self->commands) {
             s_handle_commands (self);
@@ -2282,11 +2306,11 @@ zcq_write_node_actor (zsock_t *pipe, void *args)
         else if (self->backup && which == self->backup) {
             s_backup_done (self);
         }
+        s_write_sealed (self);
         //  Replies may have gone out on the commands socket: a send may
         //  take in what its fd announced (the socket read was marked by the
-        //  wait itself). A single node's writer answers only the group it
-        //  was sent, after the send, so its fd announces the answer; a
-        //  write group's replica also reports on its own, at any time
+        //  wait itself). A write group's replica also reports on its own,
+        //  at any time
         zcq_waiter_touched (self->waiter, self->commands);
         if (self->member) {
             zcq_waiter_touched (self->waiter, self->writer);
@@ -2295,12 +2319,9 @@ zcq_write_node_actor (zsock_t *pipe, void *args)
             s_heartbeat (self);
         }
     }
-    //  Let the writer finish the group it has: its commands were decided
-    //  and may be acknowledged by a restart's duplicate check, never lost
-    //  (a write group member does not wait: without a majority its group
-    //  may never commit, and an unanswered command is retried)
-    if (self->flights && !self->member) {
-        s_handle_written (self);
-    }
+    //  A single node wrote every group it sealed before it looked at the
+    //  pipe again; a write group member does not wait for the group its
+    //  replica has: without a majority it may never commit, and an
+    //  unanswered command is retried
     s_self_destroy (&self);
 }

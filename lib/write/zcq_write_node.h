@@ -3,9 +3,11 @@
     aggregate state, append their events atomically and durably, reply,
     publish; serve replay of the stored log
 
-    Three threads: this actor decides; zcq_writer writes and fsyncs one
-    group while the next is decided; zcq_replay serves REPLAY from LevelDB
-    snapshots. Run it as a czmq actor:
+    Two threads: this actor decides a group, writes and fsyncs it
+    (zcq_writer) while ZeroMQ queues the next commands, replies and
+    publishes; zcq_replay serves REPLAY from LevelDB snapshots (a write
+    group member hands its groups to a replica thread, zcq_replica). Run it
+    as a czmq actor:
 
         zactor_t *node = zcq_node_start (zcq_write_node_actor, config, &error);
 
@@ -29,9 +31,10 @@ extern "C" {
 //  takes ["FAIL-WRITES", "N"]: the next N batch writes fail as a broken disk
 //  would, and ["DELAY-WRITES", "MS"]: every write waits MS ms as a slow
 //  disk would; it signals once the fault is armed. And ["AWAIT-WRITE"]: it
-//  signals once the writer holds a group of commands (at once if it holds
-//  one now), so that a test knows what follows is decided into the next
-//  group, while that write is under way.
+//  signals at once, and once more when it next seals a group of commands
+//  for writing, just before the write begins, so that a test knows that
+//  what it sends next comes while that write is under way (and is decided
+//  after it, into a later group).
 void
     zcq_write_node_actor (zsock_t *pipe, void *args);
 

@@ -1,17 +1,21 @@
 /*  =========================================================================
-    zcq_writer - the write node's writing thread: writes sealed groups to
-    the store, one batch each, in the order they come, and forgets old
-    command ids between groups
+    zcq_writer - how a single write node writes its groups: one sealed
+    group at a time as ONE store batch (fdatasync'ed in sync mode), its new
+    stream keys first, and, between groups, the forgetting of old command
+    ids (zcq_retention)
 
-    The deciding thread seals a group and sends it here; while this thread
-    waits on fdatasync, the decider goes on deciding the next group. Run it
-    as a czmq actor:
+    It runs on the deciding thread: a hand-off to a thread of its own cost
+    two thread wake-ups a group, and in the closed loop they cost more than
+    deciding the next group beside the fsync gained (issue 13). While a
+    group syncs, ZeroMQ queues the commands that come; they are decided
+    into the next group once it is written.
 
-        zcq_writer_config_t config = {store, true, keep_ids, max_age_us, sequence};
-        zactor_t *writer = zactor_new (zcq_writer_actor, &config);
-        zcq_writer_submit (writer, group);         //  the writer owns it now
-        ...                                        //  writer becomes readable
-        int rc = zcq_writer_collect (writer, &group, &kept, &oldest);  //  ours again
+        zcq_writer_config_t config = {store, true, keep_ids, max_age_us, sequence, keys};
+        zcq_writer_t *writer = zcq_writer_new (&config);
+        int rc = zcq_writer_write (writer, group);   //  0: on disk
+        ...                                          //  reply, publish
+        uint64_t kept = zcq_writer_retain (writer, rc == 0 ? sequence : 0, &oldest);
+        zcq_writer_destroy (&writer);
     =========================================================================
 */
 
@@ -25,7 +29,7 @@
 extern "C" {
 #endif
 
-//  What the writer needs; read before zactor_new returns.
+//  What the writer needs; copied by zcq_writer_new.
 typedef struct {
     zcq_store_t *store;  //  the log's store (shared: LevelDB is thread-safe)
     bool sync;           //  fdatasync each group before reporting it written
@@ -35,22 +39,29 @@ typedef struct {
     zcq_store_t *keys;   //  the key table's store: a group's new keys go there first
 } zcq_writer_config_t;
 
-//  The actor. Takes zcq_writer_submit's message; answers each with one
-//  message for zcq_writer_collect, in order.
-void
-    zcq_writer_actor (zsock_t *pipe, void *args);
+typedef struct _zcq_writer_t zcq_writer_t;
 
-//  Hand a sealed group to the writer.
-void
-    zcq_writer_submit (zactor_t *writer, zcq_group_t *group);
+//  Create a writer for these settings.
+zcq_writer_t *
+    zcq_writer_new (const zcq_writer_config_t *config);
 
-//  Take back the group the writer finished (call when the actor is
-//  readable). Returns 0 if the group is stored, -1 if it is not;
-//  *ids_kept is the number of command ids kept on disk after this group,
-//  *oldest the retention sequence of the oldest of them (0: not known).
+//  Destroy a writer; nulls the caller's pointer; safe on NULL.
+void
+    zcq_writer_destroy (zcq_writer_t **self_p);
+
+//  Write a sealed group: its new keys to the key table, then its batch to
+//  the log's store (synced in sync mode). Returns 0 if the group is stored
+//  (durable in sync mode), -1 if it is not (nothing of its batch is).
 int
-    zcq_writer_collect (zactor_t *writer, zcq_group_t **group, uint64_t *ids_kept,
-                        uint64_t *oldest);
+    zcq_writer_write (zcq_writer_t *self, zcq_group_t *group);
+
+//  After a group was written, forget the command ids the retention limits
+//  say; sequence is the group's (zcq_group_sequence), 0 if it was not
+//  stored or stored no outcome. Returns the number of command ids kept on
+//  disk; *oldest is the retention sequence of the oldest of them (0: not
+//  known).
+uint64_t
+    zcq_writer_retain (zcq_writer_t *self, uint64_t sequence, uint64_t *oldest);
 
 #ifdef __cplusplus
 }
