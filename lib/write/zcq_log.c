@@ -98,13 +98,9 @@ s_tagged_key (byte *key, char tag, const void *data, size_t length)
 //  Sequence of the newest command id in the retention order: the last "t:"
 //  record's first sequence plus its ids, less one (0 if none). Returns 0 or -1.
 static int
-s_newest_sequence (zcq_store_t *store, uint64_t *sequence)
+s_iter_newest_sequence (zcq_iter_t *iter, zcq_store_t *store, uint64_t *sequence)
 {
     *sequence = 0;
-    zcq_iter_t *iter = zcq_iter_new (store, false);
-    if (!iter) {
-        return -1;
-    }
     zcq_iter_seek (iter, "t;", 2); //  first key after every "t:" key
     if (zcq_iter_valid (iter)) {
         zcq_iter_prev (iter);
@@ -113,7 +109,6 @@ s_newest_sequence (zcq_store_t *store, uint64_t *sequence)
         zcq_iter_seek_last (iter);
     }
     size_t size, value_size;
-    int rc = 0;
     if (zcq_iter_has_prefix (iter, "t:", 2)) {
         const byte *key = zcq_iter_key (iter, &size);
         zcq_iter_value (iter, &value_size);
@@ -121,13 +116,23 @@ s_newest_sequence (zcq_store_t *store, uint64_t *sequence)
             || (value_size - ORDER_HEADER) % ZCQ_COMMAND_ID) {
             zsys_error ("log %s: the newest command-id order record is damaged",
                         zcq_store_path (store));
-            rc = -1;
+            return -1;
         }
-        else {
-            *sequence =
-                zcq_store_get_be64 (key + 2) + (value_size - ORDER_HEADER) / ZCQ_COMMAND_ID - 1;
-        }
+        *sequence =
+            zcq_store_get_be64 (key + 2) + (value_size - ORDER_HEADER) / ZCQ_COMMAND_ID - 1;
     }
+    return 0;
+}
+
+static int
+s_newest_sequence (zcq_store_t *store, uint64_t *sequence)
+{
+    *sequence = 0;
+    zcq_iter_t *iter = zcq_iter_new (store, false);
+    if (!iter) {
+        return -1;
+    }
+    int rc = s_iter_newest_sequence (iter, store, sequence);
     zcq_iter_destroy (&iter);
     return rc;
 }
@@ -306,20 +311,13 @@ zcq_log_new (const char *path, zcq_keys_t *keys)
     return self;
 }
 
-int
-zcq_log_reload (zcq_log_t *self)
+//  A write group member's log takes the group's identity with the first
+//  group applied (zcq_log_carry_identity), which stays: read it until
+//  then only, not on every group a follower applies. Returns 0 or -1.
+static int
+s_settle (zcq_log_t *self)
 {
-    assert (self);
-    uint64_t head = 0, ids = 0;
-    if (zcq_store_get_number (self->store, "m:head", 6, &head) != 0
-        || s_newest_sequence (self->store, &ids) != 0) {
-        return -1;
-    }
-    zcq_log_follow (self, head, ids);
     if (self->member && !self->settled) {
-        //  The group's identity comes with the first group applied
-        //  (zcq_log_carry_identity) and stays: read it until then only, not
-        //  on every group a follower applies
         byte *group = NULL;
         size_t size = 0;
         self->settled = zcq_store_get (self->store, "m:group", 7, &group, &size) == 0;
@@ -330,6 +328,19 @@ zcq_log_reload (zcq_log_t *self)
         }
     }
     return 0;
+}
+
+int
+zcq_log_reload (zcq_log_t *self)
+{
+    assert (self);
+    uint64_t head = 0, ids = 0;
+    if (zcq_store_get_number (self->store, "m:head", 6, &head) != 0
+        || s_newest_sequence (self->store, &ids) != 0) {
+        return -1;
+    }
+    zcq_log_follow (self, head, ids);
+    return s_settle (self);
 }
 
 int
@@ -1033,6 +1044,45 @@ s_snapshot_head (zcq_iter_t *iter)
     return head;
 }
 
+int
+zcq_log_follow_store (zcq_log_t *self, zcq_log_event_fn *fn, void *arg)
+{
+    assert (self);
+    assert (fn);
+    //  One iterator, one view of the store: its head, its newest command
+    //  id and the events up to that head. A reload and a read took three
+    //  look-ups of their own (a get and two iterators) for every group a
+    //  follower applied.
+    zcq_iter_t *iter = zcq_iter_new (self->store, false);
+    if (!iter) {
+        return -1;
+    }
+    uint64_t from = self->head + 1;
+    uint64_t head = s_snapshot_head (iter);
+    uint64_t sequence = 0;
+    if (s_iter_newest_sequence (iter, self->store, &sequence) != 0) {
+        zcq_iter_destroy (&iter);
+        return -1;
+    }
+    if (head < self->head) {
+        //  Not a store moving on: read it as a reload does
+        zcq_iter_destroy (&iter);
+        return zcq_log_reload (self) == 0 ? 0 : -1;
+    }
+    zcq_log_follow (self, head, sequence);
+    int visited = 0;
+    while (from <= head) {
+        int count = s_read (iter, from, ZCQ_MAX_EVENTS, 1024 * 1024, fn, arg);
+        if (count <= 0) {
+            break;
+        }
+        from += (uint64_t) count;
+        visited += count;
+    }
+    zcq_iter_destroy (&iter);
+    return s_settle (self) == 0 ? visited : -1;
+}
+
 //  Keep the visited event's meta.time (an event that does not decode
 //  counts as the latest time) and stop.
 static int
@@ -1545,6 +1595,13 @@ zcq_log_batch_forgets (zcq_batch_t *batch)
 {
     assert (batch);
     return zcq_batch_puts_prefix (batch, "f:", 2);
+}
+
+bool
+zcq_log_batch_hides (zcq_batch_t *batch)
+{
+    assert (batch);
+    return zcq_batch_puts_prefix (batch, "d:", 2);
 }
 
 //  Compact a stream's snapshot record.

@@ -76,6 +76,14 @@ zcq_log_t *
 int
     zcq_log_reload (zcq_log_t *self);
 
+//  Follow the store as another thread moved it on (a write group member's
+//  replication): take its head and newest command-id sequence, dropping
+//  anything staged, and visit the events after the old head up to the new
+//  one in order, whatever fn returns, all from one view of the store.
+//  Returns the events visited, or -1 on a storage error (logged).
+int
+    zcq_log_follow_store (zcq_log_t *self, zcq_log_event_fn *fn, void *arg);
+
 //  Take head and newest command-id sequence as another writer of the store
 //  reports them (a write group follower), dropping anything staged.
 void
@@ -338,6 +346,11 @@ void
 //  write group member that applies it purges its Raft log (zcq_replica).
 bool
     zcq_log_batch_forgets (zcq_batch_t *batch);
+
+//  True if a group's batch records a deleted stream (stages a "d:"
+//  record): a write group follower hides its events once it is applied.
+bool
+    zcq_log_batch_hides (zcq_batch_t *batch);
 
 //  Destroy a forgotten stream's key (zcq_keys_shred) and snapshot (synced)
 //  and compact them so that no table keeps them. Returns 0 or -1 (nothing

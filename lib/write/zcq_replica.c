@@ -109,12 +109,14 @@ zcq_role_name (zcq_role_t role)
 
 static void s_barrier_done (struct raft_barrier *req, int status);
 
+//  A report goes as one frame, the structure's bytes (its group pointer
+//  stays within this process, as a "p" would): a frame per field, the
+//  numbers formatted, cost a follower about 7 % of its CPU for each group
+//  it applies, and the leader as much for each group it proposes.
 static void
 s_send (self_t *self, zcq_replica_report_t *report)
 {
-    zsock_send (self->pipe, "ipi488888i", (int) report->what, report->group, report->rc,
-                (uint32_t) report->role, report->term, report->committed, report->durable,
-                report->applied, report->lead, (int) report->leader);
+    zmq_send (zsock_resolve (self->pipe), report, sizeof (*report), 0);
 }
 
 //  Hand a submitted group back, committed or not.
@@ -594,6 +596,7 @@ s_fsm_apply (struct raft_fsm *fsm, const struct raft_buffer *buffer, void **resu
         return s_fail (self, number, "damaged:", RAFT_MALFORMED);
     }
     bool forgets = zcq_log_batch_forgets (batch);
+    bool hides = zcq_log_batch_hides (batch);
     byte value [8];
     zcq_store_put_be64 (value, number);
     zcq_batch_put (batch, "m:group", 7, value, 8);
@@ -623,7 +626,8 @@ s_fsm_apply (struct raft_fsm *fsm, const struct raft_buffer *buffer, void **resu
                 && zcq_store_get_be64 (entry + 16) == self->lead_term
                 && (((unsigned) entry [6] << 8) | entry [7]) == self->config.member;
     if (!ours) {
-        zcq_replica_report_t report = {.what = ZCQ_REPLICA_APPLIED, .applied = number};
+        zcq_replica_report_t report = {
+            .what = ZCQ_REPLICA_APPLIED, .applied = number, .hides = hides, .forgets = forgets};
         s_send (self, &report);
     }
     return 0;
@@ -1021,20 +1025,12 @@ zcq_replica_recv (zactor_t *replica, zcq_replica_report_t *report)
 {
     assert (replica);
     assert (report);
-    int what = 0, rc = 0, leader = 0;
-    uint32_t role = 0;
-    void *group = NULL;
-    memset (report, 0, sizeof (*report));
-    if (zsock_recv (replica, "ipi488888i", &what, &group, &rc, &role, &report->term,
-                    &report->committed, &report->durable, &report->applied, &report->lead,
-                    &leader)
-        < 0) {
+    //  One frame of the structure's bytes (s_send); anything else (the
+    //  actor's end signal) is no report
+    int size = zmq_recv (zsock_resolve (replica), report, sizeof (*report), 0);
+    if (size != (int) sizeof (*report)) {
+        memset (report, 0, sizeof (*report));
         return -1;
     }
-    report->what = (zcq_replica_what_t) what;
-    report->group = (zcq_group_t *) group;
-    report->rc = rc;
-    report->role = (zcq_role_t) role;
-    report->leader = (unsigned) leader;
     return 0;
 }

@@ -113,6 +113,8 @@ typedef struct {
     uint64_t lead;           //  ROLE: which lead this is when it leads (0: none): a new
                              //  number whenever it begins to lead, also within a term
                              //  (a refused group ends a lead)
+    bool hides;              //  APPLIED: the group deletes a stream ("d:" record)
+    bool forgets;            //  APPLIED: the group forgets a stream ("f:" record)
 } zcq_replica_report_t;
 
 //  The actor. Takes zcq_replica_submit's message; answers each with one

@@ -370,6 +370,8 @@ typedef struct {
     char *copies [MEMBERS_MAX];    //  each member's copy endpoint (write/copy), or NULL
     uint64_t ids_capacity;         //  command ids the filter is sized for
     bool leading;                  //  this member leads: it decides commands
+    bool follow_hides;             //  a follower looks for deletes whose events to hide
+    bool follow_forgets;           //  and for forgets whose keys to destroy (s_follow)
     zcq_replica_report_t group;    //  the replica's last ROLE report
 } self_t;
 
@@ -2081,33 +2083,30 @@ s_publish_stored (const byte *body, size_t size, void *arg)
 }
 
 //  A group another member proposed is in the store: take the new head and
-//  publish its events, as the leader did.
+//  publish its events, as the leader did, from one view of the store.
 static void
 s_follow (self_t *self)
 {
     if (self->flights) {
         return; //  our own groups come back first; the store is read then
     }
-    uint64_t from = zcq_log_head (self->log) + 1;
-    if (zcq_log_reload (self->log) != 0) {
+    if (zcq_log_follow_store (self->log, s_publish_stored, self) < 0) {
         return;
     }
     zcq_metrics_set (&self->head, zcq_log_head (self->log));
-    while (from <= zcq_log_head (self->log)) {
-        int count =
-            zcq_log_read (self->log, from, ZCQ_MAX_EVENTS, 1024 * 1024, s_publish_stored, self);
-        if (count <= 0) {
-            break;
-        }
-        from += (uint64_t) count;
-    }
     //  A deleted stream's events are hidden on every member, as the leader
-    //  hides them: the same rewrite of the same records, so the same bytes
-    zcq_log_hide_pending (self->log);
+    //  hides them: the same rewrite of the same records, so the same bytes.
+    //  Looked for when a group applied brought a "d:" record (or one may
+    //  wait: see s_handle_replica), and again until the work is done
+    if (self->follow_hides) {
+        self->follow_hides = zcq_log_hide_pending (self->log) != 0;
+    }
     //  And a forgotten stream's key is destroyed on every member: the group
     //  brought its "f:" mark, not the key's deletion (the leader deletes the
     //  key once the group is durable)
-    zcq_log_forget_pending (self->log);
+    if (self->follow_forgets) {
+        self->follow_forgets = zcq_log_forget_pending (self->log) != 0;
+    }
 }
 
 //  This member now leads, with every earlier entry in its store: rebuild
@@ -2146,11 +2145,16 @@ s_handle_replica (self_t *self)
     if (report.what == ZCQ_REPLICA_WRITTEN) {
         s_written (self, report.group, report.rc == 0, 0, 0);
         if (!self->leading) {
-            s_follow (self); //  the store may have moved on meanwhile
+            //  The store may have moved on meanwhile, and a lead just
+            //  lost may have left deletes and forgets undone: look
+            self->follow_hides = self->follow_forgets = true;
+            s_follow (self);
         }
     }
     else if (report.what == ZCQ_REPLICA_APPLIED) {
         self->group.applied = report.applied;
+        self->follow_hides |= report.hides;
+        self->follow_forgets |= report.forgets;
         s_follow (self);
     }
     else if (report.role == ZCQ_ROLE_FAILED) {
@@ -2173,6 +2177,9 @@ s_handle_replica (self_t *self)
         self->group = report;
         //  Leading anew (or in a new lead), the store has what others wrote
         self->leading = lead && (!was || anew) ? s_take_lead (self) == 0 : lead && was;
+        if (was && !self->leading) {
+            self->follow_hides = self->follow_forgets = true; //  a lead's undone work
+        }
         if (was != self->leading || term) {
             zsys_info ("write group member %u: %s in term %" PRIu64 ", leader %u", self->member,
                        zcq_role_name (report.role), report.term, report.leader);
