@@ -197,28 +197,33 @@ s_leader (group_t *group, int except, int timeout_ms)
     return -1;
 }
 
+//  Wait until member index's status has key at value, failing at deadline
+//  (zclock_mono ms).
+static void
+s_await_until (group_t *group, int index, const char *key, int64_t value, int64_t deadline)
+{
+    int64_t seen = -1;
+    while (seen != value && zclock_mono () < deadline) {
+        zcq_msg_t *status = s_status (group, index, 500);
+        seen = status ? s_status_int (status, key) : -1;
+        zcq_msg_destroy (&status);
+        if (seen != value) {
+            zclock_sleep (5);
+        }
+    }
+    if (seen != value) {
+        fail_msg ("member %d has %s %" PRId64 ", not %" PRId64, index + 1, key, seen, value);
+    }
+}
+
 //  Wait until every running member's status has key at value.
 static void
 s_await (group_t *group, const char *key, uint64_t value)
 {
     int64_t deadline = zclock_mono () + WAIT;
     for (int index = 0; index < MEMBERS; index++) {
-        if (!group->node [index].pid) {
-            continue;
-        }
-        int64_t seen = -1;
-        while (zclock_mono () < deadline) {
-            zcq_msg_t *status = s_status (group, index, 500);
-            seen = status ? s_status_int (status, key) : -1;
-            zcq_msg_destroy (&status);
-            if (seen == (int64_t) value) {
-                break;
-            }
-            zclock_sleep (20);
-        }
-        if (seen != (int64_t) value) {
-            fail_msg ("member %d has %s %" PRId64 ", not %" PRIu64, index + 1, key, seen,
-                      value);
+        if (group->node [index].pid) {
+            s_await_until (group, index, key, (int64_t) value, deadline);
         }
     }
 }
@@ -653,19 +658,7 @@ test_a_stopped_leader_is_replaced_and_steps_down (void **state)
 static void
 s_await_member (group_t *group, int index, const char *key, int64_t value)
 {
-    int64_t deadline = zclock_mono () + WAIT;
-    int64_t seen = -1;
-    while (seen != value && zclock_mono () < deadline) {
-        zcq_msg_t *status = s_status (group, index, 500);
-        seen = status ? s_status_int (status, key) : -1;
-        zcq_msg_destroy (&status);
-        if (seen != value) {
-            zclock_sleep (5);
-        }
-    }
-    if (seen != value) {
-        fail_msg ("member %d has %s %" PRId64 ", not %" PRId64, index + 1, key, seen, value);
-    }
+    s_await_until (group, index, key, value, zclock_mono () + WAIT);
 }
 
 //  A leader pipelines groups through Raft. Cut off from its followers
