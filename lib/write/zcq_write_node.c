@@ -275,7 +275,7 @@ typedef struct {
     size_t size;              //  bytes of the body
     byte id [ZCQ_COMMAND_ID]; //  command id
     bool delimiter;           //  the peer put an empty frame after its routing id
-    bool stored;              //  an outcome the group stores (its id is in self->ids)
+    bool stored;              //  an outcome the group stores (its id is in self->known)
     int64_t received;         //  zclock_usecs () when its command came (ack latency)
 } s_reply_t;
 
@@ -285,7 +285,7 @@ typedef struct {
     size_t count;           //  replies in use
     size_t slots;           //  replies allocated
     msgpack_sbuffer bodies; //  their REPLY bodies, back to back
-    uint64_t number;        //  which group (its ids in self->ids say so)
+    uint64_t number;        //  which group (a count, for the logs and the ring)
     bool sealed;            //  an event of the group has personal fields sealed: only
                             //  then are its events opened before publishing
     zcq_group_t *group;     //  in flight: its sealed group, which the writer has
@@ -320,8 +320,8 @@ typedef struct {
     size_t flights;              //  groups the writer has
     size_t flight_max;           //  most it takes: 1, or a write group replica's
                                  //  ZCQ_REPLICA_IN_FLIGHT
-    zhashx_t *ids;               //  command id (16 bytes) -> its reply, staged or in flight
-    zcq_ids_t *known;            //  command ids the log may hold: most new ids need no read
+    zcq_ids_t *known;            //  command ids the log or a pending group may hold: most
+                                 //  new ids need neither a scan nor a read
     uint64_t id_reads;           //  command ids looked up in the log (the filter said maybe)
     zhashx_t *peers;             //  s_peer_t by routing id: connections with commands here
     uint64_t numbers;            //  group numbers handed out (s_pending_t.number)
@@ -411,38 +411,6 @@ s_msg_destroy (void **item)
     zcq_msg_destroy ((zcq_msg_t **) item);
 }
 
-//  Command ids and routing ids are hash keys as raw bytes: a command id is
-//  always ZCQ_COMMAND_ID bytes; a routing id is kept as a zframe.
-static size_t
-s_id_hash (const void *key)
-{
-    size_t hash;
-    memcpy (&hash, key, sizeof (hash)); //  ids are random: any 8 bytes will do
-    return hash;
-}
-
-static int
-s_id_compare (const void *one, const void *two)
-{
-    return memcmp (one, two, ZCQ_COMMAND_ID);
-}
-
-static void *
-s_id_dup (const void *key)
-{
-    void *copy = malloc (ZCQ_COMMAND_ID);
-    assert (copy);
-    memcpy (copy, key, ZCQ_COMMAND_ID);
-    return copy;
-}
-
-static void
-s_id_free (void **key)
-{
-    free (*key);
-    *key = NULL;
-}
-
 static size_t
 s_peer_hash (const void *key)
 {
@@ -478,13 +446,6 @@ s_pending_destroy (s_pending_t *pending)
     memset (pending, 0, sizeof (*pending));
 }
 
-//  Value of a reply in self->ids: its group's number and its index there
-static void *
-s_id_entry (s_pending_t *pending, size_t index)
-{
-    return (void *) (uintptr_t) (((pending->number & 0xffffffff) << 32) | (index + 1));
-}
-
 //  Commands in the node waiting for a write: staged or in flight.
 static size_t
 s_in_node (self_t *self)
@@ -515,7 +476,6 @@ s_self_destroy (self_t **self_p)
             zcq_group_destroy (&self->ring [index].group);
         }
         zcq_aggregates_destroy (&self->cache);
-        zhashx_destroy (&self->ids);
         zcq_ids_destroy (&self->known);
         if (self->peers) {
             //  Peers are the hash's keys and values: free them once
@@ -858,11 +818,6 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
     //  A write group's replica pipelines groups through Raft: the next
     //  group goes out while the one before is fsync'ed and acknowledged
     self->flight_max = self->member ? ZCQ_REPLICA_IN_FLIGHT : 1;
-    self->ids = zhashx_new ();
-    zhashx_set_key_hasher (self->ids, s_id_hash);
-    zhashx_set_key_comparator (self->ids, s_id_compare);
-    zhashx_set_key_duplicator (self->ids, s_id_dup);
-    zhashx_set_key_destructor (self->ids, s_id_free);
     self->peers = zhashx_new ();
     //  A peer is its own key: neither copied nor freed by the hash
     zhashx_set_key_hasher (self->peers, s_peer_hash);
@@ -1052,32 +1007,35 @@ s_reply_after_commit (self_t *self, zcq_msg_t **reply_p, s_peer_t *peer, bool st
         s_reply_t *entry = &self->staged.replies [index];
         zcq_log_stage_outcome (self->log, entry->id, self->staged.bodies.data + entry->body,
                                entry->size, zcq_event_now ());
+        //  Noted as the log will hold it: a repeat while the group is
+        //  pending is told by the same filter that tells repeats on disk
         zcq_ids_add (self->known, entry->id, zcq_log_staged_sequence (self->log));
-        zhashx_insert (self->ids, entry->id, s_id_entry (&self->staged, (size_t) index));
     }
     zcq_msg_destroy (reply_p);
 }
 
-//  The pending reply a command id in self->ids stands for (NULL: none).
+//  The stored reply of a pending group (staged or in flight) for this
+//  command id (NULL: none). Every such id was noted in self->known when it
+//  was staged (s_reply_after_commit), and retention forgets only ids older
+//  than every pending one: an id the filter tells certainly new is asked
+//  neither here nor of the log, so only repeats and the filter's rare false
+//  positives scan the pending replies (no hash of them kept per command).
 static s_reply_t *
 s_pending_find (self_t *self, const byte *id, s_pending_t **pending_p)
 {
-    uintptr_t value = (uintptr_t) zhashx_lookup (self->ids, id);
-    if (!value) {
-        return NULL;
+    for (size_t at = 0; at <= self->flights; at++) {
+        s_pending_t *pending = at < self->flights
+                                   ? &self->ring [(self->flight_head + at) % FLIGHTS]
+                                   : &self->staged;
+        for (size_t index = 0; index < pending->count; index++) {
+            s_reply_t *reply = &pending->replies [index];
+            if (reply->stored && memcmp (reply->id, id, ZCQ_COMMAND_ID) == 0) {
+                *pending_p = pending;
+                return reply;
+            }
+        }
     }
-    uint64_t number = (uint64_t) value >> 32;
-    size_t index = (size_t) (value & 0xffffffff) - 1;
-    s_pending_t *pending = number == (self->staged.number & 0xffffffff) ? &self->staged : NULL;
-    for (size_t at = 0; at < self->flights && !pending; at++) {
-        s_pending_t *flight = &self->ring [(self->flight_head + at) % FLIGHTS];
-        pending = number == (flight->number & 0xffffffff) ? flight : NULL;
-    }
-    if (!pending || index >= pending->count) {
-        return NULL;
-    }
-    *pending_p = pending;
-    return &pending->replies [index];
+    return NULL;
 }
 
 //  Check the domain's events against the protocol's limits before staging
@@ -1288,8 +1246,10 @@ s_handle_command (self_t *self, zcq_msg_t *command, s_peer_t *peer)
 {
     //  A command id maps to exactly one outcome: a repeat gets the first
     //  outcome, whether it is still in flight or already on disk
+    //  A new id is nearly always told new without a scan or a read
+    bool maybe = zcq_ids_may_hold (self->known, zcq_msg_id (command));
     s_pending_t *in = NULL;
-    s_reply_t *original = s_pending_find (self, zcq_msg_id (command), &in);
+    s_reply_t *original = maybe ? s_pending_find (self, zcq_msg_id (command), &in) : NULL;
     if (original) {
         //  The same id, so the very bytes of the first reply; copied before
         //  adding, as adding may move the bodies
@@ -1304,9 +1264,8 @@ s_handle_command (self_t *self, zcq_msg_t *command, s_peer_t *peer)
     zcq_msg_set_time (reply, zcq_msg_time (command)); //  when received; not on the wire
     byte *stored = NULL;
     size_t stored_size = 0;
-    //  A new id is nearly always told new without a read
     int found = 1;
-    if (zcq_ids_may_hold (self->known, zcq_msg_id (command))) {
+    if (maybe) {
         self->id_reads++;
         found = zcq_log_find_reply (self->log, zcq_msg_id (command), &stored, &stored_size);
     }
@@ -1884,9 +1843,6 @@ s_release (self_t *self, s_pending_t *pending, bool stored)
         if (stored) {
             int64_t waited = now - reply->received;
             zcq_histogram_observe (self->ack_latency, waited > 0 ? (uint64_t) waited : 0);
-        }
-        if (reply->stored) {
-            zhashx_delete (self->ids, reply->id);
         }
         const char *body = pending->bodies.data + reply->body;
         size_t size = reply->size;
