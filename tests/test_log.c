@@ -232,6 +232,61 @@ test_a_group_tells_if_it_forgets (void **state)
     zcq_group_destroy (&group);
 }
 
+//  A recycled group is the next one staged into, emptied: the next group
+//  writes only its own events, at the positions after the last one; a
+//  second group recycled while one is kept is destroyed instead.
+static void
+test_a_recycled_group_is_staged_into_anew (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    zcq_log_begin (fixture->log);
+    s_stage (fixture->log, "a", 1, "Opened");
+    s_stage (fixture->log, "b", 1, "Opened");
+    zcq_group_t *first = zcq_log_seal (fixture->log);
+    assert_int_equal (
+        zcq_store_write (zcq_log_store (fixture->log), zcq_group_batch (first), true), 0);
+    zcq_log_sealed (fixture->log, first, true);
+    zcq_group_t *kept = first;
+    zcq_log_recycle (fixture->log, &first);
+    assert_null (first);
+    zcq_group_t *spare = zcq_group_new ();
+    zcq_log_recycle (fixture->log, &spare); //  one is kept already
+    assert_null (spare);
+    zcq_log_recycle (fixture->log, &spare); //  safe on NULL
+
+    //  The group being staged now was made at the last seal; the recycled
+    //  one is staged into after the next
+    zcq_log_begin (fixture->log);
+    assert_int_equal (s_stage (fixture->log, "a", 2, "Deposited"), 3);
+    zcq_group_t *second = zcq_log_seal (fixture->log);
+    assert_ptr_not_equal (second, kept);
+    assert_int_equal (
+        zcq_store_write (zcq_log_store (fixture->log), zcq_group_batch (second), true), 0);
+    zcq_log_sealed (fixture->log, second, true);
+    zcq_group_destroy (&second);
+
+    zcq_log_begin (fixture->log);
+    assert_int_equal (zcq_log_staged_count (fixture->log), 0);
+    assert_int_equal (s_stage (fixture->log, "b", 2, "Deposited"), 4);
+    zcq_group_t *third = zcq_log_seal (fixture->log);
+    assert_ptr_equal (third, kept);
+    assert_int_equal (zcq_group_count (third), 1);
+    assert_int_equal (zcq_group_head (third), 4);
+    assert_int_equal (
+        zcq_store_write (zcq_log_store (fixture->log), zcq_group_batch (third), true), 0);
+    zcq_log_sealed (fixture->log, third, true);
+    zcq_log_recycle (fixture->log, &third);
+
+    s_seen_t seen = {0};
+    assert_int_equal (zcq_log_read (fixture->log, 1, 100, 1 << 20, s_collect, &seen), 4);
+    for (int index = 0; index < 4; index++) {
+        assert_int_equal (seen.positions [index], index + 1);
+    }
+    uint64_t version;
+    assert_int_equal (zcq_log_stream_version (fixture->log, "b", &version), 0);
+    assert_int_equal (version, 2);
+}
+
 static void
 test_failed_write_leaves_nothing (void **state)
 {
@@ -506,6 +561,8 @@ main (void)
         cmocka_unit_test_setup_teardown (test_replies_are_stored_with_the_group, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_a_group_tells_if_it_forgets, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_recycled_group_is_staged_into_anew, s_setup,
+                                         s_teardown),
         cmocka_unit_test_setup_teardown (test_failed_write_leaves_nothing, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_reopen_keeps_everything, s_setup, s_teardown),
         cmocka_unit_test (test_refuses_a_folder_that_is_not_a_log),

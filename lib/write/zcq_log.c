@@ -28,6 +28,7 @@ struct _zcq_log_t {
     uint64_t newest_sequence;           //  newest committed command-id sequence
     uint64_t staged_sequence;           //  newest command-id sequence including staged
     zcq_group_t *group;                 //  staged group
+    zcq_group_t *spare;                 //  a recorded group, cleared, for the next seal
     msgpack_sbuffer buffer;             //  encoding scratch
     zhashx_t *keys;                     //  stream -> ZCQ_SEAL_KEY bytes: keys read or staged
     zcq_keys_t *table;                  //  the key table (borrowed; NULL: none, no sealing)
@@ -469,6 +470,7 @@ zcq_log_destroy (zcq_log_t **self_p)
     if (*self_p) {
         zcq_log_t *self = *self_p;
         zcq_group_destroy (&self->group);
+        zcq_group_destroy (&self->spare);
         msgpack_sbuffer_destroy (&self->buffer);
         zhashx_destroy (&self->keys);
         zcq_store_destroy (&self->store);
@@ -863,8 +865,22 @@ zcq_log_seal (zcq_log_t *self)
     zcq_group_set_head (sealed, self->staged_head);
     zcq_group_set_sequence (sealed, self->staged_sequence);
     self->sealed_head = self->staged_head;
-    self->group = zcq_group_new ();
+    self->group = self->spare ? self->spare : zcq_group_new ();
+    self->spare = NULL;
     return sealed;
+}
+
+void
+zcq_log_recycle (zcq_log_t *self, zcq_group_t **group_p)
+{
+    assert (self);
+    assert (group_p);
+    if (*group_p && !self->spare) {
+        zcq_group_clear (*group_p);
+        self->spare = *group_p;
+        *group_p = NULL;
+    }
+    zcq_group_destroy (group_p);
 }
 
 void

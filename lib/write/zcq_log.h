@@ -219,6 +219,13 @@ zcq_group_t *
 void
     zcq_log_sealed (zcq_log_t *self, zcq_group_t *group, bool stored);
 
+//  Take back a sealed group once its outcome is recorded and nothing reads
+//  it any more (takes ownership; nulls the caller's pointer; safe on NULL):
+//  the next seal stages into its buffers and LevelDB batch, cleared,
+//  instead of allocating new ones. One is kept; any other is destroyed.
+void
+    zcq_log_recycle (zcq_log_t *self, zcq_group_t **group_p);
+
 //  Seal, write (sync: on disk before returning) and record in one step.
 //  Returns 0; or -1, when nothing was written and the group is dropped.
 int

@@ -1694,7 +1694,7 @@ s_submit (self_t *self)
         //  to write
         zcq_group_t *group = zcq_log_seal (self->log);
         zcq_log_sealed (self->log, group, true);
-        zcq_group_destroy (&group);
+        zcq_log_recycle (self->log, &group);
         s_release (self, pending, true);
         return;
     }
@@ -1932,7 +1932,8 @@ s_written (self_t *self, zcq_group_t *group, bool stored, uint64_t ids_kept, uin
     self->flight_head = (self->flight_head + 1) % FLIGHTS;
     self->flights--;
     if (pending->dropped) {
-        zcq_group_destroy (&group); //  answered already; what became of it is in the store
+        //  Answered already; what became of it is in the store
+        zcq_log_recycle (self->log, &group);
         s_advance (self);
         return;
     }
@@ -1983,7 +1984,7 @@ s_written (self_t *self, zcq_group_t *group, bool stored, uint64_t ids_kept, uin
         zlistx_purge (self->hides); //  their tombstones were refused with the rest
         zlistx_purge (self->forgets);
     }
-    zcq_group_destroy (&group);
+    zcq_log_recycle (self->log, &group);
     s_advance (self);
 }
 
