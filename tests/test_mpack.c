@@ -6,6 +6,7 @@
 
 #include "zcq_testkit.h"
 #include "zcq_mpack.h"
+#include "zcq_event.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -346,6 +347,41 @@ test_pool_leaves_the_rest_to_msgpack (void **state)
     assert_int_equal (zcq_mpack_unpack_pool (NULL, 0, pool, 4, &object), -1);
 }
 
+//  zcq_event_data_unpack: a flat map in the data's own pool, anything else
+//  by msgpack-c (the same object), and not one object refused.
+static void
+test_event_data_unpacks_in_place_when_it_can (void **state)
+{
+    (void) state;
+    zcq_event_data_t data;
+    const char flat [] = "\x82\xa1"
+                         "a\x05\xa1"
+                         "b\xa2"
+                         "hi";
+    assert_int_equal (zcq_event_data_unpack (&data, flat, sizeof flat - 1), 0);
+    assert_int_equal (data.data.type, MSGPACK_OBJECT_MAP);
+    assert_int_equal (data.data.via.map.size, 2);
+    assert_ptr_equal (data.data.via.map.ptr, data.pairs); //  no allocation
+    assert_int_equal (data.data.via.map.ptr [0].val.via.u64, 5);
+    zcq_event_data_destroy (&data);
+
+    const char listed [] = "\x81\xa1"
+                           "a\x92\x01\x02"; //  an array: msgpack-c's
+    assert_int_equal (zcq_event_data_unpack (&data, listed, sizeof listed - 1), 0);
+    assert_int_equal (data.data.type, MSGPACK_OBJECT_MAP);
+    assert_ptr_not_equal (data.data.via.map.ptr, data.pairs);
+    assert_int_equal (data.data.via.map.ptr [0].val.type, MSGPACK_OBJECT_ARRAY);
+    assert_int_equal (data.data.via.map.ptr [0].val.via.array.size, 2);
+    zcq_event_data_destroy (&data);
+
+    assert_int_equal (zcq_event_data_unpack (&data,
+                                             "\x82\xa1"
+                                             "a",
+                                             3),
+                      -1);                                               //  truncated
+    assert_int_equal (zcq_event_data_unpack (&data, "\x80\x80", 2), -1); //  two objects
+}
+
 int
 main (void)
 {
@@ -357,6 +393,7 @@ main (void)
         cmocka_unit_test (test_object_size_is_what_packs_alike),
         cmocka_unit_test (test_pool_unpacks_maps_without_allocating),
         cmocka_unit_test (test_pool_leaves_the_rest_to_msgpack),
+        cmocka_unit_test (test_event_data_unpacks_in_place_when_it_can),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -37,6 +37,21 @@ s_data (zcq_msg_t *msg, size_t *size)
 }
 
 int
+zcq_event_data_unpack (zcq_event_data_t *data, const void *bytes, size_t size)
+{
+    assert (data);
+    assert (bytes);
+    msgpack_unpacked_init (&data->unpacked);
+    if (zcq_mpack_unpack_pool (bytes, size, data->pairs, ZCQ_EVENT_PAIRS, &data->data) != 0) {
+        if (zcq_mpack_unpack (bytes, size, &data->unpacked) != 0) {
+            return -1;
+        }
+        data->data = data->unpacked.data;
+    }
+    return 0;
+}
+
+int
 zcq_event_from_msg (zcq_event_t *event, zcq_msg_t *msg, zcq_event_data_t *data)
 {
     assert (event);
@@ -44,12 +59,8 @@ zcq_event_from_msg (zcq_event_t *event, zcq_msg_t *msg, zcq_event_data_t *data)
     assert (data);
     size_t size;
     const void *bytes = s_data (msg, &size);
-    msgpack_unpacked_init (&data->unpacked);
-    if (zcq_mpack_unpack_pool (bytes, size, data->pairs, ZCQ_EVENT_PAIRS, &data->data) != 0) {
-        if (zcq_mpack_unpack (bytes, size, &data->unpacked) != 0) {
-            return -1;
-        }
-        data->data = data->unpacked.data;
+    if (zcq_event_data_unpack (data, bytes, size) != 0) {
+        return -1;
     }
     if (data->data.type != MSGPACK_OBJECT_MAP) {
         msgpack_unpacked_destroy (&data->unpacked);

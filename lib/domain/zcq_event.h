@@ -22,6 +22,14 @@ typedef struct {
     msgpack_unpacked unpacked;                 //  else unpacked by msgpack-c
 } zcq_event_data_t;
 
+//  Unpack bytes (exactly one msgpack object) into data->data: in place (no
+//  allocation) when it is maps and scalars within ZCQ_EVENT_PAIRS pairs,
+//  else by msgpack-c. data->data borrows from bytes: keep them until done,
+//  then zcq_event_data_destroy (data). Returns 0, or -1 if the bytes are
+//  not exactly one object (nothing to destroy then).
+int
+    zcq_event_data_unpack (zcq_event_data_t *data, const void *bytes, size_t size);
+
 //  Fill event from msg (a valid EVENT), its data in *data: in place (no
 //  allocation) when it is a map of at most ZCQ_EVENT_PAIRS pairs of maps
 //  and scalars, else unpacked by msgpack-c. The event borrows from msg and
@@ -30,7 +38,8 @@ typedef struct {
 int
     zcq_event_from_msg (zcq_event_t *event, zcq_msg_t *msg, zcq_event_data_t *data);
 
-//  Free what zcq_event_from_msg unpacked (nothing when it was in place).
+//  Free what zcq_event_from_msg or zcq_event_data_unpack unpacked (nothing
+//  when it was in place).
 void
     zcq_event_data_destroy (zcq_event_data_t *data);
 

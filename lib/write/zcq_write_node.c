@@ -1125,10 +1125,10 @@ s_key_events (self_t *self, const char *stream, bool *wanted_p)
          self->personal && !wanted && index < zcq_decision_count (self->decision); index++) {
         size_t size;
         const byte *data = zcq_decision_event_data (self->decision, index, &size);
-        msgpack_unpacked unpacked;
-        if (zcq_mpack_unpack (data, size, &unpacked) == 0) {
+        zcq_event_data_t unpacked;
+        if (zcq_event_data_unpack (&unpacked, data, size) == 0) {
             wanted = zcq_seal_wanted (&unpacked.data, self->personal);
-            msgpack_unpacked_destroy (&unpacked);
+            zcq_event_data_destroy (&unpacked);
         }
     }
     *wanted_p = wanted;
@@ -1340,12 +1340,14 @@ s_handle_command (self_t *self, zcq_msg_t *command, s_peer_t *peer)
         s_reply_after_commit (self, &reply, peer, true);
         return;
     }
-    //  The codec checked that data is one map (or absent)
-    msgpack_unpacked data;
+    //  The codec checked that data is one map (or absent); a flat one is
+    //  unpacked in place, without allocating
+    zcq_event_data_t data;
     static const char empty_map [1] = {(char) 0x80};
     bool has_data = zcq_msg_data_size (command) > 0;
-    int rc = zcq_mpack_unpack (has_data ? (const char *) zcq_msg_data (command) : empty_map,
-                               has_data ? zcq_msg_data_size (command) : 1, &data);
+    int rc = zcq_event_data_unpack (
+        &data, has_data ? (const void *) zcq_msg_data (command) : (const void *) empty_map,
+        has_data ? zcq_msg_data_size (command) : 1);
     assert (rc == 0);
     (void) rc;
     zcq_command_t view = {type, aggregate->stream, aggregate->version, &data.data};
@@ -1361,7 +1363,7 @@ s_handle_command (self_t *self, zcq_msg_t *command, s_peer_t *peer)
                                                                       : ZCQ_STREAM_FORGOTTEN),
                           0);
     }
-    msgpack_unpacked_destroy (&data);
+    zcq_event_data_destroy (&data);
 
     zcq_status_t status = zcq_decision_status (self->decision);
     zcq_msg_set_version (reply, aggregate->version);
