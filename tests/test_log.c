@@ -94,6 +94,17 @@ test_new_log_is_empty (void **state)
     assert_int_equal (zcq_log_read (fixture->log, 1, 100, 1 << 20, s_collect, &seen), 0);
 }
 
+//  The log holds positions 1 to count, in order.
+static void
+s_assert_dense (zcq_log_t *log, uint64_t count)
+{
+    s_seen_t seen = {0};
+    assert_int_equal (zcq_log_read (log, 1, 100, 1 << 20, s_collect, &seen), count);
+    for (uint64_t index = 0; index < count; index++) {
+        assert_int_equal (seen.positions [index], index + 1);
+    }
+}
+
 static void
 test_group_gets_dense_positions (void **state)
 {
@@ -115,11 +126,7 @@ test_group_gets_dense_positions (void **state)
     assert_int_equal (s_stage (fixture->log, "b", 2, "Deposited"), 4);
     assert_int_equal (zcq_log_commit (fixture->log, true), 0);
 
-    s_seen_t seen = {0};
-    assert_int_equal (zcq_log_read (fixture->log, 1, 100, 1 << 20, s_collect, &seen), 4);
-    for (int index = 0; index < 4; index++) {
-        assert_int_equal (seen.positions [index], index + 1);
-    }
+    s_assert_dense (fixture->log, 4);
     uint64_t version;
     assert_int_equal (zcq_log_stream_version (fixture->log, "a", &version), 0);
     assert_int_equal (version, 2);
@@ -232,6 +239,14 @@ test_a_group_tells_if_it_forgets (void **state)
     zcq_group_destroy (&group);
 }
 
+//  Write a sealed group as the write node does, and record it written.
+static void
+s_write_sealed (zcq_log_t *log, zcq_group_t *group)
+{
+    assert_int_equal (zcq_store_write (zcq_log_store (log), zcq_group_batch (group), true), 0);
+    zcq_log_sealed (log, group, true);
+}
+
 //  A recycled group is the next one staged into, emptied: the next group
 //  writes only its own events, at the positions after the last one; a
 //  second group recycled while one is kept is destroyed instead.
@@ -243,9 +258,7 @@ test_a_recycled_group_is_staged_into_anew (void **state)
     s_stage (fixture->log, "a", 1, "Opened");
     s_stage (fixture->log, "b", 1, "Opened");
     zcq_group_t *first = zcq_log_seal (fixture->log);
-    assert_int_equal (
-        zcq_store_write (zcq_log_store (fixture->log), zcq_group_batch (first), true), 0);
-    zcq_log_sealed (fixture->log, first, true);
+    s_write_sealed (fixture->log, first);
     zcq_group_t *kept = first;
     zcq_log_recycle (fixture->log, &first);
     assert_null (first);
@@ -260,9 +273,7 @@ test_a_recycled_group_is_staged_into_anew (void **state)
     assert_int_equal (s_stage (fixture->log, "a", 2, "Deposited"), 3);
     zcq_group_t *second = zcq_log_seal (fixture->log);
     assert_ptr_not_equal (second, kept);
-    assert_int_equal (
-        zcq_store_write (zcq_log_store (fixture->log), zcq_group_batch (second), true), 0);
-    zcq_log_sealed (fixture->log, second, true);
+    s_write_sealed (fixture->log, second);
     zcq_group_destroy (&second);
 
     zcq_log_begin (fixture->log);
@@ -272,16 +283,10 @@ test_a_recycled_group_is_staged_into_anew (void **state)
     assert_ptr_equal (third, kept);
     assert_int_equal (zcq_group_count (third), 1);
     assert_int_equal (zcq_group_head (third), 4);
-    assert_int_equal (
-        zcq_store_write (zcq_log_store (fixture->log), zcq_group_batch (third), true), 0);
-    zcq_log_sealed (fixture->log, third, true);
+    s_write_sealed (fixture->log, third);
     zcq_log_recycle (fixture->log, &third);
 
-    s_seen_t seen = {0};
-    assert_int_equal (zcq_log_read (fixture->log, 1, 100, 1 << 20, s_collect, &seen), 4);
-    for (int index = 0; index < 4; index++) {
-        assert_int_equal (seen.positions [index], index + 1);
-    }
+    s_assert_dense (fixture->log, 4);
     uint64_t version;
     assert_int_equal (zcq_log_stream_version (fixture->log, "b", &version), 0);
     assert_int_equal (version, 2);
