@@ -255,36 +255,30 @@ s_track (zcq_client_t *self, zcq_msg_t *reply)
 //  -1 to read the clock here. The receive itself waits, with the socket's
 //  receive time-out at most the time left: libzmq then sleeps on the
 //  socket's mailbox (a zmq_poll also asked for the socket's descriptor and
-//  events around the wait), and a message already queued comes at once
-//  either way. *timeout is that time-out as last set on sock (-1: never):
-//  it is set again only when above the time left (the wait would pass the
-//  deadline) or below half of it (the wait would end too early to be
-//  worth it), so a loop of requests with the same budget sets it once. An
-//  early end only makes the loop look at the clock and wait again. With
-//  queued_first (a pipelined client, whose replies are mostly there) it
-//  looks without waiting first, before it reads the clock; without (just
-//  after a send, when the answer cannot be there yet) it spares that look,
-//  a poll and a getpid system call in libzmq.
+//  events around the wait), and a message already queued comes at once,
+//  with no system call, as from a non-blocking receive. So there is no
+//  look without waiting first: when nothing is queued, that look costs a
+//  poll and a getpid system call in libzmq for nothing. Past the deadline
+//  it still looks once (a time-out of 0). *timeout is the socket's receive
+//  time-out as last set (-1: never): it is set again only when above the
+//  time left (the wait would pass the deadline) or below half of it (the
+//  wait would end too early to be worth it), so a loop of requests with
+//  one budget sets it once; an early end only makes the loop look at the
+//  clock and wait again.
 static zcq_msg_t *
-s_recv_until (zsock_t *sock, int *timeout, int64_t deadline, int64_t now, bool queued_first)
+s_recv_until (zsock_t *sock, int *timeout, int64_t deadline, int64_t now)
 {
-    zcq_msg_t *msg = queued_first ? zcq_msg_recv_nowait (sock) : NULL;
-    if (queued_first && !msg && zmq_errno () != EAGAIN) {
-        return NULL;
-    }
+    zcq_msg_t *msg = NULL;
     while (!msg) {
         int64_t left = deadline - (now >= 0 ? now : zclock_mono ());
         now = -1; //  read the clock again on the next round
-        if (left <= 0 && queued_first) {
-            break; //  looked already
-        }
         int wait = left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int) left;
         if (*timeout < 0 || *timeout > wait || *timeout < wait / 2) {
             zsock_set_rcvtimeo (sock, wait);
             *timeout = wait;
         }
         msg = zcq_msg_recv (sock);
-        if (!msg && (left <= 0 || zmq_errno () != EAGAIN)) {
+        if (!msg && (wait == 0 || zmq_errno () != EAGAIN)) {
             break;
         }
     }
@@ -300,10 +294,8 @@ s_wait_for (zsock_t *sock, int *timeout, zcq_msg_type_t want, const byte *id, si
             int64_t deadline, int64_t now)
 {
     zcq_msg_t *answer = NULL;
-    bool look_first = false; //  just sent: nothing is queued for us yet
     while (!answer) {
-        zcq_msg_t *msg = s_recv_until (sock, timeout, deadline, now, look_first);
-        look_first = true; //  after one message, others may be queued
+        zcq_msg_t *msg = s_recv_until (sock, timeout, deadline, now);
         now = -1;
         if (!msg) {
             break;
@@ -515,10 +507,12 @@ zcq_client_recv_reply (zcq_client_t *self, int timeout_ms)
     if (!self->commands) {
         return NULL;
     }
-    int64_t deadline = zclock_mono () + timeout_ms;
+    int64_t now = zclock_mono ();
+    int64_t deadline = now + timeout_ms;
     zcq_msg_t *reply = NULL;
     while (!reply) {
-        reply = s_recv_until (self->commands, &self->recv_timeout, deadline, -1, true);
+        reply = s_recv_until (self->commands, &self->recv_timeout, deadline, now);
+        now = -1;
         if (!reply) {
             break;
         }
