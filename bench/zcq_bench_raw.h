@@ -3,7 +3,8 @@
     run as the figures they bound: the machine itself (cores, CPU model,
     kernel), fsyncs per second of a data folder, and a plain ZeroMQ
     DEALER -> ROUTER echo over loopback TCP (requests/s with many in
-    flight, round-trip time with one, requests/s of 8 closed-loop clients).
+    flight, round-trip time with one, requests/s of 8 closed-loop clients;
+    and of 32, the server in another process, with the clients' CPU).
     =========================================================================
 */
 
@@ -32,10 +33,23 @@ double
 double
     zcq_bench_echo_rate (int clients, int in_flight, int ms);
 
+//  The same echo with its ROUTER in a child process of its own (a context
+//  each side, as the benchmark's clients and a node): `clients` DEALER
+//  threads keep in_flight requests out, each answer taken by a blocking
+//  receive. Returns requests per second, or -1; sets *cpu_ms to this
+//  process's CPU (clients and their I/O thread) per 1,000 answers, or -1.
+//  Call it when this process runs nothing else.
+double
+    zcq_bench_echo_apart (int clients, int in_flight, int ms, double *cpu_ms);
+
 //  The limits' figure name of the echo with 8 clients of 1 in flight: the
 //  ceiling of any 8-client closed loop over ZeroMQ here (a query node's
 //  queries are measured against it)
 #define ZCQ_BENCH_ECHO_EIGHT "ZeroMQ echo, 8 clients x 1 in flight"
+
+//  ... and of the echo apart with 32 clients of 1 in flight: the ceiling of
+//  the 32-client closed loop, and its clients' CPU the floor of ours
+#define ZCQ_BENCH_ECHO_32 "ZeroMQ echo, 32 clients x 1 in flight"
 
 //  Measure the limits `runs` times for ms milliseconds each (fsync in
 //  $TMPDIR, where the benchmarks keep their data) as figures of the report

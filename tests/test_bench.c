@@ -1,7 +1,8 @@
 /*  =========================================================================
     test_bench - the benchmark suite's own parts: latency percentiles, the
     report's medians, targets and ratios, the load runner's window, the
-    closed loop's expected versions, and the processes it starts
+    closed loop's expected versions, the processes it starts, and the
+    echo whose server runs in a child process
     =========================================================================
 */
 
@@ -11,10 +12,12 @@
 #include "../bench/zcq_bench_latency.h"
 #include "../bench/zcq_bench_load.h"
 #include "../bench/zcq_bench_proc.h"
+#include "../bench/zcq_bench_raw.h"
 #include "../bench/zcq_bench_report.h"
 
 #include <netinet/in.h>
 #include <pthread.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/wait.h>
@@ -451,6 +454,25 @@ test_interrupted_benchmark_leaves_nothing_behind (void **state)
     assert_int_equal (access (folder, F_OK), -1); //  its data removed
 }
 
+//  The echo with its server apart answers its clients, gives the clients'
+//  CPU per 1,000 requests, and leaves no child behind (the server leaves
+//  when the pipe it watches closes; a server that did not would hang the
+//  call, which the alarm turns into a failure)
+static void
+test_echo_apart_answers_and_its_server_leaves (void **state)
+{
+    (void) state;
+    alarm (20);
+    double cpu_ms = -1;
+    double rate = zcq_bench_echo_apart (4, 1, 200, &cpu_ms);
+    alarm (0);
+    assert_true (rate > 0);
+    assert_true (cpu_ms > 0);
+    errno = 0;
+    assert_int_equal (waitpid (-1, NULL, WNOHANG), -1);
+    assert_int_equal (errno, ECHILD);
+}
+
 int
 main (void)
 {
@@ -462,6 +484,7 @@ main (void)
         cmocka_unit_test (test_paced_loop_keeps_its_rate),
         cmocka_unit_test (test_processes_are_stopped_by_pid),
         cmocka_unit_test (test_interrupted_benchmark_leaves_nothing_behind),
+        cmocka_unit_test (test_echo_apart_answers_and_its_server_leaves),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

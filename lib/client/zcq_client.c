@@ -54,6 +54,8 @@ struct _zcq_client_t {
     bool consistent;                         //  send our position as min_position
     uint64_t position;                       //  highest acknowledged position
     int send_timeout;                        //  ms, as last set on commands
+    int recv_timeout;                        //  ms, as last set on commands (-1: never)
+    int query_timeouts [MAX_QUERY_NODES];    //  the same for each query node
     msgpack_sbuffer body;                    //  a command's body, encoded here at each post
 };
 
@@ -101,6 +103,7 @@ zcq_client_new (const char *commands_endpoint)
     self->commands = first ? s_dealer (self->endpoint) : NULL;
     msgpack_sbuffer_init (&self->body);
     self->send_timeout = SEND_TIMEOUT_MS;
+    self->recv_timeout = -1;
     if (!self->commands) {
         zlist_destroy (&self->members);
         msgpack_sbuffer_destroy (&self->body);
@@ -146,6 +149,7 @@ zcq_client_add_query_node (zcq_client_t *self, const char *endpoint)
         return -1;
     }
     self->queries [self->query_nodes] = sock;
+    self->query_timeouts [self->query_nodes] = -1;
     self->query_endpoints [self->query_nodes] = strdup (endpoint);
     return self->query_nodes++;
 }
@@ -247,46 +251,52 @@ s_track (zcq_client_t *self, zcq_msg_t *reply)
 }
 
 //  The next message on sock, waiting until deadline (zclock_mono ms) at
-//  most; NULL if none came. The receive itself waits, with the time left
-//  as the socket's receive time-out: libzmq then sleeps on the socket's
-//  mailbox (a zmq_poll also asked for the socket's descriptor and events
-//  around the wait), and a message already queued comes at once either
-//  way. With queued_first (a pipelined client, whose replies are mostly
-//  there) it looks without waiting first, before it reads the clock;
-//  without (just after a send, when the answer cannot be there yet) it
-//  spares that look, a poll and a getpid system call in libzmq.
+//  most; NULL if none came. now is the caller's fresh zclock_mono (), or
+//  -1 to read the clock here. The receive itself waits, with the socket's
+//  receive time-out at most the time left: libzmq then sleeps on the
+//  socket's mailbox (a zmq_poll also asked for the socket's descriptor and
+//  events around the wait), and a message already queued comes at once,
+//  with no system call, as from a non-blocking receive. So there is no
+//  look without waiting first: when nothing is queued, that look costs a
+//  poll and a getpid system call in libzmq for nothing. Past the deadline
+//  it still looks once (a time-out of 0). *timeout is the socket's receive
+//  time-out as last set (-1: never): it is set again only when above the
+//  time left (the wait would pass the deadline) or below half of it (the
+//  wait would end too early to be worth it), so a loop of requests with
+//  one budget sets it once; an early end only makes the loop look at the
+//  clock and wait again.
 static zcq_msg_t *
-s_recv_until (zsock_t *sock, int64_t deadline, bool queued_first)
+s_recv_until (zsock_t *sock, int *timeout, int64_t deadline, int64_t now)
 {
-    zcq_msg_t *msg = queued_first ? zcq_msg_recv_nowait (sock) : NULL;
-    if (queued_first && !msg && zmq_errno () != EAGAIN) {
-        return NULL;
-    }
+    zcq_msg_t *msg = NULL;
     while (!msg) {
-        int64_t left = deadline - zclock_mono ();
-        if (left <= 0 && queued_first) {
-            break; //  looked already
+        int64_t left = deadline - (now >= 0 ? now : zclock_mono ());
+        now = -1; //  read the clock again on the next round
+        int wait = left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int) left;
+        if (*timeout < 0 || *timeout > wait || *timeout < wait / 2) {
+            zsock_set_rcvtimeo (sock, wait);
+            *timeout = wait;
         }
-        zsock_set_rcvtimeo (sock, left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int) left);
         msg = zcq_msg_recv (sock);
-        if (!msg && (left <= 0 || zmq_errno () != EAGAIN)) {
+        if (!msg && (wait == 0 || zmq_errno () != EAGAIN)) {
             break;
         }
     }
     return msg;
 }
 
-//  Wait for the answer to the request with this id on sock: a message of
-//  type `want`, or an ERROR with this id or none. Others are dropped.
+//  Wait for the answer to the request with this id on sock (its receive
+//  time-out as last set in *timeout) until deadline: a message of type
+//  `want`, or an ERROR with this id or none. Others are dropped. now is the
+//  caller's fresh zclock_mono (), or -1.
 static zcq_msg_t *
-s_wait_for (zsock_t *sock, zcq_msg_type_t want, const byte *id, size_t id_size, int timeout_ms)
+s_wait_for (zsock_t *sock, int *timeout, zcq_msg_type_t want, const byte *id, size_t id_size,
+            int64_t deadline, int64_t now)
 {
-    int64_t deadline = zclock_mono () + timeout_ms;
     zcq_msg_t *answer = NULL;
-    bool look_first = false; //  just sent: nothing is queued for us yet
     while (!answer) {
-        zcq_msg_t *msg = s_recv_until (sock, deadline, look_first);
-        look_first = true; //  after one message, others may be queued
+        zcq_msg_t *msg = s_recv_until (sock, timeout, deadline, now);
+        now = -1;
         if (!msg) {
             break;
         }
@@ -363,6 +373,7 @@ s_move (zcq_client_t *self, const char *endpoint)
     zsock_destroy (&self->commands);
     self->commands = s_dealer (self->endpoint);
     self->send_timeout = SEND_TIMEOUT_MS;
+    self->recv_timeout = -1;
 }
 
 zcq_msg_t *
@@ -370,16 +381,21 @@ zcq_client_request (zcq_client_t *self, zcq_msg_t *command, int timeout_ms)
 {
     assert (self);
     assert (command);
-    int64_t deadline = zclock_mono () + timeout_ms;
+    //  The clock is read once before each send (the first: once for the
+    //  whole budget too) and once after it: a send may wait up to its
+    //  time-out, the rest of an attempt takes well under a millisecond
+    int64_t now = zclock_mono ();
+    int64_t deadline = now + timeout_ms;
     int backoff = BACKOFF_FIRST_MS;
     for (int attempt = 1; attempt <= self->attempts; attempt++) {
         if (attempt > 1) {
             self->retries++;
+            now = zclock_mono ();
         }
         //  A command that cannot be encoded never will be; one that cannot
         //  be sent in time (no usable connection) counts as an unanswered
         //  attempt
-        int64_t send_wait = deadline - zclock_mono ();
+        int64_t send_wait = deadline - now;
         int send_timeout = send_wait < 0                 ? 0
                            : send_wait > SEND_TIMEOUT_MS ? SEND_TIMEOUT_MS
                                                          : (int) send_wait;
@@ -392,15 +408,17 @@ zcq_client_request (zcq_client_t *self, zcq_msg_t *command, int timeout_ms)
             return NULL;
         }
         //  Share the time left among the attempts left
-        int64_t left = deadline - zclock_mono ();
+        now = zclock_mono ();
+        int64_t left = deadline - now;
         int64_t wait = left / (self->attempts - attempt + 1);
         if (wait < ATTEMPT_MIN_MS) {
             wait = left < ATTEMPT_MIN_MS ? left : ATTEMPT_MIN_MS;
         }
-        zcq_msg_t *reply =
-            sent ? s_wait_for (self->commands, ZCQ_MSG_REPLY, zcq_msg_id (command),
-                               zcq_msg_id_size (command), wait > 0 ? (int) wait : 0)
-                 : NULL;
+        zcq_msg_t *reply = sent
+                               ? s_wait_for (self->commands, &self->recv_timeout, ZCQ_MSG_REPLY,
+                                             zcq_msg_id (command), zcq_msg_id_size (command),
+                                             now + (wait > 0 ? wait : 0), now)
+                               : NULL;
         if (!reply) {
             //  No answer: the node may have died with our command queued.
             //  A new socket drops what the old one holds and reconnects
@@ -489,10 +507,12 @@ zcq_client_recv_reply (zcq_client_t *self, int timeout_ms)
     if (!self->commands) {
         return NULL;
     }
-    int64_t deadline = zclock_mono () + timeout_ms;
+    int64_t now = zclock_mono ();
+    int64_t deadline = now + timeout_ms;
     zcq_msg_t *reply = NULL;
     while (!reply) {
-        reply = s_recv_until (self->commands, deadline, true);
+        reply = s_recv_until (self->commands, &self->recv_timeout, deadline, now);
+        now = -1;
         if (!reply) {
             break;
         }
@@ -511,8 +531,8 @@ zcq_client_recv_reply (zcq_client_t *self, int timeout_ms)
 //  timeout_ms for its RESULT or ERROR; the node is told to wait for
 //  min_position for most of that time. Returns the answer, or NULL.
 static zcq_msg_t *
-s_query_once (zsock_t *sock, const byte *id, const char *name, const void *params, size_t size,
-              uint64_t min_position, int timeout_ms)
+s_query_once (zsock_t *sock, int *timeout, const byte *id, const char *name, const void *params,
+              size_t size, uint64_t min_position, int timeout_ms)
 {
     zcq_msg_t *query = zcq_msg_new (ZCQ_MSG_QUERY);
     zcq_msg_set_id (query, id, ZCQ_COMMAND_ID);
@@ -527,7 +547,9 @@ s_query_once (zsock_t *sock, const byte *id, const char *name, const void *param
     zcq_msg_set_timeout (query, timeout_ms - margin > 0 ? (uint32_t) (timeout_ms - margin) : 1);
     zcq_msg_t *result = NULL;
     if (zcq_msg_send (query, sock) == 0) {
-        result = s_wait_for (sock, ZCQ_MSG_RESULT, id, ZCQ_COMMAND_ID, timeout_ms);
+        int64_t now = zclock_mono ();
+        result = s_wait_for (sock, timeout, ZCQ_MSG_RESULT, id, ZCQ_COMMAND_ID,
+                             now + timeout_ms, now);
     }
     zcq_msg_destroy (&query);
     return result;
@@ -581,8 +603,9 @@ s_query_spread (zcq_client_t *self, const byte *id, const char *name, const void
             if (tried++ > 0) {
                 self->query_retries++;
             }
-            zcq_msg_t *answer = s_query_once (self->queries [node], id, name, params, size,
-                                              min_position, (int) share);
+            zcq_msg_t *answer =
+                s_query_once (self->queries [node], &self->query_timeouts [node], id, name,
+                              params, size, min_position, (int) share);
             if (!answer) {
                 //  Silent: pass it over for a while (longer each time, up to
                 //  32 x), and drop what its socket still queues for it
@@ -593,6 +616,7 @@ s_query_spread (zcq_client_t *self, const byte *id, const char *name, const void
                 if (fresh) {
                     zsock_destroy (&self->queries [node]);
                     self->queries [node] = fresh;
+                    self->query_timeouts [node] = -1;
                 }
                 continue;
             }
@@ -615,11 +639,14 @@ zcq_client_query (zcq_client_t *self, int node, const char *name, const void *pa
     assert (self);
     assert (name);
     zsock_t *sock = NULL;
+    int *timeout = NULL; //  sock's receive time-out as last set
     if (node == ZCQ_WRITE_NODE) {
         sock = self->commands;
+        timeout = &self->recv_timeout;
     }
     else if (node >= 0 && node < self->query_nodes) {
         sock = self->queries [node];
+        timeout = &self->query_timeouts [node];
     }
     if (!sock && !(node == ZCQ_ANY_QUERY_NODE && self->query_nodes > 0)) {
         zsys_error ("client: no query node %d (have %d), or no write node connection", node,
@@ -637,7 +664,7 @@ zcq_client_query (zcq_client_t *self, int node, const char *name, const void *pa
     if (node == ZCQ_ANY_QUERY_NODE) {
         return s_query_spread (self, id, name, params, size, min_position, timeout_ms);
     }
-    return s_query_once (sock, id, name, params, size, min_position, timeout_ms);
+    return s_query_once (sock, timeout, id, name, params, size, min_position, timeout_ms);
 }
 
 uint64_t
