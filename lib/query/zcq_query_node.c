@@ -41,6 +41,7 @@
 #define QUERY_BURST  256   //  queries taken from the query socket per wake-up
 
 #define MEMTABLE (2 * 1024 * 1024) //  bytes of LevelDB memtable of the read models
+#define HOLD_MS  10                //  ms a LevelDB batch of read models may be held
 
 //  The query node's settings: the one place for their paths, flags,
 //  defaults, accepted values and help (README's configuration reference
@@ -425,7 +426,33 @@ s_open_models (self_t *self, const char *data, size_t memory_limit, char **error
     }
     zcq_view_set_cache (zcq_projection_view (self->serving), (size_t) self->cache);
     zcq_view_set_cache (zcq_projection_view (self->spare), (size_t) self->cache);
+    //  Live, each burst of the write node's would cost a LevelDB write of
+    //  its own (its write(2), its memtable inserts): the serving models
+    //  hold their batch HOLD_MS and write the bursts of that time together
+    zcq_projection_set_delay (self->serving, HOLD_MS);
     return 0;
+}
+
+//  A batch of read models failed: no batch is tried again for a while
+//  (10 ms, doubling to 1 s), so that a full or failing disk does not spin
+//  on replay and log lines.
+static void
+s_failed (self_t *self)
+{
+    zcq_metrics_add (&self->failures, 1);
+    self->apply_backoff = self->apply_backoff ? self->apply_backoff * 2 : 10;
+    self->apply_backoff = self->apply_backoff > 1000 ? 1000 : self->apply_backoff;
+    self->apply_resume = zclock_mono () + self->apply_backoff;
+}
+
+//  Write the serving models' held batch, if any: before a query reads them
+//  (a scan reads the store), a switch, a stop.
+static void
+s_flush (self_t *self)
+{
+    if (zcq_projection_flush (self->serving, self->feed)) {
+        s_failed (self);
+    }
 }
 
 //  A feed for a generation of models, from position next, with the node's
@@ -902,6 +929,7 @@ s_fill_answer (self_t *self, zcq_msg_t *query, int64_t waited, zcq_msg_t *result
 static void
 s_answer (self_t *self, zcq_msg_t *query, int64_t waited)
 {
+    s_flush (self);
     uint64_t applied = zcq_projection_applied (self->serving);
     zcq_msg_t *result = zcq_msg_reply_to (query, ZCQ_OK);
     s_fill_answer (self, query, waited, result);
@@ -945,6 +973,7 @@ static void
 s_watch_eval (void *arg, zcq_msg_t *watch, zcq_msg_t *update, zlistx_t *reads)
 {
     self_t *self = (self_t *) arg;
+    s_flush (self);
     zcq_view_t *view = zcq_projection_view (self->serving);
     zcq_view_record (view, reads);
     s_fill_answer (self, watch, 0, update);
@@ -1107,10 +1136,7 @@ s_apply_batch (self_t *self, zcq_projection_t *models, zcq_feed_t *feed)
     }
     int count = zcq_projection_apply (models, feed, asked ? APPLY_SLICE : APPLY_BATCH);
     if (count < 0) {
-        zcq_metrics_add (&self->failures, 1);
-        self->apply_backoff = self->apply_backoff ? self->apply_backoff * 2 : 10;
-        self->apply_backoff = self->apply_backoff > 1000 ? 1000 : self->apply_backoff;
-        self->apply_resume = zclock_mono () + self->apply_backoff;
+        s_failed (self);
         return 0;
     }
     self->apply_backoff = 0;
@@ -1203,7 +1229,10 @@ s_apply_rebuild (self_t *self)
         || zcq_feed_state (feed) == ZCQ_FEED_REFUSED) {
         return;
     }
-    if (zcq_projection_switch (self->spare, self->serving)) {
+    //  The serving models' held batch first: written after the switch, it
+    //  would set the position of the models that serve then
+    if (zcq_projection_flush (self->serving, self->feed)
+        || zcq_projection_switch (self->spare, self->serving)) {
         zcq_metrics_add (&self->failures, 1);
         return;
     }
@@ -1214,6 +1243,8 @@ s_apply_rebuild (self_t *self)
     zcq_projection_t *old = self->serving;
     self->serving = self->spare;
     self->spare = old;
+    zcq_projection_set_delay (self->spare, 0);
+    zcq_projection_set_delay (self->serving, self->memory ? 0 : HOLD_MS);
     self->sweeping = true; //  the old models go, a slice at a time
     s_release_parked (self);
     zcq_watches_changed (self->watches, NULL); //  every read model may differ
@@ -1392,6 +1423,8 @@ zcq_query_node_actor (zsock_t *pipe, void *args)
     self->next_deadline = INT64_MAX;
     while (!self->terminated) {
         int64_t wake = self->next_deadline < next_tick ? self->next_deadline : next_tick;
+        int64_t due = zcq_projection_due (self->serving);
+        wake = due < wake ? due : wake;
         int64_t wait = wake - zclock_mono ();
         s_before_wait (self);
         void *which = zcq_waiter_wait (self->waiter, wait > 0 ? (int) wait : 0);
@@ -1423,7 +1456,11 @@ zcq_query_node_actor (zsock_t *pipe, void *args)
         if (zclock_mono () >= self->next_deadline) {
             s_release_parked (self);
         }
+        if (zclock_mono () >= zcq_projection_due (self->serving)) {
+            s_flush (self);
+        }
     }
+    s_flush (self);
     s_snapshot (self, true);
     s_self_destroy (&self);
 }
