@@ -479,8 +479,8 @@ main (void)
             test_a_batch_writes_the_models_and_the_position_together, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (
             test_a_failed_write_changes_nothing_and_the_events_come_again, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown (
-            test_a_held_batch_is_read_at_once_and_written_later, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_held_batch_is_read_at_once_and_written_later,
+                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_a_rebuilt_generation_switches_in_one_batch,
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_a_store_of_other_data_is_refused, s_setup,

@@ -17,25 +17,25 @@
 #define HOLD_MAX     10000  //  events a held batch takes at most before it is written
 
 struct _zcq_projection_t {
-    zcq_store_t *store;                      //  the read-model store (borrowed)
-    const zcq_domain_t *domain;              //  projects events (borrowed)
-    zcq_upcast_t *upcast;                    //  raises events to what project reads
-    zcq_view_t *view;                        //  the read models, in their keyspace
-    zcq_batch_t *batch;                      //  scratch batch
-    bool serving;                            //  queries are answered from it
-    uint64_t applied;                        //  last position folded into the view
-    uint64_t written;                        //  last position written to the store
+    zcq_store_t *store;                        //  the read-model store (borrowed)
+    const zcq_domain_t *domain;                //  projects events (borrowed)
+    zcq_upcast_t *upcast;                      //  raises events to what project reads
+    zcq_view_t *view;                          //  the read models, in their keyspace
+    zcq_batch_t *batch;                        //  the batch held, or scratch
+    bool serving;                              //  queries are answered from it
+    uint64_t applied;                          //  last position folded into the view
+    uint64_t written;                          //  last position written to the store
     byte written_print [ZCQ_FEED_FINGERPRINT]; //  fingerprint of the event at written
-    bool written_printed;                    //  written_print holds that event's
-    int delay;                               //  ms a batch may be held unwritten (0: none)
-    size_t held;                             //  events folded into the batch held
-    int64_t held_since;                      //  zclock_mono () the held batch began
-    uint64_t tombstones;                     //  of deleted streams, in the batch folded
-    uint32_t version;                        //  projection version that built the view
-    byte fingerprint [ZCQ_FEED_FINGERPRINT]; //  of the event at applied
-    bool fingerprinted;                      //  fingerprint holds that event's
-    uint64_t events;                         //  events applied since started
-    int64_t started;                         //  zclock_mono () at open or restart
+    bool written_printed;                      //  written_print holds that event's
+    int delay;                                 //  ms a batch may be held unwritten (0: none)
+    size_t held;                               //  events folded into the batch held
+    int64_t held_since;                        //  zclock_mono () the held batch began
+    uint64_t tombstones;                       //  of deleted streams, in the batch folded
+    uint32_t version;                          //  projection version that built the view
+    byte fingerprint [ZCQ_FEED_FINGERPRINT];   //  of the event at applied
+    bool fingerprinted;                        //  fingerprint holds that event's
+    uint64_t events;                           //  events applied since started
+    int64_t started;                           //  zclock_mono () at open or restart
 };
 
 //  The key that holds the generation's position.
