@@ -398,12 +398,13 @@ s_request (zcq_feed_t *self, uint32_t max)
 static void
 s_maybe_replay (zcq_feed_t *self)
 {
-    if (s_stopped (self) || self->replaying || self->expected == 0
-        || zclock_mono () < self->retry_at) {
+    if (s_stopped (self) || self->replaying || self->expected == 0) {
         return;
     }
-    if (self->verify
-        || (self->expected <= self->head && zlistx_size (self->ready) < self->credit)) {
+    //  The clock last: live, nothing is missing (called for every event)
+    if ((self->verify
+         || (self->expected <= self->head && zlistx_size (self->ready) < self->credit))
+        && zclock_mono () >= self->retry_at) {
         s_request (self, ZCQ_MAX_EVENTS);
     }
 }

@@ -34,6 +34,8 @@ struct _zcq_projection_t {
     uint32_t version;                          //  projection version that built the view
     byte fingerprint [ZCQ_FEED_FINGERPRINT];   //  of the event at applied
     bool fingerprinted;                        //  fingerprint holds that event's
+    zcq_msg_t *last;                           //  the event at applied, until it is
+                                               //  fingerprinted (at a write), or NULL
     uint64_t events;                           //  events applied since started
     int64_t started;                           //  zclock_mono () at open or restart
 };
@@ -170,6 +172,7 @@ zcq_projection_destroy (zcq_projection_t **self_p)
         zcq_projection_t *self = *self_p;
         zcq_view_destroy (&self->view);
         zcq_batch_destroy (&self->batch);
+        zcq_msg_destroy (&self->last);
         zcq_upcast_destroy (&self->upcast);
         free (self);
         *self_p = NULL;
@@ -221,6 +224,7 @@ s_project (zcq_projection_t *self, zcq_msg_t *event)
 static void
 s_undo (zcq_projection_t *self, zcq_feed_t *feed)
 {
+    zcq_msg_destroy (&self->last);
     zcq_batch_clear (self->batch);
     zcq_view_rollback (self->view);
     self->applied = self->written;
@@ -238,9 +242,22 @@ s_undo (zcq_projection_t *self, zcq_feed_t *feed)
 //  Write the held batch: the view's changes, the position they reach and
 //  (serving) the fingerprint there. Returns 0, or -1 (everything since the
 //  last write undone, s_undo).
+//  The fingerprint of the event at applied, taken once per write rather
+//  than once per burst (a SHA-1 and a digest allocated).
+static void
+s_fingerprint (zcq_projection_t *self)
+{
+    if (self->last) {
+        zcq_feed_fingerprint (self->last, self->fingerprint);
+        self->fingerprinted = true;
+        zcq_msg_destroy (&self->last);
+    }
+}
+
 static int
 s_write (zcq_projection_t *self, zcq_feed_t *feed)
 {
+    s_fingerprint (self);
     //  Invariant 5: the changes and the position they reach, one batch
     byte value [8];
     zcq_store_put_be64 (value, self->applied);
@@ -266,6 +283,9 @@ s_write (zcq_projection_t *self, zcq_feed_t *feed)
     self->written = self->applied;
     memcpy (self->written_print, self->fingerprint, sizeof (self->fingerprint));
     self->written_printed = self->fingerprinted;
+    if (self->fingerprinted) {
+        zcq_feed_applied (feed, self->written, self->written_print, false);
+    }
     if (self->tombstones) {
         //  ... and now the deletes meet them, so that the data of a deleted
         //  stream leaves this node's disk
@@ -309,16 +329,14 @@ zcq_projection_apply (zcq_projection_t *self, zcq_feed_t *feed, size_t max)
         last = position;
         count++;
     }
-    if (last_event) {
-        if (!failed) {
-            zcq_feed_fingerprint (last_event, self->fingerprint);
-            self->fingerprinted = true;
-        }
-        zcq_msg_destroy (&last_event);
-    }
     if (failed) {
+        zcq_msg_destroy (&last_event);
         s_undo (self, feed);
         return -1;
+    }
+    if (last_event) {
+        zcq_msg_destroy (&self->last);
+        self->last = last_event; //  fingerprinted when written
     }
     if (count == 0) {
         return 0;
@@ -332,7 +350,6 @@ zcq_projection_apply (zcq_projection_t *self, zcq_feed_t *feed, size_t max)
     self->held += count;
     self->applied = last;
     self->events += count;
-    zcq_feed_applied (feed, last, self->fingerprint, false);
     if ((self->tombstones || self->delay == 0 || self->held >= HOLD_MAX
          || zclock_mono () - self->held_since >= self->delay)
         && s_write (self, feed) != 0) {
@@ -427,6 +444,7 @@ zcq_projection_restart (zcq_projection_t *self)
     }
     zcq_batch_clear (self->batch);
     zcq_view_rollback (self->view);
+    zcq_msg_destroy (&self->last);
     self->applied = self->written = 0;
     self->held = 0;
     memset (self->fingerprint, 0, sizeof (self->fingerprint));
@@ -476,6 +494,7 @@ const byte *
 zcq_projection_fingerprint (zcq_projection_t *self)
 {
     assert (self);
+    s_fingerprint (self);
     return self->fingerprinted ? self->fingerprint : NULL;
 }
 

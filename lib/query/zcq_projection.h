@@ -72,7 +72,7 @@ void
 //  Take up to max events that the feed has ready, fold them through the
 //  domain into the view, and write their changes together with the new
 //  position (and, serving, the fingerprint of the last event) in one store
-//  batch; then tell the feed what was applied. With a delay, the batch is
+//  batch; then tell the feed what was written. With a delay, the batch is
 //  held (and later events folded into it) until the delay has passed since
 //  it began, it holds 10,000 events, or a stream was deleted; reads see its
 //  changes at once. Returns the number of events applied (0: none was
