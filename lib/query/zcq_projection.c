@@ -34,8 +34,8 @@ struct _zcq_projection_t {
     uint32_t version;                          //  projection version that built the view
     byte fingerprint [ZCQ_FEED_FINGERPRINT];   //  of the event at applied
     bool fingerprinted;                        //  fingerprint holds that event's
-    zcq_msg_t *last;                           //  the event at applied, until it is
-                                               //  fingerprinted (at a write), or NULL
+    zcq_msg_t *last;                           //  or NULL: the event at applied, until it
+                                               //  is fingerprinted (fingerprint is older)
     uint64_t events;                           //  events applied since started
     int64_t started;                           //  zclock_mono () at open or restart
 };
@@ -239,9 +239,6 @@ s_undo (zcq_projection_t *self, zcq_feed_t *feed)
     }
 }
 
-//  Write the held batch: the view's changes, the position they reach and
-//  (serving) the fingerprint there. Returns 0, or -1 (everything since the
-//  last write undone, s_undo).
 //  The fingerprint of the event at applied, taken once per write rather
 //  than once per burst (a SHA-1 and a digest allocated).
 static void
@@ -254,6 +251,9 @@ s_fingerprint (zcq_projection_t *self)
     }
 }
 
+//  Write the held batch: the view's changes, the position they reach and
+//  (serving) the fingerprint there. Returns 0, or -1 (everything since the
+//  last write undone, s_undo).
 static int
 s_write (zcq_projection_t *self, zcq_feed_t *feed)
 {
