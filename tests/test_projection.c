@@ -4,7 +4,8 @@
     feed. The test plays the write node's replay ROUTER on inproc sockets,
     so that it decides which events the feed gets and when: a batch writes
     the read models and the position together; a failed write leaves both as
-    they were and the events come again after the rewind; a rebuilt
+    they were and the events come again after the rewind; a held batch is
+    read at once and written later, whole; a rebuilt
     generation switches in with one batch; a store of other data is refused
     =========================================================================
 */
@@ -280,6 +281,82 @@ test_a_failed_write_changes_nothing_and_the_events_come_again (void **state)
     zcq_feed_destroy (&feed);
 }
 
+//  Check the store (not the generation) stands at position: q:applied
+//  and q:last.
+static void
+s_assert_written (fixture_t *fixture, uint64_t position)
+{
+    assert_int_equal (s_number (fixture, "q:applied"), position);
+    if (position) {
+        s_assert_last (fixture, position);
+    }
+}
+
+static void
+test_a_held_batch_is_read_at_once_and_written_later (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    zcq_projection_t *serving = fixture->serving;
+    zcq_view_set_cache (zcq_projection_view (serving), 100);
+    zcq_projection_set_delay (serving, 60000);
+    assert_int_equal (zcq_projection_due (serving), INT64_MAX);
+    zcq_feed_t *feed = s_feed_new (fixture, 1);
+    s_serve (fixture, feed, 1, 15);
+    uint64_t writes = zcq_store_writes (fixture->models->store);
+
+    //  Two bursts folded: read at once, held in one batch, nothing written
+    int64_t before = zclock_mono ();
+    assert_int_equal (zcq_projection_apply (serving, feed, 5), 5);
+    assert_int_equal (zcq_projection_apply (serving, feed, 5), 5);
+    assert_int_equal (zcq_projection_applied (serving), 10);
+    assert_int_equal (zcq_projection_written (serving), 0);
+    assert_int_equal (s_model_int (serving, "account/account-1", "balance"), 9);
+    assert_int_equal (s_model_int (serving, "totals", "events"), 10);
+    assert_int_equal (zcq_store_writes (fixture->models->store), writes);
+    s_assert_written (fixture, 0);
+    int64_t due = zcq_projection_due (serving);
+    assert_true (due >= before + 60000 && due <= zclock_mono () + 60000);
+
+    //  Flushed: one write, models and position together
+    assert_int_equal (zcq_projection_flush (serving, feed), 0);
+    assert_int_equal (zcq_store_writes (fixture->models->store), writes + 1);
+    assert_int_equal (zcq_projection_due (serving), INT64_MAX);
+    assert_int_equal (zcq_projection_flush (serving, feed), 0); //  nothing held: nothing
+    assert_int_equal (zcq_store_writes (fixture->models->store), writes + 1);
+    s_assert_at (fixture, serving, 10);
+
+    //  A held batch the disk refuses: back to what was written, and the
+    //  events come again, each applied once
+    assert_int_equal (zcq_projection_apply (serving, feed, 10), 5);
+    assert_int_equal (s_model_int (serving, "totals", "events"), 15);
+    zcq_store_fail_writes (fixture->models->store, 1);
+    assert_int_equal (zcq_projection_flush (serving, feed), -1);
+    s_assert_at (fixture, serving, 10);
+    assert_int_equal (zcq_projection_events (serving), 10);
+    assert_int_equal (zcq_feed_ready (feed), 0);
+    s_serve (fixture, feed, 11, 20);
+    assert_int_equal (zcq_projection_apply (serving, feed, 10), 10);
+    assert_int_equal (zcq_projection_flush (serving, feed), 0);
+    s_assert_at (fixture, serving, 20);
+    assert_int_equal (zcq_projection_events (serving), 20);
+
+    //  Once the delay has passed, the next burst writes the batch with it
+    zcq_projection_set_delay (serving, 20);
+    zcq_feed_rewind (feed, 21);
+    s_serve (fixture, feed, 21, 25);
+    writes = zcq_store_writes (fixture->models->store);
+    assert_int_equal (zcq_projection_apply (serving, feed, 2), 2);
+    assert_int_equal (zcq_store_writes (fixture->models->store), writes);
+    due = zcq_projection_due (serving);
+    while (zclock_mono () < due) {
+        zclock_sleep (1); //  until the observable deadline; bounded by the delay
+    }
+    assert_int_equal (zcq_projection_apply (serving, feed, 10), 3);
+    assert_int_equal (zcq_store_writes (fixture->models->store), writes + 1);
+    s_assert_at (fixture, serving, 25);
+    zcq_feed_destroy (&feed);
+}
+
 //  The checksum of a generation's read models, and the number of keys.
 static void
 s_checksum (zcq_projection_t *models, char hex [41], uint64_t *keys)
@@ -402,6 +479,8 @@ main (void)
             test_a_batch_writes_the_models_and_the_position_together, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (
             test_a_failed_write_changes_nothing_and_the_events_come_again, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_held_batch_is_read_at_once_and_written_later,
+                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_a_rebuilt_generation_switches_in_one_batch,
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_a_store_of_other_data_is_refused, s_setup,

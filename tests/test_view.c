@@ -285,6 +285,47 @@ test_a_key_changed_while_its_batch_is_written_stays_pending (void **state)
     s_write_more_than_the_cache (models, 3, 5);
 }
 
+static void
+test_commits_into_one_batch_are_settled_together (void **state)
+{
+    zcq_testkit_models_t *models = (zcq_testkit_models_t *) *state;
+    zcq_view_set_cache (models->view, 100);
+    //  Two commits into one batch, a key in both: reads see the latest,
+    //  and once written both are what the store holds
+    zcq_batch_t *batch = zcq_batch_new ();
+    zcq_view_put (models->view, "a", "one", 3);
+    zcq_view_put (models->view, "b", "b", 1);
+    zcq_view_commit_more (models->view, batch);
+    zcq_view_put (models->view, "a", "two", 3);
+    zcq_view_put (models->view, "c", "c", 1);
+    zcq_view_commit_more (models->view, batch);
+    assert_int_equal (zcq_view_pending (models->view), 0);
+    s_assert_value (models->view, "a", "two");
+    s_assert_value (models->view, "b", "b");
+    assert_int_equal (zcq_store_write (models->store, batch, false), 0);
+    zcq_batch_clear (batch);
+    zcq_view_written (models->view);
+    s_assert_value (models->view, "a", "two");
+    s_assert_value (models->view, "b", "b");
+    s_assert_value (models->view, "c", "c");
+    byte *value = NULL;
+    size_t size = 0;
+    assert_int_equal (zcq_store_get (models->store, "r:a", 3, &value, &size), 0);
+    assert_string_equal ((char *) value, "two");
+    free (value);
+
+    //  Two commits rolled back: neither stays
+    zcq_view_put (models->view, "a", "three", 5);
+    zcq_view_commit_more (models->view, batch);
+    zcq_view_put (models->view, "d", "d", 1);
+    zcq_view_commit_more (models->view, batch);
+    s_assert_value (models->view, "a", "three");
+    zcq_view_rollback (models->view);
+    s_assert_value (models->view, "a", "two");
+    assert_int_equal (zcq_view_get (models->view, "d", &value, &size), 1);
+    zcq_batch_destroy (&batch);
+}
+
 int
 main (void)
 {
@@ -298,6 +339,7 @@ main (void)
         ZCQ_TESTKIT_MODELS_TEST (test_clear_empties_one_keyspace_in_slices),
         ZCQ_TESTKIT_MODELS_TEST (test_peek_lends_what_get_copies),
         ZCQ_TESTKIT_MODELS_TEST (test_a_key_changed_while_its_batch_is_written_stays_pending),
+        ZCQ_TESTKIT_MODELS_TEST (test_commits_into_one_batch_are_settled_together),
     };
     return ZCQ_TESTKIT_RUN_ON_BOTH_BACKENDS (tests);
 }

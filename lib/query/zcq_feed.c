@@ -54,6 +54,7 @@ struct _zcq_feed_t {
     byte fingerprint [ZCQ_FEED_FINGERPRINT]; //  of the event at checked
     bool verify;             //  check checked against the write node's log first
     uint64_t replayed;       //  events received through replay
+    uint64_t requests;       //  REPLAY requests sent
     zcq_msg_t *filter;       //  a REPLAY holding what the feed takes (NULL: every event)
     bool by_stream;          //  the filter is one stream, every type: its versions
                              //  follow on one by one, which proves a live event next
@@ -382,6 +383,7 @@ s_request (zcq_feed_t *self, uint32_t max)
     if (self->filter) {
         zcq_msg_filter_copy (self->filter, request);
     }
+    self->requests++; //  tried: a send that failed touched the socket too
     if (zcq_msg_send (request, self->dealer) == 0) {
         self->replaying = true;
         self->replay_from = from;
@@ -396,12 +398,13 @@ s_request (zcq_feed_t *self, uint32_t max)
 static void
 s_maybe_replay (zcq_feed_t *self)
 {
-    if (s_stopped (self) || self->replaying || self->expected == 0
-        || zclock_mono () < self->retry_at) {
+    if (s_stopped (self) || self->replaying || self->expected == 0) {
         return;
     }
-    if (self->verify
-        || (self->expected <= self->head && zlistx_size (self->ready) < self->credit)) {
+    //  The clock last: live, nothing is missing (called for every event)
+    if ((self->verify
+         || (self->expected <= self->head && zlistx_size (self->ready) < self->credit))
+        && zclock_mono () >= self->retry_at) {
         s_request (self, ZCQ_MAX_EVENTS);
     }
 }
@@ -1014,6 +1017,13 @@ zcq_feed_reconnects (zcq_feed_t *self)
 {
     assert (self);
     return self->reconnects;
+}
+
+uint64_t
+zcq_feed_requests (zcq_feed_t *self)
+{
+    assert (self);
+    return self->requests;
 }
 
 uint64_t

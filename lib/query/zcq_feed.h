@@ -225,6 +225,11 @@ uint64_t
 uint64_t
     zcq_feed_reconnects (zcq_feed_t *self);
 
+//  REPLAY requests sent since creation (each a send on the replay socket,
+//  which a caller polling that socket's fd must know of: zcq_waiter.h).
+uint64_t
+    zcq_feed_requests (zcq_feed_t *self);
+
 //  REPLAY requests given up after the replay timeout since creation.
 uint64_t
     zcq_feed_replay_timeouts (zcq_feed_t *self);

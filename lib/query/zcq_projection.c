@@ -14,21 +14,30 @@
 #define KEYSPACE_A   "r:"            //  the two keyspaces of the read models
 #define KEYSPACE_B   "n:"
 #define CLEAR_SLICE  100000 //  keys deleted per batch when a generation restarts
+#define HOLD_MAX     10000  //  events a held batch takes at most before it is written
 
 struct _zcq_projection_t {
-    zcq_store_t *store;                      //  the read-model store (borrowed)
-    const zcq_domain_t *domain;              //  projects events (borrowed)
-    zcq_upcast_t *upcast;                    //  raises events to what project reads
-    zcq_view_t *view;                        //  the read models, in their keyspace
-    zcq_batch_t *batch;                      //  scratch batch
-    bool serving;                            //  queries are answered from it
-    uint64_t applied;                        //  last position folded into the view
-    uint64_t tombstones;                     //  of deleted streams, in the batch folded
-    uint32_t version;                        //  projection version that built the view
-    byte fingerprint [ZCQ_FEED_FINGERPRINT]; //  of the event at applied
-    bool fingerprinted;                      //  fingerprint holds that event's
-    uint64_t events;                         //  events applied since started
-    int64_t started;                         //  zclock_mono () at open or restart
+    zcq_store_t *store;                        //  the read-model store (borrowed)
+    const zcq_domain_t *domain;                //  projects events (borrowed)
+    zcq_upcast_t *upcast;                      //  raises events to what project reads
+    zcq_view_t *view;                          //  the read models, in their keyspace
+    zcq_batch_t *batch;                        //  the batch held, or scratch
+    bool serving;                              //  queries are answered from it
+    uint64_t applied;                          //  last position folded into the view
+    uint64_t written;                          //  last position written to the store
+    byte written_print [ZCQ_FEED_FINGERPRINT]; //  fingerprint of the event at written
+    bool written_printed;                      //  written_print holds that event's
+    int delay;                                 //  ms a batch may be held unwritten (0: none)
+    size_t held;                               //  events folded into the batch held
+    int64_t held_since;                        //  zclock_mono () the held batch began
+    uint64_t tombstones;                       //  of deleted streams, in the batch folded
+    uint32_t version;                          //  projection version that built the view
+    byte fingerprint [ZCQ_FEED_FINGERPRINT];   //  of the event at applied
+    bool fingerprinted;                        //  fingerprint holds that event's
+    zcq_msg_t *last;                           //  or NULL: the event at applied, until it
+                                               //  is fingerprinted (fingerprint is older)
+    uint64_t events;                           //  events applied since started
+    int64_t started;                           //  zclock_mono () at open or restart
 };
 
 //  The key that holds the generation's position.
@@ -133,12 +142,13 @@ zcq_projection_open (zcq_store_t *store, const zcq_domain_t *domain, char **erro
         return NULL;
     }
     zcq_projection_t *self = s_new (store, domain, other ? KEYSPACE_B : KEYSPACE_A, true);
-    self->applied = applied;
+    self->applied = self->written = applied;
     self->version = version && version <= UINT32_MAX ? (uint32_t) version : 1;
     byte *last = NULL;
     if (zcq_store_get (store, "q:last", 6, &last, &size) == 0 && size == ZCQ_FEED_FINGERPRINT) {
         memcpy (self->fingerprint, last, ZCQ_FEED_FINGERPRINT);
-        self->fingerprinted = true;
+        memcpy (self->written_print, last, ZCQ_FEED_FINGERPRINT);
+        self->fingerprinted = self->written_printed = true;
     }
     free (last);
     return self;
@@ -162,6 +172,7 @@ zcq_projection_destroy (zcq_projection_t **self_p)
         zcq_projection_t *self = *self_p;
         zcq_view_destroy (&self->view);
         zcq_batch_destroy (&self->batch);
+        zcq_msg_destroy (&self->last);
         zcq_upcast_destroy (&self->upcast);
         free (self);
         *self_p = NULL;
@@ -208,6 +219,86 @@ s_project (zcq_projection_t *self, zcq_msg_t *event)
     return rc;
 }
 
+//  Nothing since the last write stays: the view's changes are dropped, the
+//  position is the written one again and the feed delivers from there.
+static void
+s_undo (zcq_projection_t *self, zcq_feed_t *feed)
+{
+    zcq_msg_destroy (&self->last);
+    zcq_batch_clear (self->batch);
+    zcq_view_rollback (self->view);
+    self->applied = self->written;
+    memcpy (self->fingerprint, self->written_print, sizeof (self->fingerprint));
+    self->fingerprinted = self->written_printed;
+    self->events -= self->held; //  counted again when they come again
+    self->held = 0;
+    self->tombstones = 0;
+    zcq_feed_rewind (feed, self->written + 1);
+    if (self->written_printed) {
+        zcq_feed_applied (feed, self->written, self->written_print, false);
+    }
+}
+
+//  The fingerprint of the event at applied, taken once per write rather
+//  than once per burst (a SHA-1 and a digest allocated).
+static void
+s_fingerprint (zcq_projection_t *self)
+{
+    if (self->last) {
+        zcq_feed_fingerprint (self->last, self->fingerprint);
+        self->fingerprinted = true;
+        zcq_msg_destroy (&self->last);
+    }
+}
+
+//  Write the held batch: the view's changes, the position they reach and
+//  (serving) the fingerprint there. Returns 0, or -1 (everything since the
+//  last write undone, s_undo).
+static int
+s_write (zcq_projection_t *self, zcq_feed_t *feed)
+{
+    s_fingerprint (self);
+    //  Invariant 5: the changes and the position they reach, one batch
+    byte value [8];
+    zcq_store_put_be64 (value, self->applied);
+    const char *key = s_applied_key (self);
+    zcq_batch_put (self->batch, key, strlen (key), value, 8);
+    if (self->serving) {
+        zcq_batch_put (self->batch, "q:last", 6, self->fingerprint, sizeof (self->fingerprint));
+    }
+    if (self->tombstones) {
+        //  Deleted entries stay in LevelDB's files until compacted: the
+        //  old values go to the tables first, so that they never share
+        //  a memtable (a table made from one keeps both) with the deletes
+        zcq_store_compact (self->store, NULL, 0, NULL, 0);
+    }
+    bool failed = zcq_store_write (self->store, self->batch, false) != 0;
+    zcq_batch_clear (self->batch);
+    if (failed) {
+        s_undo (self, feed);
+        return -1;
+    }
+    self->held = 0;
+    zcq_view_written (self->view);
+    self->written = self->applied;
+    memcpy (self->written_print, self->fingerprint, sizeof (self->fingerprint));
+    self->written_printed = self->fingerprinted;
+    if (self->fingerprinted) {
+        zcq_feed_applied (feed, self->written, self->written_print, false);
+    }
+    if (self->tombstones) {
+        //  ... and now the deletes meet them, so that the data of a deleted
+        //  stream leaves this node's disk
+        zcq_store_compact (self->store, NULL, 0, NULL, 0);
+        zsys_info ("query node: %" PRIu64 " deleted or forgotten streams' read models "
+                   "compacted in "
+                   "keyspace '%s'",
+                   self->tombstones, zcq_view_keyspace (self->view));
+        self->tombstones = 0;
+    }
+    return 0;
+}
+
 int
 zcq_projection_apply (zcq_projection_t *self, zcq_feed_t *feed, size_t max)
 {
@@ -215,7 +306,6 @@ zcq_projection_apply (zcq_projection_t *self, zcq_feed_t *feed, size_t max)
     assert (feed);
     uint64_t last = self->applied;
     size_t count = 0;
-    self->tombstones = 0;
     bool failed = false;
     zcq_msg_t *event, *last_event = NULL;
     while (count < max && (event = zcq_feed_next (feed))) {
@@ -239,54 +329,62 @@ zcq_projection_apply (zcq_projection_t *self, zcq_feed_t *feed, size_t max)
         last = position;
         count++;
     }
-    byte fingerprint [ZCQ_FEED_FINGERPRINT];
-    if (last_event) {
-        zcq_feed_fingerprint (last_event, fingerprint);
-        zcq_msg_destroy (&last_event);
-    }
-    if (!failed && count > 0) {
-        //  Invariant 5: the changes and the position they reach, one batch
-        byte value [8];
-        zcq_store_put_be64 (value, last);
-        zcq_batch_clear (self->batch);
-        zcq_view_commit (self->view, self->batch);
-        const char *key = s_applied_key (self);
-        zcq_batch_put (self->batch, key, strlen (key), value, 8);
-        if (self->serving) {
-            zcq_batch_put (self->batch, "q:last", 6, fingerprint, sizeof (fingerprint));
-        }
-        if (self->tombstones) {
-            //  Deleted entries stay in LevelDB's files until compacted: the
-            //  old values go to the tables first, so that they never share
-            //  a memtable (a table made from one keeps both) with the deletes
-            zcq_store_compact (self->store, NULL, 0, NULL, 0);
-        }
-        failed = zcq_store_write (self->store, self->batch, false) != 0;
-        zcq_batch_clear (self->batch);
-    }
     if (failed) {
-        zcq_view_rollback (self->view);
-        zcq_feed_rewind (feed, self->applied + 1);
+        zcq_msg_destroy (&last_event);
+        s_undo (self, feed);
         return -1;
     }
-    zcq_view_written (self->view);
-    if (self->tombstones) {
-        //  ... and now the deletes meet them, so that the data of a deleted
-        //  stream leaves this node's disk
-        zcq_store_compact (self->store, NULL, 0, NULL, 0);
-        zsys_info ("query node: %" PRIu64 " deleted or forgotten streams' read models "
-                   "compacted in "
-                   "keyspace '%s'",
-                   self->tombstones, zcq_view_keyspace (self->view));
+    if (last_event) {
+        zcq_msg_destroy (&self->last);
+        self->last = last_event; //  fingerprinted when written
     }
-    if (count > 0) {
-        self->applied = last;
-        self->events += count;
-        memcpy (self->fingerprint, fingerprint, sizeof (fingerprint));
-        self->fingerprinted = true;
-        zcq_feed_applied (feed, last, fingerprint, false);
+    if (count == 0) {
+        return 0;
+    }
+    //  Folded: queries read the view's changes from now on, written or held
+    if (self->held == 0) {
+        zcq_batch_clear (self->batch);
+        self->held_since = zclock_mono ();
+    }
+    zcq_view_commit_more (self->view, self->batch);
+    self->held += count;
+    self->applied = last;
+    self->events += count;
+    if ((self->tombstones || self->delay == 0 || self->held >= HOLD_MAX
+         || zclock_mono () - self->held_since >= self->delay)
+        && s_write (self, feed) != 0) {
+        return -1;
     }
     return (int) count;
+}
+
+void
+zcq_projection_set_delay (zcq_projection_t *self, int milliseconds)
+{
+    assert (self);
+    self->delay = milliseconds > 0 ? milliseconds : 0;
+}
+
+int64_t
+zcq_projection_due (zcq_projection_t *self)
+{
+    assert (self);
+    return self->held ? self->held_since + self->delay : INT64_MAX;
+}
+
+int
+zcq_projection_flush (zcq_projection_t *self, zcq_feed_t *feed)
+{
+    assert (self);
+    assert (feed);
+    return self->held ? s_write (self, feed) : 0;
+}
+
+uint64_t
+zcq_projection_written (zcq_projection_t *self)
+{
+    assert (self);
+    return self->written;
 }
 
 int
@@ -344,9 +442,14 @@ zcq_projection_restart (zcq_projection_t *self)
     if (deleted < 0) {
         return -1;
     }
-    self->applied = 0;
+    zcq_batch_clear (self->batch);
+    zcq_view_rollback (self->view);
+    zcq_msg_destroy (&self->last);
+    self->applied = self->written = 0;
+    self->held = 0;
     memset (self->fingerprint, 0, sizeof (self->fingerprint));
-    self->fingerprinted = false;
+    memset (self->written_print, 0, sizeof (self->written_print));
+    self->fingerprinted = self->written_printed = false;
     self->events = 0;
     self->started = zclock_mono ();
     return 0;
@@ -391,6 +494,7 @@ const byte *
 zcq_projection_fingerprint (zcq_projection_t *self)
 {
     assert (self);
+    s_fingerprint (self);
     return self->fingerprinted ? self->fingerprint : NULL;
 }
 

@@ -29,7 +29,11 @@
 
     Batches of events are not synced: read models can always be rebuilt
     from the log, so a crash loses at most the last batches, which replay
-    brings back. The switch is synced.
+    brings back. The switch is synced. For the same reason a generation
+    may hold its batch a few milliseconds (zcq_projection_set_delay): the
+    events of several bursts are then folded into the view at once (queries
+    read them at once) and written in one batch, with the position they
+    reach, instead of one store write each.
     =========================================================================
 */
 
@@ -60,20 +64,43 @@ zcq_projection_t *
 zcq_projection_t *
     zcq_projection_new_beside (zcq_projection_t *serving);
 
-//  Destroy a generation (changes not yet written are dropped, nothing in
-//  the store changes); nulls the caller's pointer; safe on NULL.
+//  Destroy a generation (changes not yet written, a held batch too, are
+//  dropped, nothing in the store changes); nulls the caller's pointer; safe on NULL.
 void
     zcq_projection_destroy (zcq_projection_t **self_p);
 
 //  Take up to max events that the feed has ready, fold them through the
 //  domain into the view, and write their changes together with the new
 //  position (and, serving, the fingerprint of the last event) in one store
-//  batch; then tell the feed what was applied. Returns the number of events
-//  applied (0: none was ready), or -1 when the domain or the store failed:
-//  then the view and the position are as they were before the call and the
-//  feed is rewound to deliver from position + 1 again.
+//  batch; then tell the feed what was written. With a delay, the batch is
+//  held (and later events folded into it) until the delay has passed since
+//  it began, it holds 10,000 events, or a stream was deleted; reads see its
+//  changes at once. Returns the number of events applied (0: none was
+//  ready), or -1 when the domain or the store failed: then the view and the
+//  position are as they were at the last write and the feed is rewound to
+//  deliver from there again.
 int
     zcq_projection_apply (zcq_projection_t *self, zcq_feed_t *feed, size_t max);
+
+//  Hold batches up to milliseconds before writing them (0, the default:
+//  every call of zcq_projection_apply writes its batch).
+void
+    zcq_projection_set_delay (zcq_projection_t *self, int milliseconds);
+
+//  zclock_mono () time by which the held batch is to be written, or
+//  INT64_MAX when none is held.
+int64_t
+    zcq_projection_due (zcq_projection_t *self);
+
+//  Write the held batch now, if one is held (before a scan of the store, a
+//  switch, a stop). Returns 0, or -1 as zcq_projection_apply fails (the
+//  events since the last write come again through the feed).
+int
+    zcq_projection_flush (zcq_projection_t *self, zcq_feed_t *feed);
+
+//  Last position written to the store (applied, less a held batch).
+uint64_t
+    zcq_projection_written (zcq_projection_t *self);
 
 //  Make rebuilt, a generation beside serving, the one that serves, in one
 //  synced batch: the serving keyspace, position and fingerprint become
@@ -114,7 +141,8 @@ uint32_t
 bool
     zcq_projection_serving (zcq_projection_t *self);
 
-//  Last position folded into the read models and written (0: none).
+//  Last position folded into the read models (0: none): written, or in a
+//  held batch (zcq_projection_set_delay) that reads already see.
 uint64_t
     zcq_projection_applied (zcq_projection_t *self);
 

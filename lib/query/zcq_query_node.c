@@ -25,6 +25,7 @@
 #include "zcq_settings.h"
 #include "zcq_store.h"
 #include "zcq_view_store.h"
+#include "zcq_waiter.h"
 #include "zcq_watches.h"
 
 #define APPLY_BATCH  10000 //  most events per LevelDB batch
@@ -40,6 +41,7 @@
 #define QUERY_BURST  256   //  queries taken from the query socket per wake-up
 
 #define MEMTABLE (2 * 1024 * 1024) //  bytes of LevelDB memtable of the read models
+#define HOLD_MS  10                //  ms a LevelDB batch of read models may be held
 
 //  The query node's settings: the one place for their paths, flags,
 //  defaults, accepted values and help (README's configuration reference
@@ -225,7 +227,9 @@ typedef struct {
 typedef struct {
     zsock_t *pipe;              //  actor pipe
     zsock_t *queries;           //  ROUTER: QUERY
-    zpoller_t *poller;          //  pipe, queries, feed sockets
+    zcq_waiter_t *waiter;       //  pipe, queries, feed sockets
+    bool queries_sent;          //  sent to queries since it was last read empty
+    uint64_t requests_seen [2]; //  zcq_feed_requests of feed, rebuild_feed at the last wait
     zcq_store_t *store;         //  read models + applied position
     zcq_projection_t *serving;  //  the read models queries are answered from
     zcq_feed_t *feed;           //  ordered events for serving
@@ -343,7 +347,7 @@ s_self_destroy (self_t **self_p)
         zlistx_destroy (&self->parked);
         zcq_watches_destroy (&self->watches);
         zhashx_destroy (&self->touched);
-        zpoller_destroy (&self->poller);
+        zcq_waiter_destroy (&self->waiter);
         zcq_feed_destroy (&self->feed);
         zstr_free (&self->cluster);
         zcq_feed_destroy (&self->rebuild_feed);
@@ -422,7 +426,33 @@ s_open_models (self_t *self, const char *data, size_t memory_limit, char **error
     }
     zcq_view_set_cache (zcq_projection_view (self->serving), (size_t) self->cache);
     zcq_view_set_cache (zcq_projection_view (self->spare), (size_t) self->cache);
+    //  Live, each burst of the write node's would cost a LevelDB write of
+    //  its own (its write(2), its memtable inserts): the serving models
+    //  hold their batch HOLD_MS and write the bursts of that time together
+    zcq_projection_set_delay (self->serving, HOLD_MS);
     return 0;
+}
+
+//  A batch of read models failed: no batch is tried again for a while
+//  (10 ms, doubling to 1 s), so that a full or failing disk does not spin
+//  on replay and log lines.
+static void
+s_failed (self_t *self)
+{
+    zcq_metrics_add (&self->failures, 1);
+    self->apply_backoff = self->apply_backoff ? self->apply_backoff * 2 : 10;
+    self->apply_backoff = self->apply_backoff > 1000 ? 1000 : self->apply_backoff;
+    self->apply_resume = zclock_mono () + self->apply_backoff;
+}
+
+//  Write the serving models' held batch, if any: before a query reads them
+//  (a scan reads the store), a switch, a stop.
+static void
+s_flush (self_t *self)
+{
+    if (zcq_projection_flush (self->serving, self->feed)) {
+        s_failed (self);
+    }
 }
 
 //  A feed for a generation of models, from position next, with the node's
@@ -464,7 +494,7 @@ s_rebuild_start (self_t *self)
     return 0;
 }
 
-//  Add a feed's sockets to the poller, or take them out.
+//  Add a feed's sockets to the waiter, or take them out.
 static void
 s_poll_feed (self_t *self, zcq_feed_t *feed, bool add)
 {
@@ -472,10 +502,13 @@ s_poll_feed (self_t *self, zcq_feed_t *feed, bool add)
                           zcq_feed_monitor_sock (feed)};
     for (int index = 0; index < 3; index++) {
         if (socks [index] && add) {
-            zpoller_add (self->poller, socks [index]);
+            //  Two feeds' three sockets, the pipe and queries: the waiter's 8
+            int rc = zcq_waiter_add (self->waiter, socks [index]);
+            assert (rc == 0);
+            (void) rc;
         }
         else if (socks [index]) {
-            zpoller_remove (self->poller, socks [index]);
+            zcq_waiter_remove (self->waiter, socks [index]);
         }
     }
 }
@@ -512,13 +545,18 @@ s_keep_cluster (self_t *self)
 //  events of a burst (a group the write node published together) are then
 //  applied in one batch, not one batch and one wake-up each.
 static void
-s_feed_drain (zcq_feed_t *feed, zsock_t *which)
+s_feed_drain (self_t *self, zcq_feed_t *feed, zsock_t *which)
 {
     //  Received without waiting until the socket is empty: asking it
     //  whether it is readable before each message cost as much again
     int taken = 0;
     while (taken < BURST_MAX && zcq_feed_recv_ready (feed, which)) {
         taken++;
+    }
+    if (taken < BURST_MAX && which != zcq_feed_monitor_sock (feed) && errno == EAGAIN) {
+        //  Read empty: its fd announces the next message, so the waiter
+        //  need not ask it (two system calls) before it sleeps
+        zcq_waiter_drained (self->waiter, which);
     }
 }
 
@@ -634,12 +672,15 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
     self->touched = zhashx_new ();
     self->parked = zlistx_new ();
     zlistx_set_destructor (self->parked, s_parked_destroy);
-    self->poller = zpoller_new (pipe, self->queries, NULL);
+    self->waiter = zcq_waiter_new ();
+    int rc = zcq_waiter_add (self->waiter, pipe);
+    rc = rc == 0 ? zcq_waiter_add (self->waiter, self->queries) : rc;
+    assert (rc == 0);
+    (void) rc;
     s_poll_feed (self, self->feed, true);
     if (self->rebuild_feed) {
         s_poll_feed (self, self->rebuild_feed, true);
     }
-    zpoller_set_nonstop (self->poller, true);
     return self;
 }
 
@@ -651,6 +692,7 @@ s_send (self_t *self, zcq_msg_t *msg, const msgpack_sbuffer *body)
 {
     int rc = body ? zcq_msg_send_encoded (msg, self->queries, body)
                   : zcq_msg_send (msg, self->queries);
+    self->queries_sent = true;
     if (rc != 0) {
         zsys_warning ("query node: could not deliver %s: peer gone or its queue is full",
                       zcq_msg_type_name (zcq_msg_type (msg)));
@@ -887,6 +929,9 @@ s_fill_answer (self_t *self, zcq_msg_t *query, int64_t waited, zcq_msg_t *result
 static void
 s_answer (self_t *self, zcq_msg_t *query, int64_t waited)
 {
+    if (!streq (zcq_msg_name (query), "status")) {
+        s_flush (self); //  the status reads no read model: it need not wait for a write
+    }
     uint64_t applied = zcq_projection_applied (self->serving);
     zcq_msg_t *result = zcq_msg_reply_to (query, ZCQ_OK);
     s_fill_answer (self, query, waited, result);
@@ -930,6 +975,7 @@ static void
 s_watch_eval (void *arg, zcq_msg_t *watch, zcq_msg_t *update, zlistx_t *reads)
 {
     self_t *self = (self_t *) arg;
+    s_flush (self);
     zcq_view_t *view = zcq_projection_view (self->serving);
     zcq_view_record (view, reads);
     s_fill_answer (self, watch, 0, update);
@@ -1025,11 +1071,20 @@ s_serve_queries (self_t *self)
 {
     //  Received without waiting until the socket is empty, not asked
     //  whether it is readable before each one
-    zcq_msg_t *query;
+    zcq_msg_t *query = NULL;
     int taken = 0;
     while (taken < QUERY_BURST && (query = zcq_msg_recv_nowait (self->queries))) {
         taken++;
         s_handle_query (self, query);
+    }
+    if (!query && errno == EAGAIN) {
+        //  Read empty after whatever was sent on it: its fd announces the
+        //  next query (zcq_waiter.h)
+        zcq_waiter_drained (self->waiter, self->queries);
+        self->queries_sent = false;
+    }
+    else {
+        self->queries_sent = true; //  asked before the waiter sleeps
     }
 }
 
@@ -1074,14 +1129,16 @@ s_release_parked (self_t *self)
 static size_t
 s_apply_batch (self_t *self, zcq_projection_t *models, zcq_feed_t *feed)
 {
-    //  Queries waiting are answered after a slice, not after a whole batch
-    bool asked = zsock_events (self->queries) & ZMQ_POLLIN;
+    //  Queries waiting are answered after a slice, not after a whole batch;
+    //  asked only when it matters (asking costs two system calls)
+    bool asked = false;
+    if (zcq_feed_ready (feed) > APPLY_SLICE) {
+        asked = zsock_events (self->queries) & ZMQ_POLLIN;
+        self->queries_sent = true; //  its signal may be taken: ask again
+    }
     int count = zcq_projection_apply (models, feed, asked ? APPLY_SLICE : APPLY_BATCH);
     if (count < 0) {
-        zcq_metrics_add (&self->failures, 1);
-        self->apply_backoff = self->apply_backoff ? self->apply_backoff * 2 : 10;
-        self->apply_backoff = self->apply_backoff > 1000 ? 1000 : self->apply_backoff;
-        self->apply_resume = zclock_mono () + self->apply_backoff;
+        s_failed (self);
         return 0;
     }
     self->apply_backoff = 0;
@@ -1143,6 +1200,7 @@ s_apply (self_t *self)
         zcq_metrics_add (&self->events_applied, count);
         if (watched) {
             zcq_watches_changed (self->watches, self->touched);
+            self->queries_sent = true; //  updates may have gone out
             zhashx_purge (self->touched);
         }
         s_release_parked (self);
@@ -1173,7 +1231,10 @@ s_apply_rebuild (self_t *self)
         || zcq_feed_state (feed) == ZCQ_FEED_REFUSED) {
         return;
     }
-    if (zcq_projection_switch (self->spare, self->serving)) {
+    //  The serving models' held batch first: written after the switch, it
+    //  would set the position of the models that serve then
+    if (zcq_projection_flush (self->serving, self->feed)
+        || zcq_projection_switch (self->spare, self->serving)) {
         zcq_metrics_add (&self->failures, 1);
         return;
     }
@@ -1184,9 +1245,12 @@ s_apply_rebuild (self_t *self)
     zcq_projection_t *old = self->serving;
     self->serving = self->spare;
     self->spare = old;
+    zcq_projection_set_delay (self->spare, 0);
+    zcq_projection_set_delay (self->serving, self->memory ? 0 : HOLD_MS);
     self->sweeping = true; //  the old models go, a slice at a time
     s_release_parked (self);
     zcq_watches_changed (self->watches, NULL); //  every read model may differ
+    self->queries_sent = true;
 }
 
 //  Delete a slice of the keyspace that no longer serves.
@@ -1286,8 +1350,41 @@ s_watch_tick (self_t *self)
         self->was_stale = stale;
         zcq_watches_changed (self->watches, NULL);
     }
+    self->queries_sent = true; //  updates may have gone out
     zcq_metrics_set (&self->watching, zcq_watches_size (self->watches));
     zcq_metrics_set (&self->watch_updates, zcq_watches_sent (self->watches));
+}
+
+//  A feed's timers; they ask its sockets for their events, which may take
+//  in their fds' signals: the waiter asks them again (zcq_waiter.h).
+static void
+s_feed_tick (self_t *self, zcq_feed_t *feed)
+{
+    if (feed) {
+        zcq_feed_tick (feed);
+        zcq_waiter_touched (self->waiter, zcq_feed_events_sock (feed));
+        zcq_waiter_touched (self->waiter, zcq_feed_replay_sock (feed));
+    }
+}
+
+//  Before the waiter sleeps, name the sockets sent to since they were last
+//  read empty (zcq_waiter.h): queries after answers and live-query
+//  updates, a feed's replay socket after its requests.
+static void
+s_before_wait (self_t *self)
+{
+    if (self->queries_sent) {
+        zcq_waiter_touched (self->waiter, self->queries);
+        self->queries_sent = false;
+    }
+    zcq_feed_t *feeds [2] = {self->feed, self->rebuild_feed};
+    for (int index = 0; index < 2; index++) {
+        uint64_t requests = feeds [index] ? zcq_feed_requests (feeds [index]) : 0;
+        if (feeds [index] && requests != self->requests_seen [index]) {
+            zcq_waiter_touched (self->waiter, zcq_feed_replay_sock (feeds [index]));
+        }
+        self->requests_seen [index] = requests;
+    }
 }
 
 static void
@@ -1328,8 +1425,11 @@ zcq_query_node_actor (zsock_t *pipe, void *args)
     self->next_deadline = INT64_MAX;
     while (!self->terminated) {
         int64_t wake = self->next_deadline < next_tick ? self->next_deadline : next_tick;
+        int64_t due = zcq_projection_due (self->serving);
+        wake = due < wake ? due : wake;
         int64_t wait = wake - zclock_mono ();
-        void *which = zpoller_wait (self->poller, wait > 0 ? (int) wait : 0);
+        s_before_wait (self);
+        void *which = zcq_waiter_wait (self->waiter, wait > 0 ? (int) wait : 0);
         if (which == self->pipe) {
             s_handle_pipe (self);
         }
@@ -1337,19 +1437,17 @@ zcq_query_node_actor (zsock_t *pipe, void *args)
             s_serve_queries (self);
         }
         else if (s_feed_sock (self->feed, which)) {
-            s_feed_drain (self->feed, (zsock_t *) which);
+            s_feed_drain (self, self->feed, (zsock_t *) which);
             s_keep_cluster (self);
             s_apply (self);
         }
         else if (s_feed_sock (self->rebuild_feed, which)) {
-            s_feed_drain (self->rebuild_feed, (zsock_t *) which);
+            s_feed_drain (self, self->rebuild_feed, (zsock_t *) which);
         }
         s_apply_rebuild (self);
         if (zclock_mono () >= next_tick) {
-            zcq_feed_tick (self->feed);
-            if (self->rebuild_feed) {
-                zcq_feed_tick (self->rebuild_feed);
-            }
+            s_feed_tick (self, self->feed);
+            s_feed_tick (self, self->rebuild_feed);
             s_apply (self);
             s_sweep (self);
             s_progress (self);
@@ -1360,7 +1458,11 @@ zcq_query_node_actor (zsock_t *pipe, void *args)
         if (zclock_mono () >= self->next_deadline) {
             s_release_parked (self);
         }
+        if (zclock_mono () >= zcq_projection_due (self->serving)) {
+            s_flush (self);
+        }
     }
+    s_flush (self);
     s_snapshot (self, true);
     s_self_destroy (&self);
 }

@@ -445,14 +445,16 @@ s_list_drop (zcq_view_t *self, s_list_t *list, bool keep_pending)
     list->count = 0;
 }
 
-void
-zcq_view_commit (zcq_view_t *self, zcq_batch_t *batch)
+//  Move the pending entries into batch; more: the committing ones stay
+//  committing, in the same batch (it holds them already).
+static void
+s_commit (zcq_view_t *self, zcq_batch_t *batch, bool more)
 {
-    assert (self);
-    assert (batch);
-    //  A batch committed before and never said written nor rolled back:
-    //  what it holds is not known to be stored
-    s_list_drop (self, &self->committing, true);
+    if (!more) {
+        //  A batch committed before and never said written nor rolled
+        //  back: what it holds is not known to be stored
+        s_list_drop (self, &self->committing, true);
+    }
     for (size_t index = 0; index < self->pending.count; index++) {
         s_entry_t *entry = self->pending.entries [index];
         size_t key_size;
@@ -465,15 +467,38 @@ zcq_view_commit (zcq_view_t *self, zcq_batch_t *batch)
         }
         entry->state = S_COMMITTING;
         entry->in_pending = false;
+        if (more && !entry->in_batch) {
+            s_list_add (&self->committing, entry);
+        }
         entry->in_batch = true;
         if (self->touched) {
             zhashx_insert (self->touched, entry->key, (void *) "");
         }
     }
+    if (more) {
+        self->pending.count = 0;
+        return;
+    }
     //  The pending list becomes the batch in flight
     s_list_t swap = self->committing;
     self->committing = self->pending;
     self->pending = swap;
+}
+
+void
+zcq_view_commit (zcq_view_t *self, zcq_batch_t *batch)
+{
+    assert (self);
+    assert (batch);
+    s_commit (self, batch, false);
+}
+
+void
+zcq_view_commit_more (zcq_view_t *self, zcq_batch_t *batch)
+{
+    assert (self);
+    assert (batch);
+    s_commit (self, batch, true);
 }
 
 void

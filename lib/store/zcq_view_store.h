@@ -52,6 +52,13 @@ void
 void
     zcq_view_commit (zcq_view_t *self, zcq_batch_t *batch);
 
+//  The same into a batch not yet written that holds what the commits since
+//  the last zcq_view_written or zcq_view_rollback moved into it: those
+//  entries stay in it, and one zcq_view_written or zcq_view_rollback then
+//  settles them all (a query node holds its batch over several bursts).
+void
+    zcq_view_commit_more (zcq_view_t *self, zcq_batch_t *batch);
+
 //  The batch of the last zcq_view_commit was written: its values may be
 //  served from the cache from now on.
 void

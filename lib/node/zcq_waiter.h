@@ -1,6 +1,7 @@
 /*  =========================================================================
     zcq_waiter - waits on a few ZeroMQ sockets with few system calls: the
-    write node's loop (pipe, commands, a replica, a backup)
+    write node's loop (pipe, commands, a replica, a backup), the query
+    node's (pipe, queries, its feeds' sockets)
 
     zpoller asks libzmq for every socket's events before and after each
     poll (a system call or two each, every wake-up). The waiter asks only
@@ -11,7 +12,9 @@
 
     The caller's part of the contract: tell the waiter about every socket
     it sent to or received from outside what wait returned (touched); a
-    socket wait returns counts as touched.
+    socket wait returns counts as touched, until the caller says it read
+    it empty (drained): a receive that found nothing leaves the next
+    message to be announced by the fd, which spares asking it again.
     =========================================================================
 */
 
@@ -50,6 +53,13 @@ void
 //  messages its file descriptor will not announce (nothing if not watched).
 void
     zcq_waiter_touched (zcq_waiter_t *self, void *sock);
+
+//  The caller received from this watched socket until a receive without
+//  waiting found nothing (EAGAIN), and has neither sent to it nor asked it
+//  for its events since: its fd announces the next message, so the wait
+//  need not ask it first (nothing if not watched).
+void
+    zcq_waiter_drained (zcq_waiter_t *self, void *sock);
 
 //  Wait up to timeout ms (0: do not block, -1: forever) until a watched
 //  socket has a message to read; returns it (as it was added, the sockets

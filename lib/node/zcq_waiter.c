@@ -83,6 +83,17 @@ zcq_waiter_touched (zcq_waiter_t *self, void *sock)
     }
 }
 
+void
+zcq_waiter_drained (zcq_waiter_t *self, void *sock)
+{
+    assert (self);
+    for (size_t index = 0; index < self->count; index++) {
+        if (self->watch [index].sock == sock) {
+            self->watch [index].touched = false;
+        }
+    }
+}
+
 //  The first touched socket (from the one whose turn it is) that has a
 //  message, or NULL; the others asked are untouched now.
 static void *
