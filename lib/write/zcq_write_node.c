@@ -49,8 +49,8 @@
 //  and an insert into the memtable's skip list is a walk of cache misses
 //  that grows with it: 35-41 % of a member's replica thread in the
 //  replicated closed loop 32, three members on this 2-core machine sharing
-//  its caches; with 4 MiB (LevelDB's default) the group took more commands
-//  per second for less CPU per command (README, Performance)
+//  its caches; with 4 MiB (LevelDB's default) each member spent less CPU
+//  per command (followers about 10 % less; README, Performance)
 #define MEMBER_MEMTABLE (4 * 1024 * 1024)
 
 //  The write node's settings: the one place for their paths, flags,
