@@ -50,8 +50,9 @@
 #include <sys/resource.h>
 
 #define ACCOUNTS 1000 //  bank accounts every command workload spreads over
-#define NODES    3    //  write node + 2 query nodes
-#define USERS    4    //  the nodes and this process (the clients)
+//  Every process whose CPU a window reads: the write side's (one write
+//  node, or each member of a write group), the query nodes, this one
+#define USERS (ZCQ_BENCH_MAX_MEMBERS + ZCQ_BENCH_MAX_QUERY + 1)
 
 typedef struct {
     const char *build;            //  folder of the node programs
@@ -67,7 +68,7 @@ typedef struct {
     double fsync_ms, echo_rtt_ms; //  machine limits (medians)
     zcq_bench_figure_t *echo;     //  ZeroMQ echo, 100 in flight
     //  Measured at the window's edges
-    double cpu_open [USERS];            //  CPU seconds of each node (and ours) at opening
+    double cpu_open [USERS];            //  CPU seconds of each user (s_user) at opening
     double cpu_used [USERS];            //  CPU seconds used in windows, summed
     uint64_t commands;                  //  commands completed in those windows
     uint64_t grouped_open, groups_open; //  write node counters at opening
@@ -91,16 +92,57 @@ s_wanted (s_bench_t *self, const char *name)
     return false;
 }
 
-//  Node number index of the cluster (0: write node)
-static zcq_bench_proc_t *
-s_node (s_bench_t *self, int index)
+//  What one of the cluster's CPU users is (s_user)
+typedef enum {
+    S_PAST,     //  no such user
+    S_WRITER,   //  the write node, or the write group's leader
+    S_FOLLOWER, //  a write group's other member
+    S_QUERY,    //  a query node
+    S_CLIENTS   //  this process: the benchmark's clients
+} s_user_t;
+
+//  The cluster's CPU user number index: first the write side (the write
+//  node, or each member of a write group in member order), then each query
+//  node, then this process. Sets *proc (NULL for this process, or a member
+//  that is down) and, when name is given, the user's label. The leader is
+//  the one last seen, so the set is stable as long as no failover ran.
+static s_user_t
+s_user (s_bench_t *self, int index, zcq_bench_proc_t **proc, char *name, size_t size)
 {
-    if (index == 0) {
-        return zcq_bench_cluster_write_proc (self->cluster);
+    int members = zcq_bench_cluster_members (self->cluster);
+    int writers = members ? members : 1;
+    int queries = zcq_bench_cluster_query_nodes (self->cluster);
+    *proc = NULL;
+    s_user_t user = S_PAST;
+    if (index < writers && members) {
+        *proc = zcq_bench_cluster_member_proc (self->cluster, index);
+        user = index == zcq_bench_cluster_leader (self->cluster) ? S_WRITER : S_FOLLOWER;
+        if (name) {
+            snprintf (name, size, "write group member %d (%s)", index + 1,
+                      user == S_WRITER ? "leader" : "follower");
+        }
     }
-    return index <= zcq_bench_cluster_query_nodes (self->cluster)
-               ? zcq_bench_cluster_query_proc (self->cluster, index - 1)
-               : NULL;
+    else if (index < writers) {
+        *proc = zcq_bench_cluster_write_proc (self->cluster);
+        user = S_WRITER;
+        if (name) {
+            snprintf (name, size, "write node");
+        }
+    }
+    else if (index < writers + queries) {
+        *proc = zcq_bench_cluster_query_proc (self->cluster, index - writers);
+        user = S_QUERY;
+        if (name) {
+            snprintf (name, size, "query node %d", index - writers + 1);
+        }
+    }
+    else if (index == writers + queries) {
+        user = S_CLIENTS;
+        if (name) {
+            snprintf (name, size, "benchmark clients (one process)");
+        }
+    }
+    return user;
 }
 
 //  Window edges: read every node's CPU and the write node's group counters
@@ -112,9 +154,10 @@ s_window (void *arg, bool opening)
     uint64_t grouped = 0, groups = 0;
     bool counted = zcq_bench_cluster_status (commands, true, "grouped_commands", &grouped) == 0
                    && zcq_bench_cluster_status (commands, true, "groups", &groups) == 0;
-    for (int index = 0; index < USERS; index++) {
-        double cpu =
-            index < NODES ? zcq_bench_proc_cpu (s_node (self, index)) : zcq_bench_own_cpu ();
+    zcq_bench_proc_t *proc;
+    s_user_t user;
+    for (int index = 0; (user = s_user (self, index, &proc, NULL, 0)) != S_PAST; index++) {
+        double cpu = user == S_CLIENTS ? zcq_bench_own_cpu () : zcq_bench_proc_cpu (proc);
         if (opening) {
             self->cpu_open [index] = cpu;
         }
@@ -496,30 +539,33 @@ s_log_scenarios (s_bench_t *self)
     return true;
 }
 
-//  Peak RSS and CPU per 1,000 commands of each node of the cluster
+//  Peak RSS and CPU per 1,000 commands of every process of the cluster
+//  (each member of a write group) and of the clients; read before any
+//  failover, while the set of processes is the one the windows measured
 static void
 s_node_usage (s_bench_t *self, const char *scenario)
 {
-    const char *names [USERS] = {"write node", "query node 1", "query node 2",
-                                 "benchmark clients (one process)"};
-    for (int index = 0; index < USERS; index++) {
-        zcq_bench_proc_t *proc = index < NODES ? s_node (self, index) : NULL;
-        if (index < NODES && !proc) {
+    char name [64];
+    zcq_bench_proc_t *proc;
+    s_user_t user;
+    for (int index = 0; (user = s_user (self, index, &proc, name, sizeof (name))) != S_PAST;
+         index++) {
+        if (user != S_CLIENTS && !proc) {
             continue;
         }
         if (proc) {
-            zcq_bench_figure_add (zcq_bench_report_figure (self->report, scenario,
-                                                           names [index], "peak RSS", "MiB"),
-                                  zcq_bench_proc_peak_rss (proc));
+            zcq_bench_figure_add (
+                zcq_bench_report_figure (self->report, scenario, name, "peak RSS", "MiB"),
+                zcq_bench_proc_peak_rss (proc));
         }
         if (self->commands > 0) {
-            zcq_bench_figure_t *cpu = zcq_bench_report_figure (
-                self->report, scenario, names [index], "CPU per 1k commands", "ms");
+            zcq_bench_figure_t *cpu = zcq_bench_report_figure (self->report, scenario, name,
+                                                               "CPU per 1k commands", "ms");
             zcq_bench_figure_add (cpu, self->cpu_used [index] * 1e6 / (double) self->commands);
-            //  Issue 13 sets the write node's and the client library's;
-            //  the query side's issue owns the query nodes'
-            if (index == 0 || index == NODES) {
-                zcq_bench_figure_target (cpu, false, index == 0 ? 5 : 3, "issue 13");
+            //  Issue 13 sets the write node's (the leader's) and the client
+            //  library's; the query side's issue owns the query nodes'
+            if (user == S_WRITER || user == S_CLIENTS) {
+                zcq_bench_figure_target (cpu, false, user == S_WRITER ? 5 : 3, "issue 13");
             }
         }
     }
@@ -892,7 +938,7 @@ s_replicated (s_bench_t *self)
                       "closed loop, 32 clients", "commands/s", false)
          && s_pipelined (self, scenario, 64, 8);
     if (ok) {
-        s_node_usage (self, "nodes of the write group (the leader and 2 query nodes)");
+        s_node_usage (self, "processes of the write group cluster (3 members, 2 query nodes)");
         zcq_bench_figure_t *failover =
             zcq_bench_report_figure (self->report, scenario, "leader killed", "failover", "s");
         int kills = self->quick ? 3 : 5;
@@ -945,7 +991,7 @@ s_variant_cluster (s_bench_t *self, const char *durability, int group, const cha
     if (ok) {
         zcq_bench_figure_add (
             zcq_bench_report_figure (self->report, scenario, "write node", "peak RSS", "MiB"),
-            zcq_bench_proc_peak_rss (s_node (self, 0)));
+            zcq_bench_proc_peak_rss (zcq_bench_cluster_write_proc (self->cluster)));
     }
     zcq_bench_cluster_destroy (&self->cluster);
     return ok;

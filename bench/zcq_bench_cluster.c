@@ -303,6 +303,25 @@ zcq_bench_cluster_query_proc (zcq_bench_cluster_t *self, int index)
     return self->query [index];
 }
 
+int
+zcq_bench_cluster_members (zcq_bench_cluster_t *self)
+{
+    return self->config.members > 1 ? self->config.members : 0;
+}
+
+zcq_bench_proc_t *
+zcq_bench_cluster_member_proc (zcq_bench_cluster_t *self, int index)
+{
+    assert (index >= 0 && index < zcq_bench_cluster_members (self));
+    return self->member [index];
+}
+
+int
+zcq_bench_cluster_leader (zcq_bench_cluster_t *self)
+{
+    return self->config.members > 1 ? self->leader : -1;
+}
+
 const char *
 zcq_bench_cluster_dir (zcq_bench_cluster_t *self)
 {

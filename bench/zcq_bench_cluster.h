@@ -69,6 +69,17 @@ zcq_bench_proc_t *
 zcq_bench_proc_t *
     zcq_bench_cluster_query_proc (zcq_bench_cluster_t *self, int index);
 
+//  Members of the write group (0 for a single write node); member `index`'s
+//  process (0-based; NULL while it is down); the index of the member that
+//  leads as last seen (at the start and after each failover; -1 for a single
+//  write node).
+int
+    zcq_bench_cluster_members (zcq_bench_cluster_t *self);
+zcq_bench_proc_t *
+    zcq_bench_cluster_member_proc (zcq_bench_cluster_t *self, int index);
+int
+    zcq_bench_cluster_leader (zcq_bench_cluster_t *self);
+
 //  The cluster's temporary folder.
 const char *
     zcq_bench_cluster_dir (zcq_bench_cluster_t *self);

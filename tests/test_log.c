@@ -8,6 +8,7 @@
 #include "zcq_testkit.h"
 #include "zcq_log.h"
 
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -356,6 +357,65 @@ test_reopen_keeps_everything (void **state)
     assert_int_equal (zcq_log_commit (fixture->log, true), 0);
 }
 
+//  Table files (*.ldb) in a store's folder: LevelDB writes one when a
+//  memtable fills up.
+static int
+s_tables (const char *dir)
+{
+    int tables = 0;
+    DIR *folder = opendir (dir);
+    assert_non_null (folder);
+    struct dirent *entry;
+    while ((entry = readdir (folder))) {
+        size_t length = strlen (entry->d_name);
+        tables += length > 4 && streq (entry->d_name + length - 4, ".ldb");
+    }
+    closedir (folder);
+    return tables;
+}
+
+//  zcq_log_open's memtable is the store's: a small one is written to a
+//  table while the default one (zcq_log_new, 16 MiB) still holds the same
+//  events; both logs read them back alike.
+static void
+test_open_sets_the_memtable (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    char *dir = zcq_testkit_tmpdir ("small");
+    zcq_log_t *small = zcq_log_open (dir, NULL, 256 * 1024);
+    assert_non_null (small);
+    zcq_log_t *logs [] = {fixture->log, small};
+    for (int log = 0; log < 2; log++) {
+        for (int group = 0; group < 80; group++) {
+            zcq_log_begin (logs [log]);
+            for (int event = 0; event < 50; event++) {
+                char stream [32];
+                snprintf (stream, sizeof stream, "account-%d", event);
+                s_stage (logs [log], stream, (uint64_t) group + 1, "Deposited");
+            }
+            assert_int_equal (zcq_log_commit (logs [log], false), 0);
+        }
+    }
+    //  The flush runs on LevelDB's own thread: wait for it, bounded
+    int64_t deadline = zclock_mono () + 10000;
+    while (s_tables (dir) == 0 && zclock_mono () < deadline) {
+        zclock_sleep (10);
+    }
+    assert_true (s_tables (dir) > 0);
+    assert_int_equal (s_tables (fixture->dir), 0);
+    for (int log = 0; log < 2; log++) {
+        assert_int_equal (zcq_log_head (logs [log]), 4000);
+        s_seen_t seen = {0};
+        assert_int_equal (zcq_log_read (logs [log], 3990, 64, 1 << 20, s_collect, &seen), 11);
+        assert_int_equal (seen.positions [10], 4000);
+        assert_string_equal (seen.streams [10], "account-49");
+        assert_int_equal (seen.versions [10], 80);
+    }
+    zcq_log_destroy (&small);
+    zcq_testkit_rmtree (dir);
+    free (dir);
+}
+
 static void
 test_refuses_a_folder_that_is_not_a_log (void **state)
 {
@@ -570,6 +630,7 @@ main (void)
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_failed_write_leaves_nothing, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_reopen_keeps_everything, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_open_sets_the_memtable, s_setup, s_teardown),
         cmocka_unit_test (test_refuses_a_folder_that_is_not_a_log),
         cmocka_unit_test_setup_teardown (test_retention_records_are_per_group, s_setup,
                                          s_teardown),

@@ -230,7 +230,15 @@ static const zcq_store_options_t s_options = {.uncompressed = true,
 zcq_log_t *
 zcq_log_new (const char *path, zcq_keys_t *keys)
 {
-    zcq_store_t *store = zcq_store_open (path, &s_options);
+    return zcq_log_open (path, keys, 0);
+}
+
+zcq_log_t *
+zcq_log_open (const char *path, zcq_keys_t *keys, size_t memtable)
+{
+    zcq_store_options_t options = s_options;
+    options.write_buffer = memtable;
+    zcq_store_t *store = zcq_store_open (path, &options);
     if (!store) {
         return NULL;
     }

@@ -70,6 +70,12 @@ typedef int (zcq_log_event_fn) (const byte *body, size_t size, void *arg);
 zcq_log_t *
     zcq_log_new (const char *path, zcq_keys_t *keys);
 
+//  The same, with a LevelDB memtable of memtable bytes instead of the
+//  store's default (0: that default, 16 MiB): a write group member's log
+//  (zcq_write_node says why).
+zcq_log_t *
+    zcq_log_open (const char *path, zcq_keys_t *keys, size_t memtable);
+
 //  Read the head and the newest command-id sequence again from the store
 //  (another thread wrote to it: a write group member's replication),
 //  dropping anything staged. Returns 0, or -1 on a storage error (logged).
