@@ -415,6 +415,23 @@ test_processes_are_stopped_by_pid (void **state)
     free (dir);
 }
 
+//  A process never gets the same free port twice: a cluster picks all its
+//  ports before its nodes bind them, and 2,000 random picks from the ports
+//  below the ephemeral range would repeat some a hundred times over.
+static void
+test_free_ports_are_never_handed_out_twice (void **state)
+{
+    (void) state;
+    static uint8_t seen [65536];
+    memset (seen, 0, sizeof (seen));
+    for (int round = 0; round < 2000; round++) {
+        int port = zcq_endpoint_free_port ();
+        assert_true (port > 1023 && port < 65536);
+        assert_int_equal (seen [port], 0);
+        seen [port] = 1;
+    }
+}
+
 static void
 test_interrupted_benchmark_leaves_nothing_behind (void **state)
 {
@@ -483,6 +500,7 @@ main (void)
         cmocka_unit_test (test_closed_loop_sends_expected_versions),
         cmocka_unit_test (test_paced_loop_keeps_its_rate),
         cmocka_unit_test (test_processes_are_stopped_by_pid),
+        cmocka_unit_test (test_free_ports_are_never_handed_out_twice),
         cmocka_unit_test (test_interrupted_benchmark_leaves_nothing_behind),
         cmocka_unit_test (test_echo_apart_answers_and_its_server_leaves),
     };

@@ -258,6 +258,25 @@ s_try_port (int port)
     return bound;
 }
 
+//  Ports this process has handed out: never handed out twice, since the
+//  node a port was picked for may not have bound it yet (a cluster picks
+//  some twenty ports before its nodes start: at random, two would be the
+//  same in about one cluster of fifty).
+static uint8_t s_handed [65536 / 8];
+static pthread_mutex_t s_handed_lock = PTHREAD_MUTEX_INITIALIZER;
+
+//  True, and the port recorded, if this process had not handed it out yet.
+static bool
+s_hand_out (int port)
+{
+    pthread_mutex_lock (&s_handed_lock);
+    uint8_t bit = (uint8_t) (1u << (port % 8));
+    bool fresh = !(s_handed [port / 8] & bit);
+    s_handed [port / 8] |= bit;
+    pthread_mutex_unlock (&s_handed_lock);
+    return fresh;
+}
+
 int
 zcq_endpoint_free_port (void)
 {
@@ -278,7 +297,7 @@ zcq_endpoint_free_port (void)
     for (int tries = 0; tries < FREE_PORT_TRIES; tries++) {
         int port =
             s_try_port (low + (int) ((unsigned) rand_r (&seed) % (unsigned) (high - low)));
-        if (port > 0) {
+        if (port > 0 && s_hand_out (port)) {
             return port;
         }
     }

@@ -65,7 +65,8 @@ char *
 //  test is about to start: random, below the kernel's ephemeral range
 //  (net.ipv4.ip_local_port_range), so that no outgoing connection can take
 //  it between this call and the node's bind, and concurrent callers rarely
-//  pick the same one. Returns the port, or -1 if none of 200 tries was free.
+//  pick the same one; one process is never given the same port twice.
+//  Returns the port, or -1 if none of 200 tries was free.
 int
     zcq_endpoint_free_port (void);
 
