@@ -72,26 +72,28 @@ zcq_waiter_remove (zcq_waiter_t *self, void *sock)
     }
 }
 
-void
-zcq_waiter_touched (zcq_waiter_t *self, void *sock)
+//  Mark sock's watch touched (asked before the waiter sleeps) or not.
+static void
+s_mark (zcq_waiter_t *self, void *sock, bool touched)
 {
     assert (self);
     for (size_t index = 0; index < self->count; index++) {
         if (self->watch [index].sock == sock) {
-            self->watch [index].touched = true;
+            self->watch [index].touched = touched;
         }
     }
 }
 
 void
+zcq_waiter_touched (zcq_waiter_t *self, void *sock)
+{
+    s_mark (self, sock, true);
+}
+
+void
 zcq_waiter_drained (zcq_waiter_t *self, void *sock)
 {
-    assert (self);
-    for (size_t index = 0; index < self->count; index++) {
-        if (self->watch [index].sock == sock) {
-            self->watch [index].touched = false;
-        }
-    }
+    s_mark (self, sock, false);
 }
 
 //  The first touched socket (from the one whose turn it is) that has a
