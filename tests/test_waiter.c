@@ -32,6 +32,16 @@ s_pair (zsock_t **one, zsock_t **two)
     assert_non_null (*two);
 }
 
+//  The wait finds sock within timeout ms, and its next message is text.
+static void
+s_expect (zcq_waiter_t *waiter, int timeout, zsock_t *sock, const char *text)
+{
+    assert_ptr_equal (zcq_waiter_wait (waiter, timeout), sock);
+    char *received = zstr_recv (sock);
+    assert_string_equal (received, text);
+    zstr_free (&received);
+}
+
 static void
 test_messages_are_found_announced_or_not (void **state)
 {
@@ -52,51 +62,33 @@ test_messages_are_found_announced_or_not (void **state)
     //  first was read, is announced by no fd and found all the same
     zstr_send (far, "one");
     zstr_send (far, "two");
-    assert_ptr_equal (zcq_waiter_wait (waiter, 5000), near);
-    char *text = zstr_recv (near);
-    assert_string_equal (text, "one");
-    zstr_free (&text);
-    assert_ptr_equal (zcq_waiter_wait (waiter, 0), near);
-    text = zstr_recv (near);
-    assert_string_equal (text, "two");
-    zstr_free (&text);
+    s_expect (waiter, 5000, near, "one");
+    s_expect (waiter, 0, near, "two");
     assert_null (zcq_waiter_wait (waiter, 0));
 
     //  A message that comes after the wait found nothing wakes it
     zstr_send (far, "three");
-    assert_ptr_equal (zcq_waiter_wait (waiter, 5000), near);
-    text = zstr_recv (near);
-    assert_string_equal (text, "three");
-    zstr_free (&text);
+    s_expect (waiter, 5000, near, "three");
 
     //  A socket read outside the wait, told touched, is asked again
     zstr_send (far, "four");
     zstr_send (far, "five");
-    text = zstr_recv (near); //  its fd's signal is used up here
+    char *text = zstr_recv (near); //  its fd's signal is used up here
     assert_string_equal (text, "four");
     zstr_free (&text);
     zcq_waiter_touched (waiter, near);
-    assert_ptr_equal (zcq_waiter_wait (waiter, 1000), near);
-    text = zstr_recv (near);
-    assert_string_equal (text, "five");
-    zstr_free (&text);
+    s_expect (waiter, 1000, near, "five");
     assert_null (zcq_waiter_wait (waiter, 0));
 
     //  Read until a receive found nothing and said drained: the next
     //  message is announced by the fd, and found
     zstr_send (far, "six");
-    assert_ptr_equal (zcq_waiter_wait (waiter, 5000), near);
-    text = zstr_recv (near);
-    assert_string_equal (text, "six");
-    zstr_free (&text);
+    s_expect (waiter, 5000, near, "six");
     assert_int_equal (zmq_recv (zsock_resolve (near), NULL, 0, ZMQ_DONTWAIT), -1);
     assert_int_equal (errno, EAGAIN);
     zcq_waiter_drained (waiter, near);
     zstr_send (far, "seven");
-    assert_ptr_equal (zcq_waiter_wait (waiter, 5000), near);
-    text = zstr_recv (near);
-    assert_string_equal (text, "seven");
-    zstr_free (&text);
+    s_expect (waiter, 5000, near, "seven");
     assert_null (zcq_waiter_wait (waiter, 0));
 
     //  Said drained, it is not asked: a message its fd never announced (the
@@ -110,10 +102,7 @@ test_messages_are_found_announced_or_not (void **state)
     zcq_waiter_drained (waiter, near); //  wrongly: "nine" waits unannounced
     assert_null (zcq_waiter_wait (waiter, 50));
     zcq_waiter_touched (waiter, near);
-    assert_ptr_equal (zcq_waiter_wait (waiter, 0), near);
-    text = zstr_recv (near);
-    assert_string_equal (text, "nine");
-    zstr_free (&text);
+    s_expect (waiter, 0, near, "nine");
     assert_null (zcq_waiter_wait (waiter, 0));
 
     zcq_waiter_destroy (&waiter);
