@@ -400,10 +400,28 @@ s_svg_text (FILE *file, const char *text)
     }
 }
 
-//  Colour of a bar: latency by percentile, throughput by target verdict.
+//  True if figure is a CPU time per 1,000 commands or events (unit "ms" like
+//  a latency, but drawn in a panel of its own).
+static bool
+s_is_cpu (zcq_bench_figure_t *figure)
+{
+    return strcmp (figure->unit, "ms") == 0 && strstr (figure->metric, "CPU") != NULL;
+}
+
+//  True if figure belongs to the panel of unit, CPU figures or not.
+static bool
+s_in_panel (zcq_bench_figure_t *figure, const char *unit, bool cpu)
+{
+    return figure->runs > 0 && strcmp (figure->unit, unit) == 0 && s_is_cpu (figure) == cpu;
+}
+
+//  Colour of a bar: latency by percentile, CPU and throughput one each.
 static const char *
 s_colour (zcq_bench_figure_t *figure)
 {
+    if (s_is_cpu (figure)) {
+        return "#7570b3";
+    }
     if (strcmp (figure->unit, "ms") == 0) {
         if (strstr (figure->metric, "p99.9")) {
             return "#d95f02";
@@ -416,16 +434,15 @@ s_colour (zcq_bench_figure_t *figure)
     return "#4c72b0";
 }
 
-//  One panel: every figure in unit, as bars on a log axis. Returns the y
-//  below it.
+//  One panel: every figure in unit (only the CPU ones if cpu, none of them
+//  otherwise), as bars on a log axis. Returns the y below it.
 static int
 s_svg_panel (zcq_bench_report_t *self, FILE *file, int top, const char *title, const char *unit,
-             int low, int high)
+             bool cpu, int low, int high)
 {
     int rows = 0;
     for (int index = 0; index < self->count; index++) {
-        rows +=
-            strcmp (self->figures [index]->unit, unit) == 0 && self->figures [index]->runs > 0;
+        rows += s_in_panel (self->figures [index], unit, cpu);
     }
     if (rows == 0) {
         return top;
@@ -456,7 +473,7 @@ s_svg_panel (zcq_bench_report_t *self, FILE *file, int top, const char *title, c
     int row = 0;
     for (int index = 0; index < self->count; index++) {
         zcq_bench_figure_t *figure = self->figures [index];
-        if (strcmp (figure->unit, unit) != 0 || figure->runs == 0) {
+        if (!s_in_panel (figure, unit, cpu)) {
             continue;
         }
         double sorted [ZCQ_BENCH_MAX_RUNS];
@@ -511,12 +528,16 @@ zcq_bench_report_write_svg (zcq_bench_report_t *self, const char *path)
     y += 10;
     y = s_svg_panel (
         self, memory, y,
-        "Throughput per second (median, bar; min-max of the runs, line; log scale)", "/s", 2,
-        7);
+        "Throughput per second (median, bar; min-max of the runs, line; log scale)", "/s",
+        false, 2, 7);
     y = s_svg_panel (
         self, memory, y,
         "Latency in ms (p50 green, p99 yellow, p99.9 orange; min-max line; log scale)", "ms",
-        -2, 4);
+        false, -2, 4);
+    y = s_svg_panel (self, memory, y,
+                     "CPU ms per 1,000 commands or events, per process (median, bar; min-max "
+                     "line; log scale)",
+                     "ms", true, -1, 3);
     fclose (memory);
     FILE *file = fopen (path, "w");
     if (!file) {

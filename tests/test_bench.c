@@ -110,6 +110,8 @@ test_report_medians_targets_and_ratios (void **state)
     zcq_bench_figure_add (latency, 0.5);
     zcq_bench_figure_target (latency, false, 1, "issue 3");
     zcq_bench_figure_note (latency, "a note of %d words", 5);
+    zcq_bench_figure_add (zcq_bench_report_figure (report, "loop", "a", "CPU per 1k", "ms"),
+                          25);
 
     char *dir = zcq_testkit_tmpdir ("bench-report");
     char *table = zsys_sprintf ("%s/table.txt", dir);
@@ -140,7 +142,14 @@ test_report_medians_targets_and_ratios (void **state)
     text = s_slurp (svg);
     assert_true (strncmp (text, "<svg ", 5) == 0);
     assert_non_null (strstr (text, "loop · a · ops"));
-    assert_non_null (strstr (text, "loop · a · p99"));
+    //  CPU per 1,000 is in ms like a latency, but drawn in its own panel
+    char *latencies = strstr (text, "Latency in ms");
+    char *cpu = strstr (text, "CPU ms per 1,000");
+    assert_non_null (latencies);
+    assert_non_null (cpu);
+    assert_true (latencies < strstr (text, "loop · a · p99"));
+    assert_true (strstr (text, "loop · a · p99") < cpu);
+    assert_true (cpu < strstr (text, "loop · a · CPU per 1k"));
     assert_non_null (strstr (text, "</svg>"));
     free (text);
     assert_int_equal (zcq_bench_report_write_json (report, "/nonexistent/dir/x.json"), -1);
