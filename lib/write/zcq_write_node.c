@@ -898,13 +898,14 @@ s_retry_after (self_t *self)
 static s_peer_t *
 s_peer (self_t *self, zcq_msg_t *msg, bool create)
 {
-    zframe_t *routing = zcq_msg_routing_id (msg);
-    if (!routing || zframe_size (routing) > sizeof (((s_peer_t *) 0)->id)) {
+    size_t size;
+    const byte *routing = zcq_msg_routing (msg, &size);
+    if (!routing || size > sizeof (((s_peer_t *) 0)->id)) {
         return NULL;
     }
     s_peer_t key;
-    key.size = zframe_size (routing);
-    memcpy (key.id, zframe_data (routing), key.size);
+    key.size = size;
+    memcpy (key.id, routing, size);
     s_peer_t *peer = (s_peer_t *) zhashx_lookup (self->peers, &key);
     if (!peer && create) {
         peer = (s_peer_t *) malloc (sizeof (s_peer_t));
@@ -2168,7 +2169,7 @@ s_take_commands (self_t *self)
     for (size_t count = 0; count < most; count++) {
         //  What is queued, without asking for the socket's events first
         //  (that was a system-call-free but costly look per command)
-        zcq_msg_t *msg = zcq_msg_recv_nowait (self->commands);
+        zcq_msg_t *msg = zcq_msg_recv_typed (self->commands, ZMQ_ROUTER, true);
         if (!msg) {
             break;
         }
