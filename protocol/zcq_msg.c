@@ -589,13 +589,20 @@ typedef enum {
 
 #define KEY(text)                                                                              \
     {                                                                                          \
-        text, sizeof (text) - 1                                                                \
+        0xa0 | (sizeof (text) - 1), text, sizeof (text) - 1                                    \
     }
 
-static const struct {
-    const char *name; //  key on the wire
-    size_t size;      //  its length in bytes
-} s_keys [K_KEYS] = {
+//  Each key with its msgpack header (a fixstr: every key is under 32 bytes)
+//  right before it, so that writing a key is one copy of size + 1 bytes
+//  from the entry's start.
+typedef struct {
+    unsigned char header; //  0xa0 | size
+    char name [31];       //  key on the wire
+    size_t size;          //  its length in bytes
+} s_key_entry_t;
+_Static_assert(offsetof (s_key_entry_t, name) == 1, "a key follows its header");
+
+static const s_key_entry_t s_keys [K_KEYS] = {
     [K_ID] = KEY ("id"),
     [K_TYPE] = KEY ("type"),
     [K_NAME] = KEY ("name"),
@@ -1503,8 +1510,8 @@ s_pack_fields (msgpack_sbuffer *buffer, zcq_msg_t *self, const s_schema_t *schem
     for (size_t index = 0; index < schema->count; index++) {
         if (present & (1u << index)) {
             const s_field_t *field = &schema->fields [index];
-            msgpack_pack_str (&packer, s_keys [field->key].size);
-            msgpack_pack_str_body (&packer, s_keys [field->key].name, s_keys [field->key].size);
+            const s_key_entry_t *key = &s_keys [field->key];
+            msgpack_sbuffer_write (buffer, (const char *) key, key->size + 1);
             s_pack_value (buffer, self, field);
         }
     }
