@@ -1169,9 +1169,10 @@ s_append (self_t *self, zcq_msg_t *command, const zcq_aggregate_t *aggregate, bo
         zcq_msg_set_schema (event, zcq_domain_event_schema (self->domain, type));
         //  Personal fields leave the node's memory sealed, never in plain
         zcq_msg_set_data (event, data, size);
+        bool sealed = false;
         if (seal && *type != '$' && s_seal (self, aggregate->stream, data, size) > 0) {
             zcq_msg_set_data (event, (const byte *) self->sealed.data, self->sealed.size);
-            self->staged.sealed = true;
+            self->staged.sealed = sealed = true;
         }
         uint64_t position = zcq_log_stage_event (self->log, event);
         //  Limits were checked by s_check_events, the user id by the codec
@@ -1179,7 +1180,9 @@ s_append (self_t *self, zcq_msg_t *command, const zcq_aggregate_t *aggregate, bo
         //  broken invariant, not bad input
         assert (position);
         (void) position;
-        zcq_msg_set_data (event, data, size); //  evolve folds the plain values
+        if (sealed) {
+            zcq_msg_set_data (event, data, size); //  evolve folds the plain values
+        }
         zcq_aggregates_evolve (self->cache, aggregate, event);
         if (streq (type, ZCQ_STREAM_FORGOTTEN)) {
             zcq_log_stage_forgotten (self->log, aggregate->stream, position);
