@@ -1222,12 +1222,13 @@ zcq_msg_decode (zmsg_t **zmsg_p)
 //  Receive and decode one message; flags apply to its first part (the
 //  others of a multipart message are there once the first is).
 static zcq_msg_t *
-s_recv (zsock_t *sock, int socket_type, int flags)
+s_recv (zsock_t *sock, int socket_type, int flags, bool plain)
 {
     assert (sock);
 #if CHECKED
     //  The checked build holds callers of zcq_msg_recv_typed to their word
     assert (socket_type == zsock_type (sock));
+    assert (!plain || !zsock_curve_server (sock));
 #endif
     //  Frames come straight from libzmq into zmq_msg_t parts: no zmsg and
     //  no frame objects on the hot path; only an EVENTS batch needs more
@@ -1297,7 +1298,7 @@ s_recv (zsock_t *sock, int socket_type, int flags)
         //  (commands, queries, replay), and a connecting socket never went
         //  through our ZAP handler. Our handler gives roles only with a
         //  user id (zcq_auth), so without one they are not looked up
-        zmq_msg_t *wire = router && first < count ? &parts [first] : NULL;
+        zmq_msg_t *wire = router && !plain && first < count ? &parts [first] : NULL;
         const char *user = wire ? zmq_msg_gets (wire, "User-Id") : NULL;
         const char *roles = user && *user ? zmq_msg_gets (wire, "Roles") : NULL;
         if (user && *user) {
@@ -1327,20 +1328,21 @@ zcq_msg_t *
 zcq_msg_recv (zsock_t *sock)
 {
     assert (sock);
-    return s_recv (sock, zsock_type (sock), 0);
+    return s_recv (sock, zsock_type (sock), 0, false);
 }
 
 zcq_msg_t *
 zcq_msg_recv_nowait (zsock_t *sock)
 {
     assert (sock);
-    return s_recv (sock, zsock_type (sock), ZMQ_DONTWAIT);
+    return s_recv (sock, zsock_type (sock), ZMQ_DONTWAIT, false);
 }
 
 zcq_msg_t *
-zcq_msg_recv_typed (zsock_t *sock, int socket_type, bool nowait)
+zcq_msg_recv_typed (zsock_t *sock, int socket_type, int flags)
 {
-    return s_recv (sock, socket_type, nowait ? ZMQ_DONTWAIT : 0);
+    return s_recv (sock, socket_type, flags & ZCQ_RECV_NOWAIT ? ZMQ_DONTWAIT : 0,
+                   (flags & ZCQ_RECV_PLAIN) != 0);
 }
 
 //  --- Encoding ---------------------------------------------------------------

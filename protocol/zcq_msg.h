@@ -135,12 +135,18 @@ zcq_msg_t *
 zcq_msg_t *
     zcq_msg_recv_nowait (zsock_t *sock);
 
+//  Flags of zcq_msg_recv_typed
+#define ZCQ_RECV_NOWAIT 1 //  only a message already queued, as zcq_msg_recv_nowait
+#define ZCQ_RECV_PLAIN  2 //  the socket is no CURVE server: no ZAP user id or roles to look up
+
 //  The same for a socket whose libzmq type (zsock_type) the caller looked
 //  up once, as a socket's type never changes: zcq_msg_recv and
-//  zcq_msg_recv_nowait look it up per message. nowait: as
-//  zcq_msg_recv_nowait. socket_type must be the socket's.
+//  zcq_msg_recv_nowait look it up per message. socket_type must be the
+//  socket's; ZCQ_RECV_PLAIN only for a socket that authenticates nobody
+//  (ours set a ZAP domain on CURVE servers only), whose messages then
+//  carry no user.
 zcq_msg_t *
-    zcq_msg_recv_typed (zsock_t *sock, int socket_type, bool nowait);
+    zcq_msg_recv_typed (zsock_t *sock, int socket_type, int flags);
 
 //  Decode frames that carry no envelope (signature first). Takes ownership
 //  of *zmsg_p and nulls it. Never returns NULL.

@@ -1931,11 +1931,13 @@ test_router_keeps_the_routing_id (void **state)
     //  is received with the socket's type given, and answered with no frame
     //  ever made of its envelope
     for (int index = 0; index < 2; index++) {
-        zcq_msg_t *command =
-            index == 0 ? zcq_msg_recv (router) : zcq_msg_recv_typed (router, ZMQ_ROUTER, false);
+        zcq_msg_t *command = index == 0
+                                 ? zcq_msg_recv (router)
+                                 : zcq_msg_recv_typed (router, ZMQ_ROUTER, ZCQ_RECV_PLAIN);
         assert_non_null (command);
         assert_true (zcq_msg_valid (command));
         assert_int_equal (zcq_msg_type (command), ZCQ_MSG_COMMAND);
+        assert_null (zcq_msg_roles (command)); //  a plain socket: nobody authenticated
         size_t size = 0;
         const byte *routing = zcq_msg_routing (command, &size);
         assert_non_null (routing);
@@ -1970,10 +1972,10 @@ test_router_keeps_the_routing_id (void **state)
     assert_int_equal (zcq_msg_id (reply) [0], 0xaa);
     assert_string_equal (zcq_msg_reason (reply), "for alice");
     zcq_msg_destroy (&reply);
-    reply = zcq_msg_recv_typed (bob, ZMQ_DEALER, true); //  there or on its way
+    reply = zcq_msg_recv_typed (bob, ZMQ_DEALER, ZCQ_RECV_NOWAIT); //  there or on its way
     if (!reply) {
         assert_int_equal (zmq_errno (), EAGAIN);
-        reply = zcq_msg_recv_typed (bob, ZMQ_DEALER, false);
+        reply = zcq_msg_recv_typed (bob, ZMQ_DEALER, 0);
     }
     assert_non_null (reply);
     assert_int_equal (zcq_msg_id (reply) [0], 0xbb);

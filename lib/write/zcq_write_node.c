@@ -309,6 +309,7 @@ typedef struct {
 typedef struct {
     zsock_t *pipe;               //  actor pipe
     zsock_t *commands;           //  ROUTER: COMMAND, QUERY "status"
+    int recv_flags;              //  how commands is read: no ZAP user looked up unless secured
     zsock_t *events;             //  PUB: EVENT, HEARTBEAT
     zactor_t *writer;            //  write group: the replica thread (NULL: single node)
     zcq_writer_t *group_writer;  //  single node: writes the groups, on this thread
@@ -797,6 +798,8 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
         //  Per connection, commands beyond this wait in the client's own
         //  queue and TCP: memory here stays bounded whatever clients send
         zsock_set_rcvhwm (self->commands, RECV_HWM);
+        self->recv_flags =
+            ZCQ_RECV_NOWAIT | (zsock_curve_server (self->commands) ? 0 : ZCQ_RECV_PLAIN);
         self->events =
             zcq_endpoint_serve (config, ZMQ_PUB, "write", "events",
                                 zcq_settings_text (config, s_table, "write/events"), error);
@@ -2172,7 +2175,7 @@ s_take_commands (self_t *self)
     for (size_t count = 0; count < most; count++) {
         //  What is queued, without asking for the socket's events first
         //  (that was a system-call-free but costly look per command)
-        zcq_msg_t *msg = zcq_msg_recv_typed (self->commands, ZMQ_ROUTER, true);
+        zcq_msg_t *msg = zcq_msg_recv_typed (self->commands, ZMQ_ROUTER, self->recv_flags);
         if (!msg) {
             break;
         }
