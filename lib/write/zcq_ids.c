@@ -203,7 +203,11 @@ zcq_ids_add (zcq_ids_t *self, const byte *id, uint64_t sequence)
     }
 }
 
-//  True if a bucket holds a live slot of this fingerprint
+#define LANES 0x0001000100010001ull //  1 in each 16-bit lane of a word
+
+//  True if a bucket holds a live slot of this fingerprint. Four slots are
+//  looked at as one word: only a word with a lane of this fingerprint
+//  (nearly never, for a new id) has its slots looked at one by one.
 static bool
 s_holds (zcq_ids_t *self, uint64_t number, uint16_t fingerprint)
 {
@@ -211,10 +215,21 @@ s_holds (zcq_ids_t *self, uint64_t number, uint16_t fingerprint)
         return true;
     }
     s_bucket_t *bucket = &self->buckets [number];
-    for (int index = 0; index < SLOTS; index++) {
-        uint16_t slot = bucket->slots [index];
-        if ((slot & ~TAG_MASK) == fingerprint && s_live (self, slot)) {
-            return true;
+    uint64_t want = LANES * fingerprint;
+    for (int at = 0; at < SLOTS; at += 4) {
+        uint64_t word;
+        memcpy (&word, &bucket->slots [at], sizeof (word));
+        //  A lane is 0 where the fingerprint matches; a zero lane sets its
+        //  top bit here (and maybe others': it is only a gate)
+        uint64_t diff = (word ^ want) & (LANES * (uint16_t) ~TAG_MASK);
+        if (((diff - LANES) & ~diff & (LANES << 15)) == 0) {
+            continue;
+        }
+        for (int index = at; index < at + 4; index++) {
+            uint16_t slot = bucket->slots [index];
+            if ((slot & ~TAG_MASK) == fingerprint && s_live (self, slot)) {
+                return true;
+            }
         }
     }
     return false;
