@@ -939,7 +939,8 @@ s_take_fields (zcq_msg_t *self, const s_schema_t *schema, const msgpack_object_m
         //  after the last one found first, then at all of them
         size_t count = schema->count;
         for (size_t step = 0; step < count; step++) {
-            size_t field = (next + step) % count;
+            size_t field = next + step; //  wrapped round without a division
+            field = field < count ? field : field - count;
             if (s_key_is (key, schema->fields [field].key)) {
                 if (s_take_field (self, &schema->fields [field], key, &map->ptr [index].val,
                                   seen, body)) {
