@@ -66,9 +66,15 @@ struct _zcq_msg_t {
     size_t event_count;        //  parts in bodies
     size_t event_alloc;        //  slots allocated in bodies
     zframe_t **events;         //  frames made of bodies when zcq_msg_event_frame asks, or NULL
-    //  Last, as zcq_msg_new does not clear it: only routing_size bytes count
-    byte routing [ZCQ_MAX_ROUTING]; //  the ROUTER envelope's bytes, no frame on the hot path
+    //  Last, as zcq_msg_new does not clear it: only routing_size bytes count.
+    //  One spare byte ends it on the struct's alignment, so that the
+    //  assertion below catches a member added after it (it would not be
+    //  cleared): add members above this one
+    byte routing [ZCQ_MAX_ROUTING + 1]; //  the ROUTER envelope's bytes (no frame made)
 };
+_Static_assert(offsetof (struct _zcq_msg_t, routing) + ZCQ_MAX_ROUTING + 1
+                   == sizeof (struct _zcq_msg_t),
+               "routing is zcq_msg_t's last member");
 
 static const char *s_type_names [ZCQ_MSG_TYPES] = {
     [ZCQ_MSG_UNKNOWN] = "UNKNOWN",
