@@ -20,7 +20,9 @@
 
 struct _zcq_msg_t {
     zcq_msg_type_t type;       //  message type (frame 2)
-    zframe_t *routing_id;      //  ROUTER envelope, or NULL
+    bool routed;               //  a ROUTER envelope came with it: routing holds it
+    size_t routing_size;       //  bytes in routing
+    zframe_t *routing_id;      //  that envelope as a frame, made when asked, or NULL
     bool delimiter;            //  peer put an empty frame after the id (REQ)
     zcq_status_t error_status; //  decode outcome; ZCQ_OK when valid
     char *error;               //  what was wrong when not valid
@@ -64,7 +66,15 @@ struct _zcq_msg_t {
     size_t event_count;        //  parts in bodies
     size_t event_alloc;        //  slots allocated in bodies
     zframe_t **events;         //  frames made of bodies when zcq_msg_event_frame asks, or NULL
+    //  Last, as zcq_msg_new does not clear it: only routing_size bytes count.
+    //  One spare byte ends it on the struct's alignment, so that the
+    //  assertion below catches a member added after it (it would not be
+    //  cleared): add members above this one
+    byte routing [ZCQ_MAX_ROUTING + 1]; //  the ROUTER envelope's bytes (no frame made)
 };
+_Static_assert(offsetof (struct _zcq_msg_t, routing) + ZCQ_MAX_ROUTING + 1
+                   == sizeof (struct _zcq_msg_t),
+               "routing is zcq_msg_t's last member");
 
 static const char *s_type_names [ZCQ_MSG_TYPES] = {
     [ZCQ_MSG_UNKNOWN] = "UNKNOWN",
@@ -168,6 +178,8 @@ zcq_status_retryable (zcq_status_t status)
 #ifndef SPARES
 #define SPARES 4 //  destroyed messages a thread keeps for its next ones
 #endif
+//  The checked (AddressSanitizer) build also verifies what callers promise
+#define CHECKED (SPARES == 0)
 
 typedef struct {
     zcq_msg_t *spare [SPARES + 1]; //  kept messages (one more: never an empty array)
@@ -222,7 +234,7 @@ zcq_msg_new (zcq_msg_type_t type)
                           ? s_spares->spare [--s_spares->count]
                           : (zcq_msg_t *) malloc (sizeof (zcq_msg_t));
     assert (self);
-    memset (self, 0, sizeof (zcq_msg_t));
+    memset (self, 0, offsetof (zcq_msg_t, routing));
     self->type = type;
     self->expect = ZCQ_EXPECT_ANY;
     return self;
@@ -583,13 +595,20 @@ typedef enum {
 
 #define KEY(text)                                                                              \
     {                                                                                          \
-        text, sizeof (text) - 1                                                                \
+        0xa0 | (sizeof (text) - 1), text, sizeof (text) - 1                                    \
     }
 
-static const struct {
-    const char *name; //  key on the wire
-    size_t size;      //  its length in bytes
-} s_keys [K_KEYS] = {
+//  Each key with its msgpack header (a fixstr: every key is under 32 bytes)
+//  right before it, so that writing a key is one copy of size + 1 bytes
+//  from the entry's start.
+typedef struct {
+    unsigned char header; //  0xa0 | size
+    char name [31];       //  key on the wire
+    size_t size;          //  its length in bytes
+} s_key_entry_t;
+_Static_assert(offsetof (s_key_entry_t, name) == 1, "a key follows its header");
+
+static const s_key_entry_t s_keys [K_KEYS] = {
     [K_ID] = KEY ("id"),
     [K_TYPE] = KEY ("type"),
     [K_NAME] = KEY ("name"),
@@ -926,7 +945,8 @@ s_take_fields (zcq_msg_t *self, const s_schema_t *schema, const msgpack_object_m
         //  after the last one found first, then at all of them
         size_t count = schema->count;
         for (size_t step = 0; step < count; step++) {
-            size_t field = (next + step) % count;
+            size_t field = next + step; //  wrapped round without a division
+            field = field < count ? field : field - count;
             if (s_key_is (key, schema->fields [field].key)) {
                 if (s_take_field (self, &schema->fields [field], key, &map->ptr [index].val,
                                   seen, body)) {
@@ -1209,9 +1229,14 @@ zcq_msg_decode (zmsg_t **zmsg_p)
 //  Receive and decode one message; flags apply to its first part (the
 //  others of a multipart message are there once the first is).
 static zcq_msg_t *
-s_recv (zsock_t *sock, int flags)
+s_recv (zsock_t *sock, int socket_type, int flags, bool plain)
 {
     assert (sock);
+#if CHECKED
+    //  The checked build holds callers of zcq_msg_recv_typed to their word
+    assert (socket_type == zsock_type (sock));
+    assert (!plain || !zsock_curve_server (sock));
+#endif
     //  Frames come straight from libzmq into zmq_msg_t parts: no zmsg and
     //  no frame objects on the hot path; only an EVENTS batch needs more
     //  parts than fit on the stack
@@ -1251,12 +1276,9 @@ s_recv (zsock_t *sock, int flags)
             frames [index].size = zmq_msg_size (&parts [index]);
         }
         size_t first = 0;
-        zframe_t *routing_id = NULL;
         bool delimiter = false;
-        int socket_type = zsock_type (sock);
         bool router = socket_type == ZMQ_ROUTER;
         if (router && count > 0) {
-            routing_id = zframe_new (frames [0].data, frames [0].size);
             first = 1;
             if (count > 1 && frames [1].size == 0) {
                 delimiter = true;
@@ -1266,7 +1288,13 @@ s_recv (zsock_t *sock, int flags)
         self = socket_type == ZMQ_SUB && count > 0
                    ? s_decode_published (frames, count)
                    : s_decode_frames (frames + first, parts + first, count - first);
-        self->routing_id = routing_id;
+        if (router && count > 0) {
+            //  libzmq's routing ids are 1 to 255 bytes
+            assert (frames [0].size <= ZCQ_MAX_ROUTING);
+            memcpy (self->routing, frames [0].data, frames [0].size);
+            self->routing_size = frames [0].size;
+            self->routed = true;
+        }
         self->delimiter = delimiter;
         //  Who the peer is, as the ZAP handler said at the handshake: every
         //  part that came off the wire carries the connection's metadata (a
@@ -1275,10 +1303,11 @@ s_recv (zsock_t *sock, int flags)
         //  ROUTER is asked (two lookups in libzmq's map a message): every
         //  zcqrs endpoint that authenticates the peers it hears from is one
         //  (commands, queries, replay), and a connecting socket never went
-        //  through our ZAP handler
-        zmq_msg_t *wire = router && first < count ? &parts [first] : NULL;
+        //  through our ZAP handler. Our handler gives roles only with a
+        //  user id (zcq_auth), so without one they are not looked up
+        zmq_msg_t *wire = router && !plain && first < count ? &parts [first] : NULL;
         const char *user = wire ? zmq_msg_gets (wire, "User-Id") : NULL;
-        const char *roles = wire ? zmq_msg_gets (wire, "Roles") : NULL;
+        const char *roles = user && *user ? zmq_msg_gets (wire, "Roles") : NULL;
         if (user && *user) {
             //  The id names who did it in every event the command appends,
             //  as meta.user: one that could not be stored refuses the
@@ -1305,13 +1334,22 @@ s_recv (zsock_t *sock, int flags)
 zcq_msg_t *
 zcq_msg_recv (zsock_t *sock)
 {
-    return s_recv (sock, 0);
+    assert (sock);
+    return s_recv (sock, zsock_type (sock), 0, false);
 }
 
 zcq_msg_t *
 zcq_msg_recv_nowait (zsock_t *sock)
 {
-    return s_recv (sock, ZMQ_DONTWAIT);
+    assert (sock);
+    return s_recv (sock, zsock_type (sock), ZMQ_DONTWAIT, false);
+}
+
+zcq_msg_t *
+zcq_msg_recv_typed (zsock_t *sock, int socket_type, int flags)
+{
+    return s_recv (sock, socket_type, flags & ZCQ_RECV_NOWAIT ? ZMQ_DONTWAIT : 0,
+                   (flags & ZCQ_RECV_PLAIN) != 0);
 }
 
 //  --- Encoding ---------------------------------------------------------------
@@ -1481,8 +1519,8 @@ s_pack_fields (msgpack_sbuffer *buffer, zcq_msg_t *self, const s_schema_t *schem
     for (size_t index = 0; index < schema->count; index++) {
         if (present & (1u << index)) {
             const s_field_t *field = &schema->fields [index];
-            msgpack_pack_str (&packer, s_keys [field->key].size);
-            msgpack_pack_str_body (&packer, s_keys [field->key].name, s_keys [field->key].size);
+            const s_key_entry_t *key = &s_keys [field->key];
+            msgpack_sbuffer_write (buffer, (const char *) key, key->size + 1);
             s_pack_value (buffer, self, field);
         }
     }
@@ -1608,15 +1646,16 @@ zcq_msg_send_encoded (zcq_msg_t *self, zsock_t *sock, const msgpack_sbuffer *bod
     //  only come before anything was queued
     void *handle = zsock_resolve (sock);
     int rc = 0;
-    if (self->routing_id) {
-        rc = s_send_frame (handle, zframe_data (self->routing_id),
-                           zframe_size (self->routing_id), true);
+    if (self->routed) {
+        rc = s_send_frame (handle, self->routing, self->routing_size, true);
     }
     if (rc == 0 && self->delimiter) {
         rc = s_send_frame (handle, NULL, 0, true);
     }
-    if (rc == 0 && zsock_type (sock) == ZMQ_PUB) {
-        //  What a PUB sends starts with its topic, for SUB prefix filtering
+    //  What a PUB sends starts with its topic, for SUB prefix filtering; only
+    //  the published types have one, so only those ask the socket's type
+    bool published = self->type == ZCQ_MSG_EVENT || self->type == ZCQ_MSG_HEARTBEAT;
+    if (rc == 0 && published && zsock_type (sock) == ZMQ_PUB) {
         byte topic [ZCQ_MAX_TOPIC];
         rc = s_send_frame (handle, topic, zcq_msg_topic (self, topic), true);
     }
@@ -1691,8 +1730,10 @@ zcq_msg_reply_to (zcq_msg_t *request, zcq_status_t status)
     }
     zcq_msg_t *reply = zcq_msg_new (type);
     reply->status = status;
-    if (request->routing_id) {
-        reply->routing_id = zframe_dup (request->routing_id);
+    if (request->routed) {
+        memcpy (reply->routing, request->routing, request->routing_size);
+        reply->routing_size = request->routing_size;
+        reply->routed = true;
     }
     reply->delimiter = request->delimiter;
     zcq_msg_set_id (reply, request->id, request->id_size);
@@ -1747,7 +1788,19 @@ zframe_t *
 zcq_msg_routing_id (zcq_msg_t *self)
 {
     assert (self);
+    if (self->routed && !self->routing_id) {
+        self->routing_id = zframe_new (self->routing, self->routing_size);
+    }
     return self->routing_id;
+}
+
+const byte *
+zcq_msg_routing (zcq_msg_t *self, size_t *size)
+{
+    assert (self);
+    assert (size);
+    *size = self->routing_size;
+    return self->routed ? self->routing : NULL;
 }
 
 void
@@ -1755,7 +1808,12 @@ zcq_msg_set_routing_id (zcq_msg_t *self, zframe_t *routing_id)
 {
     assert (self);
     zframe_destroy (&self->routing_id);
-    self->routing_id = routing_id ? zframe_dup (routing_id) : NULL;
+    self->routed = routing_id != NULL;
+    self->routing_size = routing_id ? zframe_size (routing_id) : 0;
+    assert (self->routing_size <= ZCQ_MAX_ROUTING);
+    if (self->routing_size) {
+        memcpy (self->routing, zframe_data (routing_id), self->routing_size);
+    }
 }
 
 const byte *

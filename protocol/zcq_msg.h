@@ -33,6 +33,7 @@ extern "C" {
 #define ZCQ_MAX_STREAM     256           //  bytes of a stream name (UTF-8)
 #define ZCQ_MAX_NAME       128           //  bytes of a command, event or query name
 #define ZCQ_MAX_ID         64            //  bytes of a request id (commands: exactly 16)
+#define ZCQ_MAX_ROUTING    255           //  bytes of a ROUTER routing id (libzmq's limit)
 #define ZCQ_MAX_TEXT       4096          //  bytes of a reason or correlation id
 #define ZCQ_MAX_ENDPOINT   512           //  bytes of a REPLY's leader endpoint
 #define ZCQ_COMMAND_ID     16            //  bytes of a command id
@@ -134,6 +135,19 @@ zcq_msg_t *
 zcq_msg_t *
     zcq_msg_recv_nowait (zsock_t *sock);
 
+//  Flags of zcq_msg_recv_typed
+#define ZCQ_RECV_NOWAIT 1 //  only a message already queued, as zcq_msg_recv_nowait
+#define ZCQ_RECV_PLAIN  2 //  the socket is no CURVE server: no ZAP user id or roles to look up
+
+//  The same for a socket whose libzmq type (zsock_type) the caller looked
+//  up once, as a socket's type never changes: zcq_msg_recv and
+//  zcq_msg_recv_nowait look it up per message. socket_type must be the
+//  socket's; ZCQ_RECV_PLAIN only for a socket that authenticates nobody
+//  (ours set a ZAP domain on CURVE servers only), whose messages then
+//  carry no user.
+zcq_msg_t *
+    zcq_msg_recv_typed (zsock_t *sock, int socket_type, int flags);
+
 //  Decode frames that carry no envelope (signature first). Takes ownership
 //  of *zmsg_p and nulls it. Never returns NULL.
 zcq_msg_t *
@@ -222,8 +236,14 @@ void
     zcq_msg_set_type (zcq_msg_t *self, zcq_msg_type_t type);
 
 //  ROUTER envelope (routing id frame), NULL when the socket adds none.
+//  The frame is made on the first call and owned by the message.
 zframe_t *
     zcq_msg_routing_id (zcq_msg_t *self);
+
+//  The same envelope's bytes, and in *size their count (at most
+//  ZCQ_MAX_ROUTING), without making a frame; NULL (*size 0) when none.
+const byte *
+    zcq_msg_routing (zcq_msg_t *self, size_t *size);
 
 //  True if the peer put an empty delimiter frame after its routing id.
 bool

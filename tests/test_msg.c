@@ -1927,15 +1927,34 @@ test_router_keeps_the_routing_id (void **state)
     s_send_command (bob, 0xbb, "bob");
 
     //  The ROUTER takes both, each with its sender's routing id, and answers
-    //  each through zcq_msg_reply_to, which keeps the envelope
+    //  each through zcq_msg_reply_to, which keeps the envelope; the second
+    //  is received with the socket's type given, and answered with no frame
+    //  ever made of its envelope
     for (int index = 0; index < 2; index++) {
-        zcq_msg_t *command = zcq_msg_recv (router);
+        zcq_msg_t *command = index == 0
+                                 ? zcq_msg_recv (router)
+                                 : zcq_msg_recv_typed (router, ZMQ_ROUTER, ZCQ_RECV_PLAIN);
         assert_non_null (command);
         assert_true (zcq_msg_valid (command));
         assert_int_equal (zcq_msg_type (command), ZCQ_MSG_COMMAND);
-        assert_non_null (zcq_msg_routing_id (command));
+        assert_null (zcq_msg_roles (command)); //  a plain socket: nobody authenticated
+        size_t size = 0;
+        const byte *routing = zcq_msg_routing (command, &size);
+        assert_non_null (routing);
+        assert_true (size > 0 && size <= ZCQ_MAX_ROUTING);
         zcq_msg_t *reply = zcq_msg_reply_to (command, ZCQ_ACCEPTED);
-        assert_true (zframe_eq (zcq_msg_routing_id (reply), zcq_msg_routing_id (command)));
+        size_t reply_size = 0;
+        const byte *reply_routing = zcq_msg_routing (reply, &reply_size);
+        assert_int_equal (reply_size, size);
+        assert_memory_equal (reply_routing, routing, size);
+        if (index == 0) {
+            zframe_t *frame = zcq_msg_routing_id (command);
+            assert_non_null (frame);
+            assert_int_equal (zframe_size (frame), size);
+            assert_memory_equal (zframe_data (frame), routing, size);
+            assert_ptr_equal (zcq_msg_routing_id (command), frame); //  made once
+            assert_true (zframe_eq (zcq_msg_routing_id (reply), frame));
+        }
         zcq_msg_set_reason (reply, "for %s", zcq_msg_stream (command));
         assert_int_equal (zcq_msg_send (reply, router), 0);
         zcq_msg_destroy (&reply);
@@ -1947,10 +1966,17 @@ test_router_keeps_the_routing_id (void **state)
     assert_true (zcq_msg_valid (reply));
     assert_int_equal (zcq_msg_type (reply), ZCQ_MSG_REPLY);
     assert_null (zcq_msg_routing_id (reply));
+    size_t none = 1;
+    assert_null (zcq_msg_routing (reply, &none));
+    assert_int_equal (none, 0);
     assert_int_equal (zcq_msg_id (reply) [0], 0xaa);
     assert_string_equal (zcq_msg_reason (reply), "for alice");
     zcq_msg_destroy (&reply);
-    reply = zcq_msg_recv (bob);
+    reply = zcq_msg_recv_typed (bob, ZMQ_DEALER, ZCQ_RECV_NOWAIT); //  there or on its way
+    if (!reply) {
+        assert_int_equal (zmq_errno (), EAGAIN);
+        reply = zcq_msg_recv_typed (bob, ZMQ_DEALER, 0);
+    }
     assert_non_null (reply);
     assert_int_equal (zcq_msg_id (reply) [0], 0xbb);
     assert_string_equal (zcq_msg_reason (reply), "for bob");

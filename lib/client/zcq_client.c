@@ -277,7 +277,7 @@ s_recv_until (zsock_t *sock, int *timeout, int64_t deadline, int64_t now)
             zsock_set_rcvtimeo (sock, wait);
             *timeout = wait;
         }
-        msg = zcq_msg_recv (sock);
+        msg = zcq_msg_recv_typed (sock, ZMQ_DEALER, 0); //  every socket here is one
         if (!msg && (wait == 0 || zmq_errno () != EAGAIN)) {
             break;
         }

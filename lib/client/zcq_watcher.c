@@ -253,7 +253,7 @@ zcq_watcher_recv (zcq_watcher_t *self, int *watch, int timeout_ms)
             return NULL; //  interrupted
         }
         if (item.revents & ZMQ_POLLIN) {
-            zcq_msg_t *msg = zcq_msg_recv (self->sock);
+            zcq_msg_t *msg = zcq_msg_recv_typed (self->sock, ZMQ_DEALER, 0);
             if (!msg) {
                 return NULL;
             }

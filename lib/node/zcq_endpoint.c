@@ -67,7 +67,9 @@ zcq_endpoint_refuse (zcq_msg_t *msg, zsock_t *sock, const char *endpoint, unsign
     assert (msg);
     zcq_blocklist_t *peers = s_thread_peers ();
     int64_t now = zclock_mono ();
-    if (zcq_blocklist_blocked (peers, sock, zcq_msg_routing_id (msg), now)) {
+    //  Nobody blocked (nearly always): no routing id frame is made to ask
+    if (zcq_blocklist_size (peers) > 0
+        && zcq_blocklist_blocked (peers, sock, zcq_msg_routing_id (msg), now)) {
         return true; //  a peer that keeps sending garbage gets no answer
     }
     zcq_msg_type_t type = zcq_msg_type (msg);

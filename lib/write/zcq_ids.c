@@ -138,16 +138,35 @@ s_window (zcq_ids_t *self)
     }
 }
 
+#define LANES 0x0001000100010001ull //  1 in each 16-bit lane of a word
+
+//  Four slots of a bucket, from at, as one word
+static uint64_t
+s_word (const s_bucket_t *bucket, int at)
+{
+    uint64_t word;
+    memcpy (&word, &bucket->slots [at], sizeof (word));
+    return word;
+}
+
 //  Slots of a bucket that are empty or forgotten; *free_at is the first.
+//  Four empty slots are told at once (a table that is not full has many).
 static int
 s_room (zcq_ids_t *self, s_bucket_t *bucket, int *free_at)
 {
     int room = 0;
     *free_at = -1;
-    for (int index = 0; index < SLOTS; index++) {
-        uint16_t slot = bucket->slots [index];
-        if (slot == 0 || !s_live (self, slot)) {
-            *free_at = room++ ? *free_at : index;
+    for (int at = 0; at < SLOTS; at += 4) {
+        if (s_word (bucket, at) == 0) {
+            *free_at = room ? *free_at : at;
+            room += 4;
+            continue;
+        }
+        for (int index = at; index < at + 4; index++) {
+            uint16_t slot = bucket->slots [index];
+            if (slot == 0 || !s_live (self, slot)) {
+                *free_at = room++ ? *free_at : index;
+            }
         }
     }
     return room;
@@ -162,9 +181,11 @@ s_sweep (zcq_ids_t *self)
     }
     for (uint64_t step = 0; step < self->sweep_step; step++) {
         s_bucket_t *bucket = &self->buckets [self->sweep_at];
-        for (int index = 0; index < SLOTS; index++) {
-            if (bucket->slots [index] && !s_live (self, bucket->slots [index])) {
-                bucket->slots [index] = 0;
+        for (int at = 0; at < SLOTS; at += 4) {
+            for (int index = at; s_word (bucket, at) && index < at + 4; index++) {
+                if (bucket->slots [index] && !s_live (self, bucket->slots [index])) {
+                    bucket->slots [index] = 0;
+                }
             }
         }
         self->overflowed [self->sweep_at] &= self->live;
@@ -203,7 +224,9 @@ zcq_ids_add (zcq_ids_t *self, const byte *id, uint64_t sequence)
     }
 }
 
-//  True if a bucket holds a live slot of this fingerprint
+//  True if a bucket holds a live slot of this fingerprint. Four slots are
+//  looked at as one word: only a word with a lane of this fingerprint
+//  (nearly never, for a new id) has its slots looked at one by one.
 static bool
 s_holds (zcq_ids_t *self, uint64_t number, uint16_t fingerprint)
 {
@@ -211,10 +234,20 @@ s_holds (zcq_ids_t *self, uint64_t number, uint16_t fingerprint)
         return true;
     }
     s_bucket_t *bucket = &self->buckets [number];
-    for (int index = 0; index < SLOTS; index++) {
-        uint16_t slot = bucket->slots [index];
-        if ((slot & ~TAG_MASK) == fingerprint && s_live (self, slot)) {
-            return true;
+    uint64_t want = LANES * fingerprint;
+    for (int at = 0; at < SLOTS; at += 4) {
+        uint64_t word = s_word (bucket, at);
+        //  A lane is 0 where the fingerprint matches; a zero lane sets its
+        //  top bit here (and maybe others': it is only a gate)
+        uint64_t diff = (word ^ want) & (LANES * (uint16_t) ~TAG_MASK);
+        if (((diff - LANES) & ~diff & (LANES << 15)) == 0) {
+            continue;
+        }
+        for (int index = at; index < at + 4; index++) {
+            uint16_t slot = bucket->slots [index];
+            if ((slot & ~TAG_MASK) == fingerprint && s_live (self, slot)) {
+                return true;
+            }
         }
     }
     return false;

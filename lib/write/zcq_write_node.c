@@ -309,6 +309,7 @@ typedef struct {
 typedef struct {
     zsock_t *pipe;               //  actor pipe
     zsock_t *commands;           //  ROUTER: COMMAND, QUERY "status"
+    int recv_flags;              //  how commands is read: no ZAP user looked up unless secured
     zsock_t *events;             //  PUB: EVENT, HEARTBEAT
     zactor_t *writer;            //  write group: the replica thread (NULL: single node)
     zcq_writer_t *group_writer;  //  single node: writes the groups, on this thread
@@ -797,6 +798,8 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
         //  Per connection, commands beyond this wait in the client's own
         //  queue and TCP: memory here stays bounded whatever clients send
         zsock_set_rcvhwm (self->commands, RECV_HWM);
+        self->recv_flags =
+            ZCQ_RECV_NOWAIT | (zsock_curve_server (self->commands) ? 0 : ZCQ_RECV_PLAIN);
         self->events =
             zcq_endpoint_serve (config, ZMQ_PUB, "write", "events",
                                 zcq_settings_text (config, s_table, "write/events"), error);
@@ -898,13 +901,14 @@ s_retry_after (self_t *self)
 static s_peer_t *
 s_peer (self_t *self, zcq_msg_t *msg, bool create)
 {
-    zframe_t *routing = zcq_msg_routing_id (msg);
-    if (!routing || zframe_size (routing) > sizeof (((s_peer_t *) 0)->id)) {
+    size_t size;
+    const byte *routing = zcq_msg_routing (msg, &size);
+    if (!routing || size > sizeof (((s_peer_t *) 0)->id)) {
         return NULL;
     }
     s_peer_t key;
-    key.size = zframe_size (routing);
-    memcpy (key.id, zframe_data (routing), key.size);
+    key.size = size;
+    memcpy (key.id, routing, size);
     s_peer_t *peer = (s_peer_t *) zhashx_lookup (self->peers, &key);
     if (!peer && create) {
         peer = (s_peer_t *) malloc (sizeof (s_peer_t));
@@ -1168,9 +1172,10 @@ s_append (self_t *self, zcq_msg_t *command, const zcq_aggregate_t *aggregate, bo
         zcq_msg_set_schema (event, zcq_domain_event_schema (self->domain, type));
         //  Personal fields leave the node's memory sealed, never in plain
         zcq_msg_set_data (event, data, size);
+        bool sealed = false;
         if (seal && *type != '$' && s_seal (self, aggregate->stream, data, size) > 0) {
             zcq_msg_set_data (event, (const byte *) self->sealed.data, self->sealed.size);
-            self->staged.sealed = true;
+            self->staged.sealed = sealed = true;
         }
         uint64_t position = zcq_log_stage_event (self->log, event);
         //  Limits were checked by s_check_events, the user id by the codec
@@ -1178,7 +1183,9 @@ s_append (self_t *self, zcq_msg_t *command, const zcq_aggregate_t *aggregate, bo
         //  broken invariant, not bad input
         assert (position);
         (void) position;
-        zcq_msg_set_data (event, data, size); //  evolve folds the plain values
+        if (sealed) {
+            zcq_msg_set_data (event, data, size); //  evolve folds the plain values
+        }
         zcq_aggregates_evolve (self->cache, aggregate, event);
         if (streq (type, ZCQ_STREAM_FORGOTTEN)) {
             zcq_log_stage_forgotten (self->log, aggregate->stream, position);
@@ -2168,7 +2175,7 @@ s_take_commands (self_t *self)
     for (size_t count = 0; count < most; count++) {
         //  What is queued, without asking for the socket's events first
         //  (that was a system-call-free but costly look per command)
-        zcq_msg_t *msg = zcq_msg_recv_nowait (self->commands);
+        zcq_msg_t *msg = zcq_msg_recv_typed (self->commands, ZMQ_ROUTER, self->recv_flags);
         if (!msg) {
             break;
         }
