@@ -176,9 +176,14 @@ s_suspend (self_t *self)
     s_report (self);
 }
 
-//  Report role, term, leader and progress if any changed.
+//  Report role, term, leader and progress if any changed; with `progress`
+//  false, only a change of role, term, leader or lead is reported at once,
+//  and progress alone waits for the next ROLE_CHECK tick (s_on_timer). A
+//  leader's every committed group moves its progress: a ROLE report each
+//  would cost its node thread a wake-up and a receive a group, for status
+//  figures only (the group itself comes back in its WRITTEN report).
 static void
-s_check_role (self_t *self)
+s_report_role (self_t *self, bool progress)
 {
     struct raft *raft = &self->raft;
     int state = raft_state (raft);
@@ -201,12 +206,22 @@ s_check_role (self_t *self)
     report.applied = self->applied;
     report.lead = self->lead_term ? self->lead : 0;
     zcq_replica_report_t *said = &self->said;
-    if (report.role != said->role || report.term != said->term || report.leader != said->leader
-        || report.committed != said->committed || report.durable != said->durable
-        || report.applied != said->applied || report.lead != said->lead) {
+    bool changed = report.role != said->role || report.term != said->term
+                   || report.leader != said->leader || report.lead != said->lead;
+    if (changed
+        || (progress
+            && (report.committed != said->committed || report.durable != said->durable
+                || report.applied != said->applied))) {
         self->said = report;
         s_send (self, &report);
     }
+}
+
+//  Report role, term, leader and progress if any changed.
+static void
+s_check_role (self_t *self)
+{
+    s_report_role (self, true);
 }
 
 //  A new leader applies every entry of earlier terms before it decides
@@ -255,7 +270,7 @@ s_applied (struct raft_apply *req, int status, void *result)
                       self->config.member, flight->number, raft_strerror (status));
     }
     s_report (self);
-    s_check_role (self);
+    s_report_role (self, false);
 }
 
 //  Refuse a group proposed in this lead that libraft did not take: it, and
@@ -1043,17 +1058,29 @@ zcq_replica_submit (zactor_t *replica, zcq_group_t *group, uint64_t lead)
     zmq_send (zsock_resolve (replica), &submission, sizeof (submission), 0);
 }
 
-int
-zcq_replica_recv (zactor_t *replica, zcq_replica_report_t *report)
+static int
+s_recv (zactor_t *replica, zcq_replica_report_t *report, int flags)
 {
     assert (replica);
     assert (report);
     //  One frame of the structure's bytes (s_send); anything else (the
     //  actor's end signal) is no report
-    int size = zmq_recv (zsock_resolve (replica), report, sizeof (*report), 0);
+    int size = zmq_recv (zsock_resolve (replica), report, sizeof (*report), flags);
     if (size != (int) sizeof (*report)) {
         memset (report, 0, sizeof (*report));
         return -1;
     }
     return 0;
+}
+
+int
+zcq_replica_recv (zactor_t *replica, zcq_replica_report_t *report)
+{
+    return s_recv (replica, report, 0);
+}
+
+int
+zcq_replica_recv_nowait (zactor_t *replica, zcq_replica_report_t *report)
+{
+    return s_recv (replica, report, ZMQ_DONTWAIT);
 }
