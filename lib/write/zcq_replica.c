@@ -4,8 +4,9 @@
 
     The thread runs a libuv loop with the Raft instance on it. The actor's
     pipe is a ZeroMQ socket, whose descriptor signals edges, not levels: it
-    is drained whenever it signals and before the loop sleeps (a prepare
-    handle), so that a message never waits for the next one.
+    is drained whenever it signals, and before the loop sleeps (a prepare
+    handle) when it was sent to since it was last drained empty, so that a
+    message never waits for the next one.
     =========================================================================
 */
 
@@ -59,6 +60,9 @@ typedef struct {
     uv_loop_t loop;              //  the thread's event loop
     uv_poll_t poll;              //  the pipe's descriptor
     uv_prepare_t prepare;        //  drains the pipe before the loop sleeps
+    bool touched;                //  the pipe was sent to since a drain found it empty:
+                                 //  it may hold a message its descriptor will not
+                                 //  announce (the send may have taken in its signal)
     uv_timer_t timer;            //  looks at Raft's state every ROLE_CHECK ms
     zcq_replica_tcp_t *tcp;      //  Raft's TCP transport
     struct raft_io io;           //  Raft's libuv I/O (its log segments)
@@ -116,6 +120,7 @@ static void s_barrier_done (struct raft_barrier *req, int status);
 static void
 s_send (self_t *self, zcq_replica_report_t *report)
 {
+    self->touched = true;
     zmq_send (zsock_resolve (self->pipe), report, sizeof (*report), 0);
 }
 
@@ -862,7 +867,10 @@ s_drain (self_t *self)
         s_submission_t submission;
         int size = zmq_recv (pipe, &submission, sizeof (submission), ZMQ_DONTWAIT);
         if (size < 0 && zmq_errno () == EAGAIN) {
-            break; //  drained
+            //  Drained: the descriptor announces the next message, unless
+            //  a send takes its signal in first (s_send)
+            self->touched = false;
+            break;
         }
         if (size == (int) sizeof (submission) && submission.group) {
             s_propose (self, submission.group, submission.lead);
@@ -881,10 +889,18 @@ s_on_poll (uv_poll_t *handle, int status, int events)
     s_drain ((self_t *) handle->data);
 }
 
+//  Before the loop sleeps. A drain that finds the pipe empty costs two
+//  system calls (libzmq polls its mailbox's descriptor, and checks the
+//  process id): the loop runs several times a group (each member's
+//  answers, each write's completion), so the pipe is looked at only when
+//  a send since its last drain may have hidden a message from the poll.
 static void
 s_on_prepare (uv_prepare_t *handle)
 {
-    s_drain ((self_t *) handle->data);
+    self_t *self = (self_t *) handle->data;
+    if (self->touched) {
+        s_drain (self);
+    }
 }
 
 static void
@@ -1004,6 +1020,7 @@ zcq_replica_actor (zsock_t *pipe, void *args)
     self_t *self = (self_t *) zmalloc (sizeof (self_t));
     assert (self);
     self->pipe = pipe;
+    self->touched = true; //  nothing drained yet
     self->config = *(zcq_replica_config_t *) args;
     self->chunk = zchunk_new (NULL, 4096);
     zcq_store_get_number (self->config.store, "m:group", 7, &self->applied);
