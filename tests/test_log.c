@@ -357,6 +357,74 @@ test_reopen_keeps_everything (void **state)
     assert_int_equal (zcq_log_commit (fixture->log, true), 0);
 }
 
+//  Seal a group of one event in a write group member's log, as its leader
+//  proposes it: numbered (the replica's "m:group") and, as the write node
+//  does, with the identity carried (zcq_log_carry_identity), then applied
+//  to the store given. Returns true if the group carried the identity.
+static bool
+s_propose (zcq_log_t *log, zcq_store_t *store, uint64_t number, uint64_t version)
+{
+    zcq_log_begin (log);
+    s_stage (log, "a", version, "Deposited");
+    zcq_group_t *group = zcq_log_seal (log);
+    zcq_log_carry_identity (log, group);
+    zcq_batch_t *batch = zcq_group_batch (group);
+    bool carried = zcq_batch_puts_prefix (batch, "m:cluster", 9);
+    assert_int_equal (zcq_batch_puts_prefix (batch, "m:incarnation", 13), carried);
+    byte value [8];
+    zcq_store_put_be64 (value, number);
+    zcq_batch_put (batch, "m:group", 7, value, 8);
+    assert_int_equal (zcq_store_write (store, batch, true), 0);
+    zcq_log_sealed (log, group, true);
+    zcq_group_destroy (&group);
+    return carried;
+}
+
+//  A leader carries its log's identity in the first group of each lead
+//  (a lead begins with a reload), not in every group: a member that
+//  applies the groups takes the identity with the first, and finds it
+//  again after a restart, though later groups hold none.
+static void
+test_a_lead_carries_the_identity_in_its_first_group (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    assert_int_equal (zcq_log_set_group_member (fixture->log), 0);
+    char *dir = zcq_testkit_tmpdir ("log-member");
+    zcq_log_t *member = zcq_log_new (dir, NULL);
+    assert_non_null (member);
+    assert_int_equal (zcq_log_set_group_member (member), 0);
+    assert_string_equal (zcq_log_cluster (member), ""); //  no group applied yet
+
+    //  The leader's groups, applied to its own store and to the member's
+    zcq_store_t *store = zcq_log_store (member);
+    assert_true (s_propose (fixture->log, store, 1, 1));
+    assert_false (s_propose (fixture->log, store, 2, 2));
+    assert_false (s_propose (fixture->log, store, 3, 3));
+    assert_int_equal (zcq_log_reload (fixture->log), 0); //  a new lead
+    assert_true (s_propose (fixture->log, store, 4, 4));
+    assert_false (s_propose (fixture->log, store, 5, 5));
+
+    //  The leader's own log is settled by its own groups: the same ids
+    char cluster [ZCQ_LOG_ID_TEXT], incarnation [ZCQ_LOG_ID_TEXT];
+    snprintf (cluster, sizeof cluster, "%s", zcq_log_cluster (fixture->log));
+    snprintf (incarnation, sizeof incarnation, "%s", zcq_log_incarnation (fixture->log));
+    assert_int_equal (strspn (cluster, "0123456789abcdef"), 32);
+    assert_int_equal (zcq_log_reload (member), 0);
+    assert_string_equal (zcq_log_cluster (member), cluster);
+    assert_string_equal (zcq_log_incarnation (member), incarnation);
+
+    //  Restarted, the member still holds the group's identity, not its own
+    zcq_log_destroy (&member);
+    member = zcq_log_new (dir, NULL);
+    assert_non_null (member);
+    assert_int_equal (zcq_log_set_group_member (member), 0);
+    assert_string_equal (zcq_log_cluster (member), cluster);
+    assert_string_equal (zcq_log_incarnation (member), incarnation);
+    zcq_log_destroy (&member);
+    zcq_testkit_rmtree (dir);
+    free (dir);
+}
+
 //  Table files (*.ldb) in a store's folder: LevelDB writes one when a
 //  memtable fills up.
 static int
@@ -630,6 +698,8 @@ main (void)
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_failed_write_leaves_nothing, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_reopen_keeps_everything, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_a_lead_carries_the_identity_in_its_first_group,
+                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_open_sets_the_memtable, s_setup, s_teardown),
         cmocka_unit_test (test_refuses_a_folder_that_is_not_a_log),
         cmocka_unit_test_setup_teardown (test_retention_records_are_per_group, s_setup,

@@ -37,6 +37,8 @@ struct _zcq_log_t {
     char incarnation [ZCQ_LOG_ID_TEXT]; //  "m:incarnation": new when a backup is restored
     bool member;                        //  a write group member's log (see set_group_member)
     bool settled;                       //  member: a group brought the group's identity
+    bool carried;                       //  member: a group proposed since the last reload
+                                        //  carries the identity (zcq_log_carry_identity)
 };
 
 //  Read the identity at key (32 hex digits) into text; make and store a
@@ -349,6 +351,7 @@ zcq_log_reload (zcq_log_t *self)
         return -1;
     }
     zcq_log_follow (self, head, ids);
+    self->carried = false; //  a lead begins with a reload: its first group carries it
     return s_settle (self);
 }
 
@@ -365,9 +368,13 @@ zcq_log_carry_identity (zcq_log_t *self, zcq_group_t *group)
 {
     assert (self);
     assert (group);
+    if (self->carried) {
+        return; //  an earlier group of this lead carries it: the same ids
+    }
     zcq_batch_t *batch = zcq_group_batch (group);
     zcq_batch_put (batch, "m:cluster", 9, self->cluster, ZCQ_LOG_ID_TEXT - 1);
     zcq_batch_put (batch, "m:incarnation", 13, self->incarnation, ZCQ_LOG_ID_TEXT - 1);
+    self->carried = true;
 }
 
 void

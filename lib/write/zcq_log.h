@@ -108,9 +108,9 @@ const char *
     zcq_log_incarnation (zcq_log_t *self);
 
 //  This log is a write group member's: its cluster and incarnation ids are
-//  the group's, which the leader carries in every group it proposes
-//  (zcq_log_carry_identity) and every member takes with it (read again by
-//  zcq_log_reload); until the first group is applied (no "m:group" yet)
+//  the group's, which the leader carries in the first group it proposes in
+//  each lead (zcq_log_carry_identity) and every member takes with it (read
+//  again by zcq_log_reload); until the first group is applied (no "m:group" yet)
 //  zcq_log_cluster and zcq_log_incarnation give "" (not said), so a query
 //  node never learns a member's own, soon replaced, ids. Returns 0, or -1
 //  when the reload of the log's state failed (as zcq_log_reload).
@@ -118,7 +118,11 @@ int
     zcq_log_set_group_member (zcq_log_t *self);
 
 //  Put this log's cluster and incarnation ids into a group's batch (a
-//  write group leader's proposal), so that every member holds the same.
+//  write group leader's proposal), so that every member holds the same:
+//  into the first group after a zcq_log_reload (which every lead begins
+//  with) only, since the ids do not change within a lead and every member
+//  applies every group or copies a whole store. Two keys fewer in every
+//  other group, on every member.
 void
     zcq_log_carry_identity (zcq_log_t *self, zcq_group_t *group);
 

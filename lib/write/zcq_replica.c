@@ -4,8 +4,9 @@
 
     The thread runs a libuv loop with the Raft instance on it. The actor's
     pipe is a ZeroMQ socket, whose descriptor signals edges, not levels: it
-    is drained whenever it signals and before the loop sleeps (a prepare
-    handle), so that a message never waits for the next one.
+    is drained whenever it signals, and before the loop sleeps (a prepare
+    handle) when it was sent to since it was last drained empty, so that a
+    message never waits for the next one.
     =========================================================================
 */
 
@@ -59,6 +60,9 @@ typedef struct {
     uv_loop_t loop;              //  the thread's event loop
     uv_poll_t poll;              //  the pipe's descriptor
     uv_prepare_t prepare;        //  drains the pipe before the loop sleeps
+    bool touched;                //  the pipe was sent to since a drain found it empty:
+                                 //  it may hold a message its descriptor will not
+                                 //  announce (the send may have taken in its signal)
     uv_timer_t timer;            //  looks at Raft's state every ROLE_CHECK ms
     zcq_replica_tcp_t *tcp;      //  Raft's TCP transport
     struct raft_io io;           //  Raft's libuv I/O (its log segments)
@@ -116,6 +120,7 @@ static void s_barrier_done (struct raft_barrier *req, int status);
 static void
 s_send (self_t *self, zcq_replica_report_t *report)
 {
+    self->touched = true;
     zmq_send (zsock_resolve (self->pipe), report, sizeof (*report), 0);
 }
 
@@ -176,9 +181,14 @@ s_suspend (self_t *self)
     s_report (self);
 }
 
-//  Report role, term, leader and progress if any changed.
+//  Report role, term, leader and progress if any changed; with `progress`
+//  false, only a change of role, term, leader or lead is reported at once,
+//  and progress alone waits for the next ROLE_CHECK tick (s_on_timer). A
+//  leader's every committed group moves its progress: a ROLE report each
+//  would cost its node thread a wake-up and a receive a group, for status
+//  figures only (the group itself comes back in its WRITTEN report).
 static void
-s_check_role (self_t *self)
+s_report_role (self_t *self, bool progress)
 {
     struct raft *raft = &self->raft;
     int state = raft_state (raft);
@@ -201,12 +211,22 @@ s_check_role (self_t *self)
     report.applied = self->applied;
     report.lead = self->lead_term ? self->lead : 0;
     zcq_replica_report_t *said = &self->said;
-    if (report.role != said->role || report.term != said->term || report.leader != said->leader
-        || report.committed != said->committed || report.durable != said->durable
-        || report.applied != said->applied || report.lead != said->lead) {
+    bool changed = report.role != said->role || report.term != said->term
+                   || report.leader != said->leader || report.lead != said->lead;
+    if (changed
+        || (progress
+            && (report.committed != said->committed || report.durable != said->durable
+                || report.applied != said->applied))) {
         self->said = report;
         s_send (self, &report);
     }
+}
+
+//  Report role, term, leader and progress if any changed.
+static void
+s_check_role (self_t *self)
+{
+    s_report_role (self, true);
 }
 
 //  A new leader applies every entry of earlier terms before it decides
@@ -255,7 +275,7 @@ s_applied (struct raft_apply *req, int status, void *result)
                       self->config.member, flight->number, raft_strerror (status));
     }
     s_report (self);
-    s_check_role (self);
+    s_report_role (self, false);
 }
 
 //  Refuse a group proposed in this lead that libraft did not take: it, and
@@ -847,7 +867,10 @@ s_drain (self_t *self)
         s_submission_t submission;
         int size = zmq_recv (pipe, &submission, sizeof (submission), ZMQ_DONTWAIT);
         if (size < 0 && zmq_errno () == EAGAIN) {
-            break; //  drained
+            //  Drained: the descriptor announces the next message, unless
+            //  a send takes its signal in first (s_send)
+            self->touched = false;
+            break;
         }
         if (size == (int) sizeof (submission) && submission.group) {
             s_propose (self, submission.group, submission.lead);
@@ -866,10 +889,18 @@ s_on_poll (uv_poll_t *handle, int status, int events)
     s_drain ((self_t *) handle->data);
 }
 
+//  Before the loop sleeps. A drain that finds the pipe empty costs two
+//  system calls (libzmq polls its mailbox's descriptor, and checks the
+//  process id): the loop runs several times a group (each member's
+//  answers, each write's completion), so the pipe is looked at only when
+//  a send since its last drain may have hidden a message from the poll.
 static void
 s_on_prepare (uv_prepare_t *handle)
 {
-    s_drain ((self_t *) handle->data);
+    self_t *self = (self_t *) handle->data;
+    if (self->touched) {
+        s_drain (self);
+    }
 }
 
 static void
@@ -989,6 +1020,7 @@ zcq_replica_actor (zsock_t *pipe, void *args)
     self_t *self = (self_t *) zmalloc (sizeof (self_t));
     assert (self);
     self->pipe = pipe;
+    self->touched = true; //  nothing drained yet
     self->config = *(zcq_replica_config_t *) args;
     self->chunk = zchunk_new (NULL, 4096);
     zcq_store_get_number (self->config.store, "m:group", 7, &self->applied);
@@ -1043,17 +1075,29 @@ zcq_replica_submit (zactor_t *replica, zcq_group_t *group, uint64_t lead)
     zmq_send (zsock_resolve (replica), &submission, sizeof (submission), 0);
 }
 
-int
-zcq_replica_recv (zactor_t *replica, zcq_replica_report_t *report)
+static int
+s_recv (zactor_t *replica, zcq_replica_report_t *report, int flags)
 {
     assert (replica);
     assert (report);
     //  One frame of the structure's bytes (s_send); anything else (the
     //  actor's end signal) is no report
-    int size = zmq_recv (zsock_resolve (replica), report, sizeof (*report), 0);
+    int size = zmq_recv (zsock_resolve (replica), report, sizeof (*report), flags);
     if (size != (int) sizeof (*report)) {
         memset (report, 0, sizeof (*report));
         return -1;
     }
     return 0;
+}
+
+int
+zcq_replica_recv (zactor_t *replica, zcq_replica_report_t *report)
+{
+    return s_recv (replica, report, 0);
+}
+
+int
+zcq_replica_recv_nowait (zactor_t *replica, zcq_replica_report_t *report)
+{
+    return s_recv (replica, report, ZMQ_DONTWAIT);
 }

@@ -97,7 +97,8 @@ const char *
 typedef enum {
     ZCQ_REPLICA_WRITTEN, //  the submitted group is back: rc says if it is committed
     ZCQ_REPLICA_APPLIED, //  a group another member proposed is in the store
-    ZCQ_REPLICA_ROLE,    //  role, term, leader or progress changed
+    ZCQ_REPLICA_ROLE,    //  role, term, leader or lead changed (at once), or progress
+                         //  alone (committed, durable, applied: within 50 ms)
 } zcq_replica_what_t;
 
 typedef struct {
@@ -135,6 +136,11 @@ void
 //  if the actor is gone.
 int
     zcq_replica_recv (zactor_t *replica, zcq_replica_report_t *report);
+
+//  Receive one report if one is queued, without waiting. Returns 0, or -1
+//  if none is (or the actor is gone).
+int
+    zcq_replica_recv_nowait (zactor_t *replica, zcq_replica_report_t *report);
 
 #ifdef __cplusplus
 }

@@ -44,6 +44,7 @@
 #define IDS_MOST        100000000 //  ids the filter is ever sized for (about 300 MB)
 #define REPLY_BODY_MAX  (ZCQ_MAX_TEXT + 256) //  bytes of a REPLY body, reason included
 #define MEMBERS_MAX     9                    //  most members of a write group
+#define REPORTS_MOST    64                   //  replica reports taken in a turn
 //  Bytes of a write group member's LevelDB memtable (a single node's store
 //  keeps its 16 MiB). Every member writes every group into its own store,
 //  and an insert into the memtable's skip list is a walk of cache misses
@@ -2109,14 +2110,14 @@ s_take_lead (self_t *self)
     return 0;
 }
 
+//  Act on a report other than APPLIED (see s_handle_replica).
 static void
-s_handle_replica (self_t *self)
+s_handle_report (self_t *self, zcq_replica_report_t report)
 {
-    zcq_replica_report_t report;
-    if (zcq_replica_recv (self->writer, &report) != 0) {
-        return;
-    }
     if (report.what == ZCQ_REPLICA_WRITTEN) {
+        //  (a leader's progress alone comes in a ROLE report only every
+        //  50 ms: its last group applied comes with each group back)
+        self->group.applied = report.applied;
         s_written (self, report.group, report.rc == 0, 0, 0);
         if (!self->leading) {
             //  The store may have moved on meanwhile, and a lead just
@@ -2124,12 +2125,6 @@ s_handle_replica (self_t *self)
             self->follow_hides = self->follow_forgets = true;
             s_follow (self);
         }
-    }
-    else if (report.what == ZCQ_REPLICA_APPLIED) {
-        self->group.applied = report.applied;
-        self->follow_hides |= report.hides;
-        self->follow_forgets |= report.forgets;
-        s_follow (self);
     }
     else if (report.role == ZCQ_ROLE_FAILED) {
         //  The store refused a committed entry (logged by the replica):
@@ -2158,6 +2153,42 @@ s_handle_replica (self_t *self)
             zsys_info ("write group member %u: %s in term %" PRIu64 ", leader %u", self->member,
                        zcq_role_name (report.role), report.term, report.leader);
         }
+    }
+}
+
+//  Take the replica's reports: the one the wait announced and those queued
+//  behind it (up to REPORTS_MOST). Groups other members proposed (APPLIED)
+//  are followed once for a run of them: one read of the store for the
+//  run, not one a group (a follower behind by a few groups reads them at
+//  once). Any other report is acted on in order, after the groups applied
+//  before it are followed.
+static void
+s_handle_replica (self_t *self)
+{
+    zcq_replica_report_t report;
+    bool follow = false; //  APPLIED reports not followed yet
+    int rc = zcq_replica_recv (self->writer, &report);
+    for (size_t count = 1; rc == 0; count++) {
+        if (report.what == ZCQ_REPLICA_APPLIED) {
+            self->group.applied = report.applied;
+            self->follow_hides |= report.hides;
+            self->follow_forgets |= report.forgets;
+            follow = true;
+        }
+        else {
+            if (follow) {
+                s_follow (self);
+                follow = false;
+            }
+            s_handle_report (self, report);
+            if (report.what == ZCQ_REPLICA_ROLE && report.role == ZCQ_ROLE_FAILED) {
+                break; //  the node stops: it reads no more
+            }
+        }
+        rc = count < REPORTS_MOST ? zcq_replica_recv_nowait (self->writer, &report) : -1;
+    }
+    if (follow) {
+        s_follow (self);
     }
 }
 
