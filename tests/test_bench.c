@@ -411,8 +411,12 @@ test_processes_are_stopped_by_pid (void **state)
         assert_true (port > 1023 && port < 65536);
         assert_true (port < low || port > high);
         //  (a plain socket: a ZeroMQ one would start CZMQ's signal handling,
-        //  which the next test's SIGTERM must not meet)
+        //  which the next test's SIGTERM must not meet; bound as ZeroMQ
+        //  binds, so that another process's old connection on the port,
+        //  left in TIME_WAIT, does not count)
         int fd = socket (AF_INET, SOCK_STREAM, 0);
+        int on = 1;
+        assert_int_equal (setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof (on)), 0);
         struct sockaddr_in address = {.sin_family = AF_INET,
                                       .sin_port = htons ((uint16_t) port)};
         address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
@@ -439,6 +443,58 @@ test_free_ports_are_never_handed_out_twice (void **state)
         assert_int_equal (seen [port], 0);
         seen [port] = 1;
     }
+}
+
+//  Nor do two processes that pick ports at the same time (one starting a
+//  cluster's nodes while another test or a benchmark starts its own) ever
+//  get the same one: 2,000 picks each would share some 300 ports.
+static void
+test_free_ports_are_never_handed_to_two_processes (void **state)
+{
+    (void) state;
+    int ports [2], go [2];
+    assert_int_equal (pipe (ports), 0);
+    assert_int_equal (pipe (go), 0);
+    pid_t child = fork ();
+    assert_true (child >= 0);
+    if (child == 0) {
+        //  Picks its ports, says which, and keeps them until the parent is done
+        close (ports [0]);
+        close (go [1]);
+        for (int round = 0; round < 2000; round++) {
+            int port = zcq_endpoint_free_port ();
+            if (write (ports [1], &port, sizeof (port)) != (ssize_t) sizeof (port)) {
+                _exit (1);
+            }
+        }
+        close (ports [1]);
+        char done;
+        _exit (read (go [0], &done, 1) == 0 ? 0 : 1);
+    }
+    close (ports [1]);
+    close (go [0]);
+    static uint8_t theirs [65536];
+    memset (theirs, 0, sizeof (theirs));
+    int port = 0, count = 0, invalid = 0, shared = 0;
+    while (read (ports [0], &port, sizeof (port)) == (ssize_t) sizeof (port)) {
+        invalid += port <= 1023 || port >= 65536;
+        theirs [port > 0 && port < 65536 ? port : 0] = 1;
+        count++;
+    }
+    close (ports [0]);
+    for (int round = 0; round < 2000; round++) {
+        port = zcq_endpoint_free_port ();
+        invalid += port <= 1023 || port >= 65536;
+        shared += port > 1023 && port < 65536 && theirs [port];
+    }
+    //  The child ends as its pipe closes, before anything is asserted
+    close (go [1]);
+    int status = 0;
+    assert_int_equal (waitpid (child, &status, 0), child);
+    assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    assert_int_equal (count, 2000);
+    assert_int_equal (invalid, 0);
+    assert_int_equal (shared, 0);
 }
 
 static void
@@ -510,6 +566,7 @@ main (void)
         cmocka_unit_test (test_paced_loop_keeps_its_rate),
         cmocka_unit_test (test_processes_are_stopped_by_pid),
         cmocka_unit_test (test_free_ports_are_never_handed_out_twice),
+        cmocka_unit_test (test_free_ports_are_never_handed_to_two_processes),
         cmocka_unit_test (test_interrupted_benchmark_leaves_nothing_behind),
         cmocka_unit_test (test_echo_apart_answers_and_its_server_leaves),
     };

@@ -8,10 +8,13 @@
 #include "zcq_auth.h"
 #include "zcq_blocklist.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -267,13 +270,47 @@ s_try_port (int port)
 static uint8_t s_handed [65536 / 8];
 static pthread_mutex_t s_handed_lock = PTHREAD_MUTEX_INITIALIZER;
 
-//  True, and the port recorded, if this process had not handed it out yet.
+//  The same across processes (two test programs, or a test and a
+//  benchmark, picking ports at once): byte N of this file stands for port
+//  N, write-locked by the process that handed the port out for as long as
+//  that process lives. The lock is an open file description's, so the
+//  kernel drops it when the process ends, however it ends; a forked child
+//  opens the file anew, since locks on the description it inherited are
+//  its parent's. A fixed path, not $TMPDIR: every process must see the
+//  same file.
+#define FREE_PORT_LOCKS "/tmp/zcqrs-free-ports.lock"
+static int s_locks = -1;     //  the file, or -1 (not open, or it cannot be)
+static pid_t s_locks_by = 0; //  the process that opened it (0: none tried)
+
+//  True if no other process holds the port: it is then locked for this
+//  one. Without the file (another user's, unwritable) or the kind of lock
+//  (a kernel before 3.15), true.
+static bool
+s_lock_port (int port)
+{
+    if (s_locks_by != getpid ()) {
+        if (s_locks >= 0) {
+            close (s_locks); //  the parent's description: its locks stay
+        }
+        s_locks = open (FREE_PORT_LOCKS, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+        if (s_locks >= 0) {
+            fchmod (s_locks, 0666); //  other users share it (only its owner may say so)
+        }
+        s_locks_by = getpid ();
+    }
+    struct flock lock = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = port, .l_len = 1};
+    return s_locks < 0 || fcntl (s_locks, F_OFD_SETLK, &lock) == 0
+           || (errno != EAGAIN && errno != EACCES);
+}
+
+//  True, and the port recorded, if neither this process nor another had
+//  handed it out yet.
 static bool
 s_hand_out (int port)
 {
     pthread_mutex_lock (&s_handed_lock);
     uint8_t bit = (uint8_t) (1u << (port % 8));
-    bool fresh = !(s_handed [port / 8] & bit);
+    bool fresh = !(s_handed [port / 8] & bit) && s_lock_port (port);
     s_handed [port / 8] |= bit;
     pthread_mutex_unlock (&s_handed_lock);
     return fresh;

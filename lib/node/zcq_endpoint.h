@@ -64,9 +64,11 @@ char *
 //  A TCP port free now on every local address, for a node a script or a
 //  test is about to start: random, below the kernel's ephemeral range
 //  (net.ipv4.ip_local_port_range), so that no outgoing connection can take
-//  it between this call and the node's bind, and concurrent callers rarely
-//  pick the same one; one process is never given the same port twice.
-//  Returns the port, or -1 if none of 200 tries was free.
+//  it between this call and the node's bind. Never the same port twice in
+//  one process, nor to two processes of this machine while both live (a
+//  lock per port in /tmp/zcqrs-free-ports.lock, held until the process
+//  that got the port ends). Returns the port, or -1 if none of 200 tries
+//  was free.
 int
     zcq_endpoint_free_port (void);
 
