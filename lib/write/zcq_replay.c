@@ -8,8 +8,9 @@
 #include "zcq_endpoint.h"
 #include "zcq_metrics.h"
 
-#define REPLAY_BYTES (8 * 1024 * 1024) //  about the most bytes in one EVENTS reply
-#define REPLAY_SCAN  100000            //  most positions one filtered REPLAY looks at
+#define REPLAY_BYTES  (8 * 1024 * 1024) //  about the most bytes in one EVENTS reply
+#define REPLAY_SCAN   100000            //  most positions one filtered REPLAY looks at
+#define REPLAY_LINGER 1000              //  ms a stop lets an EVENTS answer on its way finish
 
 typedef struct {
     zcq_store_t *keys;      //  the key table's, for the stream keys
@@ -184,6 +185,15 @@ zcq_replay_actor (zsock_t *pipe, void *args)
         }
     }
     zpoller_destroy (&poller);
+    //  An EVENTS answer is many frames. Closed without linger while one is
+    //  half on the wire, libzmq stops reading the rest from the queue at
+    //  once, and if the peer's connection drops in that moment it aborts
+    //  the whole process (errno_assert in session_base_t::clean_pipes,
+    //  zeromq/libzmq#3442): a query node that stops as the write node does.
+    //  With a linger the rest stays readable and the answer is finished, or
+    //  dropped whole when its peer goes; a stalled peer holds the stop up
+    //  REPLAY_LINGER at most.
+    zsock_set_linger (config.socket, REPLAY_LINGER);
     zsock_destroy (&config.socket);
     free ((char *) config.cluster);
     free ((char *) config.incarnation);
