@@ -1652,10 +1652,12 @@ zcq_msg_send_encoded (zcq_msg_t *self, zsock_t *sock, const msgpack_sbuffer *bod
     if (rc == 0 && self->delimiter) {
         rc = s_send_frame (handle, NULL, 0, true);
     }
-    //  What a PUB sends starts with its topic, for SUB prefix filtering; only
-    //  the published types have one, so only those ask the socket's type
+    //  What a PUB or XPUB sends starts with its topic, for SUB prefix
+    //  filtering; only the published types have one, so only those ask the
+    //  socket's type
     bool published = self->type == ZCQ_MSG_EVENT || self->type == ZCQ_MSG_HEARTBEAT;
-    if (rc == 0 && published && zsock_type (sock) == ZMQ_PUB) {
+    int type = published ? zsock_type (sock) : 0;
+    if (rc == 0 && (type == ZMQ_PUB || type == ZMQ_XPUB)) {
         byte topic [ZCQ_MAX_TOPIC];
         rc = s_send_frame (handle, topic, zcq_msg_topic (self, topic), true);
     }

@@ -801,8 +801,16 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
         zsock_set_rcvhwm (self->commands, RECV_HWM);
         self->recv_flags =
             ZCQ_RECV_NOWAIT | (zsock_curve_server (self->commands) ? 0 : ZCQ_RECV_PLAIN);
+        //  An XPUB, not a PUB: libzmq's PUB lets go of a subscriber's queue
+        //  at once when its connection ends, and the frames of a
+        //  publication it had queued before the end came between them are
+        //  never freed (a query node that stops while events are published
+        //  left a topic frame of more than 33 bytes behind each time). An
+        //  XPUB's queue is let go only once it is read to its end, the
+        //  unfinished publication dropped first. What it hears from its
+        //  subscribers is read and dropped with each heartbeat.
         self->events =
-            zcq_endpoint_serve (config, ZMQ_PUB, "write", "events",
+            zcq_endpoint_serve (config, ZMQ_XPUB, "write", "events",
                                 zcq_settings_text (config, s_table, "write/events"), error);
     }
     if (self->events) {
@@ -2248,6 +2256,12 @@ s_heartbeat (self_t *self)
                         self->domain->name);
     zcq_msg_send (heartbeat, self->events);
     zcq_msg_destroy (&heartbeat);
+    //  Subscriptions and their ends, which an XPUB hands up: not needed
+    byte subscription [64];
+    while (zmq_recv (zsock_resolve (self->events), subscription, sizeof (subscription),
+                     ZMQ_DONTWAIT)
+           >= 0) {
+    }
     s_peers_forget (self);
     self->next_heartbeat = zclock_mono () + self->heartbeat;
 }
