@@ -131,6 +131,16 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(KIT_OBJ) $(BUILD)/libzcqrs.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -rdynamic -o $@ $^ $(LDLIBS) -lcmocka
 
+#  test_event_block compares the codec with the codec built without its
+#  one-block EVENT decoding: that build's functions renamed unblocked_zcq_...
+$(BUILD)/obj/tests/zcq_msg_unblocked.o: protocol/zcq_msg.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DZCQ_MSG_BLOCKS=0 -c $< -o $@.whole.o
+	nm --defined-only -g $@.whole.o | awk 'NF == 3 {print $$3, "unblocked_" $$3}' >$@.names
+	objcopy --redefine-syms=$@.names $@.whole.o $@
+	rm -f $@.whole.o $@.names
+$(BUILD)/tests/test_event_block: $(BUILD)/obj/tests/zcq_msg_unblocked.o
+
 #  Tests that start node programs or load the plugin need them built first
 $(TESTS): | $(PROGRAMS) $(PLUGIN)
 

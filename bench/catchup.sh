@@ -4,10 +4,12 @@
 # it, then 3 times starts a query node on an empty folder and times it until
 # it has applied the whole log. Prints each run (wall-clock rate, and the
 # query node's own CPU seconds, which a busy machine does not inflate) and
-# the median. Usage: sh bench/catchup.sh [BUILD] [EVENTS]
+# the median. STORAGE is the query node's read-model backend, leveldb (the
+# default) or memory. Usage: sh bench/catchup.sh [BUILD] [EVENTS] [STORAGE]
 set -u
 build=${1:-build}
 events=${2:-1000000}
+storage=${3:-leveldb}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/zcq-catchup.XXXXXX") || exit 1
 write=""
 query=""
@@ -31,7 +33,8 @@ for run in 1 2 3; do
     # no timeout wrapper: $! must be the node itself, for its CPU time; the
     # wait below is bounded and cleanup stops the node
     "$build/zcqrs-query" --events "ipc://$dir/e" --replay "ipc://$dir/r" \
-        --queries "ipc://$dir/q" --data "$dir/query" >"$dir/query.log" 2>&1 &
+        --queries "ipc://$dir/q" --data "$dir/query" --storage "$storage" \
+        >"$dir/query.log" 2>&1 &
     query=$!
     line=$("$build/bench/zcq_catchup" wait "ipc://$dir/q" "$events" 300) || {
         echo "run $run failed: $line"; cat "$dir/query.log"; exit 1; }

@@ -18,6 +18,14 @@
 #include <pthread.h>
 #include <stdarg.h>
 
+//  A decoded EVENT keeps its texts and data in one block, copied from the
+//  body once (an EVENT is decoded for every event a query node applies).
+//  Built with ZCQ_MSG_BLOCKS=0 (a test compares the two), each field has
+//  an allocation of its own, as every other message's fields do.
+#ifndef ZCQ_MSG_BLOCKS
+#define ZCQ_MSG_BLOCKS 1
+#endif
+
 struct _zcq_msg_t {
     zcq_msg_type_t type;       //  message type (frame 2)
     bool routed;               //  a ROUTER envelope came with it: routing holds it
@@ -66,6 +74,9 @@ struct _zcq_msg_t {
     size_t event_count;        //  parts in bodies
     size_t event_alloc;        //  slots allocated in bodies
     zframe_t **events;         //  frames made of bodies when zcq_msg_event_frame asks, or NULL
+    byte *block;               //  decoded EVENT: one allocation its texts and data live in
+    size_t block_size;         //  bytes in block
+    size_t block_used;         //  bytes of block handed out
     //  Last, as zcq_msg_new does not clear it: only routing_size bytes count.
     //  One spare byte ends it on the struct's alignment, so that the
     //  assertion below catches a member added after it (it would not be
@@ -227,6 +238,31 @@ s_spare_keep (zcq_msg_t *self)
     }
 }
 
+//  Free what a field held, unless it lives in the message's block.
+static void
+s_release (zcq_msg_t *self, void *held)
+{
+    uintptr_t at = (uintptr_t) held, block = (uintptr_t) self->block;
+    if (held && (at < block || at >= block + self->block_size)) {
+        free (held);
+    }
+}
+
+//  Room for size bytes of a field: in the block while it has them, else an
+//  allocation of the field's own (s_release tells which).
+static void *
+s_field_alloc (zcq_msg_t *self, size_t size)
+{
+    if (self->block && self->block_size - self->block_used >= size) {
+        void *room = self->block + self->block_used;
+        self->block_used += size;
+        return room;
+    }
+    void *room = malloc (size);
+    assert (room);
+    return room;
+}
+
 zcq_msg_t *
 zcq_msg_new (zcq_msg_type_t type)
 {
@@ -256,9 +292,10 @@ zcq_msg_destroy (zcq_msg_t **self_p)
                           self->domain};
         for (size_t index = 0; index < sizeof (owned) / sizeof (owned [0]); index++) {
             if (owned [index]) {
-                free (owned [index]);
+                s_release (self, owned [index]);
             }
         }
+        free (self->block);
         for (size_t index = 0; index < self->type_count; index++) {
             free (self->types [index]);
         }
@@ -350,10 +387,10 @@ s_take_string (zcq_msg_t *self, const char *field, const msgpack_object *value, 
     }
     //  An empty text is kept as none (its getter says ""): no allocation
     //  for the empty reason of every accepted reply
-    zstr_free (dest);
+    s_release (self, *dest);
+    *dest = NULL;
     if (size) {
-        *dest = (char *) malloc (size + 1);
-        assert (*dest);
+        *dest = (char *) s_field_alloc (self, size + 1);
         memcpy (*dest, value->via.str.ptr, size);
         (*dest) [size] = 0;
     }
@@ -461,32 +498,37 @@ s_take_payload (zcq_msg_t *self, const char *field, const msgpack_object *key,
     bool inside = start && start > body->bytes && start < body->bytes + body->size;
     size_t raw =
         inside ? zcq_mpack_object_size (start, body->size - (size_t) (start - body->bytes)) : 0;
-    msgpack_sbuffer buffer = {0, NULL, 0};
+    if (raw > limit) {
+        zcq_msg_set_error (self, ZCQ_TOO_LARGE, "field '%s' is %zu bytes, limit is %zu", field,
+                           raw, limit);
+        return -1;
+    }
     if (raw > 0) {
-        buffer.data = (char *) malloc (raw);
-        assert (buffer.data);
-        memcpy (buffer.data, start, raw);
-        buffer.size = buffer.alloc = raw;
+        //  As it is in the body: into the block
+        s_release (self, self->data);
+        self->data = (byte *) s_field_alloc (self, raw);
+        memcpy (self->data, start, raw);
+        self->data_size = raw;
+        return 0;
     }
-    else {
-        //  Packed again from the decoded object, into a buffer as large as
-        //  the body it came from (packing again never takes more bytes than
-        //  it was read from, and the buffer would grow if it did)
-        size_t room = body->size ? body->size : 1;
-        buffer.data = (char *) malloc (room);
-        assert (buffer.data);
-        buffer.alloc = room;
-        msgpack_packer packer;
-        msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
-        msgpack_pack_object (&packer, *value);
-    }
+    //  Else packed again from the decoded object, into a buffer as large as
+    //  the body it came from (packing again never takes more bytes than it
+    //  was read from, and the buffer would grow if it did)
+    msgpack_sbuffer buffer = {0, NULL, 0};
+    size_t room = body->size ? body->size : 1;
+    buffer.data = (char *) malloc (room);
+    assert (buffer.data);
+    buffer.alloc = room;
+    msgpack_packer packer;
+    msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
+    msgpack_pack_object (&packer, *value);
     if (buffer.size > limit) {
         zcq_msg_set_error (self, ZCQ_TOO_LARGE, "field '%s' is %zu bytes, limit is %zu", field,
                            buffer.size, limit);
         msgpack_sbuffer_destroy (&buffer);
         return -1;
     }
-    free (self->data);
+    s_release (self, self->data);
     self->data = (byte *) buffer.data;
     self->data_size = buffer.size;
     return 0;
@@ -1062,6 +1104,14 @@ zcq_msg_decode_body (zcq_msg_type_t type, const void *body, size_t size)
     else {
         uint64_t seen = 0;
         const s_schema_t *schema = &s_schemas [type];
+        if (ZCQ_MSG_BLOCKS && type == ZCQ_MSG_EVENT) {
+            //  Every text and payload of the body fits in as many bytes as
+            //  the body: each is copied from its own bytes of it, and a
+            //  text's header byte pays for its terminating zero
+            self->block = (byte *) malloc (size);
+            assert (self->block);
+            self->block_size = size;
+        }
         s_body_t whole = {(const byte *) body, size};
         s_take_fields (self, schema, &result.data.via.map, true, &seen, &whole);
         //  When several keys are missing, report the first in the spec's
@@ -1312,7 +1362,8 @@ s_recv (zsock_t *sock, int socket_type, int flags, bool plain)
             //  The id names who did it in every event the command appends,
             //  as meta.user: one that could not be stored refuses the
             //  message (a certificate's name may be anything)
-            zstr_free (&self->user);
+            s_release (self, self->user);
+            self->user = NULL;
             if (s_check_text (self, USER_ID_FROM_ZAP, user, ZCQ_MAX_USER) == 0) {
                 self->user = strdup (user);
             }
@@ -1844,10 +1895,10 @@ zcq_msg_set_id (zcq_msg_t *self, const void *id, size_t size)
 }
 
 static void
-s_set_string (char **dest, const char *value)
+s_set_string (zcq_msg_t *self, char **dest, const char *value)
 {
     char *copy = value ? strdup (value) : NULL; //  before the free: value may be *dest
-    zstr_free (dest);
+    s_release (self, *dest);
     *dest = copy;
 }
 
@@ -1862,7 +1913,7 @@ void
 zcq_msg_set_name (zcq_msg_t *self, const char *name)
 {
     assert (self);
-    s_set_string (&self->name, name);
+    s_set_string (self, &self->name, name);
 }
 
 const char *
@@ -1876,7 +1927,7 @@ void
 zcq_msg_set_stream (zcq_msg_t *self, const char *stream)
 {
     assert (self);
-    s_set_string (&self->stream, stream);
+    s_set_string (self, &self->stream, stream);
 }
 
 int64_t
@@ -1911,15 +1962,15 @@ void
 zcq_msg_set_data (zcq_msg_t *self, const void *data, size_t size)
 {
     assert (self);
-    free (self->data);
-    self->data = NULL;
-    self->data_size = 0;
+    //  Copied before the old data goes: data may point into it
+    byte *copy = size ? (byte *) malloc (size) : NULL;
+    assert (copy || !size);
     if (size) {
-        self->data = (byte *) malloc (size);
-        assert (self->data);
-        memcpy (self->data, data, size);
-        self->data_size = size;
+        memcpy (copy, data, size);
     }
+    s_release (self, self->data);
+    self->data = copy;
+    self->data_size = size;
 }
 
 zcq_status_t
@@ -1956,7 +2007,7 @@ zcq_msg_set_reason (zcq_msg_t *self, const char *format, ...)
     //  UTF-8 (a domain's text may be anything) and cut it on a boundary
     zcq_text_sanitize (text);
     zcq_text_truncate (text, ZCQ_MAX_TEXT);
-    zstr_free (&self->reason);
+    s_release (self, self->reason);
     self->reason = text;
 }
 
@@ -2055,7 +2106,7 @@ void
 zcq_msg_set_correlation (zcq_msg_t *self, const char *correlation)
 {
     assert (self);
-    s_set_string (&self->correlation, correlation);
+    s_set_string (self, &self->correlation, correlation);
 }
 
 const char *
@@ -2069,7 +2120,7 @@ void
 zcq_msg_set_leader (zcq_msg_t *self, const char *endpoint)
 {
     assert (self);
-    s_set_string (&self->leader, endpoint);
+    s_set_string (self, &self->leader, endpoint);
 }
 
 const char *
@@ -2098,9 +2149,9 @@ zcq_msg_set_origin (zcq_msg_t *self, const char *cluster, const char *incarnatio
                     const char *domain)
 {
     assert (self);
-    s_set_string (&self->cluster, cluster);
-    s_set_string (&self->incarnation, incarnation);
-    s_set_string (&self->domain, domain);
+    s_set_string (self, &self->cluster, cluster);
+    s_set_string (self, &self->incarnation, incarnation);
+    s_set_string (self, &self->domain, domain);
 }
 
 const char *
@@ -2114,7 +2165,7 @@ void
 zcq_msg_set_user (zcq_msg_t *self, const char *user)
 {
     assert (self);
-    s_set_string (&self->user, user);
+    s_set_string (self, &self->user, user);
 }
 
 const char *
@@ -2385,7 +2436,7 @@ void
 zcq_msg_set_category (zcq_msg_t *self, const char *category)
 {
     assert (self);
-    s_set_string (&self->category, category);
+    s_set_string (self, &self->category, category);
 }
 
 size_t

@@ -14,6 +14,22 @@ zcq_text_is_utf8 (const void *data, size_t size)
 {
     const uint8_t *bytes = (const uint8_t *) data;
     size_t index = 0;
+    //  Names and most texts are ASCII: 8 bytes at a time while no byte has
+    //  its high bit, each then printable when adding 0x60 sets its high bit
+    //  (it is 0x20 or more) and adding 1 does not (it is not 0x7f): with
+    //  every byte under 0x80 neither sum carries into the next byte
+    const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+    while (index + 8 <= size) {
+        uint64_t word;
+        memcpy (&word, bytes + index, 8);
+        if (word & high) {
+            break; //  UTF-8 past ASCII: every byte from here as below
+        }
+        if (((word + 0x60 * ones) & high) != high || ((word + ones) & high)) {
+            return false; //  a control character
+        }
+        index += 8;
+    }
     while (index < size) {
         uint8_t lead = bytes [index];
         size_t extra;

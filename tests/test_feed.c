@@ -230,6 +230,55 @@ test_catches_up_from_the_start_in_batches (void **state)
 //  An unfiltered feed takes every position one by one: a batch that skips
 //  one, even with a 'to' that claims to cover it (a broken or hostile
 //  peer), fills only what follows on (found by fuzz_replay)
+//  Receive one message on a feed socket, waiting for it (bounded).
+static void
+s_recv_one (fixture_t *fixture, zsock_t *which)
+{
+    zpoller_t *poller = zpoller_new (which, NULL);
+    assert_non_null (zpoller_wait (poller, WAIT));
+    zpoller_destroy (&poller);
+    zcq_feed_recv (fixture->feed, which);
+}
+
+//  Take up to count ready events, recording them.
+static void
+s_take (fixture_t *fixture, size_t count)
+{
+    zcq_msg_t *event;
+    while (count-- && (event = zcq_feed_next (fixture->feed))) {
+        assert_true (fixture->count < 2048);
+        fixture->delivered [fixture->count++] = zcq_msg_position (event);
+        zcq_msg_destroy (&event);
+    }
+}
+
+//  Events ready wait in a ring: one that has wrapped round (some taken,
+//  more come) and then grows keeps them in order
+static void
+test_ready_events_keep_their_order_as_the_ring_wraps_and_grows (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    s_start_feed (fixture, 1, 0);
+    zcq_msg_t *request = s_expect_replay (fixture, 1);
+    s_answer (fixture, &request, 200, 2000);
+    s_recv_one (fixture, zcq_feed_replay_sock (fixture->feed));
+    assert_int_equal (zcq_feed_ready (fixture->feed), 200);
+    s_take (fixture, 150); //  the ring's first slot is now past its middle
+    assert_int_equal (zcq_feed_ready (fixture->feed), 50);
+    //  Taking asked for more: 500 come on top of the 50 left
+    zpoller_t *poller = zpoller_new (fixture->router, NULL);
+    assert_non_null (zpoller_wait (poller, WAIT));
+    zpoller_destroy (&poller);
+    request = s_expect_replay (fixture, 201);
+    s_answer (fixture, &request, 700, 2000);
+    s_recv_one (fixture, zcq_feed_replay_sock (fixture->feed));
+    assert_int_equal (zcq_feed_ready (fixture->feed), 550);
+    s_take (fixture, 300);
+    assert_int_equal (zcq_feed_ready (fixture->feed), 250);
+    s_take (fixture, SIZE_MAX);
+    s_assert_dense (fixture, 1, 700);
+}
+
 static void
 test_unfiltered_feed_takes_no_position_a_batch_skips (void **state)
 {
@@ -546,6 +595,9 @@ main (void)
     const struct CMUnitTest tests [] = {
         cmocka_unit_test_setup_teardown (test_catches_up_from_the_start_in_batches, s_setup,
                                          s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_ready_events_keep_their_order_as_the_ring_wraps_and_grows, s_setup,
+            s_teardown),
         cmocka_unit_test_setup_teardown (test_unfiltered_feed_takes_no_position_a_batch_skips,
                                          s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_repairs_a_hole_and_drops_repeats, s_setup,

@@ -195,16 +195,34 @@ zcq_seal_open (const void *data, size_t size, const uint8_t *key, const char *st
     return found;
 }
 
+//  Does an ext header start at index: ext 8 / 16 / 32 (c7 len type, c8 len
+//  len type, c9 len*4 type) of the seal's type?
+static bool
+s_seal_header_at (const uint8_t *at, size_t size, size_t index)
+{
+    return index + 2 < size
+           && ((at [index] == 0xc7 && at [index + 2] == ZCQ_SEAL_EXT)
+               || (at [index] == 0xc8 && index + 3 < size && at [index + 3] == ZCQ_SEAL_EXT)
+               || (at [index] == 0xc9 && index + 5 < size && at [index + 5] == ZCQ_SEAL_EXT));
+}
+
 bool
 zcq_seal_maybe (const void *bytes, size_t size)
 {
-    //  ext 8 / 16 / 32: c7 len type, c8 len len type, c9 len*4 type
+    //  Each header byte looked for with memchr (a few bytes at a time)
+    //  rather than every byte looked at in turn: most events have none
+    static const uint8_t heads [] = {0xc7, 0xc8, 0xc9};
     const uint8_t *at = (const uint8_t *) bytes;
-    for (size_t index = 0; index + 2 < size; index++) {
-        if ((at [index] == 0xc7 && at [index + 2] == ZCQ_SEAL_EXT)
-            || (at [index] == 0xc8 && index + 3 < size && at [index + 3] == ZCQ_SEAL_EXT)
-            || (at [index] == 0xc9 && index + 5 < size && at [index + 5] == ZCQ_SEAL_EXT)) {
-            return true;
+    for (size_t head = 0; size > 2 && head < sizeof (heads); head++) {
+        const uint8_t *from = at, *end = at + size - 2; //  a header needs 3 bytes
+        const uint8_t *hit;
+        while (
+            from < end
+            && (hit = (const uint8_t *) memchr (from, heads [head], (size_t) (end - from)))) {
+            if (s_seal_header_at (at, size, (size_t) (hit - at))) {
+                return true;
+            }
+            from = hit + 1;
         }
     }
     return false;

@@ -19,6 +19,61 @@
 
 static const char *s_state_names [] = {"live", "repairing", "diverged", "refused"};
 
+//  Events ready to deliver, in order: a ring of slots that grows by
+//  doubling and is never shrunk, so that a burst taken in and delivered
+//  costs no allocation per event (a list took a node for each).
+typedef struct {
+    zcq_msg_t **slot; //  size slots, count of them in use from first on
+    size_t size;      //  slots allocated (0 or a power of two)
+    size_t first;     //  slot of the oldest event
+    size_t count;     //  events held
+} s_ring_t;
+
+//  Hold an event (ownership) after the others.
+static void
+s_ring_push (s_ring_t *ring, zcq_msg_t *event)
+{
+    if (ring->count == ring->size) {
+        size_t size = ring->size ? 2 * ring->size : 256;
+        zcq_msg_t **slot = (zcq_msg_t **) malloc (size * sizeof (zcq_msg_t *));
+        assert (slot);
+        //  The events in order from slot 0 of the new ring
+        for (size_t index = 0; index < ring->count; index++) {
+            slot [index] = ring->slot [(ring->first + index) & (ring->size - 1)];
+        }
+        free (ring->slot);
+        ring->slot = slot;
+        ring->size = size;
+        ring->first = 0;
+    }
+    ring->slot [(ring->first + ring->count) & (ring->size - 1)] = event;
+    ring->count++;
+}
+
+//  The oldest event (ownership), or NULL when none is held.
+static zcq_msg_t *
+s_ring_pop (s_ring_t *ring)
+{
+    if (ring->count == 0) {
+        return NULL;
+    }
+    zcq_msg_t *event = ring->slot [ring->first];
+    ring->first = (ring->first + 1) & (ring->size - 1);
+    ring->count--;
+    return event;
+}
+
+//  Destroy every event held.
+static void
+s_ring_purge (s_ring_t *ring)
+{
+    zcq_msg_t *event;
+    while ((event = s_ring_pop (ring))) {
+        zcq_msg_destroy (&event);
+    }
+    ring->first = 0;
+}
+
 struct _zcq_feed_t {
     zsock_t *sub;            //  SUB to the write node's PUB
     char *events_endpoint;   //  what sub connects to (the member followed)
@@ -33,7 +88,7 @@ struct _zcq_feed_t {
     zcq_feed_state_t state;  //  live, repairing or diverged
     uint64_t next;           //  position zcq_feed_next delivers next (0: unknown)
     uint64_t expected;       //  position accepted next into ready (0: unknown)
-    zlistx_t *ready;         //  zcq_msg_t events next .. expected-1, in order
+    s_ring_t ready;          //  zcq_msg_t events next .. expected-1, in order
     zlistx_t *early;         //  zcq_msg_t events > expected, ascending
     bool replaying;          //  a REPLAY is out
     uint64_t replay_from;    //  its from
@@ -220,9 +275,7 @@ zcq_feed_new_filtered (const char *events_endpoint, const char *replay_endpoint,
             zsock_destroy (&self->monitor);
         }
     }
-    self->ready = zlistx_new ();
     self->early = zlistx_new ();
-    zlistx_set_destructor (self->ready, s_msg_destroy);
     zlistx_set_destructor (self->early, s_msg_destroy);
     self->silence = 3;
     self->credit = CREDIT;
@@ -242,7 +295,8 @@ zcq_feed_destroy (zcq_feed_t **self_p)
     assert (self_p);
     if (*self_p) {
         zcq_feed_t *self = *self_p;
-        zlistx_destroy (&self->ready);
+        s_ring_purge (&self->ready);
+        free (self->ready.slot);
         zlistx_destroy (&self->early);
         if (self->monitor) {
             zmq_socket_monitor (zsock_resolve (self->dealer), NULL, 0);
@@ -358,7 +412,7 @@ s_diverge (zcq_feed_t *self, const char *why)
     self->replaying = false;
     self->verify = false;
     zlistx_purge (self->early);
-    zlistx_purge (self->ready);
+    s_ring_purge (&self->ready);
 }
 
 //  The log may have changed under us (start, reconnect, back from silence):
@@ -402,8 +456,7 @@ s_maybe_replay (zcq_feed_t *self)
         return;
     }
     //  The clock last: live, nothing is missing (called for every event)
-    if ((self->verify
-         || (self->expected <= self->head && zlistx_size (self->ready) < self->credit))
+    if ((self->verify || (self->expected <= self->head && self->ready.count < self->credit))
         && zclock_mono () >= self->retry_at) {
         s_request (self, ZCQ_MAX_EVENTS);
     }
@@ -425,7 +478,7 @@ s_take_early (zcq_feed_t *self)
            && s_position (first) <= self->expected) {
         first = (zcq_msg_t *) zlistx_detach (self->early, NULL);
         if (s_position (first) == self->expected) {
-            zlistx_add_end (self->ready, first);
+            s_ring_push (&self->ready, first);
             self->expected++;
             if (self->by_stream) {
                 self->stream_version = zcq_msg_version (first);
@@ -495,7 +548,7 @@ s_accept (zcq_feed_t *self, zcq_msg_t *event, bool proven)
         self->stream_version = zcq_msg_version (event);
         self->version_known = true;
     }
-    zlistx_add_end (self->ready, event);
+    s_ring_push (&self->ready, event);
     self->expected++;
     //  The hole may be filled: move early events that now follow on
     s_take_early (self);
@@ -600,7 +653,7 @@ s_refuse (zcq_feed_t *self, char *why)
     self->replaying = false;
     self->verify = false;
     zlistx_purge (self->early);
-    zlistx_purge (self->ready);
+    s_ring_purge (&self->ready);
 }
 
 //  Is a HEARTBEAT or EVENTS from the write node we may follow (spec section
@@ -812,7 +865,7 @@ zcq_feed_next (zcq_feed_t *self)
         s_maybe_replay (self);
         return NULL; //  nothing until the log is known to be ours
     }
-    zcq_msg_t *event = (zcq_msg_t *) zlistx_detach (self->ready, NULL);
+    zcq_msg_t *event = s_ring_pop (&self->ready);
     if (event) {
         self->next = s_position (event) + 1;
     }
@@ -858,7 +911,7 @@ void
 zcq_feed_rewind (zcq_feed_t *self, uint64_t next)
 {
     assert (self);
-    zlistx_purge (self->ready);
+    s_ring_purge (&self->ready);
     zlistx_purge (self->early);
     self->next = next;
     self->expected = next;
@@ -957,7 +1010,7 @@ size_t
 zcq_feed_ready (zcq_feed_t *self)
 {
     assert (self);
-    return zlistx_size (self->ready);
+    return self->ready.count;
 }
 
 uint64_t
