@@ -19,7 +19,8 @@
 #include <stdarg.h>
 
 //  A decoded EVENT keeps its texts and data in one block, copied from the
-//  body once (an EVENT is decoded for every event a query node applies).
+//  body once, right after the message in the message's own allocation (an
+//  EVENT is decoded for every event a query node applies).
 //  Built with ZCQ_MSG_BLOCKS=0 (a test compares the two), each field has
 //  an allocation of its own, as every other message's fields do.
 #ifndef ZCQ_MSG_BLOCKS
@@ -74,7 +75,8 @@ struct _zcq_msg_t {
     size_t event_count;        //  parts in bodies
     size_t event_alloc;        //  slots allocated in bodies
     zframe_t **events;         //  frames made of bodies when zcq_msg_event_frame asks, or NULL
-    byte *block;               //  decoded EVENT: one allocation its texts and data live in
+    byte *block;               //  decoded EVENT: where its texts and data live (after the
+                               //  message, in its allocation), or NULL
     size_t block_size;         //  bytes in block
     size_t block_used;         //  bytes of block handed out
     //  Last, as zcq_msg_new does not clear it: only routing_size bytes count.
@@ -263,6 +265,29 @@ s_field_alloc (zcq_msg_t *self, size_t size)
     return room;
 }
 
+static void s_reset (zcq_msg_t *self, zcq_msg_type_t type);
+
+//  A message with room for a block of size bytes after it, one allocation
+//  (kept as a spare when destroyed, as any other).
+static zcq_msg_t *
+s_new_with_block (zcq_msg_type_t type, size_t size)
+{
+    zcq_msg_t *self = (zcq_msg_t *) malloc (sizeof (zcq_msg_t) + size);
+    assert (self);
+    s_reset (self, type);
+    self->block = (byte *) (self + 1);
+    self->block_size = size;
+    return self;
+}
+
+static void
+s_reset (zcq_msg_t *self, zcq_msg_type_t type)
+{
+    memset (self, 0, offsetof (zcq_msg_t, routing));
+    self->type = type;
+    self->expect = ZCQ_EXPECT_ANY;
+}
+
 zcq_msg_t *
 zcq_msg_new (zcq_msg_type_t type)
 {
@@ -270,9 +295,7 @@ zcq_msg_new (zcq_msg_type_t type)
                           ? s_spares->spare [--s_spares->count]
                           : (zcq_msg_t *) malloc (sizeof (zcq_msg_t));
     assert (self);
-    memset (self, 0, offsetof (zcq_msg_t, routing));
-    self->type = type;
-    self->expect = ZCQ_EXPECT_ANY;
+    s_reset (self, type);
     return self;
 }
 
@@ -295,7 +318,6 @@ zcq_msg_destroy (zcq_msg_t **self_p)
                 s_release (self, owned [index]);
             }
         }
-        free (self->block);
         for (size_t index = 0; index < self->type_count; index++) {
             free (self->types [index]);
         }
@@ -1051,7 +1073,13 @@ s_check_rules (zcq_msg_t *self)
 zcq_msg_t *
 zcq_msg_decode_body (zcq_msg_type_t type, const void *body, size_t size)
 {
-    zcq_msg_t *self = zcq_msg_new (type);
+    //  Every text and payload of an EVENT fits in as many bytes as its body:
+    //  each is copied from its own bytes of it, and a text's header byte
+    //  pays for its terminating zero
+    zcq_msg_t *self =
+        ZCQ_MSG_BLOCKS && type == ZCQ_MSG_EVENT && size > 0 && size <= ZCQ_MAX_BODY
+            ? s_new_with_block (type, size)
+            : zcq_msg_new (type);
     if (type <= ZCQ_MSG_UNKNOWN || type >= ZCQ_MSG_TYPES) {
         zcq_msg_set_error (self, ZCQ_UNKNOWN_TYPE, "unknown message type");
         return self;
@@ -1104,14 +1132,6 @@ zcq_msg_decode_body (zcq_msg_type_t type, const void *body, size_t size)
     else {
         uint64_t seen = 0;
         const s_schema_t *schema = &s_schemas [type];
-        if (ZCQ_MSG_BLOCKS && type == ZCQ_MSG_EVENT) {
-            //  Every text and payload of the body fits in as many bytes as
-            //  the body: each is copied from its own bytes of it, and a
-            //  text's header byte pays for its terminating zero
-            self->block = (byte *) malloc (size);
-            assert (self->block);
-            self->block_size = size;
-        }
         s_body_t whole = {(const byte *) body, size};
         s_take_fields (self, schema, &result.data.via.map, true, &seen, &whole);
         //  When several keys are missing, report the first in the spec's
