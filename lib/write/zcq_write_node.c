@@ -2112,13 +2112,13 @@ s_publish_stored (const byte *body, size_t size, void *arg)
 {
     self_t *self = (self_t *) arg;
     //  Under the topic the leader published it under (from its stream and
-    //  type), with its personal fields opened as the leader sends them
-    zcq_msg_t *event = zcq_msg_decode_body (ZCQ_MSG_EVENT, body, size);
+    //  type, read from the body without decoding it whole), with its
+    //  personal fields opened as the leader sends them
     byte topic [ZCQ_MAX_TOPIC];
-    size_t topic_size = zcq_msg_valid (event) ? zcq_msg_topic (event, topic) : 0;
-    zcq_msg_destroy (&event);
+    size_t topic_size = zcq_msg_event_topic (body, size, topic);
     if (topic_size == 0) {
-        zsys_error ("write node: stored event of %zu bytes does not decode; not published",
+        zsys_error ("write node: stored event of %zu bytes has no stream or type it could be "
+                    "published under; not published",
                     size);
         return 0;
     }
