@@ -247,6 +247,13 @@ zcq_mpack_object_size (const void *data, size_t size)
     return data && size > 0 && s_walk_as (data, size, true, true, &used) ? used : 0;
 }
 
+size_t
+zcq_mpack_skip (const void *data, size_t size)
+{
+    size_t used = 0;
+    return data && size > 0 && s_walk (data, size, true, &used) ? used : 0;
+}
+
 int
 zcq_mpack_unpack (const void *data, size_t size, msgpack_unpacked *result)
 {

@@ -46,6 +46,12 @@ bool
 size_t
     zcq_mpack_object_size (const void *data, size_t size);
 
+//  Bytes taken by the first object in data if its headers promise no more
+//  than size bytes and it holds no never-used byte 0xc1 (as msgpack-c would
+//  parse it), else 0: to step over a value without unpacking it.
+size_t
+    zcq_mpack_skip (const void *data, size_t size);
+
 //  Unpack packed msgpack bytes into result (caller destroys it with
 //  msgpack_unpacked_destroy). Returns 0, or -1 if the bytes are not exactly
 //  one object.

@@ -2583,6 +2583,123 @@ zcq_msg_topic (zcq_msg_t *self, byte topic [ZCQ_MAX_TOPIC])
                           zcq_msg_name (self));
 }
 
+//  Read the msgpack str at *offset of bytes (size in all): its bytes and
+//  their length; moves *offset past it. Returns 0, or -1 if it is not a
+//  str or does not fit.
+static int
+s_topic_str (const byte *bytes, size_t size, size_t *offset, const byte **text, size_t *length)
+{
+    size_t at = *offset;
+    if (at >= size) {
+        return -1;
+    }
+    byte head = bytes [at++];
+    size_t width = head == 0xd9 ? 1 : head == 0xda ? 2 : head == 0xdb ? 4 : 0;
+    if (head >= 0xa0 && head <= 0xbf) {
+        *length = head & 0x1f;
+    }
+    else if (width && size - at >= width) {
+        *length = 0;
+        for (size_t index = 0; index < width; index++) {
+            *length = (*length << 8) | bytes [at++];
+        }
+    }
+    else {
+        return -1;
+    }
+    if (*length > size - at) {
+        return -1;
+    }
+    *text = bytes + at;
+    *offset = at + *length;
+    return 0;
+}
+
+//  The same for a name the decoder takes: never empty, at most max bytes,
+//  UTF-8 without control characters (s_take_string).
+static int
+s_topic_name (const byte *bytes, size_t size, size_t *offset, size_t max, const byte **text,
+              size_t *length)
+{
+    return s_topic_str (bytes, size, offset, text, length) == 0 && *length > 0 && *length <= max
+                   && zcq_text_is_utf8 (*text, *length)
+               ? 0
+               : -1;
+}
+
+size_t
+zcq_msg_event_topic (const void *body, size_t size, byte topic [ZCQ_MAX_TOPIC])
+{
+    assert (topic);
+    const byte *bytes = (const byte *) body;
+    if (!body || size == 0 || size > ZCQ_MAX_BODY) {
+        return 0;
+    }
+    //  The map's header
+    uint64_t pairs = 0;
+    size_t offset = 1;
+    if (bytes [0] >= 0x80 && bytes [0] <= 0x8f) {
+        pairs = bytes [0] & 0x0f;
+    }
+    else if ((bytes [0] == 0xde && size >= 3) || (bytes [0] == 0xdf && size >= 5)) {
+        size_t width = bytes [0] == 0xde ? 2 : 4;
+        for (size_t index = 0; index < width; index++) {
+            pairs = (pairs << 8) | bytes [offset++];
+        }
+    }
+    else {
+        return 0;
+    }
+    //  Each key a string; stream and type names (each time they come, the
+    //  last one counts, as in the decoder), every other value stepped over
+    const byte *stream = NULL, *type = NULL;
+    size_t stream_size = 0, type_size = 0;
+    for (uint64_t pair = 0; pair < pairs; pair++) {
+        const byte *key;
+        size_t key_size;
+        if (s_topic_str (bytes, size, &offset, &key, &key_size) != 0) {
+            return 0; //  the decoder refuses a key that is not a string
+        }
+        if (key_size == 6 && memcmp (key, "stream", 6) == 0) {
+            if (s_topic_name (bytes, size, &offset, ZCQ_MAX_STREAM, &stream, &stream_size)
+                != 0) {
+                return 0;
+            }
+        }
+        else if (key_size == 4 && memcmp (key, "type", 4) == 0) {
+            if (s_topic_name (bytes, size, &offset, ZCQ_MAX_NAME, &type, &type_size) != 0) {
+                return 0;
+            }
+        }
+        else {
+            size_t used = offset < size ? zcq_mpack_skip (bytes + offset, size - offset) : 0;
+            if (used == 0) {
+                return 0;
+            }
+            offset += used;
+        }
+    }
+    if (offset != size || !stream || !type) {
+        return 0;
+    }
+    //  "ZCQ1E" category NUL stream NUL type NUL, as s_event_topic writes it
+    const byte *dash = (const byte *) memchr (stream, '-', stream_size);
+    size_t category_size = dash ? (size_t) (dash - stream) : stream_size;
+    size_t length = 0;
+    memcpy (topic, ZCQ_SIGNATURE "E", 5);
+    length = 5;
+    memcpy (topic + length, stream, category_size);
+    length += category_size;
+    topic [length++] = 0;
+    memcpy (topic + length, stream, stream_size);
+    length += stream_size;
+    topic [length++] = 0;
+    memcpy (topic + length, type, type_size);
+    length += type_size;
+    topic [length++] = 0;
+    return length;
+}
+
 void
 zcq_msg_filter_subscribe (zcq_msg_t *filter, zsock_t *sub)
 {

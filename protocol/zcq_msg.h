@@ -429,6 +429,16 @@ size_t
 size_t
     zcq_msg_topic (zcq_msg_t *self, byte topic [ZCQ_MAX_TOPIC]);
 
+//  The topic an EVENT of this body is published under, from its body alone
+//  (a stored event), as zcq_msg_topic gives it for the decoded EVENT,
+//  without decoding it: only the map's form (string keys, no bytes after
+//  it) and its "stream" and "type" are read and checked as the decoder
+//  checks them. Returns the topic's size, or 0 if the body is not such a
+//  map or its stream or type is missing or one the decoder refuses. What
+//  else the body holds is not checked.
+size_t
+    zcq_msg_event_topic (const void *body, size_t size, byte topic [ZCQ_MAX_TOPIC]);
+
 //  REPLAY: most events wanted in the reply (1 to ZCQ_MAX_EVENTS).
 uint32_t
     zcq_msg_max (zcq_msg_t *self);

@@ -382,6 +382,35 @@ test_event_data_unpacks_in_place_when_it_can (void **state)
     assert_int_equal (zcq_event_data_unpack (&data, "\x80\x80", 2), -1); //  two objects
 }
 
+//  zcq_mpack_skip steps over one object of any form (floats, extensions,
+//  larger forms than needed too) and says 0 for one that does not fit or
+//  holds the never-used byte
+static void
+test_skip_steps_over_one_object (void **state)
+{
+    (void) state;
+    static const struct {
+        const char *bytes;
+        size_t size;
+        size_t used;
+    } cases [] = {
+        {"\xc0\x01", 2, 1},                                     //  nil, then more
+        {"\xcb\x3f\xe0\0\0\0\0\0\0", 9, 9},                     //  float64
+        {"\xd4\x01\x02", 3, 3},                                 //  fixext1
+        {"\xcd\x00\x05", 3, 3},                                 //  uint16 holding 5
+        {"\x82\xa1k\x92\x01\xc3\xa1j\xc4\x01\x00\xff", 12, 11}, //  nested
+        {"\xd9\x02\x61\x62", 4, 4},                             //  str8
+        {"\xd9\x03\x61\x62", 4, 0},                             //  str8 cut short
+        {"\x92\x01", 2, 0},                                     //  array cut short
+        {"\x91\xc1", 2, 0},                                     //  never used
+        {"", 0, 0},                                             //  nothing
+    };
+    for (size_t index = 0; index < sizeof (cases) / sizeof (cases [0]); index++) {
+        assert_int_equal (zcq_mpack_skip (cases [index].bytes, cases [index].size),
+                          cases [index].used);
+    }
+}
+
 int
 main (void)
 {
@@ -394,6 +423,7 @@ main (void)
         cmocka_unit_test (test_pool_unpacks_maps_without_allocating),
         cmocka_unit_test (test_pool_leaves_the_rest_to_msgpack),
         cmocka_unit_test (test_event_data_unpacks_in_place_when_it_can),
+        cmocka_unit_test (test_skip_steps_over_one_object),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

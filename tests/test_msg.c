@@ -795,6 +795,353 @@ test_event_user (void **state)
 
 //  An answer to a peer that is gone fails (ROUTER_MANDATORY) and frees what
 //  it encoded: under LeakSanitizer (the ASan build) a leak fails this test
+//  --- The topic of a stored EVENT, from its body ----------------------------
+
+static uint32_t s_seed = 20261204;
+
+static uint32_t
+s_random (uint32_t below)
+{
+    s_seed = s_seed * 1103515245u + 12345u;
+    return (s_seed >> 8) % below;
+}
+
+//  A name of 1 to max bytes: ASCII, '-' (the category's end), and 2-, 3-
+//  and 4-byte UTF-8.
+static void
+s_random_name (char *name, size_t max)
+{
+    static const char *const pieces [] = {"a",
+                                          "Z",
+                                          "7",
+                                          "-",
+                                          "_",
+                                          ".",
+                                          " ",
+                                          "\xc3\xa9",
+                                          "\xd0\xb6",
+                                          "\xe2\x82\xac",
+                                          "\xf0\x9f\x98\x80"};
+    size_t target = 1 + s_random ((uint32_t) max);
+    size_t length = 0;
+    while (length < target) {
+        const char *piece = pieces [s_random (sizeof (pieces) / sizeof (pieces [0]))];
+        size_t size = strlen (piece);
+        if (length + size > max) {
+            if (length) {
+                break;
+            }
+            continue;
+        }
+        memcpy (name + length, piece, size);
+        length += size;
+    }
+    name [length] = 0;
+}
+
+static void s_random_map (msgpack_packer *packer, int depth);
+
+//  Any object an event's data may hold, nested up to depth 3.
+static void
+s_random_object (msgpack_packer *packer, int depth)
+{
+    char text [64];
+    switch (s_random (depth > 2 ? 7 : 9)) {
+        case 0:
+            msgpack_pack_nil (packer);
+            break;
+        case 1:
+            msgpack_pack_true (packer);
+            break;
+        case 2:
+            msgpack_pack_int64 (packer, (int64_t) s_random (1u << 30) - (1 << 29));
+            break;
+        case 3:
+            msgpack_pack_uint64 (packer, (uint64_t) s_random (1u << 30) << 20);
+            break;
+        case 4:
+            msgpack_pack_double (packer, s_random (1000) / 7.0);
+            break;
+        case 5:
+            s_random_name (text, 60);
+            zcq_mpack_pack_str (packer, text);
+            break;
+        case 6:
+            msgpack_pack_bin (packer, 3);
+            msgpack_pack_bin_body (packer, "\0\1\2", 3);
+            break;
+        case 7:
+            msgpack_pack_array (packer, 3);
+            for (int index = 0; index < 3; index++) {
+                s_random_object (packer, depth + 1);
+            }
+            break;
+        default:
+            s_random_map (packer, depth + 1);
+            break;
+    }
+}
+
+//  A map of up to 4 keys; its first two are "stream" and "type", which
+//  are not the event's.
+static void
+s_random_map (msgpack_packer *packer, int depth)
+{
+    uint32_t count = s_random (5);
+    msgpack_pack_map (packer, count);
+    for (uint32_t index = 0; index < count; index++) {
+        char key [16];
+        snprintf (key, sizeof (key), "k%u", index);
+        zcq_mpack_pack_str (packer, index == 0 ? "stream" : index == 1 ? "type" : key);
+        s_random_object (packer, depth);
+    }
+}
+
+//  Both functions agree on body: the same topic, or both refuse it.
+//  Returns whether the decoder took it.
+static bool
+s_topics_agree (const void *body, size_t size)
+{
+    zcq_msg_t *decoded = zcq_msg_decode_body (ZCQ_MSG_EVENT, body, size);
+    byte want [ZCQ_MAX_TOPIC], got [ZCQ_MAX_TOPIC];
+    bool valid = zcq_msg_valid (decoded);
+    size_t want_size = valid ? zcq_msg_topic (decoded, want) : 0;
+    size_t got_size = zcq_msg_event_topic (body, size, got);
+    if (valid) {
+        assert_int_not_equal (want_size, 0);
+    }
+    if (got_size != want_size || memcmp (got, want, want_size) != 0) {
+        fail_msg ("topics of %zu bytes and %zu bytes (decoder: %s)", got_size, want_size,
+                  valid ? "ok" : zcq_msg_error (decoded));
+    }
+    zcq_msg_destroy (&decoded);
+    return valid;
+}
+
+//  Many generated events: the topic from the body is the decoded event's,
+//  and every cut of a body is refused by both.
+static void
+test_event_topic_of_generated_events (void **state)
+{
+    (void) state;
+    msgpack_sbuffer buffer, data;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_sbuffer_init (&data);
+    for (int round = 0; round < 3000; round++) {
+        char stream [ZCQ_MAX_STREAM + 1], type [ZCQ_MAX_NAME + 1], text [64];
+        s_random_name (stream, round % 10 ? 40 : ZCQ_MAX_STREAM);
+        s_random_name (type, round % 10 ? 30 : ZCQ_MAX_NAME);
+        msgpack_sbuffer_clear (&data);
+        msgpack_packer packer;
+        msgpack_packer_init (&packer, &data, msgpack_sbuffer_write);
+        s_random_map (&packer, 0);
+        zcq_msg_t *event = zcq_msg_new (ZCQ_MSG_EVENT);
+        zcq_msg_set_position (event, 1 + s_random (1u << 30));
+        zcq_msg_set_stream (event, stream);
+        zcq_msg_set_version (event, 1 + s_random (1000));
+        zcq_msg_set_name (event, type);
+        zcq_msg_set_data (event, data.data, data.size);
+        if (s_random (2)) {
+            zcq_msg_set_id (event, s_command_id, sizeof s_command_id);
+        }
+        if (s_random (3) == 0) {
+            s_random_name (text, 60);
+            zcq_msg_set_correlation (event, text);
+        }
+        zcq_msg_set_time (event, (int64_t) s_random (1u << 30) << 20);
+        msgpack_sbuffer_clear (&buffer);
+        assert_int_equal (zcq_msg_encode_body (event, &buffer), 0);
+        zcq_msg_destroy (&event);
+        assert_true (s_topics_agree (buffer.data, buffer.size));
+        assert_false (s_topics_agree (buffer.data, s_random ((uint32_t) buffer.size)));
+    }
+    msgpack_sbuffer_destroy (&buffer);
+    msgpack_sbuffer_destroy (&data);
+}
+
+//  What a hand-made body has for its "stream" or "type".
+typedef enum {
+    R_NAME,     //  the name
+    R_ABSENT,   //  nothing
+    R_EMPTY,    //  ""
+    R_LONG,     //  one byte over the limit
+    R_INTEGER,  //  7
+    R_NIL,      //  nil
+    R_BINARY,   //  bin "abc"
+    R_BAD_UTF8, //  "ab" 0xff
+    R_CONTROL,  //  "a" 0x01 "b"
+    R_TWICE,    //  another name, then the name (the last counts)
+    R_GOOD_BAD, //  the name, then ""
+    R_BAD_GOOD, //  an integer, then the name
+    R_KINDS
+} s_raw_t;
+
+static void
+s_raw_value (msgpack_packer *packer, s_raw_t kind, const char *name, size_t max)
+{
+    char text [ZCQ_MAX_STREAM + 2];
+    switch (kind) {
+        case R_EMPTY:
+            zcq_mpack_pack_str (packer, "");
+            break;
+        case R_LONG:
+            memset (text, 'x', max + 1);
+            text [max + 1] = 0;
+            zcq_mpack_pack_str (packer, text);
+            break;
+        case R_INTEGER:
+            msgpack_pack_int (packer, 7);
+            break;
+        case R_NIL:
+            msgpack_pack_nil (packer);
+            break;
+        case R_BINARY:
+            msgpack_pack_bin (packer, 3);
+            msgpack_pack_bin_body (packer, "abc", 3);
+            break;
+        case R_BAD_UTF8:
+            zcq_mpack_pack_str (packer, "ab\xff");
+            break;
+        case R_CONTROL:
+            zcq_mpack_pack_str (packer, "a\x01"
+                                        "b");
+            break;
+        default:
+            zcq_mpack_pack_str (packer, name);
+            break;
+    }
+}
+
+//  Pack key and what kind says (up to two pairs); returns the pairs packed.
+static uint32_t
+s_raw_field (msgpack_packer *packer, const char *key, s_raw_t kind, const char *name,
+             size_t max)
+{
+    if (kind == R_ABSENT) {
+        return 0;
+    }
+    if (kind == R_TWICE || kind == R_GOOD_BAD || kind == R_BAD_GOOD) {
+        zcq_mpack_pack_str (packer, key);
+        s_raw_value (packer, kind == R_BAD_GOOD ? R_INTEGER : R_NAME,
+                     kind == R_TWICE ? "other-1" : name, max);
+        zcq_mpack_pack_str (packer, key);
+        s_raw_value (packer, kind == R_GOOD_BAD ? R_EMPTY : R_NAME, name, max);
+        return 2;
+    }
+    zcq_mpack_pack_str (packer, key);
+    s_raw_value (packer, kind, name, max);
+    return 1;
+}
+
+//  An EVENT body made by hand: its fields in the order `order` rotates
+//  them to, stream and type as the kinds say, and (form) a key that is not
+//  a string (1), a byte after the map (2), or a map16 header (3).
+static void
+s_raw_event (msgpack_sbuffer *buffer, s_raw_t stream, s_raw_t type, int order, int form)
+{
+    msgpack_sbuffer pairs;
+    msgpack_sbuffer_init (&pairs);
+    msgpack_packer packer;
+    msgpack_packer_init (&packer, &pairs, msgpack_sbuffer_write);
+    uint32_t count = 0;
+    for (int field = 0; field < 6; field++) {
+        switch ((field + order) % 6) {
+            case 0:
+                zcq_mpack_pack_str (&packer, "position");
+                msgpack_pack_uint64 (&packer, 5);
+                count++;
+                break;
+            case 1:
+                zcq_mpack_pack_str (&packer, "version");
+                msgpack_pack_uint64 (&packer, 2);
+                count++;
+                break;
+            case 2:
+                zcq_mpack_pack_str (&packer, "data");
+                msgpack_pack_map (&packer, 2);
+                zcq_mpack_pack_str (&packer, "stream");
+                msgpack_pack_int (&packer, 1);
+                zcq_mpack_pack_str (&packer, "type");
+                msgpack_pack_array (&packer, 1);
+                msgpack_pack_double (&packer, 0.5);
+                count++;
+                break;
+            case 3:
+                zcq_mpack_pack_str (&packer, "meta");
+                msgpack_pack_map (&packer, 1);
+                zcq_mpack_pack_str (&packer, "time");
+                msgpack_pack_int64 (&packer, 1700000000000000);
+                count++;
+                break;
+            case 4:
+                count += s_raw_field (&packer, "stream", stream, "acct-42", ZCQ_MAX_STREAM);
+                break;
+            default:
+                count += s_raw_field (&packer, "type", type, "MoneyDeposited", ZCQ_MAX_NAME);
+                break;
+        }
+    }
+    if (form == 1) {
+        msgpack_pack_int (&packer, 1);
+        msgpack_pack_int (&packer, 2);
+        count++;
+    }
+    msgpack_sbuffer_clear (buffer);
+    if (form == 3) {
+        byte header [3] = {0xde, 0, (byte) count};
+        msgpack_sbuffer_write (buffer, (const char *) header, sizeof (header));
+    }
+    else {
+        msgpack_packer outer;
+        msgpack_packer_init (&outer, buffer, msgpack_sbuffer_write);
+        msgpack_pack_map (&outer, count);
+    }
+    msgpack_sbuffer_write (buffer, pairs.data, pairs.size);
+    if (form == 2) {
+        msgpack_sbuffer_write (buffer, "\xc0", 1);
+    }
+    msgpack_sbuffer_destroy (&pairs);
+}
+
+//  Bodies whose stream, type or form the decoder refuses are refused from
+//  the body too; those it takes give the same topic, whatever the order of
+//  their fields, and a stream or type given twice counts as the decoder
+//  counts it.
+static void
+test_event_topic_refuses_what_the_decoder_refuses (void **state)
+{
+    (void) state;
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    int taken = 0, refused = 0;
+    for (int stream = 0; stream < R_KINDS; stream++) {
+        for (int type = 0; type < R_KINDS; type++) {
+            for (int order = 0; order < 6; order++) {
+                for (int form = 0; form < 4; form++) {
+                    s_raw_event (&buffer, (s_raw_t) stream, (s_raw_t) type, order, form);
+                    bool valid = s_topics_agree (buffer.data, buffer.size);
+                    bool good = (stream == R_NAME || stream == R_TWICE)
+                                && (type == R_NAME || type == R_TWICE) && form != 1
+                                && form != 2;
+                    assert_int_equal (valid, good);
+                    taken += valid;
+                    refused += !valid;
+                }
+            }
+        }
+    }
+    assert_int_equal (taken, 2 * 2 * 6 * 2);
+    assert_true (refused > 1000);
+    //  The topic itself: category, stream and type, each ended by a NUL
+    s_raw_event (&buffer, R_NAME, R_NAME, 0, 0);
+    byte topic [ZCQ_MAX_TOPIC];
+    size_t size = zcq_msg_event_topic (buffer.data, buffer.size, topic);
+    assert_int_equal (size, 5 + 5 + 8 + 15);
+    assert_memory_equal (topic, "ZCQ1Eacct\0acct-42\0MoneyDeposited\0", size);
+    assert_int_equal (zcq_msg_event_topic (NULL, 0, topic), 0);
+    msgpack_sbuffer_destroy (&buffer);
+}
+
 static void
 test_send_to_gone_peer_fails_and_frees (void **state)
 {
@@ -2389,6 +2736,8 @@ main (void)
         cmocka_unit_test (test_text_is_utf8),
         cmocka_unit_test (test_text_printable),
         cmocka_unit_test (test_result_may_be_stale),
+        cmocka_unit_test (test_event_topic_of_generated_events),
+        cmocka_unit_test (test_event_topic_refuses_what_the_decoder_refuses),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

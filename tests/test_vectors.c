@@ -696,6 +696,51 @@ test_valid_vectors_decode_and_encode (void **state)
     assert_int_equal (s_failures, 0);
 }
 
+//  The topic of an EVENT from its body alone (what a write group follower
+//  publishes a stored event under) is the decoded event's, for every
+//  vector with an EVENT body; a body the decoder refuses for its form, its
+//  stream or its type is refused from the body too.
+static void
+test_event_topic_from_the_body_agrees (void **state)
+{
+    vectors_t *vectors = (vectors_t *) *state;
+    s_failures = 0;
+    int taken = 0, refused = 0;
+    for (size_t index = 0; index < vectors->count; index++) {
+        vector_t *vector = &vectors->items [index];
+        zmsg_t *zmsg = s_frames (s_get (&vector->root.data, "frames"));
+        zframe_t *frame = zmsg_first (zmsg);
+        while (frame && !zframe_streq (frame, "EVENT")) {
+            frame = zmsg_next (zmsg);
+        }
+        zframe_t *body = frame ? zmsg_next (zmsg) : NULL;
+        if (body) {
+            zcq_msg_t *event =
+                zcq_msg_decode_body (ZCQ_MSG_EVENT, zframe_data (body), zframe_size (body));
+            byte want [ZCQ_MAX_TOPIC], got [ZCQ_MAX_TOPIC];
+            size_t want_size = zcq_msg_valid (event) ? zcq_msg_topic (event, want) : 0;
+            size_t got_size = zcq_msg_event_topic (zframe_data (body), zframe_size (body), got);
+            const char *error = zcq_msg_valid (event) ? "" : zcq_msg_error (event);
+            bool ours = strstr (error, "'stream'") || strstr (error, "'type'")
+                        || strstr (error, "msgpack") || strstr (error, "not a string")
+                        || strstr (error, "after its map");
+            if (want_size && (got_size != want_size || memcmp (got, want, want_size) != 0)) {
+                s_mismatch (vector, "the topic from the body is not the event's");
+            }
+            else if (!want_size && ours && got_size) {
+                s_mismatch (vector, "the decoder refuses it (%s), not the topic", error);
+            }
+            taken += want_size > 0;
+            refused += !want_size && ours;
+            zcq_msg_destroy (&event);
+        }
+        zmsg_destroy (&zmsg);
+    }
+    assert_int_equal (s_failures, 0);
+    assert_true (taken >= 10);
+    assert_true (refused >= 2);
+}
+
 static void
 test_invalid_vectors_are_refused (void **state)
 {
@@ -757,6 +802,7 @@ main (void)
         cmocka_unit_test (test_there_are_vectors_of_every_kind),
         cmocka_unit_test (test_valid_vectors_decode_and_encode),
         cmocka_unit_test (test_invalid_vectors_are_refused),
+        cmocka_unit_test (test_event_topic_from_the_body_agrees),
     };
     return cmocka_run_group_tests (tests, s_vectors_setup, s_vectors_teardown);
 }

@@ -844,6 +844,78 @@ test_a_query_node_moves_to_another_member (void **state)
     s_group_destroy (&group);
 }
 
+//  A member that nothing subscribes to publishes nothing (a follower does
+//  not even read back the events it applied): only its head moves on, and
+//  its heartbeats say it. A query node attached to a follower after N
+//  events finds that head, replays what it missed, then takes the events
+//  that come live: its read model is the fold of the whole log.
+static void
+test_a_query_node_attached_late_to_a_follower_catches_up (void **state)
+{
+    (void) state;
+    group_t *group = s_group_new ();
+    int leader = s_leader (group, -1, WAIT);
+    assert_true (leader >= 0);
+    int follower = (leader + 1) % MEMBERS;
+    const int before = 30, after = 20;
+    s_expect (group, leader, ZCQ_ACCEPTED, "OpenAccount", "acc-1", "owner=ann");
+    for (int index = 1; index < before; index++) {
+        s_expect (group, leader, ZCQ_ACCEPTED, "Deposit", "acc-1", "amount=5");
+    }
+    s_await (group, "head", before);
+    s_await (group, "unpublished", before);
+    s_await (group, "subscriptions", 0);
+
+    //  Its heartbeats carry the head it did not publish
+    char events [300], replay [300];
+    snprintf (events, sizeof (events), "ipc://%s/events-%d", group->dir, follower + 1);
+    snprintf (replay, sizeof (replay), "ipc://%s/replay-%d", group->dir, follower + 1);
+    zsock_t *sub = zsock_new_sub (events, ZCQ_SIGNATURE "H");
+    assert_non_null (sub);
+    zsock_set_rcvtimeo (sub, WAIT);
+    zmsg_t *zmsg = zmsg_recv (sub);
+    assert_non_null (zmsg);
+    zcq_msg_t *heartbeat = zcq_msg_decode_published (&zmsg);
+    assert_true (zcq_msg_valid (heartbeat));
+    assert_int_equal (zcq_msg_type (heartbeat), ZCQ_MSG_HEARTBEAT);
+    assert_int_equal (zcq_msg_head (heartbeat), before);
+    zcq_msg_destroy (&heartbeat);
+    zsock_destroy (&sub);
+
+    char queries [300], data [300];
+    snprintf (queries, sizeof (queries), "ipc://%s/queries", group->dir);
+    snprintf (data, sizeof (data), "%s/query", group->dir);
+    zcq_testkit_node_t query;
+    zcq_testkit_start (&query, group->dir, "zcqrs-query", "--events", events, "--replay",
+                       replay, "--queries", queries, "--data", data, NULL);
+    assert_int_equal (zcq_testkit_wait_ready (queries, WAIT), 0);
+    //  Its subscription (and the end of the one above) reached the follower
+    s_await_member (group, follower, "subscriptions", 1);
+    for (int index = 0; index < after; index++) {
+        s_expect (group, leader, ZCQ_ACCEPTED, "Deposit", "acc-1", "amount=5");
+    }
+    zcq_client_t *client = zcq_client_new (group->commands [leader]);
+    zcq_client_add_query_node (client, queries);
+    msgpack_sbuffer *params = zcq_testkit_map ("id=acc-1", NULL);
+    zcq_msg_t *result = zcq_client_query (client, 0, "account", params->data, params->size,
+                                          before + after, 3 * WAIT);
+    msgpack_sbuffer_free (params);
+    assert_non_null (result);
+    assert_int_equal (zcq_msg_status (result), ZCQ_OK);
+    assert_int_equal (zcq_msg_position (result), before + after);
+    assert_int_equal (
+        zcq_testkit_int (zcq_msg_data (result), zcq_msg_data_size (result), "balance"),
+        (before - 1 + after) * 5);
+    zcq_msg_destroy (&result);
+    zcq_client_destroy (&client);
+    //  The follower published what came once it had a subscriber; the
+    //  leader, which has none, still publishes nothing
+    s_await_member (group, follower, "unpublished", before);
+    s_await_member (group, leader, "unpublished", before + after);
+    assert_int_equal (zcq_testkit_stop (&query), 0);
+    s_group_destroy (&group);
+}
+
 //  Bytes on disk of a member's Raft folder (log segments, snapshots, term
 //  and vote); *snapshots: how many snapshot files it holds.
 static size_t
@@ -1130,6 +1202,7 @@ main (void)
         cmocka_unit_test (test_a_deposed_leader_refuses_every_group_in_flight),
         cmocka_unit_test (test_a_client_of_every_member_follows_the_leader),
         cmocka_unit_test (test_a_query_node_moves_to_another_member),
+        cmocka_unit_test (test_a_query_node_attached_late_to_a_follower_catches_up),
         cmocka_unit_test (test_a_wiped_member_rejoins_past_raft_snapshots),
         cmocka_unit_test (test_the_raft_log_stays_bounded),
         cmocka_unit_test_setup_teardown (test_a_member_whose_store_refuses_stops,

@@ -1079,7 +1079,6 @@ int
 zcq_log_follow_store (zcq_log_t *self, zcq_log_event_fn *fn, void *arg)
 {
     assert (self);
-    assert (fn);
     //  One iterator, one view of the store: its head, its newest command
     //  id and the events up to that head. A reload and a read took three
     //  look-ups of their own (a get and two iterators) for every group a
@@ -1102,7 +1101,7 @@ zcq_log_follow_store (zcq_log_t *self, zcq_log_event_fn *fn, void *arg)
     }
     zcq_log_follow (self, head, sequence);
     int visited = 0;
-    while (from <= head) {
+    while (fn && from <= head) {
         int count = s_read (iter, from, ZCQ_MAX_EVENTS, 1024 * 1024, fn, arg);
         if (count <= 0) {
             break;

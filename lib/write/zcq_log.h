@@ -85,8 +85,9 @@ int
 //  Follow the store as another thread moved it on (a write group member's
 //  replication): take its head and newest command-id sequence, dropping
 //  anything staged, and visit the events after the old head up to the new
-//  one in order, whatever fn returns, all from one view of the store.
-//  Returns the events visited, or -1 on a storage error (logged).
+//  one in order, whatever fn returns, all from one view of the store (fn
+//  NULL: none is read, only the head and sequence are taken). Returns the
+//  events visited, or -1 on a storage error (logged).
 int
     zcq_log_follow_store (zcq_log_t *self, zcq_log_event_fn *fn, void *arg);
 

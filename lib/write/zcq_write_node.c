@@ -311,7 +311,10 @@ typedef struct {
     zsock_t *pipe;               //  actor pipe
     zsock_t *commands;           //  ROUTER: COMMAND, QUERY "status"
     int recv_flags;              //  how commands is read: no ZAP user looked up unless secured
-    zsock_t *events;             //  PUB: EVENT, HEARTBEAT
+    zsock_t *events;             //  XPUB: EVENT, HEARTBEAT
+    zhashx_t *subscribed;        //  prefixes subscribed to on events (hex keys), each
+                                 //  with how many are counted under its key
+    uint64_t subscriptions;      //  prefixes subscribed to (0: nobody subscribes)
     zactor_t *writer;            //  write group: the replica thread (NULL: single node)
     zcq_writer_t *group_writer;  //  single node: writes the groups, on this thread
     zactor_t *replay;            //  replay server thread
@@ -353,6 +356,7 @@ typedef struct {
     int64_t write_usecs;         //  how long the last write took
     uint64_t drop_every;         //  fault seam: drop every N-th published event (0: none)
     uint64_t published;          //  events handed to PUB (or dropped by the seam)
+    uint64_t unpublished;        //  events not published: nothing subscribed
     uint64_t ids_kept;           //  command ids on disk, as the writer last said
     bool terminated;             //  $TERM received
     bool await_write;            //  test seam: signal the pipe when the writer gets a group
@@ -406,6 +410,13 @@ static const zcq_metric_t s_metrics [] = {
     {false, "zcqrs_events_published_total", NULL,
      "Events handed to the PUB socket once their group was written.",
      offsetof (self_t, published)},
+    {false, "zcqrs_events_unpublished_total", NULL,
+     "Events not published because nothing subscribed to the events socket (a subscriber "
+     "that comes later repairs what came before by REPLAY).",
+     offsetof (self_t, unpublished)},
+    {true, "zcqrs_event_subscriptions", NULL,
+     "Topic prefixes subscribed to on the events socket (0: nothing is published).",
+     offsetof (self_t, subscriptions)},
     {false, "zcqrs_replays_served_total", NULL, "REPLAY requests answered.",
      offsetof (self_t, replays)},
     {false, "zcqrs_replayed_events_total", NULL, "Events sent in answers to REPLAY.",
@@ -508,6 +519,7 @@ s_self_destroy (self_t **self_p)
         zcq_waiter_destroy (&self->waiter);
         zsock_destroy (&self->commands);
         zsock_destroy (&self->events);
+        zhashx_destroy (&self->subscribed);
         zcq_log_destroy (&self->log);
         zcq_keys_destroy (&self->keys);
         zstr_free (&self->replay_endpoint);
@@ -808,7 +820,7 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
         //  left a topic frame of more than 33 bytes behind each time). An
         //  XPUB's queue is let go only once it is read to its end, the
         //  unfinished publication dropped first. What it hears from its
-        //  subscribers is read and dropped with each heartbeat.
+        //  subscribers says whether anyone subscribes (s_subscribed).
         self->events =
             zcq_endpoint_serve (config, ZMQ_XPUB, "write", "events",
                                 zcq_settings_text (config, s_table, "write/events"), error);
@@ -839,6 +851,7 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
     //  group goes out while the one before is fsync'ed and acknowledged
     self->flight_max = self->member ? ZCQ_REPLICA_IN_FLIGHT : 1;
     self->peers = zhashx_new ();
+    self->subscribed = zhashx_new ();
     //  A peer is its own key: neither copied nor freed by the hash
     zhashx_set_key_hasher (self->peers, s_peer_hash);
     zhashx_set_key_comparator (self->peers, s_peer_compare);
@@ -1627,7 +1640,7 @@ s_handle_query (self_t *self, zcq_msg_t *query)
         msgpack_sbuffer_init (&buffer);
         msgpack_packer pk;
         msgpack_packer_init (&pk, &buffer, msgpack_sbuffer_write);
-        msgpack_pack_map (&pk, 27 + (self->member ? 10 : 1));
+        msgpack_pack_map (&pk, 29 + (self->member ? 10 : 1));
         zcq_mpack_pack_str (&pk, "role");
         zcq_mpack_pack_str (&pk, "write");
         zcq_mpack_pack_str (&pk, "domain");
@@ -1676,6 +1689,10 @@ s_handle_query (self_t *self, zcq_msg_t *query)
         msgpack_pack_uint64 (&pk, self->group_max);
         zcq_mpack_pack_str (&pk, "queued");
         msgpack_pack_uint64 (&pk, zlistx_size (self->queue));
+        zcq_mpack_pack_str (&pk, "subscriptions");
+        msgpack_pack_uint64 (&pk, self->subscriptions);
+        zcq_mpack_pack_str (&pk, "unpublished");
+        msgpack_pack_uint64 (&pk, self->unpublished);
         zcq_mpack_pack_str (&pk, "uptime_ms");
         msgpack_pack_int64 (&pk, zclock_mono () - self->started);
         zcq_mpack_pack_str (&pk, "ack_latency");
@@ -1943,6 +1960,51 @@ s_drop_flights (self_t *self)
     s_release (self, &self->staged, false);
 }
 
+//  Take what the events XPUB heard from its subscribers, and say whether
+//  anything is subscribed: a non-verbose XPUB hands up 1 and a prefix when
+//  the prefix gets its first subscriber, 0 and the prefix when its last
+//  one unsubscribes or goes. A prefix longer than the buffer is counted
+//  under its first bytes (its end comes under the same key); an end of a
+//  prefix not subscribed (a peer that is not a libzmq SUB) is ignored.
+//  What nobody subscribes to is not published: an XPUB would drop it, and
+//  a subscriber that comes later gets the events from then on and repairs
+//  the earlier ones by REPLAY, as after any late join (the heartbeats say
+//  the head). When nothing came, this is one system call (a poll of the
+//  socket's mailbox, well under a microsecond).
+static bool
+s_subscribed (self_t *self)
+{
+    void *handle = zsock_resolve (self->events);
+    byte message [1 + ZCQ_MAX_TOPIC];
+    int size;
+    while ((size = zmq_recv (handle, message, sizeof (message), ZMQ_DONTWAIT)) >= 0) {
+        size_t length = (size_t) size < sizeof (message) ? (size_t) size : sizeof (message);
+        if (length == 0 || message [0] > 1) {
+            continue; //  not a subscription (none other is handed up)
+        }
+        char key [2 * ZCQ_MAX_TOPIC + 2] = "p"; //  "" is a prefix too
+        for (size_t index = 1; index < length; index++) {
+            snprintf (key + 2 * index - 1, 3, "%02x", message [index]);
+        }
+        uintptr_t count = (uintptr_t) zhashx_lookup (self->subscribed, key);
+        if (message [0] == 1) {
+            zhashx_update (self->subscribed, key, (void *) (count + 1));
+            self->subscriptions++;
+        }
+        else if (count) {
+            if (count > 1) {
+                zhashx_update (self->subscribed, key, (void *) (count - 1));
+            }
+            else {
+                zhashx_delete (self->subscribed, key);
+            }
+            self->subscriptions--;
+        }
+    }
+    zcq_metrics_set (&self->subscriptions, self->subscriptions);
+    return self->subscriptions > 0;
+}
+
 //  The writer finished the oldest group in flight: reply to its commands,
 //  then publish its events (never acknowledge before the disk has it,
 //  never publish what might not be stored); on failure refuse it and the
@@ -1976,7 +2038,12 @@ s_written (self_t *self, zcq_group_t *group, bool stored, uint64_t ids_kept, uin
         s_hide_written (self);
         s_forget_written (self);
         size_t count = zcq_group_count (group);
-        for (size_t index = 0; index < count; index++) {
+        //  Nobody subscribes: the XPUB would drop every publication
+        bool publish = s_subscribed (self);
+        if (!publish) {
+            zcq_metrics_add (&self->unpublished, count);
+        }
+        for (size_t index = 0; publish && index < count; index++) {
             size_t size;
             const byte *body = zcq_group_body (group, index, &size);
             if (self->drop_every && (self->published + index + 1) % self->drop_every == 0) {
@@ -1994,7 +2061,7 @@ s_written (self_t *self, zcq_group_t *group, bool stored, uint64_t ids_kept, uin
             }
             zcq_msg_send_event_body (self->events, topic, topic_size, body, size);
         }
-        zcq_metrics_add (&self->published, count);
+        zcq_metrics_add (&self->published, publish ? count : 0);
     }
     else {
         zcq_metrics_add (&self->failures, 1);
@@ -2045,13 +2112,13 @@ s_publish_stored (const byte *body, size_t size, void *arg)
 {
     self_t *self = (self_t *) arg;
     //  Under the topic the leader published it under (from its stream and
-    //  type), with its personal fields opened as the leader sends them
-    zcq_msg_t *event = zcq_msg_decode_body (ZCQ_MSG_EVENT, body, size);
+    //  type, read from the body without decoding it whole), with its
+    //  personal fields opened as the leader sends them
     byte topic [ZCQ_MAX_TOPIC];
-    size_t topic_size = zcq_msg_valid (event) ? zcq_msg_topic (event, topic) : 0;
-    zcq_msg_destroy (&event);
+    size_t topic_size = zcq_msg_event_topic (body, size, topic);
     if (topic_size == 0) {
-        zsys_error ("write node: stored event of %zu bytes does not decode; not published",
+        zsys_error ("write node: stored event of %zu bytes has no stream or type it could be "
+                    "published under; not published",
                     size);
         return 0;
     }
@@ -2067,14 +2134,21 @@ s_publish_stored (const byte *body, size_t size, void *arg)
 
 //  A group another member proposed is in the store: take the new head and
 //  publish its events, as the leader did, from one view of the store.
+//  When nothing subscribes, the events are not even read: the head moves
+//  on (the heartbeats say it) and a subscriber that comes replays them.
 static void
 s_follow (self_t *self)
 {
     if (self->flights) {
         return; //  our own groups come back first; the store is read then
     }
-    if (zcq_log_follow_store (self->log, s_publish_stored, self) < 0) {
+    uint64_t before = zcq_log_head (self->log);
+    bool publish = s_subscribed (self);
+    if (zcq_log_follow_store (self->log, publish ? s_publish_stored : NULL, self) < 0) {
         return;
+    }
+    if (!publish && zcq_log_head (self->log) > before) {
+        zcq_metrics_add (&self->unpublished, zcq_log_head (self->log) - before);
     }
     zcq_metrics_set (&self->head, zcq_log_head (self->log));
     //  A deleted stream's events are hidden on every member, as the leader
@@ -2256,12 +2330,9 @@ s_heartbeat (self_t *self)
                         self->domain->name);
     zcq_msg_send (heartbeat, self->events);
     zcq_msg_destroy (&heartbeat);
-    //  Subscriptions and their ends, which an XPUB hands up: not needed
-    byte subscription [64];
-    while (zmq_recv (zsock_resolve (self->events), subscription, sizeof (subscription),
-                     ZMQ_DONTWAIT)
-           >= 0) {
-    }
+    //  Subscriptions and their ends, which an XPUB hands up, read also when
+    //  no event comes
+    s_subscribed (self);
     s_peers_forget (self);
     self->next_heartbeat = zclock_mono () + self->heartbeat;
 }
