@@ -29,6 +29,13 @@ bench-filtered: deps
 	@$(MAKE) --no-print-directory programs $(BUILD)/bench/zcq_filtered
 	@sh bench/filtered.sh $(BUILD) $(if $(QUICK),20000,100000)
 
+#  make bench-live-cpu [STORAGE=memory] [DEPOSITS=N]: live apply CPU of one
+#  query node per 1,000 events, nothing else running (bench/live-cpu.sh)
+.PHONY: bench-live-cpu
+bench-live-cpu: deps
+	@$(MAKE) --no-print-directory programs $(BUILD)/bench/zcq_filtered $(BUILD)/bench/zcq_live
+	@sh bench/live-cpu.sh $(BUILD) $(or $(STORAGE),leveldb) $(or $(DEPOSITS),300000)
+
 #  make bench-live [QUICK=1]: 1,000 live queries on one query node under a
 #  command load and a catch-up: updates delivered per second, and the query
 #  node's wall time, CPU and apply rate with and without them (bench/live.sh)
