@@ -12,6 +12,8 @@
 #                              under callgrind, against bench/instr-baseline.txt
 #                              (UPDATE=1 rewrites it; ONLY measures some, keeping
 #                              the baseline's others)
+#  make bench-live-cpu [STORAGE=memory] [DEPOSITS=N]
+#                              one query node's CPU per 1,000 events applied live
 
 BENCH_PARTS   := proc latency report load raw cluster zcqrs run
 BENCH_OBJ     := $(BENCH_PARTS:%=$(BUILD)/obj/bench/zcq_bench_%.o)
