@@ -12,6 +12,8 @@
 #                              under callgrind, against bench/instr-baseline.txt
 #                              (UPDATE=1 rewrites it; ONLY measures some, keeping
 #                              the baseline's others)
+#  make bench-live-cpu [STORAGE=memory] [DEPOSITS=N]
+#                              one query node's CPU per 1,000 events applied live
 
 BENCH_PARTS   := proc latency report load raw cluster zcqrs run
 BENCH_OBJ     := $(BENCH_PARTS:%=$(BUILD)/obj/bench/zcq_bench_%.o)
@@ -28,6 +30,13 @@ BENCH_REV     := $(shell git rev-parse --short HEAD 2>/dev/null)
 bench-filtered: deps
 	@$(MAKE) --no-print-directory programs $(BUILD)/bench/zcq_filtered
 	@sh bench/filtered.sh $(BUILD) $(if $(QUICK),20000,100000)
+
+#  make bench-live-cpu [STORAGE=memory] [DEPOSITS=N]: live apply CPU of one
+#  query node per 1,000 events, nothing else running (bench/live-cpu.sh)
+.PHONY: bench-live-cpu
+bench-live-cpu: deps
+	@$(MAKE) --no-print-directory programs $(BUILD)/bench/zcq_filtered $(BUILD)/bench/zcq_live
+	@sh bench/live-cpu.sh $(BUILD) $(or $(STORAGE),leveldb) $(or $(DEPOSITS),300000)
 
 #  make bench-live [QUICK=1]: 1,000 live queries on one query node under a
 #  command load and a catch-up: updates delivered per second, and the query
