@@ -158,10 +158,7 @@ static uint64_t s_state = SEED; //  xorshift64*: the same damage on every run
 static uint64_t
 s_random (void)
 {
-    s_state ^= s_state >> 12;
-    s_state ^= s_state << 25;
-    s_state ^= s_state >> 27;
-    return s_state * 2685821657736338717ULL;
+    return zcq_testkit_random (&s_state);
 }
 
 //  A well-formed EVENT of random texts, payload and meta, encoded.

@@ -25,10 +25,7 @@ static uint64_t s_state = 14; //  xorshift64*: the same inputs on every run
 static uint64_t
 s_random (void)
 {
-    s_state ^= s_state >> 12;
-    s_state ^= s_state << 25;
-    s_state ^= s_state >> 27;
-    return s_state * 2685821657736338717ULL;
+    return zcq_testkit_random (&s_state);
 }
 
 //  The byte-by-byte check zcq_text_is_utf8 was.

@@ -125,6 +125,16 @@ zcq_testkit_failures (int failures)
     return total;
 }
 
+uint64_t
+zcq_testkit_random (uint64_t *state)
+{
+    assert (*state);
+    *state ^= *state >> 12;
+    *state ^= *state << 25;
+    *state ^= *state >> 27;
+    return *state * 2685821657736338717ULL;
+}
+
 zcq_store_t *
 zcq_testkit_store_new (const char *dir)
 {

@@ -70,6 +70,12 @@ zcq_store_t *
 int
     zcq_testkit_failures (int failures);
 
+//  The next number of the xorshift64* sequence whose state is *state (a
+//  seed, never 0): the same inputs on every run, for tests that generate
+//  or damage many.
+uint64_t
+    zcq_testkit_random (uint64_t *state);
+
 //  Run a cmocka group of tests once on each read-model backend, LevelDB
 //  first; returns the number of failures of both runs.
 #define ZCQ_TESTKIT_RUN_ON_BOTH_BACKENDS(tests)                                          \
