@@ -540,6 +540,51 @@ s_collect_id (const byte *id, uint64_t sequence, void *arg)
     seen->sequences [seen->count++] = sequence;
 }
 
+static int
+s_count_event (const byte *body, size_t size, void *arg)
+{
+    (void) body;
+    (void) size;
+    (*(int *) arg)++;
+    return 0;
+}
+
+//  A store that moved on under its log (a write group member's replica
+//  wrote it): zcq_log_follow_head takes the new head alone,
+//  zcq_log_follow_store the head and the events after the old one (none
+//  with no visitor); a store below the log is read as a reload reads it
+static void
+test_follow_takes_the_head_the_store_moved_to (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    zcq_log_begin (fixture->log);
+    s_stage (fixture->log, "a", 1, "Opened");
+    s_stage (fixture->log, "b", 1, "Opened");
+    s_stage (fixture->log, "a", 2, "Deposited");
+    assert_int_equal (zcq_log_commit (fixture->log, true), 0);
+    uint64_t sequence = zcq_log_newest_sequence (fixture->log);
+
+    zcq_log_follow (fixture->log, 1, sequence); //  as if it stood at 1
+    assert_int_equal (zcq_log_follow_head (fixture->log), 0);
+    assert_int_equal (zcq_log_head (fixture->log), 3);
+    assert_int_equal (zcq_log_newest_sequence (fixture->log), sequence);
+
+    int visited = 0;
+    zcq_log_follow (fixture->log, 1, sequence);
+    assert_int_equal (zcq_log_follow_store (fixture->log, s_count_event, &visited), 2);
+    assert_int_equal (visited, 2);
+    assert_int_equal (zcq_log_head (fixture->log), 3);
+    zcq_log_follow (fixture->log, 1, sequence);
+    assert_int_equal (zcq_log_follow_store (fixture->log, NULL, NULL), 0);
+    assert_int_equal (zcq_log_head (fixture->log), 3);
+
+    zcq_log_follow (fixture->log, 10, 0); //  above the store
+    assert_int_equal (zcq_log_follow_head (fixture->log), 0);
+    assert_int_equal (zcq_log_head (fixture->log), 3);
+    assert_int_equal (zcq_log_newest_sequence (fixture->log), sequence);
+    s_assert_dense (fixture->log, 3);
+}
+
 //  One retention record per group; forgetting may stop inside a record,
 //  and where it stopped is kept across a reopen
 static void
@@ -687,6 +732,8 @@ main (void)
     const struct CMUnitTest tests [] = {
         cmocka_unit_test_setup_teardown (test_new_log_is_empty, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_group_gets_dense_positions, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_follow_takes_the_head_the_store_moved_to, s_setup,
+                                         s_teardown),
         cmocka_unit_test_setup_teardown (test_reads_are_bounded_and_start_anywhere, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_stream_read_visits_one_stream_in_order, s_setup,

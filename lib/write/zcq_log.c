@@ -1113,6 +1113,21 @@ zcq_log_follow_store (zcq_log_t *self, zcq_log_event_fn *fn, void *arg)
     return s_settle (self) == 0 ? visited : -1;
 }
 
+int
+zcq_log_follow_head (zcq_log_t *self)
+{
+    assert (self);
+    uint64_t head = 0;
+    if (zcq_store_get_number (self->store, "m:head", 6, &head) != 0) {
+        return -1;
+    }
+    if (head < self->head) {
+        return zcq_log_reload (self);
+    }
+    zcq_log_follow (self, head, self->newest_sequence);
+    return s_settle (self);
+}
+
 //  Keep the visited event's meta.time (an event that does not decode
 //  counts as the latest time) and stop.
 static int

@@ -91,6 +91,16 @@ int
 int
     zcq_log_follow_store (zcq_log_t *self, zcq_log_event_fn *fn, void *arg);
 
+//  The same without the events, and without the newest command-id
+//  sequence (the one read last is kept): take the store's head alone (one
+//  point read instead of an iterator and two seeks), dropping anything
+//  staged (a store whose head is below ours is read as zcq_log_reload
+//  does). For a member that publishes nothing; before it stages, the log
+//  must be read again with zcq_log_reload (a member taking the lead does).
+//  Returns 0, or -1 on a storage error (logged).
+int
+    zcq_log_follow_head (zcq_log_t *self);
+
 //  Take head and newest command-id sequence as another writer of the store
 //  reports them (a write group follower), dropping anything staged.
 void

@@ -2134,8 +2134,8 @@ s_publish_stored (const byte *body, size_t size, void *arg)
 
 //  A group another member proposed is in the store: take the new head and
 //  publish its events, as the leader did, from one view of the store.
-//  When nothing subscribes, the events are not even read: the head moves
-//  on (the heartbeats say it) and a subscriber that comes replays them.
+//  When nothing subscribes, the events are not even read: only the head
+//  is (the heartbeats say it), and a subscriber that comes replays them.
 static void
 s_follow (self_t *self)
 {
@@ -2144,7 +2144,11 @@ s_follow (self_t *self)
     }
     uint64_t before = zcq_log_head (self->log);
     bool publish = s_subscribed (self);
-    if (zcq_log_follow_store (self->log, publish ? s_publish_stored : NULL, self) < 0) {
+    //  (the command-id sequence is read again when this member takes the
+    //  lead: s_take_lead reloads the log)
+    if ((publish ? zcq_log_follow_store (self->log, s_publish_stored, self)
+                 : zcq_log_follow_head (self->log))
+        < 0) {
         return;
     }
     if (!publish && zcq_log_head (self->log) > before) {
