@@ -13,3 +13,17 @@ bench_cleanup () {
     done
     rm -rf "$dir"
 }
+
+# A write node on ipc endpoints in $dir ($c commands, $e events, $r replay;
+# $q is left for a query node), its pid added to $pids, and ACCOUNTS bank
+# accounts opened on it (acct-0 ...). Usage: bench_write_node BUILD ACCOUNTS
+bench_write_node () {
+    c="ipc://$dir/c"
+    e="ipc://$dir/e"
+    r="ipc://$dir/r"
+    q="ipc://$dir/q"
+    "$1/zcqrs-write" --commands "$c" --events "$e" --replay "$r" --data "$dir/write" \
+        >"$dir/write.log" 2>&1 &
+    pids="$! $pids"
+    "$1/bench/zcq_filtered" open "$c" "$2"
+}

@@ -10,14 +10,7 @@ storage=${2:-leveldb}
 deposits=${3:-300000}
 . "$(dirname "$0")/lib.sh"
 bench_init live-cpu
-c="ipc://$dir/c"
-e="ipc://$dir/e"
-r="ipc://$dir/r"
-q="ipc://$dir/q"
-"$build/zcqrs-write" --commands "$c" --events "$e" --replay "$r" --data "$dir/write" \
-    >"$dir/write.log" 2>&1 &
-pids=$!
-"$build/bench/zcq_filtered" open "$c" 1000 || exit 1
+bench_write_node "$build" 1000 || exit 1
 "$build/zcqrs-query" --events "$e" --replay "$r" --queries "$q" --data "$dir/query" \
     --storage "$storage" >"$dir/query.log" 2>&1 &
 query=$!

@@ -10,14 +10,7 @@ build=${1:-build}
 deposits=${2:-10000}
 . "$(dirname "$0")/lib.sh"
 bench_init live-instr
-c="ipc://$dir/c"
-e="ipc://$dir/e"
-r="ipc://$dir/r"
-q="ipc://$dir/q"
-"$build/zcqrs-write" --commands "$c" --events "$e" --replay "$r" --data "$dir/write" \
-    >"$dir/write.log" 2>&1 &
-pids=$!
-"$build/bench/zcq_filtered" open "$c" 1000 || exit 1
+bench_write_node "$build" 1000 || exit 1
 valgrind --tool=callgrind --trace-children=no --callgrind-out-file="$dir/query.cg" \
     "$build/zcqrs-query" --events "$e" --replay "$r" --queries "$q" --data "$dir/query" \
     --storage memory --snapshot 0 >"$dir/query.log" 2>&1 &
