@@ -2536,29 +2536,31 @@ zcq_msg_filter_copy (zcq_msg_t *filter, zcq_msg_t *into)
     }
 }
 
-//  Write "ZCQ1E" category NUL [stream NUL [type NUL]] into topic; returns
-//  its size. No text holds a NUL (section 5.1), so the NUL after each part
-//  ends it: a prefix that names one stream cannot be a prefix of another's.
+//  Write part (size bytes) and the NUL that ends it at topic + at; returns
+//  the size written up to there.
+static size_t
+s_topic_part (byte *topic, size_t at, const void *part, size_t size)
+{
+    memcpy (topic + at, part, size);
+    topic [at + size] = 0;
+    return at + size + 1;
+}
+
+//  Write "ZCQ1E" category NUL [stream NUL [type NUL]] into topic, each part
+//  of the size given (stream or type NULL: it and what follows it left
+//  out); returns its size. No text holds a NUL (section 5.1), so the NUL
+//  after each part ends it: a prefix that names one stream cannot be a
+//  prefix of another's.
 static size_t
 s_event_topic (byte *topic, const char *category, size_t category_size, const char *stream,
-               const char *type)
+               size_t stream_size, const char *type, size_t type_size)
 {
-    size_t size = 0;
     memcpy (topic, ZCQ_SIGNATURE "E", 5);
-    size = 5;
-    memcpy (topic + size, category, category_size);
-    size += category_size;
-    topic [size++] = 0;
+    size_t size = s_topic_part (topic, 5, category, category_size);
     if (stream) {
-        size_t length = strlen (stream);
-        memcpy (topic + size, stream, length);
-        size += length;
-        topic [size++] = 0;
+        size = s_topic_part (topic, size, stream, stream_size);
         if (type) {
-            length = strlen (type);
-            memcpy (topic + size, type, length);
-            size += length;
-            topic [size++] = 0;
+            size = s_topic_part (topic, size, type, type_size);
         }
     }
     return size;
@@ -2576,11 +2578,13 @@ zcq_msg_topic (zcq_msg_t *self, byte topic [ZCQ_MAX_TOPIC])
         return 0;
     }
     const char *stream = zcq_msg_stream (self);
-    if (strlen (stream) > ZCQ_MAX_STREAM || strlen (zcq_msg_name (self)) > ZCQ_MAX_NAME) {
+    const char *type = zcq_msg_name (self);
+    size_t stream_size = strlen (stream), type_size = strlen (type);
+    if (stream_size > ZCQ_MAX_STREAM || type_size > ZCQ_MAX_NAME) {
         return 0; //  not an event we could publish (the encoder refuses it too)
     }
-    return s_event_topic (topic, stream, zcq_msg_category_size (stream), stream,
-                          zcq_msg_name (self));
+    return s_event_topic (topic, stream, zcq_msg_category_size (stream), stream, stream_size,
+                          type, type_size);
 }
 
 //  Read the msgpack str at *offset of bytes (size in all): its bytes and
@@ -2682,22 +2686,11 @@ zcq_msg_event_topic (const void *body, size_t size, byte topic [ZCQ_MAX_TOPIC])
     if (offset != size || !stream || !type) {
         return 0;
     }
-    //  "ZCQ1E" category NUL stream NUL type NUL, as s_event_topic writes it
+    //  The category: the stream up to its first '-' (zcq_msg_category_size)
     const byte *dash = (const byte *) memchr (stream, '-', stream_size);
     size_t category_size = dash ? (size_t) (dash - stream) : stream_size;
-    size_t length = 0;
-    memcpy (topic, ZCQ_SIGNATURE "E", 5);
-    length = 5;
-    memcpy (topic + length, stream, category_size);
-    length += category_size;
-    topic [length++] = 0;
-    memcpy (topic + length, stream, stream_size);
-    length += stream_size;
-    topic [length++] = 0;
-    memcpy (topic + length, type, type_size);
-    length += type_size;
-    topic [length++] = 0;
-    return length;
+    return s_event_topic (topic, (const char *) stream, category_size, (const char *) stream,
+                          stream_size, (const char *) type, type_size);
 }
 
 void
@@ -2718,19 +2711,21 @@ zcq_msg_filter_subscribe (zcq_msg_t *filter, zsock_t *sub)
     if (stream && strlen (stream) <= ZCQ_MAX_STREAM) {
         size_t category_size = zcq_msg_category_size (stream);
         if (filter->type_count == 0) {
-            size_t size = s_event_topic (topic, stream, category_size, stream, NULL);
+            size_t size =
+                s_event_topic (topic, stream, category_size, stream, strlen (stream), NULL, 0);
             zmq_setsockopt (handle, ZMQ_SUBSCRIBE, topic, size);
         }
         for (size_t index = 0; index < filter->type_count; index++) {
             if (strlen (filter->types [index]) <= ZCQ_MAX_NAME) {
-                size_t size =
-                    s_event_topic (topic, stream, category_size, stream, filter->types [index]);
+                const char *type = filter->types [index];
+                size_t size = s_event_topic (topic, stream, category_size, stream,
+                                             strlen (stream), type, strlen (type));
                 zmq_setsockopt (handle, ZMQ_SUBSCRIBE, topic, size);
             }
         }
     }
     else if (!stream && strlen (category) <= ZCQ_MAX_STREAM) {
-        size_t size = s_event_topic (topic, category, strlen (category), NULL, NULL);
+        size_t size = s_event_topic (topic, category, strlen (category), NULL, 0, NULL, 0);
         zmq_setsockopt (handle, ZMQ_SUBSCRIBE, topic, size);
     }
 }
