@@ -17,19 +17,13 @@
 
 #include "zcq_testkit.h"
 
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-//  One vector file, parsed.
-typedef struct {
-    char name [256];        //  file name without ".json"
-    msgpack_sbuffer packed; //  the JSON as msgpack
-    msgpack_unpacked root;  //  the vector map
-} vector_t;
+typedef zcq_testkit_vector_t vector_t;
 
 //  Every vector of the folder, sorted by name.
 typedef struct {
@@ -54,72 +48,16 @@ s_mismatch (const vector_t *vector, const char *format, ...)
 
 //  --- Reading the vectors ----------------------------------------------------
 
-static int
-s_by_name (const void *left, const void *right)
-{
-    return strcmp (*(char *const *) left, *(char *const *) right);
-}
-
-static const char *
-s_folder (void)
-{
-    const char *folder = getenv ("ZCQ_VECTORS");
-    return folder && *folder ? folder : "protocol/vectors";
-}
-
 //  Read and parse every *.json of the folder; asserts on unreadable files.
 static int
 s_vectors_setup (void **state)
 {
-    DIR *dir = opendir (s_folder ());
-    if (!dir) {
-        print_error ("cannot open the vector folder '%s'\n", s_folder ());
+    vectors_t *vectors = (vectors_t *) zmalloc (sizeof (vectors_t));
+    vectors->items = zcq_testkit_vectors_new (&vectors->count);
+    if (!vectors->items) {
+        free (vectors);
         return -1;
     }
-    char **names = NULL;
-    size_t count = 0;
-    struct dirent *entry;
-    while ((entry = readdir (dir))) {
-        size_t length = strlen (entry->d_name);
-        if (length > 5 && length < 250 && streq (entry->d_name + length - 5, ".json")) {
-            names = (char **) realloc (names, (count + 1) * sizeof (char *));
-            assert_non_null (names);
-            names [count++] = strdup (entry->d_name);
-        }
-    }
-    closedir (dir);
-    qsort (names, count, sizeof (char *), s_by_name);
-
-    vectors_t *vectors = (vectors_t *) zmalloc (sizeof (vectors_t));
-    vectors->items = (vector_t *) calloc (count ? count : 1, sizeof (vector_t));
-    assert_non_null (vectors->items);
-    for (size_t index = 0; index < count; index++) {
-        vector_t *vector = &vectors->items [index];
-        snprintf (vector->name, sizeof (vector->name), "%.*s",
-                  (int) (strlen (names [index]) - 5), names [index]);
-        char *path = zsys_sprintf ("%s/%s", s_folder (), names [index]);
-        zfile_t *file = zfile_new (NULL, path);
-        assert_non_null (file);
-        assert_int_equal (zfile_input (file), 0);
-        zchunk_t *chunk = zfile_read (file, zfile_cursize (file), 0);
-        assert_non_null (chunk);
-        char *text = zchunk_strdup (chunk);
-        msgpack_sbuffer_init (&vector->packed);
-        char *error = NULL;
-        if (zcq_json_to_msgpack (text, &vector->packed, &error) != 0) {
-            print_error ("%s: %s\n", path, error);
-            fail ();
-        }
-        zcq_testkit_unpack (vector->packed.data, vector->packed.size, &vector->root);
-        assert_int_equal (vector->root.data.type, MSGPACK_OBJECT_MAP);
-        zstr_free (&text);
-        zchunk_destroy (&chunk);
-        zfile_destroy (&file);
-        zstr_free (&path);
-        free (names [index]);
-    }
-    free (names);
-    vectors->count = count;
     *state = vectors;
     return 0;
 }
@@ -128,30 +66,9 @@ static int
 s_vectors_teardown (void **state)
 {
     vectors_t *vectors = (vectors_t *) *state;
-    for (size_t index = 0; index < vectors->count; index++) {
-        msgpack_unpacked_destroy (&vectors->items [index].root);
-        msgpack_sbuffer_destroy (&vectors->items [index].packed);
-    }
-    free (vectors->items);
+    zcq_testkit_vectors_destroy (&vectors->items, vectors->count);
     free (vectors);
     return 0;
-}
-
-//  The value of key in a map object, or NULL.
-static const msgpack_object *
-s_get (const msgpack_object *map, const char *key)
-{
-    if (!map || map->type != MSGPACK_OBJECT_MAP) {
-        return NULL;
-    }
-    for (uint32_t index = 0; index < map->via.map.size; index++) {
-        const msgpack_object *name = &map->via.map.ptr [index].key;
-        if (name->type == MSGPACK_OBJECT_STR && name->via.str.size == strlen (key)
-            && memcmp (name->via.str.ptr, key, name->via.str.size) == 0) {
-            return &map->via.map.ptr [index].val;
-        }
-    }
-    return NULL;
 }
 
 //  A string object as a new C string (caller frees); asserts on other types.
@@ -163,26 +80,6 @@ s_text (const msgpack_object *object)
     return zsys_sprintf ("%.*s", (int) object->via.str.size, object->via.str.ptr);
 }
 
-//  Hex string object into bytes (a new frame); asserts on bad hex.
-static zframe_t *
-s_unhex (const msgpack_object *object)
-{
-    assert_non_null (object);
-    assert_int_equal (object->type, MSGPACK_OBJECT_STR);
-    size_t size = object->via.str.size / 2;
-    assert_int_equal (object->via.str.size % 2, 0);
-    zframe_t *frame = zframe_new (NULL, size);
-    byte *data = zframe_data (frame);
-    for (size_t index = 0; index < size; index++) {
-        unsigned value;
-        char digits [3] = {object->via.str.ptr [2 * index], object->via.str.ptr [2 * index + 1],
-                           0};
-        assert_int_equal (sscanf (digits, "%2x", &value), 1);
-        data [index] = (byte) value;
-    }
-    return frame;
-}
-
 //  The frames of an array of hex strings.
 static zmsg_t *
 s_frames (const msgpack_object *array)
@@ -191,7 +88,7 @@ s_frames (const msgpack_object *array)
     assert_int_equal (array->type, MSGPACK_OBJECT_ARRAY);
     zmsg_t *zmsg = zmsg_new ();
     for (uint32_t index = 0; index < array->via.array.size; index++) {
-        zframe_t *frame = s_unhex (&array->via.array.ptr [index]);
+        zframe_t *frame = zcq_testkit_unhex (&array->via.array.ptr [index]);
         zmsg_append (zmsg, &frame);
     }
     return zmsg;
@@ -215,7 +112,7 @@ static void
 s_set_id (zcq_msg_t *msg, const msgpack_object *value)
 {
     if (value->type != MSGPACK_OBJECT_NIL) {
-        zframe_t *id = s_unhex (value);
+        zframe_t *id = zcq_testkit_unhex (value);
         zcq_msg_set_id (msg, zframe_data (id), zframe_size (id));
         zframe_destroy (&id);
     }
@@ -590,7 +487,7 @@ s_compare_frames (const vector_t *vector, zmsg_t *got, zmsg_t *want)
 static bool
 s_is_valid (const vector_t *vector)
 {
-    const msgpack_object *valid = s_get (&vector->root.data, "valid");
+    const msgpack_object *valid = zcq_testkit_get (&vector->root.data, "valid");
     assert_non_null (valid);
     assert_int_equal (valid->type, MSGPACK_OBJECT_BOOLEAN);
     return valid->via.boolean;
@@ -610,11 +507,12 @@ test_there_are_vectors_of_every_kind (void **state)
             invalid++;
             continue;
         }
-        const msgpack_object *message = s_get (&vector->root.data, "message");
-        const msgpack_object *type = s_get (message, "type");
+        const msgpack_object *message = zcq_testkit_get (&vector->root.data, "message");
+        const msgpack_object *type = zcq_testkit_get (message, "type");
         assert_non_null (type);
         types [zcq_msg_type_from_name (type->via.str.ptr, type->via.str.size)] = true;
-        const msgpack_object *status = s_get (s_get (message, "fields"), "status");
+        const msgpack_object *status =
+            zcq_testkit_get (zcq_testkit_get (message, "fields"), "status");
         if (status) {
             int known = zcq_status_from_name (status->via.str.ptr, status->via.str.size);
             assert_true (known >= 0);
@@ -640,7 +538,7 @@ test_there_are_vectors_of_every_kind (void **state)
 static bool
 s_published (const vector_t *vector)
 {
-    const msgpack_object *published = s_get (&vector->root.data, "published");
+    const msgpack_object *published = zcq_testkit_get (&vector->root.data, "published");
     return published && published->type == MSGPACK_OBJECT_BOOLEAN && published->via.boolean;
 }
 
@@ -655,17 +553,17 @@ test_valid_vectors_decode_and_encode (void **state)
             continue;
         }
         const msgpack_object *root = &vector->root.data;
-        const msgpack_object *message = s_get (root, "message");
-        const msgpack_object *type_name = s_get (message, "type");
+        const msgpack_object *message = zcq_testkit_get (root, "message");
+        const msgpack_object *type_name = zcq_testkit_get (message, "type");
         assert_non_null (type_name);
         zcq_msg_type_t type =
             zcq_msg_type_from_name (type_name->via.str.ptr, type_name->via.str.size);
         assert_int_not_equal (type, ZCQ_MSG_UNKNOWN);
-        zcq_msg_t *want = s_message (type, s_get (message, "fields"));
+        zcq_msg_t *want = s_message (type, zcq_testkit_get (message, "fields"));
 
         //  Frames to meaning; a published vector's first frame is its topic
         bool published = s_published (vector);
-        zmsg_t *zmsg = s_frames (s_get (root, "frames"));
+        zmsg_t *zmsg = s_frames (zcq_testkit_get (root, "frames"));
         zcq_msg_t *got = published ? zcq_msg_decode_published (&zmsg) : zcq_msg_decode (&zmsg);
         if (!zcq_msg_valid (got)) {
             s_mismatch (vector, "does not decode: %s: %s",
@@ -675,8 +573,8 @@ test_valid_vectors_decode_and_encode (void **state)
             s_compare (vector, got, want);
         }
         //  Meaning to frames
-        const msgpack_object *encoded = s_get (root, "encoded");
-        zmsg_t *expected = s_frames (encoded ? encoded : s_get (root, "frames"));
+        const msgpack_object *encoded = zcq_testkit_get (root, "encoded");
+        zmsg_t *expected = s_frames (encoded ? encoded : zcq_testkit_get (root, "frames"));
         zmsg_t *made = zcq_msg_encode (want);
         if (made && published) {
             byte topic [ZCQ_MAX_TOPIC];
@@ -708,7 +606,7 @@ test_event_topic_from_the_body_agrees (void **state)
     int taken = 0, refused = 0;
     for (size_t index = 0; index < vectors->count; index++) {
         vector_t *vector = &vectors->items [index];
-        zmsg_t *zmsg = s_frames (s_get (&vector->root.data, "frames"));
+        zmsg_t *zmsg = s_frames (zcq_testkit_get (&vector->root.data, "frames"));
         zframe_t *frame = zmsg_first (zmsg);
         while (frame && !zframe_streq (frame, "EVENT")) {
             frame = zmsg_next (zmsg);
@@ -751,15 +649,15 @@ test_invalid_vectors_are_refused (void **state)
         if (s_is_valid (vector)) {
             continue;
         }
-        const msgpack_object *error = s_get (&vector->root.data, "error");
-        char *status = s_text (s_get (error, "status"));
-        char *reason = s_text (s_get (error, "reason"));
-        const msgpack_object *type = s_get (error, "type");
-        const msgpack_object *id = s_get (error, "id");
+        const msgpack_object *error = zcq_testkit_get (&vector->root.data, "error");
+        char *status = s_text (zcq_testkit_get (error, "status"));
+        char *reason = s_text (zcq_testkit_get (error, "reason"));
+        const msgpack_object *type = zcq_testkit_get (error, "type");
+        const msgpack_object *id = zcq_testkit_get (error, "id");
         assert_non_null (type);
         assert_non_null (id);
 
-        zmsg_t *zmsg = s_frames (s_get (&vector->root.data, "frames"));
+        zmsg_t *zmsg = s_frames (zcq_testkit_get (&vector->root.data, "frames"));
         zcq_msg_t *got =
             s_published (vector) ? zcq_msg_decode_published (&zmsg) : zcq_msg_decode (&zmsg);
         if (zcq_msg_valid (got)) {
@@ -780,7 +678,7 @@ test_invalid_vectors_are_refused (void **state)
             }
             zstr_free (&want_type);
             zframe_t *want_id =
-                id->type == MSGPACK_OBJECT_NIL ? zframe_new (NULL, 0) : s_unhex (id);
+                id->type == MSGPACK_OBJECT_NIL ? zframe_new (NULL, 0) : zcq_testkit_unhex (id);
             if (zframe_size (want_id) != zcq_msg_id_size (got)
                 || memcmp (zframe_data (want_id), zcq_msg_id (got), zcq_msg_id_size (got))
                        != 0) {

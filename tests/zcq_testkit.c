@@ -135,6 +135,123 @@ zcq_testkit_random (uint64_t *state)
     return *state * 2685821657736338717ULL;
 }
 
+static int
+s_by_name (const void *left, const void *right)
+{
+    return strcmp (*(char *const *) left, *(char *const *) right);
+}
+
+const char *
+zcq_testkit_vectors_folder (void)
+{
+    const char *folder = getenv ("ZCQ_VECTORS");
+    return folder && *folder ? folder : "protocol/vectors";
+}
+
+zcq_testkit_vector_t *
+zcq_testkit_vectors_new (size_t *count_p)
+{
+    const char *folder = zcq_testkit_vectors_folder ();
+    DIR *dir = opendir (folder);
+    if (!dir) {
+        print_error ("cannot open the vector folder '%s'\n", folder);
+        return NULL;
+    }
+    char **names = NULL;
+    size_t count = 0;
+    struct dirent *entry;
+    while ((entry = readdir (dir))) {
+        size_t length = strlen (entry->d_name);
+        if (length > 5 && length < 250 && streq (entry->d_name + length - 5, ".json")) {
+            names = (char **) realloc (names, (count + 1) * sizeof (char *));
+            assert_non_null (names);
+            names [count++] = strdup (entry->d_name);
+        }
+    }
+    closedir (dir);
+    qsort (names, count, sizeof (char *), s_by_name);
+
+    zcq_testkit_vector_t *vectors =
+        (zcq_testkit_vector_t *) calloc (count ? count : 1, sizeof (zcq_testkit_vector_t));
+    assert_non_null (vectors);
+    for (size_t index = 0; index < count; index++) {
+        zcq_testkit_vector_t *vector = &vectors [index];
+        snprintf (vector->name, sizeof (vector->name), "%.*s",
+                  (int) (strlen (names [index]) - 5), names [index]);
+        char *path = zsys_sprintf ("%s/%s", folder, names [index]);
+        zfile_t *file = zfile_new (NULL, path);
+        assert_non_null (file);
+        assert_int_equal (zfile_input (file), 0);
+        zchunk_t *chunk = zfile_read (file, zfile_cursize (file), 0);
+        assert_non_null (chunk);
+        char *text = zchunk_strdup (chunk);
+        msgpack_sbuffer_init (&vector->packed);
+        char *error = NULL;
+        if (zcq_json_to_msgpack (text, &vector->packed, &error) != 0) {
+            print_error ("%s: %s\n", path, error);
+            fail ();
+        }
+        zcq_testkit_unpack (vector->packed.data, vector->packed.size, &vector->root);
+        assert_int_equal (vector->root.data.type, MSGPACK_OBJECT_MAP);
+        zstr_free (&text);
+        zchunk_destroy (&chunk);
+        zfile_destroy (&file);
+        zstr_free (&path);
+        free (names [index]);
+    }
+    free (names);
+    *count_p = count;
+    return vectors;
+}
+
+void
+zcq_testkit_vectors_destroy (zcq_testkit_vector_t **vectors_p, size_t count)
+{
+    assert (vectors_p);
+    zcq_testkit_vector_t *vectors = *vectors_p;
+    for (size_t index = 0; vectors && index < count; index++) {
+        msgpack_unpacked_destroy (&vectors [index].root);
+        msgpack_sbuffer_destroy (&vectors [index].packed);
+    }
+    free (vectors);
+    *vectors_p = NULL;
+}
+
+const msgpack_object *
+zcq_testkit_get (const msgpack_object *map, const char *key)
+{
+    if (!map || map->type != MSGPACK_OBJECT_MAP) {
+        return NULL;
+    }
+    for (uint32_t index = 0; index < map->via.map.size; index++) {
+        const msgpack_object *name = &map->via.map.ptr [index].key;
+        if (name->type == MSGPACK_OBJECT_STR && name->via.str.size == strlen (key)
+            && memcmp (name->via.str.ptr, key, name->via.str.size) == 0) {
+            return &map->via.map.ptr [index].val;
+        }
+    }
+    return NULL;
+}
+
+zframe_t *
+zcq_testkit_unhex (const msgpack_object *object)
+{
+    assert_non_null (object);
+    assert_int_equal (object->type, MSGPACK_OBJECT_STR);
+    size_t size = object->via.str.size / 2;
+    assert_int_equal (object->via.str.size % 2, 0);
+    zframe_t *frame = zframe_new (NULL, size);
+    byte *data = zframe_data (frame);
+    for (size_t index = 0; index < size; index++) {
+        unsigned value;
+        char digits [3] = {object->via.str.ptr [2 * index], object->via.str.ptr [2 * index + 1],
+                           0};
+        assert_int_equal (sscanf (digits, "%2x", &value), 1);
+        data [index] = (byte) value;
+    }
+    return frame;
+}
+
 zcq_store_t *
 zcq_testkit_store_new (const char *dir)
 {

@@ -76,6 +76,37 @@ int
 uint64_t
     zcq_testkit_random (uint64_t *state);
 
+//  One protocol vector (a JSON file of protocol/vectors), parsed.
+typedef struct {
+    char name [256];            //  file name without ".json"
+    msgpack_sbuffer packed;     //  the JSON as msgpack
+    msgpack_unpacked root;      //  the vector map
+} zcq_testkit_vector_t;
+
+//  Every vector of the spec's folder (ZCQ_VECTORS, else protocol/vectors,
+//  relative to the repository, where tests run), sorted by name; sets
+//  *count. NULL when the folder cannot be opened; asserts on a file that
+//  cannot be read or is not a JSON map.
+zcq_testkit_vector_t *
+    zcq_testkit_vectors_new (size_t *count);
+
+//  Free what zcq_testkit_vectors_new returned; nulls the pointer.
+void
+    zcq_testkit_vectors_destroy (zcq_testkit_vector_t **vectors_p, size_t count);
+
+//  The folder zcq_testkit_vectors_new reads.
+const char *
+    zcq_testkit_vectors_folder (void);
+
+//  The value of key in a map object, or NULL (also when map is no map).
+const msgpack_object *
+    zcq_testkit_get (const msgpack_object *map, const char *key);
+
+//  A string object of hex digits as the bytes they spell, a new frame;
+//  asserts on anything else.
+zframe_t *
+    zcq_testkit_unhex (const msgpack_object *object);
+
 //  Run a cmocka group of tests once on each read-model backend, LevelDB
 //  first; returns the number of failures of both runs.
 #define ZCQ_TESTKIT_RUN_ON_BOTH_BACKENDS(tests)                                          \
