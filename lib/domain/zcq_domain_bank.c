@@ -367,19 +367,38 @@ s_take_bytes (s_cursor_t *cursor, const char *bytes, size_t size)
 static bool
 s_take_uint (s_cursor_t *cursor, uint64_t *value)
 {
-    if (cursor->at == cursor->end) {
+    const byte *at = cursor->at;
+    size_t left = (size_t) (cursor->end - at);
+    if (left == 0) {
         return false;
     }
-    byte head = *cursor->at++;
-    int width = head <= 0x7f ? 0 : head >= 0xcc && head <= 0xcf ? 1 << (head - 0xcc) : -1;
-    if (width < 0 || cursor->end - cursor->at < width) {
-        return false;
+    size_t size = 0; //  bytes taken, 0: not an unsigned integer that fits
+    if (at [0] <= 0x7f) {
+        *value = at [0];
+        size = 1;
     }
-    *value = width ? 0 : head;
-    for (int index = 0; index < width; index++) {
-        *value = (*value << 8) | *cursor->at++;
+    else if (at [0] == 0xcc && left >= 2) {
+        *value = at [1];
+        size = 2;
     }
-    return true;
+    else if (at [0] == 0xcd && left >= 3) {
+        *value = (uint64_t) at [1] << 8 | at [2];
+        size = 3;
+    }
+    else if (at [0] == 0xce && left >= 5) {
+        uint32_t big;
+        memcpy (&big, at + 1, 4);
+        *value = __builtin_bswap32 (big);
+        size = 5;
+    }
+    else if (at [0] == 0xcf && left >= 9) {
+        uint64_t big;
+        memcpy (&big, at + 1, 8);
+        *value = __builtin_bswap64 (big);
+        size = 9;
+    }
+    cursor->at += size;
+    return size > 0;
 }
 
 //  Take an owner: a fixstr or a str 8 of at most OWNER_MAX bytes of UTF-8
@@ -576,20 +595,33 @@ static void
 s_record_uint (s_record_t *record, uint64_t value)
 {
     byte packed [9];
-    int width = value <= 0x7f          ? 0
-                : value <= 0xff        ? 1
-                : value <= 0xffff      ? 2
-                : value <= 0xffffffffu ? 4
-                                       : 8;
-    size_t size = 0;
-    if (width) {
-        packed [size++] = (byte) (width == 1   ? 0xcc
-                                  : width == 2 ? 0xcd
-                                  : width == 4 ? 0xce
-                                               : 0xcf);
+    size_t size;
+    if (value <= 0x7f) {
+        packed [0] = (byte) value;
+        size = 1;
     }
-    for (int shift = 8 * (width ? width - 1 : 0); shift >= 0; shift -= 8) {
-        packed [size++] = (byte) (value >> shift);
+    else if (value <= 0xff) {
+        packed [0] = 0xcc;
+        packed [1] = (byte) value;
+        size = 2;
+    }
+    else if (value <= 0xffff) {
+        packed [0] = 0xcd;
+        packed [1] = (byte) (value >> 8);
+        packed [2] = (byte) value;
+        size = 3;
+    }
+    else if (value <= 0xffffffffu) {
+        uint32_t big = __builtin_bswap32 ((uint32_t) value);
+        packed [0] = 0xce;
+        memcpy (packed + 1, &big, 4);
+        size = 5;
+    }
+    else {
+        uint64_t big = __builtin_bswap64 (value);
+        packed [0] = 0xcf;
+        memcpy (packed + 1, &big, 8);
+        size = 9;
     }
     s_record_add (record, packed, size);
 }
@@ -793,10 +825,11 @@ s_forget (zcq_view_t *view, const char *stream)
 static int
 s_project (zcq_view_t *view, const zcq_event_t *event)
 {
-    if (streq (event->type, ZCQ_STREAM_DELETED)) {
+    //  The system's event types start with '$', the bank's never do
+    if (event->type [0] == '$' && streq (event->type, ZCQ_STREAM_DELETED)) {
         return s_forget (view, event->stream);
     }
-    if (streq (event->type, ZCQ_STREAM_FORGOTTEN)) {
+    if (event->type [0] == '$' && streq (event->type, ZCQ_STREAM_FORGOTTEN)) {
         return s_forget_owner (view, event->stream);
     }
     s_account_t account = {0};
