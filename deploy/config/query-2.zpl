@@ -44,7 +44,8 @@ query
     #   milliseconds a replay request may go unanswered before the feed gives it up (it asks
     #   again once an event is known to be missing) (flag --replay-timeout)
     replay_timeout = 2000
-    #   read-model values kept in memory (flag --cache)
+    #   read-model values kept in memory beside the store, the last read or written (both
+    #   backends: a copy of each, on top of query/memory_limit with memory) (flag --cache)
     cache = 100000
     #   1: fold the log again into a second keyspace while the current read models serve,
     #   then switch (flag --rebuild)

@@ -23,6 +23,8 @@
 
 #include "zcq_domain.h"
 
+#include "zcq_text.h"
+
 #include <sodium.h>
 
 #include <inttypes.h>
@@ -282,18 +284,16 @@ typedef struct {
     msgpack_unpacked unpacked;              //  else msgpack-c's object
 } s_read_t;
 
-//  Read a packed map from the view, without copying it. Returns 0, 1 if
-//  absent, -1 on a storage error or a value that is not a map (logged). On
-//  0, read->map points into the view's bytes, which stay valid until the
-//  next call on the view; destroy with s_read_done.
+//  Unpack the value of a read model (key names it in the log), size bytes
+//  at value as zcq_view_peek lent them, without copying it. Returns 0, or
+//  -1 on a value that is not a map (logged). On 0, read->map points into
+//  value, valid as long as it is; destroy with s_read_done.
 static int
-s_read_map (zcq_view_t *view, const char *key, s_read_t *read)
+s_unpack_map (const char *key, const byte *value, size_t size, s_read_t *read)
 {
-    const byte *value;
-    size_t size;
+    int rc = 0;
     msgpack_unpacked_init (&read->unpacked);
-    int rc = zcq_view_peek (view, key, &value, &size);
-    if (rc == 0 && zcq_mpack_unpack_pool (value, size, read->pairs, RECORD_PAIRS, &read->map)) {
+    if (zcq_mpack_unpack_pool (value, size, read->pairs, RECORD_PAIRS, &read->map)) {
         if (zcq_mpack_unpack (value, size, &read->unpacked) == 0) {
             read->map = read->unpacked.data;
         }
@@ -301,7 +301,7 @@ s_read_map (zcq_view_t *view, const char *key, s_read_t *read)
             read->map.type = MSGPACK_OBJECT_NIL;
         }
     }
-    if (rc == 0 && read->map.type != MSGPACK_OBJECT_MAP) {
+    if (read->map.type != MSGPACK_OBJECT_MAP) {
         zsys_error ("bank: read model '%s' is not a msgpack map", key);
         msgpack_unpacked_destroy (&read->unpacked);
         rc = -1;
@@ -334,14 +334,184 @@ s_account_key (s_key_t key, const char *stream)
     return key;
 }
 
+//  --- Records read in place ----------------------------------------------------
+
+//  The bank packs every record it stores in one layout (s_account_store,
+//  s_totals_record): a fixmap of its keys in a fixed order, each key a
+//  fixstr, each integer in msgpack's smallest form. A projection reads
+//  two records per event, so a record in that layout is read straight
+//  from its bytes, without unpacking it into objects nor looking its keys
+//  up; a record in any other layout (an older node's, or damaged) goes
+//  through s_unpack_map, which reads any map and names what is wrong. Both
+//  give the same fields for the same bytes.
+typedef struct {
+    const byte *at;  //  next byte to read
+    const byte *end; //  one past the record's last byte
+} s_cursor_t;
+
+//  Take these exact bytes (a fixmap header, a key packed as a fixstr).
+static bool
+s_take_bytes (s_cursor_t *cursor, const char *bytes, size_t size)
+{
+    if ((size_t) (cursor->end - cursor->at) < size || memcmp (cursor->at, bytes, size) != 0) {
+        return false;
+    }
+    cursor->at += size;
+    return true;
+}
+
+#define S_TAKE_FIXSTR(cursor, packed) s_take_bytes (cursor, packed, sizeof (packed) - 1)
+
+//  Take an unsigned integer in its smallest form (as msgpack-c packs a
+//  uint64 or a non-negative int64).
+static bool
+s_take_uint (s_cursor_t *cursor, uint64_t *value)
+{
+    const byte *at = cursor->at;
+    size_t left = (size_t) (cursor->end - at);
+    if (left == 0) {
+        return false;
+    }
+    size_t size = 0; //  bytes taken, 0: not an unsigned integer that fits
+    if (at [0] <= 0x7f) {
+        *value = at [0];
+        size = 1;
+    }
+    else if (at [0] == 0xcc && left >= 2) {
+        *value = at [1];
+        size = 2;
+    }
+    else if (at [0] == 0xcd && left >= 3) {
+        *value = (uint64_t) at [1] << 8 | at [2];
+        size = 3;
+    }
+    else if (at [0] == 0xce && left >= 5) {
+        uint32_t big;
+        memcpy (&big, at + 1, 4);
+        *value = __builtin_bswap32 (big);
+        size = 5;
+    }
+    else if (at [0] == 0xcf && left >= 9) {
+        uint64_t big;
+        memcpy (&big, at + 1, 8);
+        *value = __builtin_bswap64 (big);
+        size = 9;
+    }
+    cursor->at += size;
+    return size > 0;
+}
+
+//  Take an owner: a fixstr or a str 8 of at most OWNER_MAX bytes of UTF-8
+//  (as zcq_map_string checks it), copied into *owner; or nil (*owner NULL).
+static bool
+s_take_owner (s_cursor_t *cursor, char **owner)
+{
+    *owner = NULL;
+    if (cursor->at == cursor->end) {
+        return false;
+    }
+    byte head = *cursor->at++;
+    if (head == 0xc0) {
+        return true;
+    }
+    size_t size;
+    if (head >= 0xa0 && head <= 0xbf) {
+        size = head & 0x1f;
+    }
+    else if (head == 0xd9 && cursor->at < cursor->end) {
+        size = *cursor->at++;
+    }
+    else {
+        return false;
+    }
+    if (size == 0 || size > OWNER_MAX || (size_t) (cursor->end - cursor->at) < size
+        || !zcq_text_is_utf8 (cursor->at, size)) {
+        return false;
+    }
+    *owner = (char *) malloc (size + 1);
+    assert (*owner);
+    memcpy (*owner, cursor->at, size);
+    (*owner) [size] = 0;
+    cursor->at += size;
+    return true;
+}
+
+//  Read an account record packed by s_account_store. Returns true with
+//  its fields, or false (nothing set) if the bytes are in another layout.
+static bool
+s_account_read_packed (const byte *value, size_t size, s_account_t *account, uint64_t *version)
+{
+    s_cursor_t cursor = {value, value + size};
+    char *owner = NULL;
+    uint64_t balance;
+    bool closed = false;
+    bool packed = S_TAKE_FIXSTR (&cursor, "\x84\xa5"
+                                          "owner")
+                  && s_take_owner (&cursor, &owner)
+                  && S_TAKE_FIXSTR (&cursor, "\xa7"
+                                             "balance")
+                  && s_take_uint (&cursor, &balance) && balance <= INT64_MAX
+                  && S_TAKE_FIXSTR (&cursor, "\xa6"
+                                             "status")
+                  && ((closed = S_TAKE_FIXSTR (&cursor, "\xa6"
+                                                        "closed"))
+                      || S_TAKE_FIXSTR (&cursor, "\xa4"
+                                                 "open"))
+                  && S_TAKE_FIXSTR (&cursor, "\xa7"
+                                             "version")
+                  && s_take_uint (&cursor, version) && cursor.at == cursor.end;
+    if (!packed) {
+        free (owner);
+        return false;
+    }
+    account->exists = true;
+    account->closed = closed;
+    account->balance = (int64_t) balance;
+    account->owner = owner;
+    return true;
+}
+
+//  Read the totals packed by s_totals_record. Returns true with its fields,
+//  or false (totals unchanged) if the bytes are in another layout.
+static bool
+s_totals_read_packed (const byte *value, size_t size, s_totals_t *totals)
+{
+    s_cursor_t cursor = {value, value + size};
+    s_totals_t read;
+    uint64_t balance;
+    bool packed = S_TAKE_FIXSTR (&cursor, "\x84\xa8"
+                                          "accounts")
+                  && s_take_uint (&cursor, &read.accounts)
+                  && S_TAKE_FIXSTR (&cursor, "\xad"
+                                             "open_accounts")
+                  && s_take_uint (&cursor, &read.open_accounts)
+                  && S_TAKE_FIXSTR (&cursor, "\xa7"
+                                             "balance")
+                  && s_take_uint (&cursor, &balance) && balance <= INT64_MAX
+                  && S_TAKE_FIXSTR (&cursor, "\xa6"
+                                             "events")
+                  && s_take_uint (&cursor, &read.events) && cursor.at == cursor.end;
+    if (packed) {
+        read.balance = (int64_t) balance;
+        *totals = read;
+    }
+    return packed;
+}
+
 //  Load an account record and its version. Returns 0, 1 if absent, -1 on error.
 static int
 s_account_load (zcq_view_t *view, const char *stream, s_account_t *account, uint64_t *version)
 {
     s_key_t key;
     s_account_key (key, stream);
+    const byte *value;
+    size_t size;
+    int rc = zcq_view_peek (view, key, &value, &size);
+    if (rc != 0 || s_account_read_packed (value, size, account, version)) {
+        return rc;
+    }
     s_read_t record;
-    int rc = s_read_map (view, key, &record);
+    rc = s_unpack_map (key, value, size, &record);
     if (rc == 0) {
         char reason [ZCQ_REASON_MAX];
         uint64_t balance;
@@ -394,10 +564,6 @@ s_pack_raw (msgpack_packer *packer, const void *data, size_t size)
     }
 }
 
-//  A string known when compiled, packed as a fixstr (its header byte
-//  written with it, as "\xa5" "owner"): one write, no strlen.
-#define S_PACK_FIXSTR(packer, packed) s_pack_raw (packer, packed, sizeof (packed) - 1)
-
 //  An owner, or nil once forgotten.
 static void
 s_pack_owner (msgpack_packer *packer, const char *owner)
@@ -410,33 +576,119 @@ s_pack_owner (msgpack_packer *packer, const char *owner)
     }
 }
 
+//  A record is written byte by byte in the layout that msgpack-c packs
+//  (smallest forms), which s_account_read_packed and s_totals_read_packed
+//  read back: bytes equal to what msgpack-c would pack, so that read
+//  models, and their checksum, stay the same from node to node.
+static void
+s_record_add (s_record_t *record, const void *bytes, size_t size)
+{
+    s_record_write (record, (const char *) bytes, size);
+}
+
+//  A string known when compiled, packed as a fixstr (its header byte
+//  written with it, as "\xa5" "owner"): one write, no strlen.
+#define S_RECORD_FIXSTR(record, packed) s_record_add (record, packed, sizeof (packed) - 1)
+
+//  An unsigned integer in its smallest form.
+static void
+s_record_uint (s_record_t *record, uint64_t value)
+{
+    byte packed [9];
+    size_t size;
+    if (value <= 0x7f) {
+        packed [0] = (byte) value;
+        size = 1;
+    }
+    else if (value <= 0xff) {
+        packed [0] = 0xcc;
+        packed [1] = (byte) value;
+        size = 2;
+    }
+    else if (value <= 0xffff) {
+        packed [0] = 0xcd;
+        packed [1] = (byte) (value >> 8);
+        packed [2] = (byte) value;
+        size = 3;
+    }
+    else if (value <= 0xffffffffu) {
+        uint32_t big = __builtin_bswap32 ((uint32_t) value);
+        packed [0] = 0xce;
+        memcpy (packed + 1, &big, 4);
+        size = 5;
+    }
+    else {
+        uint64_t big = __builtin_bswap64 (value);
+        packed [0] = 0xcf;
+        memcpy (packed + 1, &big, 8);
+        size = 9;
+    }
+    s_record_add (record, packed, size);
+}
+
+//  A signed integer as msgpack-c packs an int64: a non-negative one as
+//  an unsigned integer.
+static void
+s_record_int (s_record_t *record, int64_t value)
+{
+    if (value >= 0) {
+        s_record_uint (record, (uint64_t) value);
+    }
+    else {
+        msgpack_packer packer;
+        msgpack_packer_init (&packer, record, s_record_write);
+        msgpack_pack_int64 (&packer, value);
+    }
+}
+
+//  An owner as a str (a fixstr or a str 8 for the owners a bank event
+//  holds), or nil once forgotten.
+static void
+s_record_owner (s_record_t *record, const char *owner)
+{
+    size_t size = owner ? strlen (owner) : 0;
+    if (owner && size <= 0xff) {
+        byte head [2] = {(byte) (0xa0 | size), (byte) size};
+        if (size <= 0x1f) {
+            s_record_add (record, head, 1);
+        }
+        else {
+            head [0] = 0xd9;
+            s_record_add (record, head, 2);
+        }
+        s_record_add (record, owner, size);
+    }
+    else {
+        msgpack_packer packer;
+        msgpack_packer_init (&packer, record, s_record_write);
+        s_pack_owner (&packer, owner);
+    }
+}
+
 static void
 s_account_store (zcq_view_t *view, const char *stream, const s_account_t *account,
                  uint64_t version)
 {
     s_record_t record = {.size = 0};
-    msgpack_packer packer;
-    msgpack_packer_init (&packer, &record, s_record_write);
-    msgpack_pack_map (&packer, 4);
-    S_PACK_FIXSTR (&packer, "\xa5"
-                            "owner");
-    s_pack_owner (&packer, account->owner);
-    S_PACK_FIXSTR (&packer, "\xa7"
-                            "balance");
-    msgpack_pack_int64 (&packer, account->balance);
-    S_PACK_FIXSTR (&packer, "\xa6"
-                            "status");
+    S_RECORD_FIXSTR (&record, "\x84\xa5"
+                              "owner");
+    s_record_owner (&record, account->owner);
+    S_RECORD_FIXSTR (&record, "\xa7"
+                              "balance");
+    s_record_int (&record, account->balance);
+    S_RECORD_FIXSTR (&record, "\xa6"
+                              "status");
     if (account->closed) {
-        S_PACK_FIXSTR (&packer, "\xa6"
-                                "closed");
+        S_RECORD_FIXSTR (&record, "\xa6"
+                                  "closed");
     }
     else {
-        S_PACK_FIXSTR (&packer, "\xa4"
-                                "open");
+        S_RECORD_FIXSTR (&record, "\xa4"
+                                  "open");
     }
-    S_PACK_FIXSTR (&packer, "\xa7"
-                            "version");
-    msgpack_pack_uint64 (&packer, version);
+    S_RECORD_FIXSTR (&record, "\xa7"
+                              "version");
+    s_record_uint (&record, version);
     s_key_t key;
     zcq_view_put (view, s_account_key (key, stream), record.data, record.size);
 }
@@ -446,8 +698,14 @@ static int
 s_totals_load (zcq_view_t *view, s_totals_t *totals)
 {
     memset (totals, 0, sizeof (s_totals_t));
+    const byte *value;
+    size_t size;
+    int rc = zcq_view_peek (view, "totals", &value, &size);
+    if (rc != 0 || s_totals_read_packed (value, size, totals)) {
+        return rc == 1 ? 0 : rc;
+    }
     s_read_t record;
-    int rc = s_read_map (view, "totals", &record);
+    rc = s_unpack_map ("totals", value, size, &record);
     if (rc == 0) {
         char reason [ZCQ_REASON_MAX];
         uint64_t balance = 0;
@@ -464,32 +722,30 @@ s_totals_load (zcq_view_t *view, s_totals_t *totals)
     return rc == 1 ? 0 : rc;
 }
 
-//  Pack the totals as a map; used for the read model and the query alike.
+//  The totals as a packed map; the read model and the query's answer alike.
 static void
-s_totals_pack (msgpack_packer *packer, const s_totals_t *totals)
+s_totals_record (const s_totals_t *totals, s_record_t *record)
 {
-    msgpack_pack_map (packer, 4);
-    S_PACK_FIXSTR (packer, "\xa8"
-                           "accounts");
-    msgpack_pack_uint64 (packer, totals->accounts);
-    S_PACK_FIXSTR (packer, "\xad"
-                           "open_accounts");
-    msgpack_pack_uint64 (packer, totals->open_accounts);
-    S_PACK_FIXSTR (packer, "\xa7"
-                           "balance");
-    msgpack_pack_int64 (packer, totals->balance);
-    S_PACK_FIXSTR (packer, "\xa6"
-                           "events");
-    msgpack_pack_uint64 (packer, totals->events);
+    record->size = 0;
+    S_RECORD_FIXSTR (record, "\x84\xa8"
+                             "accounts");
+    s_record_uint (record, totals->accounts);
+    S_RECORD_FIXSTR (record, "\xad"
+                             "open_accounts");
+    s_record_uint (record, totals->open_accounts);
+    S_RECORD_FIXSTR (record, "\xa7"
+                             "balance");
+    s_record_int (record, totals->balance);
+    S_RECORD_FIXSTR (record, "\xa6"
+                             "events");
+    s_record_uint (record, totals->events);
 }
 
 static void
 s_totals_store (zcq_view_t *view, const s_totals_t *totals)
 {
-    s_record_t record = {.size = 0};
-    msgpack_packer packer;
-    msgpack_packer_init (&packer, &record, s_record_write);
-    s_totals_pack (&packer, totals);
+    s_record_t record;
+    s_totals_record (totals, &record);
     zcq_view_put (view, "totals", record.data, record.size);
 }
 
@@ -569,10 +825,11 @@ s_forget (zcq_view_t *view, const char *stream)
 static int
 s_project (zcq_view_t *view, const zcq_event_t *event)
 {
-    if (streq (event->type, ZCQ_STREAM_DELETED)) {
+    //  The system's event types start with '$', the bank's never do
+    if (event->type [0] == '$' && streq (event->type, ZCQ_STREAM_DELETED)) {
         return s_forget (view, event->stream);
     }
-    if (streq (event->type, ZCQ_STREAM_FORGOTTEN)) {
+    if (event->type [0] == '$' && streq (event->type, ZCQ_STREAM_FORGOTTEN)) {
         return s_forget_owner (view, event->stream);
     }
     s_account_t account = {0};
@@ -742,7 +999,9 @@ s_query (zcq_view_t *view, const char *name, const msgpack_object *params, zcq_r
             zcq_result_fail (answer, ZCQ_UNAVAILABLE, "cannot read the totals");
         }
         else {
-            s_totals_pack (zcq_result_packer (answer), &totals);
+            s_record_t record;
+            s_totals_record (&totals, &record);
+            s_pack_raw (zcq_result_packer (answer), record.data, record.size);
         }
     }
     else {

@@ -196,8 +196,9 @@ s_project (zcq_projection_t *self, zcq_msg_t *event)
     if (zcq_msg_deleted (event)) {
         return 0; //  data hidden by its stream's tombstone: nothing to fold
     }
-    if (streq (zcq_msg_name (event), ZCQ_STREAM_DELETED)
-        || streq (zcq_msg_name (event), ZCQ_STREAM_FORGOTTEN)) {
+    const char *type = zcq_msg_name (event);
+    if (type [0] == '$'
+        && (streq (type, ZCQ_STREAM_DELETED) || streq (type, ZCQ_STREAM_FORGOTTEN))) {
         self->tombstones++; //  the domain drops (or rewrites) the stream's entries
     }
     if (zcq_seal_maybe (zcq_msg_data (event), zcq_msg_data_size (event))) {

@@ -144,7 +144,8 @@ static const zcq_setting_t s_table [] = {
      .type = ZCQ_SETTING_NUMBER,
      .min = 0,
      .max = INT32_MAX,
-     .help = "read-model values kept in memory"},
+     .help = "read-model values kept in memory beside the store, the last read or written "
+             "(both backends: a copy of each, on top of query/memory_limit with memory)"},
     {.path = "query/rebuild",
      .flag = "--rebuild",
      .fallback = "0",
@@ -365,8 +366,10 @@ s_self_destroy (self_t **self_p)
 //  Open the read-model store and its two generations: the serving one, at
 //  its stored position, and the one beside it. A memory store starts from
 //  its snapshot file when there is a whole one (at the snapshot's position),
-//  else empty (position 0: the feed replays the log from 1); it needs no
-//  view cache.
+//  else empty (position 0: the feed replays the log from 1). Both keep a
+//  view cache (query/cache): on LevelDB it spares the reads, on memory the
+//  table entries and allocations a value changed event after event would
+//  otherwise cost at every batch.
 static int
 s_open_models (self_t *self, const char *data, size_t memory_limit, char **error)
 {
@@ -407,6 +410,8 @@ s_open_models (self_t *self, const char *data, size_t memory_limit, char **error
         return -1;
     }
     self->spare = zcq_projection_new_beside (self->serving);
+    zcq_view_set_cache (zcq_projection_view (self->serving), (size_t) self->cache);
+    zcq_view_set_cache (zcq_projection_view (self->spare), (size_t) self->cache);
     if (self->memory) {
         self->snapshot_at = zclock_mono ();
         self->snapshot_position = zcq_projection_applied (self->serving);
@@ -424,8 +429,6 @@ s_open_models (self_t *self, const char *data, size_t memory_limit, char **error
         }
         return 0;
     }
-    zcq_view_set_cache (zcq_projection_view (self->serving), (size_t) self->cache);
-    zcq_view_set_cache (zcq_projection_view (self->spare), (size_t) self->cache);
     //  Live, each burst of the write node's would cost a LevelDB write of
     //  its own (its write(2), its memtable inserts): the serving models
     //  hold their batch HOLD_MS and write the bursts of that time together
