@@ -22,6 +22,8 @@
 #include <msgpack.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -71,6 +73,46 @@ int
 int
     zcq_mpack_unpack_pool (const void *data, size_t size, msgpack_object_kv *pool,
                            size_t pool_size, msgpack_object *result);
+
+//  A reader of msgpack bytes in place, for bodies and records whose layout
+//  is known (keys in a fixed order): each zcq_mpack_take_* reads one object
+//  at the cursor and steps over it, or returns false and leaves the cursor
+//  where it was when the bytes there are not that object (or are cut
+//  short). The caller then reads the bytes the general way.
+typedef struct {
+    const uint8_t *at;  //  next byte to read
+    const uint8_t *end; //  one past the last byte
+} zcq_mpack_cursor_t;
+
+//  Take these exact bytes (a header, a key packed as a fixstr). Inline: a
+//  layout is read as a run of these, and a memcmp of a size known when
+//  compiled is then a compare or two.
+static inline bool
+zcq_mpack_take_bytes (zcq_mpack_cursor_t *cursor, const void *bytes, size_t size)
+{
+    if ((size_t) (cursor->end - cursor->at) < size || memcmp (cursor->at, bytes, size) != 0) {
+        return false;
+    }
+    cursor->at += size;
+    return true;
+}
+
+//  The same for a string literal of packed bytes, as "\xa4" "type".
+#define ZCQ_MPACK_TAKE_PACKED(cursor, packed) \
+    zcq_mpack_take_bytes (cursor, packed, sizeof (packed) - 1)
+
+//  Take an unsigned integer written in a positive fixint or uint 8/16/32/64
+//  (what msgpack-c packs for a uint64 or a non-negative int64).
+bool
+    zcq_mpack_take_uint (zcq_mpack_cursor_t *cursor, uint64_t *value);
+
+//  Take a str (fixstr, str 8/16/32): *text points at its bytes, unchecked.
+bool
+    zcq_mpack_take_str (zcq_mpack_cursor_t *cursor, const uint8_t **text, size_t *size);
+
+//  Take a bin (bin 8/16/32): *data points at its bytes.
+bool
+    zcq_mpack_take_bin (zcq_mpack_cursor_t *cursor, const uint8_t **data, size_t *size);
 
 //  Pack a C string as a msgpack str.
 void

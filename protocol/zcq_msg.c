@@ -27,6 +27,13 @@
 #define ZCQ_MSG_BLOCKS 1
 #endif
 
+//  An EVENT in the layout it is written in is read in place (see
+//  s_event_in_place); built with ZCQ_MSG_BLOCKS=0 it is not either, so that
+//  the same test compares it with the schema's decoding.
+#ifndef ZCQ_MSG_IN_PLACE
+#define ZCQ_MSG_IN_PLACE ZCQ_MSG_BLOCKS
+#endif
+
 struct _zcq_msg_t {
     zcq_msg_type_t type;       //  message type (frame 2)
     bool routed;               //  a ROUTER envelope came with it: routing holds it
@@ -1068,6 +1075,157 @@ s_check_rules (zcq_msg_t *self)
     }
 }
 
+//  --- An EVENT read in place ---------------------------------------------------
+
+//  A query node decodes every EVENT it applies, and every EVENT is written
+//  in one layout: the schema's fields in its order (s_event, then s_meta in
+//  meta), each key a fixstr, each integer in its smallest form. A body in
+//  that layout is read straight from its bytes here, with the checks of
+//  the schema's readers, without unpacking it into objects nor looking its
+//  keys up; any other body, and any that one of these checks refuses, is
+//  decoded from the schema (which names what is wrong). Both give the same
+//  message for the same bytes.
+
+//  Take a text of at most limit bytes of UTF-8 (never empty if nonempty).
+static bool
+s_take_text_in_place (zcq_mpack_cursor_t *cursor, size_t limit, bool nonempty,
+                      const byte **text, size_t *size)
+{
+    return zcq_mpack_take_str (cursor, text, size) && *size <= limit && (*size || !nonempty)
+           && zcq_text_is_utf8 (*text, *size);
+}
+
+//  Take an integer 0..INT64_MAX; positive: 1..INT64_MAX.
+static bool
+s_take_count_in_place (zcq_mpack_cursor_t *cursor, bool positive, uint64_t *value)
+{
+    return zcq_mpack_take_uint (cursor, value) && *value <= INT64_MAX && (*value || !positive);
+}
+
+//  A copy of size bytes into the message (its block while it has room);
+//  with terminate, as a C string; NULL for an empty terminated text.
+static void *
+s_copy_in (zcq_msg_t *self, const byte *bytes, size_t size, bool terminate)
+{
+    if (terminate && size == 0) {
+        return NULL;
+    }
+    byte *copy = (byte *) s_field_alloc (self, size + (terminate ? 1 : 0));
+    memcpy (copy, bytes, size);
+    if (terminate) {
+        copy [size] = 0;
+    }
+    return copy;
+}
+
+//  Read an EVENT body in the layout it is written in into self (new, with
+//  nothing set). Returns true, or false with self untouched.
+static bool
+s_event_in_place (zcq_msg_t *self, const byte *body, size_t size)
+{
+    zcq_mpack_cursor_t cursor = {body, body + size};
+    uint64_t position, version, schema = 0, time = 0, deleted = 0;
+    const byte *stream, *type, *data, *id = NULL, *correlation = NULL, *user = NULL;
+    size_t stream_size, type_size, data_size, id_size = 0, correlation_size = 0, user_size = 0;
+    //  A fixmap of 6 pairs, 7 with a schema
+    bool with_schema = ZCQ_MPACK_TAKE_PACKED (&cursor, "\x87");
+    if (!(with_schema || ZCQ_MPACK_TAKE_PACKED (&cursor, "\x86"))
+        || !ZCQ_MPACK_TAKE_PACKED (&cursor, "\xa8"
+                                            "position")
+        || !s_take_count_in_place (&cursor, true, &position)
+        || !ZCQ_MPACK_TAKE_PACKED (&cursor, "\xa6"
+                                            "stream")
+        || !s_take_text_in_place (&cursor, ZCQ_MAX_STREAM, true, &stream, &stream_size)
+        || !ZCQ_MPACK_TAKE_PACKED (&cursor, "\xa7"
+                                            "version")
+        || !s_take_count_in_place (&cursor, true, &version)
+        || !ZCQ_MPACK_TAKE_PACKED (&cursor, "\xa4"
+                                            "type")
+        || !s_take_text_in_place (&cursor, ZCQ_MAX_NAME, true, &type, &type_size)) {
+        return false;
+    }
+    if (with_schema
+        && !(ZCQ_MPACK_TAKE_PACKED (&cursor, "\xa6"
+                                             "schema")
+             && zcq_mpack_take_uint (&cursor, &schema) && schema <= UINT32_MAX)) {
+        return false;
+    }
+    //  The data: a map, kept as its bytes when they are as msgpack-c packs
+    if (!ZCQ_MPACK_TAKE_PACKED (&cursor, "\xa4"
+                                         "data")
+        || cursor.at == cursor.end
+        || !((*cursor.at & 0xf0) == 0x80 || *cursor.at == 0xde || *cursor.at == 0xdf)) {
+        return false;
+    }
+    data = cursor.at;
+    data_size = zcq_mpack_object_size (data, (size_t) (cursor.end - data));
+    if (data_size == 0 || data_size > ZCQ_MAX_DATA) {
+        return false;
+    }
+    cursor.at += data_size;
+    //  The meta: command and time, then what is set of correlation, user
+    //  and deleted, in that order
+    if (!ZCQ_MPACK_TAKE_PACKED (&cursor, "\xa4"
+                                         "meta")
+        || cursor.at == cursor.end || *cursor.at < 0x82 || *cursor.at > 0x85) {
+        return false;
+    }
+    size_t more = (size_t) (*cursor.at++ - 0x82); //  pairs after command and time
+    if (!ZCQ_MPACK_TAKE_PACKED (&cursor, "\xa7"
+                                         "command")
+        || !(ZCQ_MPACK_TAKE_PACKED (&cursor, "\xc0")
+             || (zcq_mpack_take_bin (&cursor, &id, &id_size) && id_size > 0
+                 && id_size <= ZCQ_MAX_ID))
+        || !ZCQ_MPACK_TAKE_PACKED (&cursor, "\xa4"
+                                            "time")
+        || !s_take_count_in_place (&cursor, false, &time)) {
+        return false;
+    }
+    if (more
+        && ZCQ_MPACK_TAKE_PACKED (&cursor, "\xab"
+                                           "correlation")) {
+        if (!s_take_text_in_place (&cursor, ZCQ_MAX_TEXT, false, &correlation,
+                                   &correlation_size)) {
+            return false;
+        }
+        more--;
+    }
+    if (more
+        && ZCQ_MPACK_TAKE_PACKED (&cursor, "\xa4"
+                                           "user")) {
+        if (!s_take_text_in_place (&cursor, ZCQ_MAX_USER, false, &user, &user_size)) {
+            return false;
+        }
+        more--;
+    }
+    if (more
+        && ZCQ_MPACK_TAKE_PACKED (&cursor, "\xa7"
+                                           "deleted")) {
+        if (!s_take_count_in_place (&cursor, false, &deleted)) {
+            return false;
+        }
+        more--;
+    }
+    if (more || cursor.at != cursor.end) {
+        return false;
+    }
+    self->position = position;
+    self->version = version;
+    self->schema = schema ? (uint32_t) schema : 1; //  its fallback (s_apply_fallbacks)
+    self->time = (int64_t) time;
+    self->deleted = deleted;
+    self->stream = (char *) s_copy_in (self, stream, stream_size, true);
+    self->name = (char *) s_copy_in (self, type, type_size, true);
+    self->data = (byte *) s_copy_in (self, data, data_size, false);
+    self->data_size = data_size;
+    self->correlation = (char *) s_copy_in (self, correlation, correlation_size, true);
+    self->user = (char *) s_copy_in (self, user, user_size, true);
+    if (id) {
+        zcq_msg_set_id (self, id, id_size);
+    }
+    return true;
+}
+
 #define DECODE_PAIRS 64 //  map pairs a body decodes into on the stack
 
 zcq_msg_t *
@@ -1087,6 +1245,10 @@ zcq_msg_decode_body (zcq_msg_type_t type, const void *body, size_t size)
     if (size > ZCQ_MAX_BODY) {
         zcq_msg_set_error (self, ZCQ_TOO_LARGE, "%s body is %zu bytes, limit is %d",
                            zcq_msg_type_name (type), size, ZCQ_MAX_BODY);
+        return self;
+    }
+    if (ZCQ_MSG_IN_PLACE && type == ZCQ_MSG_EVENT
+        && s_event_in_place (self, (const byte *) body, size)) {
         return self;
     }
     //  Most bodies (every EVENT of a flat payload) are maps of maps and

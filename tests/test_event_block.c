@@ -1,7 +1,9 @@
 /*  =========================================================================
-    test_event_block - an EVENT decoded into one block reads exactly as one
-    decoded field by field: the codec is linked twice, as built and built
-    with ZCQ_MSG_BLOCKS=0 (every function renamed unblocked_zcq_...), and
+    test_event_block - an EVENT decoded into one block, and read in place
+    when in the layout it is written in, reads exactly as one decoded from
+    the schema field by field: the codec is linked twice, as built and
+    built with ZCQ_MSG_BLOCKS=0 (which reads no EVENT in place either;
+    every function renamed unblocked_zcq_...), and
     both decode the spec's EVENT vectors, generated events and tens of
     thousands of damaged bodies (seeded). They must agree on accepting or
     refusing each, on the error and on every field; none may crash (the
@@ -160,6 +162,9 @@ s_generated (void)
     }
     if (s_random () % 3 == 0) {
         zcq_msg_set_user (event, "alice");
+    }
+    if (s_random () % 4 == 0) {
+        zcq_msg_set_deleted (event, 1 + s_random () % 1000000);
     }
     if (s_random () % 2 == 0) {
         byte id [16];

@@ -411,6 +411,121 @@ test_skip_steps_over_one_object (void **state)
     }
 }
 
+//  Expect take to read all of the packed bytes, and to refuse every cut of
+//  them, leaving the cursor where it was.
+typedef bool (s_take_fn) (zcq_mpack_cursor_t *cursor, const msgpack_sbuffer *packed);
+
+static void
+s_takes_whole_only (s_take_fn *take, const msgpack_sbuffer *packed)
+{
+    const uint8_t *bytes = (const uint8_t *) packed->data;
+    zcq_mpack_cursor_t whole = {bytes, bytes + packed->size};
+    assert_true (take (&whole, packed));
+    assert_ptr_equal (whole.at, bytes + packed->size);
+    for (size_t cut = 0; cut < packed->size; cut++) {
+        zcq_mpack_cursor_t cursor = {bytes, bytes + cut};
+        assert_false (take (&cursor, packed));
+        assert_ptr_equal (cursor.at, bytes);
+    }
+}
+
+//  The value packed in packed (as its first 8 bytes of data), read again.
+static uint64_t s_expected_uint;
+static size_t s_expected_size;
+
+static bool
+s_take_uint_is (zcq_mpack_cursor_t *cursor, const msgpack_sbuffer *packed)
+{
+    (void) packed;
+    uint64_t value = 0;
+    bool taken = zcq_mpack_take_uint (cursor, &value);
+    assert_true (!taken || value == s_expected_uint);
+    return taken;
+}
+
+static bool
+s_take_str_is (zcq_mpack_cursor_t *cursor, const msgpack_sbuffer *packed)
+{
+    const uint8_t *text = NULL;
+    size_t size = 0;
+    bool taken = zcq_mpack_take_str (cursor, &text, &size);
+    assert_true (!taken
+                 || (size == s_expected_size && text + size == cursor->end
+                     && text + size == (const uint8_t *) packed->data + packed->size));
+    return taken;
+}
+
+static bool
+s_take_bin_is (zcq_mpack_cursor_t *cursor, const msgpack_sbuffer *packed)
+{
+    const uint8_t *data = NULL;
+    size_t size = 0;
+    bool taken = zcq_mpack_take_bin (cursor, &data, &size);
+    assert_true (!taken
+                 || (size == s_expected_size
+                     && data + size == (const uint8_t *) packed->data + packed->size));
+    return taken;
+}
+
+static void
+test_a_cursor_reads_in_place (void **state)
+{
+    (void) state;
+    msgpack_sbuffer packed;
+    msgpack_sbuffer_init (&packed);
+    msgpack_packer packer;
+    msgpack_packer_init (&packer, &packed, msgpack_sbuffer_write);
+    //  Unsigned integers at each boundary of their forms, as msgpack-c packs
+    const uint64_t values [] = {0,     1,     127,        128,        255,       256,
+                                65535, 65536, 4294967295, 4294967296, UINT64_MAX};
+    for (size_t index = 0; index < sizeof values / sizeof values [0]; index++) {
+        msgpack_sbuffer_clear (&packed);
+        msgpack_pack_uint64 (&packer, values [index]);
+        s_expected_uint = values [index];
+        s_takes_whole_only (s_take_uint_is, &packed);
+    }
+    //  Not unsigned integers: negative ones, a str, nil
+    const char *others [] = {"\xff", "\xd0\x80", "\xd3\0\0\0\0\0\0\0\x01", "\xa1x", "\xc0"};
+    for (size_t index = 0; index < sizeof others / sizeof others [0]; index++) {
+        size_t size = index == 2 ? 9 : strlen (others [index]);
+        zcq_mpack_cursor_t cursor = {(const uint8_t *) others [index],
+                                     (const uint8_t *) others [index] + size};
+        uint64_t value;
+        assert_false (zcq_mpack_take_uint (&cursor, &value));
+        assert_ptr_equal (cursor.at, (const uint8_t *) others [index]);
+    }
+    //  Strings as fixstr, str 8 and str 16; bins as bin 8 and bin 16
+    char text [300];
+    memset (text, 'a', sizeof text);
+    const size_t sizes [] = {0, 1, 31, 32, 255, 256, 300};
+    for (size_t index = 0; index < sizeof sizes / sizeof sizes [0]; index++) {
+        s_expected_size = sizes [index];
+        msgpack_sbuffer_clear (&packed);
+        msgpack_pack_str_with_body (&packer, text, sizes [index]);
+        s_takes_whole_only (s_take_str_is, &packed);
+        zcq_mpack_cursor_t cursor = {(const uint8_t *) packed.data,
+                                     (const uint8_t *) packed.data + packed.size};
+        const uint8_t *data;
+        size_t size;
+        assert_false (zcq_mpack_take_bin (&cursor, &data, &size)); //  a str is no bin
+        msgpack_sbuffer_clear (&packed);
+        msgpack_pack_bin_with_body (&packer, text, sizes [index]);
+        s_takes_whole_only (s_take_bin_is, &packed);
+        cursor.at = (const uint8_t *) packed.data;
+        cursor.end = cursor.at + packed.size;
+        assert_false (zcq_mpack_take_str (&cursor, &data, &size)); //  nor a bin a str
+    }
+    //  Exact bytes: all of them or nothing
+    zcq_mpack_cursor_t cursor = {(const uint8_t *) "\xa4type",
+                                 (const uint8_t *) "\xa4type" + 5};
+    assert_false (ZCQ_MPACK_TAKE_PACKED (&cursor, "\xa4typo"));
+    assert_int_equal (cursor.end - cursor.at, 5);
+    assert_true (ZCQ_MPACK_TAKE_PACKED (&cursor, "\xa4type"));
+    assert_ptr_equal (cursor.at, cursor.end);
+    assert_false (ZCQ_MPACK_TAKE_PACKED (&cursor, "\xa4"));
+    msgpack_sbuffer_destroy (&packed);
+}
+
 int
 main (void)
 {
@@ -424,6 +539,7 @@ main (void)
         cmocka_unit_test (test_pool_leaves_the_rest_to_msgpack),
         cmocka_unit_test (test_event_data_unpacks_in_place_when_it_can),
         cmocka_unit_test (test_skip_steps_over_one_object),
+        cmocka_unit_test (test_a_cursor_reads_in_place),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -344,95 +344,26 @@ s_account_key (s_key_t key, const char *stream)
 //  up; a record in any other layout (an older node's, or damaged) goes
 //  through s_unpack_map, which reads any map and names what is wrong. Both
 //  give the same fields for the same bytes.
-typedef struct {
-    const byte *at;  //  next byte to read
-    const byte *end; //  one past the record's last byte
-} s_cursor_t;
 
-//  Take these exact bytes (a fixmap header, a key packed as a fixstr).
+//  Take an owner: a str of at most OWNER_MAX bytes of UTF-8 (as
+//  zcq_map_string checks it), copied into *owner; or nil (*owner NULL).
 static bool
-s_take_bytes (s_cursor_t *cursor, const char *bytes, size_t size)
-{
-    if ((size_t) (cursor->end - cursor->at) < size || memcmp (cursor->at, bytes, size) != 0) {
-        return false;
-    }
-    cursor->at += size;
-    return true;
-}
-
-#define S_TAKE_FIXSTR(cursor, packed) s_take_bytes (cursor, packed, sizeof (packed) - 1)
-
-//  Take an unsigned integer in its smallest form (as msgpack-c packs a
-//  uint64 or a non-negative int64).
-static bool
-s_take_uint (s_cursor_t *cursor, uint64_t *value)
-{
-    const byte *at = cursor->at;
-    size_t left = (size_t) (cursor->end - at);
-    if (left == 0) {
-        return false;
-    }
-    size_t size = 0; //  bytes taken, 0: not an unsigned integer that fits
-    if (at [0] <= 0x7f) {
-        *value = at [0];
-        size = 1;
-    }
-    else if (at [0] == 0xcc && left >= 2) {
-        *value = at [1];
-        size = 2;
-    }
-    else if (at [0] == 0xcd && left >= 3) {
-        *value = (uint64_t) at [1] << 8 | at [2];
-        size = 3;
-    }
-    else if (at [0] == 0xce && left >= 5) {
-        uint32_t big;
-        memcpy (&big, at + 1, 4);
-        *value = __builtin_bswap32 (big);
-        size = 5;
-    }
-    else if (at [0] == 0xcf && left >= 9) {
-        uint64_t big;
-        memcpy (&big, at + 1, 8);
-        *value = __builtin_bswap64 (big);
-        size = 9;
-    }
-    cursor->at += size;
-    return size > 0;
-}
-
-//  Take an owner: a fixstr or a str 8 of at most OWNER_MAX bytes of UTF-8
-//  (as zcq_map_string checks it), copied into *owner; or nil (*owner NULL).
-static bool
-s_take_owner (s_cursor_t *cursor, char **owner)
+s_take_owner (zcq_mpack_cursor_t *cursor, char **owner)
 {
     *owner = NULL;
-    if (cursor->at == cursor->end) {
-        return false;
-    }
-    byte head = *cursor->at++;
-    if (head == 0xc0) {
+    const byte *text;
+    size_t size;
+    if (ZCQ_MPACK_TAKE_PACKED (cursor, "\xc0")) {
         return true;
     }
-    size_t size;
-    if (head >= 0xa0 && head <= 0xbf) {
-        size = head & 0x1f;
-    }
-    else if (head == 0xd9 && cursor->at < cursor->end) {
-        size = *cursor->at++;
-    }
-    else {
-        return false;
-    }
-    if (size == 0 || size > OWNER_MAX || (size_t) (cursor->end - cursor->at) < size
-        || !zcq_text_is_utf8 (cursor->at, size)) {
+    if (!zcq_mpack_take_str (cursor, &text, &size) || size == 0 || size > OWNER_MAX
+        || !zcq_text_is_utf8 (text, size)) {
         return false;
     }
     *owner = (char *) malloc (size + 1);
     assert (*owner);
-    memcpy (*owner, cursor->at, size);
+    memcpy (*owner, text, size);
     (*owner) [size] = 0;
-    cursor->at += size;
     return true;
 }
 
@@ -441,25 +372,25 @@ s_take_owner (s_cursor_t *cursor, char **owner)
 static bool
 s_account_read_packed (const byte *value, size_t size, s_account_t *account, uint64_t *version)
 {
-    s_cursor_t cursor = {value, value + size};
+    zcq_mpack_cursor_t cursor = {value, value + size};
     char *owner = NULL;
     uint64_t balance;
     bool closed = false;
-    bool packed = S_TAKE_FIXSTR (&cursor, "\x84\xa5"
-                                          "owner")
+    bool packed = ZCQ_MPACK_TAKE_PACKED (&cursor, "\x84\xa5"
+                                                  "owner")
                   && s_take_owner (&cursor, &owner)
-                  && S_TAKE_FIXSTR (&cursor, "\xa7"
-                                             "balance")
-                  && s_take_uint (&cursor, &balance) && balance <= INT64_MAX
-                  && S_TAKE_FIXSTR (&cursor, "\xa6"
-                                             "status")
-                  && ((closed = S_TAKE_FIXSTR (&cursor, "\xa6"
-                                                        "closed"))
-                      || S_TAKE_FIXSTR (&cursor, "\xa4"
-                                                 "open"))
-                  && S_TAKE_FIXSTR (&cursor, "\xa7"
-                                             "version")
-                  && s_take_uint (&cursor, version) && cursor.at == cursor.end;
+                  && ZCQ_MPACK_TAKE_PACKED (&cursor, "\xa7"
+                                                     "balance")
+                  && zcq_mpack_take_uint (&cursor, &balance) && balance <= INT64_MAX
+                  && ZCQ_MPACK_TAKE_PACKED (&cursor, "\xa6"
+                                                     "status")
+                  && ((closed = ZCQ_MPACK_TAKE_PACKED (&cursor, "\xa6"
+                                                                "closed"))
+                      || ZCQ_MPACK_TAKE_PACKED (&cursor, "\xa4"
+                                                         "open"))
+                  && ZCQ_MPACK_TAKE_PACKED (&cursor, "\xa7"
+                                                     "version")
+                  && zcq_mpack_take_uint (&cursor, version) && cursor.at == cursor.end;
     if (!packed) {
         free (owner);
         return false;
@@ -476,21 +407,21 @@ s_account_read_packed (const byte *value, size_t size, s_account_t *account, uin
 static bool
 s_totals_read_packed (const byte *value, size_t size, s_totals_t *totals)
 {
-    s_cursor_t cursor = {value, value + size};
+    zcq_mpack_cursor_t cursor = {value, value + size};
     s_totals_t read;
     uint64_t balance;
-    bool packed = S_TAKE_FIXSTR (&cursor, "\x84\xa8"
-                                          "accounts")
-                  && s_take_uint (&cursor, &read.accounts)
-                  && S_TAKE_FIXSTR (&cursor, "\xad"
-                                             "open_accounts")
-                  && s_take_uint (&cursor, &read.open_accounts)
-                  && S_TAKE_FIXSTR (&cursor, "\xa7"
-                                             "balance")
-                  && s_take_uint (&cursor, &balance) && balance <= INT64_MAX
-                  && S_TAKE_FIXSTR (&cursor, "\xa6"
-                                             "events")
-                  && s_take_uint (&cursor, &read.events) && cursor.at == cursor.end;
+    bool packed = ZCQ_MPACK_TAKE_PACKED (&cursor, "\x84\xa8"
+                                                  "accounts")
+                  && zcq_mpack_take_uint (&cursor, &read.accounts)
+                  && ZCQ_MPACK_TAKE_PACKED (&cursor, "\xad"
+                                                     "open_accounts")
+                  && zcq_mpack_take_uint (&cursor, &read.open_accounts)
+                  && ZCQ_MPACK_TAKE_PACKED (&cursor, "\xa7"
+                                                     "balance")
+                  && zcq_mpack_take_uint (&cursor, &balance) && balance <= INT64_MAX
+                  && ZCQ_MPACK_TAKE_PACKED (&cursor, "\xa6"
+                                                     "events")
+                  && zcq_mpack_take_uint (&cursor, &read.events) && cursor.at == cursor.end;
     if (packed) {
         read.balance = (int64_t) balance;
         *totals = read;
