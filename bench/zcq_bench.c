@@ -236,6 +236,33 @@ s_repeat (s_bench_t *self, int workers, zcq_bench_work_fn *work, void *arg,
     return true;
 }
 
+static void s_node_usage (s_bench_t *self, const char *scenario, bool rss);
+
+//  s_repeat, also saying under `usage` what this load alone cost each
+//  process of the cluster (CPU per 1,000 of its commands) and the write
+//  node's (the leader's) commands per group: the figures over all the
+//  command scenarios of a cluster are mostly the pipelined loads'. Those
+//  sums go on counting this load.
+static bool
+s_repeat_usage (s_bench_t *self, int workers, zcq_bench_work_fn *work, void *arg,
+                const char *scenario, const char *name, const char *usage)
+{
+    double before [USERS];
+    memcpy (before, self->cpu_used, sizeof (before));
+    uint64_t commands = self->commands;
+    memset (self->cpu_used, 0, sizeof (self->cpu_used));
+    self->commands = 0;
+    bool ok = s_repeat (self, workers, work, arg, scenario, name, "commands/s", true);
+    if (ok) {
+        s_node_usage (self, usage, false);
+    }
+    for (int index = 0; index < USERS; index++) {
+        self->cpu_used [index] += before [index];
+    }
+    self->commands += commands;
+    return ok;
+}
+
 //  Start a cluster (members > 1: a write group) and open the accounts;
 //  false on failure.
 static bool
@@ -276,8 +303,12 @@ s_closed_loops (s_bench_t *self)
         char name [32];
         snprintf (name, sizeof (name), "%d client%s", clients [index],
                   clients [index] > 1 ? "s" : "");
-        if (!s_repeat (self, clients [index], zcq_bench_closed_loop, &closed, scenario, name,
-                       "commands/s", false)) {
+        bool ok = clients [index] == 32
+                      ? s_repeat_usage (self, 32, zcq_bench_closed_loop, &closed, scenario,
+                                        name, "nodes of the sync cluster, 32 clients alone")
+                      : s_repeat (self, clients [index], zcq_bench_closed_loop, &closed,
+                                  scenario, name, "commands/s", false);
+        if (!ok) {
             return -1;
         }
         double median = zcq_bench_figure_median (
@@ -543,7 +574,7 @@ s_log_scenarios (s_bench_t *self)
 //  (each member of a write group) and of the clients; read before any
 //  failover, while the set of processes is the one the windows measured
 static void
-s_node_usage (s_bench_t *self, const char *scenario)
+s_node_usage (s_bench_t *self, const char *scenario, bool rss)
 {
     char name [64];
     zcq_bench_proc_t *proc;
@@ -553,7 +584,7 @@ s_node_usage (s_bench_t *self, const char *scenario)
         if (user != S_CLIENTS && !proc) {
             continue;
         }
-        if (proc) {
+        if (proc && rss) {
             zcq_bench_figure_add (
                 zcq_bench_report_figure (self->report, scenario, name, "peak RSS", "MiB"),
                 zcq_bench_proc_peak_rss (proc));
@@ -610,7 +641,8 @@ s_sync_cluster (s_bench_t *self)
     }
     ok = ok && (!half || s_half_load (self, peak)) && (!queries || s_queries (self));
     if (ok) {
-        s_node_usage (self, "nodes of the sync cluster, over the command scenarios above");
+        s_node_usage (self, "nodes of the sync cluster, over the command scenarios above",
+                      true);
     }
     ok = ok && (!log || (s_fill (self) && s_log_scenarios (self)));
     zcq_bench_cluster_destroy (&self->cluster);
@@ -934,11 +966,13 @@ s_replicated (s_bench_t *self)
     ok = ok
          && s_repeat (self, 1, zcq_bench_closed_loop, &closed, scenario,
                       "closed loop, 1 client", "commands/s", false)
-         && s_repeat (self, 32, zcq_bench_closed_loop, &closed, scenario,
-                      "closed loop, 32 clients", "commands/s", false)
+         && s_repeat_usage (self, 32, zcq_bench_closed_loop, &closed, scenario,
+                            "closed loop, 32 clients",
+                            "processes of the write group cluster, 32 clients alone")
          && s_pipelined (self, scenario, 64, 8);
     if (ok) {
-        s_node_usage (self, "processes of the write group cluster (3 members, 2 query nodes)");
+        s_node_usage (self, "processes of the write group cluster (3 members, 2 query nodes)",
+                      true);
         zcq_bench_figure_t *failover =
             zcq_bench_report_figure (self->report, scenario, "leader killed", "failover", "s");
         int kills = self->quick ? 3 : 5;

@@ -47,6 +47,7 @@ typedef struct {
     const char *snapshot;              //  --raft-snapshot, or NULL: the default
     const char *trailing;              //  --raft-trailing, or NULL: the default
     const char *election;              //  --election, or NULL: the default
+    const char *overlap;               //  --raft-overlap, or NULL: 16 (the default)
 } group_t;
 
 static void
@@ -64,6 +65,7 @@ s_start (group_t *group, int index)
                        group->snapshot ? group->snapshot : "4096", "--raft-trailing",
                        group->trailing ? group->trailing : "1024", "--raft-segment", "65536",
                        "--election", group->election ? group->election : "1000",
+                       "--raft-overlap", group->overlap ? group->overlap : "16",
                        group->keep ? "--keep-ids" : NULL, group->keep, NULL);
     assert_int_equal (zcq_testkit_wait_ready (group->commands [index], WAIT), 0);
 }
@@ -661,6 +663,30 @@ s_await_member (group_t *group, int index, const char *key, int64_t value)
     s_await_until (group, index, key, value, zclock_mono () + WAIT);
 }
 
+//  A group started with this election timeout and write/raft_overlap,
+//  acc-1 opened on every member, then its followers stopped (SIGSTOP):
+//  the leader, in *leader, can commit nothing more until they resume.
+static group_t *
+s_group_cut_off (const char *election, const char *overlap, int *leader)
+{
+    group_t *group = s_group_make (NULL, NULL, NULL);
+    group->election = election;
+    group->overlap = overlap;
+    for (int index = 0; index < MEMBERS; index++) {
+        s_start (group, index);
+    }
+    *leader = s_leader (group, -1, WAIT);
+    assert_true (*leader >= 0);
+    s_expect (group, *leader, ZCQ_ACCEPTED, "OpenAccount", "acc-1", "owner=ann");
+    s_await (group, "head", 1);
+    for (int index = 0; index < MEMBERS; index++) {
+        if (index != *leader) {
+            kill (group->node [index].pid, SIGSTOP);
+        }
+    }
+    return group;
+}
+
 //  A leader pipelines groups through Raft. Cut off from its followers
 //  (stopped) with GROUPS groups in Raft and one more staged, none can
 //  commit: it steps down after an election timeout and answers every one
@@ -671,20 +697,10 @@ static void
 test_a_deposed_leader_refuses_every_group_in_flight (void **state)
 {
     (void) state;
-    group_t *group = s_group_make (NULL, NULL, NULL);
-    group->election = "2000"; //  room to put GROUPS groups in Raft before it steps down
-    for (int index = 0; index < MEMBERS; index++) {
-        s_start (group, index);
-    }
-    int leader = s_leader (group, -1, WAIT);
-    assert_true (leader >= 0);
-    s_expect (group, leader, ZCQ_ACCEPTED, "OpenAccount", "acc-1", "owner=ann");
-    s_await (group, "head", 1);
-    for (int index = 0; index < MEMBERS; index++) {
-        if (index != leader) {
-            kill (group->node [index].pid, SIGSTOP);
-        }
-    }
+    //  Room to put GROUPS groups in Raft before it steps down; a group of
+    //  one command goes into Raft beside another
+    int leader;
+    group_t *group = s_group_cut_off ("2000", "1", &leader);
     //  Each command its own group: the next is sent once the one before is
     //  in Raft; the last, beyond the most in flight, waits staged
     zcq_client_t *poster = zcq_client_new (group->commands [leader]);
@@ -745,6 +761,67 @@ test_a_deposed_leader_refuses_every_group_in_flight (void **state)
     }
     zcq_client_destroy (&client);
     s_await (group, "head", GROUPS + 2);
+    s_assert_same_logs (group);
+    s_group_destroy (&group);
+}
+
+//  A group smaller than write/raft_overlap (16 here) is not proposed
+//  while another is in Raft: it goes on filling until that one commits,
+//  so that a closed loop makes fewer, larger entries. With the followers
+//  stopped (for less than an election timeout), one command's group stays
+//  in Raft; the next command waits staged, and its group goes into Raft
+//  beside the first only once it holds 16 commands. Resumed, every command
+//  is accepted, in two groups after the first.
+static void
+test_a_small_group_waits_for_the_entry_in_raft (void **state)
+{
+    (void) state;
+    //  The leader keeps its lead while the others are stopped
+    int leader;
+    group_t *group = s_group_cut_off ("5000", "16", &leader);
+    zcq_msg_t *before = s_status (group, leader, WAIT);
+    assert_non_null (before);
+    int64_t groups = s_status_int (before, "groups"); //  (none written since: cut off)
+    zcq_msg_destroy (&before);
+    zcq_client_t *poster = zcq_client_new (group->commands [leader]);
+    assert_non_null (poster);
+    zcq_msg_t *command = s_command ("Deposit", "acc-1", "amount=1");
+    assert_int_equal (zcq_client_post (poster, command), 0);
+    zcq_msg_destroy (&command);
+    s_await_member (group, leader, "group_in_flight", 1);
+    //  15 more: decided, staged, not proposed
+    for (int index = 0; index < 15; index++) {
+        command = s_command ("Deposit", "acc-1", "amount=1");
+        assert_int_equal (zcq_client_post (poster, command), 0);
+        zcq_msg_destroy (&command);
+    }
+    s_await_member (group, leader, "in_flight", 16);
+    zcq_msg_t *status = s_status (group, leader, WAIT);
+    assert_non_null (status);
+    assert_int_equal (s_status_int (status, "group_in_flight"), 1);
+    zcq_msg_destroy (&status);
+    //  The 16th command of the staged group sends it into Raft
+    command = s_command ("Deposit", "acc-1", "amount=1");
+    assert_int_equal (zcq_client_post (poster, command), 0);
+    zcq_msg_destroy (&command);
+    s_await_member (group, leader, "group_in_flight", 2);
+    for (int index = 0; index < MEMBERS; index++) {
+        if (index != leader) {
+            kill (group->node [index].pid, SIGCONT);
+        }
+    }
+    for (int index = 0; index < 17; index++) {
+        zcq_msg_t *reply = zcq_client_recv_reply (poster, 3 * WAIT);
+        assert_non_null (reply);
+        assert_int_equal (zcq_msg_status (reply), ZCQ_ACCEPTED);
+        zcq_msg_destroy (&reply);
+    }
+    zcq_client_destroy (&poster);
+    s_await (group, "head", 18);
+    status = s_status (group, leader, WAIT);
+    assert_non_null (status);
+    assert_int_equal (s_status_int (status, "groups"), groups + 2);
+    zcq_msg_destroy (&status);
     s_assert_same_logs (group);
     s_group_destroy (&group);
 }
@@ -1200,6 +1277,7 @@ main (void)
         cmocka_unit_test (test_a_killed_leader_is_replaced_and_a_retry_has_one_outcome),
         cmocka_unit_test (test_a_stopped_leader_is_replaced_and_steps_down),
         cmocka_unit_test (test_a_deposed_leader_refuses_every_group_in_flight),
+        cmocka_unit_test (test_a_small_group_waits_for_the_entry_in_raft),
         cmocka_unit_test (test_a_client_of_every_member_follows_the_leader),
         cmocka_unit_test (test_a_query_node_moves_to_another_member),
         cmocka_unit_test (test_a_query_node_attached_late_to_a_follower_catches_up),

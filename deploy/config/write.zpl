@@ -75,6 +75,10 @@ write
     #   write group: Raft entries kept behind a snapshot, so that a member that little
     #   behind catches up from entries, not a copy of a whole store (flag --raft-trailing)
     raft_trailing = 1024
+    #   write group: fewest commands in a group the leader proposes while another is in
+    #   Raft; a smaller one goes on filling until that one commits (1: at once) (flag
+    #   --raft-overlap)
+    raft_overlap = 16
     #   write group: size of one Raft log segment file (a snapshot deletes whole segments
     #   only, so the log keeps up to about one more than it needs) (flag --raft-segment)
     raft_segment = 8388608
