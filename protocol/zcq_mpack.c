@@ -466,42 +466,6 @@ zcq_mpack_unpack_pool (const void *data, size_t size, msgpack_object_kv *pool, s
     return s_read_object (&reader, result, 0) == 0 && reader.offset == reader.size ? 0 : -1;
 }
 
-bool
-zcq_mpack_take_uint (zcq_mpack_cursor_t *cursor, uint64_t *value)
-{
-    assert (cursor);
-    const uint8_t *at = cursor->at;
-    size_t left = (size_t) (cursor->end - at);
-    //  Bytes after the head byte for 0xcc..0xcf: 1, 2, 4, 8
-    size_t width = left && at [0] >= 0xcc && at [0] <= 0xcf ? (size_t) 1 << (at [0] - 0xcc) : 0;
-    if (left && at [0] <= 0x7f) {
-        *value = at [0];
-        cursor->at = at + 1;
-        return true;
-    }
-    if (width == 0 || left < 1 + width) {
-        return false;
-    }
-    if (width == 1) {
-        *value = at [1];
-    }
-    else if (width == 2) {
-        *value = (uint64_t) at [1] << 8 | at [2];
-    }
-    else if (width == 4) {
-        uint32_t big;
-        memcpy (&big, at + 1, 4);
-        *value = __builtin_bswap32 (big);
-    }
-    else {
-        uint64_t big;
-        memcpy (&big, at + 1, 8);
-        *value = __builtin_bswap64 (big);
-    }
-    cursor->at = at + 1 + width;
-    return true;
-}
-
 //  Take a str or a bin: head bytes of its 8, 16 and 32-bit forms from
 //  first (fixstr: fix, 0 for bin).
 static bool

@@ -102,9 +102,42 @@ zcq_mpack_take_bytes (zcq_mpack_cursor_t *cursor, const void *bytes, size_t size
     zcq_mpack_take_bytes (cursor, packed, sizeof (packed) - 1)
 
 //  Take an unsigned integer written in a positive fixint or uint 8/16/32/64
-//  (what msgpack-c packs for a uint64 or a non-negative int64).
-bool
-    zcq_mpack_take_uint (zcq_mpack_cursor_t *cursor, uint64_t *value);
+//  (what msgpack-c packs for a uint64 or a non-negative int64). Inline too:
+//  records and events are mostly integers.
+static inline bool
+zcq_mpack_take_uint (zcq_mpack_cursor_t *cursor, uint64_t *value)
+{
+    const uint8_t *at = cursor->at;
+    size_t left = (size_t) (cursor->end - at);
+    //  Bytes after the head byte for 0xcc..0xcf: 1, 2, 4, 8
+    size_t width = left && at [0] >= 0xcc && at [0] <= 0xcf ? (size_t) 1 << (at [0] - 0xcc) : 0;
+    if (left && at [0] <= 0x7f) {
+        *value = at [0];
+        cursor->at = at + 1;
+        return true;
+    }
+    if (width == 0 || left < 1 + width) {
+        return false;
+    }
+    if (width == 1) {
+        *value = at [1];
+    }
+    else if (width == 2) {
+        *value = (uint64_t) at [1] << 8 | at [2];
+    }
+    else if (width == 4) {
+        uint32_t big;
+        memcpy (&big, at + 1, 4);
+        *value = __builtin_bswap32 (big);
+    }
+    else {
+        uint64_t big;
+        memcpy (&big, at + 1, 8);
+        *value = __builtin_bswap64 (big);
+    }
+    cursor->at = at + 1 + width;
+    return true;
+}
 
 //  Take a str (fixstr, str 8/16/32): *text points at its bytes, unchecked.
 bool
