@@ -335,6 +335,35 @@ test_fields_of_a_block_set_again (void **state)
     zchunk_destroy (&body);
 }
 
+//  A thread keeps destroyed EVENTs to make its next ones from: a batch of
+//  them decoded, destroyed, and a batch decoded again from what was kept
+//  (more than are kept, so some are new) reads as one decoded afresh.
+static void
+test_kept_events_decode_as_new (void **state)
+{
+    (void) state;
+    enum { BATCH = ZCQ_MAX_EVENTS + 200 };
+    zchunk_t **bodies = (zchunk_t **) malloc (BATCH * sizeof (zchunk_t *));
+    zcq_msg_t **events = (zcq_msg_t **) malloc (BATCH * sizeof (zcq_msg_t *));
+    for (size_t index = 0; index < BATCH; index++) {
+        bodies [index] = s_generated ();
+        events [index] = zcq_msg_decode_body (ZCQ_MSG_EVENT, zchunk_data (bodies [index]),
+                                              zchunk_size (bodies [index]));
+        assert_true (zcq_msg_valid (events [index]));
+    }
+    for (size_t index = 0; index < BATCH; index++) {
+        zcq_msg_destroy (&events [index]);
+    }
+    s_tally_t tally = {0, 0};
+    for (size_t index = BATCH; index-- > 0;) {
+        s_compare (zchunk_data (bodies [index]), zchunk_size (bodies [index]), &tally);
+        zchunk_destroy (&bodies [index]);
+    }
+    assert_int_equal (tally.accepted, BATCH);
+    free (events);
+    free (bodies);
+}
+
 int
 main (void)
 {
@@ -342,6 +371,7 @@ main (void)
         cmocka_unit_test (test_vectors_decode_the_same),
         cmocka_unit_test (test_damaged_bodies_decode_the_same),
         cmocka_unit_test (test_fields_of_a_block_set_again),
+        cmocka_unit_test (test_kept_events_decode_as_new),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
