@@ -517,6 +517,10 @@ test_records_pack_as_msgpack_c_does (void **state)
                zcq_testkit_map ("owner=an owner with more than thirty-one bytes", NULL));
     s_holds (fixture, "account/b",
              s_packed_account ("an owner with more than thirty-one bytes", 0, "open", 1));
+    //  Stored again by a deposit: the owner as it was
+    s_project (fixture, "b", 2, "MoneyDeposited", zcq_testkit_map ("amount=3", NULL));
+    s_holds (fixture, "account/b",
+             s_packed_account ("an owner with more than thirty-one bytes", 3, "open", 2));
     const int64_t balances [] = {127,   128,   255,        256,        65535,
                                  65536, 65537, 4294967295, 4294967296, INT64_MAX};
     int64_t balance = 0;
@@ -542,7 +546,7 @@ test_records_pack_as_msgpack_c_does (void **state)
     zcq_mpack_pack_str (&packer, "balance");
     msgpack_pack_int64 (&packer, INT64_MAX);
     zcq_mpack_pack_str (&packer, "events");
-    msgpack_pack_uint64 (&packer, version + 1);
+    msgpack_pack_uint64 (&packer, version + 2); //  and b's two
     s_holds (fixture, "totals", totals);
 }
 

@@ -40,7 +40,12 @@ typedef struct {
     bool exists;     //  AccountOpened was applied
     bool closed;     //  AccountClosed was applied
     int64_t balance; //  cents, never negative
-    char *owner;     //  account owner, owned; NULL until opened
+    char *owner;     //  account owner, owned; NULL until opened (or when borrowed)
+    //  A projection that stores the account again borrows its owner as
+    //  packed in the record read (a str in the view's bytes, valid until
+    //  the view's next call) instead of copying it into owner
+    const byte *owner_packed; //  the owner's packed bytes, or NULL
+    size_t owner_packed_size; //  bytes in owner_packed
 } s_account_t;
 
 //  The "totals" read model.
@@ -346,12 +351,12 @@ s_account_key (s_key_t key, const char *stream)
 //  give the same fields for the same bytes.
 
 //  Take an owner: a str of at most OWNER_MAX bytes of UTF-8 (as
-//  zcq_map_string checks it), copied into *owner; or nil (*owner NULL).
+//  zcq_map_string checks it), copied into account->owner, or with borrow
+//  lent as its packed bytes (account->owner_packed); or nil (neither).
 static bool
-s_take_owner (zcq_mpack_cursor_t *cursor, char **owner)
+s_take_owner (zcq_mpack_cursor_t *cursor, s_account_t *account, bool borrow)
 {
-    *owner = NULL;
-    const byte *text;
+    const byte *packed = cursor->at, *text;
     size_t size;
     if (ZCQ_MPACK_TAKE_PACKED (cursor, "\xc0")) {
         return true;
@@ -360,6 +365,12 @@ s_take_owner (zcq_mpack_cursor_t *cursor, char **owner)
         || !zcq_text_is_utf8 (text, size)) {
         return false;
     }
+    if (borrow) {
+        account->owner_packed = packed;
+        account->owner_packed_size = (size_t) (cursor->at - packed);
+        return true;
+    }
+    char **owner = &account->owner;
     *owner = (char *) malloc (size + 1);
     assert (*owner);
     memcpy (*owner, text, size);
@@ -367,18 +378,20 @@ s_take_owner (zcq_mpack_cursor_t *cursor, char **owner)
     return true;
 }
 
-//  Read an account record packed by s_account_store. Returns true with
-//  its fields, or false (nothing set) if the bytes are in another layout.
+//  Read an account record packed by s_account_store (with borrow, its
+//  owner lent: see s_account_t). Returns true with its fields, or false
+//  (nothing set) if the bytes are in another layout.
 static bool
-s_account_read_packed (const byte *value, size_t size, s_account_t *account, uint64_t *version)
+s_account_read_packed (const byte *value, size_t size, s_account_t *account, uint64_t *version,
+                       bool borrow)
 {
     zcq_mpack_cursor_t cursor = {value, value + size};
-    char *owner = NULL;
+    s_account_t read = {0};
     uint64_t balance;
     bool closed = false;
     bool packed = ZCQ_MPACK_TAKE_PACKED (&cursor, "\x84\xa5"
                                                   "owner")
-                  && s_take_owner (&cursor, &owner)
+                  && s_take_owner (&cursor, &read, borrow)
                   && ZCQ_MPACK_TAKE_PACKED (&cursor, "\xa7"
                                                      "balance")
                   && zcq_mpack_take_uint (&cursor, &balance) && balance <= INT64_MAX
@@ -392,13 +405,13 @@ s_account_read_packed (const byte *value, size_t size, s_account_t *account, uin
                                                      "version")
                   && zcq_mpack_take_uint (&cursor, version) && cursor.at == cursor.end;
     if (!packed) {
-        free (owner);
+        free (read.owner);
         return false;
     }
-    account->exists = true;
-    account->closed = closed;
-    account->balance = (int64_t) balance;
-    account->owner = owner;
+    read.exists = true;
+    read.closed = closed;
+    read.balance = (int64_t) balance;
+    *account = read;
     return true;
 }
 
@@ -429,16 +442,19 @@ s_totals_read_packed (const byte *value, size_t size, s_totals_t *totals)
     return packed;
 }
 
-//  Load an account record and its version. Returns 0, 1 if absent, -1 on error.
+//  Load an account record and its version; with borrow, its owner may be
+//  lent (see s_account_t) rather than copied. Returns 0, 1 if absent, -1
+//  on error.
 static int
-s_account_load (zcq_view_t *view, const char *stream, s_account_t *account, uint64_t *version)
+s_account_load (zcq_view_t *view, const char *stream, s_account_t *account, uint64_t *version,
+                bool borrow)
 {
     s_key_t key;
     s_account_key (key, stream);
     const byte *value;
     size_t size;
     int rc = zcq_view_peek (view, key, &value, &size);
-    if (rc != 0 || s_account_read_packed (value, size, account, version)) {
+    if (rc != 0 || s_account_read_packed (value, size, account, version, borrow)) {
         return rc;
     }
     s_read_t record;
@@ -603,7 +619,12 @@ s_account_store (zcq_view_t *view, const char *stream, const s_account_t *accoun
     s_record_t record = {.size = 0};
     S_RECORD_FIXSTR (&record, "\x84\xa5"
                               "owner");
-    s_record_owner (&record, account->owner);
+    if (account->owner_packed) {
+        s_record_add (&record, account->owner_packed, account->owner_packed_size);
+    }
+    else {
+        s_record_owner (&record, account->owner);
+    }
     S_RECORD_FIXSTR (&record, "\xa7"
                               "balance");
     s_record_int (&record, account->balance);
@@ -715,7 +736,7 @@ s_forget_owner (zcq_view_t *view, const char *stream)
 {
     s_account_t account = {0};
     uint64_t version = 0;
-    int rc = s_account_load (view, stream, &account, &version);
+    int rc = s_account_load (view, stream, &account, &version, false);
     if (rc == 0 && account.owner) {
         s_drop_owner (view, stream, &account);
         s_account_store (view, stream, &account, version);
@@ -733,7 +754,7 @@ s_forget (zcq_view_t *view, const char *stream)
     s_account_t account = {0};
     uint64_t version = 0;
     s_totals_t totals;
-    int rc = s_account_load (view, stream, &account, &version);
+    int rc = s_account_load (view, stream, &account, &version, false);
     if (rc == 0 && s_totals_load (view, &totals) == 0) {
         s_drop_owner (view, stream, &account);
         s_key_t key;
@@ -766,8 +787,10 @@ s_project (zcq_view_t *view, const zcq_event_t *event)
     s_account_t account = {0};
     uint64_t version = 0;
     s_totals_t totals;
-    if (s_account_load (view, event->stream, &account, &version) == -1
-        || s_totals_load (view, &totals) == -1) {
+    //  The totals first: the account's owner stays lent from the view
+    //  until the account is stored again, the view's next call
+    if (s_totals_load (view, &totals) == -1
+        || s_account_load (view, event->stream, &account, &version, true) == -1) {
         free (account.owner);
         return -1;
     }
@@ -813,7 +836,7 @@ s_query_account (zcq_view_t *view, const msgpack_object *params, zcq_result_t *a
     }
     s_account_t account = {0};
     uint64_t version = 0;
-    int rc = s_account_load (view, id, &account, &version);
+    int rc = s_account_load (view, id, &account, &version, false);
     if (rc == 1) {
         zcq_result_fail (answer, ZCQ_NOT_FOUND, "account '%s' does not exist", id);
     }
@@ -887,7 +910,7 @@ s_query_by_owner (zcq_view_t *view, const msgpack_object *params, zcq_result_t *
              id = (const char *) zlist_next (scan.accounts)) {
             s_account_t account = {0};
             uint64_t version;
-            rc = s_account_load (view, id, &account, &version);
+            rc = s_account_load (view, id, &account, &version, false);
             if (rc == 0) {
                 msgpack_pack_map (&packer, 3);
                 zcq_mpack_pack_str (&packer, "id");
