@@ -18,11 +18,16 @@
 #include <pthread.h>
 #include <stdarg.h>
 
-//  A decoded EVENT keeps its texts and data in one block, copied from the
-//  body once, right after the message in the message's own allocation (an
-//  EVENT is decoded for every event a query node applies).
+//  A message keeps its texts and data in one block right after it, in the
+//  message's own allocation: a decoded one a block as large as its body
+//  (every field is copied from its own bytes of it, once), a made one a
+//  block of BLOCK_ROOM bytes that its setters fill; a field that does not
+//  fit gets an allocation of its own. A command, its event and its reply
+//  are made and destroyed for every command the write node takes (and an
+//  EVENT decoded for every event a query node applies): with the spares
+//  below, none of them allocates.
 //  Built with ZCQ_MSG_BLOCKS=0 (a test compares the two), each field has
-//  an allocation of its own, as every other message's fields do.
+//  an allocation of its own.
 #ifndef ZCQ_MSG_BLOCKS
 #define ZCQ_MSG_BLOCKS 1
 #endif
@@ -82,8 +87,8 @@ struct _zcq_msg_t {
     size_t event_count;        //  parts in bodies
     size_t event_alloc;        //  slots allocated in bodies
     zframe_t **events;         //  frames made of bodies when zcq_msg_event_frame asks, or NULL
-    byte *block;               //  decoded EVENT: where its texts and data live (after the
-                               //  message, in its allocation), or NULL
+    byte *block;               //  where its texts and data live (after the message, in
+                               //  its allocation), or NULL
     size_t block_size;         //  bytes in block
     size_t block_used;         //  bytes of block handed out
     //  Last, as zcq_msg_new does not clear it: only routing_size bytes count.
@@ -208,13 +213,13 @@ zcq_status_retryable (zcq_status_t status)
 //  fits BLOCK_ROOM bytes are all made that size (with the message, a size
 //  that cache still takes), and a thread keeps up to a batch's worth of
 //  them destroyed (ZCQ_MAX_EVENTS, under 1 MiB) to make its next ones from.
-#define BLOCK_ROOM   256                           //  bytes of block of a kept EVENT
-#define BLOCK_SPARES (SPARES ? ZCQ_MAX_EVENTS : 0) //  kept EVENTs a thread holds at most
+#define BLOCK_ROOM   256                           //  bytes of block of a small message
+#define BLOCK_SPARES (SPARES ? ZCQ_MAX_EVENTS : 0) //  kept ones a thread holds at most
 
 typedef struct {
     zcq_msg_t *spare [SPARES + 1]; //  kept messages (one more: never an empty array)
     int count;                     //  how many
-    zcq_msg_t *block_spare [BLOCK_SPARES + 1]; //  kept EVENTs with a block of BLOCK_ROOM
+    zcq_msg_t *block_spare [BLOCK_SPARES + 1]; //  kept messages with a block of BLOCK_ROOM
     int block_count;                           //  how many
 } s_spares_t;
 
@@ -321,6 +326,9 @@ s_reset (zcq_msg_t *self, zcq_msg_type_t type)
 zcq_msg_t *
 zcq_msg_new (zcq_msg_type_t type)
 {
+    if (ZCQ_MSG_BLOCKS) {
+        return s_new_with_block (type, 0); //  a block of BLOCK_ROOM for its setters
+    }
     zcq_msg_t *self = s_spares && s_spares->count > 0
                           ? s_spares->spare [--s_spares->count]
                           : (zcq_msg_t *) malloc (sizeof (zcq_msg_t));
@@ -349,7 +357,7 @@ zcq_msg_destroy (zcq_msg_t **self_p)
             }
         }
         for (size_t index = 0; index < self->type_count; index++) {
-            free (self->types [index]);
+            s_release (self, self->types [index]);
         }
         free (self->types);
         for (size_t index = 0; index < self->event_count; index++) {
@@ -607,7 +615,7 @@ static void
 s_types_clear (zcq_msg_t *self)
 {
     for (size_t index = 0; index < self->type_count; index++) {
-        free (self->types [index]);
+        s_release (self, self->types [index]);
     }
     free (self->types);
     self->types = NULL;
@@ -1254,13 +1262,11 @@ s_event_in_place (zcq_msg_t *self, const byte *body, size_t size)
 zcq_msg_t *
 zcq_msg_decode_body (zcq_msg_type_t type, const void *body, size_t size)
 {
-    //  Every text and payload of an EVENT fits in as many bytes as its body:
+    //  Every text and payload of a body fits in as many bytes as the body:
     //  each is copied from its own bytes of it, and a text's header byte
     //  pays for its terminating zero
-    zcq_msg_t *self =
-        ZCQ_MSG_BLOCKS && type == ZCQ_MSG_EVENT && size > 0 && size <= ZCQ_MAX_BODY
-            ? s_new_with_block (type, size)
-            : zcq_msg_new (type);
+    zcq_msg_t *self = ZCQ_MSG_BLOCKS && size <= ZCQ_MAX_BODY ? s_new_with_block (type, size)
+                                                             : zcq_msg_new (type);
     if (type <= ZCQ_MSG_UNKNOWN || type >= ZCQ_MSG_TYPES) {
         zcq_msg_set_error (self, ZCQ_UNKNOWN_TYPE, "unknown message type");
         return self;
@@ -2102,7 +2108,13 @@ zcq_msg_set_id (zcq_msg_t *self, const void *id, size_t size)
 static void
 s_set_string (zcq_msg_t *self, char **dest, const char *value)
 {
-    char *copy = value ? strdup (value) : NULL; //  before the free: value may be *dest
+    //  Copied before the release: value may be *dest
+    char *copy = NULL;
+    if (value) {
+        size_t size = strlen (value) + 1;
+        copy = (char *) s_field_alloc (self, size);
+        memcpy (copy, value, size);
+    }
     s_release (self, *dest);
     *dest = copy;
 }
@@ -2168,8 +2180,7 @@ zcq_msg_set_data (zcq_msg_t *self, const void *data, size_t size)
 {
     assert (self);
     //  Copied before the old data goes: data may point into it
-    byte *copy = size ? (byte *) malloc (size) : NULL;
-    assert (copy || !size);
+    byte *copy = size ? (byte *) s_field_alloc (self, size) : NULL;
     if (size) {
         memcpy (copy, data, size);
     }
