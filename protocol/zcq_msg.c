@@ -1616,34 +1616,148 @@ zcq_msg_recv_typed (zsock_t *sock, int socket_type, int flags)
 
 //  --- Encoding ---------------------------------------------------------------
 
+//  The schema encoder writes msgpack itself, straight into the buffer, in
+//  the very encodings msgpack-c picks (the smallest that holds each value;
+//  test_msg checks that encoded bodies are the bytes msgpack-c packs from
+//  them, over every boundary of every kind): each value costs a check of
+//  the room left and a few stores, not a packer's callback and a memcpy
+//  call for each header. A body is written by s_out_* calls between
+//  s_room (room for at most so many bytes) and s_done (that many used).
+
+//  Grow buffer as msgpack-c grows it (doubled, from its initial size)
+//  until size more bytes fit.
 static void
-s_pack_str (msgpack_packer *packer, const char *text)
+s_grow (msgpack_sbuffer *buffer, size_t size)
+{
+    size_t alloc = buffer->alloc ? buffer->alloc : MSGPACK_SBUFFER_INIT_SIZE;
+    while (alloc - buffer->size < size) {
+        alloc *= 2;
+    }
+    char *data = (char *) realloc (buffer->data, alloc);
+    assert (data);
+    buffer->data = data;
+    buffer->alloc = alloc;
+}
+
+//  Where the next size bytes of buffer go.
+static inline byte *
+s_room (msgpack_sbuffer *buffer, size_t size)
+{
+    if (buffer->alloc - buffer->size < size) {
+        s_grow (buffer, size);
+    }
+    return (byte *) buffer->data + buffer->size;
+}
+
+//  The bytes written at the end of buffer since s_room returned start.
+static void
+s_done (msgpack_sbuffer *buffer, const byte *end)
+{
+    buffer->size = (size_t) (end - (const byte *) buffer->data);
+}
+
+static byte *
+s_out_be (byte *at, uint64_t value, size_t bytes)
+{
+    for (size_t index = 0; index < bytes; index++) {
+        at [index] = (byte) (value >> (8 * (bytes - 1 - index)));
+    }
+    return at + bytes;
+}
+
+//  A header byte and value in bytes bytes, big-endian.
+static byte *
+s_out_tagged (byte *at, byte tag, uint64_t value, size_t bytes)
+{
+    *at = tag;
+    return s_out_be (at + 1, value, bytes);
+}
+
+//  A value in the smallest of msgpack's forms for it: under fixes, one
+//  byte (fix or'ed with it); else tag and 1 byte, tag + 1 and 2, tag + 2
+//  and 4, or (wide only) tag + 3 and 8.
+static byte *
+s_out_sized (byte *at, uint64_t value, uint64_t fixes, byte fix, byte tag, bool wide)
+{
+    if (value < fixes) {
+        *at = (byte) (fix | value);
+        return at + 1;
+    }
+    return value < 256                     ? s_out_tagged (at, tag, value, 1)
+           : value < 65536                 ? s_out_tagged (at, tag + 1, value, 2)
+           : value < (1ULL << 32) || !wide ? s_out_tagged (at, tag + 2, value, 4)
+                                           : s_out_tagged (at, tag + 3, value, 8);
+}
+
+//  A non-negative integer (at most 9 bytes).
+static byte *
+s_out_uint (byte *at, uint64_t value)
+{
+    return s_out_sized (at, value, 128, 0, 0xcc, true);
+}
+
+//  A signed integer (at most 9 bytes): a non-negative one as s_out_uint.
+static byte *
+s_out_int (byte *at, int64_t value)
+{
+    if (value >= 0) {
+        return s_out_uint (at, (uint64_t) value);
+    }
+    if (value >= -32) {
+        *at = (byte) value;
+        return at + 1;
+    }
+    return value >= -128        ? s_out_tagged (at, 0xd0, (uint64_t) value, 1)
+           : value >= -32768    ? s_out_tagged (at, 0xd1, (uint64_t) value, 2)
+           : value >= INT32_MIN ? s_out_tagged (at, 0xd2, (uint64_t) value, 4)
+                                : s_out_tagged (at, 0xd3, (uint64_t) value, 8);
+}
+
+//  The header of a text or a byte string of size (at most 5 bytes).
+static byte *
+s_out_str_header (byte *at, size_t size)
+{
+    return s_out_sized (at, size, 32, 0xa0, 0xd9, false);
+}
+
+static byte *
+s_out_bin_header (byte *at, size_t size)
+{
+    return s_out_sized (at, size, 0, 0, 0xc4, false);
+}
+
+//  The header of a map or an array of size entries: one byte (fix, or'ed
+//  with the size) under 16, else tag and 2 bytes, else tag + 1 and 4.
+static byte *
+s_out_count_header (byte *at, size_t size, byte fix, byte tag)
+{
+    if (size < 16) {
+        *at = (byte) (fix | size);
+        return at + 1;
+    }
+    return size < 65536 ? s_out_tagged (at, tag, size, 2) : s_out_tagged (at, tag + 1, size, 4);
+}
+
+//  A text with its header, in the room of buffer (its end is returned).
+static byte *
+s_out_str (msgpack_sbuffer *buffer, byte *at, const char *text)
 {
     size_t size = strlen (text);
-    msgpack_pack_str (packer, size);
-    msgpack_pack_str_body (packer, text, size);
+    s_done (buffer, at);
+    at = s_room (buffer, size + 5);
+    at = s_out_str_header (at, size);
+    memcpy (at, text, size);
+    return at + size;
 }
 
-static void
-s_pack_bin (msgpack_packer *packer, const byte *data, size_t size)
+//  Bytes as they are (size of them), in the room of buffer.
+static byte *
+s_out_raw (msgpack_sbuffer *buffer, byte *at, const void *bytes, size_t size)
 {
-    msgpack_pack_bin (packer, size);
-    msgpack_pack_bin_body (packer, data, size);
-}
-
-//  Append packed payload bytes as the value of a key (payload is one object).
-static void
-s_pack_payload (msgpack_packer *packer, zcq_msg_t *self, bool empty_map)
-{
-    if (self->data_size) {
-        msgpack_sbuffer_write (packer->data, (const char *) self->data, self->data_size);
-    }
-    else if (empty_map) {
-        msgpack_pack_map (packer, 0);
-    }
-    else {
-        msgpack_pack_nil (packer);
-    }
+    s_done (buffer, at);
+    at = s_room (buffer, size);
+    memcpy (at, bytes, size);
+    return at + size;
 }
 
 //  Is the field's value set: not 0, "", false, an absent id or payload?
@@ -1685,88 +1799,81 @@ s_is_set (zcq_msg_t *self, const s_field_t *field)
     return true;
 }
 
-static void s_pack_fields (msgpack_sbuffer *buffer, zcq_msg_t *self, const s_schema_t *schema);
+static byte *s_out_fields (msgpack_sbuffer *buffer, byte *at, zcq_msg_t *self,
+                           const s_schema_t *schema);
 
-//  Write one field's value (its key is written already). Each function
-//  packs with its own packer, so that the compiler sees which callback it
-//  calls (msgpack_sbuffer_write) and calls it directly.
-static void
-s_pack_value (msgpack_sbuffer *buffer, zcq_msg_t *self, const s_field_t *field)
+//  Bytes a value takes at most besides what s_out_str and s_out_raw make
+//  room for themselves: a header, a number, an id.
+#define VALUE_ROOM (1 + 8 + ZCQ_MAX_ID)
+
+//  Write one field's value (its key is written already), with VALUE_ROOM
+//  bytes of room at at; returns where it ends.
+static byte *
+s_out_value (msgpack_sbuffer *buffer, byte *at, zcq_msg_t *self, const s_field_t *field)
 {
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, buffer, msgpack_sbuffer_write);
-    msgpack_packer *packer = &pk;
     switch (field->value) {
         case V_ID:
             if (self->id_size) {
-                s_pack_bin (packer, self->id, self->id_size);
+                at = s_out_bin_header (at, self->id_size);
+                memcpy (at, self->id, self->id_size);
+                return at + self->id_size;
             }
-            else {
-                msgpack_pack_nil (packer);
-            }
-            break;
+            *at = 0xc0;
+            return at + 1;
         case V_TEXT:
         case V_NAME: {
             const char *text = *MEMBER (self, field, char *);
-            s_pack_str (packer, text ? text : "");
-            break;
+            return s_out_str (buffer, at, text ? text : "");
         }
         case V_UINT64:
-            msgpack_pack_uint64 (packer, *MEMBER (self, field, uint64_t));
-            break;
+            return s_out_uint (at, *MEMBER (self, field, uint64_t));
         case V_UINT32: {
             uint32_t number = *MEMBER (self, field, uint32_t);
-            msgpack_pack_uint32 (packer, number ? number : (uint32_t) field->fallback);
-            break;
+            return s_out_uint (at, number ? number : (uint32_t) field->fallback);
         }
         case V_INT64:
-            msgpack_pack_int64 (packer, *MEMBER (self, field, int64_t));
-            break;
+            return s_out_int (at, *MEMBER (self, field, int64_t));
         case V_EXPECT:
             if (*MEMBER (self, field, int64_t) == ZCQ_EXPECT_ANY) {
-                msgpack_pack_nil (packer);
+                *at = 0xc0;
+                return at + 1;
             }
-            else {
-                msgpack_pack_int64 (packer, *MEMBER (self, field, int64_t));
-            }
-            break;
+            return s_out_int (at, *MEMBER (self, field, int64_t));
         case V_MAP:
         case V_OBJECT:
-            s_pack_payload (packer, self, field->value == V_MAP);
-            break;
+            //  Packed payload bytes as they are (one object)
+            if (self->data_size) {
+                return s_out_raw (buffer, at, self->data, self->data_size);
+            }
+            *at = field->value == V_MAP ? 0x80 : 0xc0; //  an empty map, or nil
+            return at + 1;
         case V_STATUS:
-            s_pack_str (packer, zcq_status_name (*MEMBER (self, field, zcq_status_t)));
-            break;
+            return s_out_str (buffer, at,
+                              zcq_status_name (*MEMBER (self, field, zcq_status_t)));
         case V_BOOL:
-            if (*MEMBER (self, field, bool)) {
-                msgpack_pack_true (packer);
-            }
-            else {
-                msgpack_pack_false (packer);
-            }
-            break;
+            *at = *MEMBER (self, field, bool) ? 0xc3 : 0xc2;
+            return at + 1;
         case V_META:
-            s_pack_fields (buffer, self, &s_meta_schema);
-            break;
+            return s_out_fields (buffer, at, self, &s_meta_schema);
         case V_FRAMES:
-            msgpack_pack_uint64 (packer, self->event_count);
-            break;
+            return s_out_uint (at, self->event_count);
         case V_NAMES:
-            msgpack_pack_array (packer, self->type_count);
+            at = s_out_count_header (at, self->type_count, 0x90, 0xdc);
             for (size_t index = 0; index < self->type_count; index++) {
-                s_pack_str (packer, self->types [index]);
+                at = s_out_str (buffer, at, self->types [index]);
             }
-            break;
+            return at;
     }
+    return at;
 }
 
 //  Write the schema's fields as one map: those always written, and those
-//  written only when set that are; the map's size is their number.
-static void
-s_pack_fields (msgpack_sbuffer *buffer, zcq_msg_t *self, const s_schema_t *schema)
+//  written only when set that are; the map's size is their number. Each
+//  key is one copy of its entry's first bytes (header and name), into the
+//  room made for it and its value's fixed part.
+static byte *
+s_out_fields (msgpack_sbuffer *buffer, byte *at, zcq_msg_t *self, const s_schema_t *schema)
 {
-    msgpack_packer packer;
-    msgpack_packer_init (&packer, buffer, msgpack_sbuffer_write);
     assert (schema->count <= 32); //  a bit each in present
     uint32_t present = 0;
     uint32_t size = 0;
@@ -1777,15 +1884,27 @@ s_pack_fields (msgpack_sbuffer *buffer, zcq_msg_t *self, const s_schema_t *schem
             size++;
         }
     }
-    msgpack_pack_map (&packer, size);
+    s_done (buffer, at);
+    at = s_out_count_header (s_room (buffer, 5), size, 0x80, 0xde);
     for (size_t index = 0; index < schema->count; index++) {
         if (present & (1u << index)) {
             const s_field_t *field = &schema->fields [index];
             const s_key_entry_t *key = &s_keys [field->key];
-            msgpack_sbuffer_write (buffer, (const char *) key, key->size + 1);
-            s_pack_value (buffer, self, field);
+            s_done (buffer, at);
+            at = s_room (buffer, 1 + sizeof (key->name) + VALUE_ROOM);
+            memcpy (at, key, 1 + sizeof (key->name)); //  only size + 1 of them count
+            at = s_out_value (buffer, at + key->size + 1, self, field);
         }
     }
+    return at;
+}
+
+//  Write the schema's fields of self at the end of buffer.
+static void
+s_pack_fields (msgpack_sbuffer *buffer, zcq_msg_t *self, const s_schema_t *schema)
+{
+    byte *end = s_out_fields (buffer, s_room (buffer, 1), self, schema);
+    s_done (buffer, end);
 }
 
 //  Check the limits an encoder must keep, so we never send what we would refuse.

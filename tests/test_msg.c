@@ -2685,6 +2685,128 @@ test_result_may_be_stale (void **state)
     msgpack_sbuffer_free (body);
 }
 
+//  Encoded bodies are exactly what msgpack-c packs from the objects they
+//  hold (the codec writes msgpack itself): every kind of header at each of
+//  its boundaries, for numbers, texts, ids, payloads and name arrays.
+static void
+s_assert_canonical (zcq_msg_t *msg)
+{
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init (&body);
+    assert_int_equal (zcq_msg_encode_body (msg, &body), 0);
+    zcq_testkit_assert_repacks (body.data, body.size);
+    msgpack_sbuffer_destroy (&body);
+}
+
+static void
+test_encoded_bodies_are_msgpack_c_bytes (void **state)
+{
+    (void) state;
+    static const uint64_t unsigned_edges [] = {
+        0,         1, 127, 128, 255, 256, 65535, 65536, UINT32_MAX, (uint64_t) UINT32_MAX + 1,
+        UINT64_MAX};
+    static const int64_t signed_edges [] = {INT64_MIN,  (int64_t) INT32_MIN - 1,
+                                            INT32_MIN,  -32769,
+                                            -32768,     -129,
+                                            -128,       -33,
+                                            -32,        -1,
+                                            0,          1,
+                                            127,        128,
+                                            255,        256,
+                                            65535,      65536,
+                                            UINT32_MAX, (int64_t) UINT32_MAX + 1,
+                                            INT64_MAX};
+    static const size_t text_edges [] = {1, 31, 32, 255, 256};
+    char text [ZCQ_MAX_STREAM + 1];
+    for (size_t index = 0; index < sizeof (unsigned_edges) / sizeof (unsigned_edges [0]);
+         index++) {
+        uint64_t number = unsigned_edges [index];
+        zcq_msg_t *reply = zcq_msg_new (ZCQ_MSG_REPLY);
+        byte id [ZCQ_COMMAND_ID] = {1, 2, 3};
+        zcq_msg_set_id (reply, id, sizeof (id));
+        zcq_msg_set_status (reply, ZCQ_ACCEPTED);
+        zcq_msg_set_version (reply, number);
+        zcq_msg_set_position (reply, number);
+        zcq_msg_set_count (reply, (uint32_t) number);
+        zcq_msg_set_retry_after (reply, (uint32_t) number);
+        s_assert_canonical (reply);
+        zcq_msg_destroy (&reply);
+    }
+    for (size_t index = 0; index < sizeof (signed_edges) / sizeof (signed_edges [0]); index++) {
+        zcq_msg_t *event = zcq_msg_new (ZCQ_MSG_EVENT);
+        zcq_msg_set_stream (event, "account-1");
+        zcq_msg_set_name (event, "Deposited");
+        zcq_msg_set_version (event, 1);
+        zcq_msg_set_position (event, 1);
+        zcq_msg_set_time (event, signed_edges [index]);
+        s_assert_canonical (event);
+        zcq_msg_destroy (&event);
+        zcq_msg_t *command = zcq_msg_new (ZCQ_MSG_COMMAND);
+        byte id [ZCQ_COMMAND_ID] = {9};
+        zcq_msg_set_id (command, id, sizeof (id));
+        zcq_msg_set_stream (command, "account-1");
+        zcq_msg_set_name (command, "Deposit");
+        zcq_msg_set_expect (command, signed_edges [index]);
+        s_assert_canonical (command);
+        zcq_msg_destroy (&command);
+    }
+    for (size_t index = 0; index < sizeof (text_edges) / sizeof (text_edges [0]); index++) {
+        memset (text, 'a' + (int) index, text_edges [index]);
+        text [text_edges [index]] = 0;
+        zcq_msg_t *command = zcq_msg_new (ZCQ_MSG_COMMAND);
+        byte id [ZCQ_COMMAND_ID] = {7};
+        zcq_msg_set_id (command, id, sizeof (id));
+        zcq_msg_set_stream (command, text);
+        zcq_msg_set_name (command, text_edges [index] <= ZCQ_MAX_NAME ? text : "Deposit");
+        zcq_msg_set_correlation (command, text);
+        //  A payload of map16 with a bin16 in it, as msgpack-c packs them
+        msgpack_sbuffer data;
+        msgpack_sbuffer_init (&data);
+        msgpack_packer packer;
+        msgpack_packer_init (&packer, &data, msgpack_sbuffer_write);
+        msgpack_pack_map (&packer, 16 + index);
+        for (size_t pair = 0; pair < 16 + index; pair++) {
+            msgpack_pack_uint64 (&packer, pair * 1000);
+            msgpack_pack_bin (&packer, pair == 0 ? 300 : pair);
+            msgpack_pack_bin_body (&packer, text, pair == 0 ? 0 : pair);
+            if (pair == 0) {
+                byte zeros [300] = {0};
+                msgpack_pack_bin_body (&packer, zeros, sizeof (zeros));
+            }
+        }
+        zcq_msg_set_data (command, data.data, data.size);
+        msgpack_sbuffer_destroy (&data);
+        s_assert_canonical (command);
+        zcq_msg_destroy (&command);
+    }
+    //  Texts past str8 and str16: a reason of each size
+    static const size_t long_edges [] = {65535, 65536, 70000};
+    char *reason = (char *) malloc (70001);
+    for (size_t index = 0; index < sizeof (long_edges) / sizeof (long_edges [0]); index++) {
+        memset (reason, 'r', long_edges [index]);
+        reason [long_edges [index]] = 0;
+        zcq_msg_t *reply = zcq_msg_new (ZCQ_MSG_REPLY);
+        byte id [ZCQ_COMMAND_ID] = {5};
+        zcq_msg_set_id (reply, id, sizeof (id));
+        zcq_msg_set_status (reply, ZCQ_REJECTED);
+        zcq_msg_set_reason (reply, "%s", reason);
+        s_assert_canonical (reply);
+        zcq_msg_destroy (&reply);
+    }
+    free (reason);
+    //  A name array of fixarray and of array16 size
+    for (size_t types = 1; types <= ZCQ_MAX_TYPES; types += ZCQ_MAX_TYPES - 1) {
+        zcq_msg_t *replay = zcq_msg_new (ZCQ_MSG_REPLAY);
+        zcq_msg_set_from (replay, 1);
+        for (size_t index = 0; index < types; index++) {
+            snprintf (text, sizeof (text), "Type%zu", index);
+            assert_int_equal (zcq_msg_add_type (replay, text), 0);
+        }
+        s_assert_canonical (replay);
+        zcq_msg_destroy (&replay);
+    }
+}
+
 int
 main (void)
 {
@@ -2738,6 +2860,7 @@ main (void)
         cmocka_unit_test (test_result_may_be_stale),
         cmocka_unit_test (test_event_topic_of_generated_events),
         cmocka_unit_test (test_event_topic_refuses_what_the_decoder_refuses),
+        cmocka_unit_test (test_encoded_bodies_are_msgpack_c_bytes),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

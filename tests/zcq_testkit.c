@@ -233,6 +233,26 @@ zcq_testkit_get (const msgpack_object *map, const char *key)
     return NULL;
 }
 
+void
+zcq_testkit_assert_repacks (const void *bytes, size_t size)
+{
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    size_t offset = 0;
+    assert_int_equal (msgpack_unpack_next (&unpacked, (const char *) bytes, size, &offset),
+                      MSGPACK_UNPACK_SUCCESS);
+    assert_int_equal (offset, size);
+    msgpack_sbuffer again;
+    msgpack_sbuffer_init (&again);
+    msgpack_packer packer;
+    msgpack_packer_init (&packer, &again, msgpack_sbuffer_write);
+    msgpack_pack_object (&packer, unpacked.data);
+    assert_int_equal (again.size, size);
+    assert_memory_equal (again.data, bytes, size);
+    msgpack_sbuffer_destroy (&again);
+    msgpack_unpacked_destroy (&unpacked);
+}
+
 zframe_t *
 zcq_testkit_unhex (const msgpack_object *object)
 {
