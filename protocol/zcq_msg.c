@@ -45,6 +45,7 @@ struct _zcq_msg_t {
     size_t routing_size;       //  bytes in routing
     zframe_t *routing_id;      //  that envelope as a frame, made when asked, or NULL
     bool delimiter;            //  peer put an empty frame after the id (REQ)
+    bool loose;                //  a text or data field may be allocated outside the block
     zcq_status_t error_status; //  decode outcome; ZCQ_OK when valid
     char *error;               //  what was wrong when not valid
     byte id [ZCQ_MAX_ID];      //  request / command id
@@ -293,6 +294,7 @@ s_field_alloc (zcq_msg_t *self, size_t size)
     }
     void *room = malloc (size);
     assert (room);
+    self->loose = true;
     return room;
 }
 
@@ -346,12 +348,14 @@ zcq_msg_destroy (zcq_msg_t **self_p)
         if (self->routing_id) {
             zframe_destroy (&self->routing_id);
         }
-        //  Most of these are NULL in most messages: no call for those
+        //  Most of these are NULL or in the block in most messages: nothing
+        //  to free unless one was allocated outside it
         void *owned [] = {self->error,  self->name,        self->stream,  self->data,
                           self->reason, self->correlation, self->leader,  self->user,
                           self->roles,  self->category,    self->cluster, self->incarnation,
                           self->domain};
-        for (size_t index = 0; index < sizeof (owned) / sizeof (owned [0]); index++) {
+        for (size_t index = 0; self->loose && index < sizeof (owned) / sizeof (owned [0]);
+             index++) {
             if (owned [index]) {
                 s_release (self, owned [index]);
             }
@@ -387,6 +391,7 @@ zcq_msg_set_error (zcq_msg_t *self, zcq_status_t status, const char *format, ...
         self->error_status = status;
         zstr_free (&self->error);
         self->error = text;
+        self->loose = true;
     }
     else {
         zstr_free (&text);
@@ -590,6 +595,7 @@ s_take_payload (zcq_msg_t *self, const char *field, const msgpack_object *key,
     }
     s_release (self, self->data);
     self->data = (byte *) buffer.data;
+    self->loose = true;
     self->data_size = buffer.size;
     return 0;
 }
@@ -1577,9 +1583,11 @@ s_recv (zsock_t *sock, int socket_type, int flags, bool plain)
             self->user = NULL;
             if (s_check_text (self, USER_ID_FROM_ZAP, user, ZCQ_MAX_USER) == 0) {
                 self->user = strdup (user);
+                self->loose = true;
             }
         }
         self->roles = roles ? strdup (roles) : NULL;
+        self->loose |= roles != NULL;
         if (frames != frames_stack) {
             free (frames);
         }
@@ -2344,6 +2352,7 @@ zcq_msg_set_reason (zcq_msg_t *self, const char *format, ...)
     zcq_text_truncate (text, ZCQ_MAX_TEXT);
     s_release (self, self->reason);
     self->reason = text;
+    self->loose = true;
 }
 
 uint64_t
