@@ -139,6 +139,20 @@ static const struct {
     [ZCQ_NOT_LEADER] = {"not_leader", true},
 };
 
+//  Is name (size bytes, not terminated) the known text? Compared byte by
+//  byte inline: a type or status name of every message received is looked
+//  up, and most names are matched or told apart in their first bytes.
+static bool
+s_name_is (const char *known, const char *name, size_t size)
+{
+    for (size_t index = 0; index < size; index++) {
+        if (known [index] == 0 || known [index] != name [index]) {
+            return false;
+        }
+    }
+    return known [size] == 0;
+}
+
 const char *
 zcq_msg_type_name (zcq_msg_type_t type)
 {
@@ -152,8 +166,7 @@ zcq_msg_type_t
 zcq_msg_type_from_name (const char *name, size_t size)
 {
     for (int type = ZCQ_MSG_UNKNOWN + 1; type < ZCQ_MSG_TYPES; type++) {
-        if (strlen (s_type_names [type]) == size
-            && memcmp (s_type_names [type], name, size) == 0) {
+        if (s_name_is (s_type_names [type], name, size)) {
             return (zcq_msg_type_t) type;
         }
     }
@@ -173,8 +186,7 @@ int
 zcq_status_from_name (const char *name, size_t size)
 {
     for (int status = 0; status < ZCQ_STATUSES; status++) {
-        if (strlen (s_statuses [status].name) == size
-            && memcmp (s_statuses [status].name, name, size) == 0) {
+        if (s_name_is (s_statuses [status].name, name, size)) {
             return status;
         }
     }
@@ -949,7 +961,7 @@ static bool
 s_key_is (const msgpack_object *key, s_key_t field)
 {
     return key->type == MSGPACK_OBJECT_STR && key->via.str.size == s_keys [field].size
-           && memcmp (key->via.str.ptr, s_keys [field].name, key->via.str.size) == 0;
+           && s_name_is (s_keys [field].name, key->via.str.ptr, key->via.str.size);
 }
 
 //  --- Decoding from the schema ------------------------------------------------

@@ -473,6 +473,9 @@ test_type_names_both_ways (void **state)
     assert_int_equal (zcq_msg_type_from_name ("EVENTS", 5), ZCQ_MSG_EVENT);
     assert_int_equal (zcq_msg_type_from_name ("", 0), ZCQ_MSG_UNKNOWN);
     assert_int_equal (zcq_msg_type_from_name ("UNKNOWN", 7), ZCQ_MSG_UNKNOWN);
+    //  A name's bytes after a zero byte still count
+    assert_int_equal (zcq_msg_type_from_name ("REPLY\0", 6), ZCQ_MSG_UNKNOWN);
+    assert_int_equal (zcq_msg_type_from_name ("REP\0Y", 5), ZCQ_MSG_UNKNOWN);
     assert_string_equal (zcq_msg_type_name (ZCQ_MSG_UNKNOWN), "UNKNOWN");
     assert_string_equal (zcq_msg_type_name (ZCQ_MSG_TYPES), "UNKNOWN");
     assert_string_equal (zcq_msg_type_name ((zcq_msg_type_t) 99), "UNKNOWN");
@@ -512,6 +515,8 @@ test_status_names_both_ways_and_retryable (void **state)
     }
     assert_int_equal (zcq_status_from_name ("OK", 2), -1);
     assert_int_equal (zcq_status_from_name ("accepte", 7), -1);
+    assert_int_equal (zcq_status_from_name ("ok\0", 3), -1);
+    assert_int_equal (zcq_status_from_name ("o\0", 2), -1);
     assert_int_equal (zcq_status_from_name ("unknown_status", 14), -1);
     assert_int_equal (zcq_status_from_name ("", 0), -1);
     assert_string_equal (zcq_status_name (ZCQ_STATUSES), "unknown_status");
