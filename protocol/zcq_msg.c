@@ -1151,6 +1151,29 @@ s_take_count_in_place (zcq_mpack_cursor_t *cursor, bool positive, uint64_t *valu
     return zcq_mpack_take_uint (cursor, value) && *value <= INT64_MAX && (*value || !positive);
 }
 
+//  Take the key "data" and its value: a map of at most ZCQ_MAX_DATA bytes,
+//  kept as its bytes (they are as the schema's reader keeps them).
+static bool
+s_take_data_in_place (zcq_mpack_cursor_t *cursor, const byte **data, size_t *size)
+{
+    zcq_mpack_cursor_t start = *cursor;
+    if (!ZCQ_MPACK_TAKE_PACKED (cursor, "\xa4"
+                                        "data")
+        || cursor->at == cursor->end
+        || !((*cursor->at & 0xf0) == 0x80 || *cursor->at == 0xde || *cursor->at == 0xdf)) {
+        *cursor = start;
+        return false;
+    }
+    *data = cursor->at;
+    *size = zcq_mpack_object_size (*data, (size_t) (cursor->end - *data));
+    if (*size == 0 || *size > ZCQ_MAX_DATA) {
+        *cursor = start;
+        return false;
+    }
+    cursor->at += *size;
+    return true;
+}
+
 //  A copy of size bytes into the message (its block while it has room);
 //  with terminate, as a C string; NULL for an empty terminated text.
 static void *
@@ -1199,19 +1222,9 @@ s_event_in_place (zcq_msg_t *self, const byte *body, size_t size)
              && zcq_mpack_take_uint (&cursor, &schema) && schema <= UINT32_MAX)) {
         return false;
     }
-    //  The data: a map, kept as its bytes when they are as msgpack-c packs
-    if (!ZCQ_MPACK_TAKE_PACKED (&cursor, "\xa4"
-                                         "data")
-        || cursor.at == cursor.end
-        || !((*cursor.at & 0xf0) == 0x80 || *cursor.at == 0xde || *cursor.at == 0xdf)) {
+    if (!s_take_data_in_place (&cursor, &data, &data_size)) {
         return false;
     }
-    data = cursor.at;
-    data_size = zcq_mpack_object_size (data, (size_t) (cursor.end - data));
-    if (data_size == 0 || data_size > ZCQ_MAX_DATA) {
-        return false;
-    }
-    cursor.at += data_size;
     //  The meta: command and time, then what is set of correlation, user
     //  and deleted, in that order
     if (!ZCQ_MPACK_TAKE_PACKED (&cursor, "\xa4"
@@ -1275,6 +1288,60 @@ s_event_in_place (zcq_msg_t *self, const byte *body, size_t size)
     return true;
 }
 
+//  Read a COMMAND body in the layout the codec writes it in (the schema's
+//  fields in its order, each key a fixstr: id, type, stream, expect, data
+//  and a correlation id when set) into self (new, with nothing set), as
+//  the write node does for every command it takes. Returns true, or false
+//  with self untouched (then the schema decodes it and names what is
+//  wrong); both give the same message for the same bytes.
+static bool
+s_command_in_place (zcq_msg_t *self, const byte *body, size_t size)
+{
+    zcq_mpack_cursor_t cursor = {body, body + size};
+    const byte *id, *type, *stream, *data, *correlation = NULL;
+    size_t id_size, type_size, stream_size, data_size, correlation_size = 0;
+    uint64_t expect = 0;
+    //  A fixmap of 5 pairs, 6 with a correlation id
+    bool with_correlation = ZCQ_MPACK_TAKE_PACKED (&cursor, "\x86");
+    if (!(with_correlation || ZCQ_MPACK_TAKE_PACKED (&cursor, "\x85"))
+        || !ZCQ_MPACK_TAKE_PACKED (&cursor, "\xa2"
+                                            "id")
+        || !zcq_mpack_take_bin (&cursor, &id, &id_size) || id_size != ZCQ_COMMAND_ID
+        || !ZCQ_MPACK_TAKE_PACKED (&cursor, "\xa4"
+                                            "type")
+        || !s_take_text_in_place (&cursor, ZCQ_MAX_NAME, true, &type, &type_size)
+        || !ZCQ_MPACK_TAKE_PACKED (&cursor, "\xa6"
+                                            "stream")
+        || !s_take_text_in_place (&cursor, ZCQ_MAX_STREAM, true, &stream, &stream_size)
+        || !ZCQ_MPACK_TAKE_PACKED (&cursor, "\xa6"
+                                            "expect")) {
+        return false;
+    }
+    bool any = ZCQ_MPACK_TAKE_PACKED (&cursor, "\xc0");
+    if ((!any && !(zcq_mpack_take_uint (&cursor, &expect) && expect <= INT64_MAX))
+        || !s_take_data_in_place (&cursor, &data, &data_size)) {
+        return false;
+    }
+    if (with_correlation
+        && !(ZCQ_MPACK_TAKE_PACKED (&cursor, "\xab"
+                                             "correlation")
+             && s_take_text_in_place (&cursor, ZCQ_MAX_TEXT, false, &correlation,
+                                      &correlation_size))) {
+        return false;
+    }
+    if (cursor.at != cursor.end) {
+        return false;
+    }
+    zcq_msg_set_id (self, id, id_size);
+    self->name = (char *) s_copy_in (self, type, type_size, true);
+    self->stream = (char *) s_copy_in (self, stream, stream_size, true);
+    self->expect = any ? ZCQ_EXPECT_ANY : (int64_t) expect;
+    self->data = (byte *) s_copy_in (self, data, data_size, false);
+    self->data_size = data_size;
+    self->correlation = (char *) s_copy_in (self, correlation, correlation_size, true);
+    return true;
+}
+
 #define DECODE_PAIRS 64 //  map pairs a body decodes into on the stack
 
 zcq_msg_t *
@@ -1296,6 +1363,10 @@ zcq_msg_decode_body (zcq_msg_type_t type, const void *body, size_t size)
     }
     if (ZCQ_MSG_IN_PLACE && type == ZCQ_MSG_EVENT
         && s_event_in_place (self, (const byte *) body, size)) {
+        return self;
+    }
+    if (ZCQ_MSG_IN_PLACE && type == ZCQ_MSG_COMMAND
+        && s_command_in_place (self, (const byte *) body, size)) {
         return self;
     }
     //  Most bodies (every EVENT of a flat payload) are maps of maps and
