@@ -1151,6 +1151,23 @@ s_take_count_in_place (zcq_mpack_cursor_t *cursor, bool positive, uint64_t *valu
     return zcq_mpack_take_uint (cursor, value) && *value <= INT64_MAX && (*value || !positive);
 }
 
+//  Take an id: nil (as if absent: *id stays NULL) or 1..ZCQ_MAX_ID bytes.
+static bool
+s_take_id_in_place (zcq_mpack_cursor_t *cursor, const byte **id, size_t *size)
+{
+    zcq_mpack_cursor_t start = *cursor;
+    if (ZCQ_MPACK_TAKE_PACKED (cursor, "\xc0")) {
+        return true;
+    }
+    if (zcq_mpack_take_bin (cursor, id, size) && *size > 0 && *size <= ZCQ_MAX_ID) {
+        return true;
+    }
+    *cursor = start;
+    *id = NULL;
+    *size = 0;
+    return false;
+}
+
 //  Take the key "data" and its value: a map of at most ZCQ_MAX_DATA bytes,
 //  kept as its bytes (they are as the schema's reader keeps them).
 static bool
@@ -1235,9 +1252,7 @@ s_event_in_place (zcq_msg_t *self, const byte *body, size_t size)
     size_t more = (size_t) (*cursor.at++ - 0x82); //  pairs after command and time
     if (!ZCQ_MPACK_TAKE_PACKED (&cursor, "\xa7"
                                          "command")
-        || !(ZCQ_MPACK_TAKE_PACKED (&cursor, "\xc0")
-             || (zcq_mpack_take_bin (&cursor, &id, &id_size) && id_size > 0
-                 && id_size <= ZCQ_MAX_ID))
+        || !s_take_id_in_place (&cursor, &id, &id_size)
         || !ZCQ_MPACK_TAKE_PACKED (&cursor, "\xa4"
                                             "time")
         || !s_take_count_in_place (&cursor, false, &time)) {
@@ -1342,6 +1357,55 @@ s_command_in_place (zcq_msg_t *self, const byte *body, size_t size)
     return true;
 }
 
+//  Read a REPLY body in the layout the codec writes it in (id or nil,
+//  status, reason, version, position and count; no retry_after nor
+//  leader) into self (new, with nothing set), as a client does for every
+//  command it sends. Returns true, or false with self untouched (then the
+//  schema decodes it); both give the same message for the same bytes.
+static bool
+s_reply_in_place (zcq_msg_t *self, const byte *body, size_t size)
+{
+    zcq_mpack_cursor_t cursor = {body, body + size};
+    const byte *id = NULL, *status, *reason;
+    size_t id_size = 0, status_size, reason_size;
+    uint64_t version, position, count;
+    if (!ZCQ_MPACK_TAKE_PACKED (&cursor, "\x86"
+                                         "\xa2"
+                                         "id")
+        || !s_take_id_in_place (&cursor, &id, &id_size)
+        || !ZCQ_MPACK_TAKE_PACKED (&cursor, "\xa6"
+                                            "status")
+        || !zcq_mpack_take_str (&cursor, &status, &status_size)
+        || !ZCQ_MPACK_TAKE_PACKED (&cursor, "\xa6"
+                                            "reason")
+        || !s_take_text_in_place (&cursor, ZCQ_MAX_TEXT, false, &reason, &reason_size)
+        || !ZCQ_MPACK_TAKE_PACKED (&cursor, "\xa7"
+                                            "version")
+        || !s_take_count_in_place (&cursor, false, &version)
+        || !ZCQ_MPACK_TAKE_PACKED (&cursor, "\xa8"
+                                            "position")
+        || !s_take_count_in_place (&cursor, false, &position)
+        || !ZCQ_MPACK_TAKE_PACKED (&cursor, "\xa5"
+                                            "count")
+        || !zcq_mpack_take_uint (&cursor, &count) || count > UINT32_MAX
+        || cursor.at != cursor.end) {
+        return false;
+    }
+    int known = zcq_status_from_name ((const char *) status, status_size);
+    if (known < 0) {
+        return false;
+    }
+    if (id) {
+        zcq_msg_set_id (self, id, id_size);
+    }
+    self->status = (zcq_status_t) known;
+    self->reason = (char *) s_copy_in (self, reason, reason_size, true);
+    self->version = version;
+    self->position = position;
+    self->count = (uint32_t) count;
+    return true;
+}
+
 #define DECODE_PAIRS 64 //  map pairs a body decodes into on the stack
 
 zcq_msg_t *
@@ -1367,6 +1431,10 @@ zcq_msg_decode_body (zcq_msg_type_t type, const void *body, size_t size)
     }
     if (ZCQ_MSG_IN_PLACE && type == ZCQ_MSG_COMMAND
         && s_command_in_place (self, (const byte *) body, size)) {
+        return self;
+    }
+    if (ZCQ_MSG_IN_PLACE && type == ZCQ_MSG_REPLY
+        && s_reply_in_place (self, (const byte *) body, size)) {
         return self;
     }
     //  Most bodies (every EVENT of a flat payload) are maps of maps and

@@ -44,6 +44,9 @@ int64_t unblocked_zcq_msg_time (zcq_msg_t *self);
 const char *unblocked_zcq_msg_correlation (zcq_msg_t *self);
 const char *unblocked_zcq_msg_user (zcq_msg_t *self);
 int64_t unblocked_zcq_msg_expect (zcq_msg_t *self);
+zcq_status_t unblocked_zcq_msg_status (zcq_msg_t *self);
+const char *unblocked_zcq_msg_reason (zcq_msg_t *self);
+uint32_t unblocked_zcq_msg_count (zcq_msg_t *self);
 
 //  What both made of one body
 typedef struct {
@@ -83,6 +86,9 @@ s_compare_as (zcq_msg_type_t type, const byte *body, size_t size, s_tally_t *tal
     assert_int_equal (zcq_msg_deleted (blocked), unblocked_zcq_msg_deleted (unblocked));
     assert_int_equal (zcq_msg_time (blocked), unblocked_zcq_msg_time (unblocked));
     assert_int_equal (zcq_msg_expect (blocked), unblocked_zcq_msg_expect (unblocked));
+    assert_int_equal (zcq_msg_status (blocked), unblocked_zcq_msg_status (unblocked));
+    s_same_text (zcq_msg_reason (blocked), unblocked_zcq_msg_reason (unblocked), "reason");
+    assert_int_equal (zcq_msg_count (blocked), unblocked_zcq_msg_count (unblocked));
     s_same_text (zcq_msg_stream (blocked), unblocked_zcq_msg_stream (unblocked), "stream");
     s_same_text (zcq_msg_name (blocked), unblocked_zcq_msg_name (unblocked), "type");
     s_same_text (zcq_msg_correlation (blocked), unblocked_zcq_msg_correlation (unblocked),
@@ -102,13 +108,14 @@ s_compare_as (zcq_msg_type_t type, const byte *body, size_t size, s_tally_t *tal
     unblocked_zcq_msg_destroy (&unblocked);
 }
 
-//  The same body as an EVENT and as a COMMAND (whose fields it partly has:
+//  The same body as an EVENT, a COMMAND and a REPLY (whose fields it partly has:
 //  the write node decodes every command it takes into a block).
 static void
 s_compare (const byte *body, size_t size, s_tally_t *tally)
 {
     s_compare_as (ZCQ_MSG_EVENT, body, size, tally);
     s_compare_as (ZCQ_MSG_COMMAND, body, size, tally);
+    s_compare_as (ZCQ_MSG_REPLY, body, size, tally);
 }
 
 //  The EVENT bodies of the spec's vectors (frames after "ZCQ1", "EVENT").
@@ -178,6 +185,15 @@ s_generated (zcq_msg_type_t as)
     }
     if (s_random () % 4 == 0) {
         zcq_msg_set_deleted (event, 1 + s_random () % 1000000);
+    }
+    if (as == ZCQ_MSG_REPLY) {
+        static const zcq_status_t statuses [] = {ZCQ_ACCEPTED, ZCQ_REJECTED, ZCQ_CONFLICT,
+                                                 ZCQ_INVALID, ZCQ_UNAVAILABLE};
+        zcq_msg_set_status (event, statuses [s_random () % 5]);
+        if (s_random () % 3 == 0) {
+            zcq_msg_set_reason (event, "not enough funds in %s", stream);
+        }
+        zcq_msg_set_count (event, (uint32_t) (s_random () % 4));
     }
     if (as == ZCQ_MSG_COMMAND && s_random () % 2) {
         zcq_msg_set_expect (event,
@@ -273,8 +289,8 @@ test_vectors_decode_the_same (void **state)
          body = (zchunk_t *) zlist_next (bodies)) {
         s_compare (zchunk_data (body), zchunk_size (body), &tally);
     }
-    assert_int_equal (tally.bodies, 2 * count); //  each as an EVENT and as a COMMAND
-    assert_true (tally.accepted > 0 && tally.accepted < 2 * count); //  both kinds
+    assert_int_equal (tally.bodies, 3 * count); //  each as an EVENT, a COMMAND and a REPLY
+    assert_true (tally.accepted > 0 && tally.accepted < 3 * count); //  both kinds
     for (zchunk_t *body = (zchunk_t *) zlist_pop (bodies); body;
          body = (zchunk_t *) zlist_pop (bodies)) {
         zchunk_destroy (&body);
@@ -291,6 +307,7 @@ test_damaged_bodies_decode_the_same (void **state)
     for (int index = 0; index < 200; index++) {
         zlist_append (originals, s_generated (ZCQ_MSG_EVENT));
         zlist_append (originals, s_generated (ZCQ_MSG_COMMAND));
+        zlist_append (originals, s_generated (ZCQ_MSG_REPLY));
     }
     s_tally_t tally = {0, 0};
     //  The generated ones whole first: they must be accepted
@@ -299,7 +316,7 @@ test_damaged_bodies_decode_the_same (void **state)
         s_compare (zchunk_data (body), zchunk_size (body), &tally);
     }
     size_t whole = tally.accepted;
-    assert_true (whole >= 400); //  each EVENT as one, each COMMAND as one
+    assert_true (whole >= 600); //  each EVENT as one, each COMMAND and REPLY as one
     size_t count = zlist_size (originals);
     zchunk_t **array = (zchunk_t **) malloc (count * sizeof (zchunk_t *));
     size_t index = 0;
