@@ -381,7 +381,7 @@ test_kept_events_decode_as_new (void **state)
     zchunk_t **bodies = (zchunk_t **) malloc (BATCH * sizeof (zchunk_t *));
     zcq_msg_t **events = (zcq_msg_t **) malloc (BATCH * sizeof (zcq_msg_t *));
     for (size_t index = 0; index < BATCH; index++) {
-        bodies [index] = s_generated ();
+        bodies [index] = s_generated (ZCQ_MSG_EVENT);
         events [index] = zcq_msg_decode_body (ZCQ_MSG_EVENT, zchunk_data (bodies [index]),
                                               zchunk_size (bodies [index]));
         assert_true (zcq_msg_valid (events [index]));
