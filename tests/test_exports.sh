@@ -10,9 +10,14 @@ library="$build/libzcqrs.so"
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/zcq-exports.XXXXXX") || exit 1
 trap 'rm -rf "$scratch"' EXIT
 
-# Declarations in the house layout: the name line "    zcq_name (" of each
+# Declarations in the house layout: the name line "    zcq_name (" of each,
+# except a line that continues a macro (a call in its body, as
+# ZCQ_MPACK_TAKE_PACKED's of the inline zcq_mpack_take_bytes)
 declared () {
-    sed -n 's/^    \(zcq_[a-z0-9_]*\) (.*/\1/p' "$@" | sort -u
+    awk 'prev !~ /\\$/ && match($0, /^    zcq_[a-z0-9_]* \(/) {
+        print substr($0, 5, RLENGTH - 6)
+    }
+    { prev = $0 }' "$@" | sort -u
 }
 public=$(sed -n 's/^#include "\([^"]*\)".*/\1/p' lib/zcqrs.h)
 public_files=""
