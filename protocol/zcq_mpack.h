@@ -139,6 +139,73 @@ zcq_mpack_take_uint (zcq_mpack_cursor_t *cursor, uint64_t *value)
     return true;
 }
 
+//  The writer's side: each zcq_mpack_put_* writes one header or scalar at
+//  at, in the smallest form msgpack-c packs it in (the same bytes), and
+//  returns where it ends. The caller makes room: at most ZCQ_MPACK_PUT_MAX
+//  bytes each. Inline, as the cursor's: bodies and records are written as
+//  runs of these.
+#define ZCQ_MPACK_PUT_MAX 9
+
+//  A tag byte, then value big-endian in bytes bytes.
+static inline uint8_t *
+zcq_mpack_put_tagged (uint8_t *at, uint8_t tag, uint64_t value, size_t bytes)
+{
+    *at++ = tag;
+    for (size_t index = 0; index < bytes; index++) {
+        at [index] = (uint8_t) (value >> (8 * (bytes - 1 - index)));
+    }
+    return at + bytes;
+}
+
+//  A value in the smallest of msgpack's forms for it: under fixes, one
+//  byte (fix or'ed with it); else tag and 1 byte, tag + 1 and 2, tag + 2
+//  and 4, or (wide only) tag + 3 and 8.
+static inline uint8_t *
+zcq_mpack_put_sized (uint8_t *at, uint64_t value, uint64_t fixes, uint8_t fix, uint8_t tag,
+                     bool wide)
+{
+    if (value < fixes) {
+        *at = (uint8_t) (fix | value);
+        return at + 1;
+    }
+    return value < 256                     ? zcq_mpack_put_tagged (at, tag, value, 1)
+           : value < 65536                 ? zcq_mpack_put_tagged (at, tag + 1, value, 2)
+           : value < (1ULL << 32) || !wide ? zcq_mpack_put_tagged (at, tag + 2, value, 4)
+                                           : zcq_mpack_put_tagged (at, tag + 3, value, 8);
+}
+
+//  A non-negative integer, as msgpack-c packs a uint64.
+static inline uint8_t *
+zcq_mpack_put_uint (uint8_t *at, uint64_t value)
+{
+    return zcq_mpack_put_sized (at, value, 128, 0, 0xcc, true);
+}
+
+//  A signed integer, as msgpack-c packs an int64 (a non-negative one as
+//  zcq_mpack_put_uint).
+static inline uint8_t *
+zcq_mpack_put_int (uint8_t *at, int64_t value)
+{
+    if (value >= 0) {
+        return zcq_mpack_put_uint (at, (uint64_t) value);
+    }
+    if (value >= -32) {
+        *at = (uint8_t) value;
+        return at + 1;
+    }
+    return value >= -128        ? zcq_mpack_put_tagged (at, 0xd0, (uint64_t) value, 1)
+           : value >= -32768    ? zcq_mpack_put_tagged (at, 0xd1, (uint64_t) value, 2)
+           : value >= INT32_MIN ? zcq_mpack_put_tagged (at, 0xd2, (uint64_t) value, 4)
+                                : zcq_mpack_put_tagged (at, 0xd3, (uint64_t) value, 8);
+}
+
+//  The header of a str of size bytes (at most 5 bytes).
+static inline uint8_t *
+zcq_mpack_put_str_header (uint8_t *at, size_t size)
+{
+    return zcq_mpack_put_sized (at, size, 32, 0xa0, 0xd9, false);
+}
+
 //  Take a str (fixstr, str 8/16/32): *text points at its bytes, unchecked.
 bool
     zcq_mpack_take_str (zcq_mpack_cursor_t *cursor, const uint8_t **text, size_t *size);

@@ -1815,74 +1815,11 @@ s_done (msgpack_sbuffer *buffer, const byte *end)
     buffer->size = (size_t) (end - (const byte *) buffer->data);
 }
 
-static byte *
-s_out_be (byte *at, uint64_t value, size_t bytes)
-{
-    for (size_t index = 0; index < bytes; index++) {
-        at [index] = (byte) (value >> (8 * (bytes - 1 - index)));
-    }
-    return at + bytes;
-}
-
-//  A header byte and value in bytes bytes, big-endian.
-static byte *
-s_out_tagged (byte *at, byte tag, uint64_t value, size_t bytes)
-{
-    *at = tag;
-    return s_out_be (at + 1, value, bytes);
-}
-
-//  A value in the smallest of msgpack's forms for it: under fixes, one
-//  byte (fix or'ed with it); else tag and 1 byte, tag + 1 and 2, tag + 2
-//  and 4, or (wide only) tag + 3 and 8.
-static byte *
-s_out_sized (byte *at, uint64_t value, uint64_t fixes, byte fix, byte tag, bool wide)
-{
-    if (value < fixes) {
-        *at = (byte) (fix | value);
-        return at + 1;
-    }
-    return value < 256                     ? s_out_tagged (at, tag, value, 1)
-           : value < 65536                 ? s_out_tagged (at, tag + 1, value, 2)
-           : value < (1ULL << 32) || !wide ? s_out_tagged (at, tag + 2, value, 4)
-                                           : s_out_tagged (at, tag + 3, value, 8);
-}
-
-//  A non-negative integer (at most 9 bytes).
-static byte *
-s_out_uint (byte *at, uint64_t value)
-{
-    return s_out_sized (at, value, 128, 0, 0xcc, true);
-}
-
-//  A signed integer (at most 9 bytes): a non-negative one as s_out_uint.
-static byte *
-s_out_int (byte *at, int64_t value)
-{
-    if (value >= 0) {
-        return s_out_uint (at, (uint64_t) value);
-    }
-    if (value >= -32) {
-        *at = (byte) value;
-        return at + 1;
-    }
-    return value >= -128        ? s_out_tagged (at, 0xd0, (uint64_t) value, 1)
-           : value >= -32768    ? s_out_tagged (at, 0xd1, (uint64_t) value, 2)
-           : value >= INT32_MIN ? s_out_tagged (at, 0xd2, (uint64_t) value, 4)
-                                : s_out_tagged (at, 0xd3, (uint64_t) value, 8);
-}
-
-//  The header of a text or a byte string of size (at most 5 bytes).
-static byte *
-s_out_str_header (byte *at, size_t size)
-{
-    return s_out_sized (at, size, 32, 0xa0, 0xd9, false);
-}
-
+//  The header of a byte string of size (at most 5 bytes).
 static byte *
 s_out_bin_header (byte *at, size_t size)
 {
-    return s_out_sized (at, size, 0, 0, 0xc4, false);
+    return zcq_mpack_put_sized (at, size, 0, 0, 0xc4, false);
 }
 
 //  The header of a map or an array of size entries: one byte (fix, or'ed
@@ -1894,7 +1831,8 @@ s_out_count_header (byte *at, size_t size, byte fix, byte tag)
         *at = (byte) (fix | size);
         return at + 1;
     }
-    return size < 65536 ? s_out_tagged (at, tag, size, 2) : s_out_tagged (at, tag + 1, size, 4);
+    return size < 65536 ? zcq_mpack_put_tagged (at, tag, size, 2)
+                        : zcq_mpack_put_tagged (at, tag + 1, size, 4);
 }
 
 //  A text with its header, in the room of buffer (its end is returned).
@@ -1904,7 +1842,7 @@ s_out_str (msgpack_sbuffer *buffer, byte *at, const char *text)
     size_t size = strlen (text);
     s_done (buffer, at);
     at = s_room (buffer, size + 5);
-    at = s_out_str_header (at, size);
+    at = zcq_mpack_put_str_header (at, size);
     memcpy (at, text, size);
     return at + size;
 }
@@ -1985,19 +1923,19 @@ s_out_value (msgpack_sbuffer *buffer, byte *at, zcq_msg_t *self, const s_field_t
             return s_out_str (buffer, at, text ? text : "");
         }
         case V_UINT64:
-            return s_out_uint (at, *MEMBER (self, field, uint64_t));
+            return zcq_mpack_put_uint (at, *MEMBER (self, field, uint64_t));
         case V_UINT32: {
             uint32_t number = *MEMBER (self, field, uint32_t);
-            return s_out_uint (at, number ? number : (uint32_t) field->fallback);
+            return zcq_mpack_put_uint (at, number ? number : (uint32_t) field->fallback);
         }
         case V_INT64:
-            return s_out_int (at, *MEMBER (self, field, int64_t));
+            return zcq_mpack_put_int (at, *MEMBER (self, field, int64_t));
         case V_EXPECT:
             if (*MEMBER (self, field, int64_t) == ZCQ_EXPECT_ANY) {
                 *at = 0xc0;
                 return at + 1;
             }
-            return s_out_int (at, *MEMBER (self, field, int64_t));
+            return zcq_mpack_put_int (at, *MEMBER (self, field, int64_t));
         case V_MAP:
         case V_OBJECT:
             //  Packed payload bytes as they are (one object)
@@ -2015,7 +1953,7 @@ s_out_value (msgpack_sbuffer *buffer, byte *at, zcq_msg_t *self, const s_field_t
         case V_META:
             return s_out_fields (buffer, at, self, &s_meta_schema);
         case V_FRAMES:
-            return s_out_uint (at, self->event_count);
+            return zcq_mpack_put_uint (at, self->event_count);
         case V_NAMES:
             at = s_out_count_header (at, self->type_count, 0x90, 0xdc);
             for (size_t index = 0; index < self->type_count; index++) {

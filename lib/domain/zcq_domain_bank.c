@@ -492,16 +492,6 @@ typedef struct {
     size_t size;            //  bytes in data
 } s_record_t;
 
-static int
-s_record_write (void *data, const char *bytes, size_t size)
-{
-    s_record_t *record = (s_record_t *) data;
-    assert (size <= RECORD_MAX - record->size); //  records are bounded (see above)
-    memcpy (record->data + record->size, bytes, size);
-    record->size += size;
-    return 0;
-}
-
 //  Append bytes that are already packed msgpack to a packer.
 static void
 s_pack_raw (msgpack_packer *packer, const void *data, size_t size)
@@ -530,85 +520,55 @@ s_pack_owner (msgpack_packer *packer, const char *owner)
 static void
 s_record_add (s_record_t *record, const void *bytes, size_t size)
 {
-    s_record_write (record, (const char *) bytes, size);
+    assert (size <= RECORD_MAX - record->size); //  records are bounded (see above)
+    memcpy (record->data + record->size, bytes, size);
+    record->size += size;
 }
 
 //  A string known when compiled, packed as a fixstr (its header byte
 //  written with it, as "\xa5" "owner"): one write, no strlen.
 #define S_RECORD_FIXSTR(record, packed) s_record_add (record, packed, sizeof (packed) - 1)
 
+//  Room at the end of a record for one scalar or header (records are
+//  bounded: see RECORD_MAX), and the record grown to where it ends.
+static uint8_t *
+s_record_room (s_record_t *record)
+{
+    assert (RECORD_MAX - record->size >= ZCQ_MPACK_PUT_MAX);
+    return (uint8_t *) record->data + record->size;
+}
+
+static void
+s_record_end (s_record_t *record, const uint8_t *end)
+{
+    record->size = (size_t) ((const char *) end - record->data);
+}
+
 //  An unsigned integer in its smallest form.
 static void
 s_record_uint (s_record_t *record, uint64_t value)
 {
-    byte packed [9];
-    size_t size;
-    if (value <= 0x7f) {
-        packed [0] = (byte) value;
-        size = 1;
-    }
-    else if (value <= 0xff) {
-        packed [0] = 0xcc;
-        packed [1] = (byte) value;
-        size = 2;
-    }
-    else if (value <= 0xffff) {
-        packed [0] = 0xcd;
-        packed [1] = (byte) (value >> 8);
-        packed [2] = (byte) value;
-        size = 3;
-    }
-    else if (value <= 0xffffffffu) {
-        uint32_t big = __builtin_bswap32 ((uint32_t) value);
-        packed [0] = 0xce;
-        memcpy (packed + 1, &big, 4);
-        size = 5;
-    }
-    else {
-        uint64_t big = __builtin_bswap64 (value);
-        packed [0] = 0xcf;
-        memcpy (packed + 1, &big, 8);
-        size = 9;
-    }
-    s_record_add (record, packed, size);
+    s_record_end (record, zcq_mpack_put_uint (s_record_room (record), value));
 }
 
-//  A signed integer as msgpack-c packs an int64: a non-negative one as
-//  an unsigned integer.
+//  A signed integer as msgpack-c packs an int64.
 static void
 s_record_int (s_record_t *record, int64_t value)
 {
-    if (value >= 0) {
-        s_record_uint (record, (uint64_t) value);
-    }
-    else {
-        msgpack_packer packer;
-        msgpack_packer_init (&packer, record, s_record_write);
-        msgpack_pack_int64 (&packer, value);
-    }
+    s_record_end (record, zcq_mpack_put_int (s_record_room (record), value));
 }
 
-//  An owner as a str (a fixstr or a str 8 for the owners a bank event
-//  holds), or nil once forgotten.
+//  An owner as a str, or nil once forgotten.
 static void
 s_record_owner (s_record_t *record, const char *owner)
 {
-    size_t size = owner ? strlen (owner) : 0;
-    if (owner && size <= 0xff) {
-        byte head [2] = {(byte) (0xa0 | size), (byte) size};
-        if (size <= 0x1f) {
-            s_record_add (record, head, 1);
-        }
-        else {
-            head [0] = 0xd9;
-            s_record_add (record, head, 2);
-        }
+    if (owner) {
+        size_t size = strlen (owner);
+        s_record_end (record, zcq_mpack_put_str_header (s_record_room (record), size));
         s_record_add (record, owner, size);
     }
     else {
-        msgpack_packer packer;
-        msgpack_packer_init (&packer, record, s_record_write);
-        s_pack_owner (&packer, owner);
+        s_record_add (record, "\xc0", 1); //  nil
     }
 }
 
