@@ -8,6 +8,18 @@ build=$1
 seconds=$2
 shift 2
 status=0
+
+# s_show_finding LOG FINDINGS: what a finding was, in a few lines, for a log
+# read far from this machine (CI shows the end of the suite's output): the
+# sanitizer's or libFuzzer's error, the first frames, and each input in hex
+s_show_finding() {
+    grep -E -e '^==[0-9]+==' -e '^ *#[0-6] 0x' -e '^SUMMARY' -e 'runtime error' \
+        -e 'out-of-memory|timeout|deadly signal' "$1" | cut -c1-160 | head -n 12 | sed 's/^/    /'
+    for input in "$2"/*; do
+        [ -f "$input" ] || continue
+        echo "    $(basename "$input") ($(wc -c <"$input") bytes): $(head -c 48 "$input" | od -An -tx1 | tr -d '\n')"
+    done
+}
 # The targets' LevelDB folders: a crashed target leaves its own behind
 export TMPDIR="$build/tmp"
 rm -rf "$TMPDIR"
@@ -28,6 +40,7 @@ for target in "$@"; do
         if ! "$build/fuzz/$target" $options -artifact_prefix="$findings/" $regressions \
             >"$log.regressions" 2>&1; then
             echo "$target: an earlier finding fails again, see $log.regressions"
+            tail -n 40 "$log.regressions" | sed 's/^/    /'
             status=1
             continue
         fi
@@ -40,6 +53,7 @@ for target in "$@"; do
         echo "$target: ${runs:-?} executions in ${seconds} s, no finding"
     else
         echo "$target: FINDING after ${runs:-?} executions (exit $rc): $(ls "$findings" | head -3); see $log"
+        s_show_finding "$log" "$findings"
         status=1
     fi
 done
