@@ -351,6 +351,56 @@ zcq_bench_own_cpu (void)
            + (double) usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
 }
 
+//  The sum of a voluntary_ctxt_switches line over every thread of pid
+//  (/proc/PID/task/*/status); -1 if none could be read
+static double
+s_task_sleeps (pid_t pid)
+{
+    char path [64];
+    snprintf (path, sizeof (path), "/proc/%d/task", (int) pid);
+    DIR *tasks = opendir (path);
+    if (!tasks) {
+        return -1;
+    }
+    double sleeps = -1;
+    struct dirent *task;
+    while ((task = readdir (tasks))) {
+        if (task->d_name [0] == '.') {
+            continue;
+        }
+        char status [320];
+        snprintf (status, sizeof (status), "/proc/%d/task/%s/status", (int) pid, task->d_name);
+        FILE *file = fopen (status, "r");
+        char line [256];
+        unsigned long long count;
+        while (file && fgets (line, sizeof (line), file)) {
+            if (sscanf (line, "voluntary_ctxt_switches: %llu", &count) == 1) {
+                sleeps = (sleeps < 0 ? 0 : sleeps) + (double) count;
+                break;
+            }
+        }
+        if (file) {
+            fclose (file);
+        }
+    }
+    closedir (tasks);
+    return sleeps;
+}
+
+double
+zcq_bench_proc_sleeps (zcq_bench_proc_t *self)
+{
+    return self && self->pid > 0 ? s_task_sleeps (self->pid) : -1;
+}
+
+double
+zcq_bench_own_sleeps (void)
+{
+    struct rusage usage;
+    getrusage (RUSAGE_SELF, &usage);
+    return (double) usage.ru_nvcsw;
+}
+
 double
 zcq_bench_proc_rss (zcq_bench_proc_t *self)
 {

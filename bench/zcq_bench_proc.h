@@ -56,6 +56,16 @@ double
 double
     zcq_bench_own_cpu (void);
 
+//  Times the process's threads (those alive now) have gone to sleep so far:
+//  their voluntary context switches, each a wait on a socket, a lock or
+//  the disk that ended in a wake-up; or -1 if it does not run.
+double
+    zcq_bench_proc_sleeps (zcq_bench_proc_t *self);
+
+//  The same for this process (every thread it ran, getrusage).
+double
+    zcq_bench_own_sleeps (void);
+
 //  Resident memory now (VmRSS) in MiB, or -1 if it does not run.
 double
     zcq_bench_proc_rss (zcq_bench_proc_t *self);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -45,8 +46,9 @@ zcq_bench_machine (char *text, size_t size)
 }
 
 double
-zcq_bench_fsync_rate (const char *folder, int ms, double *median_ms)
+zcq_bench_fsync_rate (const char *folder, int ms, double *median_ms, double *sleeps)
 {
+    *sleeps = -1;
     char path [1024];
     snprintf (path, sizeof (path), "%s/fsync-probe", folder);
     int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
@@ -59,6 +61,8 @@ zcq_bench_fsync_rate (const char *folder, int ms, double *median_ms)
     long syncs = 0;
     zcq_bench_latency_t *latency = zcq_bench_latency_new ();
     bool failed = false;
+    struct rusage before, after;
+    getrusage (RUSAGE_THREAD, &before);
     while (now < end && !failed) {
         int64_t before = now;
         failed = write (fd, record, sizeof (record)) != (ssize_t) sizeof (record)
@@ -67,8 +71,10 @@ zcq_bench_fsync_rate (const char *folder, int ms, double *median_ms)
         now = zcq_bench_now ();
         zcq_bench_latency_add (latency, now - before);
     }
+    getrusage (RUSAGE_THREAD, &after);
     close (fd);
     unlink (path);
+    *sleeps = syncs ? (double) (after.ru_nvcsw - before.ru_nvcsw) / (double) syncs : -1;
     *median_ms = zcq_bench_latency_ms (latency, 50);
     zcq_bench_latency_destroy (&latency);
     return failed ? -1 : syncs / ((double) (now - start) / 1e9);
@@ -336,6 +342,8 @@ zcq_bench_raw_figures (zcq_bench_report_t *report, int runs, int ms, double *fsy
         report, scenario, "write 200 bytes + fdatasync, data folder", "fsyncs/s", "/s");
     zcq_bench_figure_t *sync = zcq_bench_report_figure (
         report, scenario, "write 200 bytes + fdatasync, data folder", "median", "ms");
+    zcq_bench_figure_t *sleeps = zcq_bench_report_figure (
+        report, scenario, "write 200 bytes + fdatasync, data folder", "sleeps per fsync", "");
     zcq_bench_figure_t *echo = zcq_bench_report_figure (
         report, scenario, "ZeroMQ DEALER->ROUTER echo, 100 in flight", "requests/s", "/s");
     zcq_bench_figure_t *rtt = zcq_bench_report_figure (
@@ -347,9 +355,10 @@ zcq_bench_raw_figures (zcq_bench_report_t *report, int runs, int ms, double *fsy
     zcq_bench_figure_t *cpu32 = zcq_bench_report_figure (report, scenario, ZCQ_BENCH_ECHO_32,
                                                          "client CPU per 1k", "ms");
     for (int run = 0; run < runs; run++) {
-        double median = -1;
-        zcq_bench_figure_add (rate, zcq_bench_fsync_rate (folder, ms, &median));
+        double median = -1, slept = -1;
+        zcq_bench_figure_add (rate, zcq_bench_fsync_rate (folder, ms, &median, &slept));
         zcq_bench_figure_add (sync, median);
+        zcq_bench_figure_add (sleeps, slept);
         zcq_bench_figure_add (echo, zcq_bench_echo_rate (1, 100, ms));
         double one = zcq_bench_echo_rate (1, 1, ms);
         zcq_bench_figure_add (rtt, one > 0 ? 1000.0 / one : -1);

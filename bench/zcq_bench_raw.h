@@ -16,22 +16,21 @@
 #include <stddef.h>
 
 //  Describe the machine: "2 cores, AMD EPYC 7B13, Linux 6.1.0" into text.
-void
-    zcq_bench_machine (char *text, size_t size);
+void zcq_bench_machine (char *text, size_t size);
 
 //  Append small records (200 bytes) to a file in folder, fdatasync after
 //  each, for ms milliseconds. Returns syncs per second, or -1; sets
-//  *median_ms to the median time of one write + fdatasync.
-double
-    zcq_bench_fsync_rate (const char *folder, int ms, double *median_ms);
+//  *median_ms to the median time of one write + fdatasync and *sleeps to
+//  the times the calling thread slept per fdatasync (its waits for the
+//  disk, which a node's fdatasync makes too).
+double zcq_bench_fsync_rate (const char *folder, int ms, double *median_ms, double *sleeps);
 
 //  Echo messages (200 bytes) from `clients` DEALERs (a thread each, at
 //  most 64) to a ROUTER in another thread, all in one ZeroMQ context, over
 //  tcp://127.0.0.1, each client keeping in_flight requests
 //  outstanding, for ms milliseconds. Returns requests per second of all
 //  clients together, or -1.
-double
-    zcq_bench_echo_rate (int clients, int in_flight, int ms);
+double zcq_bench_echo_rate (int clients, int in_flight, int ms);
 
 //  The same echo with its ROUTER in a child process of its own (a context
 //  each side, as the benchmark's clients and a node): `clients` DEALER
@@ -39,8 +38,7 @@ double
 //  receive. Returns requests per second, or -1; sets *cpu_ms to this
 //  process's CPU (clients and their I/O thread) per 1,000 answers, or -1.
 //  Call it when this process runs nothing else.
-double
-    zcq_bench_echo_apart (int clients, int in_flight, int ms, double *cpu_ms);
+double zcq_bench_echo_apart (int clients, int in_flight, int ms, double *cpu_ms);
 
 //  The limits' figure name of the echo with 8 clients of 1 in flight: the
 //  ceiling of any 8-client closed loop over ZeroMQ here (a query node's
@@ -56,8 +54,7 @@ double
 //  (scenario "machine limits (same run)"). Sets *fsync_ms and *rtt_ms to
 //  the medians of one fsync and one echo round trip. Returns the figure of
 //  the echo with 100 in flight (requests/s).
-zcq_bench_figure_t *
-    zcq_bench_raw_figures (zcq_bench_report_t *report, int runs, int ms, double *fsync_ms,
-                           double *rtt_ms);
+zcq_bench_figure_t *zcq_bench_raw_figures (zcq_bench_report_t *report, int runs, int ms,
+                                           double *fsync_ms, double *rtt_ms);
 
 #endif

@@ -5,7 +5,7 @@
     a noisy machine where times vary
 
         zcq_instr [--build DIR] [--out DIR] [--baseline FILE] [--update]
-                  [--commands N] [--only write,client,closed,query]
+                  [--commands N] [--only write,client,closed,query,write-closed]
         zcq_instr --client ENDPOINT [--commands N] [--closed]
 
     Write node: the node program runs under valgrind --tool=callgrind
@@ -13,6 +13,11 @@
     writes its counts; twice, with the same start (1,000 accounts opened)
     and 0 or N (100,000) pipelined bank commands after it: the difference
     over N is the cost of one command, start-up and shutdown cancelled out.
+    Write node, closed (write-closed): the same start, then N / 10 commands
+    of one client in a closed loop: every command a group of its own, so
+    the cost of one command's whole way through the node (decide, batch,
+    write and fdatasync, memtable, reply, publish), the latency path that
+    the pipelined figure shares out over groups of many.
     Query node: the same with a fresh query node under callgrind catching
     up with a log of 1,000 events, then with 1,000 + N events.
     Client: the benchmark's own client process (zcq_instr --client, the
@@ -177,10 +182,11 @@ s_client_run (s_instr_t *self, const char *program, uint64_t count, bool closed,
     return s_callgrind_total (profile);
 }
 
-//  Write node under callgrind: open the accounts, send `count` commands,
-//  stop. Returns its instruction count, or -1.
+//  Write node under callgrind: open the accounts, send `count` commands
+//  (pipelined, or closed: one client, one command at a time), stop.
+//  Returns its instruction count, or -1.
 static double
-s_write_run (s_instr_t *self, uint64_t count, const char *profile)
+s_write_run (s_instr_t *self, uint64_t count, bool closed, const char *profile)
 {
     char option [600];
     snprintf (option, sizeof (option), "--callgrind-out-file=%s", profile);
@@ -194,7 +200,9 @@ s_write_run (s_instr_t *self, uint64_t count, const char *profile)
         const char *commands = zcq_bench_cluster_commands (cluster);
         rc = zcq_bench_setup_streams (&zcq_bench_bank_driver, (void *) commands, ACCOUNTS, 4,
                                       versions);
-        rc = rc == 0 ? s_drive (commands, versions, count) : rc;
+        rc = rc == 0 ? closed ? s_drive_closed (commands, versions, count)
+                              : s_drive (commands, versions, count)
+                     : rc;
     }
     //  SIGTERM: the node exits cleanly and callgrind writes the profile
     zcq_bench_cluster_destroy (&cluster);
@@ -382,8 +390,9 @@ typedef struct {
 } s_figure_t;
 
 //  The figures: write node, client pipelined and closed-loop, query node
-//  catching up, following live, answering queries
-#define FIGURES 6
+//  catching up, following live, answering queries, write node under one
+//  closed-loop client (every command a group of one: the latency path)
+#define FIGURES 7
 
 //  True if figure `name` is in the comma-separated list (NULL: all).
 static bool
@@ -466,7 +475,8 @@ main (int argc, char **argv)
         else {
             fprintf (stderr, "usage: zcq_instr [--build DIR] [--out DIR] [--baseline FILE] "
                              "[--update] [--commands N]\n"
-                             "                 [--only write,client,closed,query,live,queries] "
+                             "                 [--only write,client,closed,query,live,queries,"
+                             "write-closed] "
                              "[--storage leveldb|memory]\n"
                              "       zcq_instr --client ENDPOINT [--commands N] [--closed]\n");
             return 2;
@@ -514,6 +524,8 @@ main (int argc, char **argv)
          "query node, per event applied (live)", -1, false},
         {"queries", "query_node_instructions_per_query",
          "query node, per account query answered", -1, false},
+        {"write-closed", "write_node_closed_instructions_per_command",
+         "write node, one client in a closed loop", -1, false},
     };
     char zero [600], full [600], client_full [600];
     snprintf (zero, sizeof (zero), "%s/write-zero.callgrind", self.out);
@@ -523,7 +535,10 @@ main (int argc, char **argv)
     snprintf (live_zero_path, sizeof (live_zero_path), "%s/live-zero.callgrind", self.out);
     snprintf (live, sizeof (live), "%s/live.callgrind", self.out);
     snprintf (served, sizeof (served), "%s/queries.callgrind", self.out);
-    double live_zero = -1; //  the live query node's start and stop, measured once
+    double live_zero = -1;  //  the live query node's start and stop, measured once
+    double write_zero = -1; //  the write node's start and stop, measured once
+    char closed_path [600];
+    snprintf (closed_path, sizeof (closed_path), "%s/write-closed.callgrind", self.out);
     bool failed = false;
     for (int index = 0; index < FIGURES && !failed; index++) {
         s_figure_t *figure = &figures [index];
@@ -535,11 +550,26 @@ main (int argc, char **argv)
         if (index == 0) {
             printf ("  write node, start and stop only ...\n");
             fflush (stdout);
-            double before = s_write_run (&self, 0, zero);
+            double before = s_write_run (&self, 0, false, zero);
+            write_zero = before;
             printf ("  write node, %" PRIu64 " commands ...\n", self.commands);
             fflush (stdout);
-            double after = before >= 0 ? s_write_run (&self, self.commands, full) : -1;
+            double after = before >= 0 ? s_write_run (&self, self.commands, false, full) : -1;
             figure->value = after >= 0 ? (after - before) / (double) self.commands : -1;
+        }
+        else if (index == 6) {
+            //  A closed loop waits a round trip per command: a tenth of them
+            uint64_t count = (self.commands + 9) / 10;
+            if (write_zero < 0) {
+                printf ("  write node, start and stop only ...\n");
+                fflush (stdout);
+                write_zero = s_write_run (&self, 0, false, zero);
+            }
+            printf ("  write node, %" PRIu64 " commands of one closed-loop client ...\n",
+                    count);
+            fflush (stdout);
+            double after = write_zero >= 0 ? s_write_run (&self, count, true, closed_path) : -1;
+            figure->value = after >= 0 ? (after - write_zero) / (double) count : -1;
         }
         else if (index == 1 || index == 2) {
             //  A closed loop waits a round trip per command: a tenth of them
@@ -576,7 +606,7 @@ main (int argc, char **argv)
             double after = before >= 0 ? s_live_run (&self, self.commands, 0, NULL, live) : -1;
             figure->value = after >= 0 ? (after - before) / (double) self.commands : -1;
         }
-        else {
+        else if (index == 5) {
             printf ("  query node (%s) answering account queries, 8 clients, %d ms ...\n",
                     self.storage, QUERY_MS);
             fflush (stdout);
@@ -606,9 +636,14 @@ main (int argc, char **argv)
     snprintf (path, sizeof (path), "%s/instr-top.txt", self.out);
     FILE *copy = fopen (path, "w");
     //  The profiles behind the figures measured (catch-up's are its own runs')
-    const char *profiles [FIGURES] = {full, client_full, NULL, NULL, live, served};
-    const char *whos [FIGURES] = {"write node", "client process",    NULL,
-                                  NULL,         "query node (live)", "query node (queries)"};
+    const char *profiles [FIGURES] = {full, client_full, NULL, NULL, live, served, closed_path};
+    const char *whos [FIGURES] = {"write node",
+                                  "client process",
+                                  NULL,
+                                  NULL,
+                                  "query node (live)",
+                                  "query node (queries)",
+                                  "write node (one closed-loop client)"};
     for (int index = 0; copy && index < FIGURES; index++) {
         if (figures [index].measured && profiles [index]) {
             const char *profile = profiles [index];
@@ -632,8 +667,9 @@ main (int argc, char **argv)
             fprintf (file,
                      "# make bench-instr: instructions counted by callgrind, %" PRIu64
                      " bank commands\n"
-                     "# (pipelined, 4 clients x 64 in flight, sync durability), minus a run "
-                     "without them\n",
+                     "# (pipelined, 4 clients x 64 in flight, sync durability; the closed "
+                     "figures: N / 10\n"
+                     "# commands of one client in a closed loop), minus a run without them\n",
                      self.commands);
             for (int figure = 0; figure < FIGURES; figure++) {
                 if (figures [figure].value >= 0) {

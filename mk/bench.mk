@@ -6,7 +6,7 @@
 #                              and chart.svg (QUICK=1: about a minute)
 #  make bench-peers [QUICK=1]  the same closed loop against Redis Streams, NATS
 #                              JetStream and PostgreSQL started here, side by side
-#  make bench-instr [UPDATE=1] [ONLY=write,client,closed,query]
+#  make bench-instr [UPDATE=1] [ONLY=write,client,closed,query,write-closed]
 #                              instructions per command (write node, the benchmark's
 #                              client process) and per event applied (query node)
 #                              under callgrind, against bench/instr-baseline.txt

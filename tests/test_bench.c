@@ -431,6 +431,45 @@ test_processes_are_stopped_by_pid (void **state)
 //  A process never gets the same free port twice: a cluster picks all its
 //  ports before its nodes bind them, and 2,000 random picks from the ports
 //  below the ephemeral range would repeat some a hundred times over.
+//  Sleeps are counted over every thread of a node, and of this process: a
+//  shell that waits for twenty children in turn has slept at least twenty
+//  times (each wait for a child is one)
+static void
+test_sleeps_are_counted_per_process (void **state)
+{
+    (void) state;
+    char *dir = zcq_testkit_tmpdir ("bench-sleeps");
+    char *log = zsys_sprintf ("%s/sleeps.log", dir);
+    const char *waiter [] = {
+        "/bin/sh", "-c",
+        "i=0; while [ $i -lt 20 ]; do sleep 0.01; i=$((i+1)); done; exec sleep 60", NULL};
+    zcq_bench_proc_t *proc = zcq_bench_proc_start (waiter, log, NULL);
+    assert_non_null (proc);
+    int64_t deadline = zclock_mono () + 10000;
+    double sleeps = zcq_bench_proc_sleeps (proc);
+    while (sleeps < 20 && zclock_mono () < deadline) {
+        zclock_sleep (10);
+        sleeps = zcq_bench_proc_sleeps (proc);
+    }
+    assert_true (sleeps >= 20);
+    zcq_bench_proc_stop (&proc, SIGTERM, 5000);
+    assert_true (zcq_bench_proc_sleeps (proc) < 0); //  no process: none known
+
+    double own = zcq_bench_own_sleeps ();
+    for (int count = 0; count < 3; count++) {
+        zclock_sleep (1);
+    }
+    assert_true (zcq_bench_own_sleeps () >= own + 3);
+
+    //  The machine's fsync probe says how often it slept per fdatasync
+    double median = -1, slept = -1;
+    assert_true (zcq_bench_fsync_rate (dir, 20, &median, &slept) > 0);
+    assert_true (median >= 0 && slept >= 0);
+    zstr_free (&log);
+    zcq_testkit_rmtree (dir);
+    zstr_free (&dir);
+}
+
 static void
 test_free_ports_are_never_handed_out_twice (void **state)
 {
@@ -565,6 +604,7 @@ main (void)
         cmocka_unit_test (test_closed_loop_sends_expected_versions),
         cmocka_unit_test (test_paced_loop_keeps_its_rate),
         cmocka_unit_test (test_processes_are_stopped_by_pid),
+        cmocka_unit_test (test_sleeps_are_counted_per_process),
         cmocka_unit_test (test_free_ports_are_never_handed_out_twice),
         cmocka_unit_test (test_free_ports_are_never_handed_to_two_processes),
         cmocka_unit_test (test_interrupted_benchmark_leaves_nothing_behind),
