@@ -397,8 +397,8 @@ s_half_load (s_bench_t *self, double peak)
                 zcq_bench_latency_ms (probe.visible, 99));
             zcq_bench_figure_note (zcq_bench_report_find (report, scenario, visible, "p50"),
                                    "last run: %zu probes, %" PRIu64 " stale, %" PRIu64
-                                   " failed; reply received -> every node answered "
-                                   "with min_position",
+                                   " failed; reply received -> every node, asked at "
+                                   "once, answered with min_position",
                                    zcq_bench_latency_count (probe.visible), probe.stale,
                                    probe.failed);
             printf (" %.0f", zcq_bench_load_rate (load));
