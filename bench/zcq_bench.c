@@ -15,7 +15,8 @@
     8, 32, 64 clients on 1,000 accounts with expected versions; pipelined
     4 x 256 in flight; pipelined 1, 8, 64 clients x 8 in flight in sync and
     async durability and with groups of one command; half of the peak load
-    with an end-to-end probe (accepted -> visible on every query node);
+    with an end-to-end probe (accepted -> visible on every query node),
+    alone and while 8 clients query the query nodes as fast as they answer;
     `account` queries with 8 clients; catch-up of a fresh query node; write
     node restart; peak RSS and CPU milliseconds per 1,000 commands of each
     node and of the clients; a soak of 10 M commands (1 M with --quick) with
@@ -401,6 +402,117 @@ s_pipelined_set (s_bench_t *self, const char *scenario)
            && s_pipelined (self, scenario, 64, 8);
 }
 
+//  Add a run's probe figures (p50, p99) under name; the note says how
+//  many probes the last run made and how
+static void
+s_add_visible (s_bench_t *self, const char *scenario, const char *name,
+               zcq_bench_probe_t *probe, const char *how)
+{
+    zcq_bench_report_t *report = self->report;
+    zcq_bench_figure_add (zcq_bench_report_figure (report, scenario, name, "p50", "ms"),
+                          zcq_bench_latency_ms (probe->visible, 50));
+    zcq_bench_figure_add (zcq_bench_report_figure (report, scenario, name, "p99", "ms"),
+                          zcq_bench_latency_ms (probe->visible, 99));
+    zcq_bench_figure_note (zcq_bench_report_find (report, scenario, name, "p50"),
+                           "last run: %zu probes, %" PRIu64 " stale, %" PRIu64 " failed; %s",
+                           zcq_bench_latency_count (probe->visible), probe->stale,
+                           probe->failed, how);
+}
+
+//  End a run of the probe's: print the load's rate, or "failed"; destroy
+//  the probe's samples and the load. Returns true if the run went well.
+static bool
+s_probe_run_done (zcq_bench_probe_t *probe, zcq_bench_load_t **load_p, int rc)
+{
+    if (rc == 0) {
+        printf (" %.0f", zcq_bench_load_rate (*load_p));
+    }
+    else {
+        printf (" failed\n");
+    }
+    fflush (stdout);
+    zcq_bench_latency_destroy (&probe->visible);
+    zcq_bench_load_destroy (load_p);
+    return rc == 0;
+}
+
+//  The extra thread of the half load under queries: the paced commands
+//  with the probe beside them, over a window as long as the queries'
+typedef struct {
+    s_bench_t *self;
+    zcq_bench_closed_t *closed; //  the paced commands
+    zcq_bench_probe_t *probe;   //  the probe beside them
+    int rc;                     //  of their load's run
+    double rate;                //  commands/s they made
+} s_busy_t;
+
+static void
+s_busy_writes (zcq_bench_load_t *load, int worker, void *arg)
+{
+    (void) load;
+    (void) worker;
+    s_busy_t *busy = (s_busy_t *) arg;
+    zcq_bench_load_t *writes = zcq_bench_load_new (8, zcq_bench_closed_loop, busy->closed);
+    zcq_bench_load_set_extra (writes, zcq_bench_probe, busy->probe);
+    busy->rc = zcq_bench_load_run (writes, busy->self->warmup_ms, busy->self->measure_ms);
+    busy->rate = zcq_bench_load_rate (writes);
+    zcq_bench_load_destroy (&writes);
+}
+
+//  The same half load and probe while 8 closed-loop clients query the
+//  query nodes as fast as they answer (spread over them): issue 14 asks
+//  the visibility target to hold under a full query load too.
+static bool
+s_half_load_queried (s_bench_t *self, zcq_bench_closed_t *closed, const char *const *nodes,
+                     int count, const char *scenario, const char *visible)
+{
+    zcq_bench_queries_t queries = {nodes [0], ACCOUNTS, nodes, count};
+    printf ("  %s, with 8 query clients ...", scenario);
+    fflush (stdout);
+    char name [96];
+    snprintf (name, sizeof (name), "visible on %d nodes, 8 query clients", count);
+    zcq_bench_report_t *report = self->report;
+    for (int run = 0; run < self->runs; run++) {
+        zcq_bench_probe_t probe = {zcq_bench_cluster_commands (self->cluster),
+                                   nodes,
+                                   count,
+                                   1000,
+                                   zcq_bench_latency_new (),
+                                   0,
+                                   0};
+        s_busy_t busy = {self, closed, &probe, -1, 0};
+        zcq_bench_load_t *load = zcq_bench_load_new (8, zcq_bench_query_loop, &queries);
+        zcq_bench_load_set_extra (load, s_busy_writes, &busy);
+        int rc = zcq_bench_load_run (load, self->warmup_ms, self->measure_ms);
+        rc = rc == 0 ? busy.rc : rc;
+        if (rc == 0) {
+            s_add_visible (self, scenario, name, &probe,
+                           "the queries spread over the nodes, each client waiting for its "
+                           "answer");
+            zcq_bench_figure_add (
+                zcq_bench_report_figure (report, scenario, name, "queries/s", "/s"),
+                zcq_bench_load_rate (load));
+            zcq_bench_figure_add (
+                zcq_bench_report_figure (report, scenario, name, "commands/s", "/s"),
+                busy.rate);
+        }
+        if (!s_probe_run_done (&probe, &load, rc)) {
+            return false;
+        }
+    }
+    printf (" queries/s\n");
+    zcq_bench_figure_target (zcq_bench_report_find (report, scenario, name, "p99"), false, 1,
+                             "issue 14");
+    zcq_bench_figure_note (zcq_bench_report_find (report, scenario, name, "p99"),
+                           "%s, measured as above while the queries run", visible);
+    zcq_bench_figure_t *rate = zcq_bench_report_find (report, scenario, name, "commands/s");
+    if (zcq_bench_figure_median (rate) < 0.9 * closed->rate) {
+        zcq_bench_figure_note (rate, "the 8 paced clients could not keep the pace of %.0f/s",
+                               closed->rate);
+    }
+    return true;
+}
+
 //  Half of the peak load, with the end-to-end probe
 static bool
 s_half_load (s_bench_t *self, double peak)
@@ -434,26 +546,11 @@ s_half_load (s_bench_t *self, double peak)
         int rc = zcq_bench_load_run (load, self->warmup_ms, self->measure_ms);
         if (rc == 0) {
             s_record (self, load, scenario, "8 paced clients, ack", "commands/s");
-            zcq_bench_report_t *report = self->report;
-            zcq_bench_figure_add (
-                zcq_bench_report_figure (report, scenario, visible, "p50", "ms"),
-                zcq_bench_latency_ms (probe.visible, 50));
-            zcq_bench_figure_add (
-                zcq_bench_report_figure (report, scenario, visible, "p99", "ms"),
-                zcq_bench_latency_ms (probe.visible, 99));
-            zcq_bench_figure_note (zcq_bench_report_find (report, scenario, visible, "p50"),
-                                   "last run: %zu probes, %" PRIu64 " stale, %" PRIu64
-                                   " failed; reply received -> every node answered "
-                                   "with min_position",
-                                   zcq_bench_latency_count (probe.visible), probe.stale,
-                                   probe.failed);
-            printf (" %.0f", zcq_bench_load_rate (load));
-            fflush (stdout);
+            s_add_visible (self, scenario, visible, &probe,
+                           "reply received -> every node, asked at once, answered with "
+                           "min_position");
         }
-        zcq_bench_latency_destroy (&probe.visible);
-        zcq_bench_load_destroy (&load);
-        if (rc != 0) {
-            printf (" failed\n");
+        if (!s_probe_run_done (&probe, &load, rc)) {
             return false;
         }
     }
@@ -473,7 +570,7 @@ s_half_load (s_bench_t *self, double peak)
     if (zcq_bench_figure_median (rate) < 0.9 * peak / 2) {
         zcq_bench_figure_note (rate, "the clients could not keep the pace of %.0f/s", peak / 2);
     }
-    return true;
+    return s_half_load_queried (self, &closed, queries, nodes, scenario, visible);
 }
 
 //  Put 8 closed-loop clients' queries/s (rate) beside the same run's

@@ -404,28 +404,72 @@ zcq_bench_query_loop (zcq_bench_load_t *load, int worker, void *arg)
 
 //  --- End-to-end probe --------------------------------------------------------
 
-//  Query every node for the probe account at the client's position; true
-//  when every node answered ok (counts stale and failed answers while
-//  measuring).
-static bool
-s_visible_everywhere (zcq_bench_probe_t *probe, zcq_client_t *client, const void *params,
-                      size_t size, bool measuring)
+int
+zcq_bench_query_all (zsock_t *const *socks, int nodes, const char *name, const void *params,
+                     size_t size, uint64_t min_position, int timeout_ms, int *stale)
 {
-    bool everywhere = true;
-    for (int node = 0; node < probe->nodes; node++) {
-        zcq_msg_t *result = zcq_client_query (client, node, "account", params, size, 0, 2000);
-        if (!result || zcq_msg_status (result) != ZCQ_OK) {
-            everywhere = false;
-            if (result && zcq_msg_status (result) == ZCQ_STALE) {
-                probe->stale += measuring;
+    assert (socks);
+    assert (name);
+    assert (stale);
+    assert (nodes > 0 && nodes <= ZCQ_BENCH_PROBE_NODES);
+    *stale = 0;
+    //  A fresh id a call: a late answer to an earlier one is told apart
+    static _Thread_local uint64_t calls;
+    uint64_t id = ++calls;
+    zcq_msg_t *query = zcq_msg_new (ZCQ_MSG_QUERY);
+    zcq_msg_set_id (query, &id, sizeof (id));
+    zcq_msg_set_name (query, name);
+    zcq_msg_set_data (query, params, size);
+    zcq_msg_set_min_position (query, min_position);
+    zcq_msg_set_timeout (query, (uint32_t) (timeout_ms * 3 / 4 > 0 ? timeout_ms * 3 / 4 : 1));
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init (&body);
+    int rc = zcq_msg_encode_body (query, &body);
+    assert (rc == 0);
+    (void) rc;
+    //  Every node is asked before any answer is awaited: asked one after
+    //  the other, each node's round trip would add to the time the event
+    //  took to become visible on the next
+    bool waiting [ZCQ_BENCH_PROBE_NODES] = {false};
+    zpoller_t *poller = zpoller_new (NULL);
+    int asked = 0;
+    for (int node = 0; node < nodes; node++) {
+        if (zcq_msg_send_encoded (query, socks [node], &body) == 0) {
+            waiting [node] = true;
+            zpoller_add (poller, socks [node]);
+            asked++;
+        }
+    }
+    msgpack_sbuffer_destroy (&body);
+    zcq_msg_destroy (&query);
+    int answered = 0, ok = 0;
+    int64_t deadline = zclock_mono () + timeout_ms;
+    while (answered < asked) {
+        int64_t left = deadline - zclock_mono ();
+        zsock_t *which = left > 0 ? (zsock_t *) zpoller_wait (poller, (int) left) : NULL;
+        if (!which) {
+            break;
+        }
+        zcq_msg_t *answer = zcq_msg_recv (which);
+        int node = 0;
+        while (node < nodes && socks [node] != which) {
+            node++;
+        }
+        if (answer && waiting [node] && zcq_msg_id_size (answer) == sizeof (id)
+            && memcmp (zcq_msg_id (answer), &id, sizeof (id)) == 0) {
+            waiting [node] = false;
+            answered++;
+            if (zcq_msg_type (answer) == ZCQ_MSG_RESULT && zcq_msg_status (answer) == ZCQ_OK) {
+                ok++;
             }
-            else {
-                probe->failed += measuring;
+            else if (zcq_msg_status (answer) == ZCQ_STALE) {
+                (*stale)++;
             }
         }
-        zcq_msg_destroy (&result);
+        zcq_msg_destroy (&answer);
     }
-    return everywhere;
+    zpoller_destroy (&poller);
+    return ok;
 }
 
 void
@@ -435,10 +479,17 @@ zcq_bench_probe (zcq_bench_load_t *load, int worker, void *arg)
     zcq_bench_probe_t *probe = (zcq_bench_probe_t *) arg;
     s_packed ();
     zcq_client_t *client = zcq_client_new (probe->commands);
-    for (int node = 0; client && node < probe->nodes; node++) {
-        zcq_client_add_query_node (client, probe->queries [node]);
+    zsock_t *socks [ZCQ_BENCH_PROBE_NODES] = {NULL};
+    bool connected = client && probe->nodes > 0 && probe->nodes <= ZCQ_BENCH_PROBE_NODES;
+    for (int node = 0; connected && node < probe->nodes; node++) {
+        socks [node] = zsock_new_dealer (probe->queries [node]);
+        connected = socks [node] != NULL;
     }
-    if (!client) {
+    if (!connected) {
+        for (int node = 0; node < ZCQ_BENCH_PROBE_NODES; node++) {
+            zsock_destroy (&socks [node]);
+        }
+        zcq_client_destroy (&client);
         zcq_bench_load_fail (load, -1, "cannot make the probe's client");
         return;
     }
@@ -461,16 +512,26 @@ zcq_bench_probe (zcq_bench_load_t *load, int worker, void *arg)
                                  s_probe.size, TIMEOUT_MS);
         int64_t accepted = zcq_bench_now ();
         bool ok = reply && zcq_msg_status (reply) == ZCQ_ACCEPTED;
+        uint64_t position = reply ? zcq_msg_position (reply) : 0;
         zcq_msg_destroy (&reply);
+        bool measuring = zcq_bench_load_measuring (load);
         if (!ok) {
-            probe->failed += zcq_bench_load_measuring (load);
+            probe->failed += measuring;
             continue;
         }
-        bool visible = s_visible_everywhere (probe, client, params.data, params.size,
-                                             zcq_bench_load_measuring (load));
-        if (visible && zcq_bench_load_measuring (load)) {
+        int stale = 0;
+        int visible = zcq_bench_query_all (socks, probe->nodes, "account", params.data,
+                                           params.size, position, 2000, &stale);
+        if (visible == probe->nodes && measuring) {
             zcq_bench_latency_add (probe->visible, zcq_bench_now () - accepted);
         }
+        else if (measuring) {
+            probe->stale += (uint64_t) stale;
+            probe->failed += (uint64_t) (probe->nodes - visible - stale);
+        }
+    }
+    for (int node = 0; node < probe->nodes; node++) {
+        zsock_destroy (&socks [node]);
     }
     msgpack_sbuffer_destroy (&params);
     zcq_client_destroy (&client);

@@ -13,10 +13,12 @@
 #include "zcq_bench_latency.h"
 #include "zcq_bench_load.h"
 
+#include <czmq.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
-#define ZCQ_BENCH_EVENT_SIZE 200 //  bytes of the events the peers comparison appends
+#define ZCQ_BENCH_EVENT_SIZE  200 //  bytes of the events the peers comparison appends
+#define ZCQ_BENCH_PROBE_NODES 8   //  query nodes the probe asks at most
 
 //  Bank domain: append = Deposit 5 (Withdraw 3 when the expected version is
 //  3 mod 4) on account "bench-N" with the expected version; expect 0 opens
@@ -58,8 +60,8 @@ void
 
 //  End-to-end probe (run as a load's extra thread): a Deposit on its own
 //  account every interval_us, then an `account` query with the reply's
-//  position as min_position on every query node; records the time from
-//  the accepted reply to the last node's answer.
+//  position as min_position sent to every query node at once; records the
+//  time from the accepted reply to the last node's answer.
 typedef struct {
     const char *commands;           //  write node endpoint
     const char *const *queries;     //  query node endpoints
@@ -72,5 +74,16 @@ typedef struct {
 
 void
     zcq_bench_probe (zcq_bench_load_t *load, int worker, void *arg);
+
+//  Send the query `name` (params, size bytes) with min_position to each of
+//  the `nodes` DEALER sockets at once (1 .. ZCQ_BENCH_PROBE_NODES), then
+//  wait up to timeout_ms for every node's answer. Answers of an earlier
+//  call (another id) are dropped. Returns how many nodes answered ok;
+//  *stale counts those that answered "stale", the rest gave no answer or
+//  another one.
+int
+    zcq_bench_query_all (zsock_t *const *socks, int nodes, const char *name,
+                         const void *params, size_t size, uint64_t min_position,
+                         int timeout_ms, int *stale);
 
 #endif

@@ -88,3 +88,7 @@ BENCH_TESTED := $(BUILD)/obj/bench/zcq_bench_proc.o $(BUILD)/obj/bench/zcq_bench
                 $(BUILD)/obj/bench/zcq_bench_raw.o
 $(BUILD)/tests/test_bench: $(BENCH_TESTED)
 $(BUILD)/tests/test_bench: LDLIBS += -lm
+
+#  tests/test_bench_probe.c tests the end-to-end probe's query step
+$(BUILD)/tests/test_bench_probe: $(BUILD)/obj/bench/zcq_bench_zcqrs.o $(BENCH_TESTED)
+$(BUILD)/tests/test_bench_probe: LDLIBS += -lm

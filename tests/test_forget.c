@@ -118,12 +118,17 @@ test_forgotten_owner_is_ciphertext_everywhere (void **unused)
     assert_string_equal (owner, SECRET);
     zstr_free (&owner);
     //  ... but the write node's files never held it in plain; the query
-    //  node's read models do (the search can fail: it finds it there)
+    //  node's read models do (the search can fail: it finds it there),
+    //  once their batch is written (query/hold after it was read)
     char path [400];
     snprintf (path, sizeof path, "%s/write", cluster.dir);
     assert_false (zcq_testkit_files_hold (path, SECRET));
     assert_false (zcq_testkit_files_hold (path, KEEPER));
     snprintf (path, sizeof path, "%s/query-1", cluster.dir);
+    int64_t deadline = zclock_mono () + WAIT;
+    while (!zcq_testkit_files_hold (path, SECRET) && zclock_mono () < deadline) {
+        zclock_sleep (10); //  polling for the held batch's write; bounded
+    }
     assert_true (zcq_testkit_files_hold (path, SECRET));
     //  The key is in the key table, beside the data folder, and in no file
     //  of the data folder (the search finds it where it is)

@@ -326,6 +326,69 @@ test_commits_into_one_batch_are_settled_together (void **state)
     zcq_batch_destroy (&batch);
 }
 
+//  What the unwritten function of the test below sees and does
+typedef struct {
+    zcq_testkit_models_t *models;
+    zcq_batch_t *batch; //  the batch committed and not yet written
+    int calls;          //  times called
+} s_unwritten_t;
+
+//  Write the batch held, as the query node's flush does.
+static void
+s_write_held (void *arg)
+{
+    s_unwritten_t *held = (s_unwritten_t *) arg;
+    held->calls++;
+    assert_int_equal (zcq_store_write (held->models->store, held->batch, false), 0);
+    zcq_batch_clear (held->batch);
+    zcq_view_written (held->models->view);
+}
+
+static int
+s_count_key (const char *key, const byte *value, size_t size, void *arg)
+{
+    (void) key;
+    (void) value;
+    (void) size;
+    (*(int *) arg)++;
+    return 0;
+}
+
+static void
+test_iterating_over_an_unwritten_batch_writes_it_first (void **state)
+{
+    zcq_testkit_models_t *models = (zcq_testkit_models_t *) *state;
+    s_unwritten_t held = {models, zcq_batch_new (), 0};
+    zcq_view_set_unwritten (models->view, s_write_held, &held);
+    //  Nothing committed: a scan and a checksum read the store at once
+    zcq_view_put (models->view, "a", "a", 1);
+    s_write (models, models->view);
+    int keys = 0;
+    assert_int_equal (zcq_view_scan (models->view, "", NULL, s_count_key, &keys), 1);
+    char hex [41];
+    uint64_t counted = 0;
+    assert_int_equal (zcq_view_checksum (models->view, hex, &counted), 0);
+    assert_int_equal (held.calls, 0);
+
+    //  A batch committed, not written: a get finds it without a write...
+    zcq_view_put (models->view, "b", "b", 1);
+    zcq_view_commit_more (models->view, held.batch);
+    s_assert_value (models->view, "b", "b");
+    assert_int_equal (held.calls, 0);
+    //  ... and a scan has it written first, so that it sees it
+    keys = 0;
+    assert_int_equal (zcq_view_scan (models->view, "", NULL, s_count_key, &keys), 2);
+    assert_int_equal (held.calls, 1);
+    //  The checksum too
+    zcq_view_put (models->view, "c", "c", 1);
+    zcq_view_commit_more (models->view, held.batch);
+    assert_int_equal (zcq_view_checksum (models->view, hex, &counted), 0);
+    assert_int_equal (counted, 3);
+    assert_int_equal (held.calls, 2);
+    zcq_view_set_unwritten (models->view, NULL, NULL);
+    zcq_batch_destroy (&held.batch);
+}
+
 int
 main (void)
 {
@@ -338,6 +401,7 @@ main (void)
         ZCQ_TESTKIT_MODELS_TEST (test_checksum_depends_on_content_not_keyspace),
         ZCQ_TESTKIT_MODELS_TEST (test_clear_empties_one_keyspace_in_slices),
         ZCQ_TESTKIT_MODELS_TEST (test_peek_lends_what_get_copies),
+        ZCQ_TESTKIT_MODELS_TEST (test_iterating_over_an_unwritten_batch_writes_it_first),
         ZCQ_TESTKIT_MODELS_TEST (test_a_key_changed_while_its_batch_is_written_stays_pending),
         ZCQ_TESTKIT_MODELS_TEST (test_commits_into_one_batch_are_settled_together),
     };

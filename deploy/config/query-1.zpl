@@ -44,6 +44,10 @@ query
     #   milliseconds a replay request may go unanswered before the feed gives it up (it asks
     #   again once an event is known to be missing) (flag --replay-timeout)
     replay_timeout = 2000
+    #   leveldb: milliseconds the read models' batch may be held unwritten, so that the
+    #   bursts of that time are written together (queries read it at once; a crash loses
+    #   only what replay brings again); 0: each burst written at once (flag --hold)
+    hold = 10
     #   read-model values kept in memory beside the store, the last read or written (both
     #   backends: a copy of each, on top of query/memory_limit with memory) (flag --cache)
     cache = 100000

@@ -41,7 +41,7 @@
 #define QUERY_BURST  256   //  queries taken from the query socket per wake-up
 
 #define MEMTABLE (2 * 1024 * 1024) //  bytes of LevelDB memtable of the read models
-#define HOLD_MS  10                //  ms a LevelDB batch of read models may be held
+#define HOLD_MAX 60000             //  ms query/hold may set at most
 
 //  The query node's settings: the one place for their paths, flags,
 //  defaults, accepted values and help (README's configuration reference
@@ -138,6 +138,16 @@ static const zcq_setting_t s_table [] = {
      .arg = "MS",
      .help = "milliseconds a replay request may go unanswered before the feed gives it up (it "
              "asks again once an event is known to be missing)"},
+    {.path = "query/hold",
+     .flag = "--hold",
+     .fallback = "10",
+     .type = ZCQ_SETTING_NUMBER,
+     .min = 0,
+     .max = HOLD_MAX,
+     .arg = "MS",
+     .help = "leveldb: milliseconds the read models' batch may be held unwritten, so that the "
+             "bursts of that time are written together (queries read it at once; a crash "
+             "loses only what replay brings again); 0: each burst written at once"},
     {.path = "query/cache",
      .flag = "--cache",
      .fallback = "100000",
@@ -247,6 +257,7 @@ typedef struct {
     int64_t next_deadline;      //  earliest deadline of a parked query, or INT64_MAX
     int wait;                   //  default ms to wait for min_position
     int cache;                  //  read-model values cached per view
+    int hold;                   //  ms a LevelDB batch of read models may be held
     bool memory;                //  the read models are held in memory, not LevelDB
     char *snapshot_path;        //  memory: the snapshot file, or NULL: none
     int snapshot_interval;      //  memory: seconds between snapshots (0: none)
@@ -363,6 +374,8 @@ s_self_destroy (self_t **self_p)
     }
 }
 
+static void s_unwritten (void *arg);
+
 //  Open the read-model store and its two generations: the serving one, at
 //  its stored position, and the one beside it. A memory store starts from
 //  its snapshot file when there is a whole one (at the snapshot's position),
@@ -412,6 +425,10 @@ s_open_models (self_t *self, const char *data, size_t memory_limit, char **error
     self->spare = zcq_projection_new_beside (self->serving);
     zcq_view_set_cache (zcq_projection_view (self->serving), (size_t) self->cache);
     zcq_view_set_cache (zcq_projection_view (self->spare), (size_t) self->cache);
+    //  Either generation may serve (a rebuild switches them); only the
+    //  serving one holds its batch
+    zcq_view_set_unwritten (zcq_projection_view (self->serving), s_unwritten, self);
+    zcq_view_set_unwritten (zcq_projection_view (self->spare), s_unwritten, self);
     if (self->memory) {
         self->snapshot_at = zclock_mono ();
         self->snapshot_position = zcq_projection_applied (self->serving);
@@ -431,8 +448,11 @@ s_open_models (self_t *self, const char *data, size_t memory_limit, char **error
     }
     //  Live, each burst of the write node's would cost a LevelDB write of
     //  its own (its write(2), its memtable inserts): the serving models
-    //  hold their batch HOLD_MS and write the bursts of that time together
-    zcq_projection_set_delay (self->serving, HOLD_MS);
+    //  hold their batch query/hold ms and write the bursts of that time
+    //  together. Queries read the held batch (a get finds it in the view)
+    //  without waiting for that write: only an iteration over the store (a
+    //  scan, the checksum) needs it written first, and asks for it then
+    zcq_projection_set_delay (self->serving, self->hold);
     return 0;
 }
 
@@ -456,6 +476,14 @@ s_flush (self_t *self)
     if (zcq_projection_flush (self->serving, self->feed)) {
         s_failed (self);
     }
+}
+
+//  A view is about to iterate over the store (a scan, the checksum) while
+//  the serving models hold their batch: written first (zcq_view_store.h).
+static void
+s_unwritten (void *arg)
+{
+    s_flush ((self_t *) arg);
 }
 
 //  A feed for a generation of models, from position next, with the node's
@@ -597,6 +625,7 @@ s_self_new (zsock_t *pipe, zconfig_t *config, char **error)
     self->hwm = (int) zcq_settings_number (config, s_table, "query/hwm");
     self->replay_timeout = (int) zcq_settings_number (config, s_table, "query/replay_timeout");
     self->cache = (int) zcq_settings_number (config, s_table, "query/cache");
+    self->hold = (int) zcq_settings_number (config, s_table, "query/hold");
     self->memory = streq (zcq_settings_text (config, s_table, "query/storage"), "memory");
     self->snapshot_interval = (int) zcq_settings_number (config, s_table, "query/snapshot");
     size_t memory_limit =
@@ -744,7 +773,7 @@ s_pack_status (self_t *self, msgpack_packer *pk)
     size_t bytes = 0, limit = 0;
     bool full = false;
     bool memory = zcq_store_memory (self->store, &bytes, &limit, &full);
-    msgpack_pack_map (pk, 28 + (self->rebuild_feed != NULL));
+    msgpack_pack_map (pk, 29 + (self->rebuild_feed != NULL));
     s_pack_text (pk, "role", "query");
     s_pack_text (pk, "domain", self->domain->name);
     s_pack_uint (pk, "projection_version", zcq_projection_version (self->serving));
@@ -765,6 +794,7 @@ s_pack_status (self_t *self, msgpack_packer *pk)
         s_pack_text (pk, "state", "ok");
     }
     s_pack_uint (pk, "applied", applied);
+    s_pack_uint (pk, "written", zcq_projection_written (self->serving));
     s_pack_uint (pk, "head", head);
     s_pack_uint (pk, "lag", s_to_go (head, applied));
     s_pack_text (pk, "state", zcq_feed_state_name (feed));
@@ -875,8 +905,11 @@ s_answered (self_t *self, zcq_msg_t *query, zcq_msg_t *answer)
 static void
 s_fill_answer (self_t *self, zcq_msg_t *query, int64_t waited, zcq_msg_t *result)
 {
-    uint64_t applied = zcq_projection_applied (self->serving);
     s_run_query (self, query);
+    //  Read after the query ran: a held batch that its scan had written
+    //  and the disk refused is undone, and the models are back where the
+    //  store is
+    uint64_t applied = zcq_projection_applied (self->serving);
     zcq_status_t said = zcq_result_status (self->answer);
     zcq_msg_set_status (result, said);
     const char *reason = zcq_result_reason (self->answer);
@@ -932,10 +965,6 @@ s_fill_answer (self_t *self, zcq_msg_t *query, int64_t waited, zcq_msg_t *result
 static void
 s_answer (self_t *self, zcq_msg_t *query, int64_t waited)
 {
-    if (!streq (zcq_msg_name (query), "status")) {
-        s_flush (self); //  the status reads no read model: it need not wait for a write
-    }
-    uint64_t applied = zcq_projection_applied (self->serving);
     zcq_msg_t *result = zcq_msg_reply_to (query, ZCQ_OK);
     s_fill_answer (self, query, waited, result);
     //  Encoded once: to know it fits, then sent as it is
@@ -951,7 +980,7 @@ s_answer (self_t *self, zcq_msg_t *query, int64_t waited)
         zcq_msg_set_reason (refusal,
                             "the answer does not fit in one message (%s); ask for less",
                             zcq_msg_error (result));
-        zcq_msg_set_position (refusal, applied);
+        zcq_msg_set_position (refusal, zcq_msg_position (result));
         s_send (self, refusal, NULL);
         s_answered (self, query, refusal);
         zcq_msg_destroy (&refusal);
@@ -978,7 +1007,6 @@ static void
 s_watch_eval (void *arg, zcq_msg_t *watch, zcq_msg_t *update, zlistx_t *reads)
 {
     self_t *self = (self_t *) arg;
-    s_flush (self);
     zcq_view_t *view = zcq_projection_view (self->serving);
     zcq_view_record (view, reads);
     s_fill_answer (self, watch, 0, update);
@@ -1249,7 +1277,7 @@ s_apply_rebuild (self_t *self)
     self->serving = self->spare;
     self->spare = old;
     zcq_projection_set_delay (self->spare, 0);
-    zcq_projection_set_delay (self->serving, self->memory ? 0 : HOLD_MS);
+    zcq_projection_set_delay (self->serving, self->memory ? 0 : self->hold);
     self->sweeping = true; //  the old models go, a slice at a time
     s_release_parked (self);
     zcq_watches_changed (self->watches, NULL); //  every read model may differ

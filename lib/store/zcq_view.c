@@ -60,6 +60,8 @@ struct _zcq_view_t {
     size_t key_capacity;               //  bytes allocated for key
     zhashx_t *touched;                 //  set: keys commits wrote, or NULL (borrowed)
     zlistx_t *reads;                   //  what reads asked for, or NULL (borrowed)
+    zcq_view_unwritten_fn *unwritten;  //  called before iterating over an unwritten batch
+    void *unwritten_arg;               //  its argument
 };
 
 static void
@@ -376,6 +378,24 @@ zcq_view_delete (zcq_view_t *self, const char *key)
     s_entry_set (s_pending (self, key), NULL, 0);
 }
 
+void
+zcq_view_set_unwritten (zcq_view_t *self, zcq_view_unwritten_fn *fn, void *arg)
+{
+    assert (self);
+    self->unwritten = fn;
+    self->unwritten_arg = arg;
+}
+
+//  Before iterating over the store: a batch committed and not yet written
+//  is written first (or rolled back), so that the store holds what gets see.
+static void
+s_written_first (zcq_view_t *self)
+{
+    if (self->unwritten && self->committing.count > 0) {
+        self->unwritten (self->unwritten_arg);
+    }
+}
+
 int
 zcq_view_scan (zcq_view_t *self, const char *prefix, const char *start, zcq_view_scan_fn *fn,
                void *arg)
@@ -383,6 +403,7 @@ zcq_view_scan (zcq_view_t *self, const char *prefix, const char *start, zcq_view
     assert (self);
     assert (prefix);
     assert (fn);
+    s_written_first (self);
     if (self->reads) {
         zlistx_add_end (self->reads, zsys_sprintf ("*%s", prefix));
     }
@@ -610,6 +631,7 @@ zcq_view_checksum (zcq_view_t *self, char hex [41], uint64_t *keys)
 {
     assert (self);
     assert (keys);
+    s_written_first (self);
     zcq_iter_t *iter = zcq_iter_new (self->store, true);
     if (!iter) {
         return -1;

@@ -68,6 +68,18 @@ void
 void
     zcq_view_rollback (zcq_view_t *self);
 
+//  What a view calls before it reads its keyspace from the store by
+//  iterating (zcq_view_scan, zcq_view_checksum) while a committed batch is
+//  neither said written nor rolled back: the iteration reads the store
+//  only, and would miss what that batch holds (a get sees it). It is to
+//  write the batch (then zcq_view_written) or roll it back (a failed
+//  write); the read then goes on from the store either way.
+typedef void (zcq_view_unwritten_fn) (void *arg);
+
+//  Set the function called so (NULL: none, the default), with arg.
+void
+    zcq_view_set_unwritten (zcq_view_t *self, zcq_view_unwritten_fn *fn, void *arg);
+
 //  Change detection for live queries. With a set (a zhashx, values
 //  ignored), every key a commit writes or deletes is inserted into it
 //  until called with NULL; the set stays the caller's, who empties it.
