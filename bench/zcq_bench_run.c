@@ -9,9 +9,18 @@
 #include <czmq.h>
 #include <sys/stat.h>
 
+//  True if text is a number above zero (nothing after it), into *rate
+static bool
+s_rate (const char *text, double *rate)
+{
+    char *end;
+    *rate = strtod (text, &end);
+    return end != text && *end == '\0' && *rate > 0;
+}
+
 int
-zcq_bench_run_parse (zcq_bench_run_t *self, const char *program, bool with_only, int argc,
-                     char **argv)
+zcq_bench_run_parse (zcq_bench_run_t *self, const char *program, bool with_only, bool with_pace,
+                     int argc, char **argv)
 {
     memset (self, 0, sizeof (*self));
     self->build = "build";
@@ -34,10 +43,15 @@ zcq_bench_run_parse (zcq_bench_run_t *self, const char *program, bool with_only,
         else if (streq (argv [index], "--only") && value && with_only) {
             self->only = argv [++index];
         }
+        else if (streq (argv [index], "--pace") && value && with_pace
+                 && s_rate (argv [index + 1], &self->pace)) {
+            index++;
+        }
         else {
             fprintf (stderr,
-                     "usage: %s [--quick] [--build DIR] [--out DIR] [--command TEXT]%s\n",
-                     program, with_only ? " [--only NAME]" : "");
+                     "usage: %s [--quick] [--build DIR] [--out DIR] [--command TEXT]%s%s\n",
+                     program, with_only ? " [--only NAME]" : "",
+                     with_pace ? " [--pace COMMANDS_PER_S]" : "");
             return -1;
         }
     }

@@ -18,15 +18,17 @@ typedef struct {
     const char *build;      //  --build DIR: folder of the node programs [build]
     const char *command;    //  --command TEXT: how it was started, for the report
     const char *only;       //  --only NAME: one system (bench-peers), or NULL
+    double pace;            //  --pace N: commands/s of zcq_bench's half load, or 0
     char out [512];         //  --out DIR: where results go [BUILD/bench]
     char machine [512];     //  cores, CPU model, kernel
 } zcq_bench_run_t;
 
-//  Parse the command line of program; with_only allows --only NAME.
+//  Parse the command line of program; with_only allows --only NAME, and
+//  with_pace --pace N (N > 0).
 //  Returns 0, or -1 after printing the usage. Also starts CZMQ.
 int
-    zcq_bench_run_parse (zcq_bench_run_t *self, const char *program, bool with_only, int argc,
-                         char **argv);
+    zcq_bench_run_parse (zcq_bench_run_t *self, const char *program, bool with_only,
+                         bool with_pace, int argc, char **argv);
 
 //  Add the machine, the command and the date to the report's context.
 void

@@ -395,7 +395,7 @@ int
 main (int argc, char **argv)
 {
     zcq_bench_run_t run;
-    if (zcq_bench_run_parse (&run, "zcq_peers", true, argc, argv) != 0) {
+    if (zcq_bench_run_parse (&run, "zcq_peers", true, false, argc, argv) != 0) {
         return 2;
     }
     s_build = run.build;

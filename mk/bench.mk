@@ -85,7 +85,7 @@ $(BUILD)/bench/zcq_peers: $(PEERS_OBJ) $(BENCH_OBJ) $(BUILD)/libzcqrs.a
 #  tests/test_bench.c tests the suite's own parts (they use no zcqrs code)
 BENCH_TESTED := $(BUILD)/obj/bench/zcq_bench_proc.o $(BUILD)/obj/bench/zcq_bench_latency.o \
                 $(BUILD)/obj/bench/zcq_bench_report.o $(BUILD)/obj/bench/zcq_bench_load.o \
-                $(BUILD)/obj/bench/zcq_bench_raw.o
+                $(BUILD)/obj/bench/zcq_bench_raw.o $(BUILD)/obj/bench/zcq_bench_run.o
 $(BUILD)/tests/test_bench: $(BENCH_TESTED)
 $(BUILD)/tests/test_bench: LDLIBS += -lm
 

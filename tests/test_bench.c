@@ -14,6 +14,7 @@
 #include "../bench/zcq_bench_proc.h"
 #include "../bench/zcq_bench_raw.h"
 #include "../bench/zcq_bench_report.h"
+#include "../bench/zcq_bench_run.h"
 
 #include <netinet/in.h>
 #include <pthread.h>
@@ -594,11 +595,38 @@ test_echo_apart_answers_and_its_server_leaves (void **state)
     assert_int_equal (errno, ECHILD);
 }
 
+//  --pace is taken by a program that asks for it, as a rate above zero;
+//  a program that does not, a rate of zero or a word, is refused
+static void
+test_pace_is_parsed_only_where_asked (void **state)
+{
+    (void) state;
+    zcq_bench_run_t run;
+    char *paced [] = {"zcq_bench", "--quick", "--pace", "8000", "--only", "half", NULL};
+    assert_int_equal (zcq_bench_run_parse (&run, "zcq_bench", true, true, 6, paced), 0);
+    assert_true (run.pace == 8000);
+    assert_true (run.quick);
+    assert_string_equal (run.only, "half");
+    char *plain [] = {"zcq_bench", "--only", "half", NULL};
+    assert_int_equal (zcq_bench_run_parse (&run, "zcq_bench", true, true, 3, plain), 0);
+    assert_true (run.pace == 0);
+    assert_int_equal (zcq_bench_run_parse (&run, "zcq_peers", true, false, 4, paced), -1);
+    char *zero [] = {"zcq_bench", "--pace", "0", NULL};
+    assert_int_equal (zcq_bench_run_parse (&run, "zcq_bench", true, true, 3, zero), -1);
+    char *word [] = {"zcq_bench", "--pace", "fast", NULL};
+    assert_int_equal (zcq_bench_run_parse (&run, "zcq_bench", true, true, 3, word), -1);
+    char *trailing [] = {"zcq_bench", "--pace", "8000x", NULL};
+    assert_int_equal (zcq_bench_run_parse (&run, "zcq_bench", true, true, 3, trailing), -1);
+    char *missing [] = {"zcq_bench", "--pace", NULL};
+    assert_int_equal (zcq_bench_run_parse (&run, "zcq_bench", true, true, 2, missing), -1);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_latency_percentiles_are_nearest_rank),
+        cmocka_unit_test (test_pace_is_parsed_only_where_asked),
         cmocka_unit_test (test_report_medians_targets_and_ratios),
         cmocka_unit_test (test_load_counts_only_the_window),
         cmocka_unit_test (test_closed_loop_sends_expected_versions),
