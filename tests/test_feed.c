@@ -21,7 +21,7 @@ typedef struct {
     zsock_t *pub;              //  plays the write node's PUB
     zsock_t *router;           //  plays the write node's replay ROUTER
     zcq_feed_t *feed;          //  feed under test
-    uint64_t delivered [2048]; //  positions the feed delivered, in order
+    uint64_t delivered [8192]; //  positions the feed delivered, in order
     size_t count;              //  entries in delivered
 } fixture_t;
 
@@ -133,7 +133,7 @@ s_pump (fixture_t *fixture, int ms)
         zcq_feed_tick (fixture->feed);
         zcq_msg_t *event;
         while ((event = zcq_feed_next (fixture->feed))) {
-            assert_true (fixture->count < 2048);
+            assert_true (fixture->count < 8192);
             fixture->delivered [fixture->count++] = zcq_msg_position (event);
             zcq_msg_destroy (&event);
         }
@@ -246,7 +246,7 @@ s_take (fixture_t *fixture, size_t count)
 {
     zcq_msg_t *event;
     while (count-- && (event = zcq_feed_next (fixture->feed))) {
-        assert_true (fixture->count < 2048);
+        assert_true (fixture->count < 8192);
         fixture->delivered [fixture->count++] = zcq_msg_position (event);
         zcq_msg_destroy (&event);
     }
@@ -456,6 +456,95 @@ test_replay_credit_bounds_what_is_asked (void **state)
     s_assert_dense (fixture, 1, 2000);
 }
 
+//  A window keeps the REPLAYs for the next batches out beside the first,
+//  as many as the window and the credit allow, for positions the write node
+//  is known to hold; their answers are taken in order, and one shorter than
+//  asked leaves a hole that is asked for again while what follows it waits
+static void
+test_replay_window_asks_for_the_next_batches_at_once (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    s_start_feed (fixture, 1, 0);
+    zcq_feed_set_credit (fixture->feed, 3000);
+    zcq_feed_set_window (fixture->feed, 4);
+    zcq_msg_t *request = s_expect_replay (fixture, 1);
+    s_answer (fixture, &request, 1000, 5000);
+    //  1000 ready and two batches asked for reach the credit: two out
+    s_receive_only (fixture, 100);
+    zcq_msg_t *second = s_pending_replay (fixture);
+    zcq_msg_t *third = s_pending_replay (fixture);
+    assert_non_null (second);
+    assert_non_null (third);
+    assert_int_equal (zcq_msg_from (second), 1001);
+    assert_int_equal (zcq_msg_from (third), 2001);
+    assert_null (s_pending_replay (fixture));
+    s_answer (fixture, &second, 2000, 5000);
+    s_answer (fixture, &third, 3000, 5000);
+    s_receive_only (fixture, 100);
+    assert_int_equal (zcq_feed_ready (fixture->feed), 3000);
+    assert_false (zcq_feed_replaying (fixture->feed));
+    assert_null (s_pending_replay (fixture));
+    //  Taken, they make room for the last two batches: up to the head only
+    s_take (fixture, 3000);
+    s_receive_only (fixture, 100);
+    zcq_msg_t *fourth = s_pending_replay (fixture);
+    zcq_msg_t *fifth = s_pending_replay (fixture);
+    assert_non_null (fourth);
+    assert_non_null (fifth);
+    assert_int_equal (zcq_msg_from (fourth), 3001);
+    assert_int_equal (zcq_msg_from (fifth), 4001);
+    assert_null (s_pending_replay (fixture));
+    //  The first of them is cut short (the server's byte limit): the next
+    //  batch waits in the hold while the hole is asked for again
+    s_answer (fixture, &fourth, 3500, 5000);
+    s_answer (fixture, &fifth, 5000, 5000);
+    s_receive_only (fixture, 100);
+    assert_int_equal (zcq_feed_ready (fixture->feed), 500);
+    zcq_msg_t *hole = s_pending_replay (fixture);
+    assert_non_null (hole);
+    assert_int_equal (zcq_msg_from (hole), 3501);
+    s_answer (fixture, &hole, 4500, 5000);
+    s_pump (fixture, 100);
+    //  Asked beside the hole, for positions that came meanwhile: dropped
+    zcq_msg_t *late = s_pending_replay (fixture);
+    if (late) {
+        assert_int_equal (zcq_msg_from (late), 4501);
+        s_answer (fixture, &late, 5000, 5000);
+        s_pump (fixture, 100);
+    }
+    s_assert_dense (fixture, 1, 5000);
+    assert_string_equal (zcq_feed_state_name (fixture->feed), "live");
+    assert_false (zcq_feed_replaying (fixture->feed));
+    assert_null (s_pending_replay (fixture));
+}
+
+//  A window given up at the deadline of its oldest REPLAY is given up
+//  whole: the feed asks again from the first missing position, and the
+//  late answers to what it gave up on are not taken as new ones
+static void
+test_replay_window_is_given_up_whole (void **state)
+{
+    fixture_t *fixture = (fixture_t *) *state;
+    s_start_feed (fixture, 1, 0);
+    zcq_feed_set_window (fixture->feed, 2);
+    zcq_feed_set_replay_timeout (fixture->feed, 200);
+    zcq_msg_t *request = s_expect_replay (fixture, 1);
+    s_answer (fixture, &request, 0, 2000); //  says the head only
+    //  After the back-off of an empty answer, two REPLAYs go out together
+    zcq_msg_t *first = s_expect_replay (fixture, 1);
+    zcq_msg_t *second = s_pending_replay (fixture);
+    assert_non_null (second);
+    assert_int_equal (zcq_msg_from (second), 1001);
+    //  No answer in time: both are given up, the first asked again alone
+    zcq_msg_t *again = s_expect_replay (fixture, 1);
+    assert_int_equal (zcq_feed_replay_timeouts (fixture->feed), 1);
+    s_answer (fixture, &second, 2000, 2000); //  late: ignored
+    s_answer (fixture, &first, 1000, 2000);  //  late, but the same from as again's
+    s_pump (fixture, 100);
+    s_assert_dense (fixture, 1, 1000);
+    zcq_msg_destroy (&again);
+}
+
 static void
 test_log_shorter_than_what_was_taken_diverges (void **state)
 {
@@ -610,6 +699,10 @@ main (void)
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_rewind_delivers_again, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (test_replay_credit_bounds_what_is_asked, s_setup,
+                                         s_teardown),
+        cmocka_unit_test_setup_teardown (test_replay_window_asks_for_the_next_batches_at_once,
+                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (test_replay_window_is_given_up_whole, s_setup,
                                          s_teardown),
         cmocka_unit_test_setup_teardown (test_log_shorter_than_what_was_taken_diverges, s_setup,
                                          s_teardown),

@@ -16,6 +16,7 @@
 #define DEFAULT_BEAT   1000   //  ms between heartbeats until the write node says
 #define SUB_HWM        100000 //  default SUB receive queue, messages
 #define MEMBERS_MAX    9      //  write group members a feed can follow
+#define WINDOW_MAX     16     //  most REPLAYs a feed keeps out at once
 
 static const char *s_state_names [] = {"live", "repairing", "diverged", "refused"};
 
@@ -90,9 +91,12 @@ struct _zcq_feed_t {
     uint64_t expected;       //  position accepted next into ready (0: unknown)
     s_ring_t ready;          //  zcq_msg_t events next .. expected-1, in order
     zlistx_t *early;         //  zcq_msg_t events > expected, ascending
-    bool replaying;          //  a REPLAY is out
-    uint64_t replay_from;    //  its from
-    int64_t replay_deadline; //  zclock_mono () to give up waiting for it
+    size_t out;              //  REPLAYs out, for consecutive ranges (0: none)
+    uint64_t replay_from;    //  the from of the oldest one out
+    uint32_t replay_max;     //  its max (each later one's is ZCQ_MAX_EVENTS)
+    uint64_t asked;          //  the position after the newest one's range
+    size_t window;           //  most REPLAYs out at once (zcq_feed_set_window)
+    int64_t replay_deadline; //  zclock_mono () to give up waiting for the oldest
     int replay_timeout;      //  ms from a request to its deadline
     uint64_t timeouts;       //  requests given up at their deadline
     int64_t retry_at;        //  zclock_mono () before which we do not ask again
@@ -131,6 +135,7 @@ s_stopped (zcq_feed_t *self)
 }
 
 static void s_request (zcq_feed_t *self, uint32_t max);
+static void s_replay_drop (zcq_feed_t *self);
 static void s_settle (zcq_feed_t *self);
 static void s_need_verify (zcq_feed_t *self);
 
@@ -197,7 +202,7 @@ s_move (zcq_feed_t *self)
     }
     self->moved = zclock_mono ();
     s_need_verify (self);
-    self->replaying = false;
+    s_replay_drop (self);
     self->retry_at = 0;
 }
 
@@ -279,6 +284,7 @@ zcq_feed_new_filtered (const char *events_endpoint, const char *replay_endpoint,
     zlistx_set_destructor (self->early, s_msg_destroy);
     self->silence = 3;
     self->credit = CREDIT;
+    self->window = 1;
     self->replay_timeout = REPLAY_TIMEOUT;
     self->next = next;
     self->expected = next;
@@ -364,6 +370,13 @@ zcq_feed_set_credit (zcq_feed_t *self, size_t events)
 }
 
 void
+zcq_feed_set_window (zcq_feed_t *self, size_t requests)
+{
+    assert (self);
+    self->window = requests < 1 ? 1 : requests > WINDOW_MAX ? WINDOW_MAX : requests;
+}
+
+void
 zcq_feed_set_replay_timeout (zcq_feed_t *self, int milliseconds)
 {
     assert (self);
@@ -390,7 +403,7 @@ s_settle (zcq_feed_t *self)
     if (s_stopped (self)) {
         return;
     }
-    bool missing = self->replaying || zlistx_size (self->early) > 0
+    bool missing = self->out > 0 || zlistx_size (self->early) > 0
                    || (self->expected && self->expected <= self->head);
     self->state = missing ? ZCQ_FEED_REPAIRING : ZCQ_FEED_LIVE;
 }
@@ -409,7 +422,7 @@ s_diverge (zcq_feed_t *self, const char *why)
     zstr_free (&self->reason);
     self->reason = strdup (why);
     self->state = ZCQ_FEED_DIVERGED;
-    self->replaying = false;
+    s_replay_drop (self);
     self->verify = false;
     zlistx_purge (self->early);
     s_ring_purge (&self->ready);
@@ -425,12 +438,12 @@ s_need_verify (zcq_feed_t *self)
     }
 }
 
-//  Send a REPLAY from the next position we lack.
-static void
-s_request (zcq_feed_t *self, uint32_t max)
+//  Send a REPLAY of up to max events from `from`, after those out (from
+//  is where the newest one's range ends). Returns 0, or -1 if it could not
+//  be sent.
+static int
+s_request_at (zcq_feed_t *self, uint64_t from, uint32_t max)
 {
-    //  A verifying request starts one earlier: at the event we applied last
-    uint64_t from = self->verify ? self->checked : self->expected;
     zcq_msg_t *request = zcq_msg_new (ZCQ_MSG_REPLAY);
     zcq_msg_set_from (request, from);
     zcq_msg_set_max (request, max);
@@ -438,27 +451,81 @@ s_request (zcq_feed_t *self, uint32_t max)
         zcq_msg_filter_copy (self->filter, request);
     }
     self->requests++; //  tried: a send that failed touched the socket too
-    if (zcq_msg_send (request, self->dealer) == 0) {
-        self->replaying = true;
-        self->replay_from = from;
-        self->replay_deadline = zclock_mono () + self->replay_timeout;
+    int rc = zcq_msg_send (request, self->dealer);
+    if (rc == 0) {
+        if (self->out == 0) {
+            self->replay_from = from;
+            self->replay_max = max;
+            self->replay_deadline = zclock_mono () + self->replay_timeout;
+        }
+        self->out++;
+        self->asked = from + max;
     }
     zcq_msg_destroy (&request);
+    return rc;
+}
+
+//  Send a REPLAY from the next position we lack (none is out).
+static void
+s_request (zcq_feed_t *self, uint32_t max)
+{
+    //  A verifying request starts one earlier: at the event we applied last
+    s_request_at (self, self->verify ? self->checked : self->expected, max);
+}
+
+//  Give up every REPLAY out: an answer that still comes is ignored, unless
+//  its from is that of a REPLAY sent since (it then holds the same events).
+static void
+s_replay_drop (zcq_feed_t *self)
+{
+    self->out = 0;
+}
+
+//  The oldest REPLAY out was answered: the next one, for the range after
+//  it, is now the oldest, with the whole timeout from now (the write node
+//  answers a connection's REPLAYs in order).
+static void
+s_replay_answered (zcq_feed_t *self)
+{
+    assert (self->out > 0);
+    self->out--;
+    self->replay_from += self->replay_max;
+    self->replay_max = ZCQ_MAX_EVENTS;
+    self->replay_deadline = zclock_mono () + self->replay_timeout;
+}
+
+//  May one more REPLAY go out after those out? Only on an unfiltered feed
+//  that is not about to check its last applied event (each batch then
+//  holds exactly the positions it asks for, unless the server's byte
+//  limit cuts it short), for positions the write node is known to hold
+//  (so that every position below its from was committed when it was sent,
+//  as telling divergence needs), and within the credit: the events ready
+//  and a whole batch for each REPLAY out stay below it.
+static bool
+s_window_open (zcq_feed_t *self)
+{
+    return self->out > 0 && self->out < self->window && !self->filter && !self->verify
+           && self->asked <= self->head
+           && self->ready.count + self->out * ZCQ_MAX_EVENTS < self->credit;
 }
 
 //  Ask for the next missing range, if one is missing, none is out, and the
 //  owner holds fewer events than the credit (which bounds what the write
-//  node reads and sends for us).
+//  node reads and sends for us); then, with a window (zcq_feed_set_window),
+//  for the ranges after it while s_window_open says so.
 static void
 s_maybe_replay (zcq_feed_t *self)
 {
-    if (s_stopped (self) || self->replaying || self->expected == 0) {
+    if (s_stopped (self) || self->expected == 0) {
         return;
     }
     //  The clock last: live, nothing is missing (called for every event)
-    if ((self->verify || (self->expected <= self->head && self->ready.count < self->credit))
+    if (self->out == 0
+        && (self->verify || (self->expected <= self->head && self->ready.count < self->credit))
         && zclock_mono () >= self->retry_at) {
         s_request (self, ZCQ_MAX_EVENTS);
+    }
+    while (s_window_open (self) && s_request_at (self, self->asked, ZCQ_MAX_EVENTS) == 0) {
     }
 }
 
@@ -557,17 +624,18 @@ s_accept (zcq_feed_t *self, zcq_msg_t *event, bool proven)
 static void
 s_handle_events (zcq_feed_t *self, zcq_msg_t *reply)
 {
-    if (!self->replaying || zcq_msg_from (reply) != self->replay_from) {
+    uint64_t from = zcq_msg_from (reply);
+    if (self->out == 0 || from != self->replay_from) {
         return; //  answer to a request we gave up on
     }
-    self->replaying = false;
-    if (self->verify && self->replay_from != self->checked) {
+    s_replay_answered (self);
+    if (self->verify && from != self->checked) {
         s_maybe_replay (self); //  asked before a check was due: ask again, checking
         return;
     }
     //  Every position below our from was committed before this answer was
     //  read: a head below it means the log lost them
-    uint64_t taken = self->verify ? self->checked : self->replay_from - 1;
+    uint64_t taken = self->verify ? self->checked : from - 1;
     if (zcq_msg_head (reply) < taken && zlist_size (self->events_list) > 1) {
         //  A write group's member may not have applied yet what another
         //  one published (Raft commits on a majority first): ask again
@@ -650,7 +718,7 @@ s_refuse (zcq_feed_t *self, char *why)
     zstr_free (&self->reason);
     self->reason = why;
     self->state = ZCQ_FEED_REFUSED;
-    self->replaying = false;
+    s_replay_drop (self);
     self->verify = false;
     zlistx_purge (self->early);
     s_ring_purge (&self->ready);
@@ -724,7 +792,7 @@ s_handle_heartbeat (zcq_feed_t *self, zcq_msg_t *beat)
     if (head > self->head) {
         self->head = head;
     }
-    if (self->expected > 1 && head < self->expected - 1 && !self->replaying
+    if (self->expected > 1 && head < self->expected - 1 && self->out == 0
         && !s_stopped (self)) {
         //  A head below what we took: a heartbeat that waited in our queue
         //  while replay moved us on, or a write node that lost its log. A
@@ -742,8 +810,8 @@ s_on_return (zcq_feed_t *self)
     zsys_info ("feed: write node heard again after %" PRId64 " ms of silence", silent_for);
     self->silent = false;
     s_need_verify (self);
-    if (self->replaying) {
-        self->replaying = false;
+    if (self->out > 0) {
+        s_replay_drop (self);
         self->retry_at = 0;
     }
 }
@@ -775,8 +843,8 @@ s_handle_monitor (zcq_feed_t *self)
         zsys_info ("feed: connected to the write node again (it restarted, or the network "
                    "came back)");
         s_need_verify (self);
-        if (self->replaying) {
-            self->replaying = false; //  went to the process that is gone: ask again
+        if (self->out > 0) {
+            s_replay_drop (self); //  went to the process that is gone: ask again
             self->retry_at = 0;
         }
         s_maybe_replay (self);
@@ -810,14 +878,14 @@ s_take (zcq_feed_t *self, zsock_t *which, zcq_msg_t *msg)
             s_handle_events (self, msg);
         }
         else {
-            self->replaying = false;
+            s_replay_drop (self);
         }
         zcq_msg_destroy (&msg);
     }
     else if (type == ZCQ_MSG_ERROR) {
         zsys_warning ("feed: replay refused: %s: %s", zcq_status_name (zcq_msg_status (msg)),
                       zcq_msg_reason (msg));
-        self->replaying = false;
+        s_replay_drop (self);
         self->retry_at = zclock_mono () + REPLAY_BACKOFF;
         zcq_msg_destroy (&msg);
     }
@@ -877,11 +945,11 @@ void
 zcq_feed_tick (zcq_feed_t *self)
 {
     assert (self);
-    if (self->replaying && zclock_mono () >= self->replay_deadline) {
+    if (self->out > 0 && zclock_mono () >= self->replay_deadline) {
         zsys_warning ("feed: no answer to replay from %" PRIu64 " within %d ms; asking again "
                       "once a position is known to be missing",
                       self->replay_from, self->replay_timeout);
-        self->replaying = false;
+        s_replay_drop (self);
         self->timeouts++;
     }
     //  Messages waiting in our own queues are not silence: we are behind
@@ -915,7 +983,7 @@ zcq_feed_rewind (zcq_feed_t *self, uint64_t next)
     zlistx_purge (self->early);
     self->next = next;
     self->expected = next;
-    self->replaying = false;
+    s_replay_drop (self);
     if (next && !s_stopped (self)) {
         s_request (self, ZCQ_MAX_EVENTS);
     }
@@ -1003,7 +1071,7 @@ bool
 zcq_feed_replaying (zcq_feed_t *self)
 {
     assert (self);
-    return self->replaying;
+    return self->out > 0;
 }
 
 size_t

@@ -24,6 +24,10 @@
     as soon as the events ready for the owner are fewer than the credit
     (default two batches), so the write node reads the next batch while the
     owner applies what it has, and never holds more than one batch for us.
+    With a window (zcq_feed_set_window), an unfiltered feed far behind keeps
+    up to that many REPLAYs out, for consecutive batches, as long as the
+    events ready and asked for stay within the credit: the write node then
+    reads batch after batch while the owner applies a large one.
 
     Beside the state, the feed watches the write node's heartbeats and its
     connection: silent for more than `silence` heartbeat intervals, or its
@@ -103,6 +107,15 @@ void
 //  Events the owner may hold ready before replay waits (default 2000).
 void
     zcq_feed_set_credit (zcq_feed_t *self, size_t events);
+
+//  Most REPLAYs out at once (default 1, at most 16): after the one for the
+//  first missing position, an unfiltered feed asks for the batches that
+//  follow while the write node is known to hold them and the events ready
+//  plus a whole batch for each REPLAY out stay below the credit. Answers
+//  are taken in order; one with fewer events than asked leaves a hole that
+//  the events after it wait in the hold for, as early live events do.
+void
+    zcq_feed_set_window (zcq_feed_t *self, size_t requests);
 
 //  Milliseconds a REPLAY may go unanswered (default 2000; at least 1). Then
 //  the feed gives it up (zcq_feed_replay_timeouts counts it), ignores its

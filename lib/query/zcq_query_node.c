@@ -496,6 +496,10 @@ s_feed_new (self_t *self, uint64_t next)
     if (feed) {
         zcq_feed_set_rcvhwm (feed, self->hwm);
         zcq_feed_set_credit (feed, APPLY_BATCH);
+        //  Far behind, the write node reads the next batches while this
+        //  node folds a whole APPLY_BATCH: one REPLAY out at a time left
+        //  the two waiting for each other, batch after batch
+        zcq_feed_set_window (feed, APPLY_BATCH / ZCQ_MAX_EVENTS);
         zcq_feed_set_silence (feed, self->silence);
         zcq_feed_set_replay_timeout (feed, self->replay_timeout);
         //  A new feed (a rebuild) follows the cluster the old one heard
