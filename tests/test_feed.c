@@ -456,6 +456,21 @@ test_replay_credit_bounds_what_is_asked (void **state)
     s_assert_dense (fixture, 1, 2000);
 }
 
+//  Receive what the feed sends (taking no event): two REPLAYs, for the
+//  batches from `from` and from + 1000, and no third.
+static void
+s_expect_two_out (fixture_t *fixture, uint64_t from, zcq_msg_t **first, zcq_msg_t **second)
+{
+    s_receive_only (fixture, 100);
+    *first = s_pending_replay (fixture);
+    *second = s_pending_replay (fixture);
+    assert_non_null (*first);
+    assert_non_null (*second);
+    assert_int_equal (zcq_msg_from (*first), from);
+    assert_int_equal (zcq_msg_from (*second), from + ZCQ_MAX_EVENTS);
+    assert_null (s_pending_replay (fixture));
+}
+
 //  A window keeps the REPLAYs for the next batches out beside the first,
 //  as many as the window and the credit allow, for positions the write node
 //  is known to hold; their answers are taken in order, and one shorter than
@@ -470,14 +485,8 @@ test_replay_window_asks_for_the_next_batches_at_once (void **state)
     zcq_msg_t *request = s_expect_replay (fixture, 1);
     s_answer (fixture, &request, 1000, 5000);
     //  1000 ready and two batches asked for reach the credit: two out
-    s_receive_only (fixture, 100);
-    zcq_msg_t *second = s_pending_replay (fixture);
-    zcq_msg_t *third = s_pending_replay (fixture);
-    assert_non_null (second);
-    assert_non_null (third);
-    assert_int_equal (zcq_msg_from (second), 1001);
-    assert_int_equal (zcq_msg_from (third), 2001);
-    assert_null (s_pending_replay (fixture));
+    zcq_msg_t *second, *third;
+    s_expect_two_out (fixture, 1001, &second, &third);
     s_answer (fixture, &second, 2000, 5000);
     s_answer (fixture, &third, 3000, 5000);
     s_receive_only (fixture, 100);
@@ -486,14 +495,8 @@ test_replay_window_asks_for_the_next_batches_at_once (void **state)
     assert_null (s_pending_replay (fixture));
     //  Taken, they make room for the last two batches: up to the head only
     s_take (fixture, 3000);
-    s_receive_only (fixture, 100);
-    zcq_msg_t *fourth = s_pending_replay (fixture);
-    zcq_msg_t *fifth = s_pending_replay (fixture);
-    assert_non_null (fourth);
-    assert_non_null (fifth);
-    assert_int_equal (zcq_msg_from (fourth), 3001);
-    assert_int_equal (zcq_msg_from (fifth), 4001);
-    assert_null (s_pending_replay (fixture));
+    zcq_msg_t *fourth, *fifth;
+    s_expect_two_out (fixture, 3001, &fourth, &fifth);
     //  The first of them is cut short (the server's byte limit): the next
     //  batch waits in the hold while the hole is asked for again
     s_answer (fixture, &fourth, 3500, 5000);
