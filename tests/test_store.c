@@ -81,6 +81,7 @@ test_get_put_delete (void **state)
     assert_int_equal (zcq_store_get (fixture->store, "k", 1, &value, &size), 1);
     zcq_batch_destroy (&batch);
     assert_int_equal (zcq_store_writes (fixture->store), 2);
+    assert_int_equal (zcq_store_changes (fixture->store), 3); //  two puts, a delete
 }
 
 //  A batch shipped as bytes (how a write group sends a group) is the same

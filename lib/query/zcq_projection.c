@@ -259,6 +259,10 @@ static int
 s_write (zcq_projection_t *self, zcq_feed_t *feed)
 {
     s_fingerprint (self);
+    //  The held bursts' changes, each key once with its last value: a key
+    //  changed in many bursts (the totals, a busy account) costs the store
+    //  one put, not one per burst
+    zcq_view_commit_held (self->view, self->batch);
     //  Invariant 5: the changes and the position they reach, one batch
     byte value [8];
     zcq_store_put_be64 (value, self->applied);
@@ -347,7 +351,7 @@ zcq_projection_apply (zcq_projection_t *self, zcq_feed_t *feed, size_t max)
         zcq_batch_clear (self->batch);
         self->held_since = zclock_mono ();
     }
-    zcq_view_commit_more (self->view, self->batch);
+    zcq_view_commit_more (self->view);
     self->held += count;
     self->applied = last;
     self->events += count;

@@ -41,6 +41,7 @@ struct _zcq_store_t {
     atomic_int fail_writes;         //  fault seam: writes still to fail
     atomic_int write_delay;         //  fault seam: ms each write waits
     atomic_uint_fast64_t writes;    //  successful writes
+    atomic_uint_fast64_t changes;   //  puts and deletes of the successful writes
 };
 
 struct _zcq_batch_t {
@@ -407,6 +408,7 @@ s_write_memory (zcq_store_t *self, zcq_batch_t *batch)
     self->full = rc != 0;
     if (rc == 0) {
         atomic_fetch_add (&self->writes, 1);
+        atomic_fetch_add (&self->changes, batch->size);
     }
     return rc;
 }
@@ -444,6 +446,7 @@ zcq_store_write (zcq_store_t *self, zcq_batch_t *batch, bool sync)
         return -1;
     }
     atomic_fetch_add (&self->writes, 1);
+    atomic_fetch_add (&self->changes, batch->size);
     return 0;
 }
 
@@ -492,6 +495,13 @@ zcq_store_writes (zcq_store_t *self)
 {
     assert (self);
     return atomic_load (&self->writes);
+}
+
+uint64_t
+zcq_store_changes (zcq_store_t *self)
+{
+    assert (self);
+    return atomic_load (&self->changes);
 }
 
 //  --- Batches ----------------------------------------------------------------

@@ -121,6 +121,11 @@ void
 uint64_t
     zcq_store_writes (zcq_store_t *self);
 
+//  Return the number of puts and deletes those writes held (a key put
+//  twice in one batch counts twice: LevelDB inserts both).
+uint64_t
+    zcq_store_changes (zcq_store_t *self);
+
 //  Big-endian 64-bit numbers, as keys and values hold them (keys of numbers
 //  then sort in numeric order).
 void

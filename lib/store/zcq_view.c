@@ -35,6 +35,12 @@ typedef struct {
     size_t size;     //  bytes in value
     size_t capacity; //  bytes allocated for value
     const char *key; //  the table's copy of the key (borrowed from it)
+    //  Held (zcq_view_commit_more) and changed again before the held batch
+    //  was written: the value the held batch is to write
+    bool held_deleted;    //  true: it deletes the key
+    byte *held;           //  else its bytes, owned
+    size_t held_size;     //  bytes in held
+    size_t held_capacity; //  bytes allocated for held
 } s_entry_t;
 
 //  Entries in the order they became pending or committing.
@@ -70,6 +76,7 @@ s_entry_destroy (void **item)
     s_entry_t *entry = (s_entry_t *) *item;
     if (entry) {
         free (entry->value);
+        free (entry->held);
         free (entry);
         *item = NULL;
     }
@@ -335,6 +342,23 @@ zcq_view_get (zcq_view_t *self, const char *key, byte **value, size_t *size)
     return rc;
 }
 
+//  Keep an entry's value as the held batch is to write it.
+static void
+s_keep_held (s_entry_t *entry)
+{
+    entry->held_deleted = entry->deleted;
+    entry->held_size = entry->deleted ? 0 : entry->size;
+    if (entry->held_size > entry->held_capacity || !entry->held) {
+        free (entry->held);
+        entry->held_capacity = entry->held_size ? entry->held_size : 1;
+        entry->held = (byte *) malloc (entry->held_capacity);
+        assert (entry->held);
+    }
+    if (entry->held_size) {
+        memcpy (entry->held, entry->value, entry->held_size);
+    }
+}
+
 //  The entry of a key about to change: made pending (and listed) once.
 static s_entry_t *
 s_pending (zcq_view_t *self, const char *key)
@@ -350,7 +374,10 @@ s_pending (zcq_view_t *self, const char *key)
     }
     else if (entry->state == S_COMMITTING) {
         //  Changed again before its batch was written: it stays listed as
-        //  committing, and zcq_view_written leaves it pending
+        //  committing, and zcq_view_written leaves it pending. A held batch
+        //  not yet filled keeps what it is to write (a scan may have it
+        //  written before this change is folded)
+        s_keep_held (entry);
         entry->state = S_PENDING;
     }
     if (!entry->in_pending) {
@@ -466,8 +493,24 @@ s_list_drop (zcq_view_t *self, s_list_t *list, bool keep_pending)
     list->count = 0;
 }
 
-//  Move the pending entries into batch; more: the committing ones stay
-//  committing, in the same batch (it holds them already).
+//  Put or delete an entry's key in batch.
+static void
+s_batch_entry (zcq_view_t *self, zcq_batch_t *batch, s_entry_t *entry, bool deleted,
+               const byte *value, size_t size)
+{
+    size_t key_size;
+    const char *full = s_scratch_key (self, entry->key, &key_size);
+    if (deleted) {
+        zcq_batch_delete (batch, full, key_size);
+    }
+    else {
+        zcq_batch_put (batch, full, key_size, value, size);
+    }
+}
+
+//  Move the pending entries into batch; more: into the held set instead
+//  (the committing list, each entry once), which zcq_view_commit_held puts
+//  into a batch when it is written.
 static void
 s_commit (zcq_view_t *self, zcq_batch_t *batch, bool more)
 {
@@ -478,13 +521,8 @@ s_commit (zcq_view_t *self, zcq_batch_t *batch, bool more)
     }
     for (size_t index = 0; index < self->pending.count; index++) {
         s_entry_t *entry = self->pending.entries [index];
-        size_t key_size;
-        const char *full = s_scratch_key (self, entry->key, &key_size);
-        if (entry->deleted) {
-            zcq_batch_delete (batch, full, key_size);
-        }
-        else {
-            zcq_batch_put (batch, full, key_size, entry->value, entry->size);
+        if (!more) {
+            s_batch_entry (self, batch, entry, entry->deleted, entry->value, entry->size);
         }
         entry->state = S_COMMITTING;
         entry->in_pending = false;
@@ -515,11 +553,27 @@ zcq_view_commit (zcq_view_t *self, zcq_batch_t *batch)
 }
 
 void
-zcq_view_commit_more (zcq_view_t *self, zcq_batch_t *batch)
+zcq_view_commit_more (zcq_view_t *self)
+{
+    assert (self);
+    s_commit (self, NULL, true);
+}
+
+void
+zcq_view_commit_held (zcq_view_t *self, zcq_batch_t *batch)
 {
     assert (self);
     assert (batch);
-    s_commit (self, batch, true);
+    for (size_t index = 0; index < self->committing.count; index++) {
+        s_entry_t *entry = self->committing.entries [index];
+        if (entry->state == S_COMMITTING) {
+            s_batch_entry (self, batch, entry, entry->deleted, entry->value, entry->size);
+        }
+        else {
+            s_batch_entry (self, batch, entry, entry->held_deleted, entry->held,
+                           entry->held_size);
+        }
+    }
 }
 
 void

@@ -52,12 +52,20 @@ void
 void
     zcq_view_commit (zcq_view_t *self, zcq_batch_t *batch);
 
-//  The same into a batch not yet written that holds what the commits since
-//  the last zcq_view_written or zcq_view_rollback moved into it: those
-//  entries stay in it, and one zcq_view_written or zcq_view_rollback then
-//  settles them all (a query node holds its batch over several bursts).
+//  The same into a held batch, not yet filled, that holds what the commits
+//  since the last zcq_view_written or zcq_view_rollback moved into it: each
+//  key once, with its last value committed (a query node holds its batch
+//  over several bursts, and a key changed in many of them, such as a
+//  total, is then written once). zcq_view_commit_held fills a batch with
+//  it; one zcq_view_written or zcq_view_rollback then settles them all.
 void
-    zcq_view_commit_more (zcq_view_t *self, zcq_batch_t *batch);
+    zcq_view_commit_more (zcq_view_t *self);
+
+//  Put what the held batch holds (zcq_view_commit_more) into batch, each
+//  key once with the value committed last (not a change made since and not
+//  yet committed), for the caller to write with its own keys.
+void
+    zcq_view_commit_held (zcq_view_t *self, zcq_batch_t *batch);
 
 //  The batch of the last zcq_view_commit was written: its values may be
 //  served from the cache from now on.
