@@ -47,7 +47,7 @@ query
     #   leveldb: milliseconds the read models' batch may be held unwritten, so that the
     #   bursts of that time are written together (queries read it at once; a crash loses
     #   only what replay brings again); 0: each burst written at once (flag --hold)
-    hold = 10
+    hold = 100
     #   read-model values kept in memory beside the store, the last read or written (both
     #   backends: a copy of each, on top of query/memory_limit with memory) (flag --cache)
     cache = 100000

@@ -140,7 +140,7 @@ static const zcq_setting_t s_table [] = {
              "asks again once an event is known to be missing)"},
     {.path = "query/hold",
      .flag = "--hold",
-     .fallback = "10",
+     .fallback = "100",
      .type = ZCQ_SETTING_NUMBER,
      .min = 0,
      .max = HOLD_MAX,
