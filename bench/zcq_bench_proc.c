@@ -13,6 +13,7 @@
 #include <grp.h>
 #include <netinet/in.h>
 #include <pwd.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,7 +169,17 @@ zcq_bench_proc_start (const char *const *argv, const char *log, const char *user
     if (switch_user && fchown (fd, uid, gid) != 0) {
         fprintf (stderr, "bench: cannot give %s to %s\n", log, user);
     }
+    //  Signals wait until the child has its default handlers back: one that
+    //  came before its exec would otherwise run the benchmark's handler in
+    //  the child (stop the benchmark's other processes, remove their folders)
+    //  instead of ending the child as it asked
+    sigset_t all, before;
+    sigfillset (&all);
+    pthread_sigmask (SIG_SETMASK, &all, &before);
     pid_t pid = fork ();
+    if (pid != 0) {
+        pthread_sigmask (SIG_SETMASK, &before, NULL);
+    }
     if (pid < 0) {
         fprintf (stderr, "bench: cannot fork for %s: %s\n", argv [0], strerror (errno));
         close (fd);
@@ -176,6 +187,10 @@ zcq_bench_proc_start (const char *const *argv, const char *log, const char *user
         return NULL;
     }
     if (pid == 0) {
+        for (int number = 1; number < NSIG; number++) {
+            signal (number, SIG_DFL); //  those that cannot be reset say so
+        }
+        sigprocmask (SIG_SETMASK, &before, NULL);
         //  A child of its own process group: a terminal's Ctrl-C reaches
         //  the benchmark, which stops its children itself
         setpgid (0, 0);

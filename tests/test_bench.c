@@ -621,6 +621,32 @@ test_pace_is_parsed_only_where_asked (void **state)
     assert_int_equal (zcq_bench_run_parse (&run, "zcq_bench", true, true, 2, missing), -1);
 }
 
+//  A process stopped at once, before it ran its program, still ends by the
+//  signal it was sent, and leaves the benchmark's other processes running:
+//  the benchmark's own handler (stop everything, remove the folders) must
+//  not run in a child
+static void
+test_a_process_stopped_at_its_start_ends_by_its_signal (void **state)
+{
+    (void) state;
+    char *dir = zcq_testkit_tmpdir ("bench-early");
+    char *log = zsys_sprintf ("%s/sleep.log", dir);
+    const char *sleeper [] = {"/bin/sleep", "60", NULL};
+    zcq_bench_proc_t *sibling = zcq_bench_proc_start (sleeper, log, NULL);
+    assert_non_null (sibling);
+    for (int round = 0; round < 20; round++) {
+        zcq_bench_proc_t *proc = zcq_bench_proc_start (sleeper, log, NULL);
+        assert_non_null (proc);
+        int status = zcq_bench_proc_stop (&proc, SIGTERM, 5000);
+        assert_true (WIFSIGNALED (status) && WTERMSIG (status) == SIGTERM);
+        assert_true (zcq_bench_proc_alive (sibling));
+    }
+    zcq_bench_proc_stop (&sibling, SIGTERM, 5000);
+    zstr_free (&log);
+    zcq_testkit_rmtree (dir);
+    zstr_free (&dir);
+}
+
 int
 main (void)
 {
@@ -632,6 +658,7 @@ main (void)
         cmocka_unit_test (test_closed_loop_sends_expected_versions),
         cmocka_unit_test (test_paced_loop_keeps_its_rate),
         cmocka_unit_test (test_processes_are_stopped_by_pid),
+        cmocka_unit_test (test_a_process_stopped_at_its_start_ends_by_its_signal),
         cmocka_unit_test (test_sleeps_are_counted_per_process),
         cmocka_unit_test (test_free_ports_are_never_handed_out_twice),
         cmocka_unit_test (test_free_ports_are_never_handed_to_two_processes),
