@@ -666,17 +666,31 @@ zcq_testkit_files_hold_bytes (const char *path, const void *bytes, size_t length
     return found;
 }
 
-bool
-zcq_testkit_files_gone (const char *path, const void *bytes, size_t length)
+//  Poll (bounded) until some file below path holds the bytes (held: true)
+//  or none does (held: false); true once it is so
+static bool
+s_files_become (const char *path, const void *bytes, size_t length, bool held)
 {
     int64_t deadline = zclock_mono () + CLUSTER_WAIT;
-    while (zcq_testkit_files_hold_bytes (path, bytes, length)) {
+    while (zcq_testkit_files_hold_bytes (path, bytes, length) != held) {
         if (zclock_mono () > deadline) {
             return false;
         }
         zclock_sleep (20); //  a poll of the files, not a wait for a guess
     }
     return true;
+}
+
+bool
+zcq_testkit_files_gone (const char *path, const void *bytes, size_t length)
+{
+    return s_files_become (path, bytes, length, false);
+}
+
+bool
+zcq_testkit_files_written (const char *path, const char *text)
+{
+    return s_files_become (path, text, strlen (text), true);
 }
 
 zcq_msg_t *

@@ -249,6 +249,11 @@ bool zcq_testkit_files_hold_bytes (const char *path, const void *bytes, size_t l
 //  Returns true once none does, false if one still did at the end.
 bool zcq_testkit_files_gone (const char *path, const void *bytes, size_t length);
 
+//  Poll (bounded, 10 s) until a file below path holds text: a query node
+//  writes its read models a while (query/hold) after it applied them.
+//  Returns true once one does, false if none did by the end.
+bool zcq_testkit_files_written (const char *path, const char *text);
+
 //  Every key and value of a store, in key order, as one chunk (two stores
 //  hold the same data if their chunks are the same). The caller destroys it.
 zchunk_t *zcq_testkit_store_chunk (zcq_store_t *store);
